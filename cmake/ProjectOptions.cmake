@@ -1,0 +1,22 @@
+# One INTERFACE target carries the language level, warnings and Qt strictness
+# defines; every Natter target links it, so nothing is set globally.
+add_library(natter_project_options INTERFACE)
+
+target_compile_features(natter_project_options INTERFACE cxx_std_20)
+
+target_compile_options(natter_project_options INTERFACE
+    $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wpedantic>
+    $<$<AND:$<BOOL:${NATTER_WARNINGS_AS_ERRORS}>,$<CXX_COMPILER_ID:GNU,Clang>>:-Werror>)
+
+target_compile_definitions(natter_project_options INTERFACE
+    QT_NO_CAST_FROM_ASCII
+    QT_NO_NARROWING_CONVERSIONS_IN_CONNECT
+    QT_USE_QSTRINGBUILDER
+    QT_NO_URL_CAST_FROM_STRING
+    NATTER_VERSION="${PROJECT_VERSION}")
+
+if(NATTER_SANITIZE)
+    target_compile_options(natter_project_options INTERFACE
+        -fsanitize=address,undefined -fno-omit-frame-pointer)
+    target_link_options(natter_project_options INTERFACE -fsanitize=address,undefined)
+endif()

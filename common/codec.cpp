@@ -1,0 +1,478 @@
+#include "codec.h"
+
+#include "logging.h"
+#include "validation.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter::Codec {
+
+using namespace Protocol;
+
+namespace {
+
+template<class... Ts>
+struct Overloaded : Ts...
+{
+    using Ts::operator()...;
+};
+template<class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+/// Reads typed fields of one frame object and remembers the first problem.
+class FieldReader
+{
+public:
+    FieldReader(const QJsonObject &object, QString type) : m_object(object), m_type(std::move(type)) {}
+
+    bool ok() const { return !m_error; }
+    Error error() const { return *m_error; }
+    bool has(QLatin1String name) const { return m_object.contains(name); }
+
+    void fail(ErrorCode code, const QString &message)
+    {
+        if (!m_error)
+            m_error = Error{code, message, m_type, m_clientId};
+    }
+
+    QString string(QLatin1String name)
+    {
+        const QJsonValue value = m_object.value(name);
+        if (!value.isString()) {
+            fail(ErrorCode::BadField, missingOrWrong(name, value, u"a string"_s));
+            return {};
+        }
+        return value.toString();
+    }
+
+    QString optionalString(QLatin1String name)
+    {
+        return m_object.contains(name) ? string(name) : QString();
+    }
+
+    bool boolean(QLatin1String name)
+    {
+        const QJsonValue value = m_object.value(name);
+        if (!value.isBool()) {
+            fail(ErrorCode::BadField, missingOrWrong(name, value, u"true or false"_s));
+            return false;
+        }
+        return value.toBool();
+    }
+
+    qint64 optionalInteger(QLatin1String name, qint64 fallback, qint64 min, qint64 max)
+    {
+        if (!m_object.contains(name))
+            return fallback;
+        const QJsonValue value = m_object.value(name);
+        const qint64 integer = value.isDouble() ? value.toInteger(min - 1) : min - 1;
+        if (integer < min || integer > max) {
+            fail(ErrorCode::BadField, u"\"%1\" must be an integer from %2 to %3"_s.arg(name).arg(min).arg(max));
+            return fallback;
+        }
+        return integer;
+    }
+
+    QJsonObject object(QLatin1String name)
+    {
+        const QJsonValue value = m_object.value(name);
+        if (!value.isObject())
+            fail(ErrorCode::BadField, missingOrWrong(name, value, u"an object"_s));
+        return value.toObject();
+    }
+
+    QJsonArray array(QLatin1String name)
+    {
+        const QJsonValue value = m_object.value(name);
+        if (!value.isArray())
+            fail(ErrorCode::BadField, missingOrWrong(name, value, u"an array"_s));
+        return value.toArray();
+    }
+
+    QString room(QLatin1String name = QLatin1String("room"))
+    {
+        QString room = string(name);
+        if (ok() && !Validation::isValidRoomName(room))
+            fail(ErrorCode::BadRoom, u"room names are 1-64 characters of a-z, 0-9, '-', '_' and '.', "
+                                     u"starting with a letter or digit"_s);
+        return room;
+    }
+
+    QString email(QLatin1String name)
+    {
+        QString email = string(name);
+        if (ok() && !Validation::isValidEmail(email))
+            fail(ErrorCode::BadEmail, u"\"%1\" is not a valid email address"_s.arg(name));
+        return email;
+    }
+
+    /// Reads client_id first so that every later error can name it.
+    QString clientId()
+    {
+        const QJsonValue value = m_object.value(QLatin1String("client_id"));
+        if (value.isUndefined())
+            return {};
+        if (!value.isString() || !Validation::isValidClientId(value.toString())) {
+            fail(ErrorCode::BadField, u"\"client_id\" must be 1-64 printable ASCII characters"_s);
+            return {};
+        }
+        m_clientId = value.toString();
+        return m_clientId;
+    }
+
+    /// Exactly one of two alternative fields must be present.
+    bool exactlyOne(QLatin1String a, QLatin1String b)
+    {
+        if (has(a) == has(b)) {
+            fail(ErrorCode::BadField, u"give exactly one of \"%1\" and \"%2\""_s.arg(a, b));
+            return false;
+        }
+        return true;
+    }
+
+private:
+    static QString missingOrWrong(QLatin1String name, const QJsonValue &value, const QString &expected)
+    {
+        if (value.isUndefined())
+            return u"missing field \"%1\""_s.arg(name);
+        return u"field \"%1\" must be %2"_s.arg(name, expected);
+    }
+
+    const QJsonObject &m_object;
+    QString m_type;
+    QString m_clientId;
+    std::optional<Error> m_error;
+};
+
+/// Parses the envelope shared by both directions: JSON object with a string type.
+std::optional<Error> parseEnvelope(const QByteArray &utf8, QJsonObject *object, QString *type)
+{
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(utf8, &parseError);
+    if (parseError.error != QJsonParseError::NoError)
+        return Error{ErrorCode::BadJson, u"not valid JSON: "_s + parseError.errorString(), {}, {}};
+    if (!document.isObject())
+        return Error{ErrorCode::BadFrame, u"a frame must be a JSON object"_s, {}, {}};
+    *object = document.object();
+    const QJsonValue typeValue = object->value(QLatin1String("type"));
+    if (!typeValue.isString())
+        return Error{ErrorCode::BadFrame, u"a frame needs a string field \"type\""_s, {}, {}};
+    *type = typeValue.toString();
+    return std::nullopt;
+}
+
+template<class T>
+Result<ClientFrame> finish(const FieldReader &reader, T frame)
+{
+    if (!reader.ok())
+        return reader.error();
+    return ClientFrame(std::move(frame));
+}
+
+template<class T>
+Result<ServerFrame> finishServer(const FieldReader &reader, T frame)
+{
+    if (!reader.ok())
+        return reader.error();
+    return ServerFrame(std::move(frame));
+}
+
+User readUser(FieldReader &reader, const QJsonObject &object)
+{
+    QString error;
+    std::optional<User> user = User::fromJson(object, &error);
+    if (!user) {
+        reader.fail(ErrorCode::BadField, u"invalid user: "_s + error);
+        return {};
+    }
+    return *user;
+}
+
+QList<User> readUsers(FieldReader &reader, const QJsonArray &array)
+{
+    QList<User> users;
+    users.reserve(array.size());
+    for (const QJsonValue &value : array)
+        users.append(readUser(reader, value.toObject()));
+    return users;
+}
+
+QJsonArray usersToJson(const QList<User> &users)
+{
+    QJsonArray array;
+    for (const User &user : users)
+        array.append(user.toJson());
+    return array;
+}
+
+QJsonObject withType(QLatin1String type, QJsonObject object)
+{
+    object.insert(QLatin1String("type"), type);
+    return object;
+}
+
+} // namespace
+
+Result<ClientFrame> decodeClientFrame(const QByteArray &utf8)
+{
+    QJsonObject object;
+    QString type;
+    if (std::optional<Error> error = parseEnvelope(utf8, &object, &type))
+        return *error;
+
+    FieldReader reader(object, type);
+    if (type == Type::Hello) {
+        Hello hello;
+        hello.user.name = reader.string(QLatin1String("name")).trimmed();
+        if (reader.ok() && !Validation::isValidDisplayName(hello.user.name))
+            reader.fail(ErrorCode::BadName, u"a name is 1-64 characters without control characters"_s);
+        hello.user.email = reader.email(QLatin1String("email"));
+        hello.protocol = int(reader.optionalInteger(QLatin1String("protocol"), Version, 1, 1000));
+        return finish(reader, std::move(hello));
+    }
+    if (type == Type::JoinRoom)
+        return finish(reader, JoinRoom{reader.room()});
+    if (type == Type::LeaveRoom)
+        return finish(reader, LeaveRoom{reader.room()});
+    if (type == Type::SendMessage) {
+        SendMessage send;
+        send.clientId = reader.clientId();
+        if (reader.exactlyOne(QLatin1String("room"), QLatin1String("to"))) {
+            if (reader.has(QLatin1String("room")))
+                send.room = reader.room();
+            else
+                send.to = reader.email(QLatin1String("to"));
+        }
+        send.text = reader.string(QLatin1String("text"));
+        if (reader.ok() && Validation::isBlank(send.text))
+            reader.fail(ErrorCode::BadText, u"a message needs some text"_s);
+        return finish(reader, std::move(send));
+    }
+    if (type == Type::History) {
+        HistoryRequest request;
+        if (reader.exactlyOne(QLatin1String("room"), QLatin1String("with"))) {
+            if (reader.has(QLatin1String("room")))
+                request.room = reader.room();
+            else
+                request.with = reader.email(QLatin1String("with"));
+        }
+        constexpr qint64 maxId = qint64(1) << 53; // exact in a JSON double
+        if (reader.has(QLatin1String("before")) && reader.has(QLatin1String("after")))
+            reader.fail(ErrorCode::BadField, u"give at most one of \"before\" and \"after\""_s);
+        if (reader.has(QLatin1String("before")))
+            request.before = reader.optionalInteger(QLatin1String("before"), 0, 1, maxId);
+        if (reader.has(QLatin1String("after")))
+            request.after = reader.optionalInteger(QLatin1String("after"), 0, 0, maxId);
+        request.limit =
+            int(reader.optionalInteger(QLatin1String("limit"), DefaultHistoryLimit, 1, MaxHistoryLimit));
+        return finish(reader, std::move(request));
+    }
+    if (type == Type::Typing) {
+        TypingRequest typing;
+        typing.room = reader.room();
+        typing.active = reader.boolean(QLatin1String("active"));
+        return finish(reader, std::move(typing));
+    }
+    return Error{ErrorCode::UnknownType, u"unknown frame type \"%1\""_s.arg(type), type, {}};
+}
+
+Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
+{
+    QJsonObject object;
+    QString type;
+    if (std::optional<Error> error = parseEnvelope(utf8, &object, &type))
+        return *error;
+
+    FieldReader reader(object, type);
+    if (type == Type::Welcome) {
+        Welcome welcome;
+        welcome.user = readUser(reader, reader.object(QLatin1String("user")));
+        welcome.protocol = int(reader.optionalInteger(QLatin1String("protocol"), 0, 1, 1000));
+        welcome.server = reader.string(QLatin1String("server"));
+        welcome.serverName = reader.optionalString(QLatin1String("name"));
+        const QJsonObject limits = object.value(QLatin1String("limits")).toObject();
+        welcome.limits.maxTextLength = limits.value(QLatin1String("max_text_length")).toInteger();
+        welcome.limits.maxFrameBytes = limits.value(QLatin1String("max_frame_bytes")).toInteger();
+        welcome.limits.historyLimit = int(limits.value(QLatin1String("history_limit")).toInteger());
+        return finishServer(reader, std::move(welcome));
+    }
+    if (type == Type::UserJoined || type == Type::UserLeft) {
+        const QString room = reader.room();
+        const User user = readUser(reader, reader.object(QLatin1String("user")));
+        if (type == Type::UserJoined)
+            return finishServer(reader, UserJoined{room, user});
+        return finishServer(reader, UserLeft{room, user});
+    }
+    if (type == Type::Members) {
+        Members members;
+        members.room = reader.room();
+        members.users = readUsers(reader, reader.array(QLatin1String("users")));
+        return finishServer(reader, std::move(members));
+    }
+    if (type == Type::History) {
+        History history;
+        if (reader.exactlyOne(QLatin1String("room"), QLatin1String("with"))) {
+            if (reader.has(QLatin1String("room")))
+                history.room = reader.room();
+            else
+                history.with = reader.email(QLatin1String("with"));
+        }
+        const QJsonArray messages = reader.array(QLatin1String("messages"));
+        history.messages.reserve(messages.size());
+        for (const QJsonValue &value : messages) {
+            QString error;
+            std::optional<Message> message = Message::fromJson(value.toObject(), &error);
+            if (!message) {
+                reader.fail(ErrorCode::BadField, error);
+                break;
+            }
+            history.messages.append(std::move(*message));
+        }
+        history.hasMore = object.value(QLatin1String("has_more")).toBool();
+        return finishServer(reader, std::move(history));
+    }
+    if (type == Type::ReceiveMessage) {
+        QString error;
+        std::optional<Message> message = Message::fromJson(object, &error);
+        if (!message)
+            return Error{ErrorCode::BadField, error, type, {}};
+        return ServerFrame(ReceiveMessage{std::move(*message)});
+    }
+    if (type == Type::Typing) {
+        TypingNotice typing;
+        typing.room = reader.room();
+        typing.user = readUser(reader, reader.object(QLatin1String("user")));
+        typing.active = reader.boolean(QLatin1String("active"));
+        return finishServer(reader, std::move(typing));
+    }
+    if (type == Type::Error) {
+        Error error;
+        const QString code = reader.string(QLatin1String("code"));
+        // An unknown code from a newer server still reads as an error.
+        error.code = errorCodeFromName(code).value_or(ErrorCode::InternalError);
+        error.message = reader.string(QLatin1String("message"));
+        error.request = reader.optionalString(QLatin1String("request"));
+        error.clientId = reader.optionalString(QLatin1String("client_id"));
+        return finishServer(reader, std::move(error));
+    }
+    return Error{ErrorCode::UnknownType, u"unknown frame type \"%1\""_s.arg(type), type, {}};
+}
+
+QJsonObject toJson(const ClientFrame &frame)
+{
+    return std::visit(
+        Overloaded{
+            [](const Hello &hello) {
+                QJsonObject object = hello.user.toJson();
+                object.insert(QLatin1String("protocol"), hello.protocol);
+                return withType(Type::Hello, object);
+            },
+            [](const JoinRoom &join) { return withType(Type::JoinRoom, {{QLatin1String("room"), join.room}}); },
+            [](const LeaveRoom &leave) {
+                return withType(Type::LeaveRoom, {{QLatin1String("room"), leave.room}});
+            },
+            [](const SendMessage &send) {
+                QJsonObject object{{QLatin1String("text"), send.text}};
+                if (send.isDirect())
+                    object.insert(QLatin1String("to"), send.to);
+                else
+                    object.insert(QLatin1String("room"), send.room);
+                if (!send.clientId.isEmpty())
+                    object.insert(QLatin1String("client_id"), send.clientId);
+                return withType(Type::SendMessage, object);
+            },
+            [](const HistoryRequest &request) {
+                QJsonObject object{{QLatin1String("limit"), request.limit}};
+                if (request.isDirect())
+                    object.insert(QLatin1String("with"), request.with);
+                else
+                    object.insert(QLatin1String("room"), request.room);
+                if (request.before)
+                    object.insert(QLatin1String("before"), *request.before);
+                if (request.after)
+                    object.insert(QLatin1String("after"), *request.after);
+                return withType(Type::History, object);
+            },
+            [](const TypingRequest &typing) {
+                return withType(Type::Typing,
+                                {{QLatin1String("room"), typing.room}, {QLatin1String("active"), typing.active}});
+            },
+        },
+        frame);
+}
+
+QJsonObject toJson(const ServerFrame &frame)
+{
+    return std::visit(
+        Overloaded{
+            [](const Welcome &welcome) {
+                const QJsonObject limits{
+                    {QLatin1String("max_text_length"), qint64(welcome.limits.maxTextLength)},
+                    {QLatin1String("max_frame_bytes"), welcome.limits.maxFrameBytes},
+                    {QLatin1String("history_limit"), welcome.limits.historyLimit},
+                };
+                return withType(Type::Welcome, {
+                                                   {QLatin1String("user"), welcome.user.toJson()},
+                                                   {QLatin1String("protocol"), welcome.protocol},
+                                                   {QLatin1String("server"), welcome.server},
+                                                   {QLatin1String("name"), welcome.serverName},
+                                                   {QLatin1String("limits"), limits},
+                                               });
+            },
+            [](const UserJoined &joined) {
+                return withType(Type::UserJoined,
+                                {{QLatin1String("room"), joined.room}, {QLatin1String("user"), joined.user.toJson()}});
+            },
+            [](const UserLeft &left) {
+                return withType(Type::UserLeft,
+                                {{QLatin1String("room"), left.room}, {QLatin1String("user"), left.user.toJson()}});
+            },
+            [](const Members &members) {
+                return withType(Type::Members, {{QLatin1String("room"), members.room},
+                                                {QLatin1String("users"), usersToJson(members.users)}});
+            },
+            [](const History &history) {
+                QJsonArray messages;
+                for (const Message &message : history.messages)
+                    messages.append(message.toJson());
+                QJsonObject object{{QLatin1String("messages"), messages},
+                                   {QLatin1String("has_more"), history.hasMore}};
+                if (history.room.isEmpty())
+                    object.insert(QLatin1String("with"), history.with);
+                else
+                    object.insert(QLatin1String("room"), history.room);
+                return withType(Type::History, object);
+            },
+            [](const ReceiveMessage &receive) { return withType(Type::ReceiveMessage, receive.message.toJson()); },
+            [](const TypingNotice &typing) {
+                return withType(Type::Typing, {{QLatin1String("room"), typing.room},
+                                               {QLatin1String("user"), typing.user.toJson()},
+                                               {QLatin1String("active"), typing.active}});
+            },
+            [](const Error &error) {
+                QJsonObject object{{QLatin1String("code"), errorCodeName(error.code)},
+                                   {QLatin1String("message"), error.message}};
+                if (!error.request.isEmpty())
+                    object.insert(QLatin1String("request"), error.request);
+                if (!error.clientId.isEmpty())
+                    object.insert(QLatin1String("client_id"), error.clientId);
+                return withType(Type::Error, object);
+            },
+        },
+        frame);
+}
+
+QByteArray encodeClientFrame(const ClientFrame &frame)
+{
+    return QJsonDocument(toJson(frame)).toJson(QJsonDocument::Compact);
+}
+
+QByteArray encodeServerFrame(const ServerFrame &frame)
+{
+    return QJsonDocument(toJson(frame)).toJson(QJsonDocument::Compact);
+}
+
+} // namespace Natter::Codec

@@ -1,0 +1,54 @@
+#pragma once
+
+#include "protocol.h"
+
+#include <QByteArray>
+#include <QJsonObject>
+
+#include <utility>
+#include <variant>
+
+/// The codec turns bytes into typed frames and back. It is pure: no sockets,
+/// no state, so every case is testable on its own.
+namespace Natter::Codec {
+
+using ClientFrame = std::variant<Protocol::Hello, Protocol::JoinRoom, Protocol::LeaveRoom, Protocol::SendMessage,
+                                 Protocol::HistoryRequest, Protocol::TypingRequest>;
+
+using ServerFrame = std::variant<Protocol::Welcome, Protocol::UserJoined, Protocol::UserLeft, Protocol::Members,
+                                 Protocol::History, Protocol::ReceiveMessage, Protocol::TypingNotice,
+                                 Protocol::Error>;
+
+/// A decoded frame, or the protocol error that explains why there is none.
+template<class T>
+class Result
+{
+public:
+    Result(T value) : m_value(std::move(value)) {}
+    Result(Protocol::Error error) : m_value(std::move(error)) {}
+
+    bool isOk() const { return m_value.index() == 0; }
+    const T &value() const { return std::get<0>(m_value); }
+    const Protocol::Error &error() const { return std::get<1>(m_value); }
+
+private:
+    std::variant<T, Protocol::Error> m_value;
+};
+
+/// Decodes one frame a client sent. Checks JSON syntax, the type name, the
+/// presence and JSON type of every field, and the syntax of names, emails,
+/// rooms and client ids. Limits that the server configures (text length) are
+/// the server's to check.
+Result<ClientFrame> decodeClientFrame(const QByteArray &utf8);
+
+/// Decodes one frame a server sent (for clients and tests).
+Result<ServerFrame> decodeServerFrame(const QByteArray &utf8);
+
+QJsonObject toJson(const ClientFrame &frame);
+QJsonObject toJson(const ServerFrame &frame);
+
+/// Compact UTF-8 JSON, ready for a text frame.
+QByteArray encodeClientFrame(const ClientFrame &frame);
+QByteArray encodeServerFrame(const ServerFrame &frame);
+
+} // namespace Natter::Codec

@@ -1,0 +1,256 @@
+#include "messagelistmodel.h"
+
+#include "logging.h"
+
+#include <algorithm>
+
+namespace Natter {
+
+MessageListModel::MessageListModel(QObject *parent) : QAbstractListModel(parent) {}
+
+MessageListModel::~MessageListModel() = default;
+
+int MessageListModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : int(m_rows.size());
+}
+
+QVariant MessageListModel::data(const QModelIndex &index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const Row &row = m_rows.at(index.row());
+    const Message &message = row.message;
+    switch (role) {
+    case Qt::DisplayRole:
+    case TextRole:
+        return message.text;
+    case IdRole:
+        return message.id;
+    case RoomRole:
+        return message.room;
+    case RecipientRole:
+        return message.to;
+    case SenderNameRole:
+        return message.from.name;
+    case SenderEmailRole:
+        return message.from.email;
+    case TimestampRole:
+        return message.timestamp;
+    case ClientIdRole:
+        return message.clientId;
+    case IsOwnRole:
+        return !m_ownEmail.isEmpty() && message.from.email.compare(m_ownEmail, Qt::CaseInsensitive) == 0;
+    case DeliveryStateRole:
+        return QVariant::fromValue(row.state);
+    default:
+        return {};
+    }
+}
+
+QHash<int, QByteArray> MessageListModel::roleNames() const
+{
+    QHash<int, QByteArray> names = QAbstractListModel::roleNames();
+    names.insert({
+        {IdRole, "id"},
+        {RoomRole, "room"},
+        {RecipientRole, "recipient"},
+        {SenderNameRole, "senderName"},
+        {SenderEmailRole, "senderEmail"},
+        {TextRole, "text"},
+        {TimestampRole, "timestamp"},
+        {ClientIdRole, "clientId"},
+        {IsOwnRole, "isOwn"},
+        {DeliveryStateRole, "deliveryState"},
+    });
+    return names;
+}
+
+bool MessageListModel::canFetchMore(const QModelIndex &parent) const
+{
+    return !parent.isValid() && m_hasOlder && !m_fetchingOlder;
+}
+
+void MessageListModel::fetchMore(const QModelIndex &parent)
+{
+    if (!canFetchMore(parent))
+        return;
+    m_fetchingOlder = true;
+    Q_EMIT olderMessagesRequested(firstStoredId());
+}
+
+void MessageListModel::setOwnEmail(const QString &email)
+{
+    if (email == m_ownEmail)
+        return;
+    m_ownEmail = email;
+    if (!m_rows.isEmpty())
+        Q_EMIT dataChanged(index(0), index(int(m_rows.size()) - 1), {IsOwnRole});
+    Q_EMIT ownEmailChanged();
+}
+
+void MessageListModel::addOutgoing(const Message &message)
+{
+    Q_ASSERT(!message.clientId.isEmpty() && !message.isStored());
+    const int row = int(m_rows.size());
+    beginInsertRows({}, row, row);
+    m_rows.append(Row{message, DeliveryState::Sending});
+    endInsertRows();
+}
+
+void MessageListModel::addMessages(const QList<Message> &messages)
+{
+    QList<Message> fresh;
+    fresh.reserve(messages.size());
+    for (const Message &message : messages) {
+        if (!message.isStored() || findStored(message.id) >= 0 || reconcileOutbox(message))
+            continue;
+        fresh.append(message);
+    }
+    if (fresh.isEmpty())
+        return;
+    std::sort(fresh.begin(), fresh.end(), [](const Message &a, const Message &b) { return a.id < b.id; });
+    fresh.erase(std::unique(fresh.begin(), fresh.end(),
+                            [](const Message &a, const Message &b) { return a.id == b.id; }),
+                fresh.end());
+
+    if (fresh.first().id > lastStoredId()) {
+        // The common case: everything is newer than what we have. One insertion.
+        const int first = m_storedCount;
+        beginInsertRows({}, first, first + int(fresh.size()) - 1);
+        for (qsizetype i = 0; i < fresh.size(); ++i)
+            m_rows.insert(first + i, Row{fresh.at(i), DeliveryState::Sent});
+        m_storedCount += int(fresh.size());
+        endInsertRows();
+        return;
+    }
+    // Out of order (a gap filled after a reconnect): insert each where it belongs.
+    for (const Message &message : std::as_const(fresh)) {
+        const int position = storedInsertPosition(message.id);
+        beginInsertRows({}, position, position);
+        m_rows.insert(position, Row{message, DeliveryState::Sent});
+        ++m_storedCount;
+        endInsertRows();
+    }
+}
+
+void MessageListModel::prependOlder(const QList<Message> &messages, bool hasMore)
+{
+    m_fetchingOlder = false;
+    m_hasOlder = hasMore;
+    const qint64 first = firstStoredId();
+    QList<Message> older;
+    older.reserve(messages.size());
+    for (const Message &message : messages) {
+        if (message.isStored() && (first == 0 || message.id < first))
+            older.append(message);
+    }
+    if (older.isEmpty())
+        return;
+    std::sort(older.begin(), older.end(), [](const Message &a, const Message &b) { return a.id < b.id; });
+    older.erase(std::unique(older.begin(), older.end(),
+                            [](const Message &a, const Message &b) { return a.id == b.id; }),
+                older.end());
+
+    beginInsertRows({}, 0, int(older.size()) - 1);
+    QList<Row> rows;
+    rows.reserve(older.size() + m_rows.size());
+    for (const Message &message : std::as_const(older))
+        rows.append(Row{message, DeliveryState::Sent});
+    rows.append(m_rows);
+    m_rows = std::move(rows);
+    m_storedCount += int(older.size());
+    endInsertRows();
+}
+
+void MessageListModel::setHasOlder(bool hasOlder)
+{
+    m_hasOlder = hasOlder;
+    if (!hasOlder)
+        m_fetchingOlder = false;
+}
+
+void MessageListModel::setDeliveryState(const QString &clientId, DeliveryState state)
+{
+    const int row = findOutbox(clientId);
+    if (row < 0 || m_rows.at(row).state == state)
+        return;
+    m_rows[row].state = state;
+    const QModelIndex changed = index(row);
+    Q_EMIT dataChanged(changed, changed, {DeliveryStateRole});
+}
+
+QList<Message> MessageListModel::outbox() const
+{
+    QList<Message> messages;
+    for (qsizetype i = m_storedCount; i < m_rows.size(); ++i)
+        messages.append(m_rows.at(i).message);
+    return messages;
+}
+
+qint64 MessageListModel::lastStoredId() const
+{
+    return m_storedCount > 0 ? m_rows.at(m_storedCount - 1).message.id : 0;
+}
+
+qint64 MessageListModel::firstStoredId() const
+{
+    return m_storedCount > 0 ? m_rows.at(0).message.id : 0;
+}
+
+void MessageListModel::clear()
+{
+    beginResetModel();
+    m_rows.clear();
+    m_storedCount = 0;
+    m_hasOlder = false;
+    m_fetchingOlder = false;
+    endResetModel();
+}
+
+int MessageListModel::storedInsertPosition(qint64 id) const
+{
+    const auto begin = m_rows.cbegin();
+    const auto it = std::lower_bound(begin, begin + m_storedCount, id,
+                                     [](const Row &row, qint64 value) { return row.message.id < value; });
+    return int(it - begin);
+}
+
+int MessageListModel::findStored(qint64 id) const
+{
+    const int position = storedInsertPosition(id);
+    return position < m_storedCount && m_rows.at(position).message.id == id ? position : -1;
+}
+
+int MessageListModel::findOutbox(const QString &clientId) const
+{
+    if (clientId.isEmpty())
+        return -1;
+    for (int row = m_storedCount; row < m_rows.size(); ++row) {
+        if (m_rows.at(row).message.clientId == clientId)
+            return row;
+    }
+    return -1;
+}
+
+bool MessageListModel::reconcileOutbox(const Message &message)
+{
+    const int from = findOutbox(message.clientId);
+    if (from < 0 || message.from.email.compare(m_ownEmail, Qt::CaseInsensitive) != 0)
+        return false;
+    const int to = storedInsertPosition(message.id);
+    if (from != to) {
+        // Rows of others arrived after this one was written: move it up to its place.
+        beginMoveRows({}, from, from, {}, to);
+        m_rows.move(from, to);
+        endMoveRows();
+    }
+    m_rows[to] = Row{message, DeliveryState::Sent};
+    ++m_storedCount;
+    const QModelIndex changed = index(to);
+    Q_EMIT dataChanged(changed, changed);
+    qCDebug(lcNatterModel) << "outbox message" << message.clientId << "stored as" << message.id;
+    return true;
+}
+
+} // namespace Natter

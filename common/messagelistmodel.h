@@ -1,0 +1,118 @@
+#pragma once
+
+#include "message.h"
+
+#include <QAbstractListModel>
+#include <QList>
+
+namespace Natter {
+
+/// The messages of one conversation (a room or a direct conversation), oldest
+/// first, ready for a QListView.
+///
+/// Rows are the stored messages in id order, followed by the outbox: the
+/// user's own messages not yet acknowledged by the server. When the server
+/// echoes an outbox message (same client id), that row becomes the stored
+/// message in place; a message seen twice (resume after a reconnect, history
+/// overlapping a push) is kept once. The model exposes meaning only (roles);
+/// how rows look is the delegate's business.
+///
+/// Older history arrives through the fetchMore() protocol: the model asks for
+/// it with olderMessagesRequested(), the owner answers with prependOlder().
+class MessageListModel final : public QAbstractListModel
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(MessageListModel)
+    Q_PROPERTY(QString ownEmail READ ownEmail WRITE setOwnEmail NOTIFY ownEmailChanged)
+
+public:
+    enum Role {
+        IdRole = Qt::UserRole + 1, ///< qint64, 0 while in the outbox
+        RoomRole,                  ///< QString, empty for direct messages
+        RecipientRole,             ///< QString email, direct messages only
+        SenderNameRole,            ///< QString
+        SenderEmailRole,           ///< QString
+        TextRole,                  ///< QString, plain text
+        TimestampRole,             ///< QDateTime UTC; the time queued while in the outbox
+        ClientIdRole,              ///< QString
+        IsOwnRole,                 ///< bool: sent by the user of ownEmail
+        DeliveryStateRole,         ///< DeliveryState
+    };
+    Q_ENUM(Role)
+
+    enum class DeliveryState {
+        Sending, ///< in the outbox, waiting for the server
+        Sent,    ///< stored by the server
+        Failed,  ///< the server refused it, or it could not be sent; can be retried
+    };
+    Q_ENUM(DeliveryState)
+
+    explicit MessageListModel(QObject *parent = nullptr);
+    ~MessageListModel() override;
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+    QHash<int, QByteArray> roleNames() const override;
+    bool canFetchMore(const QModelIndex &parent) const override;
+    void fetchMore(const QModelIndex &parent) override;
+
+    QString ownEmail() const { return m_ownEmail; }
+    void setOwnEmail(const QString &email);
+
+    /// Appends one of the user's own messages to the outbox (state Sending).
+    /// The message needs a client id and no server id.
+    void addOutgoing(const Message &message);
+
+    /// Merges stored messages (pushed or from history after an id): known ids
+    /// are skipped, outbox rows with the same client id become Sent in place,
+    /// the rest go in id order, one insertion for a contiguous batch.
+    void addMessages(const QList<Message> &messages);
+
+    /// Inserts a page of older messages at the top, in one batch, and records
+    /// whether the server has still older ones.
+    void prependOlder(const QList<Message> &messages, bool hasMore);
+
+    /// Whether older history than the first row exists on the server.
+    void setHasOlder(bool hasOlder);
+    bool hasOlder() const { return m_hasOlder; }
+
+    void setDeliveryState(const QString &clientId, DeliveryState state);
+
+    /// The messages still waiting for the server, in the order they were written.
+    QList<Message> outbox() const;
+    /// The highest stored id (0 if none): "resume after this".
+    qint64 lastStoredId() const;
+    /// The lowest stored id (0 if none): "older than this".
+    qint64 firstStoredId() const;
+    int storedCount() const { return m_storedCount; }
+
+    const Message &messageAt(int row) const { return m_rows.at(row).message; }
+    DeliveryState deliveryStateAt(int row) const { return m_rows.at(row).state; }
+
+    void clear();
+
+Q_SIGNALS:
+    void ownEmailChanged();
+    /// The view wants messages older than beforeId; answer with prependOlder().
+    void olderMessagesRequested(qint64 beforeId);
+
+private:
+    struct Row
+    {
+        Message message;
+        DeliveryState state = DeliveryState::Sent;
+    };
+
+    int findStored(qint64 id) const;
+    int storedInsertPosition(qint64 id) const;
+    int findOutbox(const QString &clientId) const;
+    bool reconcileOutbox(const Message &message);
+
+    QList<Row> m_rows;
+    int m_storedCount = 0; // rows [0, m_storedCount) are stored, the rest is the outbox
+    QString m_ownEmail;
+    bool m_hasOlder = false;
+    bool m_fetchingOlder = false;
+};
+
+} // namespace Natter

@@ -1,0 +1,47 @@
+#include "protocol.h"
+
+#include <array>
+
+namespace Natter::Protocol {
+
+namespace {
+
+// Indexed by ErrorCode; append only, like the enum.
+constexpr std::array<QLatin1String, 16> ErrorCodeNames{
+    QLatin1String("bad_json"),
+    QLatin1String("bad_frame"),
+    QLatin1String("unknown_type"),
+    QLatin1String("bad_field"),
+    QLatin1String("not_authenticated"),
+    QLatin1String("already_authenticated"),
+    QLatin1String("unsupported_protocol"),
+    QLatin1String("bad_name"),
+    QLatin1String("bad_email"),
+    QLatin1String("bad_room"),
+    QLatin1String("not_in_room"),
+    QLatin1String("bad_text"),
+    QLatin1String("text_too_long"),
+    QLatin1String("rate_limited"),
+    QLatin1String("binary_not_supported"),
+    QLatin1String("internal_error"),
+};
+static_assert(ErrorCodeNames.size() == std::size_t(ErrorCode::InternalError) + 1,
+              "every error code needs a wire name");
+
+} // namespace
+
+QString errorCodeName(ErrorCode code)
+{
+    return ErrorCodeNames.at(std::size_t(code));
+}
+
+std::optional<ErrorCode> errorCodeFromName(QStringView name)
+{
+    for (std::size_t i = 0; i < ErrorCodeNames.size(); ++i) {
+        if (name == ErrorCodeNames[i])
+            return ErrorCode(i);
+    }
+    return std::nullopt;
+}
+
+} // namespace Natter::Protocol

@@ -1,0 +1,201 @@
+#pragma once
+
+// Natter wire protocol, version 1. docs/protocol.md is the readable contract;
+// this header is its single source in code.
+//
+// Transport: WebSocket text frames, UTF-8, one JSON object per frame.
+//
+//   frame   := { "type": <type name>, <fields of that type>... }
+//   fields  := snake_case names; unknown fields are ignored (forward compatible)
+//
+// The first client frame must be "hello". The server answers "welcome" or an
+// "error" frame. Every later request is answered by the events it causes or by
+// an "error" frame naming the request's type (and its client_id, if any).
+//
+// Type names and error codes are append only: never rename, renumber or reuse.
+
+#include "message.h"
+#include "user.h"
+
+#include <QJsonObject>
+#include <QList>
+#include <QString>
+
+#include <optional>
+
+namespace Natter::Protocol {
+
+inline constexpr int Version = 1;
+inline constexpr int DefaultHistoryLimit = 50;
+inline constexpr int MaxHistoryLimit = 200;
+
+/// Frame type names, as they appear in "type".
+namespace Type {
+// client -> server
+inline constexpr QLatin1String Hello{"hello"};
+inline constexpr QLatin1String JoinRoom{"join_room"};
+inline constexpr QLatin1String LeaveRoom{"leave_room"};
+inline constexpr QLatin1String SendMessage{"send_message"};
+inline constexpr QLatin1String History{"history"}; // both directions
+inline constexpr QLatin1String Typing{"typing"};   // both directions
+// server -> client
+inline constexpr QLatin1String Welcome{"welcome"};
+inline constexpr QLatin1String UserJoined{"user_joined"};
+inline constexpr QLatin1String UserLeft{"user_left"};
+inline constexpr QLatin1String Members{"members"};
+inline constexpr QLatin1String ReceiveMessage{"receive_message"};
+inline constexpr QLatin1String Error{"error"};
+} // namespace Type
+
+/// Stable error codes carried in "error" frames. Append only.
+enum class ErrorCode {
+    BadJson,              ///< the frame is not valid JSON
+    BadFrame,             ///< valid JSON, but not an object with a string "type"
+    UnknownType,          ///< "type" names no client frame
+    BadField,             ///< a field is missing, of the wrong type or out of range
+    NotAuthenticated,     ///< a request before "hello"
+    AlreadyAuthenticated, ///< "hello" twice on one connection
+    UnsupportedProtocol,  ///< "hello" asked for a protocol version the server lacks
+    BadName,              ///< display name empty, too long or with control characters
+    BadEmail,             ///< email not of the documented form
+    BadRoom,              ///< room name not of the documented form
+    NotInRoom,            ///< the request needs the room joined on this connection
+    BadText,              ///< message text empty or only white space
+    TextTooLong,          ///< message text over the server's limit
+    RateLimited,          ///< the user sends faster than the server allows
+    BinaryNotSupported,   ///< a binary frame; the protocol is text frames only
+    InternalError,        ///< the server could not store or serve the request
+};
+
+/// The wire name of an error code, e.g. "bad_json".
+QString errorCodeName(ErrorCode code);
+/// The code for a wire name, or nullopt for a name this version does not know.
+std::optional<ErrorCode> errorCodeFromName(QStringView name);
+
+// ---- client -> server -------------------------------------------------------
+
+/// hello {name, email, protocol?}
+struct Hello
+{
+    User user;
+    int protocol = Version;
+};
+
+/// join_room {room}
+struct JoinRoom
+{
+    QString room;
+};
+
+/// leave_room {room}
+struct LeaveRoom
+{
+    QString room;
+};
+
+/// send_message {room, text, client_id?} | send_message {to, text, client_id?}
+struct SendMessage
+{
+    QString room;
+    QString to;
+    QString text;
+    QString clientId;
+    bool isDirect() const { return room.isEmpty(); }
+};
+
+/// history {room | with, before?, after?, limit?}
+///
+/// Without before/after: the latest messages. With before: the page of older
+/// messages just before that id. With after: the messages just after that id
+/// (resume after a reconnect). before and after exclude each other.
+struct HistoryRequest
+{
+    QString room;
+    QString with;
+    std::optional<qint64> before;
+    std::optional<qint64> after; ///< 0 reads from the very first message
+    int limit = DefaultHistoryLimit;
+    bool isDirect() const { return room.isEmpty(); }
+};
+
+/// typing {room, active}
+struct TypingRequest
+{
+    QString room;
+    bool active = false;
+};
+
+// ---- server -> client -------------------------------------------------------
+
+/// Limits a client should respect; sent in welcome.
+struct ServerLimits
+{
+    qsizetype maxTextLength = 0;
+    qint64 maxFrameBytes = 0;
+    int historyLimit = MaxHistoryLimit;
+};
+
+/// welcome {user, protocol, server, name, limits}
+struct Welcome
+{
+    User user;
+    int protocol = Version;
+    QString server;     ///< "natterd X.Y.Z"
+    QString serverName; ///< the display name the host chose
+    ServerLimits limits;
+};
+
+/// user_joined {room, user}
+struct UserJoined
+{
+    QString room;
+    User user;
+};
+
+/// user_left {room, user}
+struct UserLeft
+{
+    QString room;
+    User user;
+};
+
+/// members {room, users}
+struct Members
+{
+    QString room;
+    QList<User> users;
+};
+
+/// history {room | with, messages, has_more}; messages oldest first.
+struct History
+{
+    QString room;
+    QString with;
+    QList<Message> messages;
+    bool hasMore = false;
+};
+
+/// receive_message {id, room | to, from, text, ts, client_id?}
+struct ReceiveMessage
+{
+    Message message;
+};
+
+/// typing {room, user, active}
+struct TypingNotice
+{
+    QString room;
+    User user;
+    bool active = false;
+};
+
+/// error {code, message, request?, client_id?}
+struct Error
+{
+    ErrorCode code = ErrorCode::InternalError;
+    QString message;
+    QString request;  ///< the type of the request that failed, when known
+    QString clientId; ///< the client_id of the failed send_message, when given
+};
+
+} // namespace Natter::Protocol

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <QString>
+#include <QStringView>
+
+/// Syntactic rules shared by the server and every client, so that a client can
+/// check input before it ever reaches the wire. docs/protocol.md states them.
+namespace Natter::Validation {
+
+inline constexpr qsizetype MaxRoomNameLength = 64;
+inline constexpr qsizetype MaxDisplayNameLength = 64;
+inline constexpr qsizetype MaxEmailLength = 254;
+inline constexpr qsizetype MaxClientIdLength = 64;
+inline constexpr qsizetype DefaultMaxTextLength = 4000;
+
+/// 1-64 characters of a-z, 0-9, '-', '_' and '.', starting with a letter or digit.
+bool isValidRoomName(QStringView room);
+
+/// A pragmatic check: 3-254 characters, exactly one '@' with text on both
+/// sides, no white space or control characters.
+bool isValidEmail(QStringView email);
+
+/// Emails identify users and compare case-insensitively; this is the stored form.
+QString normalizedEmail(QStringView email);
+
+/// 1-64 characters once trimmed, no control characters.
+bool isValidDisplayName(QStringView name);
+
+/// 1-64 printable ASCII characters.
+bool isValidClientId(QStringView clientId);
+
+/// Length in Unicode code points (what a user calls characters), not UTF-16 units.
+qsizetype textLength(QStringView text);
+
+/// True when the text is empty or only white space.
+bool isBlank(QStringView text);
+
+} // namespace Natter::Validation

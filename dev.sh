@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Natter's one entry point for developers and CI, on Debian 12 / Ubuntu:
+#   ./dev.sh run    install what is needed, build, start natterd on port 5000
+#   ./dev.sh test   install what is needed, build, run every test suite
+#   ./dev.sh build  install what is needed and build only
+# Run as root or as a user with sudo (only apt-get needs it).
+set -euo pipefail
+
+cd "$(dirname "$0")"
+BUILD_DIR=${NATTER_BUILD_DIR:-build}
+BUILD_TYPE=${NATTER_BUILD_TYPE:-Release}
+JOBS=${NATTER_JOBS:-2}
+
+PACKAGES=(
+  cmake ninja-build g++ pkg-config
+  qt6-base-dev qt6-base-dev-tools qt6-websockets-dev libqt6sql6-sqlite qt6-tools-dev libgl-dev
+)
+
+install_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "dev.sh: installing ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  install_packages
+  local werror=OFF
+  [ "${CI:-}" = "true" ] && werror=ON
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DNATTER_WARNINGS_AS_ERRORS="$werror"
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+case "${1:-}" in
+  build)
+    build
+    ;;
+  run)
+    build
+    shift
+    exec "$BUILD_DIR/server/natterd" --port 5000 "$@"
+    ;;
+  test)
+    build
+    # Discovery traffic of any test goes to loopback only.
+    export NATTER_DISCOVERY_ADDRESS=127.255.255.255
+    ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
+    ;;
+  *)
+    echo "usage: ./dev.sh run|test|build" >&2
+    exit 2
+    ;;
+esac

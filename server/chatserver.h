@@ -1,0 +1,131 @@
+#pragma once
+
+#include "codec.h"
+#include "messagestore.h"
+#include "ratelimiter.h"
+#include "serverconfig.h"
+
+#include <QElapsedTimer>
+#include <QHash>
+#include <QHostAddress>
+#include <QList>
+#include <QObject>
+#include <QPointer>
+#include <QSet>
+#include <QTimer>
+
+#include <memory>
+
+QT_BEGIN_NAMESPACE
+class QTcpServer;
+class QTcpSocket;
+class QWebSocketServer;
+QT_END_NAMESPACE
+
+namespace Natter {
+
+class ClientSession;
+
+/// The chat server: accepts WebSocket clients, keeps who is in which room,
+/// stores every accepted message and pushes it to everyone concerned once it
+/// is committed. The observer of the design: sessions subscribe by joining
+/// rooms and saying hello; the server fans events out to them.
+///
+/// Single-threaded: everything runs in the thread that owns the server.
+class ChatServer final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(ChatServer)
+
+public:
+    ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store, QObject *parent = nullptr);
+    ~ChatServer() override;
+
+    /// Starts listening on config().host:config().port (port 0 picks a free one).
+    bool listen();
+    QString errorString() const { return m_errorString; }
+    quint16 serverPort() const;
+    QHostAddress serverAddress() const;
+    const ServerConfig &config() const { return m_config; }
+
+    int sessionCount() const { return int(m_sessions.size()); }
+    int onlineUserCount() const { return int(m_users.size()); }
+
+    /// Closes every client with 1001 (going away) after storing what was
+    /// accepted; emits shutdownFinished() once all are gone or the grace
+    /// period ran out.
+    void shutdown();
+
+    /// "natterd X.Y.Z"
+    static QString versionString();
+
+Q_SIGNALS:
+    void sessionOpened();
+    void sessionClosed();
+    void shutdownFinished();
+
+private:
+    struct UserState
+    {
+        User user;
+        QList<ClientSession *> sessions;
+        TokenBucket bucket;
+    };
+    struct Room
+    {
+        QList<ClientSession *> sessions;
+        QHash<QString, int> connectionsByUser; // email -> sessions of that user in the room
+    };
+    struct PendingSend
+    {
+        QPointer<ClientSession> origin;
+        Message message;
+    };
+    struct Handshake
+    {
+        QPointer<QTcpSocket> socket;
+        qint64 deadlineMs;
+    };
+
+    void acceptTcpConnections();
+    void acceptWebSockets();
+    void expireHandshakes();
+    void heartbeat();
+    void onTextFrame(ClientSession *session, const QString &text);
+    void onDisconnected(ClientSession *session);
+
+    void handle(ClientSession *session, const Protocol::Hello &hello);
+    void handle(ClientSession *session, const Protocol::JoinRoom &join);
+    void handle(ClientSession *session, const Protocol::LeaveRoom &leave);
+    void handle(ClientSession *session, const Protocol::SendMessage &send);
+    void handle(ClientSession *session, const Protocol::HistoryRequest &request);
+    void handle(ClientSession *session, const Protocol::TypingRequest &typing);
+
+    bool takeRateToken(ClientSession *session, const QString &request, const QString &clientId);
+    void removeFromRoom(ClientSession *session, const QString &room);
+    QList<User> membersOf(const Room &room) const;
+    void flushPendingSends();
+    void deliver(const Message &message, const QString &frame);
+    static void sendToAll(const QList<ClientSession *> &sessions, const QString &frame);
+    qint64 nowMs() const { return m_clock.elapsed(); }
+
+    ServerConfig m_config;
+    std::unique_ptr<MessageStore> m_store;
+    QTcpServer *m_tcpServer;
+    QWebSocketServer *m_webSocketServer;
+    QString m_errorString;
+    QElapsedTimer m_clock;
+    QTimer m_heartbeatTimer;
+    QTimer m_handshakeTimer;
+    QTimer m_shutdownTimer;
+
+    QHash<QString, Handshake> m_handshakes; // by peer "address:port"
+    QSet<ClientSession *> m_sessions;
+    QHash<QString, UserState> m_users; // online users by email
+    QHash<QString, Room> m_rooms;      // rooms with at least one member
+    QList<PendingSend> m_pendingSends; // accepted, not yet committed
+    bool m_flushScheduled = false;
+    bool m_shuttingDown = false;
+};
+
+} // namespace Natter

@@ -1,0 +1,64 @@
+#include "clientsession.h"
+
+#include "serverlogging.h"
+
+#include <QWebSocket>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+ClientSession::ClientSession(QWebSocket *socket, qint64 maxQueuedBytes, qint64 nowMs, QObject *parent)
+    : QObject(parent)
+    , m_socket(socket)
+    , m_peer(socket->peerAddress().toString() + u':' + QString::number(socket->peerPort()))
+    , m_maxQueuedBytes(maxQueuedBytes)
+    , m_lastHeardMs(nowMs)
+{
+    socket->setParent(this);
+}
+
+ClientSession::~ClientSession() = default;
+
+bool ClientSession::sendText(const QString &frame)
+{
+    if (m_dropping)
+        return false;
+    m_socket->sendTextMessage(frame);
+    if (m_socket->bytesToWrite() > m_maxQueuedBytes) {
+        drop(u"it stopped reading (%1 bytes queued)"_s.arg(m_socket->bytesToWrite()));
+        return false;
+    }
+    return true;
+}
+
+bool ClientSession::sendFrame(const Codec::ServerFrame &frame)
+{
+    return sendText(QString::fromUtf8(Codec::encodeServerFrame(frame)));
+}
+
+bool ClientSession::sendError(Protocol::ErrorCode code, const QString &message, const QString &request,
+                              const QString &clientId)
+{
+    qCDebug(lcNatterServer).noquote() << m_peer << "error" << Protocol::errorCodeName(code) << message;
+    return sendFrame(Protocol::Error{code, message, request, clientId});
+}
+
+void ClientSession::close(QWebSocketProtocol::CloseCode code, const QString &reason)
+{
+    if (!m_dropping)
+        m_socket->close(code, reason);
+}
+
+void ClientSession::drop(const QString &why)
+{
+    if (m_dropping)
+        return;
+    m_dropping = true;
+    qCInfo(lcNatterServer).noquote() << "dropping" << m_peer << m_user.email << "because" << why;
+    // Aborting emits disconnected() synchronously; defer it so that a
+    // broadcast loop that made us drop keeps a valid list.
+    QMetaObject::invokeMethod(m_socket, &QWebSocket::abort, Qt::QueuedConnection);
+}
+
+} // namespace Natter

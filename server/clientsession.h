@@ -1,0 +1,68 @@
+#pragma once
+
+#include "codec.h"
+#include "user.h"
+
+#include <QObject>
+#include <QSet>
+#include <QWebSocketProtocol>
+
+QT_BEGIN_NAMESPACE
+class QWebSocket;
+QT_END_NAMESPACE
+
+namespace Natter {
+
+/// One client connection: its socket, who it is once it said hello, the rooms
+/// it joined and when it was last heard from. Owned by the ChatServer, which
+/// deletes it (deleteLater) when the socket disconnects.
+class ClientSession final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(ClientSession)
+
+public:
+    /// Takes ownership of socket.
+    ClientSession(QWebSocket *socket, qint64 maxQueuedBytes, qint64 nowMs, QObject *parent = nullptr);
+    ~ClientSession() override;
+
+    QWebSocket *socket() const { return m_socket; }
+    QString peer() const { return m_peer; }
+
+    bool isAuthenticated() const { return !m_user.email.isEmpty(); }
+    const User &user() const { return m_user; }
+    void setUser(const User &user) { m_user = user; }
+
+    const QSet<QString> &rooms() const { return m_rooms; }
+    bool isInRoom(const QString &room) const { return m_rooms.contains(room); }
+    void addRoom(const QString &room) { m_rooms.insert(room); }
+    void removeRoom(const QString &room) { m_rooms.remove(room); }
+
+    /// Queues one text frame. If the peer has stopped reading and more than
+    /// maxQueuedBytes wait for it, the connection is dropped (on the next pass
+    /// of the event loop, so callers iterating sessions stay valid) and false
+    /// is returned.
+    bool sendText(const QString &frame);
+    bool sendFrame(const Codec::ServerFrame &frame);
+    bool sendError(Protocol::ErrorCode code, const QString &message, const QString &request = {},
+                   const QString &clientId = {});
+
+    void noteActivity(qint64 nowMs) { m_lastHeardMs = nowMs; }
+    qint64 lastHeardMs() const { return m_lastHeardMs; }
+
+    void close(QWebSocketProtocol::CloseCode code, const QString &reason);
+    /// Drops the connection at once, without a closing handshake.
+    void drop(const QString &why);
+    bool isDropping() const { return m_dropping; }
+
+private:
+    QWebSocket *m_socket;
+    QString m_peer;
+    qint64 m_maxQueuedBytes;
+    qint64 m_lastHeardMs;
+    User m_user;
+    QSet<QString> m_rooms;
+    bool m_dropping = false;
+};
+
+} // namespace Natter

@@ -1,0 +1,178 @@
+#include "natterdcommandline.h"
+
+#include "chatserver.h"
+#include "serverlogging.h"
+#include "sqlitemessagestore.h"
+#include "unixsignalwatcher.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QLoggingCategory>
+#include <QStandardPaths>
+
+#include <csignal>
+#include <cstdio>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+namespace {
+
+void printError(const QString &message)
+{
+    std::fprintf(stderr, "natterd: %s\n", qUtf8Printable(message));
+}
+
+QString defaultDatabasePath()
+{
+    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + u"/natter.db"_s;
+}
+
+} // namespace
+
+std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments, int *exitCode)
+{
+    const ServerConfig defaults;
+    QCommandLineParser parser;
+    parser.setApplicationDescription(u"Natter chat server: WebSocket chat with rooms, direct messages and history."_s);
+    const QCommandLineOption helpOption = parser.addHelpOption();
+    const QCommandLineOption versionOption = parser.addVersionOption();
+    const QCommandLineOption host(u"host"_s, u"Address to listen on (default: all interfaces)."_s, u"address"_s);
+    const QCommandLineOption port(u"port"_s, u"Port to listen on (default: %1; 0 picks a free one)."_s.arg(defaults.port),
+                                  u"port"_s, QString::number(defaults.port));
+    const QCommandLineOption db(u"db"_s, u"SQLite database file (default: %1)."_s.arg(defaultDatabasePath()), u"path"_s,
+                                defaultDatabasePath());
+    const QCommandLineOption name(u"name"_s, u"Server display name shown to clients."_s, u"name"_s);
+    const QCommandLineOption maxText(u"max-text"_s,
+                                     u"Longest message text in characters (default: %1)."_s.arg(defaults.maxTextLength),
+                                     u"chars"_s, QString::number(defaults.maxTextLength));
+    const QCommandLineOption maxFrame(u"max-frame"_s,
+                                      u"Largest WebSocket frame in bytes (default: %1)."_s.arg(defaults.maxFrameBytes),
+                                      u"bytes"_s, QString::number(defaults.maxFrameBytes));
+    const QCommandLineOption rateLimit(
+        u"rate-limit"_s, u"Messages per second per user, sustained (default: %1; 0 = no limit)."_s.arg(defaults.rateLimit),
+        u"rate"_s, QString::number(defaults.rateLimit));
+    const QCommandLineOption rateBurst(u"rate-burst"_s,
+                                       u"Messages a user may send at once (default: %1)."_s.arg(defaults.rateBurst),
+                                       u"count"_s, QString::number(defaults.rateBurst));
+    const QCommandLineOption maxQueue(
+        u"max-queue"_s, u"Unsent bytes to one client before it is dropped (default: %1)."_s.arg(defaults.maxQueuedBytes),
+        u"bytes"_s, QString::number(defaults.maxQueuedBytes));
+    const QCommandLineOption pingInterval(
+        u"ping-interval"_s,
+        u"Ping a client silent for this many seconds (default: %1)."_s.arg(defaults.pingInterval.count() / 1000.0),
+        u"seconds"_s, QString::number(defaults.pingInterval.count() / 1000.0));
+    const QCommandLineOption idleTimeout(
+        u"idle-timeout"_s,
+        u"Drop a client silent for this many seconds (default: %1)."_s.arg(defaults.idleTimeout.count() / 1000.0),
+        u"seconds"_s, QString::number(defaults.idleTimeout.count() / 1000.0));
+    const QCommandLineOption verbose(u"verbose"_s, u"Log every connection and error (natter.*.debug)."_s);
+    parser.addOptions(
+        {host, port, db, name, maxText, maxFrame, rateLimit, rateBurst, maxQueue, pingInterval, idleTimeout, verbose});
+
+    auto usageError = [exitCode](const QString &message) -> std::optional<NatterdOptions> {
+        printError(message + u"\nTry 'natterd --help'."_s);
+        *exitCode = 2;
+        return std::nullopt;
+    };
+
+    if (!parser.parse(arguments))
+        return usageError(parser.errorText());
+    if (parser.isSet(helpOption)) {
+        std::fputs(qUtf8Printable(parser.helpText()), stdout);
+        *exitCode = 0;
+        return std::nullopt;
+    }
+    if (parser.isSet(versionOption)) {
+        std::printf("%s\n", qUtf8Printable(ChatServer::versionString()));
+        *exitCode = 0;
+        return std::nullopt;
+    }
+    if (!parser.positionalArguments().isEmpty())
+        return usageError(u"unexpected argument: %1"_s.arg(parser.positionalArguments().constFirst()));
+
+    NatterdOptions options;
+    ServerConfig &config = options.server;
+    if (parser.isSet(host) && !config.host.setAddress(parser.value(host)))
+        return usageError(u"--host: not an IP address: %1"_s.arg(parser.value(host)));
+
+    bool ok = false;
+    const uint portValue = parser.value(port).toUInt(&ok);
+    if (!ok || portValue > 65535)
+        return usageError(u"--port: not a port number: %1"_s.arg(parser.value(port)));
+    config.port = quint16(portValue);
+
+    auto number = [&parser](const QCommandLineOption &option, double min, double max, double *out) {
+        bool valid = false;
+        const double value = parser.value(option).toDouble(&valid);
+        if (!valid || value < min || value > max)
+            return false;
+        *out = value;
+        return true;
+    };
+    double value = 0;
+    if (!number(maxText, 1, 1'000'000, &value))
+        return usageError(u"--max-text: give a number of characters from 1 to 1000000"_s);
+    config.maxTextLength = qsizetype(value);
+    if (!number(maxFrame, 1024, 64.0 * 1024 * 1024, &value))
+        return usageError(u"--max-frame: give a number of bytes from 1024 to 67108864"_s);
+    config.maxFrameBytes = qint64(value);
+    if (!number(rateLimit, 0, 1e9, &config.rateLimit))
+        return usageError(u"--rate-limit: give messages per second, 0 for no limit"_s);
+    if (!number(rateBurst, 1, 1e9, &config.rateBurst))
+        return usageError(u"--rate-burst: give a count of at least 1"_s);
+    if (!number(maxQueue, 1024, 1e12, &value))
+        return usageError(u"--max-queue: give a number of bytes of at least 1024"_s);
+    config.maxQueuedBytes = qint64(value);
+    if (!number(pingInterval, 0.05, 86400, &value))
+        return usageError(u"--ping-interval: give seconds from 0.05 to 86400"_s);
+    config.pingInterval = std::chrono::milliseconds(qint64(value * 1000));
+    if (!number(idleTimeout, 0.1, 86400, &value) || value * 1000 <= double(config.pingInterval.count()))
+        return usageError(u"--idle-timeout: give seconds, more than --ping-interval"_s);
+    config.idleTimeout = std::chrono::milliseconds(qint64(value * 1000));
+
+    config.serverName = parser.isSet(name) ? parser.value(name).trimmed() : QString();
+    options.databasePath = parser.value(db);
+    options.verbose = parser.isSet(verbose);
+    *exitCode = 0;
+    return options;
+}
+
+int runNatterd(QCoreApplication &app)
+{
+    QCoreApplication::setApplicationName(u"natterd"_s);
+    QCoreApplication::setApplicationVersion(QStringLiteral(NATTER_VERSION));
+
+    int exitCode = 0;
+    const std::optional<NatterdOptions> options = parseNatterdArguments(app.arguments(), &exitCode);
+    if (!options)
+        return exitCode;
+    if (options->verbose)
+        QLoggingCategory::setFilterRules(u"natter.*.debug=true"_s);
+
+    auto store = std::make_unique<SqliteMessageStore>(options->databasePath);
+    if (!store->open()) {
+        printError(u"cannot open the database: %1"_s.arg(store->errorString()));
+        return 1;
+    }
+    ChatServer server(options->server, std::move(store));
+    if (!server.listen()) {
+        printError(server.errorString());
+        return 1;
+    }
+    std::printf("%s listening on %s:%u, database %s\n", qUtf8Printable(ChatServer::versionString()),
+                qUtf8Printable(server.serverAddress().toString()), unsigned(server.serverPort()),
+                qUtf8Printable(options->databasePath));
+    std::fflush(stdout);
+
+    UnixSignalWatcher signalWatcher({SIGINT, SIGTERM});
+    QObject::connect(&signalWatcher, &UnixSignalWatcher::signalReceived, &server, [&server](int signalNumber) {
+        qCInfo(lcNatterServer) << "signal" << signalNumber << "received";
+        server.shutdown();
+    });
+    QObject::connect(&server, &ChatServer::shutdownFinished, &app, [] { QCoreApplication::exit(0); });
+    return QCoreApplication::exec();
+}
+
+} // namespace Natter

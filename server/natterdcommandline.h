@@ -1,0 +1,30 @@
+#pragma once
+
+#include "serverconfig.h"
+
+#include <QStringList>
+
+#include <optional>
+
+QT_BEGIN_NAMESPACE
+class QCoreApplication;
+QT_END_NAMESPACE
+
+namespace Natter {
+
+struct NatterdOptions
+{
+    ServerConfig server;
+    QString databasePath;
+    bool verbose = false;
+};
+
+/// Parses natterd's arguments. Prints --help/--version or a usage error
+/// itself; then *exitCode says how to exit and nullopt is returned.
+std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments, int *exitCode);
+
+/// natterd's whole life: parse, open the store, listen, run until SIGINT or
+/// SIGTERM, shut down cleanly. Returns the process exit code.
+int runNatterd(QCoreApplication &app);
+
+} // namespace Natter

@@ -1,0 +1,41 @@
+#pragma once
+
+#include <QtGlobal>
+
+#include <algorithm>
+
+namespace Natter {
+
+/// A token bucket: rate tokens a second, at most burst saved up. Time comes
+/// from the caller (milliseconds of a monotonic clock) so tests control it.
+class TokenBucket
+{
+public:
+    TokenBucket() = default;
+    TokenBucket(double rate, double burst, qint64 nowMs) : m_rate(rate), m_burst(burst), m_tokens(burst), m_lastMs(nowMs)
+    {
+    }
+
+    /// Takes one token if there is one. A rate of 0 means unlimited.
+    bool tryTake(qint64 nowMs)
+    {
+        if (m_rate <= 0)
+            return true;
+        if (nowMs > m_lastMs) {
+            m_tokens = std::min(m_burst, m_tokens + double(nowMs - m_lastMs) * m_rate / 1000.0);
+            m_lastMs = nowMs;
+        }
+        if (m_tokens < 1.0)
+            return false;
+        m_tokens -= 1.0;
+        return true;
+    }
+
+private:
+    double m_rate = 0;
+    double m_burst = 0;
+    double m_tokens = 0;
+    qint64 m_lastMs = 0;
+};
+
+} // namespace Natter

@@ -1,0 +1,35 @@
+#pragma once
+
+#include "validation.h"
+
+#include <QHostAddress>
+#include <QString>
+
+#include <chrono>
+
+namespace Natter {
+
+/// Everything natterd can be told on its command line. The defaults are the
+/// documented ones (README, docs/protocol.md).
+struct ServerConfig
+{
+    QHostAddress host = QHostAddress::Any;
+    quint16 port = 5000;
+    QString serverName;
+
+    qsizetype maxTextLength = Validation::DefaultMaxTextLength; ///< code points
+    qint64 maxFrameBytes = 64 * 1024;      ///< larger frames close the connection with 1009
+    double rateLimit = 20.0;               ///< messages per second per user; 0 = unlimited
+    double rateBurst = 200.0;              ///< bucket size
+    qint64 maxQueuedBytes = 4 * 1024 * 1024; ///< unsent bytes to one connection before it is dropped
+    int historyOnJoin = 50;                ///< messages a joiner gets
+
+    std::chrono::milliseconds pingInterval{30'000}; ///< ping a connection silent this long
+    std::chrono::milliseconds idleTimeout{90'000};  ///< drop a connection silent this long
+    std::chrono::milliseconds handshakeTimeout{10'000};
+    std::chrono::milliseconds shutdownGrace{2'000}; ///< wait this long for clients to close on shutdown
+
+    int listenBacklog = 4096;
+};
+
+} // namespace Natter

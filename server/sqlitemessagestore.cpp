@@ -1,0 +1,365 @@
+#include "sqlitemessagestore.h"
+
+#include "serverlogging.h"
+
+#include <QAtomicInteger>
+#include <QDir>
+#include <QFileInfo>
+#include <QSqlError>
+#include <QVariant>
+
+#include <algorithm>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+namespace {
+
+// One list of statements per schema version; migration N takes a file from
+// user_version N-1 to N. Append only: never edit a released migration.
+const QList<QList<QString>> &migrations()
+{
+    static const QList<QList<QString>> steps{
+        // 1: messages of rooms and direct conversations, and direct messages held for offline users.
+        {
+            u"CREATE TABLE messages ("
+            u" id INTEGER PRIMARY KEY,"  // assigned by the server, strictly increasing
+            u" conversation TEXT NOT NULL," // '#room' or '@email\nemail' (sorted pair)
+            u" recipient TEXT,"          // direct messages only
+            u" sender_email TEXT NOT NULL,"
+            u" sender_name TEXT NOT NULL,"
+            u" text TEXT NOT NULL,"
+            u" ts INTEGER NOT NULL,"     // ms since the epoch, UTC
+            u" client_id TEXT)"_s,
+            // latest N, page before id, after id: all one range scan of this index.
+            u"CREATE INDEX messages_by_conversation ON messages (conversation, id)"_s,
+            // idempotent sends: one row per sender and client id.
+            u"CREATE UNIQUE INDEX messages_by_client_id ON messages (sender_email, client_id)"
+            u" WHERE client_id IS NOT NULL"_s,
+            u"CREATE TABLE held_direct ("
+            u" recipient TEXT NOT NULL,"
+            u" message_id INTEGER NOT NULL REFERENCES messages (id),"
+            u" PRIMARY KEY (recipient, message_id)) WITHOUT ROWID"_s,
+        },
+    };
+    return steps;
+}
+
+constexpr auto SelectColumns = "SELECT id, conversation, recipient, sender_email, sender_name, text, ts, client_id "
+                               "FROM messages ";
+
+} // namespace
+
+SqliteMessageStore::SqliteMessageStore(QString path) : m_path(std::move(path))
+{
+    static QAtomicInteger<int> instances;
+    m_connectionName = u"natter-store-%1"_s.arg(instances.fetchAndAddRelaxed(1));
+}
+
+SqliteMessageStore::~SqliteMessageStore()
+{
+    closeDatabase();
+}
+
+void SqliteMessageStore::closeDatabase()
+{
+    m_insertMessage.reset();
+    m_findByClientId.reset();
+    m_holdDirect.reset();
+    if (m_db.isValid()) {
+        m_db.close();
+        m_db = QSqlDatabase();
+        QSqlDatabase::removeDatabase(m_connectionName);
+    }
+    m_open = false;
+}
+
+bool SqliteMessageStore::fail(const QString &what, const QSqlError &error)
+{
+    m_errorString = what + u": "_s + error.text();
+    qCWarning(lcNatterStore).noquote() << m_errorString;
+    return false;
+}
+
+bool SqliteMessageStore::open()
+{
+    if (m_open)
+        return true;
+    if (m_path != u":memory:"_s) {
+        const QFileInfo info(m_path);
+        if (!QDir().mkpath(info.absolutePath())) {
+            m_errorString = u"cannot create the folder %1"_s.arg(info.absolutePath());
+            return false;
+        }
+        if (info.exists() && !info.isFile()) {
+            m_errorString = u"%1 is not a file"_s.arg(m_path);
+            return false;
+        }
+    }
+    m_db = QSqlDatabase::addDatabase(u"QSQLITE"_s, m_connectionName);
+    if (!m_db.isValid()) {
+        m_errorString = u"the Qt SQLite driver (QSQLITE) is not installed"_s;
+        return false;
+    }
+    m_db.setDatabaseName(m_path);
+    m_db.setConnectOptions(u"QSQLITE_BUSY_TIMEOUT=5000"_s);
+    if (!m_db.open())
+        return fail(u"cannot open %1"_s.arg(m_path), m_db.lastError());
+
+    QSqlQuery pragma(m_db);
+    // WAL + NORMAL: a commit survives the process being killed; only a power
+    // loss may take the last few commits. Readers never block the writer.
+    for (const QString &statement : {u"PRAGMA journal_mode=WAL"_s, u"PRAGMA synchronous=NORMAL"_s}) {
+        if (!pragma.exec(statement)) {
+            const QSqlError error = pragma.lastError();
+            closeDatabase();
+            return fail(u"%1 is not a usable SQLite database"_s.arg(m_path), error);
+        }
+    }
+    if (!migrate()) {
+        closeDatabase();
+        return false;
+    }
+
+    QSqlQuery last(m_db);
+    if (!last.exec(u"SELECT COALESCE(MAX(id), 0), COALESCE(MAX(ts), 0) FROM messages"_s) || !last.next()) {
+        const QSqlError error = last.lastError();
+        closeDatabase();
+        return fail(u"cannot read %1"_s.arg(m_path), error);
+    }
+    m_lastId = last.value(0).toLongLong();
+    m_lastTimestampMs = last.value(1).toLongLong();
+
+    if (!prepare(m_insertMessage,
+                 u"INSERT INTO messages (id, conversation, recipient, sender_email, sender_name, text, ts, client_id)"
+                 u" VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"_s)
+        || !prepare(m_findByClientId, QLatin1String(SelectColumns) + u"WHERE sender_email = ? AND client_id = ?"_s)
+        || !prepare(m_holdDirect, u"INSERT OR IGNORE INTO held_direct (recipient, message_id) VALUES (?, ?)"_s)) {
+        closeDatabase();
+        return false;
+    }
+    m_open = true;
+    qCDebug(lcNatterStore) << "opened" << m_path << "schema" << SchemaVersion << "last id" << m_lastId;
+    return true;
+}
+
+bool SqliteMessageStore::prepare(std::optional<QSqlQuery> &query, const QString &sql)
+{
+    query.emplace(m_db);
+    if (!query->prepare(sql))
+        return fail(u"cannot prepare a statement"_s, query->lastError());
+    return true;
+}
+
+int SqliteMessageStore::schemaVersion()
+{
+    QSqlQuery query(m_db);
+    if (!query.exec(u"PRAGMA user_version"_s) || !query.next())
+        return -1;
+    return query.value(0).toInt();
+}
+
+bool SqliteMessageStore::migrate()
+{
+    const int found = schemaVersion();
+    if (found < 0)
+        return fail(u"%1 is not a usable SQLite database"_s.arg(m_path), m_db.lastError());
+    const auto &steps = migrations();
+    static_assert(SchemaVersion >= 1);
+    if (found > steps.size()) {
+        m_errorString = u"%1 has schema version %2, newer than this natterd knows (%3); "
+                        u"use a newer natterd"_s.arg(m_path)
+                            .arg(found)
+                            .arg(steps.size());
+        return false;
+    }
+    for (int version = found + 1; version <= steps.size(); ++version) {
+        if (!m_db.transaction())
+            return fail(u"cannot start the migration"_s, m_db.lastError());
+        QSqlQuery query(m_db);
+        for (const QString &statement : steps.at(version - 1)) {
+            if (!query.exec(statement)) {
+                const QSqlError error = query.lastError();
+                m_db.rollback();
+                return fail(u"migration to schema %1 failed"_s.arg(version), error);
+            }
+        }
+        if (!query.exec(u"PRAGMA user_version = %1"_s.arg(version)) || !m_db.commit()) {
+            const QSqlError error = query.lastError().isValid() ? query.lastError() : m_db.lastError();
+            m_db.rollback();
+            return fail(u"migration to schema %1 failed"_s.arg(version), error);
+        }
+        qCInfo(lcNatterStore) << "migrated" << m_path << "to schema" << version;
+    }
+    return true;
+}
+
+QString SqliteMessageStore::roomKey(const QString &room)
+{
+    return u'#' + room;
+}
+
+QString SqliteMessageStore::directKey(const QString &a, const QString &b)
+{
+    return a < b ? u'@' + a + u'\n' + b : u'@' + b + u'\n' + a;
+}
+
+Message SqliteMessageStore::readMessage(const QSqlQuery &query) const
+{
+    Message message;
+    message.id = query.value(0).toLongLong();
+    const QString conversation = query.value(1).toString();
+    if (conversation.startsWith(u'#'))
+        message.room = conversation.mid(1);
+    else
+        message.to = query.value(2).toString();
+    message.from.email = query.value(3).toString();
+    message.from.name = query.value(4).toString();
+    message.text = query.value(5).toString();
+    message.timestamp = QDateTime::fromMSecsSinceEpoch(query.value(6).toLongLong(), Qt::UTC);
+    message.clientId = query.value(7).toString();
+    return message;
+}
+
+std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<MessageDraft> &drafts)
+{
+    if (!m_open) {
+        m_errorString = u"the store is not open"_s;
+        return std::nullopt;
+    }
+    if (!m_db.transaction()) {
+        fail(u"cannot begin a transaction"_s, m_db.lastError());
+        return std::nullopt;
+    }
+    auto rollback = [this](const QString &what, const QSqlError &error) {
+        fail(what, error);
+        m_db.rollback();
+        return std::nullopt;
+    };
+
+    // One timestamp per batch, never earlier than the last stored one, so
+    // that time order and id order agree even if the clock steps back.
+    const qint64 nowMs = std::max(QDateTime::currentMSecsSinceEpoch(), m_lastTimestampMs);
+    const QDateTime now = QDateTime::fromMSecsSinceEpoch(nowMs, Qt::UTC);
+    qint64 nextId = m_lastId + 1;
+
+    QList<StoredMessage> stored;
+    stored.reserve(drafts.size());
+    QSqlQuery &insert = *m_insertMessage;
+    for (const MessageDraft &draft : drafts) {
+        const Message &message = draft.message;
+        const bool direct = message.isDirect();
+        insert.bindValue(0, nextId);
+        insert.bindValue(1, direct ? directKey(message.from.email, message.to) : roomKey(message.room));
+        insert.bindValue(2, direct ? QVariant(message.to) : QVariant());
+        insert.bindValue(3, message.from.email);
+        insert.bindValue(4, message.from.name);
+        insert.bindValue(5, message.text);
+        insert.bindValue(6, nowMs);
+        insert.bindValue(7, message.clientId.isEmpty() ? QVariant() : QVariant(message.clientId));
+        if (!insert.exec())
+            return rollback(u"cannot store a message"_s, insert.lastError());
+
+        if (insert.numRowsAffected() == 0) {
+            // The sender's client id is stored already: hand back the original.
+            QSqlQuery &find = *m_findByClientId;
+            find.bindValue(0, message.from.email);
+            find.bindValue(1, message.clientId);
+            if (!find.exec() || !find.next())
+                return rollback(u"cannot read a stored message"_s, find.lastError());
+            stored.append(StoredMessage{readMessage(find), true});
+            find.finish();
+            continue;
+        }
+        if (draft.holdForRecipient && direct) {
+            QSqlQuery &hold = *m_holdDirect;
+            hold.bindValue(0, message.to);
+            hold.bindValue(1, nextId);
+            if (!hold.exec())
+                return rollback(u"cannot hold a direct message"_s, hold.lastError());
+        }
+        Message result = message;
+        result.id = nextId++;
+        result.timestamp = now;
+        stored.append(StoredMessage{std::move(result), false});
+    }
+    if (!m_db.commit())
+        return rollback(u"cannot commit"_s, m_db.lastError());
+    m_lastId = nextId - 1;
+    m_lastTimestampMs = nowMs;
+    return stored;
+}
+
+std::optional<HistoryPage> SqliteMessageStore::history(const HistoryQuery &query)
+{
+    const QString conversation =
+        query.room.isEmpty() ? directKey(query.userA, query.userB) : roomKey(query.room);
+    QString sql = QLatin1String(SelectColumns) + u"WHERE conversation = ?"_s;
+    std::optional<qint64> bound;
+    if (query.after) {
+        sql += u" AND id > ? ORDER BY id ASC LIMIT ?"_s;
+        bound = query.after;
+    } else if (query.before) {
+        sql += u" AND id < ? ORDER BY id DESC LIMIT ?"_s;
+        bound = query.before;
+    } else {
+        sql += u" ORDER BY id DESC LIMIT ?"_s;
+    }
+    QSqlQuery select(m_db);
+    select.setForwardOnly(true);
+    if (!select.prepare(sql)) {
+        fail(u"cannot read history"_s, select.lastError());
+        return std::nullopt;
+    }
+    int position = 0;
+    select.bindValue(position++, conversation);
+    if (bound)
+        select.bindValue(position++, *bound);
+    select.bindValue(position, query.limit + 1); // one more tells whether there is more
+    if (!select.exec()) {
+        fail(u"cannot read history"_s, select.lastError());
+        return std::nullopt;
+    }
+    HistoryPage page;
+    while (select.next())
+        page.messages.append(readMessage(select));
+    if (page.messages.size() > query.limit) {
+        page.hasMore = true;
+        page.messages.removeLast();
+    }
+    if (!query.after)
+        std::reverse(page.messages.begin(), page.messages.end());
+    return page;
+}
+
+std::optional<QList<Message>> SqliteMessageStore::takeHeldDirectMessages(const QString &recipient)
+{
+    QSqlQuery select(m_db);
+    select.setForwardOnly(true);
+    select.prepare(u"SELECT m.id, m.conversation, m.recipient, m.sender_email, m.sender_name, m.text, m.ts,"
+                   u" m.client_id FROM held_direct h JOIN messages m ON m.id = h.message_id"
+                   u" WHERE h.recipient = ? ORDER BY h.message_id"_s);
+    select.bindValue(0, recipient);
+    if (!select.exec()) {
+        fail(u"cannot read held direct messages"_s, select.lastError());
+        return std::nullopt;
+    }
+    QList<Message> messages;
+    while (select.next())
+        messages.append(readMessage(select));
+    select.finish();
+    if (messages.isEmpty())
+        return messages;
+    QSqlQuery release(m_db);
+    release.prepare(u"DELETE FROM held_direct WHERE recipient = ? AND message_id <= ?"_s);
+    release.bindValue(0, recipient);
+    release.bindValue(1, messages.constLast().id);
+    if (!release.exec()) {
+        fail(u"cannot release held direct messages"_s, release.lastError());
+        return std::nullopt;
+    }
+    return messages;
+}
+
+} // namespace Natter

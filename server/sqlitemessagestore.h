@@ -1,0 +1,62 @@
+#pragma once
+
+#include "messagestore.h"
+
+#include <QSqlDatabase>
+#include <QSqlQuery>
+
+#include <optional>
+
+namespace Natter {
+
+/// The default store: one SQLite file, WAL journal, schema versioned with
+/// PRAGMA user_version and migrated forward on open.
+///
+/// Not thread-safe: use it from the thread that opened it.
+class SqliteMessageStore final : public MessageStore
+{
+public:
+    static constexpr int SchemaVersion = 1;
+
+    /// path may be ":memory:" for a throw-away store.
+    explicit SqliteMessageStore(QString path);
+    ~SqliteMessageStore() override;
+    Q_DISABLE_COPY_MOVE(SqliteMessageStore)
+
+    /// Opens (creating the file and its folder if needed) and migrates.
+    bool open();
+    bool isOpen() const { return m_open; }
+    /// The schema version found in the file after open().
+    int schemaVersion();
+
+    std::optional<QList<StoredMessage>> append(const QList<MessageDraft> &drafts) override;
+    std::optional<HistoryPage> history(const HistoryQuery &query) override;
+    std::optional<QList<Message>> takeHeldDirectMessages(const QString &recipient) override;
+    qint64 lastId() const override { return m_lastId; }
+    QString errorString() const override { return m_errorString; }
+
+    /// The key that names a conversation in the messages table.
+    static QString roomKey(const QString &room);
+    static QString directKey(const QString &a, const QString &b);
+
+private:
+    bool migrate();
+    bool prepare(std::optional<QSqlQuery> &query, const QString &sql);
+    bool fail(const QString &what, const QSqlError &error);
+    Message readMessage(const QSqlQuery &query) const;
+    void closeDatabase();
+
+    QString m_path;
+    QString m_connectionName;
+    QSqlDatabase m_db;
+    bool m_open = false;
+    QString m_errorString;
+    qint64 m_lastId = 0;
+    qint64 m_lastTimestampMs = 0;
+
+    std::optional<QSqlQuery> m_insertMessage;
+    std::optional<QSqlQuery> m_findByClientId;
+    std::optional<QSqlQuery> m_holdDirect;
+};
+
+} // namespace Natter

@@ -1,0 +1,258 @@
+#include "codec.h"
+
+#include <QJsonDocument>
+#include <QTest>
+
+using namespace Natter;
+using namespace Natter::Protocol;
+using namespace Qt::StringLiterals;
+
+Q_DECLARE_METATYPE(Natter::Protocol::ErrorCode)
+
+class TestCodec : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void validClientFrames_data();
+    void validClientFrames();
+    void invalidClientFrames_data();
+    void invalidClientFrames();
+    void clientFramesRoundTrip();
+    void serverFramesRoundTrip_data();
+    void serverFramesRoundTrip();
+    void errorNamesAreStable();
+    void sendMessageFields();
+    void historyFields();
+    void receiveMessageWireShape();
+};
+
+void TestCodec::validClientFrames_data()
+{
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<int>("index"); // variant alternative of ClientFrame
+
+    QTest::newRow("hello") << R"({"type":"hello","name":"Bob","email":"bob@example.org"})"_ba << 0;
+    QTest::newRow("hello with protocol") << R"({"type":"hello","name":"Bob","email":"b@x","protocol":1})"_ba << 0;
+    QTest::newRow("hello unknown extra field") << R"({"type":"hello","name":"Bob","email":"b@x","x":[1]})"_ba << 0;
+    QTest::newRow("join_room") << R"({"type":"join_room","room":"codeial"})"_ba << 1;
+    QTest::newRow("leave_room") << R"({"type":"leave_room","room":"codeial"})"_ba << 2;
+    QTest::newRow("send to room") << R"({"type":"send_message","room":"codeial","text":"hello"})"_ba << 3;
+    QTest::newRow("send direct") << R"({"type":"send_message","to":"carol@x.org","text":"hi","client_id":"c-1"})"_ba
+                                 << 3;
+    QTest::newRow("history latest") << R"({"type":"history","room":"codeial"})"_ba << 4;
+    QTest::newRow("history before") << R"({"type":"history","room":"codeial","before":10,"limit":5})"_ba << 4;
+    QTest::newRow("history after 0") << R"({"type":"history","with":"carol@x.org","after":0})"_ba << 4;
+    QTest::newRow("typing") << R"({"type":"typing","room":"codeial","active":true})"_ba << 5;
+}
+
+void TestCodec::validClientFrames()
+{
+    QFETCH(QByteArray, json);
+    QFETCH(int, index);
+    const auto result = Codec::decodeClientFrame(json);
+    QVERIFY2(result.isOk(), qPrintable(result.isOk() ? QString() : result.error().message));
+    QCOMPARE(int(result.value().index()), index);
+}
+
+void TestCodec::invalidClientFrames_data()
+{
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<ErrorCode>("code");
+
+    QTest::newRow("not json") << "hello there"_ba << ErrorCode::BadJson;
+    QTest::newRow("truncated json") << R"({"type":"hello")"_ba << ErrorCode::BadJson;
+    QTest::newRow("empty") << ""_ba << ErrorCode::BadJson;
+    QTest::newRow("array") << "[1,2,3]"_ba << ErrorCode::BadFrame;
+    QTest::newRow("no type") << R"({"name":"Bob"})"_ba << ErrorCode::BadFrame;
+    QTest::newRow("type not string") << R"({"type":7})"_ba << ErrorCode::BadFrame;
+    QTest::newRow("unknown type") << R"({"type":"dance"})"_ba << ErrorCode::UnknownType;
+    QTest::newRow("server-only type") << R"({"type":"welcome"})"_ba << ErrorCode::UnknownType;
+    QTest::newRow("hello no email") << R"({"type":"hello","name":"Bob"})"_ba << ErrorCode::BadField;
+    QTest::newRow("hello name number") << R"({"type":"hello","name":5,"email":"b@x"})"_ba << ErrorCode::BadField;
+    QTest::newRow("hello blank name") << R"({"type":"hello","name":"  ","email":"b@x"})"_ba << ErrorCode::BadName;
+    QTest::newRow("hello long name") << QByteArray(R"({"type":"hello","email":"b@x","name":")" + QByteArray(65, 'a')
+                                                   + R"("})")
+                                     << ErrorCode::BadName;
+    QTest::newRow("hello control in name") << R"({"type":"hello","name":"B\u0007b","email":"b@x"})"_ba
+                                           << ErrorCode::BadName;
+    QTest::newRow("hello bad email") << R"({"type":"hello","name":"Bob","email":"bob"})"_ba << ErrorCode::BadEmail;
+    QTest::newRow("hello two @") << R"({"type":"hello","name":"Bob","email":"a@b@c"})"_ba << ErrorCode::BadEmail;
+    QTest::newRow("hello protocol string") << R"({"type":"hello","name":"B","email":"b@x","protocol":"1"})"_ba
+                                           << ErrorCode::BadField;
+    QTest::newRow("join no room") << R"({"type":"join_room"})"_ba << ErrorCode::BadField;
+    QTest::newRow("join room number") << R"({"type":"join_room","room":3})"_ba << ErrorCode::BadField;
+    QTest::newRow("join uppercase") << R"({"type":"join_room","room":"Codeial"})"_ba << ErrorCode::BadRoom;
+    QTest::newRow("join space") << R"({"type":"join_room","room":"a b"})"_ba << ErrorCode::BadRoom;
+    QTest::newRow("join empty") << R"({"type":"join_room","room":""})"_ba << ErrorCode::BadRoom;
+    QTest::newRow("join too long") << QByteArray(R"({"type":"join_room","room":")" + QByteArray(65, 'a') + R"("})")
+                                   << ErrorCode::BadRoom;
+    QTest::newRow("join leading dash") << R"({"type":"join_room","room":"-x"})"_ba << ErrorCode::BadRoom;
+    QTest::newRow("leave bad room") << R"({"type":"leave_room","room":"#x"})"_ba << ErrorCode::BadRoom;
+    QTest::newRow("send no text") << R"({"type":"send_message","room":"a"})"_ba << ErrorCode::BadField;
+    QTest::newRow("send text number") << R"({"type":"send_message","room":"a","text":1})"_ba << ErrorCode::BadField;
+    QTest::newRow("send empty text") << R"({"type":"send_message","room":"a","text":""})"_ba << ErrorCode::BadText;
+    QTest::newRow("send blank text") << R"({"type":"send_message","room":"a","text":" \n\t"})"_ba
+                                     << ErrorCode::BadText;
+    QTest::newRow("send both room and to") << R"({"type":"send_message","room":"a","to":"b@x","text":"t"})"_ba
+                                           << ErrorCode::BadField;
+    QTest::newRow("send neither room nor to") << R"({"type":"send_message","text":"t"})"_ba << ErrorCode::BadField;
+    QTest::newRow("send bad to") << R"({"type":"send_message","to":"nobody","text":"t"})"_ba << ErrorCode::BadEmail;
+    QTest::newRow("send bad room") << R"({"type":"send_message","room":"A!","text":"t"})"_ba << ErrorCode::BadRoom;
+    QTest::newRow("send client_id number") << R"({"type":"send_message","room":"a","text":"t","client_id":4})"_ba
+                                           << ErrorCode::BadField;
+    QTest::newRow("send client_id too long")
+        << QByteArray(R"({"type":"send_message","room":"a","text":"t","client_id":")" + QByteArray(65, 'c') + R"("})")
+        << ErrorCode::BadField;
+    QTest::newRow("history neither") << R"({"type":"history"})"_ba << ErrorCode::BadField;
+    QTest::newRow("history both") << R"({"type":"history","room":"a","with":"b@x"})"_ba << ErrorCode::BadField;
+    QTest::newRow("history before and after") << R"({"type":"history","room":"a","before":5,"after":2})"_ba
+                                              << ErrorCode::BadField;
+    QTest::newRow("history before zero") << R"({"type":"history","room":"a","before":0})"_ba << ErrorCode::BadField;
+    QTest::newRow("history before fraction") << R"({"type":"history","room":"a","before":1.5})"_ba
+                                             << ErrorCode::BadField;
+    QTest::newRow("history after negative") << R"({"type":"history","room":"a","after":-1})"_ba
+                                            << ErrorCode::BadField;
+    QTest::newRow("history limit 0") << R"({"type":"history","room":"a","limit":0})"_ba << ErrorCode::BadField;
+    QTest::newRow("history limit 201") << R"({"type":"history","room":"a","limit":201})"_ba << ErrorCode::BadField;
+    QTest::newRow("history bad with") << R"({"type":"history","with":"x"})"_ba << ErrorCode::BadEmail;
+    QTest::newRow("typing no active") << R"({"type":"typing","room":"a"})"_ba << ErrorCode::BadField;
+    QTest::newRow("typing active string") << R"({"type":"typing","room":"a","active":"yes"})"_ba
+                                          << ErrorCode::BadField;
+}
+
+void TestCodec::invalidClientFrames()
+{
+    QFETCH(QByteArray, json);
+    QFETCH(ErrorCode, code);
+    const auto result = Codec::decodeClientFrame(json);
+    QVERIFY(!result.isOk());
+    QCOMPARE(result.error().code, code);
+    QVERIFY(!result.error().message.isEmpty());
+}
+
+void TestCodec::clientFramesRoundTrip()
+{
+    const QList<Codec::ClientFrame> frames{
+        Hello{User{u"Bob"_s, u"bob@example.org"_s}, 1},
+        JoinRoom{u"codeial"_s},
+        LeaveRoom{u"codeial"_s},
+        SendMessage{u"codeial"_s, {}, u"hello \"world\" ✓ 🎉"_s, u"c-17"_s},
+        SendMessage{{}, u"carol@example.org"_s, u"hi"_s, {}},
+        HistoryRequest{u"codeial"_s, {}, 42, std::nullopt, 10},
+        HistoryRequest{{}, u"carol@example.org"_s, std::nullopt, 0, 50},
+        TypingRequest{u"codeial"_s, true},
+    };
+    for (const Codec::ClientFrame &frame : frames) {
+        const QByteArray bytes = Codec::encodeClientFrame(frame);
+        const auto decoded = Codec::decodeClientFrame(bytes);
+        QVERIFY2(decoded.isOk(), bytes.constData());
+        QCOMPARE(Codec::encodeClientFrame(decoded.value()), bytes);
+    }
+}
+
+void TestCodec::serverFramesRoundTrip_data()
+{
+    QTest::addColumn<QByteArray>("bytes");
+    Message message;
+    message.id = 7;
+    message.room = u"codeial"_s;
+    message.from = User{u"Bob"_s, u"bob@example.org"_s};
+    message.text = u"hello"_s;
+    message.timestamp = QDateTime(QDate(2026, 11, 25), QTime(10, 15, 30, 123), Qt::UTC);
+    message.clientId = u"c-1"_s;
+    Message direct = message;
+    direct.room.clear();
+    direct.to = u"carol@example.org"_s;
+    direct.clientId.clear();
+
+    const User bob{u"Bob"_s, u"bob@example.org"_s};
+    const QList<std::pair<const char *, Codec::ServerFrame>> frames{
+        {"welcome", Welcome{bob, 1, u"natterd 0.1.0"_s, u"Alice's chat"_s, {4000, 65536, 200}}},
+        {"user_joined", UserJoined{u"codeial"_s, bob}},
+        {"user_left", UserLeft{u"codeial"_s, bob}},
+        {"members", Members{u"codeial"_s, {bob, User{u"Carol"_s, u"carol@x.org"_s}}}},
+        {"history room", History{u"codeial"_s, {}, {message}, true}},
+        {"history direct", History{{}, u"carol@example.org"_s, {direct}, false}},
+        {"receive room", ReceiveMessage{message}},
+        {"receive direct", ReceiveMessage{direct}},
+        {"typing", TypingNotice{u"codeial"_s, bob, false}},
+        {"error", Error{ErrorCode::RateLimited, u"slow down"_s, u"send_message"_s, u"c-1"_s}},
+    };
+    for (const auto &[name, frame] : frames)
+        QTest::newRow(name) << Codec::encodeServerFrame(frame);
+}
+
+void TestCodec::serverFramesRoundTrip()
+{
+    QFETCH(QByteArray, bytes);
+    const auto decoded = Codec::decodeServerFrame(bytes);
+    QVERIFY2(decoded.isOk(), qPrintable(decoded.isOk() ? QString() : decoded.error().message));
+    QCOMPARE(Codec::encodeServerFrame(decoded.value()), bytes);
+}
+
+void TestCodec::errorNamesAreStable()
+{
+    // These names are a public contract (docs/protocol.md): changing one breaks clients.
+    QCOMPARE(errorCodeName(ErrorCode::BadJson), u"bad_json"_s);
+    QCOMPARE(errorCodeName(ErrorCode::NotInRoom), u"not_in_room"_s);
+    QCOMPARE(errorCodeName(ErrorCode::RateLimited), u"rate_limited"_s);
+    QCOMPARE(errorCodeName(ErrorCode::InternalError), u"internal_error"_s);
+    for (int i = 0; i <= int(ErrorCode::InternalError); ++i)
+        QCOMPARE(errorCodeFromName(errorCodeName(ErrorCode(i))), std::optional<ErrorCode>(ErrorCode(i)));
+    QCOMPARE(errorCodeFromName(u"no_such_code"), std::nullopt);
+}
+
+void TestCodec::sendMessageFields()
+{
+    const auto result =
+        Codec::decodeClientFrame(R"({"type":"send_message","to":"Carol@X.org","text":" hi ","client_id":"c-9"})"_ba);
+    QVERIFY(result.isOk());
+    const auto &send = std::get<SendMessage>(result.value());
+    QVERIFY(send.isDirect());
+    QCOMPARE(send.to, u"Carol@X.org"_s);
+    QCOMPARE(send.text, u" hi "_s); // text is kept as written
+    QCOMPARE(send.clientId, u"c-9"_s);
+
+    // An error after client_id was read names it, so the client can mark that message failed.
+    const auto bad = Codec::decodeClientFrame(R"({"type":"send_message","room":"a","text":"","client_id":"c-3"})"_ba);
+    QVERIFY(!bad.isOk());
+    QCOMPARE(bad.error().clientId, u"c-3"_s);
+    QCOMPARE(bad.error().request, u"send_message"_s);
+}
+
+void TestCodec::historyFields()
+{
+    const auto latest = Codec::decodeClientFrame(R"({"type":"history","room":"a"})"_ba);
+    QVERIFY(latest.isOk());
+    const auto &request = std::get<HistoryRequest>(latest.value());
+    QCOMPARE(request.limit, DefaultHistoryLimit);
+    QVERIFY(!request.before && !request.after);
+
+    const auto after = Codec::decodeClientFrame(R"({"type":"history","room":"a","after":0,"limit":200})"_ba);
+    QVERIFY(after.isOk());
+    QCOMPARE(std::get<HistoryRequest>(after.value()).after, std::optional<qint64>(0));
+    QCOMPARE(std::get<HistoryRequest>(after.value()).limit, 200);
+}
+
+void TestCodec::receiveMessageWireShape()
+{
+    Message message;
+    message.id = 12;
+    message.to = u"carol@x.org"_s;
+    message.from = User{u"Bob"_s, u"bob@x.org"_s};
+    message.text = u"hi"_s;
+    message.timestamp = QDateTime(QDate(2026, 1, 2), QTime(3, 4, 5, 6), Qt::UTC);
+    const QJsonObject object =
+        QJsonDocument::fromJson(Codec::encodeServerFrame(ReceiveMessage{message})).object();
+    QCOMPARE(object.value(u"type"_s).toString(), u"receive_message"_s);
+    QCOMPARE(object.value(u"id"_s).toInteger(), 12);
+    QCOMPARE(object.value(u"to"_s).toString(), u"carol@x.org"_s);
+    QVERIFY(!object.contains(u"room"_s));
+    QVERIFY(!object.contains(u"client_id"_s));
+    QCOMPARE(object.value(u"ts"_s).toString(), u"2026-01-02T03:04:05.006Z"_s);
+    QCOMPARE(object.value(u"from"_s).toObject().value(u"email"_s).toString(), u"bob@x.org"_s);
+}
+
+QTEST_GUILESS_MAIN(TestCodec)
+#include "tst_codec.moc"
