@@ -26,7 +26,10 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 class FieldReader
 {
 public:
-    FieldReader(const QJsonObject &object, QString type) : m_object(object), m_type(std::move(type)) {}
+    FieldReader(const QJsonObject &object, QString type)
+        : m_object(object)
+        , m_type(std::move(type))
+    {}
 
     bool ok() const { return !m_error; }
     Error error() const { return *m_error; }
@@ -48,10 +51,7 @@ public:
         return value.toString();
     }
 
-    QString optionalString(QLatin1String name)
-    {
-        return m_object.contains(name) ? string(name) : QString();
-    }
+    QString optionalString(QLatin1String name) { return m_object.contains(name) ? string(name) : QString(); }
 
     bool boolean(QLatin1String name)
     {
@@ -70,7 +70,8 @@ public:
         const QJsonValue value = m_object.value(name);
         const qint64 integer = value.isDouble() ? value.toInteger(min - 1) : min - 1;
         if (integer < min || integer > max) {
-            fail(ErrorCode::BadField, u"\"%1\" must be an integer from %2 to %3"_s.arg(name).arg(min).arg(max));
+            fail(ErrorCode::BadField,
+                 u"\"%1\" must be an integer from %2 to %3"_s.arg(name).arg(min).arg(max));
             return fallback;
         }
         return integer;
@@ -363,45 +364,46 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
 
 QJsonObject toJson(const ClientFrame &frame)
 {
-    return std::visit(
-        Overloaded{
-            [](const Hello &hello) {
-                QJsonObject object = hello.user.toJson();
-                object.insert(QLatin1String("protocol"), hello.protocol);
-                return withType(Type::Hello, object);
-            },
-            [](const JoinRoom &join) { return withType(Type::JoinRoom, {{QLatin1String("room"), join.room}}); },
-            [](const LeaveRoom &leave) {
-                return withType(Type::LeaveRoom, {{QLatin1String("room"), leave.room}});
-            },
-            [](const SendMessage &send) {
-                QJsonObject object{{QLatin1String("text"), send.text}};
-                if (send.isDirect())
-                    object.insert(QLatin1String("to"), send.to);
-                else
-                    object.insert(QLatin1String("room"), send.room);
-                if (!send.clientId.isEmpty())
-                    object.insert(QLatin1String("client_id"), send.clientId);
-                return withType(Type::SendMessage, object);
-            },
-            [](const HistoryRequest &request) {
-                QJsonObject object{{QLatin1String("limit"), request.limit}};
-                if (request.isDirect())
-                    object.insert(QLatin1String("with"), request.with);
-                else
-                    object.insert(QLatin1String("room"), request.room);
-                if (request.before)
-                    object.insert(QLatin1String("before"), *request.before);
-                if (request.after)
-                    object.insert(QLatin1String("after"), *request.after);
-                return withType(Type::History, object);
-            },
-            [](const TypingRequest &typing) {
-                return withType(Type::Typing,
-                                {{QLatin1String("room"), typing.room}, {QLatin1String("active"), typing.active}});
-            },
-        },
-        frame);
+    return std::visit(Overloaded{
+                          [](const Hello &hello) {
+                              QJsonObject object = hello.user.toJson();
+                              object.insert(QLatin1String("protocol"), hello.protocol);
+                              return withType(Type::Hello, object);
+                          },
+                          [](const JoinRoom &join) {
+                              return withType(Type::JoinRoom, {{QLatin1String("room"), join.room}});
+                          },
+                          [](const LeaveRoom &leave) {
+                              return withType(Type::LeaveRoom, {{QLatin1String("room"), leave.room}});
+                          },
+                          [](const SendMessage &send) {
+                              QJsonObject object{{QLatin1String("text"), send.text}};
+                              if (send.isDirect())
+                                  object.insert(QLatin1String("to"), send.to);
+                              else
+                                  object.insert(QLatin1String("room"), send.room);
+                              if (!send.clientId.isEmpty())
+                                  object.insert(QLatin1String("client_id"), send.clientId);
+                              return withType(Type::SendMessage, object);
+                          },
+                          [](const HistoryRequest &request) {
+                              QJsonObject object{{QLatin1String("limit"), request.limit}};
+                              if (request.isDirect())
+                                  object.insert(QLatin1String("with"), request.with);
+                              else
+                                  object.insert(QLatin1String("room"), request.room);
+                              if (request.before)
+                                  object.insert(QLatin1String("before"), *request.before);
+                              if (request.after)
+                                  object.insert(QLatin1String("after"), *request.after);
+                              return withType(Type::History, object);
+                          },
+                          [](const TypingRequest &typing) {
+                              return withType(Type::Typing, {{QLatin1String("room"), typing.room},
+                                                             {QLatin1String("active"), typing.active}});
+                          },
+                      },
+                      frame);
 }
 
 QJsonObject toJson(const ServerFrame &frame)
@@ -423,12 +425,12 @@ QJsonObject toJson(const ServerFrame &frame)
                                                });
             },
             [](const UserJoined &joined) {
-                return withType(Type::UserJoined,
-                                {{QLatin1String("room"), joined.room}, {QLatin1String("user"), joined.user.toJson()}});
+                return withType(Type::UserJoined, {{QLatin1String("room"), joined.room},
+                                                   {QLatin1String("user"), joined.user.toJson()}});
             },
             [](const UserLeft &left) {
-                return withType(Type::UserLeft,
-                                {{QLatin1String("room"), left.room}, {QLatin1String("user"), left.user.toJson()}});
+                return withType(Type::UserLeft, {{QLatin1String("room"), left.room},
+                                                 {QLatin1String("user"), left.user.toJson()}});
             },
             [](const Members &members) {
                 return withType(Type::Members, {{QLatin1String("room"), members.room},
@@ -446,7 +448,9 @@ QJsonObject toJson(const ServerFrame &frame)
                     object.insert(QLatin1String("room"), history.room);
                 return withType(Type::History, object);
             },
-            [](const ReceiveMessage &receive) { return withType(Type::ReceiveMessage, receive.message.toJson()); },
+            [](const ReceiveMessage &receive) {
+                return withType(Type::ReceiveMessage, receive.message.toJson());
+            },
             [](const TypingNotice &typing) {
                 return withType(Type::Typing, {{QLatin1String("room"), typing.room},
                                                {QLatin1String("user"), typing.user.toJson()},

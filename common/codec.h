@@ -12,20 +12,24 @@
 /// no state, so every case is testable on its own.
 namespace Natter::Codec {
 
-using ClientFrame = std::variant<Protocol::Hello, Protocol::JoinRoom, Protocol::LeaveRoom, Protocol::SendMessage,
-                                 Protocol::HistoryRequest, Protocol::TypingRequest>;
+using ClientFrame = std::variant<Protocol::Hello, Protocol::JoinRoom, Protocol::LeaveRoom,
+                                 Protocol::SendMessage, Protocol::HistoryRequest, Protocol::TypingRequest>;
 
-using ServerFrame = std::variant<Protocol::Welcome, Protocol::UserJoined, Protocol::UserLeft, Protocol::Members,
-                                 Protocol::History, Protocol::ReceiveMessage, Protocol::TypingNotice,
-                                 Protocol::Error>;
+using ServerFrame =
+    std::variant<Protocol::Welcome, Protocol::UserJoined, Protocol::UserLeft, Protocol::Members,
+                 Protocol::History, Protocol::ReceiveMessage, Protocol::TypingNotice, Protocol::Error>;
 
 /// A decoded frame, or the protocol error that explains why there is none.
 template<class T>
 class Result
 {
 public:
-    Result(T value) : m_value(std::move(value)) {}
-    Result(Protocol::Error error) : m_value(std::move(error)) {}
+    Result(T value)
+        : m_value(std::move(value))
+    {}
+    Result(Protocol::Error error)
+        : m_value(std::move(error))
+    {}
 
     bool isOk() const { return m_value.index() == 0; }
     const T &value() const { return std::get<0>(m_value); }

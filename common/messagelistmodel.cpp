@@ -6,7 +6,9 @@
 
 namespace Natter {
 
-MessageListModel::MessageListModel(QObject *parent) : QAbstractListModel(parent) {}
+MessageListModel::MessageListModel(QObject *parent)
+    : QAbstractListModel(parent)
+{}
 
 MessageListModel::~MessageListModel() = default;
 

@@ -26,7 +26,8 @@ class MessageListModel final : public QAbstractListModel
     Q_PROPERTY(QString ownEmail READ ownEmail WRITE setOwnEmail NOTIFY ownEmailChanged)
 
 public:
-    enum Role {
+    enum Role
+    {
         IdRole = Qt::UserRole + 1, ///< qint64, 0 while in the outbox
         RoomRole,                  ///< QString, empty for direct messages
         RecipientRole,             ///< QString email, direct messages only
@@ -40,7 +41,8 @@ public:
     };
     Q_ENUM(Role)
 
-    enum class DeliveryState {
+    enum class DeliveryState
+    {
         Sending, ///< in the outbox, waiting for the server
         Sent,    ///< stored by the server
         Failed,  ///< the server refused it, or it could not be sent; can be retried

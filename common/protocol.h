@@ -48,7 +48,8 @@ inline constexpr QLatin1String Error{"error"};
 } // namespace Type
 
 /// Stable error codes carried in "error" frames. Append only.
-enum class ErrorCode {
+enum class ErrorCode
+{
     BadJson,              ///< the frame is not valid JSON
     BadFrame,             ///< valid JSON, but not an object with a string "type"
     UnknownType,          ///< "type" names no client frame

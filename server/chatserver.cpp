@@ -87,9 +87,9 @@ bool ChatServer::listen()
         return false;
     }
     m_heartbeatTimer.start();
-    qCDebug(lcNatterServer).noquote() << versionString() << "listening on"
-                                     << m_tcpServer->serverAddress().toString() + u':'
-                                            + QString::number(m_tcpServer->serverPort());
+    qCDebug(lcNatterServer).noquote()
+        << versionString() << "listening on"
+        << m_tcpServer->serverAddress().toString() + u':' + QString::number(m_tcpServer->serverPort());
     return true;
 }
 
@@ -159,7 +159,8 @@ void ChatServer::acceptWebSockets()
                 [this, session](const QString &text) { onTextFrame(session, text); });
         connect(socket, &QWebSocket::binaryMessageReceived, session, [this, session] {
             session->noteActivity(nowMs());
-            session->sendError(ErrorCode::BinaryNotSupported, u"binary frames are not supported; send text"_s);
+            session->sendError(ErrorCode::BinaryNotSupported,
+                               u"binary frames are not supported; send text"_s);
         });
         connect(socket, &QWebSocket::pong, session, [this, session] { session->noteActivity(nowMs()); });
         connect(socket, &QWebSocket::disconnected, this, [this, session] { onDisconnected(session); });
@@ -228,7 +229,8 @@ void ChatServer::onTextFrame(ClientSession *session, const QString &text)
 void ChatServer::handle(ClientSession *session, const Hello &hello)
 {
     if (session->isAuthenticated()) {
-        session->sendError(ErrorCode::AlreadyAuthenticated, u"this connection said hello already"_s, Type::Hello);
+        session->sendError(ErrorCode::AlreadyAuthenticated, u"this connection said hello already"_s,
+                           Type::Hello);
         return;
     }
     if (hello.protocol != Version) {
@@ -240,7 +242,8 @@ void ChatServer::handle(ClientSession *session, const Hello &hello)
     const User user{hello.user.name, Validation::normalizedEmail(hello.user.email)};
     auto state = m_users.find(user.email);
     if (state == m_users.end())
-        state = m_users.insert(user.email, UserState{user, {}, TokenBucket(m_config.rateLimit, m_config.rateBurst, nowMs())});
+        state = m_users.insert(
+            user.email, UserState{user, {}, TokenBucket(m_config.rateLimit, m_config.rateBurst, nowMs())});
     state->user = user; // the latest name wins
     state->sessions.append(session);
     session->setUser(user);
@@ -255,8 +258,8 @@ void ChatServer::handle(ClientSession *session, const Hello &hello)
 
     const std::optional<QList<Message>> held = m_store->takeHeldDirectMessages(user.email);
     if (!held) {
-        qCWarning(lcNatterServer).noquote() << "cannot deliver held messages to" << user.email << ":"
-                                            << m_store->errorString();
+        qCWarning(lcNatterServer).noquote()
+            << "cannot deliver held messages to" << user.email << ":" << m_store->errorString();
         return;
     }
     for (const Message &message : *held)
@@ -284,6 +287,7 @@ void ChatServer::handle(ClientSession *session, const JoinRoom &join)
     }
     session->sendFrame(Members{join.room, membersOf(room)});
 
+    flushPendingSends();
     HistoryQuery query;
     query.room = join.room;
     query.limit = m_config.historyOnJoin;
@@ -298,7 +302,8 @@ void ChatServer::handle(ClientSession *session, const JoinRoom &join)
 void ChatServer::handle(ClientSession *session, const LeaveRoom &leave)
 {
     if (!session->isInRoom(leave.room)) {
-        session->sendError(ErrorCode::NotInRoom, u"you are not in room %1"_s.arg(leave.room), Type::LeaveRoom);
+        session->sendError(ErrorCode::NotInRoom, u"you are not in room %1"_s.arg(leave.room),
+                           Type::LeaveRoom);
         return;
     }
     removeFromRoom(session, leave.room);
@@ -317,7 +322,8 @@ void ChatServer::removeFromRoom(ClientSession *session, const QString &roomName)
     auto connections = room->connectionsByUser.find(email);
     if (connections != room->connectionsByUser.end() && --*connections == 0) {
         room->connectionsByUser.erase(connections);
-        sendToAll(room->sessions, QString::fromUtf8(Codec::encodeServerFrame(UserLeft{roomName, session->user()})));
+        sendToAll(room->sessions,
+                  QString::fromUtf8(Codec::encodeServerFrame(UserLeft{roomName, session->user()})));
     }
     if (room->sessions.isEmpty())
         m_rooms.erase(room);
@@ -329,9 +335,8 @@ QList<User> ChatServer::membersOf(const Room &room) const
     users.reserve(room.connectionsByUser.size());
     for (auto it = room.connectionsByUser.cbegin(); it != room.connectionsByUser.cend(); ++it)
         users.append(m_users.value(it.key()).user);
-    std::sort(users.begin(), users.end(), [](const User &a, const User &b) {
-        return a.name.compare(b.name, Qt::CaseInsensitive) < 0;
-    });
+    std::sort(users.begin(), users.end(),
+              [](const User &a, const User &b) { return a.name.compare(b.name, Qt::CaseInsensitive) < 0; });
     return users;
 }
 
@@ -341,7 +346,8 @@ bool ChatServer::takeRateToken(ClientSession *session, const QString &request, c
     if (user == m_users.end() || user->bucket.tryTake(nowMs()))
         return true;
     session->sendError(ErrorCode::RateLimited,
-                       u"slow down: at most %1 messages a second"_s.arg(m_config.rateLimit), request, clientId);
+                       u"slow down: at most %1 messages a second"_s.arg(m_config.rateLimit), request,
+                       clientId);
     return false;
 }
 
@@ -354,8 +360,8 @@ void ChatServer::handle(ClientSession *session, const SendMessage &send)
     }
     if (Validation::textLength(send.text) > m_config.maxTextLength) {
         session->sendError(ErrorCode::TextTooLong,
-                           u"a message is at most %1 characters"_s.arg(m_config.maxTextLength), Type::SendMessage,
-                           send.clientId);
+                           u"a message is at most %1 characters"_s.arg(m_config.maxTextLength),
+                           Type::SendMessage, send.clientId);
         return;
     }
     if (!takeRateToken(session, Type::SendMessage, send.clientId))
@@ -392,11 +398,13 @@ void ChatServer::flushPendingSends()
     }
     const std::optional<QList<StoredMessage>> stored = m_store->append(drafts);
     if (!stored) {
-        qCWarning(lcNatterServer).noquote() << "could not store" << batch.size() << "messages:" << m_store->errorString();
+        qCWarning(lcNatterServer).noquote()
+            << "could not store" << batch.size() << "messages:" << m_store->errorString();
         for (const PendingSend &pending : batch) {
             if (pending.origin)
-                pending.origin->sendError(ErrorCode::InternalError, u"the message could not be stored; try again"_s,
-                                          Type::SendMessage, pending.message.clientId);
+                pending.origin->sendError(ErrorCode::InternalError,
+                                          u"the message could not be stored; try again"_s, Type::SendMessage,
+                                          pending.message.clientId);
         }
         return;
     }
@@ -439,6 +447,8 @@ void ChatServer::sendToAll(const QList<ClientSession *> &sessions, const QString
 
 void ChatServer::handle(ClientSession *session, const HistoryRequest &request)
 {
+    // A history request sees every message its connection sent before it.
+    flushPendingSends();
     HistoryQuery query;
     query.before = request.before;
     query.after = request.after;
@@ -475,8 +485,8 @@ void ChatServer::handle(ClientSession *session, const TypingRequest &typing)
     }
     if (!takeRateToken(session, Type::Typing, {}))
         return;
-    const QString frame =
-        QString::fromUtf8(Codec::encodeServerFrame(TypingNotice{typing.room, session->user(), typing.active}));
+    const QString frame = QString::fromUtf8(
+        Codec::encodeServerFrame(TypingNotice{typing.room, session->user(), typing.active}));
     const QString &email = session->user().email;
     for (ClientSession *member : std::as_const(m_rooms[typing.room].sessions)) {
         if (member->user().email != email)

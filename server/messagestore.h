@@ -12,8 +12,8 @@ namespace Natter {
 /// Which slice of one conversation's history to read.
 struct HistoryQuery
 {
-    QString room;             ///< a room's history, or
-    QString userA, userB;     ///< the direct conversation of two users
+    QString room;                 ///< a room's history, or
+    QString userA, userB;         ///< the direct conversation of two users
     std::optional<qint64> before; ///< only ids below this (older page), or
     std::optional<qint64> after;  ///< only ids above this (resume), or neither: the latest
     int limit = 50;
@@ -28,8 +28,8 @@ struct HistoryPage
 /// A message the server accepted, to be stored.
 struct MessageDraft
 {
-    Message message;                ///< without id and timestamp
-    bool holdForRecipient = false;  ///< a direct message whose recipient is offline
+    Message message;               ///< without id and timestamp
+    bool holdForRecipient = false; ///< a direct message whose recipient is offline
 };
 
 struct StoredMessage

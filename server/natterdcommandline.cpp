@@ -35,41 +35,48 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
 {
     const ServerConfig defaults;
     QCommandLineParser parser;
-    parser.setApplicationDescription(u"Natter chat server: WebSocket chat with rooms, direct messages and history."_s);
+    parser.setApplicationDescription(
+        u"Natter chat server: WebSocket chat with rooms, direct messages and history."_s);
     const QCommandLineOption helpOption = parser.addHelpOption();
     const QCommandLineOption versionOption = parser.addVersionOption();
-    const QCommandLineOption host(u"host"_s, u"Address to listen on (default: all interfaces)."_s, u"address"_s);
-    const QCommandLineOption port(u"port"_s, u"Port to listen on (default: %1; 0 picks a free one)."_s.arg(defaults.port),
-                                  u"port"_s, QString::number(defaults.port));
-    const QCommandLineOption db(u"db"_s, u"SQLite database file (default: %1)."_s.arg(defaultDatabasePath()), u"path"_s,
-                                defaultDatabasePath());
+    const QCommandLineOption host(u"host"_s, u"Address to listen on (default: all interfaces)."_s,
+                                  u"address"_s);
+    const QCommandLineOption port(
+        u"port"_s, u"Port to listen on (default: %1; 0 picks a free one)."_s.arg(defaults.port), u"port"_s,
+        QString::number(defaults.port));
+    const QCommandLineOption db(u"db"_s, u"SQLite database file (default: %1)."_s.arg(defaultDatabasePath()),
+                                u"path"_s, defaultDatabasePath());
     const QCommandLineOption name(u"name"_s, u"Server display name shown to clients."_s, u"name"_s);
-    const QCommandLineOption maxText(u"max-text"_s,
-                                     u"Longest message text in characters (default: %1)."_s.arg(defaults.maxTextLength),
-                                     u"chars"_s, QString::number(defaults.maxTextLength));
-    const QCommandLineOption maxFrame(u"max-frame"_s,
-                                      u"Largest WebSocket frame in bytes (default: %1)."_s.arg(defaults.maxFrameBytes),
-                                      u"bytes"_s, QString::number(defaults.maxFrameBytes));
+    const QCommandLineOption maxText(
+        u"max-text"_s, u"Longest message text in characters (default: %1)."_s.arg(defaults.maxTextLength),
+        u"chars"_s, QString::number(defaults.maxTextLength));
+    const QCommandLineOption maxFrame(
+        u"max-frame"_s, u"Largest WebSocket frame in bytes (default: %1)."_s.arg(defaults.maxFrameBytes),
+        u"bytes"_s, QString::number(defaults.maxFrameBytes));
     const QCommandLineOption rateLimit(
-        u"rate-limit"_s, u"Messages per second per user, sustained (default: %1; 0 = no limit)."_s.arg(defaults.rateLimit),
+        u"rate-limit"_s,
+        u"Messages per second per user, sustained (default: %1; 0 = no limit)."_s.arg(defaults.rateLimit),
         u"rate"_s, QString::number(defaults.rateLimit));
-    const QCommandLineOption rateBurst(u"rate-burst"_s,
-                                       u"Messages a user may send at once (default: %1)."_s.arg(defaults.rateBurst),
-                                       u"count"_s, QString::number(defaults.rateBurst));
+    const QCommandLineOption rateBurst(
+        u"rate-burst"_s, u"Messages a user may send at once (default: %1)."_s.arg(defaults.rateBurst),
+        u"count"_s, QString::number(defaults.rateBurst));
     const QCommandLineOption maxQueue(
-        u"max-queue"_s, u"Unsent bytes to one client before it is dropped (default: %1)."_s.arg(defaults.maxQueuedBytes),
+        u"max-queue"_s,
+        u"Unsent bytes to one client before it is dropped (default: %1)."_s.arg(defaults.maxQueuedBytes),
         u"bytes"_s, QString::number(defaults.maxQueuedBytes));
-    const QCommandLineOption pingInterval(
-        u"ping-interval"_s,
-        u"Ping a client silent for this many seconds (default: %1)."_s.arg(defaults.pingInterval.count() / 1000.0),
-        u"seconds"_s, QString::number(defaults.pingInterval.count() / 1000.0));
-    const QCommandLineOption idleTimeout(
-        u"idle-timeout"_s,
-        u"Drop a client silent for this many seconds (default: %1)."_s.arg(defaults.idleTimeout.count() / 1000.0),
-        u"seconds"_s, QString::number(defaults.idleTimeout.count() / 1000.0));
+    const QCommandLineOption pingInterval(u"ping-interval"_s,
+                                          u"Ping a client silent for this many seconds (default: %1)."_s.arg(
+                                              defaults.pingInterval.count() / 1000.0),
+                                          u"seconds"_s,
+                                          QString::number(defaults.pingInterval.count() / 1000.0));
+    const QCommandLineOption idleTimeout(u"idle-timeout"_s,
+                                         u"Drop a client silent for this many seconds (default: %1)."_s.arg(
+                                             defaults.idleTimeout.count() / 1000.0),
+                                         u"seconds"_s,
+                                         QString::number(defaults.idleTimeout.count() / 1000.0));
     const QCommandLineOption verbose(u"verbose"_s, u"Log every connection and error (natter.*.debug)."_s);
-    parser.addOptions(
-        {host, port, db, name, maxText, maxFrame, rateLimit, rateBurst, maxQueue, pingInterval, idleTimeout, verbose});
+    parser.addOptions({host, port, db, name, maxText, maxFrame, rateLimit, rateBurst, maxQueue, pingInterval,
+                       idleTimeout, verbose});
 
     auto usageError = [exitCode](const QString &message) -> std::optional<NatterdOptions> {
         printError(message + u"\nTry 'natterd --help'."_s);
@@ -167,10 +174,11 @@ int runNatterd(QCoreApplication &app)
     std::fflush(stdout);
 
     UnixSignalWatcher signalWatcher({SIGINT, SIGTERM});
-    QObject::connect(&signalWatcher, &UnixSignalWatcher::signalReceived, &server, [&server](int signalNumber) {
-        qCInfo(lcNatterServer) << "signal" << signalNumber << "received";
-        server.shutdown();
-    });
+    QObject::connect(&signalWatcher, &UnixSignalWatcher::signalReceived, &server,
+                     [&server](int signalNumber) {
+                         qCInfo(lcNatterServer) << "signal" << signalNumber << "received";
+                         server.shutdown();
+                     });
     QObject::connect(&server, &ChatServer::shutdownFinished, &app, [] { QCoreApplication::exit(0); });
     return QCoreApplication::exec();
 }

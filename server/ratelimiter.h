@@ -12,9 +12,12 @@ class TokenBucket
 {
 public:
     TokenBucket() = default;
-    TokenBucket(double rate, double burst, qint64 nowMs) : m_rate(rate), m_burst(burst), m_tokens(burst), m_lastMs(nowMs)
-    {
-    }
+    TokenBucket(double rate, double burst, qint64 nowMs)
+        : m_rate(rate)
+        , m_burst(burst)
+        , m_tokens(burst)
+        , m_lastMs(nowMs)
+    {}
 
     /// Takes one token if there is one. A rate of 0 means unlimited.
     bool tryTake(qint64 nowMs)

@@ -18,11 +18,11 @@ struct ServerConfig
     QString serverName;
 
     qsizetype maxTextLength = Validation::DefaultMaxTextLength; ///< code points
-    qint64 maxFrameBytes = 64 * 1024;      ///< larger frames close the connection with 1009
-    double rateLimit = 20.0;               ///< messages per second per user; 0 = unlimited
-    double rateBurst = 200.0;              ///< bucket size
+    qint64 maxFrameBytes = 64 * 1024;        ///< larger frames close the connection with 1009
+    double rateLimit = 20.0;                 ///< messages per second per user; 0 = unlimited
+    double rateBurst = 200.0;                ///< bucket size
     qint64 maxQueuedBytes = 4 * 1024 * 1024; ///< unsent bytes to one connection before it is dropped
-    int historyOnJoin = 50;                ///< messages a joiner gets
+    int historyOnJoin = 50;                  ///< messages a joiner gets
 
     std::chrono::milliseconds pingInterval{30'000}; ///< ping a connection silent this long
     std::chrono::milliseconds idleTimeout{90'000};  ///< drop a connection silent this long

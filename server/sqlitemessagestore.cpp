@@ -24,13 +24,13 @@ const QList<QList<QString>> &migrations()
         // 1: messages of rooms and direct conversations, and direct messages held for offline users.
         {
             u"CREATE TABLE messages ("
-            u" id INTEGER PRIMARY KEY,"  // assigned by the server, strictly increasing
+            u" id INTEGER PRIMARY KEY,"     // assigned by the server, strictly increasing
             u" conversation TEXT NOT NULL," // '#room' or '@email\nemail' (sorted pair)
-            u" recipient TEXT,"          // direct messages only
+            u" recipient TEXT,"             // direct messages only
             u" sender_email TEXT NOT NULL,"
             u" sender_name TEXT NOT NULL,"
             u" text TEXT NOT NULL,"
-            u" ts INTEGER NOT NULL,"     // ms since the epoch, UTC
+            u" ts INTEGER NOT NULL," // ms since the epoch, UTC
             u" client_id TEXT)"_s,
             // latest N, page before id, after id: all one range scan of this index.
             u"CREATE INDEX messages_by_conversation ON messages (conversation, id)"_s,
@@ -46,12 +46,14 @@ const QList<QList<QString>> &migrations()
     return steps;
 }
 
-constexpr auto SelectColumns = "SELECT id, conversation, recipient, sender_email, sender_name, text, ts, client_id "
-                               "FROM messages ";
+constexpr auto SelectColumns =
+    "SELECT id, conversation, recipient, sender_email, sender_name, text, ts, client_id "
+    "FROM messages ";
 
 } // namespace
 
-SqliteMessageStore::SqliteMessageStore(QString path) : m_path(std::move(path))
+SqliteMessageStore::SqliteMessageStore(QString path)
+    : m_path(std::move(path))
 {
     static QAtomicInteger<int> instances;
     m_connectionName = u"natter-store-%1"_s.arg(instances.fetchAndAddRelaxed(1));
@@ -131,11 +133,13 @@ bool SqliteMessageStore::open()
     m_lastId = last.value(0).toLongLong();
     m_lastTimestampMs = last.value(1).toLongLong();
 
-    if (!prepare(m_insertMessage,
-                 u"INSERT INTO messages (id, conversation, recipient, sender_email, sender_name, text, ts, client_id)"
-                 u" VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"_s)
-        || !prepare(m_findByClientId, QLatin1String(SelectColumns) + u"WHERE sender_email = ? AND client_id = ?"_s)
-        || !prepare(m_holdDirect, u"INSERT OR IGNORE INTO held_direct (recipient, message_id) VALUES (?, ?)"_s)) {
+    if (!prepare(m_insertMessage, u"INSERT INTO messages (id, conversation, recipient, sender_email, "
+                                  u"sender_name, text, ts, client_id)"
+                                  u" VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"_s) ||
+        !prepare(m_findByClientId,
+                 QLatin1String(SelectColumns) + u"WHERE sender_email = ? AND client_id = ?"_s) ||
+        !prepare(m_holdDirect,
+                 u"INSERT OR IGNORE INTO held_direct (recipient, message_id) VALUES (?, ?)"_s)) {
         closeDatabase();
         return false;
     }

@@ -33,13 +33,15 @@ void TestCodec::validClientFrames_data()
     QTest::addColumn<int>("index"); // variant alternative of ClientFrame
 
     QTest::newRow("hello") << R"({"type":"hello","name":"Bob","email":"bob@example.org"})"_ba << 0;
-    QTest::newRow("hello with protocol") << R"({"type":"hello","name":"Bob","email":"b@x","protocol":1})"_ba << 0;
-    QTest::newRow("hello unknown extra field") << R"({"type":"hello","name":"Bob","email":"b@x","x":[1]})"_ba << 0;
+    QTest::newRow("hello with protocol")
+        << R"({"type":"hello","name":"Bob","email":"b@x","protocol":1})"_ba << 0;
+    QTest::newRow("hello unknown extra field")
+        << R"({"type":"hello","name":"Bob","email":"b@x","x":[1]})"_ba << 0;
     QTest::newRow("join_room") << R"({"type":"join_room","room":"codeial"})"_ba << 1;
     QTest::newRow("leave_room") << R"({"type":"leave_room","room":"codeial"})"_ba << 2;
     QTest::newRow("send to room") << R"({"type":"send_message","room":"codeial","text":"hello"})"_ba << 3;
-    QTest::newRow("send direct") << R"({"type":"send_message","to":"carol@x.org","text":"hi","client_id":"c-1"})"_ba
-                                 << 3;
+    QTest::newRow("send direct")
+        << R"({"type":"send_message","to":"carol@x.org","text":"hi","client_id":"c-1"})"_ba << 3;
     QTest::newRow("history latest") << R"({"type":"history","room":"codeial"})"_ba << 4;
     QTest::newRow("history before") << R"({"type":"history","room":"codeial","before":10,"limit":5})"_ba << 4;
     QTest::newRow("history after 0") << R"({"type":"history","with":"carol@x.org","after":0})"_ba << 4;
@@ -69,56 +71,71 @@ void TestCodec::invalidClientFrames_data()
     QTest::newRow("unknown type") << R"({"type":"dance"})"_ba << ErrorCode::UnknownType;
     QTest::newRow("server-only type") << R"({"type":"welcome"})"_ba << ErrorCode::UnknownType;
     QTest::newRow("hello no email") << R"({"type":"hello","name":"Bob"})"_ba << ErrorCode::BadField;
-    QTest::newRow("hello name number") << R"({"type":"hello","name":5,"email":"b@x"})"_ba << ErrorCode::BadField;
-    QTest::newRow("hello blank name") << R"({"type":"hello","name":"  ","email":"b@x"})"_ba << ErrorCode::BadName;
-    QTest::newRow("hello long name") << QByteArray(R"({"type":"hello","email":"b@x","name":")" + QByteArray(65, 'a')
-                                                   + R"("})")
+    QTest::newRow("hello name number")
+        << R"({"type":"hello","name":5,"email":"b@x"})"_ba << ErrorCode::BadField;
+    QTest::newRow("hello blank name")
+        << R"({"type":"hello","name":"  ","email":"b@x"})"_ba << ErrorCode::BadName;
+    QTest::newRow("hello long name") << QByteArray(R"({"type":"hello","email":"b@x","name":")" +
+                                                   QByteArray(65, 'a') + R"("})")
                                      << ErrorCode::BadName;
-    QTest::newRow("hello control in name") << R"({"type":"hello","name":"B\u0007b","email":"b@x"})"_ba
-                                           << ErrorCode::BadName;
-    QTest::newRow("hello bad email") << R"({"type":"hello","name":"Bob","email":"bob"})"_ba << ErrorCode::BadEmail;
-    QTest::newRow("hello two @") << R"({"type":"hello","name":"Bob","email":"a@b@c"})"_ba << ErrorCode::BadEmail;
-    QTest::newRow("hello protocol string") << R"({"type":"hello","name":"B","email":"b@x","protocol":"1"})"_ba
-                                           << ErrorCode::BadField;
+    QTest::newRow("hello control in name")
+        << R"({"type":"hello","name":"B\u0007b","email":"b@x"})"_ba << ErrorCode::BadName;
+    QTest::newRow("hello bad email") << R"({"type":"hello","name":"Bob","email":"bob"})"_ba
+                                     << ErrorCode::BadEmail;
+    QTest::newRow("hello two @") << R"({"type":"hello","name":"Bob","email":"a@b@c"})"_ba
+                                 << ErrorCode::BadEmail;
+    QTest::newRow("hello protocol string")
+        << R"({"type":"hello","name":"B","email":"b@x","protocol":"1"})"_ba << ErrorCode::BadField;
     QTest::newRow("join no room") << R"({"type":"join_room"})"_ba << ErrorCode::BadField;
     QTest::newRow("join room number") << R"({"type":"join_room","room":3})"_ba << ErrorCode::BadField;
     QTest::newRow("join uppercase") << R"({"type":"join_room","room":"Codeial"})"_ba << ErrorCode::BadRoom;
     QTest::newRow("join space") << R"({"type":"join_room","room":"a b"})"_ba << ErrorCode::BadRoom;
     QTest::newRow("join empty") << R"({"type":"join_room","room":""})"_ba << ErrorCode::BadRoom;
-    QTest::newRow("join too long") << QByteArray(R"({"type":"join_room","room":")" + QByteArray(65, 'a') + R"("})")
+    QTest::newRow("join too long") << QByteArray(R"({"type":"join_room","room":")" + QByteArray(65, 'a') +
+                                                 R"("})")
                                    << ErrorCode::BadRoom;
     QTest::newRow("join leading dash") << R"({"type":"join_room","room":"-x"})"_ba << ErrorCode::BadRoom;
     QTest::newRow("leave bad room") << R"({"type":"leave_room","room":"#x"})"_ba << ErrorCode::BadRoom;
     QTest::newRow("send no text") << R"({"type":"send_message","room":"a"})"_ba << ErrorCode::BadField;
-    QTest::newRow("send text number") << R"({"type":"send_message","room":"a","text":1})"_ba << ErrorCode::BadField;
-    QTest::newRow("send empty text") << R"({"type":"send_message","room":"a","text":""})"_ba << ErrorCode::BadText;
+    QTest::newRow("send text number")
+        << R"({"type":"send_message","room":"a","text":1})"_ba << ErrorCode::BadField;
+    QTest::newRow("send empty text") << R"({"type":"send_message","room":"a","text":""})"_ba
+                                     << ErrorCode::BadText;
     QTest::newRow("send blank text") << R"({"type":"send_message","room":"a","text":" \n\t"})"_ba
                                      << ErrorCode::BadText;
-    QTest::newRow("send both room and to") << R"({"type":"send_message","room":"a","to":"b@x","text":"t"})"_ba
-                                           << ErrorCode::BadField;
-    QTest::newRow("send neither room nor to") << R"({"type":"send_message","text":"t"})"_ba << ErrorCode::BadField;
-    QTest::newRow("send bad to") << R"({"type":"send_message","to":"nobody","text":"t"})"_ba << ErrorCode::BadEmail;
-    QTest::newRow("send bad room") << R"({"type":"send_message","room":"A!","text":"t"})"_ba << ErrorCode::BadRoom;
-    QTest::newRow("send client_id number") << R"({"type":"send_message","room":"a","text":"t","client_id":4})"_ba
-                                           << ErrorCode::BadField;
+    QTest::newRow("send both room and to")
+        << R"({"type":"send_message","room":"a","to":"b@x","text":"t"})"_ba << ErrorCode::BadField;
+    QTest::newRow("send neither room nor to")
+        << R"({"type":"send_message","text":"t"})"_ba << ErrorCode::BadField;
+    QTest::newRow("send bad to") << R"({"type":"send_message","to":"nobody","text":"t"})"_ba
+                                 << ErrorCode::BadEmail;
+    QTest::newRow("send bad room") << R"({"type":"send_message","room":"A!","text":"t"})"_ba
+                                   << ErrorCode::BadRoom;
+    QTest::newRow("send client_id number")
+        << R"({"type":"send_message","room":"a","text":"t","client_id":4})"_ba << ErrorCode::BadField;
     QTest::newRow("send client_id too long")
-        << QByteArray(R"({"type":"send_message","room":"a","text":"t","client_id":")" + QByteArray(65, 'c') + R"("})")
+        << QByteArray(R"({"type":"send_message","room":"a","text":"t","client_id":")" + QByteArray(65, 'c') +
+                      R"("})")
         << ErrorCode::BadField;
     QTest::newRow("history neither") << R"({"type":"history"})"_ba << ErrorCode::BadField;
-    QTest::newRow("history both") << R"({"type":"history","room":"a","with":"b@x"})"_ba << ErrorCode::BadField;
-    QTest::newRow("history before and after") << R"({"type":"history","room":"a","before":5,"after":2})"_ba
-                                              << ErrorCode::BadField;
-    QTest::newRow("history before zero") << R"({"type":"history","room":"a","before":0})"_ba << ErrorCode::BadField;
-    QTest::newRow("history before fraction") << R"({"type":"history","room":"a","before":1.5})"_ba
-                                             << ErrorCode::BadField;
-    QTest::newRow("history after negative") << R"({"type":"history","room":"a","after":-1})"_ba
-                                            << ErrorCode::BadField;
-    QTest::newRow("history limit 0") << R"({"type":"history","room":"a","limit":0})"_ba << ErrorCode::BadField;
-    QTest::newRow("history limit 201") << R"({"type":"history","room":"a","limit":201})"_ba << ErrorCode::BadField;
+    QTest::newRow("history both") << R"({"type":"history","room":"a","with":"b@x"})"_ba
+                                  << ErrorCode::BadField;
+    QTest::newRow("history before and after")
+        << R"({"type":"history","room":"a","before":5,"after":2})"_ba << ErrorCode::BadField;
+    QTest::newRow("history before zero")
+        << R"({"type":"history","room":"a","before":0})"_ba << ErrorCode::BadField;
+    QTest::newRow("history before fraction")
+        << R"({"type":"history","room":"a","before":1.5})"_ba << ErrorCode::BadField;
+    QTest::newRow("history after negative")
+        << R"({"type":"history","room":"a","after":-1})"_ba << ErrorCode::BadField;
+    QTest::newRow("history limit 0") << R"({"type":"history","room":"a","limit":0})"_ba
+                                     << ErrorCode::BadField;
+    QTest::newRow("history limit 201")
+        << R"({"type":"history","room":"a","limit":201})"_ba << ErrorCode::BadField;
     QTest::newRow("history bad with") << R"({"type":"history","with":"x"})"_ba << ErrorCode::BadEmail;
     QTest::newRow("typing no active") << R"({"type":"typing","room":"a"})"_ba << ErrorCode::BadField;
-    QTest::newRow("typing active string") << R"({"type":"typing","room":"a","active":"yes"})"_ba
-                                          << ErrorCode::BadField;
+    QTest::newRow("typing active string")
+        << R"({"type":"typing","room":"a","active":"yes"})"_ba << ErrorCode::BadField;
 }
 
 void TestCodec::invalidClientFrames()
@@ -205,8 +222,8 @@ void TestCodec::errorNamesAreStable()
 
 void TestCodec::sendMessageFields()
 {
-    const auto result =
-        Codec::decodeClientFrame(R"({"type":"send_message","to":"Carol@X.org","text":" hi ","client_id":"c-9"})"_ba);
+    const auto result = Codec::decodeClientFrame(
+        R"({"type":"send_message","to":"Carol@X.org","text":" hi ","client_id":"c-9"})"_ba);
     QVERIFY(result.isOk());
     const auto &send = std::get<SendMessage>(result.value());
     QVERIFY(send.isDirect());
@@ -215,7 +232,8 @@ void TestCodec::sendMessageFields()
     QCOMPARE(send.clientId, u"c-9"_s);
 
     // An error after client_id was read names it, so the client can mark that message failed.
-    const auto bad = Codec::decodeClientFrame(R"({"type":"send_message","room":"a","text":"","client_id":"c-3"})"_ba);
+    const auto bad =
+        Codec::decodeClientFrame(R"({"type":"send_message","room":"a","text":"","client_id":"c-3"})"_ba);
     QVERIFY(!bad.isOk());
     QCOMPARE(bad.error().clientId, u"c-3"_s);
     QCOMPARE(bad.error().request, u"send_message"_s);

@@ -72,7 +72,8 @@ void TestMessageListModel::init()
 {
     m_model = new MessageListModel(this);
     m_model->setOwnEmail(Bob.email);
-    m_tester = new QAbstractItemModelTester(m_model, QAbstractItemModelTester::FailureReportingMode::QtTest, this);
+    m_tester =
+        new QAbstractItemModelTester(m_model, QAbstractItemModelTester::FailureReportingMode::QtTest, this);
 }
 
 void TestMessageListModel::cleanup()
@@ -134,8 +135,9 @@ void TestMessageListModel::outboxBecomesSentInPlace()
     m_model->addMessages({stored(1)});
     m_model->addOutgoing(outgoing(u"c-1"_s, u"hello"_s));
     QCOMPARE(m_model->rowCount(), 2);
-    QCOMPARE(m_model->index(1).data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>(),
-             MessageListModel::DeliveryState::Sending);
+    QCOMPARE(
+        m_model->index(1).data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>(),
+        MessageListModel::DeliveryState::Sending);
     QCOMPARE(m_model->outbox().size(), 1);
 
     QSignalSpy inserted(m_model, &QAbstractItemModel::rowsInserted);
@@ -147,8 +149,9 @@ void TestMessageListModel::outboxBecomesSentInPlace()
     QCOMPARE(changed.size(), 1);
     QCOMPARE(m_model->rowCount(), 2);
     QCOMPARE(m_model->index(1).data(MessageListModel::IdRole).toLongLong(), 2);
-    QCOMPARE(m_model->index(1).data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>(),
-             MessageListModel::DeliveryState::Sent);
+    QCOMPARE(
+        m_model->index(1).data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>(),
+        MessageListModel::DeliveryState::Sent);
     QVERIFY(m_model->outbox().isEmpty());
     QCOMPARE(m_model->storedCount(), 2);
 

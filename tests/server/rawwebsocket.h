@@ -1,0 +1,42 @@
+#pragma once
+
+#include <QByteArray>
+#include <QObject>
+#include <QTcpSocket>
+
+#include <optional>
+
+/// A hand-made WebSocket client over QTcpSocket, for what QWebSocket will not
+/// do: stop reading, never answer pings, stay silent, send a lying header.
+class RawWebSocket final : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit RawWebSocket(QObject *parent = nullptr);
+
+    QTcpSocket &tcp() { return m_socket; }
+    bool connectTcp(quint16 port);
+    /// Sends the HTTP upgrade and waits for "101 Switching Protocols".
+    bool upgrade();
+
+    /// A masked frame as a client must send it.
+    static QByteArray frame(quint8 opcode, const QByteArray &payload);
+    /// Only the header of a masked text frame that claims payloadLength bytes.
+    static QByteArray frameHeader(quint8 opcode, quint64 payloadLength);
+    void sendText(const QByteArray &payload) { m_socket.write(frame(0x1, payload)); }
+
+    /// Reads what arrived and returns the close code of a close frame, if one came.
+    std::optional<quint16> readCloseCode();
+    /// Counts the ping frames received so far.
+    int pingsReceived();
+    bool waitForDisconnected(int timeoutMs = 5000);
+
+private:
+    void parseFrames();
+
+    QTcpSocket m_socket;
+    QByteArray m_buffer;
+    std::optional<quint16> m_closeCode;
+    int m_pings = 0;
+};

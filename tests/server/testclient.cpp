@@ -1,0 +1,62 @@
+#include "testclient.h"
+
+#include <QSignalSpy>
+
+using namespace Natter;
+using namespace Qt::StringLiterals;
+
+TestClient::TestClient(QObject *parent)
+    : QObject(parent)
+{
+    connect(&m_socket, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
+        const auto decoded = Codec::decodeServerFrame(text.toUtf8());
+        if (decoded.isOk())
+            frames.append(decoded.value());
+        else
+            ++undecodable;
+    });
+}
+
+bool TestClient::open(quint16 port)
+{
+    QSignalSpy connected(&m_socket, &QWebSocket::connected);
+    m_socket.open(QUrl(u"ws://127.0.0.1:%1"_s.arg(port)));
+    return connected.wait(5000) || isConnected();
+}
+
+void TestClient::send(const Codec::ClientFrame &frame)
+{
+    m_socket.sendTextMessage(QString::fromUtf8(Codec::encodeClientFrame(frame)));
+}
+
+void TestClient::sendRaw(const QByteArray &text)
+{
+    m_socket.sendTextMessage(QString::fromUtf8(text));
+}
+
+bool TestClient::hello(const QString &name, const QString &email)
+{
+    send(Protocol::Hello{User{name, email}, Protocol::Version});
+    return waitFor<Protocol::Welcome>().has_value();
+}
+
+bool TestClient::join(const QString &room)
+{
+    send(Protocol::JoinRoom{room});
+    return QTest::qWaitFor(
+        [this, room] {
+            for (const auto &frame : frames) {
+                if (const auto *history = std::get_if<Protocol::History>(&frame);
+                    history && history->room == room)
+                    return true;
+            }
+            return false;
+        },
+        5000);
+}
+
+bool TestClient::waitForDisconnected(int timeoutMs)
+{
+    return QTest::qWaitFor([this] { return m_socket.state() == QAbstractSocket::UnconnectedState; },
+                           timeoutMs);
+}

@@ -1,0 +1,71 @@
+#pragma once
+
+#include "codec.h"
+
+#include <QObject>
+#include <QTest>
+#include <QWebSocket>
+
+#include <optional>
+
+/// A real QWebSocket client for tests: sends typed or raw frames and keeps
+/// every decoded server frame, in order, for the test to inspect.
+class TestClient final : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit TestClient(QObject *parent = nullptr);
+
+    QWebSocket &socket() { return m_socket; }
+    bool open(quint16 port);
+    bool isConnected() const { return m_socket.state() == QAbstractSocket::ConnectedState; }
+
+    void send(const Natter::Codec::ClientFrame &frame);
+    void sendRaw(const QByteArray &text);
+
+    /// Says hello and waits for welcome.
+    bool hello(const QString &name, const QString &email);
+    /// Joins and waits for the room's history (the last frame of a join).
+    bool join(const QString &room);
+
+    QList<Natter::Codec::ServerFrame> frames;
+    int undecodable = 0;
+
+    template<class T>
+    int count() const
+    {
+        int n = 0;
+        for (const auto &frame : frames)
+            n += std::holds_alternative<T>(frame) ? 1 : 0;
+        return n;
+    }
+
+    /// Removes and returns the first frame of type T.
+    template<class T>
+    std::optional<T> takeFirst()
+    {
+        for (qsizetype i = 0; i < frames.size(); ++i) {
+            if (const T *frame = std::get_if<T>(&frames.at(i))) {
+                T result = *frame;
+                frames.removeAt(i);
+                return result;
+            }
+        }
+        return std::nullopt;
+    }
+
+    /// Waits (processing events) for a frame of type T and takes it.
+    template<class T>
+    std::optional<T> waitFor(int timeoutMs = 5000)
+    {
+        if (!QTest::qWaitFor([this] { return count<T>() > 0; }, timeoutMs))
+            return std::nullopt;
+        return takeFirst<T>();
+    }
+
+    bool waitForDisconnected(int timeoutMs = 5000);
+
+private:
+    QWebSocket m_socket;
+};

@@ -1,0 +1,670 @@
+#include "chatserver.h"
+#include "rawwebsocket.h"
+#include "sqlitemessagestore.h"
+#include "testclient.h"
+
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace Natter;
+using namespace Natter::Protocol;
+using namespace Qt::StringLiterals;
+
+Q_DECLARE_METATYPE(Natter::Protocol::ErrorCode)
+
+namespace {
+
+/// A store that refuses to store: the server must then push nothing.
+class FailingStore final : public MessageStore
+{
+public:
+    std::optional<QList<StoredMessage>> append(const QList<MessageDraft> &) override { return std::nullopt; }
+    std::optional<HistoryPage> history(const HistoryQuery &) override { return HistoryPage{}; }
+    std::optional<QList<Message>> takeHeldDirectMessages(const QString &) override
+    {
+        return QList<Message>{};
+    }
+    qint64 lastId() const override { return 0; }
+    QString errorString() const override { return u"disk full"_s; }
+};
+
+ServerConfig testConfig()
+{
+    ServerConfig config;
+    config.host = QHostAddress::LocalHost;
+    config.port = 0;
+    config.serverName = u"Test chat"_s;
+    return config;
+}
+
+} // namespace
+
+class TestChatServer : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+
+    void helloIsWelcomed();
+    void joinTellsEveryoneAndSendsMembersAndHistory();
+    void roomMessageReachesEveryMemberOnly();
+    void idsIncreaseStrictly();
+    void directMessageReachesBothUsersOnEveryConnection();
+    void userLeftOnlyWhenLastConnectionGoes();
+    void leaveRoomStopsDelivery();
+    void directMessageToOfflineUserIsDeliveredOnConnect();
+    void joinerGetsTheLatestFifty();
+    void historyPagesBackAndResumesAfterAnId();
+    void directHistory();
+    void sameClientIdIsStoredAndPushedOnce();
+    void typingGoesToTheOthers();
+    void badInputGetsAnErrorAndNobodyNotices_data();
+    void badInputGetsAnErrorAndNobodyNotices();
+    void requestsBeforeHelloAreRefused();
+    void binaryFramesAreRefused();
+    void oversizeFrameClosesWith1009AtOnce();
+    void oversizeTextFromARealClientCloses();
+    void slowConsumerIsDropped();
+    void rateLimitAnswersRateLimited();
+    void silentPeerIsDroppedAndLivePeerKept();
+    void handshakeTimesOut();
+    void storeFailureIsReportedAndNothingPushed();
+    void shutdownClosesClientsWith1001();
+
+private:
+    void startServer(const ServerConfig &config = testConfig());
+    TestClient *connectedClient(const QString &name, const QString &email, const QStringList &rooms = {});
+    Message sendAndReceive(TestClient *sender, const QString &room, const QString &text);
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<ChatServer> m_server;
+    QList<TestClient *> m_clients;
+};
+
+void TestChatServer::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+}
+
+void TestChatServer::cleanup()
+{
+    qDeleteAll(m_clients);
+    m_clients.clear();
+    m_server.reset();
+}
+
+void TestChatServer::startServer(const ServerConfig &config)
+{
+    auto store = std::make_unique<SqliteMessageStore>(m_dir->filePath(u"natter.db"_s));
+    QVERIFY(store->open());
+    m_server = std::make_unique<ChatServer>(config, std::move(store));
+    QVERIFY2(m_server->listen(), qPrintable(m_server->errorString()));
+    QCOMPARE(m_server->serverAddress(), QHostAddress(QHostAddress::LocalHost));
+}
+
+TestClient *TestChatServer::connectedClient(const QString &name, const QString &email,
+                                            const QStringList &rooms)
+{
+    auto *client = new TestClient;
+    m_clients.append(client);
+    if (!client->open(m_server->serverPort()) || !client->hello(name, email))
+        return nullptr;
+    for (const QString &room : rooms) {
+        if (!client->join(room))
+            return nullptr;
+    }
+    client->frames.clear();
+    return client;
+}
+
+Message TestChatServer::sendAndReceive(TestClient *sender, const QString &room, const QString &text)
+{
+    sender->send(SendMessage{room, {}, text, {}});
+    const auto received = sender->waitFor<ReceiveMessage>();
+    return received ? received->message : Message{};
+}
+
+void TestChatServer::helloIsWelcomed()
+{
+    startServer();
+    TestClient client;
+    QVERIFY(client.open(m_server->serverPort()));
+    client.send(Hello{User{u"Bob"_s, u"Bob@Example.ORG"_s}, 1});
+    const auto welcome = client.waitFor<Welcome>();
+    QVERIFY(welcome);
+    QCOMPARE(welcome->user.name, u"Bob"_s);
+    QCOMPARE(welcome->user.email, u"bob@example.org"_s); // emails compare case-insensitively
+    QCOMPARE(welcome->protocol, 1);
+    QCOMPARE(welcome->server, u"natterd " NATTER_VERSION ""_s);
+    QCOMPARE(welcome->serverName, u"Test chat"_s);
+    QCOMPARE(welcome->limits.maxTextLength, 4000);
+    QCOMPARE(welcome->limits.maxFrameBytes, 65536);
+    QCOMPARE(m_server->onlineUserCount(), 1);
+}
+
+void TestChatServer::joinTellsEveryoneAndSendsMembersAndHistory()
+{
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s);
+    QVERIFY(bob);
+    bob->send(JoinRoom{u"codeial"_s});
+    const auto bobJoined = bob->waitFor<UserJoined>();
+    QVERIFY(bobJoined);
+    QCOMPARE(bobJoined->user.email, u"bob@x.org"_s);
+    const auto members = bob->waitFor<Members>();
+    QVERIFY(members);
+    QCOMPARE(members->users.size(), 1);
+    const auto history = bob->waitFor<History>();
+    QVERIFY(history);
+    QCOMPARE(history->room, u"codeial"_s);
+    QVERIFY(history->messages.isEmpty());
+    QVERIFY(!history->hasMore);
+
+    TestClient *carol = connectedClient(u"Carol"_s, u"carol@x.org"_s);
+    QVERIFY(carol);
+    carol->send(JoinRoom{u"codeial"_s});
+    const auto carolSeenByBob = bob->waitFor<UserJoined>();
+    QVERIFY(carolSeenByBob);
+    QCOMPARE(carolSeenByBob->user, (User{u"Carol"_s, u"carol@x.org"_s}));
+    QCOMPARE(carolSeenByBob->room, u"codeial"_s);
+    QVERIFY(carol->waitFor<UserJoined>());
+    const auto carolMembers = carol->waitFor<Members>();
+    QVERIFY(carolMembers);
+    QCOMPARE(carolMembers->users.size(), 2);
+    QCOMPARE(carolMembers->users.at(0).name, u"Bob"_s);
+    QCOMPARE(carolMembers->users.at(1).name, u"Carol"_s);
+}
+
+void TestChatServer::roomMessageReachesEveryMemberOnly()
+{
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    TestClient *carol = connectedClient(u"Carol"_s, u"carol@x.org"_s, {u"codeial"_s});
+    TestClient *dave = connectedClient(u"Dave"_s, u"dave@x.org"_s, {u"other"_s});
+    QVERIFY(bob && carol && dave);
+    bob->frames.clear();
+
+    bob->send(SendMessage{u"codeial"_s, {}, u"hello"_s, u"b-1"_s});
+    const auto atBob = bob->waitFor<ReceiveMessage>();
+    const auto atCarol = carol->waitFor<ReceiveMessage>();
+    QVERIFY(atBob && atCarol);
+    QCOMPARE(atBob->message, atCarol->message);
+    QCOMPARE(atBob->message.text, u"hello"_s);
+    QCOMPARE(atBob->message.room, u"codeial"_s);
+    QCOMPARE(atBob->message.from, (User{u"Bob"_s, u"bob@x.org"_s}));
+    QCOMPARE(atBob->message.clientId, u"b-1"_s);
+    QVERIFY(atBob->message.id > 0);
+    QVERIFY(qAbs(atBob->message.timestamp.msecsTo(QDateTime::currentDateTimeUtc())) < 60'000);
+
+    // Dave, in another room, gets nothing: his next frame is his own room's message.
+    sendAndReceive(dave, u"other"_s, u"elsewhere"_s);
+    QCOMPARE(dave->count<ReceiveMessage>(), 0);
+    QVERIFY(dave->frames.isEmpty());
+}
+
+void TestChatServer::idsIncreaseStrictly()
+{
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob);
+    for (int i = 0; i < 30; ++i)
+        bob->send(SendMessage{u"codeial"_s, {}, u"m%1"_s.arg(i), {}});
+    QTRY_COMPARE(bob->count<ReceiveMessage>(), 30);
+    qint64 last = 0;
+    for (int i = 0; i < 30; ++i) {
+        const auto received = bob->takeFirst<ReceiveMessage>();
+        QCOMPARE(received->message.text, u"m%1"_s.arg(i)); // in the order sent
+        QVERIFY(received->message.id > last);
+        last = received->message.id;
+    }
+}
+
+void TestChatServer::directMessageReachesBothUsersOnEveryConnection()
+{
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s);
+    TestClient *bobPhone = connectedClient(u"Bob"_s, u"bob@x.org"_s);
+    TestClient *carol = connectedClient(u"Carol"_s, u"carol@x.org"_s);
+    TestClient *carolPhone = connectedClient(u"Carol"_s, u"carol@x.org"_s);
+    TestClient *dave = connectedClient(u"Dave"_s, u"dave@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob && bobPhone && carol && carolPhone && dave);
+
+    bob->send(SendMessage{{}, u"Carol@X.org"_s, u"psst"_s, u"b-1"_s});
+    for (TestClient *client : {bob, bobPhone, carol, carolPhone}) {
+        const auto received = client->waitFor<ReceiveMessage>();
+        QVERIFY(received);
+        QCOMPARE(received->message.text, u"psst"_s);
+        QCOMPARE(received->message.to, u"carol@x.org"_s);
+        QVERIFY(received->message.room.isEmpty());
+        QCOMPARE(received->message.from.email, u"bob@x.org"_s);
+    }
+    sendAndReceive(dave, u"codeial"_s, u"sync"_s);
+    QVERIFY(dave->frames.isEmpty());
+    QCOMPARE(carol->count<ReceiveMessage>(), 0); // exactly once each
+}
+
+void TestChatServer::userLeftOnlyWhenLastConnectionGoes()
+{
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    TestClient *carol = connectedClient(u"Carol"_s, u"carol@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob && carol);
+    QVERIFY(bob->waitFor<UserJoined>()); // Carol
+    TestClient *carolPhone = connectedClient(u"Carol"_s, u"carol@x.org"_s, {u"codeial"_s});
+    QVERIFY(carolPhone);
+    sendAndReceive(bob, u"codeial"_s, u"sync"_s);
+    QCOMPARE(bob->count<UserJoined>(), 0); // Carol was a member already
+
+    carolPhone->socket().close();
+    sendAndReceive(bob, u"codeial"_s, u"sync"_s);
+    QCOMPARE(bob->count<UserLeft>(), 0);
+
+    carol->socket().close();
+    const auto left = bob->waitFor<UserLeft>();
+    QVERIFY(left);
+    QCOMPARE(left->user.email, u"carol@x.org"_s);
+    QCOMPARE(left->room, u"codeial"_s);
+    QTRY_COMPARE(m_server->onlineUserCount(), 1);
+}
+
+void TestChatServer::leaveRoomStopsDelivery()
+{
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    TestClient *carol = connectedClient(u"Carol"_s, u"carol@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob && carol);
+    carol->send(LeaveRoom{u"codeial"_s});
+    QVERIFY(carol->waitFor<UserLeft>()); // acknowledged to the leaver
+    const auto left = bob->waitFor<UserLeft>();
+    QVERIFY(left);
+    QCOMPARE(left->user.name, u"Carol"_s);
+
+    sendAndReceive(bob, u"codeial"_s, u"after"_s);
+    carol->send(SendMessage{u"codeial"_s, {}, u"still here?"_s, u"c-1"_s});
+    const auto error = carol->waitFor<Error>();
+    QVERIFY(error);
+    QCOMPARE(error->code, ErrorCode::NotInRoom);
+    QCOMPARE(error->clientId, u"c-1"_s);
+    QCOMPARE(carol->count<ReceiveMessage>(), 0);
+
+    carol->send(LeaveRoom{u"codeial"_s});
+    QCOMPARE(carol->waitFor<Error>()->code, ErrorCode::NotInRoom);
+}
+
+void TestChatServer::directMessageToOfflineUserIsDeliveredOnConnect()
+{
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s);
+    QVERIFY(bob);
+    bob->send(SendMessage{{}, u"dave@x.org"_s, u"welcome aboard"_s, {}});
+    bob->send(SendMessage{{}, u"dave@x.org"_s, u"lunch?"_s, {}});
+    QTRY_COMPARE(bob->count<ReceiveMessage>(), 2);
+
+    TestClient dave;
+    QVERIFY(dave.open(m_server->serverPort()));
+    dave.send(Hello{User{u"Dave"_s, u"dave@x.org"_s}, 1});
+    QVERIFY(dave.waitFor<Welcome>());
+    QTRY_COMPARE(dave.count<ReceiveMessage>(), 2);
+    QCOMPARE(dave.takeFirst<ReceiveMessage>()->message.text, u"welcome aboard"_s);
+    QCOMPARE(dave.takeFirst<ReceiveMessage>()->message.text, u"lunch?"_s);
+
+    // Delivered once: a second device connecting later does not get them again.
+    TestClient *davePhone = connectedClient(u"Dave"_s, u"dave@x.org"_s, {u"sync"_s});
+    QVERIFY(davePhone);
+    sendAndReceive(davePhone, u"sync"_s, u"sync"_s);
+    QVERIFY(davePhone->frames.isEmpty());
+}
+
+void TestChatServer::joinerGetsTheLatestFifty()
+{
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob);
+    for (int i = 1; i <= 60; ++i)
+        bob->send(SendMessage{u"codeial"_s, {}, u"m%1"_s.arg(i), {}});
+    QTRY_COMPARE(bob->count<ReceiveMessage>(), 60);
+
+    TestClient *dave = connectedClient(u"Dave"_s, u"dave@x.org"_s);
+    QVERIFY(dave);
+    QVERIFY(dave->join(u"codeial"_s));
+    const auto history = dave->takeFirst<History>();
+    QCOMPARE(history->messages.size(), 50);
+    QCOMPARE(history->messages.first().text, u"m11"_s);
+    QCOMPARE(history->messages.last().text, u"m60"_s);
+    QVERIFY(history->hasMore);
+}
+
+void TestChatServer::historyPagesBackAndResumesAfterAnId()
+{
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob);
+    for (int i = 1; i <= 25; ++i)
+        bob->send(SendMessage{u"codeial"_s, {}, u"m%1"_s.arg(i), {}});
+    QTRY_COMPARE(bob->count<ReceiveMessage>(), 25);
+    QList<qint64> ids;
+    while (const auto received = bob->takeFirst<ReceiveMessage>())
+        ids.append(received->message.id);
+
+    bob->send(HistoryRequest{u"codeial"_s, {}, ids.at(20), std::nullopt, 10});
+    auto page = bob->waitFor<History>();
+    QVERIFY(page);
+    QCOMPARE(page->messages.size(), 10);
+    QCOMPARE(page->messages.first().id, ids.at(10));
+    QCOMPARE(page->messages.last().id, ids.at(19));
+    QVERIFY(page->hasMore);
+
+    // Resume: a client that saw up to m20 asks for what came after.
+    bob->send(HistoryRequest{u"codeial"_s, {}, std::nullopt, ids.at(19), 3});
+    page = bob->waitFor<History>();
+    QCOMPARE(page->messages.size(), 3);
+    QCOMPARE(page->messages.first().text, u"m21"_s);
+    QVERIFY(page->hasMore);
+    bob->send(HistoryRequest{u"codeial"_s, {}, std::nullopt, ids.at(22), 50});
+    page = bob->waitFor<History>();
+    QCOMPARE(page->messages.size(), 2);
+    QVERIFY(!page->hasMore);
+
+    bob->send(HistoryRequest{u"elsewhere"_s, {}, std::nullopt, std::nullopt, 50});
+    QCOMPARE(bob->waitFor<Error>()->code, ErrorCode::NotInRoom);
+}
+
+void TestChatServer::directHistory()
+{
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s);
+    TestClient *carol = connectedClient(u"Carol"_s, u"carol@x.org"_s);
+    QVERIFY(bob && carol);
+    bob->send(SendMessage{{}, u"carol@x.org"_s, u"one"_s, {}});
+    QVERIFY(carol->waitFor<ReceiveMessage>());
+    carol->send(SendMessage{{}, u"bob@x.org"_s, u"two"_s, {}});
+    QVERIFY(bob->waitFor<ReceiveMessage>());
+    carol->send(HistoryRequest{{}, u"bob@x.org"_s, std::nullopt, std::nullopt, 50});
+    const auto page = carol->waitFor<History>();
+    QVERIFY(page);
+    QCOMPARE(page->with, u"bob@x.org"_s);
+    QCOMPARE(page->messages.size(), 2);
+    QCOMPARE(page->messages.at(0).text, u"one"_s);
+    QCOMPARE(page->messages.at(1).text, u"two"_s);
+}
+
+void TestChatServer::sameClientIdIsStoredAndPushedOnce()
+{
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    TestClient *carol = connectedClient(u"Carol"_s, u"carol@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob && carol);
+    bob->send(SendMessage{u"codeial"_s, {}, u"only once"_s, u"b-42"_s});
+    const auto original = bob->waitFor<ReceiveMessage>();
+    QVERIFY(original);
+    QVERIFY(carol->waitFor<ReceiveMessage>());
+
+    // The resend after a reconnect, from a new connection of the same user.
+    TestClient *bobAgain = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    QVERIFY(bobAgain);
+    bobAgain->send(SendMessage{u"codeial"_s, {}, u"only once"_s, u"b-42"_s});
+    const auto answer = bobAgain->waitFor<ReceiveMessage>();
+    QVERIFY(answer);
+    QCOMPARE(answer->message.id, original->message.id);
+    QCOMPARE(answer->message.timestamp, original->message.timestamp);
+
+    const Message marker = sendAndReceive(bobAgain, u"codeial"_s, u"marker"_s);
+    QTRY_COMPARE(carol->count<ReceiveMessage>(), 1);
+    QCOMPARE(carol->takeFirst<ReceiveMessage>()->message.id, marker.id); // no second copy
+    carol->send(HistoryRequest{u"codeial"_s, {}, std::nullopt, std::nullopt, 50});
+    QCOMPARE(carol->waitFor<History>()->messages.size(), 2);
+}
+
+void TestChatServer::typingGoesToTheOthers()
+{
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    TestClient *carol = connectedClient(u"Carol"_s, u"carol@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob && carol);
+    bob->frames.clear();
+    bob->send(TypingRequest{u"codeial"_s, true});
+    const auto typing = carol->waitFor<TypingNotice>();
+    QVERIFY(typing);
+    QCOMPARE(typing->user.name, u"Bob"_s);
+    QCOMPARE(typing->room, u"codeial"_s);
+    QVERIFY(typing->active);
+    sendAndReceive(bob, u"codeial"_s, u"sync"_s);
+    QCOMPARE(bob->count<TypingNotice>(), 0);
+
+    bob->send(TypingRequest{u"elsewhere"_s, true});
+    QCOMPARE(bob->waitFor<Error>()->code, ErrorCode::NotInRoom);
+}
+
+void TestChatServer::badInputGetsAnErrorAndNobodyNotices_data()
+{
+    QTest::addColumn<QByteArray>("frame");
+    QTest::addColumn<ErrorCode>("code");
+    const QByteArray longText(4001, 'a');
+    QTest::newRow("not json") << "}{"_ba << ErrorCode::BadJson;
+    QTest::newRow("not an object") << R"(["hello"])"_ba << ErrorCode::BadFrame;
+    QTest::newRow("unknown type") << R"({"type":"shout","room":"codeial"})"_ba << ErrorCode::UnknownType;
+    QTest::newRow("missing field") << R"({"type":"send_message","room":"codeial"})"_ba << ErrorCode::BadField;
+    QTest::newRow("wrong field type")
+        << R"({"type":"join_room","room":["codeial"]})"_ba << ErrorCode::BadField;
+    QTest::newRow("hello twice") << R"({"type":"hello","name":"M","email":"m@x.org"})"_ba
+                                 << ErrorCode::AlreadyAuthenticated;
+    QTest::newRow("room not joined") << R"({"type":"send_message","room":"secret","text":"hi"})"_ba
+                                     << ErrorCode::NotInRoom;
+    QTest::newRow("empty text") << R"({"type":"send_message","room":"codeial","text":""})"_ba
+                                << ErrorCode::BadText;
+    QTest::newRow("text too long") << QByteArray(R"({"type":"send_message","room":"codeial","text":")" +
+                                                 longText + R"("})")
+                                   << ErrorCode::TextTooLong;
+    QTest::newRow("bad room") << R"({"type":"join_room","room":"No Spaces"})"_ba << ErrorCode::BadRoom;
+    QTest::newRow("bad email") << R"({"type":"send_message","to":"carol","text":"hi"})"_ba
+                               << ErrorCode::BadEmail;
+}
+
+void TestChatServer::badInputGetsAnErrorAndNobodyNotices()
+{
+    QFETCH(QByteArray, frame);
+    QFETCH(ErrorCode, code);
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    TestClient *mallory = connectedClient(u"Mallory"_s, u"m@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob && mallory);
+    QVERIFY(bob->waitFor<UserJoined>());
+    bob->frames.clear();
+
+    mallory->sendRaw(frame);
+    const auto error = mallory->waitFor<Error>();
+    QVERIFY(error);
+    QCOMPARE(error->code, code);
+    QVERIFY(!error->message.isEmpty());
+
+    // The connection stays usable, and the only thing Bob ever sees is the good message.
+    const Message good = sendAndReceive(mallory, u"codeial"_s, u"sorry"_s);
+    QCOMPARE(good.text, u"sorry"_s);
+    const auto atBob = bob->waitFor<ReceiveMessage>();
+    QVERIFY(atBob);
+    QCOMPARE(atBob->message.id, good.id);
+    QVERIFY(bob->frames.isEmpty());
+    QCOMPARE(bob->undecodable, 0);
+
+    // Nothing rejected was stored.
+    bob->send(HistoryRequest{u"codeial"_s, {}, std::nullopt, std::nullopt, 50});
+    QCOMPARE(bob->waitFor<History>()->messages.size(), 1);
+}
+
+void TestChatServer::requestsBeforeHelloAreRefused()
+{
+    startServer();
+    TestClient client;
+    QVERIFY(client.open(m_server->serverPort()));
+    client.send(JoinRoom{u"codeial"_s});
+    const auto error = client.waitFor<Error>();
+    QVERIFY(error);
+    QCOMPARE(error->code, ErrorCode::NotAuthenticated);
+    QCOMPARE(error->request, u"join_room"_s);
+    // Still usable: hello works afterwards.
+    QVERIFY(client.hello(u"Late"_s, u"late@x.org"_s));
+}
+
+void TestChatServer::binaryFramesAreRefused()
+{
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob);
+    bob->socket().sendBinaryMessage("{\"type\":\"join_room\",\"room\":\"x\"}");
+    QCOMPARE(bob->waitFor<Error>()->code, ErrorCode::BinaryNotSupported);
+    QCOMPARE(sendAndReceive(bob, u"codeial"_s, u"still fine"_s).text, u"still fine"_s);
+}
+
+void TestChatServer::oversizeFrameClosesWith1009AtOnce()
+{
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob);
+    RawWebSocket raw;
+    QVERIFY(raw.connectTcp(m_server->serverPort()));
+    QVERIFY(raw.upgrade());
+    // Claim 1 GiB and send none of it: the server must not wait for (or buffer) the payload.
+    raw.tcp().write(RawWebSocket::frameHeader(0x1, quint64(1) << 30));
+    QVERIFY(raw.waitForDisconnected());
+    QCOMPARE(raw.readCloseCode(), std::optional<quint16>(1009));
+    QCOMPARE(sendAndReceive(bob, u"codeial"_s, u"unaffected"_s).text, u"unaffected"_s);
+}
+
+void TestChatServer::oversizeTextFromARealClientCloses()
+{
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob);
+    bob->sendRaw(QByteArray(R"({"type":"send_message","room":"codeial","text":")") +
+                 QByteArray(70 * 1024, 'x') + "\"}");
+    QVERIFY(bob->waitForDisconnected());
+    QCOMPARE(bob->socket().closeCode(), QWebSocketProtocol::CloseCodeTooMuchData);
+}
+
+void TestChatServer::slowConsumerIsDropped()
+{
+    ServerConfig config = testConfig();
+    config.maxQueuedBytes = 256 * 1024;
+    config.rateLimit = 0;
+    startServer(config);
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob);
+
+    RawWebSocket slow;
+    QVERIFY(slow.connectTcp(m_server->serverPort()));
+    QVERIFY(slow.upgrade());
+    slow.sendText(R"({"type":"hello","name":"Sloth","email":"sloth@x.org"})");
+    slow.sendText(R"({"type":"join_room","room":"codeial"})");
+    QVERIFY(bob->waitFor<UserJoined>());
+    slow.tcp().setReadBufferSize(4096); // and then never read: the kernel buffers fill up
+    QSignalSpy closed(m_server.get(), &ChatServer::sessionClosed);
+
+    const QString text(3000, u'x');
+    int sent = 0;
+    // Bounded: 5,000 messages of 3 KB (15 MB) is far more than loopback buffers hold.
+    while (closed.isEmpty() && sent < 5000) {
+        for (int i = 0; i < 100; ++i, ++sent)
+            bob->send(SendMessage{u"codeial"_s, {}, text, {}});
+        QVERIFY(QTest::qWaitFor([bob] { return bob->count<ReceiveMessage>() == 100; }, 10000));
+        bob->frames.clear();
+    }
+    QVERIFY2(!closed.isEmpty(), "the server kept buffering for a client that does not read");
+    QCOMPARE(m_server->sessionCount(), 1);
+    QVERIFY(bob->isConnected());
+    QCOMPARE(sendAndReceive(bob, u"codeial"_s, u"still here"_s).text, u"still here"_s);
+}
+
+void TestChatServer::rateLimitAnswersRateLimited()
+{
+    ServerConfig config = testConfig();
+    config.rateLimit = 1;
+    config.rateBurst = 5;
+    startServer(config);
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob);
+    for (int i = 0; i < 10; ++i)
+        bob->send(SendMessage{u"codeial"_s, {}, u"spam"_s, u"s-%1"_s.arg(i)});
+    QTRY_COMPARE(bob->count<ReceiveMessage>() + bob->count<Error>(), 10);
+    QVERIFY(bob->count<ReceiveMessage>() >= 5);
+    QVERIFY(bob->count<ReceiveMessage>() <= 6); // the burst, plus at most one refilled token
+    const auto error = bob->takeFirst<Error>();
+    QCOMPARE(error->code, ErrorCode::RateLimited);
+    QCOMPARE(error->request, u"send_message"_s);
+    QVERIFY(error->clientId.startsWith(u"s-"_s));
+
+    bob->send(HistoryRequest{u"codeial"_s, {}, std::nullopt, std::nullopt, 50});
+    const auto history = bob->waitFor<History>();
+    QCOMPARE(history->messages.size(), bob->count<ReceiveMessage>()); // refused ones were not stored
+}
+
+void TestChatServer::silentPeerIsDroppedAndLivePeerKept()
+{
+    ServerConfig config = testConfig();
+    config.pingInterval = std::chrono::milliseconds(100);
+    config.idleTimeout = std::chrono::milliseconds(400);
+    startServer(config);
+    TestClient *live = connectedClient(u"Bob"_s, u"bob@x.org"_s); // QWebSocket answers pings itself
+    QVERIFY(live);
+    RawWebSocket silent; // never answers
+    QVERIFY(silent.connectTcp(m_server->serverPort()));
+    QVERIFY(silent.upgrade());
+    QVERIFY(silent.waitForDisconnected(5000));
+    QVERIFY(silent.pingsReceived() >= 1); // it was asked before it was dropped
+    // The live client was connected (and silent in chat terms) for longer than
+    // the silent one; it stays because its pongs count as being heard from.
+    QVERIFY(live->isConnected());
+    QVERIFY(live->join(u"codeial"_s));
+}
+
+void TestChatServer::handshakeTimesOut()
+{
+    ServerConfig config = testConfig();
+    config.handshakeTimeout = std::chrono::milliseconds(200);
+    startServer(config);
+    // Bob completed his handshake before the idle socket arrived, so any timer
+    // wrongly left on him would fire before the idle socket's.
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob);
+    RawWebSocket idle;
+    QVERIFY(idle.connectTcp(m_server->serverPort()));
+    QVERIFY(idle.waitForDisconnected(5000));
+    QVERIFY(bob->isConnected());
+    QCOMPARE(sendAndReceive(bob, u"codeial"_s, u"still here"_s).text, u"still here"_s);
+}
+
+void TestChatServer::storeFailureIsReportedAndNothingPushed()
+{
+    m_server = std::make_unique<ChatServer>(testConfig(), std::make_unique<FailingStore>());
+    QVERIFY(m_server->listen());
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    TestClient *carol = connectedClient(u"Carol"_s, u"carol@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob && carol);
+    bob->send(SendMessage{u"codeial"_s, {}, u"lost?"_s, u"b-1"_s});
+    const auto error = bob->waitFor<Error>();
+    QVERIFY(error);
+    QCOMPARE(error->code, ErrorCode::InternalError);
+    QCOMPARE(error->clientId, u"b-1"_s);
+    carol->send(TypingRequest{u"codeial"_s, true});
+    QVERIFY(bob->waitFor<TypingNotice>());
+    QCOMPARE(bob->count<ReceiveMessage>(), 0);
+    QCOMPARE(carol->count<ReceiveMessage>(), 0);
+}
+
+void TestChatServer::shutdownClosesClientsWith1001()
+{
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob);
+    QSignalSpy finished(m_server.get(), &ChatServer::shutdownFinished);
+    m_server->shutdown();
+    QVERIFY(bob->waitForDisconnected());
+    QCOMPARE(bob->socket().closeCode(), QWebSocketProtocol::CloseCodeGoingAway);
+    QTRY_COMPARE(finished.size(), 1);
+}
+
+QTEST_GUILESS_MAIN(TestChatServer)
+#include "tst_chatserver.moc"

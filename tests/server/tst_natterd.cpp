@@ -1,0 +1,237 @@
+#include "testclient.h"
+
+#include <QProcess>
+#include <QRegularExpression>
+#include <QSqlDatabase>
+#include <QSqlQuery>
+#include <QTcpServer>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+
+using namespace Natter;
+using namespace Natter::Protocol;
+using namespace Qt::StringLiterals;
+
+/// The real natterd binary, started with QProcess: what an admin runs.
+class TestNatterd : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+    void versionAndUsageErrors();
+    void portInUseFailsClearly();
+    void unusableDatabaseFailsClearly();
+    void chatSigtermRestartHistory();
+    void killDuringBurstLosesNothingAcknowledged();
+
+private:
+    /// Starts natterd on a free loopback port; returns the port, 0 on failure.
+    quint16 start(QProcess &process, const QStringList &extraArguments = {});
+    QList<Message> readWholeRoom(TestClient &client, const QString &room);
+    QString dbPath() const { return m_dir->filePath(u"natter.db"_s); }
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+};
+
+namespace {
+
+/// The process may have ended already while the test processed events.
+bool waitForExit(QProcess &process)
+{
+    return process.state() == QProcess::NotRunning || process.waitForFinished(10000);
+}
+
+} // namespace
+
+void TestNatterd::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+}
+
+void TestNatterd::cleanup()
+{
+    m_dir.reset();
+}
+
+quint16 TestNatterd::start(QProcess &process, const QStringList &extraArguments)
+{
+    process.setProgram(QStringLiteral(NATTERD_PATH));
+    process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    process.setArguments(QStringList{u"--host"_s, u"127.0.0.1"_s, u"--port"_s, u"0"_s, u"--db"_s, dbPath()} +
+                         extraArguments);
+    process.start();
+    if (!process.waitForStarted())
+        return 0;
+    QByteArray output;
+    static const QRegularExpression listening(u"listening on 127\\.0\\.0\\.1:(\\d+)"_s);
+    QRegularExpressionMatch match;
+    const bool ended = QTest::qWaitFor(
+        [&] {
+            output += process.readAllStandardOutput();
+            match = listening.match(QString::fromUtf8(output));
+            return match.hasMatch() || process.state() == QProcess::NotRunning;
+        },
+        10000);
+    return ended && match.hasMatch() ? quint16(match.captured(1).toUInt()) : 0;
+}
+
+QList<Message> TestNatterd::readWholeRoom(TestClient &client, const QString &room)
+{
+    client.frames.clear(); // the join's own history page
+    QList<Message> all;
+    qint64 after = 0;
+    for (;;) {
+        client.send(HistoryRequest{room, {}, std::nullopt, after, MaxHistoryLimit});
+        const auto page = client.waitFor<History>(10000);
+        if (!page)
+            return {};
+        all += page->messages;
+        if (!page->hasMore || page->messages.isEmpty())
+            return all;
+        after = page->messages.constLast().id;
+    }
+}
+
+void TestNatterd::versionAndUsageErrors()
+{
+    QProcess process;
+    process.start(QStringLiteral(NATTERD_PATH), {u"--version"_s});
+    QVERIFY(process.waitForFinished());
+    QCOMPARE(process.exitCode(), 0);
+    QCOMPARE(process.readAllStandardOutput().trimmed(), QByteArray("natterd " NATTER_VERSION));
+
+    process.start(QStringLiteral(NATTERD_PATH), {u"--port"_s, u"seventy"_s});
+    QVERIFY(process.waitForFinished());
+    QCOMPARE(process.exitCode(), 2);
+    QVERIFY(process.readAllStandardError().contains("--port"));
+
+    process.start(QStringLiteral(NATTERD_PATH), {u"--no-such-option"_s});
+    QVERIFY(process.waitForFinished());
+    QCOMPARE(process.exitCode(), 2);
+}
+
+void TestNatterd::portInUseFailsClearly()
+{
+    QTcpServer squatter;
+    QVERIFY(squatter.listen(QHostAddress::LocalHost));
+    QProcess process;
+    process.start(QStringLiteral(NATTERD_PATH),
+                  {u"--host"_s, u"127.0.0.1"_s, u"--port"_s, QString::number(squatter.serverPort()),
+                   u"--db"_s, dbPath()});
+    QVERIFY(process.waitForFinished());
+    QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(process.exitCode(), 1);
+    const QByteArray error = process.readAllStandardError();
+    QVERIFY2(error.contains("cannot listen on 127.0.0.1 port"), error.constData());
+}
+
+void TestNatterd::unusableDatabaseFailsClearly()
+{
+    QFile garbage(dbPath());
+    QVERIFY(garbage.open(QIODevice::WriteOnly));
+    garbage.write(QByteArray(8192, '\x7f'));
+    garbage.close();
+    QProcess process;
+    process.start(QStringLiteral(NATTERD_PATH),
+                  {u"--host"_s, u"127.0.0.1"_s, u"--port"_s, u"0"_s, u"--db"_s, dbPath()});
+    QVERIFY(process.waitForFinished());
+    QCOMPARE(process.exitCode(), 1);
+    const QByteArray error = process.readAllStandardError();
+    QVERIFY2(error.contains("cannot open the database"), error.constData());
+}
+
+void TestNatterd::chatSigtermRestartHistory()
+{
+    QProcess natterd;
+    quint16 port = start(natterd);
+    QVERIFY(port);
+    {
+        TestClient bob;
+        TestClient carol;
+        QVERIFY(bob.open(port) && bob.hello(u"Bob"_s, u"bob@x.org"_s) && bob.join(u"codeial"_s));
+        QVERIFY(carol.open(port) && carol.hello(u"Carol"_s, u"carol@x.org"_s) && carol.join(u"codeial"_s));
+        bob.send(SendMessage{u"codeial"_s, {}, u"hello from before the restart"_s, u"b-1"_s});
+        const auto received = carol.waitFor<ReceiveMessage>();
+        QVERIFY(received);
+
+        natterd.terminate(); // SIGTERM
+        QVERIFY(bob.waitForDisconnected());
+        QCOMPARE(bob.socket().closeCode(), QWebSocketProtocol::CloseCodeGoingAway);
+        QVERIFY(waitForExit(natterd));
+        QCOMPARE(natterd.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(natterd.exitCode(), 0);
+    }
+
+    port = start(natterd);
+    QVERIFY(port);
+    TestClient dave;
+    QVERIFY(dave.open(port) && dave.hello(u"Dave"_s, u"dave@x.org"_s) && dave.join(u"codeial"_s));
+    const auto history = dave.takeFirst<History>();
+    QVERIFY(history);
+    QCOMPARE(history->messages.size(), 1);
+    QCOMPARE(history->messages.first().text, u"hello from before the restart"_s);
+    natterd.terminate();
+    QVERIFY(waitForExit(natterd));
+    QCOMPARE(natterd.exitCode(), 0);
+}
+
+void TestNatterd::killDuringBurstLosesNothingAcknowledged()
+{
+    QProcess natterd;
+    quint16 port = start(natterd, {u"--rate-limit"_s, u"0"_s});
+    QVERIFY(port);
+
+    QSet<QString> acknowledged;
+    {
+        TestClient bob;
+        QVERIFY(bob.open(port) && bob.hello(u"Bob"_s, u"bob@x.org"_s) && bob.join(u"codeial"_s));
+        constexpr int Burst = 3000;
+        for (int i = 0; i < Burst; ++i)
+            bob.send(SendMessage{u"codeial"_s, {}, u"burst %1"_s.arg(i), u"k-%1"_s.arg(i)});
+        // Kill while the burst is in flight: some are acknowledged, some not yet.
+        QVERIFY(QTest::qWaitFor([&bob] { return bob.count<ReceiveMessage>() >= 500; }, 20000));
+        ::kill(pid_t(natterd.processId()), SIGKILL);
+        QVERIFY(waitForExit(natterd));
+        QCOMPARE(natterd.exitStatus(), QProcess::CrashExit);
+        QVERIFY(bob.waitForDisconnected());
+        while (const auto received = bob.takeFirst<ReceiveMessage>())
+            acknowledged.insert(received->message.clientId);
+        QVERIFY(acknowledged.size() >= 500);
+        QVERIFY2(acknowledged.size() < Burst, "the kill came too late to test anything");
+    }
+
+    port = start(natterd);
+    QVERIFY(port);
+    TestClient check;
+    QVERIFY(check.open(port) && check.hello(u"Check"_s, u"check@x.org"_s) && check.join(u"codeial"_s));
+    const QList<Message> stored = readWholeRoom(check, u"codeial"_s);
+    QHash<QString, int> copies;
+    for (const Message &message : stored)
+        ++copies[message.clientId];
+    for (const QString &clientId : std::as_const(acknowledged))
+        QVERIFY2(copies.value(clientId) == 1, qPrintable(clientId));
+    for (auto it = copies.cbegin(); it != copies.cend(); ++it)
+        QCOMPARE(it.value(), 1); // nothing twice, acknowledged or not
+    natterd.terminate();
+    QVERIFY(waitForExit(natterd));
+
+    QString integrity;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"check"_s);
+        db.setDatabaseName(dbPath());
+        QVERIFY(db.open());
+        QSqlQuery query(db);
+        QVERIFY(query.exec(u"PRAGMA integrity_check"_s) && query.next());
+        integrity = query.value(0).toString();
+    }
+    QSqlDatabase::removeDatabase(u"check"_s);
+    QCOMPARE(integrity, u"ok"_s);
+}
+
+QTEST_GUILESS_MAIN(TestNatterd)
+#include "tst_natterd.moc"

@@ -1,0 +1,309 @@
+#include "sqlitemessagestore.h"
+
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace Natter;
+using namespace Qt::StringLiterals;
+
+namespace {
+
+const User Bob{u"Bob"_s, u"bob@x.org"_s};
+const User Carol{u"Carol"_s, u"carol@x.org"_s};
+
+MessageDraft roomDraft(const QString &text, const User &from = Bob, const QString &clientId = {})
+{
+    Message message;
+    message.room = u"codeial"_s;
+    message.from = from;
+    message.text = text;
+    message.clientId = clientId;
+    return MessageDraft{message, false};
+}
+
+MessageDraft directDraft(const QString &text, const User &from, const User &to, bool hold = false)
+{
+    Message message;
+    message.to = to.email;
+    message.from = from;
+    message.text = text;
+    return MessageDraft{message, hold};
+}
+
+/// Runs one statement on its own connection and returns the first column of the first row.
+QVariant queryFile(const QString &path, const QString &sql)
+{
+    QVariant result;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"inspect"_s);
+        db.setDatabaseName(path);
+        if (db.open()) {
+            QSqlQuery query(db);
+            if (query.exec(sql) && query.next())
+                result = query.value(0);
+            else
+                result = query.lastError().text();
+        }
+    }
+    QSqlDatabase::removeDatabase(u"inspect"_s);
+    return result;
+}
+
+} // namespace
+
+class TestSqliteMessageStore : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void createsSchemaVersionOne();
+    void refusesNewerSchema();
+    void refusesGarbageFile();
+    void refusesUnwritableFolder();
+    void appendAssignsIncreasingIdsAndTimestamps();
+    void sameClientIdIsStoredOnce();
+    void emptyBatchIsFine();
+    void latestBeforeAndAfter();
+    void directConversationIsSymmetric();
+    void persistsAcrossReopen();
+    void heldDirectMessagesAreReleasedOnce();
+    void queriesUseTheConversationIndex();
+
+private:
+    QString path() const { return m_dir->filePath(u"natter.db"_s); }
+    std::unique_ptr<QTemporaryDir> m_dir;
+};
+
+void TestSqliteMessageStore::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+}
+
+void TestSqliteMessageStore::createsSchemaVersionOne()
+{
+    SqliteMessageStore store(path());
+    QVERIFY2(store.open(), qPrintable(store.errorString()));
+    QCOMPARE(store.schemaVersion(), SqliteMessageStore::SchemaVersion);
+    QCOMPARE(store.lastId(), 0);
+    QCOMPARE(queryFile(path(), u"PRAGMA journal_mode"_s).toString(), u"wal"_s);
+}
+
+void TestSqliteMessageStore::refusesNewerSchema()
+{
+    queryFile(path(), u"PRAGMA user_version = 99"_s); // a file from a future natterd
+    QCOMPARE(queryFile(path(), u"PRAGMA user_version"_s).toInt(), 99);
+    SqliteMessageStore store(path());
+    QVERIFY(!store.open());
+    QVERIFY2(store.errorString().contains(u"newer"_s), qPrintable(store.errorString()));
+}
+
+void TestSqliteMessageStore::refusesGarbageFile()
+{
+    QFile file(path());
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(QByteArray(4096, 'x'));
+    file.close();
+    SqliteMessageStore store(path());
+    QVERIFY(!store.open());
+    QVERIFY2(store.errorString().contains(u"not a usable SQLite database"_s),
+             qPrintable(store.errorString()));
+}
+
+void TestSqliteMessageStore::refusesUnwritableFolder()
+{
+    QFile blocker(m_dir->filePath(u"file"_s));
+    QVERIFY(blocker.open(QIODevice::WriteOnly));
+    blocker.close();
+    SqliteMessageStore store(m_dir->filePath(u"file/sub/natter.db"_s)); // a file where a folder should be
+    QVERIFY(!store.open());
+    QVERIFY(!store.errorString().isEmpty());
+}
+
+void TestSqliteMessageStore::appendAssignsIncreasingIdsAndTimestamps()
+{
+    SqliteMessageStore store(path());
+    QVERIFY(store.open());
+    const auto first = store.append({roomDraft(u"one"_s), roomDraft(u"two"_s)});
+    QVERIFY(first);
+    QCOMPARE(first->size(), 2);
+    QCOMPARE(first->at(0).message.id, 1);
+    QCOMPARE(first->at(1).message.id, 2);
+    QVERIFY(first->at(0).message.timestamp.isValid());
+    QCOMPARE(first->at(0).message.timestamp.timeSpec(), Qt::UTC);
+    QVERIFY(!first->at(0).duplicate);
+    const auto second = store.append({roomDraft(u"three"_s)});
+    QCOMPARE(second->at(0).message.id, 3);
+    QVERIFY(second->at(0).message.timestamp >= first->at(1).message.timestamp);
+    QCOMPARE(store.lastId(), 3);
+}
+
+void TestSqliteMessageStore::sameClientIdIsStoredOnce()
+{
+    SqliteMessageStore store(path());
+    QVERIFY(store.open());
+    const auto first = store.append({roomDraft(u"hello"_s, Bob, u"c-1"_s)});
+    QVERIFY(first);
+    // Same batch and a later batch: both answer with the original.
+    const auto again =
+        store.append({roomDraft(u"hello"_s, Bob, u"c-1"_s), roomDraft(u"hello"_s, Carol, u"c-1"_s),
+                      roomDraft(u"hello again"_s, Bob, u"c-1"_s)});
+    QVERIFY(again);
+    QCOMPARE(again->at(0).message.id, first->at(0).message.id);
+    QVERIFY(again->at(0).duplicate);
+    QCOMPARE(again->at(0).message.timestamp, first->at(0).message.timestamp);
+    QVERIFY(!again->at(1).duplicate); // another sender's c-1 is another message
+    QCOMPARE(again->at(1).message.id, 2);
+    QVERIFY(again->at(2).duplicate);
+    QCOMPARE(again->at(2).message.text, u"hello"_s);
+    const auto page = store.history(HistoryQuery{u"codeial"_s, {}, {}, {}, {}, 50});
+    QCOMPARE(page->messages.size(), 2);
+}
+
+void TestSqliteMessageStore::emptyBatchIsFine()
+{
+    SqliteMessageStore store(path());
+    QVERIFY(store.open());
+    const auto stored = store.append({});
+    QVERIFY(stored);
+    QVERIFY(stored->isEmpty());
+}
+
+void TestSqliteMessageStore::latestBeforeAndAfter()
+{
+    SqliteMessageStore store(path());
+    QVERIFY(store.open());
+    QList<MessageDraft> drafts;
+    for (int i = 1; i <= 120; ++i)
+        drafts.append(roomDraft(QString::number(i)));
+    drafts.append(directDraft(u"not in the room"_s, Bob, Carol));
+    QVERIFY(store.append(drafts));
+
+    HistoryQuery query;
+    query.room = u"codeial"_s;
+    query.limit = 50;
+    auto page = store.history(query);
+    QCOMPARE(page->messages.size(), 50);
+    QCOMPARE(page->messages.first().id, 71); // the latest 50, oldest first
+    QCOMPARE(page->messages.last().id, 120);
+    QVERIFY(page->hasMore);
+
+    query.before = 71;
+    page = store.history(query);
+    QCOMPARE(page->messages.first().id, 21);
+    QCOMPARE(page->messages.last().id, 70);
+    QVERIFY(page->hasMore);
+    query.before = 21;
+    page = store.history(query);
+    QCOMPARE(page->messages.size(), 20);
+    QVERIFY(!page->hasMore);
+
+    query.before.reset();
+    query.after = 100;
+    page = store.history(query);
+    QCOMPARE(page->messages.size(), 20);
+    QCOMPARE(page->messages.first().id, 101);
+    QVERIFY(!page->hasMore);
+    query.after = 0;
+    query.limit = 10;
+    page = store.history(query);
+    QCOMPARE(page->messages.first().id, 1);
+    QCOMPARE(page->messages.last().id, 10);
+    QVERIFY(page->hasMore);
+    QCOMPARE(page->messages.first().room, u"codeial"_s);
+    QCOMPARE(page->messages.first().from, Bob);
+}
+
+void TestSqliteMessageStore::directConversationIsSymmetric()
+{
+    SqliteMessageStore store(path());
+    QVERIFY(store.open());
+    QVERIFY(store.append({directDraft(u"hi Carol"_s, Bob, Carol), directDraft(u"hi Bob"_s, Carol, Bob),
+                          directDraft(u"note to self"_s, Bob, Bob)}));
+    HistoryQuery query;
+    query.userA = Carol.email;
+    query.userB = Bob.email;
+    const auto page = store.history(query);
+    QCOMPARE(page->messages.size(), 2);
+    QCOMPARE(page->messages.at(0).to, Carol.email);
+    QCOMPARE(page->messages.at(0).from, Bob);
+    QVERIFY(page->messages.at(0).isDirect());
+    QCOMPARE(page->messages.at(1).to, Bob.email);
+    query.userA = query.userB = Bob.email;
+    QCOMPARE(store.history(query)->messages.size(), 1);
+}
+
+void TestSqliteMessageStore::persistsAcrossReopen()
+{
+    {
+        SqliteMessageStore store(path());
+        QVERIFY(store.open());
+        QVERIFY(store.append({roomDraft(u"kept"_s, Bob, u"c-1"_s), roomDraft(u"also kept"_s)}));
+    }
+    SqliteMessageStore store(path());
+    QVERIFY(store.open());
+    QCOMPARE(store.schemaVersion(), 1);
+    QCOMPARE(store.lastId(), 2);
+    const auto page = store.history(HistoryQuery{u"codeial"_s, {}, {}, {}, {}, 50});
+    QCOMPARE(page->messages.size(), 2);
+    QCOMPARE(page->messages.at(0).text, u"kept"_s);
+    QCOMPARE(page->messages.at(0).clientId, u"c-1"_s);
+    // Idempotency holds across restarts, and ids continue.
+    const auto again = store.append({roomDraft(u"kept"_s, Bob, u"c-1"_s), roomDraft(u"new"_s)});
+    QVERIFY(again->at(0).duplicate);
+    QCOMPARE(again->at(0).message.id, 1);
+    QCOMPARE(again->at(1).message.id, 3);
+    QCOMPARE(queryFile(path(), u"PRAGMA integrity_check"_s).toString(), u"ok"_s);
+}
+
+void TestSqliteMessageStore::heldDirectMessagesAreReleasedOnce()
+{
+    SqliteMessageStore store(path());
+    QVERIFY(store.open());
+    QVERIFY(store.append({directDraft(u"while you were out"_s, Bob, Carol, true),
+                          directDraft(u"delivered live"_s, Bob, Carol, false),
+                          directDraft(u"second"_s, Bob, Carol, true)}));
+    const auto held = store.takeHeldDirectMessages(Carol.email);
+    QVERIFY(held);
+    QCOMPARE(held->size(), 2);
+    QCOMPARE(held->at(0).text, u"while you were out"_s);
+    QCOMPARE(held->at(1).text, u"second"_s);
+    QVERIFY(store.takeHeldDirectMessages(Carol.email)->isEmpty());
+    QVERIFY(store.takeHeldDirectMessages(Bob.email)->isEmpty());
+}
+
+void TestSqliteMessageStore::queriesUseTheConversationIndex()
+{
+    SqliteMessageStore store(path());
+    QVERIFY(store.open());
+    // Latest N, page before an id, after an id: each one range scan of (conversation, id).
+    const QStringList queries{
+        u"SELECT id FROM messages WHERE conversation = '#a' ORDER BY id DESC LIMIT 51"_s,
+        u"SELECT id FROM messages WHERE conversation = '#a' AND id < 5 ORDER BY id DESC LIMIT 51"_s,
+        u"SELECT id FROM messages WHERE conversation = '#a' AND id > 5 ORDER BY id ASC LIMIT 51"_s,
+    };
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"plan"_s);
+        db.setDatabaseName(path());
+        QVERIFY(db.open());
+        for (const QString &sql : queries) {
+            QSqlQuery query(db);
+            QVERIFY(query.exec(u"EXPLAIN QUERY PLAN "_s + sql));
+            QString plan;
+            while (query.next())
+                plan += query.value(3).toString() + u'\n';
+            QVERIFY2(plan.contains(u"USING INDEX messages_by_conversation"_s) ||
+                         plan.contains(u"USING COVERING INDEX messages_by_conversation"_s),
+                     qPrintable(plan));
+            QVERIFY2(!plan.contains(u"TEMP B-TREE"_s), qPrintable(plan)); // no sort step
+        }
+    }
+    QSqlDatabase::removeDatabase(u"plan"_s);
+}
+
+QTEST_GUILESS_MAIN(TestSqliteMessageStore)
+#include "tst_sqlitemessagestore.moc"
