@@ -56,6 +56,9 @@ ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store,
     connect(&m_handshakeTimer, &QTimer::timeout, this, &ChatServer::expireHandshakes);
     m_heartbeatTimer.setInterval(std::max(m_config.pingInterval / 3, std::chrono::milliseconds(20)));
     connect(&m_heartbeatTimer, &QTimer::timeout, this, &ChatServer::heartbeat);
+    m_commitTimer.setSingleShot(true);
+    m_commitTimer.setTimerType(Qt::PreciseTimer);
+    connect(&m_commitTimer, &QTimer::timeout, this, &ChatServer::flushPendingSends);
     m_shutdownTimer.setSingleShot(true);
     connect(&m_shutdownTimer, &QTimer::timeout, this, [this] {
         for (ClientSession *session : std::as_const(m_sessions))
@@ -153,7 +156,7 @@ void ChatServer::acceptWebSockets()
         socket->setMaxAllowedIncomingFrameSize(quint64(m_config.maxFrameBytes));
         socket->setMaxAllowedIncomingMessageSize(quint64(m_config.maxFrameBytes));
 
-        auto *session = new ClientSession(socket, m_config.maxQueuedBytes, nowMs(), this);
+        auto *session = new ClientSession(socket, m_config.maxQueuedBytes, nowMs(), &m_unflushed, this);
         m_sessions.insert(session);
         connect(socket, &QWebSocket::textMessageReceived, session,
                 [this, session](const QString &text) { onTextFrame(session, text); });
@@ -161,6 +164,7 @@ void ChatServer::acceptWebSockets()
             session->noteActivity(nowMs());
             session->sendError(ErrorCode::BinaryNotSupported,
                                u"binary frames are not supported; send text"_s);
+            scheduleOutputFlush();
         });
         connect(socket, &QWebSocket::pong, session, [this, session] { session->noteActivity(nowMs()); });
         connect(socket, &QWebSocket::disconnected, this, [this, session] { onDisconnected(session); });
@@ -186,6 +190,7 @@ void ChatServer::onDisconnected(ClientSession *session)
         }
     }
     session->deleteLater();
+    scheduleOutputFlush();
     Q_EMIT sessionClosed();
     if (m_shuttingDown && m_sessions.isEmpty()) {
         m_shutdownTimer.stop();
@@ -215,6 +220,7 @@ void ChatServer::onTextFrame(ClientSession *session, const QString &text)
     const Codec::Result<Codec::ClientFrame> decoded = Codec::decodeClientFrame(text.toUtf8());
     if (!decoded.isOk()) {
         session->sendFrame(decoded.error());
+        scheduleOutputFlush();
         return;
     }
     const Codec::ClientFrame &frame = decoded.value();
@@ -224,6 +230,27 @@ void ChatServer::onTextFrame(ClientSession *session, const QString &text)
         return;
     }
     std::visit([this, session](const auto &request) { handle(session, request); }, frame);
+    scheduleOutputFlush();
+}
+
+void ChatServer::scheduleOutputFlush()
+{
+    // Once per pass of the event loop, after every frame that arrived in it
+    // was handled: a member who is told of ten joins gets one write().
+    if (m_outputFlushScheduled || m_unflushed.isEmpty())
+        return;
+    m_outputFlushScheduled = true;
+    QMetaObject::invokeMethod(this, &ChatServer::flushOutput, Qt::QueuedConnection);
+}
+
+void ChatServer::flushOutput()
+{
+    m_outputFlushScheduled = false;
+    // flushOutput() cannot add sessions, but take the list anyway so that it
+    // is never iterated while it changes.
+    const QList<ClientSession *> sessions = std::exchange(m_unflushed, {});
+    for (ClientSession *session : sessions)
+        session->flushOutput();
 }
 
 void ChatServer::handle(ClientSession *session, const Hello &hello)
@@ -375,18 +402,27 @@ void ChatServer::handle(ClientSession *session, const SendMessage &send)
     message.clientId = send.clientId;
     m_pendingSends.append(PendingSend{session, std::move(message)});
     if (!m_flushScheduled) {
-        // Everything that arrives in this pass of the event loop is committed
-        // in one transaction: group commit without added latency.
+        // Group commit: everything that arrives in this pass of the event loop
+        // goes into one transaction. Under load, commits are also spaced at
+        // least commitWindow apart, so that a steady trickle shares
+        // transactions too; an idle server commits at once.
         m_flushScheduled = true;
-        QMetaObject::invokeMethod(this, &ChatServer::flushPendingSends, Qt::QueuedConnection);
+        const qint64 sinceLastMs = (m_clock.nsecsElapsed() - m_lastCommitNs) / 1'000'000;
+        const qint64 waitMs = m_config.commitWindow.count() - sinceLastMs;
+        if (waitMs > 0)
+            m_commitTimer.start(std::chrono::milliseconds(waitMs));
+        else
+            QMetaObject::invokeMethod(this, &ChatServer::flushPendingSends, Qt::QueuedConnection);
     }
 }
 
 void ChatServer::flushPendingSends()
 {
     m_flushScheduled = false;
+    m_commitTimer.stop();
     if (m_pendingSends.isEmpty())
         return;
+    m_lastCommitNs = m_clock.nsecsElapsed();
     const QList<PendingSend> batch = std::exchange(m_pendingSends, {});
     QList<MessageDraft> drafts;
     drafts.reserve(batch.size());
@@ -419,6 +455,7 @@ void ChatServer::flushPendingSends()
         }
         deliver(result.message, frame);
     }
+    flushOutput();
 }
 
 void ChatServer::deliver(const Message &message, const QString &frame)

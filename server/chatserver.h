@@ -14,6 +14,7 @@
 #include <QSet>
 #include <QTimer>
 
+#include <limits>
 #include <memory>
 
 QT_BEGIN_NAMESPACE
@@ -105,6 +106,8 @@ private:
     void removeFromRoom(ClientSession *session, const QString &room);
     QList<User> membersOf(const Room &room) const;
     void flushPendingSends();
+    void scheduleOutputFlush();
+    void flushOutput();
     void deliver(const Message &message, const QString &frame);
     static void sendToAll(const QList<ClientSession *> &sessions, const QString &frame);
     qint64 nowMs() const { return m_clock.elapsed(); }
@@ -118,13 +121,17 @@ private:
     QTimer m_heartbeatTimer;
     QTimer m_handshakeTimer;
     QTimer m_shutdownTimer;
+    QTimer m_commitTimer;
+    qint64 m_lastCommitNs = std::numeric_limits<qint64>::min() / 2;
 
     QHash<QString, Handshake> m_handshakes; // by peer "address:port"
     QSet<ClientSession *> m_sessions;
-    QHash<QString, UserState> m_users; // online users by email
-    QHash<QString, Room> m_rooms;      // rooms with at least one member
-    QList<PendingSend> m_pendingSends; // accepted, not yet committed
+    QList<ClientSession *> m_unflushed; // sessions with frames queued in this pass
+    QHash<QString, UserState> m_users;  // online users by email
+    QHash<QString, Room> m_rooms;       // rooms with at least one member
+    QList<PendingSend> m_pendingSends;  // accepted, not yet committed
     bool m_flushScheduled = false;
+    bool m_outputFlushScheduled = false;
     bool m_shuttingDown = false;
 };
 

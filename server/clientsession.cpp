@@ -8,23 +8,33 @@ using namespace Qt::StringLiterals;
 
 namespace Natter {
 
-ClientSession::ClientSession(QWebSocket *socket, qint64 maxQueuedBytes, qint64 nowMs, QObject *parent)
+ClientSession::ClientSession(QWebSocket *socket, qint64 maxQueuedBytes, qint64 nowMs,
+                             QList<ClientSession *> *unflushed, QObject *parent)
     : QObject(parent)
     , m_socket(socket)
     , m_peer(socket->peerAddress().toString() + u':' + QString::number(socket->peerPort()))
     , m_maxQueuedBytes(maxQueuedBytes)
     , m_lastHeardMs(nowMs)
+    , m_unflushed(unflushed)
 {
     socket->setParent(this);
 }
 
-ClientSession::~ClientSession() = default;
+ClientSession::~ClientSession()
+{
+    if (m_flushQueued)
+        m_unflushed->removeOne(this);
+}
 
 bool ClientSession::sendText(const QString &frame)
 {
     if (m_dropping)
         return false;
     m_socket->sendTextMessage(frame);
+    if (!m_flushQueued) {
+        m_flushQueued = true;
+        m_unflushed->append(this);
+    }
     if (m_socket->bytesToWrite() > m_maxQueuedBytes) {
         drop(u"it stopped reading (%1 bytes queued)"_s.arg(m_socket->bytesToWrite()));
         return false;
@@ -42,6 +52,13 @@ bool ClientSession::sendError(Protocol::ErrorCode code, const QString &message, 
 {
     qCDebug(lcNatterServer).noquote() << m_peer << "error" << Protocol::errorCodeName(code) << message;
     return sendFrame(Protocol::Error{code, message, request, clientId});
+}
+
+void ClientSession::flushOutput()
+{
+    m_flushQueued = false;
+    if (!m_dropping)
+        m_socket->flush();
 }
 
 void ClientSession::close(QWebSocketProtocol::CloseCode code, const QString &reason)

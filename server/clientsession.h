@@ -22,8 +22,11 @@ class ClientSession final : public QObject
     Q_DISABLE_COPY_MOVE(ClientSession)
 
 public:
-    /// Takes ownership of socket.
-    ClientSession(QWebSocket *socket, qint64 maxQueuedBytes, qint64 nowMs, QObject *parent = nullptr);
+    /// Takes ownership of socket. Sessions with output waiting add themselves
+    /// to *unflushed; the owner calls flushOutput() on them once per pass of
+    /// the event loop, so each peer gets one write() for all its frames.
+    ClientSession(QWebSocket *socket, qint64 maxQueuedBytes, qint64 nowMs, QList<ClientSession *> *unflushed,
+                  QObject *parent = nullptr);
     ~ClientSession() override;
 
     QWebSocket *socket() const { return m_socket; }
@@ -47,6 +50,9 @@ public:
     bool sendError(Protocol::ErrorCode code, const QString &message, const QString &request = {},
                    const QString &clientId = {});
 
+    /// Writes what is queued now, instead of waiting for the socket to report it is writable.
+    void flushOutput();
+
     void noteActivity(qint64 nowMs) { m_lastHeardMs = nowMs; }
     qint64 lastHeardMs() const { return m_lastHeardMs; }
 
@@ -60,9 +66,11 @@ private:
     QString m_peer;
     qint64 m_maxQueuedBytes;
     qint64 m_lastHeardMs;
+    QList<ClientSession *> *m_unflushed;
     User m_user;
     QSet<QString> m_rooms;
     bool m_dropping = false;
+    bool m_flushQueued = false;
 };
 
 } // namespace Natter

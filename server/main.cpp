@@ -3,8 +3,18 @@
 
 #include <QCoreApplication>
 
+#ifdef NATTER_HAVE_EPOLL
+#include "epolleventdispatcher.h"
+#endif
+
 int main(int argc, char *argv[])
 {
+#ifdef NATTER_HAVE_EPOLL
+    // Must be installed before the application object exists.
+    // NATTER_EVENT_DISPATCHER=qt keeps Qt's own, for comparison in benchmarks.
+    if (qgetenv("NATTER_EVENT_DISPATCHER") != "qt")
+        QCoreApplication::setEventDispatcher(new Natter::EpollEventDispatcher);
+#endif
     QCoreApplication app(argc, argv);
     return Natter::runNatterd(app);
 }

@@ -27,7 +27,9 @@ struct ServerConfig
     std::chrono::milliseconds pingInterval{30'000}; ///< ping a connection silent this long
     std::chrono::milliseconds idleTimeout{90'000};  ///< drop a connection silent this long
     std::chrono::milliseconds handshakeTimeout{10'000};
-    std::chrono::milliseconds shutdownGrace{2'000}; ///< wait this long for clients to close on shutdown
+    std::chrono::milliseconds shutdownGrace{2'000};
+    /// Under load, commits are at least this far apart (0: commit every pass of the loop).
+    std::chrono::milliseconds commitWindow{1}; ///< wait this long for clients to close on shutdown
 
     int listenBacklog = 4096;
 };

@@ -69,6 +69,11 @@ void SqliteMessageStore::closeDatabase()
     m_insertMessage.reset();
     m_findByClientId.reset();
     m_holdDirect.reset();
+    m_historyLatest.reset();
+    m_historyBefore.reset();
+    m_historyAfter.reset();
+    m_selectHeld.reset();
+    m_releaseHeld.reset();
     if (m_db.isValid()) {
         m_db.close();
         m_db = QSqlDatabase();
@@ -112,7 +117,11 @@ bool SqliteMessageStore::open()
     QSqlQuery pragma(m_db);
     // WAL + NORMAL: a commit survives the process being killed; only a power
     // loss may take the last few commits. Readers never block the writer.
-    for (const QString &statement : {u"PRAGMA journal_mode=WAL"_s, u"PRAGMA synchronous=NORMAL"_s}) {
+    // Exclusive locking: natterd is the only user of its file, so SQLite
+    // takes its file locks once instead of per transaction (and a second
+    // natterd on the same file fails at once, clearly).
+    for (const QString &statement :
+         {u"PRAGMA locking_mode=EXCLUSIVE"_s, u"PRAGMA journal_mode=WAL"_s, u"PRAGMA synchronous=NORMAL"_s}) {
         if (!pragma.exec(statement)) {
             const QSqlError error = pragma.lastError();
             closeDatabase();
@@ -139,7 +148,18 @@ bool SqliteMessageStore::open()
         !prepare(m_findByClientId,
                  QLatin1String(SelectColumns) + u"WHERE sender_email = ? AND client_id = ?"_s) ||
         !prepare(m_holdDirect,
-                 u"INSERT OR IGNORE INTO held_direct (recipient, message_id) VALUES (?, ?)"_s)) {
+                 u"INSERT OR IGNORE INTO held_direct (recipient, message_id) VALUES (?, ?)"_s) ||
+        !prepare(m_historyLatest,
+                 QLatin1String(SelectColumns) + u"WHERE conversation = ? ORDER BY id DESC LIMIT ?"_s) ||
+        !prepare(m_historyBefore, QLatin1String(SelectColumns) +
+                                      u"WHERE conversation = ? AND id < ? ORDER BY id DESC LIMIT ?"_s) ||
+        !prepare(m_historyAfter, QLatin1String(SelectColumns) +
+                                     u"WHERE conversation = ? AND id > ? ORDER BY id ASC LIMIT ?"_s) ||
+        !prepare(m_selectHeld,
+                 u"SELECT m.id, m.conversation, m.recipient, m.sender_email, m.sender_name, m.text,"
+                 u" m.ts, m.client_id FROM held_direct h JOIN messages m ON m.id = h.message_id"
+                 u" WHERE h.recipient = ? ORDER BY h.message_id"_s) ||
+        !prepare(m_releaseHeld, u"DELETE FROM held_direct WHERE recipient = ? AND message_id <= ?"_s)) {
         closeDatabase();
         return false;
     }
@@ -151,6 +171,7 @@ bool SqliteMessageStore::open()
 bool SqliteMessageStore::prepare(std::optional<QSqlQuery> &query, const QString &sql)
 {
     query.emplace(m_db);
+    query->setForwardOnly(true);
     if (!query->prepare(sql))
         return fail(u"cannot prepare a statement"_s, query->lastError());
     return true;
@@ -297,37 +318,28 @@ std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<Messa
 
 std::optional<HistoryPage> SqliteMessageStore::history(const HistoryQuery &query)
 {
-    const QString conversation =
-        query.room.isEmpty() ? directKey(query.userA, query.userB) : roomKey(query.room);
-    QString sql = QLatin1String(SelectColumns) + u"WHERE conversation = ?"_s;
-    std::optional<qint64> bound;
-    if (query.after) {
-        sql += u" AND id > ? ORDER BY id ASC LIMIT ?"_s;
-        bound = query.after;
-    } else if (query.before) {
-        sql += u" AND id < ? ORDER BY id DESC LIMIT ?"_s;
-        bound = query.before;
-    } else {
-        sql += u" ORDER BY id DESC LIMIT ?"_s;
-    }
-    QSqlQuery select(m_db);
-    select.setForwardOnly(true);
-    if (!select.prepare(sql)) {
-        fail(u"cannot read history"_s, select.lastError());
+    if (!m_open) {
+        m_errorString = u"the store is not open"_s;
         return std::nullopt;
     }
+    QSqlQuery &select = query.after ? *m_historyAfter : query.before ? *m_historyBefore : *m_historyLatest;
     int position = 0;
-    select.bindValue(position++, conversation);
-    if (bound)
-        select.bindValue(position++, *bound);
+    select.bindValue(position++,
+                     query.room.isEmpty() ? directKey(query.userA, query.userB) : roomKey(query.room));
+    if (query.after)
+        select.bindValue(position++, *query.after);
+    else if (query.before)
+        select.bindValue(position++, *query.before);
     select.bindValue(position, query.limit + 1); // one more tells whether there is more
     if (!select.exec()) {
         fail(u"cannot read history"_s, select.lastError());
         return std::nullopt;
     }
     HistoryPage page;
+    page.messages.reserve(query.limit + 1);
     while (select.next())
         page.messages.append(readMessage(select));
+    select.finish();
     if (page.messages.size() > query.limit) {
         page.hasMore = true;
         page.messages.removeLast();
@@ -339,11 +351,11 @@ std::optional<HistoryPage> SqliteMessageStore::history(const HistoryQuery &query
 
 std::optional<QList<Message>> SqliteMessageStore::takeHeldDirectMessages(const QString &recipient)
 {
-    QSqlQuery select(m_db);
-    select.setForwardOnly(true);
-    select.prepare(u"SELECT m.id, m.conversation, m.recipient, m.sender_email, m.sender_name, m.text, m.ts,"
-                   u" m.client_id FROM held_direct h JOIN messages m ON m.id = h.message_id"
-                   u" WHERE h.recipient = ? ORDER BY h.message_id"_s);
+    if (!m_open) {
+        m_errorString = u"the store is not open"_s;
+        return std::nullopt;
+    }
+    QSqlQuery &select = *m_selectHeld;
     select.bindValue(0, recipient);
     if (!select.exec()) {
         fail(u"cannot read held direct messages"_s, select.lastError());
@@ -355,8 +367,7 @@ std::optional<QList<Message>> SqliteMessageStore::takeHeldDirectMessages(const Q
     select.finish();
     if (messages.isEmpty())
         return messages;
-    QSqlQuery release(m_db);
-    release.prepare(u"DELETE FROM held_direct WHERE recipient = ? AND message_id <= ?"_s);
+    QSqlQuery &release = *m_releaseHeld;
     release.bindValue(0, recipient);
     release.bindValue(1, messages.constLast().id);
     if (!release.exec()) {

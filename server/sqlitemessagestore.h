@@ -57,6 +57,11 @@ private:
     std::optional<QSqlQuery> m_insertMessage;
     std::optional<QSqlQuery> m_findByClientId;
     std::optional<QSqlQuery> m_holdDirect;
+    std::optional<QSqlQuery> m_historyLatest;
+    std::optional<QSqlQuery> m_historyBefore;
+    std::optional<QSqlQuery> m_historyAfter;
+    std::optional<QSqlQuery> m_selectHeld;
+    std::optional<QSqlQuery> m_releaseHeld;
 };
 
 } // namespace Natter

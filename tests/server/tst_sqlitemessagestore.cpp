@@ -70,6 +70,7 @@ private Q_SLOTS:
     void latestBeforeAndAfter();
     void directConversationIsSymmetric();
     void persistsAcrossReopen();
+    void integrityHoldsAfterUse();
     void heldDirectMessagesAreReleasedOnce();
     void queriesUseTheConversationIndex();
 
@@ -86,10 +87,17 @@ void TestSqliteMessageStore::init()
 
 void TestSqliteMessageStore::createsSchemaVersionOne()
 {
-    SqliteMessageStore store(path());
-    QVERIFY2(store.open(), qPrintable(store.errorString()));
-    QCOMPARE(store.schemaVersion(), SqliteMessageStore::SchemaVersion);
-    QCOMPARE(store.lastId(), 0);
+    {
+        SqliteMessageStore store(path());
+        QVERIFY2(store.open(), qPrintable(store.errorString()));
+        QCOMPARE(store.schemaVersion(), SqliteMessageStore::SchemaVersion);
+        QCOMPARE(store.lastId(), 0);
+        // natterd holds the file exclusively while it runs.
+        QVERIFY(queryFile(path(), u"SELECT COUNT(*) FROM messages"_s).toString().contains(u"locked"_s));
+        SqliteMessageStore second(path());
+        QVERIFY(!second.open());
+        QVERIFY2(second.errorString().contains(u"locked"_s), qPrintable(second.errorString()));
+    }
     QCOMPARE(queryFile(path(), u"PRAGMA journal_mode"_s).toString(), u"wal"_s);
 }
 
@@ -257,6 +265,15 @@ void TestSqliteMessageStore::persistsAcrossReopen()
     QVERIFY(again->at(0).duplicate);
     QCOMPARE(again->at(0).message.id, 1);
     QCOMPARE(again->at(1).message.id, 3);
+}
+
+void TestSqliteMessageStore::integrityHoldsAfterUse()
+{
+    {
+        SqliteMessageStore store(path());
+        QVERIFY(store.open());
+        QVERIFY(store.append({roomDraft(u"a"_s), directDraft(u"b"_s, Bob, Carol, true)}));
+    }
     QCOMPARE(queryFile(path(), u"PRAGMA integrity_check"_s).toString(), u"ok"_s);
 }
 
@@ -278,8 +295,10 @@ void TestSqliteMessageStore::heldDirectMessagesAreReleasedOnce()
 
 void TestSqliteMessageStore::queriesUseTheConversationIndex()
 {
-    SqliteMessageStore store(path());
-    QVERIFY(store.open());
+    {
+        SqliteMessageStore store(path()); // creates the schema
+        QVERIFY(store.open());
+    }
     // Latest N, page before an id, after an id: each one range scan of (conversation, id).
     const QStringList queries{
         u"SELECT id FROM messages WHERE conversation = '#a' ORDER BY id DESC LIMIT 51"_s,

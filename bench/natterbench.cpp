@@ -1,0 +1,793 @@
+// natterbench: a load generator for natterd.
+//
+// One epoll loop drives every WebSocket connection, with its own minimal
+// client framing and no JSON library on the hot path, so that the generator
+// is not what limits the measurement. It starts natterd (or targets a running
+// one), runs one workload for a bounded time on 127.0.0.1 only, and prints one
+// JSON line of figures. See docs/performance.md.
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t nowNs()
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+[[noreturn]] void die(const char *what)
+{
+    std::fprintf(stderr, "natterbench: %s: %s\n", what, std::strerror(errno));
+    std::exit(1);
+}
+
+[[noreturn]] void usage(const char *message)
+{
+    std::fprintf(stderr,
+                 "natterbench: %s\n"
+                 "usage: natterbench WORKLOAD [options]\n"
+                 "  workloads: fanout | dm | idle | mixed\n"
+                 "  --natterd PATH     start this natterd on 127.0.0.1 (default: target --port)\n"
+                 "  --port N --pid P   target a running natterd on 127.0.0.1 (pid for CPU and RSS)\n"
+                 "  --clients C        fanout: members of the room (default 1000)\n"
+                 "  --senders S        fanout: how many of them send (default 5)\n"
+                 "  --window W         closed loop: messages in flight per sender (default 32)\n"
+                 "  --rate R           fixed rate: messages/s per sender (default: closed loop)\n"
+                 "  --pairs P          dm: sender/recipient pairs (default 200)\n"
+                 "  --idle N           idle/mixed: idle connections held (default 10000)\n"
+                 "  --duration SEC     measured seconds (default 10, at most 120)\n"
+                 "  --warmup SEC       unmeasured seconds first (default 2)\n"
+                 "  --text BYTES       message text size (default 64)\n",
+                 message);
+    std::exit(2);
+}
+
+struct Options
+{
+    std::string workload;
+    std::string natterd;
+    int port = 0;
+    int pid = 0;
+    int clients = 1000;
+    int senders = 5;
+    int window = 32;
+    double rate = 0;
+    int pairs = 200;
+    int idle = 10000;
+    double duration = 10;
+    double warmup = 2;
+    int textBytes = 64;
+};
+
+// ---- server process -------------------------------------------------------
+
+struct ServerProcess
+{
+    pid_t pid = 0;
+    int port = 0;
+    std::string dbDir;
+
+    void start(const std::string &path)
+    {
+        char dirTemplate[] = "/tmp/natterbench-XXXXXX";
+        if (!mkdtemp(dirTemplate))
+            die("mkdtemp");
+        dbDir = dirTemplate;
+        const std::string db = dbDir + "/bench.db";
+        int out[2];
+        if (pipe(out) != 0)
+            die("pipe");
+        pid = fork();
+        if (pid < 0)
+            die("fork");
+        if (pid == 0) {
+            dup2(out[1], STDOUT_FILENO);
+            close(out[0]);
+            close(out[1]);
+            execl(path.c_str(), path.c_str(), "--host", "127.0.0.1", "--port", "0", "--db", db.c_str(),
+                  "--rate-limit", "0", "--max-queue", "67108864", static_cast<char *>(nullptr));
+            std::perror("exec natterd");
+            _exit(127);
+        }
+        close(out[1]);
+        std::string line;
+        char c;
+        while (read(out[0], &c, 1) == 1) {
+            if (c == '\n') {
+                const auto at = line.find("listening on 127.0.0.1:");
+                if (at != std::string::npos) {
+                    port = std::atoi(line.c_str() + at + std::strlen("listening on 127.0.0.1:"));
+                    break;
+                }
+                line.clear();
+            } else {
+                line += c;
+            }
+        }
+        close(out[0]);
+        if (port == 0) {
+            std::fprintf(stderr, "natterbench: natterd did not start\n");
+            std::exit(1);
+        }
+    }
+
+    void stop()
+    {
+        if (pid <= 0)
+            return;
+        kill(pid, SIGTERM);
+        int status = 0;
+        waitpid(pid, &status, 0);
+        pid = 0;
+        const std::string cleanup = "rm -rf '" + dbDir + "'";
+        if (std::system(cleanup.c_str()) != 0)
+            std::fprintf(stderr, "natterbench: could not remove %s\n", dbDir.c_str());
+    }
+};
+
+/// utime + stime of a process, in seconds.
+double cpuSeconds(int pid)
+{
+    if (pid <= 0)
+        return 0;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *file = std::fopen(path, "r");
+    if (!file)
+        return 0;
+    char buffer[4096];
+    const size_t n = std::fread(buffer, 1, sizeof buffer - 1, file);
+    std::fclose(file);
+    buffer[n] = 0;
+    const char *p = std::strrchr(buffer, ')'); // the command name may hold spaces
+    if (!p)
+        return 0;
+    unsigned long long utime = 0, stime = 0;
+    // fields after ")": state(3) ... utime(14) stime(15)
+    if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+        return 0;
+    return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
+long rssKib(int pid)
+{
+    if (pid <= 0)
+        return 0;
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *file = std::fopen(path, "r");
+    if (!file)
+        return 0;
+    char line[256];
+    long kib = 0;
+    while (std::fgets(line, sizeof line, file)) {
+        if (std::strncmp(line, "VmRSS:", 6) == 0)
+            kib = std::atol(line + 6);
+    }
+    std::fclose(file);
+    return kib;
+}
+
+// ---- connections ----------------------------------------------------------
+
+enum class State
+{
+    Connecting,
+    Handshaking,
+    Open,
+    Closed
+};
+
+struct Connection
+{
+    int fd = -1;
+    int index = 0;
+    State state = State::Connecting;
+    std::string in;
+    std::string out;
+    size_t outOffset = 0;
+    bool wantWrite = false;
+    bool welcomed = false;
+    bool joined = false;
+    // sender bookkeeping
+    int inFlight = 0;
+    int64_t nextSendNs = 0;
+    uint64_t seq = 0;
+    std::string target; // room name or recipient email
+    bool direct = false;
+};
+
+class Generator
+{
+public:
+    explicit Generator(int port)
+        : m_port(port)
+    {
+        m_epoll = epoll_create1(EPOLL_CLOEXEC);
+        if (m_epoll < 0)
+            die("epoll_create1");
+    }
+
+    Connection &add()
+    {
+        auto connection = std::make_unique<Connection>();
+        connection->index = int(m_connections.size());
+        m_connections.push_back(std::move(connection));
+        return *m_connections.back();
+    }
+
+    void connectOne(Connection &c)
+    {
+        c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (c.fd < 0)
+            die("socket");
+        int one = 1;
+        setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(uint16_t(m_port));
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK); // loopback only, always
+        if (connect(c.fd, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0 &&
+            errno != EINPROGRESS)
+            die("connect");
+        epoll_event event{};
+        event.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
+        event.data.u32 = uint32_t(c.index);
+        c.wantWrite = true;
+        if (epoll_ctl(m_epoll, EPOLL_CTL_ADD, c.fd, &event) != 0)
+            die("epoll_ctl");
+        c.state = State::Connecting;
+        queue(c, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    }
+
+    /// Appends one masked text frame to the connection's output.
+    void sendText(Connection &c, std::string_view payload)
+    {
+        char header[14];
+        size_t n = 0;
+        header[n++] = char(0x81);
+        if (payload.size() < 126) {
+            header[n++] = char(0x80 | payload.size());
+        } else if (payload.size() <= 0xffff) {
+            header[n++] = char(0x80 | 126);
+            header[n++] = char(payload.size() >> 8);
+            header[n++] = char(payload.size() & 0xff);
+        } else {
+            header[n++] = char(0x80 | 127);
+            for (int i = 7; i >= 0; --i)
+                header[n++] = char((uint64_t(payload.size()) >> (8 * i)) & 0xff);
+        }
+        static const unsigned char mask[4] = {0x37, 0xfa, 0x21, 0x3d};
+        std::memcpy(header + n, mask, 4);
+        n += 4;
+        c.out.append(header, n);
+        const size_t start = c.out.size();
+        c.out.append(payload);
+        for (size_t i = 0; i < payload.size(); ++i)
+            c.out[start + i] = char(c.out[start + i] ^ mask[i & 3]);
+        markWritable(c);
+    }
+
+    void queue(Connection &c, std::string_view bytes)
+    {
+        c.out.append(bytes);
+        markWritable(c);
+    }
+
+    /// Runs the loop until deadline or until stop() returns true; timerNs is
+    /// called at most every tickNs for fixed-rate senders.
+    template<class OnText, class OnTick, class Stop>
+    void run(int64_t deadlineNs, int64_t tickNs, OnText onText, OnTick onTick, Stop stop)
+    {
+        std::vector<epoll_event> events(1024);
+        std::vector<char> buffer(256 * 1024);
+        int64_t nextTick = nowNs();
+        while (nowNs() < deadlineNs && !stop()) {
+            flushAll();
+            int timeoutMs = 100;
+            if (tickNs > 0)
+                timeoutMs = int(std::max<int64_t>(0, (nextTick - nowNs()) / 1'000'000));
+            const int n = epoll_wait(m_epoll, events.data(), int(events.size()), timeoutMs);
+            if (n < 0 && errno != EINTR)
+                die("epoll_wait");
+            for (int i = 0; i < n; ++i) {
+                Connection &c = *m_connections[events[i].data.u32];
+                if (events[i].events & EPOLLOUT)
+                    writeSome(c);
+                if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                    readSome(c, buffer, onText);
+            }
+            if (tickNs > 0 && nowNs() >= nextTick) {
+                onTick();
+                nextTick += tickNs;
+            }
+        }
+        flushAll();
+    }
+
+    std::vector<std::unique_ptr<Connection>> &connections() { return m_connections; }
+    int closedCount() const { return m_closed; }
+
+private:
+    void markWritable(Connection &c)
+    {
+        if (!c.wantWrite) {
+            m_dirty.push_back(c.index);
+            c.wantWrite = true;
+        }
+    }
+
+    void flushAll()
+    {
+        for (int index : m_dirty) {
+            Connection &c = *m_connections[index];
+            c.wantWrite = false;
+            writeSome(c);
+        }
+        m_dirty.clear();
+    }
+
+    void writeSome(Connection &c)
+    {
+        if (c.state == State::Closed)
+            return;
+        while (c.outOffset < c.out.size()) {
+            const ssize_t written =
+                ::send(c.fd, c.out.data() + c.outOffset, c.out.size() - c.outOffset, MSG_NOSIGNAL);
+            if (written < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOTCONN)
+                    return; // EPOLLOUT will tell us
+                closeConnection(c);
+                return;
+            }
+            c.outOffset += size_t(written);
+        }
+        c.out.clear();
+        c.outOffset = 0;
+    }
+
+    template<class OnText>
+    void readSome(Connection &c, std::vector<char> &buffer, OnText &onText)
+    {
+        for (;;) {
+            const ssize_t n = ::recv(c.fd, buffer.data(), buffer.size(), 0);
+            if (n == 0) {
+                closeConnection(c);
+                return;
+            }
+            if (n < 0) {
+                if (errno != EAGAIN && errno != EWOULDBLOCK)
+                    closeConnection(c);
+                break;
+            }
+            c.in.append(buffer.data(), size_t(n));
+            if (size_t(n) < buffer.size())
+                break;
+        }
+        parse(c, onText);
+    }
+
+    template<class OnText>
+    void parse(Connection &c, OnText &onText)
+    {
+        size_t pos = 0;
+        if (c.state == State::Connecting || c.state == State::Handshaking) {
+            const size_t end = c.in.find("\r\n\r\n");
+            if (end == std::string::npos)
+                return;
+            if (c.in.compare(0, 12, "HTTP/1.1 101") != 0) {
+                std::fprintf(stderr, "natterbench: handshake refused\n");
+                closeConnection(c);
+                return;
+            }
+            c.state = State::Open;
+            pos = end + 4;
+            onText(c, std::string_view()); // "open" notification
+        }
+        const char *data = c.in.data();
+        while (c.in.size() - pos >= 2) {
+            const uint8_t opcode = uint8_t(data[pos]) & 0x0f;
+            uint64_t length = uint8_t(data[pos + 1]) & 0x7f;
+            size_t header = 2;
+            if (length == 126) {
+                if (c.in.size() - pos < 4)
+                    break;
+                length = (uint64_t(uint8_t(data[pos + 2])) << 8) | uint8_t(data[pos + 3]);
+                header = 4;
+            } else if (length == 127) {
+                if (c.in.size() - pos < 10)
+                    break;
+                length = 0;
+                for (int i = 0; i < 8; ++i)
+                    length = (length << 8) | uint8_t(data[pos + 2 + i]);
+                header = 10;
+            }
+            if (c.in.size() - pos - header < length)
+                break;
+            const std::string_view payload(data + pos + header, size_t(length));
+            if (opcode == 0x1) {
+                onText(c, payload);
+            } else if (opcode == 0x9) { // ping: answer pong with the same payload
+                char pong[6] = {char(0x8a), char(0x80 | payload.size()), 0, 0, 0, 0};
+                c.out.append(pong, 6);
+                c.out.append(payload);
+                markWritable(c);
+            } else if (opcode == 0x8) {
+                closeConnection(c);
+                return;
+            }
+            pos += header + size_t(length);
+        }
+        c.in.erase(0, pos);
+    }
+
+    void closeConnection(Connection &c)
+    {
+        if (c.state == State::Closed)
+            return;
+        c.state = State::Closed;
+        epoll_ctl(m_epoll, EPOLL_CTL_DEL, c.fd, nullptr);
+        close(c.fd);
+        ++m_closed;
+    }
+
+    int m_port;
+    int m_epoll;
+    int m_closed = 0;
+    std::vector<std::unique_ptr<Connection>> m_connections;
+    std::vector<int> m_dirty;
+};
+
+// ---- figures --------------------------------------------------------------
+
+struct Figures
+{
+    uint64_t sent = 0;
+    uint64_t deliveries = 0;
+    std::vector<int64_t> latenciesNs;
+    bool measuring = false;
+
+    void recordLatency(int64_t ns)
+    {
+        if (measuring && latenciesNs.size() < 20'000'000)
+            latenciesNs.push_back(ns);
+    }
+
+    double percentileMs(double p)
+    {
+        if (latenciesNs.empty())
+            return 0;
+        const size_t k = std::min(latenciesNs.size() - 1, size_t(p * double(latenciesNs.size())));
+        std::nth_element(latenciesNs.begin(), latenciesNs.begin() + long(k), latenciesNs.end());
+        return double(latenciesNs[k]) / 1e6;
+    }
+};
+
+/// Our texts read "t<send ns>|<sender index>|<padding>". natterd sorts JSON
+/// keys, so "text" comes before "ts" and "type".
+bool parseBenchText(std::string_view frame, int64_t *sentNs, int *sender)
+{
+    const auto at = frame.find("\"text\":\"t");
+    if (at == std::string_view::npos)
+        return false;
+    const char *p = frame.data() + at + 9;
+    char *end = nullptr;
+    *sentNs = std::strtoll(p, &end, 10);
+    if (*end != '|')
+        return false;
+    *sender = int(std::strtol(end + 1, &end, 10));
+    return true;
+}
+
+std::string benchText(int sender, int bytes)
+{
+    char head[64];
+    const int n = std::snprintf(head, sizeof head, "t%" PRId64 "|%d|", nowNs(), sender);
+    std::string text(head, size_t(n));
+    if (int(text.size()) < bytes)
+        text.append(size_t(bytes - int(text.size())), 'x');
+    return text;
+}
+
+void raiseFileLimit()
+{
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+Options parseOptions(int argc, char **argv)
+{
+    if (argc < 2)
+        usage("which workload?");
+    Options o;
+    o.workload = argv[1];
+    if (o.workload != "fanout" && o.workload != "dm" && o.workload != "idle" && o.workload != "mixed")
+        usage("unknown workload");
+    for (int i = 2; i < argc; ++i) {
+        const std::string name = argv[i];
+        if (i + 1 >= argc)
+            usage("an option needs a value");
+        const char *value = argv[++i];
+        if (name == "--natterd")
+            o.natterd = value;
+        else if (name == "--port")
+            o.port = std::atoi(value);
+        else if (name == "--pid")
+            o.pid = std::atoi(value);
+        else if (name == "--clients")
+            o.clients = std::atoi(value);
+        else if (name == "--senders")
+            o.senders = std::atoi(value);
+        else if (name == "--window")
+            o.window = std::atoi(value);
+        else if (name == "--rate")
+            o.rate = std::atof(value);
+        else if (name == "--pairs")
+            o.pairs = std::atoi(value);
+        else if (name == "--idle")
+            o.idle = std::atoi(value);
+        else if (name == "--duration")
+            o.duration = std::atof(value);
+        else if (name == "--warmup")
+            o.warmup = std::atof(value);
+        else if (name == "--text")
+            o.textBytes = std::atoi(value);
+        else
+            usage("unknown option");
+    }
+    // Every run is bounded.
+    if (o.duration <= 0 || o.duration > 120 || o.warmup < 0 || o.warmup > 30)
+        usage("--duration is 0-120 s, --warmup 0-30 s");
+    if (o.clients < 1 || o.clients > 15000 || o.senders < 0 || o.senders > o.clients || o.pairs < 1 ||
+        o.pairs > 5000 || o.idle < 0 || o.idle > 15000 || o.window < 1 || o.window > 10000 ||
+        o.textBytes < 16 || o.textBytes > 4000)
+        usage("a count is out of range");
+    if (o.natterd.empty() && o.port == 0)
+        usage("give --natterd PATH or --port N");
+    return o;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    raiseFileLimit();
+    const Options options = parseOptions(argc, argv);
+
+    ServerProcess server;
+    int port = options.port;
+    int pid = options.pid;
+    if (!options.natterd.empty()) {
+        server.start(options.natterd);
+        port = server.port;
+        pid = server.pid;
+    }
+
+    Generator generator(port);
+    Figures figures;
+    const bool fixedRate = options.rate > 0;
+    const bool dm = options.workload == "dm" || options.workload == "mixed";
+    const int idleCount = (options.workload == "idle" || options.workload == "mixed") ? options.idle : 0;
+
+    // Connections: the idle ones first (measured separately), then the active ones.
+    std::vector<Connection *> active;
+    std::vector<Connection *> senders;
+    for (int i = 0; i < idleCount; ++i) {
+        Connection &c = generator.add();
+        c.target = "idle-" + std::to_string(i % 100);
+    }
+    if (options.workload == "fanout") {
+        for (int i = 0; i < options.clients; ++i) {
+            Connection &c = generator.add();
+            c.target = "bench";
+            active.push_back(&c);
+            if (i < options.senders)
+                senders.push_back(&c);
+        }
+    } else if (dm) {
+        for (int i = 0; i < 2 * options.pairs; ++i) {
+            Connection &c = generator.add();
+            c.direct = true;
+            // Pair p: sender 2p writes to recipient 2p+1.
+            c.target = "user" + std::to_string(i ^ 1) + "@bench";
+            active.push_back(&c);
+            if (i % 2 == 0)
+                senders.push_back(&c);
+        }
+    }
+
+    auto &all = generator.connections();
+    int ready = 0;
+    auto onText = [&](Connection &c, std::string_view payload) {
+        if (payload.data() == nullptr) { // handshake done: say hello
+            const std::string email = c.index < idleCount
+                                          ? "idle" + std::to_string(c.index) + "@idle"
+                                          : "user" + std::to_string(c.index - idleCount) + "@bench";
+            const std::string hello = "{\"type\":\"hello\",\"name\":\"u" + std::to_string(c.index) +
+                                      "\",\"email\":\"" + email + "\"}";
+            generator.sendText(c, hello);
+            return;
+        }
+        if (!c.welcomed) {
+            if (payload.find("\"type\":\"welcome\"") != std::string_view::npos) {
+                c.welcomed = true;
+                if (c.direct) {
+                    ++ready;
+                    c.joined = true;
+                } else {
+                    generator.sendText(c, "{\"type\":\"join_room\",\"room\":\"" + c.target + "\"}");
+                }
+            }
+            return;
+        }
+        if (!c.joined) {
+            if (payload.find("\"type\":\"history\"") != std::string_view::npos) {
+                c.joined = true;
+                ++ready;
+            }
+            return;
+        }
+        if (payload.find("\"type\":\"receive_message\"") == std::string_view::npos)
+            return;
+        int64_t sentNs = 0;
+        int sender = -1;
+        if (!parseBenchText(payload, &sentNs, &sender))
+            return;
+        Connection &origin = *all[size_t(sender)];
+        // Every receive_message pushed is a delivery: for a direct message the
+        // recipient's copy and the sender's own (the protocol sends both).
+        if (figures.measuring)
+            ++figures.deliveries;
+        if (&origin == &c) {
+            --origin.inFlight;
+            if (!fixedRate && origin.state == State::Open) {
+                generator.sendText(origin, "{\"type\":\"send_message\",\"" +
+                                               std::string(c.direct ? "to" : "room") + "\":\"" +
+                                               origin.target + "\",\"text\":\"" +
+                                               benchText(origin.index, options.textBytes) + "\"}");
+                ++origin.inFlight;
+                if (figures.measuring)
+                    ++figures.sent;
+            }
+            if (c.direct)
+                return; // for direct messages, latency is measured at the recipient
+        }
+        figures.recordLatency(nowNs() - sentNs);
+    };
+
+    // Phase 1: connect and join, at most 256 handshakes in flight.
+    const double cpuBeforeIdle = cpuSeconds(pid);
+    const long rssBeforeIdle = rssKib(pid);
+    const int64_t connectStart = nowNs();
+    size_t next = 0;
+    auto connectMore = [&] {
+        while (next < all.size() && int(next) - ready < 256)
+            generator.connectOne(*all[next++]);
+    };
+    connectMore();
+    const int64_t connectDeadline = nowNs() + 120'000'000'000LL;
+    int idleReadyAt = -1;
+    double cpuAfterIdle = 0;
+    long rssAfterIdle = 0;
+    while (ready < int(all.size()) && nowNs() < connectDeadline) {
+        generator.run(
+            nowNs() + 50'000'000, 0, onText, [] {},
+            [&] { return int(next) - ready < 128 && next < all.size(); });
+        connectMore();
+        if (idleReadyAt < 0 && ready >= idleCount && idleCount > 0) {
+            idleReadyAt = ready;
+            cpuAfterIdle = cpuSeconds(pid);
+            rssAfterIdle = rssKib(pid);
+        }
+    }
+    const double connectSeconds = double(nowNs() - connectStart) / 1e9;
+    if (ready < int(all.size())) {
+        std::fprintf(stderr, "natterbench: only %d of %zu connections joined\n", ready, all.size());
+        server.stop();
+        return 1;
+    }
+    if (idleCount > 0 && idleReadyAt < 0) {
+        cpuAfterIdle = cpuSeconds(pid);
+        rssAfterIdle = rssKib(pid);
+    }
+
+    // Phase 2: load, warm-up then measured.
+    auto sendOne = [&](Connection &c) {
+        generator.sendText(c, "{\"type\":\"send_message\",\"" + std::string(c.direct ? "to" : "room") +
+                                  "\":\"" + c.target + "\",\"text\":\"" +
+                                  benchText(c.index, options.textBytes) + "\"}");
+        ++c.inFlight;
+        if (figures.measuring)
+            ++figures.sent;
+    };
+    const int64_t tickNs = fixedRate ? 1'000'000 : 0; // 1 ms ticks pace fixed-rate senders
+    const int64_t intervalNs = fixedRate ? int64_t(1e9 / options.rate) : 0;
+    auto onTick = [&] {
+        const int64_t now = nowNs();
+        for (Connection *c : senders) {
+            // Bounded catch-up: a stalled server is not buried under a backlog.
+            int burst = 0;
+            while (c->nextSendNs <= now && burst++ < 100 && c->inFlight < 100'000) {
+                sendOne(*c);
+                c->nextSendNs += intervalNs;
+            }
+        }
+    };
+    if (!senders.empty()) {
+        const int64_t start = nowNs();
+        for (size_t i = 0; i < senders.size(); ++i) {
+            Connection *c = senders[i];
+            if (fixedRate) // spread the senders' phases over one interval
+                c->nextSendNs = start + int64_t(i) * intervalNs / int64_t(senders.size());
+            else
+                for (int w = 0; w < options.window; ++w)
+                    sendOne(*c);
+        }
+    }
+    generator.run(nowNs() + int64_t(options.warmup * 1e9), tickNs, onText, onTick, [] { return false; });
+
+    figures.measuring = true;
+    figures.latenciesNs.clear();
+    const double cpuStart = cpuSeconds(pid);
+    const int64_t measureStart = nowNs();
+    generator.run(measureStart + int64_t(options.duration * 1e9), tickNs, onText, onTick,
+                  [] { return false; });
+    const double seconds = double(nowNs() - measureStart) / 1e9;
+    const double cpu = cpuSeconds(pid) - cpuStart;
+    figures.measuring = false;
+    const long rss = rssKib(pid);
+
+    const int closed = generator.closedCount();
+    std::printf("{\"workload\":\"%s\",\"mode\":\"%s\",\"connections\":%zu,\"idle_connections\":%d,"
+                "\"senders\":%zu,\"window\":%d,\"rate_per_sender\":%.1f,\"text_bytes\":%d,"
+                "\"duration_s\":%.2f,\"messages_sent\":%" PRIu64 ",\"messages_per_s\":%.0f,"
+                "\"deliveries\":%" PRIu64 ",\"deliveries_per_s\":%.0f,\"server_cpu_s\":%.2f,"
+                "\"cpu_s_per_million_deliveries\":%.3f,\"cpu_s_per_million_messages\":%.3f,"
+                "\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,"
+                "\"server_rss_kib\":%ld,\"connect_seconds\":%.2f",
+                options.workload.c_str(), fixedRate ? "fixed-rate" : "closed-loop", all.size(), idleCount,
+                senders.size(), options.window, options.rate, options.textBytes, seconds, figures.sent,
+                double(figures.sent) / seconds, figures.deliveries, double(figures.deliveries) / seconds, cpu,
+                figures.deliveries ? cpu / (double(figures.deliveries) / 1e6) : 0.0,
+                figures.sent ? cpu / (double(figures.sent) / 1e6) : 0.0, figures.percentileMs(0.50),
+                figures.percentileMs(0.99), rss, connectSeconds);
+    if (idleCount > 0) {
+        std::printf(",\"rss_per_idle_connection_kib\":%.2f,\"connect_join_cpu_ms_per_1000\":%.1f",
+                    double(rssAfterIdle - rssBeforeIdle) / idleCount,
+                    (cpuAfterIdle - cpuBeforeIdle) * 1000.0 / (idleCount / 1000.0));
+    }
+    std::printf(",\"closed_by_server\":%d}\n", closed);
+    std::fflush(stdout);
+    server.stop();
+    return closed == 0 ? 0 : 1;
+}
