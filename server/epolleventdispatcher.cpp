@@ -111,6 +111,20 @@ void EpollEventDispatcher::unregisterSocketNotifier(QSocketNotifier *notifier)
         it->write = nullptr;
     else if (it->exception == notifier)
         it->exception = nullptr;
+    if (!it->read && !it->write && !it->exception) {
+        // The descriptor is likely to be closed next and its number reused
+        // within this pass: leave the interest list now, not lazily, so that a
+        // new socket with the same number starts from a clean slate.
+        if (it->events != 0) {
+            epoll_event event{};
+            epoll_ctl(m_epoll, EPOLL_CTL_DEL, int(fd), &event);
+        }
+        const bool dirty = it->dirty;
+        m_notifiers.erase(it);
+        if (dirty)
+            m_dirtyDescriptors.removeOne(fd);
+        return;
+    }
     markDirty(fd, *it);
 }
 
@@ -155,7 +169,7 @@ void EpollEventDispatcher::applyInterestChanges()
                     result = epoll_ctl(m_epoll, EPOLL_CTL_MOD, int(fd), &event);
             }
             // A descriptor closed before its notifier went away is out of the set already.
-            if (result != 0 && errno != EBADF && errno != ENOENT)
+            if (result != 0 && errno != EBADF && errno != ENOENT && errno != EPERM)
                 qCWarning(lcNatterServer) << "epoll_ctl failed for descriptor" << fd << "errno" << errno;
             it->events = wanted;
         }

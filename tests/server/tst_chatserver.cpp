@@ -1,4 +1,7 @@
 #include "chatserver.h"
+#ifdef NATTER_TEST_WITH_EPOLL
+#include "epolleventdispatcher.h"
+#endif
 #include "rawwebsocket.h"
 #include "sqlitemessagestore.h"
 #include "testclient.h"
@@ -666,5 +669,14 @@ void TestChatServer::shutdownClosesClientsWith1001()
     QTRY_COMPARE(finished.size(), 1);
 }
 
-QTEST_GUILESS_MAIN(TestChatServer)
+// Built twice: with Qt's own event dispatcher, and with the epoll one natterd uses.
+int main(int argc, char *argv[])
+{
+#ifdef NATTER_TEST_WITH_EPOLL
+    QCoreApplication::setEventDispatcher(new Natter::EpollEventDispatcher);
+#endif
+    QCoreApplication app(argc, argv);
+    TestChatServer test;
+    return QTest::qExec(&test, argc, argv);
+}
 #include "tst_chatserver.moc"
