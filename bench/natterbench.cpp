@@ -60,6 +60,7 @@ int64_t nowNs()
                  "  --rate R           fixed rate: messages/s per sender (default: closed loop)\n"
                  "  --pairs P          dm: sender/recipient pairs (default 200)\n"
                  "  --idle N           idle/mixed: idle connections held (default 10000)\n"
+                 "  --room-size K      idle/mixed: idle connections per room (default 100)\n"
                  "  --duration SEC     measured seconds (default 10, at most 120)\n"
                  "  --warmup SEC       unmeasured seconds first (default 2)\n"
                  "  --text BYTES       message text size (default 64)\n",
@@ -79,6 +80,7 @@ struct Options
     double rate = 0;
     int pairs = 200;
     int idle = 10000;
+    int roomSize = 100;
     double duration = 10;
     double warmup = 2;
     int textBytes = 64;
@@ -559,6 +561,8 @@ Options parseOptions(int argc, char **argv)
             o.duration = std::atof(value);
         else if (name == "--warmup")
             o.warmup = std::atof(value);
+        else if (name == "--room-size")
+            o.roomSize = std::atoi(value);
         else if (name == "--text")
             o.textBytes = std::atoi(value);
         else
@@ -568,8 +572,8 @@ Options parseOptions(int argc, char **argv)
     if (o.duration <= 0 || o.duration > 120 || o.warmup < 0 || o.warmup > 30)
         usage("--duration is 0-120 s, --warmup 0-30 s");
     if (o.clients < 1 || o.clients > 15000 || o.senders < 0 || o.senders > o.clients || o.pairs < 1 ||
-        o.pairs > 5000 || o.idle < 0 || o.idle > 15000 || o.window < 1 || o.window > 10000 ||
-        o.textBytes < 16 || o.textBytes > 4000)
+        o.pairs > 5000 || o.idle < 0 || o.idle > 15000 || o.roomSize < 1 || o.window < 1 ||
+        o.window > 10000 || o.textBytes < 16 || o.textBytes > 4000)
         usage("a count is out of range");
     if (o.natterd.empty() && o.port == 0)
         usage("give --natterd PATH or --port N");
@@ -604,7 +608,7 @@ int main(int argc, char **argv)
     std::vector<Connection *> senders;
     for (int i = 0; i < idleCount; ++i) {
         Connection &c = generator.add();
-        c.target = "idle-" + std::to_string(i % 100);
+        c.target = "idle-" + std::to_string(i / options.roomSize);
     }
     if (options.workload == "fanout") {
         for (int i = 0; i < options.clients; ++i) {

@@ -74,9 +74,14 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
                                              defaults.idleTimeout.count() / 1000.0),
                                          u"seconds"_s,
                                          QString::number(defaults.idleTimeout.count() / 1000.0));
+    const QCommandLineOption commitWindow(
+        u"commit-window"_s,
+        u"Milliseconds between commits under load (default: %1, commit once per loop pass)."_s.arg(
+            defaults.commitWindow.count()),
+        u"ms"_s, QString::number(defaults.commitWindow.count()));
     const QCommandLineOption verbose(u"verbose"_s, u"Log every connection and error (natter.*.debug)."_s);
     parser.addOptions({host, port, db, name, maxText, maxFrame, rateLimit, rateBurst, maxQueue, pingInterval,
-                       idleTimeout, verbose});
+                       idleTimeout, commitWindow, verbose});
 
     auto usageError = [exitCode](const QString &message) -> std::optional<NatterdOptions> {
         printError(message + u"\nTry 'natterd --help'."_s);
@@ -138,6 +143,9 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
     if (!number(idleTimeout, 0.1, 86400, &value) || value * 1000 <= double(config.pingInterval.count()))
         return usageError(u"--idle-timeout: give seconds, more than --ping-interval"_s);
     config.idleTimeout = std::chrono::milliseconds(qint64(value * 1000));
+    if (!number(commitWindow, 0, 1000, &value))
+        return usageError(u"--commit-window: give milliseconds from 0 to 1000"_s);
+    config.commitWindow = std::chrono::milliseconds(qint64(value));
 
     config.serverName = parser.isSet(name) ? parser.value(name).trimmed() : QString();
     options.databasePath = parser.value(db);

@@ -110,7 +110,7 @@ bool SqliteMessageStore::open()
         return false;
     }
     m_db.setDatabaseName(m_path);
-    m_db.setConnectOptions(u"QSQLITE_BUSY_TIMEOUT=5000"_s);
+    m_db.setConnectOptions(u"QSQLITE_BUSY_TIMEOUT=200"_s);
     if (!m_db.open())
         return fail(u"cannot open %1"_s.arg(m_path), m_db.lastError());
 
@@ -125,6 +125,10 @@ bool SqliteMessageStore::open()
         if (!pragma.exec(statement)) {
             const QSqlError error = pragma.lastError();
             closeDatabase();
+            if (error.nativeErrorCode() == u"5"_s) // SQLITE_BUSY
+                return fail(
+                    u"%1 is in use by another process (is another natterd running on it?)"_s.arg(m_path),
+                    error);
             return fail(u"%1 is not a usable SQLite database"_s.arg(m_path), error);
         }
     }

@@ -40,6 +40,7 @@ QVariant queryFile(const QString &path, const QString &sql)
     {
         QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"inspect"_s);
         db.setDatabaseName(path);
+        db.setConnectOptions(u"QSQLITE_BUSY_TIMEOUT=0"_s);
         if (db.open()) {
             QSqlQuery query(db);
             if (query.exec(sql) && query.next())
