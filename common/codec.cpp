@@ -474,8 +474,129 @@ QByteArray encodeClientFrame(const ClientFrame &frame)
     return QJsonDocument(toJson(frame)).toJson(QJsonDocument::Compact);
 }
 
+namespace {
+
+void appendJsonString(QByteArray &out, QStringView text)
+{
+    static constexpr char Hex[] = "0123456789abcdef";
+    out += '"';
+    const QByteArray utf8 = text.toUtf8();
+    for (const char c : utf8) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte >= 0x20 && c != '"' && c != '\\') {
+            out += c;
+            continue;
+        }
+        out += '\\';
+        switch (c) {
+        case '"':
+            out += '"';
+            break;
+        case '\\':
+            out += '\\';
+            break;
+        case '\b':
+            out += 'b';
+            break;
+        case '\f':
+            out += 'f';
+            break;
+        case '\n':
+            out += 'n';
+            break;
+        case '\r':
+            out += 'r';
+            break;
+        case '\t':
+            out += 't';
+            break;
+        default:
+            out += "u00";
+            out += Hex[byte >> 4];
+            out += Hex[byte & 0xf];
+        }
+    }
+    out += '"';
+}
+
+void appendTwoDigits(QByteArray &out, int value)
+{
+    out += char('0' + value / 10);
+    out += char('0' + value % 10);
+}
+
+/// ISO-8601 UTC with milliseconds, without QDateTime's time zone machinery.
+void appendTimestamp(QByteArray &out, const QDateTime &timestamp)
+{
+    const qint64 ms = timestamp.toMSecsSinceEpoch();
+    const qint64 msPerDay = 86'400'000;
+    const qint64 days = ms >= 0 ? ms / msPerDay : (ms - msPerDay + 1) / msPerDay;
+    const qint64 msOfDay = ms - days * msPerDay;
+    const QDate date = QDate::fromJulianDay(2'440'588 + days); // 1970-01-01
+    if (date.year() < 0 || date.year() > 9999) {
+        out += '"' + Message::formatTimestamp(timestamp).toUtf8() + '"';
+        return;
+    }
+    out += '"';
+    out += QByteArray::number(date.year()).rightJustified(4, '0');
+    out += '-';
+    appendTwoDigits(out, date.month());
+    out += '-';
+    appendTwoDigits(out, date.day());
+    out += 'T';
+    appendTwoDigits(out, int(msOfDay / 3'600'000));
+    out += ':';
+    appendTwoDigits(out, int(msOfDay / 60'000 % 60));
+    out += ':';
+    appendTwoDigits(out, int(msOfDay / 1000 % 60));
+    out += '.';
+    const int millis = int(msOfDay % 1000);
+    out += char('0' + millis / 100);
+    appendTwoDigits(out, millis % 100);
+    out += "Z\"";
+}
+
+/// receive_message is the one frame on the hot path (one per message, sent
+/// to every recipient): written directly, byte for byte what QJsonDocument
+/// would write (keys sorted), without building a QJsonObject.
+QByteArray encodeReceiveMessage(const Message &message)
+{
+    QByteArray out;
+    out.reserve(160 + message.text.size() * 3 / 2);
+    out += '{';
+    if (!message.clientId.isEmpty()) {
+        out += "\"client_id\":";
+        appendJsonString(out, message.clientId);
+        out += ',';
+    }
+    out += "\"from\":{\"email\":";
+    appendJsonString(out, message.from.email);
+    out += ",\"name\":";
+    appendJsonString(out, message.from.name);
+    out += "},\"id\":";
+    out += QByteArray::number(message.id);
+    if (!message.isDirect()) {
+        out += ",\"room\":";
+        appendJsonString(out, message.room);
+    }
+    out += ",\"text\":";
+    appendJsonString(out, message.text);
+    if (message.isDirect()) {
+        out += ",\"to\":";
+        appendJsonString(out, message.to);
+    }
+    out += ",\"ts\":";
+    appendTimestamp(out, message.timestamp);
+    out += ",\"type\":\"receive_message\"}";
+    return out;
+}
+
+} // namespace
+
 QByteArray encodeServerFrame(const ServerFrame &frame)
 {
+    if (const auto *receive = std::get_if<ReceiveMessage>(&frame))
+        return encodeReceiveMessage(receive->message);
     return QJsonDocument(toJson(frame)).toJson(QJsonDocument::Compact);
 }
 

@@ -25,6 +25,8 @@ private Q_SLOTS:
     void sendMessageFields();
     void historyFields();
     void receiveMessageWireShape();
+    void receiveMessageFastPathMatchesQJsonDocument_data();
+    void receiveMessageFastPathMatchesQJsonDocument();
 };
 
 void TestCodec::validClientFrames_data()
@@ -270,6 +272,41 @@ void TestCodec::receiveMessageWireShape()
     QVERIFY(!object.contains(u"client_id"_s));
     QCOMPARE(object.value(u"ts"_s).toString(), u"2026-01-02T03:04:05.006Z"_s);
     QCOMPARE(object.value(u"from"_s).toObject().value(u"email"_s).toString(), u"bob@x.org"_s);
+}
+
+void TestCodec::receiveMessageFastPathMatchesQJsonDocument_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<QString>("room");
+    QTest::addColumn<QString>("clientId");
+    QTest::addColumn<qint64>("msecs");
+    QTest::newRow("plain") << u"hello"_s << u"codeial"_s << u"c-1"_s << qint64(1'764'000'000'123);
+    QTest::newRow("quotes and backslashes") << uR"(say "hi" \ C:\path)"_s << u"a"_s << QString() << qint64(0);
+    QTest::newRow("control characters")
+        << u"line\nnext\ttab\r\u0001\u001f\b\f"_s << u"a"_s << u"x"_s << qint64(86'399'999);
+    QTest::newRow("unicode and emoji")
+        << u"Grüße 你好 🎉 \u2028"_s << u"a"_s << QString() << qint64(951'782'400'000);
+    QTest::newRow("direct message") << u"psst"_s << QString() << u"d-9"_s << qint64(4'102'444'799'999);
+    QTest::newRow("before 1970") << u"old"_s << u"a"_s << QString() << qint64(-1);
+}
+
+void TestCodec::receiveMessageFastPathMatchesQJsonDocument()
+{
+    QFETCH(QString, text);
+    QFETCH(QString, room);
+    QFETCH(QString, clientId);
+    QFETCH(qint64, msecs);
+    Message message;
+    message.id = 9'007'199'254'740'991; // the largest id a JSON number holds exactly
+    message.room = room;
+    message.to = room.isEmpty() ? u"carol@x.org"_s : QString();
+    message.from = User{u"Bob \"the\" builder"_s, u"bob@x.org"_s};
+    message.text = text;
+    message.timestamp = QDateTime::fromMSecsSinceEpoch(msecs, Qt::UTC);
+    message.clientId = clientId;
+    const QByteArray generic = QJsonDocument(Codec::toJson(Codec::ServerFrame(ReceiveMessage{message})))
+                                   .toJson(QJsonDocument::Compact);
+    QCOMPARE(Codec::encodeServerFrame(ReceiveMessage{message}), generic);
 }
 
 QTEST_GUILESS_MAIN(TestCodec)
