@@ -6,6 +6,19 @@
 
 namespace Natter {
 
+namespace {
+
+void sortUniqueById(QList<Message> &messages)
+{
+    std::sort(messages.begin(), messages.end(),
+              [](const Message &a, const Message &b) { return a.id < b.id; });
+    const auto end = std::unique(messages.begin(), messages.end(),
+                                 [](const Message &a, const Message &b) { return a.id == b.id; });
+    messages.erase(end, messages.end());
+}
+
+} // namespace
+
 MessageListModel::MessageListModel(QObject *parent)
     : QAbstractListModel(parent)
 {}
@@ -111,10 +124,7 @@ void MessageListModel::addMessages(const QList<Message> &messages)
     }
     if (fresh.isEmpty())
         return;
-    std::sort(fresh.begin(), fresh.end(), [](const Message &a, const Message &b) { return a.id < b.id; });
-    fresh.erase(std::unique(fresh.begin(), fresh.end(),
-                            [](const Message &a, const Message &b) { return a.id == b.id; }),
-                fresh.end());
+    sortUniqueById(fresh);
 
     if (fresh.first().id > lastStoredId()) {
         // The common case: everything is newer than what we have. One insertion.
@@ -149,10 +159,7 @@ void MessageListModel::prependOlder(const QList<Message> &messages, bool hasMore
     }
     if (older.isEmpty())
         return;
-    std::sort(older.begin(), older.end(), [](const Message &a, const Message &b) { return a.id < b.id; });
-    older.erase(std::unique(older.begin(), older.end(),
-                            [](const Message &a, const Message &b) { return a.id == b.id; }),
-                older.end());
+    sortUniqueById(older);
 
     beginInsertRows({}, 0, int(older.size()) - 1);
     QList<Row> rows;

@@ -24,14 +24,6 @@ QString peerKey(const QHostAddress &address, quint16 port)
     return address.toString() + u'/' + QString::number(port);
 }
 
-template<class... Ts>
-struct Overloaded : Ts...
-{
-    using Ts::operator()...;
-};
-template<class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
-
 } // namespace
 
 ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store, QObject *parent)
@@ -314,16 +306,23 @@ void ChatServer::handle(ClientSession *session, const JoinRoom &join)
     }
     session->sendFrame(Members{join.room, membersOf(room)});
 
-    flushPendingSends();
     HistoryQuery query;
     query.room = join.room;
     query.limit = m_config.historyOnJoin;
+    sendHistory(session, query, Type::JoinRoom);
+}
+
+void ChatServer::sendHistory(ClientSession *session, const HistoryQuery &query, QLatin1String request)
+{
+    // A history read sees every message its connection sent before it.
+    flushPendingSends();
     const std::optional<HistoryPage> page = m_store->history(query);
     if (!page) {
-        session->sendError(ErrorCode::InternalError, u"the history could not be read"_s, Type::JoinRoom);
+        session->sendError(ErrorCode::InternalError, u"the history could not be read"_s, request);
         return;
     }
-    session->sendFrame(History{join.room, {}, page->messages, page->hasMore});
+    const bool direct = query.room.isEmpty();
+    session->sendFrame(History{query.room, direct ? query.userB : QString(), page->messages, page->hasMore});
 }
 
 void ChatServer::handle(ClientSession *session, const LeaveRoom &leave)
@@ -484,34 +483,21 @@ void ChatServer::sendToAll(const QList<ClientSession *> &sessions, const QString
 
 void ChatServer::handle(ClientSession *session, const HistoryRequest &request)
 {
-    // A history request sees every message its connection sent before it.
-    flushPendingSends();
     HistoryQuery query;
     query.before = request.before;
     query.after = request.after;
     query.limit = request.limit;
-    History history;
     if (request.isDirect()) {
         query.userA = session->user().email;
         query.userB = Validation::normalizedEmail(request.with);
-        history.with = query.userB;
-    } else {
-        if (!session->isInRoom(request.room)) {
-            session->sendError(ErrorCode::NotInRoom, u"join room %1 to read its history"_s.arg(request.room),
-                               Type::History);
-            return;
-        }
-        query.room = request.room;
-        history.room = request.room;
-    }
-    const std::optional<HistoryPage> page = m_store->history(query);
-    if (!page) {
-        session->sendError(ErrorCode::InternalError, u"the history could not be read"_s, Type::History);
+    } else if (!session->isInRoom(request.room)) {
+        session->sendError(ErrorCode::NotInRoom, u"join room %1 to read its history"_s.arg(request.room),
+                           Type::History);
         return;
+    } else {
+        query.room = request.room;
     }
-    history.messages = page->messages;
-    history.hasMore = page->hasMore;
-    session->sendFrame(history);
+    sendHistory(session, query, Type::History);
 }
 
 void ChatServer::handle(ClientSession *session, const TypingRequest &typing)

@@ -102,6 +102,7 @@ private:
     void handle(ClientSession *session, const Protocol::HistoryRequest &request);
     void handle(ClientSession *session, const Protocol::TypingRequest &typing);
 
+    void sendHistory(ClientSession *session, const HistoryQuery &query, QLatin1String request);
     bool takeRateToken(ClientSession *session, const QString &request, const QString &clientId);
     void removeFromRoom(ClientSession *session, const QString &room);
     QList<User> membersOf(const Room &room) const;
