@@ -5,9 +5,16 @@
 #include <QSqlDatabase>
 #include <QSqlQuery>
 
+#include <memory>
 #include <optional>
 
+QT_BEGIN_NAMESPACE
+class QLockFile;
+QT_END_NAMESPACE
+
 namespace Natter {
+
+class WalCheckpointer;
 
 /// The default store: one SQLite file, WAL journal, schema versioned with
 /// PRAGMA user_version and migrated forward on open.
@@ -48,6 +55,8 @@ private:
 
     QString m_path;
     QString m_connectionName;
+    std::unique_ptr<QLockFile> m_lock;
+    std::unique_ptr<WalCheckpointer> m_checkpointer;
     QSqlDatabase m_db;
     bool m_open = false;
     QString m_errorString;
