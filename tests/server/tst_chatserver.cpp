@@ -67,6 +67,7 @@ private Q_SLOTS:
     void badInputGetsAnErrorAndNobodyNotices_data();
     void badInputGetsAnErrorAndNobodyNotices();
     void requestsBeforeHelloAreRefused();
+    void unknownProtocolVersionIsRefused();
     void binaryFramesAreRefused();
     void oversizeFrameClosesWith1009AtOnce();
     void oversizeTextFromARealClientCloses();
@@ -510,6 +511,19 @@ void TestChatServer::requestsBeforeHelloAreRefused()
     QCOMPARE(error->request, u"join_room"_s);
     // Still usable: hello works afterwards.
     QVERIFY(client.hello(u"Late"_s, u"late@x.org"_s));
+}
+
+void TestChatServer::unknownProtocolVersionIsRefused()
+{
+    startServer();
+    TestClient client;
+    QVERIFY(client.open(m_server->serverPort()));
+    client.send(Hello{User{u"Future"_s, u"future@x.org"_s}, 2});
+    const auto error = client.waitFor<Error>();
+    QVERIFY(error);
+    QCOMPARE(error->code, ErrorCode::UnsupportedProtocol);
+    QCOMPARE(m_server->onlineUserCount(), 0);
+    QVERIFY(client.hello(u"Future"_s, u"future@x.org"_s)); // protocol 1 still works
 }
 
 void TestChatServer::binaryFramesAreRefused()

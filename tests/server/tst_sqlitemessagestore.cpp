@@ -1,5 +1,6 @@
 #include "sqlitemessagestore.h"
 
+#include <QFileInfo>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -72,6 +73,7 @@ private Q_SLOTS:
     void directConversationIsSymmetric();
     void persistsAcrossReopen();
     void integrityHoldsAfterUse();
+    void closingLeavesAnEmptyLog();
     void heldDirectMessagesAreReleasedOnce();
     void queriesUseTheConversationIndex();
 
@@ -277,6 +279,22 @@ void TestSqliteMessageStore::integrityHoldsAfterUse()
         QVERIFY(store.append({roomDraft(u"a"_s), directDraft(u"b"_s, Bob, Carol, true)}));
     }
     QCOMPARE(queryFile(path(), u"PRAGMA integrity_check"_s).toString(), u"ok"_s);
+}
+
+void TestSqliteMessageStore::closingLeavesAnEmptyLog()
+{
+    {
+        SqliteMessageStore store(path());
+        QVERIFY(store.open());
+        QList<MessageDraft> drafts;
+        for (int i = 0; i < 2000; ++i)
+            drafts.append(roomDraft(u"message %1"_s.arg(i)));
+        QVERIFY(store.append(drafts));
+        QVERIFY(QFileInfo(path() + u"-wal"_s).size() > 0);
+    }
+    // The checkpointer's last pass moved everything into the database file.
+    QCOMPARE(QFileInfo(path() + u"-wal"_s).size(), 0);
+    QCOMPARE(queryFile(path(), u"SELECT COUNT(*) FROM messages"_s).toInt(), 2000);
 }
 
 void TestSqliteMessageStore::heldDirectMessagesAreReleasedOnce()
