@@ -7,7 +7,7 @@ namespace Natter::Protocol {
 namespace {
 
 // Indexed by ErrorCode; append only, like the enum.
-constexpr std::array<QLatin1String, 16> ErrorCodeNames{
+constexpr std::array<QLatin1String, 17> ErrorCodeNames{
     QLatin1String("bad_json"),
     QLatin1String("bad_frame"),
     QLatin1String("unknown_type"),
@@ -24,8 +24,9 @@ constexpr std::array<QLatin1String, 16> ErrorCodeNames{
     QLatin1String("rate_limited"),
     QLatin1String("binary_not_supported"),
     QLatin1String("internal_error"),
+    QLatin1String("too_many_rooms"),
 };
-static_assert(ErrorCodeNames.size() == std::size_t(ErrorCode::InternalError) + 1,
+static_assert(ErrorCodeNames.size() == std::size_t(LastErrorCode) + 1,
               "every error code needs a wire name");
 
 } // namespace

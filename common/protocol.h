@@ -66,7 +66,9 @@ enum class ErrorCode
     RateLimited,          ///< the user sends faster than the server allows
     BinaryNotSupported,   ///< a binary frame; the protocol is text frames only
     InternalError,        ///< the server could not store or serve the request
+    TooManyRooms,         ///< join_room beyond the rooms one connection may have joined
 };
+inline constexpr ErrorCode LastErrorCode = ErrorCode::TooManyRooms;
 
 /// The wire name of an error code, e.g. "bad_json".
 QString errorCodeName(ErrorCode code);

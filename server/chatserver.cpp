@@ -287,6 +287,13 @@ void ChatServer::handle(ClientSession *session, const Hello &hello)
 
 void ChatServer::handle(ClientSession *session, const JoinRoom &join)
 {
+    if (!session->isInRoom(join.room) && session->rooms().size() >= m_config.maxRoomsPerConnection) {
+        session->sendError(
+            ErrorCode::TooManyRooms,
+            u"a connection may join at most %1 rooms; leave one first"_s.arg(m_config.maxRoomsPerConnection),
+            Type::JoinRoom);
+        return;
+    }
     Room &room = m_rooms[join.room];
     const User &user = session->user();
     const UserJoined joined{join.room, user};

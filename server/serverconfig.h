@@ -23,6 +23,7 @@ struct ServerConfig
     double rateBurst = 200.0;                ///< bucket size
     qint64 maxQueuedBytes = 4 * 1024 * 1024; ///< unsent bytes to one connection before it is dropped
     int historyOnJoin = 50;                  ///< messages a joiner gets
+    int maxRoomsPerConnection = 100;         ///< join_room beyond this answers too_many_rooms
 
     std::chrono::milliseconds pingInterval{30'000}; ///< ping a connection silent this long
     std::chrono::milliseconds idleTimeout{90'000};  ///< drop a connection silent this long

@@ -217,7 +217,8 @@ void TestCodec::errorNamesAreStable()
     QCOMPARE(errorCodeName(ErrorCode::NotInRoom), u"not_in_room"_s);
     QCOMPARE(errorCodeName(ErrorCode::RateLimited), u"rate_limited"_s);
     QCOMPARE(errorCodeName(ErrorCode::InternalError), u"internal_error"_s);
-    for (int i = 0; i <= int(ErrorCode::InternalError); ++i)
+    QCOMPARE(errorCodeName(ErrorCode::TooManyRooms), u"too_many_rooms"_s);
+    for (int i = 0; i <= int(LastErrorCode); ++i)
         QCOMPARE(errorCodeFromName(errorCodeName(ErrorCode(i))), std::optional<ErrorCode>(ErrorCode(i)));
     QCOMPARE(errorCodeFromName(u"no_such_code"), std::nullopt);
 }

@@ -68,6 +68,7 @@ private Q_SLOTS:
     void badInputGetsAnErrorAndNobodyNotices();
     void requestsBeforeHelloAreRefused();
     void unknownProtocolVersionIsRefused();
+    void roomsPerConnectionAreBounded();
     void binaryFramesAreRefused();
     void oversizeFrameClosesWith1009AtOnce();
     void oversizeTextFromARealClientCloses();
@@ -524,6 +525,23 @@ void TestChatServer::unknownProtocolVersionIsRefused()
     QCOMPARE(error->code, ErrorCode::UnsupportedProtocol);
     QCOMPARE(m_server->onlineUserCount(), 0);
     QVERIFY(client.hello(u"Future"_s, u"future@x.org"_s)); // protocol 1 still works
+}
+
+void TestChatServer::roomsPerConnectionAreBounded()
+{
+    ServerConfig config = testConfig();
+    config.maxRoomsPerConnection = 3;
+    startServer(config);
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"a"_s, u"b"_s, u"c"_s});
+    QVERIFY(bob);
+    bob->send(JoinRoom{u"d"_s});
+    const auto error = bob->waitFor<Error>();
+    QVERIFY(error);
+    QCOMPARE(error->code, ErrorCode::TooManyRooms);
+    QVERIFY(bob->join(u"a"_s)); // rejoining a joined room is not a new room
+    bob->send(LeaveRoom{u"c"_s});
+    QVERIFY(bob->waitFor<UserLeft>());
+    QVERIFY(bob->join(u"d"_s));
 }
 
 void TestChatServer::binaryFramesAreRefused()
