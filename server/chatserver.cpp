@@ -137,8 +137,8 @@ void ChatServer::expireHandshakes()
 void ChatServer::acceptWebSockets()
 {
     while (QWebSocket *socket = m_webSocketServer->nextPendingConnection()) {
-        m_handshakes.remove(peerKey(socket->peerAddress(), socket->peerPort()));
-        if (m_shuttingDown) {
+        const Handshake handshake = m_handshakes.take(peerKey(socket->peerAddress(), socket->peerPort()));
+        if (m_shuttingDown || !handshake.socket) {
             socket->close(QWebSocketProtocol::CloseCodeGoingAway, u"the server is shutting down"_s);
             socket->deleteLater();
             continue;
@@ -148,7 +148,8 @@ void ChatServer::acceptWebSockets()
         socket->setMaxAllowedIncomingFrameSize(quint64(m_config.maxFrameBytes));
         socket->setMaxAllowedIncomingMessageSize(quint64(m_config.maxFrameBytes));
 
-        auto *session = new ClientSession(socket, m_config.maxQueuedBytes, nowMs(), &m_unflushed, this);
+        auto *session =
+            new ClientSession(socket, handshake.socket, m_config.maxQueuedBytes, nowMs(), &m_unflushed, this);
         m_sessions.insert(session);
         connect(socket, &QWebSocket::textMessageReceived, session,
                 [this, session](const QString &text) { onTextFrame(session, text); });
@@ -304,7 +305,7 @@ void ChatServer::handle(ClientSession *session, const JoinRoom &join)
         ++connections;
         if (connections == 1) {
             // A new member: everyone in the room hears of it, the joiner included.
-            sendToAll(room.sessions, QString::fromUtf8(Codec::encodeServerFrame(joined)));
+            sendToAll(room.sessions, ClientSession::wireFrame(Codec::encodeServerFrame(joined)));
         } else {
             session->sendFrame(joined);
         }
@@ -356,7 +357,7 @@ void ChatServer::removeFromRoom(ClientSession *session, const QString &roomName)
     if (connections != room->connectionsByUser.end() && --*connections == 0) {
         room->connectionsByUser.erase(connections);
         sendToAll(room->sessions,
-                  QString::fromUtf8(Codec::encodeServerFrame(UserLeft{roomName, session->user()})));
+                  ClientSession::wireFrame(Codec::encodeServerFrame(UserLeft{roomName, session->user()})));
     }
     if (room->sessions.isEmpty())
         m_rooms.erase(room);
@@ -452,11 +453,12 @@ void ChatServer::flushPendingSends()
     }
     for (qsizetype i = 0; i < stored->size(); ++i) {
         const StoredMessage &result = stored->at(i);
-        const QString frame = QString::fromUtf8(Codec::encodeServerFrame(ReceiveMessage{result.message}));
+        const QByteArray frame =
+            ClientSession::wireFrame(Codec::encodeServerFrame(ReceiveMessage{result.message}));
         if (result.duplicate) {
             // A resend: the original goes back to the one who resent it, nobody else.
             if (ClientSession *origin = batch.at(i).origin)
-                origin->sendText(frame);
+                origin->sendWireFrame(frame);
             continue;
         }
         deliver(result.message, frame);
@@ -464,7 +466,7 @@ void ChatServer::flushPendingSends()
     flushOutput();
 }
 
-void ChatServer::deliver(const Message &message, const QString &frame)
+void ChatServer::deliver(const Message &message, const QByteArray &frame)
 {
     if (!message.isDirect()) {
         const auto room = m_rooms.constFind(message.room);
@@ -482,10 +484,10 @@ void ChatServer::deliver(const Message &message, const QString &frame)
     }
 }
 
-void ChatServer::sendToAll(const QList<ClientSession *> &sessions, const QString &frame)
+void ChatServer::sendToAll(const QList<ClientSession *> &sessions, const QByteArray &frame)
 {
     for (ClientSession *session : sessions)
-        session->sendText(frame);
+        session->sendWireFrame(frame);
 }
 
 void ChatServer::handle(ClientSession *session, const HistoryRequest &request)
@@ -515,12 +517,12 @@ void ChatServer::handle(ClientSession *session, const TypingRequest &typing)
     }
     if (!takeRateToken(session, Type::Typing, {}))
         return;
-    const QString frame = QString::fromUtf8(
+    const QByteArray frame = ClientSession::wireFrame(
         Codec::encodeServerFrame(TypingNotice{typing.room, session->user(), typing.active}));
     const QString &email = session->user().email;
     for (ClientSession *member : std::as_const(m_rooms[typing.room].sessions)) {
         if (member->user().email != email)
-            member->sendText(frame);
+            member->sendWireFrame(frame);
     }
 }
 

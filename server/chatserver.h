@@ -109,8 +109,8 @@ private:
     void flushPendingSends();
     void scheduleOutputFlush();
     void flushOutput();
-    void deliver(const Message &message, const QString &frame);
-    static void sendToAll(const QList<ClientSession *> &sessions, const QString &frame);
+    void deliver(const Message &message, const QByteArray &wireFrame);
+    static void sendToAll(const QList<ClientSession *> &sessions, const QByteArray &wireFrame);
     qint64 nowMs() const { return m_clock.elapsed(); }
 
     ServerConfig m_config;

@@ -8,10 +8,11 @@ using namespace Qt::StringLiterals;
 
 namespace Natter {
 
-ClientSession::ClientSession(QWebSocket *socket, qint64 maxQueuedBytes, qint64 nowMs,
+ClientSession::ClientSession(QWebSocket *socket, QTcpSocket *tcp, qint64 maxQueuedBytes, qint64 nowMs,
                              QList<ClientSession *> *unflushed, QObject *parent)
     : QObject(parent)
     , m_socket(socket)
+    , m_tcp(tcp)
     , m_peer(socket->peerAddress().toString() + u':' + QString::number(socket->peerPort()))
     , m_maxQueuedBytes(maxQueuedBytes)
     , m_lastHeardMs(nowMs)
@@ -26,17 +27,38 @@ ClientSession::~ClientSession()
         m_unflushed->removeOne(this);
 }
 
-bool ClientSession::sendText(const QString &frame)
+QByteArray ClientSession::wireFrame(const QByteArray &utf8)
 {
-    if (m_dropping)
+    const quint64 length = quint64(utf8.size());
+    QByteArray frame;
+    frame.reserve(utf8.size() + 10);
+    frame.append(char(0x81)); // FIN, text
+    if (length < 126) {
+        frame.append(char(length));
+    } else if (length <= 0xffff) {
+        frame.append(char(126));
+        frame.append(char(length >> 8));
+        frame.append(char(length & 0xff));
+    } else {
+        frame.append(char(127));
+        for (int shift = 56; shift >= 0; shift -= 8)
+            frame.append(char((length >> shift) & 0xff));
+    }
+    frame.append(utf8);
+    return frame;
+}
+
+bool ClientSession::sendWireFrame(const QByteArray &frame)
+{
+    if (m_dropping || !m_tcp || m_socket->state() != QAbstractSocket::ConnectedState)
         return false;
-    m_socket->sendTextMessage(frame);
+    m_tcp->write(frame);
     if (!m_flushQueued) {
         m_flushQueued = true;
         m_unflushed->append(this);
     }
-    if (m_socket->bytesToWrite() > m_maxQueuedBytes) {
-        drop(u"it stopped reading (%1 bytes queued)"_s.arg(m_socket->bytesToWrite()));
+    if (m_tcp->bytesToWrite() > m_maxQueuedBytes) {
+        drop(u"it stopped reading (%1 bytes queued)"_s.arg(m_tcp->bytesToWrite()));
         return false;
     }
     return true;
@@ -44,7 +66,7 @@ bool ClientSession::sendText(const QString &frame)
 
 bool ClientSession::sendFrame(const Codec::ServerFrame &frame)
 {
-    return sendText(QString::fromUtf8(Codec::encodeServerFrame(frame)));
+    return sendWireFrame(wireFrame(Codec::encodeServerFrame(frame)));
 }
 
 bool ClientSession::sendError(Protocol::ErrorCode code, const QString &message, const QString &request,

@@ -7,6 +7,9 @@
 #include <QSet>
 #include <QWebSocketProtocol>
 
+#include <QPointer>
+#include <QTcpSocket>
+
 QT_BEGIN_NAMESPACE
 class QWebSocket;
 QT_END_NAMESPACE
@@ -22,11 +25,13 @@ class ClientSession final : public QObject
     Q_DISABLE_COPY_MOVE(ClientSession)
 
 public:
-    /// Takes ownership of socket. Sessions with output waiting add themselves
-    /// to *unflushed; the owner calls flushOutput() on them once per pass of
-    /// the event loop, so each peer gets one write() for all its frames.
-    ClientSession(QWebSocket *socket, qint64 maxQueuedBytes, qint64 nowMs, QList<ClientSession *> *unflushed,
-                  QObject *parent = nullptr);
+    /// Takes ownership of socket; tcp is the connection under it, which
+    /// outgoing frames are written to directly (see sendWireFrame()).
+    /// Sessions with output waiting add themselves to *unflushed; the owner
+    /// calls flushOutput() on them once per pass of the event loop, so each
+    /// peer gets one write() for all its frames.
+    ClientSession(QWebSocket *socket, QTcpSocket *tcp, qint64 maxQueuedBytes, qint64 nowMs,
+                  QList<ClientSession *> *unflushed, QObject *parent = nullptr);
     ~ClientSession() override;
 
     QWebSocket *socket() const { return m_socket; }
@@ -41,11 +46,20 @@ public:
     void addRoom(const QString &room) { m_rooms.insert(room); }
     void removeRoom(const QString &room) { m_rooms.remove(room); }
 
-    /// Queues one text frame. If the peer has stopped reading and more than
-    /// maxQueuedBytes wait for it, the connection is dropped (on the next pass
-    /// of the event loop, so callers iterating sessions stay valid) and false
-    /// is returned.
-    bool sendText(const QString &frame);
+    /// A complete, unmasked WebSocket text frame (header and payload) for one
+    /// UTF-8 JSON frame: built once, it can be written to any number of clients.
+    static QByteArray wireFrame(const QByteArray &utf8);
+
+    /// Queues one frame made by wireFrame(). If the peer has stopped reading
+    /// and more than maxQueuedBytes wait for it, the connection is dropped (on
+    /// the next pass of the event loop, so callers iterating sessions stay
+    /// valid) and false is returned.
+    ///
+    /// Frames go to the TCP socket directly: QWebSocket::sendTextMessage()
+    /// would convert the text to UTF-8 and frame it again for every recipient
+    /// of a broadcast. QWebSocket still writes its own control frames (pong,
+    /// close) to the same socket, always whole frames, so nothing interleaves.
+    bool sendWireFrame(const QByteArray &frame);
     bool sendFrame(const Codec::ServerFrame &frame);
     bool sendError(Protocol::ErrorCode code, const QString &message, const QString &request = {},
                    const QString &clientId = {});
@@ -63,6 +77,7 @@ public:
 
 private:
     QWebSocket *m_socket;
+    QPointer<QTcpSocket> m_tcp;
     QString m_peer;
     qint64 m_maxQueuedBytes;
     qint64 m_lastHeardMs;

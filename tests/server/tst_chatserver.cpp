@@ -62,6 +62,7 @@ private Q_SLOTS:
     void joinerGetsTheLatestFifty();
     void historyPagesBackAndResumesAfterAnId();
     void directHistory();
+    void largeFramesUseEveryLengthEncoding();
     void sameClientIdIsStoredAndPushedOnce();
     void typingGoesToTheOthers();
     void badInputGetsAnErrorAndNobodyNotices_data();
@@ -395,6 +396,27 @@ void TestChatServer::directHistory()
     QCOMPARE(page->messages.size(), 2);
     QCOMPARE(page->messages.at(0).text, u"one"_s);
     QCOMPARE(page->messages.at(1).text, u"two"_s);
+}
+
+void TestChatServer::largeFramesUseEveryLengthEncoding()
+{
+    // Frames are framed by the server itself: payloads under 126 bytes, up to
+    // 64 KiB (16-bit length) and beyond (64-bit length) must all arrive whole.
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob);
+    const QString text(3000, u'\u00e9'); // 6,000 UTF-8 bytes each
+    for (int i = 0; i < 30; ++i)
+        bob->send(SendMessage{u"codeial"_s, {}, text, {}});
+    QTRY_COMPARE(bob->count<ReceiveMessage>(), 30); // ~6 KB frames
+    QCOMPARE(bob->takeFirst<ReceiveMessage>()->message.text, text);
+    bob->send(HistoryRequest{u"codeial"_s, {}, std::nullopt, std::nullopt, 200});
+    const auto page = bob->waitFor<History>(); // ~180 KB
+    QVERIFY(page);
+    QCOMPARE(page->messages.size(), 30);
+    QCOMPARE(page->messages.last().text, text);
+    QCOMPARE(bob->undecodable, 0);
+    QVERIFY(bob->isConnected());
 }
 
 void TestChatServer::sameClientIdIsStoredAndPushedOnce()
