@@ -26,8 +26,7 @@ constexpr std::array<QLatin1String, 17> ErrorCodeNames{
     QLatin1String("internal_error"),
     QLatin1String("too_many_rooms"),
 };
-static_assert(ErrorCodeNames.size() == std::size_t(LastErrorCode) + 1,
-              "every error code needs a wire name");
+static_assert(ErrorCodeNames.size() == std::size_t(LastErrorCode) + 1, "every error code needs a wire name");
 
 } // namespace
 
