@@ -152,47 +152,42 @@ struct ServerProcess
     }
 };
 
+/// The contents of /proc/PID/NAME (at most 4 KiB), empty if unreadable.
+std::string readProc(int pid, const char *name)
+{
+    if (pid <= 0)
+        return {};
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
+    FILE *file = std::fopen(path, "r");
+    if (!file)
+        return {};
+    char buffer[4096];
+    const size_t n = std::fread(buffer, 1, sizeof buffer, file);
+    std::fclose(file);
+    return std::string(buffer, n);
+}
+
 /// utime + stime of a process, in seconds.
 double cpuSeconds(int pid)
 {
-    if (pid <= 0)
-        return 0;
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *file = std::fopen(path, "r");
-    if (!file)
-        return 0;
-    char buffer[4096];
-    const size_t n = std::fread(buffer, 1, sizeof buffer - 1, file);
-    std::fclose(file);
-    buffer[n] = 0;
-    const char *p = std::strrchr(buffer, ')'); // the command name may hold spaces
-    if (!p)
+    const std::string stat = readProc(pid, "stat");
+    const auto close = stat.rfind(')'); // the command name may hold spaces
+    if (close == std::string::npos)
         return 0;
     unsigned long long utime = 0, stime = 0;
     // fields after ")": state(3) ... utime(14) stime(15)
-    if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+    if (std::sscanf(stat.c_str() + close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                    &stime) != 2)
         return 0;
     return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
 }
 
 long rssKib(int pid)
 {
-    if (pid <= 0)
-        return 0;
-    char path[64];
-    std::snprintf(path, sizeof path, "/proc/%d/status", pid);
-    FILE *file = std::fopen(path, "r");
-    if (!file)
-        return 0;
-    char line[256];
-    long kib = 0;
-    while (std::fgets(line, sizeof line, file)) {
-        if (std::strncmp(line, "VmRSS:", 6) == 0)
-            kib = std::atol(line + 6);
-    }
-    std::fclose(file);
-    return kib;
+    const std::string status = readProc(pid, "status");
+    const auto at = status.find("VmRSS:");
+    return at == std::string::npos ? 0 : std::atol(status.c_str() + at + 6);
 }
 
 // ---- connections ----------------------------------------------------------

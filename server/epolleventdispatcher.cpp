@@ -44,20 +44,11 @@ EpollEventDispatcher::~EpollEventDispatcher()
     ::close(m_epoll);
 }
 
-namespace {
-
-qint64 monotonicNs()
+qint64 EpollEventDispatcher::nowMs() const
 {
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC, &now);
-    return qint64(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-}
-
-} // namespace
-
-qint64 EpollEventDispatcher::nowMs() const
-{
-    return monotonicNs() / 1'000'000;
+    return qint64(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
 }
 
 void EpollEventDispatcher::wakeUp()
