@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Natter's one entry point for developers and CI, on Debian 12 / Ubuntu:
-#   ./dev.sh run    install what is needed, build, start natterd on port 5000
+#   ./dev.sh run    install what is needed, build, start the Natter desktop app hosting
+#                   a chat on this computer (port 5000, history in the app-data folder)
 #   ./dev.sh test   install what is needed, build, run every test suite
 #   ./dev.sh build  install what is needed and build only
 # Run as root or as a user with sudo (only apt-get needs it).
@@ -14,6 +15,8 @@ JOBS=${NATTER_JOBS:-2}
 PACKAGES=(
   cmake ninja-build g++ pkg-config
   qt6-base-dev qt6-base-dev-tools qt6-websockets-dev libqt6sql6-sqlite qt6-tools-dev libgl-dev
+  # the desktop app (and its offscreen widget tests): platform plugins, fonts with emoji
+  qt6-qpa-plugins fonts-dejavu-core fonts-noto-color-emoji
 )
 
 install_packages() {
@@ -44,7 +47,9 @@ case "${1:-}" in
   run)
     build
     shift
-    exec "$BUILD_DIR/server/natterd" --port 5000 "$@"
+    # More arguments go to natter, e.g. ./dev.sh run --server ws://HOST:5000 (see natter --help).
+    [ $# -gt 0 ] || set -- --host
+    exec "$BUILD_DIR/app/natter" "$@"
     ;;
   test)
     build

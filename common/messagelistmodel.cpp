@@ -174,9 +174,10 @@ void MessageListModel::prependOlder(const QList<Message> &messages, bool hasMore
 
 void MessageListModel::setHasOlder(bool hasOlder)
 {
+    // A fresh statement of fact also ends a fetch that will not be answered
+    // (the connection dropped), so the view can ask again later.
     m_hasOlder = hasOlder;
-    if (!hasOlder)
-        m_fetchingOlder = false;
+    m_fetchingOlder = false;
 }
 
 void MessageListModel::setDeliveryState(const QString &clientId, DeliveryState state)

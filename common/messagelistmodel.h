@@ -74,7 +74,8 @@ public:
     /// whether the server has still older ones.
     void prependOlder(const QList<Message> &messages, bool hasMore);
 
-    /// Whether older history than the first row exists on the server.
+    /// Whether older history than the first row exists on the server. Also
+    /// ends a pending fetchMore() that will not be answered.
     void setHasOlder(bool hasOlder);
     bool hasOlder() const { return m_hasOlder; }
 

@@ -1,6 +1,7 @@
 #include "natterdcommandline.h"
 
 #include "chatserver.h"
+#include "discoveryresponder.h"
 #include "serverlogging.h"
 #include "sqlitemessagestore.h"
 #include "unixsignalwatcher.h"
@@ -79,9 +80,14 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
         u"Milliseconds between commits under load (default: %1, commit once per loop pass)."_s.arg(
             defaults.commitWindow.count()),
         u"ms"_s, QString::number(defaults.commitWindow.count()));
+    const QCommandLineOption discoveryPort(
+        u"discovery-port"_s,
+        u"UDP port answering LAN discovery (default: %1; 0 picks a free one)."_s.arg(Discovery::DefaultPort),
+        u"port"_s, QString::number(Discovery::DefaultPort));
+    const QCommandLineOption noDiscovery(u"no-discovery"_s, u"Do not answer LAN discovery."_s);
     const QCommandLineOption verbose(u"verbose"_s, u"Log every connection and error (natter.*.debug)."_s);
     parser.addOptions({host, port, db, name, maxText, maxFrame, rateLimit, rateBurst, maxQueue, pingInterval,
-                       idleTimeout, commitWindow, verbose});
+                       idleTimeout, commitWindow, discoveryPort, noDiscovery, verbose});
 
     auto usageError = [exitCode](const QString &message) -> std::optional<NatterdOptions> {
         printError(message + u"\nTry 'natterd --help'."_s);
@@ -106,14 +112,21 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
 
     NatterdOptions options;
     ServerConfig &config = options.server;
+    bool ok = false;
     if (parser.isSet(host) && !config.host.setAddress(parser.value(host)))
         return usageError(u"--host: not an IP address: %1"_s.arg(parser.value(host)));
 
-    bool ok = false;
     const uint portValue = parser.value(port).toUInt(&ok);
     if (!ok || portValue > 65535)
         return usageError(u"--port: not a port number: %1"_s.arg(parser.value(port)));
     config.port = quint16(portValue);
+    const uint discoveryPortValue = parser.value(discoveryPort).toUInt(&ok);
+    if (!ok || discoveryPortValue > 65535)
+        return usageError(u"--discovery-port: not a port number: %1"_s.arg(parser.value(discoveryPort)));
+    if (parser.isSet(noDiscovery))
+        options.discoveryPort.reset();
+    else
+        options.discoveryPort = quint16(discoveryPortValue);
 
     auto number = [&parser](const QCommandLineOption &option, double min, double max, double *out) {
         bool valid = false;
@@ -179,6 +192,19 @@ int runNatterd(QCoreApplication &app)
     std::printf("%s listening on %s:%u, database %s\n", qUtf8Printable(ChatServer::versionString()),
                 qUtf8Printable(server.serverAddress().toString()), unsigned(server.serverPort()),
                 qUtf8Printable(options->databasePath));
+
+    // Discovery is a convenience: without it the server still works, so a
+    // taken or refused UDP port is a warning, not a failure.
+    DiscoveryResponder discovery([&server] {
+        return Discovery::Announcement{Discovery::Version, server.config().serverName, server.serverPort(),
+                                       ChatServer::versionString(), server.onlineUserCount()};
+    });
+    if (options->discoveryPort) {
+        if (discovery.listen(*options->discoveryPort))
+            std::printf("answering LAN discovery on UDP port %u\n", unsigned(discovery.port()));
+        else
+            printError(u"warning: %1"_s.arg(discovery.errorString()));
+    }
     std::fflush(stdout);
 
     UnixSignalWatcher signalWatcher({SIGINT, SIGTERM});

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "discovery.h"
 #include "serverconfig.h"
 
 #include <QStringList>
@@ -17,6 +18,8 @@ struct NatterdOptions
     ServerConfig server;
     QString databasePath;
     bool verbose = false;
+    /// UDP port answering LAN discovery; nullopt: do not answer.
+    std::optional<quint16> discoveryPort = Discovery::DefaultPort;
 };
 
 /// Parses natterd's arguments. Prints --help/--version or a usage error

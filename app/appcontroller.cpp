@@ -1,0 +1,418 @@
+#include "appcontroller.h"
+
+#include "discoverybrowser.h"
+#include "localserverhost.h"
+#include "mainwindow.h"
+#include "memberlistmodel.h"
+#include "trayicon.h"
+#include "validation.h"
+#include "welcomedialog.h"
+
+#include <QApplication>
+#include <QDesktopServices>
+#include <QDir>
+#include <QHostInfo>
+#include <QMessageBox>
+#include <QSysInfo>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+namespace {
+constexpr QLatin1String DefaultRoom{"general"};
+}
+
+AppController::AppController(AppSettings settings, ClientOptions options, QObject *parent)
+    : QObject(parent)
+    , m_settings(std::move(settings))
+    , m_options(std::move(options))
+    , m_client(new ChatClient(this))
+    , m_host(new LocalServerHost(this))
+    , m_members(new MemberListModel(this))
+    , m_window(new MainWindow)
+    , m_tray(new TrayIcon(QApplication::windowIcon(), this))
+{
+    m_window->setAttribute(Qt::WA_DeleteOnClose, false);
+    m_window->setConversationModel(m_client->conversations());
+    m_window->setMemberModel(m_members);
+    if (!m_settings.windowGeometry().isEmpty())
+        m_window->restoreGeometry(m_settings.windowGeometry());
+
+    // The window asks, the client does.
+    connect(m_window, &MainWindow::conversationSelected, this, &AppController::setCurrentConversation);
+    connect(m_window, &MainWindow::sendRequested, this,
+            [this](const ConversationKey &key, const QString &text) {
+                if (!m_client->sendMessage(key, text).isEmpty())
+                    m_window->messageAccepted();
+            });
+    connect(m_window, &MainWindow::retryRequested, m_client, &ChatClient::retry);
+    connect(m_window, &MainWindow::typingChanged, this, [this](const ConversationKey &key, bool active) {
+        if (key.isRoom())
+            m_client->setTyping(key.name, active);
+    });
+    connect(m_window, &MainWindow::joinRoomRequested, this, [this](const QString &room) {
+        if (m_client->openRoom(room)) {
+            setCurrentConversation(ConversationKey::room(room.trimmed().toLower()));
+            saveSettings();
+        }
+    });
+    connect(m_window, &MainWindow::directMessageRequested, this,
+            [this](const QString &email, const QString &name) {
+                if (m_client->openDirect(email, name)) {
+                    setCurrentConversation(
+                        ConversationKey::direct(Validation::normalizedEmail(email.trimmed())));
+                    saveSettings();
+                }
+            });
+    connect(m_window, &MainWindow::closeConversationRequested, this, &AppController::closeConversation);
+    connect(m_window, &MainWindow::reconnectRequested, this, [this] {
+        if (m_client->state() == ChatClient::State::WaitingToReconnect)
+            m_client->reconnectNow();
+        else if (m_client->state() == ChatClient::State::Offline && m_client->serverUrl().isValid())
+            m_client->connectToServer(m_client->serverUrl());
+    });
+    connect(m_window, &MainWindow::switchServerRequested, this, [this] {
+        saveSettings();
+        runWelcomeDialog();
+    });
+    connect(m_window, &MainWindow::linkActivated, this,
+            [](const QUrl &url) { QDesktopServices::openUrl(url); });
+    connect(m_window, &MainWindow::windowActivated, this,
+            [this] { m_client->conversations()->clearUnread(m_window->currentConversation()); });
+    connect(m_window, &MainWindow::closing, this, &AppController::saveSettings);
+
+    // The client tells, the window shows.
+    connect(m_client, &ChatClient::stateChanged, this, &AppController::updateStatus);
+    connect(m_client, &ChatClient::welcomed, this, [this] {
+        m_settings.addRecentServer(m_client->serverUrl());
+        updateStatus();
+        updateHeader();
+    });
+    connect(m_client, &ChatClient::errorOccurred, m_window, &MainWindow::showError);
+    connect(m_client, &ChatClient::membersChanged, this, [this](const QString &room) {
+        if (m_window->currentConversation() == ConversationKey::room(room))
+            updateMembers();
+    });
+    connect(m_client, &ChatClient::typingChanged, this, [this](const QString &room) {
+        if (m_window->currentConversation() == ConversationKey::room(room))
+            m_window->setTypingText(typingText(m_client->typingUsers(room)));
+    });
+    connect(m_client, &ChatClient::messageArrived, this, &AppController::onMessageArrived);
+    connect(m_client, &ChatClient::conversationOpened, this, &AppController::saveSettings);
+    connect(m_client->conversations(), &ConversationListModel::totalUnreadChanged, this, [this](int total) {
+        m_tray->setUnreadCount(total);
+        m_window->setWindowIcon(m_tray->badgedIcon());
+    });
+    connect(m_tray, &TrayIcon::showRequested, this, [this] {
+        m_window->showNormal();
+        m_window->raise();
+        m_window->activateWindow();
+    });
+    connect(m_tray, &TrayIcon::quitRequested, qApp, &QApplication::quit);
+
+    // The countdown of "reconnecting in N s" moves once a second.
+    m_statusTimer.setInterval(1000);
+    connect(&m_statusTimer, &QTimer::timeout, this, &AppController::updateStatus);
+}
+
+AppController::~AppController()
+{
+    saveSettings();
+    m_client->disconnectFromServer();
+    delete m_window;
+    m_host->stop();
+}
+
+User AppController::effectiveIdentity() const
+{
+    User user = m_settings.identity();
+    if (!m_options.identity.name.isEmpty())
+        user.name = m_options.identity.name;
+    if (!m_options.identity.email.isEmpty())
+        user.email = m_options.identity.email;
+    return user;
+}
+
+bool AppController::start()
+{
+    const User identity = effectiveIdentity();
+    const bool identityKnown =
+        Validation::isValidDisplayName(identity.name) && Validation::isValidEmail(identity.email);
+    if (m_options.server.isValid() && identityKnown) {
+        m_client->setIdentity(identity);
+        m_settings.setIdentity(identity);
+        join(m_options.server);
+        return true;
+    }
+    if (m_options.host) {
+        User user = identity;
+        if (!identityKnown) {
+            // Hosting at once asks nothing: a name from the account, changeable later.
+            QString login =
+                qEnvironmentVariable("USER", qEnvironmentVariable("USERNAME", u"user"_s)).trimmed();
+            if (login.isEmpty())
+                login = u"user"_s;
+            if (!Validation::isValidDisplayName(user.name))
+                user.name = login.left(1).toUpper() + login.mid(1);
+            if (!Validation::isValidEmail(user.email))
+                user.email = Validation::normalizedEmail(QString(login + u'@' + QSysInfo::machineHostName()));
+            if (!Validation::isValidEmail(user.email))
+                user.email = Validation::normalizedEmail(QString(login + u"@localhost"_s));
+        }
+        m_client->setIdentity(user);
+        m_settings.setIdentity(user);
+        if (host())
+            return true;
+    }
+    return runWelcomeDialog();
+}
+
+bool AppController::runWelcomeDialog()
+{
+    WelcomeDialog dialog(m_window->isVisible() ? m_window : nullptr);
+    dialog.setWindowIcon(QApplication::windowIcon());
+    dialog.setIdentity(effectiveIdentity());
+    QList<QUrl> recent = m_settings.recentServers();
+    if (m_options.server.isValid())
+        recent.prepend(m_options.server);
+    dialog.setRecentServers(recent);
+
+    DiscoveryBrowser browser;
+    connect(&browser, &DiscoveryBrowser::serverFound, &dialog, [&dialog](const DiscoveredServer &server) {
+        const QString title = server.name.isEmpty() ? server.url.host() : server.name;
+        dialog.addDiscoveredServer(
+            title, server.url,
+            tr("%1 · %n online", nullptr, server.users).arg(server.url.toString(QUrl::RemoveScheme).mid(2)));
+    });
+    if (m_options.discovery)
+        browser.start();
+
+    for (;;) {
+        if (dialog.exec() != QDialog::Accepted)
+            return m_window->isVisible();
+        const User user = dialog.identity();
+        m_client->setIdentity(user);
+        m_settings.setIdentity(user);
+        if (dialog.choice() == WelcomeDialog::Choice::Join) {
+            m_host->stop();
+            join(dialog.serverUrl());
+            return true;
+        }
+        if (host())
+            return true;
+    }
+}
+
+bool AppController::host(bool quiet)
+{
+    ServerConfig config;
+    config.port = m_options.hostPort;
+    config.host = m_options.hostAddress;
+    const User identity = m_client->identity();
+    config.serverName = !m_options.hostName.isEmpty()      ? m_options.hostName
+                        : !m_settings.hostName().isEmpty() ? m_settings.hostName()
+                                                           : tr("%1's chat").arg(identity.name);
+    const QString database =
+        m_options.databasePath.isEmpty() ? LocalServerHost::defaultDatabasePath() : m_options.databasePath;
+    std::optional<quint16> discoveryPort;
+    if (m_options.discovery)
+        discoveryPort = m_options.hostPort == 0 ? quint16(0) : m_options.hostPort;
+    if (!m_host->start(config, database, discoveryPort)) {
+        m_lastHostError = m_host->errorString();
+        if (!quiet)
+            QMessageBox::critical(m_window->isVisible() ? m_window : nullptr, tr("Cannot host a chat"),
+                                  m_lastHostError);
+        return false;
+    }
+    QUrl url;
+    url.setScheme(u"ws"_s);
+    url.setHost(u"127.0.0.1"_s);
+    url.setPort(m_host->port());
+    join(url);
+    QStringList shareable = m_host->shareableUrls();
+    if (shareable.isEmpty())
+        shareable.append(url.toString());
+    m_window->setHostingAddresses(shareable);
+    if (!m_host->warningString().isEmpty())
+        m_window->showError(
+            tr("Hosting works, but others cannot find it automatically: %1").arg(m_host->warningString()));
+    return true;
+}
+
+void AppController::join(const QUrl &url)
+{
+    if (!m_host->isRunning())
+        m_window->setHostingAddresses({});
+    // Leave what was open on another server.
+    for (const ConversationKey &key : m_client->openConversations()) {
+        if (key.isRoom())
+            m_client->closeRoom(key.name);
+        else
+            m_client->closeDirect(key.name);
+    }
+    m_client->connectToServer(url);
+    openRestoredConversations();
+    m_window->show();
+    m_window->focusComposer();
+    updateStatus();
+}
+
+void AppController::openRestoredConversations()
+{
+    const QUrl server = m_client->serverUrl();
+    const QList<AppSettings::OpenConversation> saved = m_settings.openConversations(server);
+    for (const AppSettings::OpenConversation &conversation : saved) {
+        if (conversation.key.isRoom())
+            m_client->openRoom(conversation.key.name);
+        else
+            m_client->openDirect(conversation.key.name, conversation.title);
+    }
+    ConversationKey current = ConversationKey::fromString(m_settings.currentConversation(server));
+    if (!m_options.room.isEmpty()) {
+        m_client->openRoom(m_options.room);
+        current = ConversationKey::room(m_options.room);
+    }
+    if (m_client->openConversations().isEmpty()) {
+        m_client->openRoom(DefaultRoom);
+        current = ConversationKey::room(DefaultRoom);
+    }
+    if (!current.isValid() || !m_client->messages(current))
+        current = m_client->openConversations().constFirst();
+    setCurrentConversation(current);
+}
+
+void AppController::setCurrentConversation(const ConversationKey &key)
+{
+    m_window->showConversation(key, m_client->messages(key));
+    m_client->conversations()->clearUnread(key);
+    m_window->setTypingText(key.isRoom() ? typingText(m_client->typingUsers(key.name)) : QString());
+    updateMembers();
+    updateHeader();
+    m_window->focusComposer();
+}
+
+void AppController::closeConversation(const ConversationKey &key)
+{
+    if (key == m_window->currentConversation()) {
+        const QList<ConversationKey> open = m_client->openConversations();
+        const qsizetype position = open.indexOf(key);
+        ConversationKey next;
+        if (open.size() > 1)
+            next = open.at(position + 1 < open.size() ? position + 1 : position - 1);
+        setCurrentConversation(next);
+    }
+    if (key.isRoom())
+        m_client->closeRoom(key.name);
+    else
+        m_client->closeDirect(key.name);
+    saveSettings();
+}
+
+void AppController::updateMembers()
+{
+    const ConversationKey key = m_window->currentConversation();
+    QList<User> users;
+    if (key.isRoom())
+        users = m_client->members(key.name);
+    m_members->setSelfEmail(m_client->self().email.isEmpty() ? m_client->identity().email
+                                                             : m_client->self().email);
+    m_members->setMembers(users);
+    updateHeader();
+}
+
+void AppController::updateHeader()
+{
+    const ConversationKey key = m_window->currentConversation();
+    QString server = m_client->serverName().isEmpty() ? m_client->serverUrl().host() : m_client->serverName();
+    m_window->setServerTitle(server.isEmpty() ? tr("Natter") : server);
+    if (!key.isValid())
+        return;
+    if (key.isRoom()) {
+        const int count = int(m_client->members(key.name).size());
+        m_window->setConversationHeader(u"#"_s + key.name, m_client->state() == ChatClient::State::Online
+                                                               ? tr("%n member(s) online", nullptr, count)
+                                                               : QString());
+    } else {
+        m_window->setConversationHeader(m_client->conversations()->title(key), key.name);
+    }
+}
+
+void AppController::updateStatus()
+{
+    using Indicator = MainWindow::ConnectionIndicator;
+    const QString where =
+        m_client->serverName().isEmpty() ? m_client->serverUrl().toString() : m_client->serverName();
+    switch (m_client->state()) {
+    case ChatClient::State::Online:
+        m_statusTimer.stop();
+        m_window->setConnectionStatus(Indicator::Online,
+                                      tr("Connected to %1 as %2").arg(where, m_client->self().name));
+        break;
+    case ChatClient::State::Connecting:
+        m_window->setConnectionStatus(Indicator::Connecting,
+                                      tr("Connecting to %1…").arg(m_client->serverUrl().toString()));
+        break;
+    case ChatClient::State::WaitingToReconnect: {
+        m_statusTimer.start();
+        const qint64 seconds = (m_client->millisecondsUntilReconnect() + 999) / 1000;
+        const QString reason =
+            m_client->lastError().isEmpty() ? tr("Connection lost") : m_client->lastError();
+        m_window->setConnectionStatus(
+            Indicator::Offline, tr("%1 — reconnecting in %n s…", nullptr, int(seconds)).arg(reason), true);
+        break;
+    }
+    case ChatClient::State::Offline:
+        m_statusTimer.stop();
+        m_window->setConnectionStatus(
+            Indicator::Offline,
+            m_client->lastError().isEmpty() ? tr("Offline") : tr("Offline — %1").arg(m_client->lastError()),
+            m_client->serverUrl().isValid());
+        break;
+    }
+    updateHeader();
+}
+
+void AppController::onMessageArrived(const ConversationKey &key, const Message &message)
+{
+    const bool active = m_window->isActiveWindow();
+    if (!(active && key == m_window->currentConversation()))
+        m_client->conversations()->incrementUnread(key);
+    if (!active) {
+        const QString where =
+            key.isRoom() ? tr("%1 in #%2").arg(message.from.name, key.name) : message.from.name;
+        if (m_tray->isAvailable())
+            m_tray->notify(where, message.text.left(200));
+        else
+            QApplication::alert(m_window);
+    }
+}
+
+void AppController::saveSettings()
+{
+    if (m_client->serverUrl().isValid()) {
+        QList<AppSettings::OpenConversation> open;
+        for (const ConversationKey &key : m_client->openConversations())
+            open.append({key, key.isRoom() ? QString() : m_client->conversations()->title(key)});
+        m_settings.setOpenConversations(m_client->serverUrl(), open);
+        m_settings.setCurrentConversation(m_client->serverUrl(), m_window->currentConversation().toString());
+    }
+    m_settings.setWindowGeometry(m_window->saveGeometry());
+    m_settings.sync();
+}
+
+QString AppController::typingText(const QStringList &names)
+{
+    switch (names.size()) {
+    case 0:
+        return {};
+    case 1:
+        return tr("%1 is typing…").arg(names.at(0));
+    case 2:
+        return tr("%1 and %2 are typing…").arg(names.at(0), names.at(1));
+    default:
+        return tr("Several people are typing…");
+    }
+}
+
+} // namespace Natter

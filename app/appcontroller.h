@@ -1,0 +1,76 @@
+#pragma once
+
+#include "appsettings.h"
+#include "chatclient.h"
+#include "commandline.h"
+
+#include <QObject>
+#include <QPointer>
+#include <QTimer>
+
+namespace Natter {
+
+class DiscoveryBrowser;
+class LocalServerHost;
+class MainWindow;
+class MemberListModel;
+class TrayIcon;
+class WelcomeDialog;
+
+/// The composition root of the desktop app: owns the chat client, the
+/// window, the tray, the hosted server and discovery, and wires them together
+/// (socket → client → models → views; views → client for what the user asks).
+class AppController final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(AppController)
+
+public:
+    AppController(AppSettings settings, ClientOptions options, QObject *parent = nullptr);
+    ~AppController() override;
+
+    /// Goes straight to the chat (--server, --host) or shows the welcome
+    /// dialog. Returns false when the user cancelled it.
+    bool start();
+
+    /// Hosts a chat on this computer and joins it. False (and an error
+    /// dialog, unless quiet) when the port is taken or the database unusable.
+    bool host(bool quiet = false);
+    void join(const QUrl &url);
+
+    ChatClient *client() const { return m_client; }
+    MainWindow *window() const { return m_window; }
+    LocalServerHost *localHost() const { return m_host; }
+    TrayIcon *tray() const { return m_tray; }
+    AppSettings &settings() { return m_settings; }
+    QString lastHostError() const { return m_lastHostError; }
+
+    /// Makes a conversation the one shown (and read).
+    void setCurrentConversation(const ConversationKey &key);
+    void saveSettings();
+
+    /// "Bob is typing…", "Bob and Carol are typing…", "Several people are typing…"
+    static QString typingText(const QStringList &names);
+
+private:
+    bool runWelcomeDialog();
+    void openRestoredConversations();
+    void updateStatus();
+    void updateHeader();
+    void updateMembers();
+    void onMessageArrived(const ConversationKey &key, const Message &message);
+    void closeConversation(const ConversationKey &key);
+    User effectiveIdentity() const;
+
+    AppSettings m_settings;
+    ClientOptions m_options;
+    ChatClient *m_client;
+    LocalServerHost *m_host;
+    MemberListModel *m_members;
+    MainWindow *m_window;
+    TrayIcon *m_tray;
+    QTimer m_statusTimer;
+    QString m_lastHostError;
+};
+
+} // namespace Natter

@@ -1,0 +1,150 @@
+#include "appsettings.h"
+
+#include <QCryptographicHash>
+#include <QSettings>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+namespace {
+
+// Settings groups cannot hold '/' or ':' safely: key servers by a hash.
+QString serverGroup(const QUrl &server)
+{
+    const QByteArray digest = QCryptographicHash::hash(server.toString(QUrl::NormalizePathSegments).toUtf8(),
+                                                       QCryptographicHash::Sha1);
+    return u"servers/"_s + QString::fromLatin1(digest.toHex().left(16));
+}
+
+} // namespace
+
+AppSettings::AppSettings(const QString &profile)
+    : m_settings(std::make_unique<QSettings>(QSettings::IniFormat, QSettings::UserScope, u"Natter"_s,
+                                             profile.isEmpty() ? u"natter"_s : u"natter-"_s + profile))
+{}
+
+AppSettings::AppSettings(std::unique_ptr<QSettings> settings)
+    : m_settings(std::move(settings))
+{}
+
+AppSettings AppSettings::fromFile(const QString &path)
+{
+    return AppSettings(std::make_unique<QSettings>(path, QSettings::IniFormat));
+}
+
+AppSettings::~AppSettings() = default;
+AppSettings::AppSettings(AppSettings &&) noexcept = default;
+AppSettings &AppSettings::operator=(AppSettings &&) noexcept = default;
+
+User AppSettings::identity() const
+{
+    return User{m_settings->value(u"identity/name"_s).toString(),
+                m_settings->value(u"identity/email"_s).toString()};
+}
+
+void AppSettings::setIdentity(const User &user)
+{
+    m_settings->setValue(u"identity/name"_s, user.name);
+    m_settings->setValue(u"identity/email"_s, user.email);
+}
+
+QList<QUrl> AppSettings::recentServers() const
+{
+    QList<QUrl> servers;
+    const QStringList stored = m_settings->value(u"servers/recent"_s).toStringList();
+    for (const QString &text : stored) {
+        const QUrl url(text);
+        if (url.isValid() && !url.host().isEmpty())
+            servers.append(url);
+    }
+    return servers;
+}
+
+void AppSettings::addRecentServer(const QUrl &url)
+{
+    QStringList stored = m_settings->value(u"servers/recent"_s).toStringList();
+    stored.removeAll(url.toString());
+    stored.prepend(url.toString());
+    while (stored.size() > MaxRecentServers)
+        stored.removeLast();
+    m_settings->setValue(u"servers/recent"_s, stored);
+}
+
+QList<AppSettings::OpenConversation> AppSettings::openConversations(const QUrl &server) const
+{
+    QList<OpenConversation> conversations;
+    const int count = m_settings->beginReadArray(serverGroup(server) + u"/open"_s);
+    for (int i = 0; i < count; ++i) {
+        m_settings->setArrayIndex(i);
+        const ConversationKey key = ConversationKey::fromString(m_settings->value(u"key"_s).toString());
+        if (key.isValid())
+            conversations.append({key, m_settings->value(u"title"_s).toString()});
+    }
+    m_settings->endArray();
+    return conversations;
+}
+
+void AppSettings::setOpenConversations(const QUrl &server, const QList<OpenConversation> &conversations)
+{
+    m_settings->remove(serverGroup(server) + u"/open"_s);
+    m_settings->beginWriteArray(serverGroup(server) + u"/open"_s, int(conversations.size()));
+    for (int i = 0; i < conversations.size(); ++i) {
+        m_settings->setArrayIndex(i);
+        m_settings->setValue(u"key"_s, conversations.at(i).key.toString());
+        m_settings->setValue(u"title"_s, conversations.at(i).title);
+    }
+    m_settings->endArray();
+}
+
+QString AppSettings::currentConversation(const QUrl &server) const
+{
+    return m_settings->value(serverGroup(server) + u"/current"_s).toString();
+}
+
+void AppSettings::setCurrentConversation(const QUrl &server, const QString &key)
+{
+    m_settings->setValue(serverGroup(server) + u"/current"_s, key);
+}
+
+QByteArray AppSettings::windowGeometry() const
+{
+    return m_settings->value(u"window/geometry"_s).toByteArray();
+}
+
+void AppSettings::setWindowGeometry(const QByteArray &geometry)
+{
+    m_settings->setValue(u"window/geometry"_s, geometry);
+}
+
+QByteArray AppSettings::windowState() const
+{
+    return m_settings->value(u"window/state"_s).toByteArray();
+}
+
+void AppSettings::setWindowState(const QByteArray &state)
+{
+    m_settings->setValue(u"window/state"_s, state);
+}
+
+QString AppSettings::hostName() const
+{
+    return m_settings->value(u"host/name"_s).toString();
+}
+
+void AppSettings::setHostName(const QString &name)
+{
+    m_settings->setValue(u"host/name"_s, name);
+}
+
+void AppSettings::sync()
+{
+    m_settings->sync();
+}
+
+QString AppSettings::fileName() const
+{
+    return m_settings->fileName();
+}
+
+} // namespace Natter

@@ -1,0 +1,71 @@
+#pragma once
+
+#include "conversationlistmodel.h"
+#include "user.h"
+
+#include <QByteArray>
+#include <QList>
+#include <QStringList>
+#include <QUrl>
+
+#include <memory>
+
+QT_BEGIN_NAMESPACE
+class QSettings;
+QT_END_NAMESPACE
+
+namespace Natter {
+
+/// What the desktop app remembers between runs, over QSettings: identity,
+/// recent servers, the conversations that were open, window geometry.
+/// Typed accessors keep the keys in one place.
+class AppSettings final
+{
+public:
+    /// The user's settings (or those of a --profile, for several identities
+    /// on one computer).
+    explicit AppSettings(const QString &profile = {});
+    /// Settings in an INI file (tests).
+    static AppSettings fromFile(const QString &path);
+    ~AppSettings();
+    AppSettings(AppSettings &&) noexcept;
+    AppSettings &operator=(AppSettings &&) noexcept;
+
+    User identity() const;
+    void setIdentity(const User &user);
+
+    /// Most recent first, at most MaxRecentServers.
+    QList<QUrl> recentServers() const;
+    void addRecentServer(const QUrl &url);
+    static constexpr int MaxRecentServers = 8;
+
+    struct OpenConversation
+    {
+        ConversationKey key;
+        QString title;
+        friend bool operator==(const OpenConversation &, const OpenConversation &) = default;
+    };
+    /// Per server: the rooms and direct conversations open when the app last ran there.
+    QList<OpenConversation> openConversations(const QUrl &server) const;
+    void setOpenConversations(const QUrl &server, const QList<OpenConversation> &conversations);
+    QString currentConversation(const QUrl &server) const;
+    void setCurrentConversation(const QUrl &server, const QString &key);
+
+    QByteArray windowGeometry() const;
+    void setWindowGeometry(const QByteArray &geometry);
+    QByteArray windowState() const;
+    void setWindowState(const QByteArray &state);
+
+    /// The name hosted chats go by ("Alice's chat" by default).
+    QString hostName() const;
+    void setHostName(const QString &name);
+
+    void sync();
+    QString fileName() const;
+
+private:
+    explicit AppSettings(std::unique_ptr<QSettings> settings);
+    std::unique_ptr<QSettings> m_settings;
+};
+
+} // namespace Natter

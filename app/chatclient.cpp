@@ -1,0 +1,636 @@
+#include "chatclient.h"
+
+#include "clientlogging.h"
+#include "validation.h"
+
+#include <QRandomGenerator>
+#include <QUuid>
+#include <QWebSocket>
+
+#include <algorithm>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+namespace {
+
+// Send "typing: active" at most this often while the user keeps typing, and
+// forget another user's typing after this long without a repeat (their
+// "stopped" may never come if they drop).
+constexpr qint64 TypingRepeatMs = 3'000;
+constexpr qint64 TypingForgetMs = 8'000;
+
+QString readableError(const Protocol::Error &error)
+{
+    using Protocol::ErrorCode;
+    switch (error.code) {
+    case ErrorCode::TextTooLong:
+        return ChatClient::tr("The message is too long for this server.");
+    case ErrorCode::BadText:
+        return ChatClient::tr("An empty message cannot be sent.");
+    case ErrorCode::RateLimited:
+        return ChatClient::tr("You are sending too fast; wait a moment and retry.");
+    case ErrorCode::BadName:
+        return ChatClient::tr("The server refused your name: %1").arg(error.message);
+    case ErrorCode::BadEmail:
+        return ChatClient::tr("The server refused the email address: %1").arg(error.message);
+    case ErrorCode::BadRoom:
+        return ChatClient::tr("That is not a valid room name: %1").arg(error.message);
+    case ErrorCode::TooManyRooms:
+        return ChatClient::tr("You have joined as many rooms as the server allows; leave one first.");
+    case ErrorCode::UnsupportedProtocol:
+        return ChatClient::tr("This server speaks another version of the Natter protocol.");
+    case ErrorCode::InternalError:
+        return ChatClient::tr("The server could not handle the request (%1). Try again later.")
+            .arg(error.message);
+    default:
+        return ChatClient::tr("The server refused a request: %1").arg(error.message);
+    }
+}
+
+} // namespace
+
+ChatClient::ChatClient(QObject *parent)
+    : QObject(parent)
+    , m_conversations(new ConversationListModel(this))
+{
+    m_clock.start();
+    m_reconnectTimer.setSingleShot(true);
+    connect(&m_reconnectTimer, &QTimer::timeout, this, &ChatClient::openSocket);
+    m_connectTimer.setSingleShot(true);
+    connect(&m_connectTimer, &QTimer::timeout, this, [this] {
+        qCInfo(lcNatterClientNet) << "connection attempt timed out";
+        m_lastError = tr("The server did not answer in time.");
+        if (m_socket)
+            m_socket->abort();
+    });
+    connect(&m_aliveTimer, &QTimer::timeout, this, &ChatClient::checkAlive);
+    m_typingExpiry.setInterval(1'000);
+    connect(&m_typingExpiry, &QTimer::timeout, this, [this] {
+        const qint64 now = m_clock.elapsed();
+        for (auto room = m_typingSince.begin(); room != m_typingSince.end(); ++room) {
+            bool changed = false;
+            for (auto it = room->begin(); it != room->end();) {
+                if (now - it.value() > TypingForgetMs) {
+                    m_typing[room.key()].remove(it.key());
+                    it = room->erase(it);
+                    changed = true;
+                } else {
+                    ++it;
+                }
+            }
+            if (changed)
+                Q_EMIT typingChanged(room.key());
+        }
+    });
+    m_typingExpiry.start();
+}
+
+ChatClient::~ChatClient()
+{
+    m_wantConnection = false;
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+    }
+}
+
+void ChatClient::setIdentity(const User &user)
+{
+    m_identity = user;
+    m_identity.email = Validation::normalizedEmail(user.email);
+    for (const Conversation &conversation : std::as_const(m_open))
+        conversation.messages->setOwnEmail(m_identity.email);
+}
+
+void ChatClient::setReconnectDelays(std::chrono::milliseconds first, std::chrono::milliseconds longest)
+{
+    m_firstDelay = first;
+    m_longestDelay = std::max(first, longest);
+}
+
+void ChatClient::setTimeouts(std::chrono::milliseconds connect, std::chrono::milliseconds keepAlive)
+{
+    m_connectTimeout = connect;
+    m_keepAlive = keepAlive;
+}
+
+void ChatClient::setState(State state)
+{
+    if (m_state == state)
+        return;
+    m_state = state;
+    Q_EMIT stateChanged(state);
+}
+
+void ChatClient::connectToServer(const QUrl &url)
+{
+    disconnectFromServer();
+    m_url = url;
+    m_wantConnection = true;
+    m_attempt = 0;
+    m_lastError.clear();
+    openSocket();
+}
+
+void ChatClient::disconnectFromServer()
+{
+    m_wantConnection = false;
+    m_reconnectTimer.stop();
+    m_connectTimer.stop();
+    m_aliveTimer.stop();
+    if (m_socket) {
+        QWebSocket *socket = std::exchange(m_socket, nullptr);
+        socket->disconnect(this);
+        socket->close();
+        socket->deleteLater();
+    }
+    for (Conversation &conversation : m_open) {
+        conversation.pendingHistory.clear();
+        conversation.messages->setHasOlder(conversation.messages->hasOlder());
+    }
+    clearTyping();
+    setState(State::Offline);
+}
+
+void ChatClient::reconnectNow()
+{
+    if (m_state == State::WaitingToReconnect) {
+        m_reconnectTimer.stop();
+        openSocket();
+    }
+}
+
+qint64 ChatClient::millisecondsUntilReconnect() const
+{
+    return m_state == State::WaitingToReconnect ? std::max(0, m_reconnectTimer.remainingTime()) : 0;
+}
+
+void ChatClient::openSocket()
+{
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+        m_socket->deleteLater();
+    }
+    m_socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
+    m_socket->setMaxAllowedIncomingFrameSize(16 * 1024 * 1024);
+    connect(m_socket, &QWebSocket::connected, this, &ChatClient::onConnected);
+    connect(m_socket, &QWebSocket::disconnected, this, &ChatClient::onDisconnected);
+    connect(m_socket, &QWebSocket::textMessageReceived, this, &ChatClient::onTextMessage);
+    connect(m_socket, &QWebSocket::pong, this, [this] {
+        m_pingSent = false;
+        m_sinceHeard.restart();
+    });
+    // Qt 6.4 names it error(); errorOccurred() came in 6.5.
+    connect(m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this,
+            [this](QAbstractSocket::SocketError) {
+                if (m_socket)
+                    m_lastError = m_socket->errorString();
+                qCInfo(lcNatterClientNet) << "socket error:" << m_lastError;
+            });
+    setState(State::Connecting);
+    qCDebug(lcNatterClientNet) << "connecting to" << m_url << "attempt" << m_attempt;
+    m_connectTimer.start(m_connectTimeout);
+    m_socket->open(m_url);
+}
+
+void ChatClient::scheduleReconnect()
+{
+    const double exponential = double(m_firstDelay.count()) * double(1LL << std::min(m_attempt, 20));
+    const double ceiling = std::min(exponential, double(m_longestDelay.count()));
+    // "Equal jitter": between half and all of the ceiling, so clients that
+    // lost one server together do not come back in lockstep.
+    const qint64 delay = qint64(ceiling / 2 + QRandomGenerator::global()->bounded(ceiling / 2 + 1));
+    ++m_attempt;
+    qCDebug(lcNatterClientNet) << "reconnecting in" << delay << "ms";
+    m_reconnectTimer.start(std::chrono::milliseconds(delay));
+    setState(State::WaitingToReconnect);
+}
+
+void ChatClient::onConnected()
+{
+    m_sinceHeard.start();
+    m_pingSent = false;
+    m_aliveTimer.start(std::max<qint64>(50, m_keepAlive.count() / 4));
+    send(Protocol::Hello{m_identity, Protocol::Version});
+}
+
+void ChatClient::onDisconnected()
+{
+    m_connectTimer.stop();
+    m_aliveTimer.stop();
+    if (m_socket) {
+        if (m_lastError.isEmpty() || m_state == State::Online)
+            m_lastError = m_socket->closeReason().isEmpty() ? tr("The connection was closed.")
+                                                            : m_socket->closeReason();
+        m_socket->disconnect(this);
+        m_socket->deleteLater();
+        m_socket = nullptr;
+    }
+    qCInfo(lcNatterClientNet) << "disconnected:" << m_lastError;
+    for (Conversation &conversation : m_open) {
+        conversation.pendingHistory.clear();
+        conversation.messages->setHasOlder(conversation.messages->hasOlder());
+    }
+    clearTyping();
+    if (m_wantConnection)
+        scheduleReconnect();
+    else
+        setState(State::Offline);
+}
+
+void ChatClient::checkAlive()
+{
+    if (!m_socket)
+        return;
+    // A laptop lid closed on a live TCP connection leaves it half open: only
+    // silence tells. Ping after a quiet spell; no answer in time drops it.
+    const qint64 quiet = m_sinceHeard.elapsed();
+    if (quiet >= m_keepAlive.count()) {
+        qCInfo(lcNatterClientNet) << "no answer from the server for" << quiet << "ms; reconnecting";
+        m_lastError = tr("The server stopped answering.");
+        m_socket->abort();
+    } else if (quiet >= m_keepAlive.count() / 2 && !m_pingSent && m_state == State::Online) {
+        m_pingSent = true;
+        m_socket->ping();
+    }
+}
+
+void ChatClient::send(const Codec::ClientFrame &frame)
+{
+    if (m_socket)
+        m_socket->sendTextMessage(QString::fromUtf8(Codec::encodeClientFrame(frame)));
+}
+
+void ChatClient::onTextMessage(const QString &text)
+{
+    m_sinceHeard.restart();
+    m_pingSent = false;
+    const Codec::Result<Codec::ServerFrame> frame = Codec::decodeServerFrame(text.toUtf8());
+    if (!frame.isOk()) {
+        qCWarning(lcNatterClientNet) << "ignoring a frame the client cannot read:" << frame.error().message;
+        return;
+    }
+    std::visit([this](const auto &value) { handle(value); }, frame.value());
+}
+
+void ChatClient::handle(const Protocol::Welcome &welcome)
+{
+    m_connectTimer.stop();
+    m_self = welcome.user;
+    m_serverName = welcome.serverName;
+    m_serverSoftware = welcome.server;
+    m_limits = welcome.limits;
+    m_attempt = 0;
+    m_lastError.clear();
+    qCInfo(lcNatterClientNet) << "signed in to" << m_url << "as" << m_self.email;
+    setState(State::Online);
+    // Rejoin and resume every open conversation, then resend what is unacknowledged:
+    // the server answers in order, so each send follows its join.
+    for (const ConversationKey &key : m_conversations->keys())
+        subscribe(key, m_open[key]);
+    for (const ConversationKey &key : m_conversations->keys()) {
+        for (const Message &message : m_open[key].messages->outbox())
+            sendOutbox(key, message);
+    }
+    Q_EMIT welcomed();
+}
+
+void ChatClient::subscribe(const ConversationKey &key, Conversation &conversation)
+{
+    const qint64 last = conversation.messages->lastStoredId();
+    conversation.resumed = last > 0;
+    if (key.isRoom()) {
+        send(Protocol::JoinRoom{key.name});
+        conversation.pendingHistory.append(HistoryKind::Latest);
+        if (last > 0)
+            requestHistory(key, HistoryKind::After, last);
+    } else {
+        requestHistory(key, last > 0 ? HistoryKind::After : HistoryKind::Latest, last);
+    }
+}
+
+void ChatClient::requestHistory(const ConversationKey &key, HistoryKind kind, qint64 id)
+{
+    Protocol::HistoryRequest request;
+    (key.isRoom() ? request.room : request.with) = key.name;
+    if (kind == HistoryKind::After) {
+        request.after = id;
+        request.limit = Protocol::MaxHistoryLimit;
+    } else if (kind == HistoryKind::Before) {
+        request.before = id;
+    }
+    send(request);
+    m_open[key].pendingHistory.append(kind);
+}
+
+void ChatClient::handle(const Protocol::UserJoined &joined)
+{
+    QList<User> &members = m_members[joined.room];
+    const auto it = std::find_if(members.begin(), members.end(),
+                                 [&](const User &user) { return user.email == joined.user.email; });
+    if (it == members.end())
+        members.append(joined.user);
+    else
+        *it = joined.user;
+    Q_EMIT membersChanged(joined.room);
+}
+
+void ChatClient::handle(const Protocol::UserLeft &left)
+{
+    QList<User> &members = m_members[left.room];
+    members.removeIf([&](const User &user) { return user.email == left.user.email; });
+    if (m_typing[left.room].remove(left.user.email) > 0)
+        Q_EMIT typingChanged(left.room);
+    Q_EMIT membersChanged(left.room);
+}
+
+void ChatClient::handle(const Protocol::Members &members)
+{
+    m_members[members.room] = members.users;
+    Q_EMIT membersChanged(members.room);
+}
+
+void ChatClient::handle(const Protocol::History &history)
+{
+    const ConversationKey key =
+        history.room.isEmpty() ? ConversationKey::direct(history.with) : ConversationKey::room(history.room);
+    const auto it = m_open.find(key);
+    if (it == m_open.end())
+        return; // closed while the answer was on its way
+    Conversation &conversation = *it;
+    const HistoryKind kind =
+        conversation.pendingHistory.isEmpty() ? HistoryKind::After : conversation.pendingHistory.takeFirst();
+    MessageListModel *model = conversation.messages;
+    switch (kind) {
+    case HistoryKind::Latest:
+        // On a resume the "after" pages fill the gap exactly; the latest page
+        // would show a hole until they arrive.
+        if (!conversation.resumed) {
+            model->addMessages(history.messages);
+            model->setHasOlder(history.hasMore);
+        }
+        break;
+    case HistoryKind::After:
+        model->addMessages(history.messages);
+        if (history.hasMore && model->lastStoredId() > 0)
+            requestHistory(key, HistoryKind::After, model->lastStoredId());
+        break;
+    case HistoryKind::Before:
+        model->prependOlder(history.messages, history.hasMore);
+        break;
+    }
+}
+
+void ChatClient::handle(const Protocol::ReceiveMessage &receive)
+{
+    const Message &message = receive.message;
+    const bool own = message.from.email == m_self.email;
+    ConversationKey key;
+    if (!message.room.isEmpty())
+        key = ConversationKey::room(message.room);
+    else
+        key = ConversationKey::direct(own ? message.to : message.from.email);
+    auto it = m_open.find(key);
+    if (it == m_open.end()) {
+        if (key.isRoom())
+            return; // a room left a moment ago
+        // A direct message opens its conversation, as in every chat app.
+        addConversation(key, own ? QString() : message.from.name);
+        Q_EMIT conversationOpened(key);
+        it = m_open.find(key);
+        requestHistory(key, HistoryKind::Latest);
+    } else if (!key.isRoom() && !own) {
+        m_conversations->setTitle(key, message.from.name);
+    }
+    m_outboxKeys.remove(message.clientId);
+    it->messages->addMessages({message});
+    if (!own)
+        Q_EMIT messageArrived(key, message);
+    if (!message.room.isEmpty() && !own && m_typing[message.room].remove(message.from.email) > 0)
+        Q_EMIT typingChanged(message.room);
+}
+
+void ChatClient::handle(const Protocol::TypingNotice &typing)
+{
+    if (typing.user.email == m_self.email)
+        return;
+    if (typing.active) {
+        m_typing[typing.room].insert(typing.user.email, typing.user.name);
+        m_typingSince[typing.room].insert(typing.user.email, m_clock.elapsed());
+    } else {
+        m_typing[typing.room].remove(typing.user.email);
+        m_typingSince[typing.room].remove(typing.user.email);
+    }
+    Q_EMIT typingChanged(typing.room);
+}
+
+void ChatClient::handle(const Protocol::Error &error)
+{
+    qCInfo(lcNatterClientNet) << "error from the server:" << Protocol::errorCodeName(error.code)
+                              << error.message;
+    if (!error.clientId.isEmpty()) {
+        const ConversationKey key = m_outboxKeys.value(error.clientId);
+        if (MessageListModel *model = messages(key))
+            model->setDeliveryState(error.clientId, MessageListModel::DeliveryState::Failed);
+    }
+    if (error.code == Protocol::ErrorCode::UnsupportedProtocol ||
+        error.code == Protocol::ErrorCode::BadName || error.code == Protocol::ErrorCode::BadEmail) {
+        if (error.request == Protocol::Type::Hello) {
+            // Retrying with the same hello cannot succeed: stop and say why.
+            m_wantConnection = false;
+        }
+    }
+    Q_EMIT errorOccurred(readableError(error));
+}
+
+MessageListModel *ChatClient::messages(const ConversationKey &key) const
+{
+    const auto it = m_open.constFind(key);
+    return it == m_open.cend() ? nullptr : it->messages;
+}
+
+ChatClient::Conversation &ChatClient::addConversation(const ConversationKey &key, const QString &title)
+{
+    m_conversations->add(key, title);
+    Conversation &conversation = m_open[key];
+    if (!conversation.messages) {
+        conversation.messages = new MessageListModel(this);
+        conversation.messages->setOwnEmail(m_self.email.isEmpty() ? m_identity.email : m_self.email);
+        connect(conversation.messages, &MessageListModel::olderMessagesRequested, this,
+                [this, key](qint64 beforeId) {
+                    if (isOnline() && beforeId > 0)
+                        requestHistory(key, HistoryKind::Before, beforeId);
+                    else if (MessageListModel *model = messages(key))
+                        model->setHasOlder(model->hasOlder());
+                });
+    }
+    return conversation;
+}
+
+void ChatClient::removeConversation(const ConversationKey &key)
+{
+    const auto it = m_open.find(key);
+    if (it == m_open.end())
+        return;
+    m_conversations->remove(key);
+    it->messages->deleteLater();
+    m_open.erase(it);
+    m_outboxKeys.removeIf([&key](const auto &entry) { return entry.value() == key; });
+}
+
+bool ChatClient::openRoom(const QString &room)
+{
+    const QString name = room.trimmed().toLower();
+    if (!Validation::isValidRoomName(name)) {
+        Q_EMIT errorOccurred(tr("“%1” is not a valid room name: use 1–64 letters, digits, '-', '_' or '.', "
+                                "starting with a letter or digit.")
+                                 .arg(room));
+        return false;
+    }
+    const ConversationKey key = ConversationKey::room(name);
+    if (m_open.contains(key))
+        return true;
+    Conversation &conversation = addConversation(key, QString());
+    if (isOnline())
+        subscribe(key, conversation);
+    return true;
+}
+
+void ChatClient::closeRoom(const QString &room)
+{
+    const ConversationKey key = ConversationKey::room(room);
+    if (!m_open.contains(key))
+        return;
+    if (isOnline())
+        send(Protocol::LeaveRoom{room});
+    removeConversation(key);
+    m_members.remove(room);
+    m_typing.remove(room);
+    m_typingSince.remove(room);
+}
+
+bool ChatClient::openDirect(const QString &email, const QString &name)
+{
+    const QString normalized = Validation::normalizedEmail(email.trimmed());
+    if (!Validation::isValidEmail(normalized)) {
+        Q_EMIT errorOccurred(tr("“%1” is not a valid email address.").arg(email));
+        return false;
+    }
+    const ConversationKey key = ConversationKey::direct(normalized);
+    if (m_open.contains(key)) {
+        if (!name.isEmpty())
+            m_conversations->setTitle(key, name);
+        return true;
+    }
+    Conversation &conversation = addConversation(key, name);
+    if (isOnline())
+        subscribe(key, conversation);
+    return true;
+}
+
+void ChatClient::closeDirect(const QString &email)
+{
+    removeConversation(ConversationKey::direct(email));
+}
+
+QStringList ChatClient::typingUsers(const QString &room) const
+{
+    QStringList names = m_typing.value(room).values();
+    names.sort(Qt::CaseInsensitive);
+    return names;
+}
+
+QString ChatClient::sendMessage(const ConversationKey &key, const QString &text)
+{
+    MessageListModel *model = messages(key);
+    if (!model)
+        return {};
+    if (Validation::isBlank(text))
+        return {};
+    const qsizetype maxLength =
+        m_limits.maxTextLength > 0 ? m_limits.maxTextLength : Validation::DefaultMaxTextLength;
+    if (Validation::textLength(text) > maxLength) {
+        Q_EMIT errorOccurred(tr("The message is %1 characters long; this server takes at most %2.")
+                                 .arg(Validation::textLength(text))
+                                 .arg(maxLength));
+        return {};
+    }
+    Message message;
+    message.text = text;
+    if (key.isRoom())
+        message.room = key.name;
+    else
+        message.to = key.name;
+    message.from = m_self.email.isEmpty() ? m_identity : m_self;
+    message.timestamp = QDateTime::currentDateTimeUtc();
+    message.clientId = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    model->addOutgoing(message);
+    m_outboxKeys.insert(message.clientId, key);
+    if (isOnline())
+        sendOutbox(key, message);
+    if (key.isRoom())
+        setTyping(key.name, false);
+    return message.clientId;
+}
+
+void ChatClient::sendOutbox(const ConversationKey &key, const Message &message)
+{
+    Protocol::SendMessage request;
+    (key.isRoom() ? request.room : request.to) = key.name;
+    request.text = message.text;
+    request.clientId = message.clientId;
+    m_outboxKeys.insert(message.clientId, key);
+    send(request);
+}
+
+void ChatClient::retry(const ConversationKey &key, const QString &clientId)
+{
+    MessageListModel *model = messages(key);
+    if (!model)
+        return;
+    for (const Message &message : model->outbox()) {
+        if (message.clientId != clientId)
+            continue;
+        model->setDeliveryState(clientId, MessageListModel::DeliveryState::Sending);
+        if (isOnline())
+            sendOutbox(key, message);
+        return;
+    }
+}
+
+void ChatClient::setTyping(const QString &room, bool active)
+{
+    if (!isOnline() || !m_open.contains(ConversationKey::room(room)))
+        return;
+    auto it = m_typingSent.find(room);
+    const bool announced = it != m_typingSent.end() && it->isValid();
+    if (active) {
+        if (announced && it->elapsed() < TypingRepeatMs)
+            return;
+        m_typingSent[room].start();
+    } else {
+        if (!announced)
+            return;
+        it->invalidate();
+    }
+    send(Protocol::TypingRequest{room, active});
+}
+
+void ChatClient::clearTyping()
+{
+    m_typingSent.clear();
+    QStringList rooms;
+    for (auto it = m_typing.cbegin(); it != m_typing.cend(); ++it) {
+        if (!it->isEmpty())
+            rooms.append(it.key());
+    }
+    m_typing.clear();
+    m_typingSince.clear();
+    for (const QString &room : std::as_const(rooms))
+        Q_EMIT typingChanged(room);
+}
+
+} // namespace Natter

@@ -1,0 +1,194 @@
+#pragma once
+
+#include "codec.h"
+#include "conversationlistmodel.h"
+#include "messagelistmodel.h"
+#include "user.h"
+
+#include <QElapsedTimer>
+#include <QHash>
+#include <QObject>
+#include <QSet>
+#include <QTimer>
+#include <QUrl>
+
+#include <chrono>
+
+QT_BEGIN_NAMESPACE
+class QWebSocket;
+QT_END_NAMESPACE
+
+namespace Natter {
+
+/// The client side of one Natter connection: a QWebSocket to natterd plus
+/// everything the user has open there (rooms, direct conversations, their
+/// messages and members).
+///
+/// It keeps itself connected: after a drop it reconnects with exponential
+/// backoff and jitter, says hello, rejoins the open rooms, reads what was
+/// missed (history after the last id it has) and resends the outbox with the
+/// same client ids, so nothing is lost or doubled. It knows nothing of
+/// widgets; the app wires its models and signals to the window.
+class ChatClient final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(ChatClient)
+
+public:
+    enum class State
+    {
+        Offline,            ///< not connected and not trying (never started, or stopped)
+        Connecting,         ///< opening the WebSocket / waiting for welcome
+        Online,             ///< welcomed: requests flow
+        WaitingToReconnect, ///< the connection dropped; the next attempt is scheduled
+    };
+    Q_ENUM(State)
+
+    explicit ChatClient(QObject *parent = nullptr);
+    ~ChatClient() override;
+
+    /// Who signs in. Takes effect on the next hello.
+    void setIdentity(const User &user);
+    User identity() const { return m_identity; }
+    /// The server's view of the user after welcome (email lowercased).
+    User self() const { return m_self; }
+
+    /// First and longest wait between reconnection attempts (each wait is
+    /// drawn between half and all of min(first * 2^attempt, longest)).
+    void setReconnectDelays(std::chrono::milliseconds first, std::chrono::milliseconds longest);
+    /// How long to wait for the WebSocket handshake and welcome, and for a pong.
+    void setTimeouts(std::chrono::milliseconds connect, std::chrono::milliseconds keepAlive);
+
+    void connectToServer(const QUrl &url);
+    /// Closes the connection and stops reconnecting.
+    void disconnectFromServer();
+    /// Skips the wait of WaitingToReconnect.
+    void reconnectNow();
+
+    State state() const { return m_state; }
+    QUrl serverUrl() const { return m_url; }
+    QString serverName() const { return m_serverName; }
+    QString serverSoftware() const { return m_serverSoftware; }
+    const Protocol::ServerLimits &limits() const { return m_limits; }
+    int reconnectAttempt() const { return m_attempt; }
+    /// Milliseconds left before the next attempt (WaitingToReconnect only).
+    qint64 millisecondsUntilReconnect() const;
+    /// Why the last connection failed or dropped, for the status line.
+    QString lastError() const { return m_lastError; }
+
+    ConversationListModel *conversations() const { return m_conversations; }
+    /// The messages of an open conversation; nullptr if it is not open.
+    MessageListModel *messages(const ConversationKey &key) const;
+
+    /// Opens (joins) a room; lowercases the name. Returns false and emits
+    /// errorOccurred() for a name the protocol refuses.
+    bool openRoom(const QString &room);
+    /// Leaves a room and forgets its messages.
+    void closeRoom(const QString &room);
+    /// Opens the direct conversation with a user.
+    bool openDirect(const QString &email, const QString &name = {});
+    void closeDirect(const QString &email);
+    /// Rooms and direct conversations open now.
+    QList<ConversationKey> openConversations() const { return m_conversations->keys(); }
+
+    QList<User> members(const QString &room) const { return m_members.value(room); }
+    /// Display names of the others typing in the room now.
+    QStringList typingUsers(const QString &room) const;
+
+    /// Queues a message (shown at once as "sending") and sends it when
+    /// online. Returns its client id; an empty string (and errorOccurred())
+    /// when the text is blank or too long, so the composer can keep it.
+    QString sendMessage(const ConversationKey &key, const QString &text);
+    /// Sends a failed message again with its client id.
+    void retry(const ConversationKey &key, const QString &clientId);
+    /// Tells the room this user is (not) typing; repeats are throttled.
+    void setTyping(const QString &room, bool active);
+
+Q_SIGNALS:
+    void stateChanged(Natter::ChatClient::State state);
+    /// Signed in (first time or after a reconnect).
+    void welcomed();
+    /// Something the user should read: a refused request, a lost connection.
+    void errorOccurred(const QString &message);
+    void membersChanged(const QString &room);
+    void typingChanged(const QString &room);
+    /// A new message from someone else was pushed (not history): for unread
+    /// counts and notifications.
+    void messageArrived(const Natter::ConversationKey &key, const Natter::Message &message);
+    /// A conversation was opened because a message arrived in it.
+    void conversationOpened(const Natter::ConversationKey &key);
+
+private:
+    enum class HistoryKind
+    {
+        Latest, ///< the page join_room answers with, or a first direct read
+        After,  ///< resume
+        Before, ///< scrolling back
+    };
+    struct Conversation
+    {
+        MessageListModel *messages = nullptr; // child of the client
+        QList<HistoryKind> pendingHistory;    // answered in order on one connection
+        bool resumed = false;                 // messages were there before this connection
+    };
+
+    void setState(State state);
+    void openSocket();
+    void scheduleReconnect();
+    void onConnected();
+    void onDisconnected();
+    void onTextMessage(const QString &text);
+    void checkAlive();
+
+    void handle(const Protocol::Welcome &welcome);
+    void handle(const Protocol::UserJoined &joined);
+    void handle(const Protocol::UserLeft &left);
+    void handle(const Protocol::Members &members);
+    void handle(const Protocol::History &history);
+    void handle(const Protocol::ReceiveMessage &receive);
+    void handle(const Protocol::TypingNotice &typing);
+    void handle(const Protocol::Error &error);
+
+    Conversation &addConversation(const ConversationKey &key, const QString &title);
+    void removeConversation(const ConversationKey &key);
+    void subscribe(const ConversationKey &key, Conversation &conversation);
+    void requestHistory(const ConversationKey &key, HistoryKind kind, qint64 id = 0);
+    void sendOutbox(const ConversationKey &key, const Message &message);
+    void send(const Codec::ClientFrame &frame);
+    bool isOnline() const { return m_state == State::Online; }
+    void clearTyping();
+
+    QWebSocket *m_socket = nullptr;
+    State m_state = State::Offline;
+    QUrl m_url;
+    User m_identity;
+    User m_self;
+    QString m_serverName;
+    QString m_serverSoftware;
+    Protocol::ServerLimits m_limits;
+    QString m_lastError;
+    bool m_wantConnection = false;
+
+    std::chrono::milliseconds m_firstDelay{500};
+    std::chrono::milliseconds m_longestDelay{30'000};
+    std::chrono::milliseconds m_connectTimeout{10'000};
+    std::chrono::milliseconds m_keepAlive{20'000};
+    int m_attempt = 0;
+    QTimer m_reconnectTimer;
+    QTimer m_connectTimer;
+    QTimer m_aliveTimer;
+    QElapsedTimer m_sinceHeard;
+    bool m_pingSent = false;
+
+    ConversationListModel *m_conversations;
+    QHash<ConversationKey, Conversation> m_open;
+    QHash<QString, QList<User>> m_members;            // by room
+    QHash<QString, QHash<QString, QString>> m_typing; // room -> email -> name
+    QHash<QString, QElapsedTimer> m_typingSent;       // room -> since our last "active"
+    QHash<QString, ConversationKey> m_outboxKeys;     // client id -> conversation
+    QTimer m_typingExpiry;
+    QHash<QString, QHash<QString, qint64>> m_typingSince; // room -> email -> ms of m_clock
+    QElapsedTimer m_clock;
+};
+
+} // namespace Natter

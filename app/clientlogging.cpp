@@ -1,0 +1,5 @@
+#include "clientlogging.h"
+
+Q_LOGGING_CATEGORY(lcNatterClientNet, "natter.client.net", QtWarningMsg)
+Q_LOGGING_CATEGORY(lcNatterClientHost, "natter.client.host", QtWarningMsg)
+Q_LOGGING_CATEGORY(lcNatterClientDiscovery, "natter.client.discovery", QtWarningMsg)

@@ -1,0 +1,119 @@
+#include "commandline.h"
+
+#include "validation.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+
+#include <cstdio>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+std::optional<ClientOptions> parseClientArguments(const QStringList &arguments, int *exitCode)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QCoreApplication::translate(
+        "natter", "Natter: chat with the people on your network. Without options, a welcome dialog asks "
+                  "who you are and where to chat."));
+    const QCommandLineOption helpOption = parser.addHelpOption();
+    const QCommandLineOption versionOption = parser.addVersionOption();
+    const QCommandLineOption server(u"server"_s,
+                                    QCoreApplication::translate("natter", "Connect to this server at once."),
+                                    u"ws://host:port"_s);
+    const QCommandLineOption name(u"name"_s, QCoreApplication::translate("natter", "Your display name."),
+                                  u"name"_s);
+    const QCommandLineOption email(
+        u"email"_s, QCoreApplication::translate("natter", "Your email (it identifies you)."), u"email"_s);
+    const QCommandLineOption room(u"room"_s, QCoreApplication::translate("natter", "Open this room."),
+                                  u"room"_s);
+    const QCommandLineOption host(
+        u"host"_s, QCoreApplication::translate("natter", "Host a chat on this computer at once."));
+    const QCommandLineOption port(u"port"_s,
+                                  QCoreApplication::translate("natter", "Port to host on (default: 5000)."),
+                                  u"port"_s, u"5000"_s);
+    const QCommandLineOption listen(
+        u"listen"_s,
+        QCoreApplication::translate("natter", "Address a hosted chat listens on (default: all interfaces)."),
+        u"address"_s);
+    const QCommandLineOption hostName(
+        u"host-name"_s, QCoreApplication::translate("natter", "Name of the hosted chat."), u"name"_s);
+    const QCommandLineOption database(
+        u"database"_s, QCoreApplication::translate("natter", "History file of a hosted chat."), u"path"_s);
+    const QCommandLineOption profile(
+        u"profile"_s, QCoreApplication::translate("natter", "Use separate settings under this name."),
+        u"name"_s);
+    const QCommandLineOption noDiscovery(
+        u"no-discovery"_s,
+        QCoreApplication::translate("natter", "Neither look for nor announce chats on the LAN."));
+    parser.addOptions(
+        {server, name, email, room, host, port, listen, hostName, database, profile, noDiscovery});
+
+    auto usageError = [exitCode](const QString &message) -> std::optional<ClientOptions> {
+        std::fprintf(stderr, "natter: %s\nTry 'natter --help'.\n", qUtf8Printable(message));
+        *exitCode = 2;
+        return std::nullopt;
+    };
+    if (!parser.parse(arguments))
+        return usageError(parser.errorText());
+    if (parser.isSet(helpOption)) {
+        std::fputs(qUtf8Printable(parser.helpText()), stdout);
+        *exitCode = 0;
+        return std::nullopt;
+    }
+    if (parser.isSet(versionOption)) {
+        std::printf("natter %s\n", qUtf8Printable(QCoreApplication::applicationVersion()));
+        *exitCode = 0;
+        return std::nullopt;
+    }
+    if (!parser.positionalArguments().isEmpty())
+        return usageError(u"unexpected argument: %1"_s.arg(parser.positionalArguments().constFirst()));
+
+    ClientOptions options;
+    if (parser.isSet(server)) {
+        QString text = parser.value(server).trimmed();
+        if (!text.contains(u"://"_s))
+            text.prepend(u"ws://"_s);
+        QUrl url(text, QUrl::StrictMode);
+        if (!url.isValid() || url.host().isEmpty() || (url.scheme() != u"ws"_s && url.scheme() != u"wss"_s))
+            return usageError(u"--server: give an address like ws://192.168.1.20:5000"_s);
+        if (url.port() == -1)
+            url.setPort(5000);
+        options.server = url;
+    }
+    if (parser.isSet(server) && parser.isSet(host))
+        return usageError(u"--server and --host exclude each other"_s);
+    options.identity.name = parser.value(name).trimmed();
+    options.identity.email = Validation::normalizedEmail(parser.value(email).trimmed());
+    if (parser.isSet(name) && !Validation::isValidDisplayName(options.identity.name))
+        return usageError(u"--name: give 1 to 64 characters"_s);
+    if (parser.isSet(email) && !Validation::isValidEmail(options.identity.email))
+        return usageError(u"--email: not an email address: %1"_s.arg(parser.value(email)));
+    if (parser.isSet(room)) {
+        options.room = parser.value(room).trimmed().toLower();
+        if (!Validation::isValidRoomName(options.room))
+            return usageError(u"--room: 1-64 of a-z 0-9 - _ . starting with a letter or digit: %1"_s.arg(
+                parser.value(room)));
+    }
+    options.host = parser.isSet(host);
+    bool ok = false;
+    const uint portValue = parser.value(port).toUInt(&ok);
+    if (!ok || portValue > 65535)
+        return usageError(u"--port: not a port number: %1"_s.arg(parser.value(port)));
+    options.hostPort = quint16(portValue);
+    if (parser.isSet(listen) && !options.hostAddress.setAddress(parser.value(listen)))
+        return usageError(u"--listen: not an IP address: %1"_s.arg(parser.value(listen)));
+    options.hostName = parser.value(hostName).trimmed();
+    options.databasePath = parser.value(database);
+    options.profile = parser.value(profile).trimmed();
+    if (!options.profile.isEmpty() &&
+        !std::all_of(options.profile.cbegin(), options.profile.cend(),
+                     [](QChar c) { return c.isLetterOrNumber() || c == u'-' || c == u'_'; }))
+        return usageError(u"--profile: letters, digits, '-' and '_' only"_s);
+    options.discovery = !parser.isSet(noDiscovery);
+    *exitCode = 0;
+    return options;
+}
+
+} // namespace Natter

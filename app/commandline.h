@@ -1,0 +1,32 @@
+#pragma once
+
+#include "user.h"
+
+#include <QHostAddress>
+#include <QStringList>
+#include <QUrl>
+
+#include <optional>
+
+namespace Natter {
+
+/// What `natter` was told on its command line.
+struct ClientOptions
+{
+    QUrl server;       ///< --server: connect at once (no welcome dialog)
+    User identity;     ///< --name, --email (either may be empty)
+    QString room;      ///< --room: open and show this room
+    bool host = false; ///< --host: host a chat on this computer at once
+    quint16 hostPort = 5000;
+    QHostAddress hostAddress = QHostAddress::Any; ///< --listen: where a hosted chat listens
+    QString hostName;                             ///< --host-name: what the hosted chat is called
+    QString databasePath;                         ///< --database: where a hosted chat keeps its history
+    QString profile; ///< --profile: separate settings (several identities on one computer)
+    bool discovery = true;
+};
+
+/// Parses natter's arguments. --help and --version are printed here, usage
+/// errors too (exit code 2); then nullopt is returned with *exitCode set.
+std::optional<ClientOptions> parseClientArguments(const QStringList &arguments, int *exitCode);
+
+} // namespace Natter

@@ -1,0 +1,43 @@
+// natter: the Natter desktop chat client.
+#include "appcontroller.h"
+#include "appicon.h"
+#include "commandline.h"
+
+#include <QApplication>
+
+namespace {
+
+void setApplicationInfo()
+{
+    QCoreApplication::setOrganizationName(QStringLiteral("Natter"));
+    QCoreApplication::setApplicationName(QStringLiteral("natter"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(NATTER_VERSION));
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    // Arguments first, without a display: --help, --version and usage errors
+    // work on a terminal with no X or Wayland.
+    std::optional<Natter::ClientOptions> options;
+    {
+        QCoreApplication probe(argc, argv);
+        setApplicationInfo();
+        int exitCode = 0;
+        options = Natter::parseClientArguments(QCoreApplication::arguments(), &exitCode);
+        if (!options)
+            return exitCode;
+    }
+
+    QApplication app(argc, argv);
+    setApplicationInfo();
+    QApplication::setApplicationDisplayName(QStringLiteral("Natter"));
+    QApplication::setDesktopFileName(QStringLiteral("org.natter.Natter"));
+    QApplication::setWindowIcon(Natter::appIcon());
+
+    Natter::AppController controller(Natter::AppSettings(options->profile), *options);
+    if (!controller.start())
+        return 0;
+    return QApplication::exec();
+}

@@ -1,0 +1,178 @@
+#include "conversationlistmodel.h"
+
+#include <QHash>
+
+namespace Natter {
+
+namespace {
+constexpr QLatin1String RoomPrefix{"room:"};
+constexpr QLatin1String DirectPrefix{"direct:"};
+} // namespace
+
+QString ConversationKey::toString() const
+{
+    return (isRoom() ? QString(RoomPrefix) : QString(DirectPrefix)) + name;
+}
+
+ConversationKey ConversationKey::fromString(const QString &text)
+{
+    if (text.startsWith(RoomPrefix))
+        return room(text.mid(RoomPrefix.size()));
+    if (text.startsWith(DirectPrefix))
+        return direct(text.mid(DirectPrefix.size()));
+    return {};
+}
+
+size_t qHash(const ConversationKey &key, size_t seed) noexcept
+{
+    return qHashMulti(seed, int(key.kind), key.name);
+}
+
+ConversationListModel::ConversationListModel(QObject *parent)
+    : QAbstractListModel(parent)
+{}
+
+ConversationListModel::~ConversationListModel() = default;
+
+int ConversationListModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : int(m_rows.size());
+}
+
+QVariant ConversationListModel::data(const QModelIndex &index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const Row &row = m_rows.at(index.row());
+    switch (role) {
+    case Qt::DisplayRole:
+    case TitleRole:
+        return row.title.isEmpty() ? row.key.name : row.title;
+    case Qt::ToolTipRole:
+        return row.key.name;
+    case KindRole:
+        return int(row.key.kind);
+    case NameRole:
+        return row.key.name;
+    case UnreadCountRole:
+        return row.unread;
+    case KeyRole:
+        return row.key.toString();
+    default:
+        return {};
+    }
+}
+
+QHash<int, QByteArray> ConversationListModel::roleNames() const
+{
+    return {{Qt::DisplayRole, "display"}, {KindRole, "kind"},          {NameRole, "name"},
+            {TitleRole, "title"},         {UnreadCountRole, "unread"}, {KeyRole, "key"}};
+}
+
+int ConversationListModel::indexOf(const ConversationKey &key) const
+{
+    for (int i = 0; i < m_rows.size(); ++i) {
+        if (m_rows.at(i).key == key)
+            return i;
+    }
+    return -1;
+}
+
+QList<ConversationKey> ConversationListModel::keys() const
+{
+    QList<ConversationKey> keys;
+    keys.reserve(m_rows.size());
+    for (const Row &row : m_rows)
+        keys.append(row.key);
+    return keys;
+}
+
+int ConversationListModel::add(const ConversationKey &key, const QString &title)
+{
+    if (const int existing = indexOf(key); existing >= 0) {
+        if (!title.isEmpty())
+            setTitle(key, title);
+        return existing;
+    }
+    // Rooms before direct conversations; each group in opening order.
+    int position = int(m_rows.size());
+    if (key.isRoom()) {
+        position = 0;
+        while (position < m_rows.size() && m_rows.at(position).key.isRoom())
+            ++position;
+    }
+    beginInsertRows({}, position, position);
+    m_rows.insert(position, Row{key, title, 0});
+    endInsertRows();
+    return position;
+}
+
+bool ConversationListModel::remove(const ConversationKey &key)
+{
+    const int row = indexOf(key);
+    if (row < 0)
+        return false;
+    const int unread = m_rows.at(row).unread;
+    beginRemoveRows({}, row, row);
+    m_rows.removeAt(row);
+    endRemoveRows();
+    if (unread > 0)
+        Q_EMIT totalUnreadChanged(totalUnread());
+    return true;
+}
+
+void ConversationListModel::setTitle(const ConversationKey &key, const QString &title)
+{
+    const int row = indexOf(key);
+    if (row < 0 || m_rows.at(row).title == title)
+        return;
+    m_rows[row].title = title;
+    const QModelIndex changed = index(row);
+    Q_EMIT dataChanged(changed, changed, {Qt::DisplayRole, TitleRole});
+}
+
+QString ConversationListModel::title(const ConversationKey &key) const
+{
+    const int row = indexOf(key);
+    if (row < 0)
+        return {};
+    return m_rows.at(row).title.isEmpty() ? key.name : m_rows.at(row).title;
+}
+
+void ConversationListModel::setUnread(int row, int unread)
+{
+    if (m_rows.at(row).unread == unread)
+        return;
+    m_rows[row].unread = unread;
+    const QModelIndex changed = index(row);
+    Q_EMIT dataChanged(changed, changed, {UnreadCountRole});
+    Q_EMIT totalUnreadChanged(totalUnread());
+}
+
+void ConversationListModel::incrementUnread(const ConversationKey &key)
+{
+    if (const int row = indexOf(key); row >= 0)
+        setUnread(row, m_rows.at(row).unread + 1);
+}
+
+void ConversationListModel::clearUnread(const ConversationKey &key)
+{
+    if (const int row = indexOf(key); row >= 0)
+        setUnread(row, 0);
+}
+
+int ConversationListModel::unreadCount(const ConversationKey &key) const
+{
+    const int row = indexOf(key);
+    return row < 0 ? 0 : m_rows.at(row).unread;
+}
+
+int ConversationListModel::totalUnread() const
+{
+    int total = 0;
+    for (const Row &row : m_rows)
+        total += row.unread;
+    return total;
+}
+
+} // namespace Natter

@@ -1,0 +1,89 @@
+#pragma once
+
+#include <QAbstractListModel>
+#include <QList>
+
+namespace Natter {
+
+/// Which conversation: a room by name, or the direct conversation with a user
+/// by email.
+struct ConversationKey
+{
+    enum class Kind
+    {
+        Room,
+        Direct,
+    };
+    Kind kind = Kind::Room;
+    QString name; ///< room name, or the other user's (lowercase) email
+
+    static ConversationKey room(const QString &name) { return {Kind::Room, name}; }
+    static ConversationKey direct(const QString &email) { return {Kind::Direct, email}; }
+    bool isRoom() const { return kind == Kind::Room; }
+    bool isValid() const { return !name.isEmpty(); }
+    /// "room:general" or "direct:bob@example.org", for settings and hashing.
+    QString toString() const;
+    static ConversationKey fromString(const QString &text);
+    friend bool operator==(const ConversationKey &, const ConversationKey &) = default;
+};
+
+size_t qHash(const ConversationKey &key, size_t seed = 0) noexcept;
+
+/// The conversations the user has open: joined rooms first, then direct
+/// conversations, each group in the order they were opened. Carries meaning
+/// only (title, unread count); the sidebar decides how it looks.
+class ConversationListModel final : public QAbstractListModel
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(ConversationListModel)
+
+public:
+    enum Role
+    {
+        KindRole = Qt::UserRole + 1, ///< ConversationKey::Kind as int
+        NameRole,                    ///< QString: room name or email
+        TitleRole,                   ///< QString: room name or the user's display name
+        UnreadCountRole,             ///< int
+        KeyRole,                     ///< QString: ConversationKey::toString()
+    };
+    Q_ENUM(Role)
+
+    explicit ConversationListModel(QObject *parent = nullptr);
+    ~ConversationListModel() override;
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+    QHash<int, QByteArray> roleNames() const override;
+
+    /// Adds the conversation if it is not there; returns its row. A title
+    /// given for an existing direct conversation replaces the old one.
+    int add(const ConversationKey &key, const QString &title = {});
+    bool remove(const ConversationKey &key);
+    bool contains(const ConversationKey &key) const { return indexOf(key) >= 0; }
+    int indexOf(const ConversationKey &key) const;
+    ConversationKey keyAt(int row) const { return m_rows.at(row).key; }
+    QList<ConversationKey> keys() const;
+
+    void setTitle(const ConversationKey &key, const QString &title);
+    QString title(const ConversationKey &key) const;
+    void incrementUnread(const ConversationKey &key);
+    void clearUnread(const ConversationKey &key);
+    int unreadCount(const ConversationKey &key) const;
+    int totalUnread() const;
+
+Q_SIGNALS:
+    void totalUnreadChanged(int total);
+
+private:
+    struct Row
+    {
+        ConversationKey key;
+        QString title;
+        int unread = 0;
+    };
+    void setUnread(int row, int unread);
+
+    QList<Row> m_rows;
+};
+
+} // namespace Natter

@@ -1,0 +1,92 @@
+#include "discovery.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace Natter::Discovery {
+
+namespace {
+
+constexpr QLatin1String KindField{"natter"};
+constexpr QLatin1String VersionField{"v"};
+constexpr QLatin1String QueryKind{"query"};
+constexpr QLatin1String AnnouncementKind{"server"};
+
+// The object of a datagram of the given kind, or nullopt. Versions above ours
+// are accepted: a newer peer only adds fields.
+std::optional<QJsonObject> objectOfKind(const QByteArray &datagram, QLatin1String kind)
+{
+    if (datagram.isEmpty() || datagram.size() > MaxDatagramBytes)
+        return std::nullopt;
+    QJsonParseError error;
+    const QJsonDocument document = QJsonDocument::fromJson(datagram, &error);
+    if (error.error != QJsonParseError::NoError || !document.isObject())
+        return std::nullopt;
+    QJsonObject object = document.object();
+    const QJsonValue version = object.value(VersionField);
+    if (object.value(KindField).toString() != kind || !version.isDouble() || version.toDouble() < 1 ||
+        version.toDouble() > 1'000'000 || version.toDouble() != double(version.toInt()))
+        return std::nullopt;
+    return object;
+}
+
+} // namespace
+
+QByteArray encodeQuery(const Query &query)
+{
+    return QJsonDocument(QJsonObject{{KindField, QueryKind}, {VersionField, query.version}})
+        .toJson(QJsonDocument::Compact);
+}
+
+std::optional<Query> decodeQuery(const QByteArray &datagram)
+{
+    const auto object = objectOfKind(datagram, QueryKind);
+    if (!object)
+        return std::nullopt;
+    return Query{object->value(VersionField).toInt()};
+}
+
+QByteArray encodeAnnouncement(const Announcement &announcement)
+{
+    // Escaped control characters take six bytes each: cut the name further
+    // until the datagram fits.
+    for (qsizetype nameLength = MaxNameLength;; nameLength /= 2) {
+        const QJsonObject object{
+            {KindField, AnnouncementKind},
+            {VersionField, announcement.version},
+            {QLatin1String("name"), announcement.name.left(nameLength)},
+            {QLatin1String("port"), int(announcement.port)},
+            {QLatin1String("server"), announcement.server.left(MaxNameLength / 2)},
+            {QLatin1String("users"), announcement.users},
+        };
+        QByteArray datagram = QJsonDocument(object).toJson(QJsonDocument::Compact);
+        if (datagram.size() <= MaxDatagramBytes || nameLength == 0)
+            return datagram;
+    }
+}
+
+std::optional<Announcement> decodeAnnouncement(const QByteArray &datagram)
+{
+    const auto object = objectOfKind(datagram, AnnouncementKind);
+    if (!object)
+        return std::nullopt;
+    const QJsonValue name = object->value(QLatin1String("name"));
+    const QJsonValue port = object->value(QLatin1String("port"));
+    const QJsonValue server = object->value(QLatin1String("server"));
+    const QJsonValue users = object->value(QLatin1String("users"));
+    if (!port.isDouble() || port.toInt() < 1 || port.toInt() > 65535 ||
+        port.toDouble() != double(port.toInt()))
+        return std::nullopt;
+    if ((!name.isUndefined() && !name.isString()) || (!server.isUndefined() && !server.isString()) ||
+        (!users.isUndefined() && !users.isDouble()))
+        return std::nullopt;
+    Announcement announcement;
+    announcement.version = object->value(VersionField).toInt();
+    announcement.name = name.toString().left(MaxNameLength);
+    announcement.port = quint16(port.toInt());
+    announcement.server = server.toString().left(MaxNameLength);
+    announcement.users = qMax(0, users.toInt());
+    return announcement;
+}
+
+} // namespace Natter::Discovery

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <QByteArray>
+#include <QString>
+
+#include <optional>
+
+/// LAN discovery, version 1 (docs/protocol.md, "LAN discovery").
+///
+/// A client broadcasts a small UDP query; every Natter server that hears it
+/// answers the sender, unicast, with an announcement. Both are one JSON object
+/// per datagram, at most MaxDatagramBytes long; anything else is ignored.
+/// This header is the pure codec; the sockets live in server/ and app/.
+namespace Natter::Discovery {
+
+inline constexpr int Version = 1;
+/// The UDP port servers listen on for queries (same number as the WebSocket port).
+inline constexpr quint16 DefaultPort = 5000;
+/// Datagrams longer than this are ignored, and none longer is ever sent.
+inline constexpr int MaxDatagramBytes = 512;
+/// Longest server name carried in an announcement (longer names are cut).
+inline constexpr int MaxNameLength = 64;
+/// Environment variable naming where clients send queries (default: the
+/// limited broadcast address 255.255.255.255).
+inline constexpr char AddressVariable[] = "NATTER_DISCOVERY_ADDRESS";
+
+struct Query
+{
+    int version = Version;
+};
+
+struct Announcement
+{
+    int version = Version;
+    QString name;     ///< the display name the host chose (may be empty)
+    quint16 port = 0; ///< the WebSocket port, on the address the answer came from
+    QString server;   ///< "natterd X.Y.Z"
+    int users = 0;    ///< users online now
+};
+
+QByteArray encodeQuery(const Query &query = {});
+/// nullopt for anything that is not a well-formed query of version >= 1.
+std::optional<Query> decodeQuery(const QByteArray &datagram);
+
+/// Never longer than MaxDatagramBytes: the name is cut to MaxNameLength.
+QByteArray encodeAnnouncement(const Announcement &announcement);
+/// nullopt for anything that is not a well-formed announcement of version >= 1.
+std::optional<Announcement> decodeAnnouncement(const QByteArray &datagram);
+
+} // namespace Natter::Discovery

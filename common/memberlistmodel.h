@@ -1,0 +1,41 @@
+#pragma once
+
+#include "user.h"
+
+#include <QAbstractListModel>
+#include <QList>
+
+namespace Natter {
+
+/// Who is in the current room, sorted by display name.
+class MemberListModel final : public QAbstractListModel
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(MemberListModel)
+
+public:
+    enum Role
+    {
+        EmailRole = Qt::UserRole + 1, ///< QString
+        IsSelfRole,                   ///< bool: the signed-in user
+    };
+    Q_ENUM(Role)
+
+    explicit MemberListModel(QObject *parent = nullptr);
+    ~MemberListModel() override;
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+    QHash<int, QByteArray> roleNames() const override;
+
+    void setSelfEmail(const QString &email);
+    /// Replaces the members (one reset: member lists are short).
+    void setMembers(const QList<User> &users);
+    const User &userAt(int row) const { return m_members.at(row); }
+
+private:
+    QList<User> m_members;
+    QString m_selfEmail;
+};
+
+} // namespace Natter

@@ -1,0 +1,66 @@
+#include "discoveryresponder.h"
+
+#include "serverlogging.h"
+
+#include <QNetworkDatagram>
+#include <QUdpSocket>
+
+namespace Natter {
+
+namespace {
+// Queries are a few dozen bytes and come from people opening a dialog: a
+// handful a second is plenty, and bounds what a spoofed flood can reflect.
+constexpr double RepliesPerSecond = 20;
+constexpr double ReplyBurst = 40;
+} // namespace
+
+DiscoveryResponder::DiscoveryResponder(AnnouncementProvider announcement, QObject *parent)
+    : QObject(parent)
+    , m_announcement(std::move(announcement))
+    , m_socket(new QUdpSocket(this))
+{
+    m_clock.start();
+    m_replies = TokenBucket(RepliesPerSecond, ReplyBurst, m_clock.elapsed());
+    connect(m_socket, &QUdpSocket::readyRead, this, &DiscoveryResponder::readPending);
+}
+
+DiscoveryResponder::~DiscoveryResponder() = default;
+
+bool DiscoveryResponder::listen(quint16 port)
+{
+    if (!m_socket->bind(QHostAddress::AnyIPv4, port,
+                        QAbstractSocket::ShareAddress | QAbstractSocket::ReuseAddressHint)) {
+        m_errorString =
+            tr("cannot listen for discovery on UDP port %1: %2").arg(port).arg(m_socket->errorString());
+        return false;
+    }
+    qCDebug(lcNatterServer) << "answering discovery on UDP port" << m_socket->localPort();
+    return true;
+}
+
+quint16 DiscoveryResponder::port() const
+{
+    return m_socket->localPort();
+}
+
+void DiscoveryResponder::readPending()
+{
+    while (m_socket->hasPendingDatagrams()) {
+        // One byte more than allowed tells an oversize datagram from a full one.
+        const QNetworkDatagram datagram = m_socket->receiveDatagram(Discovery::MaxDatagramBytes + 1);
+        if (!datagram.isValid() || !Discovery::decodeQuery(datagram.data())) {
+            qCDebug(lcNatterServer) << "ignored a malformed discovery datagram from"
+                                    << datagram.senderAddress();
+            continue;
+        }
+        if (!m_replies.tryTake(m_clock.elapsed())) {
+            qCDebug(lcNatterServer) << "discovery replies rate limited";
+            continue;
+        }
+        m_socket->writeDatagram(Discovery::encodeAnnouncement(m_announcement()), datagram.senderAddress(),
+                                quint16(datagram.senderPort()));
+        Q_EMIT queryAnswered(datagram.senderAddress(), quint16(datagram.senderPort()));
+    }
+}
+
+} // namespace Natter

@@ -1,0 +1,70 @@
+#pragma once
+
+#include "chatserver.h"
+#include "sqlitemessagestore.h"
+
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <memory>
+
+/// An in-process natter server on 127.0.0.1 with its database in a temporary
+/// folder; stop() and start() again keep the port and the history, like a
+/// restarted natterd.
+class TestServer
+{
+public:
+    explicit TestServer(Natter::ServerConfig config = defaultConfig())
+        : m_config(std::move(config))
+    {}
+    ~TestServer() { stop(); }
+
+    static Natter::ServerConfig defaultConfig()
+    {
+        Natter::ServerConfig config;
+        config.host = QHostAddress::LocalHost;
+        config.port = 0;
+        config.serverName = QStringLiteral("Test chat");
+        config.shutdownGrace = std::chrono::milliseconds(500);
+        return config;
+    }
+
+    bool start()
+    {
+        auto store =
+            std::make_unique<Natter::SqliteMessageStore>(m_dir.filePath(QStringLiteral("natter.db")));
+        if (!store->open())
+            return false;
+        Natter::ServerConfig config = m_config;
+        if (m_port != 0)
+            config.port = m_port; // a restart comes back where it was
+        m_server = std::make_unique<Natter::ChatServer>(config, std::move(store));
+        if (!m_server->listen())
+            return false;
+        m_port = m_server->serverPort();
+        return true;
+    }
+
+    /// Clean shutdown: clients are told 1001, the store is closed.
+    void stop()
+    {
+        if (!m_server)
+            return;
+        QSignalSpy finished(m_server.get(), &Natter::ChatServer::shutdownFinished);
+        m_server->shutdown();
+        finished.wait(5000);
+        m_server.reset();
+    }
+
+    Natter::ChatServer *server() const { return m_server.get(); }
+    quint16 port() const { return m_port; }
+    QUrl url() const { return QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(m_port)); }
+    QString databasePath() const { return m_dir.filePath(QStringLiteral("natter.db")); }
+
+private:
+    Natter::ServerConfig m_config;
+    QTemporaryDir m_dir;
+    std::unique_ptr<Natter::ChatServer> m_server;
+    quint16 m_port = 0;
+};

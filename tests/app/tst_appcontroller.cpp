@@ -1,0 +1,300 @@
+// The desktop app end to end under QT_QPA_PLATFORM=offscreen: the real window
+// and controller against an in-process server on 127.0.0.1.
+#include "appcontroller.h"
+#include "composer.h"
+#include "localserverhost.h"
+#include "mainwindow.h"
+#include "testserver.h"
+#include "trayicon.h"
+
+#include "../server/testclient.h"
+
+#include <QApplication>
+#include <QLabel>
+#include <QListView>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace Natter;
+using State = ChatClient::State;
+
+class TestAppController final : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+    void typedMessageReachesTheOtherSide();
+    void shiftEnterStartsANewLine();
+    void othersMessagesAppearWithTheirRoleData();
+    void unreadCountsAndTyping();
+    void refusedTextStaysInTheComposer();
+    void statusFollowsTheConnection();
+    void reopensTheConversationsOfLastTime();
+    void hostsAChatAndJoinsIt();
+    void saysClearlyWhenThePortIsTaken();
+
+private:
+    std::unique_ptr<AppController> makeController(const ClientOptions &options);
+    ClientOptions joinOptions() const;
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<TestServer> m_server;
+};
+
+void TestAppController::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    m_server = std::make_unique<TestServer>();
+    QVERIFY(m_server->start());
+}
+
+void TestAppController::cleanup()
+{
+    m_server.reset();
+    m_dir.reset();
+}
+
+std::unique_ptr<AppController> TestAppController::makeController(const ClientOptions &options)
+{
+    auto controller = std::make_unique<AppController>(
+        AppSettings::fromFile(m_dir->filePath(QStringLiteral("natter.ini"))), options);
+    controller->client()->setReconnectDelays(std::chrono::milliseconds(20), std::chrono::milliseconds(200));
+    return controller;
+}
+
+ClientOptions TestAppController::joinOptions() const
+{
+    ClientOptions options;
+    options.server = m_server->url();
+    options.identity = User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")};
+    options.room = QStringLiteral("general");
+    options.discovery = false;
+    return options;
+}
+
+void TestAppController::typedMessageReachesTheOtherSide()
+{
+    auto controller = makeController(joinOptions());
+    QVERIFY(controller->start());
+    MainWindow *window = controller->window();
+    QVERIFY(window->isVisible());
+    QTRY_COMPARE(controller->client()->state(), State::Online);
+    QCOMPARE(window->currentConversation(), ConversationKey::room(QStringLiteral("general")));
+
+    TestClient bob;
+    QVERIFY(bob.open(m_server->port()));
+    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
+    QVERIFY(bob.join(QStringLiteral("general")));
+
+    QTest::keyClicks(window->composer(), QStringLiteral("hello from the window"));
+    QTest::keyClick(window->composer(), Qt::Key_Return);
+    const auto received = bob.waitFor<Protocol::ReceiveMessage>();
+    QVERIFY(received);
+    QCOMPARE(received->message.text, QStringLiteral("hello from the window"));
+    QCOMPARE(received->message.from.name, QStringLiteral("Alice"));
+    QVERIFY(window->composer()->toPlainText().isEmpty());
+
+    QAbstractItemModel *view = window->messageView()->model();
+    QTRY_COMPARE(view->rowCount(), 1);
+    QCOMPARE(view->index(0, 0).data(MessageListModel::IsOwnRole).toBool(), true);
+    QTRY_COMPARE(
+        view->index(0, 0).data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>(),
+        MessageListModel::DeliveryState::Sent);
+}
+
+void TestAppController::shiftEnterStartsANewLine()
+{
+    auto controller = makeController(joinOptions());
+    QVERIFY(controller->start());
+    QTRY_COMPARE(controller->client()->state(), State::Online);
+    TestClient bob;
+    QVERIFY(bob.open(m_server->port()));
+    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
+    QVERIFY(bob.join(QStringLiteral("general")));
+
+    Composer *composer = controller->window()->composer();
+    QTest::keyClicks(composer, QStringLiteral("line one"));
+    QTest::keyClick(composer, Qt::Key_Return, Qt::ShiftModifier);
+    QTest::keyClicks(composer, QStringLiteral("line two"));
+    QCOMPARE(bob.count<Protocol::ReceiveMessage>(), 0);
+    QCOMPARE(composer->toPlainText(), QStringLiteral("line one\nline two"));
+    // A blank composer sends nothing.
+    composer->clear();
+    QTest::keyClick(composer, Qt::Key_Return);
+    QTest::keyClicks(composer, QStringLiteral("line one"));
+    QTest::keyClick(composer, Qt::Key_Return, Qt::ShiftModifier);
+    QTest::keyClicks(composer, QStringLiteral("line two"));
+    QTest::keyClick(composer, Qt::Key_Enter);
+    const auto received = bob.waitFor<Protocol::ReceiveMessage>();
+    QVERIFY(received);
+    QCOMPARE(received->message.text, QStringLiteral("line one\nline two"));
+    QCOMPARE(bob.count<Protocol::ReceiveMessage>(), 0);
+}
+
+void TestAppController::othersMessagesAppearWithTheirRoleData()
+{
+    auto controller = makeController(joinOptions());
+    QVERIFY(controller->start());
+    QTRY_COMPARE(controller->client()->state(), State::Online);
+    TestClient bob;
+    QVERIFY(bob.open(m_server->port()));
+    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
+    QVERIFY(bob.join(QStringLiteral("general")));
+    bob.send(Protocol::SendMessage{QStringLiteral("general"), {}, QStringLiteral("<b>not bold</b> 🎉"), {}});
+
+    QListView *view = controller->window()->messageView();
+    QTRY_COMPARE(view->model()->rowCount(), 1);
+    const QModelIndex row = view->model()->index(0, 0);
+    QCOMPARE(row.data(MessageListModel::SenderNameRole).toString(), QStringLiteral("Bob"));
+    QCOMPARE(row.data(MessageListModel::SenderEmailRole).toString(), QStringLiteral("bob@example.org"));
+    QCOMPARE(row.data(MessageListModel::TextRole).toString(), QStringLiteral("<b>not bold</b> 🎉"));
+    QCOMPARE(row.data(MessageListModel::IsOwnRole).toBool(), false);
+    QCOMPARE(row.data(MessageListModel::RoomRole).toString(), QStringLiteral("general"));
+    QTRY_VERIFY(view->visualRect(row).height() > 0);
+    // Bob is listed among the members, and the header counts him.
+    QTRY_COMPARE(controller->window()->memberList()->model()->rowCount(), 2);
+}
+
+void TestAppController::unreadCountsAndTyping()
+{
+    auto controller = makeController(joinOptions());
+    QVERIFY(controller->start());
+    ChatClient *client = controller->client();
+    QTRY_COMPARE(client->state(), State::Online);
+    QVERIFY(client->openRoom(QStringLiteral("random")));
+    controller->setCurrentConversation(ConversationKey::room(QStringLiteral("general")));
+
+    TestClient bob;
+    QVERIFY(bob.open(m_server->port()));
+    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
+    QVERIFY(bob.join(QStringLiteral("random")));
+    QVERIFY(bob.join(QStringLiteral("general")));
+    bob.send(Protocol::SendMessage{QStringLiteral("random"), {}, QStringLiteral("over here"), {}});
+    bob.send(Protocol::SendMessage{QStringLiteral("random"), {}, QStringLiteral("hello?"), {}});
+    const ConversationKey random = ConversationKey::room(QStringLiteral("random"));
+    QTRY_COMPARE(client->conversations()->unreadCount(random), 2);
+    QCOMPARE(controller->tray()->unreadCount(), 2);
+
+    bob.send(Protocol::TypingRequest{QStringLiteral("general"), true});
+    QTRY_COMPARE(controller->window()->typingLabel()->text(), QStringLiteral("Bob is typing…"));
+    bob.send(Protocol::TypingRequest{QStringLiteral("general"), false});
+    QTRY_VERIFY(controller->window()->typingLabel()->text().isEmpty());
+
+    // Opening the room reads it.
+    controller->setCurrentConversation(random);
+    QCOMPARE(client->conversations()->unreadCount(random), 0);
+    QCOMPARE(controller->tray()->unreadCount(), 0);
+    QCOMPARE(controller->window()->messageView()->model()->rowCount(), 2);
+}
+
+void TestAppController::refusedTextStaysInTheComposer()
+{
+    m_server = std::make_unique<TestServer>([] {
+        ServerConfig config = TestServer::defaultConfig();
+        config.maxTextLength = 5;
+        return config;
+    }());
+    QVERIFY(m_server->start());
+    auto controller = makeController(joinOptions());
+    QVERIFY(controller->start());
+    QTRY_COMPARE(controller->client()->state(), State::Online);
+    Composer *composer = controller->window()->composer();
+    QTest::keyClicks(composer, QStringLiteral("far too long"));
+    QTest::keyClick(composer, Qt::Key_Return);
+    QCOMPARE(composer->toPlainText(), QStringLiteral("far too long"));
+    QVERIFY(controller->window()->errorText().contains(QStringLiteral("at most 5")));
+    QCOMPARE(controller->window()->messageView()->model()->rowCount(), 0);
+}
+
+void TestAppController::statusFollowsTheConnection()
+{
+    auto controller = makeController(joinOptions());
+    QVERIFY(controller->start());
+    QLabel *status = controller->window()->statusLabel();
+    QTRY_VERIFY(status->text().startsWith(QStringLiteral("Connected to Test chat as Alice")));
+    const quint16 port = m_server->port();
+    m_server->stop();
+    QTRY_VERIFY(status->text().contains(QStringLiteral("reconnecting")));
+    QVERIFY(m_server->start());
+    QCOMPARE(m_server->port(), port);
+    QTRY_VERIFY_WITH_TIMEOUT(status->text().startsWith(QStringLiteral("Connected")), 10000);
+}
+
+void TestAppController::reopensTheConversationsOfLastTime()
+{
+    {
+        auto controller = makeController(joinOptions());
+        QVERIFY(controller->start());
+        QTRY_COMPARE(controller->client()->state(), State::Online);
+        QVERIFY(controller->client()->openRoom(QStringLiteral("random")));
+        QVERIFY(controller->client()->openDirect(QStringLiteral("bob@example.org"), QStringLiteral("Bob")));
+        controller->setCurrentConversation(ConversationKey::room(QStringLiteral("random")));
+        controller->saveSettings();
+    }
+    ClientOptions options = joinOptions();
+    options.room.clear();
+    options.identity = {}; // remembered
+    auto controller = makeController(options);
+    QVERIFY(controller->start());
+    QCOMPARE(controller->client()->identity().name, QStringLiteral("Alice"));
+    const QList<ConversationKey> expected{ConversationKey::room(QStringLiteral("general")),
+                                          ConversationKey::room(QStringLiteral("random")),
+                                          ConversationKey::direct(QStringLiteral("bob@example.org"))};
+    QCOMPARE(controller->client()->openConversations(), expected);
+    QCOMPARE(controller->window()->currentConversation(), ConversationKey::room(QStringLiteral("random")));
+    QCOMPARE(controller->client()->conversations()->title(expected.at(2)), QStringLiteral("Bob"));
+    QCOMPARE(controller->settings().recentServers().value(0), m_server->url());
+}
+
+void TestAppController::hostsAChatAndJoinsIt()
+{
+    ClientOptions options;
+    options.host = true;
+    options.hostPort = 0;
+    options.hostAddress = QHostAddress::LocalHost;
+    options.identity = User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")};
+    options.databasePath = m_dir->filePath(QStringLiteral("hosted.db"));
+    options.discovery = false;
+    auto controller = makeController(options);
+    QVERIFY(controller->start());
+    QVERIFY(controller->localHost()->isRunning());
+    QTRY_COMPARE(controller->client()->state(), State::Online);
+    QCOMPARE(controller->client()->serverName(), QStringLiteral("Alice's chat"));
+
+    // A second person joins the hosted chat and they talk.
+    TestClient bob;
+    QVERIFY(bob.open(controller->localHost()->port()));
+    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
+    QVERIFY(bob.join(QStringLiteral("general")));
+    QTest::keyClicks(controller->window()->composer(), QStringLiteral("welcome, Bob"));
+    QTest::keyClick(controller->window()->composer(), Qt::Key_Return);
+    const auto received = bob.waitFor<Protocol::ReceiveMessage>();
+    QVERIFY(received);
+    QCOMPARE(received->message.text, QStringLiteral("welcome, Bob"));
+    // Bound to loopback here, so that is the address to share.
+    QCOMPARE(controller->localHost()->shareableUrls(),
+             QStringList{QStringLiteral("ws://127.0.0.1:%1").arg(controller->localHost()->port())});
+}
+
+void TestAppController::saysClearlyWhenThePortIsTaken()
+{
+    ClientOptions options;
+    options.hostPort = m_server->port(); // taken by the test server
+    options.hostAddress = QHostAddress::LocalHost;
+    options.identity = User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")};
+    options.databasePath = m_dir->filePath(QStringLiteral("hosted.db"));
+    options.discovery = false;
+    auto controller = makeController(options);
+    controller->client()->setIdentity(options.identity);
+    QVERIFY(!controller->host(/*quiet=*/true));
+    QVERIFY2(controller->lastHostError().contains(QStringLiteral("already in use")),
+             qPrintable(controller->lastHostError()));
+    QVERIFY(controller->lastHostError().contains(QString::number(m_server->port())));
+    QVERIFY(!controller->localHost()->isRunning());
+}
+
+QTEST_MAIN(TestAppController)
+#include "tst_appcontroller.moc"

@@ -1,0 +1,76 @@
+#include "appsettings.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace Natter;
+
+class TestAppSettings final : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void roundTrips();
+    void recentServersAreMostRecentFirstAndBounded();
+    void conversationsAreKeptPerServer();
+};
+
+void TestAppSettings::roundTrips()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("natter.ini"));
+    const QUrl server(QStringLiteral("ws://192.168.1.20:5000"));
+    const QList<AppSettings::OpenConversation> open{
+        {ConversationKey::room(QStringLiteral("general")), {}},
+        {ConversationKey::direct(QStringLiteral("bob@example.org")), QStringLiteral("Bob")}};
+    {
+        AppSettings settings = AppSettings::fromFile(path);
+        settings.setIdentity(User{QStringLiteral("Zoë"), QStringLiteral("zoe@example.org")});
+        settings.addRecentServer(server);
+        settings.setOpenConversations(server, open);
+        settings.setCurrentConversation(server, open.at(1).key.toString());
+        settings.setWindowGeometry(QByteArray("geometry\0bytes", 14));
+        settings.setHostName(QStringLiteral("Lab chat"));
+        settings.sync();
+    }
+    AppSettings settings = AppSettings::fromFile(path);
+    QCOMPARE(settings.identity(), (User{QStringLiteral("Zoë"), QStringLiteral("zoe@example.org")}));
+    QCOMPARE(settings.recentServers(), QList<QUrl>{server});
+    QCOMPARE(settings.openConversations(server), open);
+    QCOMPARE(settings.currentConversation(server), QStringLiteral("direct:bob@example.org"));
+    QCOMPARE(settings.windowGeometry(), QByteArray("geometry\0bytes", 14));
+    QCOMPARE(settings.hostName(), QStringLiteral("Lab chat"));
+}
+
+void TestAppSettings::recentServersAreMostRecentFirstAndBounded()
+{
+    QTemporaryDir dir;
+    AppSettings settings = AppSettings::fromFile(dir.filePath(QStringLiteral("natter.ini")));
+    for (int i = 0; i < AppSettings::MaxRecentServers + 3; ++i)
+        settings.addRecentServer(QUrl(QStringLiteral("ws://10.0.0.%1:5000").arg(i)));
+    settings.addRecentServer(QUrl(QStringLiteral("ws://10.0.0.5:5000")));
+    const QList<QUrl> recent = settings.recentServers();
+    QCOMPARE(recent.size(), AppSettings::MaxRecentServers);
+    QCOMPARE(recent.at(0), QUrl(QStringLiteral("ws://10.0.0.5:5000")));
+    QCOMPARE(recent.at(1), QUrl(QStringLiteral("ws://10.0.0.10:5000")));
+    QCOMPARE(recent.count(QUrl(QStringLiteral("ws://10.0.0.5:5000"))), 1);
+}
+
+void TestAppSettings::conversationsAreKeptPerServer()
+{
+    QTemporaryDir dir;
+    AppSettings settings = AppSettings::fromFile(dir.filePath(QStringLiteral("natter.ini")));
+    const QUrl a(QStringLiteral("ws://10.0.0.1:5000"));
+    const QUrl b(QStringLiteral("ws://10.0.0.2:5000"));
+    settings.setOpenConversations(a, {{ConversationKey::room(QStringLiteral("alpha")), {}}});
+    settings.setOpenConversations(b, {{ConversationKey::room(QStringLiteral("beta")), {}},
+                                      {ConversationKey::room(QStringLiteral("gamma")), {}}});
+    settings.setOpenConversations(a, {{ConversationKey::room(QStringLiteral("delta")), {}}});
+    QCOMPARE(settings.openConversations(a).size(), 1);
+    QCOMPARE(settings.openConversations(a).at(0).key.name, QStringLiteral("delta"));
+    QCOMPARE(settings.openConversations(b).size(), 2);
+    QVERIFY(settings.openConversations(QUrl(QStringLiteral("ws://10.0.0.3:5000"))).isEmpty());
+}
+
+QTEST_GUILESS_MAIN(TestAppSettings)
+#include "tst_appsettings.moc"

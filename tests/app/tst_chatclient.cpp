@@ -1,0 +1,376 @@
+#include "chatclient.h"
+#include "testserver.h"
+
+#include "../server/testclient.h"
+
+#include <QAbstractItemModelTester>
+#include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlQuery>
+#include <QTest>
+
+using namespace Natter;
+using namespace std::chrono_literals;
+using State = ChatClient::State;
+using Delivery = MessageListModel::DeliveryState;
+
+class TestChatClient final : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void signsInJoinsAndReceives();
+    void ownMessageGoesFromSendingToSent();
+    void directMessageOpensConversation();
+    void scrollingBackFetchesOlderPages();
+    void reconnectsAfterServerRestartWithoutLossOrDuplicates();
+    void refusedMessageFailsAndCanBeRetried();
+    void typingIsShownAndForgotten();
+    void blankAndOverlongTextIsNotQueued();
+    void invalidRoomNameIsRefused();
+    void keepsTryingWhileTheServerIsDown();
+
+private:
+    static std::unique_ptr<ChatClient> makeClient(const QString &name, const QString &email)
+    {
+        auto client = std::make_unique<ChatClient>();
+        client->setIdentity(User{name, email});
+        client->setReconnectDelays(20ms, 200ms);
+        return client;
+    }
+    static int storedCopies(const QString &databasePath, const QString &text);
+};
+
+int TestChatClient::storedCopies(const QString &databasePath, const QString &text)
+{
+    int count = -1;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("check"));
+        db.setDatabaseName(databasePath);
+        if (db.open()) {
+            QSqlQuery query(db);
+            query.prepare(QStringLiteral("SELECT COUNT(*) FROM messages WHERE text = ?"));
+            query.addBindValue(text);
+            if (query.exec() && query.next())
+                count = query.value(0).toInt();
+        }
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("check"));
+    return count;
+}
+
+void TestChatClient::signsInJoinsAndReceives()
+{
+    TestServer server;
+    QVERIFY(server.start());
+    auto alice = makeClient(QStringLiteral("Alice"), QStringLiteral("Alice@Example.org"));
+    QVERIFY(alice->openRoom(QStringLiteral("General")));
+    alice->connectToServer(server.url());
+    QTRY_COMPARE(alice->state(), State::Online);
+    QCOMPARE(alice->self().email, QStringLiteral("alice@example.org"));
+    QCOMPARE(alice->serverName(), QStringLiteral("Test chat"));
+    QTRY_COMPARE(alice->members(QStringLiteral("general")).size(), 1);
+
+    TestClient bob;
+    QVERIFY(bob.open(server.port()));
+    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
+    QVERIFY(bob.join(QStringLiteral("general")));
+    QTRY_COMPARE(alice->members(QStringLiteral("general")).size(), 2);
+
+    MessageListModel *messages = alice->messages(ConversationKey::room(QStringLiteral("general")));
+    QVERIFY(messages);
+    QAbstractItemModelTester tester(messages);
+    QSignalSpy arrived(alice.get(), &ChatClient::messageArrived);
+    bob.send(Protocol::SendMessage{
+        QStringLiteral("general"), {}, QStringLiteral("hi Alice"), QStringLiteral("b-1")});
+    QTRY_COMPARE(messages->rowCount(), 1);
+    const QModelIndex row = messages->index(0);
+    QCOMPARE(row.data(MessageListModel::TextRole).toString(), QStringLiteral("hi Alice"));
+    QCOMPARE(row.data(MessageListModel::SenderNameRole).toString(), QStringLiteral("Bob"));
+    QCOMPARE(row.data(MessageListModel::SenderEmailRole).toString(), QStringLiteral("bob@example.org"));
+    QCOMPARE(row.data(MessageListModel::IsOwnRole).toBool(), false);
+    QVERIFY(row.data(MessageListModel::IdRole).toLongLong() > 0);
+    QCOMPARE(arrived.count(), 1);
+    QCOMPARE(arrived.at(0).at(0).value<ConversationKey>(), ConversationKey::room(QStringLiteral("general")));
+}
+
+void TestChatClient::ownMessageGoesFromSendingToSent()
+{
+    TestServer server;
+    QVERIFY(server.start());
+    auto alice = makeClient(QStringLiteral("Alice"), QStringLiteral("alice@example.org"));
+    alice->openRoom(QStringLiteral("general"));
+    alice->connectToServer(server.url());
+    QTRY_COMPARE(alice->state(), State::Online);
+    TestClient bob;
+    QVERIFY(bob.open(server.port()));
+    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
+    QVERIFY(bob.join(QStringLiteral("general")));
+
+    MessageListModel *messages = alice->messages(ConversationKey::room(QStringLiteral("general")));
+    QTRY_VERIFY(messages->rowCount() == 0);
+    const QString clientId =
+        alice->sendMessage(ConversationKey::room(QStringLiteral("general")), QStringLiteral("hello 👋"));
+    QVERIFY(!clientId.isEmpty());
+    QCOMPARE(messages->rowCount(), 1);
+    QCOMPARE(messages->index(0).data(MessageListModel::IsOwnRole).toBool(), true);
+    QCOMPARE(messages->deliveryStateAt(0), Delivery::Sending);
+    QTRY_COMPARE(messages->deliveryStateAt(0), Delivery::Sent);
+    QCOMPARE(messages->rowCount(), 1);
+
+    const auto received = bob.waitFor<Protocol::ReceiveMessage>();
+    QVERIFY(received);
+    QCOMPARE(received->message.text, QStringLiteral("hello 👋"));
+    QCOMPARE(received->message.clientId, clientId);
+    QCOMPARE(received->message.from.name, QStringLiteral("Alice"));
+}
+
+void TestChatClient::directMessageOpensConversation()
+{
+    TestServer server;
+    QVERIFY(server.start());
+    auto alice = makeClient(QStringLiteral("Alice"), QStringLiteral("alice@example.org"));
+    alice->connectToServer(server.url());
+    QTRY_COMPARE(alice->state(), State::Online);
+
+    TestClient bob;
+    QVERIFY(bob.open(server.port()));
+    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
+    QSignalSpy opened(alice.get(), &ChatClient::conversationOpened);
+    bob.send(Protocol::SendMessage{{}, QStringLiteral("alice@example.org"), QStringLiteral("psst"), {}});
+    QTRY_COMPARE(opened.count(), 1);
+    const ConversationKey key = ConversationKey::direct(QStringLiteral("bob@example.org"));
+    QCOMPARE(opened.at(0).at(0).value<ConversationKey>(), key);
+    QCOMPARE(alice->conversations()->title(key), QStringLiteral("Bob"));
+    // The pushed message and the history read on opening overlap: shown once.
+    QTRY_COMPARE(alice->messages(key)->rowCount(), 1);
+    // Anything Bob sends later arrives after the history page: then we know
+    // the page did not add the first message again.
+    bob.send(Protocol::SendMessage{{}, QStringLiteral("alice@example.org"), QStringLiteral("hello?"), {}});
+    QTRY_COMPARE(alice->messages(key)->rowCount(), 2);
+    QCOMPARE(alice->messages(key)->messageAt(0).text, QStringLiteral("psst"));
+
+    for (const char *own : {"psst", "hello?"}) { // Bob's own copies
+        const auto echo = bob.waitFor<Protocol::ReceiveMessage>();
+        QVERIFY(echo);
+        QCOMPARE(echo->message.text, QString::fromUtf8(own));
+    }
+    alice->sendMessage(key, QStringLiteral("what?"));
+    const auto reply = bob.waitFor<Protocol::ReceiveMessage>();
+    QVERIFY(reply);
+    QCOMPARE(reply->message.text, QStringLiteral("what?"));
+    QTRY_COMPARE(alice->messages(key)->deliveryStateAt(2), Delivery::Sent);
+    QVERIFY(reply->message.to == QStringLiteral("bob@example.org"));
+}
+
+void TestChatClient::scrollingBackFetchesOlderPages()
+{
+    TestServer server;
+    QVERIFY(server.start());
+    TestClient bob;
+    QVERIFY(bob.open(server.port()));
+    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
+    QVERIFY(bob.join(QStringLiteral("history")));
+    for (int i = 1; i <= 120; ++i)
+        bob.send(Protocol::SendMessage{QStringLiteral("history"), {}, QStringLiteral("m%1").arg(i), {}});
+    QTRY_COMPARE(bob.count<Protocol::ReceiveMessage>(), 120);
+
+    auto alice = makeClient(QStringLiteral("Alice"), QStringLiteral("alice@example.org"));
+    alice->openRoom(QStringLiteral("history"));
+    alice->connectToServer(server.url());
+    MessageListModel *messages = alice->messages(ConversationKey::room(QStringLiteral("history")));
+    QTRY_COMPARE(messages->rowCount(), 50);
+    QCOMPARE(messages->messageAt(0).text, QStringLiteral("m71"));
+    QVERIFY(messages->canFetchMore({}));
+    messages->fetchMore({});
+    QTRY_COMPARE(messages->rowCount(), 100);
+    QCOMPARE(messages->messageAt(0).text, QStringLiteral("m21"));
+    messages->fetchMore({});
+    QTRY_COMPARE(messages->rowCount(), 120);
+    QCOMPARE(messages->messageAt(0).text, QStringLiteral("m1"));
+    QCOMPARE(messages->messageAt(119).text, QStringLiteral("m120"));
+    QVERIFY(!messages->canFetchMore({}));
+}
+
+void TestChatClient::reconnectsAfterServerRestartWithoutLossOrDuplicates()
+{
+    TestServer server;
+    QVERIFY(server.start());
+    auto alice = makeClient(QStringLiteral("Alice"), QStringLiteral("alice@example.org"));
+    alice->openRoom(QStringLiteral("general"));
+    alice->connectToServer(server.url());
+    QTRY_COMPARE(alice->state(), State::Online);
+    const ConversationKey general = ConversationKey::room(QStringLiteral("general"));
+    MessageListModel *messages = alice->messages(general);
+    alice->sendMessage(general, QStringLiteral("before"));
+    QTRY_COMPARE(messages->deliveryStateAt(0), Delivery::Sent);
+
+    // Long waits: the test says when Alice comes back (reconnectNow()).
+    alice->setReconnectDelays(60s, 60s);
+    server.stop();
+    QTRY_COMPARE(alice->state(), State::WaitingToReconnect);
+    // Written while offline: shown as sending, sent once when back.
+    alice->sendMessage(general, QStringLiteral("offline 1"));
+    alice->sendMessage(general, QStringLiteral("offline 2"));
+    QCOMPARE(messages->rowCount(), 3);
+    QCOMPARE(messages->deliveryStateAt(2), Delivery::Sending);
+
+    QVERIFY(server.start());
+    // Bob talks before Alice is back: she must see it after resuming.
+    TestClient bob;
+    QVERIFY(bob.open(server.port()));
+    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
+    QVERIFY(bob.join(QStringLiteral("general")));
+    for (int i = 1; i <= 3; ++i)
+        bob.send(
+            Protocol::SendMessage{QStringLiteral("general"), {}, QStringLiteral("missed %1").arg(i), {}});
+    QTRY_COMPARE(bob.count<Protocol::ReceiveMessage>(), 3);
+
+    QCOMPARE(alice->state(), State::WaitingToReconnect);
+    QSignalSpy welcomed(alice.get(), &ChatClient::welcomed);
+    alice->reconnectNow();
+    QTRY_COMPARE(welcomed.count(), 1);
+    QTRY_COMPARE(messages->rowCount(), 6);
+    QTRY_COMPARE(messages->storedCount(), 6);
+    QStringList texts;
+    for (int row = 0; row < messages->rowCount(); ++row)
+        texts.append(messages->messageAt(row).text);
+    // In id order: what was stored before, Bob's missed messages, then the outbox.
+    QCOMPARE(texts, (QStringList{QStringLiteral("before"), QStringLiteral("missed 1"),
+                                 QStringLiteral("missed 2"), QStringLiteral("missed 3"),
+                                 QStringLiteral("offline 1"), QStringLiteral("offline 2")}));
+    // Bob got each outbox message once, and the server stored each once.
+    QTRY_COMPARE(bob.count<Protocol::ReceiveMessage>(), 5);
+    QCOMPARE(storedCopies(server.databasePath(), QStringLiteral("offline 1")), 1);
+    QCOMPARE(storedCopies(server.databasePath(), QStringLiteral("offline 2")), 1);
+    QCOMPARE(storedCopies(server.databasePath(), QStringLiteral("before")), 1);
+
+    // A second drop and return changes nothing: no message doubles.
+    server.stop();
+    QTRY_COMPARE(alice->state(), State::WaitingToReconnect);
+    QVERIFY(server.start());
+    alice->reconnectNow();
+    QTRY_COMPARE(welcomed.count(), 2);
+    QTRY_COMPARE(alice->members(QStringLiteral("general")).size(), 1);
+    QCOMPARE(messages->rowCount(), 6);
+    QCOMPARE(storedCopies(server.databasePath(), QStringLiteral("offline 1")), 1);
+}
+
+void TestChatClient::refusedMessageFailsAndCanBeRetried()
+{
+    Natter::ServerConfig config = TestServer::defaultConfig();
+    config.rateLimit = 20;
+    config.rateBurst = 1;
+    TestServer server(config);
+    QVERIFY(server.start());
+    auto alice = makeClient(QStringLiteral("Alice"), QStringLiteral("alice@example.org"));
+    alice->openRoom(QStringLiteral("general"));
+    alice->connectToServer(server.url());
+    QTRY_COMPARE(alice->state(), State::Online);
+    const ConversationKey general = ConversationKey::room(QStringLiteral("general"));
+    MessageListModel *messages = alice->messages(general);
+    QSignalSpy errors(alice.get(), &ChatClient::errorOccurred);
+
+    alice->sendMessage(general, QStringLiteral("one"));
+    const QString second = alice->sendMessage(general, QStringLiteral("two"));
+    QTRY_COMPARE(messages->deliveryStateAt(1), Delivery::Failed);
+    QCOMPARE(messages->deliveryStateAt(0), Delivery::Sent);
+    QTRY_COMPARE(errors.count(), 1);
+    QVERIFY2(errors.at(0).at(0).toString().contains(QStringLiteral("too fast")),
+             qPrintable(errors.at(0).at(0).toString()));
+
+    // "Retry" sends it again with its client id, as the user would click
+    // until the server's bucket has a token again (a twentieth of a second).
+    alice->retry(general, second);
+    QCOMPARE(messages->deliveryStateAt(1), Delivery::Sending);
+    QTRY_VERIFY([&] {
+        if (messages->deliveryStateAt(1) == Delivery::Failed)
+            alice->retry(general, second);
+        return messages->deliveryStateAt(1) == Delivery::Sent;
+    }());
+    QCOMPARE(messages->messageAt(1).text, QStringLiteral("two"));
+    QCOMPARE(messages->rowCount(), 2);
+}
+
+void TestChatClient::typingIsShownAndForgotten()
+{
+    TestServer server;
+    QVERIFY(server.start());
+    auto alice = makeClient(QStringLiteral("Alice"), QStringLiteral("alice@example.org"));
+    auto bob = makeClient(QStringLiteral("Bob"), QStringLiteral("bob@example.org"));
+    for (ChatClient *client : {alice.get(), bob.get()}) {
+        client->openRoom(QStringLiteral("general"));
+        client->connectToServer(server.url());
+    }
+    QTRY_COMPARE(alice->members(QStringLiteral("general")).size(), 2);
+    QTRY_COMPARE(bob->members(QStringLiteral("general")).size(), 2);
+
+    bob->setTyping(QStringLiteral("general"), true);
+    QTRY_COMPARE(alice->typingUsers(QStringLiteral("general")), QStringList{QStringLiteral("Bob")});
+    bob->setTyping(QStringLiteral("general"), false);
+    QTRY_VERIFY(alice->typingUsers(QStringLiteral("general")).isEmpty());
+
+    // Sending clears the sender's typing for the others.
+    bob->setTyping(QStringLiteral("general"), true);
+    QTRY_COMPARE(alice->typingUsers(QStringLiteral("general")).size(), 1);
+    bob->sendMessage(ConversationKey::room(QStringLiteral("general")), QStringLiteral("done"));
+    QTRY_VERIFY(alice->typingUsers(QStringLiteral("general")).isEmpty());
+    QVERIFY(bob->typingUsers(QStringLiteral("general")).isEmpty());
+}
+
+void TestChatClient::blankAndOverlongTextIsNotQueued()
+{
+    Natter::ServerConfig config = TestServer::defaultConfig();
+    config.maxTextLength = 10;
+    TestServer server(config);
+    QVERIFY(server.start());
+    auto alice = makeClient(QStringLiteral("Alice"), QStringLiteral("alice@example.org"));
+    alice->openRoom(QStringLiteral("general"));
+    alice->connectToServer(server.url());
+    QTRY_COMPARE(alice->state(), State::Online);
+    QCOMPARE(alice->limits().maxTextLength, 10);
+    const ConversationKey general = ConversationKey::room(QStringLiteral("general"));
+    QSignalSpy errors(alice.get(), &ChatClient::errorOccurred);
+    QVERIFY(alice->sendMessage(general, QStringLiteral("  \n ")).isEmpty());
+    QVERIFY(alice->sendMessage(general, QStringLiteral("eleven char")).isEmpty());
+    QCOMPARE(errors.count(), 1);
+    QVERIFY(errors.at(0).at(0).toString().contains(QStringLiteral("10")));
+    QVERIFY(!alice->sendMessage(general, QStringLiteral("ten chars!")).isEmpty());
+    QCOMPARE(alice->messages(general)->rowCount(), 1);
+}
+
+void TestChatClient::invalidRoomNameIsRefused()
+{
+    auto alice = makeClient(QStringLiteral("Alice"), QStringLiteral("alice@example.org"));
+    QSignalSpy errors(alice.get(), &ChatClient::errorOccurred);
+    QVERIFY(!alice->openRoom(QStringLiteral("no spaces allowed")));
+    QVERIFY(!alice->openRoom(QStringLiteral("-dash-first")));
+    QCOMPARE(errors.count(), 2);
+    QCOMPARE(alice->conversations()->rowCount(), 0);
+    QVERIFY(alice->openRoom(QStringLiteral("Team.Alpha")));
+    QVERIFY(alice->messages(ConversationKey::room(QStringLiteral("team.alpha"))));
+}
+
+void TestChatClient::keepsTryingWhileTheServerIsDown()
+{
+    // Find a port nobody listens on, then let the client knock a few times.
+    quint16 port = 0;
+    {
+        TestServer probe;
+        QVERIFY(probe.start());
+        port = probe.port();
+    }
+    auto alice = makeClient(QStringLiteral("Alice"), QStringLiteral("alice@example.org"));
+    alice->setReconnectDelays(10ms, 40ms);
+    alice->connectToServer(QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(port)));
+    QTRY_VERIFY(alice->reconnectAttempt() >= 3);
+    QVERIFY(alice->state() == State::WaitingToReconnect || alice->state() == State::Connecting);
+    QVERIFY(!alice->lastError().isEmpty());
+    // The wait never exceeds the longest delay.
+    QVERIFY(alice->millisecondsUntilReconnect() <= 40);
+    alice->disconnectFromServer();
+    QCOMPARE(alice->state(), State::Offline);
+}
+
+QTEST_GUILESS_MAIN(TestChatClient)
+#include "tst_chatclient.moc"

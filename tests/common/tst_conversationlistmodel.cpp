@@ -1,0 +1,104 @@
+#include "conversationlistmodel.h"
+#include "memberlistmodel.h"
+
+#include <QAbstractItemModelTester>
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace Natter;
+
+class TestConversationListModel final : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void keysRoundTrip();
+    void roomsComeBeforeDirectConversations();
+    void unreadCounts();
+    void membersAreSortedByName();
+};
+
+void TestConversationListModel::keysRoundTrip()
+{
+    for (const ConversationKey &key : {ConversationKey::room(QStringLiteral("general")),
+                                       ConversationKey::direct(QStringLiteral("bob@example.org"))})
+        QCOMPARE(ConversationKey::fromString(key.toString()), key);
+    QVERIFY(!ConversationKey::fromString(QStringLiteral("nonsense")).isValid());
+    QVERIFY(!(ConversationKey::room(QStringLiteral("x")) == ConversationKey::direct(QStringLiteral("x"))));
+}
+
+void TestConversationListModel::roomsComeBeforeDirectConversations()
+{
+    ConversationListModel model;
+    QAbstractItemModelTester tester(&model);
+    model.add(ConversationKey::direct(QStringLiteral("bob@example.org")), QStringLiteral("Bob"));
+    model.add(ConversationKey::room(QStringLiteral("general")));
+    model.add(ConversationKey::direct(QStringLiteral("carol@example.org")), QStringLiteral("Carol"));
+    model.add(ConversationKey::room(QStringLiteral("random")));
+    QCOMPARE(model.add(ConversationKey::room(QStringLiteral("general"))), 0); // already there
+    QCOMPARE(model.rowCount(), 4);
+    QStringList titles;
+    for (int row = 0; row < model.rowCount(); ++row)
+        titles.append(model.index(row).data(Qt::DisplayRole).toString());
+    QCOMPARE(titles, (QStringList{QStringLiteral("general"), QStringLiteral("random"), QStringLiteral("Bob"),
+                                  QStringLiteral("Carol")}));
+    QCOMPARE(model.index(2).data(ConversationListModel::KeyRole).toString(),
+             QStringLiteral("direct:bob@example.org"));
+    QCOMPARE(model.index(0).data(ConversationListModel::KindRole).toInt(), int(ConversationKey::Kind::Room));
+
+    // A new title for a direct conversation (the person renamed themselves).
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    model.add(ConversationKey::direct(QStringLiteral("bob@example.org")), QStringLiteral("Robert"));
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(model.title(ConversationKey::direct(QStringLiteral("bob@example.org"))),
+             QStringLiteral("Robert"));
+
+    QVERIFY(model.remove(ConversationKey::room(QStringLiteral("general"))));
+    QVERIFY(!model.remove(ConversationKey::room(QStringLiteral("general"))));
+    QCOMPARE(model.keys().constFirst(), ConversationKey::room(QStringLiteral("random")));
+}
+
+void TestConversationListModel::unreadCounts()
+{
+    ConversationListModel model;
+    QAbstractItemModelTester tester(&model);
+    const auto general = ConversationKey::room(QStringLiteral("general"));
+    const auto bob = ConversationKey::direct(QStringLiteral("bob@example.org"));
+    model.add(general);
+    model.add(bob, QStringLiteral("Bob"));
+    QSignalSpy total(&model, &ConversationListModel::totalUnreadChanged);
+    model.incrementUnread(general);
+    model.incrementUnread(general);
+    model.incrementUnread(bob);
+    model.incrementUnread(ConversationKey::room(QStringLiteral("closed"))); // not open: ignored
+    QCOMPARE(model.unreadCount(general), 2);
+    QCOMPARE(model.index(0).data(ConversationListModel::UnreadCountRole).toInt(), 2);
+    QCOMPARE(model.totalUnread(), 3);
+    QCOMPARE(total.count(), 3);
+    QCOMPARE(total.last().at(0).toInt(), 3);
+    model.clearUnread(general);
+    QCOMPARE(model.totalUnread(), 1);
+    model.clearUnread(general);
+    QCOMPARE(total.count(), 4);
+    model.remove(bob);
+    QCOMPARE(total.last().at(0).toInt(), 0);
+}
+
+void TestConversationListModel::membersAreSortedByName()
+{
+    MemberListModel model;
+    QAbstractItemModelTester tester(&model);
+    model.setSelfEmail(QStringLiteral("bob@example.org"));
+    model.setMembers({User{QStringLiteral("Carol"), QStringLiteral("carol@example.org")},
+                      User{QStringLiteral("alice"), QStringLiteral("alice@example.org")},
+                      User{QStringLiteral("Bob"), QStringLiteral("bob@example.org")}});
+    QCOMPARE(model.rowCount(), 3);
+    QCOMPARE(model.userAt(0).name, QStringLiteral("alice"));
+    QCOMPARE(model.userAt(2).name, QStringLiteral("Carol"));
+    QCOMPARE(model.index(1).data(MemberListModel::IsSelfRole).toBool(), true);
+    QCOMPARE(model.index(0).data(MemberListModel::IsSelfRole).toBool(), false);
+    QCOMPARE(model.index(2).data(MemberListModel::EmailRole).toString(), QStringLiteral("carol@example.org"));
+}
+
+QTEST_GUILESS_MAIN(TestConversationListModel)
+#include "tst_conversationlistmodel.moc"

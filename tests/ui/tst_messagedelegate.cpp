@@ -1,0 +1,329 @@
+// The message delegate under QT_QPA_PLATFORM=offscreen: what sizeHint() asks
+// for is what paint() uses, at several widths, and nothing is clipped,
+// overlapped or drawn outside its row.
+#include "messagedelegate.h"
+#include "messagelistmodel.h"
+
+#include <QApplication>
+#include <QImage>
+#include <QListView>
+#include <QPainter>
+#include <QSignalSpy>
+#include <QTest>
+#include <QTextLayout>
+
+using namespace Natter;
+using Delivery = MessageListModel::DeliveryState;
+
+namespace {
+
+class ListView final : public QListView
+{
+public:
+    QStyleOptionViewItem itemOption() const
+    {
+        QStyleOptionViewItem option;
+        initViewItemOption(&option);
+        return option;
+    }
+};
+
+Message message(qint64 id, const QString &email, const QString &text, const QDateTime &when)
+{
+    Message m;
+    m.id = id;
+    m.room = QStringLiteral("general");
+    m.from = User{email.section(u'@', 0, 0), email};
+    m.text = text;
+    m.timestamp = when;
+    return m;
+}
+
+} // namespace
+
+class TestMessageDelegate final : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+    void sizeHintMatchesLayout_data();
+    void sizeHintMatchesLayout();
+    void rowsNeitherOverlapNorSpill_data();
+    void rowsNeitherOverlapNorSpill();
+    void groupsAndDaySeparators();
+    void ownMessagesAreOnTheRight();
+    void textIsPlainAndComplete();
+    void findsLinks_data();
+    void findsLinks();
+    void clickingALinkActivatesIt();
+    void clickingRetryOnAFailedMessage();
+
+private:
+    QStyleOptionViewItem optionFor(int row) const;
+
+    std::unique_ptr<MessageListModel> m_model;
+    std::unique_ptr<ListView> m_view;
+    MessageDelegate *m_delegate = nullptr;
+};
+
+void TestMessageDelegate::init()
+{
+    m_model = std::make_unique<MessageListModel>();
+    m_model->setOwnEmail(QStringLiteral("alice@example.org"));
+    const QDateTime yesterday = QDateTime::currentDateTimeUtc().addDays(-1);
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    m_model->addMessages({
+        message(1, QStringLiteral("bob@example.org"), QStringLiteral("Morning!"), yesterday),
+        message(2, QStringLiteral("bob@example.org"), QStringLiteral("Anyone up for lunch?"),
+                yesterday.addSecs(30)),
+        message(3, QStringLiteral("alice@example.org"), QStringLiteral("Sure 🍜🍕 — where?"),
+                yesterday.addSecs(90)),
+        message(4, QStringLiteral("carol@example.org"),
+                QStringLiteral("The menu is at https://example.org/menu?day=today, and the reviews at "
+                               "www.example.com/reviews. I read them all and the place looks good."),
+                now),
+        message(5, QStringLiteral("carol@example.org"),
+                QStringLiteral(
+                    "Averyveryverylongwordwithoutanyspacesthatmustwrapanywhereratherthanoverflowthebubble"
+                    "andkeepsgoingforawhilelongerstill"),
+                now.addSecs(10)),
+        message(6, QStringLiteral("alice@example.org"), QStringLiteral("line one\nline two\n\nline four"),
+                now.addSecs(20)),
+        message(7, QStringLiteral("bob@example.org"), QStringLiteral("<b>not bold</b> & <i>not italic</i>"),
+                now.addSecs(400)),
+    });
+    Message outgoing;
+    outgoing.room = QStringLiteral("general");
+    outgoing.from = User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")};
+    outgoing.text = QStringLiteral("this one failed");
+    outgoing.timestamp = now.addSecs(500);
+    outgoing.clientId = QStringLiteral("c-1");
+    m_model->addOutgoing(outgoing);
+    m_model->setDeliveryState(QStringLiteral("c-1"), Delivery::Failed);
+
+    m_view = std::make_unique<ListView>();
+    m_delegate = new MessageDelegate(m_view.get());
+    m_view->setItemDelegate(m_delegate);
+    m_view->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
+    m_view->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_view->setResizeMode(QListView::Adjust);
+    m_view->setModel(m_model.get());
+    m_view->resize(640, 2000);
+    m_view->show();
+    QVERIFY(QTest::qWaitForWindowExposed(m_view.get()));
+}
+
+void TestMessageDelegate::cleanup()
+{
+    m_view.reset();
+    m_model.reset();
+}
+
+QStyleOptionViewItem TestMessageDelegate::optionFor(int row) const
+{
+    QStyleOptionViewItem option = m_view->itemOption();
+    option.rect = m_view->visualRect(m_model->index(row));
+    return option;
+}
+
+void TestMessageDelegate::sizeHintMatchesLayout_data()
+{
+    QTest::addColumn<int>("width");
+    for (int width : {180, 320, 640, 1200})
+        QTest::addRow("%d px", width) << width;
+}
+
+void TestMessageDelegate::sizeHintMatchesLayout()
+{
+    QFETCH(int, width);
+    m_view->resize(width, 3000);
+    QTRY_COMPARE(m_view->visualRect(m_model->index(0)).width(), m_view->viewport()->width());
+    for (int row = 0; row < m_model->rowCount(); ++row) {
+        const QModelIndex index = m_model->index(row);
+        const QStyleOptionViewItem option = optionFor(row);
+        const MessageDelegate::Layout layout = m_delegate->layout(option, index);
+        const QSize hint = m_delegate->sizeHint(m_view->itemOption(), index);
+        QCOMPARE(hint.height(), layout.height);
+        QCOMPARE(option.rect.height(), layout.height);
+        // Everything inside the row and the bubble.
+        const QRect rowRect(0, 0, option.rect.width(), layout.height);
+        QVERIFY2(rowRect.contains(layout.bubble), qPrintable(QStringLiteral("row %1").arg(row)));
+        QVERIFY(layout.bubble.contains(layout.text));
+        QVERIFY(layout.bubble.contains(layout.footer));
+        QVERIFY(layout.footer.top() > layout.text.bottom());
+        if (layout.showSender)
+            QVERIFY(layout.sender.bottom() < layout.bubble.top());
+        if (layout.showDay)
+            QVERIFY(layout.day.bottom() < layout.bubble.top());
+        // The text's lines fit the text rect.
+        for (int i = 0; i < layout.textLayout->lineCount(); ++i) {
+            const QTextLine line = layout.textLayout->lineAt(i);
+            QVERIFY2(line.naturalTextWidth() <= layout.text.width() + 1,
+                     qPrintable(QStringLiteral("row %1 line %2 at width %3").arg(row).arg(i).arg(width)));
+            QVERIFY(line.y() + line.height() <= layout.text.height() + 1);
+        }
+    }
+}
+
+void TestMessageDelegate::rowsNeitherOverlapNorSpill_data()
+{
+    sizeHintMatchesLayout_data();
+}
+
+void TestMessageDelegate::rowsNeitherOverlapNorSpill()
+{
+    QFETCH(int, width);
+    m_view->resize(width, 3000);
+    QTRY_COMPARE(m_view->visualRect(m_model->index(0)).width(), m_view->viewport()->width());
+    for (int row = 0; row + 1 < m_model->rowCount(); ++row) {
+        const QRect above = m_view->visualRect(m_model->index(row));
+        const QRect below = m_view->visualRect(m_model->index(row + 1));
+        QCOMPARE(above.bottom() + 1, below.top());
+    }
+    // Paint each row with a margin around it: nothing may land in the margin.
+    constexpr int Margin = 24;
+    for (int row = 0; row < m_model->rowCount(); ++row) {
+        QStyleOptionViewItem option = optionFor(row);
+        const int height = option.rect.height();
+        option.rect.moveTo(0, Margin);
+        QImage image(option.rect.width(), height + 2 * Margin, QImage::Format_ARGB32_Premultiplied);
+        image.fill(Qt::transparent);
+        {
+            QPainter painter(&image);
+            m_delegate->paint(&painter, option, m_model->index(row));
+        }
+        int inside = 0;
+        for (int y = 0; y < image.height(); ++y) {
+            const bool inRow = y >= Margin && y < Margin + height;
+            for (int x = 0; x < image.width(); ++x) {
+                const bool painted = qAlpha(image.pixel(x, y)) != 0;
+                if (!inRow)
+                    QVERIFY2(
+                        !painted,
+                        qPrintable(QStringLiteral("row %1 paints outside at %2,%3").arg(row).arg(x).arg(y)));
+                inside += painted ? 1 : 0;
+            }
+        }
+        QVERIFY(inside > 0);
+    }
+}
+
+void TestMessageDelegate::groupsAndDaySeparators()
+{
+    auto layoutOf = [this](int row) { return m_delegate->layout(optionFor(row), m_model->index(row)); };
+    QVERIFY(layoutOf(0).showDay);
+    QCOMPARE(layoutOf(0).dayText, QStringLiteral("Yesterday"));
+    QVERIFY(layoutOf(0).showSender);
+    // Bob again 30 s later: same group, no name, no day.
+    QVERIFY(!layoutOf(1).showSender);
+    QVERIFY(!layoutOf(1).showDay);
+    QVERIFY(layoutOf(1).height < layoutOf(0).height);
+    // Own message: never a name.
+    QVERIFY(!layoutOf(2).showSender);
+    // A new day.
+    QVERIFY(layoutOf(3).showDay);
+    QCOMPARE(layoutOf(3).dayText, QStringLiteral("Today"));
+    QVERIFY(layoutOf(3).showSender);
+    QVERIFY(!layoutOf(4).showSender);
+    // Bob after more than five minutes: a new group.
+    QVERIFY(layoutOf(6).showSender);
+}
+
+void TestMessageDelegate::ownMessagesAreOnTheRight()
+{
+    const int width = m_view->viewport()->width();
+    const auto own = m_delegate->layout(optionFor(2), m_model->index(2));
+    const auto other = m_delegate->layout(optionFor(1), m_model->index(1));
+    QVERIFY(own.own);
+    QVERIFY(!other.own);
+    QVERIFY(own.bubble.right() > width * 3 / 4);
+    QVERIFY(own.bubble.left() > width / 4);
+    QVERIFY(other.bubble.left() < width / 4);
+    QVERIFY(own.footerText.contains(QStringLiteral("✓")));
+    const auto failed = m_delegate->layout(optionFor(7), m_model->index(7));
+    QVERIFY(failed.footerText.contains(QStringLiteral("Retry")));
+}
+
+void TestMessageDelegate::textIsPlainAndComplete()
+{
+    for (int row = 0; row < m_model->rowCount(); ++row) {
+        const auto layout = m_delegate->layout(optionFor(row), m_model->index(row));
+        const QString text = m_model->messageAt(row).text;
+        // Markup stays characters; every character is laid out on some line.
+        QCOMPARE(layout.textLayout->text().size(), text.size());
+        const QTextLine last = layout.textLayout->lineAt(layout.textLayout->lineCount() - 1);
+        QCOMPARE(last.textStart() + last.textLength(), text.size());
+    }
+    const auto markup = m_delegate->layout(optionFor(6), m_model->index(6));
+    QCOMPARE(markup.textLayout->text(), QStringLiteral("<b>not bold</b> & <i>not italic</i>"));
+    // Line breaks are kept: four lines of text in "line one\nline two\n\nline four".
+    const auto lines = m_delegate->layout(optionFor(5), m_model->index(5));
+    QCOMPARE(lines.textLayout->lineCount(), 4);
+}
+
+void TestMessageDelegate::findsLinks_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<QStringList>("urls");
+    QTest::newRow("none") << QStringLiteral("no links here, just words.") << QStringList{};
+    QTest::newRow("https with sentence end") << QStringLiteral("see https://example.org/a?b=c.")
+                                             << QStringList{QStringLiteral("https://example.org/a?b=c")};
+    QTest::newRow("www") << QStringLiteral("try www.qt.io, it helps")
+                         << QStringList{QStringLiteral("http://www.qt.io")};
+    QTest::newRow("two") << QStringLiteral("(http://a.example/x) and ftp://files.example/y")
+                         << QStringList{QStringLiteral("http://a.example/x"),
+                                        QStringLiteral("ftp://files.example/y")};
+    QTest::newRow("markup is not a link") << QStringLiteral("<a href=\"x\">click</a>") << QStringList{};
+}
+
+void TestMessageDelegate::findsLinks()
+{
+    QFETCH(QString, text);
+    QFETCH(QStringList, urls);
+    QStringList found;
+    for (const auto &link : MessageDelegate::findLinks(text)) {
+        found.append(link.url.toString());
+        QVERIFY(text.mid(link.start, link.length).size() == link.length);
+    }
+    QCOMPARE(found, urls);
+}
+
+void TestMessageDelegate::clickingALinkActivatesIt()
+{
+    const int row = 3;
+    const QModelIndex index = m_model->index(row);
+    const QStyleOptionViewItem option = optionFor(row);
+    const auto layout = m_delegate->layout(option, index);
+    const QString text = m_model->messageAt(row).text;
+    const int start = int(text.indexOf(QStringLiteral("https://")));
+    const QTextLine line = layout.textLayout->lineForTextPosition(start + 3);
+    const QPoint point = option.rect.topLeft() + layout.text.topLeft() +
+                         QPoint(int(line.cursorToX(start + 3)), int(line.y() + line.height() / 2));
+    QCOMPARE(m_delegate->linkAt(option, index, point),
+             QUrl(QStringLiteral("https://example.org/menu?day=today")));
+
+    QSignalSpy activated(m_delegate, &MessageDelegate::linkActivated);
+    QTest::mouseClick(m_view->viewport(), Qt::LeftButton, {}, point);
+    QCOMPARE(activated.count(), 1);
+    QCOMPARE(activated.at(0).at(0).toUrl(), QUrl(QStringLiteral("https://example.org/menu?day=today")));
+    // Plain words are not links.
+    const QPoint words = option.rect.topLeft() + layout.text.topLeft() + QPoint(2, 4);
+    QVERIFY(!m_delegate->linkAt(option, index, words).isValid());
+}
+
+void TestMessageDelegate::clickingRetryOnAFailedMessage()
+{
+    const int row = 7;
+    const QStyleOptionViewItem option = optionFor(row);
+    const auto layout = m_delegate->layout(option, m_model->index(row));
+    QSignalSpy retry(m_delegate, &MessageDelegate::retryRequested);
+    QTest::mouseClick(m_view->viewport(), Qt::LeftButton, {},
+                      option.rect.topLeft() + layout.footer.center() + QPoint(layout.footer.width() / 4, 0));
+    QCOMPARE(retry.count(), 1);
+    QCOMPARE(retry.at(0).at(0).toString(), QStringLiteral("c-1"));
+}
+
+QTEST_MAIN(TestMessageDelegate)
+#include "tst_messagedelegate.moc"

@@ -1,0 +1,726 @@
+#include "mainwindow.h"
+
+#include "composer.h"
+#include "memberlistmodel.h"
+#include "messagedelegate.h"
+#include "messagelistmodel.h"
+#include "sidebardelegates.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QClipboard>
+#include <QCloseEvent>
+#include <QHBoxLayout>
+#include <QIdentityProxyModel>
+#include <QInputDialog>
+#include <QKeyEvent>
+#include <QLabel>
+#include <QListView>
+#include <QMenu>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QScrollBar>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QStyle>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+namespace {
+
+/// The message list as the view sees it: rows are editable (a read-only
+/// editor makes any part of the text selectable), and Qt's automatic
+/// fetch-at-the-bottom is off: a chat fetches older messages at the top.
+class MessageViewProxy final : public QIdentityProxyModel
+{
+public:
+    using QIdentityProxyModel::QIdentityProxyModel;
+    Qt::ItemFlags flags(const QModelIndex &index) const override
+    {
+        return QIdentityProxyModel::flags(index) | Qt::ItemIsEditable;
+    }
+    bool canFetchMore(const QModelIndex &) const override { return false; }
+    void fetchMore(const QModelIndex &) override {}
+};
+
+QLabel *sectionLabel(const QString &text, QWidget *parent)
+{
+    auto *label = new QLabel(text, parent);
+    QFont font = label->font();
+    font.setBold(true);
+    font.setPointSizeF(font.pointSizeF() * 0.85);
+    label->setFont(font);
+    label->setForegroundRole(QPalette::PlaceholderText);
+    return label;
+}
+
+QToolButton *addButton(const QString &tip, QWidget *parent)
+{
+    auto *button = new QToolButton(parent);
+    button->setText(u"+"_s);
+    button->setToolTip(tip);
+    button->setAccessibleName(tip);
+    button->setAutoRaise(true);
+    return button;
+}
+
+} // namespace
+
+MainWindow::MainWindow(QWidget *parent)
+    : QMainWindow(parent)
+    , m_rooms(new QSortFilterProxyModel(this))
+    , m_directs(new QSortFilterProxyModel(this))
+    , m_messagesProxy(new MessageViewProxy(this))
+    , m_delegate(new MessageDelegate(this))
+{
+    setWindowTitle(tr("Natter"));
+    m_rooms->setFilterRole(ConversationListModel::KindRole);
+    m_rooms->setFilterFixedString(QString::number(int(ConversationKey::Kind::Room)));
+    m_directs->setFilterRole(ConversationListModel::KindRole);
+    m_directs->setFilterFixedString(QString::number(int(ConversationKey::Kind::Direct)));
+
+    auto *splitter = new QSplitter(Qt::Horizontal, this);
+    splitter->setObjectName(u"mainSplitter"_s);
+    splitter->addWidget(createSidebar());
+    splitter->addWidget(createConversationPane());
+    splitter->addWidget(createMemberPane());
+    splitter->setStretchFactor(0, 0);
+    splitter->setStretchFactor(1, 1);
+    splitter->setStretchFactor(2, 0);
+    splitter->setChildrenCollapsible(false);
+    const int em = fontMetrics().averageCharWidth();
+    splitter->setSizes({em * 26, em * 80, em * 22});
+    setCentralWidget(splitter);
+
+    m_statusDot = new QLabel(this);
+    m_statusLabel = new QLabel(this);
+    m_statusLabel->setObjectName(u"connectionStatus"_s);
+    m_reconnectButton = new QPushButton(tr("Reconnect now"), this);
+    m_reconnectButton->setFlat(true);
+    m_reconnectButton->hide();
+    connect(m_reconnectButton, &QPushButton::clicked, this, &MainWindow::reconnectRequested);
+    m_hostLabel = new QLabel(this);
+    m_hostLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_hostLabel->hide();
+    m_copyHostButton = new QToolButton(this);
+    m_copyHostButton->setText(tr("Copy address"));
+    m_copyHostButton->setAutoRaise(true);
+    m_copyHostButton->hide();
+    connect(m_copyHostButton, &QToolButton::clicked, this, [this] {
+        if (!m_hostUrls.isEmpty())
+            QGuiApplication::clipboard()->setText(m_hostUrls.constFirst());
+        statusBar()->showMessage(tr("Address copied"), 3000);
+    });
+    statusBar()->addWidget(m_statusDot);
+    statusBar()->addWidget(m_statusLabel, 1);
+    statusBar()->addWidget(m_reconnectButton);
+    statusBar()->addPermanentWidget(m_hostLabel);
+    statusBar()->addPermanentWidget(m_copyHostButton);
+    setConnectionStatus(ConnectionIndicator::Offline, tr("Offline"));
+
+    createMenus();
+    showConversation({}, nullptr);
+    resize(em * 150, fontMetrics().height() * 40);
+}
+
+MainWindow::~MainWindow() = default;
+
+QWidget *MainWindow::createSidebar()
+{
+    auto *sidebar = new QWidget(this);
+    sidebar->setObjectName(u"sidebar"_s);
+    auto *layout = new QVBoxLayout(sidebar);
+    layout->setContentsMargins(6, 8, 0, 6);
+
+    m_serverTitle = new QLabel(tr("Natter"), sidebar);
+    QFont titleFont = m_serverTitle->font();
+    titleFont.setBold(true);
+    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.15);
+    m_serverTitle->setFont(titleFont);
+    m_serverTitle->setWordWrap(true);
+    layout->addWidget(m_serverTitle);
+    layout->addSpacing(6);
+
+    auto makeList = [sidebar](QSortFilterProxyModel *model, const QString &name) {
+        auto *list = new QListView(sidebar);
+        list->setObjectName(name);
+        list->setModel(model);
+        list->setItemDelegate(new ConversationDelegate(list));
+        list->setFrameShape(QFrame::NoFrame);
+        list->setEditTriggers(QAbstractItemView::NoEditTriggers);
+        list->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+        list->setUniformItemSizes(true);
+        list->viewport()->setAutoFillBackground(false);
+        return list;
+    };
+
+    auto *roomsHeader = new QHBoxLayout;
+    roomsHeader->addWidget(sectionLabel(tr("ROOMS"), sidebar));
+    roomsHeader->addStretch();
+    QToolButton *joinButton = addButton(tr("Join or create a room"), sidebar);
+    connect(joinButton, &QToolButton::clicked, this, &MainWindow::askJoinRoom);
+    roomsHeader->addWidget(joinButton);
+    layout->addLayout(roomsHeader);
+    m_roomList = makeList(m_rooms, u"roomList"_s);
+    m_roomList->setAccessibleName(tr("Rooms"));
+    layout->addWidget(m_roomList, 3);
+
+    auto *directHeader = new QHBoxLayout;
+    directHeader->addWidget(sectionLabel(tr("DIRECT MESSAGES"), sidebar));
+    directHeader->addStretch();
+    QToolButton *directButton = addButton(tr("Start a direct conversation"), sidebar);
+    connect(directButton, &QToolButton::clicked, this, &MainWindow::askDirectMessage);
+    directHeader->addWidget(directButton);
+    layout->addLayout(directHeader);
+    m_directList = makeList(m_directs, u"directList"_s);
+    m_directList->setAccessibleName(tr("Direct messages"));
+    layout->addWidget(m_directList, 2);
+
+    for (QListView *list : {m_roomList, m_directList}) {
+        connect(list, &QListView::clicked, this, &MainWindow::selectConversation);
+        connect(list, &QListView::activated, this, &MainWindow::selectConversation);
+        list->setContextMenuPolicy(Qt::CustomContextMenu);
+        connect(list, &QListView::customContextMenuRequested, this, [this, list](const QPoint &position) {
+            const QModelIndex index = list->indexAt(position);
+            if (!index.isValid())
+                return;
+            const ConversationKey key =
+                ConversationKey::fromString(index.data(ConversationListModel::KeyRole).toString());
+            QMenu menu(this);
+            menu.addAction(key.isRoom() ? tr("Leave room") : tr("Close conversation"), this,
+                           [this, key] { Q_EMIT closeConversationRequested(key); });
+            menu.exec(list->viewport()->mapToGlobal(position));
+        });
+    }
+    return sidebar;
+}
+
+QWidget *MainWindow::createConversationPane()
+{
+    auto *pane = new QWidget(this);
+    auto *layout = new QVBoxLayout(pane);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+
+    auto *header = new QWidget(pane);
+    header->setObjectName(u"conversationHeader"_s);
+    auto *headerLayout = new QVBoxLayout(header);
+    headerLayout->setContentsMargins(12, 8, 12, 8);
+    headerLayout->setSpacing(0);
+    m_conversationTitle = new QLabel(header);
+    QFont titleFont = m_conversationTitle->font();
+    titleFont.setBold(true);
+    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.2);
+    m_conversationTitle->setFont(titleFont);
+    m_conversationSubtitle = new QLabel(header);
+    m_conversationSubtitle->setForegroundRole(QPalette::PlaceholderText);
+    headerLayout->addWidget(m_conversationTitle);
+    headerLayout->addWidget(m_conversationSubtitle);
+    layout->addWidget(header);
+
+    auto *line = new QFrame(pane);
+    line->setFrameShape(QFrame::HLine);
+    line->setFrameShadow(QFrame::Sunken);
+    layout->addWidget(line);
+
+    m_errorBanner = new QFrame(pane);
+    m_errorBanner->setObjectName(u"errorBanner"_s);
+    m_errorBanner->setAutoFillBackground(true);
+    QPalette bannerPalette = m_errorBanner->palette();
+    const bool dark = bannerPalette.color(QPalette::Window).lightnessF() < 0.5;
+    bannerPalette.setColor(QPalette::Window, dark ? QColor(0x5c, 0x2b, 0x29) : QColor(0xfd, 0xec, 0xea));
+    bannerPalette.setColor(QPalette::WindowText, dark ? QColor(0xff, 0xda, 0xd6) : QColor(0x8c, 0x1d, 0x18));
+    m_errorBanner->setPalette(bannerPalette);
+    auto *bannerLayout = new QHBoxLayout(m_errorBanner);
+    bannerLayout->setContentsMargins(12, 6, 6, 6);
+    m_errorLabel = new QLabel(m_errorBanner);
+    m_errorLabel->setWordWrap(true);
+    m_errorLabel->setTextFormat(Qt::PlainText);
+    bannerLayout->addWidget(m_errorLabel, 1);
+    auto *dismiss = new QToolButton(m_errorBanner);
+    dismiss->setText(u"✕"_s);
+    dismiss->setAutoRaise(true);
+    dismiss->setToolTip(tr("Dismiss"));
+    dismiss->setAccessibleName(tr("Dismiss"));
+    connect(dismiss, &QToolButton::clicked, this, &MainWindow::clearError);
+    bannerLayout->addWidget(dismiss);
+    m_errorBanner->hide();
+    layout->addWidget(m_errorBanner);
+
+    m_messageView = new QListView(pane);
+    m_messageView->setObjectName(u"messageView"_s);
+    m_messageView->setAccessibleName(tr("Messages"));
+    m_messageView->setItemDelegate(m_delegate);
+    m_messageView->setModel(m_messagesProxy);
+    m_messageView->setFrameShape(QFrame::NoFrame);
+    m_messageView->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
+    m_messageView->verticalScrollBar()->setSingleStep(fontMetrics().height() * 2);
+    m_messageView->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_messageView->setResizeMode(QListView::Adjust);
+    m_messageView->setLayoutMode(QListView::Batched);
+    m_messageView->setBatchSize(200);
+    m_messageView->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_messageView->setEditTriggers(QAbstractItemView::DoubleClicked);
+    m_messageView->setMouseTracking(true);
+    m_messageView->setWordWrap(true);
+    m_messageView->setContextMenuPolicy(Qt::CustomContextMenu);
+    m_messageView->installEventFilter(this);
+    connect(m_messageView, &QListView::customContextMenuRequested, this, &MainWindow::showMessageMenu);
+    connect(m_delegate, &MessageDelegate::linkActivated, this, &MainWindow::linkActivated);
+    connect(m_delegate, &MessageDelegate::retryRequested, this,
+            [this](const QString &clientId) { Q_EMIT retryRequested(m_current, clientId); });
+    QScrollBar *scrollBar = m_messageView->verticalScrollBar();
+    connect(scrollBar, &QScrollBar::rangeChanged, this, &MainWindow::onScrollRangeChanged);
+    connect(scrollBar, &QScrollBar::valueChanged, this, [this, scrollBar](int value) {
+        if (!m_prepending)
+            m_stickToBottom = value >= scrollBar->maximum() - 4;
+        fetchOlderIfNeeded();
+    });
+    connect(m_messagesProxy, &QAbstractItemModel::rowsAboutToBeInserted, this,
+            [this](const QModelIndex &, int first, int) { onRowsAboutToBeInserted(first); });
+    connect(m_messagesProxy, &QAbstractItemModel::modelReset, this, [this] { m_stickToBottom = true; });
+
+    auto *copy = new QAction(tr("Copy"), m_messageView);
+    copy->setShortcut(QKeySequence::Copy);
+    copy->setShortcutContext(Qt::WidgetShortcut);
+    connect(copy, &QAction::triggered, this, &MainWindow::copySelectedMessages);
+    m_messageView->addAction(copy);
+    layout->addWidget(m_messageView, 1);
+
+    m_emptyLabel = new QLabel(pane);
+    m_emptyLabel->setAlignment(Qt::AlignCenter);
+    m_emptyLabel->setWordWrap(true);
+    m_emptyLabel->setForegroundRole(QPalette::PlaceholderText);
+    layout->addWidget(m_emptyLabel, 1);
+
+    m_typingLabel = new QLabel(pane);
+    m_typingLabel->setObjectName(u"typingLabel"_s);
+    m_typingLabel->setForegroundRole(QPalette::PlaceholderText);
+    m_typingLabel->setContentsMargins(14, 0, 12, 0);
+    QFont typingFont = m_typingLabel->font();
+    typingFont.setItalic(true);
+    typingFont.setPointSizeF(typingFont.pointSizeF() * 0.9);
+    m_typingLabel->setFont(typingFont);
+    m_typingLabel->setMinimumHeight(QFontMetrics(typingFont).height() + 2);
+    layout->addWidget(m_typingLabel);
+
+    auto *composerRow = new QHBoxLayout;
+    composerRow->setContentsMargins(12, 4, 12, 10);
+    m_composer = new Composer(pane);
+    m_composer->setObjectName(u"composer"_s);
+    m_sendButton = new QPushButton(tr("Send"), pane);
+    m_sendButton->setToolTip(tr("Send (Enter). Shift+Enter starts a new line."));
+    composerRow->addWidget(m_composer, 1);
+    composerRow->addWidget(m_sendButton, 0, Qt::AlignBottom);
+    layout->addLayout(composerRow);
+
+    connect(m_composer, &Composer::submitted, this, [this](const QString &text) {
+        if (m_current.isValid())
+            Q_EMIT sendRequested(m_current, text);
+    });
+    connect(m_sendButton, &QPushButton::clicked, this, [this] {
+        const QString text = m_composer->toPlainText();
+        if (m_current.isValid() && !text.trimmed().isEmpty())
+            Q_EMIT sendRequested(m_current, text);
+        m_composer->setFocus();
+    });
+    connect(m_composer, &Composer::typingChanged, this, [this](bool active) {
+        if (m_current.isValid())
+            Q_EMIT typingChanged(m_current, active);
+    });
+    return pane;
+}
+
+QWidget *MainWindow::createMemberPane()
+{
+    m_memberPane = new QWidget(this);
+    m_memberPane->setObjectName(u"memberPane"_s);
+    auto *layout = new QVBoxLayout(m_memberPane);
+    layout->setContentsMargins(0, 8, 6, 6);
+    layout->addWidget(sectionLabel(tr("MEMBERS ONLINE"), m_memberPane));
+    m_memberList = new QListView(m_memberPane);
+    m_memberList->setObjectName(u"memberList"_s);
+    m_memberList->setAccessibleName(tr("Members"));
+    m_memberList->setItemDelegate(new MemberDelegate(m_memberList));
+    m_memberList->setFrameShape(QFrame::NoFrame);
+    m_memberList->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_memberList->setUniformItemSizes(true);
+    m_memberList->setToolTip(tr("Double-click a member to send a direct message"));
+    m_memberList->viewport()->setAutoFillBackground(false);
+    layout->addWidget(m_memberList, 1);
+    auto startDirect = [this](const QModelIndex &index) {
+        if (index.isValid())
+            Q_EMIT directMessageRequested(index.data(MemberListModel::EmailRole).toString(),
+                                          index.data(Qt::DisplayRole).toString());
+    };
+    connect(m_memberList, &QListView::activated, this, startDirect);
+    m_memberList->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_memberList, &QListView::customContextMenuRequested, this,
+            [this, startDirect](const QPoint &position) {
+                const QModelIndex index = m_memberList->indexAt(position);
+                if (!index.isValid())
+                    return;
+                QMenu menu(this);
+                menu.addAction(tr("Send direct message"), this, [index, startDirect] { startDirect(index); });
+                menu.exec(m_memberList->viewport()->mapToGlobal(position));
+            });
+    return m_memberPane;
+}
+
+void MainWindow::createMenus()
+{
+    QMenu *chat = menuBar()->addMenu(tr("&Chat"));
+    chat->addAction(tr("&Join or Create Room…"), QKeySequence(Qt::CTRL | Qt::Key_J), this,
+                    &MainWindow::askJoinRoom);
+    chat->addAction(tr("&Direct Message…"), QKeySequence(Qt::CTRL | Qt::Key_D), this,
+                    &MainWindow::askDirectMessage);
+    chat->addAction(tr("&Leave or Close Conversation"), QKeySequence(Qt::CTRL | Qt::Key_W), this, [this] {
+        if (m_current.isValid())
+            Q_EMIT closeConversationRequested(m_current);
+    });
+    chat->addSeparator();
+    chat->addAction(tr("&Reconnect"), QKeySequence(Qt::CTRL | Qt::Key_R), this,
+                    &MainWindow::reconnectRequested);
+    chat->addAction(tr("&Switch Server…"), this, &MainWindow::switchServerRequested);
+    chat->addSeparator();
+    QAction *quit = chat->addAction(tr("&Quit"), QKeySequence::Quit, qApp, &QApplication::quit);
+    quit->setMenuRole(QAction::QuitRole);
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    view->addAction(tr("&Previous Conversation"), QKeySequence(Qt::ALT | Qt::Key_Up), this,
+                    [this] { moveConversation(-1); });
+    view->addAction(tr("&Next Conversation"), QKeySequence(Qt::ALT | Qt::Key_Down), this,
+                    [this] { moveConversation(1); });
+    view->addAction(tr("Focus &Composer"), QKeySequence(Qt::CTRL | Qt::Key_L), this,
+                    &MainWindow::focusComposer);
+    QAction *members = view->addAction(tr("&Members"));
+    members->setCheckable(true);
+    members->setChecked(true);
+    members->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M));
+    connect(members, &QAction::toggled, m_memberPane, &QWidget::setVisible);
+    for (int i = 1; i <= 9; ++i) {
+        auto *jump = new QAction(this);
+        jump->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_0 + i)));
+        connect(jump, &QAction::triggered, this, [this, i] {
+            if (m_conversations && i - 1 < m_conversations->rowCount())
+                selectConversation(m_conversations->index(i - 1, 0));
+        });
+        addAction(jump);
+    }
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Natter"), this, [this] {
+        QMessageBox::about(this, tr("About Natter"),
+                           tr("<h3>Natter %1</h3><p>Chat on your local network: rooms, direct messages and "
+                              "history, hosted by one computer or a natterd server.</p>")
+                               .arg(QCoreApplication::applicationVersion()));
+    });
+}
+
+void MainWindow::setConversationModel(QAbstractItemModel *conversations)
+{
+    m_conversations = conversations;
+    m_rooms->setSourceModel(conversations);
+    m_directs->setSourceModel(conversations);
+    connect(conversations, &QAbstractItemModel::rowsInserted, this, &MainWindow::syncSelection);
+    connect(conversations, &QAbstractItemModel::rowsRemoved, this, &MainWindow::syncSelection);
+}
+
+void MainWindow::setMemberModel(QAbstractItemModel *members)
+{
+    m_memberList->setModel(members);
+}
+
+void MainWindow::showConversation(const ConversationKey &key, MessageListModel *messages)
+{
+    const bool changed = !(key == m_current) || messages != m_messages;
+    m_current = key;
+    m_messages = messages;
+    if (changed) {
+        m_messagesProxy->setSourceModel(messages);
+        m_stickToBottom = true;
+    }
+    const bool has = messages != nullptr;
+    m_messageView->setVisible(has);
+    m_emptyLabel->setVisible(!has);
+    m_emptyLabel->setText(tr("Join a room to start chatting: press Ctrl+J, or click + next to ROOMS."));
+    m_composer->setEnabled(has);
+    m_sendButton->setEnabled(has);
+    m_memberPane->setEnabled(has && key.isRoom());
+    m_composer->setPlaceholderText(!has           ? QString()
+                                   : key.isRoom() ? tr("Message #%1").arg(key.name)
+                                                  : tr("Message %1").arg(key.name));
+    if (!has)
+        setConversationHeader(tr("No conversation"), QString());
+    syncSelection();
+    if (changed)
+        scrollToBottom();
+}
+
+void MainWindow::syncSelection()
+{
+    // One current conversation across both lists.
+    for (auto [list, proxy] : {std::pair{m_roomList, m_rooms}, std::pair{m_directList, m_directs}}) {
+        QModelIndex match;
+        for (int row = 0; row < proxy->rowCount(); ++row) {
+            const QModelIndex index = proxy->index(row, 0);
+            if (index.data(ConversationListModel::KeyRole).toString() == m_current.toString())
+                match = index;
+        }
+        QSignalBlocker blocker(list->selectionModel());
+        if (match.isValid())
+            list->setCurrentIndex(match);
+        else
+            list->clearSelection();
+    }
+}
+
+void MainWindow::selectConversation(const QModelIndex &index)
+{
+    if (!index.isValid())
+        return;
+    const ConversationKey key =
+        ConversationKey::fromString(index.data(ConversationListModel::KeyRole).toString());
+    if (key.isValid())
+        Q_EMIT conversationSelected(key);
+}
+
+void MainWindow::moveConversation(int step)
+{
+    if (!m_conversations || m_conversations->rowCount() == 0)
+        return;
+    int row = 0;
+    for (int i = 0; i < m_conversations->rowCount(); ++i) {
+        if (m_conversations->index(i, 0).data(ConversationListModel::KeyRole).toString() ==
+            m_current.toString())
+            row = i + step;
+    }
+    row = (row + m_conversations->rowCount()) % m_conversations->rowCount();
+    selectConversation(m_conversations->index(row, 0));
+}
+
+void MainWindow::setConversationHeader(const QString &title, const QString &subtitle)
+{
+    m_conversationTitle->setText(title);
+    m_conversationSubtitle->setText(subtitle);
+    m_conversationSubtitle->setVisible(!subtitle.isEmpty());
+    setWindowTitle(title.isEmpty() ? tr("Natter") : tr("%1 — Natter").arg(title));
+}
+
+void MainWindow::setConnectionStatus(ConnectionIndicator indicator, const QString &text, bool canReconnectNow)
+{
+    QColor color;
+    switch (indicator) {
+    case ConnectionIndicator::Online:
+        color = QColor(0x2e, 0xa0, 0x43);
+        break;
+    case ConnectionIndicator::Connecting:
+        color = QColor(0xe0, 0x9b, 0x1a);
+        break;
+    case ConnectionIndicator::Offline:
+        color = QColor(0xd0, 0x3a, 0x2f);
+        break;
+    }
+    m_statusDot->setText(u"●"_s);
+    QPalette palette = m_statusDot->palette();
+    palette.setColor(QPalette::WindowText, color);
+    m_statusDot->setPalette(palette);
+    m_statusLabel->setText(text);
+    m_reconnectButton->setVisible(canReconnectNow);
+}
+
+void MainWindow::setServerTitle(const QString &title)
+{
+    m_serverTitle->setText(title);
+}
+
+void MainWindow::setHostingAddresses(const QStringList &urls)
+{
+    m_hostUrls = urls;
+    const bool hosting = !urls.isEmpty();
+    m_hostLabel->setVisible(hosting);
+    m_copyHostButton->setVisible(hosting);
+    if (hosting) {
+        m_hostLabel->setText(tr("Hosting · others join at %1").arg(urls.constFirst()));
+        m_hostLabel->setToolTip(urls.join(u'\n'));
+    }
+}
+
+void MainWindow::setTypingText(const QString &text)
+{
+    m_typingLabel->setText(text);
+}
+
+void MainWindow::showError(const QString &message)
+{
+    m_errorLabel->setText(message);
+    m_errorBanner->show();
+}
+
+void MainWindow::clearError()
+{
+    m_errorLabel->clear();
+    m_errorBanner->hide();
+}
+
+QString MainWindow::errorText() const
+{
+    return m_errorBanner->isVisible() ? m_errorLabel->text() : QString();
+}
+
+void MainWindow::messageAccepted()
+{
+    m_composer->clear();
+    m_stickToBottom = true;
+    scrollToBottom();
+}
+
+void MainWindow::focusComposer()
+{
+    m_composer->setFocus(Qt::ShortcutFocusReason);
+}
+
+void MainWindow::scrollToBottom()
+{
+    m_messageView->scrollToBottom();
+}
+
+void MainWindow::onRowsAboutToBeInserted(int first)
+{
+    const QScrollBar *scrollBar = m_messageView->verticalScrollBar();
+    m_prepending = first == 0 && m_messagesProxy->rowCount() > 0;
+    m_distanceFromBottom = scrollBar->maximum() - scrollBar->value();
+}
+
+void MainWindow::onScrollRangeChanged()
+{
+    QScrollBar *scrollBar = m_messageView->verticalScrollBar();
+    if (m_stickToBottom) {
+        scrollBar->setValue(scrollBar->maximum());
+    } else if (m_prepending) {
+        // Older messages went in above: keep what the user was reading in place.
+        scrollBar->setValue(scrollBar->maximum() - m_distanceFromBottom);
+    }
+    m_prepending = false;
+    fetchOlderIfNeeded();
+}
+
+void MainWindow::fetchOlderIfNeeded()
+{
+    // Near the top (or nothing to scroll yet): ask the model for older history.
+    if (!m_messages || !m_messageView->isVisible())
+        return;
+    const QScrollBar *scrollBar = m_messageView->verticalScrollBar();
+    if (scrollBar->value() <= m_messageView->viewport()->height() / 2 && m_messages->canFetchMore({}))
+        m_messages->fetchMore({});
+}
+
+void MainWindow::copySelectedMessages()
+{
+    QModelIndexList selected = m_messageView->selectionModel()->selectedIndexes();
+    std::sort(selected.begin(), selected.end(),
+              [](const QModelIndex &a, const QModelIndex &b) { return a.row() < b.row(); });
+    QStringList texts;
+    for (const QModelIndex &index : std::as_const(selected))
+        texts.append(index.data(MessageListModel::TextRole).toString());
+    if (!texts.isEmpty())
+        QGuiApplication::clipboard()->setText(texts.join(u'\n'));
+}
+
+void MainWindow::showMessageMenu(const QPoint &position)
+{
+    const QModelIndex index = m_messageView->indexAt(position);
+    if (!index.isValid())
+        return;
+    if (!m_messageView->selectionModel()->isSelected(index))
+        m_messageView->setCurrentIndex(index);
+    QStyleOptionViewItem option;
+    option.initFrom(m_messageView->viewport());
+    option.rect = m_messageView->visualRect(index);
+    option.font = m_messageView->font();
+    option.widget = m_messageView;
+    const QUrl link = m_delegate->linkAt(option, index, position);
+
+    QMenu menu(this);
+    menu.addAction(tr("Copy Text"), this, &MainWindow::copySelectedMessages);
+    menu.addAction(tr("Select Text…"), this, [this, index] { m_messageView->edit(index); });
+    if (link.isValid())
+        menu.addAction(tr("Copy Link"), this,
+                       [link] { QGuiApplication::clipboard()->setText(link.toString()); });
+    const bool isOwn = index.data(MessageListModel::IsOwnRole).toBool();
+    const QString sender = index.data(MessageListModel::SenderNameRole).toString();
+    const QString email = index.data(MessageListModel::SenderEmailRole).toString();
+    if (!isOwn)
+        menu.addAction(tr("Message %1 Directly").arg(sender), this,
+                       [this, email, sender] { Q_EMIT directMessageRequested(email, sender); });
+    if (isOwn && index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>() ==
+                     MessageListModel::DeliveryState::Failed) {
+        const QString clientId = index.data(MessageListModel::ClientIdRole).toString();
+        menu.addAction(tr("Retry Sending"), this,
+                       [this, clientId] { Q_EMIT retryRequested(m_current, clientId); });
+    }
+    menu.exec(m_messageView->viewport()->mapToGlobal(position));
+}
+
+void MainWindow::askJoinRoom()
+{
+    bool ok = false;
+    const QString room =
+        QInputDialog::getText(this, tr("Join or Create Room"),
+                              tr("Room name (letters, digits, '-', '_', '.'; a new name creates the room):"),
+                              QLineEdit::Normal, QString(), &ok);
+    if (ok && !room.trimmed().isEmpty())
+        Q_EMIT joinRoomRequested(room.trimmed().toLower());
+}
+
+void MainWindow::askDirectMessage()
+{
+    bool ok = false;
+    const QString email =
+        QInputDialog::getText(this, tr("Direct Message"), tr("Email address of the person to write to:"),
+                              QLineEdit::Normal, QString(), &ok);
+    if (ok && !email.trimmed().isEmpty())
+        Q_EMIT directMessageRequested(email.trimmed(), QString());
+}
+
+void MainWindow::changeEvent(QEvent *event)
+{
+    if (event->type() == QEvent::ActivationChange && isActiveWindow())
+        Q_EMIT windowActivated();
+    if (event->type() == QEvent::FontChange || event->type() == QEvent::StyleChange ||
+        event->type() == QEvent::PaletteChange) {
+        m_delegate->clearCache();
+        m_messageView->doItemsLayout();
+    }
+    QMainWindow::changeEvent(event);
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    Q_EMIT closing();
+    QMainWindow::closeEvent(event);
+}
+
+bool MainWindow::eventFilter(QObject *watched, QEvent *event)
+{
+    // Typing while the message list has focus goes to the composer.
+    if (watched == m_messageView && event->type() == QEvent::KeyPress) {
+        auto *key = static_cast<QKeyEvent *>(event);
+        if (!key->text().isEmpty() && key->text().at(0).isPrint() &&
+            !(key->modifiers() & (Qt::ControlModifier | Qt::AltModifier | Qt::MetaModifier)) &&
+            m_composer->isEnabled()) {
+            m_composer->setFocus();
+            m_composer->insertPlainText(key->text());
+            return true;
+        }
+    }
+    return QMainWindow::eventFilter(watched, event);
+}
+
+} // namespace Natter

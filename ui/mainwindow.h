@@ -1,0 +1,151 @@
+#pragma once
+
+#include "conversationlistmodel.h"
+
+#include <QMainWindow>
+#include <QUrl>
+
+QT_BEGIN_NAMESPACE
+class QAbstractItemModel;
+class QLabel;
+class QListView;
+class QSortFilterProxyModel;
+class QToolButton;
+class QPushButton;
+class QFrame;
+class QIdentityProxyModel;
+QT_END_NAMESPACE
+
+namespace Natter {
+
+class Composer;
+class MessageDelegate;
+class MessageListModel;
+
+/// The chat window: conversations on the left (rooms, direct messages, with
+/// unread counts), the current conversation in the middle (styled message
+/// list, typing line, composer), who is in the room on the right, and the
+/// connection's state always in the status bar.
+///
+/// It shows models and reports what the user asks for; it knows nothing of
+/// sockets. The app connects its signals to the chat client.
+class MainWindow final : public QMainWindow
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(MainWindow)
+
+public:
+    enum class ConnectionIndicator
+    {
+        Online,
+        Connecting,
+        Offline,
+    };
+    Q_ENUM(ConnectionIndicator)
+
+    explicit MainWindow(QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    /// The sidebar's conversations (a ConversationListModel or one with its roles).
+    void setConversationModel(QAbstractItemModel *conversations);
+    /// Who is in the current room (a MemberListModel).
+    void setMemberModel(QAbstractItemModel *members);
+    /// Shows a conversation's messages; nullptr shows the empty state.
+    void showConversation(const ConversationKey &key, MessageListModel *messages);
+    ConversationKey currentConversation() const { return m_current; }
+    void setConversationHeader(const QString &title, const QString &subtitle);
+    void setConnectionStatus(ConnectionIndicator indicator, const QString &text,
+                             bool canReconnectNow = false);
+    void setServerTitle(const QString &title);
+    /// The addresses others can join this hosted chat at; empty hides them.
+    void setHostingAddresses(const QStringList &urls);
+    void setTypingText(const QString &text);
+    /// A banner above the messages that stays until dismissed or replaced.
+    void showError(const QString &message);
+    void clearError();
+    QString errorText() const;
+
+    /// Clears the composer after its text was accepted for sending.
+    void messageAccepted();
+    void focusComposer();
+    void scrollToBottom();
+
+    Composer *composer() const { return m_composer; }
+    QListView *messageView() const { return m_messageView; }
+    QListView *roomList() const { return m_roomList; }
+    QListView *directList() const { return m_directList; }
+    QListView *memberList() const { return m_memberList; }
+    MessageDelegate *messageDelegate() const { return m_delegate; }
+    QLabel *typingLabel() const { return m_typingLabel; }
+    QLabel *statusLabel() const { return m_statusLabel; }
+
+Q_SIGNALS:
+    void conversationSelected(const Natter::ConversationKey &key);
+    void sendRequested(const Natter::ConversationKey &key, const QString &text);
+    void retryRequested(const Natter::ConversationKey &key, const QString &clientId);
+    void typingChanged(const Natter::ConversationKey &key, bool active);
+    void joinRoomRequested(const QString &room);
+    void directMessageRequested(const QString &email, const QString &name);
+    void closeConversationRequested(const Natter::ConversationKey &key);
+    void reconnectRequested();
+    void switchServerRequested();
+    void linkActivated(const QUrl &url);
+    void windowActivated();
+    void closing();
+
+protected:
+    void changeEvent(QEvent *event) override;
+    void closeEvent(QCloseEvent *event) override;
+    bool eventFilter(QObject *watched, QEvent *event) override;
+
+private:
+    QWidget *createSidebar();
+    QWidget *createConversationPane();
+    QWidget *createMemberPane();
+    void createMenus();
+    void selectConversation(const QModelIndex &index);
+    void moveConversation(int step);
+    void askJoinRoom();
+    void askDirectMessage();
+    void copySelectedMessages();
+    void showMessageMenu(const QPoint &position);
+    void onRowsAboutToBeInserted(int first);
+    void onScrollRangeChanged();
+    void fetchOlderIfNeeded();
+    void syncSelection();
+
+    ConversationKey m_current;
+    QAbstractItemModel *m_conversations = nullptr;
+    QSortFilterProxyModel *m_rooms;
+    QSortFilterProxyModel *m_directs;
+    QIdentityProxyModel *m_messagesProxy;
+    MessageListModel *m_messages = nullptr;
+    MessageDelegate *m_delegate;
+
+    QLabel *m_serverTitle = nullptr;
+    QListView *m_roomList = nullptr;
+    QListView *m_directList = nullptr;
+    QLabel *m_conversationTitle = nullptr;
+    QLabel *m_conversationSubtitle = nullptr;
+    QFrame *m_errorBanner = nullptr;
+    QLabel *m_errorLabel = nullptr;
+    QListView *m_messageView = nullptr;
+    QLabel *m_emptyLabel = nullptr;
+    QLabel *m_typingLabel = nullptr;
+    Composer *m_composer = nullptr;
+    QPushButton *m_sendButton = nullptr;
+    QWidget *m_memberPane = nullptr;
+    QListView *m_memberList = nullptr;
+    QLabel *m_statusDot = nullptr;
+    QLabel *m_statusLabel = nullptr;
+    QPushButton *m_reconnectButton = nullptr;
+    QLabel *m_hostLabel = nullptr;
+    QToolButton *m_copyHostButton = nullptr;
+    QStringList m_hostUrls;
+
+    bool m_stickToBottom = true;
+    bool m_prepending = false;
+    int m_distanceFromBottom = 0;
+};
+
+} // namespace Natter

@@ -1,0 +1,474 @@
+#include "messagedelegate.h"
+
+#include "messagelistmodel.h"
+
+#include <QAbstractItemView>
+#include <QApplication>
+#include <QLocale>
+#include <QMouseEvent>
+#include <QPainter>
+#include <QPainterPath>
+#include <QPlainTextEdit>
+#include <QRegularExpression>
+#include <QTextLayout>
+
+#include <cmath>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+namespace {
+
+// Messages from one sender closer together than this share one header.
+constexpr qint64 GroupWindowSeconds = 5 * 60;
+
+enum LayoutFlag
+{
+    NewDay = 1,
+    StartsGroup = 2,
+    Own = 4,
+};
+
+QColor mix(const QColor &a, const QColor &b, double amountOfB)
+{
+    return QColor::fromRgbF(float(a.redF() * (1 - amountOfB) + b.redF() * amountOfB),
+                            float(a.greenF() * (1 - amountOfB) + b.greenF() * amountOfB),
+                            float(a.blueF() * (1 - amountOfB) + b.blueF() * amountOfB));
+}
+
+bool isDark(const QPalette &palette)
+{
+    return palette.color(QPalette::Base).lightnessF() < 0.5;
+}
+
+QString dayText(const QDate &day)
+{
+    const QDate today = QDate::currentDate();
+    if (day == today)
+        return MessageDelegate::tr("Today");
+    if (day == today.addDays(-1))
+        return MessageDelegate::tr("Yesterday");
+    return QLocale().toString(day, QLocale::LongFormat);
+}
+
+// QTextLayout breaks lines only at U+2028; keep the length so link ranges hold.
+QString textForLayout(const QString &text)
+{
+    QString display = text;
+    for (QChar &c : display) {
+        if (c == u'\n')
+            c = QChar::LineSeparator;
+        else if (c == u'\r' || c == u'\t')
+            c = u' ';
+    }
+    return display;
+}
+
+QColor failedColor(const QPalette &palette)
+{
+    return isDark(palette) ? QColor(0xff, 0x8a, 0x80) : QColor(0xc6, 0x28, 0x28);
+}
+
+} // namespace
+
+struct MessageDelegate::Metrics
+{
+    QFont font;
+    QFont senderFont;
+    QFont smallFont;
+    int lineHeight;
+    int smallLineHeight;
+    int margin;
+    int padH;
+    int padV;
+    int groupGap;
+    int innerGap;
+    int radius;
+    int maxBubbleWidth;
+};
+
+MessageDelegate::MessageDelegate(QObject *parent)
+    : QStyledItemDelegate(parent)
+{}
+
+MessageDelegate::~MessageDelegate() = default;
+
+int MessageDelegate::rowWidth(const QStyleOptionViewItem &option)
+{
+    // Views ask for size hints with an empty rect; rows span the viewport.
+    if (option.rect.width() > 0)
+        return option.rect.width();
+    if (const auto *view = qobject_cast<const QAbstractItemView *>(option.widget))
+        return view->viewport()->width();
+    return 0;
+}
+
+MessageDelegate::Metrics MessageDelegate::metrics(const QStyleOptionViewItem &option) const
+{
+    Metrics m;
+    m.font = option.font;
+    m.senderFont = option.font;
+    m.senderFont.setBold(true);
+    m.smallFont = option.font;
+    if (m.smallFont.pointSizeF() > 0)
+        m.smallFont.setPointSizeF(m.smallFont.pointSizeF() * 0.82);
+    else
+        m.smallFont.setPixelSize(std::max(8, int(m.smallFont.pixelSize() * 0.82)));
+    const QFontMetrics fm(m.font);
+    const QFontMetrics small(m.smallFont);
+    // Everything scales with the font, so large fonts and HiDPI keep proportions.
+    m.lineHeight = fm.height();
+    m.smallLineHeight = small.height();
+    m.margin = std::max(8, fm.height() * 3 / 4);
+    m.padH = std::max(6, fm.height() * 3 / 5);
+    m.padV = std::max(4, fm.height() * 2 / 5);
+    m.groupGap = std::max(6, fm.height() * 3 / 5);
+    m.innerGap = 2;
+    m.radius = std::max(6, fm.height() * 3 / 5);
+    const int available = std::max(0, rowWidth(option) - 2 * m.margin);
+    m.maxBubbleWidth = std::max(std::min(available, 4 * fm.height()),
+                                std::min(available * 3 / 4, fm.averageCharWidth() * 64));
+    return m;
+}
+
+bool MessageDelegate::startsGroup(const QModelIndex &index, bool *newDay) const
+{
+    const QModelIndex previous = index.siblingAtRow(index.row() - 1);
+    const QDateTime time = index.data(MessageListModel::TimestampRole).toDateTime().toLocalTime();
+    if (!previous.isValid()) {
+        *newDay = true;
+        return true;
+    }
+    const QDateTime previousTime = previous.data(MessageListModel::TimestampRole).toDateTime().toLocalTime();
+    *newDay = previousTime.date() != time.date();
+    return *newDay ||
+           previous.data(MessageListModel::SenderEmailRole) !=
+               index.data(MessageListModel::SenderEmailRole) ||
+           previousTime.secsTo(time) > GroupWindowSeconds;
+}
+
+MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &option,
+                                                const QModelIndex &index) const
+{
+    const Metrics m = metrics(option);
+    const int width = rowWidth(option);
+    Layout l;
+    bool newDay = false;
+    const bool group = startsGroup(index, &newDay);
+    l.own = index.data(MessageListModel::IsOwnRole).toBool();
+    l.showDay = newDay;
+    l.showSender = group && !l.own;
+
+    int y = group ? m.groupGap : m.innerGap;
+    const QDateTime time = index.data(MessageListModel::TimestampRole).toDateTime().toLocalTime();
+    if (l.showDay) {
+        l.dayText = dayText(time.date());
+        l.day = QRect(0, y, width, m.lineHeight + m.padV);
+        y += l.day.height() + m.padV;
+    }
+    if (l.showSender) {
+        l.sender = QRect(m.margin + m.padH, y, std::max(0, width - 2 * (m.margin + m.padH)), m.lineHeight);
+        y += m.lineHeight + m.innerGap;
+    }
+
+    const int maxTextWidth = std::max(1, m.maxBubbleWidth - 2 * m.padH);
+    l.textLayout = std::make_shared<QTextLayout>(
+        textForLayout(index.data(MessageListModel::TextRole).toString()), m.font);
+    QTextOption textOption;
+    textOption.setWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
+    textOption.setTextDirection(Qt::LeftToRight);
+    l.textLayout->setTextOption(textOption);
+    l.textLayout->setCacheEnabled(true);
+    qreal textHeight = 0;
+    qreal naturalWidth = 0;
+    l.textLayout->beginLayout();
+    for (QTextLine line = l.textLayout->createLine(); line.isValid(); line = l.textLayout->createLine()) {
+        line.setLineWidth(maxTextWidth);
+        line.setPosition(QPointF(0, textHeight));
+        textHeight += line.height();
+        naturalWidth = std::max(naturalWidth, line.naturalTextWidth());
+    }
+    l.textLayout->endLayout();
+
+    QString timeText = QLocale().toString(time.time(), QLocale::ShortFormat);
+    if (l.own) {
+        switch (index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>()) {
+        case MessageListModel::DeliveryState::Sending:
+            timeText = tr("%1 · Sending…").arg(timeText);
+            break;
+        case MessageListModel::DeliveryState::Sent:
+            timeText = tr("%1 ✓").arg(timeText);
+            break;
+        case MessageListModel::DeliveryState::Failed:
+            timeText = tr("Not sent · Retry");
+            break;
+        }
+    }
+    l.footerText = timeText;
+    const int footerWidth = QFontMetrics(m.smallFont).horizontalAdvance(l.footerText);
+    const int contentWidth = std::min(maxTextWidth, std::max(int(std::ceil(naturalWidth)), footerWidth));
+    const int bubbleWidth = contentWidth + 2 * m.padH;
+    const int bubbleX = l.own ? width - m.margin - bubbleWidth : m.margin;
+    const int textHeightPx = int(std::ceil(textHeight));
+    l.bubble =
+        QRect(bubbleX, y, bubbleWidth, m.padV + textHeightPx + m.innerGap + m.smallLineHeight + m.padV);
+    l.text = QRect(bubbleX + m.padH, y + m.padV, contentWidth, textHeightPx);
+    l.footer = QRect(l.text.left(), l.text.bottom() + 1 + m.innerGap, contentWidth, m.smallLineHeight);
+    l.height = l.bubble.bottom() + 1;
+    return l;
+}
+
+QSize MessageDelegate::sizeHint(const QStyleOptionViewItem &option, const QModelIndex &index) const
+{
+    const int width = rowWidth(option);
+    if (width != m_cacheWidth) {
+        m_heights.clear();
+        m_cacheWidth = width;
+    }
+    bool newDay = false;
+    const bool group = startsGroup(index, &newDay);
+    const bool own = index.data(MessageListModel::IsOwnRole).toBool();
+    const CacheKey key{index.data(MessageListModel::IdRole).toLongLong(),
+                       index.data(MessageListModel::ClientIdRole).toString(),
+                       (newDay ? NewDay : 0) | (group ? StartsGroup : 0) | (own ? Own : 0)};
+    auto it = m_heights.constFind(key);
+    if (it == m_heights.cend()) {
+        if (m_heights.size() > 200'000)
+            m_heights.clear();
+        it = m_heights.insert(key, layout(option, index).height);
+    }
+    return QSize(width, *it);
+}
+
+void MessageDelegate::clearCache()
+{
+    m_heights.clear();
+    m_cacheWidth = -1;
+}
+
+void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option,
+                            const QModelIndex &index) const
+{
+    // Selection and hover come from the style; the text is ours.
+    QStyleOptionViewItem styleOption = option;
+    initStyleOption(&styleOption, index);
+    styleOption.text.clear();
+    styleOption.icon = QIcon();
+    styleOption.features &= ~QStyleOptionViewItem::HasDisplay;
+    const QWidget *widget = option.widget;
+    QStyle *style = widget ? widget->style() : QApplication::style();
+    style->drawControl(QStyle::CE_ItemViewItem, &styleOption, painter, widget);
+
+    const Layout l = layout(option, index);
+    const Metrics m = metrics(option);
+    const QPalette &palette = option.palette;
+    const QColor text = palette.color(QPalette::Text);
+    const bool selected = option.state.testFlag(QStyle::State_Selected);
+
+    painter->save();
+    painter->setRenderHint(QPainter::Antialiasing);
+    painter->translate(option.rect.topLeft());
+    painter->setClipRect(QRect(0, 0, option.rect.width(), option.rect.height()));
+
+    if (l.showDay) {
+        painter->setFont(m.smallFont);
+        const QColor dim = mix(palette.color(QPalette::Base), text, 0.55);
+        const int textWidth = QFontMetrics(m.smallFont).horizontalAdvance(l.dayText) + 2 * m.padH;
+        const int centre = l.day.center().x();
+        const int lineY = l.day.center().y();
+        painter->setPen(QPen(mix(palette.color(QPalette::Base), text, 0.15), 1));
+        painter->drawLine(m.margin, lineY, centre - textWidth / 2, lineY);
+        painter->drawLine(centre + textWidth / 2, lineY, option.rect.width() - m.margin, lineY);
+        painter->setPen(selected ? palette.color(QPalette::HighlightedText) : dim);
+        painter->drawText(l.day, Qt::AlignCenter, l.dayText);
+    }
+
+    if (l.showSender) {
+        painter->setFont(m.senderFont);
+        const QString email = index.data(MessageListModel::SenderEmailRole).toString();
+        painter->setPen(selected ? palette.color(QPalette::HighlightedText) : senderColor(email, palette));
+        const QString name = index.data(MessageListModel::SenderNameRole).toString();
+        painter->drawText(l.sender, Qt::AlignLeft | Qt::AlignVCenter,
+                          QFontMetrics(m.senderFont).elidedText(name, Qt::ElideRight, l.sender.width()));
+    }
+
+    const QColor base = palette.color(QPalette::Base);
+    const QColor bubbleColor =
+        l.own ? palette.color(QPalette::Highlight) : mix(base, text, isDark(palette) ? 0.14 : 0.07);
+    const QColor textColor = l.own ? palette.color(QPalette::HighlightedText) : text;
+    QPainterPath bubble;
+    bubble.addRoundedRect(QRectF(l.bubble), m.radius, m.radius);
+    painter->fillPath(bubble, bubbleColor);
+
+    // Links as links: a format range per link, drawn by the same layout that measured.
+    QList<QTextLayout::FormatRange> formats;
+    const QString messageText = index.data(MessageListModel::TextRole).toString();
+    const QColor linkColor = l.own ? textColor : palette.color(QPalette::Link);
+    for (const Link &link : findLinks(messageText)) {
+        QTextLayout::FormatRange range;
+        range.start = link.start;
+        range.length = link.length;
+        range.format.setForeground(linkColor);
+        range.format.setFontUnderline(true);
+        formats.append(range);
+    }
+    painter->setPen(textColor);
+    painter->setFont(m.font);
+    l.textLayout->draw(painter, l.text.topLeft(), formats);
+
+    painter->setFont(m.smallFont);
+    const bool failed =
+        l.own && index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>() ==
+                     MessageListModel::DeliveryState::Failed;
+    if (failed) {
+        // A light chip keeps the red readable on the accent colour.
+        painter->setPen(Qt::NoPen);
+        painter->setBrush(base);
+        const int chipWidth = QFontMetrics(m.smallFont).horizontalAdvance(l.footerText) + m.padH;
+        QRect chip(l.footer.right() - chipWidth + 1, l.footer.top(), chipWidth, l.footer.height());
+        painter->drawRoundedRect(chip.adjusted(-m.padH / 4, 0, m.padH / 4, 0), m.radius / 2, m.radius / 2);
+        painter->setPen(failedColor(palette));
+        painter->drawText(chip, Qt::AlignCenter, l.footerText);
+    } else {
+        painter->setPen(mix(bubbleColor, textColor, 0.7));
+        painter->drawText(l.footer, Qt::AlignRight | Qt::AlignVCenter, l.footerText);
+    }
+    painter->restore();
+}
+
+QUrl MessageDelegate::linkAt(const QStyleOptionViewItem &option, const QModelIndex &index,
+                             const QPoint &point) const
+{
+    const QString text = index.data(MessageListModel::TextRole).toString();
+    const QList<Link> links = findLinks(text);
+    if (links.isEmpty())
+        return {};
+    const Layout l = layout(option, index);
+    const QPointF local = QPointF(point - option.rect.topLeft() - l.text.topLeft());
+    for (int i = 0; i < l.textLayout->lineCount(); ++i) {
+        const QTextLine line = l.textLayout->lineAt(i);
+        if (local.y() < line.y() || local.y() >= line.y() + line.height())
+            continue;
+        if (local.x() < 0 || local.x() > line.naturalTextWidth())
+            return {};
+        const int position = line.xToCursor(local.x(), QTextLine::CursorOnCharacter);
+        for (const Link &link : links) {
+            if (position >= link.start && position < link.start + link.length)
+                return link.url;
+        }
+        return {};
+    }
+    return {};
+}
+
+bool MessageDelegate::editorEvent(QEvent *event, QAbstractItemModel *model,
+                                  const QStyleOptionViewItem &option, const QModelIndex &index)
+{
+    if (event->type() == QEvent::MouseMove || event->type() == QEvent::MouseButtonRelease) {
+        const auto *mouse = static_cast<QMouseEvent *>(event);
+        const QPoint point = mouse->position().toPoint();
+        const QUrl link = linkAt(option, index, point);
+        const bool own = index.data(MessageListModel::IsOwnRole).toBool();
+        const bool failed =
+            own && index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>() ==
+                       MessageListModel::DeliveryState::Failed;
+        const bool onRetry = failed && layout(option, index).footer.contains(point - option.rect.topLeft());
+        if (auto *view = qobject_cast<QAbstractItemView *>(const_cast<QWidget *>(option.widget))) {
+            if (link.isValid() || onRetry)
+                view->viewport()->setCursor(Qt::PointingHandCursor);
+            else
+                view->viewport()->unsetCursor();
+        }
+        if (event->type() == QEvent::MouseButtonRelease && mouse->button() == Qt::LeftButton) {
+            if (onRetry) {
+                Q_EMIT retryRequested(index.data(MessageListModel::ClientIdRole).toString());
+                return true;
+            }
+            if (link.isValid()) {
+                Q_EMIT linkActivated(link);
+                return true;
+            }
+        }
+    }
+    return QStyledItemDelegate::editorEvent(event, model, option, index);
+}
+
+QWidget *MessageDelegate::createEditor(QWidget *parent, const QStyleOptionViewItem &option,
+                                       const QModelIndex &index) const
+{
+    // Double-click opens the text read-only, so any part of it can be
+    // selected and copied; plain text only, never markup.
+    auto *editor = new QPlainTextEdit(parent);
+    editor->setReadOnly(true);
+    editor->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+    editor->setFrameShape(QFrame::NoFrame);
+    editor->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    editor->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    editor->document()->setDocumentMargin(0);
+    editor->setFont(option.font);
+    const bool own = index.data(MessageListModel::IsOwnRole).toBool();
+    QPalette palette = option.palette;
+    const QColor base = palette.color(QPalette::Base);
+    palette.setColor(QPalette::Base,
+                     own ? palette.color(QPalette::Highlight)
+                         : mix(base, palette.color(QPalette::Text), isDark(palette) ? 0.14 : 0.07));
+    palette.setColor(QPalette::Text, own ? option.palette.color(QPalette::HighlightedText)
+                                         : option.palette.color(QPalette::Text));
+    editor->setPalette(palette);
+    editor->setAccessibleName(tr("Message text"));
+    return editor;
+}
+
+void MessageDelegate::setEditorData(QWidget *editor, const QModelIndex &index) const
+{
+    auto *text = static_cast<QPlainTextEdit *>(editor);
+    text->setPlainText(index.data(MessageListModel::TextRole).toString());
+    text->selectAll();
+}
+
+void MessageDelegate::setModelData(QWidget *, QAbstractItemModel *, const QModelIndex &) const
+{
+    // Read-only: messages are never edited.
+}
+
+void MessageDelegate::updateEditorGeometry(QWidget *editor, const QStyleOptionViewItem &option,
+                                           const QModelIndex &index) const
+{
+    const Layout l = layout(option, index);
+    // A little wider than the text: QPlainTextEdit wraps a hair earlier than QTextLayout.
+    const QRect rect = l.text.adjusted(0, 0, QFontMetrics(option.font).averageCharWidth(), 0);
+    editor->setGeometry(rect.translated(option.rect.topLeft()).intersected(option.rect));
+}
+
+QList<MessageDelegate::Link> MessageDelegate::findLinks(const QString &text)
+{
+    static const QRegularExpression pattern(u"(?:\\b(?:https?|ftp)://|\\bwww\\.)[^\\s<>\"]+"_s,
+                                            QRegularExpression::CaseInsensitiveOption);
+    QList<Link> links;
+    if (!text.contains(u"://"_s) && !text.contains(u"www."_s, Qt::CaseInsensitive))
+        return links;
+    for (auto it = pattern.globalMatch(text); it.hasNext();) {
+        const QRegularExpressionMatch match = it.next();
+        QString found = match.captured();
+        // Punctuation that ends a sentence is not part of the link.
+        while (!found.isEmpty() && QStringView(u".,;:!?)]}'").contains(found.back()))
+            found.chop(1);
+        if (found.isEmpty())
+            continue;
+        QUrl url = QUrl::fromUserInput(found);
+        if (!url.isValid())
+            continue;
+        links.append(Link{int(match.capturedStart()), int(found.size()), url});
+    }
+    return links;
+}
+
+QColor MessageDelegate::senderColor(const QString &email, const QPalette &palette)
+{
+    const int hue = int(qHash(email, 0x6e617474) % 360);
+    // Lighter on dark backgrounds, darker on light ones, for contrast either way.
+    return isDark(palette) ? QColor::fromHsl(hue, 170, 175) : QColor::fromHsl(hue, 200, 85);
+}
+
+} // namespace Natter

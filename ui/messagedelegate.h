@@ -1,0 +1,109 @@
+#pragma once
+
+#include <QHash>
+#include <QStyledItemDelegate>
+#include <QUrl>
+
+#include <memory>
+
+QT_BEGIN_NAMESPACE
+class QTextLayout;
+QT_END_NAMESPACE
+
+namespace Natter {
+
+/// Paints one chat message as a bubble: others' on the left with their name
+/// (at the start of a group) in their colour, the user's own on the right in
+/// the accent colour, time and delivery state in the bubble's footer, a day
+/// separator above the first message of a day. Text is plain (never markup),
+/// wrapped, with links drawn as links and clickable.
+///
+/// paint() and sizeHint() share layout(), so the size a row asks for is the
+/// size it paints; heights are cached per width, and a row costs the same
+/// work whatever the length of the conversation.
+class MessageDelegate final : public QStyledItemDelegate
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(MessageDelegate)
+
+public:
+    explicit MessageDelegate(QObject *parent = nullptr);
+    ~MessageDelegate() override;
+
+    /// Where everything of one row goes, in the row's own coordinates
+    /// (x from the view's left edge, y from the row's top).
+    struct Layout
+    {
+        int height = 0;
+        bool own = false;
+        bool showDay = false;
+        bool showSender = false;
+        QRect day;    ///< the day separator (empty if none)
+        QRect sender; ///< the sender's name line (empty if none)
+        QRect bubble;
+        QRect text;
+        QRect footer; ///< time and delivery state, inside the bubble
+        QString dayText;
+        QString footerText;
+        std::shared_ptr<QTextLayout> textLayout; ///< lines positioned relative to text.topLeft()
+    };
+    Layout layout(const QStyleOptionViewItem &option, const QModelIndex &index) const;
+
+    void paint(QPainter *painter, const QStyleOptionViewItem &option,
+               const QModelIndex &index) const override;
+    QSize sizeHint(const QStyleOptionViewItem &option, const QModelIndex &index) const override;
+
+    /// The link under a point of the view's viewport, if any.
+    QUrl linkAt(const QStyleOptionViewItem &option, const QModelIndex &index, const QPoint &point) const;
+    /// Forgets cached heights (after a font or style change).
+    void clearCache();
+
+    QWidget *createEditor(QWidget *parent, const QStyleOptionViewItem &option,
+                          const QModelIndex &index) const override;
+    void setEditorData(QWidget *editor, const QModelIndex &index) const override;
+    void setModelData(QWidget *editor, QAbstractItemModel *model, const QModelIndex &index) const override;
+    void updateEditorGeometry(QWidget *editor, const QStyleOptionViewItem &option,
+                              const QModelIndex &index) const override;
+
+    /// Links in plain text: [start, length) ranges and their URLs.
+    struct Link
+    {
+        int start = 0;
+        int length = 0;
+        QUrl url;
+    };
+    static QList<Link> findLinks(const QString &text);
+    /// A readable colour for a sender's name, stable per email, for the palette.
+    static QColor senderColor(const QString &email, const QPalette &palette);
+
+Q_SIGNALS:
+    void linkActivated(const QUrl &url);
+    /// The user clicked "Retry" on a message that failed to send.
+    void retryRequested(const QString &clientId);
+
+protected:
+    bool editorEvent(QEvent *event, QAbstractItemModel *model, const QStyleOptionViewItem &option,
+                     const QModelIndex &index) override;
+
+private:
+    struct Metrics;
+    static int rowWidth(const QStyleOptionViewItem &option);
+    Metrics metrics(const QStyleOptionViewItem &option) const;
+    bool startsGroup(const QModelIndex &index, bool *newDay) const;
+
+    struct CacheKey
+    {
+        qint64 id;
+        QString clientId;
+        int flags;
+        friend bool operator==(const CacheKey &, const CacheKey &) = default;
+    };
+    friend size_t qHash(const CacheKey &key, size_t seed) noexcept
+    {
+        return qHashMulti(seed, key.id, key.clientId, key.flags);
+    }
+    mutable QHash<CacheKey, int> m_heights;
+    mutable int m_cacheWidth = -1;
+};
+
+} // namespace Natter

@@ -1,0 +1,76 @@
+#pragma once
+
+#include "user.h"
+
+#include <QDialog>
+#include <QUrl>
+
+QT_BEGIN_NAMESPACE
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QListWidget;
+class QPushButton;
+QT_END_NAMESPACE
+
+namespace Natter {
+
+/// The first thing a user sees: who they are (remembered), and where to chat:
+/// a server found on the LAN, an address typed in, or a chat hosted on this
+/// computer.
+class WelcomeDialog final : public QDialog
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(WelcomeDialog)
+
+public:
+    enum class Choice
+    {
+        Join,
+        Host,
+    };
+    Q_ENUM(Choice)
+
+    explicit WelcomeDialog(QWidget *parent = nullptr);
+    ~WelcomeDialog() override;
+
+    void setIdentity(const User &user);
+    User identity() const;
+    void setRecentServers(const QList<QUrl> &servers);
+    /// Adds (or refreshes) a server found on the LAN.
+    void addDiscoveredServer(const QString &title, const QUrl &url, const QString &detail);
+    int discoveredServerCount() const;
+
+    Choice choice() const { return m_choice; }
+    /// The server to join (Choice::Join).
+    QUrl serverUrl() const { return m_url; }
+
+    /// "host", "host:port" or "ws://host:port/" as a ws:// URL (default port
+    /// 5000); an invalid URL for anything else.
+    static QUrl parseServerAddress(const QString &text);
+
+    QLineEdit *nameEdit() const { return m_name; }
+    QLineEdit *emailEdit() const { return m_email; }
+    QComboBox *addressEdit() const { return m_address; }
+    QListWidget *serverList() const { return m_servers; }
+    QPushButton *joinButton() const { return m_join; }
+    QPushButton *hostButton() const { return m_host; }
+    QString errorText() const;
+
+private:
+    bool validateIdentity();
+    void tryJoin();
+    void tryHost();
+
+    QLineEdit *m_name;
+    QLineEdit *m_email;
+    QListWidget *m_servers;
+    QComboBox *m_address;
+    QLabel *m_error;
+    QPushButton *m_join;
+    QPushButton *m_host;
+    Choice m_choice = Choice::Join;
+    QUrl m_url;
+};
+
+} // namespace Natter
