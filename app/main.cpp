@@ -5,6 +5,12 @@
 
 #include <QApplication>
 
+#ifdef Q_OS_UNIX
+#include "unixsignalwatcher.h"
+
+#include <csignal>
+#endif
+
 namespace {
 
 void setApplicationInfo()
@@ -36,6 +42,13 @@ int main(int argc, char *argv[])
     QApplication::setDesktopFileName(QStringLiteral("org.natter.Natter"));
     QApplication::setWindowIcon(Natter::appIcon());
 
+#ifdef Q_OS_UNIX
+    // Ctrl+C or a logout quits like the Quit menu: settings saved, the hosted
+    // chat shut down cleanly (clients told 1001, everything committed).
+    Natter::UnixSignalWatcher signalWatcher({SIGINT, SIGTERM});
+    QObject::connect(&signalWatcher, &Natter::UnixSignalWatcher::signalReceived, &app,
+                     [] { QApplication::quit(); });
+#endif
     Natter::AppController controller(Natter::AppSettings(options->profile), *options);
     if (!controller.start())
         return 0;

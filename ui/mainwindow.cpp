@@ -126,7 +126,7 @@ MainWindow::MainWindow(QWidget *parent)
 
     createMenus();
     showConversation({}, nullptr);
-    resize(em * 150, fontMetrics().height() * 40);
+    resize(em * 175, fontMetrics().height() * 50);
 }
 
 MainWindow::~MainWindow() = default;

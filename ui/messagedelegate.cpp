@@ -65,6 +65,18 @@ QString textForLayout(const QString &text)
     return display;
 }
 
+// The locale's short time format without seconds (the C locale's has them).
+QString shortTimeFormat()
+{
+    static const QString format = [] {
+        QString f = QLocale().timeFormat(QLocale::ShortFormat);
+        f.remove(QStringLiteral(":ss"));
+        f.remove(QStringLiteral(".ss"));
+        return f;
+    }();
+    return format;
+}
+
 QColor failedColor(const QPalette &palette)
 {
     return isDark(palette) ? QColor(0xff, 0x8a, 0x80) : QColor(0xc6, 0x28, 0x28);
@@ -191,7 +203,7 @@ MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &opti
     }
     l.textLayout->endLayout();
 
-    QString timeText = QLocale().toString(time.time(), QLocale::ShortFormat);
+    QString timeText = QLocale().toString(time.time(), shortTimeFormat());
     if (l.own) {
         switch (index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>()) {
         case MessageListModel::DeliveryState::Sending:
