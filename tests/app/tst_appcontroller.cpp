@@ -35,6 +35,7 @@ private Q_SLOTS:
     void reopensTheConversationsOfLastTime();
     void hostsAChatAndJoinsIt();
     void saysClearlyWhenThePortIsTaken();
+    void twoInstancesTalk();
 
 private:
     std::unique_ptr<AppController> makeController(const ClientOptions &options);
@@ -294,6 +295,48 @@ void TestAppController::saysClearlyWhenThePortIsTaken()
              qPrintable(controller->lastHostError()));
     QVERIFY(controller->lastHostError().contains(QString::number(m_server->port())));
     QVERIFY(!controller->localHost()->isRunning());
+}
+
+void TestAppController::twoInstancesTalk()
+{
+    // Alice hosts, Bob joins her chat: two whole apps in one process.
+    ClientOptions hostOptions;
+    hostOptions.host = true;
+    hostOptions.hostPort = 0;
+    hostOptions.hostAddress = QHostAddress::LocalHost;
+    hostOptions.identity = User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")};
+    hostOptions.databasePath = m_dir->filePath(QStringLiteral("hosted.db"));
+    hostOptions.discovery = false;
+    auto alice = makeController(hostOptions);
+    QVERIFY(alice->start());
+    QTRY_COMPARE(alice->client()->state(), State::Online);
+
+    ClientOptions joinOptions;
+    joinOptions.server = QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(alice->localHost()->port()));
+    joinOptions.identity = User{QStringLiteral("Bob"), QStringLiteral("bob@example.org")};
+    joinOptions.discovery = false;
+    auto bob = std::make_unique<AppController>(
+        AppSettings::fromFile(m_dir->filePath(QStringLiteral("bob.ini"))), joinOptions);
+    QVERIFY(bob->start());
+    QTRY_COMPARE(bob->client()->state(), State::Online);
+    QTRY_COMPARE(alice->window()->memberList()->model()->rowCount(), 2);
+
+    QTest::keyClicks(bob->window()->composer(), QStringLiteral("hi Alice "));
+    bob->window()->composer()->insertPlainText(QStringLiteral("👋")); // QTest types ASCII only
+    QTest::keyClick(bob->window()->composer(), Qt::Key_Return);
+    QAbstractItemModel *aliceView = alice->window()->messageView()->model();
+    QTRY_COMPARE(aliceView->rowCount(), 1);
+    QCOMPARE(aliceView->index(0, 0).data(MessageListModel::SenderNameRole).toString(), QStringLiteral("Bob"));
+    QCOMPARE(aliceView->index(0, 0).data(MessageListModel::TextRole).toString(),
+             QStringLiteral("hi Alice 👋"));
+    QCOMPARE(aliceView->index(0, 0).data(MessageListModel::IsOwnRole).toBool(), false);
+
+    QTest::keyClicks(alice->window()->composer(), QStringLiteral("hi Bob"));
+    QTest::keyClick(alice->window()->composer(), Qt::Key_Return);
+    QAbstractItemModel *bobView = bob->window()->messageView()->model();
+    QTRY_COMPARE(bobView->rowCount(), 2);
+    QCOMPARE(bobView->index(1, 0).data(MessageListModel::TextRole).toString(), QStringLiteral("hi Bob"));
+    QCOMPARE(bobView->index(0, 0).data(MessageListModel::IsOwnRole).toBool(), true);
 }
 
 QTEST_MAIN(TestAppController)

@@ -1,5 +1,8 @@
 #include "testclient.h"
 
+#include "discovery.h"
+
+#include <QNetworkDatagram>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QSqlDatabase>
@@ -7,6 +10,7 @@
 #include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QUdpSocket>
 
 #include <csignal>
 
@@ -27,6 +31,7 @@ private Q_SLOTS:
     void unusableDatabaseFailsClearly();
     void chatSigtermRestartHistory();
     void killDuringBurstLosesNothingAcknowledged();
+    void answersLanDiscovery();
 
 private:
     /// Starts natterd on a free loopback port; returns the port, 0 on failure.
@@ -35,6 +40,7 @@ private:
     QString dbPath() const { return m_dir->filePath(u"natter.db"_s); }
 
     std::unique_ptr<QTemporaryDir> m_dir;
+    QByteArray m_output; // natterd's stdout so far
 };
 
 namespace {
@@ -62,12 +68,16 @@ quint16 TestNatterd::start(QProcess &process, const QStringList &extraArguments)
 {
     process.setProgram(QStringLiteral(NATTERD_PATH));
     process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    process.setArguments(QStringList{u"--host"_s, u"127.0.0.1"_s, u"--port"_s, u"0"_s, u"--db"_s, dbPath()} +
-                         extraArguments);
+    // Discovery only where a test asks for it (on a free port).
+    process.setArguments(
+        QStringList{u"--host"_s, u"127.0.0.1"_s, u"--port"_s, u"0"_s, u"--db"_s, dbPath()} +
+        (extraArguments.contains(u"--discovery-port"_s) ? QStringList() : QStringList{u"--no-discovery"_s}) +
+        extraArguments);
     process.start();
     if (!process.waitForStarted())
         return 0;
-    QByteArray output;
+    QByteArray &output = m_output;
+    output.clear();
     static const QRegularExpression listening(u"listening on 127\\.0\\.0\\.1:(\\d+)"_s);
     QRegularExpressionMatch match;
     const bool ended = QTest::qWaitFor(
@@ -231,6 +241,30 @@ void TestNatterd::killDuringBurstLosesNothingAcknowledged()
     }
     QSqlDatabase::removeDatabase(u"check"_s);
     QCOMPARE(integrity, u"ok"_s);
+}
+
+void TestNatterd::answersLanDiscovery()
+{
+    QProcess natterd;
+    const quint16 port = start(natterd, {u"--discovery-port"_s, u"0"_s, u"--name"_s, u"Lab chat"_s});
+    QVERIFY(port != 0);
+    static const QRegularExpression discovery(u"answering LAN discovery on UDP port (\\d+)"_s);
+    QRegularExpressionMatch match;
+    QTRY_VERIFY(
+        (match = discovery.match(QString::fromUtf8(m_output += natterd.readAllStandardOutput()))).hasMatch());
+    const quint16 discoveryPort = quint16(match.captured(1).toUInt());
+
+    QUdpSocket peer;
+    QVERIFY(peer.bind(QHostAddress::LocalHost, 0));
+    peer.writeDatagram(Discovery::encodeQuery(), QHostAddress::LocalHost, discoveryPort);
+    QTRY_VERIFY(peer.hasPendingDatagrams());
+    const auto announcement = Discovery::decodeAnnouncement(peer.receiveDatagram().data());
+    QVERIFY(announcement);
+    QCOMPARE(announcement->port, port);
+    QCOMPARE(announcement->name, u"Lab chat"_s);
+    QVERIFY(announcement->server.startsWith(u"natterd "_s));
+    natterd.terminate();
+    QVERIFY(waitForExit(natterd));
 }
 
 QTEST_GUILESS_MAIN(TestNatterd)

@@ -1,0 +1,117 @@
+#include "welcomedialog.h"
+
+#include <QComboBox>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace Natter;
+
+class TestWelcomeDialog final : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void parsesServerAddresses_data();
+    void parsesServerAddresses();
+    void asksForAValidIdentity();
+    void joinsAnAddressTypedIn();
+    void joinsADiscoveredServer();
+    void hosts();
+};
+
+void TestWelcomeDialog::parsesServerAddresses_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<QUrl>("url");
+    QTest::newRow("bare host") << QStringLiteral("192.168.1.20")
+                               << QUrl(QStringLiteral("ws://192.168.1.20:5000"));
+    QTest::newRow("host and port") << QStringLiteral(" lab-box:5001 ")
+                                   << QUrl(QStringLiteral("ws://lab-box:5001"));
+    QTest::newRow("ws url") << QStringLiteral("ws://10.0.0.2:6000/")
+                            << QUrl(QStringLiteral("ws://10.0.0.2:6000/"));
+    QTest::newRow("ipv6") << QStringLiteral("ws://[::1]:5000") << QUrl(QStringLiteral("ws://[::1]:5000"));
+    QTest::newRow("http") << QStringLiteral("http://example.org") << QUrl();
+    QTest::newRow("empty") << QStringLiteral("   ") << QUrl();
+    QTest::newRow("no host") << QStringLiteral("ws://:5000") << QUrl();
+}
+
+void TestWelcomeDialog::parsesServerAddresses()
+{
+    QFETCH(QString, text);
+    QFETCH(QUrl, url);
+    QCOMPARE(WelcomeDialog::parseServerAddress(text), url);
+}
+
+void TestWelcomeDialog::asksForAValidIdentity()
+{
+    WelcomeDialog dialog;
+    dialog.show();
+    dialog.addressEdit()->setEditText(QStringLiteral("127.0.0.1:5000"));
+    QSignalSpy accepted(&dialog, &QDialog::accepted);
+    dialog.joinButton()->click();
+    QCOMPARE(accepted.count(), 0);
+    QVERIFY(dialog.errorText().contains(QStringLiteral("name")));
+
+    dialog.nameEdit()->setText(QStringLiteral("Alice"));
+    dialog.emailEdit()->setText(QStringLiteral("not an email"));
+    dialog.hostButton()->click();
+    QCOMPARE(accepted.count(), 0);
+    QVERIFY(dialog.errorText().contains(QStringLiteral("email")));
+}
+
+void TestWelcomeDialog::joinsAnAddressTypedIn()
+{
+    WelcomeDialog dialog;
+    dialog.setIdentity(User{QStringLiteral("Alice"), QStringLiteral("Alice@Example.org")});
+    dialog.show();
+    QSignalSpy accepted(&dialog, &QDialog::accepted);
+    dialog.addressEdit()->setEditText(QStringLiteral("http://nope"));
+    dialog.joinButton()->click();
+    QCOMPARE(accepted.count(), 0);
+    QVERIFY(dialog.errorText().contains(QStringLiteral("address")));
+
+    dialog.addressEdit()->setEditText(QString());
+    QTest::keyClicks(dialog.addressEdit()->lineEdit(), QStringLiteral("192.168.1.20"));
+    dialog.joinButton()->click();
+    QCOMPARE(accepted.count(), 1);
+    QCOMPARE(dialog.choice(), WelcomeDialog::Choice::Join);
+    QCOMPARE(dialog.serverUrl(), QUrl(QStringLiteral("ws://192.168.1.20:5000")));
+    QCOMPARE(dialog.identity().email, QStringLiteral("alice@example.org"));
+}
+
+void TestWelcomeDialog::joinsADiscoveredServer()
+{
+    WelcomeDialog dialog;
+    dialog.setIdentity(User{QStringLiteral("Bob"), QStringLiteral("bob@example.org")});
+    dialog.show();
+    QCOMPARE(dialog.discoveredServerCount(), 0);
+    const QUrl url(QStringLiteral("ws://127.0.0.1:5123"));
+    dialog.addDiscoveredServer(QStringLiteral("Alice's chat"), url, QStringLiteral("3 online"));
+    dialog.addDiscoveredServer(QStringLiteral("Alice's chat"), url,
+                               QStringLiteral("4 online")); // answered again
+    QCOMPARE(dialog.discoveredServerCount(), 1);
+    QCOMPARE(dialog.serverList()->count(), 1); // the "looking" placeholder is gone
+    QVERIFY(dialog.serverList()->item(0)->text().contains(QStringLiteral("4 online")));
+
+    QSignalSpy accepted(&dialog, &QDialog::accepted);
+    Q_EMIT dialog.serverList()->itemActivated(dialog.serverList()->item(0));
+    QCOMPARE(accepted.count(), 1);
+    QCOMPARE(dialog.serverUrl(), url);
+}
+
+void TestWelcomeDialog::hosts()
+{
+    WelcomeDialog dialog;
+    dialog.setIdentity(User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")});
+    dialog.show();
+    QSignalSpy accepted(&dialog, &QDialog::accepted);
+    dialog.hostButton()->click();
+    QCOMPARE(accepted.count(), 1);
+    QCOMPARE(dialog.choice(), WelcomeDialog::Choice::Host);
+}
+
+QTEST_MAIN(TestWelcomeDialog)
+#include "tst_welcomedialog.moc"
