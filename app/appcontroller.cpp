@@ -1,5 +1,6 @@
 #include "appcontroller.h"
 
+#include "discovery.h"
 #include "discoverybrowser.h"
 #include "localserverhost.h"
 #include "mainwindow.h"
@@ -217,7 +218,7 @@ bool AppController::host(bool quiet)
         m_options.databasePath.isEmpty() ? LocalServerHost::defaultDatabasePath() : m_options.databasePath;
     std::optional<quint16> discoveryPort;
     if (m_options.discovery)
-        discoveryPort = m_options.hostPort == 0 ? quint16(0) : m_options.hostPort;
+        discoveryPort = Discovery::DefaultPort; // the well-known port browsers ask, whatever the chat's port
     if (!m_host->start(config, database, discoveryPort)) {
         m_lastHostError = m_host->errorString();
         if (!quiet)

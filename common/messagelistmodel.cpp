@@ -162,12 +162,11 @@ void MessageListModel::prependOlder(const QList<Message> &messages, bool hasMore
     sortUniqueById(older);
 
     beginInsertRows({}, 0, int(older.size()) - 1);
-    QList<Row> rows;
-    rows.reserve(older.size() + m_rows.size());
-    for (const Message &message : std::as_const(older))
-        rows.append(Row{message, DeliveryState::Sent});
-    rows.append(m_rows);
-    m_rows = std::move(rows);
+    // QList keeps free space at its front for prepends: a page costs its own
+    // size, not the length of the conversation (scrolling back through a long
+    // room stays linear).
+    for (auto it = older.crbegin(); it != older.crend(); ++it)
+        m_rows.prepend(Row{*it, DeliveryState::Sent});
     m_storedCount += int(older.size());
     endInsertRows();
 }

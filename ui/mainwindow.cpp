@@ -263,8 +263,6 @@ QWidget *MainWindow::createConversationPane()
     m_messageView->verticalScrollBar()->setSingleStep(fontMetrics().height() * 2);
     m_messageView->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_messageView->setResizeMode(QListView::Adjust);
-    m_messageView->setLayoutMode(QListView::Batched);
-    m_messageView->setBatchSize(200);
     m_messageView->setSelectionMode(QAbstractItemView::ExtendedSelection);
     m_messageView->setEditTriggers(QAbstractItemView::DoubleClicked);
     m_messageView->setMouseTracking(true);

@@ -86,6 +86,7 @@ QColor failedColor(const QPalette &palette)
 
 struct MessageDelegate::Metrics
 {
+    int width = 0;
     QFont font;
     QFont senderFont;
     QFont smallFont;
@@ -98,6 +99,7 @@ struct MessageDelegate::Metrics
     int innerGap;
     int radius;
     int maxBubbleWidth;
+    std::unique_ptr<QFontMetrics> footerMetrics;
 };
 
 MessageDelegate::MessageDelegate(QObject *parent)
@@ -116,9 +118,16 @@ int MessageDelegate::rowWidth(const QStyleOptionViewItem &option)
     return 0;
 }
 
-MessageDelegate::Metrics MessageDelegate::metrics(const QStyleOptionViewItem &option) const
+const MessageDelegate::Metrics &MessageDelegate::metrics(const QStyleOptionViewItem &option) const
 {
-    Metrics m;
+    // Fonts and metrics are the same for every row of a view: computed once
+    // per font and width, not per row.
+    const int width = rowWidth(option);
+    if (m_metrics && m_metrics->width == width && m_metrics->font == option.font)
+        return *m_metrics;
+    m_metrics = std::make_unique<Metrics>();
+    Metrics &m = *m_metrics;
+    m.width = width;
     m.font = option.font;
     m.senderFont = option.font;
     m.senderFont.setBold(true);
@@ -138,33 +147,37 @@ MessageDelegate::Metrics MessageDelegate::metrics(const QStyleOptionViewItem &op
     m.groupGap = std::max(6, fm.height() * 3 / 5);
     m.innerGap = 2;
     m.radius = std::max(6, fm.height() * 3 / 5);
-    const int available = std::max(0, rowWidth(option) - 2 * m.margin);
+    const int available = std::max(0, width - 2 * m.margin);
     m.maxBubbleWidth = std::max(std::min(available, 4 * fm.height()),
                                 std::min(available * 3 / 4, fm.averageCharWidth() * 64));
+    m.footerMetrics = std::make_unique<QFontMetrics>(m.smallFont);
     return m;
 }
 
 bool MessageDelegate::startsGroup(const QModelIndex &index, bool *newDay) const
 {
+    // Called for every row on every relayout: integers only, no time zone
+    // conversion per row (the offset is taken once; a DST change between two
+    // messages may move a day boundary by an hour, which grouping tolerates).
+    static const qint64 offsetMs = qint64(QDateTime::currentDateTime().offsetFromUtc()) * 1000;
+    const qint64 ms = index.data(MessageListModel::TimestampRole).toDateTime().toMSecsSinceEpoch();
     const QModelIndex previous = index.siblingAtRow(index.row() - 1);
-    const QDateTime time = index.data(MessageListModel::TimestampRole).toDateTime().toLocalTime();
     if (!previous.isValid()) {
         *newDay = true;
         return true;
     }
-    const QDateTime previousTime = previous.data(MessageListModel::TimestampRole).toDateTime().toLocalTime();
-    *newDay = previousTime.date() != time.date();
-    return *newDay ||
-           previous.data(MessageListModel::SenderEmailRole) !=
-               index.data(MessageListModel::SenderEmailRole) ||
-           previousTime.secsTo(time) > GroupWindowSeconds;
+    const qint64 previousMs = previous.data(MessageListModel::TimestampRole).toDateTime().toMSecsSinceEpoch();
+    constexpr qint64 DayMs = 24 * 3600 * 1000;
+    *newDay = (ms + offsetMs) / DayMs != (previousMs + offsetMs) / DayMs;
+    return *newDay || ms - previousMs > GroupWindowSeconds * 1000 ||
+           previous.data(MessageListModel::SenderEmailRole) != index.data(MessageListModel::SenderEmailRole);
 }
 
 MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &option,
                                                 const QModelIndex &index) const
 {
-    const Metrics m = metrics(option);
-    const int width = rowWidth(option);
+    const Metrics &m = metrics(option);
+    const int width = m.width;
     Layout l;
     bool newDay = false;
     const bool group = startsGroup(index, &newDay);
@@ -218,7 +231,7 @@ MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &opti
         }
     }
     l.footerText = timeText;
-    const int footerWidth = QFontMetrics(m.smallFont).horizontalAdvance(l.footerText);
+    const int footerWidth = m.footerMetrics->horizontalAdvance(l.footerText);
     const int contentWidth = std::min(maxTextWidth, std::max(int(std::ceil(naturalWidth)), footerWidth));
     const int bubbleWidth = contentWidth + 2 * m.padH;
     const int bubbleX = l.own ? width - m.margin - bubbleWidth : m.margin;
@@ -255,6 +268,7 @@ QSize MessageDelegate::sizeHint(const QStyleOptionViewItem &option, const QModel
 
 void MessageDelegate::clearCache()
 {
+    m_metrics.reset();
     m_heights.clear();
     m_cacheWidth = -1;
 }
@@ -273,7 +287,7 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
     style->drawControl(QStyle::CE_ItemViewItem, &styleOption, painter, widget);
 
     const Layout l = layout(option, index);
-    const Metrics m = metrics(option);
+    const Metrics &m = metrics(option);
     const QPalette &palette = option.palette;
     const QColor text = palette.color(QPalette::Text);
     const bool selected = option.state.testFlag(QStyle::State_Selected);

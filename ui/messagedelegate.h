@@ -88,7 +88,7 @@ protected:
 private:
     struct Metrics;
     static int rowWidth(const QStyleOptionViewItem &option);
-    Metrics metrics(const QStyleOptionViewItem &option) const;
+    const Metrics &metrics(const QStyleOptionViewItem &option) const;
     bool startsGroup(const QModelIndex &index, bool *newDay) const;
 
     struct CacheKey
@@ -104,6 +104,7 @@ private:
     }
     mutable QHash<CacheKey, int> m_heights;
     mutable int m_cacheWidth = -1;
+    mutable std::unique_ptr<Metrics> m_metrics;
 };
 
 } // namespace Natter

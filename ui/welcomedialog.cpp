@@ -89,8 +89,10 @@ WelcomeDialog::WelcomeDialog(QWidget *parent)
             m_address->setEditText(item->data(UrlRole).toUrl().toString());
     });
     connect(m_servers, &QListWidget::itemActivated, this, [this](QListWidgetItem *item) {
-        if (item && item->data(UrlRole).isValid())
+        if (item && item->data(UrlRole).isValid()) {
+            m_address->setEditText(item->data(UrlRole).toUrl().toString());
             tryJoin();
+        }
     });
     resize(fontMetrics().averageCharWidth() * 70, sizeHint().height());
 }
