@@ -61,7 +61,7 @@ ChatClient::ChatClient(QObject *parent)
     m_connectTimer.setSingleShot(true);
     connect(&m_connectTimer, &QTimer::timeout, this, [this] {
         qCInfo(lcNatterClientNet) << "connection attempt timed out";
-        m_lastError = tr("The server did not answer in time.");
+        m_abortReason = tr("The server did not answer in time.");
         if (m_socket)
             m_socket->abort();
     });
@@ -222,9 +222,14 @@ void ChatClient::onDisconnected()
     m_connectTimer.stop();
     m_aliveTimer.stop();
     if (m_socket) {
-        if (m_lastError.isEmpty() || m_state == State::Online)
+        // Our own reason for aborting first, then the socket's error, then the
+        // server's close reason.
+        if (!m_abortReason.isEmpty())
+            m_lastError = m_abortReason;
+        else if (m_lastError.isEmpty() || m_state == State::Online)
             m_lastError = m_socket->closeReason().isEmpty() ? tr("The connection was closed.")
                                                             : m_socket->closeReason();
+        m_abortReason.clear();
         m_socket->disconnect(this);
         m_socket->deleteLater();
         m_socket = nullptr;
@@ -250,7 +255,7 @@ void ChatClient::checkAlive()
     const qint64 quiet = m_sinceHeard.elapsed();
     if (quiet >= m_keepAlive.count()) {
         qCInfo(lcNatterClientNet) << "no answer from the server for" << quiet << "ms; reconnecting";
-        m_lastError = tr("The server stopped answering.");
+        m_abortReason = tr("The server stopped answering.");
         m_socket->abort();
     } else if (quiet >= m_keepAlive.count() / 2 && !m_pingSent && m_state == State::Online) {
         m_pingSent = true;
@@ -286,6 +291,9 @@ void ChatClient::handle(const Protocol::Welcome &welcome)
     m_attempt = 0;
     m_lastError.clear();
     qCInfo(lcNatterClientNet) << "signed in to" << m_url << "as" << m_self.email;
+    // The server's spelling of the email decides which messages are "own".
+    for (const Conversation &conversation : std::as_const(m_open))
+        conversation.messages->setOwnEmail(m_self.email);
     setState(State::Online);
     // Rejoin and resume every open conversation, then resend what is unacknowledged:
     // the server answers in order, so each send follows its join.

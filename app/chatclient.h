@@ -167,6 +167,7 @@ private:
     QString m_serverSoftware;
     Protocol::ServerLimits m_limits;
     QString m_lastError;
+    QString m_abortReason; // why we aborted the current socket, if we did
     bool m_wantConnection = false;
 
     std::chrono::milliseconds m_firstDelay{500};

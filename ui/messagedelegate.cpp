@@ -320,9 +320,9 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
     }
 
     const QColor base = palette.color(QPalette::Base);
-    const QColor bubbleColor =
-        l.own ? palette.color(QPalette::Highlight) : mix(base, text, isDark(palette) ? 0.14 : 0.07);
-    const QColor textColor = l.own ? palette.color(QPalette::HighlightedText) : text;
+    const BubbleColors colors = bubbleColors(palette, l.own);
+    const QColor &bubbleColor = colors.background;
+    const QColor &textColor = colors.text;
     QPainterPath bubble;
     bubble.addRoundedRect(QRectF(l.bubble), m.radius, m.radius);
     painter->fillPath(bubble, bubbleColor);
@@ -330,7 +330,7 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
     // Links as links: a format range per link, drawn by the same layout that measured.
     QList<QTextLayout::FormatRange> formats;
     const QString messageText = index.data(MessageListModel::TextRole).toString();
-    const QColor linkColor = l.own ? textColor : palette.color(QPalette::Link);
+    const QColor &linkColor = colors.link;
     for (const Link &link : findLinks(messageText)) {
         QTextLayout::FormatRange range;
         range.start = link.start;
@@ -357,7 +357,7 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
         painter->setPen(failedColor(palette));
         painter->drawText(chip, Qt::AlignCenter, l.footerText);
     } else {
-        painter->setPen(mix(bubbleColor, textColor, 0.7));
+        painter->setPen(colors.secondary);
         painter->drawText(l.footer, Qt::AlignRight | Qt::AlignVCenter, l.footerText);
     }
     painter->restore();
@@ -488,6 +488,47 @@ QList<MessageDelegate::Link> MessageDelegate::findLinks(const QString &text)
         links.append(Link{int(match.capturedStart()), int(found.size()), url});
     }
     return links;
+}
+
+double MessageDelegate::contrastRatio(const QColor &a, const QColor &b)
+{
+    // WCAG 2 relative luminance and contrast ratio.
+    auto luminance = [](const QColor &c) {
+        auto channel = [](double v) { return v <= 0.03928 ? v / 12.92 : std::pow((v + 0.055) / 1.055, 2.4); };
+        return 0.2126 * channel(c.redF()) + 0.7152 * channel(c.greenF()) + 0.0722 * channel(c.blueF());
+    };
+    const double la = luminance(a);
+    const double lb = luminance(b);
+    return (std::max(la, lb) + 0.05) / (std::min(la, lb) + 0.05);
+}
+
+MessageDelegate::BubbleColors MessageDelegate::bubbleColors(const QPalette &palette, bool own)
+{
+    BubbleColors colors;
+    const QColor base = palette.color(QPalette::Base);
+    const QColor text = palette.color(QPalette::Text);
+    if (own) {
+        colors.background = palette.color(QPalette::Highlight);
+        // Some themes pair a light highlight with white text: keep the theme's
+        // choice only when it reads well, else black or white, whichever does.
+        colors.text = palette.color(QPalette::HighlightedText);
+        if (contrastRatio(colors.text, colors.background) < 4.5) {
+            const QColor black(Qt::black);
+            const QColor white(Qt::white);
+            colors.text = contrastRatio(black, colors.background) >= contrastRatio(white, colors.background)
+                              ? black
+                              : white;
+        }
+        colors.link = colors.text;
+    } else {
+        colors.background = mix(base, text, isDark(palette) ? 0.14 : 0.07);
+        colors.text = text;
+        colors.link = palette.color(QPalette::Link);
+        if (contrastRatio(colors.link, colors.background) < 4.5)
+            colors.link = isDark(palette) ? QColor(0x8a, 0xb4, 0xf8) : QColor(0x0b, 0x57, 0xd0);
+    }
+    colors.secondary = mix(colors.background, colors.text, 0.72);
+    return colors;
 }
 
 QColor MessageDelegate::senderColor(const QString &email, const QPalette &palette)

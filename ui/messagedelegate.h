@@ -73,6 +73,18 @@ public:
         QUrl url;
     };
     static QList<Link> findLinks(const QString &text);
+    /// The colours of a bubble for a palette: the theme's, adjusted where they
+    /// would not be readable (WCAG contrast 4.5 for text).
+    struct BubbleColors
+    {
+        QColor background;
+        QColor text;
+        QColor secondary; ///< time and delivery state
+        QColor link;
+    };
+    static BubbleColors bubbleColors(const QPalette &palette, bool own);
+    /// WCAG 2 contrast ratio of two colours (1 to 21).
+    static double contrastRatio(const QColor &a, const QColor &b);
     /// A readable colour for a sender's name, stable per email, for the palette.
     static QColor senderColor(const QString &email, const QPalette &palette);
 

@@ -4,9 +4,12 @@
 #include "../server/testclient.h"
 
 #include <QAbstractItemModelTester>
+#include <QCryptographicHash>
 #include <QSignalSpy>
 #include <QSqlDatabase>
 #include <QSqlQuery>
+#include <QTcpServer>
+#include <QTcpSocket>
 #include <QTest>
 
 using namespace Natter;
@@ -29,6 +32,8 @@ private Q_SLOTS:
     void blankAndOverlongTextIsNotQueued();
     void invalidRoomNameIsRefused();
     void keepsTryingWhileTheServerIsDown();
+    void givesUpOnASilentServer();
+    void dropsAConnectionThatStopsAnswering();
 
 private:
     static std::unique_ptr<ChatClient> makeClient(const QString &name, const QString &email)
@@ -370,6 +375,86 @@ void TestChatClient::keepsTryingWhileTheServerIsDown()
     QVERIFY(alice->millisecondsUntilReconnect() <= 40);
     alice->disconnectFromServer();
     QCOMPARE(alice->state(), State::Offline);
+}
+
+void TestChatClient::givesUpOnASilentServer()
+{
+    // A peer that accepts TCP and then says nothing (a hung server, a
+    // half-open connection): the attempt times out and the client tries again.
+    QTcpServer silent;
+    QVERIFY(silent.listen(QHostAddress::LocalHost, 0));
+    QList<QTcpSocket *> held;
+    connect(&silent, &QTcpServer::newConnection, &silent, [&] {
+        while (QTcpSocket *socket = silent.nextPendingConnection())
+            held.append(socket);
+    });
+    auto alice = makeClient(QStringLiteral("Alice"), QStringLiteral("alice@example.org"));
+    alice->setTimeouts(100ms, 20s);
+    QSignalSpy states(alice.get(), &ChatClient::stateChanged);
+    alice->connectToServer(QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(silent.serverPort())));
+    QCOMPARE(alice->state(), State::Connecting);
+    QTRY_VERIFY(alice->reconnectAttempt() >= 2);
+    QCOMPARE(alice->lastError(), QStringLiteral("The server did not answer in time."));
+    QVERIFY(held.size() >= 2);
+    QVERIFY(states.count() >= 3); // Connecting → WaitingToReconnect → Connecting …
+    alice->disconnectFromServer();
+}
+
+void TestChatClient::dropsAConnectionThatStopsAnswering()
+{
+    // A server that completes the handshake, says welcome, then goes silent
+    // without closing (the laptop lid case, seen from the client): no pong
+    // comes back, so the client drops the connection and reconnects.
+    QTcpServer mute;
+    QVERIFY(mute.listen(QHostAddress::LocalHost, 0));
+    QList<QTcpSocket *> held;
+    connect(&mute, &QTcpServer::newConnection, &mute, [&] {
+        while (QTcpSocket *socket = mute.nextPendingConnection()) {
+            held.append(socket);
+            connect(socket, &QTcpSocket::readyRead, socket, [socket] {
+                if (socket->property("upgraded").toBool())
+                    return; // silence from now on: no pong, nothing
+                const QByteArray request = socket->peek(8192);
+                if (!request.contains("\r\n\r\n"))
+                    return;
+                socket->readAll();
+                QByteArray key;
+                for (const QByteArray &line : request.split('\n')) {
+                    if (line.toLower().startsWith("sec-websocket-key:"))
+                        key = line.mid(18).trimmed();
+                }
+                const QByteArray accept =
+                    QCryptographicHash::hash(QByteArray(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"),
+                                             QCryptographicHash::Sha1)
+                        .toBase64();
+                socket->write(
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Accept: " +
+                    accept + "\r\n\r\n");
+                const QByteArray welcome = Codec::encodeServerFrame(
+                    Protocol::Welcome{User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")},
+                                      1,
+                                      QStringLiteral("natterd 0.1.0"),
+                                      QStringLiteral("Mute"),
+                                      {}});
+                // One unmasked text frame; a welcome fits the 16-bit length form.
+                QByteArray frame;
+                frame.append(char(0x81)).append(char(126));
+                frame.append(char(welcome.size() >> 8)).append(char(welcome.size() & 0xff));
+                socket->write(frame + welcome);
+                socket->setProperty("upgraded", true);
+            });
+        }
+    });
+    auto alice = makeClient(QStringLiteral("Alice"), QStringLiteral("alice@example.org"));
+    alice->setTimeouts(5s, 300ms);
+    alice->setReconnectDelays(60s, 60s);
+    alice->connectToServer(QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(mute.serverPort())));
+    QTRY_COMPARE(alice->state(), State::Online);
+    QCOMPARE(alice->serverName(), QStringLiteral("Mute"));
+    QTRY_COMPARE(alice->state(), State::WaitingToReconnect);
+    QCOMPARE(alice->lastError(), QStringLiteral("The server stopped answering."));
+    alice->disconnectFromServer();
 }
 
 QTEST_GUILESS_MAIN(TestChatClient)

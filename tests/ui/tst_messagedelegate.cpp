@@ -59,6 +59,8 @@ private Q_SLOTS:
     void findsLinks();
     void clickingALinkActivatesIt();
     void clickingRetryOnAFailedMessage();
+    void colorsAreReadable_data();
+    void colorsAreReadable();
 
 private:
     QStyleOptionViewItem optionFor(int row) const;
@@ -323,6 +325,48 @@ void TestMessageDelegate::clickingRetryOnAFailedMessage()
                       option.rect.topLeft() + layout.footer.center() + QPoint(layout.footer.width() / 4, 0));
     QCOMPARE(retry.count(), 1);
     QCOMPARE(retry.at(0).at(0).toString(), QStringLiteral("c-1"));
+}
+
+void TestMessageDelegate::colorsAreReadable_data()
+{
+    QTest::addColumn<QPalette>("palette");
+    auto palette = [](const char *window, const char *base, const char *text, const char *highlight,
+                      const char *highlightedText) {
+        QPalette p;
+        p.setColor(QPalette::Window, QColor(QLatin1String(window)));
+        p.setColor(QPalette::Base, QColor(QLatin1String(base)));
+        p.setColor(QPalette::Text, QColor(QLatin1String(text)));
+        p.setColor(QPalette::WindowText, QColor(QLatin1String(text)));
+        p.setColor(QPalette::Highlight, QColor(QLatin1String(highlight)));
+        p.setColor(QPalette::HighlightedText, QColor(QLatin1String(highlightedText)));
+        return p;
+    };
+    QTest::newRow("style's own") << QApplication::style()->standardPalette();
+    QTest::newRow("light, blue accent") << palette("#efefef", "#ffffff", "#000000", "#0078d7", "#ffffff");
+    QTest::newRow("dark") << palette("#353535", "#2a2a2a", "#eeeeee", "#2a82da", "#ffffff");
+    QTest::newRow("dark, light accent") << palette("#2a2e32", "#1b1e20", "#fcfcfc", "#3daee9", "#fcfcfc");
+    QTest::newRow("high contrast") << palette("#000000", "#000000", "#ffffff", "#ffff00", "#000000");
+}
+
+void TestMessageDelegate::colorsAreReadable()
+{
+    QFETCH(QPalette, palette);
+    for (bool own : {false, true}) {
+        const auto colors = MessageDelegate::bubbleColors(palette, own);
+        QVERIFY2(MessageDelegate::contrastRatio(colors.text, colors.background) >= 4.5,
+                 qPrintable(QStringLiteral("text, own=%1").arg(own)));
+        QVERIFY2(MessageDelegate::contrastRatio(colors.link, colors.background) >= 4.5,
+                 qPrintable(QStringLiteral("link, own=%1").arg(own)));
+        QVERIFY2(MessageDelegate::contrastRatio(colors.secondary, colors.background) >= 3.0,
+                 qPrintable(QStringLiteral("time, own=%1").arg(own)));
+    }
+    // Sender names (bold) on the page, for many people.
+    for (int i = 0; i < 50; ++i) {
+        const QString email = QStringLiteral("person%1@example.org").arg(i);
+        QVERIFY2(MessageDelegate::contrastRatio(MessageDelegate::senderColor(email, palette),
+                                                palette.color(QPalette::Base)) >= 3.0,
+                 qPrintable(email));
+    }
 }
 
 QTEST_MAIN(TestMessageDelegate)
