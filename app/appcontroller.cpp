@@ -82,6 +82,17 @@ AppController::AppController(AppSettings settings, ClientOptions options, QObjec
     connect(m_window, &MainWindow::windowActivated, this,
             [this] { m_client->conversations()->clearUnread(m_window->currentConversation()); });
     connect(m_window, &MainWindow::closing, this, &AppController::saveSettings);
+    m_window->setCloseGuard([this] {
+        // Quitting ends a hosted chat for everyone in it: ask first.
+        const int others = m_host->isRunning() ? m_host->connectionCount() - 1 : 0;
+        if (others <= 0)
+            return true;
+        return QMessageBox::question(m_window, tr("Quit Natter?"),
+                                     tr("%n other connection(s) use the chat you host. If you quit, the chat "
+                                        "stops for them until you start Natter again. Quit anyway?",
+                                        nullptr, others),
+                                     QMessageBox::Yes | QMessageBox::No, QMessageBox::No) == QMessageBox::Yes;
+    });
 
     // The client tells, the window shows.
     connect(m_client, &ChatClient::stateChanged, this, &AppController::updateStatus);

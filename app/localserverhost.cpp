@@ -79,6 +79,9 @@ bool LocalServerHost::start(const ServerConfig &config, const QString &databaseP
             }
             m_server = server;
             m_port = server->serverPort();
+            const auto count = [this, server] { m_connections = server->sessionCount(); };
+            connect(server, &ChatServer::sessionOpened, server, count);
+            connect(server, &ChatServer::sessionClosed, server, count);
             if (discoveryPort) {
                 const QString name = config.serverName;
                 const quint16 port = m_port;
@@ -134,6 +137,7 @@ void LocalServerHost::stop()
     m_server = nullptr;
     m_discovery = nullptr;
     m_port = 0;
+    m_connections = 0;
     m_discoveryPort = 0;
     m_thread->quit();
     m_thread->wait();

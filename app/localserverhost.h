@@ -48,6 +48,8 @@ public:
     /// A problem that does not stop hosting (discovery could not bind).
     QString warningString() const { return m_warningString; }
     QString databasePath() const { return m_databasePath; }
+    /// WebSocket connections open to the hosted chat now (the host's own included).
+    int connectionCount() const { return m_connections.load(); }
 
     /// ws://ADDRESS:PORT for each IPv4 address of this machine's up,
     /// non-loopback interfaces: what colleagues type to join.
@@ -65,6 +67,7 @@ private:
     QString m_errorString;
     QString m_warningString;
     QString m_databasePath;
+    std::atomic<int> m_connections{0}; // written by the server thread
 };
 
 } // namespace Natter

@@ -5,6 +5,8 @@
 #include <QMainWindow>
 #include <QUrl>
 
+#include <functional>
+
 QT_BEGIN_NAMESPACE
 class QAbstractItemModel;
 class QLabel;
@@ -67,6 +69,8 @@ public:
 
     /// Clears the composer after its text was accepted for sending.
     void messageAccepted();
+    /// Asked before the window closes; returning false keeps it open.
+    void setCloseGuard(std::function<bool()> guard) { m_closeGuard = std::move(guard); }
     void focusComposer();
     void scrollToBottom();
 
@@ -142,6 +146,7 @@ private:
     QLabel *m_hostLabel = nullptr;
     QToolButton *m_copyHostButton = nullptr;
     QStringList m_hostUrls;
+    std::function<bool()> m_closeGuard;
 
     bool m_stickToBottom = true;
     bool m_prepending = false;

@@ -509,10 +509,16 @@ MessageDelegate::BubbleColors MessageDelegate::bubbleColors(const QPalette &pale
     const QColor text = palette.color(QPalette::Text);
     if (own) {
         colors.background = palette.color(QPalette::Highlight);
-        // Some themes pair a light highlight with white text: keep the theme's
-        // choice only when it reads well, else black or white, whichever does.
+        // Some themes pair a light highlight with white text. Keep the theme's
+        // colours and deepen (or lighten) the bubble a few steps until the text
+        // reads well (white on blue stays white on blue); failing that, black
+        // or white text on the theme's highlight, whichever reads better.
         colors.text = palette.color(QPalette::HighlightedText);
+        const bool lightText = colors.text.lightnessF() > 0.5;
+        for (int step = 0; step < 8 && contrastRatio(colors.text, colors.background) < 4.5; ++step)
+            colors.background = lightText ? colors.background.darker(110) : colors.background.lighter(110);
         if (contrastRatio(colors.text, colors.background) < 4.5) {
+            colors.background = palette.color(QPalette::Highlight);
             const QColor black(Qt::black);
             const QColor white(Qt::white);
             colors.text = contrastRatio(black, colors.background) >= contrastRatio(white, colors.background)
@@ -533,7 +539,14 @@ MessageDelegate::BubbleColors MessageDelegate::bubbleColors(const QPalette &pale
 
 QColor MessageDelegate::senderColor(const QString &email, const QPalette &palette)
 {
-    const int hue = int(qHash(email, 0x6e617474) % 360);
+    // FNV-1a: the same colour for a person in every run and on every computer
+    // (qHash is seeded per process).
+    quint32 hash = 2166136261u;
+    for (QChar c : email) {
+        hash ^= c.unicode();
+        hash *= 16777619u;
+    }
+    const int hue = int(hash % 360);
     // Lighter on dark backgrounds, darker on light ones, for contrast either way.
     return isDark(palette) ? QColor::fromHsl(hue, 170, 175) : QColor::fromHsl(hue, 200, 85);
 }

@@ -12,9 +12,12 @@
 #include <QApplication>
 #include <QLabel>
 #include <QListView>
+#include <QMessageBox>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 
 using namespace Natter;
 using State = ChatClient::State;
@@ -275,6 +278,19 @@ void TestAppController::hostsAChatAndJoinsIt()
     const auto received = bob.waitFor<Protocol::ReceiveMessage>();
     QVERIFY(received);
     QCOMPARE(received->message.text, QStringLiteral("welcome, Bob"));
+    // Closing asks first while someone else is in the hosted chat; "No" keeps it open.
+    QTRY_COMPARE(controller->localHost()->connectionCount(), 2);
+    bool asked = false;
+    QTimer::singleShot(0, this, [&asked] {
+        if (auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget())) {
+            asked = box->text().contains(QStringLiteral("1 other connection"));
+            box->button(QMessageBox::No)->click();
+        }
+    });
+    QVERIFY(!controller->window()->close());
+    QVERIFY(asked);
+    QVERIFY(controller->window()->isVisible());
+    QVERIFY(controller->localHost()->isRunning());
     // Bound to loopback here, so that is the address to share.
     QCOMPARE(controller->localHost()->shareableUrls(),
              QStringList{QStringLiteral("ws://127.0.0.1:%1").arg(controller->localHost()->port())});
