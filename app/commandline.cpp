@@ -1,5 +1,6 @@
 #include "commandline.h"
 
+#include "serveraddress.h"
 #include "validation.h"
 
 #include <QCommandLineParser>
@@ -72,15 +73,9 @@ std::optional<ClientOptions> parseClientArguments(const QStringList &arguments, 
 
     ClientOptions options;
     if (parser.isSet(server)) {
-        QString text = parser.value(server).trimmed();
-        if (!text.contains(u"://"_s))
-            text.prepend(u"ws://"_s);
-        QUrl url(text, QUrl::StrictMode);
-        if (!url.isValid() || url.host().isEmpty() || (url.scheme() != u"ws"_s && url.scheme() != u"wss"_s))
+        options.server = serverUrlFromAddress(parser.value(server));
+        if (!options.server.isValid())
             return usageError(u"--server: give an address like ws://192.168.1.20:5000"_s);
-        if (url.port() == -1)
-            url.setPort(5000);
-        options.server = url;
     }
     if (parser.isSet(server) && parser.isSet(host))
         return usageError(u"--server and --host exclude each other"_s);

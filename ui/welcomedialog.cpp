@@ -1,5 +1,6 @@
 #include "welcomedialog.h"
 
+#include "serveraddress.h"
 #include "validation.h"
 
 #include <QComboBox>
@@ -153,17 +154,7 @@ QString WelcomeDialog::errorText() const
 
 QUrl WelcomeDialog::parseServerAddress(const QString &text)
 {
-    QString address = text.trimmed();
-    if (address.isEmpty())
-        return {};
-    if (!address.contains(u"://"_s))
-        address.prepend(u"ws://"_s);
-    QUrl url(address, QUrl::StrictMode);
-    if (!url.isValid() || url.host().isEmpty() || (url.scheme() != u"ws"_s && url.scheme() != u"wss"_s))
-        return {};
-    if (url.port() == -1)
-        url.setPort(5000);
-    return url;
+    return serverUrlFromAddress(text);
 }
 
 bool WelcomeDialog::validateIdentity()

@@ -3,6 +3,8 @@
 #include "chatserver.h"
 #include "sqlitemessagestore.h"
 
+#include "../server/testclient.h"
+
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -68,3 +70,15 @@ private:
     std::unique_ptr<Natter::ChatServer> m_server;
     quint16 m_port = 0;
 };
+
+/// Connects a test client as Bob (bob@example.org) and joins the rooms.
+inline bool signInAsBob(TestClient &bob, quint16 port, const QStringList &rooms = {})
+{
+    if (!bob.open(port) || !bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")))
+        return false;
+    for (const QString &room : rooms) {
+        if (!bob.join(room))
+            return false;
+    }
+    return true;
+}

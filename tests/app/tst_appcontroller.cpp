@@ -43,6 +43,7 @@ private Q_SLOTS:
 private:
     std::unique_ptr<AppController> makeController(const ClientOptions &options);
     ClientOptions joinOptions() const;
+    ClientOptions hostOptions() const;
 
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<TestServer> m_server;
@@ -79,6 +80,18 @@ ClientOptions TestAppController::joinOptions() const
     return options;
 }
 
+ClientOptions TestAppController::hostOptions() const
+{
+    ClientOptions options;
+    options.host = true;
+    options.hostPort = 0;
+    options.hostAddress = QHostAddress::LocalHost;
+    options.identity = User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")};
+    options.databasePath = m_dir->filePath(QStringLiteral("hosted.db"));
+    options.discovery = false;
+    return options;
+}
+
 void TestAppController::typedMessageReachesTheOtherSide()
 {
     auto controller = makeController(joinOptions());
@@ -89,9 +102,7 @@ void TestAppController::typedMessageReachesTheOtherSide()
     QCOMPARE(window->currentConversation(), ConversationKey::room(QStringLiteral("general")));
 
     TestClient bob;
-    QVERIFY(bob.open(m_server->port()));
-    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
-    QVERIFY(bob.join(QStringLiteral("general")));
+    QVERIFY(signInAsBob(bob, m_server->port(), {QStringLiteral("general")}));
 
     QTest::keyClicks(window->composer(), QStringLiteral("hello from the window"));
     QTest::keyClick(window->composer(), Qt::Key_Return);
@@ -115,9 +126,7 @@ void TestAppController::shiftEnterStartsANewLine()
     QVERIFY(controller->start());
     QTRY_COMPARE(controller->client()->state(), State::Online);
     TestClient bob;
-    QVERIFY(bob.open(m_server->port()));
-    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
-    QVERIFY(bob.join(QStringLiteral("general")));
+    QVERIFY(signInAsBob(bob, m_server->port(), {QStringLiteral("general")}));
 
     Composer *composer = controller->window()->composer();
     QTest::keyClicks(composer, QStringLiteral("line one"));
@@ -144,9 +153,7 @@ void TestAppController::othersMessagesAppearWithTheirRoleData()
     QVERIFY(controller->start());
     QTRY_COMPARE(controller->client()->state(), State::Online);
     TestClient bob;
-    QVERIFY(bob.open(m_server->port()));
-    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
-    QVERIFY(bob.join(QStringLiteral("general")));
+    QVERIFY(signInAsBob(bob, m_server->port(), {QStringLiteral("general")}));
     bob.send(Protocol::SendMessage{QStringLiteral("general"), {}, QStringLiteral("<b>not bold</b> 🎉"), {}});
 
     QListView *view = controller->window()->messageView();
@@ -172,10 +179,7 @@ void TestAppController::unreadCountsAndTyping()
     controller->setCurrentConversation(ConversationKey::room(QStringLiteral("general")));
 
     TestClient bob;
-    QVERIFY(bob.open(m_server->port()));
-    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
-    QVERIFY(bob.join(QStringLiteral("random")));
-    QVERIFY(bob.join(QStringLiteral("general")));
+    QVERIFY(signInAsBob(bob, m_server->port(), {QStringLiteral("random"), QStringLiteral("general")}));
     bob.send(Protocol::SendMessage{QStringLiteral("random"), {}, QStringLiteral("over here"), {}});
     bob.send(Protocol::SendMessage{QStringLiteral("random"), {}, QStringLiteral("hello?"), {}});
     const ConversationKey random = ConversationKey::room(QStringLiteral("random"));
@@ -255,14 +259,7 @@ void TestAppController::reopensTheConversationsOfLastTime()
 
 void TestAppController::hostsAChatAndJoinsIt()
 {
-    ClientOptions options;
-    options.host = true;
-    options.hostPort = 0;
-    options.hostAddress = QHostAddress::LocalHost;
-    options.identity = User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")};
-    options.databasePath = m_dir->filePath(QStringLiteral("hosted.db"));
-    options.discovery = false;
-    auto controller = makeController(options);
+    auto controller = makeController(hostOptions());
     QVERIFY(controller->start());
     QVERIFY(controller->localHost()->isRunning());
     QTRY_COMPARE(controller->client()->state(), State::Online);
@@ -270,9 +267,7 @@ void TestAppController::hostsAChatAndJoinsIt()
 
     // A second person joins the hosted chat and they talk.
     TestClient bob;
-    QVERIFY(bob.open(controller->localHost()->port()));
-    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
-    QVERIFY(bob.join(QStringLiteral("general")));
+    QVERIFY(signInAsBob(bob, controller->localHost()->port(), {QStringLiteral("general")}));
     QTest::keyClicks(controller->window()->composer(), QStringLiteral("welcome, Bob"));
     QTest::keyClick(controller->window()->composer(), Qt::Key_Return);
     const auto received = bob.waitFor<Protocol::ReceiveMessage>();
@@ -298,12 +293,9 @@ void TestAppController::hostsAChatAndJoinsIt()
 
 void TestAppController::saysClearlyWhenThePortIsTaken()
 {
-    ClientOptions options;
+    ClientOptions options = hostOptions();
+    options.host = false;
     options.hostPort = m_server->port(); // taken by the test server
-    options.hostAddress = QHostAddress::LocalHost;
-    options.identity = User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")};
-    options.databasePath = m_dir->filePath(QStringLiteral("hosted.db"));
-    options.discovery = false;
     auto controller = makeController(options);
     controller->client()->setIdentity(options.identity);
     QVERIFY(!controller->host(/*quiet=*/true));
@@ -316,14 +308,7 @@ void TestAppController::saysClearlyWhenThePortIsTaken()
 void TestAppController::twoInstancesTalk()
 {
     // Alice hosts, Bob joins her chat: two whole apps in one process.
-    ClientOptions hostOptions;
-    hostOptions.host = true;
-    hostOptions.hostPort = 0;
-    hostOptions.hostAddress = QHostAddress::LocalHost;
-    hostOptions.identity = User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")};
-    hostOptions.databasePath = m_dir->filePath(QStringLiteral("hosted.db"));
-    hostOptions.discovery = false;
-    auto alice = makeController(hostOptions);
+    auto alice = makeController(hostOptions());
     QVERIFY(alice->start());
     QTRY_COMPARE(alice->client()->state(), State::Online);
 

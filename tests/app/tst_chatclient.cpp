@@ -77,9 +77,7 @@ void TestChatClient::signsInJoinsAndReceives()
     QTRY_COMPARE(alice->members(QStringLiteral("general")).size(), 1);
 
     TestClient bob;
-    QVERIFY(bob.open(server.port()));
-    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
-    QVERIFY(bob.join(QStringLiteral("general")));
+    QVERIFY(signInAsBob(bob, server.port(), {QStringLiteral("general")}));
     QTRY_COMPARE(alice->members(QStringLiteral("general")).size(), 2);
 
     MessageListModel *messages = alice->messages(ConversationKey::room(QStringLiteral("general")));
@@ -108,9 +106,7 @@ void TestChatClient::ownMessageGoesFromSendingToSent()
     alice->connectToServer(server.url());
     QTRY_COMPARE(alice->state(), State::Online);
     TestClient bob;
-    QVERIFY(bob.open(server.port()));
-    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
-    QVERIFY(bob.join(QStringLiteral("general")));
+    QVERIFY(signInAsBob(bob, server.port(), {QStringLiteral("general")}));
 
     MessageListModel *messages = alice->messages(ConversationKey::room(QStringLiteral("general")));
     QTRY_VERIFY(messages->rowCount() == 0);
@@ -139,8 +135,7 @@ void TestChatClient::directMessageOpensConversation()
     QTRY_COMPARE(alice->state(), State::Online);
 
     TestClient bob;
-    QVERIFY(bob.open(server.port()));
-    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
+    QVERIFY(signInAsBob(bob, server.port()));
     QSignalSpy opened(alice.get(), &ChatClient::conversationOpened);
     bob.send(Protocol::SendMessage{{}, QStringLiteral("alice@example.org"), QStringLiteral("psst"), {}});
     QTRY_COMPARE(opened.count(), 1);
@@ -173,9 +168,7 @@ void TestChatClient::scrollingBackFetchesOlderPages()
     TestServer server;
     QVERIFY(server.start());
     TestClient bob;
-    QVERIFY(bob.open(server.port()));
-    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
-    QVERIFY(bob.join(QStringLiteral("history")));
+    QVERIFY(signInAsBob(bob, server.port(), {QStringLiteral("history")}));
     for (int i = 1; i <= 120; ++i)
         bob.send(Protocol::SendMessage{QStringLiteral("history"), {}, QStringLiteral("m%1").arg(i), {}});
     QTRY_COMPARE(bob.count<Protocol::ReceiveMessage>(), 120);
@@ -223,9 +216,7 @@ void TestChatClient::reconnectsAfterServerRestartWithoutLossOrDuplicates()
     QVERIFY(server.start());
     // Bob talks before Alice is back: she must see it after resuming.
     TestClient bob;
-    QVERIFY(bob.open(server.port()));
-    QVERIFY(bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")));
-    QVERIFY(bob.join(QStringLiteral("general")));
+    QVERIFY(signInAsBob(bob, server.port(), {QStringLiteral("general")}));
     for (int i = 1; i <= 3; ++i)
         bob.send(
             Protocol::SendMessage{QStringLiteral("general"), {}, QStringLiteral("missed %1").arg(i), {}});

@@ -1,0 +1,22 @@
+#include "serveraddress.h"
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+QUrl serverUrlFromAddress(const QString &text)
+{
+    QString address = text.trimmed();
+    if (address.isEmpty())
+        return {};
+    if (!address.contains(u"://"_s))
+        address.prepend(u"ws://"_s);
+    QUrl url(address, QUrl::StrictMode);
+    if (!url.isValid() || url.host().isEmpty() || (url.scheme() != u"ws"_s && url.scheme() != u"wss"_s))
+        return {};
+    if (url.port() == -1)
+        url.setPort(5000);
+    return url;
+}
+
+} // namespace Natter
