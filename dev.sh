@@ -4,6 +4,8 @@
 #                   a chat on this computer (port 5000, history in the app-data folder)
 #   ./dev.sh test   install what is needed, build, run every test suite
 #   ./dev.sh build  install what is needed and build only
+#   ./dev.sh package  install what is needed, build, make the installers in build/packages
+#                   (Debian: natter and natterd .deb, and a .tar.gz)
 # Run as root or as a user with sudo (only apt-get needs it).
 set -euo pipefail
 
@@ -17,6 +19,9 @@ PACKAGES=(
   qt6-base-dev qt6-base-dev-tools qt6-websockets-dev libqt6sql6-sqlite qt6-tools-dev libgl-dev
   # the desktop app (and its offscreen widget tests): platform plugins, fonts with emoji
   qt6-qpa-plugins fonts-dejavu-core fonts-noto-color-emoji
+  # packaging and its checks: dpkg-shlibdeps, file (CPack's DEB generator),
+  # the desktop-file, AppStream and systemd validators
+  dpkg-dev file desktop-file-utils appstream systemd
 )
 
 install_packages() {
@@ -51,14 +56,20 @@ case "${1:-}" in
     [ $# -gt 0 ] || set -- --host
     exec "$BUILD_DIR/app/natter" "$@"
     ;;
+  package)
+    build
+    cpack --config "$BUILD_DIR/CPackConfig.cmake" -B "$BUILD_DIR/packages"
+    ;;
   test)
     build
     # Discovery traffic of any test goes to loopback only.
     export NATTER_DISCOVERY_ADDRESS=127.255.255.255
+    # CI (as root on a throwaway machine) also installs the .debs for real.
+    if [ "${CI:-}" = "true" ] && [ "$(id -u)" -eq 0 ]; then export NATTER_PACKAGE_INSTALL=1; fi
     ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
     ;;
   *)
-    echo "usage: ./dev.sh run|test|build" >&2
+    echo "usage: ./dev.sh run|test|build|package" >&2
     exit 2
     ;;
 esac
