@@ -289,6 +289,9 @@ void AppController::openRestoredConversations()
         m_client->openRoom(DefaultRoom);
         current = ConversationKey::room(DefaultRoom);
     }
+    // What was written but not sent when the app last quit goes out now.
+    for (const Message &message : m_settings.outbox(server))
+        m_client->restoreOutgoing(message);
     if (!current.isValid() || !m_client->messages(current))
         current = m_client->openConversations().constFirst();
     setCurrentConversation(current);
@@ -407,6 +410,7 @@ void AppController::saveSettings()
         for (const ConversationKey &key : m_client->openConversations())
             open.append({key, key.isRoom() ? QString() : m_client->conversations()->title(key)});
         m_settings.setOpenConversations(m_client->serverUrl(), open);
+        m_settings.setOutbox(m_client->serverUrl(), m_client->allOutgoing());
         m_settings.setCurrentConversation(m_client->serverUrl(), m_window->currentConversation().toString());
     }
     m_settings.setWindowGeometry(m_window->saveGeometry());

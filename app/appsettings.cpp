@@ -97,6 +97,44 @@ void AppSettings::setOpenConversations(const QUrl &server, const QList<OpenConve
     m_settings->endArray();
 }
 
+QList<Message> AppSettings::outbox(const QUrl &server) const
+{
+    QList<Message> messages;
+    const int count = m_settings->beginReadArray(serverGroup(server) + u"/outbox"_s);
+    for (int i = 0; i < count; ++i) {
+        m_settings->setArrayIndex(i);
+        Message message;
+        message.room = m_settings->value(u"room"_s).toString();
+        message.to = m_settings->value(u"to"_s).toString();
+        message.text = m_settings->value(u"text"_s).toString();
+        message.clientId = m_settings->value(u"client_id"_s).toString();
+        message.timestamp = QDateTime::fromMSecsSinceEpoch(m_settings->value(u"ts"_s).toLongLong(), Qt::UTC);
+        if (!message.text.isEmpty() && !message.clientId.isEmpty() &&
+            (message.room.isEmpty() != message.to.isEmpty()))
+            messages.append(message);
+    }
+    m_settings->endArray();
+    return messages;
+}
+
+void AppSettings::setOutbox(const QUrl &server, const QList<Message> &messages)
+{
+    m_settings->remove(serverGroup(server) + u"/outbox"_s);
+    if (messages.isEmpty())
+        return;
+    m_settings->beginWriteArray(serverGroup(server) + u"/outbox"_s, int(messages.size()));
+    for (int i = 0; i < messages.size(); ++i) {
+        const Message &message = messages.at(i);
+        m_settings->setArrayIndex(i);
+        m_settings->setValue(u"room"_s, message.room);
+        m_settings->setValue(u"to"_s, message.to);
+        m_settings->setValue(u"text"_s, message.text);
+        m_settings->setValue(u"client_id"_s, message.clientId);
+        m_settings->setValue(u"ts"_s, message.timestamp.toMSecsSinceEpoch());
+    }
+    m_settings->endArray();
+}
+
 QString AppSettings::currentConversation(const QUrl &server) const
 {
     return m_settings->value(serverGroup(server) + u"/current"_s).toString();

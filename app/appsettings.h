@@ -1,6 +1,7 @@
 #pragma once
 
 #include "conversationlistmodel.h"
+#include "message.h"
 #include "user.h"
 
 #include <QByteArray>
@@ -48,6 +49,10 @@ public:
     /// Per server: the rooms and direct conversations open when the app last ran there.
     QList<OpenConversation> openConversations(const QUrl &server) const;
     void setOpenConversations(const QUrl &server, const QList<OpenConversation> &conversations);
+    /// Per server: messages written but not yet acknowledged when the app
+    /// quit, sent (with their client ids, so at most once) on the next start.
+    QList<Message> outbox(const QUrl &server) const;
+    void setOutbox(const QUrl &server, const QList<Message> &messages);
     QString currentConversation(const QUrl &server) const;
     void setCurrentConversation(const QUrl &server, const QString &key);
 

@@ -584,6 +584,33 @@ QString ChatClient::sendMessage(const ConversationKey &key, const QString &text)
     return message.clientId;
 }
 
+void ChatClient::restoreOutgoing(const Message &message)
+{
+    const ConversationKey key =
+        message.room.isEmpty() ? ConversationKey::direct(message.to) : ConversationKey::room(message.room);
+    if (key.isRoom() ? !openRoom(key.name) : !openDirect(key.name))
+        return;
+    MessageListModel *model = messages(key);
+    for (const Message &queued : model->outbox()) {
+        if (queued.clientId == message.clientId)
+            return;
+    }
+    Message restored = message;
+    restored.from = m_self.email.isEmpty() ? m_identity : m_self;
+    model->addOutgoing(restored);
+    m_outboxKeys.insert(restored.clientId, key);
+    if (isOnline())
+        sendOutbox(key, restored);
+}
+
+QList<Message> ChatClient::allOutgoing() const
+{
+    QList<Message> all;
+    for (const ConversationKey &key : m_conversations->keys())
+        all += m_open.value(key).messages->outbox();
+    return all;
+}
+
 void ChatClient::sendOutbox(const ConversationKey &key, const Message &message)
 {
     Protocol::SendMessage request;

@@ -99,6 +99,12 @@ public:
     /// online. Returns its client id; an empty string (and errorOccurred())
     /// when the text is blank or too long, so the composer can keep it.
     QString sendMessage(const ConversationKey &key, const QString &text);
+    /// Puts back a message that was still unsent when the app last quit (its
+    /// conversation is opened if needed); it goes out with its client id once
+    /// online, so it is stored at most once.
+    void restoreOutgoing(const Message &message);
+    /// Every conversation's unsent messages, oldest first per conversation.
+    QList<Message> allOutgoing() const;
     /// Sends a failed message again with its client id.
     void retry(const ConversationKey &key, const QString &clientId);
     /// Tells the room this user is (not) typing; repeats are throttled.

@@ -36,6 +36,7 @@ private Q_SLOTS:
     void refusedTextStaysInTheComposer();
     void statusFollowsTheConnection();
     void reopensTheConversationsOfLastTime();
+    void unsentMessagesSurviveAQuit();
     void hostsAChatAndJoinsIt();
     void saysClearlyWhenThePortIsTaken();
     void twoInstancesTalk();
@@ -255,6 +256,38 @@ void TestAppController::reopensTheConversationsOfLastTime()
     QCOMPARE(controller->window()->currentConversation(), ConversationKey::room(QStringLiteral("random")));
     QCOMPARE(controller->client()->conversations()->title(expected.at(2)), QStringLiteral("Bob"));
     QCOMPARE(controller->settings().recentServers().value(0), m_server->url());
+}
+
+void TestAppController::unsentMessagesSurviveAQuit()
+{
+    {
+        auto controller = makeController(joinOptions());
+        QVERIFY(controller->start());
+        QTRY_COMPARE(controller->client()->state(), State::Online);
+        m_server->stop();
+        QTRY_COMPARE(controller->client()->state(), State::WaitingToReconnect);
+        QTest::keyClicks(controller->window()->composer(), QStringLiteral("written offline"));
+        QTest::keyClick(controller->window()->composer(), Qt::Key_Return);
+        QCOMPARE(controller->client()->allOutgoing().size(), 1);
+    } // quits with the message unsent
+    QVERIFY(m_server->start());
+    TestClient bob;
+    QVERIFY(signInAsBob(bob, m_server->port(), {QStringLiteral("general")}));
+
+    auto controller = makeController(joinOptions());
+    QVERIFY(controller->start());
+    MessageListModel *general =
+        controller->client()->messages(ConversationKey::room(QStringLiteral("general")));
+    QVERIFY(general);
+    QCOMPARE(general->outbox().size(), 1); // shown as "sending" at once
+    const auto received = bob.waitFor<Protocol::ReceiveMessage>();
+    QVERIFY(received);
+    QCOMPARE(received->message.text, QStringLiteral("written offline"));
+    QTRY_COMPARE(general->outbox().size(), 0);
+    QCOMPARE(general->storedCount(), 1);
+    controller->saveSettings();
+    QVERIFY(controller->settings().outbox(m_server->url()).isEmpty());
+    QCOMPARE(bob.count<Protocol::ReceiveMessage>(), 0);
 }
 
 void TestAppController::hostsAChatAndJoinsIt()

@@ -31,6 +31,12 @@ void TestAppSettings::roundTrips()
         settings.setCurrentConversation(server, open.at(1).key.toString());
         settings.setWindowGeometry(QByteArray("geometry\0bytes", 14));
         settings.setHostName(QStringLiteral("Lab chat"));
+        Message unsent;
+        unsent.to = QStringLiteral("bob@example.org");
+        unsent.text = QStringLiteral("see you at 3?\nor 4");
+        unsent.clientId = QStringLiteral("c-42");
+        unsent.timestamp = QDateTime(QDate(2026, 11, 26), QTime(10, 15, 30, 123), Qt::UTC);
+        settings.setOutbox(server, {unsent});
         settings.sync();
     }
     AppSettings settings = AppSettings::fromFile(path);
@@ -40,6 +46,14 @@ void TestAppSettings::roundTrips()
     QCOMPARE(settings.currentConversation(server), QStringLiteral("direct:bob@example.org"));
     QCOMPARE(settings.windowGeometry(), QByteArray("geometry\0bytes", 14));
     QCOMPARE(settings.hostName(), QStringLiteral("Lab chat"));
+    const QList<Message> outbox = settings.outbox(server);
+    QCOMPARE(outbox.size(), 1);
+    QCOMPARE(outbox.at(0).to, QStringLiteral("bob@example.org"));
+    QCOMPARE(outbox.at(0).text, QStringLiteral("see you at 3?\nor 4"));
+    QCOMPARE(outbox.at(0).clientId, QStringLiteral("c-42"));
+    QCOMPARE(outbox.at(0).timestamp, QDateTime(QDate(2026, 11, 26), QTime(10, 15, 30, 123), Qt::UTC));
+    settings.setOutbox(server, {});
+    QVERIFY(settings.outbox(server).isEmpty());
 }
 
 void TestAppSettings::recentServersAreMostRecentFirstAndBounded()
