@@ -1,13 +1,16 @@
 // viewbench: how the real chat window copes with a very long room.
 //
-//   QT_QPA_PLATFORM=offscreen bench/viewbench [--messages N] [--frames F]
+//   QT_QPA_PLATFORM=offscreen bench/viewbench [--messages N] [--page P] [--frames F]
 //
-// Fills one conversation with N messages (mixed senders, lengths, links,
-// emoji, days), shows it in MainWindow, and measures: the first layout, the
-// paint time of F frames scrolling up a page at a time from the bottom, the
-// time to take a page of 50 older messages at the top (the fetchMore path),
-// the time to append one new message, and the process's RSS. Prints one JSON
-// line. Not a test: figures go to docs/performance.md.
+// A room of N messages (mixed senders, lengths, links, emoji, days) is opened
+// in MainWindow with its latest 50, as the app does, and then the user keeps
+// scrolling to the top: each time the view asks for older history (fetchMore)
+// and gets a page of P, until all N are loaded. Measured: the time per page
+// (p50, max) as the backlog grows, the paint time of F frames scrolling down
+// through the loaded backlog, a new message arriving while the user reads far
+// up, going back to the bottom (where the window gives back all but the latest
+// messages), a new message after that, and RSS. Prints one JSON line. Not a
+// test: figures go to docs/performance.md.
 #include "mainwindow.h"
 #include "messagelistmodel.h"
 
@@ -72,88 +75,108 @@ int main(int argc, char *argv[])
     const QCommandLineOption messagesOption(QStringLiteral("messages"),
                                             QStringLiteral("Messages in the room."), QStringLiteral("n"),
                                             QStringLiteral("100000"));
+    const QCommandLineOption pageOption(QStringLiteral("page"), QStringLiteral("Messages per history page."),
+                                        QStringLiteral("n"), QStringLiteral("200"));
     const QCommandLineOption framesOption(QStringLiteral("frames"), QStringLiteral("Pages to scroll."),
                                           QStringLiteral("n"), QStringLiteral("300"));
-    parser.addOptions({messagesOption, framesOption});
+    parser.addOptions({messagesOption, pageOption, framesOption});
     parser.process(app);
     const int total = parser.value(messagesOption).toInt();
+    const int page = parser.value(pageOption).toInt();
     const int frames = parser.value(framesOption).toInt();
     const qint64 rssStart = rssKiB();
-
     const QDateTime start = QDateTime::currentDateTimeUtc().addSecs(-qint64(total + 100) * 37);
+
     MessageListModel model;
     model.setOwnEmail(QStringLiteral("alice@example.org"));
-    QElapsedTimer timer;
-    timer.start();
-    // As it arrives: pages of 200, newest first, like scrolling back through history.
-    const int page = 200;
-    const int olderHeld = 50; // kept back to prepend later
-    for (int end = total; end > olderHeld; end -= page) {
-        QList<Message> batch;
-        for (int id = std::max(olderHeld + 1, end - page + 1); id <= end; ++id)
-            batch.append(makeMessage(id, start));
-        if (end == total)
-            model.addMessages(batch);
-        else
-            model.prependOlder(batch, true);
-    }
-    const double fillMs = timer.nsecsElapsed() / 1e6;
+    QList<Message> latest;
+    for (int id = std::max(1, total - 49); id <= total; ++id)
+        latest.append(makeMessage(id, start));
+    model.addMessages(latest);
+    model.setHasOlder(total > 50);
+    // The server's part: answer each request for older messages with a page.
+    QObject::connect(&model, &MessageListModel::olderMessagesRequested, &model, [&](qint64 beforeId) {
+        QList<Message> older;
+        for (qint64 id = std::max<qint64>(1, beforeId - page); id < beforeId; ++id)
+            older.append(makeMessage(id, start));
+        model.prependOlder(older, !older.isEmpty() && older.constFirst().id > 1);
+    });
 
     MainWindow window;
     window.resize(1100, 750);
     window.show();
     QCoreApplication::processEvents();
-    timer.restart();
+    QElapsedTimer timer;
+    timer.start();
     window.showConversation(ConversationKey::room(QStringLiteral("general")), &model);
     QListView *view = window.messageView();
-    view->doItemsLayout();
-    window.scrollToBottom();
+    QScrollBar *bar = view->verticalScrollBar();
     QCoreApplication::processEvents();
     view->viewport()->repaint();
-    const double firstLayoutMs = timer.nsecsElapsed() / 1e6;
+    const double openMs = timer.nsecsElapsed() / 1e6;
 
-    // Scroll up a page at a time, painting every frame.
-    QScrollBar *bar = view->verticalScrollBar();
+    // Scroll to the top again and again: every time, a page of older history.
+    QList<double> pageMs;
+    timer.restart();
+    while (model.canFetchMore({})) {
+        QElapsedTimer one;
+        one.start();
+        bar->setValue(0); // fetches (MainWindow asks at the top) and re-lays out
+        QCoreApplication::processEvents();
+        view->viewport()->repaint();
+        pageMs.append(one.nsecsElapsed() / 1e6);
+    }
+    const double loadAllMs = timer.nsecsElapsed() / 1e6;
+    const int loaded = model.rowCount();
+    std::sort(pageMs.begin(), pageMs.end());
+
+    // Read down through the backlog, a page per frame.
     QList<double> frameMs;
-    for (int i = 0; i < frames && bar->value() > 0; ++i) {
+    for (int i = 0; i < frames && bar->value() < bar->maximum(); ++i) {
         timer.restart();
-        bar->setValue(bar->value() - view->viewport()->height());
+        bar->setValue(bar->value() + view->viewport()->height());
         view->viewport()->repaint();
         frameMs.append(timer.nsecsElapsed() / 1e6);
     }
     std::sort(frameMs.begin(), frameMs.end());
-    auto percentile = [&frameMs](double p) {
-        return frameMs.isEmpty()
+    auto percentile = [](const QList<double> &sorted, double p) {
+        return sorted.isEmpty()
                    ? 0.0
-                   : frameMs.at(std::min<qsizetype>(frameMs.size() - 1, qsizetype(p * frameMs.size())));
+                   : sorted.at(std::min<qsizetype>(sorted.size() - 1, qsizetype(p * sorted.size())));
     };
 
-    // A page of older history arrives at the top while the user reads there.
-    QList<Message> older;
-    for (int id = 1; id <= olderHeld; ++id)
-        older.append(makeMessage(id, start));
-    bar->setValue(0);
-    timer.restart();
-    model.prependOlder(older, false);
-    QCoreApplication::processEvents();
-    view->viewport()->repaint();
-    const double prependMs = timer.nsecsElapsed() / 1e6;
-
-    // A new message at the bottom while the user is there.
-    window.scrollToBottom();
-    QCoreApplication::processEvents();
+    // A new message while the user reads far up.
+    bar->setValue(bar->maximum() / 3);
     timer.restart();
     model.addMessages({makeMessage(total + 1, start)});
     QCoreApplication::processEvents();
     view->viewport()->repaint();
-    const double appendMs = timer.nsecsElapsed() / 1e6;
+    const double appendFarUpMs = timer.nsecsElapsed() / 1e6;
+    const double rssLoaded = rssKiB() / 1024.0;
 
-    std::printf(
-        "{\"bench\":\"viewbench\",\"messages\":%d,\"rows\":%d,\"fill_ms\":%.1f,\"first_layout_ms\":%.1f,"
-        "\"frames\":%lld,\"frame_p50_ms\":%.2f,\"frame_p99_ms\":%.2f,\"frame_max_ms\":%.2f,"
-        "\"prepend50_ms\":%.1f,\"append1_ms\":%.1f,\"rss_mib\":%.1f,\"rss_growth_mib\":%.1f}\n",
-        total, model.rowCount(), fillMs, firstLayoutMs, qlonglong(frameMs.size()), percentile(0.5),
-        percentile(0.99), frameMs.isEmpty() ? 0.0 : frameMs.constLast(), prependMs, appendMs,
-        rssKiB() / 1024.0, (rssKiB() - rssStart) / 1024.0);
+    // Back to the bottom: the window gives the backlog back.
+    timer.restart();
+    window.scrollToBottom();
+    QCoreApplication::processEvents();
+    QCoreApplication::processEvents();
+    view->viewport()->repaint();
+    const double backToBottomMs = timer.nsecsElapsed() / 1e6;
+    const int rowsAtBottom = model.rowCount();
+    timer.restart();
+    model.addMessages({makeMessage(total + 2, start)});
+    QCoreApplication::processEvents();
+    view->viewport()->repaint();
+    const double appendAtBottomMs = timer.nsecsElapsed() / 1e6;
+
+    std::printf("{\"bench\":\"viewbench\",\"messages\":%d,\"page\":%d,\"open_ms\":%.1f,\"pages\":%lld,"
+                "\"page_p50_ms\":%.1f,\"page_max_ms\":%.1f,\"load_all_s\":%.1f,\"rows_loaded\":%d,"
+                "\"frames\":%lld,\"frame_p50_ms\":%.2f,\"frame_p99_ms\":%.2f,\"frame_max_ms\":%.2f,"
+                "\"append_far_up_ms\":%.1f,\"rss_loaded_mib\":%.1f,\"back_to_bottom_ms\":%.1f,"
+                "\"rows_at_bottom\":%d,\"append_at_bottom_ms\":%.1f,\"rss_growth_mib\":%.1f}\n",
+                total, page, openMs, qlonglong(pageMs.size()), percentile(pageMs, 0.5),
+                pageMs.isEmpty() ? 0.0 : pageMs.constLast(), loadAllMs / 1000, loaded,
+                qlonglong(frameMs.size()), percentile(frameMs, 0.5), percentile(frameMs, 0.99),
+                frameMs.isEmpty() ? 0.0 : frameMs.constLast(), appendFarUpMs, rssLoaded, backToBottomMs,
+                rowsAtBottom, appendAtBottomMs, (rssKiB() - rssStart) / 1024.0);
     return 0;
 }

@@ -207,6 +207,19 @@ qint64 MessageListModel::firstStoredId() const
     return m_storedCount > 0 ? m_rows.at(0).message.id : 0;
 }
 
+void MessageListModel::trimToLatest(int keep)
+{
+    const int drop = m_storedCount - std::max(0, keep);
+    if (drop <= 0)
+        return;
+    beginRemoveRows({}, 0, drop - 1);
+    m_rows.remove(0, drop);
+    m_storedCount -= drop;
+    endRemoveRows();
+    m_hasOlder = true;
+    m_fetchingOlder = false;
+}
+
 void MessageListModel::clear()
 {
     beginResetModel();

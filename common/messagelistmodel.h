@@ -93,6 +93,10 @@ public:
     DeliveryState deliveryStateAt(int row) const { return m_rows.at(row).state; }
 
     void clear();
+    /// Forgets all but the latest keep stored messages (the outbox stays), in
+    /// one removal, and marks older history as available again: a view that
+    /// has returned to the bottom gives back what was scrolled through.
+    void trimToLatest(int keep);
 
 Q_SIGNALS:
     void ownEmailChanged();

@@ -279,6 +279,8 @@ QWidget *MainWindow::createConversationPane()
         if (!m_prepending)
             m_stickToBottom = value >= scrollBar->maximum() - 4;
         fetchOlderIfNeeded();
+        if (m_stickToBottom)
+            QMetaObject::invokeMethod(this, &MainWindow::trimIfAtBottom, Qt::QueuedConnection);
     });
     connect(m_messagesProxy, &QAbstractItemModel::rowsAboutToBeInserted, this,
             [this](const QModelIndex &, int first, int) { onRowsAboutToBeInserted(first); });
@@ -607,6 +609,8 @@ void MainWindow::onScrollRangeChanged()
     }
     m_prepending = false;
     fetchOlderIfNeeded();
+    if (m_stickToBottom)
+        QMetaObject::invokeMethod(this, &MainWindow::trimIfAtBottom, Qt::QueuedConnection);
 }
 
 void MainWindow::fetchOlderIfNeeded()
@@ -617,6 +621,12 @@ void MainWindow::fetchOlderIfNeeded()
     const QScrollBar *scrollBar = m_messageView->verticalScrollBar();
     if (scrollBar->value() <= m_messageView->viewport()->height() / 2 && m_messages->canFetchMore({}))
         m_messages->fetchMore({});
+}
+
+void MainWindow::trimIfAtBottom()
+{
+    if (m_messages && m_stickToBottom && m_messages->storedCount() > MaxLoadedAtBottom)
+        m_messages->trimToLatest(MaxLoadedAtBottom / 2);
 }
 
 void MainWindow::copySelectedMessages()

@@ -37,6 +37,11 @@ class MainWindow final : public QMainWindow
     Q_DISABLE_COPY_MOVE(MainWindow)
 
 public:
+    /// Back at the bottom, a conversation keeps at most this many loaded
+    /// messages (older ones are fetched again when scrolled to): re-laying
+    /// out a very long backlog is what costs, not scrolling it.
+    static constexpr int MaxLoadedAtBottom = 1000;
+
     enum class ConnectionIndicator
     {
         Online,
@@ -116,6 +121,7 @@ private:
     void onRowsAboutToBeInserted(int first);
     void onScrollRangeChanged();
     void fetchOlderIfNeeded();
+    void trimIfAtBottom();
     void syncSelection();
 
     ConversationKey m_current;

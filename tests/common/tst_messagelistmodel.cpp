@@ -62,6 +62,7 @@ private Q_SLOTS:
     void ownEmailDecidesIsOwn();
     void fetchMoreAsksForOlderAndPrependsOnce();
     void clearResets();
+    void trimKeepsTheLatestAndTheOutbox();
 
 private:
     MessageListModel *m_model = nullptr;
@@ -236,6 +237,25 @@ void TestMessageListModel::clearResets()
     m_model->clear();
     QCOMPARE(m_model->rowCount(), 0);
     QCOMPARE(m_model->lastStoredId(), 0);
+}
+
+void TestMessageListModel::trimKeepsTheLatestAndTheOutbox()
+{
+    QList<Message> batch;
+    for (qint64 id = 1; id <= 10; ++id)
+        batch.append(stored(id));
+    m_model->addMessages(batch);
+    m_model->addOutgoing(outgoing(QStringLiteral("c-1"), QStringLiteral("pending")));
+    QSignalSpy removed(m_model, &QAbstractItemModel::rowsRemoved);
+    m_model->trimToLatest(3);
+    QCOMPARE(removed.count(), 1); // one removal
+    QCOMPARE(m_model->storedCount(), 3);
+    QCOMPARE(m_model->rowCount(), 4);
+    QCOMPARE(m_model->firstStoredId(), 8);
+    QCOMPARE(m_model->outbox().size(), 1);
+    QVERIFY(m_model->canFetchMore({}));
+    m_model->trimToLatest(5); // nothing to drop
+    QCOMPARE(removed.count(), 1);
 }
 
 QTEST_GUILESS_MAIN(TestMessageListModel)

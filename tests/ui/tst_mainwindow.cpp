@@ -1,0 +1,108 @@
+// The window's message list as a user scrolls it (offscreen): older history
+// is asked for at the top only, arrives without moving what is being read,
+// and a long backlog is given back once the user is at the bottom again.
+#include "mainwindow.h"
+#include "messagelistmodel.h"
+
+#include <QListView>
+#include <QScrollBar>
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace Natter;
+
+namespace {
+
+QList<Message> messages(qint64 firstId, qint64 lastId)
+{
+    QList<Message> list;
+    const QDateTime start = QDateTime::currentDateTimeUtc().addSecs(-100000);
+    for (qint64 id = firstId; id <= lastId; ++id) {
+        Message m;
+        m.id = id;
+        m.room = QStringLiteral("general");
+        m.from = id % 2 ? User{QStringLiteral("Bob"), QStringLiteral("bob@example.org")}
+                        : User{QStringLiteral("Carol"), QStringLiteral("carol@example.org")};
+        m.text = QStringLiteral("message number %1").arg(id);
+        m.timestamp = start.addSecs(id * 30);
+        list.append(m);
+    }
+    return list;
+}
+
+} // namespace
+
+class TestMainWindow final : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void olderHistoryIsAskedForAtTheTopOnly();
+    void olderHistoryKeepsTheReadingPosition();
+    void longBacklogIsTrimmedBackAtTheBottom();
+};
+
+void TestMainWindow::olderHistoryIsAskedForAtTheTopOnly()
+{
+    MessageListModel model;
+    model.addMessages(messages(1001, 1060));
+    model.setHasOlder(true);
+    QSignalSpy requested(&model, &MessageListModel::olderMessagesRequested);
+    MainWindow window;
+    window.resize(900, 600);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    window.showConversation(ConversationKey::room(QStringLiteral("general")), &model);
+    QScrollBar *bar = window.messageView()->verticalScrollBar();
+    QTRY_VERIFY(bar->maximum() > 0);
+    QTRY_COMPARE(bar->value(), bar->maximum()); // a chat opens at its latest message
+    QCOMPARE(requested.count(), 0);             // and Qt's fetch-at-the-bottom does not fire
+    bar->setValue(0);
+    QTRY_COMPARE(requested.count(), 1);
+    QCOMPARE(requested.at(0).at(0).toLongLong(), 1001);
+}
+
+void TestMainWindow::olderHistoryKeepsTheReadingPosition()
+{
+    MessageListModel model;
+    model.addMessages(messages(1001, 1060));
+    model.setHasOlder(true);
+    MainWindow window;
+    window.resize(900, 600);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    window.showConversation(ConversationKey::room(QStringLiteral("general")), &model);
+    QListView *view = window.messageView();
+    QScrollBar *bar = view->verticalScrollBar();
+    QTRY_VERIFY(bar->maximum() > 0);
+    bar->setValue(view->viewport()->height()); // reading near the top, not at it
+    const QModelIndex reading = view->indexAt(QPoint(10, 10));
+    QVERIFY(reading.isValid());
+    const qint64 readingId = reading.data(MessageListModel::IdRole).toLongLong();
+    const int readingTop = view->visualRect(reading).top();
+
+    model.prependOlder(messages(951, 1000), true);
+    QCOMPARE(model.rowCount(), 110);
+    const QModelIndex same = view->model()->index(int(readingId - 951), 0);
+    QCOMPARE(same.data(MessageListModel::IdRole).toLongLong(), readingId);
+    QTRY_COMPARE(view->visualRect(same).top(), readingTop);
+}
+
+void TestMainWindow::longBacklogIsTrimmedBackAtTheBottom()
+{
+    MessageListModel model;
+    model.addMessages(messages(1, MainWindow::MaxLoadedAtBottom + 500));
+    MainWindow window;
+    window.resize(900, 600);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    window.showConversation(ConversationKey::room(QStringLiteral("general")), &model);
+    QTRY_VERIFY(model.storedCount() <= MainWindow::MaxLoadedAtBottom);
+    QVERIFY(model.canFetchMore({})); // what was dropped can be fetched again
+    QCOMPARE(model.lastStoredId(), MainWindow::MaxLoadedAtBottom + 500);
+    QScrollBar *bar = window.messageView()->verticalScrollBar();
+    QTRY_COMPARE(bar->value(), bar->maximum());
+}
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_mainwindow.moc"
