@@ -5,6 +5,7 @@
 #include "messagedelegate.h"
 #include "messagelistmodel.h"
 #include "sidebardelegates.h"
+#include "uilogging.h"
 
 #include <QAction>
 #include <QApplication>
@@ -619,14 +620,19 @@ void MainWindow::fetchOlderIfNeeded()
     if (!m_messages || !m_messageView->isVisible())
         return;
     const QScrollBar *scrollBar = m_messageView->verticalScrollBar();
-    if (scrollBar->value() <= m_messageView->viewport()->height() / 2 && m_messages->canFetchMore({}))
+    if (scrollBar->value() <= m_messageView->viewport()->height() / 2 && m_messages->canFetchMore({})) {
+        qCDebug(lcNatterUi) << "near the top: asking for older messages";
         m_messages->fetchMore({});
+    }
 }
 
 void MainWindow::trimIfAtBottom()
 {
-    if (m_messages && m_stickToBottom && m_messages->storedCount() > MaxLoadedAtBottom)
+    if (m_messages && m_stickToBottom && m_messages->storedCount() > MaxLoadedAtBottom) {
+        qCDebug(lcNatterUi) << "back at the bottom: keeping the latest" << MaxLoadedAtBottom / 2 << "of"
+                            << m_messages->storedCount() << "loaded messages";
         m_messages->trimToLatest(MaxLoadedAtBottom / 2);
+    }
 }
 
 void MainWindow::copySelectedMessages()

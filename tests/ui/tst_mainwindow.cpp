@@ -1,6 +1,8 @@
 // The window's message list as a user scrolls it (offscreen): older history
 // is asked for at the top only, arrives without moving what is being read,
 // and a long backlog is given back once the user is at the bottom again.
+#include "composer.h"
+#include "conversationlistmodel.h"
 #include "mainwindow.h"
 #include "messagelistmodel.h"
 
@@ -40,6 +42,7 @@ private Q_SLOTS:
     void olderHistoryIsAskedForAtTheTopOnly();
     void olderHistoryKeepsTheReadingPosition();
     void longBacklogIsTrimmedBackAtTheBottom();
+    void keyboardSwitchesConversationsAndFocusesTheComposer();
 };
 
 void TestMainWindow::olderHistoryIsAskedForAtTheTopOnly()
@@ -102,6 +105,41 @@ void TestMainWindow::longBacklogIsTrimmedBackAtTheBottom()
     QCOMPARE(model.lastStoredId(), MainWindow::MaxLoadedAtBottom + 500);
     QScrollBar *bar = window.messageView()->verticalScrollBar();
     QTRY_COMPARE(bar->value(), bar->maximum());
+}
+
+void TestMainWindow::keyboardSwitchesConversationsAndFocusesTheComposer()
+{
+    ConversationListModel conversations;
+    conversations.add(ConversationKey::room(QStringLiteral("general")));
+    conversations.add(ConversationKey::room(QStringLiteral("random")));
+    conversations.add(ConversationKey::direct(QStringLiteral("bob@example.org")), QStringLiteral("Bob"));
+    MessageListModel messages;
+    MainWindow window;
+    window.setConversationModel(&conversations);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    window.activateWindow();
+    window.showConversation(ConversationKey::room(QStringLiteral("general")), &messages);
+    QSignalSpy selected(&window, &MainWindow::conversationSelected);
+
+    QTest::keyClick(&window, Qt::Key_Down, Qt::AltModifier);
+    QCOMPARE(selected.count(), 1);
+    QCOMPARE(selected.at(0).at(0).value<ConversationKey>(), ConversationKey::room(QStringLiteral("random")));
+    QTest::keyClick(&window, Qt::Key_Up, Qt::AltModifier); // from general (still shown): wraps to the last
+    QCOMPARE(selected.at(1).at(0).value<ConversationKey>(),
+             ConversationKey::direct(QStringLiteral("bob@example.org")));
+    QTest::keyClick(&window, Qt::Key_3, Qt::ControlModifier);
+    QCOMPARE(selected.at(2).at(0).value<ConversationKey>(),
+             ConversationKey::direct(QStringLiteral("bob@example.org")));
+
+    window.messageView()->setFocus();
+    QTest::keyClick(&window, Qt::Key_L, Qt::ControlModifier);
+    QTRY_VERIFY(window.composer()->hasFocus());
+    // Typing while the message list has focus goes to the composer.
+    window.messageView()->setFocus();
+    QTest::keyClicks(window.messageView(), QStringLiteral("hi"));
+    QCOMPARE(window.composer()->toPlainText(), QStringLiteral("hi"));
+    QVERIFY(window.composer()->hasFocus());
 }
 
 QTEST_MAIN(TestMainWindow)
