@@ -282,10 +282,26 @@ QWidget *MainWindow::createConversationPane()
         fetchOlderIfNeeded();
         if (m_stickToBottom)
             QMetaObject::invokeMethod(this, &MainWindow::trimIfAtBottom, Qt::QueuedConnection);
+        updateJumpButton();
     });
     connect(m_messagesProxy, &QAbstractItemModel::rowsAboutToBeInserted, this,
-            [this](const QModelIndex &, int first, int) { onRowsAboutToBeInserted(first); });
-    connect(m_messagesProxy, &QAbstractItemModel::modelReset, this, [this] { m_stickToBottom = true; });
+            [this](const QModelIndex &, int first, int last) { onRowsAboutToBeInserted(first, last); });
+    connect(m_messagesProxy, &QAbstractItemModel::modelReset, this, [this] {
+        m_stickToBottom = true;
+        m_unseen = 0;
+        updateJumpButton();
+    });
+
+    m_jumpButton = new QPushButton(m_messageView);
+    m_jumpButton->setObjectName(u"jumpToLatest"_s);
+    m_jumpButton->setCursor(Qt::PointingHandCursor);
+    m_jumpButton->setToolTip(tr("Jump to the latest message (End)"));
+    m_jumpButton->hide();
+    connect(m_jumpButton, &QPushButton::clicked, this, [this] {
+        m_stickToBottom = true;
+        scrollToBottom();
+        updateJumpButton();
+    });
 
     auto *copy = new QAction(tr("Copy"), m_messageView);
     copy->setShortcut(QKeySequence::Copy);
@@ -446,6 +462,7 @@ void MainWindow::showConversation(const ConversationKey &key, MessageListModel *
     if (changed) {
         m_messagesProxy->setSourceModel(messages);
         m_stickToBottom = true;
+        m_unseen = 0;
     }
     const bool has = messages != nullptr;
     m_messageView->setVisible(has);
@@ -592,11 +609,37 @@ void MainWindow::scrollToBottom()
     m_messageView->scrollToBottom();
 }
 
-void MainWindow::onRowsAboutToBeInserted(int first)
+void MainWindow::onRowsAboutToBeInserted(int first, int last)
 {
     const QScrollBar *scrollBar = m_messageView->verticalScrollBar();
     m_prepending = first == 0 && m_messagesProxy->rowCount() > 0;
     m_distanceFromBottom = scrollBar->maximum() - scrollBar->value();
+    if (!m_prepending && !m_stickToBottom) {
+        m_unseen += last - first + 1;
+        QMetaObject::invokeMethod(this, &MainWindow::updateJumpButton, Qt::QueuedConnection);
+    }
+}
+
+void MainWindow::updateJumpButton()
+{
+    const QScrollBar *scrollBar = m_messageView->verticalScrollBar();
+    const bool farUp = scrollBar->maximum() - scrollBar->value() > 2 * m_messageView->viewport()->height();
+    if (m_stickToBottom || !m_messages)
+        m_unseen = 0;
+    const bool show = m_messages && !m_stickToBottom && (m_unseen > 0 || farUp);
+    if (show) {
+        // Whole words, not "message(s)": no English translation file is loaded.
+        m_jumpButton->setText(m_unseen == 0   ? tr("↓ Latest")
+                              : m_unseen == 1 ? tr("↓ 1 new message")
+                                              : tr("↓ %1 new messages").arg(m_unseen));
+        m_jumpButton->adjustSize();
+        const QRect area = m_messageView->viewport()->geometry();
+        const int margin = fontMetrics().height();
+        m_jumpButton->move(area.right() - m_jumpButton->width() - margin,
+                           area.bottom() - m_jumpButton->height() - margin);
+        m_jumpButton->raise();
+    }
+    m_jumpButton->setVisible(show);
 }
 
 void MainWindow::onScrollRangeChanged()
@@ -727,6 +770,8 @@ void MainWindow::closeEvent(QCloseEvent *event)
 
 bool MainWindow::eventFilter(QObject *watched, QEvent *event)
 {
+    if (watched == m_messageView && event->type() == QEvent::Resize)
+        updateJumpButton();
     // Typing while the message list has focus goes to the composer.
     if (watched == m_messageView && event->type() == QEvent::KeyPress) {
         auto *key = static_cast<QKeyEvent *>(event);

@@ -87,6 +87,8 @@ public:
     MessageDelegate *messageDelegate() const { return m_delegate; }
     QLabel *typingLabel() const { return m_typingLabel; }
     QLabel *statusLabel() const { return m_statusLabel; }
+    /// "↓ 3 new messages" over the list while the user reads further up.
+    QPushButton *jumpToLatestButton() const { return m_jumpButton; }
 
 Q_SIGNALS:
     void conversationSelected(const Natter::ConversationKey &key);
@@ -118,7 +120,8 @@ private:
     void askDirectMessage();
     void copySelectedMessages();
     void showMessageMenu(const QPoint &position);
-    void onRowsAboutToBeInserted(int first);
+    void onRowsAboutToBeInserted(int first, int last);
+    void updateJumpButton();
     void onScrollRangeChanged();
     void fetchOlderIfNeeded();
     void trimIfAtBottom();
@@ -154,6 +157,8 @@ private:
     QStringList m_hostUrls;
     std::function<bool()> m_closeGuard;
 
+    QPushButton *m_jumpButton = nullptr;
+    int m_unseen = 0; // messages that arrived below while the user read further up
     bool m_stickToBottom = true;
     bool m_prepending = false;
     int m_distanceFromBottom = 0;

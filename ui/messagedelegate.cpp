@@ -4,6 +4,7 @@
 
 #include <QAbstractItemView>
 #include <QApplication>
+#include <QHelpEvent>
 #include <QLocale>
 #include <QMouseEvent>
 #include <QPainter>
@@ -11,6 +12,7 @@
 #include <QPlainTextEdit>
 #include <QRegularExpression>
 #include <QTextLayout>
+#include <QToolTip>
 
 #include <cmath>
 
@@ -418,6 +420,20 @@ bool MessageDelegate::editorEvent(QEvent *event, QAbstractItemModel *model,
         }
     }
     return QStyledItemDelegate::editorEvent(event, model, option, index);
+}
+
+bool MessageDelegate::helpEvent(QHelpEvent *event, QAbstractItemView *view,
+                                const QStyleOptionViewItem &option, const QModelIndex &index)
+{
+    // Hovering a message tells its full date and time (and a link's address).
+    if (event->type() != QEvent::ToolTip || !index.isValid())
+        return QStyledItemDelegate::helpEvent(event, view, option, index);
+    const QDateTime time = index.data(MessageListModel::TimestampRole).toDateTime().toLocalTime();
+    QString tip = QLocale().toString(time, QLocale::LongFormat);
+    if (const QUrl link = linkAt(option, index, event->pos()); link.isValid())
+        tip = link.toString() + u'\n' + tip;
+    QToolTip::showText(event->globalPos(), tip, view);
+    return true;
 }
 
 QWidget *MessageDelegate::createEditor(QWidget *parent, const QStyleOptionViewItem &option,

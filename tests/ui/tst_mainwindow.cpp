@@ -7,6 +7,7 @@
 #include "messagelistmodel.h"
 
 #include <QListView>
+#include <QPushButton>
 #include <QScrollBar>
 #include <QSignalSpy>
 #include <QTest>
@@ -43,6 +44,7 @@ private Q_SLOTS:
     void olderHistoryKeepsTheReadingPosition();
     void longBacklogIsTrimmedBackAtTheBottom();
     void keyboardSwitchesConversationsAndFocusesTheComposer();
+    void newMessagesBelowOfferAJump();
 };
 
 void TestMainWindow::olderHistoryIsAskedForAtTheTopOnly()
@@ -140,6 +142,38 @@ void TestMainWindow::keyboardSwitchesConversationsAndFocusesTheComposer()
     QTest::keyClicks(window.messageView(), QStringLiteral("hi"));
     QCOMPARE(window.composer()->toPlainText(), QStringLiteral("hi"));
     QVERIFY(window.composer()->hasFocus());
+}
+
+void TestMainWindow::newMessagesBelowOfferAJump()
+{
+    MessageListModel model;
+    model.addMessages(messages(1, 80));
+    MainWindow window;
+    window.resize(900, 600);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    window.showConversation(ConversationKey::room(QStringLiteral("general")), &model);
+    QScrollBar *bar = window.messageView()->verticalScrollBar();
+    QTRY_COMPARE(bar->value(), bar->maximum());
+    QVERIFY(!window.jumpToLatestButton()->isVisible());
+
+    // At the bottom, new messages scroll into view: no button.
+    model.addMessages(messages(81, 81));
+    QTRY_COMPARE(bar->value(), bar->maximum());
+    QVERIFY(!window.jumpToLatestButton()->isVisible());
+
+    // Reading further up: the view stays put and counts what arrives below.
+    bar->setValue(bar->maximum() / 2);
+    const int reading = bar->value();
+    QVERIFY(window.jumpToLatestButton()->isVisible()); // far up: a way back down
+    QCOMPARE(window.jumpToLatestButton()->text(), QStringLiteral("↓ Latest"));
+    model.addMessages(messages(82, 83));
+    QTRY_COMPARE(window.jumpToLatestButton()->text(), QStringLiteral("↓ 2 new messages"));
+    QCOMPARE(bar->value(), reading);
+
+    QTest::mouseClick(window.jumpToLatestButton(), Qt::LeftButton);
+    QTRY_COMPARE(bar->value(), bar->maximum());
+    QVERIFY(!window.jumpToLatestButton()->isVisible());
 }
 
 QTEST_MAIN(TestMainWindow)
