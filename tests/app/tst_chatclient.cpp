@@ -44,6 +44,16 @@ private:
         return client;
     }
     static int storedCopies(const QString &databasePath, const QString &text);
+    /// Alice, signed in to the server with #general open; null if she could not sign in.
+    static std::unique_ptr<ChatClient> aliceOnlineIn(const TestServer &server)
+    {
+        auto alice = makeClient(QStringLiteral("Alice"), QStringLiteral("alice@example.org"));
+        alice->openRoom(QStringLiteral("general"));
+        alice->connectToServer(server.url());
+        if (!QTest::qWaitFor([&] { return alice->state() == State::Online; }, 5000))
+            return nullptr;
+        return alice;
+    }
 };
 
 int TestChatClient::storedCopies(const QString &databasePath, const QString &text)
@@ -101,10 +111,8 @@ void TestChatClient::ownMessageGoesFromSendingToSent()
 {
     TestServer server;
     QVERIFY(server.start());
-    auto alice = makeClient(QStringLiteral("Alice"), QStringLiteral("alice@example.org"));
-    alice->openRoom(QStringLiteral("general"));
-    alice->connectToServer(server.url());
-    QTRY_COMPARE(alice->state(), State::Online);
+    auto alice = aliceOnlineIn(server);
+    QVERIFY(alice);
     TestClient bob;
     QVERIFY(signInAsBob(bob, server.port(), {QStringLiteral("general")}));
 
@@ -194,10 +202,8 @@ void TestChatClient::reconnectsAfterServerRestartWithoutLossOrDuplicates()
 {
     TestServer server;
     QVERIFY(server.start());
-    auto alice = makeClient(QStringLiteral("Alice"), QStringLiteral("alice@example.org"));
-    alice->openRoom(QStringLiteral("general"));
-    alice->connectToServer(server.url());
-    QTRY_COMPARE(alice->state(), State::Online);
+    auto alice = aliceOnlineIn(server);
+    QVERIFY(alice);
     const ConversationKey general = ConversationKey::room(QStringLiteral("general"));
     MessageListModel *messages = alice->messages(general);
     alice->sendMessage(general, QStringLiteral("before"));
@@ -259,10 +265,8 @@ void TestChatClient::refusedMessageFailsAndCanBeRetried()
     config.rateBurst = 1;
     TestServer server(config);
     QVERIFY(server.start());
-    auto alice = makeClient(QStringLiteral("Alice"), QStringLiteral("alice@example.org"));
-    alice->openRoom(QStringLiteral("general"));
-    alice->connectToServer(server.url());
-    QTRY_COMPARE(alice->state(), State::Online);
+    auto alice = aliceOnlineIn(server);
+    QVERIFY(alice);
     const ConversationKey general = ConversationKey::room(QStringLiteral("general"));
     MessageListModel *messages = alice->messages(general);
     QSignalSpy errors(alice.get(), &ChatClient::errorOccurred);
@@ -320,10 +324,8 @@ void TestChatClient::blankAndOverlongTextIsNotQueued()
     config.maxTextLength = 10;
     TestServer server(config);
     QVERIFY(server.start());
-    auto alice = makeClient(QStringLiteral("Alice"), QStringLiteral("alice@example.org"));
-    alice->openRoom(QStringLiteral("general"));
-    alice->connectToServer(server.url());
-    QTRY_COMPARE(alice->state(), State::Online);
+    auto alice = aliceOnlineIn(server);
+    QVERIFY(alice);
     QCOMPARE(alice->limits().maxTextLength, 10);
     const ConversationKey general = ConversationKey::room(QStringLiteral("general"));
     QSignalSpy errors(alice.get(), &ChatClient::errorOccurred);
