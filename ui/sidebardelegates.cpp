@@ -9,24 +9,23 @@
 
 namespace Natter {
 
-namespace {
-
-int rowHeight(const QStyleOptionViewItem &option)
+void SidebarItemDelegate::paintBackground(QPainter *painter, const QStyleOptionViewItem &option,
+                                          const QModelIndex &index) const
 {
-    return QFontMetrics(option.font).height() * 2 - QFontMetrics(option.font).height() / 3;
-}
-
-// Selection and hover from the style, content painted by the delegate.
-void drawBackground(QStyleOptionViewItem option, QPainter *painter)
-{
-    option.text.clear();
-    option.icon = QIcon();
-    option.features &= ~QStyleOptionViewItem::HasDisplay;
+    QStyleOptionViewItem styleOption = option;
+    initStyleOption(&styleOption, index);
+    styleOption.text.clear();
+    styleOption.icon = QIcon();
+    styleOption.features &= ~QStyleOptionViewItem::HasDisplay;
     QStyle *style = option.widget ? option.widget->style() : QApplication::style();
-    style->drawControl(QStyle::CE_ItemViewItem, &option, painter, option.widget);
+    style->drawControl(QStyle::CE_ItemViewItem, &styleOption, painter, option.widget);
 }
 
-} // namespace
+int SidebarItemDelegate::rowHeight(const QStyleOptionViewItem &option)
+{
+    const int line = QFontMetrics(option.font).height();
+    return line * 2 - line / 3;
+}
 
 void paintAvatar(QPainter *painter, const QRect &rect, const QString &name, const QString &key,
                  const QPalette &palette)
@@ -50,9 +49,7 @@ void paintAvatar(QPainter *painter, const QRect &rect, const QString &name, cons
 void ConversationDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option,
                                  const QModelIndex &index) const
 {
-    QStyleOptionViewItem opt = option;
-    initStyleOption(&opt, index);
-    drawBackground(opt, painter);
+    paintBackground(painter, option, index);
 
     const QFontMetrics fm(option.font);
     const int pad = fm.height() / 2;
@@ -115,9 +112,7 @@ QSize ConversationDelegate::sizeHint(const QStyleOptionViewItem &option, const Q
 void MemberDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option,
                            const QModelIndex &index) const
 {
-    QStyleOptionViewItem opt = option;
-    initStyleOption(&opt, index);
-    drawBackground(opt, painter);
+    paintBackground(painter, option, index);
 
     const QFontMetrics fm(option.font);
     const int pad = fm.height() / 2;

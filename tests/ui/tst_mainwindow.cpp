@@ -33,6 +33,17 @@ QList<Message> messages(qint64 firstId, qint64 lastId)
     return list;
 }
 
+/// Shows the window at a fixed size with model as #general.
+bool showGeneral(MainWindow &window, MessageListModel &model)
+{
+    window.resize(900, 600);
+    window.show();
+    if (!QTest::qWaitForWindowExposed(&window))
+        return false;
+    window.showConversation(ConversationKey::room(QStringLiteral("general")), &model);
+    return true;
+}
+
 } // namespace
 
 class TestMainWindow final : public QObject
@@ -54,10 +65,7 @@ void TestMainWindow::olderHistoryIsAskedForAtTheTopOnly()
     model.setHasOlder(true);
     QSignalSpy requested(&model, &MessageListModel::olderMessagesRequested);
     MainWindow window;
-    window.resize(900, 600);
-    window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
-    window.showConversation(ConversationKey::room(QStringLiteral("general")), &model);
+    QVERIFY(showGeneral(window, model));
     QScrollBar *bar = window.messageView()->verticalScrollBar();
     QTRY_VERIFY(bar->maximum() > 0);
     QTRY_COMPARE(bar->value(), bar->maximum()); // a chat opens at its latest message
@@ -73,10 +81,7 @@ void TestMainWindow::olderHistoryKeepsTheReadingPosition()
     model.addMessages(messages(1001, 1060));
     model.setHasOlder(true);
     MainWindow window;
-    window.resize(900, 600);
-    window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
-    window.showConversation(ConversationKey::room(QStringLiteral("general")), &model);
+    QVERIFY(showGeneral(window, model));
     QListView *view = window.messageView();
     QScrollBar *bar = view->verticalScrollBar();
     QTRY_VERIFY(bar->maximum() > 0);
@@ -98,10 +103,7 @@ void TestMainWindow::longBacklogIsTrimmedBackAtTheBottom()
     MessageListModel model;
     model.addMessages(messages(1, MainWindow::MaxLoadedAtBottom + 500));
     MainWindow window;
-    window.resize(900, 600);
-    window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
-    window.showConversation(ConversationKey::room(QStringLiteral("general")), &model);
+    QVERIFY(showGeneral(window, model));
     QTRY_VERIFY(model.storedCount() <= MainWindow::MaxLoadedAtBottom);
     QVERIFY(model.canFetchMore({})); // what was dropped can be fetched again
     QCOMPARE(model.lastStoredId(), MainWindow::MaxLoadedAtBottom + 500);
@@ -149,10 +151,7 @@ void TestMainWindow::newMessagesBelowOfferAJump()
     MessageListModel model;
     model.addMessages(messages(1, 80));
     MainWindow window;
-    window.resize(900, 600);
-    window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
-    window.showConversation(ConversationKey::room(QStringLiteral("general")), &model);
+    QVERIFY(showGeneral(window, model));
     QScrollBar *bar = window.messageView()->verticalScrollBar();
     QTRY_COMPARE(bar->value(), bar->maximum());
     QVERIFY(!window.jumpToLatestButton()->isVisible());
