@@ -17,6 +17,8 @@ JOBS=${NATTER_JOBS:-2}
 PACKAGES=(
   cmake ninja-build g++ pkg-config
   qt6-base-dev qt6-base-dev-tools qt6-websockets-dev libqt6sql6-sqlite qt6-tools-dev libgl-dev
+  # accounts: Argon2id password hashing; the desktop app's token in the system keychain
+  libsodium-dev qtkeychain-qt6-dev
   # the desktop app (and its offscreen widget tests): platform plugins, fonts with emoji
   qt6-qpa-plugins fonts-dejavu-core fonts-noto-color-emoji
   # packaging and its checks: dpkg-shlibdeps, file (CPack's DEB generator),

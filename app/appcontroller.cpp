@@ -12,8 +12,11 @@
 #include <QApplication>
 #include <QDesktopServices>
 #include <QDir>
+#include <QFileInfo>
 #include <QHostInfo>
+#include <QInputDialog>
 #include <QMessageBox>
+#include <QSettings>
 #include <QSysInfo>
 
 using namespace Qt::StringLiterals;
@@ -24,16 +27,40 @@ namespace {
 constexpr QLatin1String DefaultRoom{"general"};
 }
 
-AppController::AppController(AppSettings settings, ClientOptions options, QObject *parent)
+AppController::AppController(AppSettings settings, ClientOptions options,
+                             std::unique_ptr<CredentialStore> credentials, QObject *parent)
     : QObject(parent)
     , m_settings(std::move(settings))
     , m_options(std::move(options))
+    , m_credentials(std::move(credentials))
     , m_client(new ChatClient(this))
     , m_host(new LocalServerHost(this))
     , m_members(new MemberListModel(this))
     , m_window(new MainWindow)
     , m_tray(new TrayIcon(QApplication::windowIcon(), this))
 {
+    if (!m_credentials) {
+        const QFileInfo settingsFile(m_settings.fileName());
+        m_credentials = std::make_unique<KeychainCredentialStore>(
+            settingsFile.absolutePath() + u'/' + settingsFile.completeBaseName() + u"-tokens.conf"_s);
+    }
+    m_client->setDeviceName(QSysInfo::machineHostName());
+    if (!m_options.password.isEmpty())
+        m_client->setPassword(m_options.password);
+    // Tokens, never passwords, are kept: in the keychain, per server and account.
+    connect(m_client, &ChatClient::tokenChanged, this, [this](const QString &token) {
+        if (token.isEmpty())
+            m_credentials->remove(tokenKey());
+        else
+            m_credentials->write(tokenKey(), token);
+    });
+    connect(
+        m_client, &ChatClient::signInFailed, this, [this](Protocol::ErrorCode code, const QString &message) {
+            if (code == Protocol::ErrorCode::BadCredentials ||
+                code == Protocol::ErrorCode::CredentialsRequired || code == Protocol::ErrorCode::WeakPassword)
+                askForPassword(message);
+        });
+
     m_window->setAttribute(Qt::WA_DeleteOnClose, false);
     m_window->setConversationModel(m_client->conversations());
     m_window->setMemberModel(m_members);
@@ -141,6 +168,44 @@ AppController::~AppController()
     m_host->stop();
 }
 
+QString AppController::serverKey(const QUrl &url)
+{
+    return url.host().toLower() + u':' + QString::number(url.port(Discovery::DefaultPort));
+}
+
+QString AppController::tokenKey() const
+{
+    return CredentialStore::tokenKey(serverKey(m_client->serverUrl()), m_client->identity().email);
+}
+
+void AppController::signOut()
+{
+    m_client->signOut();
+    m_credentials->remove(tokenKey());
+    updateStatus();
+}
+
+void AppController::askForPassword(const QString &why)
+{
+    // Not modal to the app: the window stays usable (and readable) meanwhile.
+    auto *dialog = new QInputDialog(m_window);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowTitle(
+        tr("Sign in to %1").arg(m_client->serverUrl().toString(QUrl::RemoveScheme).mid(2)));
+    dialog->setLabelText(tr("%1\n\nPassword for %2 (new here? choose one of at least %3 characters):")
+                             .arg(why, m_client->identity().email)
+                             .arg(Protocol::MinPasswordLength));
+    dialog->setTextEchoMode(QLineEdit::Password);
+    dialog->setObjectName(u"passwordDialog"_s);
+    connect(dialog, &QInputDialog::textValueSelected, this, [this](const QString &password) {
+        if (password.isEmpty())
+            return;
+        m_client->setPassword(password);
+        m_client->connectToServer(m_client->serverUrl());
+    });
+    dialog->open();
+}
+
 User AppController::effectiveIdentity() const
 {
     User user = m_settings.identity();
@@ -211,6 +276,8 @@ bool AppController::runWelcomeDialog()
         const User user = dialog.identity();
         m_client->setIdentity(user);
         m_settings.setIdentity(user);
+        if (!dialog.password().isEmpty())
+            m_client->setPassword(dialog.password());
         if (dialog.choice() == WelcomeDialog::Choice::Join) {
             m_host->stop();
             join(dialog.serverUrl());
@@ -246,6 +313,13 @@ bool AppController::host(bool quiet)
     url.setScheme(u"ws"_s);
     url.setHost(u"127.0.0.1"_s);
     url.setPort(m_host->port());
+    // The host signs in to its own chat with a token it issues itself: no password to choose.
+    const QString key = CredentialStore::tokenKey(serverKey(url), identity.email);
+    if (m_credentials->read(key).isEmpty() && !m_client->hasPassword()) {
+        const QString token = m_host->issueToken(identity, QSysInfo::machineHostName());
+        if (!token.isEmpty())
+            m_credentials->write(key, token);
+    }
     join(url);
     QStringList shareable = m_host->shareableUrls();
     if (shareable.isEmpty())
@@ -268,6 +342,9 @@ void AppController::join(const QUrl &url)
         else
             m_client->closeDirect(key.name);
     }
+    if (!m_client->hasPassword())
+        m_client->setToken(
+            m_credentials->read(CredentialStore::tokenKey(serverKey(url), m_client->identity().email)));
     m_client->connectToServer(url);
     openRestoredConversations();
     m_window->show();

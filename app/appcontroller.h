@@ -3,6 +3,7 @@
 #include "appsettings.h"
 #include "chatclient.h"
 #include "commandline.h"
+#include "credentialstore.h"
 
 #include <QObject>
 #include <QPointer>
@@ -26,7 +27,10 @@ class AppController final : public QObject
     Q_DISABLE_COPY_MOVE(AppController)
 
 public:
-    AppController(AppSettings settings, ClientOptions options, QObject *parent = nullptr);
+    /// credentials: where session tokens are kept; nullptr: the system
+    /// keychain (or a private file beside the settings where there is none).
+    AppController(AppSettings settings, ClientOptions options,
+                  std::unique_ptr<CredentialStore> credentials = {}, QObject *parent = nullptr);
     ~AppController() override;
 
     /// Goes straight to the chat (--server, --host) or shows the welcome
@@ -45,6 +49,12 @@ public:
     AppSettings &settings() { return m_settings; }
     QString lastHostError() const { return m_lastHostError; }
 
+    CredentialStore *credentials() const { return m_credentials.get(); }
+    /// The key of a server in the credential store: "host:port".
+    static QString serverKey(const QUrl &url);
+    /// Signs out of the current server: its token is revoked and forgotten.
+    void signOut();
+
     /// Makes a conversation the one shown (and read).
     void setCurrentConversation(const ConversationKey &key);
     void saveSettings();
@@ -60,10 +70,13 @@ private:
     void updateMembers();
     void onMessageArrived(const ConversationKey &key, const Message &message);
     void closeConversation(const ConversationKey &key);
+    void askForPassword(const QString &why);
+    QString tokenKey() const;
     User effectiveIdentity() const;
 
     AppSettings m_settings;
     ClientOptions m_options;
+    std::unique_ptr<CredentialStore> m_credentials;
     ChatClient *m_client;
     LocalServerHost *m_host;
     MemberListModel *m_members;

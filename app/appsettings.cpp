@@ -1,6 +1,9 @@
 #include "appsettings.h"
 
 #include <QCryptographicHash>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
 #include <QSettings>
 
 using namespace Qt::StringLiterals;
@@ -17,16 +20,41 @@ QString serverGroup(const QUrl &server)
     return u"servers/"_s + QString::fromLatin1(digest.toHex().left(16));
 }
 
+/// The settings hold unsent message text: the file is its owner's only (0600),
+/// and a folder made for it too (0700). QSettings keeps a file's permissions
+/// when it rewrites it.
+void makePrivate(const QString &path)
+{
+    const QFileInfo info(path);
+    const QString folder = info.absolutePath();
+    if (!QFileInfo::exists(folder)) {
+        QDir().mkpath(QFileInfo(folder).absolutePath());
+        QDir().mkdir(folder, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
+    }
+    if (!info.exists()) {
+        QFile file(path);
+        file.open(QIODevice::WriteOnly | QIODevice::NewOnly,
+                  QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    } else {
+        QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    }
+}
+
 } // namespace
 
 AppSettings::AppSettings(const QString &profile)
     : m_settings(std::make_unique<QSettings>(QSettings::IniFormat, QSettings::UserScope, u"Natter"_s,
                                              profile.isEmpty() ? u"natter"_s : u"natter-"_s + profile))
-{}
+{
+    makePrivate(m_settings->fileName());
+}
 
 AppSettings::AppSettings(std::unique_ptr<QSettings> settings)
     : m_settings(std::move(settings))
-{}
+{
+    if (m_settings->format() == QSettings::IniFormat || m_settings->format() == QSettings::NativeFormat)
+        makePrivate(m_settings->fileName());
+}
 
 AppSettings AppSettings::fromFile(const QString &path)
 {

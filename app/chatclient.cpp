@@ -41,6 +41,16 @@ QString readableError(const Protocol::Error &error)
         return ChatClient::tr("You have joined as many rooms as the server allows; leave one first.");
     case ErrorCode::UnsupportedProtocol:
         return ChatClient::tr("This server speaks another version of the Natter protocol.");
+    case ErrorCode::CredentialsRequired:
+        return ChatClient::tr("This server needs your password to sign you in.");
+    case ErrorCode::BadCredentials:
+        return ChatClient::tr("Sign-in refused: %1.").arg(error.message);
+    case ErrorCode::TooManyAttempts:
+        return ChatClient::tr("Too many failed sign-ins from this computer; try again in a few minutes.");
+    case ErrorCode::AccountDisabled:
+        return ChatClient::tr("An administrator disabled your account on this server.");
+    case ErrorCode::WeakPassword:
+        return ChatClient::tr("Choose a longer password: %1.").arg(error.message);
     case ErrorCode::InternalError:
         return ChatClient::tr("The server could not handle the request (%1). Try again later.")
             .arg(error.message);
@@ -214,7 +224,36 @@ void ChatClient::onConnected()
     m_sinceHeard.start();
     m_pingSent = false;
     m_aliveTimer.start(std::max<qint64>(50, m_keepAlive.count() / 4));
-    send(Protocol::Hello{m_identity, Protocol::Version});
+    Protocol::Hello hello{m_identity, Protocol::Version, {}, {}, m_deviceName, m_inviteCode};
+    if (!m_token.isEmpty())
+        hello.token = m_token;
+    else
+        hello.password = m_password;
+    send(hello);
+}
+
+void ChatClient::setPassword(const QString &password)
+{
+    m_password = password;
+    if (!password.isEmpty())
+        m_token.clear(); // a password given means: sign in anew
+}
+
+void ChatClient::setToken(const QString &token)
+{
+    m_token = token;
+}
+
+void ChatClient::signOut()
+{
+    if (isOnline())
+        send(Protocol::SignOut{});
+    if (!m_token.isEmpty()) {
+        m_token.clear();
+        Q_EMIT tokenChanged({});
+    }
+    m_password.clear();
+    disconnectFromServer();
 }
 
 void ChatClient::onDisconnected()
@@ -289,6 +328,13 @@ void ChatClient::handle(const Protocol::Welcome &welcome)
     m_serverSoftware = welcome.server;
     m_limits = welcome.limits;
     m_attempt = 0;
+    // The token replaces the password, which is forgotten now.
+    m_password.clear();
+    m_inviteCode.clear();
+    if (!welcome.token.isEmpty() && welcome.token != m_token) {
+        m_token = welcome.token;
+        Q_EMIT tokenChanged(m_token);
+    }
     m_lastError.clear();
     qCInfo(lcNatterClientNet) << "signed in to" << m_url << "as" << m_self.email;
     // The server's spelling of the email decides which messages are "own".
@@ -435,6 +481,16 @@ void ChatClient::handle(const Protocol::TypingNotice &typing)
     Q_EMIT typingChanged(typing.room);
 }
 
+void ChatClient::handle(const Protocol::PasswordChanged &)
+{
+    Q_EMIT passwordChanged();
+}
+
+void ChatClient::changePassword(const QString &current, const QString &replacement)
+{
+    send(Protocol::ChangePassword{current, replacement});
+}
+
 void ChatClient::handle(const Protocol::Error &error)
 {
     qCInfo(lcNatterClientNet) << "error from the server:" << Protocol::errorCodeName(error.code)
@@ -444,12 +500,21 @@ void ChatClient::handle(const Protocol::Error &error)
         if (MessageListModel *model = messages(key))
             model->setDeliveryState(error.clientId, MessageListModel::DeliveryState::Failed);
     }
-    if (error.code == Protocol::ErrorCode::UnsupportedProtocol ||
-        error.code == Protocol::ErrorCode::BadName || error.code == Protocol::ErrorCode::BadEmail) {
-        if (error.request == Protocol::Type::Hello) {
-            // Retrying with the same hello cannot succeed: stop and say why.
-            m_wantConnection = false;
+    if (error.request == Protocol::Type::Hello && error.code != Protocol::ErrorCode::InternalError &&
+        error.code != Protocol::ErrorCode::AlreadyAuthenticated) {
+        // Retrying with the same hello cannot succeed: stop and say why.
+        m_wantConnection = false;
+        const bool tokenRefused = error.code == Protocol::ErrorCode::BadCredentials && !m_token.isEmpty();
+        m_password.clear();
+        if (tokenRefused) {
+            m_token.clear();
+            Q_EMIT tokenChanged({});
         }
+        if (m_socket)
+            m_socket->close(QWebSocketProtocol::CloseCodeNormal);
+        Q_EMIT errorOccurred(readableError(error));
+        Q_EMIT signInFailed(error.code, readableError(error));
+        return;
     }
     Q_EMIT errorOccurred(readableError(error));
 }

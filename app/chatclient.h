@@ -53,6 +53,22 @@ public:
     /// The server's view of the user after welcome (email lowercased).
     User self() const { return m_self; }
 
+    /// The password for the next sign-in only: it is forgotten at welcome,
+    /// when the server's session token takes its place (tokenChanged()).
+    void setPassword(const QString &password);
+    bool hasPassword() const { return !m_password.isEmpty(); }
+    /// A session token from an earlier sign-in (kept by the app in the keychain).
+    void setToken(const QString &token);
+    QString token() const { return m_token; }
+    /// Shown in the account's device list on the server.
+    void setDeviceName(const QString &device) { m_deviceName = device; }
+    /// An invite code, for servers that create accounts only with one.
+    void setInviteCode(const QString &code) { m_inviteCode = code; }
+    /// Revokes this device's token on the server, forgets it and disconnects.
+    void signOut();
+    /// Answered by passwordChanged() or errorOccurred().
+    void changePassword(const QString &current, const QString &replacement);
+
     /// First and longest wait between reconnection attempts (each wait is
     /// drawn between half and all of min(first * 2^attempt, longest)).
     void setReconnectDelays(std::chrono::milliseconds first, std::chrono::milliseconds longest);
@@ -123,6 +139,11 @@ Q_SIGNALS:
     void messageArrived(const Natter::ConversationKey &key, const Natter::Message &message);
     /// A conversation was opened because a message arrived in it.
     void conversationOpened(const Natter::ConversationKey &key);
+    /// The server issued a token (store it), or it was refused or revoked (empty: forget it).
+    void tokenChanged(const QString &token);
+    /// The server refused the sign-in; the client stopped trying. Ask the user.
+    void signInFailed(Natter::Protocol::ErrorCode code, const QString &message);
+    void passwordChanged();
 
 private:
     enum class HistoryKind
@@ -154,6 +175,7 @@ private:
     void handle(const Protocol::ReceiveMessage &receive);
     void handle(const Protocol::TypingNotice &typing);
     void handle(const Protocol::Error &error);
+    void handle(const Protocol::PasswordChanged &changed);
 
     Conversation &addConversation(const ConversationKey &key, const QString &title);
     void removeConversation(const ConversationKey &key);
@@ -169,6 +191,10 @@ private:
     QUrl m_url;
     User m_identity;
     User m_self;
+    QString m_password;
+    QString m_token;
+    QString m_deviceName;
+    QString m_inviteCode;
     QString m_serverName;
     QString m_serverSoftware;
     Protocol::ServerLimits m_limits;

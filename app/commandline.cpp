@@ -1,10 +1,12 @@
 #include "commandline.h"
 
+#include "protocol.h"
 #include "serveraddress.h"
 #include "validation.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QFile>
 
 #include <cstdio>
 
@@ -48,8 +50,13 @@ std::optional<ClientOptions> parseClientArguments(const QStringList &arguments, 
     const QCommandLineOption noDiscovery(
         u"no-discovery"_s,
         QCoreApplication::translate("natter", "Neither look for nor announce chats on the LAN."));
-    parser.addOptions(
-        {server, name, email, room, host, port, listen, hostName, database, profile, noDiscovery});
+    const QCommandLineOption passwordFile(
+        u"password-file"_s,
+        QCoreApplication::translate("natter",
+                                    "Read the password to sign in with from this file (for scripts)."),
+        u"file"_s);
+    parser.addOptions({server, name, email, room, host, port, listen, hostName, database, profile,
+                       passwordFile, noDiscovery});
 
     auto usageError = [exitCode](const QString &message) -> std::optional<ClientOptions> {
         std::fprintf(stderr, "natter: %s\nTry 'natter --help'.\n", qUtf8Printable(message));
@@ -101,6 +108,19 @@ std::optional<ClientOptions> parseClientArguments(const QStringList &arguments, 
         return usageError(u"--listen: not an IP address: %1"_s.arg(parser.value(listen)));
     options.hostName = parser.value(hostName).trimmed();
     options.databasePath = parser.value(database);
+    if (parser.isSet(passwordFile)) {
+        QFile file(parser.value(passwordFile));
+        if (!file.open(QIODevice::ReadOnly))
+            return usageError(
+                u"--password-file: cannot read %1: %2"_s.arg(file.fileName(), file.errorString()));
+        // The first line; a trailing newline is not part of the password.
+        QByteArray line = file.readLine(Protocol::MaxPasswordLength + 2);
+        while (line.endsWith('\n') || line.endsWith('\r'))
+            line.chop(1);
+        if (line.isEmpty())
+            return usageError(u"--password-file: %1 is empty"_s.arg(file.fileName()));
+        options.password = QString::fromUtf8(line);
+    }
     options.profile = parser.value(profile).trimmed();
     if (!options.profile.isEmpty() &&
         !std::all_of(options.profile.cbegin(), options.profile.cend(),

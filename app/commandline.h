@@ -21,7 +21,8 @@ struct ClientOptions
     QHostAddress hostAddress = QHostAddress::Any; ///< --listen: where a hosted chat listens
     QString hostName;                             ///< --host-name: what the hosted chat is called
     QString databasePath;                         ///< --database: where a hosted chat keeps its history
-    QString profile; ///< --profile: separate settings (several identities on one computer)
+    QString profile;  ///< --profile: separate settings (several identities on one computer)
+    QString password; ///< read from --password-file: for scripts; never on the command line itself
     bool discovery = true;
 };
 

@@ -42,7 +42,6 @@ bool LocalServerHost::start(const ServerConfig &config, const QString &databaseP
     m_warningString.clear();
     m_databasePath = databasePath;
     m_address = config.host;
-    QDir().mkpath(QFileInfo(databasePath).absolutePath());
 
     m_thread = new QThread;
     m_thread->setObjectName(u"natter-host"_s);
@@ -143,6 +142,17 @@ void LocalServerHost::stop()
     m_thread->wait();
     delete m_thread;
     m_thread = nullptr;
+}
+
+QString LocalServerHost::issueToken(const User &user, const QString &device)
+{
+    if (!m_server)
+        return {};
+    QString token;
+    ChatServer *server = m_server;
+    QMetaObject::invokeMethod(
+        server, [&] { token = server->issueToken(user, device); }, Qt::BlockingQueuedConnection);
+    return token;
 }
 
 QStringList LocalServerHost::shareableUrls() const

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "serverconfig.h"
+#include "user.h"
 
 #include <QHostAddress>
 #include <QObject>
@@ -56,6 +57,11 @@ public:
     QStringList shareableUrls() const;
     /// The database file the app hosts with by default.
     static QString defaultDatabasePath();
+
+    /// A session token for the host's own user on the hosted chat (creating
+    /// its account if needed): the host signs in without a password. Empty if
+    /// not running or the store failed.
+    QString issueToken(const User &user, const QString &device);
 
 private:
     QThread *m_thread = nullptr;

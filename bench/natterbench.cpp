@@ -6,6 +6,8 @@
 // one), runs one workload for a bounded time on 127.0.0.1 only, and prints one
 // JSON line of figures. See docs/performance.md.
 
+#include "benchaccounts.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -54,6 +56,7 @@ int64_t nowNs()
                  "  workloads: fanout | dm | idle | mixed\n"
                  "  --natterd PATH     start this natterd on 127.0.0.1 (default: target --port)\n"
                  "  --port N --pid P   target a running natterd on 127.0.0.1 (pid for CPU and RSS)\n"
+                 "  --db PATH          with --port: that natterd's database, where the users' accounts go\n"
                  "  --clients C        fanout: members of the room (default 1000)\n"
                  "  --senders S        fanout: how many of them send (default 5)\n"
                  "  --window W         closed loop: messages in flight per sender (default 32)\n"
@@ -68,10 +71,18 @@ int64_t nowNs()
     std::exit(2);
 }
 
+/// The email of connection index: the idle ones first, then the active ones.
+std::string benchEmail(int index, int idleCount)
+{
+    return index < idleCount ? "idle" + std::to_string(index) + "@idle"
+                             : "user" + std::to_string(index - idleCount) + "@bench";
+}
+
 struct Options
 {
     std::string workload;
     std::string natterd;
+    std::string db;
     int port = 0;
     int pid = 0;
     int clients = 1000;
@@ -94,13 +105,15 @@ struct ServerProcess
     int port = 0;
     std::string dbDir;
 
-    void start(const std::string &path)
+    void start(const std::string &path, const std::vector<std::string> &emails)
     {
         char dirTemplate[] = "/tmp/natterbench-XXXXXX";
         if (!mkdtemp(dirTemplate))
             die("mkdtemp");
         dbDir = dirTemplate;
         const std::string db = dbDir + "/bench.db";
+        if (!provisionBenchAccounts(db, emails))
+            std::exit(1);
         int out[2];
         if (pipe(out) != 0)
             die("pipe");
@@ -112,7 +125,8 @@ struct ServerProcess
             close(out[0]);
             close(out[1]);
             execl(path.c_str(), path.c_str(), "--host", "127.0.0.1", "--port", "0", "--db", db.c_str(),
-                  "--rate-limit", "0", "--max-queue", "67108864", static_cast<char *>(nullptr));
+                  "--rate-limit", "0", "--max-queue", "67108864", "--max-connections-per-address", "100000",
+                  "--max-connections", "100000", static_cast<char *>(nullptr));
             std::perror("exec natterd");
             _exit(127);
         }
@@ -536,6 +550,8 @@ Options parseOptions(int argc, char **argv)
         const char *value = argv[++i];
         if (name == "--natterd")
             o.natterd = value;
+        else if (name == "--db")
+            o.db = value;
         else if (name == "--port")
             o.port = std::atoi(value);
         else if (name == "--pid")
@@ -586,10 +602,23 @@ int main(int argc, char **argv)
     ServerProcess server;
     int port = options.port;
     int pid = options.pid;
+    // Every simulated user has an account and signs in with a token.
+    const bool dmWorkload = options.workload == "dm" || options.workload == "mixed";
+    const int idleUsers = (options.workload == "idle" || options.workload == "mixed") ? options.idle : 0;
+    const int activeUsers = options.workload == "fanout" ? options.clients
+                            : dmWorkload                 ? 2 * options.pairs
+                                                         : 0;
+    std::vector<std::string> emails;
+    for (int i = 0; i < idleUsers + activeUsers; ++i)
+        emails.push_back(benchEmail(i, idleUsers));
     if (!options.natterd.empty()) {
-        server.start(options.natterd);
+        server.start(options.natterd, emails);
         port = server.port;
         pid = server.pid;
+    } else if (options.db.empty()) {
+        usage("with --port, give --db PATH (that natterd's database) to create the accounts");
+    } else if (!provisionBenchAccounts(options.db, emails)) {
+        return 1;
     }
 
     Generator generator(port);
@@ -629,11 +658,10 @@ int main(int argc, char **argv)
     int ready = 0;
     auto onText = [&](Connection &c, std::string_view payload) {
         if (payload.data() == nullptr) { // handshake done: say hello
-            const std::string email = c.index < idleCount
-                                          ? "idle" + std::to_string(c.index) + "@idle"
-                                          : "user" + std::to_string(c.index - idleCount) + "@bench";
+            const std::string email = benchEmail(c.index, idleCount);
             const std::string hello = "{\"type\":\"hello\",\"name\":\"u" + std::to_string(c.index) +
-                                      "\",\"email\":\"" + email + "\"}";
+                                      "\",\"email\":\"" + email + "\",\"token\":\"" + benchToken(email) +
+                                      "\"}";
             generator.sendText(c, hello);
             return;
         }

@@ -53,6 +53,15 @@ public:
 
     QString optionalString(QLatin1String name) { return m_object.contains(name) ? string(name) : QString(); }
 
+    /// An optional string of at most maxUtf8Bytes bytes once encoded.
+    QString boundedString(QLatin1String name, qsizetype maxUtf8Bytes)
+    {
+        QString value = optionalString(name);
+        if (ok() && value.size() * 3 > maxUtf8Bytes && value.toUtf8().size() > maxUtf8Bytes)
+            fail(ErrorCode::BadField, u"\"%1\" is longer than %2 bytes"_s.arg(name).arg(maxUtf8Bytes));
+        return value;
+    }
+
     bool boolean(QLatin1String name)
     {
         const QJsonValue value = m_object.value(name);
@@ -232,7 +241,29 @@ Result<ClientFrame> decodeClientFrame(const QByteArray &utf8)
             reader.fail(ErrorCode::BadName, u"a name is 1-64 characters without control characters"_s);
         hello.user.email = reader.email(QLatin1String("email"));
         hello.protocol = int(reader.optionalInteger(QLatin1String("protocol"), Version, 1, 1000));
+        hello.password = reader.boundedString(QLatin1String("password"), MaxPasswordLength);
+        hello.token = reader.boundedString(QLatin1String("token"), MaxTokenLength);
+        hello.invite = reader.boundedString(QLatin1String("invite"), MaxInviteLength);
+        hello.device = reader.optionalString(QLatin1String("device")).trimmed();
+        if (reader.ok() && !hello.device.isEmpty() && !Validation::isValidDisplayName(hello.device))
+            reader.fail(ErrorCode::BadField,
+                        u"a device name is 1-64 characters without control characters"_s);
+        if (reader.ok() && reader.has(QLatin1String("password")) && reader.has(QLatin1String("token")))
+            reader.fail(ErrorCode::BadField, u"give \"password\" or \"token\", not both"_s);
         return finish(reader, std::move(hello));
+    }
+    if (type == Type::SignOut)
+        return finish(reader, SignOut{});
+    if (type == Type::ChangePassword) {
+        ChangePassword change;
+        change.password = reader.string(QLatin1String("password"));
+        change.newPassword = reader.boundedString(QLatin1String("new_password"), MaxPasswordLength);
+        if (reader.ok() && change.password.toUtf8().size() > MaxPasswordLength)
+            reader.fail(ErrorCode::BadField,
+                        u"\"password\" is longer than %1 bytes"_s.arg(MaxPasswordLength));
+        if (reader.ok() && !reader.has(QLatin1String("new_password")))
+            reader.fail(ErrorCode::BadField, u"missing field \"new_password\""_s);
+        return finish(reader, std::move(change));
     }
     if (type == Type::JoinRoom)
         return finish(reader, JoinRoom{reader.room()});
@@ -298,8 +329,11 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
         welcome.limits.maxTextLength = limits.value(QLatin1String("max_text_length")).toInteger();
         welcome.limits.maxFrameBytes = limits.value(QLatin1String("max_frame_bytes")).toInteger();
         welcome.limits.historyLimit = int(limits.value(QLatin1String("history_limit")).toInteger());
+        welcome.token = reader.optionalString(QLatin1String("token"));
         return finishServer(reader, std::move(welcome));
     }
+    if (type == Type::PasswordChanged)
+        return finishServer(reader, PasswordChanged{});
     if (type == Type::UserJoined || type == Type::UserLeft) {
         const QString room = reader.room();
         const User user = readUser(reader, reader.object(QLatin1String("user")));
@@ -368,7 +402,21 @@ QJsonObject toJson(const ClientFrame &frame)
                           [](const Hello &hello) {
                               QJsonObject object = hello.user.toJson();
                               object.insert(QLatin1String("protocol"), hello.protocol);
+                              if (!hello.token.isEmpty())
+                                  object.insert(QLatin1String("token"), hello.token);
+                              else if (!hello.password.isEmpty())
+                                  object.insert(QLatin1String("password"), hello.password);
+                              if (!hello.device.isEmpty())
+                                  object.insert(QLatin1String("device"), hello.device);
+                              if (!hello.invite.isEmpty())
+                                  object.insert(QLatin1String("invite"), hello.invite);
                               return withType(Type::Hello, object);
+                          },
+                          [](const SignOut &) { return withType(Type::SignOut, {}); },
+                          [](const ChangePassword &change) {
+                              return withType(Type::ChangePassword,
+                                              {{QLatin1String("password"), change.password},
+                                               {QLatin1String("new_password"), change.newPassword}});
                           },
                           [](const JoinRoom &join) {
                               return withType(Type::JoinRoom, {{QLatin1String("room"), join.room}});
@@ -416,14 +464,18 @@ QJsonObject toJson(const ServerFrame &frame)
                     {QLatin1String("max_frame_bytes"), welcome.limits.maxFrameBytes},
                     {QLatin1String("history_limit"), welcome.limits.historyLimit},
                 };
-                return withType(Type::Welcome, {
-                                                   {QLatin1String("user"), welcome.user.toJson()},
-                                                   {QLatin1String("protocol"), welcome.protocol},
-                                                   {QLatin1String("server"), welcome.server},
-                                                   {QLatin1String("name"), welcome.serverName},
-                                                   {QLatin1String("limits"), limits},
-                                               });
+                QJsonObject object{
+                    {QLatin1String("user"), welcome.user.toJson()},
+                    {QLatin1String("protocol"), welcome.protocol},
+                    {QLatin1String("server"), welcome.server},
+                    {QLatin1String("name"), welcome.serverName},
+                    {QLatin1String("limits"), limits},
+                };
+                if (!welcome.token.isEmpty())
+                    object.insert(QLatin1String("token"), welcome.token);
+                return withType(Type::Welcome, object);
             },
+            [](const PasswordChanged &) { return withType(Type::PasswordChanged, {}); },
             [](const UserJoined &joined) {
                 return withType(Type::UserJoined, {{QLatin1String("room"), joined.room},
                                                    {QLatin1String("user"), joined.user.toJson()}});

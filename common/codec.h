@@ -13,11 +13,12 @@
 namespace Natter::Codec {
 
 using ClientFrame = std::variant<Protocol::Hello, Protocol::JoinRoom, Protocol::LeaveRoom,
-                                 Protocol::SendMessage, Protocol::HistoryRequest, Protocol::TypingRequest>;
+                                 Protocol::SendMessage, Protocol::HistoryRequest, Protocol::TypingRequest,
+                                 Protocol::SignOut, Protocol::ChangePassword>;
 
-using ServerFrame =
-    std::variant<Protocol::Welcome, Protocol::UserJoined, Protocol::UserLeft, Protocol::Members,
-                 Protocol::History, Protocol::ReceiveMessage, Protocol::TypingNotice, Protocol::Error>;
+using ServerFrame = std::variant<Protocol::Welcome, Protocol::UserJoined, Protocol::UserLeft,
+                                 Protocol::Members, Protocol::History, Protocol::ReceiveMessage,
+                                 Protocol::TypingNotice, Protocol::Error, Protocol::PasswordChanged>;
 
 /// A decoded frame, or the protocol error that explains why there is none.
 template<class T>

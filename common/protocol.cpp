@@ -7,7 +7,7 @@ namespace Natter::Protocol {
 namespace {
 
 // Indexed by ErrorCode; append only, like the enum.
-constexpr std::array<QLatin1String, 17> ErrorCodeNames{
+constexpr std::array<QLatin1String, 24> ErrorCodeNames{
     QLatin1String("bad_json"),
     QLatin1String("bad_frame"),
     QLatin1String("unknown_type"),
@@ -25,6 +25,13 @@ constexpr std::array<QLatin1String, 17> ErrorCodeNames{
     QLatin1String("binary_not_supported"),
     QLatin1String("internal_error"),
     QLatin1String("too_many_rooms"),
+    QLatin1String("credentials_required"),
+    QLatin1String("bad_credentials"),
+    QLatin1String("too_many_attempts"),
+    QLatin1String("invite_required"),
+    QLatin1String("registration_closed"),
+    QLatin1String("account_disabled"),
+    QLatin1String("weak_password"),
 };
 static_assert(ErrorCodeNames.size() == std::size_t(LastErrorCode) + 1, "every error code needs a wire name");
 

@@ -28,6 +28,10 @@ namespace Natter::Protocol {
 inline constexpr int Version = 1;
 inline constexpr int DefaultHistoryLimit = 50;
 inline constexpr int MaxHistoryLimit = 200;
+inline constexpr qsizetype MinPasswordLength = 8;
+inline constexpr qsizetype MaxPasswordLength = 1024; ///< UTF-8 bytes
+inline constexpr qsizetype MaxTokenLength = 128;
+inline constexpr qsizetype MaxInviteLength = 64;
 
 /// Frame type names, as they appear in "type".
 namespace Type {
@@ -38,6 +42,8 @@ inline constexpr QLatin1String LeaveRoom{"leave_room"};
 inline constexpr QLatin1String SendMessage{"send_message"};
 inline constexpr QLatin1String History{"history"}; // both directions
 inline constexpr QLatin1String Typing{"typing"};   // both directions
+inline constexpr QLatin1String SignOut{"sign_out"};
+inline constexpr QLatin1String ChangePassword{"change_password"};
 // server -> client
 inline constexpr QLatin1String Welcome{"welcome"};
 inline constexpr QLatin1String UserJoined{"user_joined"};
@@ -45,6 +51,7 @@ inline constexpr QLatin1String UserLeft{"user_left"};
 inline constexpr QLatin1String Members{"members"};
 inline constexpr QLatin1String ReceiveMessage{"receive_message"};
 inline constexpr QLatin1String Error{"error"};
+inline constexpr QLatin1String PasswordChanged{"password_changed"};
 } // namespace Type
 
 /// Stable error codes carried in "error" frames. Append only.
@@ -67,8 +74,15 @@ enum class ErrorCode
     BinaryNotSupported,   ///< a binary frame; the protocol is text frames only
     InternalError,        ///< the server could not store or serve the request
     TooManyRooms,         ///< join_room beyond the rooms one connection may have joined
+    CredentialsRequired,  ///< "hello" without "password" or "token"; the connection is closed
+    BadCredentials,       ///< unknown email, wrong password, or a token not (or no longer) valid
+    TooManyAttempts,      ///< too many failed sign-ins from this address; try again later
+    InviteRequired,       ///< the server creates accounts only with a valid invite code
+    RegistrationClosed,   ///< the server creates no accounts; an administrator does
+    AccountDisabled,      ///< an administrator disabled the account
+    WeakPassword,         ///< a new password shorter than the server accepts
 };
-inline constexpr ErrorCode LastErrorCode = ErrorCode::TooManyRooms;
+inline constexpr ErrorCode LastErrorCode = ErrorCode::WeakPassword;
 
 /// The wire name of an error code, e.g. "bad_json".
 QString errorCodeName(ErrorCode code);
@@ -77,11 +91,31 @@ std::optional<ErrorCode> errorCodeFromName(QStringView name);
 
 // ---- client -> server -------------------------------------------------------
 
-/// hello {name, email, protocol?}
+/// hello {name, email, protocol?, password | token, device?, invite?}
+///
+/// Exactly one of password and token proves who the user is. A password
+/// sign-in creates the account on first use where the server allows it and
+/// returns a new session token in welcome; later sign-ins use that token.
 struct Hello
 {
     User user;
     int protocol = Version;
+    QString password; ///< never logged, never stored in the clear
+    QString token;    ///< a session token from an earlier welcome
+    QString device;   ///< a name for this device, shown in the user's token list
+    QString invite;   ///< an invite code, where registration needs one
+};
+
+/// sign_out {}: revokes this device's token and closes the connection.
+struct SignOut
+{};
+
+/// change_password {password, new_password}: every other device's token is
+/// revoked and its connections closed; answered by password_changed.
+struct ChangePassword
+{
+    QString password;
+    QString newPassword;
 };
 
 /// join_room {room}
@@ -138,7 +172,7 @@ struct ServerLimits
     int historyLimit = MaxHistoryLimit;
 };
 
-/// welcome {user, protocol, server, name, limits}
+/// welcome {user, protocol, server, name, limits, token?}
 struct Welcome
 {
     User user;
@@ -146,7 +180,12 @@ struct Welcome
     QString server;     ///< "natterd X.Y.Z"
     QString serverName; ///< the display name the host chose
     ServerLimits limits;
+    QString token; ///< a new session token, after a password sign-in only
 };
+
+/// password_changed {}: the answer to change_password.
+struct PasswordChanged
+{};
 
 /// user_joined {room, user}
 struct UserJoined

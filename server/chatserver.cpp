@@ -1,12 +1,16 @@
 #include "chatserver.h"
 
 #include "clientsession.h"
+#include "passwordhasher.h"
 #include "serverlogging.h"
 #include "validation.h"
 
+#include <QHostInfo>
+#include <QNetworkInterface>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QWebSocket>
+#include <QWebSocketCorsAuthenticator>
 #include <QWebSocketServer>
 
 #include <algorithm>
@@ -24,6 +28,9 @@ QString peerKey(const QHostAddress &address, quint16 port)
     return address.toString() + u'/' + QString::number(port);
 }
 
+/// Frames a connection may send while its hello is being checked.
+constexpr int MaxFramesWaitingForSignIn = 64;
+
 } // namespace
 
 ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store, QObject *parent)
@@ -32,6 +39,7 @@ ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store,
     , m_store(std::move(store))
     , m_tcpServer(new QTcpServer(this))
     , m_webSocketServer(new QWebSocketServer(versionString(), QWebSocketServer::NonSecureMode, this))
+    , m_hasher(new PasswordHasher(m_config.passwordCost, this))
 {
     m_clock.start();
     // We accept TCP ourselves (to switch Nagle off) and hand sockets to the
@@ -41,6 +49,8 @@ ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store,
     m_webSocketServer->setMaxPendingConnections(std::numeric_limits<int>::max());
     connect(m_tcpServer, &QTcpServer::newConnection, this, &ChatServer::acceptTcpConnections);
     connect(m_webSocketServer, &QWebSocketServer::newConnection, this, &ChatServer::acceptWebSockets);
+    connect(m_webSocketServer, &QWebSocketServer::originAuthenticationRequired, this,
+            &ChatServer::checkOrigin);
 
     // One timer for all handshakes and one for all heartbeats, not one per connection.
     m_handshakeTimer.setInterval(std::clamp(m_config.handshakeTimeout / 4, std::chrono::milliseconds(20),
@@ -51,6 +61,17 @@ ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store,
     m_commitTimer.setSingleShot(true);
     m_commitTimer.setTimerType(Qt::PreciseTimer);
     connect(&m_commitTimer, &QTimer::timeout, this, &ChatServer::flushPendingSends);
+    // natterd's administration commands change accounts from another process:
+    // notice within a second, without restarting.
+    m_accountWatchTimer.setInterval(std::chrono::milliseconds(500));
+    connect(&m_accountWatchTimer, &QTimer::timeout, this, [this] {
+        AccountStore *accounts = m_store->accounts();
+        const qint64 changes = accounts ? accounts->externalChangeCounter() : -1;
+        if (changes != m_accountChanges) {
+            m_accountChanges = changes;
+            applyAccountChanges();
+        }
+    });
     m_shutdownTimer.setSingleShot(true);
     connect(&m_shutdownTimer, &QTimer::timeout, this, [this] {
         for (ClientSession *session : std::as_const(m_sessions))
@@ -82,6 +103,9 @@ bool ChatServer::listen()
         return false;
     }
     m_heartbeatTimer.start();
+    if (AccountStore *accounts = m_store->accounts())
+        m_accountChanges = accounts->externalChangeCounter();
+    m_accountWatchTimer.start();
     qCDebug(lcNatterServer).noquote()
         << versionString() << "listening on"
         << m_tcpServer->serverAddress().toString() + u':' + QString::number(m_tcpServer->serverPort());
@@ -107,12 +131,76 @@ void ChatServer::acceptTcpConnections()
             continue;
         }
         socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        const QString address = socket->peerAddress().toString();
+        int &fromAddress = m_connectionsByAddress[address];
+        QString refusal;
+        if (fromAddress >= m_config.maxConnectionsPerAddress)
+            refusal = u"too many connections from your address; try again later"_s;
+        else if (m_connectionCount >= m_config.maxConnections)
+            refusal = u"the server is full; try again later"_s;
+        if (!refusal.isEmpty())
+            logRefusalOnce(address, refusal);
+        ++fromAddress;
+        ++m_connectionCount;
+        connect(socket, &QObject::destroyed, this, [this, address] {
+            --m_connectionCount;
+            auto count = m_connectionsByAddress.find(address);
+            if (count != m_connectionsByAddress.end() && --*count <= 0)
+                m_connectionsByAddress.erase(count);
+        });
         m_handshakes.insert(peerKey(socket->peerAddress(), socket->peerPort()),
-                            Handshake{socket, nowMs() + m_config.handshakeTimeout.count()});
+                            Handshake{socket, nowMs() + m_config.handshakeTimeout.count(), refusal});
         m_webSocketServer->handleConnection(socket);
     }
     if (!m_handshakes.isEmpty() && !m_handshakeTimer.isActive())
         m_handshakeTimer.start();
+}
+
+void ChatServer::logRefusalOnce(const QString &address, const QString &why)
+{
+    // Once per address per minute, however hard it tries.
+    const qint64 now = nowMs();
+    auto logged = m_refusalsLoggedMs.find(address);
+    if (logged != m_refusalsLoggedMs.end() && now - *logged < 60'000)
+        return;
+    if (m_refusalsLoggedMs.size() > 10'000)
+        m_refusalsLoggedMs.removeIf([now](const auto &it) { return now - it.value() >= 60'000; });
+    m_refusalsLoggedMs.insert(address, now);
+    qCWarning(lcNatterServer).noquote() << "refusing connections from" << address << ":" << why;
+}
+
+bool ChatServer::isOriginAllowed(const QString &origin) const
+{
+    // Native clients send no Origin. A browser always does: only pages of the
+    // server's own host (or of origins the operator allowed) may connect, so a
+    // page the user happens to open elsewhere cannot talk to the chat for them.
+    if (origin.isEmpty())
+        return true;
+    for (const QString &allowed : m_config.allowedOrigins) {
+        if (allowed.compare(origin, Qt::CaseInsensitive) == 0)
+            return true;
+    }
+    const QUrl url(origin);
+    const QString host = url.host().toLower();
+    if (host.isEmpty())
+        return false;
+    if (host == u"localhost"_s || host == QHostInfo::localHostName().toLower())
+        return true;
+    const QHostAddress address(host);
+    if (address.isNull())
+        return false;
+    if (address.isLoopback() || address == m_tcpServer->serverAddress())
+        return true;
+    const QList<QHostAddress> own = QNetworkInterface::allAddresses();
+    return std::any_of(own.cbegin(), own.cend(), [&](const QHostAddress &a) { return a.isEqual(address); });
+}
+
+void ChatServer::checkOrigin(QWebSocketCorsAuthenticator *authenticator) const
+{
+    const bool allowed = isOriginAllowed(authenticator->origin());
+    if (!allowed)
+        qCInfo(lcNatterServer).noquote() << "refused a handshake from origin" << authenticator->origin();
+    authenticator->setAllowed(allowed);
 }
 
 void ChatServer::expireHandshakes()
@@ -130,7 +218,19 @@ void ChatServer::expireHandshakes()
             ++it;
         }
     }
-    if (m_handshakes.isEmpty())
+    // Connections that have not signed in within helloTimeout of their handshake.
+    const qint64 helloDeadline = now - m_config.helloTimeout.count();
+    bool waitingForHello = false;
+    for (ClientSession *session : std::as_const(m_sessions)) {
+        if (session->isAuthenticated() || session->isDropping())
+            continue;
+        if (session->openedMs() <= helloDeadline && !session->isAuthenticating())
+            session->close(QWebSocketProtocol::CloseCodePolicyViolated,
+                           u"sign in within %1 s"_s.arg(m_config.helloTimeout.count() / 1000.0));
+        else
+            waitingForHello = true;
+    }
+    if (m_handshakes.isEmpty() && !waitingForHello)
         m_handshakeTimer.stop();
 }
 
@@ -141,6 +241,11 @@ void ChatServer::acceptWebSockets()
         if (m_shuttingDown || !handshake.socket) {
             socket->close(QWebSocketProtocol::CloseCodeGoingAway, u"the server is shutting down"_s);
             socket->deleteLater();
+            continue;
+        }
+        if (!handshake.refusal.isEmpty()) {
+            socket->close(QWebSocketProtocol::CloseCode(1013), handshake.refusal); // try again later
+            connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
             continue;
         }
         // Qt's defaults allow ~2 GiB frames; a larger frame than ours closes
@@ -164,6 +269,8 @@ void ChatServer::acceptWebSockets()
         qCDebug(lcNatterServer).noquote() << "connection from" << session->peer();
         Q_EMIT sessionOpened();
     }
+    if (!m_handshakeTimer.isActive())
+        m_handshakeTimer.start(); // it also closes connections that never sign in
 }
 
 void ChatServer::onDisconnected(ClientSession *session)
@@ -203,6 +310,10 @@ void ChatServer::heartbeat()
         else if (silent >= pingAfter)
             session->socket()->ping();
     }
+    // Rate budgets outlive connections, but a full bucket is as good as none.
+    m_accountBuckets.removeIf([now](const auto &it) { return it.value().isFull(now); });
+    m_addressBuckets.removeIf([now](const auto &it) { return it.value().isFull(now); });
+    m_throttle.prune(now);
 }
 
 void ChatServer::onTextFrame(ClientSession *session, const QString &text)
@@ -210,6 +321,21 @@ void ChatServer::onTextFrame(ClientSession *session, const QString &text)
     session->noteActivity(nowMs());
     if (session->isDropping() || m_shuttingDown)
         return;
+    if (session->isAuthenticating()) {
+        QList<QString> &waiting = session->framesWaitingForSignIn();
+        if (waiting.size() >= MaxFramesWaitingForSignIn) {
+            session->close(QWebSocketProtocol::CloseCodePolicyViolated, u"wait for welcome"_s);
+            return;
+        }
+        waiting.append(text);
+        return;
+    }
+    dispatch(session, text);
+    scheduleOutputFlush();
+}
+
+void ChatServer::dispatch(ClientSession *session, const QString &text)
+{
     const Codec::Result<Codec::ClientFrame> decoded = Codec::decodeClientFrame(text.toUtf8());
     if (!decoded.isOk()) {
         session->sendFrame(decoded.error());
@@ -223,7 +349,6 @@ void ChatServer::onTextFrame(ClientSession *session, const QString &text)
         return;
     }
     std::visit([this, session](const auto &request) { handle(session, request); }, frame);
-    scheduleOutputFlush();
 }
 
 void ChatServer::scheduleOutputFlush()
@@ -248,7 +373,7 @@ void ChatServer::flushOutput()
 
 void ChatServer::handle(ClientSession *session, const Hello &hello)
 {
-    if (session->isAuthenticated()) {
+    if (session->isAuthenticated() || session->isAuthenticating()) {
         session->sendError(ErrorCode::AlreadyAuthenticated, u"this connection said hello already"_s,
                            Type::Hello);
         return;
@@ -259,31 +384,333 @@ void ChatServer::handle(ClientSession *session, const Hello &hello)
                            Type::Hello);
         return;
     }
-    const User user{hello.user.name, Validation::normalizedEmail(hello.user.email)};
+    if (hello.password.isEmpty() && hello.token.isEmpty()) {
+        // A client from before accounts: told why, never trusted.
+        session->sendError(ErrorCode::CredentialsRequired,
+                           u"this server needs a password or a session token to sign in"_s, Type::Hello);
+        session->close(QWebSocketProtocol::CloseCodePolicyViolated, u"credentials required"_s);
+        return;
+    }
+    if (m_throttle.isLocked(session->address(), nowMs())) {
+        session->sendError(ErrorCode::TooManyAttempts,
+                           u"too many failed sign-ins from your address; try again in a few minutes"_s,
+                           Type::Hello);
+        return;
+    }
+    if (!m_store->accounts()) {
+        session->sendError(ErrorCode::InternalError, u"accounts cannot be read"_s, Type::Hello);
+        return;
+    }
+    const QString email = Validation::normalizedEmail(hello.user.email);
+    if (!hello.token.isEmpty())
+        signInWithToken(session, hello, email);
+    else
+        signInWithPassword(session, hello, email);
+}
+
+QString ChatServer::badCredentialsMessage() const
+{
+    // The same words whatever was wrong, so that nobody learns which emails have accounts.
+    switch (m_config.registration) {
+    case ServerConfig::Registration::Open:
+        break;
+    case ServerConfig::Registration::Invite:
+        return u"wrong email, password or invite code (new accounts need an invite)"_s;
+    case ServerConfig::Registration::Closed:
+        return u"wrong email or password (accounts are created by an administrator)"_s;
+    }
+    return u"wrong email or password"_s;
+}
+
+void ChatServer::refuseSignIn(ClientSession *session, ErrorCode code, const QString &message)
+{
+    session->setAuthenticating(false);
+    session->framesWaitingForSignIn().clear();
+    if (code == ErrorCode::BadCredentials && m_throttle.recordFailure(session->address(), nowMs()))
+        qCWarning(lcNatterServer).noquote()
+            << "too many failed sign-ins from" << session->address() << "- refusing it for a while";
+    session->sendError(code, message, Type::Hello);
+    scheduleOutputFlush();
+}
+
+void ChatServer::signInWithToken(ClientSession *session, const Hello &hello, const QString &email)
+{
+    AccountStore *accounts = m_store->accounts();
+    DeviceToken token;
+    Account account;
+    const AccountStore::Found found = accounts->findToken(PasswordHasher::tokenHash(hello.token), &token);
+    if (found == AccountStore::Found::Error ||
+        (found == AccountStore::Found::Yes &&
+         accounts->findAccount(email, &account) == AccountStore::Found::Error)) {
+        refuseSignIn(session, ErrorCode::InternalError, u"accounts cannot be read; try again"_s);
+        return;
+    }
+    if (found == AccountStore::Found::No || token.email != email || account.email != email) {
+        refuseSignIn(session, ErrorCode::BadCredentials, u"this session token is not (or no longer) valid"_s);
+        return;
+    }
+    if (account.disabled) {
+        refuseSignIn(session, ErrorCode::AccountDisabled, u"an administrator disabled this account"_s);
+        return;
+    }
+    accounts->touchToken(token.id);
+    completeSignIn(session, hello, account, token.id, {});
+}
+
+void ChatServer::signInWithPassword(ClientSession *session, const Hello &hello, const QString &email)
+{
+    Account account;
+    const AccountStore::Found found = m_store->accounts()->findAccount(email, &account);
+    if (found == AccountStore::Found::Error) {
+        session->sendError(ErrorCode::InternalError, u"accounts cannot be read; try again"_s, Type::Hello);
+        return;
+    }
+    const bool mayRegister = found == AccountStore::Found::No &&
+                             (m_config.registration == ServerConfig::Registration::Open ||
+                              (m_config.registration == ServerConfig::Registration::Invite &&
+                               !hello.invite.isEmpty() && m_store->accounts()->isInviteValid(hello.invite)));
+    if (mayRegister) {
+        registerAccount(session, hello, email);
+        return;
+    }
+    // An unknown email is checked against a dummy hash: the same work, the same answer.
+    session->setAuthenticating(true);
+    QPointer<ClientSession> guard(session);
+    m_hasher->verify(
+        account.passwordHash, hello.password, session, [this, guard, hello, email](bool matches) {
+            ClientSession *session = guard;
+            if (!session || session->isDropping())
+                return;
+            Account current;
+            // Read again: an administrator may have changed it meanwhile.
+            if (!matches || m_store->accounts()->findAccount(email, &current) != AccountStore::Found::Yes) {
+                refuseSignIn(session, ErrorCode::BadCredentials, badCredentialsMessage());
+                return;
+            }
+            if (current.disabled) {
+                refuseSignIn(session, ErrorCode::AccountDisabled,
+                             u"an administrator disabled this account"_s);
+                return;
+            }
+            const QString token = PasswordHasher::newToken();
+            const std::optional<qint64> tokenId =
+                m_store->accounts()->addToken(email, PasswordHasher::tokenHash(token), hello.device);
+            if (!tokenId) {
+                refuseSignIn(session, ErrorCode::InternalError,
+                             u"the sign-in could not be stored; try again"_s);
+                return;
+            }
+            completeSignIn(session, hello, current, *tokenId, token);
+        });
+}
+
+void ChatServer::registerAccount(ClientSession *session, const Hello &hello, const QString &email)
+{
+    if (hello.password.size() < MinPasswordLength) {
+        session->sendError(ErrorCode::WeakPassword,
+                           u"choose a password of at least %1 characters"_s.arg(MinPasswordLength),
+                           Type::Hello);
+        return;
+    }
+    session->setAuthenticating(true);
+    QPointer<ClientSession> guard(session);
+    m_hasher->hash(hello.password, session, [this, guard, hello, email](const QString &hash) {
+        ClientSession *session = guard;
+        if (!session || session->isDropping())
+            return;
+        AccountStore *accounts = m_store->accounts();
+        Account account;
+        account.email = email;
+        account.name = hello.user.name;
+        account.passwordHash = hash;
+        const bool needsInvite = m_config.registration == ServerConfig::Registration::Invite;
+        if (hash.isEmpty() || (needsInvite && !accounts->useInvite(hello.invite))) {
+            refuseSignIn(session, hash.isEmpty() ? ErrorCode::InternalError : ErrorCode::BadCredentials,
+                         hash.isEmpty() ? u"the password could not be stored; try again"_s
+                                        : badCredentialsMessage());
+            return;
+        }
+        if (!accounts->createAccount(account)) {
+            // Someone else claimed the email meanwhile.
+            refuseSignIn(session, ErrorCode::BadCredentials, badCredentialsMessage());
+            return;
+        }
+        qCInfo(lcNatterServer).noquote() << "new account" << email;
+        const QString token = PasswordHasher::newToken();
+        const std::optional<qint64> tokenId =
+            accounts->addToken(email, PasswordHasher::tokenHash(token), hello.device);
+        if (!tokenId) {
+            refuseSignIn(session, ErrorCode::InternalError, u"the sign-in could not be stored; try again"_s);
+            return;
+        }
+        completeSignIn(session, hello, account, *tokenId, token);
+    });
+}
+
+void ChatServer::completeSignIn(ClientSession *session, const Hello &hello, const Account &account,
+                                qint64 tokenId, const QString &newToken)
+{
+    // The name is the account's; a sign-in may change it.
+    const User user{hello.user.name, account.email};
+    if (account.name != user.name)
+        m_store->accounts()->setName(user.email, user.name);
     auto state = m_users.find(user.email);
     if (state == m_users.end())
-        state = m_users.insert(
-            user.email, UserState{user, {}, TokenBucket(m_config.rateLimit, m_config.rateBurst, nowMs())});
-    state->user = user; // the latest name wins
+        state = m_users.insert(user.email, UserState{user, {}});
+    state->user = user;
+    for (ClientSession *other : std::as_const(state->sessions))
+        other->setUserName(user.name);
     state->sessions.append(session);
-    session->setUser(user);
-    qCDebug(lcNatterServer).noquote() << session->peer() << "is" << user.email;
+    session->setUser(user, tokenId);
+    qCDebug(lcNatterServer).noquote() << session->peer() << "signed in as" << user.email;
 
     Welcome welcome;
     welcome.user = user;
     welcome.server = versionString();
     welcome.serverName = m_config.serverName;
     welcome.limits = ServerLimits{m_config.maxTextLength, m_config.maxFrameBytes, MaxHistoryLimit};
+    welcome.token = newToken;
     session->sendFrame(welcome);
 
     const std::optional<QList<Message>> held = m_store->takeHeldDirectMessages(user.email);
     if (!held) {
         qCWarning(lcNatterServer).noquote()
             << "cannot deliver held messages to" << user.email << ":" << m_store->errorString();
+    } else {
+        for (const Message &message : *held)
+            session->sendFrame(ReceiveMessage{message});
+    }
+    // What the client sent while its hello was checked, in order.
+    const QList<QString> waiting = std::exchange(session->framesWaitingForSignIn(), {});
+    QPointer<ClientSession> guard(session);
+    for (const QString &text : waiting) {
+        if (!guard || guard->isDropping())
+            break;
+        dispatch(session, text);
+    }
+    scheduleOutputFlush();
+}
+
+QString ChatServer::issueToken(const User &user, const QString &device)
+{
+    AccountStore *accounts = m_store->accounts();
+    if (!accounts)
+        return {};
+    const QString email = Validation::normalizedEmail(user.email);
+    Account account;
+    const AccountStore::Found found = accounts->findAccount(email, &account);
+    if (found == AccountStore::Found::Error)
+        return {};
+    if (found == AccountStore::Found::No &&
+        !accounts->createAccount(Account{email, user.name, {}, false, {}}))
+        return {};
+    const QString token = PasswordHasher::newToken();
+    if (!accounts->addToken(email, PasswordHasher::tokenHash(token), device))
+        return {};
+    return token;
+}
+
+void ChatServer::closeSessionsOf(const QString &email, const QString &reason, qint64 exceptTokenId)
+{
+    const auto user = m_users.constFind(email);
+    if (user == m_users.cend())
+        return;
+    const QList<ClientSession *> sessions = user->sessions;
+    for (ClientSession *session : sessions) {
+        if (session->tokenId() != exceptTokenId)
+            session->close(QWebSocketProtocol::CloseCodePolicyViolated, reason);
+    }
+}
+
+void ChatServer::applyAccountChanges()
+{
+    AccountStore *accounts = m_store->accounts();
+    if (!accounts)
+        return;
+    for (auto user = m_users.cbegin(); user != m_users.cend(); ++user) {
+        Account account;
+        const AccountStore::Found found = accounts->findAccount(user.key(), &account);
+        if (found == AccountStore::Found::Error)
+            return;
+        if (found == AccountStore::Found::No || account.disabled) {
+            qCInfo(lcNatterServer).noquote() << "closing the connections of disabled account" << user.key();
+            for (ClientSession *session : user->sessions)
+                session->close(QWebSocketProtocol::CloseCodePolicyViolated, u"account disabled"_s);
+            continue;
+        }
+        const std::optional<QList<DeviceToken>> tokens = accounts->tokens(user.key());
+        if (!tokens)
+            return;
+        QSet<qint64> valid;
+        for (const DeviceToken &token : *tokens)
+            valid.insert(token.id);
+        for (ClientSession *session : user->sessions) {
+            if (!valid.contains(session->tokenId()))
+                session->close(QWebSocketProtocol::CloseCodePolicyViolated, u"signed out"_s);
+        }
+    }
+}
+
+void ChatServer::handle(ClientSession *session, const SignOut &)
+{
+    m_store->accounts()->revokeToken(session->tokenId());
+    qCDebug(lcNatterServer).noquote() << session->user().email << "signed out on" << session->peer();
+    session->close(QWebSocketProtocol::CloseCodeNormal, u"signed out"_s);
+}
+
+void ChatServer::handle(ClientSession *session, const ChangePassword &change)
+{
+    if (change.newPassword.size() < MinPasswordLength) {
+        session->sendError(ErrorCode::WeakPassword,
+                           u"choose a password of at least %1 characters"_s.arg(MinPasswordLength),
+                           Type::ChangePassword);
         return;
     }
-    for (const Message &message : *held)
-        session->sendFrame(ReceiveMessage{message});
+    Account account;
+    if (m_store->accounts()->findAccount(session->user().email, &account) != AccountStore::Found::Yes) {
+        session->sendError(ErrorCode::InternalError, u"the account cannot be read"_s, Type::ChangePassword);
+        return;
+    }
+    // An account without a password yet (the host's own) sets its first one freely.
+    QPointer<ClientSession> guard(session);
+    const QString email = account.email;
+    const QString newPassword = change.newPassword;
+    auto setNew = [this, guard, email, newPassword] {
+        m_hasher->hash(newPassword, this, [this, guard, email](const QString &hash) {
+            ClientSession *session = guard;
+            if (hash.isEmpty() || !m_store->accounts()->setPasswordHash(email, hash)) {
+                if (session)
+                    session->sendError(ErrorCode::InternalError, u"the password could not be changed"_s,
+                                       Type::ChangePassword);
+                scheduleOutputFlush();
+                return;
+            }
+            const qint64 keep = session ? session->tokenId() : 0;
+            m_store->accounts()->revokeTokens(email, keep);
+            closeSessionsOf(email, u"the password was changed"_s, keep);
+            if (session)
+                session->sendFrame(PasswordChanged{});
+            scheduleOutputFlush();
+        });
+    };
+    if (account.passwordHash.isEmpty()) {
+        setNew();
+        return;
+    }
+    m_hasher->verify(account.passwordHash, change.password, session, [this, guard, setNew](bool matches) {
+        if (!guard)
+            return;
+        if (!matches) {
+            if (m_throttle.recordFailure(guard->address(), nowMs()))
+                qCWarning(lcNatterServer).noquote()
+                    << "too many failed password checks from" << guard->address();
+            guard->sendError(ErrorCode::BadCredentials, u"the current password is wrong"_s,
+                             Type::ChangePassword);
+            scheduleOutputFlush();
+            return;
+        }
+        setNew();
+    });
 }
 
 void ChatServer::handle(ClientSession *session, const JoinRoom &join)
@@ -376,8 +803,19 @@ QList<User> ChatServer::membersOf(const Room &room) const
 
 bool ChatServer::takeRateToken(ClientSession *session, const QString &request, const QString &clientId)
 {
-    auto user = m_users.find(session->user().email);
-    if (user == m_users.end() || user->bucket.tryTake(nowMs()))
+    // One budget per account and one per address, kept after the connection
+    // closes: reconnecting or inventing accounts buys nothing.
+    const qint64 now = nowMs();
+    auto account = m_accountBuckets.find(session->user().email);
+    if (account == m_accountBuckets.end())
+        account = m_accountBuckets.insert(session->user().email,
+                                          TokenBucket(m_config.rateLimit, m_config.rateBurst, now));
+    auto address = m_addressBuckets.find(session->address());
+    if (address == m_addressBuckets.end())
+        address = m_addressBuckets.insert(session->address(),
+                                          TokenBucket(m_config.rateLimit > 0 ? m_config.addressRateLimit : 0,
+                                                      m_config.addressRateBurst, now));
+    if (account->tryTake(now) && address->tryTake(now))
         return true;
     session->sendError(ErrorCode::RateLimited,
                        u"slow down: at most %1 messages a second"_s.arg(m_config.rateLimit), request,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "codec.h"
+#include "loginthrottle.h"
 #include "messagestore.h"
 #include "ratelimiter.h"
 #include "serverconfig.h"
@@ -21,11 +22,13 @@ QT_BEGIN_NAMESPACE
 class QTcpServer;
 class QTcpSocket;
 class QWebSocketServer;
+class QWebSocketCorsAuthenticator;
 QT_END_NAMESPACE
 
 namespace Natter {
 
 class ClientSession;
+class PasswordHasher;
 
 /// The chat server: accepts WebSocket clients, keeps who is in which room,
 /// stores every accepted message and pushes it to everyone concerned once it
@@ -60,6 +63,20 @@ public:
     /// "natterd X.Y.Z"
     static QString versionString();
 
+    /// Creates the account if needed (without a password) and a device token
+    /// for it: how the desktop app signs its own user in to the chat it hosts.
+    /// Returns the token, or an empty string if the store failed.
+    QString issueToken(const User &user, const QString &device);
+
+    /// Checks accounts and tokens again now (the server also does so every
+    /// second when another process changed them): connections of disabled
+    /// accounts and of revoked tokens are closed.
+    void applyAccountChanges();
+
+    /// The milliseconds of the server's monotonic clock, moved forward by
+    /// offsetMs: lets tests pass the sign-in lockout without sleeping.
+    void advanceClockForTesting(qint64 offsetMs) { m_clockOffsetMs += offsetMs; }
+
 Q_SIGNALS:
     void sessionOpened();
     void sessionClosed();
@@ -70,7 +87,6 @@ private:
     {
         User user;
         QList<ClientSession *> sessions;
-        TokenBucket bucket;
     };
     struct Room
     {
@@ -86,13 +102,17 @@ private:
     {
         QPointer<QTcpSocket> socket;
         qint64 deadlineMs;
+        QString refusal; ///< non-empty: close with 1013 and this reason once the handshake is done
     };
 
     void acceptTcpConnections();
     void acceptWebSockets();
     void expireHandshakes();
     void heartbeat();
+    bool isOriginAllowed(const QString &origin) const;
+    void checkOrigin(QWebSocketCorsAuthenticator *authenticator) const;
     void onTextFrame(ClientSession *session, const QString &text);
+    void dispatch(ClientSession *session, const QString &text);
     void onDisconnected(ClientSession *session);
 
     void handle(ClientSession *session, const Protocol::Hello &hello);
@@ -101,7 +121,17 @@ private:
     void handle(ClientSession *session, const Protocol::SendMessage &send);
     void handle(ClientSession *session, const Protocol::HistoryRequest &request);
     void handle(ClientSession *session, const Protocol::TypingRequest &typing);
+    void handle(ClientSession *session, const Protocol::SignOut &signOut);
+    void handle(ClientSession *session, const Protocol::ChangePassword &change);
 
+    void signInWithToken(ClientSession *session, const Protocol::Hello &hello, const QString &email);
+    void signInWithPassword(ClientSession *session, const Protocol::Hello &hello, const QString &email);
+    void registerAccount(ClientSession *session, const Protocol::Hello &hello, const QString &email);
+    void refuseSignIn(ClientSession *session, Protocol::ErrorCode code, const QString &message);
+    void completeSignIn(ClientSession *session, const Protocol::Hello &hello, const Account &account,
+                        qint64 tokenId, const QString &newToken);
+    QString badCredentialsMessage() const;
+    void closeSessionsOf(const QString &email, const QString &reason, qint64 exceptTokenId = -1);
     void sendHistory(ClientSession *session, const HistoryQuery &query, QLatin1String request);
     bool takeRateToken(ClientSession *session, const QString &request, const QString &clientId);
     void removeFromRoom(ClientSession *session, const QString &room);
@@ -111,7 +141,8 @@ private:
     void flushOutput();
     void deliver(const Message &message, const QByteArray &wireFrame);
     static void sendToAll(const QList<ClientSession *> &sessions, const QByteArray &wireFrame);
-    qint64 nowMs() const { return m_clock.elapsed(); }
+    qint64 nowMs() const { return m_clock.elapsed() + m_clockOffsetMs; }
+    void logRefusalOnce(const QString &address, const QString &why);
 
     ServerConfig m_config;
     std::unique_ptr<MessageStore> m_store;
@@ -123,6 +154,16 @@ private:
     QTimer m_handshakeTimer;
     QTimer m_shutdownTimer;
     QTimer m_commitTimer;
+    QTimer m_accountWatchTimer;
+    qint64 m_accountChanges = -1;
+    qint64 m_clockOffsetMs = 0;
+    PasswordHasher *m_hasher;
+    LoginThrottle m_throttle;
+    QHash<QString, TokenBucket> m_accountBuckets; // by email: outlive connections
+    QHash<QString, TokenBucket> m_addressBuckets; // by IP address
+    QHash<QString, int> m_connectionsByAddress;   // open TCP connections, handshakes included
+    int m_connectionCount = 0;
+    QHash<QString, qint64> m_refusalsLoggedMs; // address -> when a refusal was last logged
     qint64 m_lastCommitNs = std::numeric_limits<qint64>::min() / 2;
 
     QHash<QString, Handshake> m_handshakes; // by peer "address:port"

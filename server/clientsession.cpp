@@ -14,7 +14,9 @@ ClientSession::ClientSession(QWebSocket *socket, QTcpSocket *tcp, qint64 maxQueu
     , m_socket(socket)
     , m_tcp(tcp)
     , m_peer(socket->peerAddress().toString() + u':' + QString::number(socket->peerPort()))
+    , m_address(socket->peerAddress().toString())
     , m_maxQueuedBytes(maxQueuedBytes)
+    , m_openedMs(nowMs)
     , m_lastHeardMs(nowMs)
     , m_unflushed(unflushed)
 {

@@ -36,10 +36,27 @@ public:
 
     QWebSocket *socket() const { return m_socket; }
     QString peer() const { return m_peer; }
+    /// The peer's IP address, the key of per-address limits.
+    QString address() const { return m_address; }
 
     bool isAuthenticated() const { return !m_user.email.isEmpty(); }
     const User &user() const { return m_user; }
-    void setUser(const User &user) { m_user = user; }
+    /// Signed in as user with the device token tokenId.
+    void setUser(const User &user, qint64 tokenId)
+    {
+        m_user = user;
+        m_tokenId = tokenId;
+        m_authenticating = false;
+    }
+    void setUserName(const QString &name) { m_user.name = name; }
+    qint64 tokenId() const { return m_tokenId; }
+
+    /// A hello is being checked (off the event loop); frames that arrive
+    /// meanwhile wait in the session and are handled after welcome.
+    bool isAuthenticating() const { return m_authenticating; }
+    void setAuthenticating(bool authenticating) { m_authenticating = authenticating; }
+    QList<QString> &framesWaitingForSignIn() { return m_waitingFrames; }
+    qint64 openedMs() const { return m_openedMs; }
 
     const QSet<QString> &rooms() const { return m_rooms; }
     bool isInRoom(const QString &room) const { return m_rooms.contains(room); }
@@ -79,7 +96,12 @@ private:
     QWebSocket *m_socket;
     QPointer<QTcpSocket> m_tcp;
     QString m_peer;
+    QString m_address;
     qint64 m_maxQueuedBytes;
+    qint64 m_openedMs;
+    qint64 m_tokenId = 0;
+    bool m_authenticating = false;
+    QList<QString> m_waitingFrames;
     qint64 m_lastHeardMs;
     QList<ClientSession *> *m_unflushed;
     User m_user;

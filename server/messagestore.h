@@ -1,5 +1,6 @@
 #pragma once
 
+#include "accountstore.h"
 #include "message.h"
 
 #include <QList>
@@ -59,6 +60,9 @@ public:
 
     /// The highest id stored so far, 0 for an empty store.
     virtual qint64 lastId() const = 0;
+
+    /// The accounts kept beside the messages; nullptr until the store is open.
+    virtual AccountStore *accounts() = 0;
 
     virtual QString errorString() const = 0;
 };

@@ -2,6 +2,7 @@
 
 #include "chatserver.h"
 #include "discoveryresponder.h"
+#include "natterdadmin.h"
 #include "serverlogging.h"
 #include "sqlitemessagestore.h"
 #include "unixsignalwatcher.h"
@@ -86,8 +87,38 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
         u"port"_s, QString::number(Discovery::DefaultPort));
     const QCommandLineOption noDiscovery(u"no-discovery"_s, u"Do not answer LAN discovery."_s);
     const QCommandLineOption verbose(u"verbose"_s, u"Log every connection and error (natter.*.debug)."_s);
+    const QCommandLineOption registration(
+        u"registration"_s,
+        u"Who may create an account: open (the first sign-in with a password does; default), invite (only "
+        u"with an invite code), closed (only an administrator)."_s,
+        u"mode"_s, u"open"_s);
+    const QCommandLineOption maxPerAddress(
+        u"max-connections-per-address"_s,
+        u"Connections from one IP address (default: %1)."_s.arg(defaults.maxConnectionsPerAddress),
+        u"count"_s, QString::number(defaults.maxConnectionsPerAddress));
+    const QCommandLineOption maxConnections(
+        u"max-connections"_s, u"Connections in all (default: %1)."_s.arg(defaults.maxConnections), u"count"_s,
+        QString::number(defaults.maxConnections));
+    const QCommandLineOption allowOrigin(
+        u"allow-origin"_s,
+        u"A web page origin (https://host[:port]) allowed to connect besides the server's own host; repeatable."_s,
+        u"origin"_s);
     parser.addOptions({host, port, db, name, maxText, maxFrame, rateLimit, rateBurst, maxQueue, pingInterval,
-                       idleTimeout, commitWindow, discoveryPort, noDiscovery, verbose});
+                       idleTimeout, commitWindow, discoveryPort, noDiscovery, verbose, registration,
+                       maxPerAddress, maxConnections, allowOrigin});
+    parser.setApplicationDescription(
+        parser.applicationDescription() +
+        u"\n\nAdministration, beside a running server (passwords are read from "
+        u"standard input or --password-file):\n"
+        u"  natterd [--db PATH] user add EMAIL [--name NAME] [--password-file FILE]\n"
+        u"  natterd [--db PATH] user list\n"
+        u"  natterd [--db PATH] user disable|enable EMAIL\n"
+        u"  natterd [--db PATH] user reset-password EMAIL [--password-file FILE]\n"
+        u"  natterd [--db PATH] user tokens EMAIL\n"
+        u"  natterd [--db PATH] user revoke EMAIL ID|--all\n"
+        u"  natterd [--db PATH] invite create [--uses N] [--expires-hours H]\n"
+        u"  natterd [--db PATH] invite list\n"
+        u"  natterd [--db PATH] invite revoke CODE"_s);
 
     auto usageError = [exitCode](const QString &message) -> std::optional<NatterdOptions> {
         printError(message + u"\nTry 'natterd --help'."_s);
@@ -160,6 +191,30 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
         return usageError(u"--commit-window: give milliseconds from 0 to 1000"_s);
     config.commitWindow = std::chrono::milliseconds(qint64(value));
 
+    const QString mode = parser.value(registration).toLower();
+    if (mode == u"open"_s)
+        config.registration = ServerConfig::Registration::Open;
+    else if (mode == u"invite"_s)
+        config.registration = ServerConfig::Registration::Invite;
+    else if (mode == u"closed"_s)
+        config.registration = ServerConfig::Registration::Closed;
+    else
+        return usageError(u"--registration: give open, invite or closed"_s);
+    if (!number(maxPerAddress, 1, 1'000'000, &value))
+        return usageError(u"--max-connections-per-address: give a count from 1 to 1000000"_s);
+    config.maxConnectionsPerAddress = int(value);
+    if (!number(maxConnections, 1, 1'000'000, &value))
+        return usageError(u"--max-connections: give a count from 1 to 1000000"_s);
+    config.maxConnections = int(value);
+    for (const QString &origin : parser.values(allowOrigin)) {
+        const QUrl url(origin, QUrl::StrictMode);
+        if (!url.isValid() || url.host().isEmpty() ||
+            (url.scheme() != u"http"_s && url.scheme() != u"https"_s) || !url.path().isEmpty())
+            return usageError(
+                u"--allow-origin: give an origin such as https://chat.example.org, not %1"_s.arg(origin));
+        config.allowedOrigins.append(origin);
+    }
+
     config.serverName = parser.isSet(name) ? parser.value(name).trimmed() : QString();
     options.databasePath = parser.value(db);
     options.verbose = parser.isSet(verbose);
@@ -171,6 +226,9 @@ int runNatterd(QCoreApplication &app)
 {
     QCoreApplication::setApplicationName(u"natterd"_s);
     QCoreApplication::setApplicationVersion(QStringLiteral(NATTER_VERSION));
+
+    if (isAdminCommand(app.arguments()))
+        return runAdminCommand(app.arguments());
 
     int exitCode = 0;
     const std::optional<NatterdOptions> options = parseNatterdArguments(app.arguments(), &exitCode);

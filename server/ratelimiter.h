@@ -34,6 +34,12 @@ public:
         return true;
     }
 
+    /// True when the bucket is full again: forgetting it changes nothing.
+    bool isFull(qint64 nowMs) const
+    {
+        return m_rate <= 0 || m_tokens + double(nowMs - m_lastMs) * m_rate / 1000.0 >= m_burst;
+    }
+
 private:
     double m_rate = 0;
     double m_burst = 0;

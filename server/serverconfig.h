@@ -1,9 +1,11 @@
 #pragma once
 
+#include "passwordhasher.h"
 #include "validation.h"
 
 #include <QHostAddress>
 #include <QString>
+#include <QStringList>
 
 #include <chrono>
 
@@ -13,6 +15,14 @@ namespace Natter {
 /// documented ones (README, docs/protocol.md).
 struct ServerConfig
 {
+    /// Who may create an account by signing in.
+    enum class Registration
+    {
+        Open,   ///< the first sign-in with a password creates the account (claim on first use)
+        Invite, ///< a new account needs an invite code
+        Closed, ///< only an administrator creates accounts
+    };
+
     QHostAddress host = QHostAddress::Any;
     quint16 port = 5000;
     QString serverName;
@@ -25,9 +35,21 @@ struct ServerConfig
     int historyOnJoin = 50;                  ///< messages a joiner gets
     int maxRoomsPerConnection = 100;         ///< join_room beyond this answers too_many_rooms
 
+    Registration registration = Registration::Open;
+    PasswordHasher::Cost passwordCost = PasswordHasher::Cost::Interactive;
+    int maxConnectionsPerAddress = 64; ///< more from one address are refused (1013)
+    int maxConnections = 20'000;       ///< more in all are refused (1013)
+    /// Browser origins allowed besides the server's own host ("https://chat.example.org").
+    QStringList allowedOrigins;
+    /// Messages a second from one address, over all its users (0: unlimited).
+    double addressRateLimit = 100.0;
+    double addressRateBurst = 1000.0;
+
     std::chrono::milliseconds pingInterval{30'000}; ///< ping a connection silent this long
     std::chrono::milliseconds idleTimeout{90'000};  ///< drop a connection silent this long
     std::chrono::milliseconds handshakeTimeout{10'000};
+    /// A connection that has not signed in this long after its handshake is closed (1008).
+    std::chrono::milliseconds helloTimeout{10'000};
     std::chrono::milliseconds shutdownGrace{2'000};
     /// Commits are at least this far apart (0: once per pass of the event loop).
     /// Trades latency for fewer, larger transactions on a slow disk.

@@ -1,10 +1,12 @@
 #include "sqlitemessagestore.h"
 
 #include "serverlogging.h"
+#include "sqliteaccountstore.h"
 #include "walcheckpointer.h"
 
 #include <QAtomicInteger>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QLockFile>
 #include <QSqlError>
@@ -44,6 +46,29 @@ const QList<QList<QString>> &migrations()
             u" message_id INTEGER NOT NULL REFERENCES messages (id),"
             u" PRIMARY KEY (recipient, message_id)) WITHOUT ROWID"_s,
         },
+        // 2: accounts, device tokens and invites. Messages keep their senders;
+        // an email with history but no account is claimed by its first sign-in.
+        {
+            u"CREATE TABLE accounts ("
+            u" email TEXT PRIMARY KEY,"
+            u" name TEXT NOT NULL,"
+            u" password_hash TEXT," // libsodium Argon2id string; NULL: none set yet
+            u" disabled INTEGER NOT NULL DEFAULT 0,"
+            u" created_ts INTEGER NOT NULL) WITHOUT ROWID"_s,
+            u"CREATE TABLE tokens ("
+            u" id INTEGER PRIMARY KEY,"
+            u" token_hash BLOB NOT NULL UNIQUE," // SHA-256 of the token; the token is never stored
+            u" email TEXT NOT NULL,"
+            u" device TEXT NOT NULL,"
+            u" created_ts INTEGER NOT NULL,"
+            u" last_used_ts INTEGER NOT NULL)"_s,
+            u"CREATE INDEX tokens_by_email ON tokens (email)"_s,
+            u"CREATE TABLE invites ("
+            u" code TEXT PRIMARY KEY,"
+            u" uses_left INTEGER NOT NULL,"
+            u" expires_ts INTEGER NOT NULL," // 0: never
+            u" created_ts INTEGER NOT NULL) WITHOUT ROWID"_s,
+        },
     };
     return steps;
 }
@@ -54,8 +79,9 @@ constexpr auto SelectColumns =
 
 } // namespace
 
-SqliteMessageStore::SqliteMessageStore(QString path)
+SqliteMessageStore::SqliteMessageStore(QString path, OpenMode mode)
     : m_path(std::move(path))
+    , m_mode(mode)
 {
     static QAtomicInteger<int> instances;
     m_connectionName = u"natter-store-%1"_s.arg(instances.fetchAndAddRelaxed(1));
@@ -69,6 +95,7 @@ SqliteMessageStore::~SqliteMessageStore()
 void SqliteMessageStore::closeDatabase()
 {
     m_checkpointer.reset(); // stops and joins the thread
+    m_accounts.reset();
     m_insertMessage.reset();
     m_findByClientId.reset();
     m_holdDirect.reset();
@@ -99,7 +126,11 @@ bool SqliteMessageStore::open()
         return true;
     if (m_path != u":memory:"_s) {
         const QFileInfo info(m_path);
-        if (!QDir().mkpath(info.absolutePath())) {
+        if (!info.exists() && m_mode == OpenMode::Administration) {
+            m_errorString = u"%1 does not exist"_s.arg(m_path);
+            return false;
+        }
+        if (!createPrivateFolder(info.absolutePath())) {
             m_errorString = u"cannot create the folder %1"_s.arg(info.absolutePath());
             return false;
         }
@@ -107,6 +138,18 @@ bool SqliteMessageStore::open()
             m_errorString = u"%1 is not a file"_s.arg(m_path);
             return false;
         }
+        // History and accounts are private: SQLite creates the -wal and -shm
+        // files with the permissions of the database file.
+        if (!info.exists()) {
+            QFile file(m_path);
+            if (!file.open(QIODevice::WriteOnly | QIODevice::NewOnly,
+                           QFileDevice::ReadOwner | QFileDevice::WriteOwner)) {
+                m_errorString = u"cannot create %1: %2"_s.arg(m_path, file.errorString());
+                return false;
+            }
+        }
+    }
+    if (m_path != u":memory:"_s && m_mode == OpenMode::Server) {
         // One natterd per database: ids are assigned in memory.
         m_lock = std::make_unique<QLockFile>(m_path + u".lock"_s);
         m_lock->setStaleLockTime(0); // only a live process holds it
@@ -119,6 +162,7 @@ bool SqliteMessageStore::open()
             m_lock.reset();
             return false;
         }
+        QFile::setPermissions(m_path + u".lock"_s, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
     }
     m_db = QSqlDatabase::addDatabase(u"QSQLITE"_s, m_connectionName);
     if (!m_db.isValid()) {
@@ -141,7 +185,8 @@ bool SqliteMessageStore::open()
     const bool inMemory = m_path == u":memory:"_s;
     for (const QString &statement :
          {u"PRAGMA journal_mode=WAL"_s, u"PRAGMA synchronous=NORMAL"_s, u"PRAGMA cache_size=-65536"_s,
-          inMemory ? u"PRAGMA wal_autocheckpoint=1000"_s : u"PRAGMA wal_autocheckpoint=0"_s}) {
+          inMemory || m_mode == OpenMode::Administration ? u"PRAGMA wal_autocheckpoint=1000"_s
+                                                         : u"PRAGMA wal_autocheckpoint=0"_s}) {
         if (!pragma.exec(statement)) {
             const QSqlError error = pragma.lastError();
             closeDatabase();
@@ -187,13 +232,31 @@ bool SqliteMessageStore::open()
         closeDatabase();
         return false;
     }
-    if (m_path != u":memory:"_s) {
+    m_accounts = std::make_unique<SqliteAccountStore>(m_db);
+    if (m_path != u":memory:"_s && m_mode == OpenMode::Server) {
         m_checkpointer = std::make_unique<WalCheckpointer>(m_path, 200);
         m_checkpointer->start();
     }
     m_open = true;
     qCDebug(lcNatterStore) << "opened" << m_path << "schema" << SchemaVersion << "last id" << m_lastId;
     return true;
+}
+
+bool SqliteMessageStore::createPrivateFolder(const QString &path)
+{
+    if (QFileInfo::exists(path))
+        return QFileInfo(path).isDir();
+    // Create the missing parents as usual, the folder itself for its owner only.
+    const QFileInfo info(path);
+    if (!QDir().mkpath(info.absolutePath()))
+        return false;
+    return QDir().mkdir(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner) ||
+           QFileInfo(path).isDir();
+}
+
+AccountStore *SqliteMessageStore::accounts()
+{
+    return m_accounts.get();
 }
 
 bool SqliteMessageStore::prepare(std::optional<QSqlQuery> &query, const QString &sql)

@@ -14,6 +14,7 @@ QT_END_NAMESPACE
 
 namespace Natter {
 
+class SqliteAccountStore;
 class WalCheckpointer;
 
 /// The default store: one SQLite file, WAL journal, schema versioned with
@@ -23,10 +24,17 @@ class WalCheckpointer;
 class SqliteMessageStore final : public MessageStore
 {
 public:
-    static constexpr int SchemaVersion = 1;
+    static constexpr int SchemaVersion = 2;
 
-    /// path may be ":memory:" for a throw-away store.
-    explicit SqliteMessageStore(QString path);
+    enum class OpenMode
+    {
+        Server,         ///< the one natterd of this file: takes its lock, checkpoints the WAL
+        Administration, ///< natterd's administration commands, beside a running server
+    };
+
+    /// path may be ":memory:" for a throw-away store. The file and a missing
+    /// folder are created for their owner only (0600 and 0700).
+    explicit SqliteMessageStore(QString path, OpenMode mode = OpenMode::Server);
     ~SqliteMessageStore() override;
     Q_DISABLE_COPY_MOVE(SqliteMessageStore)
 
@@ -40,6 +48,7 @@ public:
     std::optional<HistoryPage> history(const HistoryQuery &query) override;
     std::optional<QList<Message>> takeHeldDirectMessages(const QString &recipient) override;
     qint64 lastId() const override { return m_lastId; }
+    AccountStore *accounts() override;
     QString errorString() const override { return m_errorString; }
 
     /// The key that names a conversation in the messages table.
@@ -48,13 +57,16 @@ public:
 
 private:
     bool migrate();
+    static bool createPrivateFolder(const QString &path);
     bool prepare(std::optional<QSqlQuery> &query, const QString &sql);
     bool fail(const QString &what, const QSqlError &error);
     Message readMessage(const QSqlQuery &query) const;
     void closeDatabase();
 
     QString m_path;
+    OpenMode m_mode;
     QString m_connectionName;
+    std::unique_ptr<SqliteAccountStore> m_accounts;
     std::unique_ptr<QLockFile> m_lock;
     std::unique_ptr<WalCheckpointer> m_checkpointer;
     QSqlDatabase m_db;

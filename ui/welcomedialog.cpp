@@ -24,6 +24,7 @@ WelcomeDialog::WelcomeDialog(QWidget *parent)
     : QDialog(parent)
     , m_name(new QLineEdit(this))
     , m_email(new QLineEdit(this))
+    , m_password(new QLineEdit(this))
     , m_servers(new QListWidget(this))
     , m_address(new QComboBox(this))
     , m_error(new QLabel(this))
@@ -43,6 +44,12 @@ WelcomeDialog::WelcomeDialog(QWidget *parent)
     m_email->setMaxLength(254);
     form->addRow(tr("&Name:"), m_name);
     form->addRow(tr("&Email:"), m_email);
+    m_password->setEchoMode(QLineEdit::Password);
+    m_password->setObjectName(u"password"_s);
+    m_password->setPlaceholderText(tr("not needed when you host, or when Natter remembers you"));
+    m_password->setToolTip(tr("Your password on the chat you join. New there? Choose one: the first sign-in "
+                              "creates your account. Natter keeps a sign-in token, never the password."));
+    form->addRow(tr("&Password:"), m_password);
     layout->addLayout(form);
 
     auto *serversLabel = new QLabel(tr("Chats on your network:"), this);
@@ -107,6 +114,11 @@ void WelcomeDialog::setIdentity(const User &user)
     (user.name.isEmpty() ? m_name : m_email)->setFocus();
     if (!user.name.isEmpty() && !user.email.isEmpty())
         m_address->setFocus();
+}
+
+QString WelcomeDialog::password() const
+{
+    return m_password->text();
 }
 
 User WelcomeDialog::identity() const

@@ -36,6 +36,8 @@ public:
 
     void setIdentity(const User &user);
     User identity() const;
+    /// What the user typed as password (empty: use a remembered sign-in).
+    QString password() const;
     void setRecentServers(const QList<QUrl> &servers);
     /// Adds (or refreshes) a server found on the LAN.
     void addDiscoveredServer(const QString &title, const QUrl &url, const QString &detail);
@@ -51,6 +53,7 @@ public:
 
     QLineEdit *nameEdit() const { return m_name; }
     QLineEdit *emailEdit() const { return m_email; }
+    QLineEdit *passwordEdit() const { return m_password; }
     QComboBox *addressEdit() const { return m_address; }
     QListWidget *serverList() const { return m_servers; }
     QPushButton *joinButton() const { return m_join; }
@@ -64,6 +67,7 @@ private:
 
     QLineEdit *m_name;
     QLineEdit *m_email;
+    QLineEdit *m_password;
     QListWidget *m_servers;
     QComboBox *m_address;
     QLabel *m_error;

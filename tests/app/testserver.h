@@ -29,6 +29,7 @@ public:
         config.port = 0;
         config.serverName = QStringLiteral("Test chat");
         config.shutdownGrace = std::chrono::milliseconds(500);
+        config.passwordCost = Natter::PasswordHasher::Cost::Minimum;
         return config;
     }
 

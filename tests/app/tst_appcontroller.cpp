@@ -4,6 +4,7 @@
 #include "composer.h"
 #include "localserverhost.h"
 #include "mainwindow.h"
+#include "memorycredentialstore.h"
 #include "testserver.h"
 #include "trayicon.h"
 
@@ -48,11 +49,13 @@ private:
 
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<TestServer> m_server;
+    std::shared_ptr<MemoryCredentialStore::Contents> m_keychain;
 };
 
 void TestAppController::init()
 {
     m_dir = std::make_unique<QTemporaryDir>();
+    m_keychain = std::make_shared<MemoryCredentialStore::Contents>();
     m_server = std::make_unique<TestServer>();
     QVERIFY(m_server->start());
 }
@@ -65,8 +68,9 @@ void TestAppController::cleanup()
 
 std::unique_ptr<AppController> TestAppController::makeController(const ClientOptions &options)
 {
-    auto controller = std::make_unique<AppController>(
-        AppSettings::fromFile(m_dir->filePath(QStringLiteral("natter.ini"))), options);
+    auto controller =
+        std::make_unique<AppController>(AppSettings::fromFile(m_dir->filePath(QStringLiteral("natter.ini"))),
+                                        options, std::make_unique<MemoryCredentialStore>(m_keychain));
     controller->client()->setReconnectDelays(std::chrono::milliseconds(20), std::chrono::milliseconds(200));
     return controller;
 }
@@ -78,6 +82,7 @@ ClientOptions TestAppController::joinOptions() const
     options.identity = User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")};
     options.room = QStringLiteral("general");
     options.discovery = false;
+    options.password = TestClient::defaultPassword();
     return options;
 }
 
@@ -349,8 +354,11 @@ void TestAppController::twoInstancesTalk()
     joinOptions.server = QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(alice->localHost()->port()));
     joinOptions.identity = User{QStringLiteral("Bob"), QStringLiteral("bob@example.org")};
     joinOptions.discovery = false;
-    auto bob = std::make_unique<AppController>(
-        AppSettings::fromFile(m_dir->filePath(QStringLiteral("bob.ini"))), joinOptions);
+    joinOptions.password = TestClient::defaultPassword();
+    auto bobKeychain = std::make_shared<MemoryCredentialStore::Contents>();
+    auto bob =
+        std::make_unique<AppController>(AppSettings::fromFile(m_dir->filePath(QStringLiteral("bob.ini"))),
+                                        joinOptions, std::make_unique<MemoryCredentialStore>(bobKeychain));
     QVERIFY(bob->start());
     QTRY_COMPARE(bob->client()->state(), State::Online);
     QTRY_COMPARE(alice->window()->memberList()->model()->rowCount(), 2);

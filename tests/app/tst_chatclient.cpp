@@ -40,6 +40,7 @@ private:
     {
         auto client = std::make_unique<ChatClient>();
         client->setIdentity(User{name, email});
+        client->setPassword(TestClient::defaultPassword());
         client->setReconnectDelays(20ms, 200ms);
         return client;
     }
@@ -429,6 +430,7 @@ void TestChatClient::dropsAConnectionThatStopsAnswering()
                                       1,
                                       QStringLiteral("natterd 0.1.0"),
                                       QStringLiteral("Mute"),
+                                      {},
                                       {}});
                 // One unmasked text frame; a welcome fits the 16-bit length form.
                 QByteArray frame;

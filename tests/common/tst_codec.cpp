@@ -48,6 +48,12 @@ void TestCodec::validClientFrames_data()
     QTest::newRow("history before") << R"({"type":"history","room":"codeial","before":10,"limit":5})"_ba << 4;
     QTest::newRow("history after 0") << R"({"type":"history","with":"carol@x.org","after":0})"_ba << 4;
     QTest::newRow("typing") << R"({"type":"typing","room":"codeial","active":true})"_ba << 5;
+    QTest::newRow("hello with password")
+        << R"({"type":"hello","name":"Bob","email":"b@x","password":"pw","device":"laptop"})"_ba << 0;
+    QTest::newRow("hello with token") << R"({"type":"hello","name":"Bob","email":"b@x","token":"t"})"_ba << 0;
+    QTest::newRow("sign_out") << R"({"type":"sign_out"})"_ba << 6;
+    QTest::newRow("change_password") << R"({"type":"change_password","password":"a","new_password":"b"})"_ba
+                                     << 7;
 }
 
 void TestCodec::validClientFrames()
@@ -73,6 +79,23 @@ void TestCodec::invalidClientFrames_data()
     QTest::newRow("unknown type") << R"({"type":"dance"})"_ba << ErrorCode::UnknownType;
     QTest::newRow("server-only type") << R"({"type":"welcome"})"_ba << ErrorCode::UnknownType;
     QTest::newRow("hello no email") << R"({"type":"hello","name":"Bob"})"_ba << ErrorCode::BadField;
+    QTest::newRow("hello password and token")
+        << R"({"type":"hello","name":"B","email":"b@x","password":"p","token":"t"})"_ba
+        << ErrorCode::BadField;
+    QTest::newRow("hello password not a string")
+        << R"({"type":"hello","name":"B","email":"b@x","password":5})"_ba << ErrorCode::BadField;
+    QTest::newRow("hello overlong password")
+        << QByteArray(R"({"type":"hello","name":"B","email":"b@x","password":")" + QByteArray(1025, 'p') +
+                      R"("})")
+        << ErrorCode::BadField;
+    QTest::newRow("hello overlong token")
+        << QByteArray(R"({"type":"hello","name":"B","email":"b@x","token":")" + QByteArray(129, 't') +
+                      R"("})")
+        << ErrorCode::BadField;
+    QTest::newRow("hello device with control character")
+        << R"({"type":"hello","name":"B","email":"b@x","token":"t","device":"a"})"_ba << ErrorCode::BadField;
+    QTest::newRow("change_password without new")
+        << R"({"type":"change_password","password":"a"})"_ba << ErrorCode::BadField;
     QTest::newRow("hello name number")
         << R"({"type":"hello","name":5,"email":"b@x"})"_ba << ErrorCode::BadField;
     QTest::newRow("hello blank name")
@@ -153,7 +176,10 @@ void TestCodec::invalidClientFrames()
 void TestCodec::clientFramesRoundTrip()
 {
     const QList<Codec::ClientFrame> frames{
-        Hello{User{u"Bob"_s, u"bob@example.org"_s}, 1},
+        Hello{User{u"Bob"_s, u"bob@example.org"_s}, 1, u"secret password"_s, {}, u"laptop"_s, {}},
+        Hello{User{u"Bob"_s, u"bob@example.org"_s}, 1, {}, u"abc-_123"_s, {}, u"invite-code"_s},
+        SignOut{},
+        ChangePassword{u"old one"_s, u"new password"_s},
         JoinRoom{u"codeial"_s},
         LeaveRoom{u"codeial"_s},
         SendMessage{u"codeial"_s, {}, u"hello \"world\" ✓ 🎉"_s, u"c-17"_s},
@@ -187,7 +213,10 @@ void TestCodec::serverFramesRoundTrip_data()
 
     const User bob{u"Bob"_s, u"bob@example.org"_s};
     const QList<std::pair<const char *, Codec::ServerFrame>> frames{
-        {"welcome", Welcome{bob, 1, u"natterd 0.1.0"_s, u"Alice's chat"_s, {4000, 65536, 200}}},
+        {"welcome", Welcome{bob, 1, u"natterd 0.1.0"_s, u"Alice's chat"_s, {4000, 65536, 200}, {}}},
+        {"welcome with token",
+         Welcome{bob, 1, u"natterd 0.1.0"_s, u"Alice's chat"_s, {4000, 65536, 200}, u"tok"_s}},
+        {"password_changed", PasswordChanged{}},
         {"user_joined", UserJoined{u"codeial"_s, bob}},
         {"user_left", UserLeft{u"codeial"_s, bob}},
         {"members", Members{u"codeial"_s, {bob, User{u"Carol"_s, u"carol@x.org"_s}}}},

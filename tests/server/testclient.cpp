@@ -34,9 +34,24 @@ void TestClient::sendRaw(const QByteArray &text)
     m_socket.sendTextMessage(QString::fromUtf8(text));
 }
 
-bool TestClient::hello(const QString &name, const QString &email)
+bool TestClient::hello(const QString &name, const QString &email, const QString &password)
 {
-    send(Protocol::Hello{User{name, email}, Protocol::Version});
+    Protocol::Hello hello;
+    hello.user = User{name, email};
+    hello.password = password;
+    send(hello);
+    const std::optional<Protocol::Welcome> welcome = waitFor<Protocol::Welcome>();
+    if (welcome)
+        token = welcome->token;
+    return welcome.has_value();
+}
+
+bool TestClient::helloWithToken(const QString &name, const QString &email, const QString &sessionToken)
+{
+    Protocol::Hello hello;
+    hello.user = User{name, email};
+    hello.token = sessionToken;
+    send(hello);
     return waitFor<Protocol::Welcome>().has_value();
 }
 

@@ -24,8 +24,14 @@ public:
     void send(const Natter::Codec::ClientFrame &frame);
     void sendRaw(const QByteArray &text);
 
-    /// Says hello and waits for welcome.
-    bool hello(const QString &name, const QString &email);
+    /// The password tests sign in with.
+    static QString defaultPassword() { return QStringLiteral("correct horse battery"); }
+    /// Says hello with a password (first use creates the account) and waits
+    /// for welcome; keeps the session token it returns in token.
+    bool hello(const QString &name, const QString &email, const QString &password = defaultPassword());
+    /// Says hello with a session token and waits for welcome.
+    bool helloWithToken(const QString &name, const QString &email, const QString &sessionToken);
+    QString token;
     /// Joins and waits for the room's history (the last frame of a join).
     bool join(const QString &room);
 

@@ -29,7 +29,17 @@ public:
         return QList<Message>{};
     }
     qint64 lastId() const override { return 0; }
+    AccountStore *accounts() override
+    {
+        // Accounts work; only messages fail.
+        if (!m_accounts.isOpen())
+            m_accounts.open();
+        return m_accounts.accounts();
+    }
     QString errorString() const override { return u"disk full"_s; }
+
+private:
+    SqliteMessageStore m_accounts{u":memory:"_s};
 };
 
 ServerConfig testConfig()
@@ -38,6 +48,7 @@ ServerConfig testConfig()
     config.host = QHostAddress::LocalHost;
     config.port = 0;
     config.serverName = u"Test chat"_s;
+    config.passwordCost = PasswordHasher::Cost::Minimum;
     return config;
 }
 
@@ -139,7 +150,7 @@ void TestChatServer::helloIsWelcomed()
     startServer();
     TestClient client;
     QVERIFY(client.open(m_server->serverPort()));
-    client.send(Hello{User{u"Bob"_s, u"Bob@Example.ORG"_s}, 1});
+    client.send(Hello{User{u"Bob"_s, u"Bob@Example.ORG"_s}, 1, u"bob's password"_s, {}, u"laptop"_s, {}});
     const auto welcome = client.waitFor<Welcome>();
     QVERIFY(welcome);
     QCOMPARE(welcome->user.name, u"Bob"_s);
@@ -149,6 +160,8 @@ void TestChatServer::helloIsWelcomed()
     QCOMPARE(welcome->serverName, u"Test chat"_s);
     QCOMPARE(welcome->limits.maxTextLength, 4000);
     QCOMPARE(welcome->limits.maxFrameBytes, 65536);
+    // A first sign-in with a password creates the account and returns a token of 256 bits.
+    QVERIFY(welcome->token.size() >= 43);
     QCOMPARE(m_server->onlineUserCount(), 1);
 }
 
@@ -312,8 +325,7 @@ void TestChatServer::directMessageToOfflineUserIsDeliveredOnConnect()
 
     TestClient dave;
     QVERIFY(dave.open(m_server->serverPort()));
-    dave.send(Hello{User{u"Dave"_s, u"dave@x.org"_s}, 1});
-    QVERIFY(dave.waitFor<Welcome>());
+    QVERIFY(dave.hello(u"Dave"_s, u"dave@x.org"_s));
     QTRY_COMPARE(dave.count<ReceiveMessage>(), 2);
     QCOMPARE(dave.takeFirst<ReceiveMessage>()->message.text, u"welcome aboard"_s);
     QCOMPARE(dave.takeFirst<ReceiveMessage>()->message.text, u"lunch?"_s);
@@ -541,7 +553,11 @@ void TestChatServer::unknownProtocolVersionIsRefused()
     startServer();
     TestClient client;
     QVERIFY(client.open(m_server->serverPort()));
-    client.send(Hello{User{u"Future"_s, u"future@x.org"_s}, 2});
+    Hello future;
+    future.user = User{u"Future"_s, u"future@x.org"_s};
+    future.protocol = 2;
+    future.password = TestClient::defaultPassword();
+    client.send(future);
     const auto error = client.waitFor<Error>();
     QVERIFY(error);
     QCOMPARE(error->code, ErrorCode::UnsupportedProtocol);
@@ -614,7 +630,7 @@ void TestChatServer::slowConsumerIsDropped()
     RawWebSocket slow;
     QVERIFY(slow.connectTcp(m_server->serverPort()));
     QVERIFY(slow.upgrade());
-    slow.sendText(R"({"type":"hello","name":"Sloth","email":"sloth@x.org"})");
+    slow.sendText(R"({"type":"hello","name":"Sloth","email":"sloth@x.org","password":"sloth's secret"})");
     slow.sendText(R"({"type":"join_room","room":"codeial"})");
     QVERIFY(bob->waitFor<UserJoined>());
     slow.tcp().setReadBufferSize(4096); // and then never read: the kernel buffers fill up

@@ -258,7 +258,7 @@ void TestSqliteMessageStore::persistsAcrossReopen()
     }
     SqliteMessageStore store(path());
     QVERIFY(store.open());
-    QCOMPARE(store.schemaVersion(), 1);
+    QCOMPARE(store.schemaVersion(), SqliteMessageStore::SchemaVersion);
     QCOMPARE(store.lastId(), 2);
     const auto page = store.history(HistoryQuery{u"codeial"_s, {}, {}, {}, {}, 50});
     QCOMPARE(page->messages.size(), 2);

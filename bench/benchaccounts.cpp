@@ -1,0 +1,47 @@
+#include "benchaccounts.h"
+
+#include "passwordhasher.h"
+#include "sqlitemessagestore.h"
+
+#include <QCoreApplication>
+#include <QFileInfo>
+
+#include <cstdio>
+
+std::string benchToken(const std::string &email)
+{
+    return "bench-token-" + email;
+}
+
+bool provisionBenchAccounts(const std::string &path, const std::vector<std::string> &emails)
+{
+    // The SQLite driver is a plugin: Qt loads plugins only with an application object.
+    int argc = 1;
+    char name[] = "natterbench";
+    char *argv[] = {name, nullptr};
+    QCoreApplication app(argc, argv);
+    const QString file = QString::fromStdString(path);
+    Natter::SqliteMessageStore store(file, QFileInfo::exists(file)
+                                               ? Natter::SqliteMessageStore::OpenMode::Administration
+                                               : Natter::SqliteMessageStore::OpenMode::Server);
+    if (!store.open()) {
+        std::fprintf(stderr, "natterbench: %s\n", qPrintable(store.errorString()));
+        return false;
+    }
+    Natter::AccountStore *accounts = store.accounts();
+    for (const std::string &email : emails) {
+        const QString address = QString::fromStdString(email);
+        Natter::Account account;
+        if (accounts->findAccount(address, &account) == Natter::AccountStore::Found::Yes)
+            continue;
+        if (!accounts->createAccount(Natter::Account{address, address.section(u'@', 0, 0), {}, false, {}}) ||
+            !accounts->addToken(address,
+                                Natter::PasswordHasher::tokenHash(QString::fromStdString(benchToken(email))),
+                                QStringLiteral("natterbench"))) {
+            std::fprintf(stderr, "natterbench: cannot create accounts: %s\n",
+                         qPrintable(accounts->errorString()));
+            return false;
+        }
+    }
+    return true;
+}

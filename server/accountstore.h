@@ -1,0 +1,91 @@
+#pragma once
+
+#include <QByteArray>
+#include <QDateTime>
+#include <QList>
+#include <QString>
+
+#include <optional>
+
+namespace Natter {
+
+/// A person who may sign in. The email is the identity (stored lowercased).
+struct Account
+{
+    QString email;
+    QString name;
+    QString passwordHash; ///< libsodium's Argon2id string; empty: no password set yet
+    bool disabled = false;
+    QDateTime created;
+};
+
+/// One signed-in device of an account. The token itself is never stored,
+/// only its SHA-256.
+struct DeviceToken
+{
+    qint64 id = 0;
+    QString email;
+    QString device;
+    QDateTime created;
+    QDateTime lastUsed;
+};
+
+/// A code that lets a new account be created where registration needs one.
+struct Invite
+{
+    QString code;
+    int usesLeft = 1;
+    QDateTime expires; ///< invalid: never
+    QDateTime created;
+};
+
+/// Where accounts, device tokens and invites live. Like MessageStore, the
+/// server talks to this interface only.
+class AccountStore
+{
+public:
+    enum class Found
+    {
+        Yes,
+        No,
+        Error, ///< the store failed; errorString() says why
+    };
+
+    virtual ~AccountStore() = default;
+
+    virtual Found findAccount(const QString &email, Account *account) = 0;
+    /// False if the email has an account already (or the store failed).
+    virtual bool createAccount(const Account &account) = 0;
+    /// False if there is no such account.
+    virtual bool setPasswordHash(const QString &email, const QString &hash) = 0;
+    virtual bool setName(const QString &email, const QString &name) = 0;
+    virtual bool setDisabled(const QString &email, bool disabled) = 0;
+    virtual std::optional<QList<Account>> accounts() = 0;
+
+    /// Stores a new device token by its hash; returns its id.
+    virtual std::optional<qint64> addToken(const QString &email, const QByteArray &tokenHash,
+                                           const QString &device) = 0;
+    virtual Found findToken(const QByteArray &tokenHash, DeviceToken *token) = 0;
+    virtual bool touchToken(qint64 id) = 0;
+    /// False if there was no such token.
+    virtual bool revokeToken(qint64 id) = 0;
+    /// Revokes every token of the account except keepId (0 keeps none); returns how many.
+    virtual std::optional<int> revokeTokens(const QString &email, qint64 keepId = 0) = 0;
+    virtual std::optional<QList<DeviceToken>> tokens(const QString &email) = 0;
+
+    virtual bool createInvite(const Invite &invite) = 0;
+    virtual std::optional<QList<Invite>> invites() = 0;
+    virtual bool revokeInvite(const QString &code) = 0;
+    /// True if the code is valid now (known, uses left, not expired).
+    virtual bool isInviteValid(const QString &code) = 0;
+    /// Uses the code once; false if it is not valid.
+    virtual bool useInvite(const QString &code) = 0;
+
+    /// Changes whenever another process (natterd's administration commands)
+    /// committed to the store; the server polls it to pick such changes up.
+    virtual qint64 externalChangeCounter() = 0;
+
+    virtual QString errorString() const = 0;
+};
+
+} // namespace Natter

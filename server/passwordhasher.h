@@ -1,0 +1,54 @@
+#pragma once
+
+#include <QByteArray>
+#include <QObject>
+#include <QString>
+#include <QThreadPool>
+
+#include <functional>
+
+namespace Natter {
+
+/// Argon2id password hashing (libsodium's crypto_pwhash_str) on threads of
+/// its own, so that a burst of sign-ins never stalls the event loop. Results
+/// come back as calls on the context object's thread; none comes if the
+/// context is gone by then.
+class PasswordHasher final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(PasswordHasher)
+
+public:
+    enum class Cost
+    {
+        Interactive, ///< libsodium's interactive limits (2 passes, 64 MiB): for real servers
+        Minimum,     ///< the least libsodium allows: for tests and benchmarks only
+    };
+
+    explicit PasswordHasher(Cost cost, QObject *parent = nullptr);
+    ~PasswordHasher() override;
+
+    /// done(hash) with the storable Argon2id string, empty if hashing failed.
+    void hash(const QString &password, QObject *context, std::function<void(const QString &)> done);
+    /// done(matches). An empty hash is checked against a dummy hash with the
+    /// same work, so that unknown accounts cost as much as wrong passwords.
+    void verify(const QString &hash, const QString &password, QObject *context,
+                std::function<void(bool)> done);
+
+    /// The same, on the calling thread (for natterd's administration commands).
+    QString hashNow(const QString &password) const;
+    bool verifyNow(const QString &hash, const QString &password) const;
+
+    /// A session token: 32 bytes from the system's CSPRNG, base64url.
+    static QString newToken();
+    /// What the store keeps of a token: its SHA-256.
+    static QByteArray tokenHash(const QString &token);
+
+private:
+    unsigned long long m_opsLimit;
+    size_t m_memLimit;
+    QString m_dummyHash;
+    QThreadPool m_pool;
+};
+
+} // namespace Natter

@@ -1,0 +1,250 @@
+#include "sqliteaccountstore.h"
+
+#include "serverlogging.h"
+
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QVariant>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+namespace {
+
+qint64 nowMs()
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
+
+QDateTime fromMs(const QVariant &value)
+{
+    if (value.isNull() || value.toLongLong() == 0)
+        return {};
+    return QDateTime::fromMSecsSinceEpoch(value.toLongLong(), Qt::UTC);
+}
+
+Account readAccount(const QSqlQuery &query)
+{
+    Account account;
+    account.email = query.value(0).toString();
+    account.name = query.value(1).toString();
+    account.passwordHash = query.value(2).toString();
+    account.disabled = query.value(3).toBool();
+    account.created = fromMs(query.value(4));
+    return account;
+}
+
+DeviceToken readToken(const QSqlQuery &query)
+{
+    DeviceToken token;
+    token.id = query.value(0).toLongLong();
+    token.email = query.value(1).toString();
+    token.device = query.value(2).toString();
+    token.created = fromMs(query.value(3));
+    token.lastUsed = fromMs(query.value(4));
+    return token;
+}
+
+constexpr auto AccountColumns = "SELECT email, name, password_hash, disabled, created_ts FROM accounts ";
+constexpr auto TokenColumns = "SELECT id, email, device, created_ts, last_used_ts FROM tokens ";
+
+} // namespace
+
+SqliteAccountStore::SqliteAccountStore(QSqlDatabase db)
+    : m_db(std::move(db))
+{}
+
+bool SqliteAccountStore::fail(const QString &what, const QSqlError &error)
+{
+    m_errorString = what + u": "_s + error.text();
+    qCWarning(lcNatterStore).noquote() << m_errorString;
+    return false;
+}
+
+bool SqliteAccountStore::exec(QSqlQuery &query, const QString &sql, const QVariantList &values)
+{
+    query.setForwardOnly(true);
+    if (!query.prepare(sql))
+        return fail(u"cannot prepare an account statement"_s, query.lastError());
+    for (int i = 0; i < values.size(); ++i)
+        query.bindValue(i, values.at(i));
+    if (!query.exec())
+        return fail(u"cannot read or write accounts"_s, query.lastError());
+    return true;
+}
+
+bool SqliteAccountStore::changedOne(QSqlQuery &query, const QString &sql, const QVariantList &values)
+{
+    return exec(query, sql, values) && query.numRowsAffected() > 0;
+}
+
+AccountStore::Found SqliteAccountStore::findAccount(const QString &email, Account *account)
+{
+    QSqlQuery query(m_db);
+    if (!exec(query, QLatin1String(AccountColumns) + u"WHERE email = ?"_s, {email}))
+        return Found::Error;
+    if (!query.next())
+        return Found::No;
+    *account = readAccount(query);
+    return Found::Yes;
+}
+
+bool SqliteAccountStore::createAccount(const Account &account)
+{
+    QSqlQuery query(m_db);
+    return changedOne(query,
+                      u"INSERT INTO accounts (email, name, password_hash, disabled, created_ts)"
+                      u" VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"_s,
+                      {account.email, account.name,
+                       account.passwordHash.isEmpty() ? QVariant() : QVariant(account.passwordHash),
+                       account.disabled ? 1 : 0, nowMs()});
+}
+
+bool SqliteAccountStore::setPasswordHash(const QString &email, const QString &hash)
+{
+    QSqlQuery query(m_db);
+    return changedOne(query, u"UPDATE accounts SET password_hash = ? WHERE email = ?"_s, {hash, email});
+}
+
+bool SqliteAccountStore::setName(const QString &email, const QString &name)
+{
+    QSqlQuery query(m_db);
+    return changedOne(query, u"UPDATE accounts SET name = ? WHERE email = ?"_s, {name, email});
+}
+
+bool SqliteAccountStore::setDisabled(const QString &email, bool disabled)
+{
+    QSqlQuery query(m_db);
+    return changedOne(query, u"UPDATE accounts SET disabled = ? WHERE email = ?"_s,
+                      {disabled ? 1 : 0, email});
+}
+
+std::optional<QList<Account>> SqliteAccountStore::accounts()
+{
+    QSqlQuery query(m_db);
+    if (!exec(query, QLatin1String(AccountColumns) + u"ORDER BY email"_s, {}))
+        return std::nullopt;
+    QList<Account> result;
+    while (query.next())
+        result.append(readAccount(query));
+    return result;
+}
+
+std::optional<qint64> SqliteAccountStore::addToken(const QString &email, const QByteArray &tokenHash,
+                                                   const QString &device)
+{
+    QSqlQuery query(m_db);
+    const qint64 now = nowMs();
+    if (!exec(
+            query,
+            u"INSERT INTO tokens (token_hash, email, device, created_ts, last_used_ts) VALUES (?, ?, ?, ?, ?)"_s,
+            {tokenHash, email, device.isEmpty() ? u"unnamed device"_s : device, now, now}))
+        return std::nullopt;
+    return query.lastInsertId().toLongLong();
+}
+
+AccountStore::Found SqliteAccountStore::findToken(const QByteArray &tokenHash, DeviceToken *token)
+{
+    QSqlQuery query(m_db);
+    if (!exec(query, QLatin1String(TokenColumns) + u"WHERE token_hash = ?"_s, {tokenHash}))
+        return Found::Error;
+    if (!query.next())
+        return Found::No;
+    *token = readToken(query);
+    return Found::Yes;
+}
+
+bool SqliteAccountStore::touchToken(qint64 id)
+{
+    QSqlQuery query(m_db);
+    return exec(query, u"UPDATE tokens SET last_used_ts = ? WHERE id = ?"_s, {nowMs(), id});
+}
+
+bool SqliteAccountStore::revokeToken(qint64 id)
+{
+    QSqlQuery query(m_db);
+    return changedOne(query, u"DELETE FROM tokens WHERE id = ?"_s, {id});
+}
+
+std::optional<int> SqliteAccountStore::revokeTokens(const QString &email, qint64 keepId)
+{
+    QSqlQuery query(m_db);
+    if (!exec(query, u"DELETE FROM tokens WHERE email = ? AND id != ?"_s, {email, keepId}))
+        return std::nullopt;
+    return query.numRowsAffected();
+}
+
+std::optional<QList<DeviceToken>> SqliteAccountStore::tokens(const QString &email)
+{
+    QSqlQuery query(m_db);
+    if (!exec(query, QLatin1String(TokenColumns) + u"WHERE email = ? ORDER BY id"_s, {email}))
+        return std::nullopt;
+    QList<DeviceToken> result;
+    while (query.next())
+        result.append(readToken(query));
+    return result;
+}
+
+bool SqliteAccountStore::createInvite(const Invite &invite)
+{
+    QSqlQuery query(m_db);
+    return changedOne(query,
+                      u"INSERT INTO invites (code, uses_left, expires_ts, created_ts) VALUES (?, ?, ?, ?)"
+                      u" ON CONFLICT DO NOTHING"_s,
+                      {invite.code, invite.usesLeft,
+                       invite.expires.isValid() ? invite.expires.toMSecsSinceEpoch() : qint64(0), nowMs()});
+}
+
+std::optional<QList<Invite>> SqliteAccountStore::invites()
+{
+    QSqlQuery query(m_db);
+    if (!exec(query, u"SELECT code, uses_left, expires_ts, created_ts FROM invites ORDER BY created_ts"_s,
+              {}))
+        return std::nullopt;
+    QList<Invite> result;
+    while (query.next()) {
+        Invite invite;
+        invite.code = query.value(0).toString();
+        invite.usesLeft = query.value(1).toInt();
+        invite.expires = fromMs(query.value(2));
+        invite.created = fromMs(query.value(3));
+        result.append(invite);
+    }
+    return result;
+}
+
+bool SqliteAccountStore::revokeInvite(const QString &code)
+{
+    QSqlQuery query(m_db);
+    return changedOne(query, u"DELETE FROM invites WHERE code = ?"_s, {code});
+}
+
+bool SqliteAccountStore::isInviteValid(const QString &code)
+{
+    QSqlQuery query(m_db);
+    return exec(
+               query,
+               u"SELECT 1 FROM invites WHERE code = ? AND uses_left > 0 AND (expires_ts = 0 OR expires_ts > ?)"_s,
+               {code, nowMs()}) &&
+           query.next();
+}
+
+bool SqliteAccountStore::useInvite(const QString &code)
+{
+    QSqlQuery query(m_db);
+    return changedOne(query,
+                      u"UPDATE invites SET uses_left = uses_left - 1"
+                      u" WHERE code = ? AND uses_left > 0 AND (expires_ts = 0 OR expires_ts > ?)"_s,
+                      {code, nowMs()});
+}
+
+qint64 SqliteAccountStore::externalChangeCounter()
+{
+    QSqlQuery query(m_db);
+    if (!exec(query, u"PRAGMA data_version"_s, {}) || !query.next())
+        return -1;
+    return query.value(0).toLongLong();
+}
+
+} // namespace Natter

@@ -1,0 +1,56 @@
+#pragma once
+
+#include "accountstore.h"
+
+#include <QSqlDatabase>
+
+QT_BEGIN_NAMESPACE
+class QSqlQuery;
+class QSqlError;
+QT_END_NAMESPACE
+
+namespace Natter {
+
+/// AccountStore on the SQLite connection of a SqliteMessageStore, which
+/// creates and migrates the tables (schema 2) and owns this object.
+class SqliteAccountStore final : public AccountStore
+{
+public:
+    explicit SqliteAccountStore(QSqlDatabase db);
+    Q_DISABLE_COPY_MOVE(SqliteAccountStore)
+
+    Found findAccount(const QString &email, Account *account) override;
+    bool createAccount(const Account &account) override;
+    bool setPasswordHash(const QString &email, const QString &hash) override;
+    bool setName(const QString &email, const QString &name) override;
+    bool setDisabled(const QString &email, bool disabled) override;
+    std::optional<QList<Account>> accounts() override;
+
+    std::optional<qint64> addToken(const QString &email, const QByteArray &tokenHash,
+                                   const QString &device) override;
+    Found findToken(const QByteArray &tokenHash, DeviceToken *token) override;
+    bool touchToken(qint64 id) override;
+    bool revokeToken(qint64 id) override;
+    std::optional<int> revokeTokens(const QString &email, qint64 keepId) override;
+    std::optional<QList<DeviceToken>> tokens(const QString &email) override;
+
+    bool createInvite(const Invite &invite) override;
+    std::optional<QList<Invite>> invites() override;
+    bool revokeInvite(const QString &code) override;
+    bool isInviteValid(const QString &code) override;
+    bool useInvite(const QString &code) override;
+
+    qint64 externalChangeCounter() override;
+    QString errorString() const override { return m_errorString; }
+
+private:
+    /// Runs one statement with positional values; false (and errorString) on failure.
+    bool exec(QSqlQuery &query, const QString &sql, const QVariantList &values);
+    bool fail(const QString &what, const QSqlError &error);
+    bool changedOne(QSqlQuery &query, const QString &sql, const QVariantList &values);
+
+    QSqlDatabase m_db;
+    QString m_errorString;
+};
+
+} // namespace Natter
