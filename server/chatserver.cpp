@@ -33,6 +33,29 @@ constexpr int MaxFramesWaitingForSignIn = 64;
 
 } // namespace
 
+/// Lives as a child of one TCP socket and gives its place back when it dies.
+class ConnectionCount final : public QObject
+{
+public:
+    ConnectionCount(QTcpSocket *socket, ChatServer *server, QString address)
+        : QObject(socket)
+        , m_server(server)
+        , m_address(std::move(address))
+    {}
+    ~ConnectionCount() override
+    {
+        if (m_server)
+            m_server->releaseConnection(m_address);
+    }
+    Q_DISABLE_COPY_MOVE(ConnectionCount)
+
+private:
+    QPointer<ChatServer> m_server;
+    QString m_address;
+};
+
+namespace {} // namespace
+
 ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store, QObject *parent)
     : QObject(parent)
     , m_config(std::move(config))
@@ -40,6 +63,8 @@ ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store,
     , m_tcpServer(new QTcpServer(this))
     , m_webSocketServer(new QWebSocketServer(versionString(), QWebSocketServer::NonSecureMode, this))
     , m_hasher(new PasswordHasher(m_config.passwordCost, this))
+    , m_throttle(m_config.signInFailureLimit, m_config.signInFailureWindow.count(),
+                 m_config.signInLockout.count())
 {
     m_clock.start();
     // We accept TCP ourselves (to switch Nagle off) and hand sockets to the
@@ -142,18 +167,24 @@ void ChatServer::acceptTcpConnections()
             logRefusalOnce(address, refusal);
         ++fromAddress;
         ++m_connectionCount;
-        connect(socket, &QObject::destroyed, this, [this, address] {
-            --m_connectionCount;
-            auto count = m_connectionsByAddress.find(address);
-            if (count != m_connectionsByAddress.end() && --*count <= 0)
-                m_connectionsByAddress.erase(count);
-        });
+        // Counted until the socket is gone, however it goes. A child object,
+        // not a connection to destroyed(): QWebSocket's upgrade disconnects
+        // every connection to the socket's signals.
+        new ConnectionCount(socket, this, address);
         m_handshakes.insert(peerKey(socket->peerAddress(), socket->peerPort()),
                             Handshake{socket, nowMs() + m_config.handshakeTimeout.count(), refusal});
         m_webSocketServer->handleConnection(socket);
     }
     if (!m_handshakes.isEmpty() && !m_handshakeTimer.isActive())
         m_handshakeTimer.start();
+}
+
+void ChatServer::releaseConnection(const QString &address)
+{
+    --m_connectionCount;
+    auto count = m_connectionsByAddress.find(address);
+    if (count != m_connectionsByAddress.end() && --*count <= 0)
+        m_connectionsByAddress.erase(count);
 }
 
 void ChatServer::logRefusalOnce(const QString &address, const QString &why)
@@ -246,6 +277,11 @@ void ChatServer::acceptWebSockets()
         if (!handshake.refusal.isEmpty()) {
             socket->close(QWebSocketProtocol::CloseCode(1013), handshake.refusal); // try again later
             connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
+            // A peer that never answers the close must not keep its place.
+            QTimer::singleShot(std::chrono::seconds(1), socket, [socket] {
+                socket->abort();
+                socket->deleteLater();
+            });
             continue;
         }
         // Qt's defaults allow ~2 GiB frames; a larger frame than ours closes

@@ -54,6 +54,8 @@ public:
 
     int sessionCount() const { return int(m_sessions.size()); }
     int onlineUserCount() const { return int(m_users.size()); }
+    /// Open TCP connections, handshakes and refused ones still closing included.
+    int connectionCount() const { return m_connectionCount; }
 
     /// Closes every client with 1001 (going away) after storing what was
     /// accepted; emits shutdownFinished() once all are gone or the grace
@@ -143,6 +145,8 @@ private:
     static void sendToAll(const QList<ClientSession *> &sessions, const QByteArray &wireFrame);
     qint64 nowMs() const { return m_clock.elapsed() + m_clockOffsetMs; }
     void logRefusalOnce(const QString &address, const QString &why);
+    friend class ConnectionCount;
+    void releaseConnection(const QString &address);
 
     ServerConfig m_config;
     std::unique_ptr<MessageStore> m_store;

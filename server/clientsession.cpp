@@ -27,6 +27,12 @@ ClientSession::~ClientSession()
 {
     if (m_flushQueued)
         m_unflushed->removeOne(this);
+    // QWebSocket does not own the TCP socket it was upgraded from (its parent
+    // is the QTcpServer): without this, every closed connection's socket
+    // would live as long as the server. The WebSocket goes first, as it uses
+    // the TCP socket until its end.
+    delete m_socket;
+    delete m_tcp.data();
 }
 
 QByteArray ClientSession::wireFrame(const QByteArray &utf8)

@@ -14,14 +14,15 @@ bool RawWebSocket::connectTcp(quint16 port)
     return m_socket.waitForConnected(5000);
 }
 
-bool RawWebSocket::upgrade()
+bool RawWebSocket::upgrade(const QByteArray &extraHeaders)
 {
     m_socket.write("GET / HTTP/1.1\r\n"
                    "Host: 127.0.0.1\r\n"
                    "Upgrade: websocket\r\n"
                    "Connection: Upgrade\r\n"
                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                   "Sec-WebSocket-Version: 13\r\n\r\n");
+                   "Sec-WebSocket-Version: 13\r\n" +
+                   extraHeaders + "\r\n");
     QByteArray response;
     const bool complete = QTest::qWaitFor(
         [this, &response] {
@@ -29,6 +30,7 @@ bool RawWebSocket::upgrade()
             return response.contains("\r\n\r\n");
         },
         5000);
+    m_upgradeResponse = response.left(response.indexOf("\r\n\r\n"));
     if (!complete || !response.startsWith("HTTP/1.1 101"))
         return false;
     m_buffer = response.mid(response.indexOf("\r\n\r\n") + 4);

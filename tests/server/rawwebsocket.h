@@ -17,8 +17,11 @@ public:
 
     QTcpSocket &tcp() { return m_socket; }
     bool connectTcp(quint16 port);
-    /// Sends the HTTP upgrade and waits for "101 Switching Protocols".
-    bool upgrade();
+    /// Sends the HTTP upgrade (with more header lines, each ending in CRLF)
+    /// and waits for "101 Switching Protocols".
+    bool upgrade(const QByteArray &extraHeaders = {});
+    /// The status line and headers the server answered the upgrade with.
+    QByteArray upgradeResponse() const { return m_upgradeResponse; }
 
     /// A masked frame as a client must send it.
     static QByteArray frame(quint8 opcode, const QByteArray &payload);
@@ -37,6 +40,7 @@ private:
 
     QTcpSocket m_socket;
     QByteArray m_buffer;
+    QByteArray m_upgradeResponse;
     std::optional<quint16> m_closeCode;
     int m_pings = 0;
 };
