@@ -2,6 +2,7 @@
 
 #include "discovery.h"
 
+#include <QElapsedTimer>
 #include <QNetworkDatagram>
 #include <QProcess>
 #include <QRegularExpression>
@@ -32,8 +33,14 @@ private Q_SLOTS:
     void chatSigtermRestartHistory();
     void killDuringBurstLosesNothingAcknowledged();
     void answersLanDiscovery();
+    void newOptionsRefuseBadValues();
+    void administrationBesideARunningServer();
+    void closedRegistrationWithAnAdministratorsAccount();
 
 private:
+    /// Runs `natterd --db DB ARGS`, with input on standard input; returns the exit code.
+    int admin(const QStringList &arguments, const QByteArray &input = {}, QByteArray *out = nullptr,
+              QByteArray *err = nullptr);
     /// Starts natterd on a free loopback port; returns the port, 0 on failure.
     quint16 start(QProcess &process, const QStringList &extraArguments = {});
     QList<Message> readWholeRoom(TestClient &client, const QString &room);
@@ -105,6 +112,144 @@ QList<Message> TestNatterd::readWholeRoom(TestClient &client, const QString &roo
             return all;
         after = page->messages.constLast().id;
     }
+}
+
+int TestNatterd::admin(const QStringList &arguments, const QByteArray &input, QByteArray *out,
+                       QByteArray *err)
+{
+    QProcess process;
+    process.start(QStringLiteral(NATTERD_PATH), QStringList{u"--db"_s, dbPath()} + arguments);
+    if (!process.waitForStarted())
+        return -1;
+    process.write(input);
+    process.closeWriteChannel();
+    if (!process.waitForFinished(30000))
+        return -1;
+    if (out)
+        *out = process.readAllStandardOutput();
+    if (err)
+        *err = process.readAllStandardError();
+    return process.exitCode();
+}
+
+void TestNatterd::newOptionsRefuseBadValues()
+{
+    for (const QStringList &arguments :
+         {QStringList{u"--registration"_s, u"sometimes"_s},
+          QStringList{u"--max-connections-per-address"_s, u"0"_s},
+          QStringList{u"--max-connections"_s, u"lots"_s}, QStringList{u"--allow-origin"_s, u"evil.example"_s},
+          QStringList{u"--allow-origin"_s, u"https://a.example/path"_s}}) {
+        QProcess process;
+        process.start(QStringLiteral(NATTERD_PATH), arguments);
+        QVERIFY(process.waitForFinished());
+        QCOMPARE(process.exitCode(), 2);
+        QVERIFY2(process.readAllStandardError().contains(arguments.constFirst().toUtf8()),
+                 qPrintable(arguments.join(u' ')));
+    }
+    // Administration: unknown verbs, missing arguments, a missing database.
+    QCOMPARE(admin({u"user"_s, u"fly"_s}), 2);
+    QCOMPARE(admin({u"user"_s, u"disable"_s}), 2);
+    QCOMPARE(admin({u"user"_s, u"disable"_s, u"not an email"_s}), 2);
+    QCOMPARE(admin({u"user"_s, u"revoke"_s, u"a@x.org"_s}), 2); // neither an id nor --all
+    QCOMPARE(admin({u"invite"_s, u"create"_s, u"--uses"_s, u"0"_s}), 2);
+    QByteArray err;
+    QCOMPARE(admin({u"user"_s, u"list"_s}, {}, nullptr, &err), 1);
+    QVERIFY2(err.contains("does not exist"), err.constData());
+}
+
+void TestNatterd::administrationBesideARunningServer()
+{
+    QProcess natterd;
+    const quint16 port = start(natterd);
+    QVERIFY(port);
+
+    // An account made by the administrator, the password on standard input.
+    QByteArray out, err;
+    QCOMPARE(admin({u"user"_s, u"add"_s, u"Alice@X.org"_s, u"--name"_s, u"Alice"_s}, "alice's secret\n", &out,
+                   &err),
+             0);
+    QVERIFY2(out.contains("created alice@x.org"), err.constData());
+    QVERIFY(!out.contains("alice's secret") && !err.contains("alice's secret"));
+    QCOMPARE(admin({u"user"_s, u"add"_s, u"alice@x.org"_s}, "another password\n"), 1); // exists
+    QCOMPARE(admin({u"user"_s, u"add"_s, u"short@x.org"_s}, "short\n"), 1);
+
+    // Two devices.
+    TestClient laptop, phone;
+    QVERIFY(laptop.open(port) && laptop.hello(u"Alice"_s, u"alice@x.org"_s, u"alice's secret"_s));
+    QVERIFY(phone.open(port) && phone.hello(u"Alice"_s, u"alice@x.org"_s, u"alice's secret"_s));
+    QCOMPARE(admin({u"user"_s, u"list"_s}, {}, &out), 0);
+    QVERIFY2(out.contains("alice@x.org\tAlice\tenabled"), out.constData());
+    QCOMPARE(admin({u"user"_s, u"tokens"_s, u"alice@x.org"_s}, {}, &out), 0);
+    const QList<QByteArray> lines = out.trimmed().split('\n');
+    QCOMPARE(lines.size(), 2);
+    const QByteArray laptopId = lines.constFirst().split('\t').constFirst();
+
+    // Revoking one token takes that device out within a second; the other stays.
+    QCOMPARE(admin({u"user"_s, u"revoke"_s, u"alice@x.org"_s, QString::fromLatin1(laptopId)}, {}, &out), 0);
+    QVERIFY(laptop.waitForDisconnected(2000));
+    QVERIFY(phone.isConnected());
+    TestClient reuse;
+    QVERIFY(reuse.open(port));
+    Hello hello;
+    hello.user = User{u"Alice"_s, u"alice@x.org"_s};
+    hello.token = laptop.token;
+    reuse.send(hello);
+    QCOMPARE(reuse.waitFor<Error>()->code, ErrorCode::BadCredentials);
+
+    // Disabling the account disconnects it within a second, with the reason.
+    QElapsedTimer timer;
+    timer.start();
+    QCOMPARE(admin({u"user"_s, u"disable"_s, u"alice@x.org"_s}), 0);
+    QVERIFY(phone.waitForDisconnected(3000));
+    QCOMPARE(phone.socket().closeReason(), u"account disabled"_s);
+    QCOMPARE(admin({u"user"_s, u"enable"_s, u"alice@x.org"_s}), 0);
+
+    // A new password from a file; every token is revoked.
+    QFile file(m_dir->filePath(u"new-password"_s));
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write("a new secret\n");
+    file.close();
+    QCOMPARE(admin({u"user"_s, u"reset-password"_s, u"alice@x.org"_s, u"--password-file"_s, file.fileName()},
+                   {}, &out),
+             0);
+    TestClient again;
+    QVERIFY(again.open(port) && again.hello(u"Alice"_s, u"alice@x.org"_s, u"a new secret"_s));
+
+    // Invites: created, listed, revoked.
+    QCOMPARE(admin({u"invite"_s, u"create"_s, u"--uses"_s, u"2"_s}, {}, &out), 0);
+    const QByteArray code = out.trimmed();
+    QVERIFY(code.size() >= 16);
+    QCOMPARE(admin({u"invite"_s, u"list"_s}, {}, &out), 0);
+    QVERIFY2(out.contains(QByteArray(code + "\t2 use(s) left")), out.constData());
+    QCOMPARE(admin({u"invite"_s, u"revoke"_s, QString::fromLatin1(code)}), 0);
+    QCOMPARE(admin({u"invite"_s, u"revoke"_s, QString::fromLatin1(code)}), 1);
+
+    natterd.terminate();
+    QVERIFY(waitForExit(natterd));
+    QCOMPARE(natterd.exitCode(), 0);
+}
+
+void TestNatterd::closedRegistrationWithAnAdministratorsAccount()
+{
+    // The administrator makes the account first (the database did not exist yet: natterd creates it).
+    QProcess natterd;
+    const quint16 port = start(natterd, {u"--registration"_s, u"closed"_s});
+    QVERIFY(port);
+    TestClient stranger;
+    QVERIFY(stranger.open(port));
+    Hello hello;
+    hello.user = User{u"Stranger"_s, u"stranger@x.org"_s};
+    hello.password = u"let me in please"_s;
+    stranger.send(hello);
+    const auto refused = stranger.waitFor<Error>(10000);
+    QVERIFY(refused);
+    QCOMPARE(refused->code, ErrorCode::BadCredentials);
+    QVERIFY(refused->message.contains(u"administrator"_s));
+    QCOMPARE(admin({u"user"_s, u"add"_s, u"stranger@x.org"_s}, "let me in please\n"), 0);
+    TestClient member;
+    QVERIFY(member.open(port) && member.hello(u"Stranger"_s, u"stranger@x.org"_s, u"let me in please"_s));
+    natterd.terminate();
+    QVERIFY(waitForExit(natterd));
 }
 
 void TestNatterd::versionAndUsageErrors()
