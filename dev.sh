@@ -19,6 +19,9 @@ PACKAGES=(
   qt6-base-dev qt6-base-dev-tools qt6-websockets-dev libqt6sql6-sqlite qt6-tools-dev libgl-dev
   # accounts: Argon2id password hashing; the desktop app's token in the system keychain
   libsodium-dev qtkeychain-qt6-dev
+  # natterd's self-signed certificate (OpenSSL's libcrypto, which Qt's TLS backend uses too);
+  # the openssl tool checks the packaged natterd's TLS in the package test
+  libssl-dev openssl
   # the desktop app (and its offscreen widget tests): platform plugins, fonts with emoji
   qt6-qpa-plugins fonts-dejavu-core fonts-noto-color-emoji
   # packaging and its checks: dpkg-shlibdeps, file (CPack's DEB generator),

@@ -2,6 +2,7 @@
 
 #include "discovery.h"
 #include "discoverybrowser.h"
+#include "fingerprint.h"
 #include "localserverhost.h"
 #include "mainwindow.h"
 #include "memberlistmodel.h"
@@ -54,6 +55,7 @@ AppController::AppController(AppSettings settings, ClientOptions options,
         else
             m_credentials->write(tokenKey(), token);
     });
+    connect(m_client, &ChatClient::certificateNeedsApproval, this, &AppController::askToTrustCertificate);
     connect(
         m_client, &ChatClient::signInFailed, this, [this](Protocol::ErrorCode code, const QString &message) {
             if (code == Protocol::ErrorCode::BadCredentials ||
@@ -206,6 +208,60 @@ void AppController::askForPassword(const QString &why)
     dialog->open();
 }
 
+void AppController::askToTrustCertificate(const QString &fingerprint, bool changed)
+{
+    const QUrl url = m_client->serverUrl();
+    const QString key = serverKey(url);
+    auto *box = new QMessageBox(m_window);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setTextFormat(Qt::PlainText);
+    if (!changed) {
+        box->setObjectName(u"certificateQuestion"_s);
+        box->setIcon(QMessageBox::Question);
+        box->setWindowTitle(tr("Trust this chat server?"));
+        box->setText(
+            tr("This is your first connection to %1. Its certificate is not vouched for by an authority "
+               "this computer trusts, which is usual for a chat hosted on a network like this one.")
+                .arg(key));
+        box->setInformativeText(
+            tr("Compare its fingerprint with the one the host sees (in the host's status bar, "
+               "or from natterd --fingerprint), for example by reading it out:\n\n%1\n\n"
+               "Trust this server and connect?")
+                .arg(Fingerprint::display(fingerprint)));
+        box->setStandardButtons(QMessageBox::Yes | QMessageBox::No);
+        box->setDefaultButton(QMessageBox::No);
+    } else {
+        box->setObjectName(u"certificateChanged"_s);
+        box->setIcon(QMessageBox::Warning);
+        box->setWindowTitle(tr("The server's certificate has changed"));
+        box->setText(
+            tr("%1 showed a different certificate from the one you accepted before, so Natter did not "
+               "connect.\n\nThat happens when the server was set up again or its certificate renewed — "
+               "or when someone on the network pretends to be the server to read your messages and "
+               "password.")
+                .arg(key));
+        box->setInformativeText(
+            tr("Ask the host whether they changed it, and compare:\n\nAccepted before:\n%1\n\n"
+               "Shown now:\n%2")
+                .arg(Fingerprint::display(m_client->pinnedFingerprint()), Fingerprint::display(fingerprint)));
+        box->setStandardButtons(QMessageBox::Close);
+        box->addButton(tr("Trust the New Certificate"), QMessageBox::DestructiveRole);
+        box->setDefaultButton(QMessageBox::Close);
+    }
+    m_window->showError(changed ? tr("Not connected: the server's certificate has changed.")
+                                : tr("Not connected yet: the server's certificate needs your approval."));
+    connect(box, &QMessageBox::finished, this, [this, box, url, key, fingerprint] {
+        const QMessageBox::ButtonRole role = box->buttonRole(box->clickedButton());
+        if (role != QMessageBox::YesRole && role != QMessageBox::DestructiveRole)
+            return;
+        m_settings.setPinnedFingerprint(key, fingerprint);
+        m_client->setPinnedFingerprint(fingerprint);
+        m_window->clearError();
+        m_client->connectToServer(url);
+    });
+    box->open();
+}
+
 User AppController::effectiveIdentity() const
 {
     User user = m_settings.identity();
@@ -310,9 +366,11 @@ bool AppController::host(bool quiet)
         return false;
     }
     QUrl url;
-    url.setScheme(u"ws"_s);
+    url.setScheme(u"wss"_s);
     url.setHost(u"127.0.0.1"_s);
     url.setPort(m_host->port());
+    // Our own chat's certificate needs no question.
+    m_settings.setPinnedFingerprint(serverKey(url), m_host->fingerprint());
     // The host signs in to its own chat with a token it issues itself: no password to choose.
     const QString key = CredentialStore::tokenKey(serverKey(url), identity.email);
     if (m_credentials->read(key).isEmpty() && !m_client->hasPassword()) {
@@ -324,7 +382,7 @@ bool AppController::host(bool quiet)
     QStringList shareable = m_host->shareableUrls();
     if (shareable.isEmpty())
         shareable.append(url.toString());
-    m_window->setHostingAddresses(shareable);
+    m_window->setHostingAddresses(shareable, Fingerprint::display(m_host->fingerprint()));
     if (!m_host->warningString().isEmpty())
         m_window->showError(
             tr("Hosting works, but others cannot find it automatically: %1").arg(m_host->warningString()));
@@ -342,6 +400,7 @@ void AppController::join(const QUrl &url)
         else
             m_client->closeDirect(key.name);
     }
+    m_client->setPinnedFingerprint(m_settings.pinnedFingerprint(serverKey(url)));
     if (!m_client->hasPassword())
         m_client->setToken(
             m_credentials->read(CredentialStore::tokenKey(serverKey(url), m_client->identity().email)));
@@ -444,6 +503,8 @@ void AppController::updateStatus()
     switch (m_client->state()) {
     case ChatClient::State::Online:
         m_statusTimer.stop();
+        m_window->setConnectionSecurity(m_client->isEncrypted(),
+                                        Fingerprint::display(m_client->certificateFingerprint()));
         m_window->setConnectionStatus(Indicator::Online,
                                       tr("Connected to %1 as %2").arg(where, m_client->self().name));
         break;

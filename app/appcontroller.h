@@ -71,6 +71,7 @@ private:
     void onMessageArrived(const ConversationKey &key, const Message &message);
     void closeConversation(const ConversationKey &key);
     void askForPassword(const QString &why);
+    void askToTrustCertificate(const QString &fingerprint, bool changed);
     QString tokenKey() const;
     User effectiveIdentity() const;
 

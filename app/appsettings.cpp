@@ -20,6 +20,12 @@ QString serverGroup(const QUrl &server)
     return u"servers/"_s + QString::fromLatin1(digest.toHex().left(16));
 }
 
+QString pinKey(const QString &serverKey)
+{
+    return QString::fromLatin1(
+        QCryptographicHash::hash(serverKey.toLower().toUtf8(), QCryptographicHash::Sha1).toHex().left(16));
+}
+
 /// The settings hold unsent message text: the file is its owner's only (0600),
 /// and a folder made for it too (0700). QSettings keeps a file's permissions
 /// when it rewrites it.
@@ -191,6 +197,19 @@ QByteArray AppSettings::windowState() const
 void AppSettings::setWindowState(const QByteArray &state)
 {
     m_settings->setValue(u"window/state"_s, state);
+}
+
+QString AppSettings::pinnedFingerprint(const QString &serverKey) const
+{
+    return m_settings->value(u"pins/"_s + pinKey(serverKey)).toString();
+}
+
+void AppSettings::setPinnedFingerprint(const QString &serverKey, const QString &fingerprint)
+{
+    if (fingerprint.isEmpty())
+        m_settings->remove(u"pins/"_s + pinKey(serverKey));
+    else
+        m_settings->setValue(u"pins/"_s + pinKey(serverKey), fingerprint);
 }
 
 QString AppSettings::hostName() const

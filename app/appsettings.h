@@ -62,6 +62,10 @@ public:
     void setWindowState(const QByteArray &state);
 
     /// The name hosted chats go by ("Alice's chat" by default).
+    /// The certificate fingerprint accepted for a server ("host:port"); empty if none.
+    QString pinnedFingerprint(const QString &serverKey) const;
+    void setPinnedFingerprint(const QString &serverKey, const QString &fingerprint);
+
     QString hostName() const;
     void setHostName(const QString &name);
 

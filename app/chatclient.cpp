@@ -3,7 +3,11 @@
 #include "clientlogging.h"
 #include "validation.h"
 
+#include <QCryptographicHash>
 #include <QRandomGenerator>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QSslError>
 #include <QUuid>
 #include <QWebSocket>
 
@@ -193,6 +197,7 @@ void ChatClient::openSocket()
         m_pingSent = false;
         m_sinceHeard.restart();
     });
+    connect(m_socket, &QWebSocket::sslErrors, this, &ChatClient::onSslErrors);
     // Qt 6.4 names it error(); errorOccurred() came in 6.5.
     connect(m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this,
             [this](QAbstractSocket::SocketError) {
@@ -219,8 +224,41 @@ void ChatClient::scheduleReconnect()
     setState(State::WaitingToReconnect);
 }
 
+void ChatClient::onSslErrors(const QList<QSslError> &errors)
+{
+    QSslCertificate certificate;
+    for (const QSslError &error : errors) {
+        if (!error.certificate().isNull()) {
+            certificate = error.certificate();
+            break;
+        }
+    }
+    const QString fingerprint =
+        certificate.isNull() ? QString()
+                             : QString::fromLatin1(certificate.digest(QCryptographicHash::Sha256).toHex());
+    if (!fingerprint.isEmpty() && fingerprint == m_pinnedFingerprint) {
+        // Not vouched for by an authority, but the very certificate the user accepted.
+        m_socket->ignoreSslErrors(errors);
+        return;
+    }
+    const bool changed = !m_pinnedFingerprint.isEmpty();
+    qCWarning(lcNatterClientNet).noquote()
+        << (changed ? "the server's certificate CHANGED:" : "the server's certificate is not trusted yet:")
+        << fingerprint << errors.constFirst().errorString();
+    // Never a silent retry: the user decides.
+    m_wantConnection = false;
+    m_abortReason = changed ? tr("The server's certificate has changed: not connected.")
+                            : tr("The server's certificate needs your approval.");
+    m_socket->abort();
+    Q_EMIT certificateNeedsApproval(fingerprint, changed);
+}
+
 void ChatClient::onConnected()
 {
+    m_certificateFingerprint.clear();
+    const QSslCertificate peer = m_socket->sslConfiguration().peerCertificate();
+    if (!peer.isNull())
+        m_certificateFingerprint = QString::fromLatin1(peer.digest(QCryptographicHash::Sha256).toHex());
     m_sinceHeard.start();
     m_pingSent = false;
     m_aliveTimer.start(std::max<qint64>(50, m_keepAlive.count() / 4));

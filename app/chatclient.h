@@ -15,6 +15,7 @@
 #include <chrono>
 
 QT_BEGIN_NAMESPACE
+class QSslError;
 class QWebSocket;
 QT_END_NAMESPACE
 
@@ -64,6 +65,15 @@ public:
     void setDeviceName(const QString &device) { m_deviceName = device; }
     /// An invite code, for servers that create accounts only with one.
     void setInviteCode(const QString &code) { m_inviteCode = code; }
+    /// The SHA-256 fingerprint (64 hex digits) that a wss:// server's
+    /// certificate must have when the system does not trust it: pinned on
+    /// first use, or carried by an invite link. Empty: ask (certificateNeedsApproval()).
+    void setPinnedFingerprint(const QString &fingerprint) { m_pinnedFingerprint = fingerprint; }
+    QString pinnedFingerprint() const { return m_pinnedFingerprint; }
+    /// The fingerprint of the server's certificate on this connection; empty over ws://.
+    QString certificateFingerprint() const { return m_certificateFingerprint; }
+    bool isEncrypted() const { return !m_certificateFingerprint.isEmpty(); }
+
     /// Revokes this device's token on the server, forgets it and disconnects.
     void signOut();
     /// Answered by passwordChanged() or errorOccurred().
@@ -144,6 +154,11 @@ Q_SIGNALS:
     /// The server refused the sign-in; the client stopped trying. Ask the user.
     void signInFailed(Natter::Protocol::ErrorCode code, const QString &message);
     void passwordChanged();
+    /// A wss:// server showed a certificate that neither the system trusts nor
+    /// matches the pin: changed is false on first contact (ask the user),
+    /// true when a pinned fingerprint differs (warn: someone may be in the
+    /// middle). The client stopped; connectToServer() again after pinning.
+    void certificateNeedsApproval(const QString &fingerprint, bool changed);
 
 private:
     enum class HistoryKind
@@ -165,6 +180,7 @@ private:
     void onConnected();
     void onDisconnected();
     void onTextMessage(const QString &text);
+    void onSslErrors(const QList<QSslError> &errors);
     void checkAlive();
 
     void handle(const Protocol::Welcome &welcome);
@@ -195,6 +211,8 @@ private:
     QString m_token;
     QString m_deviceName;
     QString m_inviteCode;
+    QString m_pinnedFingerprint;
+    QString m_certificateFingerprint;
     QString m_serverName;
     QString m_serverSoftware;
     Protocol::ServerLimits m_limits;

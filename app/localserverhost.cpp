@@ -4,12 +4,14 @@
 #include "clientlogging.h"
 #include "discoveryresponder.h"
 #include "sqlitemessagestore.h"
+#include "tlsidentity.h"
 
 #include <QDir>
 #include <QEventLoop>
 #include <QFileInfo>
 #include <QNetworkInterface>
 #include <QStandardPaths>
+#include <QSysInfo>
 #include <QThread>
 
 #ifdef NATTER_HAVE_EPOLL
@@ -42,6 +44,20 @@ bool LocalServerHost::start(const ServerConfig &config, const QString &databaseP
     m_warningString.clear();
     m_databasePath = databasePath;
     m_address = config.host;
+    // A hosted chat is always encrypted, with a certificate kept beside its
+    // history (so its fingerprint, which people compare, stays the same).
+    ServerConfig tlsConfig = config;
+    if (!tlsConfig.tls) {
+        QString error;
+        tlsConfig.tls = TlsIdentity::loadOrCreateSelfSigned(
+            databasePath, config.serverName.isEmpty() ? QSysInfo::machineHostName() : config.serverName,
+            &error);
+        if (!tlsConfig.tls) {
+            m_errorString = tr("Cannot make the chat's certificate: %1").arg(error);
+            return false;
+        }
+    }
+    m_fingerprint = tlsConfig.tls->fingerprint();
 
     m_thread = new QThread;
     m_thread->setObjectName(u"natter-host"_s);
@@ -64,7 +80,7 @@ bool LocalServerHost::start(const ServerConfig &config, const QString &databaseP
                     tr("Cannot open the chat database %1: %2").arg(databasePath, store->errorString());
                 return;
             }
-            auto *server = new ChatServer(config, std::move(store));
+            auto *server = new ChatServer(tlsConfig, std::move(store));
             if (!server->listen()) {
                 m_errorString =
                     config.port != 0 && server->errorString().contains(u"in use"_s, Qt::CaseInsensitive)
@@ -163,7 +179,7 @@ QStringList LocalServerHost::shareableUrls() const
     // Bound to one address: that is the one to share.
     if (m_address != QHostAddress::Any && m_address != QHostAddress::AnyIPv4 &&
         m_address != QHostAddress::AnyIPv6)
-        return {u"ws://%1:%2"_s.arg(m_address.toString()).arg(m_port)};
+        return {u"wss://%1:%2"_s.arg(m_address.toString()).arg(m_port)};
     const auto interfaces = QNetworkInterface::allInterfaces();
     for (const QNetworkInterface &interface : interfaces) {
         const auto flags = interface.flags();
@@ -173,7 +189,7 @@ QStringList LocalServerHost::shareableUrls() const
         for (const QNetworkAddressEntry &entry : interface.addressEntries()) {
             const QHostAddress address = entry.ip();
             if (address.protocol() == QAbstractSocket::IPv4Protocol && !address.isLoopback())
-                urls.append(u"ws://%1:%2"_s.arg(address.toString()).arg(m_port));
+                urls.append(u"wss://%1:%2"_s.arg(address.toString()).arg(m_port));
         }
     }
     return urls;

@@ -43,6 +43,8 @@ public:
 
     bool isRunning() const { return m_server != nullptr; }
     quint16 port() const { return m_port; }
+    /// The SHA-256 fingerprint of the hosted chat's certificate (64 hex digits).
+    QString fingerprint() const { return m_fingerprint; }
     /// 0 when discovery is off or its port could not be bound.
     quint16 discoveryPort() const { return m_discoveryPort; }
     QString errorString() const { return m_errorString; }
@@ -73,6 +75,7 @@ private:
     QString m_errorString;
     QString m_warningString;
     QString m_databasePath;
+    QString m_fingerprint;
     std::atomic<int> m_connections{0}; // written by the server thread
 };
 

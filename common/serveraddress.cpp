@@ -10,7 +10,7 @@ QUrl serverUrlFromAddress(const QString &text)
     if (address.isEmpty())
         return {};
     if (!address.contains(u"://"_s))
-        address.prepend(u"ws://"_s);
+        address.prepend(u"wss://"_s); // natterd serves TLS unless told not to
     QUrl url(address, QUrl::StrictMode);
     if (!url.isValid() || url.host().isEmpty() || (url.scheme() != u"ws"_s && url.scheme() != u"wss"_s))
         return {};

@@ -5,8 +5,12 @@
 #include "serverlogging.h"
 #include "validation.h"
 
+#include "tlsserver.h"
 #include <QHostInfo>
 #include <QNetworkInterface>
+
+#include <QSslConfiguration>
+#include <QSslSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QWebSocket>
@@ -30,6 +34,29 @@ QString peerKey(const QHostAddress &address, quint16 port)
 
 /// Frames a connection may send while its hello is being checked.
 constexpr int MaxFramesWaitingForSignIn = 64;
+
+/// The property a socket carries from admit() to the end of its WebSocket handshake.
+constexpr char RefusalProperty[] = "natterRefusal";
+constexpr char AdmittedProperty[] = "natterAdmitted";
+
+QSslConfiguration serverTlsConfiguration(const TlsIdentity &identity)
+{
+    QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+    configuration.setLocalCertificate(identity.certificate);
+    configuration.setPrivateKey(identity.key);
+    configuration.setProtocol(QSsl::TlsV1_2OrLater); // 1.3 where both ends have it
+    configuration.setPeerVerifyMode(QSslSocket::VerifyNone);
+    return configuration;
+}
+
+QTcpServer *makeListener(const ServerConfig &config, QObject *parent)
+{
+    if (!config.tls)
+        return new QTcpServer(parent);
+    auto *server = new TlsServer(parent);
+    server->setSslConfiguration(serverTlsConfiguration(*config.tls));
+    return server;
+}
 
 } // namespace
 
@@ -60,7 +87,7 @@ ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store,
     : QObject(parent)
     , m_config(std::move(config))
     , m_store(std::move(store))
-    , m_tcpServer(new QTcpServer(this))
+    , m_tcpServer(makeListener(m_config, this))
     , m_webSocketServer(new QWebSocketServer(versionString(), QWebSocketServer::NonSecureMode, this))
     , m_hasher(new PasswordHasher(m_config.passwordCost, this))
     , m_throttle(m_config.signInFailureLimit, m_config.signInFailureWindow.count(),
@@ -73,6 +100,17 @@ ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store,
     m_tcpServer->setMaxPendingConnections(std::numeric_limits<int>::max());
     m_webSocketServer->setMaxPendingConnections(std::numeric_limits<int>::max());
     connect(m_tcpServer, &QTcpServer::newConnection, this, &ChatServer::acceptTcpConnections);
+    if (auto *tls = qobject_cast<TlsServer *>(m_tcpServer)) {
+        // Counted, limited and timed from the start of the TLS handshake: the
+        // handshake timeout covers TLS and the WebSocket upgrade together.
+        connect(tls, &TlsServer::handshakeStarted, this, [this](QSslSocket *socket) {
+            admit(socket);
+            m_handshakes.insert(peerKey(socket->peerAddress(), socket->peerPort()),
+                                Handshake{socket, nowMs() + m_config.handshakeTimeout.count(), {}});
+            if (!m_handshakeTimer.isActive())
+                m_handshakeTimer.start();
+        });
+    }
     connect(m_webSocketServer, &QWebSocketServer::newConnection, this, &ChatServer::acceptWebSockets);
     connect(m_webSocketServer, &QWebSocketServer::originAuthenticationRequired, this,
             &ChatServer::checkOrigin);
@@ -155,28 +193,49 @@ void ChatServer::acceptTcpConnections()
             socket->deleteLater();
             continue;
         }
-        socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-        const QString address = socket->peerAddress().toString();
-        int &fromAddress = m_connectionsByAddress[address];
-        QString refusal;
-        if (fromAddress >= m_config.maxConnectionsPerAddress)
-            refusal = u"too many connections from your address; try again later"_s;
-        else if (m_connectionCount >= m_config.maxConnections)
-            refusal = u"the server is full; try again later"_s;
-        if (!refusal.isEmpty())
-            logRefusalOnce(address, refusal);
-        ++fromAddress;
-        ++m_connectionCount;
-        // Counted until the socket is gone, however it goes. A child object,
-        // not a connection to destroyed(): QWebSocket's upgrade disconnects
-        // every connection to the socket's signals.
-        new ConnectionCount(socket, this, address);
-        m_handshakes.insert(peerKey(socket->peerAddress(), socket->peerPort()),
-                            Handshake{socket, nowMs() + m_config.handshakeTimeout.count(), refusal});
+        if (!socket->property(AdmittedProperty).toBool())
+            admit(socket);
+        const QString key = peerKey(socket->peerAddress(), socket->peerPort());
+        const qint64 deadline = m_handshakes.contains(key) ? m_handshakes.value(key).deadlineMs
+                                                           : nowMs() + m_config.handshakeTimeout.count();
+        m_handshakes.insert(key, Handshake{socket, deadline, socket->property(RefusalProperty).toString()});
         m_webSocketServer->handleConnection(socket);
     }
     if (!m_handshakes.isEmpty() && !m_handshakeTimer.isActive())
         m_handshakeTimer.start();
+}
+
+void ChatServer::admit(QTcpSocket *socket)
+{
+    socket->setProperty(AdmittedProperty, true);
+    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    const QString address = socket->peerAddress().toString();
+    int &fromAddress = m_connectionsByAddress[address];
+    QString refusal;
+    if (fromAddress >= m_config.maxConnectionsPerAddress)
+        refusal = u"too many connections from your address; try again later"_s;
+    else if (m_connectionCount >= m_config.maxConnections)
+        refusal = u"the server is full; try again later"_s;
+    if (!refusal.isEmpty()) {
+        logRefusalOnce(address, refusal);
+        socket->setProperty(RefusalProperty, refusal);
+    }
+    ++fromAddress;
+    ++m_connectionCount;
+    // Counted until the socket is gone, however it goes. A child object,
+    // not a connection to destroyed(): QWebSocket's upgrade disconnects
+    // every connection to the socket's signals.
+    new ConnectionCount(socket, this, address);
+}
+
+void ChatServer::reloadTls(const TlsIdentity &identity)
+{
+    auto *tls = qobject_cast<TlsServer *>(m_tcpServer);
+    if (!tls)
+        return;
+    tls->setSslConfiguration(serverTlsConfiguration(identity));
+    m_config.tls = identity;
+    qCInfo(lcNatterServer).noquote() << "now serving the certificate" << identity.fingerprint();
 }
 
 void ChatServer::releaseConnection(const QString &address)
@@ -289,8 +348,9 @@ void ChatServer::acceptWebSockets()
         socket->setMaxAllowedIncomingFrameSize(quint64(m_config.maxFrameBytes));
         socket->setMaxAllowedIncomingMessageSize(quint64(m_config.maxFrameBytes));
 
-        auto *session =
-            new ClientSession(socket, handshake.socket, m_config.maxQueuedBytes, nowMs(), &m_unflushed, this);
+        auto *session = new ClientSession(
+            socket, handshake.socket, m_config.maxQueuedBytes, nowMs(), &m_unflushed,
+            [this] { scheduleOutputFlush(); }, this);
         m_sessions.insert(session);
         connect(socket, &QWebSocket::textMessageReceived, session,
                 [this, session](const QString &text) { onTextFrame(session, text); });

@@ -19,6 +19,7 @@
 #include <memory>
 
 QT_BEGIN_NAMESPACE
+class QSslConfiguration;
 class QTcpServer;
 class QTcpSocket;
 class QWebSocketServer;
@@ -50,6 +51,11 @@ public:
     QString errorString() const { return m_errorString; }
     quint16 serverPort() const;
     QHostAddress serverAddress() const;
+    bool isTls() const { return m_config.tls.has_value(); }
+    /// The served certificate's SHA-256 (64 hex digits); empty without TLS.
+    QString tlsFingerprint() const { return m_config.tls ? m_config.tls->fingerprint() : QString(); }
+    /// Serves new connections with another certificate (SIGHUP); open ones keep theirs.
+    void reloadTls(const TlsIdentity &identity);
     const ServerConfig &config() const { return m_config; }
 
     int sessionCount() const { return int(m_sessions.size()); }
@@ -108,6 +114,7 @@ private:
     };
 
     void acceptTcpConnections();
+    void admit(QTcpSocket *socket);
     void acceptWebSockets();
     void expireHandshakes();
     void heartbeat();

@@ -9,7 +9,8 @@ using namespace Qt::StringLiterals;
 namespace Natter {
 
 ClientSession::ClientSession(QWebSocket *socket, QTcpSocket *tcp, qint64 maxQueuedBytes, qint64 nowMs,
-                             QList<ClientSession *> *unflushed, QObject *parent)
+                             QList<ClientSession *> *unflushed, std::function<void()> flushWanted,
+                             QObject *parent)
     : QObject(parent)
     , m_socket(socket)
     , m_tcp(tcp)
@@ -19,6 +20,7 @@ ClientSession::ClientSession(QWebSocket *socket, QTcpSocket *tcp, qint64 maxQueu
     , m_openedMs(nowMs)
     , m_lastHeardMs(nowMs)
     , m_unflushed(unflushed)
+    , m_flushWanted(std::move(flushWanted))
 {
     socket->setParent(this);
 }
@@ -60,13 +62,17 @@ bool ClientSession::sendWireFrame(const QByteArray &frame)
 {
     if (m_dropping || !m_tcp || m_socket->state() != QAbstractSocket::ConnectedState)
         return false;
-    m_tcp->write(frame);
+    // Collected until the end of the pass and written at once: over TLS that
+    // is one record (one SSL_write) for everything this peer gets in a pass.
+    m_pending += frame;
     if (!m_flushQueued) {
         m_flushQueued = true;
         m_unflushed->append(this);
+        m_flushWanted(); // nothing waits for a flush that never comes
     }
-    if (m_tcp->bytesToWrite() > m_maxQueuedBytes) {
-        drop(u"it stopped reading (%1 bytes queued)"_s.arg(m_tcp->bytesToWrite()));
+    const qint64 queued = m_tcp->bytesToWrite() + m_pending.size();
+    if (queued > m_maxQueuedBytes) {
+        drop(u"it stopped reading (%1 bytes queued)"_s.arg(queued));
         return false;
     }
     return true;
@@ -87,14 +93,21 @@ bool ClientSession::sendError(Protocol::ErrorCode code, const QString &message, 
 void ClientSession::flushOutput()
 {
     m_flushQueued = false;
-    if (!m_dropping)
-        m_socket->flush();
+    if (m_dropping)
+        return;
+    if (!m_pending.isEmpty() && m_tcp)
+        m_tcp->write(std::exchange(m_pending, {}));
+    m_socket->flush();
 }
 
 void ClientSession::close(QWebSocketProtocol::CloseCode code, const QString &reason)
 {
-    if (!m_dropping)
-        m_socket->close(code, reason);
+    if (m_dropping)
+        return;
+    // What was said before the close goes before the close frame.
+    if (!m_pending.isEmpty() && m_tcp)
+        m_tcp->write(std::exchange(m_pending, {}));
+    m_socket->close(code, reason);
 }
 
 void ClientSession::drop(const QString &why)

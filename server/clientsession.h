@@ -8,7 +8,9 @@
 #include <QWebSocketProtocol>
 
 #include <QPointer>
+
 #include <QTcpSocket>
+#include <functional>
 
 QT_BEGIN_NAMESPACE
 class QWebSocket;
@@ -27,11 +29,12 @@ class ClientSession final : public QObject
 public:
     /// Takes ownership of socket; tcp is the connection under it, which
     /// outgoing frames are written to directly (see sendWireFrame()).
-    /// Sessions with output waiting add themselves to *unflushed; the owner
-    /// calls flushOutput() on them once per pass of the event loop, so each
-    /// peer gets one write() for all its frames.
+    /// Sessions with output waiting add themselves to *unflushed and call
+    /// flushWanted(); the owner then calls flushOutput() on them once per pass
+    /// of the event loop, so each peer gets one write() for all its frames.
     ClientSession(QWebSocket *socket, QTcpSocket *tcp, qint64 maxQueuedBytes, qint64 nowMs,
-                  QList<ClientSession *> *unflushed, QObject *parent = nullptr);
+                  QList<ClientSession *> *unflushed, std::function<void()> flushWanted,
+                  QObject *parent = nullptr);
     ~ClientSession() override;
 
     QWebSocket *socket() const { return m_socket; }
@@ -102,8 +105,10 @@ private:
     qint64 m_tokenId = 0;
     bool m_authenticating = false;
     QList<QString> m_waitingFrames;
+    QByteArray m_pending; // frames of this pass, written by flushOutput()
     qint64 m_lastHeardMs;
     QList<ClientSession *> *m_unflushed;
+    std::function<void()> m_flushWanted;
     User m_user;
     QSet<QString> m_rooms;
     bool m_dropping = false;

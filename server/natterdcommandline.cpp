@@ -7,10 +7,13 @@
 #include "sqlitemessagestore.h"
 #include "unixsignalwatcher.h"
 
+#include "fingerprint.h"
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QLoggingCategory>
 #include <QStandardPaths>
+#include <QSysInfo>
 
 #include <csignal>
 #include <cstdio>
@@ -103,9 +106,22 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
         u"allow-origin"_s,
         u"A web page origin (https://host[:port]) allowed to connect besides the server's own host; repeatable."_s,
         u"origin"_s);
-    parser.addOptions({host, port, db, name, maxText, maxFrame, rateLimit, rateBurst, maxQueue, pingInterval,
-                       idleTimeout, commitWindow, discoveryPort, noDiscovery, verbose, registration,
-                       maxPerAddress, maxConnections, allowOrigin});
+    const QCommandLineOption tlsCert(
+        u"tls-cert"_s,
+        u"PEM certificate (chain) to serve wss:// with; reloaded on SIGHUP. Default: a self-signed one "
+        u"created beside the database."_s,
+        u"file"_s);
+    const QCommandLineOption tlsKey(u"tls-key"_s, u"PEM private key of --tls-cert."_s, u"file"_s);
+    const QCommandLineOption noTls(
+        u"no-tls"_s,
+        u"Serve plain ws:// (only behind a reverse proxy that does TLS: traffic is readable)."_s);
+    const QCommandLineOption fingerprint(
+        u"fingerprint"_s,
+        u"Print the SHA-256 fingerprint of the certificate (same --db or --tls-cert) and exit."_s);
+    parser.addOptions({host,          port,        db,       name,         maxText,       maxFrame,
+                       rateLimit,     rateBurst,   maxQueue, pingInterval, idleTimeout,   commitWindow,
+                       discoveryPort, noDiscovery, verbose,  registration, maxPerAddress, maxConnections,
+                       allowOrigin,   tlsCert,     tlsKey,   noTls,        fingerprint});
     parser.setApplicationDescription(
         parser.applicationDescription() +
         u"\n\nAdministration, beside a running server (passwords are read from "
@@ -215,11 +231,29 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
         config.allowedOrigins.append(origin);
     }
 
+    if (parser.isSet(tlsCert) != parser.isSet(tlsKey))
+        return usageError(u"--tls-cert and --tls-key go together"_s);
+    if (parser.isSet(noTls) && (parser.isSet(tlsCert) || parser.isSet(fingerprint)))
+        return usageError(u"--no-tls: there is no certificate to use"_s);
+    options.tls = !parser.isSet(noTls);
+    options.tlsCertificatePath = parser.value(tlsCert);
+    options.tlsKeyPath = parser.value(tlsKey);
+    options.printFingerprint = parser.isSet(fingerprint);
+
     config.serverName = parser.isSet(name) ? parser.value(name).trimmed() : QString();
     options.databasePath = parser.value(db);
     options.verbose = parser.isSet(verbose);
     *exitCode = 0;
     return options;
+}
+
+std::optional<TlsIdentity> loadTlsIdentity(const NatterdOptions &options, QString *error)
+{
+    if (!options.tlsCertificatePath.isEmpty())
+        return TlsIdentity::load(options.tlsCertificatePath, options.tlsKeyPath, error);
+    const QString commonName =
+        options.server.serverName.isEmpty() ? QSysInfo::machineHostName() : options.server.serverName;
+    return TlsIdentity::loadOrCreateSelfSigned(options.databasePath, commonName, error);
 }
 
 int runNatterd(QCoreApplication &app)
@@ -237,12 +271,29 @@ int runNatterd(QCoreApplication &app)
     if (options->verbose)
         QLoggingCategory::setFilterRules(u"natter.*.debug=true"_s);
 
+    ServerConfig config = options->server;
+    if (options->tls) {
+        QString error;
+        config.tls = loadTlsIdentity(*options, &error);
+        if (!config.tls) {
+            printError(u"cannot use the certificate: %1"_s.arg(error));
+            return 1;
+        }
+        if (options->printFingerprint) {
+            std::printf("%s\n", qUtf8Printable(Fingerprint::display(config.tls->fingerprint())));
+            return 0;
+        }
+    } else {
+        printError(u"WARNING: --no-tls: serving plain ws://. Passwords and messages cross the network "
+                   u"readable by anyone on it. Use this only behind a reverse proxy that does TLS."_s);
+    }
+
     auto store = std::make_unique<SqliteMessageStore>(options->databasePath);
     if (!store->open()) {
         printError(u"cannot open the database: %1"_s.arg(store->errorString()));
         return 1;
     }
-    ChatServer server(options->server, std::move(store));
+    ChatServer server(config, std::move(store));
     if (!server.listen()) {
         printError(server.errorString());
         return 1;
@@ -250,6 +301,10 @@ int runNatterd(QCoreApplication &app)
     std::printf("%s listening on %s:%u, database %s\n", qUtf8Printable(ChatServer::versionString()),
                 qUtf8Printable(server.serverAddress().toString()), unsigned(server.serverPort()),
                 qUtf8Printable(options->databasePath));
+    if (config.tls)
+        std::printf("serving wss:// with the certificate %s, SHA-256 fingerprint %s\n",
+                    qUtf8Printable(config.tls->certificatePath),
+                    qUtf8Printable(Fingerprint::display(config.tls->fingerprint())));
 
     // Discovery is a convenience: without it the server still works, so a
     // taken or refused UDP port is a warning, not a failure.
@@ -265,11 +320,28 @@ int runNatterd(QCoreApplication &app)
     }
     std::fflush(stdout);
 
-    UnixSignalWatcher signalWatcher({SIGINT, SIGTERM});
+    // One watcher (it owns the process's handlers): SIGINT/SIGTERM shut down,
+    // SIGHUP serves a renewed certificate from now on, without dropping anyone.
+    UnixSignalWatcher signalWatcher({SIGINT, SIGTERM, SIGHUP});
     QObject::connect(&signalWatcher, &UnixSignalWatcher::signalReceived, &server,
-                     [&server](int signalNumber) {
+                     [&server, &options](int signalNumber) {
                          qCInfo(lcNatterServer) << "signal" << signalNumber << "received";
-                         server.shutdown();
+                         if (signalNumber != SIGHUP) {
+                             server.shutdown();
+                             return;
+                         }
+                         if (!server.isTls())
+                             return;
+                         QString error;
+                         const std::optional<TlsIdentity> identity = loadTlsIdentity(*options, &error);
+                         if (!identity) {
+                             printError(u"SIGHUP: keeping the current certificate: %1"_s.arg(error));
+                             return;
+                         }
+                         server.reloadTls(*identity);
+                         std::printf("reloaded the certificate, SHA-256 fingerprint %s\n",
+                                     qUtf8Printable(Fingerprint::display(identity->fingerprint())));
+                         std::fflush(stdout);
                      });
     QObject::connect(&server, &ChatServer::shutdownFinished, &app, [] { QCoreApplication::exit(0); });
     return QCoreApplication::exec();

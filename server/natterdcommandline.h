@@ -20,7 +20,15 @@ struct NatterdOptions
     bool verbose = false;
     /// UDP port answering LAN discovery; nullopt: do not answer.
     std::optional<quint16> discoveryPort = Discovery::DefaultPort;
+    bool tls = true;               ///< --no-tls turns it off
+    QString tlsCertificatePath;    ///< --tls-cert; empty: the self-signed one beside the database
+    QString tlsKeyPath;            ///< --tls-key
+    bool printFingerprint = false; ///< --fingerprint: print it and exit
 };
+
+/// The certificate natterd serves: --tls-cert/--tls-key, or the self-signed
+/// one beside the database (created on first use).
+std::optional<TlsIdentity> loadTlsIdentity(const NatterdOptions &options, QString *error);
 
 /// Parses natterd's arguments. Prints --help/--version or a usage error
 /// itself; then *exitCode says how to exit and nullopt is returned.

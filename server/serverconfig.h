@@ -1,6 +1,7 @@
 #pragma once
 
 #include "passwordhasher.h"
+#include "tlsidentity.h"
 #include "validation.h"
 
 #include <QHostAddress>
@@ -8,6 +9,7 @@
 #include <QStringList>
 
 #include <chrono>
+#include <optional>
 
 namespace Natter {
 
@@ -34,6 +36,9 @@ struct ServerConfig
     qint64 maxQueuedBytes = 4 * 1024 * 1024; ///< unsent bytes to one connection before it is dropped
     int historyOnJoin = 50;                  ///< messages a joiner gets
     int maxRoomsPerConnection = 100;         ///< join_room beyond this answers too_many_rooms
+
+    /// Serve wss:// with this certificate; nullopt: plain ws:// (behind a TLS-terminating proxy).
+    std::optional<TlsIdentity> tls;
 
     Registration registration = Registration::Open;
     PasswordHasher::Cost passwordCost = PasswordHasher::Cost::Interactive;

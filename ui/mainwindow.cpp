@@ -102,11 +102,18 @@ MainWindow::MainWindow(QWidget *parent)
     m_statusDot = new QLabel(this);
     m_statusLabel = new QLabel(this);
     m_statusLabel->setObjectName(u"connectionStatus"_s);
+    m_statusLabel->setTextFormat(Qt::PlainText); // it names the server, which the server chose
+    m_securityLabel = new QLabel(this);
+    m_securityLabel->setObjectName(u"connectionSecurity"_s);
+    m_securityLabel->setTextFormat(Qt::PlainText);
+    m_securityLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_reconnectButton = new QPushButton(tr("Reconnect now"), this);
     m_reconnectButton->setFlat(true);
     m_reconnectButton->hide();
     connect(m_reconnectButton, &QPushButton::clicked, this, &MainWindow::reconnectRequested);
     m_hostLabel = new QLabel(this);
+    m_hostLabel->setObjectName(u"hostingAddress"_s);
+    m_hostLabel->setTextFormat(Qt::PlainText);
     m_hostLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_hostLabel->hide();
     m_copyHostButton = new QToolButton(this);
@@ -120,6 +127,7 @@ MainWindow::MainWindow(QWidget *parent)
     });
     statusBar()->addWidget(m_statusDot);
     statusBar()->addWidget(m_statusLabel, 1);
+    statusBar()->addWidget(m_securityLabel);
     statusBar()->addWidget(m_reconnectButton);
     statusBar()->addPermanentWidget(m_hostLabel);
     statusBar()->addPermanentWidget(m_copyHostButton);
@@ -140,6 +148,7 @@ QWidget *MainWindow::createSidebar()
     layout->setContentsMargins(6, 8, 0, 6);
 
     m_serverTitle = new QLabel(tr("Natter"), sidebar);
+    m_serverTitle->setTextFormat(Qt::PlainText);
     QFont titleFont = m_serverTitle->font();
     titleFont.setBold(true);
     titleFont.setPointSizeF(titleFont.pointSizeF() * 1.15);
@@ -215,11 +224,13 @@ QWidget *MainWindow::createConversationPane()
     headerLayout->setContentsMargins(12, 8, 12, 8);
     headerLayout->setSpacing(0);
     m_conversationTitle = new QLabel(header);
+    m_conversationTitle->setTextFormat(Qt::PlainText); // another person's name, in a direct conversation
     QFont titleFont = m_conversationTitle->font();
     titleFont.setBold(true);
     titleFont.setPointSizeF(titleFont.pointSizeF() * 1.2);
     m_conversationTitle->setFont(titleFont);
     m_conversationSubtitle = new QLabel(header);
+    m_conversationSubtitle->setTextFormat(Qt::PlainText);
     m_conversationSubtitle->setForegroundRole(QPalette::PlaceholderText);
     headerLayout->addWidget(m_conversationTitle);
     headerLayout->addWidget(m_conversationSubtitle);
@@ -317,6 +328,7 @@ QWidget *MainWindow::createConversationPane()
     layout->addWidget(m_emptyLabel, 1);
 
     m_typingLabel = new QLabel(pane);
+    m_typingLabel->setTextFormat(Qt::PlainText); // "<b>Boss</b> is typing…" stays as typed
     m_typingLabel->setObjectName(u"typingLabel"_s);
     m_typingLabel->setForegroundRole(QPalette::PlaceholderText);
     m_typingLabel->setContentsMargins(14, 0, 12, 0);
@@ -558,15 +570,38 @@ void MainWindow::setServerTitle(const QString &title)
     m_serverTitle->setText(title);
 }
 
-void MainWindow::setHostingAddresses(const QStringList &urls)
+void MainWindow::setHostingAddresses(const QStringList &urls, const QString &fingerprint)
 {
     m_hostUrls = urls;
     const bool hosting = !urls.isEmpty();
     m_hostLabel->setVisible(hosting);
     m_copyHostButton->setVisible(hosting);
     if (hosting) {
-        m_hostLabel->setText(tr("Hosting · others join at %1").arg(urls.constFirst()));
+        // The fingerprint in full, to be read out to those who join.
+        m_hostLabel->setText(
+            fingerprint.isEmpty()
+                ? tr("Hosting · others join at %1").arg(urls.constFirst())
+                : tr("Hosting · others join at %1 · certificate %2").arg(urls.constFirst(), fingerprint));
         m_hostLabel->setToolTip(urls.join(u'\n'));
+    }
+}
+
+QString MainWindow::connectionSecurityText() const
+{
+    return m_securityLabel->text();
+}
+
+void MainWindow::setConnectionSecurity(bool encrypted, const QString &fingerprint)
+{
+    if (encrypted) {
+        m_securityLabel->setText(tr("🔒 Encrypted"));
+        m_securityLabel->setToolTip(tr("The connection is encrypted (TLS). The server's certificate has the "
+                                       "SHA-256 fingerprint\n%1")
+                                        .arg(fingerprint));
+    } else {
+        m_securityLabel->setText(tr("Not encrypted"));
+        m_securityLabel->setToolTip(
+            tr("This connection is not encrypted: others on the network can read it."));
     }
 }
 

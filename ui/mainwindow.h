@@ -65,7 +65,11 @@ public:
                              bool canReconnectNow = false);
     void setServerTitle(const QString &title);
     /// The addresses others can join this hosted chat at; empty hides them.
-    void setHostingAddresses(const QStringList &urls);
+    /// Shows where others join a chat hosted here, and its certificate's fingerprint.
+    void setHostingAddresses(const QStringList &urls, const QString &fingerprint = {});
+    /// The lock in the status bar; the fingerprint (display form) in its tooltip.
+    void setConnectionSecurity(bool encrypted, const QString &fingerprint);
+    QString connectionSecurityText() const;
     void setTypingText(const QString &text);
     /// A banner above the messages that stays until dismissed or replaced.
     void showError(const QString &message);
@@ -150,6 +154,7 @@ private:
     QWidget *m_memberPane = nullptr;
     QListView *m_memberList = nullptr;
     QLabel *m_statusDot = nullptr;
+    QLabel *m_securityLabel = nullptr;
     QLabel *m_statusLabel = nullptr;
     QPushButton *m_reconnectButton = nullptr;
     QLabel *m_hostLabel = nullptr;

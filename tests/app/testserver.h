@@ -72,10 +72,13 @@ private:
     quint16 m_port = 0;
 };
 
-/// Connects a test client as Bob (bob@example.org) and joins the rooms.
-inline bool signInAsBob(TestClient &bob, quint16 port, const QStringList &rooms = {})
+/// Connects a test client as Bob (bob@example.org) and joins the rooms; over
+/// wss:// when the server's certificate fingerprint is given.
+inline bool signInAsBob(TestClient &bob, quint16 port, const QStringList &rooms = {},
+                        const QString &fingerprint = {})
 {
-    if (!bob.open(port) || !bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")))
+    const bool opened = fingerprint.isEmpty() ? bob.open(port) : bob.openTls(port, fingerprint);
+    if (!opened || !bob.hello(QStringLiteral("Bob"), QStringLiteral("bob@example.org")))
         return false;
     for (const QString &room : rooms) {
         if (!bob.join(room))

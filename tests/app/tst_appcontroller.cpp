@@ -2,6 +2,7 @@
 // and controller against an in-process server on 127.0.0.1.
 #include "appcontroller.h"
 #include "composer.h"
+#include "fingerprint.h"
 #include "localserverhost.h"
 #include "mainwindow.h"
 #include "memorycredentialstore.h"
@@ -305,7 +306,12 @@ void TestAppController::hostsAChatAndJoinsIt()
 
     // A second person joins the hosted chat and they talk.
     TestClient bob;
-    QVERIFY(signInAsBob(bob, controller->localHost()->port(), {QStringLiteral("general")}));
+    QVERIFY(signInAsBob(bob, controller->localHost()->port(), {QStringLiteral("general")},
+                        controller->localHost()->fingerprint()));
+    // The host's own connection is encrypted with the chat's certificate, which needed no question.
+    QVERIFY(controller->client()->isEncrypted());
+    QCOMPARE(controller->client()->certificateFingerprint(), controller->localHost()->fingerprint());
+    QVERIFY(controller->window()->connectionSecurityText().contains(QStringLiteral("Encrypted")));
     QTest::keyClicks(controller->window()->composer(), QStringLiteral("welcome, Bob"));
     QTest::keyClick(controller->window()->composer(), Qt::Key_Return);
     const auto received = bob.waitFor<Protocol::ReceiveMessage>();
@@ -326,7 +332,7 @@ void TestAppController::hostsAChatAndJoinsIt()
     QVERIFY(controller->localHost()->isRunning());
     // Bound to loopback here, so that is the address to share.
     QCOMPARE(controller->localHost()->shareableUrls(),
-             QStringList{QStringLiteral("ws://127.0.0.1:%1").arg(controller->localHost()->port())});
+             QStringList{QStringLiteral("wss://127.0.0.1:%1").arg(controller->localHost()->port())});
 }
 
 void TestAppController::saysClearlyWhenThePortIsTaken()
@@ -351,7 +357,7 @@ void TestAppController::twoInstancesTalk()
     QTRY_COMPARE(alice->client()->state(), State::Online);
 
     ClientOptions joinOptions;
-    joinOptions.server = QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(alice->localHost()->port()));
+    joinOptions.server = QUrl(QStringLiteral("wss://127.0.0.1:%1").arg(alice->localHost()->port()));
     joinOptions.identity = User{QStringLiteral("Bob"), QStringLiteral("bob@example.org")};
     joinOptions.discovery = false;
     joinOptions.password = TestClient::defaultPassword();
@@ -360,6 +366,11 @@ void TestAppController::twoInstancesTalk()
         std::make_unique<AppController>(AppSettings::fromFile(m_dir->filePath(QStringLiteral("bob.ini"))),
                                         joinOptions, std::make_unique<MemoryCredentialStore>(bobKeychain));
     QVERIFY(bob->start());
+    // First contact: Bob is shown the certificate's fingerprint and accepts it.
+    QMessageBox *question = nullptr;
+    QTRY_VERIFY((question = bob->window()->findChild<QMessageBox *>(QStringLiteral("certificateQuestion"))));
+    QVERIFY(question->informativeText().contains(Fingerprint::display(alice->localHost()->fingerprint())));
+    question->button(QMessageBox::Yes)->click();
     QTRY_COMPARE(bob->client()->state(), State::Online);
     QTRY_COMPARE(alice->window()->memberList()->model()->rowCount(), 2);
 

@@ -87,16 +87,21 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ -n "$port" ] || fail "natterd did not say where it listens"
-exec 3<>"/dev/tcp/127.0.0.1/$port"
-printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n' >&3
-read -r -t 10 status <&3 || fail "no handshake answer"
-exec 3<&-
+# natterd serves wss:// by default: the WebSocket handshake goes over TLS, and
+# the certificate is the one natterd --fingerprint names.
+status=$( (printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'; sleep 2) |
+  timeout 10 openssl s_client -quiet -connect "127.0.0.1:$port" 2>/dev/null | head -n 1) || true
+[ -n "$status" ] || fail "no handshake answer over TLS"
 [[ $status == "HTTP/1.1 101"* ]] || fail "handshake answered: $status"
+served=$(echo | timeout 10 openssl s_client -connect "127.0.0.1:$port" 2>/dev/null |
+  openssl x509 -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
+printed=$("$root/usr/bin/natterd" --db "$work/db/natter.db" --fingerprint | tr -d ' ' | tr 'A-F' 'a-f')
+[ "$served" = "$printed" ] || fail "natterd --fingerprint ($printed) is not the served certificate ($served)"
 kill -TERM "$natterd_pid"
 wait "$natterd_pid" && code=0 || code=$?
 natterd_pid=""
 [ "$code" -eq 0 ] || fail "natterd exited with $code after SIGTERM"
-echo "natterd from the package: ok ($version, handshake on port $port, clean stop)"
+echo "natterd from the package: ok ($version, wss:// handshake on port $port, fingerprint $printed, clean stop)"
 
 # --- a real install (CI) -------------------------------------------------
 if [ "${NATTER_PACKAGE_INSTALL:-0}" = 1 ]; then

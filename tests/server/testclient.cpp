@@ -1,6 +1,10 @@
 #include "testclient.h"
 
+#include <QCryptographicHash>
 #include <QSignalSpy>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QSslError>
 
 using namespace Natter;
 using namespace Qt::StringLiterals;
@@ -22,6 +26,33 @@ bool TestClient::open(quint16 port)
     QSignalSpy connected(&m_socket, &QWebSocket::connected);
     m_socket.open(QUrl(u"ws://127.0.0.1:%1"_s.arg(port)));
     return connected.wait(5000) || isConnected();
+}
+
+bool TestClient::openTls(quint16 port, const QString &fingerprint)
+{
+    // Pinning as the app does it: the certificate is self-signed, so accept
+    // exactly the one with this fingerprint.
+    connect(&m_socket, &QWebSocket::sslErrors, this, [this, fingerprint](const QList<QSslError> &errors) {
+        for (const QSslError &error : errors) {
+            if (QString::fromLatin1(error.certificate().digest(QCryptographicHash::Sha256).toHex()) ==
+                fingerprint) {
+                m_socket.ignoreSslErrors(errors);
+                return;
+            }
+        }
+        ++certificateRefusals;
+        m_socket.abort();
+    });
+    QSignalSpy connected(&m_socket, &QWebSocket::connected);
+    QSignalSpy failed(&m_socket, &QWebSocket::disconnected);
+    m_socket.open(QUrl(u"wss://127.0.0.1:%1"_s.arg(port)));
+    return QTest::qWaitFor([&] { return !connected.isEmpty() || !failed.isEmpty(); }, 5000) && isConnected();
+}
+
+QString TestClient::peerFingerprint() const
+{
+    const QSslCertificate peer = m_socket.sslConfiguration().peerCertificate();
+    return peer.isNull() ? QString() : QString::fromLatin1(peer.digest(QCryptographicHash::Sha256).toHex());
 }
 
 void TestClient::send(const Codec::ClientFrame &frame)

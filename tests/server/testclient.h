@@ -19,6 +19,11 @@ public:
 
     QWebSocket &socket() { return m_socket; }
     bool open(quint16 port);
+    /// wss://, accepting the self-signed certificate with this SHA-256 fingerprint only.
+    bool openTls(quint16 port, const QString &fingerprint);
+    /// The SHA-256 of the certificate the server showed (empty over ws://).
+    QString peerFingerprint() const;
+    int certificateRefusals = 0;
     bool isConnected() const { return m_socket.state() == QAbstractSocket::ConnectedState; }
 
     void send(const Natter::Codec::ClientFrame &frame);

@@ -1,8 +1,11 @@
 #include "testclient.h"
 
 #include "discovery.h"
+#include "fingerprint.h"
+#include "tlsidentity.h"
 
 #include <QElapsedTimer>
+#include <QFileInfo>
 #include <QNetworkDatagram>
 #include <QProcess>
 #include <QRegularExpression>
@@ -36,13 +39,16 @@ private Q_SLOTS:
     void newOptionsRefuseBadValues();
     void administrationBesideARunningServer();
     void closedRegistrationWithAnAdministratorsAccount();
+    void servesTlsWithTheFingerprintItPrints();
+    void sighupReloadsTheCertificateAndKeepsConnections();
 
 private:
     /// Runs `natterd --db DB ARGS`, with input on standard input; returns the exit code.
     int admin(const QStringList &arguments, const QByteArray &input = {}, QByteArray *out = nullptr,
               QByteArray *err = nullptr);
     /// Starts natterd on a free loopback port; returns the port, 0 on failure.
-    quint16 start(QProcess &process, const QStringList &extraArguments = {});
+    /// Plain ws:// (--no-tls) unless tls is set.
+    quint16 start(QProcess &process, const QStringList &extraArguments = {}, bool tls = false);
     QList<Message> readWholeRoom(TestClient &client, const QString &room);
     QString dbPath() const { return m_dir->filePath(u"natter.db"_s); }
 
@@ -71,7 +77,7 @@ void TestNatterd::cleanup()
     m_dir.reset();
 }
 
-quint16 TestNatterd::start(QProcess &process, const QStringList &extraArguments)
+quint16 TestNatterd::start(QProcess &process, const QStringList &extraArguments, bool tls)
 {
     process.setProgram(QStringLiteral(NATTERD_PATH));
     process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
@@ -79,7 +85,7 @@ quint16 TestNatterd::start(QProcess &process, const QStringList &extraArguments)
     process.setArguments(
         QStringList{u"--host"_s, u"127.0.0.1"_s, u"--port"_s, u"0"_s, u"--db"_s, dbPath()} +
         (extraArguments.contains(u"--discovery-port"_s) ? QStringList() : QStringList{u"--no-discovery"_s}) +
-        extraArguments);
+        (tls ? QStringList() : QStringList{u"--no-tls"_s}) + extraArguments);
     process.start();
     if (!process.waitForStarted())
         return 0;
@@ -248,6 +254,79 @@ void TestNatterd::closedRegistrationWithAnAdministratorsAccount()
     QCOMPARE(admin({u"user"_s, u"add"_s, u"stranger@x.org"_s}, "let me in please\n"), 0);
     TestClient member;
     QVERIFY(member.open(port) && member.hello(u"Stranger"_s, u"stranger@x.org"_s, u"let me in please"_s));
+    natterd.terminate();
+    QVERIFY(waitForExit(natterd));
+}
+
+void TestNatterd::servesTlsWithTheFingerprintItPrints()
+{
+    // Asked before the first start: the certificate is made then, and kept.
+    QProcess print;
+    print.start(QStringLiteral(NATTERD_PATH), {u"--db"_s, dbPath(), u"--fingerprint"_s});
+    QVERIFY(print.waitForFinished());
+    QCOMPARE(print.exitCode(), 0);
+    const QString printed =
+        Fingerprint::normalized(QString::fromUtf8(print.readAllStandardOutput().trimmed()));
+    QCOMPARE(printed.size(), 64);
+
+    QProcess natterd;
+    const quint16 port = start(natterd, {}, true);
+    QVERIFY(port);
+    QVERIFY(m_output.contains("serving wss://"));
+    TestClient client;
+    QVERIFY(client.openTls(port, printed));
+    QCOMPARE(client.peerFingerprint(), printed);
+    QVERIFY(client.hello(u"Ann"_s, u"ann@x.org"_s));
+    // The key is kept private; the certificate may be read by anyone.
+    const auto others = QFileDevice::ReadGroup | QFileDevice::ReadOther;
+    QCOMPARE(QFileInfo(m_dir->filePath(u"natterd-key.pem"_s)).permissions() & others,
+             QFileDevice::Permissions());
+    // A plain client on the TLS port fails, and natterd goes on.
+    TestClient plain;
+    QVERIFY(!plain.open(port));
+    TestClient again;
+    QVERIFY(again.openTls(port, printed) && again.hello(u"Ann"_s, u"ann@x.org"_s));
+    natterd.terminate();
+    QVERIFY(waitForExit(natterd));
+    QCOMPARE(natterd.exitCode(), 0);
+}
+
+void TestNatterd::sighupReloadsTheCertificateAndKeepsConnections()
+{
+    // A certificate of its own (as an administrator would give with --tls-cert).
+    QString error;
+    const auto first = TlsIdentity::loadOrCreateSelfSigned(m_dir->filePath(u"one/x.db"_s), u"one"_s, &error);
+    const auto second = TlsIdentity::loadOrCreateSelfSigned(m_dir->filePath(u"two/x.db"_s), u"two"_s, &error);
+    QVERIFY(first && second);
+    const QString cert = m_dir->filePath(u"served.pem"_s);
+    const QString key = m_dir->filePath(u"served.key"_s);
+    QVERIFY(QFile::copy(first->certificatePath, cert) && QFile::copy(first->keyPath, key));
+
+    QProcess natterd;
+    const quint16 port = start(natterd, {u"--tls-cert"_s, cert, u"--tls-key"_s, key}, true);
+    QVERIFY(port);
+    TestClient before;
+    QVERIFY(before.openTls(port, first->fingerprint()) && before.hello(u"Ann"_s, u"ann@x.org"_s));
+    QVERIFY(before.join(u"general"_s));
+
+    // Renewed on disk, then SIGHUP.
+    QVERIFY(QFile::remove(cert) && QFile::remove(key));
+    QVERIFY(QFile::copy(second->certificatePath, cert) && QFile::copy(second->keyPath, key));
+    ::kill(pid_t(natterd.processId()), SIGHUP);
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            m_output += natterd.readAllStandardOutput();
+            return m_output.contains("reloaded the certificate");
+        },
+        5000));
+    TestClient after;
+    QVERIFY(after.openTls(port, second->fingerprint()) && after.hello(u"Bob"_s, u"bob@x.org"_s));
+    QVERIFY(after.join(u"general"_s));
+    // The connection from before the reload still works.
+    before.frames.clear();
+    before.send(SendMessage{u"general"_s, {}, u"still here"_s, {}});
+    QVERIFY(before.waitFor<ReceiveMessage>());
+    QVERIFY(after.waitFor<ReceiveMessage>());
     natterd.terminate();
     QVERIFY(waitForExit(natterd));
 }

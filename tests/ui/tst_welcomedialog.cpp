@@ -27,9 +27,9 @@ void TestWelcomeDialog::parsesServerAddresses_data()
     QTest::addColumn<QString>("text");
     QTest::addColumn<QUrl>("url");
     QTest::newRow("bare host") << QStringLiteral("192.168.1.20")
-                               << QUrl(QStringLiteral("ws://192.168.1.20:5000"));
+                               << QUrl(QStringLiteral("wss://192.168.1.20:5000"));
     QTest::newRow("host and port") << QStringLiteral(" lab-box:5001 ")
-                                   << QUrl(QStringLiteral("ws://lab-box:5001"));
+                                   << QUrl(QStringLiteral("wss://lab-box:5001"));
     QTest::newRow("ws url") << QStringLiteral("ws://10.0.0.2:6000/")
                             << QUrl(QStringLiteral("ws://10.0.0.2:6000/"));
     QTest::newRow("ipv6") << QStringLiteral("ws://[::1]:5000") << QUrl(QStringLiteral("ws://[::1]:5000"));
@@ -78,7 +78,7 @@ void TestWelcomeDialog::joinsAnAddressTypedIn()
     dialog.joinButton()->click();
     QCOMPARE(accepted.count(), 1);
     QCOMPARE(dialog.choice(), WelcomeDialog::Choice::Join);
-    QCOMPARE(dialog.serverUrl(), QUrl(QStringLiteral("ws://192.168.1.20:5000")));
+    QCOMPARE(dialog.serverUrl(), QUrl(QStringLiteral("wss://192.168.1.20:5000")));
     QCOMPARE(dialog.identity().email, QStringLiteral("alice@example.org"));
 }
 
