@@ -1,5 +1,7 @@
 #include "memberlistmodel.h"
 
+#include "validation.h"
+
 #include <algorithm>
 
 namespace Natter {
@@ -24,6 +26,7 @@ QVariant MemberListModel::data(const QModelIndex &index, int role) const
     case Qt::DisplayRole:
         return user.name;
     case Qt::ToolTipRole:
+        return Validation::displayableEmail(user.email);
     case EmailRole:
         return user.email;
     case IsSelfRole:

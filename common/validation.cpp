@@ -1,5 +1,7 @@
 #include "validation.h"
 
+#include <QList>
+
 namespace Natter::Validation {
 
 namespace {
@@ -12,6 +14,39 @@ bool isRoomLeadChar(QChar c)
 bool isRoomChar(QChar c)
 {
     return isRoomLeadChar(c) || c == u'-' || c == u'_' || c == u'.';
+}
+
+/// Characters that change how text around them looks without being seen
+/// themselves, or break lines: U+202E (right-to-left override), U+200B (zero
+/// width space), U+2028 (line separator), control characters, and halves of
+/// surrogate pairs. Spaces other than U+0020 are refused too when asked.
+bool hasInvisibleCharacter(QStringView text, bool allowPlainSpace)
+{
+    for (qsizetype i = 0; i < text.size(); ++i) {
+        char32_t c = text.at(i).unicode();
+        if (QChar::isHighSurrogate(c)) {
+            if (i + 1 >= text.size() || !text.at(i + 1).isLowSurrogate())
+                return true;
+            c = QChar::surrogateToUcs4(text.at(i).unicode(), text.at(i + 1).unicode());
+            ++i;
+        } else if (QChar::isLowSurrogate(c)) {
+            return true;
+        }
+        switch (QChar::category(c)) {
+        case QChar::Other_Control:
+        case QChar::Other_Format:
+        case QChar::Separator_Line:
+        case QChar::Separator_Paragraph:
+            return true;
+        case QChar::Separator_Space:
+            if (!allowPlainSpace || c != U' ')
+                return true;
+            break;
+        default:
+            break;
+        }
+    }
+    return false;
 }
 
 } // namespace
@@ -35,10 +70,26 @@ bool isValidEmail(QStringView email)
     if (at <= 0 || at == email.size() - 1 || email.indexOf(u'@', at + 1) != -1)
         return false;
     for (QChar c : email) {
-        if (c.isSpace() || c.category() == QChar::Other_Control)
+        if (c.isSpace())
             return false;
     }
-    return true;
+    return !hasInvisibleCharacter(email, false);
+}
+
+QString displayableEmail(QStringView email)
+{
+    // Look-alike letters (a Cyrillic "а" for a Latin "a") are shown as what they are.
+    QString shown;
+    bool foreign = false;
+    for (const uint c : email.toUcs4()) {
+        if (c < 0x80) {
+            shown.append(QChar(c));
+        } else {
+            foreign = true;
+            shown.append(QStringLiteral("[U+%1]").arg(quint32(c), 4, 16, QLatin1Char('0')).toUpper());
+        }
+    }
+    return foreign ? shown : email.toString();
 }
 
 QString normalizedEmail(QStringView email)
@@ -51,11 +102,7 @@ bool isValidDisplayName(QStringView name)
     const QStringView trimmed = name.trimmed();
     if (trimmed.isEmpty() || trimmed.size() > MaxDisplayNameLength)
         return false;
-    for (QChar c : trimmed) {
-        if (c.category() == QChar::Other_Control)
-            return false;
-    }
-    return true;
+    return !hasInvisibleCharacter(trimmed, true);
 }
 
 bool isValidClientId(QStringView clientId)

@@ -17,13 +17,20 @@ inline constexpr qsizetype DefaultMaxTextLength = 4000;
 bool isValidRoomName(QStringView room);
 
 /// A pragmatic check: 3-254 characters, exactly one '@' with text on both
-/// sides, no white space or control characters.
+/// sides, no white space, control, format (U+202E, U+200B...) or separator
+/// characters, no broken surrogate pairs.
 bool isValidEmail(QStringView email);
+
+/// An email as shown to people: ASCII as it is, anything else as [U+XXXX],
+/// so that look-alike letters cannot pass for the email they imitate.
+QString displayableEmail(QStringView email);
 
 /// Emails identify users and compare case-insensitively; this is the stored form.
 QString normalizedEmail(QStringView email);
 
-/// 1-64 characters once trimmed, no control characters.
+/// 1-64 characters once trimmed; no control, format (U+202E right-to-left
+/// override, zero-width characters) or line/paragraph separator characters,
+/// no space other than U+0020, no broken surrogate pairs.
 bool isValidDisplayName(QStringView name);
 
 /// 1-64 printable ASCII characters.

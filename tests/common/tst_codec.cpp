@@ -79,6 +79,10 @@ void TestCodec::invalidClientFrames_data()
     QTest::newRow("unknown type") << R"({"type":"dance"})"_ba << ErrorCode::UnknownType;
     QTest::newRow("server-only type") << R"({"type":"welcome"})"_ba << ErrorCode::UnknownType;
     QTest::newRow("hello no email") << R"({"type":"hello","name":"Bob"})"_ba << ErrorCode::BadField;
+    QTest::newRow("hello name with right-to-left override")
+        << R"({"type":"hello","name":"Alice\u202enimda","email":"b@x","password":"p"})"_ba << ErrorCode::BadName;
+    QTest::newRow("hello email with zero width space")
+        << R"({"type":"hello","name":"B","email":"b\u200b@x","password":"p"})"_ba << ErrorCode::BadEmail;
     QTest::newRow("hello password and token")
         << R"({"type":"hello","name":"B","email":"b@x","password":"p","token":"t"})"_ba
         << ErrorCode::BadField;

@@ -15,6 +15,9 @@ private Q_SLOTS:
     void emails_data();
     void emails();
     void textLengthCountsCodePoints();
+    void displayNames_data();
+    void displayNames();
+    void lookAlikeEmailsAreShownAsWhatTheyAre();
     void normalizedEmailIsLowerCase();
 };
 
@@ -54,6 +57,11 @@ void TestValidation::emails_data()
     QTest::newRow("two at") << u"a@b@c"_s << false;
     QTest::newRow("space") << u"b ob@x.org"_s << false;
     QTest::newRow("too long") << (QString(250, u'a') + u"@x.org"_s) << false;
+    QTest::newRow("right-to-left override") << u"bob\u202E@x.org"_s << false;
+    QTest::newRow("zero width space") << u"bo\u200Bb@x.org"_s << false;
+    QTest::newRow("line separator") << u"bob@x.org\u2028"_s << false;
+    QTest::newRow("lone surrogate") << (u"bob"_s + QChar(0xdc00) + u"@x.org"_s) << false;
+    QTest::newRow("non-latin letters") << u"аlice@x.org"_s << true; // allowed, but shown as what they are
 }
 
 void TestValidation::emails()
@@ -61,6 +69,41 @@ void TestValidation::emails()
     QFETCH(QString, email);
     QFETCH(bool, valid);
     QCOMPARE(Validation::isValidEmail(email), valid);
+}
+
+void TestValidation::displayNames_data()
+{
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<bool>("valid");
+    QTest::newRow("plain") << u"Alice Smith"_s << true;
+    QTest::newRow("accents and emoji") << u"Zoë 🎉"_s << true;
+    QTest::newRow("markup is just text") << u"<b>Boss</b>"_s << true; // shown as typed, never as markup
+    QTest::newRow("right-to-left override") << u"Alice\u202Enimda"_s << false;
+    QTest::newRow("zero width joiner") << u"Ali\u200Dce"_s << false;
+    QTest::newRow("zero width space") << u"Ali\u200Bce"_s << false;
+    QTest::newRow("line separator") << u"Alice\u2028IT admin"_s << false;
+    QTest::newRow("paragraph separator") << u"Alice\u2029Bob"_s << false;
+    QTest::newRow("no-break space") << u"Alice\u00A0Smith"_s << false;
+    QTest::newRow("ideographic space") << u"Alice\u3000Smith"_s << false;
+    QTest::newRow("control") << u"Alice\u0007"_s << false;
+    QTest::newRow("lone surrogate") << (u"Alice"_s + QChar(0xd800)) << false;
+    QTest::newRow("only spaces") << u"   "_s << false;
+    QTest::newRow("65 characters") << QString(65, u'x') << false;
+}
+
+void TestValidation::displayNames()
+{
+    QFETCH(QString, name);
+    QFETCH(bool, valid);
+    QCOMPARE(Validation::isValidDisplayName(name), valid);
+}
+
+void TestValidation::lookAlikeEmailsAreShownAsWhatTheyAre()
+{
+    QCOMPARE(Validation::displayableEmail(u"alice@x.org"_s), u"alice@x.org"_s);
+    // A Cyrillic "а" (U+0430) cannot pass for a Latin "a".
+    QCOMPARE(Validation::displayableEmail(u"аlice@x.org"_s), u"[U+0430]lice@x.org"_s);
+    QCOMPARE(Validation::displayableEmail(u"bob@😀.org"_s), u"bob@[U+1F600].org"_s);
 }
 
 void TestValidation::textLengthCountsCodePoints()
