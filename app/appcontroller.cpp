@@ -317,12 +317,22 @@ bool AppController::runWelcomeDialog()
     dialog.setRecentServers(recent);
 
     DiscoveryBrowser browser;
-    connect(&browser, &DiscoveryBrowser::serverFound, &dialog, [&dialog](const DiscoveredServer &server) {
-        const QString title = server.name.isEmpty() ? server.url.host() : server.name;
-        dialog.addDiscoveredServer(
-            title, server.url,
-            tr("%1 · %n online", nullptr, server.users).arg(server.url.toString(QUrl::RemoveScheme).mid(2)));
-    });
+    connect(&browser, &DiscoveryBrowser::serverFound, &dialog,
+            [this, &dialog](const DiscoveredServer &server) {
+                const QString title = server.name.isEmpty() ? server.url.host() : server.name;
+                QString detail = tr("%1 · %n online", nullptr, server.users)
+                                     .arg(server.url.toString(QUrl::RemoveScheme).mid(2));
+                // What the announcement claims is shown, and checked against a pin; it
+                // is never trusted by itself (anyone on the network can announce).
+                const QString pinned = m_settings.pinnedFingerprint(serverKey(server.url));
+                if (server.fingerprint.isEmpty())
+                    detail += tr(" · not encrypted");
+                else if (!pinned.isEmpty() && pinned != server.fingerprint)
+                    detail += tr(" · ⚠ not the certificate you trusted before");
+                else
+                    detail += tr(" · certificate %1…").arg(Fingerprint::display(server.fingerprint).left(14));
+                dialog.addDiscoveredServer(title, server.url, detail);
+            });
     if (m_options.discovery)
         browser.start();
 

@@ -80,7 +80,9 @@ void DiscoveryBrowser::readPending()
             sender = QHostAddress(ipv4);
         DiscoveredServer server;
         server.name = announcement->name;
-        server.url.setScheme(u"ws"_s);
+        // Servers from before TLS announce no fingerprint and serve ws://.
+        server.url.setScheme(announcement->fingerprint.isEmpty() ? u"ws"_s : u"wss"_s);
+        server.fingerprint = announcement->fingerprint;
         server.url.setHost(sender.toString());
         server.url.setPort(announcement->port);
         server.server = announcement->server;

@@ -17,9 +17,10 @@ namespace Natter {
 struct DiscoveredServer
 {
     QString name;   ///< the host's name for it; may be empty
-    QUrl url;       ///< ws://ADDRESS:PORT, ADDRESS the one that answered
+    QUrl url;       ///< wss://ADDRESS:PORT (ws:// for a server without TLS), ADDRESS the one that answered
     QString server; ///< "natterd X.Y.Z"
     int users = 0;
+    QString fingerprint; ///< what the announcement claims; shown and compared, never trusted
 };
 
 /// Finds Natter servers on the LAN: broadcasts a discovery query now and

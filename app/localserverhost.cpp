@@ -101,8 +101,12 @@ bool LocalServerHost::start(const ServerConfig &config, const QString &databaseP
                 const QString name = config.serverName;
                 const quint16 port = m_port;
                 auto *discovery = new DiscoveryResponder([server, name, port] {
-                    return Discovery::Announcement{Discovery::Version, name, port,
-                                                   ChatServer::versionString(), server->onlineUserCount()};
+                    return Discovery::Announcement{Discovery::Version,
+                                                   name,
+                                                   port,
+                                                   ChatServer::versionString(),
+                                                   server->onlineUserCount(),
+                                                   server->tlsFingerprint()};
                 });
                 if (discovery->listen(*discoveryPort)) {
                     m_discovery = discovery;

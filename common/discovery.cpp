@@ -1,5 +1,7 @@
 #include "discovery.h"
 
+#include "fingerprint.h"
+
 #include <QJsonDocument>
 #include <QJsonObject>
 
@@ -50,8 +52,8 @@ QByteArray encodeAnnouncement(const Announcement &announcement)
 {
     // Escaped control characters take six bytes each: cut the name further
     // until the datagram fits.
-    for (qsizetype nameLength = MaxNameLength;; nameLength /= 2) {
-        const QJsonObject object{
+    for (qsizetype nameLength = MaxNameLength;; nameLength = nameLength * 3 / 4) {
+        QJsonObject object{
             {KindField, AnnouncementKind},
             {VersionField, announcement.version},
             {QLatin1String("name"), announcement.name.left(nameLength)},
@@ -59,8 +61,10 @@ QByteArray encodeAnnouncement(const Announcement &announcement)
             {QLatin1String("server"), announcement.server.left(MaxNameLength / 2)},
             {QLatin1String("users"), announcement.users},
         };
+        if (!announcement.fingerprint.isEmpty())
+            object.insert(QLatin1String("fp"), announcement.fingerprint);
         QByteArray datagram = QJsonDocument(object).toJson(QJsonDocument::Compact);
-        if (datagram.size() <= MaxDatagramBytes || nameLength == 0)
+        if (datagram.size() <= MaxAnnouncementBytes || nameLength == 0)
             return datagram;
     }
 }
@@ -74,11 +78,17 @@ std::optional<Announcement> decodeAnnouncement(const QByteArray &datagram)
     const QJsonValue port = object->value(QLatin1String("port"));
     const QJsonValue server = object->value(QLatin1String("server"));
     const QJsonValue users = object->value(QLatin1String("users"));
+    const QJsonValue fingerprint = object->value(QLatin1String("fp"));
     if (!port.isDouble() || port.toInt() < 1 || port.toInt() > 65535 ||
         port.toDouble() != double(port.toInt()))
         return std::nullopt;
     if ((!name.isUndefined() && !name.isString()) || (!server.isUndefined() && !server.isString()) ||
-        (!users.isUndefined() && !users.isDouble()))
+        (!users.isUndefined() && !users.isDouble()) ||
+        (!fingerprint.isUndefined() && !fingerprint.isString()))
+        return std::nullopt;
+    // A fingerprint that is not one is refused with the whole announcement.
+    const QString normalized = Fingerprint::normalized(fingerprint.toString());
+    if (!fingerprint.isUndefined() && normalized.isEmpty())
         return std::nullopt;
     Announcement announcement;
     announcement.version = object->value(VersionField).toInt();
@@ -86,6 +96,7 @@ std::optional<Announcement> decodeAnnouncement(const QByteArray &datagram)
     announcement.port = quint16(port.toInt());
     announcement.server = server.toString().left(MaxNameLength);
     announcement.users = qMax(0, users.toInt());
+    announcement.fingerprint = normalized;
     return announcement;
 }
 

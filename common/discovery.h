@@ -18,6 +18,9 @@ inline constexpr int Version = 1;
 inline constexpr quint16 DefaultPort = 5000;
 /// Datagrams longer than this are ignored, and none longer is ever sent.
 inline constexpr int MaxDatagramBytes = 512;
+/// Announcements are kept to this size (the name is cut to fit): an answer
+/// costs a spoofer's victim little more than the query did.
+inline constexpr int MaxAnnouncementBytes = 256;
 /// Longest server name carried in an announcement (longer names are cut).
 inline constexpr int MaxNameLength = 64;
 /// Environment variable naming where clients send queries (default: the
@@ -36,13 +39,17 @@ struct Announcement
     quint16 port = 0; ///< the WebSocket port, on the address the answer came from
     QString server;   ///< "natterd X.Y.Z"
     int users = 0;    ///< users online now
+    /// The SHA-256 of the server's TLS certificate (64 hex digits); empty for a
+    /// plain ws:// server. Shown, and compared with a pin, never trusted by
+    /// itself: anyone on the LAN can send an announcement.
+    QString fingerprint;
 };
 
 QByteArray encodeQuery(const Query &query = {});
 /// nullopt for anything that is not a well-formed query of version >= 1.
 std::optional<Query> decodeQuery(const QByteArray &datagram);
 
-/// Never longer than MaxDatagramBytes: the name is cut to MaxNameLength.
+/// Never longer than MaxAnnouncementBytes: the name is cut to fit.
 QByteArray encodeAnnouncement(const Announcement &announcement);
 /// nullopt for anything that is not a well-formed announcement of version >= 1.
 std::optional<Announcement> decodeAnnouncement(const QByteArray &datagram);

@@ -12,6 +12,11 @@ namespace {
 // handful a second is plenty, and bounds what a spoofed flood can reflect.
 constexpr double RepliesPerSecond = 20;
 constexpr double ReplyBurst = 40;
+// One sender (or one spoofed victim) gets a few answers a second at most, so a
+// spoofer cannot spend the whole budget on one victim and deny it to everyone.
+constexpr double RepliesPerSenderPerSecond = 2;
+constexpr double ReplyBurstPerSender = 4;
+constexpr qsizetype MaxSendersTracked = 4096;
 } // namespace
 
 DiscoveryResponder::DiscoveryResponder(AnnouncementProvider announcement, QObject *parent)
@@ -53,8 +58,20 @@ void DiscoveryResponder::readPending()
                                     << datagram.senderAddress();
             continue;
         }
-        if (!m_replies.tryTake(m_clock.elapsed())) {
-            qCDebug(lcNatterServer) << "discovery replies rate limited";
+        const qint64 now = m_clock.elapsed();
+        auto sender = m_perSender.find(datagram.senderAddress());
+        if (sender == m_perSender.end()) {
+            if (m_perSender.size() >= MaxSendersTracked)
+                m_perSender.removeIf([now](const auto &it) { return it.value().isFull(now); });
+            if (m_perSender.size() >= MaxSendersTracked) {
+                qCDebug(lcNatterServer) << "discovery: too many senders at once";
+                continue;
+            }
+            sender = m_perSender.insert(datagram.senderAddress(),
+                                        TokenBucket(RepliesPerSenderPerSecond, ReplyBurstPerSender, now));
+        }
+        if (!sender->tryTake(now) || !m_replies.tryTake(now)) {
+            qCDebug(lcNatterServer) << "discovery replies rate limited for" << datagram.senderAddress();
             continue;
         }
         m_socket->writeDatagram(Discovery::encodeAnnouncement(m_announcement()), datagram.senderAddress(),

@@ -4,6 +4,7 @@
 #include "ratelimiter.h"
 
 #include <QElapsedTimer>
+#include <QHash>
 #include <QHostAddress>
 #include <QObject>
 
@@ -48,7 +49,8 @@ private:
     QUdpSocket *m_socket;
     QString m_errorString;
     QElapsedTimer m_clock;
-    TokenBucket m_replies;
+    TokenBucket m_replies;                        // all senders together
+    QHash<QHostAddress, TokenBucket> m_perSender; // each sender on its own
 };
 
 } // namespace Natter

@@ -309,8 +309,9 @@ int runNatterd(QCoreApplication &app)
     // Discovery is a convenience: without it the server still works, so a
     // taken or refused UDP port is a warning, not a failure.
     DiscoveryResponder discovery([&server] {
-        return Discovery::Announcement{Discovery::Version, server.config().serverName, server.serverPort(),
-                                       ChatServer::versionString(), server.onlineUserCount()};
+        return Discovery::Announcement{Discovery::Version,       server.config().serverName,
+                                       server.serverPort(),      ChatServer::versionString(),
+                                       server.onlineUserCount(), server.tlsFingerprint()};
     });
     if (options->discoveryPort) {
         if (discovery.listen(*options->discoveryPort))

@@ -21,12 +21,18 @@ private Q_SLOTS:
     void responderIgnoresMalformedQueries();
     void browserIgnoresMalformedAnswers();
     void refusesAnUnusableDiscoveryAddress();
+    void oneSenderCannotUseUpTheAnswers();
 
 private:
     static Discovery::Announcement announcement()
     {
-        return Discovery::Announcement{Discovery::Version, QStringLiteral("Alice's chat"), 5123,
-                                       QStringLiteral("natterd 0.1.0"), 3};
+        return Discovery::Announcement{
+            Discovery::Version,
+            QStringLiteral("Alice's chat"),
+            5123,
+            QStringLiteral("natterd 0.1.0"),
+            3,
+            QStringLiteral("72d74d03310449cf738535f70919693a02e1b1caa271559dbbf6783911dff5d7")};
     }
 };
 
@@ -47,7 +53,9 @@ void TestDiscovery::browserFindsAResponder()
     QTRY_VERIFY(found.count() >= 1);
     const auto server = found.at(0).at(0).value<DiscoveredServer>();
     QCOMPARE(server.name, QStringLiteral("Alice's chat"));
-    QCOMPARE(server.url, QUrl(QStringLiteral("ws://127.0.0.1:5123")));
+    QCOMPARE(server.url, QUrl(QStringLiteral("wss://127.0.0.1:5123"))); // it announces a certificate
+    QCOMPARE(server.fingerprint,
+             QStringLiteral("72d74d03310449cf738535f70919693a02e1b1caa271559dbbf6783911dff5d7"));
     QCOMPARE(server.server, QStringLiteral("natterd 0.1.0"));
     QCOMPARE(server.users, 3);
 
@@ -89,6 +97,27 @@ void TestDiscovery::responderIgnoresMalformedQueries()
     QCOMPARE(decoded->port, 5123);
     QCOMPARE(answered.count(), 1);
     QVERIFY(!peer.hasPendingDatagrams());
+}
+
+void TestDiscovery::oneSenderCannotUseUpTheAnswers()
+{
+    DiscoveryResponder responder(&announcement);
+    QVERIFY(responder.listen(0));
+    QSignalSpy answered(&responder, &DiscoveryResponder::queryAnswered);
+    const QHostAddress target(QStringLiteral("127.0.0.1"));
+    // A flood from one source (or spoofed as one victim) gets a handful of answers...
+    QUdpSocket flooder;
+    QVERIFY(flooder.bind(QHostAddress(QStringLiteral("127.0.0.1")), 0));
+    for (int i = 0; i < 50; ++i)
+        flooder.writeDatagram(Discovery::encodeQuery(), target, responder.port());
+    // ...and someone else on the network, asking after the flood, is still answered.
+    QUdpSocket colleague;
+    QVERIFY(colleague.bind(QHostAddress(QStringLiteral("127.0.0.2")), 0));
+    colleague.writeDatagram(Discovery::encodeQuery(), target, responder.port());
+    QTRY_VERIFY(!answered.isEmpty() && answered.constLast().at(0).value<QHostAddress>() ==
+                                           QHostAddress(QStringLiteral("127.0.0.2")));
+    // Loopback keeps the order: the whole flood was read before the colleague's query.
+    QCOMPARE(answered.count(), 5);
 }
 
 void TestDiscovery::browserIgnoresMalformedAnswers()

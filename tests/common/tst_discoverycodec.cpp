@@ -22,14 +22,21 @@ void TestDiscoveryCodec::roundTrips()
     QVERIFY(query);
     QCOMPARE(query->version, Discovery::Version);
 
-    const Discovery::Announcement sent{1, QStringLiteral("Alice's chat ☕"), 5000,
-                                       QStringLiteral("natterd 0.1.0"), 7};
+    const Discovery::Announcement sent{
+        1,    QStringLiteral("Alice's chat ☕"),
+        5000, QStringLiteral("natterd 0.1.0"),
+        7,    QStringLiteral("72d74d03310449cf738535f70919693a02e1b1caa271559dbbf6783911dff5d7")};
     const auto received = Discovery::decodeAnnouncement(Discovery::encodeAnnouncement(sent));
     QVERIFY(received);
     QCOMPARE(received->name, sent.name);
     QCOMPARE(received->port, sent.port);
     QCOMPARE(received->server, sent.server);
     QCOMPARE(received->users, 7);
+    QCOMPARE(received->fingerprint, sent.fingerprint);
+    // A server without TLS announces none.
+    const auto plain = Discovery::decodeAnnouncement(Discovery::encodeAnnouncement(
+        Discovery::Announcement{1, QStringLiteral("Old"), 5000, QStringLiteral("natterd 0.1.0"), 0, {}}));
+    QVERIFY(plain && plain->fingerprint.isEmpty());
     // A query is not an announcement and the other way round.
     QVERIFY(!Discovery::decodeAnnouncement(Discovery::encodeQuery()));
     QVERIFY(!Discovery::decodeQuery(Discovery::encodeAnnouncement(sent)));
@@ -53,6 +60,11 @@ void TestDiscoveryCodec::rejectsMalformedDatagrams_data()
     QTest::newRow("port text") << QByteArray(R"({"natter":"server","v":1,"port":"5000"})");
     QTest::newRow("name not text") << QByteArray(R"({"natter":"server","v":1,"port":5000,"name":42})");
     QTest::newRow("users not a number") << QByteArray(R"({"natter":"server","v":1,"port":5000,"users":"3"})");
+    QTest::newRow("fingerprint not text") << QByteArray(R"({"natter":"server","v":1,"port":5000,"fp":7})");
+    QTest::newRow("fingerprint too short")
+        << QByteArray(R"({"natter":"server","v":1,"port":5000,"fp":"abcd"})");
+    QTest::newRow("fingerprint not hex")
+        << QByteArray(R"({"natter":"server","v":1,"port":5000,"fp":")" + QByteArray(64, 'z') + R"("})");
     QTest::newRow("oversize") << (QByteArray(R"({"natter":"server","v":1,"port":5000,"name":")") +
                                   QByteArray(Discovery::MaxDatagramBytes, 'x') + QByteArray(R"("})"));
 }
@@ -81,11 +93,14 @@ void TestDiscoveryCodec::announcementsStaySmall()
     big.name = QString(500, QChar(0x01));
     big.server = QString(500, u'é');
     big.port = 5000;
+    big.fingerprint = QString(64, u'a');
     const QByteArray datagram = Discovery::encodeAnnouncement(big);
-    QVERIFY(datagram.size() <= Discovery::MaxDatagramBytes);
+    // No larger than needed: a spoofed query reflects little.
+    QVERIFY2(datagram.size() <= Discovery::MaxAnnouncementBytes, datagram.constData());
     const auto decoded = Discovery::decodeAnnouncement(datagram);
     QVERIFY(decoded);
     QVERIFY(decoded->name.size() <= Discovery::MaxNameLength);
+    QCOMPARE(decoded->fingerprint, big.fingerprint); // the name gives way, the fingerprint stays
 }
 
 QTEST_GUILESS_MAIN(TestDiscoveryCodec)
