@@ -11,13 +11,16 @@
 #include "welcomedialog.h"
 
 #include <QApplication>
+#include <QClipboard>
 #include <QDesktopServices>
 #include <QDir>
 #include <QFileInfo>
 #include <QHostInfo>
 #include <QInputDialog>
 #include <QMessageBox>
+#include <QPushButton>
 #include <QSettings>
+#include <QStatusBar>
 #include <QSysInfo>
 
 using namespace Qt::StringLiterals;
@@ -102,6 +105,7 @@ AppController::AppController(AppSettings settings, ClientOptions options,
         else if (m_client->state() == ChatClient::State::Offline && m_client->serverUrl().isValid())
             m_client->connectToServer(m_client->serverUrl());
     });
+    connect(m_window, &MainWindow::inviteRequested, this, &AppController::showInviteLink);
     connect(m_window, &MainWindow::switchServerRequested, this, [this] {
         saveSettings();
         runWelcomeDialog();
@@ -272,8 +276,60 @@ User AppController::effectiveIdentity() const
     return user;
 }
 
+void AppController::acceptInvite(const InviteLink &link)
+{
+    const QString key = serverKey(link.serverUrl());
+    if (m_settings.pinnedFingerprint(key).isEmpty())
+        m_settings.setPinnedFingerprint(key, link.fingerprint);
+    if (!link.invite.isEmpty())
+        m_client->setInviteCode(link.invite);
+}
+
+QString AppController::hostedInviteLink() const
+{
+    if (!m_host->isRunning())
+        return {};
+    const QStringList shareable = m_host->shareableUrls();
+    const QUrl url(shareable.isEmpty() ? u"wss://127.0.0.1:%1"_s.arg(m_host->port())
+                                       : shareable.constFirst());
+    return InviteLink{url.host(), m_host->port(), {}, m_host->fingerprint()}.toString();
+}
+
+void AppController::showInviteLink()
+{
+    const QString link = hostedInviteLink();
+    if (link.isEmpty()) {
+        m_window->showError(tr("Host a chat on this computer first: then you can invite people to it."));
+        return;
+    }
+    auto *box = new QMessageBox(m_window);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setObjectName(u"inviteLink"_s);
+    box->setTextFormat(Qt::PlainText);
+    box->setIcon(QMessageBox::Information);
+    box->setWindowTitle(tr("Invite People"));
+    box->setText(tr("Send this link to the people you want to chat with. Opening it in Natter (or pasting it "
+                    "into the address field of the welcome dialog) joins this chat with its certificate "
+                    "already trusted: no question to answer.\n\n%1")
+                     .arg(link));
+    box->setInformativeText(
+        tr("Send it through something you trust (email from your account, your team's chat): "
+           "whoever sends it decides which server people trust."));
+    QPushButton *copy = box->addButton(tr("Copy Link"), QMessageBox::ActionRole);
+    box->addButton(QMessageBox::Close);
+    connect(copy, &QPushButton::clicked, this, [this, link] {
+        QGuiApplication::clipboard()->setText(link);
+        m_window->statusBar()->showMessage(tr("Invite link copied"), 3000);
+    });
+    box->open();
+}
+
 bool AppController::start()
 {
+    if (m_options.invite) {
+        acceptInvite(*m_options.invite);
+        m_options.server = m_options.invite->serverUrl();
+    }
     const User identity = effectiveIdentity();
     const bool identityKnown =
         Validation::isValidDisplayName(identity.name) && Validation::isValidEmail(identity.email);
@@ -344,6 +400,8 @@ bool AppController::runWelcomeDialog()
         m_settings.setIdentity(user);
         if (!dialog.password().isEmpty())
             m_client->setPassword(dialog.password());
+        if (const std::optional<InviteLink> link = dialog.inviteLink())
+            acceptInvite(*link);
         if (dialog.choice() == WelcomeDialog::Choice::Join) {
             m_host->stop();
             join(dialog.serverUrl());

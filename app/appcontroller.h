@@ -54,6 +54,13 @@ public:
     static QString serverKey(const QUrl &url);
     /// Signs out of the current server: its token is revoked and forgotten.
     void signOut();
+    /// Pins the link's certificate for its server (unless another one is
+    /// pinned there already: that stays, and a mismatch is warned about) and
+    /// keeps its invite code for the sign-in.
+    void acceptInvite(const InviteLink &link);
+    /// The link others join the chat hosted here with (certificate pinned);
+    /// empty when not hosting.
+    QString hostedInviteLink() const;
 
     /// Makes a conversation the one shown (and read).
     void setCurrentConversation(const ConversationKey &key);
@@ -72,6 +79,7 @@ private:
     void closeConversation(const ConversationKey &key);
     void askForPassword(const QString &why);
     void askToTrustCertificate(const QString &fingerprint, bool changed);
+    void showInviteLink();
     QString tokenKey() const;
     User effectiveIdentity() const;
 

@@ -57,6 +57,9 @@ std::optional<ClientOptions> parseClientArguments(const QStringList &arguments, 
         u"file"_s);
     parser.addOptions({server, name, email, room, host, port, listen, hostName, database, profile,
                        passwordFile, noDiscovery});
+    parser.addPositionalArgument(
+        u"link"_s, QCoreApplication::translate("natter", "An invite link (natter://...) to join."),
+        u"[link]"_s);
 
     auto usageError = [exitCode](const QString &message) -> std::optional<ClientOptions> {
         std::fprintf(stderr, "natter: %s\nTry 'natter --help'.\n", qUtf8Printable(message));
@@ -75,10 +78,18 @@ std::optional<ClientOptions> parseClientArguments(const QStringList &arguments, 
         *exitCode = 0;
         return std::nullopt;
     }
-    if (!parser.positionalArguments().isEmpty())
-        return usageError(u"unexpected argument: %1"_s.arg(parser.positionalArguments().constFirst()));
-
     ClientOptions options;
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() == 1 && positional.constFirst().startsWith(u"natter:"_s, Qt::CaseInsensitive)) {
+        options.invite = InviteLink::parse(positional.constFirst());
+        if (!options.invite)
+            return usageError(
+                u"not a valid invite link (natter://HOST:PORT/?invite=CODE&fp=FINGERPRINT): %1"_s.arg(
+                    positional.constFirst()));
+    } else if (!positional.isEmpty()) {
+        return usageError(u"unexpected argument: %1"_s.arg(positional.constFirst()));
+    }
+
     if (parser.isSet(server)) {
         options.server = serverUrlFromAddress(parser.value(server));
         if (!options.server.isValid())

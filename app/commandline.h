@@ -1,5 +1,6 @@
 #pragma once
 
+#include "invitelink.h"
 #include "user.h"
 
 #include <QHostAddress>
@@ -23,6 +24,9 @@ struct ClientOptions
     QString databasePath;                         ///< --database: where a hosted chat keeps its history
     QString profile;  ///< --profile: separate settings (several identities on one computer)
     QString password; ///< read from --password-file: for scripts; never on the command line itself
+    /// A natter:// invite link given as the argument (a click on one, through
+    /// the desktop's URL handler): join that server with its certificate pinned.
+    std::optional<InviteLink> invite;
     bool discovery = true;
 };
 

@@ -1,14 +1,17 @@
 #include "natterdadmin.h"
 
+#include "invitelink.h"
 #include "passwordhasher.h"
 #include "protocol.h"
 #include "sqlitemessagestore.h"
+#include "tlsidentity.h"
 #include "validation.h"
 
 #include <QCommandLineParser>
 #include <QDateTime>
 #include <QFile>
 #include <QStandardPaths>
+#include <QSysInfo>
 
 #include <sodium.h>
 
@@ -106,7 +109,12 @@ int runAdminCommand(const QStringList &arguments, std::FILE *in)
     const QCommandLineOption expires(
         u"expires-hours"_s, u"Hours until an invite expires (default 72; 0 never)."_s, u"hours"_s, u"72"_s);
     const QCommandLineOption all(u"all"_s, u"revoke: every token of the user."_s);
-    parser.addOptions({db, name, passwordFile, uses, expires, all});
+    const QCommandLineOption address(u"address"_s, u"invite create: the host name or address in the link."_s,
+                                     u"host"_s, QSysInfo::machineHostName());
+    const QCommandLineOption port(u"port"_s, u"invite create: the port in the link."_s, u"port"_s, u"5000"_s);
+    const QCommandLineOption tlsCert(u"tls-cert"_s, u"invite create: the served certificate."_s, u"file"_s);
+    const QCommandLineOption tlsKey(u"tls-key"_s, u"invite create: its key."_s, u"file"_s);
+    parser.addOptions({db, name, passwordFile, uses, expires, all, address, port, tlsCert, tlsKey});
     if (!parser.parse(arguments))
         return usage(parser.errorText());
     const QStringList words = parser.positionalArguments();
@@ -246,6 +254,18 @@ int runAdminCommand(const QStringList &arguments, std::FILE *in)
         if (!accounts->createInvite(invite))
             return failed(u"cannot create the invite"_s);
         print(invite.code);
+        // And the link that also pins the certificate, for the desktop app.
+        QString error;
+        const std::optional<TlsIdentity> identity =
+            parser.isSet(tlsCert)
+                ? TlsIdentity::load(parser.value(tlsCert), parser.value(tlsKey), &error)
+                : TlsIdentity::loadOrCreateSelfSigned(parser.value(db), QSysInfo::machineHostName(), &error);
+        const uint linkPort = parser.value(port).toUInt(&ok);
+        if (identity && ok && linkPort > 0 && linkPort < 65536)
+            print(InviteLink{parser.value(address), quint16(linkPort), invite.code, identity->fingerprint()}
+                      .toString());
+        else
+            printError(u"no invite link: %1"_s.arg(identity ? u"bad --port"_s : error));
         return 0;
     }
     if (verb == u"list"_s) {

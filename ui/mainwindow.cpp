@@ -416,6 +416,7 @@ void MainWindow::createMenus()
     chat->addSeparator();
     chat->addAction(tr("&Reconnect"), QKeySequence(Qt::CTRL | Qt::Key_R), this,
                     &MainWindow::reconnectRequested);
+    chat->addAction(tr("&Invite People…"), this, &MainWindow::inviteRequested);
     chat->addAction(tr("&Switch Server…"), this, &MainWindow::switchServerRequested);
     chat->addSeparator();
     QAction *quit = chat->addAction(tr("&Quit"), QKeySequence::Quit, qApp, &QApplication::quit);

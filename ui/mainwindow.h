@@ -104,6 +104,8 @@ Q_SIGNALS:
     void closeConversationRequested(const Natter::ConversationKey &key);
     void reconnectRequested();
     void switchServerRequested();
+    /// "Invite people…": show the link to the chat hosted here.
+    void inviteRequested();
     void linkActivated(const QUrl &url);
     void windowActivated();
     void closing();

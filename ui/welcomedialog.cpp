@@ -1,5 +1,6 @@
 #include "welcomedialog.h"
 
+#include "invitelink.h"
 #include "serveraddress.h"
 #include "validation.h"
 
@@ -166,6 +167,8 @@ QString WelcomeDialog::errorText() const
 
 QUrl WelcomeDialog::parseServerAddress(const QString &text)
 {
+    if (const std::optional<InviteLink> link = InviteLink::parse(text))
+        return link->serverUrl();
     return serverUrlFromAddress(text);
 }
 
@@ -196,6 +199,7 @@ void WelcomeDialog::tryJoin()
         return;
     }
     m_url = url;
+    m_invite = InviteLink::parse(m_address->currentText());
     m_choice = Choice::Join;
     accept();
 }

@@ -1,9 +1,12 @@
 #pragma once
 
+#include "invitelink.h"
 #include "user.h"
 
 #include <QDialog>
 #include <QUrl>
+
+#include <optional>
 
 QT_BEGIN_NAMESPACE
 class QComboBox;
@@ -46,8 +49,12 @@ public:
     Choice choice() const { return m_choice; }
     /// The server to join (Choice::Join).
     QUrl serverUrl() const { return m_url; }
+    /// The invite link the address field held, if it was one (its certificate
+    /// is pinned before joining: no question).
+    std::optional<InviteLink> inviteLink() const { return m_invite; }
 
-    /// "host", "host:port" or "ws://host:port/" as a ws:// URL (default port
+    /// "host", "host:port" (wss://), "ws://host:port/", "wss://host:port/" or
+    /// an invite link natter://host:port/?... as a WebSocket URL (default port
     /// 5000); an invalid URL for anything else.
     static QUrl parseServerAddress(const QString &text);
 
@@ -75,6 +82,7 @@ private:
     QPushButton *m_host;
     Choice m_choice = Choice::Join;
     QUrl m_url;
+    std::optional<InviteLink> m_invite;
 };
 
 } // namespace Natter

@@ -3,6 +3,7 @@
 #include "appcontroller.h"
 #include "composer.h"
 #include "fingerprint.h"
+#include "invitelink.h"
 #include "localserverhost.h"
 #include "mainwindow.h"
 #include "memorycredentialstore.h"
@@ -42,6 +43,9 @@ private Q_SLOTS:
     void hostsAChatAndJoinsIt();
     void saysClearlyWhenThePortIsTaken();
     void twoInstancesTalk();
+    void inviteLinkJoinsWithoutACertificateQuestion();
+    void changedCertificateIsRefusedWithAWarning();
+    void tokenGoesToTheKeychainNotTheSettings();
 
 private:
     std::unique_ptr<AppController> makeController(const ClientOptions &options);
@@ -390,6 +394,112 @@ void TestAppController::twoInstancesTalk()
     QTRY_COMPARE(bobView->rowCount(), 2);
     QCOMPARE(bobView->index(1, 0).data(MessageListModel::TextRole).toString(), QStringLiteral("hi Bob"));
     QCOMPARE(bobView->index(0, 0).data(MessageListModel::IsOwnRole).toBool(), true);
+}
+
+void TestAppController::inviteLinkJoinsWithoutACertificateQuestion()
+{
+    auto alice = makeController(hostOptions());
+    QVERIFY(alice->start());
+    QTRY_COMPARE(alice->client()->state(), State::Online);
+    const auto link = InviteLink::parse(alice->hostedInviteLink());
+    QVERIFY(link);
+    QCOMPARE(link->fingerprint, alice->localHost()->fingerprint());
+    QCOMPARE(link->port, alice->localHost()->port());
+
+    // Bob opens the link (natter natter://...): no question, straight in.
+    ClientOptions options;
+    options.invite = link;
+    options.identity = User{QStringLiteral("Bob"), QStringLiteral("bob@example.org")};
+    options.password = TestClient::defaultPassword();
+    options.discovery = false;
+    auto bob =
+        std::make_unique<AppController>(AppSettings::fromFile(m_dir->filePath(QStringLiteral("bob.ini"))),
+                                        options, std::make_unique<MemoryCredentialStore>());
+    QVERIFY(bob->start());
+    QTRY_COMPARE(bob->client()->state(), State::Online);
+    QVERIFY(!bob->window()->findChild<QMessageBox *>(QStringLiteral("certificateQuestion")));
+    QCOMPARE(bob->client()->certificateFingerprint(), alice->localHost()->fingerprint());
+    QVERIFY(bob->window()->connectionSecurityText().contains(QStringLiteral("Encrypted")));
+}
+
+void TestAppController::changedCertificateIsRefusedWithAWarning()
+{
+    auto alice = makeController(hostOptions());
+    QVERIFY(alice->start());
+    QTRY_COMPARE(alice->client()->state(), State::Online);
+    const QUrl url(QStringLiteral("wss://127.0.0.1:%1").arg(alice->localHost()->port()));
+
+    // Bob trusted another certificate at this address before (say, someone else hosted here).
+    const QString bobSettings = m_dir->filePath(QStringLiteral("bob.ini"));
+    {
+        AppSettings settings = AppSettings::fromFile(bobSettings);
+        settings.setPinnedFingerprint(AppController::serverKey(url), QString(64, QLatin1Char('a')));
+    }
+    ClientOptions options;
+    options.server = url;
+    options.identity = User{QStringLiteral("Bob"), QStringLiteral("bob@example.org")};
+    options.password = TestClient::defaultPassword();
+    options.discovery = false;
+    auto bob = std::make_unique<AppController>(AppSettings::fromFile(bobSettings), options,
+                                               std::make_unique<MemoryCredentialStore>());
+    QVERIFY(bob->start());
+    QMessageBox *warning = nullptr;
+    QTRY_VERIFY((warning = bob->window()->findChild<QMessageBox *>(QStringLiteral("certificateChanged"))));
+    QVERIFY(warning->text().contains(QStringLiteral("different certificate")));
+    QVERIFY(warning->informativeText().contains(Fingerprint::display(alice->localHost()->fingerprint())));
+    // Never a silent reconnect: it stays offline, and says why.
+    QCOMPARE(bob->client()->state(), State::Offline);
+    QVERIFY(bob->window()->errorText().contains(QStringLiteral("certificate has changed")));
+    QCOMPARE(alice->localHost()->connectionCount(), 1);
+    // Closing the warning keeps it so.
+    warning->button(QMessageBox::Close)->click();
+    QCOMPARE(bob->client()->state(), State::Offline);
+    QCOMPARE(bob->settings().pinnedFingerprint(AppController::serverKey(url)), QString(64, QLatin1Char('a')));
+}
+
+void TestAppController::tokenGoesToTheKeychainNotTheSettings()
+{
+    auto controller = makeController(joinOptions());
+    QVERIFY(controller->start());
+    QTRY_COMPARE(controller->client()->state(), State::Online);
+    // The server's token is in the (test) keychain, the password nowhere.
+    const QString key = CredentialStore::tokenKey(AppController::serverKey(m_server->url()),
+                                                  QStringLiteral("alice@example.org"));
+    QTRY_VERIFY(!m_keychain->secrets.value(key).isEmpty());
+    const QString token = m_keychain->secrets.value(key);
+    controller->saveSettings();
+    controller->settings().sync();
+    QFile settingsFile(controller->settings().fileName());
+    QVERIFY(settingsFile.open(QIODevice::ReadOnly));
+    const QByteArray stored = settingsFile.readAll();
+    QVERIFY(!stored.contains(token.toUtf8()));
+    QVERIFY(!stored.contains(TestClient::defaultPassword().toUtf8()));
+    QVERIFY(!controller->client()->hasPassword());
+    // The settings are their owner's only.
+    QCOMPARE(settingsFile.permissions() & (QFileDevice::ReadGroup | QFileDevice::ReadOther),
+             QFileDevice::Permissions());
+
+    // The next start signs in with the token, no password given.
+    controller.reset();
+    ClientOptions again = joinOptions();
+    again.password.clear();
+    controller = makeController(again);
+    QVERIFY(controller->start());
+    QTRY_COMPARE(controller->client()->state(), State::Online);
+
+    // Signing out revokes and forgets it.
+    controller->signOut();
+    QVERIFY(!m_keychain->secrets.contains(key));
+    QTRY_COMPARE(controller->client()->state(), State::Offline);
+    TestClient reuse;
+    QVERIFY(reuse.open(m_server->port()));
+    Protocol::Hello hello;
+    hello.user = User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")};
+    hello.token = token;
+    reuse.send(hello);
+    const auto refused = reuse.waitFor<Protocol::Error>();
+    QVERIFY(refused);
+    QCOMPARE(refused->code, Protocol::ErrorCode::BadCredentials);
 }
 
 QTEST_MAIN(TestAppController)

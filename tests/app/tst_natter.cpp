@@ -55,6 +55,11 @@ void TestNatter::usageErrors_data()
     QTest::newRow("bad port") << QStringList{QStringLiteral("--port"), QStringLiteral("70000")}
                               << QByteArray("--port");
     QTest::newRow("stray argument") << QStringList{QStringLiteral("extra")} << QByteArray("unexpected");
+    QTest::newRow("invite link without fingerprint")
+        << QStringList{QStringLiteral("natter://127.0.0.1:5000/?invite=abc")} << QByteArray("invite link");
+    QTest::newRow("password file missing")
+        << QStringList{QStringLiteral("--password-file"), QStringLiteral("/nonexistent/password")}
+        << QByteArray("--password-file");
 }
 
 void TestNatter::usageErrors()

@@ -2,6 +2,7 @@
 
 #include "discovery.h"
 #include "fingerprint.h"
+#include "invitelink.h"
 #include "tlsidentity.h"
 
 #include <QElapsedTimer>
@@ -222,9 +223,21 @@ void TestNatterd::administrationBesideARunningServer()
     QVERIFY(again.open(port) && again.hello(u"Alice"_s, u"alice@x.org"_s, u"a new secret"_s));
 
     // Invites: created, listed, revoked.
-    QCOMPARE(admin({u"invite"_s, u"create"_s, u"--uses"_s, u"2"_s}, {}, &out), 0);
-    const QByteArray code = out.trimmed();
+    QCOMPARE(admin({u"invite"_s, u"create"_s, u"--uses"_s, u"2"_s, u"--address"_s, u"chat.example.org"_s}, {},
+                   &out),
+             0);
+    const QList<QByteArray> created = out.trimmed().split('\n');
+    QCOMPARE(created.size(), 2);
+    const QByteArray code = created.constFirst();
     QVERIFY(code.size() >= 16);
+    // The link carries the code and the certificate natterd serves.
+    const auto link = InviteLink::parse(QString::fromUtf8(created.constLast()));
+    QVERIFY2(link, created.constLast().constData());
+    QCOMPARE(link->invite, QString::fromLatin1(code));
+    QCOMPARE(link->host, u"chat.example.org"_s);
+    QCOMPARE(link->port, 5000);
+    QString error;
+    QCOMPARE(link->fingerprint, TlsIdentity::loadOrCreateSelfSigned(dbPath(), {}, &error)->fingerprint());
     QCOMPARE(admin({u"invite"_s, u"list"_s}, {}, &out), 0);
     QVERIFY2(out.contains(QByteArray(code + "\t2 use(s) left")), out.constData());
     QCOMPARE(admin({u"invite"_s, u"revoke"_s, QString::fromLatin1(code)}), 0);
