@@ -8,6 +8,7 @@
 #include "uilogging.h"
 
 #include <QAction>
+#include <QFontDatabase>
 #include <QApplication>
 #include <QClipboard>
 #include <QCloseEvent>
@@ -116,6 +117,14 @@ MainWindow::MainWindow(QWidget *parent)
     m_hostLabel->setTextFormat(Qt::PlainText);
     m_hostLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_hostLabel->hide();
+    m_hostFingerprintLabel = new QLabel(this);
+    m_hostFingerprintLabel->setObjectName(u"hostingFingerprint"_s);
+    m_hostFingerprintLabel->setTextFormat(Qt::PlainText);
+    m_hostFingerprintLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    QFont fingerprintFont = QFontDatabase::systemFont(QFontDatabase::FixedFont);
+    fingerprintFont.setPointSizeF(font().pointSizeF() * 0.85);
+    m_hostFingerprintLabel->setFont(fingerprintFont);
+    m_hostFingerprintLabel->hide();
     m_copyHostButton = new QToolButton(this);
     m_copyHostButton->setText(tr("Copy address"));
     m_copyHostButton->setAutoRaise(true);
@@ -130,6 +139,7 @@ MainWindow::MainWindow(QWidget *parent)
     statusBar()->addWidget(m_securityLabel);
     statusBar()->addWidget(m_reconnectButton);
     statusBar()->addPermanentWidget(m_hostLabel);
+    statusBar()->addPermanentWidget(m_hostFingerprintLabel);
     statusBar()->addPermanentWidget(m_copyHostButton);
     setConnectionStatus(ConnectionIndicator::Offline, tr("Offline"));
 
@@ -578,12 +588,18 @@ void MainWindow::setHostingAddresses(const QStringList &urls, const QString &fin
     m_hostLabel->setVisible(hosting);
     m_copyHostButton->setVisible(hosting);
     if (hosting) {
-        // The fingerprint in full, to be read out to those who join.
-        m_hostLabel->setText(
-            fingerprint.isEmpty()
-                ? tr("Hosting · others join at %1").arg(urls.constFirst())
-                : tr("Hosting · others join at %1 · certificate %2").arg(urls.constFirst(), fingerprint));
+        m_hostLabel->setText(tr("Hosting · others join at %1").arg(urls.constFirst()));
         m_hostLabel->setToolTip(urls.join(u'\n'));
+    }
+    // The fingerprint in full, in two lines of eight groups, to be read out to those who join.
+    const QStringList groups = fingerprint.split(u' ', Qt::SkipEmptyParts);
+    m_hostFingerprintLabel->setVisible(hosting && !groups.isEmpty());
+    if (hosting && !groups.isEmpty()) {
+        m_hostFingerprintLabel->setText(tr("Certificate %1\n%2")
+                                            .arg(groups.mid(0, 8).join(u' '), groups.mid(8).join(u' ')));
+        m_hostFingerprintLabel->setToolTip(tr("The SHA-256 fingerprint of this chat's certificate. People who join "
+                                              "see it the first time: compare it with them, for example by "
+                                              "reading it out."));
     }
 }
 

@@ -160,6 +160,7 @@ private:
     QLabel *m_statusLabel = nullptr;
     QPushButton *m_reconnectButton = nullptr;
     QLabel *m_hostLabel = nullptr;
+    QLabel *m_hostFingerprintLabel = nullptr;
     QToolButton *m_copyHostButton = nullptr;
     QStringList m_hostUrls;
     std::function<bool()> m_closeGuard;
