@@ -106,6 +106,27 @@ AppController::AppController(AppSettings settings, ClientOptions options,
             m_client->connectToServer(m_client->serverUrl());
     });
     connect(m_window, &MainWindow::inviteRequested, this, &AppController::showInviteLink);
+    connect(m_window, &MainWindow::createPrivateRoomRequested, this, [this](const QString &room) {
+        if (m_client->createPrivateRoom(room)) {
+            setCurrentConversation(ConversationKey::room(room.trimmed().toLower()));
+            saveSettings();
+        }
+    });
+    connect(m_window, &MainWindow::inviteToRoomRequested, this,
+            [this](const QString &room, const QString &email) {
+                m_client->inviteToRoom(room, email);
+                m_window->statusBar()->showMessage(tr("%1 can now join #%2").arg(email, room), 5000);
+            });
+    connect(m_window, &MainWindow::removeFromRoomRequested, m_client, &ChatClient::removeFromRoom);
+    connect(m_client, &ChatClient::roomInvitation, this, [this](const QString &room, const User &by) {
+        m_window->statusBar()->showMessage(tr("%1 added you to the private room #%2").arg(by.name, room),
+                                           8000);
+        saveSettings();
+    });
+    connect(m_client, &ChatClient::removedFromRoom, this, [this](const QString &room) {
+        m_window->showError(tr("The owner of the private room #%1 removed you from it.").arg(room));
+        saveSettings();
+    });
     connect(m_window, &MainWindow::switchServerRequested, this, [this] {
         saveSettings();
         runWelcomeDialog();
@@ -542,6 +563,8 @@ void AppController::updateMembers()
     m_members->setSelfEmail(m_client->self().email.isEmpty() ? m_client->identity().email
                                                              : m_client->self().email);
     m_members->setMembers(users);
+    m_window->setRoomManageable(key.isRoom() && m_client->isPrivateRoom(key.name) &&
+                                m_client->roomOwner(key.name) == m_client->self().email);
     updateHeader();
 }
 

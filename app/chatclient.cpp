@@ -395,7 +395,10 @@ void ChatClient::subscribe(const ConversationKey &key, Conversation &conversatio
     const qint64 last = conversation.messages->lastStoredId();
     conversation.resumed = last > 0;
     if (key.isRoom()) {
-        send(Protocol::JoinRoom{key.name});
+        if (std::exchange(conversation.createPrivate, false))
+            send(Protocol::CreateRoom{key.name, true});
+        else
+            send(Protocol::JoinRoom{key.name});
         conversation.pendingHistory.append(HistoryKind::Latest);
         if (last > 0)
             requestHistory(key, HistoryKind::After, last);
@@ -432,6 +435,16 @@ void ChatClient::handle(const Protocol::UserJoined &joined)
 
 void ChatClient::handle(const Protocol::UserLeft &left)
 {
+    // This connection is told it left a room it did not leave: the owner of a
+    // private room removed us. Nothing more of it reaches us; close it.
+    if (left.user.email == m_self.email && m_open.contains(ConversationKey::room(left.room))) {
+        removeConversation(ConversationKey::room(left.room));
+        m_members.remove(left.room);
+        m_typing.remove(left.room);
+        m_typingSince.remove(left.room);
+        Q_EMIT removedFromRoom(left.room);
+        return;
+    }
     QList<User> &members = m_members[left.room];
     members.removeIf([&](const User &user) { return user.email == left.user.email; });
     if (m_typing[left.room].remove(left.user.email) > 0)
@@ -442,6 +455,11 @@ void ChatClient::handle(const Protocol::UserLeft &left)
 void ChatClient::handle(const Protocol::Members &members)
 {
     m_members[members.room] = members.users;
+    if (members.isPrivate)
+        m_privateRoomOwners.insert(members.room, members.owner);
+    else
+        m_privateRoomOwners.remove(members.room);
+    m_conversations->setPrivate(ConversationKey::room(members.room), members.isPrivate);
     Q_EMIT membersChanged(members.room);
 }
 
@@ -517,6 +535,43 @@ void ChatClient::handle(const Protocol::TypingNotice &typing)
         m_typingSince[typing.room].remove(typing.user.email);
     }
     Q_EMIT typingChanged(typing.room);
+}
+
+void ChatClient::handle(const Protocol::RoomInvitation &invitation)
+{
+    // Made a member (or, for the owner, the confirmation of inviting someone).
+    if (invitation.by.email != m_self.email)
+        openRoom(invitation.room);
+    Q_EMIT roomInvitation(invitation.room, invitation.by);
+}
+
+bool ChatClient::createPrivateRoom(const QString &room)
+{
+    const QString name = room.trimmed().toLower();
+    if (!Validation::isValidRoomName(name)) {
+        Q_EMIT errorOccurred(tr("“%1” is not a valid room name: use 1–64 letters, digits, '-', '_' or '.', "
+                                "starting with a letter or digit.")
+                                 .arg(room));
+        return false;
+    }
+    const ConversationKey key = ConversationKey::room(name);
+    if (m_open.contains(key))
+        return true;
+    Conversation &conversation = addConversation(key, QString());
+    conversation.createPrivate = true;
+    if (isOnline())
+        subscribe(key, conversation);
+    return true;
+}
+
+void ChatClient::inviteToRoom(const QString &room, const QString &email)
+{
+    send(Protocol::InviteToRoom{room, Validation::normalizedEmail(email.trimmed())});
+}
+
+void ChatClient::removeFromRoom(const QString &room, const QString &email)
+{
+    send(Protocol::RemoveFromRoom{room, Validation::normalizedEmail(email)});
 }
 
 void ChatClient::handle(const Protocol::PasswordChanged &)

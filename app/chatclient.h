@@ -109,6 +109,13 @@ public:
     /// Opens (joins) a room; lowercases the name. Returns false and emits
     /// errorOccurred() for a name the protocol refuses.
     bool openRoom(const QString &room);
+    /// Creates a private room (members only, owned by this user) and opens it.
+    bool createPrivateRoom(const QString &room);
+    bool isPrivateRoom(const QString &room) const { return m_privateRoomOwners.contains(room); }
+    QString roomOwner(const QString &room) const { return m_privateRoomOwners.value(room); }
+    /// The owner of a private room makes someone a member / takes them out.
+    void inviteToRoom(const QString &room, const QString &email);
+    void removeFromRoom(const QString &room, const QString &email);
     /// Leaves a room and forgets its messages.
     void closeRoom(const QString &room);
     /// Opens the direct conversation with a user.
@@ -154,6 +161,10 @@ Q_SIGNALS:
     /// The server refused the sign-in; the client stopped trying. Ask the user.
     void signInFailed(Natter::Protocol::ErrorCode code, const QString &message);
     void passwordChanged();
+    /// by made us a member of a private room (now open), or confirms our invitation.
+    void roomInvitation(const QString &room, const Natter::User &by);
+    /// The owner of a private room removed us: it was closed.
+    void removedFromRoom(const QString &room);
     /// A wss:// server showed a certificate that neither the system trusts nor
     /// matches the pin: changed is false on first contact (ask the user),
     /// true when a pinned fingerprint differs (warn: someone may be in the
@@ -172,6 +183,7 @@ private:
         MessageListModel *messages = nullptr; // child of the client
         QList<HistoryKind> pendingHistory;    // answered in order on one connection
         bool resumed = false;                 // messages were there before this connection
+        bool createPrivate = false;           // the first entry creates it as a private room
     };
 
     void setState(State state);
@@ -192,6 +204,7 @@ private:
     void handle(const Protocol::TypingNotice &typing);
     void handle(const Protocol::Error &error);
     void handle(const Protocol::PasswordChanged &changed);
+    void handle(const Protocol::RoomInvitation &invitation);
 
     Conversation &addConversation(const ConversationKey &key, const QString &title);
     void removeConversation(const ConversationKey &key);
@@ -234,6 +247,7 @@ private:
     ConversationListModel *m_conversations;
     QHash<ConversationKey, Conversation> m_open;
     QHash<QString, QList<User>> m_members;            // by room
+    QHash<QString, QString> m_privateRoomOwners;      // private rooms open now -> owner email
     QHash<QString, QHash<QString, QString>> m_typing; // room -> email -> name
     QHash<QString, QElapsedTimer> m_typingSent;       // room -> since our last "active"
     QHash<QString, ConversationKey> m_outboxKeys;     // client id -> conversation

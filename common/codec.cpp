@@ -254,6 +254,20 @@ Result<ClientFrame> decodeClientFrame(const QByteArray &utf8)
     }
     if (type == Type::SignOut)
         return finish(reader, SignOut{});
+    if (type == Type::CreateRoom) {
+        CreateRoom create;
+        create.room = reader.room();
+        if (reader.has(QLatin1String("private")))
+            create.isPrivate = reader.boolean(QLatin1String("private"));
+        return finish(reader, std::move(create));
+    }
+    if (type == Type::InviteToRoom || type == Type::RemoveFromRoom) {
+        const QString room = reader.room();
+        const QString email = reader.email(QLatin1String("email"));
+        if (type == Type::InviteToRoom)
+            return finish(reader, InviteToRoom{room, email});
+        return finish(reader, RemoveFromRoom{room, email});
+    }
     if (type == Type::ChangePassword) {
         ChangePassword change;
         change.password = reader.string(QLatin1String("password"));
@@ -334,6 +348,12 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
     }
     if (type == Type::PasswordChanged)
         return finishServer(reader, PasswordChanged{});
+    if (type == Type::RoomInvitation) {
+        RoomInvitation invitation;
+        invitation.room = reader.room();
+        invitation.by = readUser(reader, reader.object(QLatin1String("by")));
+        return finishServer(reader, std::move(invitation));
+    }
     if (type == Type::UserJoined || type == Type::UserLeft) {
         const QString room = reader.room();
         const User user = readUser(reader, reader.object(QLatin1String("user")));
@@ -345,6 +365,8 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
         Members members;
         members.room = reader.room();
         members.users = readUsers(reader, reader.array(QLatin1String("users")));
+        members.isPrivate = object.value(QLatin1String("private")).toBool();
+        members.owner = object.value(QLatin1String("owner")).toString();
         return finishServer(reader, std::move(members));
     }
     if (type == Type::History) {
@@ -413,6 +435,20 @@ QJsonObject toJson(const ClientFrame &frame)
                               return withType(Type::Hello, object);
                           },
                           [](const SignOut &) { return withType(Type::SignOut, {}); },
+                          [](const CreateRoom &create) {
+                              QJsonObject object{{QLatin1String("room"), create.room}};
+                              if (create.isPrivate)
+                                  object.insert(QLatin1String("private"), true);
+                              return withType(Type::CreateRoom, object);
+                          },
+                          [](const InviteToRoom &invite) {
+                              return withType(Type::InviteToRoom, {{QLatin1String("room"), invite.room},
+                                                                   {QLatin1String("email"), invite.email}});
+                          },
+                          [](const RemoveFromRoom &remove) {
+                              return withType(Type::RemoveFromRoom, {{QLatin1String("room"), remove.room},
+                                                                     {QLatin1String("email"), remove.email}});
+                          },
                           [](const ChangePassword &change) {
                               return withType(Type::ChangePassword,
                                               {{QLatin1String("password"), change.password},
@@ -476,6 +512,10 @@ QJsonObject toJson(const ServerFrame &frame)
                 return withType(Type::Welcome, object);
             },
             [](const PasswordChanged &) { return withType(Type::PasswordChanged, {}); },
+            [](const RoomInvitation &invitation) {
+                return withType(Type::RoomInvitation, {{QLatin1String("room"), invitation.room},
+                                                       {QLatin1String("by"), invitation.by.toJson()}});
+            },
             [](const UserJoined &joined) {
                 return withType(Type::UserJoined, {{QLatin1String("room"), joined.room},
                                                    {QLatin1String("user"), joined.user.toJson()}});
@@ -485,8 +525,13 @@ QJsonObject toJson(const ServerFrame &frame)
                                                  {QLatin1String("user"), left.user.toJson()}});
             },
             [](const Members &members) {
-                return withType(Type::Members, {{QLatin1String("room"), members.room},
-                                                {QLatin1String("users"), usersToJson(members.users)}});
+                QJsonObject object{{QLatin1String("room"), members.room},
+                                   {QLatin1String("users"), usersToJson(members.users)}};
+                if (members.isPrivate) {
+                    object.insert(QLatin1String("private"), true);
+                    object.insert(QLatin1String("owner"), members.owner);
+                }
+                return withType(Type::Members, object);
             },
             [](const History &history) {
                 QJsonArray messages;

@@ -14,11 +14,13 @@ namespace Natter::Codec {
 
 using ClientFrame = std::variant<Protocol::Hello, Protocol::JoinRoom, Protocol::LeaveRoom,
                                  Protocol::SendMessage, Protocol::HistoryRequest, Protocol::TypingRequest,
-                                 Protocol::SignOut, Protocol::ChangePassword>;
+                                 Protocol::SignOut, Protocol::ChangePassword, Protocol::CreateRoom,
+                                 Protocol::InviteToRoom, Protocol::RemoveFromRoom>;
 
-using ServerFrame = std::variant<Protocol::Welcome, Protocol::UserJoined, Protocol::UserLeft,
-                                 Protocol::Members, Protocol::History, Protocol::ReceiveMessage,
-                                 Protocol::TypingNotice, Protocol::Error, Protocol::PasswordChanged>;
+using ServerFrame =
+    std::variant<Protocol::Welcome, Protocol::UserJoined, Protocol::UserLeft, Protocol::Members,
+                 Protocol::History, Protocol::ReceiveMessage, Protocol::TypingNotice, Protocol::Error,
+                 Protocol::PasswordChanged, Protocol::RoomInvitation>;
 
 /// A decoded frame, or the protocol error that explains why there is none.
 template<class T>

@@ -58,6 +58,8 @@ QVariant ConversationListModel::data(const QModelIndex &index, int role) const
         return row.unread;
     case KeyRole:
         return row.key.toString();
+    case IsPrivateRole:
+        return row.isPrivate;
     default:
         return {};
     }
@@ -66,7 +68,8 @@ QVariant ConversationListModel::data(const QModelIndex &index, int role) const
 QHash<int, QByteArray> ConversationListModel::roleNames() const
 {
     return {{Qt::DisplayRole, "display"}, {KindRole, "kind"},          {NameRole, "name"},
-            {TitleRole, "title"},         {UnreadCountRole, "unread"}, {KeyRole, "key"}};
+            {TitleRole, "title"},         {UnreadCountRole, "unread"}, {KeyRole, "key"},
+            {IsPrivateRole, "isPrivate"}};
 }
 
 int ConversationListModel::indexOf(const ConversationKey &key) const
@@ -137,6 +140,16 @@ QString ConversationListModel::title(const ConversationKey &key) const
     if (row < 0)
         return {};
     return m_rows.at(row).title.isEmpty() ? key.name : m_rows.at(row).title;
+}
+
+void ConversationListModel::setPrivate(const ConversationKey &key, bool isPrivate)
+{
+    const int row = indexOf(key);
+    if (row < 0 || m_rows.at(row).isPrivate == isPrivate)
+        return;
+    m_rows[row].isPrivate = isPrivate;
+    const QModelIndex changed = index(row);
+    Q_EMIT dataChanged(changed, changed, {IsPrivateRole});
 }
 
 void ConversationListModel::setUnread(int row, int unread)

@@ -45,6 +45,7 @@ public:
         TitleRole,                   ///< QString: room name or the user's display name
         UnreadCountRole,             ///< int
         KeyRole,                     ///< QString: ConversationKey::toString()
+        IsPrivateRole,               ///< bool: a private room (members only)
     };
     Q_ENUM(Role)
 
@@ -65,6 +66,7 @@ public:
     QList<ConversationKey> keys() const;
 
     void setTitle(const ConversationKey &key, const QString &title);
+    void setPrivate(const ConversationKey &key, bool isPrivate);
     QString title(const ConversationKey &key) const;
     void incrementUnread(const ConversationKey &key);
     void clearUnread(const ConversationKey &key);
@@ -80,6 +82,7 @@ private:
         ConversationKey key;
         QString title;
         int unread = 0;
+        bool isPrivate = false;
     };
     void setUnread(int row, int unread);
 

@@ -44,6 +44,9 @@ inline constexpr QLatin1String History{"history"}; // both directions
 inline constexpr QLatin1String Typing{"typing"};   // both directions
 inline constexpr QLatin1String SignOut{"sign_out"};
 inline constexpr QLatin1String ChangePassword{"change_password"};
+inline constexpr QLatin1String CreateRoom{"create_room"};
+inline constexpr QLatin1String InviteToRoom{"invite_to_room"};
+inline constexpr QLatin1String RemoveFromRoom{"remove_from_room"};
 // server -> client
 inline constexpr QLatin1String Welcome{"welcome"};
 inline constexpr QLatin1String UserJoined{"user_joined"};
@@ -52,6 +55,7 @@ inline constexpr QLatin1String Members{"members"};
 inline constexpr QLatin1String ReceiveMessage{"receive_message"};
 inline constexpr QLatin1String Error{"error"};
 inline constexpr QLatin1String PasswordChanged{"password_changed"};
+inline constexpr QLatin1String RoomInvitation{"room_invitation"};
 } // namespace Type
 
 /// Stable error codes carried in "error" frames. Append only.
@@ -81,8 +85,12 @@ enum class ErrorCode
     RegistrationClosed,   ///< the server creates no accounts; an administrator does
     AccountDisabled,      ///< an administrator disabled the account
     WeakPassword,         ///< a new password shorter than the server accepts
+    NotAMember,           ///< a private room the user is not a member of
+    NotRoomOwner,         ///< only the room's owner may invite or remove members
+    RoomExists,           ///< create_room for a name that is taken
+    NoSuchUser,           ///< invite_to_room for an email without an account
 };
-inline constexpr ErrorCode LastErrorCode = ErrorCode::WeakPassword;
+inline constexpr ErrorCode LastErrorCode = ErrorCode::NoSuchUser;
 
 /// The wire name of an error code, e.g. "bad_json".
 QString errorCodeName(ErrorCode code);
@@ -104,6 +112,29 @@ struct Hello
     QString token;    ///< a session token from an earlier welcome
     QString device;   ///< a name for this device, shown in the user's token list
     QString invite;   ///< an invite code, where registration needs one
+};
+
+/// create_room {room, private?}: a private room is for its members only; the
+/// creator owns it. Answered like join_room (the creator joins it).
+struct CreateRoom
+{
+    QString room;
+    bool isPrivate = false;
+};
+
+/// invite_to_room {room, email}: the owner of a private room adds a member.
+struct InviteToRoom
+{
+    QString room;
+    QString email;
+};
+
+/// remove_from_room {room, email}: the owner removes a member, whose
+/// connections leave the room at once.
+struct RemoveFromRoom
+{
+    QString room;
+    QString email;
 };
 
 /// sign_out {}: revokes this device's token and closes the connection.
@@ -201,11 +232,20 @@ struct UserLeft
     User user;
 };
 
-/// members {room, users}
+/// members {room, users, private?, owner?}
 struct Members
 {
     QString room;
     QList<User> users;
+    bool isPrivate = false; ///< a private room: members only
+    QString owner;          ///< its owner's email (private rooms)
+};
+
+/// room_invitation {room, by}: you were made a member of a private room.
+struct RoomInvitation
+{
+    QString room;
+    User by;
 };
 
 /// history {room | with, messages, has_more}; messages oldest first.

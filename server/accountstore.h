@@ -39,7 +39,15 @@ struct Invite
     QDateTime created;
 };
 
-/// Where accounts, device tokens and invites live. Like MessageStore, the
+/// Who may enter a room.
+struct RoomAccess
+{
+    bool exists = false;    ///< it has history or is a private room
+    bool isPrivate = false; ///< members only
+    QString owner;          ///< a private room's owner
+};
+
+/// Where accounts, device tokens, invites and private rooms' members live. Like MessageStore, the
 /// server talks to this interface only.
 class AccountStore
 {
@@ -80,6 +88,15 @@ public:
     virtual bool isInviteValid(const QString &code) = 0;
     /// Uses the code once; false if it is not valid.
     virtual bool useInvite(const QString &code) = 0;
+
+    /// nullopt if the store failed.
+    virtual std::optional<RoomAccess> roomAccess(const QString &room) = 0;
+    /// Makes a private room with its owner as first member; false if the name is taken.
+    virtual bool createPrivateRoom(const QString &room, const QString &owner) = 0;
+    virtual std::optional<bool> isRoomMember(const QString &room, const QString &email) = 0;
+    virtual bool addRoomMember(const QString &room, const QString &email) = 0;
+    /// False if the email was no member.
+    virtual bool removeRoomMember(const QString &room, const QString &email) = 0;
 
     /// Changes whenever another process (natterd's administration commands)
     /// committed to the store; the server polls it to pick such changes up.

@@ -818,8 +818,27 @@ void ChatServer::handle(ClientSession *session, const JoinRoom &join)
             Type::JoinRoom);
         return;
     }
-    Room &room = m_rooms[join.room];
     const User &user = session->user();
+    if (!session->isInRoom(join.room)) {
+        // Private rooms are for their members: checked on every entry, so a
+        // removed member cannot come back.
+        const std::optional<RoomAccess> access = m_store->accounts()->roomAccess(join.room);
+        if (!access) {
+            session->sendError(ErrorCode::InternalError, u"the room could not be looked up"_s,
+                               Type::JoinRoom);
+            return;
+        }
+        if (access->isPrivate && !m_store->accounts()->isRoomMember(join.room, user.email).value_or(false)) {
+            session->sendError(ErrorCode::NotAMember,
+                               u"#%1 is a private room: ask its owner to invite you"_s.arg(join.room),
+                               Type::JoinRoom);
+            return;
+        }
+        Room &room = m_rooms[join.room];
+        room.isPrivate = access->isPrivate;
+        room.owner = access->owner;
+    }
+    Room &room = m_rooms[join.room];
     const UserJoined joined{join.room, user};
     if (!session->isInRoom(join.room)) {
         session->addRoom(join.room);
@@ -835,12 +854,106 @@ void ChatServer::handle(ClientSession *session, const JoinRoom &join)
     } else {
         session->sendFrame(joined);
     }
-    session->sendFrame(Members{join.room, membersOf(room)});
+    session->sendFrame(Members{join.room, membersOf(room), room.isPrivate, room.owner});
 
     HistoryQuery query;
     query.room = join.room;
     query.limit = m_config.historyOnJoin;
     sendHistory(session, query, Type::JoinRoom);
+}
+
+void ChatServer::handle(ClientSession *session, const CreateRoom &create)
+{
+    if (!create.isPrivate) {
+        handle(session, JoinRoom{create.room});
+        return;
+    }
+    const std::optional<RoomAccess> access = m_store->accounts()->roomAccess(create.room);
+    if (!access) {
+        session->sendError(ErrorCode::InternalError, u"the room could not be looked up"_s, Type::CreateRoom);
+        return;
+    }
+    // A room people are in, or have written in, stays what it is.
+    if (access->exists || m_rooms.contains(create.room) ||
+        !m_store->accounts()->createPrivateRoom(create.room, session->user().email)) {
+        session->sendError(ErrorCode::RoomExists,
+                           u"#%1 exists already; choose another name"_s.arg(create.room), Type::CreateRoom);
+        return;
+    }
+    qCDebug(lcNatterServer).noquote() << session->user().email << "created the private room" << create.room;
+    handle(session, JoinRoom{create.room});
+}
+
+std::optional<RoomAccess> ChatServer::ownedPrivateRoom(ClientSession *session, const QString &room,
+                                                       QLatin1String request)
+{
+    const std::optional<RoomAccess> access = m_store->accounts()->roomAccess(room);
+    if (!access) {
+        session->sendError(ErrorCode::InternalError, u"the room could not be looked up"_s, request);
+        return std::nullopt;
+    }
+    if (!access->isPrivate) {
+        session->sendError(ErrorCode::BadRoom, u"#%1 is public: anyone may join it"_s.arg(room), request);
+        return std::nullopt;
+    }
+    if (access->owner != session->user().email) {
+        session->sendError(ErrorCode::NotRoomOwner, u"only the owner of #%1 may do that"_s.arg(room),
+                           request);
+        return std::nullopt;
+    }
+    return access;
+}
+
+void ChatServer::handle(ClientSession *session, const InviteToRoom &invite)
+{
+    if (!ownedPrivateRoom(session, invite.room, Type::InviteToRoom))
+        return;
+    const QString email = Validation::normalizedEmail(invite.email);
+    Account account;
+    const AccountStore::Found found = m_store->accounts()->findAccount(email, &account);
+    if (found != AccountStore::Found::Yes) {
+        session->sendError(found == AccountStore::Found::Error ? ErrorCode::InternalError
+                                                               : ErrorCode::NoSuchUser,
+                           u"%1 has no account on this server"_s.arg(email), Type::InviteToRoom);
+        return;
+    }
+    if (!m_store->accounts()->addRoomMember(invite.room, email)) {
+        session->sendError(ErrorCode::InternalError, u"the member could not be added"_s, Type::InviteToRoom);
+        return;
+    }
+    // The new member's apps learn of it at once; so does the owner (as confirmation).
+    const QByteArray frame =
+        ClientSession::wireFrame(Codec::encodeServerFrame(RoomInvitation{invite.room, session->user()}));
+    if (const auto member = m_users.constFind(email); member != m_users.cend())
+        sendToAll(member->sessions, frame);
+}
+
+void ChatServer::handle(ClientSession *session, const RemoveFromRoom &remove)
+{
+    const std::optional<RoomAccess> access = ownedPrivateRoom(session, remove.room, Type::RemoveFromRoom);
+    if (!access)
+        return;
+    const QString email = Validation::normalizedEmail(remove.email);
+    if (email == access->owner) {
+        session->sendError(ErrorCode::BadField, u"the owner stays in their room"_s, Type::RemoveFromRoom);
+        return;
+    }
+    if (!m_store->accounts()->removeRoomMember(remove.room, email)) {
+        session->sendError(ErrorCode::NotAMember, u"%1 is not a member of #%2"_s.arg(email, remove.room),
+                           Type::RemoveFromRoom);
+        return;
+    }
+    // Every connection of the removed member leaves the room now.
+    const auto member = m_users.constFind(email);
+    if (member == m_users.cend())
+        return;
+    const QList<ClientSession *> sessions = member->sessions;
+    for (ClientSession *other : sessions) {
+        if (!other->isInRoom(remove.room))
+            continue;
+        removeFromRoom(other, remove.room);
+        other->sendFrame(UserLeft{remove.room, other->user()});
+    }
 }
 
 void ChatServer::sendHistory(ClientSession *session, const HistoryQuery &query, QLatin1String request)

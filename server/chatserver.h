@@ -100,6 +100,8 @@ private:
     {
         QList<ClientSession *> sessions;
         QHash<QString, int> connectionsByUser; // email -> sessions of that user in the room
+        bool isPrivate = false;                // read from the store when the room is entered
+        QString owner;
     };
     struct PendingSend
     {
@@ -132,6 +134,12 @@ private:
     void handle(ClientSession *session, const Protocol::TypingRequest &typing);
     void handle(ClientSession *session, const Protocol::SignOut &signOut);
     void handle(ClientSession *session, const Protocol::ChangePassword &change);
+    void handle(ClientSession *session, const Protocol::CreateRoom &create);
+    void handle(ClientSession *session, const Protocol::InviteToRoom &invite);
+    void handle(ClientSession *session, const Protocol::RemoveFromRoom &remove);
+    /// The private room's access for an owner's request; nullopt (and an error sent) otherwise.
+    std::optional<RoomAccess> ownedPrivateRoom(ClientSession *session, const QString &room,
+                                               QLatin1String request);
 
     void signInWithToken(ClientSession *session, const Protocol::Hello &hello, const QString &email);
     void signInWithPassword(ClientSession *session, const Protocol::Hello &hello, const QString &email);

@@ -239,6 +239,56 @@ bool SqliteAccountStore::useInvite(const QString &code)
                       {code, nowMs()});
 }
 
+std::optional<RoomAccess> SqliteAccountStore::roomAccess(const QString &room)
+{
+    QSqlQuery query(m_db);
+    if (!exec(query, u"SELECT owner FROM private_rooms WHERE name = ?"_s, {room}))
+        return std::nullopt;
+    if (query.next())
+        return RoomAccess{true, true, query.value(0).toString()};
+    // A public room exists once something was said in it (messages use '#room').
+    if (!exec(query, u"SELECT 1 FROM messages WHERE conversation = ? LIMIT 1"_s, {QString(u'#' + room)}))
+        return std::nullopt;
+    return RoomAccess{query.next(), false, {}};
+}
+
+bool SqliteAccountStore::createPrivateRoom(const QString &room, const QString &owner)
+{
+    if (!m_db.transaction())
+        return fail(u"cannot begin a transaction"_s, m_db.lastError());
+    QSqlQuery query(m_db);
+    if (!changedOne(
+            query,
+            u"INSERT INTO private_rooms (name, owner, created_ts) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"_s,
+            {room, owner, nowMs()}) ||
+        !changedOne(query, u"INSERT INTO room_members (room, email) VALUES (?, ?)"_s, {room, owner})) {
+        m_db.rollback();
+        return false;
+    }
+    return m_db.commit() || fail(u"cannot commit"_s, m_db.lastError());
+}
+
+std::optional<bool> SqliteAccountStore::isRoomMember(const QString &room, const QString &email)
+{
+    QSqlQuery query(m_db);
+    if (!exec(query, u"SELECT 1 FROM room_members WHERE room = ? AND email = ?"_s, {room, email}))
+        return std::nullopt;
+    return query.next();
+}
+
+bool SqliteAccountStore::addRoomMember(const QString &room, const QString &email)
+{
+    QSqlQuery query(m_db);
+    return exec(query, u"INSERT INTO room_members (room, email) VALUES (?, ?) ON CONFLICT DO NOTHING"_s,
+                {room, email});
+}
+
+bool SqliteAccountStore::removeRoomMember(const QString &room, const QString &email)
+{
+    QSqlQuery query(m_db);
+    return changedOne(query, u"DELETE FROM room_members WHERE room = ? AND email = ?"_s, {room, email});
+}
+
 qint64 SqliteAccountStore::externalChangeCounter()
 {
     QSqlQuery query(m_db);

@@ -40,6 +40,12 @@ public:
     bool isInviteValid(const QString &code) override;
     bool useInvite(const QString &code) override;
 
+    std::optional<RoomAccess> roomAccess(const QString &room) override;
+    bool createPrivateRoom(const QString &room, const QString &owner) override;
+    std::optional<bool> isRoomMember(const QString &room, const QString &email) override;
+    bool addRoomMember(const QString &room, const QString &email) override;
+    bool removeRoomMember(const QString &room, const QString &email) override;
+
     qint64 externalChangeCounter() override;
     QString errorString() const override { return m_errorString; }
 

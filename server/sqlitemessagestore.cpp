@@ -69,6 +69,17 @@ const QList<QList<QString>> &migrations()
             u" expires_ts INTEGER NOT NULL," // 0: never
             u" created_ts INTEGER NOT NULL) WITHOUT ROWID"_s,
         },
+        // 3: private rooms and their members. A room without a row is public.
+        {
+            u"CREATE TABLE private_rooms ("
+            u" name TEXT PRIMARY KEY,"
+            u" owner TEXT NOT NULL,"
+            u" created_ts INTEGER NOT NULL) WITHOUT ROWID"_s,
+            u"CREATE TABLE room_members ("
+            u" room TEXT NOT NULL REFERENCES private_rooms (name),"
+            u" email TEXT NOT NULL,"
+            u" PRIMARY KEY (room, email)) WITHOUT ROWID"_s,
+        },
     };
     return steps;
 }

@@ -24,7 +24,7 @@ class WalCheckpointer;
 class SqliteMessageStore final : public MessageStore
 {
 public:
-    static constexpr int SchemaVersion = 2;
+    static constexpr int SchemaVersion = 3;
 
     enum class OpenMode
     {

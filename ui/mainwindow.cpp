@@ -8,10 +8,10 @@
 #include "uilogging.h"
 
 #include <QAction>
-#include <QFontDatabase>
 #include <QApplication>
 #include <QClipboard>
 #include <QCloseEvent>
+#include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QIdentityProxyModel>
 #include <QInputDialog>
@@ -213,6 +213,8 @@ QWidget *MainWindow::createSidebar()
             const ConversationKey key =
                 ConversationKey::fromString(index.data(ConversationListModel::KeyRole).toString());
             QMenu menu(this);
+            if (key.isRoom() && index.data(ConversationListModel::IsPrivateRole).toBool())
+                menu.addAction(tr("Invite to Room…"), this, [this, key] { askInviteToRoom(key.name); });
             menu.addAction(key.isRoom() ? tr("Leave room") : tr("Close conversation"), this,
                            [this, key] { Q_EMIT closeConversationRequested(key); });
             menu.exec(list->viewport()->mapToGlobal(position));
@@ -407,6 +409,14 @@ QWidget *MainWindow::createMemberPane()
                     return;
                 QMenu menu(this);
                 menu.addAction(tr("Send direct message"), this, [index, startDirect] { startDirect(index); });
+                const ConversationKey current = currentConversation();
+                if (m_canManageRoom && current.isRoom() &&
+                    !index.data(MemberListModel::IsSelfRole).toBool()) {
+                    const QString email = index.data(MemberListModel::EmailRole).toString();
+                    menu.addAction(tr("Remove from Room"), this, [this, current, email] {
+                        Q_EMIT removeFromRoomRequested(current.name, email);
+                    });
+                }
                 menu.exec(m_memberList->viewport()->mapToGlobal(position));
             });
     return m_memberPane;
@@ -417,6 +427,7 @@ void MainWindow::createMenus()
     QMenu *chat = menuBar()->addMenu(tr("&Chat"));
     chat->addAction(tr("&Join or Create Room…"), QKeySequence(Qt::CTRL | Qt::Key_J), this,
                     &MainWindow::askJoinRoom);
+    chat->addAction(tr("New &Private Room…"), this, &MainWindow::askCreatePrivateRoom);
     chat->addAction(tr("&Direct Message…"), QKeySequence(Qt::CTRL | Qt::Key_D), this,
                     &MainWindow::askDirectMessage);
     chat->addAction(tr("&Leave or Close Conversation"), QKeySequence(Qt::CTRL | Qt::Key_W), this, [this] {
@@ -595,11 +606,12 @@ void MainWindow::setHostingAddresses(const QStringList &urls, const QString &fin
     const QStringList groups = fingerprint.split(u' ', Qt::SkipEmptyParts);
     m_hostFingerprintLabel->setVisible(hosting && !groups.isEmpty());
     if (hosting && !groups.isEmpty()) {
-        m_hostFingerprintLabel->setText(tr("Certificate %1\n%2")
-                                            .arg(groups.mid(0, 8).join(u' '), groups.mid(8).join(u' ')));
-        m_hostFingerprintLabel->setToolTip(tr("The SHA-256 fingerprint of this chat's certificate. People who join "
-                                              "see it the first time: compare it with them, for example by "
-                                              "reading it out."));
+        m_hostFingerprintLabel->setText(
+            tr("Certificate %1\n%2").arg(groups.mid(0, 8).join(u' '), groups.mid(8).join(u' ')));
+        m_hostFingerprintLabel->setToolTip(
+            tr("The SHA-256 fingerprint of this chat's certificate. People who join "
+               "see it the first time: compare it with them, for example by "
+               "reading it out."));
     }
 }
 
@@ -786,6 +798,34 @@ void MainWindow::askJoinRoom()
                               QLineEdit::Normal, QString(), &ok);
     if (ok && !room.trimmed().isEmpty())
         Q_EMIT joinRoomRequested(room.trimmed().toLower());
+}
+
+void MainWindow::askInviteToRoom(const QString &room)
+{
+    bool ok = false;
+    const QString email = QInputDialog::getText(
+        this, tr("Invite to Room"),
+        tr("Email address of the person to make a member of the private room #%1:").arg(room),
+        QLineEdit::Normal, QString(), &ok);
+    if (ok && !email.trimmed().isEmpty())
+        Q_EMIT inviteToRoomRequested(room, email.trimmed());
+}
+
+void MainWindow::setRoomManageable(bool manageable)
+{
+    m_canManageRoom = manageable;
+}
+
+void MainWindow::askCreatePrivateRoom()
+{
+    bool ok = false;
+    const QString room = QInputDialog::getText(
+        this, tr("New Private Room"),
+        tr("Name of the new room (letters, digits, '-', '_', '.'). Only the people you invite can join it, "
+           "read it or see who is in it:"),
+        QLineEdit::Normal, QString(), &ok);
+    if (ok && !room.trimmed().isEmpty())
+        Q_EMIT createPrivateRoomRequested(room.trimmed().toLower());
 }
 
 void MainWindow::askDirectMessage()

@@ -67,6 +67,8 @@ public:
     /// The addresses others can join this hosted chat at; empty hides them.
     /// Shows where others join a chat hosted here, and its certificate's fingerprint.
     void setHostingAddresses(const QStringList &urls, const QString &fingerprint = {});
+    /// The current room is private and this user owns it: members can be removed.
+    void setRoomManageable(bool manageable);
     /// The lock in the status bar; the fingerprint (display form) in its tooltip.
     void setConnectionSecurity(bool encrypted, const QString &fingerprint);
     QString connectionSecurityText() const;
@@ -106,6 +108,9 @@ Q_SIGNALS:
     void switchServerRequested();
     /// "Invite people…": show the link to the chat hosted here.
     void inviteRequested();
+    void createPrivateRoomRequested(const QString &room);
+    void inviteToRoomRequested(const QString &room, const QString &email);
+    void removeFromRoomRequested(const QString &room, const QString &email);
     void linkActivated(const QUrl &url);
     void windowActivated();
     void closing();
@@ -123,6 +128,8 @@ private:
     void selectConversation(const QModelIndex &index);
     void moveConversation(int step);
     void askJoinRoom();
+    void askCreatePrivateRoom();
+    void askInviteToRoom(const QString &room);
     void askDirectMessage();
     void copySelectedMessages();
     void showMessageMenu(const QPoint &position);
@@ -163,6 +170,7 @@ private:
     QLabel *m_hostFingerprintLabel = nullptr;
     QToolButton *m_copyHostButton = nullptr;
     QStringList m_hostUrls;
+    bool m_canManageRoom = false; // the current room is private and ours
     std::function<bool()> m_closeGuard;
 
     QPushButton *m_jumpButton = nullptr;

@@ -67,7 +67,10 @@ void ConversationDelegate::paint(QPainter *painter, const QStyleOptionViewItem &
     if (isRoom) {
         painter->setPen(selected ? textColor : option.palette.color(QPalette::PlaceholderText));
         painter->setFont(option.font);
-        painter->drawText(icon, Qt::AlignCenter, QStringLiteral("#"));
+        // A lock for a private room (members only), # for a public one.
+        painter->drawText(icon, Qt::AlignCenter,
+                          index.data(ConversationListModel::IsPrivateRole).toBool() ? QStringLiteral("🔒")
+                                                                                    : QStringLiteral("#"));
     } else {
         paintAvatar(painter, icon, title, index.data(ConversationListModel::NameRole).toString(),
                     option.palette);

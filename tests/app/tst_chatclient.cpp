@@ -34,6 +34,8 @@ private Q_SLOTS:
     void keepsTryingWhileTheServerIsDown();
     void givesUpOnASilentServer();
     void dropsAConnectionThatStopsAnswering();
+    void privateRoomInviteAndRemoval();
+    void refusedTokenAsksForThePasswordAgain();
 
 private:
     static std::unique_ptr<ChatClient> makeClient(const QString &name, const QString &email)
@@ -450,6 +452,68 @@ void TestChatClient::dropsAConnectionThatStopsAnswering()
     QTRY_COMPARE(alice->state(), State::WaitingToReconnect);
     QCOMPARE(alice->lastError(), QStringLiteral("The server stopped answering."));
     alice->disconnectFromServer();
+}
+
+void TestChatClient::privateRoomInviteAndRemoval()
+{
+    TestServer server;
+    QVERIFY(server.start());
+    auto alice = aliceOnlineIn(server);
+    QVERIFY(alice);
+    auto bob = makeClient(QStringLiteral("Bob"), QStringLiteral("bob@example.org"));
+    bob->connectToServer(server.url());
+    QTRY_COMPARE(bob->state(), State::Online);
+
+    // Alice makes a private room; it shows as private once the server confirms.
+    QVERIFY(alice->createPrivateRoom(QStringLiteral("Design")));
+    const ConversationKey design = ConversationKey::room(QStringLiteral("design"));
+    QTRY_VERIFY(alice->isPrivateRoom(QStringLiteral("design")));
+    QCOMPARE(alice->roomOwner(QStringLiteral("design")), QStringLiteral("alice@example.org"));
+    const QModelIndex row = alice->conversations()->index(alice->conversations()->indexOf(design));
+    QVERIFY(row.data(ConversationListModel::IsPrivateRole).toBool());
+
+    // Invited, Bob's app opens it by itself and he can read and write.
+    QSignalSpy invited(bob.get(), &ChatClient::roomInvitation);
+    alice->inviteToRoom(QStringLiteral("design"), QStringLiteral("Bob@Example.org"));
+    QVERIFY(invited.wait());
+    QCOMPARE(invited.at(0).at(0).toString(), QStringLiteral("design"));
+    QTRY_VERIFY(bob->isPrivateRoom(QStringLiteral("design")));
+    QTRY_COMPARE(alice->members(QStringLiteral("design")).size(), 2);
+    bob->sendMessage(design, QStringLiteral("thanks for having me"));
+    QTRY_COMPARE(alice->messages(design)->rowCount(), 1);
+
+    // Removed, Bob's app closes the room and says why.
+    QSignalSpy removed(bob.get(), &ChatClient::removedFromRoom);
+    alice->removeFromRoom(QStringLiteral("design"), QStringLiteral("bob@example.org"));
+    QVERIFY(removed.wait());
+    QVERIFY(!bob->openConversations().contains(design));
+    QTRY_COMPARE(alice->members(QStringLiteral("design")).size(), 1);
+}
+
+void TestChatClient::refusedTokenAsksForThePasswordAgain()
+{
+    TestServer server;
+    QVERIFY(server.start());
+    auto alice = aliceOnlineIn(server);
+    QVERIFY(alice);
+    QVERIFY(!alice->token().isEmpty());
+    QVERIFY(!alice->hasPassword()); // forgotten once the token came
+    alice->disconnectFromServer();
+    // A token the server does not know (revoked elsewhere): refused, forgotten, the app is asked.
+    alice->setToken(QStringLiteral("revoked-elsewhere"));
+    QSignalSpy refused(alice.get(), &ChatClient::signInFailed);
+    QSignalSpy tokens(alice.get(), &ChatClient::tokenChanged);
+    alice->connectToServer(server.url());
+    QVERIFY(refused.wait());
+    QCOMPARE(refused.at(0).at(0).value<Protocol::ErrorCode>(), Protocol::ErrorCode::BadCredentials);
+    QCOMPARE(tokens.count(), 1);
+    QVERIFY(tokens.at(0).at(0).toString().isEmpty());
+    QTRY_COMPARE(alice->state(), State::Offline); // no retrying with what cannot work
+    // With the password again, a new token.
+    alice->setPassword(TestClient::defaultPassword());
+    alice->connectToServer(server.url());
+    QTRY_COMPARE(alice->state(), State::Online);
+    QVERIFY(!alice->token().isEmpty());
 }
 
 QTEST_GUILESS_MAIN(TestChatClient)

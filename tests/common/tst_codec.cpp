@@ -54,6 +54,12 @@ void TestCodec::validClientFrames_data()
     QTest::newRow("sign_out") << R"({"type":"sign_out"})"_ba << 6;
     QTest::newRow("change_password") << R"({"type":"change_password","password":"a","new_password":"b"})"_ba
                                      << 7;
+    QTest::newRow("create_room private")
+        << R"({"type":"create_room","room":"design","private":true})"_ba << 8;
+    QTest::newRow("invite_to_room") << R"({"type":"invite_to_room","room":"design","email":"c@x.org"})"_ba
+                                    << 9;
+    QTest::newRow("remove_from_room")
+        << R"({"type":"remove_from_room","room":"design","email":"c@x.org"})"_ba << 10;
 }
 
 void TestCodec::validClientFrames()
@@ -80,7 +86,8 @@ void TestCodec::invalidClientFrames_data()
     QTest::newRow("server-only type") << R"({"type":"welcome"})"_ba << ErrorCode::UnknownType;
     QTest::newRow("hello no email") << R"({"type":"hello","name":"Bob"})"_ba << ErrorCode::BadField;
     QTest::newRow("hello name with right-to-left override")
-        << R"({"type":"hello","name":"Alice\u202enimda","email":"b@x","password":"p"})"_ba << ErrorCode::BadName;
+        << R"({"type":"hello","name":"Alice\u202enimda","email":"b@x","password":"p"})"_ba
+        << ErrorCode::BadName;
     QTest::newRow("hello email with zero width space")
         << R"({"type":"hello","name":"B","email":"b\u200b@x","password":"p"})"_ba << ErrorCode::BadEmail;
     QTest::newRow("hello password and token")
@@ -98,6 +105,10 @@ void TestCodec::invalidClientFrames_data()
         << ErrorCode::BadField;
     QTest::newRow("hello device with control character")
         << R"({"type":"hello","name":"B","email":"b@x","token":"t","device":"a"})"_ba << ErrorCode::BadField;
+    QTest::newRow("create_room private not a boolean")
+        << R"({"type":"create_room","room":"design","private":"yes"})"_ba << ErrorCode::BadField;
+    QTest::newRow("invite_to_room bad email")
+        << R"({"type":"invite_to_room","room":"design","email":"carol"})"_ba << ErrorCode::BadEmail;
     QTest::newRow("change_password without new")
         << R"({"type":"change_password","password":"a"})"_ba << ErrorCode::BadField;
     QTest::newRow("hello name number")
@@ -184,6 +195,10 @@ void TestCodec::clientFramesRoundTrip()
         Hello{User{u"Bob"_s, u"bob@example.org"_s}, 1, {}, u"abc-_123"_s, {}, u"invite-code"_s},
         SignOut{},
         ChangePassword{u"old one"_s, u"new password"_s},
+        CreateRoom{u"design"_s, true},
+        CreateRoom{u"general"_s, false},
+        InviteToRoom{u"design"_s, u"carol@example.org"_s},
+        RemoveFromRoom{u"design"_s, u"carol@example.org"_s},
         JoinRoom{u"codeial"_s},
         LeaveRoom{u"codeial"_s},
         SendMessage{u"codeial"_s, {}, u"hello \"world\" ✓ 🎉"_s, u"c-17"_s},
@@ -223,7 +238,9 @@ void TestCodec::serverFramesRoundTrip_data()
         {"password_changed", PasswordChanged{}},
         {"user_joined", UserJoined{u"codeial"_s, bob}},
         {"user_left", UserLeft{u"codeial"_s, bob}},
-        {"members", Members{u"codeial"_s, {bob, User{u"Carol"_s, u"carol@x.org"_s}}}},
+        {"members", Members{u"codeial"_s, {bob, User{u"Carol"_s, u"carol@x.org"_s}}, false, {}}},
+        {"members of a private room", Members{u"design"_s, {bob}, true, u"bob@example.org"_s}},
+        {"room_invitation", RoomInvitation{u"design"_s, bob}},
         {"history room", History{u"codeial"_s, {}, {message}, true}},
         {"history direct", History{{}, u"carol@example.org"_s, {direct}, false}},
         {"receive room", ReceiveMessage{message}},
