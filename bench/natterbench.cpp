@@ -8,6 +8,8 @@
 
 #include "benchaccounts.h"
 
+#include <openssl/ssl.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -57,6 +59,7 @@ int64_t nowNs()
                  "  --natterd PATH     start this natterd on 127.0.0.1 (default: target --port)\n"
                  "  --port N --pid P   target a running natterd on 127.0.0.1 (pid for CPU and RSS)\n"
                  "  --db PATH          with --port: that natterd's database, where the users' accounts go\n"
+                 "  --tls              wss:// (natterd's own certificate, not verified: loopback only)\n"
                  "  --clients C        fanout: members of the room (default 1000)\n"
                  "  --senders S        fanout: how many of them send (default 5)\n"
                  "  --window W         closed loop: messages in flight per sender (default 32)\n"
@@ -83,6 +86,7 @@ struct Options
     std::string workload;
     std::string natterd;
     std::string db;
+    bool tls = false;
     int port = 0;
     int pid = 0;
     int clients = 1000;
@@ -105,7 +109,7 @@ struct ServerProcess
     int port = 0;
     std::string dbDir;
 
-    void start(const std::string &path, const std::vector<std::string> &emails)
+    void start(const std::string &path, const std::vector<std::string> &emails, bool tls)
     {
         char dirTemplate[] = "/tmp/natterbench-XXXXXX";
         if (!mkdtemp(dirTemplate))
@@ -125,8 +129,9 @@ struct ServerProcess
             close(out[0]);
             close(out[1]);
             execl(path.c_str(), path.c_str(), "--host", "127.0.0.1", "--port", "0", "--db", db.c_str(),
-                  "--no-tls", "--rate-limit", "0", "--max-queue", "67108864", "--max-connections-per-address",
-                  "100000", "--max-connections", "100000", static_cast<char *>(nullptr));
+                  tls ? "--no-discovery" : "--no-tls", "--rate-limit", "0", "--max-queue", "67108864",
+                  "--max-connections-per-address", "100000", "--max-connections", "100000",
+                  static_cast<char *>(nullptr));
             std::perror("exec natterd");
             _exit(127);
         }
@@ -217,6 +222,7 @@ enum class State
 struct Connection
 {
     int fd = -1;
+    SSL *ssl = nullptr; // with --tls
     int index = 0;
     State state = State::Connecting;
     std::string in;
@@ -236,9 +242,15 @@ struct Connection
 class Generator
 {
 public:
-    explicit Generator(int port)
+    Generator(int port, bool tls)
         : m_port(port)
     {
+        if (tls) {
+            m_tls = SSL_CTX_new(TLS_client_method());
+            SSL_CTX_set_min_proto_version(m_tls, TLS1_2_VERSION);
+            SSL_CTX_set_verify(m_tls, SSL_VERIFY_NONE,
+                               nullptr); // natterd's self-signed certificate, on loopback
+        }
         m_epoll = epoll_create1(EPOLL_CLOEXEC);
         if (m_epoll < 0)
             die("epoll_create1");
@@ -273,6 +285,12 @@ public:
         if (epoll_ctl(m_epoll, EPOLL_CTL_ADD, c.fd, &event) != 0)
             die("epoll_ctl");
         c.state = State::Connecting;
+        if (m_tls) {
+            c.ssl = SSL_new(m_tls);
+            SSL_set_fd(c.ssl, c.fd);
+            SSL_set_connect_state(c.ssl);
+            SSL_set_mode(c.ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        }
         queue(c, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
     }
@@ -369,6 +387,18 @@ private:
         if (c.state == State::Closed)
             return;
         while (c.outOffset < c.out.size()) {
+            if (c.ssl) {
+                const int written = SSL_write(c.ssl, c.out.data() + c.outOffset,
+                                              int(std::min<size_t>(c.out.size() - c.outOffset, 1 << 20)));
+                if (written <= 0) {
+                    const int error = SSL_get_error(c.ssl, written);
+                    if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE)
+                        closeConnection(c);
+                    return;
+                }
+                c.outOffset += size_t(written);
+                continue;
+            }
             const ssize_t written =
                 ::send(c.fd, c.out.data() + c.outOffset, c.out.size() - c.outOffset, MSG_NOSIGNAL);
             if (written < 0) {
@@ -386,7 +416,22 @@ private:
     template<class OnText>
     void readSome(Connection &c, std::vector<char> &buffer, OnText &onText)
     {
-        for (;;) {
+        while (c.ssl) {
+            const int n = SSL_read(c.ssl, buffer.data(), int(buffer.size()));
+            if (n <= 0) {
+                const int error = SSL_get_error(c.ssl, n);
+                if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+                    // The handshake may have been waiting for this read: go on writing.
+                    if (c.outOffset < c.out.size())
+                        writeSome(c);
+                    break;
+                }
+                closeConnection(c);
+                return;
+            }
+            c.in.append(buffer.data(), size_t(n));
+        }
+        for (; !c.ssl;) {
             const ssize_t n = ::recv(c.fd, buffer.data(), buffer.size(), 0);
             if (n == 0) {
                 closeConnection(c);
@@ -463,12 +508,17 @@ private:
         if (c.state == State::Closed)
             return;
         c.state = State::Closed;
+        if (c.ssl) {
+            SSL_free(c.ssl);
+            c.ssl = nullptr;
+        }
         epoll_ctl(m_epoll, EPOLL_CTL_DEL, c.fd, nullptr);
         close(c.fd);
         ++m_closed;
     }
 
     int m_port;
+    SSL_CTX *m_tls = nullptr;
     int m_epoll;
     int m_closed = 0;
     std::vector<std::unique_ptr<Connection>> m_connections;
@@ -545,6 +595,10 @@ Options parseOptions(int argc, char **argv)
         usage("unknown workload");
     for (int i = 2; i < argc; ++i) {
         const std::string name = argv[i];
+        if (name == "--tls") {
+            o.tls = true;
+            continue;
+        }
         if (i + 1 >= argc)
             usage("an option needs a value");
         const char *value = argv[++i];
@@ -612,7 +666,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < idleUsers + activeUsers; ++i)
         emails.push_back(benchEmail(i, idleUsers));
     if (!options.natterd.empty()) {
-        server.start(options.natterd, emails);
+        server.start(options.natterd, emails, options.tls);
         port = server.port;
         pid = server.pid;
     } else if (options.db.empty()) {
@@ -621,7 +675,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    Generator generator(port);
+    Generator generator(port, options.tls);
     Figures figures;
     const bool fixedRate = options.rate > 0;
     const bool dm = options.workload == "dm" || options.workload == "mixed";
