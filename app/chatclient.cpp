@@ -539,29 +539,14 @@ void ChatClient::handle(const Protocol::TypingNotice &typing)
 
 void ChatClient::handle(const Protocol::RoomInvitation &invitation)
 {
-    // Made a member (or, for the owner, the confirmation of inviting someone).
-    if (invitation.by.email != m_self.email)
-        openRoom(invitation.room);
+    // Made a member: the room opens (and is joined) by itself.
+    openRoom(invitation.room);
     Q_EMIT roomInvitation(invitation.room, invitation.by);
 }
 
 bool ChatClient::createPrivateRoom(const QString &room)
 {
-    const QString name = room.trimmed().toLower();
-    if (!Validation::isValidRoomName(name)) {
-        Q_EMIT errorOccurred(tr("“%1” is not a valid room name: use 1–64 letters, digits, '-', '_' or '.', "
-                                "starting with a letter or digit.")
-                                 .arg(room));
-        return false;
-    }
-    const ConversationKey key = ConversationKey::room(name);
-    if (m_open.contains(key))
-        return true;
-    Conversation &conversation = addConversation(key, QString());
-    conversation.createPrivate = true;
-    if (isOnline())
-        subscribe(key, conversation);
-    return true;
+    return enterRoom(room, true);
 }
 
 void ChatClient::inviteToRoom(const QString &room, const QString &email)
@@ -649,6 +634,11 @@ void ChatClient::removeConversation(const ConversationKey &key)
 
 bool ChatClient::openRoom(const QString &room)
 {
+    return enterRoom(room, false);
+}
+
+bool ChatClient::enterRoom(const QString &room, bool createPrivate)
+{
     const QString name = room.trimmed().toLower();
     if (!Validation::isValidRoomName(name)) {
         Q_EMIT errorOccurred(tr("“%1” is not a valid room name: use 1–64 letters, digits, '-', '_' or '.', "
@@ -660,6 +650,7 @@ bool ChatClient::openRoom(const QString &room)
     if (m_open.contains(key))
         return true;
     Conversation &conversation = addConversation(key, QString());
+    conversation.createPrivate = createPrivate;
     if (isOnline())
         subscribe(key, conversation);
     return true;

@@ -208,6 +208,8 @@ private:
 
     Conversation &addConversation(const ConversationKey &key, const QString &title);
     void removeConversation(const ConversationKey &key);
+    /// Opens a room; createPrivate: its first entry creates it as a private room.
+    bool enterRoom(const QString &room, bool createPrivate);
     void subscribe(const ConversationKey &key, Conversation &conversation);
     void requestHistory(const ConversationKey &key, HistoryKind kind, qint64 id = 0);
     void sendOutbox(const ConversationKey &key, const Message &message);

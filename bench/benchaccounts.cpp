@@ -13,7 +13,13 @@ std::string benchToken(const std::string &email)
     return "bench-token-" + email;
 }
 
-bool provisionBenchAccounts(const std::string &path, const std::vector<std::string> &emails)
+std::string benchPassword()
+{
+    return "bench password";
+}
+
+bool provisionBenchAccounts(const std::string &path, const std::vector<std::string> &emails,
+                            const std::vector<std::string> &passwordEmails)
 {
     // The SQLite driver is a plugin: Qt loads plugins only with an application object.
     int argc = 1;
@@ -41,6 +47,23 @@ bool provisionBenchAccounts(const std::string &path, const std::vector<std::stri
             std::fprintf(stderr, "natterbench: cannot create accounts: %s\n",
                          qPrintable(accounts->errorString()));
             return false;
+        }
+    }
+    if (!passwordEmails.empty()) {
+        // One hash serves them all: verifying it costs the same for each.
+        const QString hash = Natter::PasswordHasher(Natter::PasswordHasher::Cost::Interactive)
+                                 .hashNow(QString::fromStdString(benchPassword()));
+        for (const std::string &email : passwordEmails) {
+            const QString address = QString::fromStdString(email);
+            Natter::Account account;
+            if (accounts->findAccount(address, &account) == Natter::AccountStore::Found::Yes)
+                continue;
+            if (!accounts->createAccount(
+                    Natter::Account{address, address.section(u'@', 0, 0), hash, false, {}})) {
+                std::fprintf(stderr, "natterbench: cannot create accounts: %s\n",
+                             qPrintable(accounts->errorString()));
+                return false;
+            }
         }
     }
     return true;

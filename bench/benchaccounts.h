@@ -8,6 +8,11 @@
 /// sign in with tokens: the cost a returning client pays, without one Argon2id
 /// hash per connection. Tokens are benchToken(email). False and a message on
 /// stderr if the database cannot be written.
-bool provisionBenchAccounts(const std::string &path, const std::vector<std::string> &emails);
+/// passwordEmails get an account with the password benchPassword() instead
+/// (their sign-ins cost one Argon2id hash each, on natterd's hashing threads).
+bool provisionBenchAccounts(const std::string &path, const std::vector<std::string> &emails,
+                            const std::vector<std::string> &passwordEmails = {});
+
+std::string benchPassword();
 
 std::string benchToken(const std::string &email);

@@ -52,25 +52,27 @@ int64_t nowNs()
 
 [[noreturn]] void usage(const char *message)
 {
-    std::fprintf(stderr,
-                 "natterbench: %s\n"
-                 "usage: natterbench WORKLOAD [options]\n"
-                 "  workloads: fanout | dm | idle | mixed\n"
-                 "  --natterd PATH     start this natterd on 127.0.0.1 (default: target --port)\n"
-                 "  --port N --pid P   target a running natterd on 127.0.0.1 (pid for CPU and RSS)\n"
-                 "  --db PATH          with --port: that natterd's database, where the users' accounts go\n"
-                 "  --tls              wss:// (natterd's own certificate, not verified: loopback only)\n"
-                 "  --clients C        fanout: members of the room (default 1000)\n"
-                 "  --senders S        fanout: how many of them send (default 5)\n"
-                 "  --window W         closed loop: messages in flight per sender (default 32)\n"
-                 "  --rate R           fixed rate: messages/s per sender (default: closed loop)\n"
-                 "  --pairs P          dm: sender/recipient pairs (default 200)\n"
-                 "  --idle N           idle/mixed: idle connections held (default 10000)\n"
-                 "  --room-size K      idle/mixed: idle connections per room (default 100)\n"
-                 "  --duration SEC     measured seconds (default 10, at most 120)\n"
-                 "  --warmup SEC       unmeasured seconds first (default 2)\n"
-                 "  --text BYTES       message text size (default 64)\n",
-                 message);
+    std::fprintf(
+        stderr,
+        "natterbench: %s\n"
+        "usage: natterbench WORKLOAD [options]\n"
+        "  workloads: fanout | dm | idle | mixed\n"
+        "  --natterd PATH     start this natterd on 127.0.0.1 (default: target --port)\n"
+        "  --port N --pid P   target a running natterd on 127.0.0.1 (pid for CPU and RSS)\n"
+        "  --db PATH          with --port: that natterd's database, where the users' accounts go\n"
+        "  --tls              wss:// (natterd's own certificate, not verified: loopback only)\n"
+        "  --password-signins N  N connections sign in with a password at the start of the measurement\n"
+        "  --clients C        fanout: members of the room (default 1000)\n"
+        "  --senders S        fanout: how many of them send (default 5)\n"
+        "  --window W         closed loop: messages in flight per sender (default 32)\n"
+        "  --rate R           fixed rate: messages/s per sender (default: closed loop)\n"
+        "  --pairs P          dm: sender/recipient pairs (default 200)\n"
+        "  --idle N           idle/mixed: idle connections held (default 10000)\n"
+        "  --room-size K      idle/mixed: idle connections per room (default 100)\n"
+        "  --duration SEC     measured seconds (default 10, at most 120)\n"
+        "  --warmup SEC       unmeasured seconds first (default 2)\n"
+        "  --text BYTES       message text size (default 64)\n",
+        message);
     std::exit(2);
 }
 
@@ -87,6 +89,7 @@ struct Options
     std::string natterd;
     std::string db;
     bool tls = false;
+    int passwordSignIns = 0;
     int port = 0;
     int pid = 0;
     int clients = 1000;
@@ -109,14 +112,15 @@ struct ServerProcess
     int port = 0;
     std::string dbDir;
 
-    void start(const std::string &path, const std::vector<std::string> &emails, bool tls)
+    void start(const std::string &path, const std::vector<std::string> &emails,
+               const std::vector<std::string> &passwordEmails, bool tls)
     {
         char dirTemplate[] = "/tmp/natterbench-XXXXXX";
         if (!mkdtemp(dirTemplate))
             die("mkdtemp");
         dbDir = dirTemplate;
         const std::string db = dbDir + "/bench.db";
-        if (!provisionBenchAccounts(db, emails))
+        if (!provisionBenchAccounts(db, emails, passwordEmails))
             std::exit(1);
         int out[2];
         if (pipe(out) != 0)
@@ -231,6 +235,8 @@ struct Connection
     bool wantWrite = false;
     bool welcomed = false;
     bool joined = false;
+    bool passwordSignIn = false; // --password-signins: signs in with a password during the measurement
+    int64_t connectNs = 0;
     // sender bookkeeping
     int inFlight = 0;
     int64_t nextSendNs = 0;
@@ -532,6 +538,7 @@ struct Figures
     uint64_t sent = 0;
     uint64_t deliveries = 0;
     std::vector<int64_t> latenciesNs;
+    std::vector<int64_t> signInNs; // connect to welcome, of the password sign-ins
     bool measuring = false;
 
     void recordLatency(int64_t ns)
@@ -628,6 +635,8 @@ Options parseOptions(int argc, char **argv)
             o.warmup = std::atof(value);
         else if (name == "--room-size")
             o.roomSize = std::atoi(value);
+        else if (name == "--password-signins")
+            o.passwordSignIns = std::atoi(value);
         else if (name == "--text")
             o.textBytes = std::atoi(value);
         else
@@ -638,7 +647,8 @@ Options parseOptions(int argc, char **argv)
         usage("--duration is 0-120 s, --warmup 0-30 s");
     if (o.clients < 1 || o.clients > 15000 || o.senders < 0 || o.senders > o.clients || o.pairs < 1 ||
         o.pairs > 5000 || o.idle < 0 || o.idle > 15000 || o.roomSize < 1 || o.window < 1 ||
-        o.window > 10000 || o.textBytes < 16 || o.textBytes > 4000)
+        o.window > 10000 || o.textBytes < 16 || o.textBytes > 4000 || o.passwordSignIns < 0 ||
+        o.passwordSignIns > 1000)
         usage("a count is out of range");
     if (o.natterd.empty() && o.port == 0)
         usage("give --natterd PATH or --port N");
@@ -665,13 +675,16 @@ int main(int argc, char **argv)
     std::vector<std::string> emails;
     for (int i = 0; i < idleUsers + activeUsers; ++i)
         emails.push_back(benchEmail(i, idleUsers));
+    std::vector<std::string> passwordEmails;
+    for (int i = 0; i < options.passwordSignIns; ++i)
+        passwordEmails.push_back("signin" + std::to_string(i) + "@bench");
     if (!options.natterd.empty()) {
-        server.start(options.natterd, emails, options.tls);
+        server.start(options.natterd, emails, passwordEmails, options.tls);
         port = server.port;
         pid = server.pid;
     } else if (options.db.empty()) {
         usage("with --port, give --db PATH (that natterd's database) to create the accounts");
-    } else if (!provisionBenchAccounts(options.db, emails)) {
+    } else if (!provisionBenchAccounts(options.db, emails, passwordEmails)) {
         return 1;
     }
 
@@ -711,6 +724,18 @@ int main(int argc, char **argv)
     auto &all = generator.connections();
     int ready = 0;
     auto onText = [&](Connection &c, std::string_view payload) {
+        if (payload.data() == nullptr && c.passwordSignIn) {
+            generator.sendText(c, "{\"type\":\"hello\",\"name\":\"s\",\"email\":\"" + c.target +
+                                      "\",\"password\":\"" + benchPassword() + "\"}");
+            return;
+        }
+        if (c.passwordSignIn) {
+            if (!c.welcomed && payload.find("\"type\":\"welcome\"") != std::string_view::npos) {
+                c.welcomed = true;
+                figures.signInNs.push_back(nowNs() - c.connectNs);
+            }
+            return;
+        }
         if (payload.data() == nullptr) { // handshake done: say hello
             const std::string email = benchEmail(c.index, idleCount);
             const std::string hello = "{\"type\":\"hello\",\"name\":\"u" + std::to_string(c.index) +
@@ -841,6 +866,14 @@ int main(int argc, char **argv)
     figures.latenciesNs.clear();
     const double cpuStart = cpuSeconds(pid);
     const int64_t measureStart = nowNs();
+    // A burst of password sign-ins, all at once, while the load goes on.
+    for (int i = 0; i < options.passwordSignIns; ++i) {
+        Connection &c = generator.add();
+        c.passwordSignIn = true;
+        c.target = passwordEmails[size_t(i)];
+        c.connectNs = nowNs();
+        generator.connectOne(c);
+    }
     generator.run(measureStart + int64_t(options.duration * 1e9), tickNs, onText, onTick,
                   [] { return false; });
     const double seconds = double(nowNs() - measureStart) / 1e9;
@@ -866,6 +899,14 @@ int main(int argc, char **argv)
         std::printf(",\"rss_per_idle_connection_kib\":%.2f,\"connect_join_cpu_ms_per_1000\":%.1f",
                     double(rssAfterIdle - rssBeforeIdle) / idleCount,
                     (cpuAfterIdle - cpuBeforeIdle) * 1000.0 / (idleCount / 1000.0));
+    }
+    if (options.passwordSignIns > 0) {
+        const int64_t slowest = figures.signInNs.empty()
+                                    ? 0
+                                    : *std::max_element(figures.signInNs.begin(), figures.signInNs.end());
+        std::printf(
+            ",\"password_signins\":%d,\"password_signins_welcomed\":%zu,\"password_signin_max_ms\":%.1f",
+            options.passwordSignIns, figures.signInNs.size(), double(slowest) / 1e6);
     }
     std::printf(",\"closed_by_server\":%d}\n", closed);
     std::fflush(stdout);

@@ -89,7 +89,7 @@ ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store,
     , m_store(std::move(store))
     , m_tcpServer(makeListener(m_config, this))
     , m_webSocketServer(new QWebSocketServer(versionString(), QWebSocketServer::NonSecureMode, this))
-    , m_hasher(new PasswordHasher(m_config.passwordCost, this))
+    , m_hasher(new PasswordHasher(m_config.passwordCost, m_config.passwordHashingInBackground, this))
     , m_throttle(m_config.signInFailureLimit, m_config.signInFailureWindow.count(),
                  m_config.signInLockout.count())
 {

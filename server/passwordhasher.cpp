@@ -7,6 +7,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 namespace Natter {
 
 namespace {
@@ -29,16 +31,22 @@ private:
 
 } // namespace
 
-PasswordHasher::PasswordHasher(Cost cost, QObject *parent)
+PasswordHasher::PasswordHasher(Cost cost, bool background, QObject *parent)
     : QObject(parent)
     , m_opsLimit(cost == Cost::Interactive ? crypto_pwhash_OPSLIMIT_INTERACTIVE : crypto_pwhash_OPSLIMIT_MIN)
     , m_memLimit(cost == Cost::Interactive ? crypto_pwhash_MEMLIMIT_INTERACTIVE : crypto_pwhash_MEMLIMIT_MIN)
 {
     if (sodium_init() < 0)
         qFatal("libsodium could not be initialised");
-    // Each hash needs m_memLimit of memory: two at a time keep a burst of
-    // sign-ins to 128 MiB and leave a core for chat.
-    m_pool.setMaxThreadCount(2);
+    // Each hash needs m_memLimit of memory and a core for ~60 ms. Half the
+    // cores at most (one on a two-core box), in the background at the CPU's
+    // idle priority (SCHED_IDLE on Linux): chat goes first. With two threads
+    // at normal priority, 50 sign-ins at once raised other clients' p99 from
+    // 5 to 250 ms; now it stays within 9-24 ms (bench/natterbench
+    // --password-signins; docs/performance.md).
+    m_pool.setMaxThreadCount(std::max(1, QThread::idealThreadCount() / 2));
+    if (background)
+        m_pool.setThreadPriority(QThread::IdlePriority);
     QByteArray random(32, Qt::Uninitialized);
     randombytes_buf(random.data(), size_t(random.size()));
     m_dummyHash = hashNow(QString::fromLatin1(random.toBase64()));
@@ -69,12 +77,13 @@ bool PasswordHasher::verifyNow(const QString &hash, const QString &password) con
     return known && matches;
 }
 
-void PasswordHasher::hash(const QString &password, QObject *context,
-                          std::function<void(const QString &)> done)
+template<class Result>
+void PasswordHasher::runInPool(std::function<Result()> work, QObject *context,
+                               std::function<void(Result)> done)
 {
     QPointer<QObject> target(context);
-    m_pool.start([this, password, target, done = std::move(done)] {
-        const QString result = hashNow(password);
+    m_pool.start([this, work = std::move(work), target, done = std::move(done)] {
+        const Result result = work();
         // Back on the hasher's thread (which the pool's tasks never outlive),
         // where the context can be checked safely.
         QMetaObject::invokeMethod(
@@ -87,20 +96,17 @@ void PasswordHasher::hash(const QString &password, QObject *context,
     });
 }
 
+void PasswordHasher::hash(const QString &password, QObject *context,
+                          std::function<void(const QString &)> done)
+{
+    runInPool<QString>([this, password] { return hashNow(password); }, context,
+                       [done = std::move(done)](QString result) { done(result); });
+}
+
 void PasswordHasher::verify(const QString &hash, const QString &password, QObject *context,
                             std::function<void(bool)> done)
 {
-    QPointer<QObject> target(context);
-    m_pool.start([this, hash, password, target, done = std::move(done)] {
-        const bool result = verifyNow(hash, password);
-        QMetaObject::invokeMethod(
-            this,
-            [target, done, result] {
-                if (target)
-                    done(result);
-            },
-            Qt::QueuedConnection);
-    });
+    runInPool<bool>([this, hash, password] { return verifyNow(hash, password); }, context, std::move(done));
 }
 
 QString PasswordHasher::newToken()

@@ -25,7 +25,9 @@ public:
         Minimum,     ///< the least libsodium allows: for tests and benchmarks only
     };
 
-    explicit PasswordHasher(Cost cost, QObject *parent = nullptr);
+    /// background: hash at the CPU's idle priority, so that chat traffic
+    /// always goes first (natterd and hosted chats); off for timing tests.
+    explicit PasswordHasher(Cost cost, bool background = true, QObject *parent = nullptr);
     ~PasswordHasher() override;
 
     /// done(hash) with the storable Argon2id string, empty if hashing failed.
@@ -45,6 +47,9 @@ public:
     static QByteArray tokenHash(const QString &token);
 
 private:
+    template<class Result>
+    void runInPool(std::function<Result()> work, QObject *context, std::function<void(Result)> done);
+
     unsigned long long m_opsLimit;
     size_t m_memLimit;
     QString m_dummyHash;

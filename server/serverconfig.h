@@ -42,9 +42,10 @@ struct ServerConfig
 
     Registration registration = Registration::Open;
     PasswordHasher::Cost passwordCost = PasswordHasher::Cost::Interactive;
-    int maxConnectionsPerAddress = 64; ///< more from one address are refused (1013)
-    int maxConnections = 20'000;       ///< more in all are refused (1013)
-    int signInFailureLimit = 10;       ///< failed sign-ins from one address before it is locked out
+    bool passwordHashingInBackground = true; ///< at the CPU's idle priority: chat first
+    int maxConnectionsPerAddress = 64;       ///< more from one address are refused (1013)
+    int maxConnections = 20'000;             ///< more in all are refused (1013)
+    int signInFailureLimit = 10;             ///< failed sign-ins from one address before it is locked out
     std::chrono::milliseconds signInFailureWindow{2 * 60'000}; ///< ... counted within this time
     std::chrono::milliseconds signInLockout{5 * 60'000};       ///< ... and refused this long
     /// Browser origins allowed besides the server's own host ("https://chat.example.org").
