@@ -118,6 +118,11 @@ AppController::AppController(AppSettings settings, ClientOptions options,
                 m_window->statusBar()->showMessage(tr("%1 can now join #%2").arg(email, room), 5000);
             });
     connect(m_window, &MainWindow::removeFromRoomRequested, m_client, &ChatClient::removeFromRoom);
+    connect(m_window, &MainWindow::changePasswordRequested, m_client, &ChatClient::changePassword);
+    connect(m_client, &ChatClient::passwordChanged, this, [this] {
+        m_window->statusBar()->showMessage(tr("Password changed; your other devices were signed out."), 8000);
+    });
+    connect(m_window, &MainWindow::signOutRequested, this, &AppController::signOut);
     connect(m_client, &ChatClient::roomInvitation, this, [this](const QString &room, const User &by) {
         m_window->statusBar()->showMessage(tr("%1 added you to the private room #%2").arg(by.name, room),
                                            8000);

@@ -11,7 +11,10 @@
 #include <QApplication>
 #include <QClipboard>
 #include <QCloseEvent>
+#include <QDialog>
+#include <QDialogButtonBox>
 #include <QFontDatabase>
+#include <QFormLayout>
 #include <QHBoxLayout>
 #include <QIdentityProxyModel>
 #include <QInputDialog>
@@ -439,6 +442,8 @@ void MainWindow::createMenus()
                     &MainWindow::reconnectRequested);
     chat->addAction(tr("&Invite People…"), this, &MainWindow::inviteRequested);
     chat->addAction(tr("&Switch Server…"), this, &MainWindow::switchServerRequested);
+    chat->addAction(tr("Change &Password…"), this, &MainWindow::askChangePassword);
+    chat->addAction(tr("Sign &Out"), this, &MainWindow::signOutRequested);
     chat->addSeparator();
     QAction *quit = chat->addAction(tr("&Quit"), QKeySequence::Quit, qApp, &QApplication::quit);
     quit->setMenuRole(QAction::QuitRole);
@@ -814,6 +819,41 @@ void MainWindow::askInviteToRoom(const QString &room)
 void MainWindow::setRoomManageable(bool manageable)
 {
     m_canManageRoom = manageable;
+}
+
+void MainWindow::askChangePassword()
+{
+    QDialog dialog(this);
+    dialog.setWindowTitle(tr("Change Password"));
+    auto *form = new QFormLayout(&dialog);
+    auto *current = new QLineEdit(&dialog);
+    auto *replacement = new QLineEdit(&dialog);
+    auto *again = new QLineEdit(&dialog);
+    for (QLineEdit *edit : {current, replacement, again})
+        edit->setEchoMode(QLineEdit::Password);
+    current->setPlaceholderText(tr("empty if you never set one (the chat you host)"));
+    form->addRow(tr("&Current password:"), current);
+    form->addRow(tr("&New password:"), replacement);
+    form->addRow(tr("&Repeat it:"), again);
+    auto *note = new QLabel(tr("At least 8 characters. Your other devices will be signed out."), &dialog);
+    note->setWordWrap(true);
+    form->addRow(note);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    form->addRow(buttons);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, [&] {
+        if (replacement->text() != again->text()) {
+            note->setText(tr("The two new passwords differ."));
+            return;
+        }
+        if (replacement->text().size() < 8) {
+            note->setText(tr("The new password needs at least 8 characters."));
+            return;
+        }
+        dialog.accept();
+    });
+    if (dialog.exec() == QDialog::Accepted)
+        Q_EMIT changePasswordRequested(current->text(), replacement->text());
 }
 
 void MainWindow::askCreatePrivateRoom()

@@ -109,6 +109,8 @@ Q_SIGNALS:
     /// "Invite people…": show the link to the chat hosted here.
     void inviteRequested();
     void createPrivateRoomRequested(const QString &room);
+    void changePasswordRequested(const QString &current, const QString &replacement);
+    void signOutRequested();
     void inviteToRoomRequested(const QString &room, const QString &email);
     void removeFromRoomRequested(const QString &room, const QString &email);
     void linkActivated(const QUrl &url);
@@ -129,6 +131,7 @@ private:
     void moveConversation(int step);
     void askJoinRoom();
     void askCreatePrivateRoom();
+    void askChangePassword();
     void askInviteToRoom(const QString &room);
     void askDirectMessage();
     void copySelectedMessages();

@@ -36,6 +36,7 @@ private Q_SLOTS:
     void dropsAConnectionThatStopsAnswering();
     void privateRoomInviteAndRemoval();
     void refusedTokenAsksForThePasswordAgain();
+    void changesThePasswordAndSignsOut();
 
 private:
     static std::unique_ptr<ChatClient> makeClient(const QString &name, const QString &email)
@@ -514,6 +515,39 @@ void TestChatClient::refusedTokenAsksForThePasswordAgain()
     alice->connectToServer(server.url());
     QTRY_COMPARE(alice->state(), State::Online);
     QVERIFY(!alice->token().isEmpty());
+}
+
+void TestChatClient::changesThePasswordAndSignsOut()
+{
+    TestServer server;
+    QVERIFY(server.start());
+    auto alice = aliceOnlineIn(server);
+    QVERIFY(alice);
+    QSignalSpy errors(alice.get(), &ChatClient::errorOccurred);
+    QSignalSpy changed(alice.get(), &ChatClient::passwordChanged);
+    alice->changePassword(QStringLiteral("not my password"), QStringLiteral("a brand new one"));
+    QVERIFY(errors.wait());
+    QCOMPARE(changed.count(), 0);
+    alice->changePassword(TestClient::defaultPassword(), QStringLiteral("a brand new one"));
+    QVERIFY(changed.wait());
+    QCOMPARE(alice->state(), State::Online); // this device stays signed in
+
+    // Signing out: the token is forgotten and the server no longer takes it.
+    const QString token = alice->token();
+    QSignalSpy tokens(alice.get(), &ChatClient::tokenChanged);
+    alice->signOut();
+    QCOMPARE(tokens.count(), 1);
+    QVERIFY(alice->token().isEmpty());
+    QTRY_COMPARE(alice->state(), State::Offline);
+    TestClient reuse;
+    QVERIFY(reuse.open(server.port()));
+    Protocol::Hello hello;
+    hello.user = User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")};
+    hello.token = token;
+    reuse.send(hello);
+    QCOMPARE(reuse.waitFor<Protocol::Error>()->code, Protocol::ErrorCode::BadCredentials);
+    QVERIFY(reuse.hello(QStringLiteral("Alice"), QStringLiteral("alice@example.org"),
+                        QStringLiteral("a brand new one")));
 }
 
 QTEST_GUILESS_MAIN(TestChatClient)
