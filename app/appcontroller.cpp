@@ -318,7 +318,9 @@ QString AppController::hostedInviteLink() const
     const QStringList shareable = m_host->shareableUrls();
     const QUrl url(shareable.isEmpty() ? u"wss://127.0.0.1:%1"_s.arg(m_host->port())
                                        : shareable.constFirst());
-    return InviteLink{url.host(), m_host->port(), {}, m_host->fingerprint()}.toString();
+    // An invite-only chat gets a new single-use code in every link.
+    const QString code = m_settings.hostInviteOnly() ? m_host->createInvite() : QString();
+    return InviteLink{url.host(), m_host->port(), code, m_host->fingerprint()}.toString();
 }
 
 void AppController::showInviteLink()
@@ -393,6 +395,8 @@ bool AppController::runWelcomeDialog()
     WelcomeDialog dialog(m_window->isVisible() ? m_window : nullptr);
     dialog.setWindowIcon(QApplication::windowIcon());
     dialog.setIdentity(effectiveIdentity());
+    dialog.setHostAccess(m_settings.hostInviteOnly() ? WelcomeDialog::HostAccess::InviteOnly
+                                                     : WelcomeDialog::HostAccess::Open);
     QList<QUrl> recent = m_settings.recentServers();
     if (m_options.server.isValid())
         recent.prepend(m_options.server);
@@ -428,6 +432,7 @@ bool AppController::runWelcomeDialog()
             m_client->setPassword(dialog.password());
         if (const std::optional<InviteLink> link = dialog.inviteLink())
             acceptInvite(*link);
+        m_settings.setHostInviteOnly(dialog.hostAccess() == WelcomeDialog::HostAccess::InviteOnly);
         if (dialog.choice() == WelcomeDialog::Choice::Join) {
             m_host->stop();
             join(dialog.serverUrl());
@@ -444,6 +449,8 @@ bool AppController::host(bool quiet)
     config.port = m_options.hostPort;
     config.host = m_options.hostAddress;
     const User identity = m_client->identity();
+    config.registration =
+        m_settings.hostInviteOnly() ? ServerConfig::Registration::Invite : ServerConfig::Registration::Open;
     config.serverName = !m_options.hostName.isEmpty()      ? m_options.hostName
                         : !m_settings.hostName().isEmpty() ? m_settings.hostName()
                                                            : tr("%1's chat").arg(identity.name);

@@ -58,8 +58,8 @@ public:
     /// pinned there already: that stays, and a mismatch is warned about) and
     /// keeps its invite code for the sign-in.
     void acceptInvite(const InviteLink &link);
-    /// The link others join the chat hosted here with (certificate pinned);
-    /// empty when not hosting.
+    /// The link others join the chat hosted here with (certificate pinned; for
+    /// an invite-only chat with a new single-use invite code); empty when not hosting.
     QString hostedInviteLink() const;
 
     /// Makes a conversation the one shown (and read).

@@ -212,6 +212,16 @@ void AppSettings::setPinnedFingerprint(const QString &serverKey, const QString &
         m_settings->setValue(u"pins/"_s + pinKey(serverKey), fingerprint);
 }
 
+bool AppSettings::hostInviteOnly() const
+{
+    return m_settings->value(u"host/inviteOnly"_s, false).toBool();
+}
+
+void AppSettings::setHostInviteOnly(bool inviteOnly)
+{
+    m_settings->setValue(u"host/inviteOnly"_s, inviteOnly);
+}
+
 QString AppSettings::hostName() const
 {
     return m_settings->value(u"host/name"_s).toString();

@@ -66,6 +66,10 @@ public:
     QString pinnedFingerprint(const QString &serverKey) const;
     void setPinnedFingerprint(const QString &serverKey, const QString &fingerprint);
 
+    /// Hosted chats for invited people only (else anyone who has the address).
+    bool hostInviteOnly() const;
+    void setHostInviteOnly(bool inviteOnly);
+
     QString hostName() const;
     void setHostName(const QString &name);
 

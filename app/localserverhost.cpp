@@ -175,6 +175,18 @@ QString LocalServerHost::issueToken(const User &user, const QString &device)
     return token;
 }
 
+QString LocalServerHost::createInvite()
+{
+    if (!m_server)
+        return {};
+    QString code;
+    ChatServer *server = m_server;
+    QMetaObject::invokeMethod(
+        server, [&] { code = server->createInvite(1, std::chrono::hours(24 * 7)); },
+        Qt::BlockingQueuedConnection);
+    return code;
+}
+
 QStringList LocalServerHost::shareableUrls() const
 {
     QStringList urls;

@@ -64,6 +64,8 @@ public:
     /// its account if needed): the host signs in without a password. Empty if
     /// not running or the store failed.
     QString issueToken(const User &user, const QString &device);
+    /// A new invite code for the hosted chat (one use, a week); empty if not running.
+    QString createInvite();
 
 private:
     QThread *m_thread = nullptr;

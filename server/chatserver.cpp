@@ -706,6 +706,18 @@ QString ChatServer::issueToken(const User &user, const QString &device)
     return token;
 }
 
+QString ChatServer::createInvite(int uses, std::chrono::seconds validity)
+{
+    AccountStore *accounts = m_store->accounts();
+    if (!accounts)
+        return {};
+    Invite invite;
+    invite.code = PasswordHasher::newToken().left(16);
+    invite.usesLeft = uses;
+    invite.expires = QDateTime::currentDateTimeUtc().addSecs(validity.count());
+    return accounts->createInvite(invite) ? invite.code : QString();
+}
+
 void ChatServer::closeSessionsOf(const QString &email, const QString &reason, qint64 exceptTokenId)
 {
     const auto user = m_users.constFind(email);

@@ -75,6 +75,8 @@ public:
     /// for it: how the desktop app signs its own user in to the chat it hosts.
     /// Returns the token, or an empty string if the store failed.
     QString issueToken(const User &user, const QString &device);
+    /// A new invite code for uses accounts, valid for validity; empty if the store failed.
+    QString createInvite(int uses, std::chrono::seconds validity);
 
     /// Checks accounts and tokens again now (the server also does so every
     /// second when another process changed them): connections of disabled

@@ -7,6 +7,7 @@
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QFormLayout>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
@@ -83,6 +84,18 @@ WelcomeDialog::WelcomeDialog(QWidget *parent)
     m_error->hide();
     layout->addWidget(m_error);
 
+    // Who may make an account on a chat hosted here.
+    auto *accessRow = new QHBoxLayout;
+    auto *accessLabel = new QLabel(tr("If you host: who may &join"), this);
+    m_hostAccess = new QComboBox(this);
+    m_hostAccess->setObjectName(u"hostAccess"_s);
+    m_hostAccess->addItem(tr("anyone on the network who has the address"), int(HostAccess::Open));
+    m_hostAccess->addItem(tr("only people I invite (with an invite link)"), int(HostAccess::InviteOnly));
+    accessLabel->setBuddy(m_hostAccess);
+    accessRow->addWidget(accessLabel);
+    accessRow->addWidget(m_hostAccess, 1);
+    layout->addLayout(accessRow);
+
     auto *buttons = new QDialogButtonBox(this);
     buttons->addButton(m_host, QDialogButtonBox::ActionRole);
     buttons->addButton(m_join, QDialogButtonBox::AcceptRole);
@@ -115,6 +128,16 @@ void WelcomeDialog::setIdentity(const User &user)
     (user.name.isEmpty() ? m_name : m_email)->setFocus();
     if (!user.name.isEmpty() && !user.email.isEmpty())
         m_address->setFocus();
+}
+
+WelcomeDialog::HostAccess WelcomeDialog::hostAccess() const
+{
+    return HostAccess(m_hostAccess->currentData().toInt());
+}
+
+void WelcomeDialog::setHostAccess(HostAccess access)
+{
+    m_hostAccess->setCurrentIndex(m_hostAccess->findData(int(access)));
 }
 
 QString WelcomeDialog::password() const

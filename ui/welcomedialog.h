@@ -34,6 +34,14 @@ public:
     };
     Q_ENUM(Choice)
 
+    /// Who may create an account on a chat hosted here.
+    enum class HostAccess
+    {
+        Open,       ///< anyone who signs in (claim on first use)
+        InviteOnly, ///< only with an invite code (the host's invite links carry one)
+    };
+    Q_ENUM(HostAccess)
+
     explicit WelcomeDialog(QWidget *parent = nullptr);
     ~WelcomeDialog() override;
 
@@ -41,6 +49,8 @@ public:
     User identity() const;
     /// What the user typed as password (empty: use a remembered sign-in).
     QString password() const;
+    HostAccess hostAccess() const;
+    void setHostAccess(HostAccess access);
     void setRecentServers(const QList<QUrl> &servers);
     /// Adds (or refreshes) a server found on the LAN.
     void addDiscoveredServer(const QString &title, const QUrl &url, const QString &detail);
@@ -75,6 +85,7 @@ private:
     QLineEdit *m_name;
     QLineEdit *m_email;
     QLineEdit *m_password;
+    QComboBox *m_hostAccess = nullptr;
     QListWidget *m_servers;
     QComboBox *m_address;
     QLabel *m_error;

@@ -13,6 +13,7 @@
 #include "../server/testclient.h"
 
 #include <QApplication>
+#include <QInputDialog>
 #include <QLabel>
 #include <QListView>
 #include <QMessageBox>
@@ -46,6 +47,7 @@ private Q_SLOTS:
     void inviteLinkJoinsWithoutACertificateQuestion();
     void changedCertificateIsRefusedWithAWarning();
     void tokenGoesToTheKeychainNotTheSettings();
+    void inviteOnlyHostingLetsOnlyInvitedPeopleIn();
 
 private:
     std::unique_ptr<AppController> makeController(const ClientOptions &options);
@@ -500,6 +502,55 @@ void TestAppController::tokenGoesToTheKeychainNotTheSettings()
     const auto refused = reuse.waitFor<Protocol::Error>();
     QVERIFY(refused);
     QCOMPARE(refused->code, Protocol::ErrorCode::BadCredentials);
+}
+
+void TestAppController::inviteOnlyHostingLetsOnlyInvitedPeopleIn()
+{
+    {
+        AppSettings settings = AppSettings::fromFile(m_dir->filePath(QStringLiteral("natter.ini")));
+        settings.setHostInviteOnly(true); // "only people I invite" in the welcome dialog
+    }
+    auto alice = makeController(hostOptions());
+    QVERIFY(alice->start());
+    QTRY_COMPARE(alice->client()->state(), State::Online); // the host needs no invite
+    const auto link = InviteLink::parse(alice->hostedInviteLink());
+    QVERIFY(link);
+    QVERIFY(!link->invite.isEmpty());
+
+    auto joinAs = [&](const QString &name, const std::optional<InviteLink> &invite, const QUrl &server) {
+        ClientOptions options;
+        options.invite = invite;
+        options.server = server;
+        options.identity = User{name, name.toLower() + QStringLiteral("@example.org")};
+        options.password = TestClient::defaultPassword();
+        options.discovery = false;
+        auto controller = std::make_unique<AppController>(
+            AppSettings::fromFile(m_dir->filePath(name + QStringLiteral(".ini"))), options,
+            std::make_unique<MemoryCredentialStore>());
+        controller->settings().setPinnedFingerprint(AppController::serverKey(link->serverUrl()),
+                                                    link->fingerprint);
+        return controller;
+    };
+    // With the link: in.
+    auto bob = joinAs(QStringLiteral("Bob"), link, {});
+    QVERIFY(bob->start());
+    QTRY_COMPARE(bob->client()->state(), State::Online);
+    // The same code a second time: used up. Without any: refused, and asked for a password again.
+    for (const std::optional<InviteLink> &invite : {link, std::optional<InviteLink>()}) {
+        auto carol = joinAs(QStringLiteral("Carol"), invite, link->serverUrl());
+        QSignalSpy refused(carol->client(), &ChatClient::signInFailed);
+        QVERIFY(carol->start());
+        QVERIFY(refused.wait());
+        QCOMPARE(refused.at(0).at(0).value<Protocol::ErrorCode>(), Protocol::ErrorCode::BadCredentials);
+        QVERIFY(carol->window()->findChild<QInputDialog *>(QStringLiteral("passwordDialog")));
+        QCOMPARE(carol->client()->state(), State::Offline);
+    }
+    // A new link, a new code: Carol is in.
+    const auto second = InviteLink::parse(alice->hostedInviteLink());
+    QVERIFY(second && second->invite != link->invite);
+    auto carol = joinAs(QStringLiteral("Carol"), second, {});
+    QVERIFY(carol->start());
+    QTRY_COMPARE(carol->client()->state(), State::Online);
 }
 
 QTEST_MAIN(TestAppController)
