@@ -46,6 +46,7 @@ private Q_SLOTS:
     void twoInstancesTalk();
     void inviteLinkJoinsWithoutACertificateQuestion();
     void changedCertificateIsRefusedWithAWarning();
+    void refusingTheFirstCertificateStaysOffline();
     void tokenGoesToTheKeychainNotTheSettings();
     void inviteOnlyHostingLetsOnlyInvitedPeopleIn();
 
@@ -457,6 +458,31 @@ void TestAppController::changedCertificateIsRefusedWithAWarning()
     warning->button(QMessageBox::Close)->click();
     QCOMPARE(bob->client()->state(), State::Offline);
     QCOMPARE(bob->settings().pinnedFingerprint(AppController::serverKey(url)), QString(64, QLatin1Char('a')));
+}
+
+void TestAppController::refusingTheFirstCertificateStaysOffline()
+{
+    auto alice = makeController(hostOptions());
+    QVERIFY(alice->start());
+    QTRY_COMPARE(alice->client()->state(), State::Online);
+    const QUrl url(QStringLiteral("wss://127.0.0.1:%1").arg(alice->localHost()->port()));
+    ClientOptions options;
+    options.server = url;
+    options.identity = User{QStringLiteral("Bob"), QStringLiteral("bob@example.org")};
+    options.password = TestClient::defaultPassword();
+    options.discovery = false;
+    auto bob =
+        std::make_unique<AppController>(AppSettings::fromFile(m_dir->filePath(QStringLiteral("bob.ini"))),
+                                        options, std::make_unique<MemoryCredentialStore>());
+    QVERIFY(bob->start());
+    QMessageBox *question = nullptr;
+    QTRY_VERIFY((question = bob->window()->findChild<QMessageBox *>(QStringLiteral("certificateQuestion"))));
+    question->button(QMessageBox::No)->click();
+    // Nothing pinned, nothing sent: the password never left for a server Bob did not trust.
+    QCOMPARE(bob->client()->state(), State::Offline);
+    QVERIFY(bob->settings().pinnedFingerprint(AppController::serverKey(url)).isEmpty());
+    QVERIFY(bob->window()->errorText().contains(QStringLiteral("approval")));
+    QCOMPARE(alice->client()->members(QStringLiteral("general")).size(), 1);
 }
 
 void TestAppController::tokenGoesToTheKeychainNotTheSettings()
