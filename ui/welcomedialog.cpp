@@ -64,7 +64,7 @@ WelcomeDialog::WelcomeDialog(QWidget *parent)
     searching->setFlags(Qt::NoItemFlags);
     layout->addWidget(m_servers, 1);
 
-    auto *addressLabel = new QLabel(tr("Or &address (host:port):"), this);
+    auto *addressLabel = new QLabel(tr("Or &address (host:port) or invite link:"), this);
     m_address->setEditable(true);
     m_address->setInsertPolicy(QComboBox::NoInsert);
     m_address->lineEdit()->setPlaceholderText(tr("192.168.1.20:5000"));
@@ -216,7 +216,9 @@ void WelcomeDialog::tryJoin()
         return;
     const QUrl url = parseServerAddress(m_address->currentText());
     if (!url.isValid()) {
-        m_error->setText(tr("Choose a chat from the list, or enter an address like 192.168.1.20:5000."));
+        m_error->setText(
+            tr("Choose a chat from the list, or enter an address like 192.168.1.20:5000 or paste "
+               "an invite link (natter://...)."));
         m_error->show();
         m_address->setFocus();
         return;

@@ -19,6 +19,7 @@ private Q_SLOTS:
     void asksForAValidIdentity();
     void joinsAnAddressTypedIn();
     void joinsADiscoveredServer();
+    void joinsAnInviteLinkPastedIn();
     void hosts();
 };
 
@@ -80,6 +81,27 @@ void TestWelcomeDialog::joinsAnAddressTypedIn()
     QCOMPARE(dialog.choice(), WelcomeDialog::Choice::Join);
     QCOMPARE(dialog.serverUrl(), QUrl(QStringLiteral("wss://192.168.1.20:5000")));
     QCOMPARE(dialog.identity().email, QStringLiteral("alice@example.org"));
+}
+
+void TestWelcomeDialog::joinsAnInviteLinkPastedIn()
+{
+    WelcomeDialog dialog;
+    dialog.setIdentity(User{QStringLiteral("Bob"), QStringLiteral("bob@example.org")});
+    dialog.show();
+    QVERIFY(!dialog.inviteLink());
+    const QString fp(64, QLatin1Char('c'));
+    dialog.addressEdit()->setEditText(QStringLiteral(" natter://192.168.1.20:5001/?invite=abc&fp=") + fp);
+    dialog.passwordEdit()->setText(QStringLiteral("bob's password"));
+    dialog.setHostAccess(WelcomeDialog::HostAccess::InviteOnly);
+    dialog.joinButton()->click();
+    QCOMPARE(dialog.result(), int(QDialog::Accepted));
+    QCOMPARE(dialog.serverUrl(), QUrl(QStringLiteral("wss://192.168.1.20:5001")));
+    QVERIFY(dialog.inviteLink());
+    QCOMPARE(dialog.inviteLink()->invite, QStringLiteral("abc"));
+    QCOMPARE(dialog.inviteLink()->fingerprint, fp);
+    QCOMPARE(dialog.password(), QStringLiteral("bob's password"));
+    QCOMPARE(dialog.passwordEdit()->echoMode(), QLineEdit::Password);
+    QCOMPARE(dialog.hostAccess(), WelcomeDialog::HostAccess::InviteOnly);
 }
 
 void TestWelcomeDialog::joinsADiscoveredServer()
