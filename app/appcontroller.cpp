@@ -128,6 +128,7 @@ AppController::AppController(AppSettings settings, ClientOptions options,
                                            8000);
         saveSettings();
     });
+    connect(m_client, &ChatClient::roomRefused, this, &AppController::saveSettings);
     connect(m_client, &ChatClient::removedFromRoom, this, [this](const QString &room) {
         m_window->showError(tr("The owner of the private room #%1 removed you from it.").arg(room));
         saveSettings();

@@ -53,6 +53,16 @@ QString readableError(const Protocol::Error &error)
         return ChatClient::tr("Too many failed sign-ins from this computer; try again in a few minutes.");
     case ErrorCode::AccountDisabled:
         return ChatClient::tr("An administrator disabled your account on this server.");
+    case ErrorCode::NotAMember:
+        return ChatClient::tr("#%1 is a private room, and you are not (or no longer) a member.")
+            .arg(error.room);
+    case ErrorCode::RoomExists:
+        return ChatClient::tr("A room called #%1 exists already: choose another name for a private room.")
+            .arg(error.room);
+    case ErrorCode::NotRoomOwner:
+        return ChatClient::tr("Only the owner of the room can invite or remove members.");
+    case ErrorCode::NoSuchUser:
+        return ChatClient::tr("There is no one with that email on this server.");
     case ErrorCode::WeakPassword:
         return ChatClient::tr("Choose a longer password: %1.").arg(error.message);
     case ErrorCode::InternalError:
@@ -571,6 +581,20 @@ void ChatClient::changePassword(const QString &current, const QString &replaceme
 
 void ChatClient::handle(const Protocol::Error &error)
 {
+    // A room the server will not let us into does not stay in the sidebar.
+    if (!error.room.isEmpty() &&
+        (error.request == Protocol::Type::JoinRoom || error.request == Protocol::Type::CreateRoom) &&
+        error.code != Protocol::ErrorCode::InternalError) {
+        const ConversationKey key = ConversationKey::room(error.room);
+        if (m_open.contains(key)) {
+            removeConversation(key);
+            m_members.remove(error.room);
+            m_privateRoomOwners.remove(error.room);
+            Q_EMIT errorOccurred(readableError(error));
+            Q_EMIT roomRefused(error.room);
+            return;
+        }
+    }
     qCInfo(lcNatterClientNet) << "error from the server:" << Protocol::errorCodeName(error.code)
                               << error.message;
     if (!error.clientId.isEmpty()) {

@@ -165,6 +165,8 @@ Q_SIGNALS:
     void roomInvitation(const QString &room, const Natter::User &by);
     /// The owner of a private room removed us: it was closed.
     void removedFromRoom(const QString &room);
+    /// The server refused to let us into a room (private, too many rooms, name taken): it was closed.
+    void roomRefused(const QString &room);
     /// A wss:// server showed a certificate that neither the system trusts nor
     /// matches the pin: changed is false on first contact (ask the user),
     /// true when a pinned fingerprint differs (warn: someone may be in the

@@ -38,7 +38,7 @@ public:
     void fail(ErrorCode code, const QString &message)
     {
         if (!m_error)
-            m_error = Error{code, message, m_type, m_clientId};
+            m_error = Error{code, message, m_type, m_clientId, {}};
     }
 
     QString string(QLatin1String name)
@@ -163,13 +163,13 @@ std::optional<Error> parseEnvelope(const QByteArray &utf8, QJsonObject *object, 
     QJsonParseError parseError;
     const QJsonDocument document = QJsonDocument::fromJson(utf8, &parseError);
     if (parseError.error != QJsonParseError::NoError)
-        return Error{ErrorCode::BadJson, u"not valid JSON: "_s + parseError.errorString(), {}, {}};
+        return Error{ErrorCode::BadJson, u"not valid JSON: "_s + parseError.errorString(), {}, {}, {}};
     if (!document.isObject())
-        return Error{ErrorCode::BadFrame, u"a frame must be a JSON object"_s, {}, {}};
+        return Error{ErrorCode::BadFrame, u"a frame must be a JSON object"_s, {}, {}, {}};
     *object = document.object();
     const QJsonValue typeValue = object->value(QLatin1String("type"));
     if (!typeValue.isString())
-        return Error{ErrorCode::BadFrame, u"a frame needs a string field \"type\""_s, {}, {}};
+        return Error{ErrorCode::BadFrame, u"a frame needs a string field \"type\""_s, {}, {}, {}};
     *type = typeValue.toString();
     return std::nullopt;
 }
@@ -322,7 +322,7 @@ Result<ClientFrame> decodeClientFrame(const QByteArray &utf8)
         typing.active = reader.boolean(QLatin1String("active"));
         return finish(reader, std::move(typing));
     }
-    return Error{ErrorCode::UnknownType, u"unknown frame type \"%1\""_s.arg(type), type, {}};
+    return Error{ErrorCode::UnknownType, u"unknown frame type \"%1\""_s.arg(type), type, {}, {}};
 }
 
 Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
@@ -395,7 +395,7 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
         QString error;
         std::optional<Message> message = Message::fromJson(object, &error);
         if (!message)
-            return Error{ErrorCode::BadField, error, type, {}};
+            return Error{ErrorCode::BadField, error, type, {}, {}};
         return ServerFrame(ReceiveMessage{std::move(*message)});
     }
     if (type == Type::Typing) {
@@ -413,9 +413,10 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
         error.message = reader.string(QLatin1String("message"));
         error.request = reader.optionalString(QLatin1String("request"));
         error.clientId = reader.optionalString(QLatin1String("client_id"));
+        error.room = reader.optionalString(QLatin1String("room"));
         return finishServer(reader, std::move(error));
     }
-    return Error{ErrorCode::UnknownType, u"unknown frame type \"%1\""_s.arg(type), type, {}};
+    return Error{ErrorCode::UnknownType, u"unknown frame type \"%1\""_s.arg(type), type, {}, {}};
 }
 
 QJsonObject toJson(const ClientFrame &frame)
@@ -560,6 +561,8 @@ QJsonObject toJson(const ServerFrame &frame)
                     object.insert(QLatin1String("request"), error.request);
                 if (!error.clientId.isEmpty())
                     object.insert(QLatin1String("client_id"), error.clientId);
+                if (!error.room.isEmpty())
+                    object.insert(QLatin1String("room"), error.room);
                 return withType(Type::Error, object);
             },
         },

@@ -278,6 +278,7 @@ struct Error
     QString message;
     QString request;  ///< the type of the request that failed, when known
     QString clientId; ///< the client_id of the failed send_message, when given
+    QString room;     ///< the room a refused join_room or create_room named
 };
 
 } // namespace Natter::Protocol

@@ -827,7 +827,7 @@ void ChatServer::handle(ClientSession *session, const JoinRoom &join)
         session->sendError(
             ErrorCode::TooManyRooms,
             u"a connection may join at most %1 rooms; leave one first"_s.arg(m_config.maxRoomsPerConnection),
-            Type::JoinRoom);
+            Type::JoinRoom, {}, join.room);
         return;
     }
     const User &user = session->user();
@@ -836,14 +836,14 @@ void ChatServer::handle(ClientSession *session, const JoinRoom &join)
         // removed member cannot come back.
         const std::optional<RoomAccess> access = m_store->accounts()->roomAccess(join.room);
         if (!access) {
-            session->sendError(ErrorCode::InternalError, u"the room could not be looked up"_s,
-                               Type::JoinRoom);
+            session->sendError(ErrorCode::InternalError, u"the room could not be looked up"_s, Type::JoinRoom,
+                               {}, join.room);
             return;
         }
         if (access->isPrivate && !m_store->accounts()->isRoomMember(join.room, user.email).value_or(false)) {
             session->sendError(ErrorCode::NotAMember,
                                u"#%1 is a private room: ask its owner to invite you"_s.arg(join.room),
-                               Type::JoinRoom);
+                               Type::JoinRoom, {}, join.room);
             return;
         }
         Room &room = m_rooms[join.room];
@@ -889,7 +889,8 @@ void ChatServer::handle(ClientSession *session, const CreateRoom &create)
     if (access->exists || m_rooms.contains(create.room) ||
         !m_store->accounts()->createPrivateRoom(create.room, session->user().email)) {
         session->sendError(ErrorCode::RoomExists,
-                           u"#%1 exists already; choose another name"_s.arg(create.room), Type::CreateRoom);
+                           u"#%1 exists already; choose another name"_s.arg(create.room), Type::CreateRoom,
+                           {}, create.room);
         return;
     }
     qCDebug(lcNatterServer).noquote() << session->user().email << "created the private room" << create.room;

@@ -84,10 +84,10 @@ bool ClientSession::sendFrame(const Codec::ServerFrame &frame)
 }
 
 bool ClientSession::sendError(Protocol::ErrorCode code, const QString &message, const QString &request,
-                              const QString &clientId)
+                              const QString &clientId, const QString &room)
 {
     qCDebug(lcNatterServer).noquote() << m_peer << "error" << Protocol::errorCodeName(code) << message;
-    return sendFrame(Protocol::Error{code, message, request, clientId});
+    return sendFrame(Protocol::Error{code, message, request, clientId, room});
 }
 
 void ClientSession::flushOutput()

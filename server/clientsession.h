@@ -82,7 +82,7 @@ public:
     bool sendWireFrame(const QByteArray &frame);
     bool sendFrame(const Codec::ServerFrame &frame);
     bool sendError(Protocol::ErrorCode code, const QString &message, const QString &request = {},
-                   const QString &clientId = {});
+                   const QString &clientId = {}, const QString &room = {});
 
     /// Writes what is queued now, instead of waiting for the socket to report it is writable.
     void flushOutput();

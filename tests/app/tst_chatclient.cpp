@@ -37,6 +37,7 @@ private Q_SLOTS:
     void privateRoomInviteAndRemoval();
     void refusedTokenAsksForThePasswordAgain();
     void changesThePasswordAndSignsOut();
+    void roomRefusedOnRejoinIsClosed();
 
 private:
     static std::unique_ptr<ChatClient> makeClient(const QString &name, const QString &email)
@@ -548,6 +549,39 @@ void TestChatClient::changesThePasswordAndSignsOut()
     QCOMPARE(reuse.waitFor<Protocol::Error>()->code, Protocol::ErrorCode::BadCredentials);
     QVERIFY(reuse.hello(QStringLiteral("Alice"), QStringLiteral("alice@example.org"),
                         QStringLiteral("a brand new one")));
+}
+
+void TestChatClient::roomRefusedOnRejoinIsClosed()
+{
+    TestServer server;
+    QVERIFY(server.start());
+    auto alice = aliceOnlineIn(server);
+    QVERIFY(alice);
+    auto bob = makeClient(QStringLiteral("Bob"), QStringLiteral("bob@example.org"));
+    bob->connectToServer(server.url());
+    QTRY_COMPARE(bob->state(), State::Online);
+    QVERIFY(alice->createPrivateRoom(QStringLiteral("design")));
+    QTRY_VERIFY(alice->isPrivateRoom(QStringLiteral("design")));
+    alice->inviteToRoom(QStringLiteral("design"), QStringLiteral("bob@example.org"));
+    QTRY_VERIFY(bob->isPrivateRoom(QStringLiteral("design")));
+
+    // Bob is offline while Alice removes him; when he is back, his app asks to rejoin and is refused.
+    server.stop();
+    QTRY_VERIFY(bob->state() != State::Online);
+    QVERIFY(server.start());
+    QTRY_COMPARE(alice->state(), State::Online);
+    QTRY_VERIFY(alice->isPrivateRoom(QStringLiteral("design")));
+    bob->disconnectFromServer();
+    alice->removeFromRoom(QStringLiteral("design"), QStringLiteral("bob@example.org"));
+    QTRY_COMPARE(alice->members(QStringLiteral("design")).size(), 1);
+    QSignalSpy refused(bob.get(), &ChatClient::roomRefused);
+    QSignalSpy errors(bob.get(), &ChatClient::errorOccurred);
+    bob->connectToServer(server.url());
+    QVERIFY(refused.wait());
+    QCOMPARE(refused.at(0).at(0).toString(), QStringLiteral("design"));
+    QVERIFY(!bob->openConversations().contains(ConversationKey::room(QStringLiteral("design"))));
+    QVERIFY(errors.constLast().at(0).toString().contains(QStringLiteral("private room")));
+    QCOMPARE(bob->state(), State::Online); // the rest goes on
 }
 
 QTEST_GUILESS_MAIN(TestChatClient)

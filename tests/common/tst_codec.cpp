@@ -246,7 +246,8 @@ void TestCodec::serverFramesRoundTrip_data()
         {"receive room", ReceiveMessage{message}},
         {"receive direct", ReceiveMessage{direct}},
         {"typing", TypingNotice{u"codeial"_s, bob, false}},
-        {"error", Error{ErrorCode::RateLimited, u"slow down"_s, u"send_message"_s, u"c-1"_s}},
+        {"error", Error{ErrorCode::RateLimited, u"slow down"_s, u"send_message"_s, u"c-1"_s, {}}},
+        {"error naming a room", Error{ErrorCode::NotAMember, u"private"_s, u"join_room"_s, {}, u"design"_s}},
     };
     for (const auto &[name, frame] : frames)
         QTest::newRow(name) << Codec::encodeServerFrame(frame);
