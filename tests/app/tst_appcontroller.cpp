@@ -54,6 +54,10 @@ private:
     std::unique_ptr<AppController> makeController(const ClientOptions &options);
     ClientOptions joinOptions() const;
     ClientOptions hostOptions() const;
+    /// Bob joining url with his password (a second app in the same process).
+    static ClientOptions bobOptions(const QUrl &url);
+    /// Bob's app, with settings of its own (bob.ini) and a keychain of its own.
+    std::unique_ptr<AppController> makeBob(const ClientOptions &options) const;
 
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<TestServer> m_server;
@@ -92,6 +96,22 @@ ClientOptions TestAppController::joinOptions() const
     options.discovery = false;
     options.password = TestClient::defaultPassword();
     return options;
+}
+
+ClientOptions TestAppController::bobOptions(const QUrl &url)
+{
+    ClientOptions options;
+    options.server = url;
+    options.identity = User{QStringLiteral("Bob"), QStringLiteral("bob@example.org")};
+    options.password = TestClient::defaultPassword();
+    options.discovery = false;
+    return options;
+}
+
+std::unique_ptr<AppController> TestAppController::makeBob(const ClientOptions &options) const
+{
+    return std::make_unique<AppController>(AppSettings::fromFile(m_dir->filePath(QStringLiteral("bob.ini"))),
+                                           options, std::make_unique<MemoryCredentialStore>());
 }
 
 ClientOptions TestAppController::hostOptions() const
@@ -410,14 +430,9 @@ void TestAppController::inviteLinkJoinsWithoutACertificateQuestion()
     QCOMPARE(link->port, alice->localHost()->port());
 
     // Bob opens the link (natter natter://...): no question, straight in.
-    ClientOptions options;
+    ClientOptions options = bobOptions({});
     options.invite = link;
-    options.identity = User{QStringLiteral("Bob"), QStringLiteral("bob@example.org")};
-    options.password = TestClient::defaultPassword();
-    options.discovery = false;
-    auto bob =
-        std::make_unique<AppController>(AppSettings::fromFile(m_dir->filePath(QStringLiteral("bob.ini"))),
-                                        options, std::make_unique<MemoryCredentialStore>());
+    auto bob = makeBob(options);
     QVERIFY(bob->start());
     QTRY_COMPARE(bob->client()->state(), State::Online);
     QVERIFY(!bob->window()->findChild<QMessageBox *>(QStringLiteral("certificateQuestion")));
@@ -438,13 +453,7 @@ void TestAppController::changedCertificateIsRefusedWithAWarning()
         AppSettings settings = AppSettings::fromFile(bobSettings);
         settings.setPinnedFingerprint(AppController::serverKey(url), QString(64, QLatin1Char('a')));
     }
-    ClientOptions options;
-    options.server = url;
-    options.identity = User{QStringLiteral("Bob"), QStringLiteral("bob@example.org")};
-    options.password = TestClient::defaultPassword();
-    options.discovery = false;
-    auto bob = std::make_unique<AppController>(AppSettings::fromFile(bobSettings), options,
-                                               std::make_unique<MemoryCredentialStore>());
+    auto bob = makeBob(bobOptions(url));
     QVERIFY(bob->start());
     QMessageBox *warning = nullptr;
     QTRY_VERIFY((warning = bob->window()->findChild<QMessageBox *>(QStringLiteral("certificateChanged"))));
@@ -466,14 +475,7 @@ void TestAppController::refusingTheFirstCertificateStaysOffline()
     QVERIFY(alice->start());
     QTRY_COMPARE(alice->client()->state(), State::Online);
     const QUrl url(QStringLiteral("wss://127.0.0.1:%1").arg(alice->localHost()->port()));
-    ClientOptions options;
-    options.server = url;
-    options.identity = User{QStringLiteral("Bob"), QStringLiteral("bob@example.org")};
-    options.password = TestClient::defaultPassword();
-    options.discovery = false;
-    auto bob =
-        std::make_unique<AppController>(AppSettings::fromFile(m_dir->filePath(QStringLiteral("bob.ini"))),
-                                        options, std::make_unique<MemoryCredentialStore>());
+    auto bob = makeBob(bobOptions(url));
     QVERIFY(bob->start());
     QMessageBox *question = nullptr;
     QTRY_VERIFY((question = bob->window()->findChild<QMessageBox *>(QStringLiteral("certificateQuestion"))));

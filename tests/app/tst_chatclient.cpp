@@ -49,6 +49,15 @@ private:
         return client;
     }
     static int storedCopies(const QString &databasePath, const QString &text);
+    /// Bob, signed in to the server with nothing open; null if he could not sign in.
+    static std::unique_ptr<ChatClient> bobOnlineIn(const TestServer &server)
+    {
+        auto bob = makeClient(QStringLiteral("Bob"), QStringLiteral("bob@example.org"));
+        bob->connectToServer(server.url());
+        if (!QTest::qWaitFor([&] { return bob->state() == State::Online; }, 5000))
+            return nullptr;
+        return bob;
+    }
     /// Alice, signed in to the server with #general open; null if she could not sign in.
     static std::unique_ptr<ChatClient> aliceOnlineIn(const TestServer &server)
     {
@@ -462,9 +471,8 @@ void TestChatClient::privateRoomInviteAndRemoval()
     QVERIFY(server.start());
     auto alice = aliceOnlineIn(server);
     QVERIFY(alice);
-    auto bob = makeClient(QStringLiteral("Bob"), QStringLiteral("bob@example.org"));
-    bob->connectToServer(server.url());
-    QTRY_COMPARE(bob->state(), State::Online);
+    auto bob = bobOnlineIn(server);
+    QVERIFY(bob);
 
     // Alice makes a private room; it shows as private once the server confirms.
     QVERIFY(alice->createPrivateRoom(QStringLiteral("Design")));
@@ -557,9 +565,8 @@ void TestChatClient::roomRefusedOnRejoinIsClosed()
     QVERIFY(server.start());
     auto alice = aliceOnlineIn(server);
     QVERIFY(alice);
-    auto bob = makeClient(QStringLiteral("Bob"), QStringLiteral("bob@example.org"));
-    bob->connectToServer(server.url());
-    QTRY_COMPARE(bob->state(), State::Online);
+    auto bob = bobOnlineIn(server);
+    QVERIFY(bob);
     QVERIFY(alice->createPrivateRoom(QStringLiteral("design")));
     QTRY_VERIFY(alice->isPrivateRoom(QStringLiteral("design")));
     alice->inviteToRoom(QStringLiteral("design"), QStringLiteral("bob@example.org"));
