@@ -90,7 +90,9 @@ public:
     virtual bool useInvite(const QString &code) = 0;
 
     /// nullopt if the store failed.
-    virtual std::optional<RoomAccess> roomAccess(const QString &room) = 0;
+    /// checkHistory: also find out whether a public room has history (exists);
+    /// joining needs only whether it is private.
+    virtual std::optional<RoomAccess> roomAccess(const QString &room, bool checkHistory) = 0;
     /// Makes a private room with its owner as first member; false if the name is taken.
     virtual bool createPrivateRoom(const QString &room, const QString &owner) = 0;
     virtual std::optional<bool> isRoomMember(const QString &room, const QString &email) = 0;

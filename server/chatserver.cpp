@@ -831,10 +831,13 @@ void ChatServer::handle(ClientSession *session, const JoinRoom &join)
         return;
     }
     const User &user = session->user();
-    if (!session->isInRoom(join.room)) {
+    const auto entered = m_rooms.constFind(join.room);
+    const bool knownPublic = entered != m_rooms.cend() && !entered->isPrivate;
+    if (!session->isInRoom(join.room) && !knownPublic) {
         // Private rooms are for their members: checked on every entry, so a
-        // removed member cannot come back.
-        const std::optional<RoomAccess> access = m_store->accounts()->roomAccess(join.room);
+        // removed member cannot come back. (A room people are in now that is
+        // public stays so: create_room refuses it.)
+        const std::optional<RoomAccess> access = m_store->accounts()->roomAccess(join.room, false);
         if (!access) {
             session->sendError(ErrorCode::InternalError, u"the room could not be looked up"_s, Type::JoinRoom,
                                {}, join.room);
@@ -880,7 +883,7 @@ void ChatServer::handle(ClientSession *session, const CreateRoom &create)
         handle(session, JoinRoom{create.room});
         return;
     }
-    const std::optional<RoomAccess> access = m_store->accounts()->roomAccess(create.room);
+    const std::optional<RoomAccess> access = m_store->accounts()->roomAccess(create.room, true);
     if (!access) {
         session->sendError(ErrorCode::InternalError, u"the room could not be looked up"_s, Type::CreateRoom);
         return;
@@ -900,7 +903,7 @@ void ChatServer::handle(ClientSession *session, const CreateRoom &create)
 std::optional<RoomAccess> ChatServer::ownedPrivateRoom(ClientSession *session, const QString &room,
                                                        QLatin1String request)
 {
-    const std::optional<RoomAccess> access = m_store->accounts()->roomAccess(room);
+    const std::optional<RoomAccess> access = m_store->accounts()->roomAccess(room, false);
     if (!access) {
         session->sendError(ErrorCode::InternalError, u"the room could not be looked up"_s, request);
         return std::nullopt;

@@ -239,13 +239,15 @@ bool SqliteAccountStore::useInvite(const QString &code)
                       {code, nowMs()});
 }
 
-std::optional<RoomAccess> SqliteAccountStore::roomAccess(const QString &room)
+std::optional<RoomAccess> SqliteAccountStore::roomAccess(const QString &room, bool checkHistory)
 {
     QSqlQuery query(m_db);
     if (!exec(query, u"SELECT owner FROM private_rooms WHERE name = ?"_s, {room}))
         return std::nullopt;
     if (query.next())
         return RoomAccess{true, true, query.value(0).toString()};
+    if (!checkHistory)
+        return RoomAccess{false, false, {}};
     // A public room exists once something was said in it (messages use '#room').
     if (!exec(query, u"SELECT 1 FROM messages WHERE conversation = ? LIMIT 1"_s, {QString(u'#' + room)}))
         return std::nullopt;

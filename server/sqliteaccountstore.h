@@ -40,7 +40,7 @@ public:
     bool isInviteValid(const QString &code) override;
     bool useInvite(const QString &code) override;
 
-    std::optional<RoomAccess> roomAccess(const QString &room) override;
+    std::optional<RoomAccess> roomAccess(const QString &room, bool checkHistory) override;
     bool createPrivateRoom(const QString &room, const QString &owner) override;
     std::optional<bool> isRoomMember(const QString &room, const QString &email) override;
     bool addRoomMember(const QString &room, const QString &email) override;
