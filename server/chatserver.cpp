@@ -3,19 +3,8 @@
 #include "clientsession.h"
 #include "passwordhasher.h"
 #include "serverlogging.h"
+#include "transport.h"
 #include "validation.h"
-
-#include "tlsserver.h"
-#include <QHostInfo>
-#include <QNetworkInterface>
-
-#include <QSslConfiguration>
-#include <QSslSocket>
-#include <QTcpServer>
-#include <QTcpSocket>
-#include <QWebSocket>
-#include <QWebSocketCorsAuthenticator>
-#include <QWebSocketServer>
 
 #include <algorithm>
 
@@ -27,100 +16,24 @@ using namespace Protocol;
 
 namespace {
 
-QString peerKey(const QHostAddress &address, quint16 port)
-{
-    return address.toString() + u'/' + QString::number(port);
-}
-
 /// Frames a connection may send while its hello is being checked.
 constexpr int MaxFramesWaitingForSignIn = 64;
 
-/// The property a socket carries from admit() to the end of its WebSocket handshake.
-constexpr char RefusalProperty[] = "natterRefusal";
-constexpr char AdmittedProperty[] = "natterAdmitted";
-
-QSslConfiguration serverTlsConfiguration(const TlsIdentity &identity)
-{
-    QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
-    configuration.setLocalCertificate(identity.certificate);
-    configuration.setPrivateKey(identity.key);
-    configuration.setProtocol(QSsl::TlsV1_2OrLater); // 1.3 where both ends have it
-    configuration.setPeerVerifyMode(QSslSocket::VerifyNone);
-    return configuration;
-}
-
-QTcpServer *makeListener(const ServerConfig &config, QObject *parent)
-{
-    if (!config.tls)
-        return new QTcpServer(parent);
-    auto *server = new TlsServer(parent);
-    server->setSslConfiguration(serverTlsConfiguration(*config.tls));
-    return server;
-}
-
 } // namespace
-
-/// Lives as a child of one TCP socket and gives its place back when it dies.
-class ConnectionCount final : public QObject
-{
-public:
-    ConnectionCount(QTcpSocket *socket, ChatServer *server, QString address)
-        : QObject(socket)
-        , m_server(server)
-        , m_address(std::move(address))
-    {}
-    ~ConnectionCount() override
-    {
-        if (m_server)
-            m_server->releaseConnection(m_address);
-    }
-    Q_DISABLE_COPY_MOVE(ConnectionCount)
-
-private:
-    QPointer<ChatServer> m_server;
-    QString m_address;
-};
-
-namespace {} // namespace
 
 ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store, QObject *parent)
     : QObject(parent)
     , m_config(std::move(config))
     , m_store(std::move(store))
-    , m_tcpServer(makeListener(m_config, this))
-    , m_webSocketServer(new QWebSocketServer(versionString(), QWebSocketServer::NonSecureMode, this))
+    , m_transport(new Transport(m_config, this))
     , m_hasher(new PasswordHasher(m_config.passwordCost, m_config.passwordHashingInBackground, this))
     , m_throttle(m_config.signInFailureLimit, m_config.signInFailureWindow.count(),
                  m_config.signInLockout.count())
 {
     m_clock.start();
-    // We accept TCP ourselves (to switch Nagle off) and hand sockets to the
-    // WebSocket server for the handshake only.
-    m_tcpServer->setListenBacklogSize(m_config.listenBacklog);
-    m_tcpServer->setMaxPendingConnections(std::numeric_limits<int>::max());
-    m_webSocketServer->setMaxPendingConnections(std::numeric_limits<int>::max());
-    connect(m_tcpServer, &QTcpServer::newConnection, this, &ChatServer::acceptTcpConnections);
-    if (auto *tls = qobject_cast<TlsServer *>(m_tcpServer)) {
-        // Counted, limited and timed from the start of the TLS handshake: the
-        // handshake timeout covers TLS and the WebSocket upgrade together.
-        connect(tls, &TlsServer::handshakeStarted, this, [this](QSslSocket *socket) {
-            admit(socket);
-            m_handshakes.insert(peerKey(socket->peerAddress(), socket->peerPort()),
-                                Handshake{socket, nowMs() + m_config.handshakeTimeout.count(), {}});
-            if (!m_handshakeTimer.isActive())
-                m_handshakeTimer.start();
-        });
-    }
-    connect(m_webSocketServer, &QWebSocketServer::newConnection, this, &ChatServer::acceptWebSockets);
-    connect(m_webSocketServer, &QWebSocketServer::originAuthenticationRequired, this,
-            &ChatServer::checkOrigin);
-
-    // One timer for all handshakes and one for all heartbeats, not one per connection.
-    m_handshakeTimer.setInterval(std::clamp(m_config.handshakeTimeout / 4, std::chrono::milliseconds(20),
-                                            std::chrono::milliseconds(1000)));
-    connect(&m_handshakeTimer, &QTimer::timeout, this, &ChatServer::expireHandshakes);
-    m_heartbeatTimer.setInterval(std::max(m_config.pingInterval / 3, std::chrono::milliseconds(20)));
-    connect(&m_heartbeatTimer, &QTimer::timeout, this, &ChatServer::heartbeat);
+    connect(m_transport, &Transport::connectionOpened, this, &ChatServer::onConnectionOpened);
+    m_sweepTimer.setInterval(std::max(m_config.pingInterval / 3, std::chrono::milliseconds(20)));
+    connect(&m_sweepTimer, &QTimer::timeout, this, &ChatServer::sweep);
     m_commitTimer.setSingleShot(true);
     m_commitTimer.setTimerType(Qt::PreciseTimer);
     connect(&m_commitTimer, &QTimer::timeout, this, &ChatServer::flushPendingSends);
@@ -137,8 +50,7 @@ ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store,
     });
     m_shutdownTimer.setSingleShot(true);
     connect(&m_shutdownTimer, &QTimer::timeout, this, [this] {
-        for (ClientSession *session : std::as_const(m_sessions))
-            session->drop(u"the server is shutting down"_s);
+        m_transport->dropAll(u"the server is shutting down"_s);
         Q_EMIT shutdownFinished();
     });
 }
@@ -146,8 +58,11 @@ ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store,
 ChatServer::~ChatServer()
 {
     // Sessions go first: their disconnects must not reach a half-destroyed server.
+    // Sessions go before the transport (a child, deleted after this body):
+    // their connections' closing must not reach a half-destroyed server.
+    m_transport->disconnect(this);
     for (ClientSession *session : std::as_const(m_sessions)) {
-        session->socket()->disconnect(this);
+        session->connection()->disconnect(this);
         delete session;
     }
 }
@@ -159,214 +74,66 @@ QString ChatServer::versionString()
 
 bool ChatServer::listen()
 {
-    if (!m_tcpServer->listen(m_config.host, m_config.port)) {
-        m_errorString = u"cannot listen on %1 port %2: %3"_s.arg(m_config.host.toString())
-                            .arg(m_config.port)
-                            .arg(m_tcpServer->errorString());
+    if (!m_transport->listen()) {
+        m_errorString = m_transport->errorString();
         return false;
     }
-    m_heartbeatTimer.start();
+    m_sweepTimer.start();
     if (AccountStore *accounts = m_store->accounts())
         m_accountChanges = accounts->externalChangeCounter();
     m_accountWatchTimer.start();
     qCDebug(lcNatterServer).noquote()
         << versionString() << "listening on"
-        << m_tcpServer->serverAddress().toString() + u':' + QString::number(m_tcpServer->serverPort());
+        << m_transport->serverAddress().toString() + u':' + QString::number(m_transport->serverPort());
     return true;
 }
 
 quint16 ChatServer::serverPort() const
 {
-    return m_tcpServer->serverPort();
+    return m_transport->serverPort();
 }
 
 QHostAddress ChatServer::serverAddress() const
 {
-    return m_tcpServer->serverAddress();
+    return m_transport->serverAddress();
 }
 
-void ChatServer::acceptTcpConnections()
+bool ChatServer::isTls() const
 {
-    while (QTcpSocket *socket = m_tcpServer->nextPendingConnection()) {
-        if (m_shuttingDown) {
-            socket->abort();
-            socket->deleteLater();
-            continue;
-        }
-        if (!socket->property(AdmittedProperty).toBool())
-            admit(socket);
-        const QString key = peerKey(socket->peerAddress(), socket->peerPort());
-        const qint64 deadline = m_handshakes.contains(key) ? m_handshakes.value(key).deadlineMs
-                                                           : nowMs() + m_config.handshakeTimeout.count();
-        m_handshakes.insert(key, Handshake{socket, deadline, socket->property(RefusalProperty).toString()});
-        m_webSocketServer->handleConnection(socket);
-    }
-    if (!m_handshakes.isEmpty() && !m_handshakeTimer.isActive())
-        m_handshakeTimer.start();
+    return m_transport->isTls();
 }
 
-void ChatServer::admit(QTcpSocket *socket)
+QString ChatServer::tlsFingerprint() const
 {
-    socket->setProperty(AdmittedProperty, true);
-    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    const QString address = socket->peerAddress().toString();
-    int &fromAddress = m_connectionsByAddress[address];
-    QString refusal;
-    if (fromAddress >= m_config.maxConnectionsPerAddress)
-        refusal = u"too many connections from your address; try again later"_s;
-    else if (m_connectionCount >= m_config.maxConnections)
-        refusal = u"the server is full; try again later"_s;
-    if (!refusal.isEmpty()) {
-        logRefusalOnce(address, refusal);
-        socket->setProperty(RefusalProperty, refusal);
-    }
-    ++fromAddress;
-    ++m_connectionCount;
-    // Counted until the socket is gone, however it goes. A child object,
-    // not a connection to destroyed(): QWebSocket's upgrade disconnects
-    // every connection to the socket's signals.
-    new ConnectionCount(socket, this, address);
+    return m_transport->tlsFingerprint();
 }
 
 void ChatServer::reloadTls(const TlsIdentity &identity)
 {
-    auto *tls = qobject_cast<TlsServer *>(m_tcpServer);
-    if (!tls)
-        return;
-    tls->setSslConfiguration(serverTlsConfiguration(identity));
+    m_transport->reloadTls(identity);
     m_config.tls = identity;
-    qCInfo(lcNatterServer).noquote() << "now serving the certificate" << identity.fingerprint();
 }
 
-void ChatServer::releaseConnection(const QString &address)
+int ChatServer::connectionCount() const
 {
-    --m_connectionCount;
-    auto count = m_connectionsByAddress.find(address);
-    if (count != m_connectionsByAddress.end() && --*count <= 0)
-        m_connectionsByAddress.erase(count);
+    return m_transport->tcpConnectionCount();
 }
 
-void ChatServer::logRefusalOnce(const QString &address, const QString &why)
+void ChatServer::onConnectionOpened(Connection *connection)
 {
-    // Once per address per minute, however hard it tries.
-    const qint64 now = nowMs();
-    auto logged = m_refusalsLoggedMs.find(address);
-    if (logged != m_refusalsLoggedMs.end() && now - *logged < 60'000)
+    if (m_shuttingDown) {
+        connection->close(QWebSocketProtocol::CloseCodeGoingAway, u"the server is shutting down"_s);
         return;
-    if (m_refusalsLoggedMs.size() > 10'000)
-        m_refusalsLoggedMs.removeIf([now](const auto &it) { return now - it.value() >= 60'000; });
-    m_refusalsLoggedMs.insert(address, now);
-    qCWarning(lcNatterServer).noquote() << "refusing connections from" << address << ":" << why;
-}
-
-bool ChatServer::isOriginAllowed(const QString &origin) const
-{
-    // Native clients send no Origin. A browser always does: only pages of the
-    // server's own host (or of origins the operator allowed) may connect, so a
-    // page the user happens to open elsewhere cannot talk to the chat for them.
-    if (origin.isEmpty())
-        return true;
-    for (const QString &allowed : m_config.allowedOrigins) {
-        if (allowed.compare(origin, Qt::CaseInsensitive) == 0)
-            return true;
     }
-    const QUrl url(origin);
-    const QString host = url.host().toLower();
-    if (host.isEmpty())
-        return false;
-    if (host == u"localhost"_s || host == QHostInfo::localHostName().toLower())
-        return true;
-    const QHostAddress address(host);
-    if (address.isNull())
-        return false;
-    if (address.isLoopback() || address == m_tcpServer->serverAddress())
-        return true;
-    const QList<QHostAddress> own = QNetworkInterface::allAddresses();
-    return std::any_of(own.cbegin(), own.cend(), [&](const QHostAddress &a) { return a.isEqual(address); });
-}
-
-void ChatServer::checkOrigin(QWebSocketCorsAuthenticator *authenticator) const
-{
-    const bool allowed = isOriginAllowed(authenticator->origin());
-    if (!allowed)
-        qCInfo(lcNatterServer).noquote() << "refused a handshake from origin" << authenticator->origin();
-    authenticator->setAllowed(allowed);
-}
-
-void ChatServer::expireHandshakes()
-{
-    const qint64 now = nowMs();
-    for (auto it = m_handshakes.begin(); it != m_handshakes.end();) {
-        if (!it->socket) {
-            it = m_handshakes.erase(it);
-        } else if (it->deadlineMs <= now) {
-            qCInfo(lcNatterServer) << "handshake timed out for" << it.key();
-            it->socket->abort();
-            it->socket->deleteLater();
-            it = m_handshakes.erase(it);
-        } else {
-            ++it;
-        }
-    }
-    // Connections that have not signed in within helloTimeout of their handshake.
-    const qint64 helloDeadline = now - m_config.helloTimeout.count();
-    bool waitingForHello = false;
-    for (ClientSession *session : std::as_const(m_sessions)) {
-        if (session->isAuthenticated() || session->isDropping())
-            continue;
-        if (session->openedMs() <= helloDeadline && !session->isAuthenticating())
-            session->close(QWebSocketProtocol::CloseCodePolicyViolated,
-                           u"sign in within %1 s"_s.arg(m_config.helloTimeout.count() / 1000.0));
-        else
-            waitingForHello = true;
-    }
-    if (m_handshakes.isEmpty() && !waitingForHello)
-        m_handshakeTimer.stop();
-}
-
-void ChatServer::acceptWebSockets()
-{
-    while (QWebSocket *socket = m_webSocketServer->nextPendingConnection()) {
-        const Handshake handshake = m_handshakes.take(peerKey(socket->peerAddress(), socket->peerPort()));
-        if (m_shuttingDown || !handshake.socket) {
-            socket->close(QWebSocketProtocol::CloseCodeGoingAway, u"the server is shutting down"_s);
-            socket->deleteLater();
-            continue;
-        }
-        if (!handshake.refusal.isEmpty()) {
-            socket->close(QWebSocketProtocol::CloseCode(1013), handshake.refusal); // try again later
-            connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
-            // A peer that never answers the close must not keep its place.
-            QTimer::singleShot(std::chrono::seconds(1), socket, [socket] {
-                socket->abort();
-                socket->deleteLater();
-            });
-            continue;
-        }
-        // Qt's defaults allow ~2 GiB frames; a larger frame than ours closes
-        // the connection with 1009 as soon as its header is read.
-        socket->setMaxAllowedIncomingFrameSize(quint64(m_config.maxFrameBytes));
-        socket->setMaxAllowedIncomingMessageSize(quint64(m_config.maxFrameBytes));
-
-        auto *session = new ClientSession(
-            socket, handshake.socket, m_config.maxQueuedBytes, nowMs(), &m_unflushed,
-            [this] { scheduleOutputFlush(); }, this);
-        m_sessions.insert(session);
-        connect(socket, &QWebSocket::textMessageReceived, session,
-                [this, session](const QString &text) { onTextFrame(session, text); });
-        connect(socket, &QWebSocket::binaryMessageReceived, session, [this, session] {
-            session->noteActivity(nowMs());
-            session->sendError(ErrorCode::BinaryNotSupported,
-                               u"binary frames are not supported; send text"_s);
-            scheduleOutputFlush();
-        });
-        connect(socket, &QWebSocket::pong, session, [this, session] { session->noteActivity(nowMs()); });
-        connect(socket, &QWebSocket::disconnected, this, [this, session] { onDisconnected(session); });
-        qCDebug(lcNatterServer).noquote() << "connection from" << session->peer();
-        Q_EMIT sessionOpened();
-    }
-    if (!m_handshakeTimer.isActive())
-        m_handshakeTimer.start(); // it also closes connections that never sign in
+    auto *session = new ClientSession(connection, this);
+    m_sessions.insert(session);
+    connect(connection, &Connection::textReceived, session,
+            [this, session](const QString &text) { onTextFrame(session, text); });
+    connect(connection, &Connection::binaryReceived, session, [session] {
+        session->sendError(ErrorCode::BinaryNotSupported, u"binary frames are not supported; send text"_s);
+    });
+    connect(connection, &Connection::closed, this, [this, session] { onDisconnected(session); });
+    Q_EMIT sessionOpened();
 }
 
 void ChatServer::onDisconnected(ClientSession *session)
@@ -386,7 +153,6 @@ void ChatServer::onDisconnected(ClientSession *session)
         }
     }
     session->deleteLater();
-    scheduleOutputFlush();
     Q_EMIT sessionClosed();
     if (m_shuttingDown && m_sessions.isEmpty()) {
         m_shutdownTimer.stop();
@@ -394,19 +160,10 @@ void ChatServer::onDisconnected(ClientSession *session)
     }
 }
 
-void ChatServer::heartbeat()
+void ChatServer::sweep()
 {
-    const qint64 now = nowMs();
-    const qint64 pingAfter = m_config.pingInterval.count();
-    const qint64 dropAfter = m_config.idleTimeout.count();
-    for (ClientSession *session : std::as_const(m_sessions)) {
-        const qint64 silent = now - session->lastHeardMs();
-        if (silent >= dropAfter)
-            session->drop(u"it did not answer pings for %1 ms"_s.arg(silent));
-        else if (silent >= pingAfter)
-            session->socket()->ping();
-    }
     // Rate budgets outlive connections, but a full bucket is as good as none.
+    const qint64 now = nowMs();
     m_accountBuckets.removeIf([now](const auto &it) { return it.value().isFull(now); });
     m_addressBuckets.removeIf([now](const auto &it) { return it.value().isFull(now); });
     m_throttle.prune(now);
@@ -414,8 +171,7 @@ void ChatServer::heartbeat()
 
 void ChatServer::onTextFrame(ClientSession *session, const QString &text)
 {
-    session->noteActivity(nowMs());
-    if (session->isDropping() || m_shuttingDown)
+    if (m_shuttingDown)
         return;
     if (session->isAuthenticating()) {
         QList<QString> &waiting = session->framesWaitingForSignIn();
@@ -427,7 +183,6 @@ void ChatServer::onTextFrame(ClientSession *session, const QString &text)
         return;
     }
     dispatch(session, text);
-    scheduleOutputFlush();
 }
 
 void ChatServer::dispatch(ClientSession *session, const QString &text)
@@ -435,7 +190,6 @@ void ChatServer::dispatch(ClientSession *session, const QString &text)
     const Codec::Result<Codec::ClientFrame> decoded = Codec::decodeClientFrame(text.toUtf8());
     if (!decoded.isOk()) {
         session->sendFrame(decoded.error());
-        scheduleOutputFlush();
         return;
     }
     const Codec::ClientFrame &frame = decoded.value();
@@ -445,26 +199,6 @@ void ChatServer::dispatch(ClientSession *session, const QString &text)
         return;
     }
     std::visit([this, session](const auto &request) { handle(session, request); }, frame);
-}
-
-void ChatServer::scheduleOutputFlush()
-{
-    // Once per pass of the event loop, after every frame that arrived in it
-    // was handled: a member who is told of ten joins gets one write().
-    if (m_outputFlushScheduled || m_unflushed.isEmpty())
-        return;
-    m_outputFlushScheduled = true;
-    QMetaObject::invokeMethod(this, &ChatServer::flushOutput, Qt::QueuedConnection);
-}
-
-void ChatServer::flushOutput()
-{
-    m_outputFlushScheduled = false;
-    // flushOutput() cannot add sessions, but take the list anyway so that it
-    // is never iterated while it changes.
-    const QList<ClientSession *> sessions = std::exchange(m_unflushed, {});
-    for (ClientSession *session : sessions)
-        session->flushOutput();
 }
 
 void ChatServer::handle(ClientSession *session, const Hello &hello)
@@ -526,7 +260,6 @@ void ChatServer::refuseSignIn(ClientSession *session, ErrorCode code, const QStr
         qCWarning(lcNatterServer).noquote()
             << "too many failed sign-ins from" << session->address() << "- refusing it for a while";
     session->sendError(code, message, Type::Hello);
-    scheduleOutputFlush();
 }
 
 void ChatServer::signInWithToken(ClientSession *session, const Hello &hello, const QString &email)
@@ -684,7 +417,6 @@ void ChatServer::completeSignIn(ClientSession *session, const Hello &hello, cons
             break;
         dispatch(session, text);
     }
-    scheduleOutputFlush();
 }
 
 QString ChatServer::issueToken(const User &user, const QString &device)
@@ -790,7 +522,6 @@ void ChatServer::handle(ClientSession *session, const ChangePassword &change)
                 if (session)
                     session->sendError(ErrorCode::InternalError, u"the password could not be changed"_s,
                                        Type::ChangePassword);
-                scheduleOutputFlush();
                 return;
             }
             const qint64 keep = session ? session->tokenId() : 0;
@@ -798,7 +529,6 @@ void ChatServer::handle(ClientSession *session, const ChangePassword &change)
             closeSessionsOf(email, u"the password was changed"_s, keep);
             if (session)
                 session->sendFrame(PasswordChanged{});
-            scheduleOutputFlush();
         });
     };
     if (account.passwordHash.isEmpty()) {
@@ -814,7 +544,6 @@ void ChatServer::handle(ClientSession *session, const ChangePassword &change)
                     << "too many failed password checks from" << guard->address();
             guard->sendError(ErrorCode::BadCredentials, u"the current password is wrong"_s,
                              Type::ChangePassword);
-            scheduleOutputFlush();
             return;
         }
         setNew();
@@ -862,7 +591,7 @@ void ChatServer::handle(ClientSession *session, const JoinRoom &join)
         ++connections;
         if (connections == 1) {
             // A new member: everyone in the room hears of it, the joiner included.
-            sendToAll(room.sessions, ClientSession::wireFrame(Codec::encodeServerFrame(joined)));
+            sendToAll(room.sessions, Connection::wireFrame(Codec::encodeServerFrame(joined)));
         } else {
             session->sendFrame(joined);
         }
@@ -939,7 +668,7 @@ void ChatServer::handle(ClientSession *session, const InviteToRoom &invite)
     }
     // The new member's apps learn of it at once; so does the owner (as confirmation).
     const QByteArray frame =
-        ClientSession::wireFrame(Codec::encodeServerFrame(RoomInvitation{invite.room, session->user()}));
+        Connection::wireFrame(Codec::encodeServerFrame(RoomInvitation{invite.room, session->user()}));
     if (const auto member = m_users.constFind(email); member != m_users.cend())
         sendToAll(member->sessions, frame);
 }
@@ -1009,7 +738,7 @@ void ChatServer::removeFromRoom(ClientSession *session, const QString &roomName)
     if (connections != room->connectionsByUser.end() && --*connections == 0) {
         room->connectionsByUser.erase(connections);
         sendToAll(room->sessions,
-                  ClientSession::wireFrame(Codec::encodeServerFrame(UserLeft{roomName, session->user()})));
+                  Connection::wireFrame(Codec::encodeServerFrame(UserLeft{roomName, session->user()})));
     }
     if (room->sessions.isEmpty())
         m_rooms.erase(room);
@@ -1117,7 +846,7 @@ void ChatServer::flushPendingSends()
     for (qsizetype i = 0; i < stored->size(); ++i) {
         const StoredMessage &result = stored->at(i);
         const QByteArray frame =
-            ClientSession::wireFrame(Codec::encodeServerFrame(ReceiveMessage{result.message}));
+            Connection::wireFrame(Codec::encodeServerFrame(ReceiveMessage{result.message}));
         if (result.duplicate) {
             // A resend: the original goes back to the one who resent it, nobody else.
             if (ClientSession *origin = batch.at(i).origin)
@@ -1126,7 +855,7 @@ void ChatServer::flushPendingSends()
         }
         deliver(result.message, frame);
     }
-    flushOutput();
+    m_transport->flushAll();
 }
 
 void ChatServer::deliver(const Message &message, const QByteArray &frame)
@@ -1180,7 +909,7 @@ void ChatServer::handle(ClientSession *session, const TypingRequest &typing)
     }
     if (!takeRateToken(session, Type::Typing, {}))
         return;
-    const QByteArray frame = ClientSession::wireFrame(
+    const QByteArray frame = Connection::wireFrame(
         Codec::encodeServerFrame(TypingNotice{typing.room, session->user(), typing.active}));
     const QString &email = session->user().email;
     for (ClientSession *member : std::as_const(m_rooms[typing.room].sessions)) {
@@ -1195,8 +924,7 @@ void ChatServer::shutdown()
         return;
     m_shuttingDown = true;
     qCInfo(lcNatterServer) << "shutting down," << m_sessions.size() << "connections open";
-    m_tcpServer->close();
-    m_heartbeatTimer.stop();
+    m_transport->stopAccepting();
     flushPendingSends();
     if (m_sessions.isEmpty()) {
         QMetaObject::invokeMethod(this, &ChatServer::shutdownFinished, Qt::QueuedConnection);

@@ -18,23 +18,19 @@
 #include <limits>
 #include <memory>
 
-QT_BEGIN_NAMESPACE
-class QSslConfiguration;
-class QTcpServer;
-class QTcpSocket;
-class QWebSocketServer;
-class QWebSocketCorsAuthenticator;
-QT_END_NAMESPACE
-
 namespace Natter {
 
 class ClientSession;
+class Connection;
+class Transport;
 class PasswordHasher;
 
-/// The chat server: accepts WebSocket clients, keeps who is in which room,
-/// stores every accepted message and pushes it to everyone concerned once it
-/// is committed. The observer of the design: sessions subscribe by joining
-/// rooms and saying hello; the server fans events out to them.
+/// The chat server: signs clients in, keeps who is in which room, stores
+/// every accepted message and pushes it to everyone concerned once it is
+/// committed. The observer of the design: sessions subscribe by joining
+/// rooms and saying hello; the server fans events out to them. The bytes
+/// below the chat protocol (TLS, handshakes, limits, heartbeats, batching)
+/// are its Transport's.
 ///
 /// Single-threaded: everything runs in the thread that owns the server.
 class ChatServer final : public QObject
@@ -51,9 +47,9 @@ public:
     QString errorString() const { return m_errorString; }
     quint16 serverPort() const;
     QHostAddress serverAddress() const;
-    bool isTls() const { return m_config.tls.has_value(); }
+    bool isTls() const;
     /// The served certificate's SHA-256 (64 hex digits); empty without TLS.
-    QString tlsFingerprint() const { return m_config.tls ? m_config.tls->fingerprint() : QString(); }
+    QString tlsFingerprint() const;
     /// Serves new connections with another certificate (SIGHUP); open ones keep theirs.
     void reloadTls(const TlsIdentity &identity);
     const ServerConfig &config() const { return m_config; }
@@ -61,7 +57,7 @@ public:
     int sessionCount() const { return int(m_sessions.size()); }
     int onlineUserCount() const { return int(m_users.size()); }
     /// Open TCP connections, handshakes and refused ones still closing included.
-    int connectionCount() const { return m_connectionCount; }
+    int connectionCount() const;
 
     /// Closes every client with 1001 (going away) after storing what was
     /// accepted; emits shutdownFinished() once all are gone or the grace
@@ -110,20 +106,9 @@ private:
         QPointer<ClientSession> origin;
         Message message;
     };
-    struct Handshake
-    {
-        QPointer<QTcpSocket> socket;
-        qint64 deadlineMs;
-        QString refusal; ///< non-empty: close with 1013 and this reason once the handshake is done
-    };
 
-    void acceptTcpConnections();
-    void admit(QTcpSocket *socket);
-    void acceptWebSockets();
-    void expireHandshakes();
-    void heartbeat();
-    bool isOriginAllowed(const QString &origin) const;
-    void checkOrigin(QWebSocketCorsAuthenticator *authenticator) const;
+    void onConnectionOpened(Connection *connection);
+    void sweep();
     void onTextFrame(ClientSession *session, const QString &text);
     void dispatch(ClientSession *session, const QString &text);
     void onDisconnected(ClientSession *session);
@@ -156,23 +141,16 @@ private:
     void removeFromRoom(ClientSession *session, const QString &room);
     QList<User> membersOf(const Room &room) const;
     void flushPendingSends();
-    void scheduleOutputFlush();
-    void flushOutput();
     void deliver(const Message &message, const QByteArray &wireFrame);
     static void sendToAll(const QList<ClientSession *> &sessions, const QByteArray &wireFrame);
     qint64 nowMs() const { return m_clock.elapsed() + m_clockOffsetMs; }
-    void logRefusalOnce(const QString &address, const QString &why);
-    friend class ConnectionCount;
-    void releaseConnection(const QString &address);
 
     ServerConfig m_config;
     std::unique_ptr<MessageStore> m_store;
-    QTcpServer *m_tcpServer;
-    QWebSocketServer *m_webSocketServer;
+    Transport *m_transport;
     QString m_errorString;
     QElapsedTimer m_clock;
-    QTimer m_heartbeatTimer;
-    QTimer m_handshakeTimer;
+    QTimer m_sweepTimer;
     QTimer m_shutdownTimer;
     QTimer m_commitTimer;
     QTimer m_accountWatchTimer;
@@ -182,19 +160,13 @@ private:
     LoginThrottle m_throttle;
     QHash<QString, TokenBucket> m_accountBuckets; // by email: outlive connections
     QHash<QString, TokenBucket> m_addressBuckets; // by IP address
-    QHash<QString, int> m_connectionsByAddress;   // open TCP connections, handshakes included
-    int m_connectionCount = 0;
-    QHash<QString, qint64> m_refusalsLoggedMs; // address -> when a refusal was last logged
     qint64 m_lastCommitNs = std::numeric_limits<qint64>::min() / 2;
 
-    QHash<QString, Handshake> m_handshakes; // by peer "address:port"
     QSet<ClientSession *> m_sessions;
-    QList<ClientSession *> m_unflushed; // sessions with frames queued in this pass
-    QHash<QString, UserState> m_users;  // online users by email
-    QHash<QString, Room> m_rooms;       // rooms with at least one member
-    QList<PendingSend> m_pendingSends;  // accepted, not yet committed
+    QHash<QString, UserState> m_users; // online users by email
+    QHash<QString, Room> m_rooms;      // rooms with at least one member
+    QList<PendingSend> m_pendingSends; // accepted, not yet committed
     bool m_flushScheduled = false;
-    bool m_outputFlushScheduled = false;
     bool m_shuttingDown = false;
 };
 

@@ -59,10 +59,10 @@ struct ServerConfig
     std::chrono::milliseconds handshakeTimeout{10'000};
     /// A connection that has not signed in this long after its handshake is closed (1008).
     std::chrono::milliseconds helloTimeout{10'000};
-    std::chrono::milliseconds shutdownGrace{2'000};
+    std::chrono::milliseconds shutdownGrace{2'000}; ///< wait this long for clients to close on shutdown
     /// Commits are at least this far apart (0: once per pass of the event loop).
     /// Trades latency for fewer, larger transactions on a slow disk.
-    std::chrono::milliseconds commitWindow{0}; ///< wait this long for clients to close on shutdown
+    std::chrono::milliseconds commitWindow{0};
 
     int listenBacklog = 4096;
 };

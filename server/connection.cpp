@@ -1,0 +1,129 @@
+#include "connection.h"
+
+#include "serverlogging.h"
+#include "transport.h"
+
+#include <QTcpSocket>
+#include <QWebSocket>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+Connection::Connection(Transport *transport, QWebSocket *socket, QTcpSocket *tcp, qint64 nowMs)
+    : QObject(transport)
+    , m_transport(transport)
+    , m_socket(socket)
+    , m_tcp(tcp)
+    , m_peer(socket->peerAddress().toString() + u':' + QString::number(socket->peerPort()))
+    , m_address(socket->peerAddress().toString())
+    , m_openedMs(nowMs)
+    , m_lastHeardMs(nowMs)
+{
+    socket->setParent(this);
+    connect(socket, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
+        m_lastHeardMs = m_transport->nowMs();
+        if (!m_dropping)
+            Q_EMIT textReceived(text);
+    });
+    connect(socket, &QWebSocket::binaryMessageReceived, this, [this] {
+        m_lastHeardMs = m_transport->nowMs();
+        if (!m_dropping)
+            Q_EMIT binaryReceived();
+    });
+    connect(socket, &QWebSocket::pong, this, [this] { m_lastHeardMs = m_transport->nowMs(); });
+    connect(socket, &QWebSocket::disconnected, this, [this] { m_transport->onClosed(this); });
+}
+
+Connection::~Connection()
+{
+    if (m_flushQueued)
+        m_transport->m_unflushed.removeOne(this);
+    m_socket->disconnect(this);
+    // QWebSocket does not own the TCP socket it was upgraded from (its parent
+    // is the QTcpServer): without this, every closed connection's socket
+    // would live as long as the server. The WebSocket goes first, as it uses
+    // the TCP socket until its end.
+    delete m_socket;
+    delete m_tcp.data();
+}
+
+QByteArray Connection::wireFrame(const QByteArray &utf8)
+{
+    const quint64 length = quint64(utf8.size());
+    QByteArray frame;
+    frame.reserve(utf8.size() + 10);
+    frame.append(char(0x81)); // FIN, text
+    if (length < 126) {
+        frame.append(char(length));
+    } else if (length <= 0xffff) {
+        frame.append(char(126));
+        frame.append(char(length >> 8));
+        frame.append(char(length & 0xff));
+    } else {
+        frame.append(char(127));
+        for (int shift = 56; shift >= 0; shift -= 8)
+            frame.append(char((length >> shift) & 0xff));
+    }
+    frame.append(utf8);
+    return frame;
+}
+
+bool Connection::sendWireFrame(const QByteArray &frame)
+{
+    // Frames go to the TCP socket directly: QWebSocket::sendTextMessage()
+    // would convert the text to UTF-8 and frame it again for every recipient
+    // of a broadcast. QWebSocket still writes its own control frames (pong,
+    // close) to the same socket, always whole frames, so nothing interleaves.
+    if (m_dropping || !m_tcp || m_socket->state() != QAbstractSocket::ConnectedState)
+        return false;
+    m_pending += frame;
+    if (!m_flushQueued) {
+        m_flushQueued = true;
+        m_transport->queueFlush(this);
+    }
+    const qint64 queued = m_tcp->bytesToWrite() + m_pending.size();
+    if (queued > m_transport->m_maxQueuedBytes) {
+        drop(u"it stopped reading (%1 bytes queued)"_s.arg(queued));
+        return false;
+    }
+    return true;
+}
+
+void Connection::flush()
+{
+    m_flushQueued = false;
+    if (m_dropping)
+        return;
+    if (!m_pending.isEmpty() && m_tcp)
+        m_tcp->write(std::exchange(m_pending, {}));
+    m_socket->flush();
+}
+
+void Connection::ping()
+{
+    m_socket->ping();
+}
+
+void Connection::close(QWebSocketProtocol::CloseCode code, const QString &reason)
+{
+    if (m_dropping)
+        return;
+    // What was said before the close goes before the close frame.
+    if (!m_pending.isEmpty() && m_tcp)
+        m_tcp->write(std::exchange(m_pending, {}));
+    m_socket->close(code, reason);
+}
+
+void Connection::drop(const QString &why)
+{
+    if (m_dropping)
+        return;
+    m_dropping = true;
+    qCInfo(lcNatterServer).noquote() << "dropping" << m_peer << m_logName << "because" << why;
+    // Aborting emits disconnected() synchronously; defer it so that a
+    // broadcast loop that made us drop keeps a valid list.
+    QMetaObject::invokeMethod(m_socket, &QWebSocket::abort, Qt::QueuedConnection);
+}
+
+} // namespace Natter

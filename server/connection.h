@@ -1,0 +1,100 @@
+#pragma once
+
+#include <QObject>
+#include <QPointer>
+#include <QString>
+#include <QWebSocketProtocol>
+
+QT_BEGIN_NAMESPACE
+class QTcpSocket;
+class QWebSocket;
+QT_END_NAMESPACE
+
+namespace Natter {
+
+class Transport;
+
+/// One client's WebSocket as the Transport sees it: raw frames in and out,
+/// output batched per pass of the event loop, closing and dropping. It knows
+/// nothing of the chat protocol; the chat layer reads textReceived() and
+/// writes frames made by wireFrame().
+///
+/// Owned by its Transport, which deletes it (deleteLater) once closed() was
+/// emitted.
+class Connection final : public QObject
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(Connection)
+
+public:
+    /// Where the connection is in signing in; the Transport closes a
+    /// connection that stays NotSignedIn longer than the hello timeout.
+    enum class SignIn
+    {
+        NotSignedIn,
+        Checking, ///< a hello is being checked (off the event loop): no deadline
+        SignedIn,
+    };
+
+    ~Connection() override;
+
+    /// "address:port", for logs.
+    QString peer() const { return m_peer; }
+    /// The peer's IP address, the key of per-address limits.
+    QString address() const { return m_address; }
+
+    SignIn signIn() const { return m_signIn; }
+    void setSignIn(SignIn state) { m_signIn = state; }
+    /// Who is signed in on it (an email), named in the transport's logs.
+    void setLogName(const QString &name) { m_logName = name; }
+
+    /// A complete, unmasked WebSocket text frame (header and payload) for one
+    /// UTF-8 JSON frame: built once, it can be written to any number of clients.
+    static QByteArray wireFrame(const QByteArray &utf8);
+
+    /// Queues one frame made by wireFrame(); it is written with everything
+    /// else queued in this pass of the event loop (one write(), over TLS one
+    /// record). If the peer has stopped reading and more than the
+    /// transport's maxQueuedBytes wait for it, the connection is dropped (on
+    /// the next pass, so callers iterating connections stay valid) and false
+    /// is returned.
+    bool sendWireFrame(const QByteArray &frame);
+
+    /// Writes what is queued now, instead of waiting for the end of the pass.
+    void flush();
+
+    /// Sends what is queued, then a close frame; closed() follows when the peer answers.
+    void close(QWebSocketProtocol::CloseCode code, const QString &reason);
+    /// Drops the connection without a closing handshake (on the next pass of the event loop).
+    void drop(const QString &why);
+    bool isDropping() const { return m_dropping; }
+
+Q_SIGNALS:
+    void textReceived(const QString &text);
+    /// A binary frame arrived (the chat protocol has none).
+    void binaryReceived();
+    /// The connection is gone; the Transport deletes it after this.
+    void closed();
+
+private:
+    friend class Transport;
+    Connection(Transport *transport, QWebSocket *socket, QTcpSocket *tcp, qint64 nowMs);
+    void ping();
+    qint64 openedMs() const { return m_openedMs; }
+    qint64 lastHeardMs() const { return m_lastHeardMs; }
+
+    Transport *m_transport;
+    QWebSocket *m_socket;
+    QPointer<QTcpSocket> m_tcp;
+    QString m_peer;
+    QString m_address;
+    QString m_logName;
+    QByteArray m_pending; // frames of this pass, written by flush()
+    qint64 m_openedMs;
+    qint64 m_lastHeardMs;
+    SignIn m_signIn = SignIn::NotSignedIn;
+    bool m_dropping = false;
+    bool m_flushQueued = false;
+};
+
+} // namespace Natter

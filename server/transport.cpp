@@ -1,0 +1,383 @@
+#include "transport.h"
+
+#include "connection.h"
+#include "serverlogging.h"
+#include "tlsserver.h"
+
+#include <QHostInfo>
+#include <QNetworkInterface>
+#include <QSslConfiguration>
+#include <QSslSocket>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QWebSocket>
+#include <QWebSocketCorsAuthenticator>
+#include <QWebSocketServer>
+
+#include <algorithm>
+#include <limits>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+namespace {
+
+QString peerKey(const QHostAddress &address, quint16 port)
+{
+    return address.toString() + u'/' + QString::number(port);
+}
+
+/// The properties a socket carries from admit() to the end of its WebSocket handshake.
+constexpr char RefusalProperty[] = "natterRefusal";
+constexpr char AdmittedProperty[] = "natterAdmitted";
+
+QSslConfiguration serverTlsConfiguration(const TlsIdentity &identity)
+{
+    QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+    configuration.setLocalCertificate(identity.certificate);
+    configuration.setPrivateKey(identity.key);
+    configuration.setProtocol(QSsl::TlsV1_2OrLater); // 1.3 where both ends have it
+    configuration.setPeerVerifyMode(QSslSocket::VerifyNone);
+    return configuration;
+}
+
+QTcpServer *makeListener(const std::optional<TlsIdentity> &tls, QObject *parent)
+{
+    if (!tls)
+        return new QTcpServer(parent);
+    auto *server = new TlsServer(parent);
+    server->setSslConfiguration(serverTlsConfiguration(*tls));
+    return server;
+}
+
+} // namespace
+
+/// Lives as a child of one TCP socket and gives its place back when it dies.
+/// A child object, not a connection to destroyed(): QWebSocket's upgrade
+/// disconnects every connection to the socket's signals.
+class ConnectionCount final : public QObject
+{
+public:
+    ConnectionCount(QTcpSocket *socket, Transport *transport, QString address)
+        : QObject(socket)
+        , m_transport(transport)
+        , m_address(std::move(address))
+    {}
+    ~ConnectionCount() override
+    {
+        if (m_transport)
+            m_transport->releaseTcpConnection(m_address);
+    }
+    Q_DISABLE_COPY_MOVE(ConnectionCount)
+
+private:
+    QPointer<Transport> m_transport;
+    QString m_address;
+};
+
+Transport::Transport(const ServerConfig &config, QObject *parent)
+    : QObject(parent)
+    , m_tls(config.tls)
+    , m_host(config.host)
+    , m_port(config.port)
+    , m_handshakeTimeout(config.handshakeTimeout)
+    , m_helloTimeout(config.helloTimeout)
+    , m_pingInterval(config.pingInterval)
+    , m_idleTimeout(config.idleTimeout)
+    , m_maxConnectionsPerAddress(config.maxConnectionsPerAddress)
+    , m_maxConnections(config.maxConnections)
+    , m_allowedOrigins(config.allowedOrigins)
+    , m_maxFrameBytes(config.maxFrameBytes)
+    , m_maxQueuedBytes(config.maxQueuedBytes)
+    , m_tcpServer(makeListener(m_tls, this))
+    , m_webSocketServer(
+          new QWebSocketServer(u"natterd " NATTER_VERSION ""_s, QWebSocketServer::NonSecureMode, this))
+{
+    m_clock.start();
+    // TCP is accepted here (to switch Nagle off and count connections from
+    // the first byte); the WebSocket server does the upgrade only.
+    m_tcpServer->setListenBacklogSize(config.listenBacklog);
+    m_tcpServer->setMaxPendingConnections(std::numeric_limits<int>::max());
+    m_webSocketServer->setMaxPendingConnections(std::numeric_limits<int>::max());
+    connect(m_tcpServer, &QTcpServer::newConnection, this, &Transport::acceptTcpConnections);
+    if (auto *tls = qobject_cast<TlsServer *>(m_tcpServer)) {
+        // Counted, limited and timed from the start of the TLS handshake: the
+        // handshake timeout covers TLS and the WebSocket upgrade together.
+        connect(tls, &TlsServer::handshakeStarted, this, [this](QSslSocket *socket) {
+            admit(socket);
+            m_handshakes.insert(peerKey(socket->peerAddress(), socket->peerPort()),
+                                Handshake{socket, nowMs() + m_handshakeTimeout.count(), {}});
+            if (!m_deadlineTimer.isActive())
+                m_deadlineTimer.start();
+        });
+    }
+    connect(m_webSocketServer, &QWebSocketServer::newConnection, this, &Transport::acceptWebSockets);
+    connect(m_webSocketServer, &QWebSocketServer::originAuthenticationRequired, this,
+            &Transport::checkOrigin);
+
+    // One timer for all deadlines and one for all heartbeats, not one per connection.
+    m_deadlineTimer.setInterval(
+        std::clamp(m_handshakeTimeout / 4, std::chrono::milliseconds(20), std::chrono::milliseconds(1000)));
+    connect(&m_deadlineTimer, &QTimer::timeout, this, &Transport::expireDeadlines);
+    m_heartbeatTimer.setInterval(std::max(m_pingInterval / 3, std::chrono::milliseconds(20)));
+    connect(&m_heartbeatTimer, &QTimer::timeout, this, &Transport::heartbeat);
+}
+
+Transport::~Transport()
+{
+    // Connections go first, silently: the chat layer above is gone already.
+    const QSet<Connection *> connections = std::exchange(m_connections, {});
+    for (Connection *connection : connections)
+        delete connection;
+}
+
+bool Transport::listen()
+{
+    if (!m_tcpServer->listen(m_host, m_port)) {
+        m_errorString = u"cannot listen on %1 port %2: %3"_s.arg(m_host.toString())
+                            .arg(m_port)
+                            .arg(m_tcpServer->errorString());
+        return false;
+    }
+    m_heartbeatTimer.start();
+    return true;
+}
+
+quint16 Transport::serverPort() const
+{
+    return m_tcpServer->serverPort();
+}
+
+QHostAddress Transport::serverAddress() const
+{
+    return m_tcpServer->serverAddress();
+}
+
+void Transport::reloadTls(const TlsIdentity &identity)
+{
+    auto *tls = qobject_cast<TlsServer *>(m_tcpServer);
+    if (!tls)
+        return;
+    tls->setSslConfiguration(serverTlsConfiguration(identity));
+    m_tls = identity;
+    qCInfo(lcNatterServer).noquote() << "now serving the certificate" << identity.fingerprint();
+}
+
+void Transport::stopAccepting()
+{
+    m_accepting = false;
+    m_tcpServer->close();
+    m_heartbeatTimer.stop();
+}
+
+void Transport::dropAll(const QString &why)
+{
+    for (Connection *connection : std::as_const(m_connections))
+        connection->drop(why);
+}
+
+void Transport::acceptTcpConnections()
+{
+    while (QTcpSocket *socket = m_tcpServer->nextPendingConnection()) {
+        if (!m_accepting) {
+            socket->abort();
+            socket->deleteLater();
+            continue;
+        }
+        if (!socket->property(AdmittedProperty).toBool())
+            admit(socket);
+        const QString key = peerKey(socket->peerAddress(), socket->peerPort());
+        const qint64 deadline = m_handshakes.contains(key) ? m_handshakes.value(key).deadlineMs
+                                                           : nowMs() + m_handshakeTimeout.count();
+        m_handshakes.insert(key, Handshake{socket, deadline, socket->property(RefusalProperty).toString()});
+        m_webSocketServer->handleConnection(socket);
+    }
+    if (!m_handshakes.isEmpty() && !m_deadlineTimer.isActive())
+        m_deadlineTimer.start();
+}
+
+void Transport::admit(QTcpSocket *socket)
+{
+    socket->setProperty(AdmittedProperty, true);
+    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    const QString address = socket->peerAddress().toString();
+    int &fromAddress = m_connectionsByAddress[address];
+    QString refusal;
+    if (fromAddress >= m_maxConnectionsPerAddress)
+        refusal = u"too many connections from your address; try again later"_s;
+    else if (m_tcpConnectionCount >= m_maxConnections)
+        refusal = u"the server is full; try again later"_s;
+    if (!refusal.isEmpty()) {
+        logRefusalOnce(address, refusal);
+        socket->setProperty(RefusalProperty, refusal);
+    }
+    ++fromAddress;
+    ++m_tcpConnectionCount;
+    new ConnectionCount(socket, this, address); // counted until the socket is gone, however it goes
+}
+
+void Transport::releaseTcpConnection(const QString &address)
+{
+    --m_tcpConnectionCount;
+    auto count = m_connectionsByAddress.find(address);
+    if (count != m_connectionsByAddress.end() && --*count <= 0)
+        m_connectionsByAddress.erase(count);
+}
+
+void Transport::logRefusalOnce(const QString &address, const QString &why)
+{
+    // Once per address per minute, however hard it tries.
+    const qint64 now = nowMs();
+    auto logged = m_refusalsLoggedMs.find(address);
+    if (logged != m_refusalsLoggedMs.end() && now - *logged < 60'000)
+        return;
+    if (m_refusalsLoggedMs.size() > 10'000)
+        m_refusalsLoggedMs.removeIf([now](const auto &it) { return now - it.value() >= 60'000; });
+    m_refusalsLoggedMs.insert(address, now);
+    qCWarning(lcNatterServer).noquote() << "refusing connections from" << address << ":" << why;
+}
+
+bool Transport::isOriginAllowed(const QString &origin) const
+{
+    // Native clients send no Origin. A browser always does: only pages of the
+    // server's own host (or of origins the operator allowed) may connect, so a
+    // page the user happens to open elsewhere cannot talk to the chat for them.
+    if (origin.isEmpty())
+        return true;
+    for (const QString &allowed : m_allowedOrigins) {
+        if (allowed.compare(origin, Qt::CaseInsensitive) == 0)
+            return true;
+    }
+    const QUrl url(origin);
+    const QString host = url.host().toLower();
+    if (host.isEmpty())
+        return false;
+    if (host == u"localhost"_s || host == QHostInfo::localHostName().toLower())
+        return true;
+    const QHostAddress address(host);
+    if (address.isNull())
+        return false;
+    if (address.isLoopback() || address == m_tcpServer->serverAddress())
+        return true;
+    const QList<QHostAddress> own = QNetworkInterface::allAddresses();
+    return std::any_of(own.cbegin(), own.cend(), [&](const QHostAddress &a) { return a.isEqual(address); });
+}
+
+void Transport::checkOrigin(QWebSocketCorsAuthenticator *authenticator) const
+{
+    const bool allowed = isOriginAllowed(authenticator->origin());
+    if (!allowed)
+        qCInfo(lcNatterServer).noquote() << "refused a handshake from origin" << authenticator->origin();
+    authenticator->setAllowed(allowed);
+}
+
+void Transport::expireDeadlines()
+{
+    const qint64 now = nowMs();
+    for (auto it = m_handshakes.begin(); it != m_handshakes.end();) {
+        if (!it->socket) {
+            it = m_handshakes.erase(it);
+        } else if (it->deadlineMs <= now) {
+            qCInfo(lcNatterServer) << "handshake timed out for" << it.key();
+            it->socket->abort();
+            it->socket->deleteLater();
+            it = m_handshakes.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    // Connections that have not signed in within the hello timeout of their handshake.
+    const qint64 helloDeadline = now - m_helloTimeout.count();
+    bool waitingForHello = false;
+    for (Connection *connection : std::as_const(m_connections)) {
+        if (connection->signIn() == Connection::SignIn::SignedIn || connection->isDropping())
+            continue;
+        if (connection->openedMs() <= helloDeadline &&
+            connection->signIn() == Connection::SignIn::NotSignedIn)
+            connection->close(QWebSocketProtocol::CloseCodePolicyViolated,
+                              u"sign in within %1 s"_s.arg(double(m_helloTimeout.count()) / 1000.0));
+        else
+            waitingForHello = true;
+    }
+    if (m_handshakes.isEmpty() && !waitingForHello)
+        m_deadlineTimer.stop();
+}
+
+void Transport::acceptWebSockets()
+{
+    while (QWebSocket *socket = m_webSocketServer->nextPendingConnection()) {
+        const Handshake handshake = m_handshakes.take(peerKey(socket->peerAddress(), socket->peerPort()));
+        if (!m_accepting || !handshake.socket) {
+            socket->close(QWebSocketProtocol::CloseCodeGoingAway, u"the server is shutting down"_s);
+            socket->deleteLater();
+            continue;
+        }
+        if (!handshake.refusal.isEmpty()) {
+            socket->close(QWebSocketProtocol::CloseCode(1013), handshake.refusal); // try again later
+            connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
+            // A peer that never answers the close must not keep its place.
+            QTimer::singleShot(std::chrono::seconds(1), socket, [socket] {
+                socket->abort();
+                socket->deleteLater();
+            });
+            continue;
+        }
+        // Qt's defaults allow ~2 GiB frames; a larger frame than ours closes
+        // the connection with 1009 as soon as its header is read.
+        socket->setMaxAllowedIncomingFrameSize(quint64(m_maxFrameBytes));
+        socket->setMaxAllowedIncomingMessageSize(quint64(m_maxFrameBytes));
+
+        auto *connection = new Connection(this, socket, handshake.socket, nowMs());
+        m_connections.insert(connection);
+        qCDebug(lcNatterServer).noquote() << "connection from" << connection->peer();
+        Q_EMIT connectionOpened(connection);
+    }
+    if (!m_deadlineTimer.isActive())
+        m_deadlineTimer.start(); // it also closes connections that never sign in
+}
+
+void Transport::onClosed(Connection *connection)
+{
+    if (!m_connections.remove(connection))
+        return;
+    Q_EMIT connection->closed();
+    connection->deleteLater();
+}
+
+void Transport::heartbeat()
+{
+    const qint64 now = nowMs();
+    const qint64 pingAfter = m_pingInterval.count();
+    const qint64 dropAfter = m_idleTimeout.count();
+    for (Connection *connection : std::as_const(m_connections)) {
+        const qint64 silent = now - connection->lastHeardMs();
+        if (silent >= dropAfter)
+            connection->drop(u"it did not answer pings for %1 ms"_s.arg(silent));
+        else if (silent >= pingAfter)
+            connection->ping();
+    }
+}
+
+void Transport::queueFlush(Connection *connection)
+{
+    m_unflushed.append(connection);
+    // Once per pass of the event loop, after every frame that arrived in it
+    // was handled: a member who is told of ten joins gets one write().
+    if (m_flushScheduled)
+        return;
+    m_flushScheduled = true;
+    QMetaObject::invokeMethod(this, &Transport::flushAll, Qt::QueuedConnection);
+}
+
+void Transport::flushAll()
+{
+    m_flushScheduled = false;
+    // flush() cannot queue connections, but take the list anyway so that it
+    // is never iterated while it changes.
+    const QList<Connection *> connections = std::exchange(m_unflushed, {});
+    for (Connection *connection : connections)
+        connection->flush();
+}
+
+} // namespace Natter

@@ -1,0 +1,213 @@
+// The transport alone, under a ten-line echo layer instead of the chat
+// server: connection limits, deadlines, heartbeats and output caps hold
+// whatever protocol runs above them.
+
+#include "connection.h"
+#include "rawwebsocket.h"
+#include "transport.h"
+
+#include <QSignalSpy>
+#include <QTest>
+#include <QWebSocket>
+
+using namespace Natter;
+using namespace Qt::StringLiterals;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Echoes every text frame; "sign in" marks the connection signed in.
+class EchoLayer final : public QObject
+{
+public:
+    explicit EchoLayer(Transport *transport)
+    {
+        connect(transport, &Transport::connectionOpened, this, [this](Connection *connection) {
+            connections.append(connection);
+            connect(connection, &Connection::textReceived, this, [connection](const QString &text) {
+                if (text == u"sign in"_s)
+                    connection->setSignIn(Connection::SignIn::SignedIn);
+                connection->sendWireFrame(Connection::wireFrame(text.toUtf8()));
+            });
+            connect(connection, &Connection::closed, this, [this, connection] {
+                connections.removeOne(connection);
+                ++closed;
+            });
+        });
+    }
+    QList<Connection *> connections;
+    int closed = 0;
+};
+
+ServerConfig loopbackConfig()
+{
+    ServerConfig config;
+    config.host = QHostAddress::LocalHost;
+    config.port = 0;
+    return config;
+}
+
+QUrl urlOf(const Transport &transport)
+{
+    return QUrl(u"ws://127.0.0.1:%1"_s.arg(transport.serverPort()));
+}
+
+} // namespace
+
+class TransportTest : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void echoesFramesInOrder();
+    void closesConnectionsThatNeverSignIn();
+    void refusesConnectionsOverTheAddressLimit();
+    void dropsPeersThatStopAnsweringPings();
+    void dropsPeersThatStopReading();
+    void refusesForeignOrigins();
+};
+
+void TransportTest::echoesFramesInOrder()
+{
+    Transport transport(loopbackConfig());
+    EchoLayer layer(&transport);
+    QVERIFY2(transport.listen(), qPrintable(transport.errorString()));
+
+    QWebSocket client;
+    QStringList received;
+    connect(&client, &QWebSocket::textMessageReceived, this,
+            [&received](const QString &text) { received.append(text); });
+    client.open(urlOf(transport));
+    QTRY_COMPARE(client.state(), QAbstractSocket::ConnectedState);
+    for (int i = 0; i < 100; ++i)
+        client.sendTextMessage(QString::number(i));
+    QTRY_COMPARE(received.size(), 100);
+    for (int i = 0; i < 100; ++i)
+        QCOMPARE(received.at(i), QString::number(i));
+    QCOMPARE(transport.connectionCount(), 1);
+
+    client.close();
+    QTRY_COMPARE(layer.closed, 1);
+    QTRY_COMPARE(transport.tcpConnectionCount(), 0);
+    QCOMPARE(transport.connectionCount(), 0);
+}
+
+void TransportTest::closesConnectionsThatNeverSignIn()
+{
+    ServerConfig config = loopbackConfig();
+    config.helloTimeout = 300ms;
+    Transport transport(config);
+    EchoLayer layer(&transport);
+    QVERIFY(transport.listen());
+
+    QWebSocket signedIn;
+    signedIn.open(urlOf(transport));
+    QTRY_COMPARE(signedIn.state(), QAbstractSocket::ConnectedState);
+    QSignalSpy echoed(&signedIn, &QWebSocket::textMessageReceived);
+    signedIn.sendTextMessage(u"sign in"_s);
+    QTRY_COMPARE(echoed.size(), 1);
+
+    // Opened after the signed-in one, so its deadline comes later.
+    QWebSocket silent;
+    QSignalSpy silentClosed(&silent, &QWebSocket::disconnected);
+    silent.open(urlOf(transport));
+    QTRY_COMPARE(silentClosed.size(), 1);
+    QCOMPARE(silent.closeCode(), QWebSocketProtocol::CloseCodePolicyViolated);
+    QVERIFY(silent.closeReason().contains(u"sign in"_s));
+    QCOMPARE(signedIn.state(), QAbstractSocket::ConnectedState);
+    QCOMPARE(transport.connectionCount(), 1);
+}
+
+void TransportTest::refusesConnectionsOverTheAddressLimit()
+{
+    ServerConfig config = loopbackConfig();
+    config.maxConnectionsPerAddress = 2;
+    Transport transport(config);
+    EchoLayer layer(&transport);
+    QVERIFY(transport.listen());
+
+    QWebSocket first;
+    QWebSocket second;
+    first.open(urlOf(transport));
+    second.open(urlOf(transport));
+    QTRY_COMPARE(layer.connections.size(), 2);
+
+    RawWebSocket third; // QWebSocket of Qt 6.4 reads 1013 as a protocol error
+    QVERIFY(third.connectTcp(transport.serverPort()));
+    QVERIFY(third.upgrade());
+    QTRY_COMPARE(third.readCloseCode(), std::optional<quint16>(1013)); // try again later
+    QCOMPARE(layer.connections.size(), 2);                             // the chat layer never saw it
+
+    // A place that frees up can be taken again.
+    first.close();
+    QTRY_COMPARE(transport.tcpConnectionCount(), 1);
+    QWebSocket fourth;
+    fourth.open(urlOf(transport));
+    QTRY_COMPARE(layer.connections.size(), 2);
+    QTRY_COMPARE(fourth.state(), QAbstractSocket::ConnectedState);
+}
+
+void TransportTest::dropsPeersThatStopAnsweringPings()
+{
+    ServerConfig config = loopbackConfig();
+    config.pingInterval = 60ms;
+    config.idleTimeout = 300ms;
+    Transport transport(config);
+    EchoLayer layer(&transport);
+    QVERIFY(transport.listen());
+
+    RawWebSocket mute; // never answers a ping
+    QVERIFY(mute.connectTcp(transport.serverPort()));
+    QVERIFY(mute.upgrade());
+    QTRY_COMPARE(layer.connections.size(), 1);
+    QTRY_COMPARE(layer.closed, 1);
+    QVERIFY(mute.pingsReceived() >= 1);
+    QVERIFY(mute.waitForDisconnected());
+    QTRY_COMPARE(transport.tcpConnectionCount(), 0);
+}
+
+void TransportTest::dropsPeersThatStopReading()
+{
+    ServerConfig config = loopbackConfig();
+    config.maxQueuedBytes = 256 * 1024;
+    Transport transport(config);
+    EchoLayer layer(&transport);
+    QVERIFY(transport.listen());
+
+    RawWebSocket reader;
+    QVERIFY(reader.connectTcp(transport.serverPort()));
+    QVERIFY(reader.upgrade());
+    reader.tcp().setReadBufferSize(1); // reads (almost) nothing from the kernel any more
+    QTRY_COMPARE(layer.connections.size(), 1);
+    Connection *connection = layer.connections.constFirst();
+    const QByteArray frame = Connection::wireFrame(QByteArray(16 * 1024, 'x'));
+    // Written pass by pass, until the kernel's buffers are full too and the cap is reached.
+    int sent = 0;
+    for (; sent < 4096 && connection->sendWireFrame(frame); ++sent) {
+        if (sent % 8 == 7)
+            QCoreApplication::processEvents();
+    }
+    QVERIFY2(sent < 4096, "a peer that reads nothing was sent 64 MiB");
+    QVERIFY(connection->isDropping());
+    QTRY_COMPARE(layer.closed, 1);
+}
+
+void TransportTest::refusesForeignOrigins()
+{
+    Transport transport(loopbackConfig());
+    EchoLayer layer(&transport);
+    QVERIFY(transport.listen());
+
+    RawWebSocket page;
+    QVERIFY(page.connectTcp(transport.serverPort()));
+    QVERIFY(!page.upgrade("Origin: https://elsewhere.example\r\n"));
+    QVERIFY2(page.upgradeResponse().startsWith("HTTP/1.1 403"), page.upgradeResponse().constData());
+
+    RawWebSocket ownPage;
+    QVERIFY(ownPage.connectTcp(transport.serverPort()));
+    QVERIFY(ownPage.upgrade("Origin: http://127.0.0.1:8080\r\n"));
+    QTRY_COMPARE(layer.connections.size(), 1);
+}
+
+QTEST_GUILESS_MAIN(TransportTest)
+#include "tst_transport.moc"
