@@ -3,13 +3,7 @@
 #include "clientlogging.h"
 #include "validation.h"
 
-#include <QCryptographicHash>
-#include <QRandomGenerator>
-#include <QSslCertificate>
-#include <QSslConfiguration>
-#include <QSslError>
 #include <QUuid>
-#include <QWebSocket>
 
 #include <algorithm>
 
@@ -77,19 +71,16 @@ QString readableError(const Protocol::Error &error)
 
 ChatClient::ChatClient(QObject *parent)
     : QObject(parent)
+    , m_connection(new ServerConnection(this))
     , m_conversations(new ConversationListModel(this))
 {
     m_clock.start();
-    m_reconnectTimer.setSingleShot(true);
-    connect(&m_reconnectTimer, &QTimer::timeout, this, &ChatClient::openSocket);
-    m_connectTimer.setSingleShot(true);
-    connect(&m_connectTimer, &QTimer::timeout, this, [this] {
-        qCInfo(lcNatterClientNet) << "connection attempt timed out";
-        m_abortReason = tr("The server did not answer in time.");
-        if (m_socket)
-            m_socket->abort();
-    });
-    connect(&m_aliveTimer, &QTimer::timeout, this, &ChatClient::checkAlive);
+    connect(m_connection, &ServerConnection::stateChanged, this, &ChatClient::onConnectionStateChanged);
+    connect(m_connection, &ServerConnection::connected, this, &ChatClient::onConnected);
+    connect(m_connection, &ServerConnection::disconnected, this, &ChatClient::onDisconnected);
+    connect(m_connection, &ServerConnection::textReceived, this, &ChatClient::onTextMessage);
+    connect(m_connection, &ServerConnection::certificateNeedsApproval, this,
+            &ChatClient::certificateNeedsApproval);
     m_typingExpiry.setInterval(1'000);
     connect(&m_typingExpiry, &QTimer::timeout, this, [this] {
         const qint64 now = m_clock.elapsed();
@@ -113,11 +104,8 @@ ChatClient::ChatClient(QObject *parent)
 
 ChatClient::~ChatClient()
 {
-    m_wantConnection = false;
-    if (m_socket) {
-        m_socket->disconnect(this);
-        m_socket->abort();
-    }
+    // The connection goes quietly: no state changes reach a half-destroyed client.
+    m_connection->disconnect(this);
 }
 
 void ChatClient::setIdentity(const User &user)
@@ -128,18 +116,6 @@ void ChatClient::setIdentity(const User &user)
         conversation.messages->setOwnEmail(m_identity.email);
 }
 
-void ChatClient::setReconnectDelays(std::chrono::milliseconds first, std::chrono::milliseconds longest)
-{
-    m_firstDelay = first;
-    m_longestDelay = std::max(first, longest);
-}
-
-void ChatClient::setTimeouts(std::chrono::milliseconds connect, std::chrono::milliseconds keepAlive)
-{
-    m_connectTimeout = connect;
-    m_keepAlive = keepAlive;
-}
-
 void ChatClient::setState(State state)
 {
     if (m_state == state)
@@ -148,130 +124,46 @@ void ChatClient::setState(State state)
     Q_EMIT stateChanged(state);
 }
 
+void ChatClient::onConnectionStateChanged(ServerConnection::State state)
+{
+    switch (state) {
+    case ServerConnection::State::Disconnected:
+        setState(State::Offline);
+        break;
+    case ServerConnection::State::Connecting:
+    case ServerConnection::State::Connected: // online once welcomed
+        setState(State::Connecting);
+        break;
+    case ServerConnection::State::WaitingToReconnect:
+        setState(State::WaitingToReconnect);
+        break;
+    }
+}
+
 void ChatClient::connectToServer(const QUrl &url)
 {
-    disconnectFromServer();
-    m_url = url;
-    m_wantConnection = true;
-    m_attempt = 0;
-    m_lastError.clear();
-    openSocket();
+    forgetConnectionState();
+    m_connection->open(url);
 }
 
 void ChatClient::disconnectFromServer()
 {
-    m_wantConnection = false;
-    m_reconnectTimer.stop();
-    m_connectTimer.stop();
-    m_aliveTimer.stop();
-    if (m_socket) {
-        QWebSocket *socket = std::exchange(m_socket, nullptr);
-        socket->disconnect(this);
-        socket->close();
-        socket->deleteLater();
-    }
+    m_connection->close();
+    forgetConnectionState();
+}
+
+void ChatClient::forgetConnectionState()
+{
+    // Answers and typing notices belong to the connection that is gone.
     for (Conversation &conversation : m_open) {
         conversation.pendingHistory.clear();
         conversation.messages->setHasOlder(conversation.messages->hasOlder());
     }
     clearTyping();
-    setState(State::Offline);
-}
-
-void ChatClient::reconnectNow()
-{
-    if (m_state == State::WaitingToReconnect) {
-        m_reconnectTimer.stop();
-        openSocket();
-    }
-}
-
-qint64 ChatClient::millisecondsUntilReconnect() const
-{
-    return m_state == State::WaitingToReconnect ? std::max(0, m_reconnectTimer.remainingTime()) : 0;
-}
-
-void ChatClient::openSocket()
-{
-    if (m_socket) {
-        m_socket->disconnect(this);
-        m_socket->abort();
-        m_socket->deleteLater();
-    }
-    m_socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
-    m_socket->setMaxAllowedIncomingFrameSize(16 * 1024 * 1024);
-    connect(m_socket, &QWebSocket::connected, this, &ChatClient::onConnected);
-    connect(m_socket, &QWebSocket::disconnected, this, &ChatClient::onDisconnected);
-    connect(m_socket, &QWebSocket::textMessageReceived, this, &ChatClient::onTextMessage);
-    connect(m_socket, &QWebSocket::pong, this, [this] {
-        m_pingSent = false;
-        m_sinceHeard.restart();
-    });
-    connect(m_socket, &QWebSocket::sslErrors, this, &ChatClient::onSslErrors);
-    // Qt 6.4 names it error(); errorOccurred() came in 6.5.
-    connect(m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this,
-            [this](QAbstractSocket::SocketError) {
-                if (m_socket)
-                    m_lastError = m_socket->errorString();
-                qCInfo(lcNatterClientNet) << "socket error:" << m_lastError;
-            });
-    setState(State::Connecting);
-    qCDebug(lcNatterClientNet) << "connecting to" << m_url << "attempt" << m_attempt;
-    m_connectTimer.start(m_connectTimeout);
-    m_socket->open(m_url);
-}
-
-void ChatClient::scheduleReconnect()
-{
-    const double exponential = double(m_firstDelay.count()) * double(1LL << std::min(m_attempt, 20));
-    const double ceiling = std::min(exponential, double(m_longestDelay.count()));
-    // "Equal jitter": between half and all of the ceiling, so clients that
-    // lost one server together do not come back in lockstep.
-    const qint64 delay = qint64(ceiling / 2 + QRandomGenerator::global()->bounded(ceiling / 2 + 1));
-    ++m_attempt;
-    qCDebug(lcNatterClientNet) << "reconnecting in" << delay << "ms";
-    m_reconnectTimer.start(std::chrono::milliseconds(delay));
-    setState(State::WaitingToReconnect);
-}
-
-void ChatClient::onSslErrors(const QList<QSslError> &errors)
-{
-    QSslCertificate certificate;
-    for (const QSslError &error : errors) {
-        if (!error.certificate().isNull()) {
-            certificate = error.certificate();
-            break;
-        }
-    }
-    const QString fingerprint =
-        certificate.isNull() ? QString()
-                             : QString::fromLatin1(certificate.digest(QCryptographicHash::Sha256).toHex());
-    if (!fingerprint.isEmpty() && fingerprint == m_pinnedFingerprint) {
-        // Not vouched for by an authority, but the very certificate the user accepted.
-        m_socket->ignoreSslErrors(errors);
-        return;
-    }
-    const bool changed = !m_pinnedFingerprint.isEmpty();
-    qCWarning(lcNatterClientNet).noquote()
-        << (changed ? "the server's certificate CHANGED:" : "the server's certificate is not trusted yet:")
-        << fingerprint << errors.constFirst().errorString();
-    // Never a silent retry: the user decides.
-    m_wantConnection = false;
-    m_abortReason = changed ? tr("The server's certificate has changed: not connected.")
-                            : tr("The server's certificate needs your approval.");
-    m_socket->abort();
-    Q_EMIT certificateNeedsApproval(fingerprint, changed);
 }
 
 void ChatClient::onConnected()
 {
-    m_certificateFingerprint.clear();
-    const QSslCertificate peer = m_socket->sslConfiguration().peerCertificate();
-    if (!peer.isNull())
-        m_certificateFingerprint = QString::fromLatin1(peer.digest(QCryptographicHash::Sha256).toHex());
-    m_sinceHeard.start();
-    m_pingSent = false;
-    m_aliveTimer.start(std::max<qint64>(50, m_keepAlive.count() / 4));
     Protocol::Hello hello{m_identity, Protocol::Version, {}, {}, m_deviceName, m_inviteCode};
     if (!m_token.isEmpty())
         hello.token = m_token;
@@ -306,60 +198,16 @@ void ChatClient::signOut()
 
 void ChatClient::onDisconnected()
 {
-    m_connectTimer.stop();
-    m_aliveTimer.stop();
-    if (m_socket) {
-        // Our own reason for aborting first, then the socket's error, then the
-        // server's close reason.
-        if (!m_abortReason.isEmpty())
-            m_lastError = m_abortReason;
-        else if (m_lastError.isEmpty() || m_state == State::Online)
-            m_lastError = m_socket->closeReason().isEmpty() ? tr("The connection was closed.")
-                                                            : m_socket->closeReason();
-        m_abortReason.clear();
-        m_socket->disconnect(this);
-        m_socket->deleteLater();
-        m_socket = nullptr;
-    }
-    qCInfo(lcNatterClientNet) << "disconnected:" << m_lastError;
-    for (Conversation &conversation : m_open) {
-        conversation.pendingHistory.clear();
-        conversation.messages->setHasOlder(conversation.messages->hasOlder());
-    }
-    clearTyping();
-    if (m_wantConnection)
-        scheduleReconnect();
-    else
-        setState(State::Offline);
-}
-
-void ChatClient::checkAlive()
-{
-    if (!m_socket)
-        return;
-    // A laptop lid closed on a live TCP connection leaves it half open: only
-    // silence tells. Ping after a quiet spell; no answer in time drops it.
-    const qint64 quiet = m_sinceHeard.elapsed();
-    if (quiet >= m_keepAlive.count()) {
-        qCInfo(lcNatterClientNet) << "no answer from the server for" << quiet << "ms; reconnecting";
-        m_abortReason = tr("The server stopped answering.");
-        m_socket->abort();
-    } else if (quiet >= m_keepAlive.count() / 2 && !m_pingSent && m_state == State::Online) {
-        m_pingSent = true;
-        m_socket->ping();
-    }
+    forgetConnectionState();
 }
 
 void ChatClient::send(const Codec::ClientFrame &frame)
 {
-    if (m_socket)
-        m_socket->sendTextMessage(QString::fromUtf8(Codec::encodeClientFrame(frame)));
+    m_connection->sendText(QString::fromUtf8(Codec::encodeClientFrame(frame)));
 }
 
 void ChatClient::onTextMessage(const QString &text)
 {
-    m_sinceHeard.restart();
-    m_pingSent = false;
     const Codec::Result<Codec::ServerFrame> frame = Codec::decodeServerFrame(text.toUtf8());
     if (!frame.isOk()) {
         qCWarning(lcNatterClientNet) << "ignoring a frame the client cannot read:" << frame.error().message;
@@ -370,12 +218,11 @@ void ChatClient::onTextMessage(const QString &text)
 
 void ChatClient::handle(const Protocol::Welcome &welcome)
 {
-    m_connectTimer.stop();
+    m_connection->markReady();
     m_self = welcome.user;
     m_serverName = welcome.serverName;
     m_serverSoftware = welcome.server;
     m_limits = welcome.limits;
-    m_attempt = 0;
     // The token replaces the password, which is forgotten now.
     m_password.clear();
     m_inviteCode.clear();
@@ -383,8 +230,7 @@ void ChatClient::handle(const Protocol::Welcome &welcome)
         m_token = welcome.token;
         Q_EMIT tokenChanged(m_token);
     }
-    m_lastError.clear();
-    qCInfo(lcNatterClientNet) << "signed in to" << m_url << "as" << m_self.email;
+    qCInfo(lcNatterClientNet) << "signed in to" << serverUrl() << "as" << m_self.email;
     // The server's spelling of the email decides which messages are "own".
     for (const Conversation &conversation : std::as_const(m_open))
         conversation.messages->setOwnEmail(m_self.email);
@@ -605,15 +451,14 @@ void ChatClient::handle(const Protocol::Error &error)
     if (error.request == Protocol::Type::Hello && error.code != Protocol::ErrorCode::InternalError &&
         error.code != Protocol::ErrorCode::AlreadyAuthenticated) {
         // Retrying with the same hello cannot succeed: stop and say why.
-        m_wantConnection = false;
         const bool tokenRefused = error.code == Protocol::ErrorCode::BadCredentials && !m_token.isEmpty();
         m_password.clear();
         if (tokenRefused) {
             m_token.clear();
             Q_EMIT tokenChanged({});
         }
-        if (m_socket)
-            m_socket->close(QWebSocketProtocol::CloseCodeNormal);
+        m_connection->stop(readableError(error));
+        forgetConnectionState();
         Q_EMIT errorOccurred(readableError(error));
         Q_EMIT signInFailed(error.code, readableError(error));
         return;

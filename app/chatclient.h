@@ -3,6 +3,7 @@
 #include "codec.h"
 #include "conversationlistmodel.h"
 #include "messagelistmodel.h"
+#include "serverconnection.h"
 #include "user.h"
 
 #include <QElapsedTimer>
@@ -14,22 +15,17 @@
 
 #include <chrono>
 
-QT_BEGIN_NAMESPACE
-class QSslError;
-class QWebSocket;
-QT_END_NAMESPACE
-
 namespace Natter {
 
-/// The client side of one Natter connection: a QWebSocket to natterd plus
-/// everything the user has open there (rooms, direct conversations, their
-/// messages and members).
+/// The chat protocol's client: signing in, and everything the user has open
+/// on one server (rooms, direct conversations, their messages and members).
 ///
-/// It keeps itself connected: after a drop it reconnects with exponential
-/// backoff and jitter, says hello, rejoins the open rooms, reads what was
-/// missed (history after the last id it has) and resends the outbox with the
-/// same client ids, so nothing is lost or doubled. It knows nothing of
-/// widgets; the app wires its models and signals to the window.
+/// Its ServerConnection keeps the WebSocket up (certificate, timeouts,
+/// backoff); on every (re)connection the client says hello, rejoins the open
+/// rooms, reads what was missed (history after the last id it has) and
+/// resends the outbox with the same client ids, so nothing is lost or
+/// doubled. It knows nothing of widgets; the app wires its models and
+/// signals to the window.
 class ChatClient final : public QObject
 {
     Q_OBJECT
@@ -68,39 +64,46 @@ public:
     /// The SHA-256 fingerprint (64 hex digits) that a wss:// server's
     /// certificate must have when the system does not trust it: pinned on
     /// first use, or carried by an invite link. Empty: ask (certificateNeedsApproval()).
-    void setPinnedFingerprint(const QString &fingerprint) { m_pinnedFingerprint = fingerprint; }
-    QString pinnedFingerprint() const { return m_pinnedFingerprint; }
+    void setPinnedFingerprint(const QString &fingerprint) { m_connection->setPinnedFingerprint(fingerprint); }
+    QString pinnedFingerprint() const { return m_connection->pinnedFingerprint(); }
     /// The fingerprint of the server's certificate on this connection; empty over ws://.
-    QString certificateFingerprint() const { return m_certificateFingerprint; }
-    bool isEncrypted() const { return !m_certificateFingerprint.isEmpty(); }
+    QString certificateFingerprint() const { return m_connection->certificateFingerprint(); }
+    bool isEncrypted() const { return m_connection->isEncrypted(); }
 
     /// Revokes this device's token on the server, forgets it and disconnects.
     void signOut();
     /// Answered by passwordChanged() or errorOccurred().
     void changePassword(const QString &current, const QString &replacement);
 
-    /// First and longest wait between reconnection attempts (each wait is
-    /// drawn between half and all of min(first * 2^attempt, longest)).
-    void setReconnectDelays(std::chrono::milliseconds first, std::chrono::milliseconds longest);
+    /// The connection under the client (backoff, timeouts, certificate pinning).
+    ServerConnection *connection() const { return m_connection; }
+    /// See ServerConnection::setReconnectDelays().
+    void setReconnectDelays(std::chrono::milliseconds first, std::chrono::milliseconds longest)
+    {
+        m_connection->setReconnectDelays(first, longest);
+    }
     /// How long to wait for the WebSocket handshake and welcome, and for a pong.
-    void setTimeouts(std::chrono::milliseconds connect, std::chrono::milliseconds keepAlive);
+    void setTimeouts(std::chrono::milliseconds connect, std::chrono::milliseconds keepAlive)
+    {
+        m_connection->setTimeouts(connect, keepAlive);
+    }
 
     void connectToServer(const QUrl &url);
     /// Closes the connection and stops reconnecting.
     void disconnectFromServer();
     /// Skips the wait of WaitingToReconnect.
-    void reconnectNow();
+    void reconnectNow() { m_connection->reconnectNow(); }
 
     State state() const { return m_state; }
-    QUrl serverUrl() const { return m_url; }
+    QUrl serverUrl() const { return m_connection->url(); }
     QString serverName() const { return m_serverName; }
     QString serverSoftware() const { return m_serverSoftware; }
     const Protocol::ServerLimits &limits() const { return m_limits; }
-    int reconnectAttempt() const { return m_attempt; }
+    int reconnectAttempt() const { return m_connection->attempt(); }
     /// Milliseconds left before the next attempt (WaitingToReconnect only).
-    qint64 millisecondsUntilReconnect() const;
+    qint64 millisecondsUntilReconnect() const { return m_connection->millisecondsUntilReconnect(); }
     /// Why the last connection failed or dropped, for the status line.
-    QString lastError() const { return m_lastError; }
+    QString lastError() const { return m_connection->lastError(); }
 
     ConversationListModel *conversations() const { return m_conversations; }
     /// The messages of an open conversation; nullptr if it is not open.
@@ -189,13 +192,11 @@ private:
     };
 
     void setState(State state);
-    void openSocket();
-    void scheduleReconnect();
+    void onConnectionStateChanged(ServerConnection::State state);
     void onConnected();
     void onDisconnected();
     void onTextMessage(const QString &text);
-    void onSslErrors(const QList<QSslError> &errors);
-    void checkAlive();
+    void forgetConnectionState();
 
     void handle(const Protocol::Welcome &welcome);
     void handle(const Protocol::UserJoined &joined);
@@ -219,34 +220,17 @@ private:
     bool isOnline() const { return m_state == State::Online; }
     void clearTyping();
 
-    QWebSocket *m_socket = nullptr;
+    ServerConnection *m_connection;
     State m_state = State::Offline;
-    QUrl m_url;
     User m_identity;
     User m_self;
     QString m_password;
     QString m_token;
     QString m_deviceName;
     QString m_inviteCode;
-    QString m_pinnedFingerprint;
-    QString m_certificateFingerprint;
     QString m_serverName;
     QString m_serverSoftware;
     Protocol::ServerLimits m_limits;
-    QString m_lastError;
-    QString m_abortReason; // why we aborted the current socket, if we did
-    bool m_wantConnection = false;
-
-    std::chrono::milliseconds m_firstDelay{500};
-    std::chrono::milliseconds m_longestDelay{30'000};
-    std::chrono::milliseconds m_connectTimeout{10'000};
-    std::chrono::milliseconds m_keepAlive{20'000};
-    int m_attempt = 0;
-    QTimer m_reconnectTimer;
-    QTimer m_connectTimer;
-    QTimer m_aliveTimer;
-    QElapsedTimer m_sinceHeard;
-    bool m_pingSent = false;
 
     ConversationListModel *m_conversations;
     QHash<ConversationKey, Conversation> m_open;

@@ -1,0 +1,133 @@
+// ChatClient's resume, against a scripted server instead of natterd: what
+// it asks for after a drop, in which order, and what the models show after.
+
+#include "chatclient.h"
+#include "codec.h"
+#include "scriptedserver.h"
+
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace Natter;
+using namespace Natter::Protocol;
+using namespace Qt::StringLiterals;
+using namespace std::chrono_literals;
+
+namespace {
+
+const User Ann{u"Ann"_s, u"ann@example.org"_s};
+const User Bob{u"Bob"_s, u"bob@example.org"_s};
+
+template<typename Frame>
+std::optional<Frame> decodeAs(const QString &text)
+{
+    const Codec::Result<Codec::ClientFrame> decoded = Codec::decodeClientFrame(text.toUtf8());
+    if (!decoded.isOk() || !std::holds_alternative<Frame>(decoded.value()))
+        return std::nullopt;
+    return std::get<Frame>(decoded.value());
+}
+
+void say(ScriptedServer &server, const Codec::ServerFrame &frame)
+{
+    server.last()->sendTextMessage(QString::fromUtf8(Codec::encodeServerFrame(frame)));
+}
+
+Message fromBob(qint64 id, const QString &text)
+{
+    return Message{id, u"general"_s, {}, Bob, text, QDateTime::currentDateTimeUtc(), {}};
+}
+
+Welcome welcomeFor(const User &user)
+{
+    return Welcome{user, Version, u"scripted"_s, u"Scripted"_s, ServerLimits{4000, 65536, 200}, {}};
+}
+
+QList<qint64> idsIn(const MessageListModel *model)
+{
+    QList<qint64> ids;
+    for (int row = 0; row < model->rowCount(); ++row)
+        ids.append(model->index(row).data(MessageListModel::IdRole).toLongLong());
+    return ids;
+}
+
+} // namespace
+
+class ResumeTest : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void asksForWhatItMissedAndResendsTheOutbox();
+};
+
+void ResumeTest::asksForWhatItMissedAndResendsTheOutbox()
+{
+    ScriptedServer server;
+    QVERIFY(server.listen());
+    ChatClient client;
+    client.setIdentity(Ann);
+    client.setToken(u"token-1"_s);
+    client.setReconnectDelays(10ms, 10ms);
+    client.connectToServer(server.url());
+
+    // First connection: hello with the token, then the room and three messages.
+    QTRY_COMPARE(server.received.size(), 1);
+    const std::optional<Hello> hello = decodeAs<Hello>(server.received.at(0));
+    QVERIFY(hello);
+    QCOMPARE(hello->token, u"token-1"_s);
+    QVERIFY(hello->password.isEmpty());
+    say(server, welcomeFor(Ann));
+    QTRY_COMPARE(client.state(), ChatClient::State::Online);
+
+    QVERIFY(client.openRoom(u"general"_s));
+    QTRY_COMPARE(server.received.size(), 2);
+    QCOMPARE(decodeAs<JoinRoom>(server.received.at(1))->room, u"general"_s);
+    say(server, Members{u"general"_s, {Ann, Bob}, false, {}});
+    say(server,
+        History{
+            u"general"_s, {}, {fromBob(1, u"one"_s), fromBob(2, u"two"_s), fromBob(3, u"three"_s)}, false});
+    const ConversationKey general = ConversationKey::room(u"general"_s);
+    QTRY_COMPARE(client.messages(general)->rowCount(), 3);
+
+    const QString clientId = client.sendMessage(general, u"are you there?"_s);
+    QVERIFY(!clientId.isEmpty());
+    QTRY_COMPARE(server.received.size(), 3);
+    QCOMPARE(decodeAs<SendMessage>(server.received.at(2))->clientId, clientId);
+
+    // The connection dies before the message is acknowledged; Bob speaks meanwhile.
+    server.last()->abort();
+    QTRY_COMPARE(server.sockets.size(), 2);
+    QTRY_COMPARE(server.received.size(), 4);
+    QCOMPARE(decodeAs<Hello>(server.received.at(3))->token, u"token-1"_s);
+    say(server, welcomeFor(Ann));
+
+    // Rejoin, read after the last id it has, resend with the same client id: in that order.
+    QTRY_COMPARE(server.received.size(), 7);
+    QCOMPARE(decodeAs<JoinRoom>(server.received.at(4))->room, u"general"_s);
+    const std::optional<HistoryRequest> resume = decodeAs<HistoryRequest>(server.received.at(5));
+    QVERIFY(resume);
+    QCOMPARE(resume->room, u"general"_s);
+    QCOMPARE(resume->after, std::optional<qint64>(3));
+    QVERIFY(!resume->before);
+    const std::optional<SendMessage> resent = decodeAs<SendMessage>(server.received.at(6));
+    QVERIFY(resent);
+    QCOMPARE(resent->clientId, clientId);
+    QCOMPARE(resent->text, u"are you there?"_s);
+
+    // The server answers in order: the join's latest page, the resume page, the ack.
+    QSignalSpy arrived(&client, &ChatClient::messageArrived);
+    say(server, Members{u"general"_s, {Ann, Bob}, false, {}});
+    say(server,
+        History{
+            u"general"_s, {}, {fromBob(2, u"two"_s), fromBob(3, u"three"_s), fromBob(4, u"four"_s)}, false});
+    say(server, History{u"general"_s, {}, {fromBob(4, u"four"_s)}, false});
+    Message ack{5, u"general"_s, {}, Ann, u"are you there?"_s, QDateTime::currentDateTimeUtc(), clientId};
+    say(server, ReceiveMessage{ack});
+    MessageListModel *messages = client.messages(general);
+    QTRY_COMPARE(idsIn(messages), (QList<qint64>{1, 2, 3, 4, 5}));
+    QVERIFY(messages->outbox().isEmpty());
+    QCOMPARE(arrived.size(), 0); // our own message is not "new from someone else"
+}
+
+QTEST_GUILESS_MAIN(ResumeTest)
+#include "tst_resume.moc"
