@@ -28,8 +28,36 @@ using namespace Qt::StringLiterals;
 namespace Natter {
 
 namespace {
+
 constexpr QLatin1String DefaultRoom{"general"};
+
+WelcomeDialog::HostAccess hostAccessFor(ServerConfig::Registration registration)
+{
+    switch (registration) {
+    case ServerConfig::Registration::Invite:
+        return WelcomeDialog::HostAccess::InviteOnly;
+    case ServerConfig::Registration::Closed:
+        return WelcomeDialog::HostAccess::Closed;
+    case ServerConfig::Registration::Open:
+        break;
+    }
+    return WelcomeDialog::HostAccess::Open;
 }
+
+ServerConfig::Registration registrationFor(WelcomeDialog::HostAccess access)
+{
+    switch (access) {
+    case WelcomeDialog::HostAccess::InviteOnly:
+        return ServerConfig::Registration::Invite;
+    case WelcomeDialog::HostAccess::Closed:
+        return ServerConfig::Registration::Closed;
+    case WelcomeDialog::HostAccess::Open:
+        break;
+    }
+    return ServerConfig::Registration::Open;
+}
+
+} // namespace
 
 AppController::AppController(AppSettings settings, ClientOptions options,
                              std::unique_ptr<CredentialStore> credentials, QObject *parent)
@@ -320,7 +348,9 @@ QString AppController::hostedInviteLink() const
     const QUrl url(shareable.isEmpty() ? u"wss://127.0.0.1:%1"_s.arg(m_host->port())
                                        : shareable.constFirst());
     // An invite-only chat gets a new single-use code in every link.
-    const QString code = m_settings.hostInviteOnly() ? m_host->createInvite() : QString();
+    const QString code = m_settings.hostRegistration() == ServerConfig::Registration::Invite
+                             ? m_host->createInvite()
+                             : QString();
     return InviteLink{url.host(), m_host->port(), code, m_host->fingerprint()}.toString();
 }
 
@@ -396,8 +426,7 @@ bool AppController::runWelcomeDialog()
     WelcomeDialog dialog(m_window->isVisible() ? m_window : nullptr);
     dialog.setWindowIcon(QApplication::windowIcon());
     dialog.setIdentity(effectiveIdentity());
-    dialog.setHostAccess(m_settings.hostInviteOnly() ? WelcomeDialog::HostAccess::InviteOnly
-                                                     : WelcomeDialog::HostAccess::Open);
+    dialog.setHostAccess(hostAccessFor(m_settings.hostRegistration()));
     QList<QUrl> recent = m_settings.recentServers();
     if (m_options.server.isValid())
         recent.prepend(m_options.server);
@@ -433,7 +462,7 @@ bool AppController::runWelcomeDialog()
             m_client->setPassword(dialog.password());
         if (const std::optional<InviteLink> link = dialog.inviteLink())
             acceptInvite(*link);
-        m_settings.setHostInviteOnly(dialog.hostAccess() == WelcomeDialog::HostAccess::InviteOnly);
+        m_settings.setHostRegistration(registrationFor(dialog.hostAccess()));
         if (dialog.choice() == WelcomeDialog::Choice::Join) {
             m_host->stop();
             join(dialog.serverUrl());
@@ -450,8 +479,7 @@ bool AppController::host(bool quiet)
     config.port = m_options.hostPort;
     config.host = m_options.hostAddress;
     const User identity = m_client->identity();
-    config.registration =
-        m_settings.hostInviteOnly() ? ServerConfig::Registration::Invite : ServerConfig::Registration::Open;
+    config.registration = m_settings.hostRegistration();
     config.serverName = !m_options.hostName.isEmpty()      ? m_options.hostName
                         : !m_settings.hostName().isEmpty() ? m_settings.hostName()
                                                            : tr("%1's chat").arg(identity.name);

@@ -212,14 +212,33 @@ void AppSettings::setPinnedFingerprint(const QString &serverKey, const QString &
         m_settings->setValue(u"pins/"_s + pinKey(serverKey), fingerprint);
 }
 
-bool AppSettings::hostInviteOnly() const
+ServerConfig::Registration AppSettings::hostRegistration() const
 {
-    return m_settings->value(u"host/inviteOnly"_s, false).toBool();
+    const QString access = m_settings->value(u"host/access"_s).toString();
+    if (access == u"invite"_s)
+        return ServerConfig::Registration::Invite;
+    if (access == u"closed"_s)
+        return ServerConfig::Registration::Closed;
+    if (access.isEmpty() &&
+        m_settings->value(u"host/inviteOnly"_s, false).toBool()) // written before "closed" existed
+        return ServerConfig::Registration::Invite;
+    return ServerConfig::Registration::Open;
 }
 
-void AppSettings::setHostInviteOnly(bool inviteOnly)
+void AppSettings::setHostRegistration(ServerConfig::Registration registration)
 {
-    m_settings->setValue(u"host/inviteOnly"_s, inviteOnly);
+    m_settings->remove(u"host/inviteOnly"_s);
+    switch (registration) {
+    case ServerConfig::Registration::Open:
+        m_settings->setValue(u"host/access"_s, u"open"_s);
+        break;
+    case ServerConfig::Registration::Invite:
+        m_settings->setValue(u"host/access"_s, u"invite"_s);
+        break;
+    case ServerConfig::Registration::Closed:
+        m_settings->setValue(u"host/access"_s, u"closed"_s);
+        break;
+    }
 }
 
 QString AppSettings::hostName() const

@@ -2,6 +2,7 @@
 
 #include "conversationlistmodel.h"
 #include "message.h"
+#include "serverconfig.h"
 #include "user.h"
 
 #include <QByteArray>
@@ -67,8 +68,9 @@ public:
     void setPinnedFingerprint(const QString &serverKey, const QString &fingerprint);
 
     /// Hosted chats for invited people only (else anyone who has the address).
-    bool hostInviteOnly() const;
-    void setHostInviteOnly(bool inviteOnly);
+    /// Who may create an account on the chat hosted here (open by default).
+    ServerConfig::Registration hostRegistration() const;
+    void setHostRegistration(ServerConfig::Registration registration);
 
     QString hostName() const;
     void setHostName(const QString &name);

@@ -91,6 +91,7 @@ WelcomeDialog::WelcomeDialog(QWidget *parent)
     m_hostAccess->setObjectName(u"hostAccess"_s);
     m_hostAccess->addItem(tr("anyone on the network who has the address"), int(HostAccess::Open));
     m_hostAccess->addItem(tr("only people I invite (with an invite link)"), int(HostAccess::InviteOnly));
+    m_hostAccess->addItem(tr("only people who have joined before (no one new)"), int(HostAccess::Closed));
     accessLabel->setBuddy(m_hostAccess);
     accessRow->addWidget(accessLabel);
     accessRow->addWidget(m_hostAccess, 1);

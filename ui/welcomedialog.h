@@ -39,6 +39,7 @@ public:
     {
         Open,       ///< anyone who signs in (claim on first use)
         InviteOnly, ///< only with an invite code (the host's invite links carry one)
+        Closed,     ///< nobody new: only those who have an account here already
     };
     Q_ENUM(HostAccess)
 

@@ -49,6 +49,7 @@ private Q_SLOTS:
     void refusingTheFirstCertificateStaysOffline();
     void tokenGoesToTheKeychainNotTheSettings();
     void inviteOnlyHostingLetsOnlyInvitedPeopleIn();
+    void closedHostingLetsOnlyKnownPeopleIn();
 
 private:
     std::unique_ptr<AppController> makeController(const ClientOptions &options);
@@ -536,7 +537,8 @@ void TestAppController::inviteOnlyHostingLetsOnlyInvitedPeopleIn()
 {
     {
         AppSettings settings = AppSettings::fromFile(m_dir->filePath(QStringLiteral("natter.ini")));
-        settings.setHostInviteOnly(true); // "only people I invite" in the welcome dialog
+        // "only people I invite" in the welcome dialog
+        settings.setHostRegistration(ServerConfig::Registration::Invite);
     }
     auto alice = makeController(hostOptions());
     QVERIFY(alice->start());
@@ -579,6 +581,53 @@ void TestAppController::inviteOnlyHostingLetsOnlyInvitedPeopleIn()
     auto carol = joinAs(QStringLiteral("Carol"), second, {});
     QVERIFY(carol->start());
     QTRY_COMPARE(carol->client()->state(), State::Online);
+}
+
+void TestAppController::closedHostingLetsOnlyKnownPeopleIn()
+{
+    auto joinAs = [&](const QString &name, const InviteLink &link) {
+        ClientOptions options;
+        options.invite = link;
+        options.identity = User{name, name.toLower() + QStringLiteral("@example.org")};
+        options.password = TestClient::defaultPassword();
+        options.discovery = false;
+        return std::make_unique<AppController>(
+            AppSettings::fromFile(m_dir->filePath(name + QStringLiteral(".ini"))), options,
+            std::make_unique<MemoryCredentialStore>());
+    };
+    // An open chat first: Bob joins and so has an account.
+    {
+        auto alice = makeController(hostOptions());
+        QVERIFY(alice->start());
+        QTRY_COMPARE(alice->client()->state(), State::Online);
+        const auto link = InviteLink::parse(alice->hostedInviteLink());
+        QVERIFY(link);
+        auto bob = joinAs(QStringLiteral("Bob"), *link);
+        QVERIFY(bob->start());
+        QTRY_COMPARE(bob->client()->state(), State::Online);
+    }
+    // Hosted again, closed to newcomers ("only people who have joined before").
+    {
+        AppSettings settings = AppSettings::fromFile(m_dir->filePath(QStringLiteral("natter.ini")));
+        settings.setHostRegistration(ServerConfig::Registration::Closed);
+    }
+    auto alice = makeController(hostOptions());
+    QVERIFY(alice->start());
+    QTRY_COMPARE(alice->client()->state(), State::Online);
+    const auto link = InviteLink::parse(alice->hostedInviteLink());
+    QVERIFY(link);
+    QVERIFY(link->invite.isEmpty()); // no code could create an account anyway
+
+    auto bob = joinAs(QStringLiteral("Bob"), *link);
+    QVERIFY(bob->start());
+    QTRY_COMPARE(bob->client()->state(), State::Online);
+
+    auto carol = joinAs(QStringLiteral("Carol"), *link);
+    QSignalSpy refused(carol->client(), &ChatClient::signInFailed);
+    QVERIFY(carol->start());
+    QVERIFY(refused.wait());
+    QCOMPARE(refused.at(0).at(0).value<Protocol::ErrorCode>(), Protocol::ErrorCode::BadCredentials);
+    QCOMPARE(carol->client()->state(), State::Offline);
 }
 
 QTEST_MAIN(TestAppController)

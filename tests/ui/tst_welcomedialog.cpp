@@ -102,6 +102,12 @@ void TestWelcomeDialog::joinsAnInviteLinkPastedIn()
     QCOMPARE(dialog.password(), QStringLiteral("bob's password"));
     QCOMPARE(dialog.passwordEdit()->echoMode(), QLineEdit::Password);
     QCOMPARE(dialog.hostAccess(), WelcomeDialog::HostAccess::InviteOnly);
+    // Every registration mode of natterd is offered for hosting.
+    auto *access = dialog.findChild<QComboBox *>(QStringLiteral("hostAccess"));
+    QVERIFY(access);
+    QCOMPARE(access->count(), 3);
+    dialog.setHostAccess(WelcomeDialog::HostAccess::Closed);
+    QCOMPARE(dialog.hostAccess(), WelcomeDialog::HostAccess::Closed);
 }
 
 void TestWelcomeDialog::joinsADiscoveredServer()
