@@ -140,11 +140,7 @@ AppController::AppController(AppSettings settings, ClientOptions options,
             saveSettings();
         }
     });
-    connect(m_window, &MainWindow::inviteToRoomRequested, this,
-            [this](const QString &room, const QString &email) {
-                m_client->inviteToRoom(room, email);
-                m_window->statusBar()->showMessage(tr("%1 can now join #%2").arg(email, room), 5000);
-            });
+    connect(m_window, &MainWindow::inviteToRoomRequested, m_client, &ChatClient::inviteToRoom);
     connect(m_window, &MainWindow::removeFromRoomRequested, m_client, &ChatClient::removeFromRoom);
     connect(m_window, &MainWindow::changePasswordRequested, m_client, &ChatClient::changePassword);
     connect(m_client, &ChatClient::passwordChanged, this, [this] {
@@ -155,6 +151,10 @@ AppController::AppController(AppSettings settings, ClientOptions options,
         m_window->statusBar()->showMessage(tr("%1 added you to the private room #%2").arg(by.name, room),
                                            8000);
         saveSettings();
+    });
+    connect(m_client, &ChatClient::memberInvited, this, [this](const QString &room, const User &member) {
+        const QString who = member.name.isEmpty() ? member.email : member.name;
+        m_window->statusBar()->showMessage(tr("%1 can now join #%2").arg(who, room), 8000);
     });
     connect(m_client, &ChatClient::roomRefused, this, &AppController::saveSettings);
     connect(m_client, &ChatClient::removedFromRoom, this, [this](const QString &room) {

@@ -395,6 +395,10 @@ void ChatClient::handle(const Protocol::TypingNotice &typing)
 
 void ChatClient::handle(const Protocol::RoomInvitation &invitation)
 {
+    if (!invitation.member.email.isEmpty()) {
+        Q_EMIT memberInvited(invitation.room, invitation.member);
+        return;
+    }
     // Made a member: the room opens (and is joined) by itself.
     openRoom(invitation.room);
     Q_EMIT roomInvitation(invitation.room, invitation.by);

@@ -164,8 +164,10 @@ Q_SIGNALS:
     /// The server refused the sign-in; the client stopped trying. Ask the user.
     void signInFailed(Natter::Protocol::ErrorCode code, const QString &message);
     void passwordChanged();
-    /// by made us a member of a private room (now open), or confirms our invitation.
+    /// by made us a member of a private room (now open).
     void roomInvitation(const QString &room, const Natter::User &by);
+    /// The server confirms that member, whom we invited, is now a member of our private room.
+    void memberInvited(const QString &room, const Natter::User &member);
     /// The owner of a private room removed us: it was closed.
     void removedFromRoom(const QString &room);
     /// The server refused to let us into a room (private, too many rooms, name taken): it was closed.

@@ -352,6 +352,8 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
         RoomInvitation invitation;
         invitation.room = reader.room();
         invitation.by = readUser(reader, reader.object(QLatin1String("by")));
+        if (object.contains(QLatin1String("member")))
+            invitation.member = readUser(reader, reader.object(QLatin1String("member")));
         return finishServer(reader, std::move(invitation));
     }
     if (type == Type::UserJoined || type == Type::UserLeft) {
@@ -493,80 +495,83 @@ QJsonObject toJson(const ClientFrame &frame)
 
 QJsonObject toJson(const ServerFrame &frame)
 {
-    return std::visit(
-        Overloaded{
-            [](const Welcome &welcome) {
-                const QJsonObject limits{
-                    {QLatin1String("max_text_length"), qint64(welcome.limits.maxTextLength)},
-                    {QLatin1String("max_frame_bytes"), welcome.limits.maxFrameBytes},
-                    {QLatin1String("history_limit"), welcome.limits.historyLimit},
-                };
-                QJsonObject object{
-                    {QLatin1String("user"), welcome.user.toJson()},
-                    {QLatin1String("protocol"), welcome.protocol},
-                    {QLatin1String("server"), welcome.server},
-                    {QLatin1String("name"), welcome.serverName},
-                    {QLatin1String("limits"), limits},
-                };
-                if (!welcome.token.isEmpty())
-                    object.insert(QLatin1String("token"), welcome.token);
-                return withType(Type::Welcome, object);
-            },
-            [](const PasswordChanged &) { return withType(Type::PasswordChanged, {}); },
-            [](const RoomInvitation &invitation) {
-                return withType(Type::RoomInvitation, {{QLatin1String("room"), invitation.room},
-                                                       {QLatin1String("by"), invitation.by.toJson()}});
-            },
-            [](const UserJoined &joined) {
-                return withType(Type::UserJoined, {{QLatin1String("room"), joined.room},
-                                                   {QLatin1String("user"), joined.user.toJson()}});
-            },
-            [](const UserLeft &left) {
-                return withType(Type::UserLeft, {{QLatin1String("room"), left.room},
-                                                 {QLatin1String("user"), left.user.toJson()}});
-            },
-            [](const Members &members) {
-                QJsonObject object{{QLatin1String("room"), members.room},
-                                   {QLatin1String("users"), usersToJson(members.users)}};
-                if (members.isPrivate) {
-                    object.insert(QLatin1String("private"), true);
-                    object.insert(QLatin1String("owner"), members.owner);
-                }
-                return withType(Type::Members, object);
-            },
-            [](const History &history) {
-                QJsonArray messages;
-                for (const Message &message : history.messages)
-                    messages.append(message.toJson());
-                QJsonObject object{{QLatin1String("messages"), messages},
-                                   {QLatin1String("has_more"), history.hasMore}};
-                if (history.room.isEmpty())
-                    object.insert(QLatin1String("with"), history.with);
-                else
-                    object.insert(QLatin1String("room"), history.room);
-                return withType(Type::History, object);
-            },
-            [](const ReceiveMessage &receive) {
-                return withType(Type::ReceiveMessage, receive.message.toJson());
-            },
-            [](const TypingNotice &typing) {
-                return withType(Type::Typing, {{QLatin1String("room"), typing.room},
-                                               {QLatin1String("user"), typing.user.toJson()},
-                                               {QLatin1String("active"), typing.active}});
-            },
-            [](const Error &error) {
-                QJsonObject object{{QLatin1String("code"), errorCodeName(error.code)},
-                                   {QLatin1String("message"), error.message}};
-                if (!error.request.isEmpty())
-                    object.insert(QLatin1String("request"), error.request);
-                if (!error.clientId.isEmpty())
-                    object.insert(QLatin1String("client_id"), error.clientId);
-                if (!error.room.isEmpty())
-                    object.insert(QLatin1String("room"), error.room);
-                return withType(Type::Error, object);
-            },
-        },
-        frame);
+    return std::visit(Overloaded{
+                          [](const Welcome &welcome) {
+                              const QJsonObject limits{
+                                  {QLatin1String("max_text_length"), qint64(welcome.limits.maxTextLength)},
+                                  {QLatin1String("max_frame_bytes"), welcome.limits.maxFrameBytes},
+                                  {QLatin1String("history_limit"), welcome.limits.historyLimit},
+                              };
+                              QJsonObject object{
+                                  {QLatin1String("user"), welcome.user.toJson()},
+                                  {QLatin1String("protocol"), welcome.protocol},
+                                  {QLatin1String("server"), welcome.server},
+                                  {QLatin1String("name"), welcome.serverName},
+                                  {QLatin1String("limits"), limits},
+                              };
+                              if (!welcome.token.isEmpty())
+                                  object.insert(QLatin1String("token"), welcome.token);
+                              return withType(Type::Welcome, object);
+                          },
+                          [](const PasswordChanged &) { return withType(Type::PasswordChanged, {}); },
+                          [](const RoomInvitation &invitation) {
+                              QJsonObject object{{QLatin1String("room"), invitation.room},
+                                                 {QLatin1String("by"), invitation.by.toJson()}};
+                              if (!invitation.member.email.isEmpty())
+                                  object.insert(QLatin1String("member"), invitation.member.toJson());
+                              return withType(Type::RoomInvitation, object);
+                          },
+                          [](const UserJoined &joined) {
+                              return withType(Type::UserJoined,
+                                              {{QLatin1String("room"), joined.room},
+                                               {QLatin1String("user"), joined.user.toJson()}});
+                          },
+                          [](const UserLeft &left) {
+                              return withType(Type::UserLeft, {{QLatin1String("room"), left.room},
+                                                               {QLatin1String("user"), left.user.toJson()}});
+                          },
+                          [](const Members &members) {
+                              QJsonObject object{{QLatin1String("room"), members.room},
+                                                 {QLatin1String("users"), usersToJson(members.users)}};
+                              if (members.isPrivate) {
+                                  object.insert(QLatin1String("private"), true);
+                                  object.insert(QLatin1String("owner"), members.owner);
+                              }
+                              return withType(Type::Members, object);
+                          },
+                          [](const History &history) {
+                              QJsonArray messages;
+                              for (const Message &message : history.messages)
+                                  messages.append(message.toJson());
+                              QJsonObject object{{QLatin1String("messages"), messages},
+                                                 {QLatin1String("has_more"), history.hasMore}};
+                              if (history.room.isEmpty())
+                                  object.insert(QLatin1String("with"), history.with);
+                              else
+                                  object.insert(QLatin1String("room"), history.room);
+                              return withType(Type::History, object);
+                          },
+                          [](const ReceiveMessage &receive) {
+                              return withType(Type::ReceiveMessage, receive.message.toJson());
+                          },
+                          [](const TypingNotice &typing) {
+                              return withType(Type::Typing, {{QLatin1String("room"), typing.room},
+                                                             {QLatin1String("user"), typing.user.toJson()},
+                                                             {QLatin1String("active"), typing.active}});
+                          },
+                          [](const Error &error) {
+                              QJsonObject object{{QLatin1String("code"), errorCodeName(error.code)},
+                                                 {QLatin1String("message"), error.message}};
+                              if (!error.request.isEmpty())
+                                  object.insert(QLatin1String("request"), error.request);
+                              if (!error.clientId.isEmpty())
+                                  object.insert(QLatin1String("client_id"), error.clientId);
+                              if (!error.room.isEmpty())
+                                  object.insert(QLatin1String("room"), error.room);
+                              return withType(Type::Error, object);
+                          },
+                      },
+                      frame);
 }
 
 QByteArray encodeClientFrame(const ClientFrame &frame)

@@ -241,11 +241,13 @@ struct Members
     QString owner;          ///< its owner's email (private rooms)
 };
 
-/// room_invitation {room, by}: you were made a member of a private room.
+/// room_invitation {room, by, member?}: you were made a member of a private
+/// room; with member, the owner's confirmation that member was.
 struct RoomInvitation
 {
     QString room;
     User by;
+    User member; ///< empty email: the invitation is for the receiver
 };
 
 /// history {room | with, messages, has_more}; messages oldest first.

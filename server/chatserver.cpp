@@ -666,11 +666,15 @@ void ChatServer::handle(ClientSession *session, const InviteToRoom &invite)
         session->sendError(ErrorCode::InternalError, u"the member could not be added"_s, Type::InviteToRoom);
         return;
     }
-    // The new member's apps learn of it at once; so does the owner (as confirmation).
+    // The new member's apps learn of it at once; the owner's, as confirmation, with who it was.
     const QByteArray frame =
-        Connection::wireFrame(Codec::encodeServerFrame(RoomInvitation{invite.room, session->user()}));
+        Connection::wireFrame(Codec::encodeServerFrame(RoomInvitation{invite.room, session->user(), {}}));
     if (const auto member = m_users.constFind(email); member != m_users.cend())
         sendToAll(member->sessions, frame);
+    if (const auto owner = m_users.constFind(session->user().email); owner != m_users.cend()) {
+        sendToAll(owner->sessions, Connection::wireFrame(Codec::encodeServerFrame(RoomInvitation{
+                                       invite.room, session->user(), User{account.name, email}})));
+    }
 }
 
 void ChatServer::handle(ClientSession *session, const RemoveFromRoom &remove)

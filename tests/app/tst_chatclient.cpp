@@ -484,9 +484,15 @@ void TestChatClient::privateRoomInviteAndRemoval()
 
     // Invited, Bob's app opens it by itself and he can read and write.
     QSignalSpy invited(bob.get(), &ChatClient::roomInvitation);
+    QSignalSpy confirmed(alice.get(), &ChatClient::memberInvited);
+    QSignalSpy aliceInvited(alice.get(), &ChatClient::roomInvitation);
     alice->inviteToRoom(QStringLiteral("design"), QStringLiteral("Bob@Example.org"));
     QVERIFY(invited.wait());
     QCOMPARE(invited.at(0).at(0).toString(), QStringLiteral("design"));
+    // Alice's app hears that it worked (and does not take it as an invitation of her own).
+    QTRY_COMPARE(confirmed.size(), 1);
+    QCOMPARE(confirmed.at(0).at(1).value<User>().email, QStringLiteral("bob@example.org"));
+    QCOMPARE(aliceInvited.size(), 0);
     QTRY_VERIFY(bob->isPrivateRoom(QStringLiteral("design")));
     QTRY_COMPARE(alice->members(QStringLiteral("design")).size(), 2);
     bob->sendMessage(design, QStringLiteral("thanks for having me"));

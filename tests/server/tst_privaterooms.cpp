@@ -155,9 +155,16 @@ void TestPrivateRooms::invitedMemberIsToldAndMayJoin()
         QVERIFY(invitation);
         QCOMPARE(invitation->room, u"design"_s);
         QCOMPARE(invitation->by.email, u"alice@x.org"_s);
+        QVERIFY(invitation->member.email.isEmpty()); // for them
     }
+    // The owner is told it worked, and whom it was for; the other member hears nothing.
+    const auto confirmation = alice->waitFor<RoomInvitation>();
+    QVERIFY(confirmation);
+    QCOMPARE(confirmation->room, u"design"_s);
+    QCOMPARE(confirmation->member, (User{u"Carol"_s, u"carol@x.org"_s}));
     QVERIFY(carol->join(u"design"_s));
     QVERIFY(bob->waitFor<UserJoined>());
+    QVERIFY(!bob->takeFirst<RoomInvitation>());
     QCOMPARE(carol->takeFirst<Members>()->users.size(), 3);
 }
 
