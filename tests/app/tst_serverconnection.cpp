@@ -75,6 +75,7 @@ private Q_SLOTS:
     void asksBeforeTrustingACertificate();
     void connectsToAPinnedCertificate();
     void refusesAChangedCertificate();
+    void needsNoQuestionForACertificateTheSystemTrusts();
 
 private:
     static std::optional<TlsIdentity> makeIdentity(const QTemporaryDir &dir)
@@ -274,6 +275,35 @@ void ServerConnectionTest::refusesAChangedCertificate()
     QTRY_COMPARE(connection.state(), State::Disconnected);
     QCOMPARE(connection.lastError(),
              ServerConnection::tr("The server's certificate has changed: not connected."));
+}
+
+void ServerConnectionTest::needsNoQuestionForACertificateTheSystemTrusts()
+{
+    QTemporaryDir dir;
+    const std::optional<TlsIdentity> identity = makeIdentity(dir);
+    QVERIFY(identity);
+    ScriptedServer server(QWebSocketServer::SecureMode);
+    QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+    tls.setLocalCertificate(identity->certificate);
+    tls.setPrivateKey(identity->key);
+    server.server.setSslConfiguration(tls);
+    QVERIFY(server.listen());
+
+    // As if an authority the system trusts had issued it (for 127.0.0.1): no pin, no question.
+    const QSslConfiguration systemDefault = QSslConfiguration::defaultConfiguration();
+    QSslConfiguration trusting = systemDefault;
+    trusting.addCaCertificate(identity->certificate);
+    QSslConfiguration::setDefaultConfiguration(trusting);
+    ServerConnection connection;
+    QSignalSpy approval(&connection, &ServerConnection::certificateNeedsApproval);
+    QSignalSpy connected(&connection, &ServerConnection::connected);
+    connection.open(server.url(u"wss"_s));
+    const bool wasConnected = QTest::qWaitFor([&] { return connected.size() == 1 || !approval.isEmpty(); });
+    QSslConfiguration::setDefaultConfiguration(systemDefault);
+    QVERIFY(wasConnected);
+    QCOMPARE(approval.size(), 0);
+    QCOMPARE(connected.size(), 1);
+    QCOMPARE(connection.certificateFingerprint(), identity->fingerprint());
 }
 
 QTEST_GUILESS_MAIN(ServerConnectionTest)
