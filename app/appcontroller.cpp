@@ -204,6 +204,7 @@ AppController::AppController(AppSettings settings, ClientOptions options,
             m_window->setTypingText(typingText(m_client->typingUsers(room)));
     });
     connect(m_client, &ChatClient::messageArrived, this, &AppController::onMessageArrived);
+    connect(m_client, &ChatClient::messagesMissed, this, &AppController::onMessagesArrived);
     connect(m_client, &ChatClient::conversationOpened, this, &AppController::saveSettings);
     connect(m_client->conversations(), &ConversationListModel::totalUnreadChanged, this, [this](int total) {
         m_tray->setUnreadCount(total);
@@ -578,7 +579,7 @@ void AppController::setCurrentConversation(const ConversationKey &key)
     m_window->focusComposer();
 }
 
-void AppController::closeConversation(const ConversationKey &key)
+void AppController::closeConversation(ConversationKey key)
 {
     if (key == m_window->currentConversation()) {
         const QList<ConversationKey> open = m_client->openConversations();
@@ -666,14 +667,27 @@ void AppController::updateStatus()
 
 void AppController::onMessageArrived(const ConversationKey &key, const Message &message)
 {
+    onMessagesArrived(key, {message});
+}
+
+void AppController::onMessagesArrived(const ConversationKey &key, const QList<Message> &messages)
+{
+    if (messages.isEmpty())
+        return;
     const bool active = m_window->isActiveWindow();
     if (!(active && key == m_window->currentConversation()))
-        m_client->conversations()->incrementUnread(key);
+        m_client->conversations()->incrementUnread(key, int(messages.size()));
     if (!active) {
+        // One notification for a batch read on resume: the latest message, and how many there were.
+        const Message &latest = messages.constLast();
         const QString where =
-            key.isRoom() ? tr("%1 in #%2").arg(message.from.name, key.name) : message.from.name;
+            key.isRoom() ? tr("%1 in #%2").arg(latest.from.name, key.name) : latest.from.name;
+        const QString text =
+            messages.size() == 1
+                ? latest.text.left(200)
+                : tr("%n new message(s): %1", nullptr, int(messages.size())).arg(latest.text.left(200));
         if (m_tray->isAvailable())
-            m_tray->notify(where, message.text.left(200));
+            m_tray->notify(where, text);
         else
             QApplication::alert(m_window);
     }

@@ -76,7 +76,9 @@ private:
     void updateHeader();
     void updateMembers();
     void onMessageArrived(const ConversationKey &key, const Message &message);
-    void closeConversation(const ConversationKey &key);
+    void onMessagesArrived(const ConversationKey &key, const QList<Message> &messages);
+    /// By value: closing the current conversation changes the window's, which key may refer to.
+    void closeConversation(ConversationKey key);
     void askForPassword(const QString &why);
     void askToTrustCertificate(const QString &fingerprint, bool changed);
     void showInviteLink();

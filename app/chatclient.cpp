@@ -339,11 +339,21 @@ void ChatClient::handle(const Protocol::History &history)
             model->setHasOlder(history.hasMore);
         }
         break;
-    case HistoryKind::After:
+    case HistoryKind::After: {
+        // What others said while we were away is news, as if it had been pushed.
+        const qint64 known = model->lastStoredId();
+        QList<Message> missed;
+        for (const Message &message : history.messages) {
+            if (message.id > known && message.from.email != m_self.email)
+                missed.append(message);
+        }
         model->addMessages(history.messages);
+        if (!missed.isEmpty())
+            Q_EMIT messagesMissed(key, missed);
         if (history.hasMore && model->lastStoredId() > 0)
             requestHistory(key, HistoryKind::After, model->lastStoredId());
         break;
+    }
     case HistoryKind::Before:
         model->prependOlder(history.messages, history.hasMore);
         break;

@@ -157,6 +157,9 @@ Q_SIGNALS:
     /// A new message from someone else was pushed (not history): for unread
     /// counts and notifications.
     void messageArrived(const Natter::ConversationKey &key, const Natter::Message &message);
+    /// Messages from others that were said while this client was away,
+    /// read on resume (oldest first): unread, like pushed ones.
+    void messagesMissed(const Natter::ConversationKey &key, const QList<Natter::Message> &messages);
     /// A conversation was opened because a message arrived in it.
     void conversationOpened(const Natter::ConversationKey &key);
     /// The server issued a token (store it), or it was refused or revoked (empty: forget it).

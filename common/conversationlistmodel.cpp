@@ -162,10 +162,10 @@ void ConversationListModel::setUnread(int row, int unread)
     Q_EMIT totalUnreadChanged(totalUnread());
 }
 
-void ConversationListModel::incrementUnread(const ConversationKey &key)
+void ConversationListModel::incrementUnread(const ConversationKey &key, int count)
 {
-    if (const int row = indexOf(key); row >= 0)
-        setUnread(row, m_rows.at(row).unread + 1);
+    if (const int row = indexOf(key); row >= 0 && count > 0)
+        setUnread(row, m_rows.at(row).unread + count);
 }
 
 void ConversationListModel::clearUnread(const ConversationKey &key)

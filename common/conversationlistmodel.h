@@ -68,7 +68,7 @@ public:
     void setTitle(const ConversationKey &key, const QString &title);
     void setPrivate(const ConversationKey &key, bool isPrivate);
     QString title(const ConversationKey &key) const;
-    void incrementUnread(const ConversationKey &key);
+    void incrementUnread(const ConversationKey &key, int count = 1);
     void clearUnread(const ConversationKey &key);
     int unreadCount(const ConversationKey &key) const;
     int totalUnread() const;

@@ -299,7 +299,7 @@ QWidget *MainWindow::createConversationPane()
     connect(m_messageView, &QListView::customContextMenuRequested, this, &MainWindow::showMessageMenu);
     connect(m_delegate, &MessageDelegate::linkActivated, this, &MainWindow::linkActivated);
     connect(m_delegate, &MessageDelegate::retryRequested, this,
-            [this](const QString &clientId) { Q_EMIT retryRequested(m_current, clientId); });
+            [this](const QString &clientId) { Q_EMIT retryRequested(ConversationKey(m_current), clientId); });
     QScrollBar *scrollBar = m_messageView->verticalScrollBar();
     connect(scrollBar, &QScrollBar::rangeChanged, this, &MainWindow::onScrollRangeChanged);
     connect(scrollBar, &QScrollBar::valueChanged, this, [this, scrollBar](int value) {
@@ -366,17 +366,17 @@ QWidget *MainWindow::createConversationPane()
 
     connect(m_composer, &Composer::submitted, this, [this](const QString &text) {
         if (m_current.isValid())
-            Q_EMIT sendRequested(m_current, text);
+            Q_EMIT sendRequested(ConversationKey(m_current), text);
     });
     connect(m_sendButton, &QPushButton::clicked, this, [this] {
         const QString text = m_composer->toPlainText();
         if (m_current.isValid() && !text.trimmed().isEmpty())
-            Q_EMIT sendRequested(m_current, text);
+            Q_EMIT sendRequested(ConversationKey(m_current), text);
         m_composer->setFocus();
     });
     connect(m_composer, &Composer::typingChanged, this, [this](bool active) {
         if (m_current.isValid())
-            Q_EMIT typingChanged(m_current, active);
+            Q_EMIT typingChanged(ConversationKey(m_current), active);
     });
     return pane;
 }
@@ -434,8 +434,10 @@ void MainWindow::createMenus()
     chat->addAction(tr("&Direct Message…"), QKeySequence(Qt::CTRL | Qt::Key_D), this,
                     &MainWindow::askDirectMessage);
     chat->addAction(tr("&Leave or Close Conversation"), QKeySequence(Qt::CTRL | Qt::Key_W), this, [this] {
-        if (m_current.isValid())
-            Q_EMIT closeConversationRequested(m_current);
+        // A copy: closing changes m_current while the receivers still use the key.
+        const ConversationKey current = m_current;
+        if (current.isValid())
+            Q_EMIT closeConversationRequested(current);
     });
     chat->addSeparator();
     chat->addAction(tr("&Reconnect"), QKeySequence(Qt::CTRL | Qt::Key_R), this,
@@ -464,8 +466,9 @@ void MainWindow::createMenus()
         auto *jump = new QAction(this);
         jump->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_0 + i)));
         connect(jump, &QAction::triggered, this, [this, i] {
-            if (m_conversations && i - 1 < m_conversations->rowCount())
-                selectConversation(m_conversations->index(i - 1, 0));
+            const QList<ConversationKey> keys = sidebarOrder();
+            if (i - 1 < keys.size())
+                Q_EMIT conversationSelected(keys.at(i - 1));
         });
         addAction(jump);
     }
@@ -513,6 +516,8 @@ void MainWindow::showConversation(const ConversationKey &key, MessageListModel *
     m_composer->setPlaceholderText(!has           ? QString()
                                    : key.isRoom() ? tr("Message #%1").arg(key.name)
                                                   : tr("Message %1").arg(key.name));
+    // QPlainTextEdit (Qt 6.4) repaints its placeholder only when the text changes.
+    m_composer->viewport()->update();
     if (!has)
         setConversationHeader(tr("No conversation"), QString());
     syncSelection();
@@ -530,11 +535,13 @@ void MainWindow::syncSelection()
             if (index.data(ConversationListModel::KeyRole).toString() == m_current.toString())
                 match = index;
         }
-        QSignalBlocker blocker(list->selectionModel());
-        if (match.isValid())
-            list->setCurrentIndex(match);
-        else
-            list->clearSelection();
+        // Not behind a QSignalBlocker: the view repaints from these signals,
+        // and without them it kept highlighting rows that were no longer selected.
+        if (match.isValid()) {
+            list->selectionModel()->setCurrentIndex(match, QItemSelectionModel::ClearAndSelect);
+        } else {
+            list->selectionModel()->clear();
+        }
     }
 }
 
@@ -548,18 +555,31 @@ void MainWindow::selectConversation(const QModelIndex &index)
         Q_EMIT conversationSelected(key);
 }
 
+QList<ConversationKey> MainWindow::sidebarOrder() const
+{
+    QList<ConversationKey> keys;
+    for (const QSortFilterProxyModel *list : {m_rooms, m_directs}) {
+        for (int row = 0; row < list->rowCount(); ++row)
+            keys.append(ConversationKey::fromString(
+                list->index(row, 0).data(ConversationListModel::KeyRole).toString()));
+    }
+    return keys;
+}
+
 void MainWindow::moveConversation(int step)
 {
-    if (!m_conversations || m_conversations->rowCount() == 0)
+    const QList<ConversationKey> keys = sidebarOrder();
+    if (keys.isEmpty())
         return;
-    int row = 0;
-    for (int i = 0; i < m_conversations->rowCount(); ++i) {
-        if (m_conversations->index(i, 0).data(ConversationListModel::KeyRole).toString() ==
-            m_current.toString())
-            row = i + step;
-    }
-    row = (row + m_conversations->rowCount()) % m_conversations->rowCount();
-    selectConversation(m_conversations->index(row, 0));
+    const qsizetype current = keys.indexOf(m_current);
+    const qsizetype size = keys.size();
+    const qsizetype next = current < 0 ? 0 : ((current + step) % size + size) % size;
+    Q_EMIT conversationSelected(keys.at(next));
+}
+
+QString MainWindow::conversationSubtitle() const
+{
+    return m_conversationSubtitle->isHidden() ? QString() : m_conversationSubtitle->text();
 }
 
 void MainWindow::setConversationHeader(const QString &title, const QString &subtitle)
@@ -789,7 +809,7 @@ void MainWindow::showMessageMenu(const QPoint &position)
                      MessageListModel::DeliveryState::Failed) {
         const QString clientId = index.data(MessageListModel::ClientIdRole).toString();
         menu.addAction(tr("Retry Sending"), this,
-                       [this, clientId] { Q_EMIT retryRequested(m_current, clientId); });
+                       [this, clientId] { Q_EMIT retryRequested(ConversationKey(m_current), clientId); });
     }
     menu.exec(m_messageView->viewport()->mapToGlobal(position));
 }

@@ -3,6 +3,7 @@
 #include "conversationlistmodel.h"
 
 #include <QMainWindow>
+#include <QPointer>
 #include <QUrl>
 
 #include <functional>
@@ -61,6 +62,7 @@ public:
     void showConversation(const ConversationKey &key, MessageListModel *messages);
     ConversationKey currentConversation() const { return m_current; }
     void setConversationHeader(const QString &title, const QString &subtitle);
+    QString conversationSubtitle() const;
     void setConnectionStatus(ConnectionIndicator indicator, const QString &text,
                              bool canReconnectNow = false);
     void setServerTitle(const QString &title);
@@ -129,6 +131,8 @@ private:
     void createMenus();
     void selectConversation(const QModelIndex &index);
     void moveConversation(int step);
+    /// The conversations in the order the sidebar shows them: rooms, then direct ones.
+    QList<ConversationKey> sidebarOrder() const;
     void askJoinRoom();
     void askCreatePrivateRoom();
     void askChangePassword();
@@ -143,12 +147,14 @@ private:
     void trimIfAtBottom();
     void syncSelection();
 
+    /// Signals carry copies of it (ConversationKey(m_current)): a receiver
+    /// that switches conversations changes it while still using the key.
     ConversationKey m_current;
     QAbstractItemModel *m_conversations = nullptr;
     QSortFilterProxyModel *m_rooms;
     QSortFilterProxyModel *m_directs;
     QIdentityProxyModel *m_messagesProxy;
-    MessageListModel *m_messages = nullptr;
+    QPointer<MessageListModel> m_messages; // owned by the client, which may drop it first
     MessageDelegate *m_delegate;
 
     QLabel *m_serverTitle = nullptr;

@@ -1,0 +1,324 @@
+// Sequences of actions as a person does them in the desktop app: open a few
+// conversations, switch between them every way the window offers, close the
+// current one, reconnect — and check after each step that everything shown
+// belongs to the same, current conversation.
+#include "appcontroller.h"
+#include "composer.h"
+#include "mainwindow.h"
+#include "memorycredentialstore.h"
+#include "testserver.h"
+
+#include "../server/testclient.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QLabel>
+#include <QListView>
+#include <QMenu>
+#include <QScreen>
+#include <QScrollBar>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+
+using namespace Natter;
+using namespace Qt::StringLiterals;
+using State = ChatClient::State;
+
+namespace {
+
+QAction *actionWithShortcut(QWidget *window, const QKeySequence &shortcut)
+{
+    const QList<QAction *> actions = window->findChildren<QAction *>();
+    for (QAction *action : actions) {
+        if (action->shortcut() == shortcut)
+            return action;
+    }
+    return nullptr;
+}
+
+/// The keys of the sidebar's highlighted rows, over both lists.
+QStringList highlightedKeys(MainWindow *window)
+{
+    QStringList keys;
+    for (QListView *list : {window->roomList(), window->directList()}) {
+        const QModelIndexList selected = list->selectionModel()->selectedIndexes();
+        for (const QModelIndex &index : selected)
+            keys.append(index.data(ConversationListModel::KeyRole).toString());
+    }
+    return keys;
+}
+
+/// The keys of the rows that look highlighted in what the window last
+/// painted (the screen's copy, not a fresh render).
+QStringList highlightedOnScreen(MainWindow *window)
+{
+    QCoreApplication::processEvents(); // the paints that updates asked for
+    const QImage shot = window->screen()->grabWindow(window->winId()).toImage();
+    const qreal ratio = shot.devicePixelRatio();
+    QStringList keys;
+    for (QListView *list : {window->roomList(), window->directList()}) {
+        const QColor active = list->palette().color(QPalette::Active, QPalette::Highlight);
+        const QColor inactive = list->palette().color(QPalette::Inactive, QPalette::Highlight);
+        for (int row = 0; row < list->model()->rowCount(); ++row) {
+            const QModelIndex index = list->model()->index(row, 0);
+            const QRect rect = list->visualRect(index);
+            const QPoint point = list->viewport()->mapTo(window, QPoint(rect.left() + 2, rect.center().y()));
+            const QColor pixel = shot.pixelColor(point * ratio);
+            if (pixel == active || pixel == inactive)
+                keys.append(index.data(ConversationListModel::KeyRole).toString());
+        }
+    }
+    return keys;
+}
+
+/// Whether what the screen shows of widget is what it would paint now:
+/// false means it was changed without being repainted.
+bool screenIsUpToDate(MainWindow *window, QWidget *widget)
+{
+    QCoreApplication::processEvents();
+    const QImage shot = window->screen()->grabWindow(window->winId()).toImage();
+    const qreal ratio = shot.devicePixelRatio();
+    const QRect area(widget->mapTo(window, QPoint(0, 0)) * ratio, widget->size() * ratio);
+    const QImage onScreen = shot.copy(area).convertToFormat(QImage::Format_RGB32);
+    QImage fresh = widget->grab().toImage().convertToFormat(QImage::Format_RGB32);
+    return onScreen == fresh;
+}
+
+/// Triggers the action called text of the next context menu that opens.
+void chooseFromNextMenu(const QString &text)
+{
+    QTimer::singleShot(0, qApp, [text] {
+        auto *menu = qobject_cast<QMenu *>(QApplication::activePopupWidget());
+        QVERIFY(menu);
+        const QList<QAction *> actions = menu->actions();
+        for (QAction *action : actions) {
+            if (action->text() == text) {
+                action->trigger();
+                menu->close();
+                return;
+            }
+        }
+        menu->close();
+        QFAIL(qPrintable(u"no menu entry "_s + text));
+    });
+}
+
+QModelIndex sidebarRow(QListView *list, const ConversationKey &key)
+{
+    for (int row = 0; row < list->model()->rowCount(); ++row) {
+        const QModelIndex index = list->model()->index(row, 0);
+        if (index.data(ConversationListModel::KeyRole).toString() == key.toString())
+            return index;
+    }
+    return {};
+}
+
+} // namespace
+
+class TestSwitching final : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+    void closingTheCurrentConversationClosesThatOne_data();
+    void closingTheCurrentConversationClosesThatOne();
+    void everythingFollowsTheCurrentConversation();
+    void messagesMissedWhileAwayCountAsUnread();
+
+private:
+    /// Alice's app in #general, #design and #history (in that order), online.
+    std::unique_ptr<AppController> startInThreeRooms();
+    /// Checks that title, messages, highlight, placeholder and settings all show key.
+    void verifyShowing(AppController *controller, const ConversationKey &key);
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<TestServer> m_server;
+};
+
+void TestSwitching::init()
+{
+    QApplication::setCursorFlashTime(0); // a steady cursor: screen and fresh paint agree
+    m_dir = std::make_unique<QTemporaryDir>();
+    m_server = std::make_unique<TestServer>();
+    QVERIFY(m_server->start());
+}
+
+void TestSwitching::cleanup()
+{
+    m_server.reset();
+    m_dir.reset();
+}
+
+std::unique_ptr<AppController> TestSwitching::startInThreeRooms()
+{
+    ClientOptions options;
+    options.server = m_server->url();
+    options.identity = User{u"Alice"_s, u"alice@example.org"_s};
+    options.room = u"general"_s;
+    options.discovery = false;
+    options.password = TestClient::defaultPassword();
+    auto controller = std::make_unique<AppController>(AppSettings::fromFile(m_dir->filePath(u"natter.ini"_s)),
+                                                      options, std::make_unique<MemoryCredentialStore>());
+    if (!controller->start())
+        return nullptr;
+    MainWindow *window = controller->window();
+    if (!QTest::qWaitFor([&] { return controller->client()->state() == State::Online; }))
+        return nullptr;
+    Q_EMIT window->joinRoomRequested(u"design"_s);
+    Q_EMIT window->joinRoomRequested(u"history"_s);
+    const bool joined = QTest::qWaitFor([&] {
+        for (const QString &room : {u"general"_s, u"design"_s, u"history"_s}) {
+            if (controller->client()->members(room).isEmpty())
+                return false;
+        }
+        return true;
+    });
+    return joined ? std::move(controller) : nullptr;
+}
+
+void TestSwitching::verifyShowing(AppController *controller, const ConversationKey &key)
+{
+    MainWindow *window = controller->window();
+    const QString title =
+        key.isRoom() ? u"#"_s + key.name : controller->client()->conversations()->title(key);
+    QCOMPARE(window->currentConversation(), key);
+    QVERIFY2(window->windowTitle().startsWith(title), qPrintable(window->windowTitle()));
+    QCOMPARE(window->messageView()->model()->rowCount(), controller->client()->messages(key)->rowCount());
+    QCOMPARE(highlightedKeys(window), QStringList{key.toString()});
+    QCOMPARE(highlightedOnScreen(window), QStringList{key.toString()});
+    QVERIFY2(screenIsUpToDate(window, window->composer()), "the composer shows an old placeholder");
+    QVERIFY2(window->composer()->placeholderText().contains(key.name),
+             qPrintable(window->composer()->placeholderText()));
+    controller->saveSettings();
+    QCOMPARE(controller->settings().currentConversation(controller->client()->serverUrl()), key.toString());
+}
+
+void TestSwitching::closingTheCurrentConversationClosesThatOne_data()
+{
+    QTest::addColumn<QString>("choose");
+    QTest::addColumn<QString>("close");
+    for (const char *choose : {"click", "Ctrl+2", "Alt+Up", "Alt+Down"}) {
+        for (const char *close : {"Ctrl+W", "context menu"})
+            QTest::addRow("%s, %s", choose, close)
+                << QString::fromLatin1(choose) << QString::fromLatin1(close);
+    }
+}
+
+void TestSwitching::closingTheCurrentConversationClosesThatOne()
+{
+    QFETCH(QString, choose);
+    QFETCH(QString, close);
+    auto controller = startInThreeRooms();
+    QVERIFY(controller);
+    MainWindow *window = controller->window();
+    const ConversationKey design = ConversationKey::room(u"design"_s);
+
+    // Into #design, the middle one.
+    if (choose == u"click"_s) {
+        const QModelIndex row = sidebarRow(window->roomList(), design);
+        QVERIFY(row.isValid());
+        QTest::mouseClick(window->roomList()->viewport(), Qt::LeftButton, {},
+                          window->roomList()->visualRect(row).center());
+    } else if (choose == u"Ctrl+2"_s) {
+        actionWithShortcut(window, QKeySequence(Qt::CTRL | Qt::Key_2))->trigger();
+    } else if (choose == u"Alt+Up"_s) {
+        Q_EMIT window->conversationSelected(ConversationKey::room(u"history"_s));
+        actionWithShortcut(window, QKeySequence(Qt::ALT | Qt::Key_Up))->trigger();
+    } else {
+        Q_EMIT window->conversationSelected(ConversationKey::room(u"general"_s));
+        actionWithShortcut(window, QKeySequence(Qt::ALT | Qt::Key_Down))->trigger();
+    }
+    verifyShowing(controller.get(), design);
+
+    if (close == u"Ctrl+W"_s) {
+        actionWithShortcut(window, QKeySequence(Qt::CTRL | Qt::Key_W))->trigger();
+    } else {
+        const QModelIndex row = sidebarRow(window->roomList(), design);
+        chooseFromNextMenu(MainWindow::tr("Leave room"));
+        Q_EMIT window->roomList()->customContextMenuRequested(window->roomList()->visualRect(row).center());
+    }
+
+    // #design is gone; the other two are open and one of them is shown, all of it.
+    const QList<ConversationKey> open = controller->client()->openConversations();
+    QVERIFY(!open.contains(design));
+    QVERIFY(open.contains(ConversationKey::room(u"general"_s)));
+    QVERIFY(open.contains(ConversationKey::room(u"history"_s)));
+    const ConversationKey now = window->currentConversation();
+    QVERIFY(open.contains(now));
+    verifyShowing(controller.get(), now);
+    QTRY_VERIFY(!controller->client()->members(now.name).isEmpty());
+    QTRY_VERIFY2(window->conversationSubtitle().contains(u"1"_s), qPrintable(window->conversationSubtitle()));
+
+    // What used to crash: the view scrolls over the messages it shows.
+    window->resize(window->width(), window->height() - 50);
+    window->messageView()->verticalScrollBar()->setValue(0);
+    QCoreApplication::processEvents();
+    verifyShowing(controller.get(), now);
+}
+
+void TestSwitching::everythingFollowsTheCurrentConversation()
+{
+    auto controller = startInThreeRooms();
+    QVERIFY(controller);
+    MainWindow *window = controller->window();
+    // A direct conversation too, from the member list, so that both lists are used.
+    TestClient bob;
+    QVERIFY(bob.open(m_server->port()));
+    QVERIFY(bob.hello(u"Bob"_s, u"bob@example.org"_s));
+    QVERIFY(bob.join(u"general"_s));
+    const ConversationKey general = ConversationKey::room(u"general"_s);
+    Q_EMIT window->conversationSelected(general);
+    QTRY_COMPARE(controller->client()->members(u"general"_s).size(), 2);
+    Q_EMIT window->directMessageRequested(u"bob@example.org"_s, u"Bob"_s);
+    const ConversationKey direct = ConversationKey::direct(u"bob@example.org"_s);
+    verifyShowing(controller.get(), direct);
+
+    // Every way of switching, one after another, in both lists.
+    Q_EMIT window->conversationSelected(ConversationKey::room(u"history"_s));
+    verifyShowing(controller.get(), ConversationKey::room(u"history"_s));
+    actionWithShortcut(window, QKeySequence(Qt::CTRL | Qt::Key_1))->trigger();
+    verifyShowing(controller.get(), general);
+    actionWithShortcut(window, QKeySequence(Qt::ALT | Qt::Key_Up))->trigger();
+    verifyShowing(controller.get(), direct); // wraps around to the last row of the sidebar
+    actionWithShortcut(window, QKeySequence(Qt::ALT | Qt::Key_Down))->trigger();
+    verifyShowing(controller.get(), general);
+    actionWithShortcut(window, QKeySequence(Qt::CTRL | Qt::Key_4))->trigger();
+    verifyShowing(controller.get(), direct);
+    actionWithShortcut(window, QKeySequence(Qt::CTRL | Qt::Key_3))->trigger();
+    verifyShowing(controller.get(), ConversationKey::room(u"history"_s));
+}
+
+void TestSwitching::messagesMissedWhileAwayCountAsUnread()
+{
+    auto controller = startInThreeRooms();
+    QVERIFY(controller);
+    ChatClient *client = controller->client();
+    const ConversationKey general = ConversationKey::room(u"general"_s);
+    const ConversationKey design = ConversationKey::room(u"design"_s);
+    controller->setCurrentConversation(general);
+    TestClient bob;
+    QVERIFY(bob.open(m_server->port()));
+    QVERIFY(bob.hello(u"Bob"_s, u"bob@example.org"_s));
+    QVERIFY(bob.join(u"design"_s));
+    bob.send(Protocol::SendMessage{u"design"_s, {}, u"before you left"_s, u"b-0"_s});
+    QTRY_COMPARE(client->messages(design)->rowCount(), 1);
+    QCOMPARE(client->conversations()->unreadCount(design), 1);
+    client->conversations()->clearUnread(design);
+
+    // Away (a dropped connection); Bob writes three more; back again.
+    client->disconnectFromServer();
+    for (int i = 1; i <= 3; ++i)
+        bob.send(Protocol::SendMessage{u"design"_s, {}, u"while you were away %1"_s.arg(i), u"b-%1"_s.arg(i)});
+    QVERIFY(bob.waitFor<Protocol::ReceiveMessage>());
+    client->connectToServer(m_server->url());
+    QTRY_COMPARE(client->messages(design)->rowCount(), 4);
+    QCOMPARE(client->conversations()->unreadCount(design), 3);
+    QCOMPARE(client->conversations()->unreadCount(general), 0);
+}
+
+QTEST_MAIN(TestSwitching)
+#include "tst_switching.moc"
