@@ -195,6 +195,8 @@ AppController::AppController(AppSettings settings, ClientOptions options,
         updateHeader();
     });
     connect(m_client, &ChatClient::errorOccurred, m_window, &MainWindow::showError);
+    // A direct conversation's title becomes the person's name once it is known.
+    connect(m_client->conversations(), &QAbstractItemModel::dataChanged, this, &AppController::updateHeader);
     connect(m_client, &ChatClient::membersChanged, this, [this](const QString &room) {
         if (m_window->currentConversation() == ConversationKey::room(room))
             updateMembers();
@@ -429,9 +431,15 @@ bool AppController::runWelcomeDialog()
     dialog.setIdentity(effectiveIdentity());
     dialog.setHostAccess(hostAccessFor(m_settings.hostRegistration()));
     QList<QUrl> recent = m_settings.recentServers();
+    const bool hostedLastTime = m_settings.hostedLastTime() && !m_options.server.isValid();
+    if (hostedLastTime) {
+        // Our own chat at 127.0.0.1 is not there to join until we host it again.
+        recent.removeIf([](const QUrl &url) { return QHostAddress(url.host()).isLoopback(); });
+    }
     if (m_options.server.isValid())
         recent.prepend(m_options.server);
     dialog.setRecentServers(recent);
+    dialog.setPreferHosting(hostedLastTime);
 
     DiscoveryBrowser browser;
     connect(&browser, &DiscoveryBrowser::serverFound, &dialog,
@@ -466,6 +474,7 @@ bool AppController::runWelcomeDialog()
         m_settings.setHostRegistration(registrationFor(dialog.hostAccess()));
         if (dialog.choice() == WelcomeDialog::Choice::Join) {
             m_host->stop();
+            m_settings.setHostedLastTime(false);
             join(dialog.serverUrl());
             return true;
         }
@@ -510,6 +519,7 @@ bool AppController::host(bool quiet)
             m_credentials->write(key, token);
     }
     join(url);
+    m_settings.setHostedLastTime(true);
     QStringList shareable = m_host->shareableUrls();
     if (shareable.isEmpty())
         shareable.append(url.toString());
@@ -652,6 +662,11 @@ void AppController::updateStatus()
             m_client->lastError().isEmpty() ? tr("Connection lost") : m_client->lastError();
         m_window->setConnectionStatus(
             Indicator::Offline, tr("%1 — reconnecting in %n s…", nullptr, int(seconds)).arg(reason), true);
+        // Joining this computer's own address while it hosts nothing cannot work: say what can.
+        const bool ownAddress = QHostAddress(m_client->serverUrl().host()).isLoopback();
+        if (ownAddress && !m_host->isRunning() && m_client->reconnectAttempt() == 1)
+            m_window->showError(tr("No chat is hosted on this computer now. To host it again: "
+                                   "Chat → Switch Server…, then Host a chat on this computer."));
         break;
     }
     case ChatClient::State::Offline:

@@ -212,6 +212,16 @@ void AppSettings::setPinnedFingerprint(const QString &serverKey, const QString &
         m_settings->setValue(u"pins/"_s + pinKey(serverKey), fingerprint);
 }
 
+bool AppSettings::hostedLastTime() const
+{
+    return m_settings->value(u"host/hostedLastTime"_s, false).toBool();
+}
+
+void AppSettings::setHostedLastTime(bool hosted)
+{
+    m_settings->setValue(u"host/hostedLastTime"_s, hosted);
+}
+
 ServerConfig::Registration AppSettings::hostRegistration() const
 {
     const QString access = m_settings->value(u"host/access"_s).toString();

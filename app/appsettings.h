@@ -68,6 +68,10 @@ public:
     void setPinnedFingerprint(const QString &serverKey, const QString &fingerprint);
 
     /// Hosted chats for invited people only (else anyone who has the address).
+    /// Whether the last chat this app was in was one it hosted: the welcome
+    /// dialog then offers hosting again first.
+    bool hostedLastTime() const;
+    void setHostedLastTime(bool hosted);
     /// Who may create an account on the chat hosted here (open by default).
     ServerConfig::Registration hostRegistration() const;
     void setHostRegistration(ServerConfig::Registration registration);

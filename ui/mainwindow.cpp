@@ -505,6 +505,7 @@ void MainWindow::showConversation(const ConversationKey &key, MessageListModel *
         m_messagesProxy->setSourceModel(messages);
         m_stickToBottom = true;
         m_unseen = 0;
+        clearError(); // it was about the conversation left behind
     }
     const bool has = messages != nullptr;
     m_messageView->setVisible(has);

@@ -32,6 +32,7 @@ WelcomeDialog::WelcomeDialog(QWidget *parent)
     , m_error(new QLabel(this))
     , m_join(new QPushButton(tr("&Join"), this))
     , m_host(new QPushButton(tr("&Host a chat on this computer"), this))
+    , m_searchTimer(new QTimer(this))
 {
     setWindowTitle(tr("Welcome to Natter"));
     auto *layout = new QVBoxLayout(this);
@@ -62,6 +63,9 @@ WelcomeDialog::WelcomeDialog(QWidget *parent)
     m_servers->setAccessibleName(tr("Chats on your network"));
     auto *searching = new QListWidgetItem(tr("Looking for chats…"), m_servers);
     searching->setFlags(Qt::NoItemFlags);
+    m_searchTimer->setSingleShot(true);
+    m_searchTimer->setInterval(std::chrono::seconds(4));
+    connect(m_searchTimer, &QTimer::timeout, this, &WelcomeDialog::showNoneFound);
     layout->addWidget(m_servers, 1);
 
     auto *addressLabel = new QLabel(tr("Or &address (host:port) or invite link:"), this);
@@ -105,6 +109,8 @@ WelcomeDialog::WelcomeDialog(QWidget *parent)
     layout->addWidget(buttons);
 
     connect(m_join, &QPushButton::clicked, this, &WelcomeDialog::tryJoin);
+    // Enter in the address field joins that address, whichever button is the default.
+    connect(m_address->lineEdit(), &QLineEdit::returnPressed, this, &WelcomeDialog::tryJoin);
     connect(m_host, &QPushButton::clicked, this, &WelcomeDialog::tryHost);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     connect(m_servers, &QListWidget::currentItemChanged, this, [this](QListWidgetItem *item) {
@@ -121,6 +127,37 @@ WelcomeDialog::WelcomeDialog(QWidget *parent)
 }
 
 WelcomeDialog::~WelcomeDialog() = default;
+
+void WelcomeDialog::setSearchTimeout(std::chrono::milliseconds timeout)
+{
+    m_searchTimer->setInterval(timeout);
+    if (m_searchTimer->isActive())
+        m_searchTimer->start();
+}
+
+void WelcomeDialog::showEvent(QShowEvent *event)
+{
+    QDialog::showEvent(event);
+    if (discoveredServerCount() == 0 && !m_searchTimer->isActive())
+        m_searchTimer->start();
+}
+
+void WelcomeDialog::showNoneFound()
+{
+    if (discoveredServerCount() > 0 || m_servers->count() != 1)
+        return;
+    m_servers->item(0)->setText(
+        tr("No chats found on your network yet (still looking). Host one, or enter an "
+           "address or invite link below."));
+}
+
+void WelcomeDialog::setPreferHosting(bool prefer)
+{
+    m_host->setDefault(prefer);
+    m_join->setDefault(!prefer);
+    if (prefer)
+        m_address->setEditText(QString());
+}
 
 void WelcomeDialog::setIdentity(const User &user)
 {
@@ -162,6 +199,7 @@ void WelcomeDialog::setRecentServers(const QList<QUrl> &servers)
 void WelcomeDialog::addDiscoveredServer(const QString &title, const QUrl &url, const QString &detail)
 {
     // The placeholder goes once something is found.
+    m_searchTimer->stop();
     if (m_servers->count() == 1 && !m_servers->item(0)->data(UrlRole).isValid())
         delete m_servers->takeItem(0);
     const QString text = detail.isEmpty() ? title : tr("%1\n%2").arg(title, detail);

@@ -4,7 +4,10 @@
 #include "user.h"
 
 #include <QDialog>
+#include <QTimer>
+
 #include <QUrl>
+#include <chrono>
 
 #include <optional>
 
@@ -53,6 +56,11 @@ public:
     HostAccess hostAccess() const;
     void setHostAccess(HostAccess access);
     void setRecentServers(const QList<QUrl> &servers);
+    /// This computer hosted the chat last time: "Host" is the default button
+    /// and the address field starts empty (recent servers stay in its list).
+    void setPreferHosting(bool prefer);
+    /// How long "Looking for chats…" shows before it says none was found (searching goes on).
+    void setSearchTimeout(std::chrono::milliseconds timeout);
     /// Adds (or refreshes) a server found on the LAN.
     void addDiscoveredServer(const QString &title, const QUrl &url, const QString &detail);
     int discoveredServerCount() const;
@@ -78,8 +86,12 @@ public:
     QPushButton *hostButton() const { return m_host; }
     QString errorText() const;
 
+protected:
+    void showEvent(QShowEvent *event) override;
+
 private:
     bool validateIdentity();
+    void showNoneFound();
     void tryJoin();
     void tryHost();
 
@@ -95,6 +107,7 @@ private:
     Choice m_choice = Choice::Join;
     QUrl m_url;
     std::optional<InviteLink> m_invite;
+    QTimer *m_searchTimer;
 };
 
 } // namespace Natter

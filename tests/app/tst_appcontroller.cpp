@@ -9,16 +9,19 @@
 #include "memorycredentialstore.h"
 #include "testserver.h"
 #include "trayicon.h"
+#include "welcomedialog.h"
 
 #include "../server/testclient.h"
 
 #include <QApplication>
+#include <QComboBox>
 #include <QInputDialog>
 #include <QLabel>
 #include <QListView>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
@@ -50,6 +53,8 @@ private Q_SLOTS:
     void tokenGoesToTheKeychainNotTheSettings();
     void inviteOnlyHostingLetsOnlyInvitedPeopleIn();
     void closedHostingLetsOnlyKnownPeopleIn();
+    void aHostRestartingIsOfferedHostingAgain();
+    void joiningThisComputerWhileItHostsNothingSaysHowToHost();
 
 private:
     std::unique_ptr<AppController> makeController(const ClientOptions &options);
@@ -628,6 +633,52 @@ void TestAppController::closedHostingLetsOnlyKnownPeopleIn()
     QVERIFY(refused.wait());
     QCOMPARE(refused.at(0).at(0).value<Protocol::ErrorCode>(), Protocol::ErrorCode::BadCredentials);
     QCOMPARE(carol->client()->state(), State::Offline);
+}
+
+void TestAppController::aHostRestartingIsOfferedHostingAgain()
+{
+    {
+        auto alice = makeController(hostOptions());
+        QVERIFY(alice->start());
+        QTRY_COMPARE(alice->client()->state(), State::Online);
+        alice->saveSettings();
+    }
+    // Started again without arguments: the welcome dialog offers hosting first, not
+    // joining the chat at 127.0.0.1 that is gone with the last run.
+    ClientOptions options = hostOptions();
+    options.host = false;
+    auto alice = makeController(options);
+    bool hostDefault = false;
+    QString address = QStringLiteral("(not shown)");
+    QTimer::singleShot(0, this, [&] {
+        auto *dialog = qobject_cast<WelcomeDialog *>(QApplication::activeModalWidget());
+        if (!dialog)
+            return;
+        hostDefault = dialog->hostButton()->isDefault();
+        address = dialog->addressEdit()->currentText();
+        QTest::keyClick(dialog, Qt::Key_Return);
+    });
+    QVERIFY(alice->start());
+    QVERIFY(hostDefault);
+    QCOMPARE(address, QString());
+    QVERIFY(alice->localHost()->isRunning());
+    QTRY_COMPARE(alice->client()->state(), State::Online);
+}
+
+void TestAppController::joiningThisComputerWhileItHostsNothingSaysHowToHost()
+{
+    // A port nothing listens on (taken and given back).
+    QTcpServer probe;
+    QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+    const quint16 port = probe.serverPort();
+    probe.close();
+    ClientOptions options = joinOptions();
+    options.server = QUrl(QStringLiteral("wss://127.0.0.1:%1").arg(port));
+    auto alice = makeController(options);
+    QVERIFY(alice->start());
+    QTRY_COMPARE(alice->client()->state(), State::WaitingToReconnect);
+    QVERIFY2(alice->window()->errorText().contains(QStringLiteral("Host a chat on this computer")),
+             qPrintable(alice->window()->errorText()));
 }
 
 QTEST_MAIN(TestAppController)

@@ -128,6 +128,8 @@ private Q_SLOTS:
     void closingTheCurrentConversationClosesThatOne();
     void everythingFollowsTheCurrentConversation();
     void messagesMissedWhileAwayCountAsUnread();
+    void anOldErrorGoesWithItsConversation();
+    void aDirectHeaderShowsTheNameOnceKnown();
 
 private:
     /// Alice's app in #general, #design and #history (in that order), online.
@@ -312,12 +314,45 @@ void TestSwitching::messagesMissedWhileAwayCountAsUnread()
     // Away (a dropped connection); Bob writes three more; back again.
     client->disconnectFromServer();
     for (int i = 1; i <= 3; ++i)
-        bob.send(Protocol::SendMessage{u"design"_s, {}, u"while you were away %1"_s.arg(i), u"b-%1"_s.arg(i)});
+        bob.send(
+            Protocol::SendMessage{u"design"_s, {}, u"while you were away %1"_s.arg(i), u"b-%1"_s.arg(i)});
     QVERIFY(bob.waitFor<Protocol::ReceiveMessage>());
     client->connectToServer(m_server->url());
     QTRY_COMPARE(client->messages(design)->rowCount(), 4);
     QCOMPARE(client->conversations()->unreadCount(design), 3);
     QCOMPARE(client->conversations()->unreadCount(general), 0);
+}
+
+void TestSwitching::anOldErrorGoesWithItsConversation()
+{
+    auto controller = startInThreeRooms();
+    QVERIFY(controller);
+    MainWindow *window = controller->window();
+    controller->setCurrentConversation(ConversationKey::room(u"design"_s));
+    window->showError(u"That message was too long."_s);
+    QVERIFY(!window->errorText().isEmpty());
+    actionWithShortcut(window, QKeySequence(Qt::CTRL | Qt::Key_1))->trigger();
+    QCOMPARE(window->currentConversation(), ConversationKey::room(u"general"_s));
+    QCOMPARE(window->errorText(), QString());
+}
+
+void TestSwitching::aDirectHeaderShowsTheNameOnceKnown()
+{
+    auto controller = startInThreeRooms();
+    QVERIFY(controller);
+    MainWindow *window = controller->window();
+    // Started by email, before Bob was ever seen: the header can only say the email.
+    Q_EMIT window->directMessageRequested(u"bob@example.org"_s, QString());
+    const ConversationKey direct = ConversationKey::direct(u"bob@example.org"_s);
+    QCOMPARE(window->currentConversation(), direct);
+    QVERIFY(window->windowTitle().startsWith(u"bob@example.org"_s));
+
+    TestClient bob;
+    QVERIFY(bob.open(m_server->port()));
+    QVERIFY(bob.hello(u"Bob Jones"_s, u"bob@example.org"_s));
+    bob.send(Protocol::SendMessage{{}, u"alice@example.org"_s, u"hi!"_s, u"b-1"_s});
+    QTRY_COMPARE(controller->client()->messages(direct)->rowCount(), 1);
+    QTRY_VERIFY2(window->windowTitle().startsWith(u"Bob Jones"_s), qPrintable(window->windowTitle()));
 }
 
 QTEST_MAIN(TestSwitching)

@@ -21,6 +21,9 @@ private Q_SLOTS:
     void joinsADiscoveredServer();
     void joinsAnInviteLinkPastedIn();
     void hosts();
+    void enterInTheAddressFieldJoins();
+    void saysSoWhenNoChatIsFound();
+    void offersHostingFirstToAHost();
 };
 
 void TestWelcomeDialog::parsesServerAddresses_data()
@@ -142,4 +145,50 @@ void TestWelcomeDialog::hosts()
 }
 
 QTEST_MAIN(TestWelcomeDialog)
+void TestWelcomeDialog::enterInTheAddressFieldJoins()
+{
+    WelcomeDialog dialog;
+    dialog.setIdentity(User{QStringLiteral("Bob"), QStringLiteral("bob@example.org")});
+    dialog.setPreferHosting(true); // even when Host is the default button
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    dialog.addressEdit()->setEditText(QStringLiteral("192.168.1.20:5001"));
+    QTest::keyClick(dialog.addressEdit()->lineEdit(), Qt::Key_Return);
+    QCOMPARE(dialog.result(), int(QDialog::Accepted));
+    QCOMPARE(dialog.choice(), WelcomeDialog::Choice::Join);
+    QCOMPARE(dialog.serverUrl(), QUrl(QStringLiteral("wss://192.168.1.20:5001")));
+}
+
+void TestWelcomeDialog::saysSoWhenNoChatIsFound()
+{
+    WelcomeDialog dialog;
+    dialog.setSearchTimeout(std::chrono::milliseconds(50));
+    dialog.show();
+    QCOMPARE(dialog.serverList()->count(), 1);
+    QCOMPARE(dialog.serverList()->item(0)->text(), WelcomeDialog::tr("Looking for chats…"));
+    QTRY_VERIFY(dialog.serverList()->item(0)->text() != WelcomeDialog::tr("Looking for chats…"));
+    QVERIFY(dialog.serverList()->item(0)->text().contains(WelcomeDialog::tr("No chats found")));
+    // Found later after all: the notice goes.
+    dialog.addDiscoveredServer(QStringLiteral("Lab"), QUrl(QStringLiteral("wss://10.0.0.5:5000")), {});
+    QCOMPARE(dialog.serverList()->count(), 1);
+    QCOMPARE(dialog.discoveredServerCount(), 1);
+}
+
+void TestWelcomeDialog::offersHostingFirstToAHost()
+{
+    WelcomeDialog dialog;
+    dialog.setIdentity(User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")});
+    dialog.setRecentServers({QUrl(QStringLiteral("wss://10.0.0.5:5000"))});
+    dialog.setPreferHosting(true);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    QVERIFY(dialog.hostButton()->isDefault());
+    QVERIFY(!dialog.joinButton()->isDefault());
+    QVERIFY(dialog.addressEdit()->currentText().isEmpty()); // recent ones stay in the drop-down
+    QCOMPARE(dialog.addressEdit()->count(), 1);
+    QTest::keyClick(&dialog, Qt::Key_Return);
+    QCOMPARE(dialog.result(), int(QDialog::Accepted));
+    QCOMPARE(dialog.choice(), WelcomeDialog::Choice::Host);
+}
+
 #include "tst_welcomedialog.moc"
