@@ -189,8 +189,11 @@ AppController::AppController(AppSettings settings, ClientOptions options,
 
     // The client tells, the window shows.
     connect(m_client, &ChatClient::stateChanged, this, &AppController::updateStatus);
+    connect(m_client, &ChatClient::differentServer, this, &AppController::askToJoinDifferentChat);
     connect(m_client, &ChatClient::welcomed, this, [this] {
         m_settings.addRecentServer(m_client->serverUrl());
+        if (!m_client->serverId().isEmpty())
+            m_settings.setServerId(serverKey(m_client->serverUrl()), m_client->serverId());
         updateStatus();
         updateHeader();
     });
@@ -298,9 +301,9 @@ void AppController::askToTrustCertificate(const QString &fingerprint, bool chang
         box->setWindowTitle(tr("The server's certificate has changed"));
         box->setText(
             tr("%1 showed a different certificate from the one you accepted before, so Natter did not "
-               "connect.\n\nThat happens when the server was set up again or its certificate renewed — "
-               "or when someone on the network pretends to be the server to read your messages and "
-               "password.")
+               "connect.\n\nThat happens when the server was set up again or its certificate renewed, or "
+               "when another computer now hosts a different chat at this address — or when someone on the "
+               "network pretends to be the server to read your messages and password.")
                 .arg(key));
         box->setInformativeText(
             tr("Ask the host whether they changed it, and compare:\n\nAccepted before:\n%1\n\n"
@@ -319,6 +322,44 @@ void AppController::askToTrustCertificate(const QString &fingerprint, bool chang
         m_settings.setPinnedFingerprint(key, fingerprint);
         m_client->setPinnedFingerprint(fingerprint);
         m_window->clearError();
+        m_client->connectToServer(url);
+    });
+    box->open();
+}
+
+void AppController::askToJoinDifferentChat(const QString &serverId)
+{
+    const QUrl url = m_client->serverUrl();
+    const QString key = serverKey(url);
+    const int unsent = int(m_client->allOutgoing().size());
+    auto *box = new QMessageBox(m_window);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setTextFormat(Qt::PlainText);
+    box->setObjectName(u"differentChat"_s);
+    box->setIcon(QMessageBox::Warning);
+    box->setWindowTitle(tr("A different chat"));
+    box->setText(tr("The chat at %1 is not the one you were in before: someone else may host a chat at this "
+                    "address now, or its history was replaced. Natter did not connect, so the two are not "
+                    "mixed up.")
+                     .arg(key));
+    QString consequence =
+        tr("Join this chat instead? What this window shows of the earlier chat is cleared.");
+    if (unsent > 0)
+        consequence +=
+            u' ' + tr("Your %n unsent message(s) to the earlier chat will be discarded.", nullptr, unsent);
+    box->setInformativeText(consequence);
+    box->setStandardButtons(QMessageBox::Close);
+    box->addButton(tr("Join This Chat"), QMessageBox::DestructiveRole);
+    box->setDefaultButton(QMessageBox::Close);
+    m_window->showError(tr("Not connected: a different chat answers at this address."));
+    connect(box, &QMessageBox::finished, this, [this, box, url, key, serverId] {
+        if (box->buttonRole(box->clickedButton()) != QMessageBox::DestructiveRole)
+            return;
+        m_client->forgetMessages();
+        m_settings.setServerId(key, serverId);
+        m_client->setExpectedServerId(serverId);
+        m_window->clearError();
+        saveSettings();
         m_client->connectToServer(url);
     });
     box->open();
@@ -542,6 +583,7 @@ void AppController::join(const QUrl &url)
             m_client->closeDirect(key.name);
     }
     m_client->setPinnedFingerprint(m_settings.pinnedFingerprint(serverKey(url)));
+    m_client->setExpectedServerId(m_settings.serverId(serverKey(url)));
     if (!m_client->hasPassword())
         m_client->setToken(
             m_credentials->read(CredentialStore::tokenKey(serverKey(url), m_client->identity().email)));

@@ -81,6 +81,7 @@ private:
     void closeConversation(ConversationKey key);
     void askForPassword(const QString &why);
     void askToTrustCertificate(const QString &fingerprint, bool changed);
+    void askToJoinDifferentChat(const QString &serverId);
     void showInviteLink();
     QString tokenKey() const;
     User effectiveIdentity() const;

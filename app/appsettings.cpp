@@ -212,6 +212,16 @@ void AppSettings::setPinnedFingerprint(const QString &serverKey, const QString &
         m_settings->setValue(u"pins/"_s + pinKey(serverKey), fingerprint);
 }
 
+QString AppSettings::serverId(const QString &serverKey) const
+{
+    return m_settings->value(u"chats/"_s + pinKey(serverKey)).toString();
+}
+
+void AppSettings::setServerId(const QString &serverKey, const QString &serverId)
+{
+    m_settings->setValue(u"chats/"_s + pinKey(serverKey), serverId);
+}
+
 bool AppSettings::hostedLastTime() const
 {
     return m_settings->value(u"host/hostedLastTime"_s, false).toBool();

@@ -66,6 +66,9 @@ public:
     /// The certificate fingerprint accepted for a server ("host:port"); empty if none.
     QString pinnedFingerprint(const QString &serverKey) const;
     void setPinnedFingerprint(const QString &serverKey, const QString &fingerprint);
+    /// The identity of the chat last seen at a server ("host:port"), from its welcome.
+    QString serverId(const QString &serverKey) const;
+    void setServerId(const QString &serverKey, const QString &serverId);
 
     /// Hosted chats for invited people only (else anyone who has the address).
     /// Whether the last chat this app was in was one it hosted: the welcome

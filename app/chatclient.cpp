@@ -172,6 +172,20 @@ void ChatClient::onConnected()
     send(hello);
 }
 
+int ChatClient::forgetMessages()
+{
+    int dropped = 0;
+    for (Conversation &conversation : m_open) {
+        dropped += int(conversation.messages->outbox().size());
+        conversation.messages->clear();
+        conversation.resumed = false;
+    }
+    m_outboxKeys.clear();
+    m_members.clear();
+    m_privateRoomOwners.clear();
+    return dropped;
+}
+
 void ChatClient::setPassword(const QString &password)
 {
     m_password = password;
@@ -218,7 +232,20 @@ void ChatClient::onTextMessage(const QString &text)
 
 void ChatClient::handle(const Protocol::Welcome &welcome)
 {
+    if (!m_expectedServerId.isEmpty() && !welcome.serverId.isEmpty() &&
+        welcome.serverId != m_expectedServerId) {
+        // Resuming here would mix two chats (ids, rooms, unsent messages): stop and ask.
+        qCWarning(lcNatterClientNet) << "a different chat answers at" << serverUrl() << ":"
+                                     << welcome.serverId << "instead of" << m_expectedServerId;
+        m_connection->stop(tr("A different chat answers at this address."));
+        forgetConnectionState();
+        Q_EMIT differentServer(welcome.serverId);
+        return;
+    }
     m_connection->markReady();
+    m_serverId = welcome.serverId;
+    if (!m_serverId.isEmpty())
+        m_expectedServerId = m_serverId;
     m_self = welcome.user;
     m_serverName = welcome.serverName;
     m_serverSoftware = welcome.server;

@@ -70,6 +70,16 @@ public:
     QString certificateFingerprint() const { return m_connection->certificateFingerprint(); }
     bool isEncrypted() const { return m_connection->isEncrypted(); }
 
+    /// The chat expected at the server (its server_id from an earlier welcome;
+    /// empty: any). Another one is not resumed: differentServer() instead.
+    void setExpectedServerId(const QString &serverId) { m_expectedServerId = serverId; }
+    /// The server_id of the last welcome (empty from servers that send none).
+    QString serverId() const { return m_serverId; }
+    /// Forgets every open conversation's messages, unsent ones included
+    /// (they belonged to a chat that is not there any more); returns how many
+    /// unsent ones were dropped. The conversations stay open.
+    int forgetMessages();
+
     /// Revokes this device's token on the server, forgets it and disconnects.
     void signOut();
     /// Answered by passwordChanged() or errorOccurred().
@@ -180,6 +190,9 @@ Q_SIGNALS:
     /// true when a pinned fingerprint differs (warn: someone may be in the
     /// middle). The client stopped; connectToServer() again after pinning.
     void certificateNeedsApproval(const QString &fingerprint, bool changed);
+    /// A different chat (serverId) answered than the one expected: the client
+    /// stopped without resuming anything. Ask; forgetMessages() before joining it.
+    void differentServer(const QString &serverId);
 
 private:
     enum class HistoryKind
@@ -233,6 +246,8 @@ private:
     QString m_token;
     QString m_deviceName;
     QString m_inviteCode;
+    QString m_expectedServerId;
+    QString m_serverId;
     QString m_serverName;
     QString m_serverSoftware;
     Protocol::ServerLimits m_limits;

@@ -344,6 +344,7 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
         welcome.limits.maxFrameBytes = limits.value(QLatin1String("max_frame_bytes")).toInteger();
         welcome.limits.historyLimit = int(limits.value(QLatin1String("history_limit")).toInteger());
         welcome.token = reader.optionalString(QLatin1String("token"));
+        welcome.serverId = reader.optionalString(QLatin1String("server_id"));
         return finishServer(reader, std::move(welcome));
     }
     if (type == Type::PasswordChanged)
@@ -511,6 +512,8 @@ QJsonObject toJson(const ServerFrame &frame)
                               };
                               if (!welcome.token.isEmpty())
                                   object.insert(QLatin1String("token"), welcome.token);
+                              if (!welcome.serverId.isEmpty())
+                                  object.insert(QLatin1String("server_id"), welcome.serverId);
                               return withType(Type::Welcome, object);
                           },
                           [](const PasswordChanged &) { return withType(Type::PasswordChanged, {}); },

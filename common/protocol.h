@@ -203,7 +203,7 @@ struct ServerLimits
     int historyLimit = MaxHistoryLimit;
 };
 
-/// welcome {user, protocol, server, name, limits, token?}
+/// welcome {user, protocol, server, name, limits, token?, server_id?}
 struct Welcome
 {
     User user;
@@ -211,7 +211,8 @@ struct Welcome
     QString server;     ///< "natterd X.Y.Z"
     QString serverName; ///< the display name the host chose
     ServerLimits limits;
-    QString token; ///< a new session token, after a password sign-in only
+    QString token;    ///< a new session token, after a password sign-in only
+    QString serverId; ///< this chat's identity: the same for as long as its history lives
 };
 
 /// password_changed {}: the answer to change_password.

@@ -399,6 +399,7 @@ void ChatServer::completeSignIn(ClientSession *session, const Hello &hello, cons
     welcome.serverName = m_config.serverName;
     welcome.limits = ServerLimits{m_config.maxTextLength, m_config.maxFrameBytes, MaxHistoryLimit};
     welcome.token = newToken;
+    welcome.serverId = m_store->serverId();
     session->sendFrame(welcome);
 
     const std::optional<QList<Message>> held = m_store->takeHeldDirectMessages(user.email);

@@ -61,6 +61,9 @@ public:
     /// The highest id stored so far, 0 for an empty store.
     virtual qint64 lastId() const = 0;
 
+    /// This chat's identity (32 hex digits), made with the store and never changed.
+    virtual QString serverId() const = 0;
+
     /// The accounts kept beside the messages; nullptr until the store is open.
     virtual AccountStore *accounts() = 0;
 

@@ -9,6 +9,12 @@
 
 #include <algorithm>
 
+#ifdef Q_OS_LINUX
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace Natter {
 
 namespace {
@@ -29,24 +35,35 @@ private:
     QByteArray m_bytes;
 };
 
+/// nice 19 for the calling thread, once (Linux keeps a nice value per thread).
+void lowerThisThreadsPriority()
+{
+#ifdef Q_OS_LINUX
+    static thread_local const bool lowered = [] {
+        return setpriority(PRIO_PROCESS, id_t(syscall(SYS_gettid)), 19) == 0;
+    }();
+    Q_UNUSED(lowered);
+#endif
+}
+
 } // namespace
 
 PasswordHasher::PasswordHasher(Cost cost, bool background, QObject *parent)
     : QObject(parent)
+    , m_background(background)
     , m_opsLimit(cost == Cost::Interactive ? crypto_pwhash_OPSLIMIT_INTERACTIVE : crypto_pwhash_OPSLIMIT_MIN)
     , m_memLimit(cost == Cost::Interactive ? crypto_pwhash_MEMLIMIT_INTERACTIVE : crypto_pwhash_MEMLIMIT_MIN)
 {
     if (sodium_init() < 0)
         qFatal("libsodium could not be initialised");
     // Each hash needs m_memLimit of memory and a core for ~60 ms. Half the
-    // cores at most (one on a two-core box), in the background at the CPU's
-    // idle priority (SCHED_IDLE on Linux): chat goes first. With two threads
-    // at normal priority, 50 sign-ins at once raised other clients' p99 from
-    // 5 to 250 ms; now it stays within 9-24 ms (bench/natterbench
-    // --password-signins; docs/performance.md).
+    // cores at most (one on a two-core box), in the background at the
+    // lowest normal priority (nice 19): chat goes first. With two threads at
+    // normal priority, 50 sign-ins at once raised other clients' p99 from 5
+    // to 250 ms (bench/natterbench --password-signins; docs/performance.md).
+    // Not SCHED_IDLE (QThread::IdlePriority), which was as gentle but never
+    // ran at all while anything else kept the CPU busy: sign-ins starved.
     m_pool.setMaxThreadCount(std::max(1, QThread::idealThreadCount() / 2));
-    if (background)
-        m_pool.setThreadPriority(QThread::IdlePriority);
     QByteArray random(32, Qt::Uninitialized);
     randombytes_buf(random.data(), size_t(random.size()));
     m_dummyHash = hashNow(QString::fromLatin1(random.toBase64()));
@@ -83,6 +100,8 @@ void PasswordHasher::runInPool(std::function<Result()> work, QObject *context,
 {
     QPointer<QObject> target(context);
     m_pool.start([this, work = std::move(work), target, done = std::move(done)] {
+        if (m_background)
+            lowerThisThreadsPriority();
         const Result result = work();
         // Back on the hasher's thread (which the pool's tasks never outlive),
         // where the context can be checked safely.

@@ -25,8 +25,8 @@ public:
         Minimum,     ///< the least libsodium allows: for tests and benchmarks only
     };
 
-    /// background: hash at the CPU's idle priority, so that chat traffic
-    /// always goes first (natterd and hosted chats); off for timing tests.
+    /// background: hash at the lowest normal priority (nice 19), so that chat
+    /// traffic goes first (natterd and hosted chats); off for timing tests.
     explicit PasswordHasher(Cost cost, bool background = true, QObject *parent = nullptr);
     ~PasswordHasher() override;
 
@@ -50,6 +50,7 @@ private:
     template<class Result>
     void runInPool(std::function<Result()> work, QObject *context, std::function<void(Result)> done);
 
+    bool m_background;
     unsigned long long m_opsLimit;
     size_t m_memLimit;
     QString m_dummyHash;

@@ -80,6 +80,12 @@ const QList<QList<QString>> &migrations()
             u" email TEXT NOT NULL,"
             u" PRIMARY KEY (room, email)) WITHOUT ROWID"_s,
         },
+        // 4: the chat's identity, made once: clients tell this chat from
+        // another one that appears at the same address later.
+        {
+            u"CREATE TABLE server_identity (id TEXT NOT NULL)"_s,
+            u"INSERT INTO server_identity (id) VALUES (lower(hex(randomblob(16))))"_s,
+        },
     };
     return steps;
 }
@@ -221,6 +227,12 @@ bool SqliteMessageStore::open()
     }
     m_lastId = last.value(0).toLongLong();
     m_lastTimestampMs = last.value(1).toLongLong();
+    if (!last.exec(u"SELECT id FROM server_identity"_s) || !last.next()) {
+        const QSqlError error = last.lastError();
+        closeDatabase();
+        return fail(u"cannot read %1"_s.arg(m_path), error);
+    }
+    m_serverId = last.value(0).toString();
 
     if (!prepare(m_insertMessage, u"INSERT INTO messages (id, conversation, recipient, sender_email, "
                                   u"sender_name, text, ts, client_id)"

@@ -24,7 +24,7 @@ class WalCheckpointer;
 class SqliteMessageStore final : public MessageStore
 {
 public:
-    static constexpr int SchemaVersion = 3;
+    static constexpr int SchemaVersion = 4;
 
     enum class OpenMode
     {
@@ -48,6 +48,7 @@ public:
     std::optional<HistoryPage> history(const HistoryQuery &query) override;
     std::optional<QList<Message>> takeHeldDirectMessages(const QString &recipient) override;
     qint64 lastId() const override { return m_lastId; }
+    QString serverId() const override { return m_serverId; }
     AccountStore *accounts() override;
     QString errorString() const override { return m_errorString; }
 
@@ -73,6 +74,7 @@ private:
     bool m_open = false;
     QString m_errorString;
     qint64 m_lastId = 0;
+    QString m_serverId;
     qint64 m_lastTimestampMs = 0;
 
     std::optional<QSqlQuery> m_insertMessage;

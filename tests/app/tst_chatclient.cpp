@@ -444,6 +444,7 @@ void TestChatClient::dropsAConnectionThatStopsAnswering()
                                       QStringLiteral("natterd 0.1.0"),
                                       QStringLiteral("Mute"),
                                       {},
+                                      {},
                                       {}});
                 // One unmasked text frame; a welcome fits the 16-bit length form.
                 QByteArray frame;

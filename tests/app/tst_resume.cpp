@@ -39,7 +39,7 @@ Message fromBob(qint64 id, const QString &text)
 
 Welcome welcomeFor(const User &user)
 {
-    return Welcome{user, Version, u"scripted"_s, u"Scripted"_s, ServerLimits{4000, 65536, 200}, {}};
+    return Welcome{user, Version, u"scripted"_s, u"Scripted"_s, ServerLimits{4000, 65536, 200}, {}, {}};
 }
 
 QList<qint64> idsIn(const MessageListModel *model)

@@ -12,9 +12,12 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QInputDialog>
 #include <QLabel>
 #include <QListView>
 #include <QMenu>
+#include <QMessageBox>
+#include <QPushButton>
 #include <QScreen>
 #include <QScrollBar>
 #include <QSignalSpy>
@@ -130,6 +133,7 @@ private Q_SLOTS:
     void messagesMissedWhileAwayCountAsUnread();
     void anOldErrorGoesWithItsConversation();
     void aDirectHeaderShowsTheNameOnceKnown();
+    void aDifferentChatAtTheSameAddressIsNotMixedIn();
 
 private:
     /// Alice's app in #general, #design and #history (in that order), online.
@@ -353,6 +357,69 @@ void TestSwitching::aDirectHeaderShowsTheNameOnceKnown()
     bob.send(Protocol::SendMessage{{}, u"alice@example.org"_s, u"hi!"_s, u"b-1"_s});
     QTRY_COMPARE(controller->client()->messages(direct)->rowCount(), 1);
     QTRY_VERIFY2(window->windowTitle().startsWith(u"Bob Jones"_s), qPrintable(window->windowTitle()));
+}
+
+void TestSwitching::aDifferentChatAtTheSameAddressIsNotMixedIn()
+{
+    auto controller = startInThreeRooms();
+    QVERIFY(controller);
+    ChatClient *client = controller->client();
+    MainWindow *window = controller->window();
+    const ConversationKey general = ConversationKey::room(u"general"_s);
+    controller->setCurrentConversation(general);
+    client->sendMessage(general, u"said in the first chat"_s);
+    QTRY_COMPARE(client->messages(general)->storedCount(), 1);
+    const QString firstId = controller->settings().serverId(AppController::serverKey(m_server->url()));
+    QCOMPARE(firstId.size(), 32);
+
+    // The first chat goes; another one, with its own history, comes up at the same address.
+    const quint16 port = m_server->port();
+    m_server.reset();
+    QTRY_COMPARE(client->state(), State::WaitingToReconnect);
+    client->sendMessage(general, u"written while it was gone"_s);
+    ServerConfig config = TestServer::defaultConfig();
+    config.port = port;
+    m_server = std::make_unique<TestServer>(config);
+    QVERIFY(m_server->start());
+    {
+        // Someone in the other chat, with a message of its own in #general.
+        TestClient carol;
+        QVERIFY(carol.open(port));
+        QVERIFY(carol.hello(u"Carol"_s, u"carol@example.org"_s));
+        QVERIFY(carol.join(u"general"_s));
+        carol.send(Protocol::SendMessage{u"general"_s, {}, u"said in the second chat"_s, u"c-1"_s});
+        QVERIFY(carol.waitFor<Protocol::ReceiveMessage>());
+    }
+    // Its token means nothing there: the app asks for the password; given, the chat answers...
+    QInputDialog *password = nullptr;
+    QTRY_VERIFY((password = window->findChild<QInputDialog *>(u"passwordDialog"_s)));
+    password->setTextValue(TestClient::defaultPassword());
+    password->accept();
+    // ...and it is not the one Alice knew: nothing is resumed, sent or shown from it.
+    QMessageBox *warning = nullptr;
+    QTRY_VERIFY((warning = window->findChild<QMessageBox *>(u"differentChat"_s)));
+    QCOMPARE(client->state(), State::Offline);
+    QCOMPARE(client->messages(general)->storedCount(), 1);
+    QCOMPARE(client->messages(general)->messageAt(0).text, u"said in the first chat"_s);
+    QCOMPARE(client->allOutgoing().size(), 1);
+    QVERIFY(warning->informativeText().contains(u"unsent"_s));
+    QVERIFY(!window->errorText().isEmpty());
+
+    // Joining it instead: the window starts over with the second chat's history only.
+    QPushButton *join = nullptr;
+    for (QAbstractButton *button : warning->buttons()) {
+        if (warning->buttonRole(button) == QMessageBox::DestructiveRole)
+            join = qobject_cast<QPushButton *>(button);
+    }
+    QVERIFY(join);
+    join->click();
+    QTRY_COMPARE(client->state(), State::Online);
+    QTRY_COMPARE(client->messages(general)->rowCount(), 1);
+    QCOMPARE(client->messages(general)->messageAt(0).text, u"said in the second chat"_s);
+    QCOMPARE(client->allOutgoing().size(), 0);
+    const QString secondId = controller->settings().serverId(AppController::serverKey(m_server->url()));
+    QVERIFY(secondId != firstId);
+    QCOMPARE(secondId, client->serverId());
 }
 
 QTEST_MAIN(TestSwitching)

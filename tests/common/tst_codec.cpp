@@ -232,9 +232,11 @@ void TestCodec::serverFramesRoundTrip_data()
 
     const User bob{u"Bob"_s, u"bob@example.org"_s};
     const QList<std::pair<const char *, Codec::ServerFrame>> frames{
-        {"welcome", Welcome{bob, 1, u"natterd 0.1.0"_s, u"Alice's chat"_s, {4000, 65536, 200}, {}}},
+        {"welcome", Welcome{bob, 1, u"natterd 0.1.0"_s, u"Alice's chat"_s, {4000, 65536, 200}, {}, {}}},
         {"welcome with token",
-         Welcome{bob, 1, u"natterd 0.1.0"_s, u"Alice's chat"_s, {4000, 65536, 200}, u"tok"_s}},
+         Welcome{bob, 1, u"natterd 0.1.0"_s, u"Alice's chat"_s, {4000, 65536, 200}, u"tok"_s, {}}},
+        {"welcome with server id", Welcome{bob, 1, u"natterd 0.1.0"_s, u"Alice's chat"_s, {4000, 65536, 200}, {},
+                                           u"6f1c0d2e9a7b4c3d8e5f60718293a4b5"_s}},
         {"password_changed", PasswordChanged{}},
         {"user_joined", UserJoined{u"codeial"_s, bob}},
         {"user_left", UserLeft{u"codeial"_s, bob}},

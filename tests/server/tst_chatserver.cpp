@@ -29,6 +29,7 @@ public:
         return QList<Message>{};
     }
     qint64 lastId() const override { return 0; }
+    QString serverId() const override { return QStringLiteral("00000000000000000000000000000000"); }
     AccountStore *accounts() override
     {
         // Accounts work; only messages fail.

@@ -1,6 +1,7 @@
 #include "sqlitemessagestore.h"
 
 #include <QFileInfo>
+#include <QRegularExpression>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -63,6 +64,7 @@ class TestSqliteMessageStore : public QObject
 private Q_SLOTS:
     void init();
     void createsSchemaVersionOne();
+    void keepsItsServerIdentity();
     void refusesNewerSchema();
     void refusesGarbageFile();
     void refusesUnwritableFolder();
@@ -103,6 +105,26 @@ void TestSqliteMessageStore::createsSchemaVersionOne()
                  qPrintable(second.errorString()));
     }
     QCOMPARE(queryFile(path(), u"PRAGMA journal_mode"_s).toString(), u"wal"_s);
+}
+
+void TestSqliteMessageStore::keepsItsServerIdentity()
+{
+    QString first;
+    {
+        SqliteMessageStore store(path());
+        QVERIFY(store.open());
+        first = store.serverId();
+        QCOMPARE(first.size(), 32);
+        QVERIFY(QRegularExpression(u"^[0-9a-f]{32}$"_s).match(first).hasMatch());
+    }
+    {
+        SqliteMessageStore again(path());
+        QVERIFY(again.open());
+        QCOMPARE(again.serverId(), first); // for as long as the file lives
+    }
+    SqliteMessageStore other(m_dir->filePath(u"other.db"_s));
+    QVERIFY(other.open());
+    QVERIFY(other.serverId() != first);
 }
 
 void TestSqliteMessageStore::refusesNewerSchema()
