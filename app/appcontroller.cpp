@@ -108,10 +108,7 @@ AppController::AppController(AppSettings settings, ClientOptions options,
                     m_window->messageAccepted();
             });
     connect(m_window, &MainWindow::retryRequested, m_client, &ChatClient::retry);
-    connect(m_window, &MainWindow::typingChanged, this, [this](const ConversationKey &key, bool active) {
-        if (key.isRoom())
-            m_client->setTyping(key.name, active);
-    });
+    connect(m_window, &MainWindow::typingChanged, m_client, &ChatClient::setTyping);
     connect(m_window, &MainWindow::joinRoomRequested, this, [this](const QString &room) {
         if (m_client->openRoom(room)) {
             setCurrentConversation(ConversationKey::room(room.trimmed().toLower()));
@@ -204,9 +201,13 @@ AppController::AppController(AppSettings settings, ClientOptions options,
         if (m_window->currentConversation() == ConversationKey::room(room))
             updateMembers();
     });
-    connect(m_client, &ChatClient::typingChanged, this, [this](const QString &room) {
-        if (m_window->currentConversation() == ConversationKey::room(room))
-            m_window->setTypingText(typingText(m_client->typingUsers(room)));
+    connect(m_client, &ChatClient::typingChanged, this, [this](const ConversationKey &key) {
+        if (m_window->currentConversation() == key)
+            m_window->setTypingText(typingText(m_client->typingUsers(key)));
+    });
+    connect(m_client, &ChatClient::presenceChanged, this, [this](const QString &email) {
+        if (m_window->currentConversation() == ConversationKey::direct(email))
+            updateHeader();
     });
     connect(m_client, &ChatClient::messageArrived, this, &AppController::onMessageArrived);
     connect(m_client, &ChatClient::messagesMissed, this, &AppController::onMessagesArrived);
@@ -625,7 +626,7 @@ void AppController::setCurrentConversation(const ConversationKey &key)
 {
     m_window->showConversation(key, m_client->messages(key));
     m_client->conversations()->clearUnread(key);
-    m_window->setTypingText(key.isRoom() ? typingText(m_client->typingUsers(key.name)) : QString());
+    m_window->setTypingText(typingText(m_client->typingUsers(key)));
     updateMembers();
     updateHeader();
     m_window->focusComposer();
@@ -676,7 +677,21 @@ void AppController::updateHeader()
                                    ? (count == 1 ? tr("1 member online") : tr("%1 members online").arg(count))
                                    : QString());
     } else {
-        m_window->setConversationHeader(m_client->conversations()->title(key), key.name);
+        // Who it is, and whether they are here: a direct message to an email
+        // nobody signed in with waits, which the header says plainly.
+        QString subtitle = key.name;
+        if (m_client->state() == ChatClient::State::Online) {
+            if (const std::optional<Protocol::Presence> presence = m_client->presence(key.name)) {
+                if (!presence->known)
+                    subtitle = tr("%1 · nobody has signed in with this email here yet: messages wait until "
+                                  "someone does")
+                                   .arg(key.name);
+                else
+                    subtitle =
+                        presence->online ? tr("%1 · online").arg(key.name) : tr("%1 · away").arg(key.name);
+            }
+        }
+        m_window->setConversationHeader(m_client->conversations()->title(key), subtitle);
     }
 }
 

@@ -154,12 +154,21 @@ void ChatClient::disconnectFromServer()
 
 void ChatClient::forgetConnectionState()
 {
-    // Answers and typing notices belong to the connection that is gone.
+    // Answers, typing, members and presence belong to the connection that is
+    // gone: nothing is shown as "online" while we cannot know.
     for (Conversation &conversation : m_open) {
         conversation.pendingHistory.clear();
         conversation.messages->setHasOlder(conversation.messages->hasOlder());
     }
     clearTyping();
+    const QStringList rooms = m_members.keys();
+    m_members.clear();
+    for (const QString &room : rooms)
+        Q_EMIT membersChanged(room);
+    const QStringList watched = m_presence.keys();
+    m_presence.clear();
+    for (const QString &email : watched)
+        Q_EMIT presenceChanged(email);
 }
 
 void ChatClient::onConnected()
@@ -243,6 +252,7 @@ void ChatClient::handle(const Protocol::Welcome &welcome)
         return;
     }
     m_connection->markReady();
+    m_watched.clear(); // a new connection watches nobody yet
     m_serverId = welcome.serverId;
     if (!m_serverId.isEmpty())
         m_expectedServerId = m_serverId;
@@ -270,6 +280,7 @@ void ChatClient::handle(const Protocol::Welcome &welcome)
         for (const Message &message : m_open[key].messages->outbox())
             sendOutbox(key, message);
     }
+    watchDirectPeople();
     Q_EMIT welcomed();
 }
 
@@ -323,15 +334,15 @@ void ChatClient::handle(const Protocol::UserLeft &left)
     if (left.user.email == m_self.email && m_open.contains(ConversationKey::room(left.room))) {
         removeConversation(ConversationKey::room(left.room));
         m_members.remove(left.room);
-        m_typing.remove(left.room);
-        m_typingSince.remove(left.room);
+        m_typing.remove(ConversationKey::room(left.room));
+        m_typingSince.remove(ConversationKey::room(left.room));
         Q_EMIT removedFromRoom(left.room);
         return;
     }
     QList<User> &members = m_members[left.room];
     members.removeIf([&](const User &user) { return user.email == left.user.email; });
-    if (m_typing[left.room].remove(left.user.email) > 0)
-        Q_EMIT typingChanged(left.room);
+    if (m_typing[ConversationKey::room(left.room)].remove(left.user.email) > 0)
+        Q_EMIT typingChanged(ConversationKey::room(left.room));
     Q_EMIT membersChanged(left.room);
 }
 
@@ -402,6 +413,7 @@ void ChatClient::handle(const Protocol::ReceiveMessage &receive)
             return; // a room left a moment ago
         // A direct message opens its conversation, as in every chat app.
         addConversation(key, own ? QString() : message.from.name);
+        watchDirectPeople();
         Q_EMIT conversationOpened(key);
         it = m_open.find(key);
         requestHistory(key, HistoryKind::Latest);
@@ -412,22 +424,74 @@ void ChatClient::handle(const Protocol::ReceiveMessage &receive)
     it->messages->addMessages({message});
     if (!own)
         Q_EMIT messageArrived(key, message);
-    if (!message.room.isEmpty() && !own && m_typing[message.room].remove(message.from.email) > 0)
-        Q_EMIT typingChanged(message.room);
+    if (!own && m_typing[key].remove(message.from.email) > 0)
+        Q_EMIT typingChanged(key);
 }
 
 void ChatClient::handle(const Protocol::TypingNotice &typing)
 {
     if (typing.user.email == m_self.email)
         return;
+    // In a direct conversation, the one with the person typing.
+    const ConversationKey key = typing.room.isEmpty() ? ConversationKey::direct(typing.user.email)
+                                                      : ConversationKey::room(typing.room);
+    if (!m_open.contains(key))
+        return;
     if (typing.active) {
-        m_typing[typing.room].insert(typing.user.email, typing.user.name);
-        m_typingSince[typing.room].insert(typing.user.email, m_clock.elapsed());
+        m_typing[key].insert(typing.user.email, typing.user.name);
+        m_typingSince[key].insert(typing.user.email, m_clock.elapsed());
     } else {
-        m_typing[typing.room].remove(typing.user.email);
-        m_typingSince[typing.room].remove(typing.user.email);
+        m_typing[key].remove(typing.user.email);
+        m_typingSince[key].remove(typing.user.email);
     }
-    Q_EMIT typingChanged(typing.room);
+    Q_EMIT typingChanged(key);
+}
+
+void ChatClient::handle(const Protocol::Presence &presence)
+{
+    const QString email = Validation::normalizedEmail(presence.user.email);
+    m_presence.insert(email, presence);
+    const ConversationKey key = ConversationKey::direct(email);
+    if (m_open.contains(key) && !presence.user.name.isEmpty() && m_conversations->title(key) == email)
+        m_conversations->setTitle(key, presence.user.name);
+    if (!presence.online && m_typing[key].remove(email) > 0)
+        Q_EMIT typingChanged(key);
+    Q_EMIT presenceChanged(email);
+}
+
+std::optional<Protocol::Presence> ChatClient::presence(const QString &email) const
+{
+    const auto it = m_presence.constFind(Validation::normalizedEmail(email));
+    if (it == m_presence.cend())
+        return std::nullopt;
+    return *it;
+}
+
+void ChatClient::watchDirectPeople()
+{
+    if (!isOnline())
+        return;
+    Protocol::WatchPresence watch;
+    for (const ConversationKey &key : m_conversations->keys()) {
+        if (!key.isRoom() && watch.emails.size() < Protocol::MaxWatchedUsers)
+            watch.emails.append(key.name);
+    }
+    if (watch.emails == m_watched)
+        return; // told already on this connection (nothing, at first)
+    m_watched = watch.emails;
+    send(watch);
+}
+
+void ChatClient::listRooms(const QString &prefix, int offset)
+{
+    if (isOnline())
+        send(Protocol::ListRooms{prefix.trimmed(), offset, Protocol::DefaultListLimit});
+}
+
+void ChatClient::listPeople(const QString &prefix, int offset)
+{
+    if (isOnline())
+        send(Protocol::ListPeople{prefix.trimmed(), offset, Protocol::DefaultListLimit});
 }
 
 void ChatClient::handle(const Protocol::RoomInvitation &invitation)
@@ -575,8 +639,8 @@ void ChatClient::closeRoom(const QString &room)
         send(Protocol::LeaveRoom{room});
     removeConversation(key);
     m_members.remove(room);
-    m_typing.remove(room);
-    m_typingSince.remove(room);
+    m_typing.remove(key);
+    m_typingSince.remove(key);
 }
 
 bool ChatClient::openDirect(const QString &email, const QString &name)
@@ -595,17 +659,25 @@ bool ChatClient::openDirect(const QString &email, const QString &name)
     Conversation &conversation = addConversation(key, name);
     if (isOnline())
         subscribe(key, conversation);
+    watchDirectPeople();
     return true;
 }
 
 void ChatClient::closeDirect(const QString &email)
 {
-    removeConversation(ConversationKey::direct(email));
+    const ConversationKey key = ConversationKey::direct(Validation::normalizedEmail(email));
+    if (!m_open.contains(key))
+        return;
+    removeConversation(key);
+    m_typing.remove(key);
+    m_typingSince.remove(key);
+    m_presence.remove(key.name);
+    watchDirectPeople();
 }
 
-QStringList ChatClient::typingUsers(const QString &room) const
+QStringList ChatClient::typingUsers(const ConversationKey &key) const
 {
-    QStringList names = m_typing.value(room).values();
+    QStringList names = m_typing.value(key).values();
     names.sort(Qt::CaseInsensitive);
     return names;
 }
@@ -638,8 +710,7 @@ QString ChatClient::sendMessage(const ConversationKey &key, const QString &text)
     m_outboxKeys.insert(message.clientId, key);
     if (isOnline())
         sendOutbox(key, message);
-    if (key.isRoom())
-        setTyping(key.name, false);
+    setTyping(key, false);
     return message.clientId;
 }
 
@@ -695,36 +766,39 @@ void ChatClient::retry(const ConversationKey &key, const QString &clientId)
     }
 }
 
-void ChatClient::setTyping(const QString &room, bool active)
+void ChatClient::setTyping(const ConversationKey &key, bool active)
 {
-    if (!isOnline() || !m_open.contains(ConversationKey::room(room)))
+    if (!isOnline() || !m_open.contains(key))
         return;
-    auto it = m_typingSent.find(room);
+    auto it = m_typingSent.find(key);
     const bool announced = it != m_typingSent.end() && it->isValid();
     if (active) {
         if (announced && it->elapsed() < TypingRepeatMs)
             return;
-        m_typingSent[room].start();
+        m_typingSent[key].start();
     } else {
         if (!announced)
             return;
         it->invalidate();
     }
-    send(Protocol::TypingRequest{room, active});
+    if (key.isRoom())
+        send(Protocol::TypingRequest{key.name, active, {}});
+    else
+        send(Protocol::TypingRequest{{}, active, key.name});
 }
 
 void ChatClient::clearTyping()
 {
     m_typingSent.clear();
-    QStringList rooms;
+    QList<ConversationKey> keys;
     for (auto it = m_typing.cbegin(); it != m_typing.cend(); ++it) {
         if (!it->isEmpty())
-            rooms.append(it.key());
+            keys.append(it.key());
     }
     m_typing.clear();
     m_typingSince.clear();
-    for (const QString &room : std::as_const(rooms))
-        Q_EMIT typingChanged(room);
+    for (const ConversationKey &key : std::as_const(keys))
+        Q_EMIT typingChanged(key);
 }
 
 } // namespace Natter

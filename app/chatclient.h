@@ -138,8 +138,8 @@ public:
     QList<ConversationKey> openConversations() const { return m_conversations->keys(); }
 
     QList<User> members(const QString &room) const { return m_members.value(room); }
-    /// Display names of the others typing in the room now.
-    QStringList typingUsers(const QString &room) const;
+    /// Display names of the others typing in the conversation now.
+    QStringList typingUsers(const ConversationKey &key) const;
 
     /// Queues a message (shown at once as "sending") and sends it when
     /// online. Returns its client id; an empty string (and errorOccurred())
@@ -153,8 +153,18 @@ public:
     QList<Message> allOutgoing() const;
     /// Sends a failed message again with its client id.
     void retry(const ConversationKey &key, const QString &clientId);
-    /// Tells the room this user is (not) typing; repeats are throttled.
-    void setTyping(const QString &room, bool active);
+    /// Tells the room (or the other person) this user is (not) typing; repeats are throttled.
+    void setTyping(const ConversationKey &key, bool active);
+
+    /// Asks for the rooms this user may join whose names start with prefix
+    /// (roomsListed() answers); a page of Protocol::DefaultListLimit from offset.
+    void listRooms(const QString &prefix, int offset = 0);
+    /// Asks for the people with an account here matching prefix (peopleListed() answers).
+    void listPeople(const QString &prefix, int offset = 0);
+    /// What the server said of a user whose direct conversation is open:
+    /// online now, and whether the email has an account here at all.
+    /// nullopt until it said (the client watches every open direct conversation).
+    std::optional<Protocol::Presence> presence(const QString &email) const;
 
 Q_SIGNALS:
     void stateChanged(Natter::ChatClient::State state);
@@ -163,7 +173,11 @@ Q_SIGNALS:
     /// Something the user should read: a refused request, a lost connection.
     void errorOccurred(const QString &message);
     void membersChanged(const QString &room);
-    void typingChanged(const QString &room);
+    void typingChanged(const Natter::ConversationKey &key);
+    void roomsListed(const Natter::Protocol::RoomList &list);
+    void peopleListed(const Natter::Protocol::People &people);
+    /// A watched user came online or went away (or the first answer came).
+    void presenceChanged(const QString &email);
     /// A new message from someone else was pushed (not history): for unread
     /// counts and notifications.
     void messageArrived(const Natter::ConversationKey &key, const Natter::Message &message);
@@ -223,6 +237,11 @@ private:
     void handle(const Protocol::History &history);
     void handle(const Protocol::ReceiveMessage &receive);
     void handle(const Protocol::TypingNotice &typing);
+    void handle(const Protocol::RoomList &list) { Q_EMIT roomsListed(list); }
+    void handle(const Protocol::People &people) { Q_EMIT peopleListed(people); }
+    void handle(const Protocol::Presence &presence);
+    /// Tells the server whose presence to report: the people of the open direct conversations.
+    void watchDirectPeople();
     void handle(const Protocol::Error &error);
     void handle(const Protocol::PasswordChanged &changed);
     void handle(const Protocol::RoomInvitation &invitation);
@@ -254,13 +273,15 @@ private:
 
     ConversationListModel *m_conversations;
     QHash<ConversationKey, Conversation> m_open;
-    QHash<QString, QList<User>> m_members;            // by room
-    QHash<QString, QString> m_privateRoomOwners;      // private rooms open now -> owner email
-    QHash<QString, QHash<QString, QString>> m_typing; // room -> email -> name
-    QHash<QString, QElapsedTimer> m_typingSent;       // room -> since our last "active"
-    QHash<QString, ConversationKey> m_outboxKeys;     // client id -> conversation
+    QHash<QString, QList<User>> m_members;                    // by room
+    QHash<QString, QString> m_privateRoomOwners;              // private rooms open now -> owner email
+    QHash<ConversationKey, QHash<QString, QString>> m_typing; // conversation -> email -> name
+    QHash<ConversationKey, QElapsedTimer> m_typingSent;       // conversation -> since our last "active"
+    QHash<QString, Protocol::Presence> m_presence;            // email -> as last reported
+    QStringList m_watched;                        // the emails watch_presence gave on this connection
+    QHash<QString, ConversationKey> m_outboxKeys; // client id -> conversation
     QTimer m_typingExpiry;
-    QHash<QString, QHash<QString, qint64>> m_typingSince; // room -> email -> ms of m_clock
+    QHash<ConversationKey, QHash<QString, qint64>> m_typingSince; // conversation -> email -> ms of m_clock
     QElapsedTimer m_clock;
 };
 

@@ -218,6 +218,16 @@ QJsonArray usersToJson(const QList<User> &users)
     return array;
 }
 
+QJsonObject listRequestJson(const QString &prefix, int offset, int limit)
+{
+    QJsonObject object{{QLatin1String("limit"), limit}};
+    if (!prefix.isEmpty())
+        object.insert(QLatin1String("prefix"), prefix);
+    if (offset > 0)
+        object.insert(QLatin1String("offset"), offset);
+    return object;
+}
+
 QJsonObject withType(QLatin1String type, QJsonObject object)
 {
     object.insert(QLatin1String("type"), type);
@@ -318,9 +328,38 @@ Result<ClientFrame> decodeClientFrame(const QByteArray &utf8)
     }
     if (type == Type::Typing) {
         TypingRequest typing;
-        typing.room = reader.room();
+        if (reader.exactlyOne(QLatin1String("room"), QLatin1String("to"))) {
+            if (reader.has(QLatin1String("room")))
+                typing.room = reader.room();
+            else
+                typing.to = reader.email(QLatin1String("to"));
+        }
         typing.active = reader.boolean(QLatin1String("active"));
         return finish(reader, std::move(typing));
+    }
+    if (type == Type::ListRooms || type == Type::ListPeople) {
+        const QString prefix = reader.boundedString(QLatin1String("prefix"), MaxListPrefixLength);
+        const int offset = int(reader.optionalInteger(QLatin1String("offset"), 0, 0, MaxListOffset));
+        const int limit =
+            int(reader.optionalInteger(QLatin1String("limit"), DefaultListLimit, 1, MaxListLimit));
+        if (type == Type::ListRooms)
+            return finish(reader, ListRooms{prefix, offset, limit});
+        return finish(reader, ListPeople{prefix, offset, limit});
+    }
+    if (type == Type::WatchPresence) {
+        WatchPresence watch;
+        const QJsonArray emails = reader.array(QLatin1String("emails"));
+        if (reader.ok() && emails.size() > MaxWatchedUsers)
+            reader.fail(ErrorCode::BadField, u"watch at most %1 users"_s.arg(MaxWatchedUsers));
+        for (const QJsonValue &value : emails) {
+            if (!reader.ok())
+                break;
+            if (!value.isString() || !Validation::isValidEmail(value.toString()))
+                reader.fail(ErrorCode::BadEmail, u"\"emails\" must hold valid email addresses"_s);
+            else
+                watch.emails.append(value.toString());
+        }
+        return finish(reader, std::move(watch));
     }
     return Error{ErrorCode::UnknownType, u"unknown frame type \"%1\""_s.arg(type), type, {}, {}};
 }
@@ -403,10 +442,56 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
     }
     if (type == Type::Typing) {
         TypingNotice typing;
-        typing.room = reader.room();
+        if (reader.exactlyOne(QLatin1String("room"), QLatin1String("to"))) {
+            if (reader.has(QLatin1String("room")))
+                typing.room = reader.room();
+            else
+                typing.to = reader.email(QLatin1String("to"));
+        }
         typing.user = readUser(reader, reader.object(QLatin1String("user")));
         typing.active = reader.boolean(QLatin1String("active"));
         return finishServer(reader, std::move(typing));
+    }
+    if (type == Type::RoomList) {
+        RoomList list;
+        list.prefix = reader.optionalString(QLatin1String("prefix"));
+        list.offset = int(reader.optionalInteger(QLatin1String("offset"), 0, 0, MaxListOffset));
+        const QJsonArray rooms = reader.array(QLatin1String("rooms"));
+        for (const QJsonValue &value : rooms) {
+            const QJsonObject room = value.toObject();
+            FieldReader entry(room, type);
+            RoomSummary summary;
+            summary.room = entry.room();
+            summary.isPrivate = room.value(QLatin1String("private")).toBool();
+            summary.online = int(entry.optionalInteger(QLatin1String("online"), 0, 0, 1'000'000'000));
+            if (room.contains(QLatin1String("last_ts")))
+                summary.lastActivity = Message::parseTimestamp(entry.string(QLatin1String("last_ts")));
+            if (!entry.ok())
+                return entry.error();
+            list.rooms.append(summary);
+        }
+        list.hasMore = object.value(QLatin1String("has_more")).toBool();
+        return finishServer(reader, std::move(list));
+    }
+    if (type == Type::People) {
+        People people;
+        people.prefix = reader.optionalString(QLatin1String("prefix"));
+        people.offset = int(reader.optionalInteger(QLatin1String("offset"), 0, 0, MaxListOffset));
+        const QJsonArray users = reader.array(QLatin1String("users"));
+        for (const QJsonValue &value : users) {
+            const QJsonObject user = value.toObject();
+            people.people.append(
+                Person{readUser(reader, user), user.value(QLatin1String("online")).toBool()});
+        }
+        people.hasMore = object.value(QLatin1String("has_more")).toBool();
+        return finishServer(reader, std::move(people));
+    }
+    if (type == Type::Presence) {
+        Presence presence;
+        presence.user = readUser(reader, reader.object(QLatin1String("user")));
+        presence.online = reader.boolean(QLatin1String("online"));
+        presence.known = object.value(QLatin1String("known")).toBool(true);
+        return finishServer(reader, std::move(presence));
     }
     if (type == Type::Error) {
         Error error;
@@ -424,157 +509,208 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
 
 QJsonObject toJson(const ClientFrame &frame)
 {
-    return std::visit(Overloaded{
-                          [](const Hello &hello) {
-                              QJsonObject object = hello.user.toJson();
-                              object.insert(QLatin1String("protocol"), hello.protocol);
-                              if (!hello.token.isEmpty())
-                                  object.insert(QLatin1String("token"), hello.token);
-                              else if (!hello.password.isEmpty())
-                                  object.insert(QLatin1String("password"), hello.password);
-                              if (!hello.device.isEmpty())
-                                  object.insert(QLatin1String("device"), hello.device);
-                              if (!hello.invite.isEmpty())
-                                  object.insert(QLatin1String("invite"), hello.invite);
-                              return withType(Type::Hello, object);
-                          },
-                          [](const SignOut &) { return withType(Type::SignOut, {}); },
-                          [](const CreateRoom &create) {
-                              QJsonObject object{{QLatin1String("room"), create.room}};
-                              if (create.isPrivate)
-                                  object.insert(QLatin1String("private"), true);
-                              return withType(Type::CreateRoom, object);
-                          },
-                          [](const InviteToRoom &invite) {
-                              return withType(Type::InviteToRoom, {{QLatin1String("room"), invite.room},
-                                                                   {QLatin1String("email"), invite.email}});
-                          },
-                          [](const RemoveFromRoom &remove) {
-                              return withType(Type::RemoveFromRoom, {{QLatin1String("room"), remove.room},
-                                                                     {QLatin1String("email"), remove.email}});
-                          },
-                          [](const ChangePassword &change) {
-                              return withType(Type::ChangePassword,
-                                              {{QLatin1String("password"), change.password},
-                                               {QLatin1String("new_password"), change.newPassword}});
-                          },
-                          [](const JoinRoom &join) {
-                              return withType(Type::JoinRoom, {{QLatin1String("room"), join.room}});
-                          },
-                          [](const LeaveRoom &leave) {
-                              return withType(Type::LeaveRoom, {{QLatin1String("room"), leave.room}});
-                          },
-                          [](const SendMessage &send) {
-                              QJsonObject object{{QLatin1String("text"), send.text}};
-                              if (send.isDirect())
-                                  object.insert(QLatin1String("to"), send.to);
-                              else
-                                  object.insert(QLatin1String("room"), send.room);
-                              if (!send.clientId.isEmpty())
-                                  object.insert(QLatin1String("client_id"), send.clientId);
-                              return withType(Type::SendMessage, object);
-                          },
-                          [](const HistoryRequest &request) {
-                              QJsonObject object{{QLatin1String("limit"), request.limit}};
-                              if (request.isDirect())
-                                  object.insert(QLatin1String("with"), request.with);
-                              else
-                                  object.insert(QLatin1String("room"), request.room);
-                              if (request.before)
-                                  object.insert(QLatin1String("before"), *request.before);
-                              if (request.after)
-                                  object.insert(QLatin1String("after"), *request.after);
-                              return withType(Type::History, object);
-                          },
-                          [](const TypingRequest &typing) {
-                              return withType(Type::Typing, {{QLatin1String("room"), typing.room},
-                                                             {QLatin1String("active"), typing.active}});
-                          },
-                      },
-                      frame);
+    return std::visit(
+        Overloaded{
+            [](const Hello &hello) {
+                QJsonObject object = hello.user.toJson();
+                object.insert(QLatin1String("protocol"), hello.protocol);
+                if (!hello.token.isEmpty())
+                    object.insert(QLatin1String("token"), hello.token);
+                else if (!hello.password.isEmpty())
+                    object.insert(QLatin1String("password"), hello.password);
+                if (!hello.device.isEmpty())
+                    object.insert(QLatin1String("device"), hello.device);
+                if (!hello.invite.isEmpty())
+                    object.insert(QLatin1String("invite"), hello.invite);
+                return withType(Type::Hello, object);
+            },
+            [](const SignOut &) { return withType(Type::SignOut, {}); },
+            [](const CreateRoom &create) {
+                QJsonObject object{{QLatin1String("room"), create.room}};
+                if (create.isPrivate)
+                    object.insert(QLatin1String("private"), true);
+                return withType(Type::CreateRoom, object);
+            },
+            [](const InviteToRoom &invite) {
+                return withType(Type::InviteToRoom, {{QLatin1String("room"), invite.room},
+                                                     {QLatin1String("email"), invite.email}});
+            },
+            [](const RemoveFromRoom &remove) {
+                return withType(Type::RemoveFromRoom, {{QLatin1String("room"), remove.room},
+                                                       {QLatin1String("email"), remove.email}});
+            },
+            [](const ChangePassword &change) {
+                return withType(Type::ChangePassword, {{QLatin1String("password"), change.password},
+                                                       {QLatin1String("new_password"), change.newPassword}});
+            },
+            [](const JoinRoom &join) {
+                return withType(Type::JoinRoom, {{QLatin1String("room"), join.room}});
+            },
+            [](const LeaveRoom &leave) {
+                return withType(Type::LeaveRoom, {{QLatin1String("room"), leave.room}});
+            },
+            [](const SendMessage &send) {
+                QJsonObject object{{QLatin1String("text"), send.text}};
+                if (send.isDirect())
+                    object.insert(QLatin1String("to"), send.to);
+                else
+                    object.insert(QLatin1String("room"), send.room);
+                if (!send.clientId.isEmpty())
+                    object.insert(QLatin1String("client_id"), send.clientId);
+                return withType(Type::SendMessage, object);
+            },
+            [](const HistoryRequest &request) {
+                QJsonObject object{{QLatin1String("limit"), request.limit}};
+                if (request.isDirect())
+                    object.insert(QLatin1String("with"), request.with);
+                else
+                    object.insert(QLatin1String("room"), request.room);
+                if (request.before)
+                    object.insert(QLatin1String("before"), *request.before);
+                if (request.after)
+                    object.insert(QLatin1String("after"), *request.after);
+                return withType(Type::History, object);
+            },
+            [](const TypingRequest &typing) {
+                QJsonObject object{{QLatin1String("active"), typing.active}};
+                if (typing.isDirect())
+                    object.insert(QLatin1String("to"), typing.to);
+                else
+                    object.insert(QLatin1String("room"), typing.room);
+                return withType(Type::Typing, object);
+            },
+            [](const ListRooms &list) {
+                return withType(Type::ListRooms, listRequestJson(list.prefix, list.offset, list.limit));
+            },
+            [](const ListPeople &list) {
+                return withType(Type::ListPeople, listRequestJson(list.prefix, list.offset, list.limit));
+            },
+            [](const WatchPresence &watch) {
+                return withType(Type::WatchPresence,
+                                {{QLatin1String("emails"), QJsonArray::fromStringList(watch.emails)}});
+            },
+        },
+        frame);
 }
 
 QJsonObject toJson(const ServerFrame &frame)
 {
-    return std::visit(Overloaded{
-                          [](const Welcome &welcome) {
-                              const QJsonObject limits{
-                                  {QLatin1String("max_text_length"), qint64(welcome.limits.maxTextLength)},
-                                  {QLatin1String("max_frame_bytes"), welcome.limits.maxFrameBytes},
-                                  {QLatin1String("history_limit"), welcome.limits.historyLimit},
-                              };
-                              QJsonObject object{
-                                  {QLatin1String("user"), welcome.user.toJson()},
-                                  {QLatin1String("protocol"), welcome.protocol},
-                                  {QLatin1String("server"), welcome.server},
-                                  {QLatin1String("name"), welcome.serverName},
-                                  {QLatin1String("limits"), limits},
-                              };
-                              if (!welcome.token.isEmpty())
-                                  object.insert(QLatin1String("token"), welcome.token);
-                              if (!welcome.serverId.isEmpty())
-                                  object.insert(QLatin1String("server_id"), welcome.serverId);
-                              return withType(Type::Welcome, object);
-                          },
-                          [](const PasswordChanged &) { return withType(Type::PasswordChanged, {}); },
-                          [](const RoomInvitation &invitation) {
-                              QJsonObject object{{QLatin1String("room"), invitation.room},
-                                                 {QLatin1String("by"), invitation.by.toJson()}};
-                              if (!invitation.member.email.isEmpty())
-                                  object.insert(QLatin1String("member"), invitation.member.toJson());
-                              return withType(Type::RoomInvitation, object);
-                          },
-                          [](const UserJoined &joined) {
-                              return withType(Type::UserJoined,
-                                              {{QLatin1String("room"), joined.room},
-                                               {QLatin1String("user"), joined.user.toJson()}});
-                          },
-                          [](const UserLeft &left) {
-                              return withType(Type::UserLeft, {{QLatin1String("room"), left.room},
-                                                               {QLatin1String("user"), left.user.toJson()}});
-                          },
-                          [](const Members &members) {
-                              QJsonObject object{{QLatin1String("room"), members.room},
-                                                 {QLatin1String("users"), usersToJson(members.users)}};
-                              if (members.isPrivate) {
-                                  object.insert(QLatin1String("private"), true);
-                                  object.insert(QLatin1String("owner"), members.owner);
-                              }
-                              return withType(Type::Members, object);
-                          },
-                          [](const History &history) {
-                              QJsonArray messages;
-                              for (const Message &message : history.messages)
-                                  messages.append(message.toJson());
-                              QJsonObject object{{QLatin1String("messages"), messages},
-                                                 {QLatin1String("has_more"), history.hasMore}};
-                              if (history.room.isEmpty())
-                                  object.insert(QLatin1String("with"), history.with);
-                              else
-                                  object.insert(QLatin1String("room"), history.room);
-                              return withType(Type::History, object);
-                          },
-                          [](const ReceiveMessage &receive) {
-                              return withType(Type::ReceiveMessage, receive.message.toJson());
-                          },
-                          [](const TypingNotice &typing) {
-                              return withType(Type::Typing, {{QLatin1String("room"), typing.room},
-                                                             {QLatin1String("user"), typing.user.toJson()},
-                                                             {QLatin1String("active"), typing.active}});
-                          },
-                          [](const Error &error) {
-                              QJsonObject object{{QLatin1String("code"), errorCodeName(error.code)},
-                                                 {QLatin1String("message"), error.message}};
-                              if (!error.request.isEmpty())
-                                  object.insert(QLatin1String("request"), error.request);
-                              if (!error.clientId.isEmpty())
-                                  object.insert(QLatin1String("client_id"), error.clientId);
-                              if (!error.room.isEmpty())
-                                  object.insert(QLatin1String("room"), error.room);
-                              return withType(Type::Error, object);
-                          },
-                      },
-                      frame);
+    return std::visit(
+        Overloaded{
+            [](const Welcome &welcome) {
+                const QJsonObject limits{
+                    {QLatin1String("max_text_length"), qint64(welcome.limits.maxTextLength)},
+                    {QLatin1String("max_frame_bytes"), welcome.limits.maxFrameBytes},
+                    {QLatin1String("history_limit"), welcome.limits.historyLimit},
+                };
+                QJsonObject object{
+                    {QLatin1String("user"), welcome.user.toJson()},
+                    {QLatin1String("protocol"), welcome.protocol},
+                    {QLatin1String("server"), welcome.server},
+                    {QLatin1String("name"), welcome.serverName},
+                    {QLatin1String("limits"), limits},
+                };
+                if (!welcome.token.isEmpty())
+                    object.insert(QLatin1String("token"), welcome.token);
+                if (!welcome.serverId.isEmpty())
+                    object.insert(QLatin1String("server_id"), welcome.serverId);
+                return withType(Type::Welcome, object);
+            },
+            [](const PasswordChanged &) { return withType(Type::PasswordChanged, {}); },
+            [](const RoomInvitation &invitation) {
+                QJsonObject object{{QLatin1String("room"), invitation.room},
+                                   {QLatin1String("by"), invitation.by.toJson()}};
+                if (!invitation.member.email.isEmpty())
+                    object.insert(QLatin1String("member"), invitation.member.toJson());
+                return withType(Type::RoomInvitation, object);
+            },
+            [](const UserJoined &joined) {
+                return withType(Type::UserJoined, {{QLatin1String("room"), joined.room},
+                                                   {QLatin1String("user"), joined.user.toJson()}});
+            },
+            [](const UserLeft &left) {
+                return withType(Type::UserLeft, {{QLatin1String("room"), left.room},
+                                                 {QLatin1String("user"), left.user.toJson()}});
+            },
+            [](const Members &members) {
+                QJsonObject object{{QLatin1String("room"), members.room},
+                                   {QLatin1String("users"), usersToJson(members.users)}};
+                if (members.isPrivate) {
+                    object.insert(QLatin1String("private"), true);
+                    object.insert(QLatin1String("owner"), members.owner);
+                }
+                return withType(Type::Members, object);
+            },
+            [](const History &history) {
+                QJsonArray messages;
+                for (const Message &message : history.messages)
+                    messages.append(message.toJson());
+                QJsonObject object{{QLatin1String("messages"), messages},
+                                   {QLatin1String("has_more"), history.hasMore}};
+                if (history.room.isEmpty())
+                    object.insert(QLatin1String("with"), history.with);
+                else
+                    object.insert(QLatin1String("room"), history.room);
+                return withType(Type::History, object);
+            },
+            [](const ReceiveMessage &receive) {
+                return withType(Type::ReceiveMessage, receive.message.toJson());
+            },
+            [](const TypingNotice &typing) {
+                QJsonObject object{{QLatin1String("user"), typing.user.toJson()},
+                                   {QLatin1String("active"), typing.active}};
+                if (typing.room.isEmpty())
+                    object.insert(QLatin1String("to"), typing.to);
+                else
+                    object.insert(QLatin1String("room"), typing.room);
+                return withType(Type::Typing, object);
+            },
+            [](const RoomList &list) {
+                QJsonArray rooms;
+                for (const RoomSummary &summary : list.rooms) {
+                    QJsonObject room{{QLatin1String("room"), summary.room},
+                                     {QLatin1String("online"), summary.online}};
+                    if (summary.isPrivate)
+                        room.insert(QLatin1String("private"), true);
+                    if (summary.lastActivity.isValid())
+                        room.insert(QLatin1String("last_ts"), Message::formatTimestamp(summary.lastActivity));
+                    rooms.append(room);
+                }
+                return withType(Type::RoomList, {{QLatin1String("prefix"), list.prefix},
+                                                 {QLatin1String("offset"), list.offset},
+                                                 {QLatin1String("rooms"), rooms},
+                                                 {QLatin1String("has_more"), list.hasMore}});
+            },
+            [](const People &people) {
+                QJsonArray users;
+                for (const Person &person : people.people) {
+                    QJsonObject user = person.user.toJson();
+                    user.insert(QLatin1String("online"), person.online);
+                    users.append(user);
+                }
+                return withType(Type::People, {{QLatin1String("prefix"), people.prefix},
+                                               {QLatin1String("offset"), people.offset},
+                                               {QLatin1String("users"), users},
+                                               {QLatin1String("has_more"), people.hasMore}});
+            },
+            [](const Presence &presence) {
+                return withType(Type::Presence, {{QLatin1String("user"), presence.user.toJson()},
+                                                 {QLatin1String("online"), presence.online},
+                                                 {QLatin1String("known"), presence.known}});
+            },
+            [](const Error &error) {
+                QJsonObject object{{QLatin1String("code"), errorCodeName(error.code)},
+                                   {QLatin1String("message"), error.message}};
+                if (!error.request.isEmpty())
+                    object.insert(QLatin1String("request"), error.request);
+                if (!error.clientId.isEmpty())
+                    object.insert(QLatin1String("client_id"), error.clientId);
+                if (!error.room.isEmpty())
+                    object.insert(QLatin1String("room"), error.room);
+                return withType(Type::Error, object);
+            },
+        },
+        frame);
 }
 
 QByteArray encodeClientFrame(const ClientFrame &frame)

@@ -15,12 +15,14 @@ namespace Natter::Codec {
 using ClientFrame = std::variant<Protocol::Hello, Protocol::JoinRoom, Protocol::LeaveRoom,
                                  Protocol::SendMessage, Protocol::HistoryRequest, Protocol::TypingRequest,
                                  Protocol::SignOut, Protocol::ChangePassword, Protocol::CreateRoom,
-                                 Protocol::InviteToRoom, Protocol::RemoveFromRoom>;
+                                 Protocol::InviteToRoom, Protocol::RemoveFromRoom, Protocol::ListRooms,
+                                 Protocol::ListPeople, Protocol::WatchPresence>;
 
 using ServerFrame =
     std::variant<Protocol::Welcome, Protocol::UserJoined, Protocol::UserLeft, Protocol::Members,
                  Protocol::History, Protocol::ReceiveMessage, Protocol::TypingNotice, Protocol::Error,
-                 Protocol::PasswordChanged, Protocol::RoomInvitation>;
+                 Protocol::PasswordChanged, Protocol::RoomInvitation, Protocol::RoomList, Protocol::People,
+                 Protocol::Presence>;
 
 /// A decoded frame, or the protocol error that explains why there is none.
 template<class T>

@@ -17,9 +17,11 @@
 #include "message.h"
 #include "user.h"
 
+#include <QDateTime>
 #include <QJsonObject>
 #include <QList>
 #include <QString>
+#include <QStringList>
 
 #include <optional>
 
@@ -32,6 +34,11 @@ inline constexpr qsizetype MinPasswordLength = 8;
 inline constexpr qsizetype MaxPasswordLength = 1024; ///< UTF-8 bytes
 inline constexpr qsizetype MaxTokenLength = 128;
 inline constexpr qsizetype MaxInviteLength = 64;
+inline constexpr int DefaultListLimit = 50; ///< list_rooms, list_people
+inline constexpr int MaxListLimit = 200;
+inline constexpr int MaxListOffset = 100'000;
+inline constexpr qsizetype MaxListPrefixLength = 64; ///< UTF-8 bytes
+inline constexpr int MaxWatchedUsers = 200;          ///< watch_presence
 
 /// Frame type names, as they appear in "type".
 namespace Type {
@@ -47,6 +54,9 @@ inline constexpr QLatin1String ChangePassword{"change_password"};
 inline constexpr QLatin1String CreateRoom{"create_room"};
 inline constexpr QLatin1String InviteToRoom{"invite_to_room"};
 inline constexpr QLatin1String RemoveFromRoom{"remove_from_room"};
+inline constexpr QLatin1String ListRooms{"list_rooms"};
+inline constexpr QLatin1String ListPeople{"list_people"};
+inline constexpr QLatin1String WatchPresence{"watch_presence"};
 // server -> client
 inline constexpr QLatin1String Welcome{"welcome"};
 inline constexpr QLatin1String UserJoined{"user_joined"};
@@ -56,6 +66,9 @@ inline constexpr QLatin1String ReceiveMessage{"receive_message"};
 inline constexpr QLatin1String Error{"error"};
 inline constexpr QLatin1String PasswordChanged{"password_changed"};
 inline constexpr QLatin1String RoomInvitation{"room_invitation"};
+inline constexpr QLatin1String RoomList{"room_list"};
+inline constexpr QLatin1String People{"people"};
+inline constexpr QLatin1String Presence{"presence"};
 } // namespace Type
 
 /// Stable error codes carried in "error" frames. Append only.
@@ -186,11 +199,39 @@ struct HistoryRequest
     bool isDirect() const { return room.isEmpty(); }
 };
 
-/// typing {room, active}
+/// typing {room, active} | typing {to, active}: in a room, or to the other
+/// person of a direct conversation.
 struct TypingRequest
 {
     QString room;
     bool active = false;
+    QString to;
+    bool isDirect() const { return room.isEmpty(); }
+};
+
+/// list_rooms {prefix?, offset?, limit?}: the rooms this user may join (public
+/// ones, and private ones they are a member of), by name; answered by room_list.
+struct ListRooms
+{
+    QString prefix; ///< names starting with it (case-insensitive); empty: all
+    int offset = 0;
+    int limit = DefaultListLimit;
+};
+
+/// list_people {prefix?, offset?, limit?}: everyone with an account here whose
+/// name or email starts with prefix, by name; answered by people.
+struct ListPeople
+{
+    QString prefix;
+    int offset = 0;
+    int limit = DefaultListLimit;
+};
+
+/// watch_presence {emails}: this connection is told (presence) when these
+/// users come online or go offline; replaces the list given before.
+struct WatchPresence
+{
+    QStringList emails;
 };
 
 // ---- server -> client -------------------------------------------------------
@@ -266,12 +307,60 @@ struct ReceiveMessage
     Message message;
 };
 
-/// typing {room, user, active}
+/// typing {room, user, active} | typing {to, user, active}: user is (not)
+/// typing in the room, or in their direct conversation with to (you).
 struct TypingNotice
 {
     QString room;
     User user;
     bool active = false;
+    QString to;
+};
+
+/// One room in a room_list.
+struct RoomSummary
+{
+    QString room;
+    bool isPrivate = false;
+    int online = 0;         ///< people in it now
+    QDateTime lastActivity; ///< its latest message; invalid: none yet
+    friend bool operator==(const RoomSummary &, const RoomSummary &) = default;
+};
+
+/// room_list {prefix, offset, rooms, has_more}
+struct RoomList
+{
+    QString prefix; ///< as asked: answers to a search being typed can be told apart
+    int offset = 0;
+    QList<RoomSummary> rooms;
+    bool hasMore = false;
+};
+
+/// One user in people.
+struct Person
+{
+    User user;
+    bool online = false;
+    friend bool operator==(const Person &, const Person &) = default;
+};
+
+/// people {prefix, offset, users, has_more}
+struct People
+{
+    QString prefix;
+    int offset = 0;
+    QList<Person> people;
+    bool hasMore = false;
+};
+
+/// presence {user, online, known}: the answer to watch_presence (one per
+/// email) and every later change. known is false for an email without an
+/// account here: direct messages to it wait until someone signs in with it.
+struct Presence
+{
+    User user;
+    bool online = false;
+    bool known = true;
 };
 
 /// error {code, message, request?, client_id?}

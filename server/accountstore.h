@@ -47,6 +47,14 @@ struct RoomAccess
     QString owner;          ///< a private room's owner
 };
 
+/// A room in the server's directory (list_rooms).
+struct RoomEntry
+{
+    QString name;
+    bool isPrivate = false;
+    QDateTime lastActivity; ///< invalid: nothing said in it yet
+};
+
 /// Where accounts, device tokens, invites and private rooms' members live. Like MessageStore, the
 /// server talks to this interface only.
 class AccountStore
@@ -69,6 +77,9 @@ public:
     virtual bool setName(const QString &email, const QString &name) = 0;
     virtual bool setDisabled(const QString &email, bool disabled) = 0;
     virtual std::optional<QList<Account>> accounts() = 0;
+    /// Enabled accounts whose email, name or a word of the name starts with
+    /// prefix (ASCII case-insensitive), by name; offset and limit page them.
+    virtual std::optional<QList<Account>> findAccounts(const QString &prefix, int offset, int limit) = 0;
 
     /// Stores a new device token by its hash; returns its id.
     virtual std::optional<qint64> addToken(const QString &email, const QByteArray &tokenHash,
@@ -99,6 +110,13 @@ public:
     virtual bool addRoomMember(const QString &room, const QString &email) = 0;
     /// False if the email was no member.
     virtual bool removeRoomMember(const QString &room, const QString &email) = 0;
+
+    /// The rooms email may see (public ones, and private ones it is a member
+    /// of) whose names start with prefix, by name.
+    virtual std::optional<QList<RoomEntry>> listRooms(const QString &prefix, const QString &email, int offset,
+                                                      int limit) = 0;
+    /// Puts a room people entered into the directory (nothing if it is there).
+    virtual bool noteRoom(const QString &room) = 0;
 
     /// Changes whenever another process (natterd's administration commands)
     /// committed to the store; the server polls it to pick such changes up.

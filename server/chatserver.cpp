@@ -144,12 +144,20 @@ void ChatServer::onDisconnected(ClientSession *session)
     const QSet<QString> rooms = session->rooms();
     for (const QString &room : rooms)
         removeFromRoom(session, room);
+    for (const QString &email : session->watching()) {
+        auto watchers = m_watchers.find(email);
+        if (watchers != m_watchers.end() && (watchers->remove(session), watchers->isEmpty()))
+            m_watchers.erase(watchers);
+    }
     if (session->isAuthenticated()) {
         auto user = m_users.find(session->user().email);
         if (user != m_users.end()) {
             user->sessions.removeOne(session);
-            if (user->sessions.isEmpty())
+            if (user->sessions.isEmpty()) {
+                const User gone = user->user;
                 m_users.erase(user);
+                announcePresence(gone, false);
+            }
         }
     }
     session->deleteLater();
@@ -384,7 +392,8 @@ void ChatServer::completeSignIn(ClientSession *session, const Hello &hello, cons
     if (account.name != user.name)
         m_store->accounts()->setName(user.email, user.name);
     auto state = m_users.find(user.email);
-    if (state == m_users.end())
+    const bool cameOnline = state == m_users.end();
+    if (cameOnline)
         state = m_users.insert(user.email, UserState{user, {}});
     state->user = user;
     for (ClientSession *other : std::as_const(state->sessions))
@@ -392,6 +401,8 @@ void ChatServer::completeSignIn(ClientSession *session, const Hello &hello, cons
     state->sessions.append(session);
     session->setUser(user, tokenId);
     qCDebug(lcNatterServer).noquote() << session->peer() << "signed in as" << user.email;
+    if (cameOnline)
+        announcePresence(user, true);
 
     Welcome welcome;
     welcome.user = user;
@@ -579,6 +590,8 @@ void ChatServer::handle(ClientSession *session, const JoinRoom &join)
                                Type::JoinRoom, {}, join.room);
             return;
         }
+        if (entered == m_rooms.cend() && !access->isPrivate)
+            m_store->accounts()->noteRoom(join.room); // into the directory (list_rooms); not fatal
         Room &room = m_rooms[join.room];
         room.isPrivate = access->isPrivate;
         room.owner = access->owner;
@@ -908,6 +921,17 @@ void ChatServer::handle(ClientSession *session, const HistoryRequest &request)
 
 void ChatServer::handle(ClientSession *session, const TypingRequest &typing)
 {
+    if (typing.isDirect()) {
+        // To the other person's connections only; nothing if they are away.
+        const QString to = Validation::normalizedEmail(typing.to);
+        const auto recipient = m_users.constFind(to);
+        if (recipient == m_users.cend() || to == session->user().email ||
+            !takeRateToken(session, Type::Typing, {}))
+            return;
+        sendToAll(recipient->sessions, Connection::wireFrame(Codec::encodeServerFrame(
+                                           TypingNotice{{}, session->user(), typing.active, to})));
+        return;
+    }
     if (!session->isInRoom(typing.room)) {
         session->sendError(ErrorCode::NotInRoom, u"you are not in room %1"_s.arg(typing.room), Type::Typing);
         return;
@@ -915,12 +939,89 @@ void ChatServer::handle(ClientSession *session, const TypingRequest &typing)
     if (!takeRateToken(session, Type::Typing, {}))
         return;
     const QByteArray frame = Connection::wireFrame(
-        Codec::encodeServerFrame(TypingNotice{typing.room, session->user(), typing.active}));
+        Codec::encodeServerFrame(TypingNotice{typing.room, session->user(), typing.active, {}}));
     const QString &email = session->user().email;
     for (ClientSession *member : std::as_const(m_rooms[typing.room].sessions)) {
         if (member->user().email != email)
             member->sendWireFrame(frame);
     }
+}
+
+void ChatServer::handle(ClientSession *session, const ListRooms &list)
+{
+    if (!takeRateToken(session, Type::ListRooms, {}))
+        return;
+    const std::optional<QList<RoomEntry>> rooms = m_store->accounts()->listRooms(
+        list.prefix.toLower(), session->user().email, list.offset, list.limit + 1);
+    if (!rooms) {
+        session->sendError(ErrorCode::InternalError, u"the rooms could not be listed"_s, Type::ListRooms);
+        return;
+    }
+    RoomList answer{list.prefix, list.offset, {}, rooms->size() > list.limit};
+    for (const RoomEntry &entry : rooms->first(std::min<qsizetype>(rooms->size(), list.limit))) {
+        const auto room = m_rooms.constFind(entry.name);
+        const int online = room == m_rooms.cend() ? 0 : int(room->connectionsByUser.size());
+        answer.rooms.append(RoomSummary{entry.name, entry.isPrivate, online, entry.lastActivity});
+    }
+    session->sendFrame(answer);
+}
+
+void ChatServer::handle(ClientSession *session, const ListPeople &list)
+{
+    if (!takeRateToken(session, Type::ListPeople, {}))
+        return;
+    const std::optional<QList<Account>> accounts =
+        m_store->accounts()->findAccounts(list.prefix.trimmed(), list.offset, list.limit + 1);
+    if (!accounts) {
+        session->sendError(ErrorCode::InternalError, u"the people could not be listed"_s, Type::ListPeople);
+        return;
+    }
+    People answer{list.prefix, list.offset, {}, accounts->size() > list.limit};
+    for (const Account &account : accounts->first(std::min<qsizetype>(accounts->size(), list.limit))) {
+        const auto online = m_users.constFind(account.email);
+        // The name in use now, if they are here (it may have changed at sign-in).
+        const User user = online != m_users.cend() ? online->user : User{account.name, account.email};
+        answer.people.append(Person{user, online != m_users.cend()});
+    }
+    session->sendFrame(answer);
+}
+
+void ChatServer::handle(ClientSession *session, const WatchPresence &watch)
+{
+    // Replaces what this connection watched: at most MaxWatchedUsers (the codec's bound).
+    for (const QString &email : session->watching()) {
+        auto watchers = m_watchers.find(email);
+        if (watchers != m_watchers.end() && (watchers->remove(session), watchers->isEmpty()))
+            m_watchers.erase(watchers);
+    }
+    QSet<QString> watching;
+    for (const QString &raw : watch.emails)
+        watching.insert(Validation::normalizedEmail(raw));
+    session->setWatching(watching);
+    for (const QString &email : std::as_const(watching)) {
+        m_watchers[email].insert(session);
+        session->sendFrame(presenceOf(email));
+    }
+}
+
+Presence ChatServer::presenceOf(const QString &email) const
+{
+    if (const auto online = m_users.constFind(email); online != m_users.cend())
+        return Presence{online->user, true, true};
+    Account account;
+    const AccountStore::Found found = m_store->accounts()->findAccount(email, &account);
+    // A store failure reads as "known": nobody is told a real person does not exist.
+    return Presence{User{account.name, email}, false, found != AccountStore::Found::No};
+}
+
+void ChatServer::announcePresence(const User &user, bool online)
+{
+    const auto watchers = m_watchers.constFind(user.email);
+    if (watchers == m_watchers.cend())
+        return;
+    const QByteArray frame = Connection::wireFrame(Codec::encodeServerFrame(Presence{user, online, true}));
+    for (ClientSession *watcher : *watchers)
+        watcher->sendWireFrame(frame);
 }
 
 void ChatServer::shutdown()

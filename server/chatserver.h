@@ -124,6 +124,12 @@ private:
     void handle(ClientSession *session, const Protocol::CreateRoom &create);
     void handle(ClientSession *session, const Protocol::InviteToRoom &invite);
     void handle(ClientSession *session, const Protocol::RemoveFromRoom &remove);
+    void handle(ClientSession *session, const Protocol::ListRooms &list);
+    void handle(ClientSession *session, const Protocol::ListPeople &list);
+    void handle(ClientSession *session, const Protocol::WatchPresence &watch);
+    Protocol::Presence presenceOf(const QString &email) const;
+    /// Tells the connections watching user that they came online or went away.
+    void announcePresence(const User &user, bool online);
     /// The private room's access for an owner's request; nullopt (and an error sent) otherwise.
     std::optional<RoomAccess> ownedPrivateRoom(ClientSession *session, const QString &room,
                                                QLatin1String request);
@@ -163,9 +169,10 @@ private:
     qint64 m_lastCommitNs = std::numeric_limits<qint64>::min() / 2;
 
     QSet<ClientSession *> m_sessions;
-    QHash<QString, UserState> m_users; // online users by email
-    QHash<QString, Room> m_rooms;      // rooms with at least one member
-    QList<PendingSend> m_pendingSends; // accepted, not yet committed
+    QHash<QString, UserState> m_users;                // online users by email
+    QHash<QString, Room> m_rooms;                     // rooms with at least one member
+    QHash<QString, QSet<ClientSession *>> m_watchers; // email -> connections watching its presence
+    QList<PendingSend> m_pendingSends;                // accepted, not yet committed
     bool m_flushScheduled = false;
     bool m_shuttingDown = false;
 };

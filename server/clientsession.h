@@ -45,6 +45,10 @@ public:
     void addRoom(const QString &room) { m_rooms.insert(room); }
     void removeRoom(const QString &room) { m_rooms.remove(room); }
 
+    /// The emails whose presence this connection watches (watch_presence).
+    const QSet<QString> &watching() const { return m_watching; }
+    void setWatching(const QSet<QString> &emails) { m_watching = emails; }
+
     /// See Connection::sendWireFrame().
     bool sendWireFrame(const QByteArray &frame) { return m_connection->sendWireFrame(frame); }
     bool sendFrame(const Codec::ServerFrame &frame);
@@ -64,6 +68,7 @@ private:
     QList<QString> m_waitingFrames;
     User m_user;
     QSet<QString> m_rooms;
+    QSet<QString> m_watching;
 };
 
 } // namespace Natter

@@ -35,12 +35,12 @@ private:
     QByteArray m_bytes;
 };
 
-/// nice 19 for the calling thread, once (Linux keeps a nice value per thread).
+/// nice 10 for the calling thread, once (Linux keeps a nice value per thread).
 void lowerThisThreadsPriority()
 {
 #ifdef Q_OS_LINUX
     static thread_local const bool lowered = [] {
-        return setpriority(PRIO_PROCESS, id_t(syscall(SYS_gettid)), 19) == 0;
+        return setpriority(PRIO_PROCESS, id_t(syscall(SYS_gettid)), 10) == 0;
     }();
     Q_UNUSED(lowered);
 #endif
@@ -57,12 +57,13 @@ PasswordHasher::PasswordHasher(Cost cost, bool background, QObject *parent)
     if (sodium_init() < 0)
         qFatal("libsodium could not be initialised");
     // Each hash needs m_memLimit of memory and a core for ~60 ms. Half the
-    // cores at most (one on a two-core box), in the background at the
-    // lowest normal priority (nice 19): chat goes first. With two threads at
-    // normal priority, 50 sign-ins at once raised other clients' p99 from 5
-    // to 250 ms (bench/natterbench --password-signins; docs/performance.md).
-    // Not SCHED_IDLE (QThread::IdlePriority), which was as gentle but never
-    // ran at all while anything else kept the CPU busy: sign-ins starved.
+    // cores at most (one on a two-core box), in the background at a low
+    // priority (nice 10: about a tenth of a normal thread's share when they
+    // compete): chat goes first. With two threads at normal priority, 50
+    // sign-ins at once raised other clients' p99 from 5 to 250 ms
+    // (bench/natterbench --password-signins; docs/performance.md). Not
+    // SCHED_IDLE (QThread::IdlePriority), which never ran at all while
+    // anything else kept the CPU busy: sign-ins starved.
     m_pool.setMaxThreadCount(std::max(1, QThread::idealThreadCount() / 2));
     QByteArray random(32, Qt::Uninitialized);
     randombytes_buf(random.data(), size_t(random.size()));

@@ -25,7 +25,7 @@ public:
         Minimum,     ///< the least libsodium allows: for tests and benchmarks only
     };
 
-    /// background: hash at the lowest normal priority (nice 19), so that chat
+    /// background: hash at a low priority (nice 10), so that chat
     /// traffic goes first (natterd and hosted chats); off for timing tests.
     explicit PasswordHasher(Cost cost, bool background = true, QObject *parent = nullptr);
     ~PasswordHasher() override;

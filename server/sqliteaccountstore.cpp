@@ -131,6 +131,24 @@ std::optional<QList<Account>> SqliteAccountStore::accounts()
     return result;
 }
 
+std::optional<QList<Account>> SqliteAccountStore::findAccounts(const QString &prefix, int offset, int limit)
+{
+    // Not a null QString: that binds as NULL, and NULL matches nothing.
+    const QString lower = prefix.isNull() ? u""_s : prefix.toLower();
+    QSqlQuery query(m_db);
+    if (!exec(query,
+              QLatin1String(AccountColumns) +
+                  u"WHERE disabled = 0 AND (? = '' OR substr(email, 1, length(?)) = ?"
+                  u" OR instr(' ' || lower(name), ' ' || ?) > 0)"
+                  u" ORDER BY lower(name), email LIMIT ? OFFSET ?"_s,
+              {lower, lower, lower, lower, limit, offset}))
+        return std::nullopt;
+    QList<Account> result;
+    while (query.next())
+        result.append(readAccount(query));
+    return result;
+}
+
 std::optional<qint64> SqliteAccountStore::addToken(const QString &email, const QByteArray &tokenHash,
                                                    const QString &device)
 {
@@ -263,7 +281,9 @@ bool SqliteAccountStore::createPrivateRoom(const QString &room, const QString &o
             query,
             u"INSERT INTO private_rooms (name, owner, created_ts) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"_s,
             {room, owner, nowMs()}) ||
-        !changedOne(query, u"INSERT INTO room_members (room, email) VALUES (?, ?)"_s, {room, owner})) {
+        !changedOne(query, u"INSERT INTO room_members (room, email) VALUES (?, ?)"_s, {room, owner}) ||
+        !exec(query, u"INSERT INTO rooms (name, last_ts) VALUES (?, NULL) ON CONFLICT DO NOTHING"_s,
+              {room})) {
         m_db.rollback();
         return false;
     }
@@ -276,6 +296,36 @@ std::optional<bool> SqliteAccountStore::isRoomMember(const QString &room, const 
     if (!exec(query, u"SELECT 1 FROM room_members WHERE room = ? AND email = ?"_s, {room, email}))
         return std::nullopt;
     return query.next();
+}
+
+std::optional<QList<RoomEntry>> SqliteAccountStore::listRooms(const QString &prefix, const QString &email,
+                                                              int offset, int limit)
+{
+    QSqlQuery query(m_db);
+    if (!exec(query,
+              u"SELECT r.name, p.name IS NOT NULL, r.last_ts FROM rooms r LEFT JOIN private_rooms p ON "
+              u"p.name = r.name"
+              u" WHERE substr(r.name, 1, length(?)) = ?"
+              u" AND (p.name IS NULL OR EXISTS (SELECT 1 FROM room_members m WHERE m.room = r.name AND "
+              u"m.email = ?))"
+              u" ORDER BY r.name LIMIT ? OFFSET ?"_s,
+              {prefix.isNull() ? u""_s : prefix, prefix.isNull() ? u""_s : prefix, email, limit, offset}))
+        return std::nullopt;
+    QList<RoomEntry> result;
+    while (query.next()) {
+        RoomEntry entry{query.value(0).toString(), query.value(1).toBool(), {}};
+        if (!query.value(2).isNull())
+            entry.lastActivity = QDateTime::fromMSecsSinceEpoch(query.value(2).toLongLong(), Qt::UTC);
+        result.append(entry);
+    }
+    return result;
+}
+
+bool SqliteAccountStore::noteRoom(const QString &room)
+{
+    QSqlQuery query(m_db);
+    return exec(query, u"INSERT INTO rooms (name, last_ts) VALUES (?, NULL) ON CONFLICT DO NOTHING"_s,
+                {room});
 }
 
 bool SqliteAccountStore::addRoomMember(const QString &room, const QString &email)

@@ -25,6 +25,7 @@ public:
     bool setName(const QString &email, const QString &name) override;
     bool setDisabled(const QString &email, bool disabled) override;
     std::optional<QList<Account>> accounts() override;
+    std::optional<QList<Account>> findAccounts(const QString &prefix, int offset, int limit) override;
 
     std::optional<qint64> addToken(const QString &email, const QByteArray &tokenHash,
                                    const QString &device) override;
@@ -45,6 +46,9 @@ public:
     std::optional<bool> isRoomMember(const QString &room, const QString &email) override;
     bool addRoomMember(const QString &room, const QString &email) override;
     bool removeRoomMember(const QString &room, const QString &email) override;
+    std::optional<QList<RoomEntry>> listRooms(const QString &prefix, const QString &email, int offset,
+                                              int limit) override;
+    bool noteRoom(const QString &room) override;
 
     qint64 externalChangeCounter() override;
     QString errorString() const override { return m_errorString; }

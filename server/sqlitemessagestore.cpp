@@ -9,6 +9,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QLockFile>
+#include <QSet>
 #include <QSqlError>
 #include <QVariant>
 
@@ -86,6 +87,13 @@ const QList<QList<QString>> &migrations()
             u"CREATE TABLE server_identity (id TEXT NOT NULL)"_s,
             u"INSERT INTO server_identity (id) VALUES (lower(hex(randomblob(16))))"_s,
         },
+        // 5: the rooms the server knows (for list_rooms), with their latest activity.
+        {
+            u"CREATE TABLE rooms (name TEXT PRIMARY KEY, last_ts INTEGER) WITHOUT ROWID"_s,
+            u"INSERT INTO rooms (name, last_ts) SELECT substr(conversation, 2), MAX(ts) FROM messages"
+            u" WHERE conversation LIKE '#%' GROUP BY conversation"_s,
+            u"INSERT OR IGNORE INTO rooms (name, last_ts) SELECT name, NULL FROM private_rooms"_s,
+        },
     };
     return steps;
 }
@@ -121,6 +129,7 @@ void SqliteMessageStore::closeDatabase()
     m_historyAfter.reset();
     m_selectHeld.reset();
     m_releaseHeld.reset();
+    m_touchRoom.reset();
     if (m_db.isValid()) {
         m_db.close();
         m_db = QSqlDatabase();
@@ -251,7 +260,9 @@ bool SqliteMessageStore::open()
                  u"SELECT m.id, m.conversation, m.recipient, m.sender_email, m.sender_name, m.text,"
                  u" m.ts, m.client_id FROM held_direct h JOIN messages m ON m.id = h.message_id"
                  u" WHERE h.recipient = ? ORDER BY h.message_id"_s) ||
-        !prepare(m_releaseHeld, u"DELETE FROM held_direct WHERE recipient = ? AND message_id <= ?"_s)) {
+        !prepare(m_releaseHeld, u"DELETE FROM held_direct WHERE recipient = ? AND message_id <= ?"_s) ||
+        !prepare(m_touchRoom, u"INSERT INTO rooms (name, last_ts) VALUES (?, ?)"
+                              u" ON CONFLICT (name) DO UPDATE SET last_ts = excluded.last_ts"_s)) {
         closeDatabase();
         return false;
     }
@@ -385,6 +396,7 @@ std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<Messa
 
     QList<StoredMessage> stored;
     stored.reserve(drafts.size());
+    QSet<QString> roomsSpoken;
     QSqlQuery &insert = *m_insertMessage;
     for (const MessageDraft &draft : drafts) {
         const Message &message = draft.message;
@@ -418,10 +430,19 @@ std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<Messa
             if (!hold.exec())
                 return rollback(u"cannot hold a direct message"_s, hold.lastError());
         }
+        if (!direct)
+            roomsSpoken.insert(message.room);
         Message result = message;
         result.id = nextId++;
         result.timestamp = now;
         stored.append(StoredMessage{std::move(result), false});
+    }
+    for (const QString &room : std::as_const(roomsSpoken)) {
+        QSqlQuery &touch = *m_touchRoom;
+        touch.bindValue(0, room);
+        touch.bindValue(1, nowMs);
+        if (!touch.exec())
+            return rollback(u"cannot note a room's activity"_s, touch.lastError());
     }
     if (!m_db.commit())
         return rollback(u"cannot commit"_s, m_db.lastError());

@@ -24,7 +24,7 @@ class WalCheckpointer;
 class SqliteMessageStore final : public MessageStore
 {
 public:
-    static constexpr int SchemaVersion = 4;
+    static constexpr int SchemaVersion = 5;
 
     enum class OpenMode
     {
@@ -85,6 +85,7 @@ private:
     std::optional<QSqlQuery> m_historyAfter;
     std::optional<QSqlQuery> m_selectHeld;
     std::optional<QSqlQuery> m_releaseHeld;
+    std::optional<QSqlQuery> m_touchRoom;
 };
 
 } // namespace Natter

@@ -314,6 +314,10 @@ void Transport::acceptWebSockets()
             continue;
         }
         if (!handshake.refusal.isEmpty()) {
+            // Ours until it is gone (with the transport at the latest), and its
+            // TCP socket with it: QWebSocket does not own the socket it came from.
+            socket->setParent(this);
+            connect(socket, &QObject::destroyed, handshake.socket.data(), &QObject::deleteLater);
             socket->close(QWebSocketProtocol::CloseCode(1013), handshake.refusal); // try again later
             connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
             // A peer that never answers the close must not keep its place.

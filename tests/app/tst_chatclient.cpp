@@ -319,17 +319,18 @@ void TestChatClient::typingIsShownAndForgotten()
     QTRY_COMPARE(alice->members(QStringLiteral("general")).size(), 2);
     QTRY_COMPARE(bob->members(QStringLiteral("general")).size(), 2);
 
-    bob->setTyping(QStringLiteral("general"), true);
-    QTRY_COMPARE(alice->typingUsers(QStringLiteral("general")), QStringList{QStringLiteral("Bob")});
-    bob->setTyping(QStringLiteral("general"), false);
-    QTRY_VERIFY(alice->typingUsers(QStringLiteral("general")).isEmpty());
+    bob->setTyping(ConversationKey::room(QStringLiteral("general")), true);
+    QTRY_COMPARE(alice->typingUsers(ConversationKey::room(QStringLiteral("general"))),
+                 QStringList{QStringLiteral("Bob")});
+    bob->setTyping(ConversationKey::room(QStringLiteral("general")), false);
+    QTRY_VERIFY(alice->typingUsers(ConversationKey::room(QStringLiteral("general"))).isEmpty());
 
     // Sending clears the sender's typing for the others.
-    bob->setTyping(QStringLiteral("general"), true);
-    QTRY_COMPARE(alice->typingUsers(QStringLiteral("general")).size(), 1);
+    bob->setTyping(ConversationKey::room(QStringLiteral("general")), true);
+    QTRY_COMPARE(alice->typingUsers(ConversationKey::room(QStringLiteral("general"))).size(), 1);
     bob->sendMessage(ConversationKey::room(QStringLiteral("general")), QStringLiteral("done"));
-    QTRY_VERIFY(alice->typingUsers(QStringLiteral("general")).isEmpty());
-    QVERIFY(bob->typingUsers(QStringLiteral("general")).isEmpty());
+    QTRY_VERIFY(alice->typingUsers(ConversationKey::room(QStringLiteral("general"))).isEmpty());
+    QVERIFY(bob->typingUsers(ConversationKey::room(QStringLiteral("general"))).isEmpty());
 }
 
 void TestChatClient::blankAndOverlongTextIsNotQueued()

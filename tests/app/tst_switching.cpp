@@ -134,6 +134,9 @@ private Q_SLOTS:
     void anOldErrorGoesWithItsConversation();
     void aDirectHeaderShowsTheNameOnceKnown();
     void aDifferentChatAtTheSameAddressIsNotMixedIn();
+    void aDirectMessageToAnUnknownEmailSaysSo();
+    void directConversationsShowPresenceAndTyping();
+    void nobodyShowsOnlineWhileDisconnected();
 
 private:
     /// Alice's app in #general, #design and #history (in that order), online.
@@ -420,6 +423,67 @@ void TestSwitching::aDifferentChatAtTheSameAddressIsNotMixedIn()
     const QString secondId = controller->settings().serverId(AppController::serverKey(m_server->url()));
     QVERIFY(secondId != firstId);
     QCOMPARE(secondId, client->serverId());
+}
+
+void TestSwitching::aDirectMessageToAnUnknownEmailSaysSo()
+{
+    auto controller = startInThreeRooms();
+    QVERIFY(controller);
+    MainWindow *window = controller->window();
+    Q_EMIT window->directMessageRequested(u"bob@exampel.org"_s, QString()); // a typo
+    QTRY_VERIFY2(window->conversationSubtitle().contains(u"nobody has signed in with this email"_s),
+                 qPrintable(window->conversationSubtitle()));
+    // Still allowed, clearly: the message is kept for whoever signs in with it.
+    controller->client()->sendMessage(ConversationKey::direct(u"bob@exampel.org"_s), u"hello?"_s);
+    QTRY_COMPARE(controller->client()->messages(ConversationKey::direct(u"bob@exampel.org"_s))->storedCount(),
+                 1);
+}
+
+void TestSwitching::directConversationsShowPresenceAndTyping()
+{
+    auto controller = startInThreeRooms();
+    QVERIFY(controller);
+    MainWindow *window = controller->window();
+    auto bob = std::make_unique<TestClient>();
+    QVERIFY(bob->open(m_server->port()));
+    QVERIFY(bob->hello(u"Bob"_s, u"bob@example.org"_s));
+    Q_EMIT window->directMessageRequested(u"bob@example.org"_s, u"Bob"_s);
+    QTRY_VERIFY2(window->conversationSubtitle().contains(MainWindow::tr("online")) ||
+                     window->conversationSubtitle().endsWith(u"online"_s),
+                 qPrintable(window->conversationSubtitle()));
+
+    bob->send(Protocol::TypingRequest{{}, true, u"alice@example.org"_s});
+    QTRY_COMPARE(window->typingLabel()->text(), AppController::typingText({u"Bob"_s}));
+    // Typing shows where it happens only.
+    Q_EMIT window->conversationSelected(ConversationKey::room(u"general"_s));
+    QCOMPARE(window->typingLabel()->text(), QString());
+    Q_EMIT window->conversationSelected(ConversationKey::direct(u"bob@example.org"_s));
+    QCOMPARE(window->typingLabel()->text(), AppController::typingText({u"Bob"_s}));
+
+    bob.reset(); // Bob leaves: away, and no longer typing
+    QTRY_VERIFY2(window->conversationSubtitle().endsWith(u"away"_s),
+                 qPrintable(window->conversationSubtitle()));
+    QCOMPARE(window->typingLabel()->text(), QString());
+}
+
+void TestSwitching::nobodyShowsOnlineWhileDisconnected()
+{
+    auto controller = startInThreeRooms();
+    QVERIFY(controller);
+    MainWindow *window = controller->window();
+    TestClient bob;
+    QVERIFY(bob.open(m_server->port()));
+    QVERIFY(bob.hello(u"Bob"_s, u"bob@example.org"_s));
+    QVERIFY(bob.join(u"general"_s));
+    Q_EMIT window->conversationSelected(ConversationKey::room(u"general"_s));
+    QTRY_COMPARE(window->memberList()->model()->rowCount(), 2);
+
+    controller->client()->disconnectFromServer();
+    QCOMPARE(window->memberList()->model()->rowCount(), 0);
+    QCOMPARE(window->conversationSubtitle(), QString());
+
+    controller->client()->connectToServer(m_server->url());
+    QTRY_COMPARE(window->memberList()->model()->rowCount(), 2);
 }
 
 QTEST_MAIN(TestSwitching)

@@ -466,7 +466,7 @@ void TestChatServer::typingGoesToTheOthers()
     TestClient *carol = connectedClient(u"Carol"_s, u"carol@x.org"_s, {u"codeial"_s});
     QVERIFY(bob && carol);
     bob->frames.clear();
-    bob->send(TypingRequest{u"codeial"_s, true});
+    bob->send(TypingRequest{u"codeial"_s, true, {}});
     const auto typing = carol->waitFor<TypingNotice>();
     QVERIFY(typing);
     QCOMPARE(typing->user.name, u"Bob"_s);
@@ -475,7 +475,7 @@ void TestChatServer::typingGoesToTheOthers()
     sendAndReceive(bob, u"codeial"_s, u"sync"_s);
     QCOMPARE(bob->count<TypingNotice>(), 0);
 
-    bob->send(TypingRequest{u"elsewhere"_s, true});
+    bob->send(TypingRequest{u"elsewhere"_s, true, {}});
     QCOMPARE(bob->waitFor<Error>()->code, ErrorCode::NotInRoom);
 }
 
@@ -722,7 +722,7 @@ void TestChatServer::storeFailureIsReportedAndNothingPushed()
     QVERIFY(error);
     QCOMPARE(error->code, ErrorCode::InternalError);
     QCOMPARE(error->clientId, u"b-1"_s);
-    carol->send(TypingRequest{u"codeial"_s, true});
+    carol->send(TypingRequest{u"codeial"_s, true, {}});
     QVERIFY(bob->waitFor<TypingNotice>());
     QCOMPARE(bob->count<ReceiveMessage>(), 0);
     QCOMPARE(carol->count<ReceiveMessage>(), 0);

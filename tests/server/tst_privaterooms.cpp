@@ -111,7 +111,7 @@ void TestPrivateRooms::outsidersSeeNothing()
     eve->send(SendMessage{u"design"_s, {}, u"let me in"_s, {}});
     QCOMPARE(eve->waitFor<Error>()->code, ErrorCode::NotInRoom);
     // What members say and do stays among them.
-    bob->send(TypingRequest{u"design"_s, true});
+    bob->send(TypingRequest{u"design"_s, true, {}});
     bob->send(SendMessage{u"design"_s, {}, u"the plan"_s, {}});
     QVERIFY(alice->waitFor<TypingNotice>());
     QVERIFY(alice->waitFor<ReceiveMessage>());
@@ -187,7 +187,7 @@ void TestPrivateRooms::removalTakesEveryConnectionOutAtOnce()
     bob->send(JoinRoom{u"design"_s});
     QCOMPARE(bob->waitFor<Error>()->code, ErrorCode::NotAMember);
     QCOMPARE(bob->count<ReceiveMessage>() + bobPhone->count<ReceiveMessage>(), 0);
-    bobPhone->send(TypingRequest{u"design"_s, true});
+    bobPhone->send(TypingRequest{u"design"_s, true, {}});
     QCOMPARE(bobPhone->waitFor<Error>()->code, ErrorCode::NotInRoom);
 }
 
