@@ -138,6 +138,22 @@ AppController::AppController(AppSettings settings, ClientOptions options,
         }
     });
     connect(m_window, &MainWindow::inviteToRoomRequested, m_client, &ChatClient::inviteToRoom);
+    // The directory dialogs search the server as the user types; offline, they
+    // still offer to create a room or write to a typed email.
+    connect(m_window, &MainWindow::roomSearchRequested, this, [this](const QString &prefix) {
+        if (m_client->state() == ChatClient::State::Online)
+            m_client->listRooms(prefix);
+        else
+            m_window->showRoomSearchResults(Protocol::RoomList{prefix, 0, {}, false});
+    });
+    connect(m_window, &MainWindow::peopleSearchRequested, this, [this](const QString &prefix) {
+        if (m_client->state() == ChatClient::State::Online)
+            m_client->listPeople(prefix);
+        else
+            m_window->showPeopleSearchResults(Protocol::People{prefix, 0, {}, false});
+    });
+    connect(m_client, &ChatClient::roomsListed, m_window, &MainWindow::showRoomSearchResults);
+    connect(m_client, &ChatClient::peopleListed, m_window, &MainWindow::showPeopleSearchResults);
     connect(m_window, &MainWindow::removeFromRoomRequested, m_client, &ChatClient::removeFromRoom);
     connect(m_window, &MainWindow::changePasswordRequested, m_client, &ChatClient::changePassword);
     connect(m_client, &ChatClient::passwordChanged, this, [this] {

@@ -817,13 +817,36 @@ void MainWindow::showMessageMenu(const QPoint &position)
 
 void MainWindow::askJoinRoom()
 {
-    bool ok = false;
-    const QString room =
-        QInputDialog::getText(this, tr("Join or Create Room"),
-                              tr("Room name (letters, digits, '-', '_', '.'; a new name creates the room):"),
-                              QLineEdit::Normal, QString(), &ok);
-    if (ok && !room.trimmed().isEmpty())
-        Q_EMIT joinRoomRequested(room.trimmed().toLower());
+    openDirectory(DirectoryDialog::Kind::Rooms);
+}
+
+void MainWindow::openDirectory(DirectoryDialog::Kind kind)
+{
+    if (m_directory)
+        m_directory->close();
+    auto *dialog = new DirectoryDialog(kind, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    m_directory = dialog;
+    if (kind == DirectoryDialog::Kind::Rooms) {
+        connect(dialog, &DirectoryDialog::searchRequested, this, &MainWindow::roomSearchRequested);
+        connect(dialog, &DirectoryDialog::roomChosen, this, &MainWindow::joinRoomRequested);
+    } else {
+        connect(dialog, &DirectoryDialog::searchRequested, this, &MainWindow::peopleSearchRequested);
+        connect(dialog, &DirectoryDialog::personChosen, this, &MainWindow::directMessageRequested);
+    }
+    dialog->open();
+}
+
+void MainWindow::showRoomSearchResults(const Protocol::RoomList &list)
+{
+    if (m_directory && m_directory->kind() == DirectoryDialog::Kind::Rooms)
+        m_directory->setRooms(list.prefix, list.rooms, list.hasMore);
+}
+
+void MainWindow::showPeopleSearchResults(const Protocol::People &people)
+{
+    if (m_directory && m_directory->kind() == DirectoryDialog::Kind::People)
+        m_directory->setPeople(people.prefix, people.people, people.hasMore);
 }
 
 void MainWindow::askInviteToRoom(const QString &room)
@@ -891,12 +914,7 @@ void MainWindow::askCreatePrivateRoom()
 
 void MainWindow::askDirectMessage()
 {
-    bool ok = false;
-    const QString email =
-        QInputDialog::getText(this, tr("Direct Message"), tr("Email address of the person to write to:"),
-                              QLineEdit::Normal, QString(), &ok);
-    if (ok && !email.trimmed().isEmpty())
-        Q_EMIT directMessageRequested(email.trimmed(), QString());
+    openDirectory(DirectoryDialog::Kind::People);
 }
 
 void MainWindow::changeEvent(QEvent *event)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "conversationlistmodel.h"
+#include "directorydialog.h"
 
 #include <QMainWindow>
 #include <QPointer>
@@ -75,6 +76,11 @@ public:
     void setConnectionSecurity(bool encrypted, const QString &fingerprint);
     QString connectionSecurityText() const;
     void setTypingText(const QString &text);
+    /// Answers for the room / people search of the open directory dialog (if any).
+    void showRoomSearchResults(const Protocol::RoomList &list);
+    void showPeopleSearchResults(const Protocol::People &people);
+    /// The directory dialog open now ("Join a Room", "New Direct Message"), if any.
+    DirectoryDialog *directoryDialog() const { return m_directory; }
     /// A banner above the messages that stays until dismissed or replaced.
     void showError(const QString &message);
     void clearError();
@@ -104,6 +110,9 @@ Q_SIGNALS:
     void retryRequested(const Natter::ConversationKey &key, const QString &clientId);
     void typingChanged(const Natter::ConversationKey &key, bool active);
     void joinRoomRequested(const QString &room);
+    /// The directory dialog searches as the user types: answer with showRoomSearchResults().
+    void roomSearchRequested(const QString &prefix);
+    void peopleSearchRequested(const QString &prefix);
     void directMessageRequested(const QString &email, const QString &name);
     void closeConversationRequested(const Natter::ConversationKey &key);
     void reconnectRequested();
@@ -138,6 +147,7 @@ private:
     void askChangePassword();
     void askInviteToRoom(const QString &room);
     void askDirectMessage();
+    void openDirectory(DirectoryDialog::Kind kind);
     void copySelectedMessages();
     void showMessageMenu(const QPoint &position);
     void onRowsAboutToBeInserted(int first, int last);
@@ -181,6 +191,7 @@ private:
     QStringList m_hostUrls;
     bool m_canManageRoom = false; // the current room is private and ours
     std::function<bool()> m_closeGuard;
+    QPointer<DirectoryDialog> m_directory;
 
     QPushButton *m_jumpButton = nullptr;
     int m_unseen = 0; // messages that arrived below while the user read further up

@@ -4,6 +4,7 @@
 // belongs to the same, current conversation.
 #include "appcontroller.h"
 #include "composer.h"
+#include "directorydialog.h"
 #include "mainwindow.h"
 #include "memorycredentialstore.h"
 #include "testserver.h"
@@ -137,6 +138,8 @@ private Q_SLOTS:
     void aDirectMessageToAnUnknownEmailSaysSo();
     void directConversationsShowPresenceAndTyping();
     void nobodyShowsOnlineWhileDisconnected();
+    void joinsOrCreatesARoomByKeyboardAlone();
+    void writesToSomeoneByKeyboardAlone();
 
 private:
     /// Alice's app in #general, #design and #history (in that order), online.
@@ -484,6 +487,74 @@ void TestSwitching::nobodyShowsOnlineWhileDisconnected()
 
     controller->client()->connectToServer(m_server->url());
     QTRY_COMPARE(window->memberList()->model()->rowCount(), 2);
+}
+
+void TestSwitching::joinsOrCreatesARoomByKeyboardAlone()
+{
+    auto controller = startInThreeRooms();
+    QVERIFY(controller);
+    MainWindow *window = controller->window();
+    TestClient bob;
+    QVERIFY(bob.open(m_server->port()));
+    QVERIFY(bob.hello(u"Bob"_s, u"bob@example.org"_s));
+    QVERIFY(bob.join(u"dev"_s));
+    QVERIFY(bob.join(u"devops"_s));
+
+    // Ctrl+J, type, Down, Enter.
+    actionWithShortcut(window, QKeySequence(Qt::CTRL | Qt::Key_J))->trigger();
+    DirectoryDialog *dialog = window->directoryDialog();
+    QVERIFY(dialog);
+    QTRY_VERIFY(dialog->list()->model()->rowCount() >= 5); // every room, at first
+    QTest::keyClicks(dialog->searchEdit(), u"dev"_s);
+    QTRY_COMPARE(dialog->list()->model()->rowCount(), 2);
+    QCOMPARE(dialog->list()->model()->index(0, 0).data(DirectoryDialog::KeyRole).toString(), u"dev"_s);
+    QVERIFY(dialog->list()->model()->index(0, 0).data().toString().contains(u"1 online"_s));
+    QTest::keyClick(dialog->searchEdit(), Qt::Key_Down);
+    QTest::keyClick(dialog->searchEdit(), Qt::Key_Return);
+    QTRY_COMPARE(window->currentConversation(), ConversationKey::room(u"devops"_s));
+    QTRY_VERIFY(!window->directoryDialog());
+
+    // A name nobody uses: Enter creates it.
+    actionWithShortcut(window, QKeySequence(Qt::CTRL | Qt::Key_J))->trigger();
+    dialog = window->directoryDialog();
+    QVERIFY(dialog);
+    QTest::keyClicks(dialog->searchEdit(), u"Retro"_s);
+    QTRY_COMPARE(dialog->list()->model()->rowCount(), 1);
+    QVERIFY(dialog->list()->model()->index(0, 0).data(DirectoryDialog::CreatesRole).toBool());
+    QTest::keyClick(dialog->searchEdit(), Qt::Key_Return);
+    QTRY_COMPARE(window->currentConversation(), ConversationKey::room(u"retro"_s));
+    QTRY_VERIFY(!controller->client()->members(u"retro"_s).isEmpty());
+}
+
+void TestSwitching::writesToSomeoneByKeyboardAlone()
+{
+    auto controller = startInThreeRooms();
+    QVERIFY(controller);
+    MainWindow *window = controller->window();
+    {
+        TestClient carol;
+        QVERIFY(carol.open(m_server->port()));
+        QVERIFY(carol.hello(u"Carol Jonas"_s, u"carol@example.org"_s));
+    }
+    TestClient bob;
+    QVERIFY(bob.open(m_server->port()));
+    QVERIFY(bob.hello(u"Bob Jones"_s, u"bob@example.org"_s));
+
+    actionWithShortcut(window, QKeySequence(Qt::CTRL | Qt::Key_D))->trigger();
+    DirectoryDialog *dialog = window->directoryDialog();
+    QVERIFY(dialog);
+    QTest::keyClicks(dialog->searchEdit(), u"jo"_s);
+    QTRY_COMPARE(dialog->list()->model()->rowCount(), 2);
+    // Online first: Bob, then Carol.
+    QCOMPARE(dialog->list()->model()->index(0, 0).data(DirectoryDialog::KeyRole).toString(),
+             u"bob@example.org"_s);
+    QTest::keyClick(dialog->searchEdit(), Qt::Key_Down);
+    QTest::keyClick(dialog->searchEdit(), Qt::Key_Return);
+    const ConversationKey carol = ConversationKey::direct(u"carol@example.org"_s);
+    QTRY_COMPARE(window->currentConversation(), carol);
+    QCOMPARE(controller->client()->conversations()->title(carol), u"Carol Jonas"_s);
+    QTRY_VERIFY2(window->conversationSubtitle().endsWith(u"away"_s),
+                 qPrintable(window->conversationSubtitle()));
 }
 
 QTEST_MAIN(TestSwitching)
