@@ -99,6 +99,9 @@ AppController::AppController(AppSettings settings, ClientOptions options,
     m_window->setMemberModel(m_members);
     if (!m_settings.windowGeometry().isEmpty())
         m_window->restoreGeometry(m_settings.windowGeometry());
+    m_window->setPanesShown(m_settings.showSidebar(), m_settings.showMembers());
+    connect(m_window, &MainWindow::panesChanged, this,
+            [this](bool sidebar, bool members) { m_settings.setPanes(sidebar, members); });
 
     // The window asks, the client does.
     connect(m_window, &MainWindow::conversationSelected, this, &AppController::setCurrentConversation);

@@ -179,6 +179,22 @@ void AppSettings::setCurrentConversation(const QUrl &server, const QString &key)
     m_settings->setValue(serverGroup(server) + u"/current"_s, key);
 }
 
+bool AppSettings::showSidebar() const
+{
+    return m_settings->value(u"window/showSidebar"_s, true).toBool();
+}
+
+bool AppSettings::showMembers() const
+{
+    return m_settings->value(u"window/showMembers"_s, true).toBool();
+}
+
+void AppSettings::setPanes(bool sidebar, bool members)
+{
+    m_settings->setValue(u"window/showSidebar"_s, sidebar);
+    m_settings->setValue(u"window/showMembers"_s, members);
+}
+
 QByteArray AppSettings::windowGeometry() const
 {
     return m_settings->value(u"window/geometry"_s).toByteArray();

@@ -59,6 +59,10 @@ public:
 
     QByteArray windowGeometry() const;
     void setWindowGeometry(const QByteArray &geometry);
+    /// View → Show Sidebar / Show Members (both on by default).
+    bool showSidebar() const;
+    bool showMembers() const;
+    void setPanes(bool sidebar, bool members);
     QByteArray windowState() const;
     void setWindowState(const QByteArray &state);
 

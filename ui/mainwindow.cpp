@@ -25,6 +25,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QResizeEvent>
 #include <QScrollBar>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
@@ -92,7 +93,8 @@ MainWindow::MainWindow(QWidget *parent)
 
     auto *splitter = new QSplitter(Qt::Horizontal, this);
     splitter->setObjectName(u"mainSplitter"_s);
-    splitter->addWidget(createSidebar());
+    m_sidebar = createSidebar();
+    splitter->addWidget(m_sidebar);
     splitter->addWidget(createConversationPane());
     splitter->addWidget(createMemberPane());
     splitter->setStretchFactor(0, 0);
@@ -102,6 +104,9 @@ MainWindow::MainWindow(QWidget *parent)
     const int em = fontMetrics().averageCharWidth();
     splitter->setSizes({em * 26, em * 80, em * 22});
     setCentralWidget(splitter);
+    // Below this the message column would be too narrow to read; the side
+    // panes give way before it does (updatePanes()).
+    setMinimumSize(em * 56, fontMetrics().height() * 22);
 
     m_statusDot = new QLabel(this);
     m_statusLabel = new QLabel(this);
@@ -457,11 +462,21 @@ void MainWindow::createMenus()
                     [this] { moveConversation(1); });
     view->addAction(tr("Focus &Composer"), QKeySequence(Qt::CTRL | Qt::Key_L), this,
                     &MainWindow::focusComposer);
-    QAction *members = view->addAction(tr("&Members"));
-    members->setCheckable(true);
-    members->setChecked(true);
-    members->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M));
-    connect(members, &QAction::toggled, m_memberPane, &QWidget::setVisible);
+    view->addSeparator();
+    m_showSidebarAction = view->addAction(tr("Show &Sidebar"));
+    m_showSidebarAction->setCheckable(true);
+    m_showSidebarAction->setChecked(true);
+    m_showSidebarAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S));
+    m_showMembersAction = view->addAction(tr("Show &Members"));
+    m_showMembersAction->setCheckable(true);
+    m_showMembersAction->setChecked(true);
+    m_showMembersAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M));
+    for (QAction *pane : {m_showSidebarAction, m_showMembersAction}) {
+        connect(pane, &QAction::toggled, this, [this] {
+            updatePanes();
+            Q_EMIT panesChanged(isSidebarShown(), isMembersShown());
+        });
+    }
     for (int i = 1; i <= 9; ++i) {
         auto *jump = new QAction(this);
         jump->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_0 + i)));
@@ -576,6 +591,40 @@ void MainWindow::moveConversation(int step)
     const qsizetype size = keys.size();
     const qsizetype next = current < 0 ? 0 : ((current + step) % size + size) % size;
     Q_EMIT conversationSelected(keys.at(next));
+}
+
+void MainWindow::setPanesShown(bool sidebar, bool members)
+{
+    const QSignalBlocker sidebarBlocker(m_showSidebarAction);
+    const QSignalBlocker membersBlocker(m_showMembersAction);
+    m_showSidebarAction->setChecked(sidebar);
+    m_showMembersAction->setChecked(members);
+    updatePanes();
+}
+
+bool MainWindow::isSidebarShown() const
+{
+    return m_showSidebarAction->isChecked();
+}
+
+bool MainWindow::isMembersShown() const
+{
+    return m_showMembersAction->isChecked();
+}
+
+void MainWindow::updatePanes()
+{
+    // What the View menu asks for, as far as the width allows: the members go
+    // first, then the sidebar, so the messages keep a readable column.
+    const int em = fontMetrics().averageCharWidth();
+    m_memberPane->setVisible(isMembersShown() && width() >= em * 118);
+    m_sidebar->setVisible(isSidebarShown() && width() >= em * 84);
+}
+
+void MainWindow::resizeEvent(QResizeEvent *event)
+{
+    QMainWindow::resizeEvent(event);
+    updatePanes();
 }
 
 QString MainWindow::conversationSubtitle() const

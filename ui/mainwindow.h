@@ -79,6 +79,11 @@ public:
     /// Answers for the room / people search of the open directory dialog (if any).
     void showRoomSearchResults(const Protocol::RoomList &list);
     void showPeopleSearchResults(const Protocol::People &people);
+    /// The View menu's choice of side panes (remembered by the app); a narrow
+    /// window hides them for as long as it is narrow.
+    void setPanesShown(bool sidebar, bool members);
+    bool isSidebarShown() const;
+    bool isMembersShown() const;
     /// The directory dialog open now ("Join a Room", "New Direct Message"), if any.
     DirectoryDialog *directoryDialog() const { return m_directory; }
     /// A banner above the messages that stays until dismissed or replaced.
@@ -127,11 +132,14 @@ Q_SIGNALS:
     void linkActivated(const QUrl &url);
     void windowActivated();
     void closing();
+    /// The user showed or hid a side pane (View menu).
+    void panesChanged(bool sidebar, bool members);
 
 protected:
     void changeEvent(QEvent *event) override;
     void closeEvent(QCloseEvent *event) override;
     bool eventFilter(QObject *watched, QEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
 
 private:
     QWidget *createSidebar();
@@ -156,6 +164,7 @@ private:
     void fetchOlderIfNeeded();
     void trimIfAtBottom();
     void syncSelection();
+    void updatePanes();
 
     /// Signals carry copies of it (ConversationKey(m_current)): a receiver
     /// that switches conversations changes it while still using the key.
@@ -180,6 +189,9 @@ private:
     Composer *m_composer = nullptr;
     QPushButton *m_sendButton = nullptr;
     QWidget *m_memberPane = nullptr;
+    QWidget *m_sidebar = nullptr;
+    QAction *m_showSidebarAction = nullptr;
+    QAction *m_showMembersAction = nullptr;
     QListView *m_memberList = nullptr;
     QLabel *m_statusDot = nullptr;
     QLabel *m_securityLabel = nullptr;

@@ -101,6 +101,8 @@ struct MessageDelegate::Metrics
     int innerGap;
     int radius;
     int maxBubbleWidth;
+    int columnLeft; ///< the reading column: at most about a hundred characters wide, centred
+    int columnWidth;
     std::unique_ptr<QFontMetrics> footerMetrics;
 };
 
@@ -149,7 +151,9 @@ const MessageDelegate::Metrics &MessageDelegate::metrics(const QStyleOptionViewI
     m.groupGap = std::max(6, fm.height() * 3 / 5);
     m.innerGap = 2;
     m.radius = std::max(6, fm.height() * 3 / 5);
-    const int available = std::max(0, width - 2 * m.margin);
+    m.columnWidth = std::min(width, fm.averageCharWidth() * 110);
+    m.columnLeft = (width - m.columnWidth) / 2;
+    const int available = std::max(0, m.columnWidth - 2 * m.margin);
     m.maxBubbleWidth = std::max(std::min(available, 4 * fm.height()),
                                 std::min(available * 3 / 4, fm.averageCharWidth() * 64));
     m.footerMetrics = std::make_unique<QFontMetrics>(m.smallFont);
@@ -179,7 +183,8 @@ MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &opti
                                                 const QModelIndex &index) const
 {
     const Metrics &m = metrics(option);
-    const int width = m.width;
+    const int width = m.columnWidth;
+    const int left = m.columnLeft;
     Layout l;
     bool newDay = false;
     const bool group = startsGroup(index, &newDay);
@@ -191,11 +196,12 @@ MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &opti
     const QDateTime time = index.data(MessageListModel::TimestampRole).toDateTime().toLocalTime();
     if (l.showDay) {
         l.dayText = dayText(time.date());
-        l.day = QRect(0, y, width, m.lineHeight + m.padV);
+        l.day = QRect(left, y, width, m.lineHeight + m.padV);
         y += l.day.height() + m.padV;
     }
     if (l.showSender) {
-        l.sender = QRect(m.margin + m.padH, y, std::max(0, width - 2 * (m.margin + m.padH)), m.lineHeight);
+        l.sender =
+            QRect(left + m.margin + m.padH, y, std::max(0, width - 2 * (m.margin + m.padH)), m.lineHeight);
         y += m.lineHeight + m.innerGap;
     }
 
@@ -236,7 +242,7 @@ MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &opti
     const int footerWidth = m.footerMetrics->horizontalAdvance(l.footerText);
     const int contentWidth = std::min(maxTextWidth, std::max(int(std::ceil(naturalWidth)), footerWidth));
     const int bubbleWidth = contentWidth + 2 * m.padH;
-    const int bubbleX = l.own ? width - m.margin - bubbleWidth : m.margin;
+    const int bubbleX = left + (l.own ? width - m.margin - bubbleWidth : m.margin);
     const int textHeightPx = int(std::ceil(textHeight));
     l.bubble =
         QRect(bubbleX, y, bubbleWidth, m.padV + textHeightPx + m.innerGap + m.smallLineHeight + m.padV);
@@ -306,8 +312,8 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
         const int centre = l.day.center().x();
         const int lineY = l.day.center().y();
         painter->setPen(QPen(mix(palette.color(QPalette::Base), text, 0.15), 1));
-        painter->drawLine(m.margin, lineY, centre - textWidth / 2, lineY);
-        painter->drawLine(centre + textWidth / 2, lineY, option.rect.width() - m.margin, lineY);
+        painter->drawLine(l.day.left() + m.margin, lineY, centre - textWidth / 2, lineY);
+        painter->drawLine(centre + textWidth / 2, lineY, l.day.right() - m.margin, lineY);
         painter->setPen(selected ? palette.color(QPalette::HighlightedText) : dim);
         painter->drawText(l.day, Qt::AlignCenter, l.dayText);
     }

@@ -31,6 +31,11 @@ void TestAppSettings::roundTrips()
         settings.setCurrentConversation(server, open.at(1).key.toString());
         settings.setWindowGeometry(QByteArray("geometry\0bytes", 14));
         settings.setHostName(QStringLiteral("Lab chat"));
+        QVERIFY(settings.showSidebar() && settings.showMembers()); // by default
+        settings.setPanes(true, false);
+        settings.setServerId(QStringLiteral("192.168.1.20:5000"),
+                             QStringLiteral("6f1c0d2e9a7b4c3d8e5f60718293a4b5"));
+        settings.setHostedLastTime(true);
         Message unsent;
         unsent.to = QStringLiteral("bob@example.org");
         unsent.text = QStringLiteral("see you at 3?\nor 4");
@@ -46,6 +51,12 @@ void TestAppSettings::roundTrips()
     QCOMPARE(settings.currentConversation(server), QStringLiteral("direct:bob@example.org"));
     QCOMPARE(settings.windowGeometry(), QByteArray("geometry\0bytes", 14));
     QCOMPARE(settings.hostName(), QStringLiteral("Lab chat"));
+    QVERIFY(settings.showSidebar());
+    QVERIFY(!settings.showMembers());
+    QCOMPARE(settings.serverId(QStringLiteral("192.168.1.20:5000")),
+             QStringLiteral("6f1c0d2e9a7b4c3d8e5f60718293a4b5"));
+    QVERIFY(settings.serverId(QStringLiteral("192.168.1.21:5000")).isEmpty());
+    QVERIFY(settings.hostedLastTime());
     const QList<Message> outbox = settings.outbox(server);
     QCOMPARE(outbox.size(), 1);
     QCOMPARE(outbox.at(0).to, QStringLiteral("bob@example.org"));

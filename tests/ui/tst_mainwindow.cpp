@@ -6,6 +6,7 @@
 #include "mainwindow.h"
 #include "messagelistmodel.h"
 
+#include <QAction>
 #include <QListView>
 #include <QPushButton>
 #include <QScrollBar>
@@ -56,6 +57,8 @@ private Q_SLOTS:
     void longBacklogIsTrimmedBackAtTheBottom();
     void keyboardSwitchesConversationsAndFocusesTheComposer();
     void newMessagesBelowOfferAJump();
+    void narrowWindowsKeepARoomyMessageColumn();
+    void panesFollowTheViewMenu();
 };
 
 void TestMainWindow::olderHistoryIsAskedForAtTheTopOnly()
@@ -173,6 +176,53 @@ void TestMainWindow::newMessagesBelowOfferAJump()
     QTest::mouseClick(window.jumpToLatestButton(), Qt::LeftButton);
     QTRY_COMPARE(bar->value(), bar->maximum());
     QVERIFY(!window.jumpToLatestButton()->isVisible());
+}
+
+void TestMainWindow::narrowWindowsKeepARoomyMessageColumn()
+{
+    MessageListModel model;
+    model.addMessages(messages(1, 5));
+    MainWindow window;
+    QVERIFY(showGeneral(window, model));
+    const int em = window.fontMetrics().averageCharWidth();
+    // A window has a minimum size; asked for less, it stays usable.
+    QVERIFY(window.minimumWidth() >= em * 50);
+    window.resize(300, 300);
+    QTRY_VERIFY(window.width() >= window.minimumWidth());
+    // At 480 px the side panes give way: the messages keep most of the width.
+    window.resize(480, 600);
+    QTRY_COMPARE(window.width(), 480);
+    QTRY_VERIFY2(window.messageView()->width() >= 400,
+                 qPrintable(QString::number(window.messageView()->width())));
+    QVERIFY(!window.memberList()->isVisible());
+    QVERIFY(!window.roomList()->isVisible());
+    // Wide again: they come back.
+    window.resize(1200, 700);
+    QTRY_VERIFY(window.memberList()->isVisible());
+    QVERIFY(window.roomList()->isVisible());
+}
+
+void TestMainWindow::panesFollowTheViewMenu()
+{
+    MessageListModel model;
+    MainWindow window;
+    QVERIFY(showGeneral(window, model));
+    window.resize(1200, 700);
+    QSignalSpy changed(&window, &MainWindow::panesChanged);
+    window.setPanesShown(false, true);
+    QTRY_VERIFY(!window.roomList()->isVisible());
+    QVERIFY(window.memberList()->isVisible());
+    QCOMPARE(window.isSidebarShown(), false);
+    // Ctrl+Shift+S and Ctrl+Shift+M toggle them, and say so (to be remembered).
+    const QList<QAction *> actions = window.findChildren<QAction *>();
+    for (QAction *action : actions) {
+        if (action->shortcut() == QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S))
+            action->trigger();
+    }
+    QTRY_VERIFY(window.roomList()->isVisible());
+    QVERIFY(changed.count() >= 1);
+    QCOMPARE(changed.last().at(0).toBool(), true);
+    QCOMPARE(changed.last().at(1).toBool(), true);
 }
 
 QTEST_MAIN(TestMainWindow)

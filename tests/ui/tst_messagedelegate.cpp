@@ -54,6 +54,7 @@ private Q_SLOTS:
     void rowsNeitherOverlapNorSpill();
     void groupsAndDaySeparators();
     void ownMessagesAreOnTheRight();
+    void bubblesStayNearEachOtherOnWideWindows();
     void textIsPlainAndComplete();
     void findsLinks_data();
     void findsLinks();
@@ -231,6 +232,26 @@ void TestMessageDelegate::groupsAndDaySeparators()
     QVERIFY(!layoutOf(4).showSender);
     // Bob after more than five minutes: a new group.
     QVERIFY(layoutOf(6).showSender);
+}
+
+void TestMessageDelegate::bubblesStayNearEachOtherOnWideWindows()
+{
+    m_view->resize(1400, 2000);
+    QCoreApplication::processEvents();
+    const auto own = m_delegate->layout(optionFor(2), m_model->index(2));
+    const auto other = m_delegate->layout(optionFor(1), m_model->index(1));
+    // A reading column of about a hundred characters, centred: not the window's edges.
+    const int readingWidth = m_view->fontMetrics().averageCharWidth() * 110;
+    QVERIFY2(own.bubble.right() - other.bubble.left() <= readingWidth,
+             qPrintable(QStringLiteral("%1 px apart").arg(own.bubble.right() - other.bubble.left())));
+    const int width = m_view->viewport()->width();
+    QVERIFY(other.bubble.left() > (width - readingWidth) / 2 - 1);
+    QVERIFY(own.bubble.right() < width - (width - readingWidth) / 2 + 1);
+    // A narrow window uses all of its width, as before.
+    m_view->resize(480, 2000);
+    QCoreApplication::processEvents();
+    const auto narrow = m_delegate->layout(optionFor(1), m_model->index(1));
+    QVERIFY(narrow.bubble.left() < 30);
 }
 
 void TestMessageDelegate::ownMessagesAreOnTheRight()
