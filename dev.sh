@@ -17,6 +17,9 @@ JOBS=${NATTER_JOBS:-2}
 PACKAGES=(
   cmake ninja-build g++ pkg-config
   qt6-base-dev qt6-base-dev-tools qt6-websockets-dev libqt6sql6-sqlite qt6-tools-dev libgl-dev
+  # lrelease for the translations (English plural forms) and python3 for their check;
+  # time zone data for local times
+  qt6-l10n-tools tzdata python3
   # accounts: Argon2id password hashing; the desktop app's token in the system keychain
   libsodium-dev qtkeychain-qt6-dev
   # natterd's self-signed certificate (OpenSSL's libcrypto, which Qt's TLS backend uses too);

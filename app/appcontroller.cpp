@@ -191,14 +191,10 @@ AppController::AppController(AppSettings settings, ClientOptions options,
         const int others = m_host->isRunning() ? m_host->connectionCount() - 1 : 0;
         if (others <= 0)
             return true;
-        // Whole words, not "connection(s)": no English translation file is loaded.
         const QString question =
-            others == 1
-                ? tr("1 other connection uses the chat you host. If you quit, the chat stops for it until "
-                     "you start Natter again. Quit anyway?")
-                : tr("%1 other connections use the chat you host. If you quit, the chat stops for them until "
-                     "you start Natter again. Quit anyway?")
-                      .arg(others);
+            tr("%n other connection(s) use the chat you host. If you quit, the chat stops "
+               "for them until you start Natter again. Quit anyway?",
+               nullptr, others);
         return QMessageBox::question(m_window, tr("Quit Natter?"), question,
                                      QMessageBox::Yes | QMessageBox::No, QMessageBox::No) == QMessageBox::Yes;
     });
@@ -691,10 +687,9 @@ void AppController::updateHeader()
         return;
     if (key.isRoom()) {
         const int count = int(m_client->members(key.name).size());
-        m_window->setConversationHeader(
-            u"#"_s + key.name, m_client->state() == ChatClient::State::Online
-                                   ? (count == 1 ? tr("1 member online") : tr("%1 members online").arg(count))
-                                   : QString());
+        m_window->setConversationHeader(u"#"_s + key.name, m_client->state() == ChatClient::State::Online
+                                                               ? tr("%n member(s) online", nullptr, count)
+                                                               : QString());
     } else {
         // Who it is, and whether they are here: a direct message to an email
         // nobody signed in with waits, which the header says plainly.

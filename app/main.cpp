@@ -2,6 +2,7 @@
 #include "appcontroller.h"
 #include "appicon.h"
 #include "commandline.h"
+#include "translations.h"
 
 #include <QApplication>
 
@@ -38,6 +39,7 @@ int main(int argc, char *argv[])
 
     QApplication app(argc, argv);
     setApplicationInfo();
+    Natter::installTranslations(&app);
     QApplication::setApplicationDisplayName(QStringLiteral("Natter"));
     QApplication::setDesktopFileName(QStringLiteral("org.natter.Natter"));
     QApplication::setWindowIcon(Natter::appIcon());

@@ -767,10 +767,7 @@ void MainWindow::updateJumpButton()
         m_unseen = 0;
     const bool show = m_messages && !m_stickToBottom && (m_unseen > 0 || farUp);
     if (show) {
-        // Whole words, not "message(s)": no English translation file is loaded.
-        m_jumpButton->setText(m_unseen == 0   ? tr("↓ Latest")
-                              : m_unseen == 1 ? tr("↓ 1 new message")
-                                              : tr("↓ %1 new messages").arg(m_unseen));
+        m_jumpButton->setText(m_unseen == 0 ? tr("↓ Latest") : tr("↓ %n new message(s)", nullptr, m_unseen));
         m_jumpButton->adjustSize();
         const QRect area = m_messageView->viewport()->geometry();
         const int margin = fontMetrics().height();

@@ -12,9 +12,11 @@
 #include <QPlainTextEdit>
 #include <QRegularExpression>
 #include <QTextLayout>
+#include <QTimeZone>
 #include <QToolTip>
 
 #include <cmath>
+#include <limits>
 
 using namespace Qt::StringLiterals;
 
@@ -162,10 +164,9 @@ const MessageDelegate::Metrics &MessageDelegate::metrics(const QStyleOptionViewI
 
 bool MessageDelegate::startsGroup(const QModelIndex &index, bool *newDay) const
 {
-    // Called for every row on every relayout: integers only, no time zone
-    // conversion per row (the offset is taken once; a DST change between two
-    // messages may move a day boundary by an hour, which grouping tolerates).
-    static const qint64 offsetMs = qint64(QDateTime::currentDateTime().offsetFromUtc()) * 1000;
+    // Called for every row on every relayout: integers only, and the local
+    // time's offset from UTC looked up only when a message falls outside the
+    // span between two of the zone's transitions (DST) seen last.
     const qint64 ms = index.data(MessageListModel::TimestampRole).toDateTime().toMSecsSinceEpoch();
     const QModelIndex previous = index.siblingAtRow(index.row() - 1);
     if (!previous.isValid()) {
@@ -174,9 +175,33 @@ bool MessageDelegate::startsGroup(const QModelIndex &index, bool *newDay) const
     }
     const qint64 previousMs = previous.data(MessageListModel::TimestampRole).toDateTime().toMSecsSinceEpoch();
     constexpr qint64 DayMs = 24 * 3600 * 1000;
-    *newDay = (ms + offsetMs) / DayMs != (previousMs + offsetMs) / DayMs;
+    const auto localDay = [this](qint64 utcMs) {
+        const qint64 local = utcMs + localOffsetMs(utcMs);
+        return local >= 0 ? local / DayMs : (local - DayMs + 1) / DayMs;
+    };
+    *newDay = localDay(ms) != localDay(previousMs);
     return *newDay || ms - previousMs > GroupWindowSeconds * 1000 ||
            previous.data(MessageListModel::SenderEmailRole) != index.data(MessageListModel::SenderEmailRole);
+}
+
+qint64 MessageDelegate::localOffsetMs(qint64 utcMs) const
+{
+    if (utcMs >= m_offsetFromMs && utcMs < m_offsetUntilMs)
+        return m_offsetMs;
+    const QTimeZone zone = QTimeZone::systemTimeZone();
+    const QDateTime at = QDateTime::fromMSecsSinceEpoch(utcMs, Qt::UTC);
+    m_offsetMs = qint64(zone.offsetFromUtc(at)) * 1000;
+    const QTimeZone::OffsetData before = zone.previousTransition(at.addMSecs(1));
+    const QTimeZone::OffsetData after = zone.nextTransition(at);
+    m_offsetFromMs =
+        before.atUtc.isValid() ? before.atUtc.toMSecsSinceEpoch() : std::numeric_limits<qint64>::min();
+    m_offsetUntilMs =
+        after.atUtc.isValid() ? after.atUtc.toMSecsSinceEpoch() : std::numeric_limits<qint64>::max();
+    if (!zone.hasTransitions()) { // a fixed offset (or no zone data): one span for all time
+        m_offsetFromMs = std::numeric_limits<qint64>::min();
+        m_offsetUntilMs = std::numeric_limits<qint64>::max();
+    }
+    return m_offsetMs;
 }
 
 MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &option,

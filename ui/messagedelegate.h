@@ -120,6 +120,11 @@ private:
     mutable QHash<CacheKey, int> m_heights;
     mutable int m_cacheWidth = -1;
     mutable std::unique_ptr<Metrics> m_metrics;
+    /// The local time's offset from UTC at utcMs, cached for the span between two transitions.
+    qint64 localOffsetMs(qint64 utcMs) const;
+    mutable qint64 m_offsetMs = 0;
+    mutable qint64 m_offsetFromMs = 0; // an empty span: looked up at first use
+    mutable qint64 m_offsetUntilMs = 0;
 };
 
 } // namespace Natter

@@ -69,9 +69,7 @@ void TrayIcon::setUnreadCount(int count)
     m_badged = iconWithBadge(m_icon, count);
     if (m_tray) {
         m_tray->setIcon(m_badged);
-        m_tray->setToolTip(count == 0   ? tr("Natter")
-                           : count == 1 ? tr("Natter — 1 unread message")
-                                        : tr("Natter — %1 unread messages").arg(count));
+        m_tray->setToolTip(count == 0 ? tr("Natter") : tr("Natter — %n unread message(s)", nullptr, count));
     }
 }
 

@@ -8,6 +8,7 @@
 #include "mainwindow.h"
 #include "memorycredentialstore.h"
 #include "testserver.h"
+#include "translations.h"
 #include "trayicon.h"
 #include "welcomedialog.h"
 
@@ -38,6 +39,7 @@ class TestAppController final : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void initTestCase();
     void init();
     void cleanup();
     void typedMessageReachesTheOtherSide();
@@ -683,6 +685,11 @@ void TestAppController::joiningThisComputerWhileItHostsNothingSaysHowToHost()
     QTRY_COMPARE(alice->client()->state(), State::WaitingToReconnect);
     QVERIFY2(alice->window()->errorText().contains(QStringLiteral("Host a chat on this computer")),
              qPrintable(alice->window()->errorText()));
+}
+
+void TestAppController::initTestCase()
+{
+    installTranslations(qApp); // the app's English plural forms, as natter loads them
 }
 
 QTEST_MAIN(TestAppController)

@@ -5,6 +5,7 @@
 #include "conversationlistmodel.h"
 #include "mainwindow.h"
 #include "messagelistmodel.h"
+#include "translations.h"
 
 #include <QAction>
 #include <QListView>
@@ -52,6 +53,7 @@ class TestMainWindow final : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void initTestCase();
     void olderHistoryIsAskedForAtTheTopOnly();
     void olderHistoryKeepsTheReadingPosition();
     void longBacklogIsTrimmedBackAtTheBottom();
@@ -169,7 +171,9 @@ void TestMainWindow::newMessagesBelowOfferAJump()
     const int reading = bar->value();
     QVERIFY(window.jumpToLatestButton()->isVisible()); // far up: a way back down
     QCOMPARE(window.jumpToLatestButton()->text(), QStringLiteral("↓ Latest"));
-    model.addMessages(messages(82, 83));
+    model.addMessages(messages(82, 82));
+    QTRY_COMPARE(window.jumpToLatestButton()->text(), QStringLiteral("↓ 1 new message"));
+    model.addMessages(messages(83, 83));
     QTRY_COMPARE(window.jumpToLatestButton()->text(), QStringLiteral("↓ 2 new messages"));
     QCOMPARE(bar->value(), reading);
 
@@ -223,6 +227,11 @@ void TestMainWindow::panesFollowTheViewMenu()
     QVERIFY(changed.count() >= 1);
     QCOMPARE(changed.last().at(0).toBool(), true);
     QCOMPARE(changed.last().at(1).toBool(), true);
+}
+
+void TestMainWindow::initTestCase()
+{
+    installTranslations(qApp); // the app's English plural forms, as natter loads them
 }
 
 QTEST_MAIN(TestMainWindow)

@@ -12,7 +12,10 @@
 #include <QTest>
 #include <QTextLayout>
 
+#include <ctime>
+
 using namespace Natter;
+using namespace Qt::StringLiterals;
 using Delivery = MessageListModel::DeliveryState;
 
 namespace {
@@ -55,6 +58,7 @@ private Q_SLOTS:
     void groupsAndDaySeparators();
     void ownMessagesAreOnTheRight();
     void bubblesStayNearEachOtherOnWideWindows();
+    void daysFollowTheLocalTimeOfEachMessage();
     void textIsPlainAndComplete();
     void findsLinks_data();
     void findsLinks();
@@ -252,6 +256,50 @@ void TestMessageDelegate::bubblesStayNearEachOtherOnWideWindows()
     QCoreApplication::processEvents();
     const auto narrow = m_delegate->layout(optionFor(1), m_model->index(1));
     QVERIFY(narrow.bubble.left() < 30);
+}
+
+void TestMessageDelegate::daysFollowTheLocalTimeOfEachMessage()
+{
+    // Berlin: UTC+2 in summer, UTC+1 in winter. A day starts at local midnight
+    // whatever the offset was when the app started (it used to take one offset
+    // for the whole run, and days moved by an hour across a DST change).
+    const QByteArray zone = qgetenv("TZ");
+    qputenv("TZ", "Europe/Berlin");
+    tzset();
+    auto utc = [](int month, int day, int hour, int minute) {
+        return QDateTime(QDate(2026, month, day), QTime(hour, minute), Qt::UTC);
+    };
+    MessageListModel model;
+    model.addMessages({
+        message(1, QStringLiteral("bob@example.org"), QStringLiteral("23:30 in July"), utc(7, 10, 21, 30)),
+        message(2, QStringLiteral("bob@example.org"), QStringLiteral("00:30, a new day"), utc(7, 10, 22, 30)),
+        message(3, QStringLiteral("bob@example.org"), QStringLiteral("23:30 in December"),
+                utc(12, 1, 22, 30)),
+        message(4, QStringLiteral("bob@example.org"), QStringLiteral("00:30, a new day"), utc(12, 1, 23, 30)),
+        message(5, QStringLiteral("bob@example.org"), QStringLiteral("00:50, the same day"),
+                utc(12, 1, 23, 50)),
+    });
+    m_view->setModel(&model);
+    const MessageDelegate delegate; // a new one: it keeps the offset of the zone it saw
+    auto layoutOf = [&](int row) {
+        QStyleOptionViewItem option = m_view->itemOption();
+        option.rect = m_view->visualRect(model.index(row));
+        return delegate.layout(option, model.index(row));
+    };
+    const bool day2 = layoutOf(1).showDay;
+    const bool day4 = layoutOf(3).showDay;
+    const bool day5 = layoutOf(4).showDay;
+    const QString text4 = layoutOf(3).dayText;
+    m_view->setModel(m_model.get());
+    if (zone.isNull())
+        qunsetenv("TZ");
+    else
+        qputenv("TZ", zone);
+    tzset();
+    QVERIFY(day2);
+    QVERIFY(day4);
+    QVERIFY(!day5);
+    QVERIFY2(text4.contains(u"2"_s), qPrintable(text4)); // Wednesday, 2 December
 }
 
 void TestMessageDelegate::ownMessagesAreOnTheRight()

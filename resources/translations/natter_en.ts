@@ -1,0 +1,114 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="en" sourcelanguage="en">
+    <context>
+        <name>Natter::AppController</name>
+        <message numerus="yes">
+            <source>%n other connection(s) use the chat you host. If you quit, the chat stops for them until you start Natter again. Quit anyway?</source>
+            <translation>
+                <numerusform>%n other connection uses the chat you host. If you quit, the chat stops for it until you start Natter again. Quit anyway?</numerusform>
+                <numerusform>%n other connections use the chat you host. If you quit, the chat stops for them until you start Natter again. Quit anyway?</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>Your %n unsent message(s) to the earlier chat will be discarded.</source>
+            <translation>
+                <numerusform>Your %n unsent message to the earlier chat will be discarded.</numerusform>
+                <numerusform>Your %n unsent messages to the earlier chat will be discarded.</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%1 · %n online</source>
+            <translation>
+                <numerusform>%1 · %n online</numerusform>
+                <numerusform>%1 · %n online</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n member(s) online</source>
+            <translation>
+                <numerusform>%n member online</numerusform>
+                <numerusform>%n members online</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%1 — reconnecting in %n s…</source>
+            <translation>
+                <numerusform>%1 — reconnecting in %n s…</numerusform>
+                <numerusform>%1 — reconnecting in %n s…</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n new message(s): %1</source>
+            <translation>
+                <numerusform>%n new message: %1</numerusform>
+                <numerusform>%n new messages: %1</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
+        <name>Natter::DirectoryDialog</name>
+        <message numerus="yes">
+            <source>active %n day(s) ago</source>
+            <translation>
+                <numerusform>active %n day ago</numerusform>
+                <numerusform>active %n days ago</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n online</source>
+            <translation>
+                <numerusform>%n online</numerusform>
+                <numerusform>%n online</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>Showing the first %n rooms: type more to narrow them down.</source>
+            <translation>
+                <numerusform>Showing the first %n rooms: type more to narrow them down.</numerusform>
+                <numerusform>Showing the first %n rooms: type more to narrow them down.</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n room(s)</source>
+            <translation>
+                <numerusform>%n room</numerusform>
+                <numerusform>%n rooms</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>Showing the first %n people: type more to narrow them down.</source>
+            <translation>
+                <numerusform>Showing the first %n people: type more to narrow them down.</numerusform>
+                <numerusform>Showing the first %n people: type more to narrow them down.</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n person(s)</source>
+            <translation>
+                <numerusform>%n person</numerusform>
+                <numerusform>%n people</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
+        <name>Natter::MainWindow</name>
+        <message numerus="yes">
+            <source>↓ %n new message(s)</source>
+            <translation>
+                <numerusform>↓ %n new message</numerusform>
+                <numerusform>↓ %n new messages</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
+        <name>Natter::TrayIcon</name>
+        <message numerus="yes">
+            <source>Natter — %n unread message(s)</source>
+            <translation>
+                <numerusform>Natter — %n unread message</numerusform>
+                <numerusform>Natter — %n unread messages</numerusform>
+            </translation>
+        </message>
+    </context>
+</TS>
