@@ -79,7 +79,8 @@ case "${1:-}" in
       # CI runs the suites of sequences (switch, close, reconnect) and of the
       # server again under AddressSanitizer and UBSan: a dangling model, key or
       # session that happens to work in Release crashes there.
-      asan_tests=(tst_switching tst_appcontroller tst_mainwindow tst_chatclient tst_resume tst_chatserver tst_transport)
+      asan_tests=(tst_switching tst_appcontroller tst_mainwindow tst_chatclient tst_resume tst_serverconnection
+        tst_chatserver tst_transport tst_directory)
       cmake -S . -B "$BUILD_DIR-asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNATTER_SANITIZE=ON \
         -DNATTER_WARNINGS_AS_ERRORS=ON
       cmake --build "$BUILD_DIR-asan" -j "$JOBS" --target "${asan_tests[@]}"

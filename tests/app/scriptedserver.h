@@ -16,6 +16,7 @@ public:
     {
         connect(&server, &QWebSocketServer::newConnection, this, [this] {
             while (QWebSocket *socket = server.nextPendingConnection()) {
+                socket->setParent(this); // QWebSocketServer hands them out without an owner
                 sockets.append(socket);
                 connect(socket, &QWebSocket::textMessageReceived, this,
                         [this](const QString &text) { received.append(text); });
