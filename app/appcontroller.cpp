@@ -100,6 +100,9 @@ AppController::AppController(AppSettings settings, ClientOptions options,
     if (!m_settings.windowGeometry().isEmpty())
         m_window->restoreGeometry(m_settings.windowGeometry());
     m_window->setPanesShown(m_settings.showSidebar(), m_settings.showMembers());
+    m_window->setSortByActivity(m_settings.sortByActivity());
+    connect(m_window, &MainWindow::sortByActivityChanged, this,
+            [this](bool byActivity) { m_settings.setSortByActivity(byActivity); });
     connect(m_window, &MainWindow::panesChanged, this,
             [this](bool sidebar, bool members) { m_settings.setPanes(sidebar, members); });
 

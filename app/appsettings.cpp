@@ -195,6 +195,16 @@ void AppSettings::setPanes(bool sidebar, bool members)
     m_settings->setValue(u"window/showMembers"_s, members);
 }
 
+bool AppSettings::sortByActivity() const
+{
+    return m_settings->value(u"window/sortByActivity"_s, true).toBool();
+}
+
+void AppSettings::setSortByActivity(bool byActivity)
+{
+    m_settings->setValue(u"window/sortByActivity"_s, byActivity);
+}
+
 QByteArray AppSettings::windowGeometry() const
 {
     return m_settings->value(u"window/geometry"_s).toByteArray();

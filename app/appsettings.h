@@ -63,6 +63,9 @@ public:
     bool showSidebar() const;
     bool showMembers() const;
     void setPanes(bool sidebar, bool members);
+    /// Conversations ordered by activity (default) or as opened.
+    bool sortByActivity() const;
+    void setSortByActivity(bool byActivity);
     QByteArray windowState() const;
     void setWindowState(const QByteArray &state);
 

@@ -591,6 +591,17 @@ ChatClient::Conversation &ChatClient::addConversation(const ConversationKey &key
                     else if (MessageListModel *model = messages(key))
                         model->setHasOlder(model->hasOlder());
                 });
+        // The sidebar's preview follows the conversation's last row, whatever put it there.
+        MessageListModel *model = conversation.messages;
+        const auto updatePreview = [this, key, model] {
+            if (model->rowCount() == 0)
+                return;
+            const Message &last = model->messageAt(model->rowCount() - 1);
+            const bool own = last.from.email == model->ownEmail();
+            m_conversations->setLastMessage(key, own ? QString() : last.from.name, last.text, last.timestamp);
+        };
+        connect(model, &QAbstractItemModel::rowsInserted, this, updatePreview);
+        connect(model, &QAbstractItemModel::modelReset, this, updatePreview);
     }
     return conversation;
 }

@@ -60,6 +60,10 @@ QVariant ConversationListModel::data(const QModelIndex &index, int role) const
         return row.key.toString();
     case IsPrivateRole:
         return row.isPrivate;
+    case PreviewRole:
+        return row.preview;
+    case LastActivityRole:
+        return row.lastActivity;
     default:
         return {};
     }
@@ -69,7 +73,7 @@ QHash<int, QByteArray> ConversationListModel::roleNames() const
 {
     return {{Qt::DisplayRole, "display"}, {KindRole, "kind"},          {NameRole, "name"},
             {TitleRole, "title"},         {UnreadCountRole, "unread"}, {KeyRole, "key"},
-            {IsPrivateRole, "isPrivate"}};
+            {IsPrivateRole, "isPrivate"}, {PreviewRole, "preview"},    {LastActivityRole, "lastActivity"}};
 }
 
 int ConversationListModel::indexOf(const ConversationKey &key) const
@@ -105,7 +109,7 @@ int ConversationListModel::add(const ConversationKey &key, const QString &title)
             ++position;
     }
     beginInsertRows({}, position, position);
-    m_rows.insert(position, Row{key, title, 0});
+    m_rows.insert(position, Row{key, title, 0, false, {}, {}});
     endInsertRows();
     return position;
 }
@@ -150,6 +154,36 @@ void ConversationListModel::setPrivate(const ConversationKey &key, bool isPrivat
     m_rows[row].isPrivate = isPrivate;
     const QModelIndex changed = index(row);
     Q_EMIT dataChanged(changed, changed, {IsPrivateRole});
+}
+
+void ConversationListModel::setLastMessage(const ConversationKey &key, const QString &senderName,
+                                           const QString &text, const QDateTime &time)
+{
+    const int row = indexOf(key);
+    if (row < 0)
+        return;
+    // One line: the first non-blank line of the text, white space folded.
+    QString line;
+    for (const QString &candidate : text.split(u'\n')) {
+        line = candidate.simplified();
+        if (!line.isEmpty())
+            break;
+    }
+    line.truncate(200);
+    QString preview;
+    if (senderName.isEmpty())
+        preview = tr("You: %1").arg(line);
+    else if (key.isRoom())
+        preview = tr("%1: %2").arg(senderName, line);
+    else
+        preview = line;
+    Row &target = m_rows[row];
+    if (target.preview == preview && target.lastActivity == time)
+        return;
+    target.preview = preview;
+    target.lastActivity = time;
+    const QModelIndex changed = index(row);
+    Q_EMIT dataChanged(changed, changed, {PreviewRole, LastActivityRole});
 }
 
 void ConversationListModel::setUnread(int row, int unread)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QAbstractListModel>
+#include <QDateTime>
 #include <QList>
 
 namespace Natter {
@@ -46,6 +47,8 @@ public:
         UnreadCountRole,             ///< int
         KeyRole,                     ///< QString: ConversationKey::toString()
         IsPrivateRole,               ///< bool: a private room (members only)
+        PreviewRole,      ///< QString: the last message's first line ("Bob: …" in rooms); plain text
+        LastActivityRole, ///< QDateTime (UTC): the last message's time; invalid: none yet
     };
     Q_ENUM(Role)
 
@@ -67,6 +70,10 @@ public:
 
     void setTitle(const ConversationKey &key, const QString &title);
     void setPrivate(const ConversationKey &key, bool isPrivate);
+    /// The conversation's latest message, for its preview and its place in
+    /// an activity order (senderName empty: the user's own).
+    void setLastMessage(const ConversationKey &key, const QString &senderName, const QString &text,
+                        const QDateTime &time);
     QString title(const ConversationKey &key) const;
     void incrementUnread(const ConversationKey &key, int count = 1);
     void clearUnread(const ConversationKey &key);
@@ -83,6 +90,8 @@ private:
         QString title;
         int unread = 0;
         bool isPrivate = false;
+        QString preview;
+        QDateTime lastActivity;
     };
     void setUnread(int row, int unread);
 

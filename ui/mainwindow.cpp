@@ -152,6 +152,7 @@ MainWindow::MainWindow(QWidget *parent)
     setConnectionStatus(ConnectionIndicator::Offline, tr("Offline"));
 
     createMenus();
+    setSortByActivity(true);
     showConversation({}, nullptr);
     resize(em * 175, fontMetrics().height() * 50);
 }
@@ -471,6 +472,12 @@ void MainWindow::createMenus()
     m_showMembersAction->setCheckable(true);
     m_showMembersAction->setChecked(true);
     m_showMembersAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M));
+    m_sortByActivityAction = view->addAction(tr("Sort by Recent &Activity"));
+    m_sortByActivityAction->setCheckable(true);
+    connect(m_sortByActivityAction, &QAction::toggled, this, [this](bool byActivity) {
+        setSortByActivity(byActivity);
+        Q_EMIT sortByActivityChanged(byActivity);
+    });
     for (QAction *pane : {m_showSidebarAction, m_showMembersAction}) {
         connect(pane, &QAction::toggled, this, [this] {
             updatePanes();
@@ -591,6 +598,24 @@ void MainWindow::moveConversation(int step)
     const qsizetype size = keys.size();
     const qsizetype next = current < 0 ? 0 : ((current + step) % size + size) % size;
     Q_EMIT conversationSelected(keys.at(next));
+}
+
+void MainWindow::setSortByActivity(bool byActivity)
+{
+    const QSignalBlocker blocker(m_sortByActivityAction);
+    m_sortByActivityAction->setChecked(byActivity);
+    // Rooms and direct conversations each by their latest message, or in the
+    // order they were opened.
+    for (QSortFilterProxyModel *list : {m_rooms, m_directs}) {
+        list->setSortRole(ConversationListModel::LastActivityRole);
+        list->sort(byActivity ? 0 : -1, Qt::DescendingOrder);
+    }
+    syncSelection();
+}
+
+bool MainWindow::isSortedByActivity() const
+{
+    return m_sortByActivityAction->isChecked();
 }
 
 void MainWindow::setPanesShown(bool sidebar, bool members)

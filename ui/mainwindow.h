@@ -82,6 +82,9 @@ public:
     /// The View menu's choice of side panes (remembered by the app); a narrow
     /// window hides them for as long as it is narrow.
     void setPanesShown(bool sidebar, bool members);
+    /// Conversations by their latest message (the default) or in opening order.
+    void setSortByActivity(bool byActivity);
+    bool isSortedByActivity() const;
     bool isSidebarShown() const;
     bool isMembersShown() const;
     /// The directory dialog open now ("Join a Room", "New Direct Message"), if any.
@@ -134,6 +137,7 @@ Q_SIGNALS:
     void closing();
     /// The user showed or hid a side pane (View menu).
     void panesChanged(bool sidebar, bool members);
+    void sortByActivityChanged(bool byActivity);
 
 protected:
     void changeEvent(QEvent *event) override;
@@ -192,6 +196,7 @@ private:
     QWidget *m_sidebar = nullptr;
     QAction *m_showSidebarAction = nullptr;
     QAction *m_showMembersAction = nullptr;
+    QAction *m_sortByActivityAction = nullptr;
     QListView *m_memberList = nullptr;
     QLabel *m_statusDot = nullptr;
     QLabel *m_securityLabel = nullptr;

@@ -5,6 +5,8 @@
 #include "messagedelegate.h"
 
 #include <QApplication>
+#include <QDateTime>
+#include <QLocale>
 #include <QPainter>
 
 namespace Natter {
@@ -77,6 +79,37 @@ void ConversationDelegate::paint(QPainter *painter, const QStyleOptionViewItem &
     }
     content.setLeft(icon.right() + pad);
 
+    // With a last message: the title and its time above, the preview and the
+    // unread badge below. Without: the title alone, centred.
+    const QString preview = index.data(ConversationListModel::PreviewRole).toString();
+    const QDateTime last = index.data(ConversationListModel::LastActivityRole).toDateTime();
+    const QColor dim = selected ? textColor : option.palette.color(QPalette::PlaceholderText);
+    QRect titleLine = content;
+    if (!preview.isEmpty()) {
+        const int half = content.height() / 2;
+        titleLine = QRect(content.left(), content.top() + half - fm.height(), content.width(), fm.height());
+        QRect previewLine(content.left(), content.top() + half, content.width(), fm.height());
+        QFont small = option.font;
+        small.setPointSizeF(std::max(6.0, option.font.pointSizeF() * 0.88));
+        const QFontMetrics smallMetrics(small);
+        painter->setFont(small);
+        painter->setPen(dim);
+        if (last.isValid()) {
+            const QDateTime local = last.toLocalTime();
+            const QString when = local.date() == QDate::currentDate()
+                                     ? QLocale().toString(local.time(), QLocale::ShortFormat)
+                                     : QLocale().toString(local.date(), QLocale::ShortFormat);
+            painter->drawText(titleLine, Qt::AlignRight | Qt::AlignVCenter, when);
+            titleLine.setRight(titleLine.right() - smallMetrics.horizontalAdvance(when) - pad / 2);
+        }
+        content = previewLine;
+        QRect text = previewLine;
+        if (unread > 0)
+            text.setRight(text.right() - smallMetrics.height() * 2);
+        painter->drawText(text, Qt::AlignLeft | Qt::AlignVCenter,
+                          smallMetrics.elidedText(preview, Qt::ElideRight, text.width()));
+    }
+
     QFont font = option.font;
     font.setBold(unread > 0);
     if (unread > 0) {
@@ -98,12 +131,13 @@ void ConversationDelegate::paint(QPainter *painter, const QStyleOptionViewItem &
         painter->setPen(selected ? option.palette.color(QPalette::Highlight)
                                  : option.palette.color(QPalette::HighlightedText));
         painter->drawText(badge, Qt::AlignCenter, count);
-        content.setRight(badge.left() - pad / 2);
+        if (preview.isEmpty())
+            titleLine.setRight(badge.left() - pad / 2);
     }
     painter->setFont(font);
     painter->setPen(textColor);
-    painter->drawText(content, Qt::AlignLeft | Qt::AlignVCenter,
-                      QFontMetrics(font).elidedText(title, Qt::ElideRight, content.width()));
+    painter->drawText(titleLine, Qt::AlignLeft | Qt::AlignVCenter,
+                      QFontMetrics(font).elidedText(title, Qt::ElideRight, titleLine.width()));
     painter->restore();
 }
 

@@ -140,6 +140,7 @@ private Q_SLOTS:
     void nobodyShowsOnlineWhileDisconnected();
     void joinsOrCreatesARoomByKeyboardAlone();
     void writesToSomeoneByKeyboardAlone();
+    void theSidebarShowsLastMessagesByActivity();
 
 private:
     /// Alice's app in #general, #design and #history (in that order), online.
@@ -555,6 +556,43 @@ void TestSwitching::writesToSomeoneByKeyboardAlone()
     QCOMPARE(controller->client()->conversations()->title(carol), u"Carol Jonas"_s);
     QTRY_VERIFY2(window->conversationSubtitle().endsWith(u"away"_s),
                  qPrintable(window->conversationSubtitle()));
+}
+
+void TestSwitching::theSidebarShowsLastMessagesByActivity()
+{
+    auto controller = startInThreeRooms();
+    QVERIFY(controller);
+    MainWindow *window = controller->window();
+    auto roomOrder = [window] {
+        QStringList rooms;
+        for (int row = 0; row < window->roomList()->model()->rowCount(); ++row)
+            rooms.append(
+                window->roomList()->model()->index(row, 0).data(ConversationListModel::NameRole).toString());
+        return rooms;
+    };
+    TestClient bob;
+    QVERIFY(bob.open(m_server->port()));
+    QVERIFY(bob.hello(u"Bob"_s, u"bob@example.org"_s));
+    QVERIFY(bob.join(u"design"_s));
+    bob.send(Protocol::SendMessage{u"design"_s, {}, u"first line\nsecond line"_s, u"b-1"_s});
+    QTRY_COMPARE(roomOrder().constFirst(), u"design"_s);
+    const QModelIndex design = window->roomList()->model()->index(0, 0);
+    QCOMPARE(design.data(ConversationListModel::PreviewRole).toString(), u"Bob: first line"_s);
+    QVERIFY(design.data(ConversationListModel::LastActivityRole).toDateTime().isValid());
+
+    // Our own message in #history moves it up, previewed as ours.
+    controller->client()->sendMessage(ConversationKey::room(u"history"_s), u"me too"_s);
+    QTRY_COMPARE(roomOrder().constFirst(), u"history"_s);
+    QCOMPARE(window->roomList()->model()->index(0, 0).data(ConversationListModel::PreviewRole).toString(),
+             ConversationListModel::tr("You: %1").arg(u"me too"_s));
+    // Ctrl+1 is the first row as shown.
+    actionWithShortcut(window, QKeySequence(Qt::CTRL | Qt::Key_1))->trigger();
+    QCOMPARE(window->currentConversation(), ConversationKey::room(u"history"_s));
+
+    // The order they were opened in, if the user prefers it (and it is remembered).
+    window->setSortByActivity(false);
+    QCOMPARE(roomOrder(), (QStringList{u"general"_s, u"design"_s, u"history"_s}));
+    QCOMPARE(highlightedKeys(window), QStringList{u"room:history"_s});
 }
 
 QTEST_MAIN(TestSwitching)

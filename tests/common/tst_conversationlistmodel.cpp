@@ -16,6 +16,7 @@ private Q_SLOTS:
     void roomsComeBeforeDirectConversations();
     void unreadCounts();
     void membersAreSortedByName();
+    void previewsTheLastMessage();
 };
 
 void TestConversationListModel::keysRoundTrip()
@@ -98,6 +99,32 @@ void TestConversationListModel::membersAreSortedByName()
     QCOMPARE(model.index(1).data(MemberListModel::IsSelfRole).toBool(), true);
     QCOMPARE(model.index(0).data(MemberListModel::IsSelfRole).toBool(), false);
     QCOMPARE(model.index(2).data(MemberListModel::EmailRole).toString(), QStringLiteral("carol@example.org"));
+}
+
+void TestConversationListModel::previewsTheLastMessage()
+{
+    ConversationListModel model;
+    QAbstractItemModelTester tester(&model);
+    const ConversationKey general = ConversationKey::room(QStringLiteral("general"));
+    const ConversationKey bob = ConversationKey::direct(QStringLiteral("bob@example.org"));
+    model.add(general);
+    model.add(bob, QStringLiteral("Bob"));
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    const QDateTime when(QDate(2026, 12, 1), QTime(9, 30), Qt::UTC);
+    model.setLastMessage(general, QStringLiteral("Carol"), QStringLiteral("\n  first   line \nsecond"), when);
+    const QModelIndex row = model.index(model.indexOf(general));
+    QCOMPARE(row.data(ConversationListModel::PreviewRole).toString(), QStringLiteral("Carol: first line"));
+    QCOMPARE(row.data(ConversationListModel::LastActivityRole).toDateTime(), when);
+    QCOMPARE(changed.size(), 1);
+    model.setLastMessage(general, QStringLiteral("Carol"), QStringLiteral("first line"), when);
+    QCOMPARE(changed.size(), 1); // nothing new, nothing said
+    // In a direct conversation no name; our own messages say so.
+    model.setLastMessage(bob, QStringLiteral("Bob"), QStringLiteral("hi"), when);
+    QCOMPARE(model.index(model.indexOf(bob)).data(ConversationListModel::PreviewRole).toString(),
+             QStringLiteral("hi"));
+    model.setLastMessage(bob, QString(), QStringLiteral("hello <b>Bob</b>"), when.addSecs(5));
+    QCOMPARE(model.index(model.indexOf(bob)).data(ConversationListModel::PreviewRole).toString(),
+             QStringLiteral("You: hello <b>Bob</b>")); // plain text: painted as typed
 }
 
 QTEST_GUILESS_MAIN(TestConversationListModel)
