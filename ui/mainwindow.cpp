@@ -16,6 +16,7 @@
 #include <QFontDatabase>
 #include <QFormLayout>
 #include <QHBoxLayout>
+#include <QHeaderView>
 #include <QIdentityProxyModel>
 #include <QInputDialog>
 #include <QKeyEvent>
@@ -27,10 +28,12 @@
 #include <QPushButton>
 #include <QResizeEvent>
 #include <QScrollBar>
+#include <QSet>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QStyle>
+#include <QTableWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -335,7 +338,7 @@ QWidget *MainWindow::createConversationPane()
         updateJumpButton();
     });
 
-    auto *copy = new QAction(tr("Copy"), m_messageView);
+    auto *copy = new QAction(tr("Copy Selected Messages"), m_messageView);
     copy->setShortcut(QKeySequence::Copy);
     copy->setShortcutContext(Qt::WidgetShortcut);
     connect(copy, &QAction::triggered, this, &MainWindow::copySelectedMessages);
@@ -485,7 +488,7 @@ void MainWindow::createMenus()
         });
     }
     for (int i = 1; i <= 9; ++i) {
-        auto *jump = new QAction(this);
+        auto *jump = new QAction(tr("Go to Conversation %1").arg(i), this);
         jump->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_0 + i)));
         connect(jump, &QAction::triggered, this, [this, i] {
             const QList<ConversationKey> keys = sidebarOrder();
@@ -496,12 +499,68 @@ void MainWindow::createMenus()
     }
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Keyboard Shortcuts"), QKeySequence(Qt::CTRL | Qt::Key_Slash), this,
+                    &MainWindow::showKeyboardShortcuts);
     help->addAction(tr("&About Natter"), this, [this] {
         QMessageBox::about(this, tr("About Natter"),
                            tr("<h3>Natter %1</h3><p>Chat on your local network: rooms, direct messages and "
                               "history, hosted by one computer or a natterd server.</p>")
                                .arg(QCoreApplication::applicationVersion()));
     });
+}
+
+void MainWindow::showKeyboardShortcuts()
+{
+    // Read from the actions themselves, so the list cannot drift from what the keys do.
+    auto *dialog = new QDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setObjectName(u"keyboardShortcuts"_s);
+    dialog->setWindowTitle(tr("Keyboard Shortcuts"));
+    auto *layout = new QVBoxLayout(dialog);
+    auto *table = new QTableWidget(0, 2, dialog);
+    table->setHorizontalHeaderLabels({tr("Action"), tr("Keys")});
+    table->verticalHeader()->hide();
+    table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table->setSelectionMode(QAbstractItemView::NoSelection);
+    table->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
+    table->horizontalHeader()->setSectionResizeMode(1, QHeaderView::ResizeToContents);
+    auto addRow = [table](const QString &what, const QKeySequence &keys) {
+        const int row = table->rowCount();
+        table->insertRow(row);
+        table->setItem(row, 0, new QTableWidgetItem(QString(what).remove(u'&').remove(u'…')));
+        table->setItem(row, 1, new QTableWidgetItem(keys.toString(QKeySequence::NativeText)));
+    };
+    QSet<QAction *> listed;
+    const QList<QAction *> menus = menuBar()->actions();
+    for (QAction *menuAction : menus) {
+        if (!menuAction->menu())
+            continue;
+        const QList<QAction *> actions = menuAction->menu()->actions();
+        for (QAction *action : actions) {
+            if (!action->shortcut().isEmpty() && !listed.contains(action)) {
+                addRow(action->text(), action->shortcut());
+                listed.insert(action);
+            }
+        }
+    }
+    // Then those without a menu entry (Ctrl+1…9, the message list's Copy).
+    const QList<QAction *> others = findChildren<QAction *>();
+    for (QAction *action : others) {
+        if (!action->shortcut().isEmpty() && !listed.contains(action) && !action->text().isEmpty()) {
+            addRow(action->text(), action->shortcut());
+            listed.insert(action);
+        }
+    }
+    layout->addWidget(table);
+    auto *composerKeys =
+        new QLabel(tr("In the message field: Enter sends, Shift+Enter starts a new line."), dialog);
+    composerKeys->setWordWrap(true);
+    layout->addWidget(composerKeys);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Close, dialog);
+    connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::reject);
+    layout->addWidget(buttons);
+    dialog->resize(fontMetrics().averageCharWidth() * 60, fontMetrics().height() * 30);
+    dialog->open();
 }
 
 void MainWindow::setConversationModel(QAbstractItemModel *conversations)

@@ -159,6 +159,7 @@ private:
     void askChangePassword();
     void askInviteToRoom(const QString &room);
     void askDirectMessage();
+    void showKeyboardShortcuts();
     void openDirectory(DirectoryDialog::Kind kind);
     void copySelectedMessages();
     void showMessageMenu(const QPoint &position);

@@ -8,10 +8,12 @@
 #include "translations.h"
 
 #include <QAction>
+#include <QDialog>
 #include <QListView>
 #include <QPushButton>
 #include <QScrollBar>
 #include <QSignalSpy>
+#include <QTableWidget>
 #include <QTest>
 
 using namespace Natter;
@@ -61,6 +63,7 @@ private Q_SLOTS:
     void newMessagesBelowOfferAJump();
     void narrowWindowsKeepARoomyMessageColumn();
     void panesFollowTheViewMenu();
+    void listsEveryKeyboardShortcut();
 };
 
 void TestMainWindow::olderHistoryIsAskedForAtTheTopOnly()
@@ -227,6 +230,38 @@ void TestMainWindow::panesFollowTheViewMenu()
     QVERIFY(changed.count() >= 1);
     QCOMPARE(changed.last().at(0).toBool(), true);
     QCOMPARE(changed.last().at(1).toBool(), true);
+}
+
+void TestMainWindow::listsEveryKeyboardShortcut()
+{
+    MainWindow window;
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QAction *help = nullptr;
+    QList<QKeySequence> shortcuts;
+    const QList<QAction *> actions = window.findChildren<QAction *>();
+    for (QAction *action : actions) {
+        if (action->shortcut() == QKeySequence(Qt::CTRL | Qt::Key_Slash))
+            help = action;
+        if (!action->shortcut().isEmpty() && !shortcuts.contains(action->shortcut()))
+            shortcuts.append(action->shortcut());
+    }
+    QVERIFY(help);
+    help->trigger();
+    auto *dialog = window.findChild<QDialog *>(QStringLiteral("keyboardShortcuts"));
+    QVERIFY(dialog);
+    auto *table = dialog->findChild<QTableWidget *>();
+    QVERIFY(table);
+    QStringList listed;
+    for (int row = 0; row < table->rowCount(); ++row)
+        listed.append(table->item(row, 1)->text());
+    // Every key the window answers to is in the list, generated from the actions.
+    for (const QKeySequence &shortcut : std::as_const(shortcuts))
+        QVERIFY2(listed.contains(shortcut.toString(QKeySequence::NativeText)),
+                 qPrintable(shortcut.toString()));
+    QVERIFY(listed.contains(QKeySequence(Qt::CTRL | Qt::Key_W).toString(QKeySequence::NativeText)));
+    QVERIFY(listed.contains(QKeySequence(Qt::CTRL | Qt::Key_3).toString(QKeySequence::NativeText)));
+    dialog->close();
 }
 
 void TestMainWindow::initTestCase()
