@@ -101,6 +101,10 @@ AppController::AppController(AppSettings settings, ClientOptions options,
         m_window->restoreGeometry(m_settings.windowGeometry());
     m_window->setPanesShown(m_settings.showSidebar(), m_settings.showMembers());
     m_window->setSortByActivity(m_settings.sortByActivity());
+    if (themeFromName(m_settings.theme()) != Theme::System)
+        m_window->setTheme(themeFromName(m_settings.theme()));
+    connect(m_window, &MainWindow::themeChanged, this,
+            [this](Theme theme) { m_settings.setTheme(themeName(theme)); });
     connect(m_window, &MainWindow::sortByActivityChanged, this,
             [this](bool byActivity) { m_settings.setSortByActivity(byActivity); });
     connect(m_window, &MainWindow::panesChanged, this,

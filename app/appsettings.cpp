@@ -195,6 +195,16 @@ void AppSettings::setPanes(bool sidebar, bool members)
     m_settings->setValue(u"window/showMembers"_s, members);
 }
 
+QString AppSettings::theme() const
+{
+    return m_settings->value(u"window/theme"_s, u"system"_s).toString();
+}
+
+void AppSettings::setTheme(const QString &theme)
+{
+    m_settings->setValue(u"window/theme"_s, theme);
+}
+
 bool AppSettings::sortByActivity() const
 {
     return m_settings->value(u"window/sortByActivity"_s, true).toBool();

@@ -65,6 +65,9 @@ public:
     void setPanes(bool sidebar, bool members);
     /// Conversations ordered by activity (default) or as opened.
     bool sortByActivity() const;
+    /// "system" (default), "light" or "dark".
+    QString theme() const;
+    void setTheme(const QString &theme);
     void setSortByActivity(bool byActivity);
     QByteArray windowState() const;
     void setWindowState(const QByteArray &state);

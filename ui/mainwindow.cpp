@@ -8,6 +8,7 @@
 #include "uilogging.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QClipboard>
 #include <QCloseEvent>
@@ -475,6 +476,22 @@ void MainWindow::createMenus()
     m_showMembersAction->setCheckable(true);
     m_showMembersAction->setChecked(true);
     m_showMembersAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M));
+    QMenu *themes = view->addMenu(tr("&Theme"));
+    auto *themeGroup = new QActionGroup(this);
+    for (const auto &[theme, label] :
+         {std::pair{Theme::System, tr("Follow the &System")}, std::pair{Theme::Light, tr("&Light")},
+          std::pair{Theme::Dark, tr("&Dark")}}) {
+        QAction *action = themes->addAction(label);
+        action->setCheckable(true);
+        action->setData(QVariant::fromValue(theme));
+        action->setChecked(theme == Theme::System);
+        themeGroup->addAction(action);
+        connect(action, &QAction::triggered, this, [this, theme] {
+            setTheme(theme);
+            Q_EMIT themeChanged(theme);
+        });
+        m_themeActions.append(action);
+    }
     m_sortByActivityAction = view->addAction(tr("Sort by Recent &Activity"));
     m_sortByActivityAction->setCheckable(true);
     connect(m_sortByActivityAction, &QAction::toggled, this, [this](bool byActivity) {
@@ -657,6 +674,22 @@ void MainWindow::moveConversation(int step)
     const qsizetype size = keys.size();
     const qsizetype next = current < 0 ? 0 : ((current + step) % size + size) % size;
     Q_EMIT conversationSelected(keys.at(next));
+}
+
+void MainWindow::setTheme(Theme theme)
+{
+    for (QAction *action : std::as_const(m_themeActions))
+        action->setChecked(action->data().value<Theme>() == theme);
+    applyTheme(theme); // every widget gets a PaletteChange and repaints; the delegates drop their caches
+}
+
+Theme MainWindow::theme() const
+{
+    for (QAction *action : m_themeActions) {
+        if (action->isChecked())
+            return action->data().value<Theme>();
+    }
+    return Theme::System;
 }
 
 void MainWindow::setSortByActivity(bool byActivity)

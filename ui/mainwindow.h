@@ -2,6 +2,7 @@
 
 #include "conversationlistmodel.h"
 #include "directorydialog.h"
+#include "theme.h"
 
 #include <QMainWindow>
 #include <QPointer>
@@ -84,6 +85,9 @@ public:
     void setPanesShown(bool sidebar, bool members);
     /// Conversations by their latest message (the default) or in opening order.
     void setSortByActivity(bool byActivity);
+    /// Applies a theme to the whole app and checks it in View → Theme.
+    void setTheme(Theme theme);
+    Theme theme() const;
     bool isSortedByActivity() const;
     bool isSidebarShown() const;
     bool isMembersShown() const;
@@ -138,6 +142,7 @@ Q_SIGNALS:
     /// The user showed or hid a side pane (View menu).
     void panesChanged(bool sidebar, bool members);
     void sortByActivityChanged(bool byActivity);
+    void themeChanged(Natter::Theme theme);
 
 protected:
     void changeEvent(QEvent *event) override;
@@ -198,6 +203,7 @@ private:
     QAction *m_showSidebarAction = nullptr;
     QAction *m_showMembersAction = nullptr;
     QAction *m_sortByActivityAction = nullptr;
+    QList<QAction *> m_themeActions;
     QListView *m_memberList = nullptr;
     QLabel *m_statusDot = nullptr;
     QLabel *m_securityLabel = nullptr;

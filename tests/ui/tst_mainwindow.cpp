@@ -5,12 +5,15 @@
 #include "conversationlistmodel.h"
 #include "mainwindow.h"
 #include "messagelistmodel.h"
+#include "theme.h"
 #include "translations.h"
 
 #include <QAction>
+#include <QApplication>
 #include <QDialog>
 #include <QListView>
 #include <QPushButton>
+#include <QScreen>
 #include <QScrollBar>
 #include <QSignalSpy>
 #include <QTableWidget>
@@ -64,6 +67,7 @@ private Q_SLOTS:
     void narrowWindowsKeepARoomyMessageColumn();
     void panesFollowTheViewMenu();
     void listsEveryKeyboardShortcut();
+    void themesRepaintEverything();
 };
 
 void TestMainWindow::olderHistoryIsAskedForAtTheTopOnly()
@@ -262,6 +266,44 @@ void TestMainWindow::listsEveryKeyboardShortcut()
     QVERIFY(listed.contains(QKeySequence(Qt::CTRL | Qt::Key_W).toString(QKeySequence::NativeText)));
     QVERIFY(listed.contains(QKeySequence(Qt::CTRL | Qt::Key_3).toString(QKeySequence::NativeText)));
     dialog->close();
+}
+
+void TestMainWindow::themesRepaintEverything()
+{
+    MessageListModel model;
+    model.addMessages(messages(1, 5));
+    MainWindow window;
+    QVERIFY(showGeneral(window, model));
+    const QPalette system = QApplication::palette();
+    // What the window last painted (its backing store), not a fresh render.
+    auto paintedLightness = [&window](QWidget *widget) {
+        QCoreApplication::processEvents();
+        const QImage shot = window.screen()->grabWindow(window.winId()).toImage();
+        const QPoint at = widget->mapTo(&window, QPoint(3, 3)) * shot.devicePixelRatio();
+        return shot.pixelColor(at).lightnessF();
+    };
+    QSignalSpy changed(&window, &MainWindow::themeChanged);
+    window.setTheme(Theme::Dark);
+    QCOMPARE(window.theme(), Theme::Dark);
+    QCoreApplication::processEvents(); // the palette reaches widgets by posted events
+    QVERIFY(window.palette().color(QPalette::Base).lightnessF() < 0.2);
+    QVERIFY(paintedLightness(window.messageView()->viewport()) < 0.2);
+    QVERIFY(paintedLightness(window.roomList()->viewport()) < 0.2);
+    QVERIFY(paintedLightness(window.composer()->viewport()) < 0.2);
+    window.setTheme(Theme::Light);
+    QVERIFY(paintedLightness(window.messageView()->viewport()) > 0.8);
+    QVERIFY(paintedLightness(window.composer()->viewport()) > 0.8);
+    QCOMPARE(changed.count(), 0); // set by the app, not chosen by the user
+    // Chosen from the View menu: said, to be remembered.
+    const QList<QAction *> actions = window.findChildren<QAction *>();
+    for (QAction *action : actions) {
+        if (action->isCheckable() && action->data().value<Theme>() == Theme::System &&
+            !action->data().isNull())
+            action->trigger();
+    }
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(window.theme(), Theme::System);
+    QCOMPARE(QApplication::palette().color(QPalette::Base), system.color(QPalette::Base));
 }
 
 void TestMainWindow::initTestCase()
