@@ -240,12 +240,14 @@ MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &opti
     l.textLayout->setCacheEnabled(true);
     qreal textHeight = 0;
     qreal naturalWidth = 0;
+    qreal lastLineWidth = 0;
     l.textLayout->beginLayout();
     for (QTextLine line = l.textLayout->createLine(); line.isValid(); line = l.textLayout->createLine()) {
         line.setLineWidth(maxTextWidth);
         line.setPosition(QPointF(0, textHeight));
         textHeight += line.height();
-        naturalWidth = std::max(naturalWidth, line.naturalTextWidth());
+        lastLineWidth = line.naturalTextWidth();
+        naturalWidth = std::max(naturalWidth, lastLineWidth);
     }
     l.textLayout->endLayout();
 
@@ -265,14 +267,23 @@ MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &opti
     }
     l.footerText = timeText;
     const int footerWidth = m.footerMetrics->horizontalAdvance(l.footerText);
-    const int contentWidth = std::min(maxTextWidth, std::max(int(std::ceil(naturalWidth)), footerWidth));
+    const int textHeightPx = int(std::ceil(textHeight));
+    // The time goes at the end of the last line when it fits there (so a
+    // one-line message costs one line), else on a line of its own below.
+    const int inlineWidth = int(std::ceil(lastLineWidth)) + m.padH + footerWidth;
+    const bool inlineFooter = inlineWidth <= maxTextWidth;
+    const int contentWidth = std::min(
+        maxTextWidth, std::max(int(std::ceil(naturalWidth)), inlineFooter ? inlineWidth : footerWidth));
     const int bubbleWidth = contentWidth + 2 * m.padH;
     const int bubbleX = left + (l.own ? width - m.margin - bubbleWidth : m.margin);
-    const int textHeightPx = int(std::ceil(textHeight));
-    l.bubble =
-        QRect(bubbleX, y, bubbleWidth, m.padV + textHeightPx + m.innerGap + m.smallLineHeight + m.padV);
+    const int footerHeight = inlineFooter ? 0 : m.innerGap + m.smallLineHeight;
+    l.bubble = QRect(bubbleX, y, bubbleWidth, m.padV + textHeightPx + footerHeight + m.padV);
     l.text = QRect(bubbleX + m.padH, y + m.padV, contentWidth, textHeightPx);
-    l.footer = QRect(l.text.left(), l.text.bottom() + 1 + m.innerGap, contentWidth, m.smallLineHeight);
+    if (inlineFooter)
+        l.footer = QRect(l.text.right() + 1 - footerWidth, l.text.bottom() + 1 - m.smallLineHeight,
+                         footerWidth, m.smallLineHeight);
+    else
+        l.footer = QRect(l.text.left(), l.text.bottom() + 1 + m.innerGap, contentWidth, m.smallLineHeight);
     l.height = l.bubble.bottom() + 1;
     return l;
 }

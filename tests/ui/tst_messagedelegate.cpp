@@ -12,6 +12,7 @@
 #include <QTest>
 #include <QTextLayout>
 
+#include <cmath>
 #include <ctime>
 
 using namespace Natter;
@@ -58,6 +59,7 @@ private Q_SLOTS:
     void groupsAndDaySeparators();
     void ownMessagesAreOnTheRight();
     void bubblesStayNearEachOtherOnWideWindows();
+    void aOneLineMessageCostsOneLine();
     void daysFollowTheLocalTimeOfEachMessage();
     void textIsPlainAndComplete();
     void findsLinks_data();
@@ -159,7 +161,10 @@ void TestMessageDelegate::sizeHintMatchesLayout()
         QVERIFY2(rowRect.contains(layout.bubble), qPrintable(QStringLiteral("row %1").arg(row)));
         QVERIFY(layout.bubble.contains(layout.text));
         QVERIFY(layout.bubble.contains(layout.footer));
-        QVERIFY(layout.footer.top() > layout.text.bottom());
+        // The time below the text, or at the end of its last line, never over a glyph.
+        const QTextLine last = layout.textLayout->lineAt(layout.textLayout->lineCount() - 1);
+        QVERIFY(layout.footer.top() > layout.text.bottom() ||
+                layout.footer.left() >= layout.text.left() + int(std::ceil(last.naturalTextWidth())));
         if (layout.showSender)
             QVERIFY(layout.sender.bottom() < layout.bubble.top());
         if (layout.showDay)
@@ -236,6 +241,25 @@ void TestMessageDelegate::groupsAndDaySeparators()
     QVERIFY(!layoutOf(4).showSender);
     // Bob after more than five minutes: a new group.
     QVERIFY(layoutOf(6).showSender);
+}
+
+void TestMessageDelegate::aOneLineMessageCostsOneLine()
+{
+    // "Anyone up for lunch?": the time fits beside it (Telegram's way).
+    const auto short_ = m_delegate->layout(optionFor(1), m_model->index(1));
+    const int line = m_view->fontMetrics().height();
+    QCOMPARE(short_.textLayout->lineCount(), 1);
+    QVERIFY2(short_.bubble.height() < 2 * line, qPrintable(QString::number(short_.bubble.height())));
+    QCOMPARE(short_.footer.bottom(), short_.text.bottom());
+    QVERIFY(short_.footer.left() > short_.text.left());
+    // The long link message fills its lines: the time goes below.
+    const auto long_ = m_delegate->layout(optionFor(3), m_model->index(3));
+    QVERIFY(long_.textLayout->lineCount() > 1);
+    QVERIFY(long_.footer.top() > long_.text.bottom() ||
+            long_.footer.left() >=
+                long_.text.left() +
+                    int(std::ceil(
+                        long_.textLayout->lineAt(long_.textLayout->lineCount() - 1).naturalTextWidth())));
 }
 
 void TestMessageDelegate::bubblesStayNearEachOtherOnWideWindows()
