@@ -1,6 +1,7 @@
 #include "messagedelegate.h"
 
 #include "messagelistmodel.h"
+#include "sidebardelegates.h"
 
 #include <QAbstractItemView>
 #include <QApplication>
@@ -103,7 +104,9 @@ struct MessageDelegate::Metrics
     int innerGap;
     int radius;
     int maxBubbleWidth;
-    int columnLeft; ///< the reading column: at most about a hundred characters wide, centred
+    int avatarSize;   ///< 28-32 px, with the font
+    int avatarColumn; ///< what others' messages are indented by: the avatar and a gap
+    int columnLeft;   ///< the reading column: at most about a hundred characters wide, centred
     int columnWidth;
     std::unique_ptr<QFontMetrics> footerMetrics;
 };
@@ -153,6 +156,8 @@ const MessageDelegate::Metrics &MessageDelegate::metrics(const QStyleOptionViewI
     m.groupGap = std::max(6, fm.height() * 3 / 5);
     m.innerGap = 2;
     m.radius = std::max(6, fm.height() * 3 / 5);
+    m.avatarSize = std::clamp(fm.height() * 7 / 4, 28, 32);
+    m.avatarColumn = m.avatarSize + m.padH / 2 + 2;
     m.columnWidth = std::min(width, fm.averageCharWidth() * 110);
     m.columnLeft = (width - m.columnWidth) / 2;
     const int available = std::max(0, m.columnWidth - 2 * m.margin);
@@ -224,13 +229,17 @@ MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &opti
         l.day = QRect(left, y, width, m.lineHeight + m.padV);
         y += l.day.height() + m.padV;
     }
+    // Others' messages sit right of an avatar column; the avatar shows at a group's first message.
+    const int indent = l.own ? 0 : m.avatarColumn;
     if (l.showSender) {
-        l.sender =
-            QRect(left + m.margin + m.padH, y, std::max(0, width - 2 * (m.margin + m.padH)), m.lineHeight);
+        l.sender = QRect(left + m.margin + indent + m.padH, y,
+                         std::max(0, width - 2 * (m.margin + m.padH) - indent), m.lineHeight);
+        l.avatar = QRect(left + m.margin, y, m.avatarSize, m.avatarSize);
         y += m.lineHeight + m.innerGap;
     }
 
-    const int maxTextWidth = std::max(1, m.maxBubbleWidth - 2 * m.padH);
+    const int maxTextWidth =
+        std::max(1, std::min(m.maxBubbleWidth, width - 2 * m.margin - indent) - 2 * m.padH);
     l.textLayout = std::make_shared<QTextLayout>(
         textForLayout(index.data(MessageListModel::TextRole).toString()), m.font);
     QTextOption textOption;
@@ -275,7 +284,7 @@ MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &opti
     const int contentWidth = std::min(
         maxTextWidth, std::max(int(std::ceil(naturalWidth)), inlineFooter ? inlineWidth : footerWidth));
     const int bubbleWidth = contentWidth + 2 * m.padH;
-    const int bubbleX = left + (l.own ? width - m.margin - bubbleWidth : m.margin);
+    const int bubbleX = left + (l.own ? width - m.margin - bubbleWidth : m.margin + indent);
     const int footerHeight = inlineFooter ? 0 : m.innerGap + m.smallLineHeight;
     l.bubble = QRect(bubbleX, y, bubbleWidth, m.padV + textHeightPx + footerHeight + m.padV);
     l.text = QRect(bubbleX + m.padH, y + m.padV, contentWidth, textHeightPx);
@@ -284,7 +293,7 @@ MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &opti
                          footerWidth, m.smallLineHeight);
     else
         l.footer = QRect(l.text.left(), l.text.bottom() + 1 + m.innerGap, contentWidth, m.smallLineHeight);
-    l.height = l.bubble.bottom() + 1;
+    l.height = std::max(l.bubble.bottom(), l.avatar.isNull() ? 0 : l.avatar.bottom()) + 1;
     return l;
 }
 
@@ -354,6 +363,10 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
         painter->drawText(l.day, Qt::AlignCenter, l.dayText);
     }
 
+    if (!l.avatar.isNull()) {
+        paintAvatar(painter, l.avatar, index.data(MessageListModel::SenderNameRole).toString(),
+                    index.data(MessageListModel::SenderEmailRole).toString(), palette);
+    }
     if (l.showSender) {
         painter->setFont(m.senderFont);
         const QString email = index.data(MessageListModel::SenderEmailRole).toString();

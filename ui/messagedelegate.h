@@ -40,6 +40,7 @@ public:
         bool showSender = false;
         QRect day;    ///< the day separator (empty if none)
         QRect sender; ///< the sender's name line (empty if none)
+        QRect avatar; ///< others' messages: their initial in their colour, beside a group's first message
         QRect bubble;
         QRect text;
         QRect footer; ///< time and delivery state, inside the bubble

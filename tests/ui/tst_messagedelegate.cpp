@@ -60,6 +60,7 @@ private Q_SLOTS:
     void ownMessagesAreOnTheRight();
     void bubblesStayNearEachOtherOnWideWindows();
     void aOneLineMessageCostsOneLine();
+    void avatarsMarkEachGroupOfOthers();
     void daysFollowTheLocalTimeOfEachMessage();
     void textIsPlainAndComplete();
     void findsLinks_data();
@@ -243,6 +244,23 @@ void TestMessageDelegate::groupsAndDaySeparators()
     QVERIFY(layoutOf(6).showSender);
 }
 
+void TestMessageDelegate::avatarsMarkEachGroupOfOthers()
+{
+    auto layoutOf = [this](int row) { return m_delegate->layout(optionFor(row), m_model->index(row)); };
+    const auto first = layoutOf(0);  // Bob, a group's first message
+    const auto second = layoutOf(1); // Bob again: the same group
+    const auto own = layoutOf(2);
+    QVERIFY(!first.avatar.isNull());
+    QVERIFY(first.avatar.width() >= 28 && first.avatar.width() <= 32);
+    QCOMPARE(first.avatar.width(), first.avatar.height());
+    QVERIFY(first.avatar.right() < first.bubble.left()); // beside, never over, the bubble
+    QVERIFY(first.avatar.right() < first.sender.left());
+    QVERIFY(first.height > first.avatar.bottom());
+    QVERIFY(second.avatar.isNull());
+    QCOMPARE(second.bubble.left(), first.bubble.left()); // aligned under the group's first
+    QVERIFY(own.avatar.isNull());
+}
+
 void TestMessageDelegate::aOneLineMessageCostsOneLine()
 {
     // "Anyone up for lunch?": the time fits beside it (Telegram's way).
@@ -279,7 +297,7 @@ void TestMessageDelegate::bubblesStayNearEachOtherOnWideWindows()
     m_view->resize(480, 2000);
     QCoreApplication::processEvents();
     const auto narrow = m_delegate->layout(optionFor(1), m_model->index(1));
-    QVERIFY(narrow.bubble.left() < 30);
+    QVERIFY(narrow.bubble.left() < 70); // the margin and the avatar column
 }
 
 void TestMessageDelegate::daysFollowTheLocalTimeOfEachMessage()
