@@ -26,6 +26,8 @@
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPainter>
+#include <QPolygonF>
 #include <QPushButton>
 #include <QResizeEvent>
 #include <QScrollBar>
@@ -368,7 +370,11 @@ QWidget *MainWindow::createConversationPane()
     composerRow->setContentsMargins(12, 4, 12, 10);
     m_composer = new Composer(pane);
     m_composer->setObjectName(u"composer"_s);
-    m_sendButton = new QPushButton(tr("Send"), pane);
+    m_sendButton = new QPushButton(pane);
+    m_sendButton->setObjectName(u"sendButton"_s);
+    m_sendButton->setIcon(sendIcon(palette()));
+    m_sendButton->setIconSize(QSize(fontMetrics().height(), fontMetrics().height()));
+    m_sendButton->setAccessibleName(tr("Send"));
     m_sendButton->setToolTip(tr("Send (Enter). Shift+Enter starts a new line."));
     composerRow->addWidget(m_composer, 1);
     composerRow->addWidget(m_sendButton, 0, Qt::AlignBottom);
@@ -1080,10 +1086,34 @@ void MainWindow::askDirectMessage()
     openDirectory(DirectoryDialog::Kind::People);
 }
 
+QIcon MainWindow::sendIcon(const QPalette &palette)
+{
+    // The desktop's "send" icon where it has one; else a paper plane drawn in the theme's accent.
+    const QIcon themed = QIcon::fromTheme(u"document-send"_s);
+    if (!themed.isNull())
+        return themed;
+    QIcon icon;
+    for (const int size : {16, 24, 32, 48}) {
+        QPixmap pixmap(size, size);
+        pixmap.fill(Qt::transparent);
+        QPainter painter(&pixmap);
+        painter.setRenderHint(QPainter::Antialiasing);
+        painter.setPen(Qt::NoPen);
+        painter.setBrush(palette.color(QPalette::Highlight));
+        const qreal s = size;
+        painter.drawPolygon(
+            QPolygonF{{s * 0.08, s * 0.12}, {s * 0.95, s * 0.5}, {s * 0.08, s * 0.88}, {s * 0.22, s * 0.5}});
+        icon.addPixmap(pixmap);
+    }
+    return icon;
+}
+
 void MainWindow::changeEvent(QEvent *event)
 {
     if (event->type() == QEvent::ActivationChange && isActiveWindow())
         Q_EMIT windowActivated();
+    if (event->type() == QEvent::PaletteChange && m_sendButton)
+        m_sendButton->setIcon(sendIcon(palette()));
     if (event->type() == QEvent::FontChange || event->type() == QEvent::StyleChange ||
         event->type() == QEvent::PaletteChange) {
         m_delegate->clearCache();

@@ -165,6 +165,7 @@ private:
     void askInviteToRoom(const QString &room);
     void askDirectMessage();
     void showKeyboardShortcuts();
+    static QIcon sendIcon(const QPalette &palette);
     void openDirectory(DirectoryDialog::Kind kind);
     void copySelectedMessages();
     void showMessageMenu(const QPoint &position);

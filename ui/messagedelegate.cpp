@@ -329,12 +329,14 @@ void MessageDelegate::clearCache()
 void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option,
                             const QModelIndex &index) const
 {
-    // Selection and hover come from the style; the text is ours.
+    // Hover comes from the style; a selection marks the bubble, not the row
+    // (a chat is read by its bubbles); the text is ours.
     QStyleOptionViewItem styleOption = option;
     initStyleOption(&styleOption, index);
     styleOption.text.clear();
     styleOption.icon = QIcon();
     styleOption.features &= ~QStyleOptionViewItem::HasDisplay;
+    styleOption.state &= ~QStyle::State_Selected;
     const QWidget *widget = option.widget;
     QStyle *style = widget ? widget->style() : QApplication::style();
     style->drawControl(QStyle::CE_ItemViewItem, &styleOption, painter, widget);
@@ -359,7 +361,7 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
         painter->setPen(QPen(mix(palette.color(QPalette::Base), text, 0.15), 1));
         painter->drawLine(l.day.left() + m.margin, lineY, centre - textWidth / 2, lineY);
         painter->drawLine(centre + textWidth / 2, lineY, l.day.right() - m.margin, lineY);
-        painter->setPen(selected ? palette.color(QPalette::HighlightedText) : dim);
+        painter->setPen(dim);
         painter->drawText(l.day, Qt::AlignCenter, l.dayText);
     }
 
@@ -370,7 +372,7 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
     if (l.showSender) {
         painter->setFont(m.senderFont);
         const QString email = index.data(MessageListModel::SenderEmailRole).toString();
-        painter->setPen(selected ? palette.color(QPalette::HighlightedText) : senderColor(email, palette));
+        painter->setPen(senderColor(email, palette));
         const QString name = index.data(MessageListModel::SenderNameRole).toString();
         painter->drawText(l.sender, Qt::AlignLeft | Qt::AlignVCenter,
                           QFontMetrics(m.senderFont).elidedText(name, Qt::ElideRight, l.sender.width()));
@@ -383,6 +385,14 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
     QPainterPath bubble;
     bubble.addRoundedRect(QRectF(l.bubble), m.radius, m.radius);
     painter->fillPath(bubble, bubbleColor);
+    if (selected) {
+        // A ring in the selection colour, inside the bubble so that rows never overlap.
+        const qreal ring = std::max(2.0, m.lineHeight / 8.0);
+        QPainterPath inner;
+        inner.addRoundedRect(QRectF(l.bubble).adjusted(ring / 2, ring / 2, -ring / 2, -ring / 2), m.radius,
+                             m.radius);
+        painter->strokePath(inner, QPen(palette.color(QPalette::Highlight), ring));
+    }
 
     // Links as links: a format range per link, drawn by the same layout that measured.
     QList<QTextLayout::FormatRange> formats;

@@ -251,6 +251,12 @@ void TestMainWindow::listsEveryKeyboardShortcut()
             shortcuts.append(action->shortcut());
     }
     QVERIFY(help);
+    // The Send button is an icon, named for screen readers.
+    auto *send = window.findChild<QPushButton *>(QStringLiteral("sendButton"));
+    QVERIFY(send);
+    QVERIFY(send->text().isEmpty());
+    QVERIFY(!send->icon().isNull());
+    QCOMPARE(send->accessibleName(), MainWindow::tr("Send"));
     help->trigger();
     auto *dialog = window.findChild<QDialog *>(QStringLiteral("keyboardShortcuts"));
     QVERIFY(dialog);

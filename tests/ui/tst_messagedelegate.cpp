@@ -61,6 +61,7 @@ private Q_SLOTS:
     void bubblesStayNearEachOtherOnWideWindows();
     void aOneLineMessageCostsOneLine();
     void avatarsMarkEachGroupOfOthers();
+    void aSelectionMarksTheBubbleNotTheRow();
     void daysFollowTheLocalTimeOfEachMessage();
     void textIsPlainAndComplete();
     void findsLinks_data();
@@ -242,6 +243,28 @@ void TestMessageDelegate::groupsAndDaySeparators()
     QVERIFY(!layoutOf(4).showSender);
     // Bob after more than five minutes: a new group.
     QVERIFY(layoutOf(6).showSender);
+}
+
+void TestMessageDelegate::aSelectionMarksTheBubbleNotTheRow()
+{
+    QStyleOptionViewItem option = optionFor(1);
+    option.state |= QStyle::State_Selected;
+    const auto layout = m_delegate->layout(option, m_model->index(1));
+    QImage image(option.rect.size(), QImage::Format_RGB32);
+    image.fill(option.palette.color(QPalette::Base));
+    QPainter painter(&image);
+    painter.translate(-option.rect.topLeft());
+    m_delegate->paint(&painter, option, m_model->index(1));
+    painter.end();
+    // Outside the bubble the row stays as it was; on the bubble's edge, the selection colour.
+    const QPoint outside(layout.bubble.right() + 20, layout.bubble.center().y());
+    QCOMPARE(image.pixelColor(outside), option.palette.color(QPalette::Base));
+    const QColor highlight = option.palette.color(QPalette::Highlight);
+    const QColor edge = image.pixelColor(layout.bubble.center().x(), layout.bubble.top() + 1);
+    QVERIFY2(qAbs(edge.red() - highlight.red()) + qAbs(edge.green() - highlight.green()) +
+                     qAbs(edge.blue() - highlight.blue()) <
+                 60,
+             qPrintable(edge.name() + u" vs "_s + highlight.name()));
 }
 
 void TestMessageDelegate::avatarsMarkEachGroupOfOthers()
