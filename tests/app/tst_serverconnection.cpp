@@ -78,6 +78,14 @@ private Q_SLOTS:
     void needsNoQuestionForACertificateTheSystemTrusts();
 
 private:
+    /// Makes server serve wss:// with identity's certificate.
+    static void serveTls(ScriptedServer &server, const TlsIdentity &identity)
+    {
+        QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+        tls.setLocalCertificate(identity.certificate);
+        tls.setPrivateKey(identity.key);
+        server.server.setSslConfiguration(tls);
+    }
     static std::optional<TlsIdentity> makeIdentity(const QTemporaryDir &dir)
     {
         QString error;
@@ -207,10 +215,7 @@ void ServerConnectionTest::asksBeforeTrustingACertificate()
     const std::optional<TlsIdentity> identity = makeIdentity(dir);
     QVERIFY(identity);
     ScriptedServer server(QWebSocketServer::SecureMode);
-    QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
-    tls.setLocalCertificate(identity->certificate);
-    tls.setPrivateKey(identity->key);
-    server.server.setSslConfiguration(tls);
+    serveTls(server, *identity);
     QVERIFY(server.listen());
 
     ServerConnection connection;
@@ -232,10 +237,7 @@ void ServerConnectionTest::connectsToAPinnedCertificate()
     const std::optional<TlsIdentity> identity = makeIdentity(dir);
     QVERIFY(identity);
     ScriptedServer server(QWebSocketServer::SecureMode);
-    QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
-    tls.setLocalCertificate(identity->certificate);
-    tls.setPrivateKey(identity->key);
-    server.server.setSslConfiguration(tls);
+    serveTls(server, *identity);
     QVERIFY(server.listen());
 
     ServerConnection connection;
@@ -258,10 +260,7 @@ void ServerConnectionTest::refusesAChangedCertificate()
     QVERIFY(identity && impostor);
     QVERIFY(identity->fingerprint() != impostor->fingerprint());
     ScriptedServer server(QWebSocketServer::SecureMode);
-    QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
-    tls.setLocalCertificate(impostor->certificate);
-    tls.setPrivateKey(impostor->key);
-    server.server.setSslConfiguration(tls);
+    serveTls(server, *impostor);
     QVERIFY(server.listen());
 
     ServerConnection connection;
@@ -283,10 +282,7 @@ void ServerConnectionTest::needsNoQuestionForACertificateTheSystemTrusts()
     const std::optional<TlsIdentity> identity = makeIdentity(dir);
     QVERIFY(identity);
     ScriptedServer server(QWebSocketServer::SecureMode);
-    QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
-    tls.setLocalCertificate(identity->certificate);
-    tls.setPrivateKey(identity->key);
-    server.server.setSslConfiguration(tls);
+    serveTls(server, *identity);
     QVERIFY(server.listen());
 
     // As if an authority the system trusts had issued it (for 127.0.0.1): no pin, no question.
