@@ -988,6 +988,9 @@ void ChatServer::handle(ClientSession *session, const ListPeople &list)
 
 void ChatServer::handle(ClientSession *session, const WatchPresence &watch)
 {
+    // Up to MaxWatchedUsers account look-ups: it counts against the rate limit like a list.
+    if (!takeRateToken(session, Type::WatchPresence, {}))
+        return;
     // Replaces what this connection watched: at most MaxWatchedUsers (the codec's bound).
     for (const QString &email : session->watching()) {
         auto watchers = m_watchers.find(email);
