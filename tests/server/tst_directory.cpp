@@ -27,6 +27,7 @@ private Q_SLOTS:
     void saysWhenAnEmailHasNoAccount();
     void typingReachesTheOtherPersonOnly();
     void refusesBadRequests();
+    void listsAndWatchesCountAgainstTheRateLimit();
 
 private:
     TestClient *signedIn(const QString &name, const QString &email);
@@ -287,6 +288,35 @@ void TestDirectory::refusesBadRequests()
     QCOMPARE(error->code, ErrorCode::BadEmail);
     // Still served after all of it.
     QVERIFY(answer<RoomList>(alice, ListRooms{}));
+}
+
+void TestDirectory::listsAndWatchesCountAgainstTheRateLimit()
+{
+    // A server of its own, with a budget of three requests.
+    ServerConfig config;
+    config.host = QHostAddress::LocalHost;
+    config.port = 0;
+    config.passwordCost = PasswordHasher::Cost::Minimum;
+    config.rateLimit = 0.01;
+    config.rateBurst = 3;
+    auto store = std::make_unique<SqliteMessageStore>(m_dir.filePath(u"limited.db"_s));
+    QVERIFY(store->open());
+    ChatServer server(config, std::move(store));
+    QVERIFY(server.listen());
+    TestClient alice;
+    QVERIFY(alice.open(server.serverPort()) && alice.hello(u"Alice"_s, u"alice@x.org"_s));
+    alice.send(WatchPresence{{u"bob@x.org"_s}});
+    QVERIFY(alice.waitFor<Presence>());
+    alice.send(ListPeople{});
+    QVERIFY(alice.waitFor<People>());
+    alice.send(ListRooms{});
+    QVERIFY(alice.waitFor<RoomList>());
+    alice.send(WatchPresence{{u"carol@x.org"_s}});
+    const auto refused = alice.waitFor<Error>();
+    QVERIFY(refused);
+    QCOMPARE(refused->code, ErrorCode::RateLimited);
+    QCOMPARE(refused->request, u"watch_presence"_s);
+    QCOMPARE(alice.count<Presence>(), 0);
 }
 
 QTEST_GUILESS_MAIN(TestDirectory)
