@@ -105,6 +105,9 @@ AppController::AppController(AppSettings settings, ClientOptions options,
         m_window->setTheme(themeFromName(m_settings.theme()));
     connect(m_window, &MainWindow::themeChanged, this,
             [this](Theme theme) { m_settings.setTheme(themeName(theme)); });
+    m_window->setCompactMessages(m_settings.compactMessages());
+    connect(m_window, &MainWindow::compactMessagesChanged, this,
+            [this](bool compact) { m_settings.setCompactMessages(compact); });
     connect(m_window, &MainWindow::sortByActivityChanged, this,
             [this](bool byActivity) { m_settings.setSortByActivity(byActivity); });
     connect(m_window, &MainWindow::panesChanged, this,

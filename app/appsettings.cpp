@@ -215,6 +215,16 @@ void AppSettings::setSortByActivity(bool byActivity)
     m_settings->setValue(u"window/sortByActivity"_s, byActivity);
 }
 
+bool AppSettings::compactMessages() const
+{
+    return m_settings->value(u"window/compact"_s, false).toBool();
+}
+
+void AppSettings::setCompactMessages(bool compact)
+{
+    m_settings->setValue(u"window/compact"_s, compact);
+}
+
 QByteArray AppSettings::windowGeometry() const
 {
     return m_settings->value(u"window/geometry"_s).toByteArray();

@@ -69,6 +69,8 @@ public:
     QString theme() const;
     void setTheme(const QString &theme);
     void setSortByActivity(bool byActivity);
+    bool compactMessages() const;
+    void setCompactMessages(bool compact);
     QByteArray windowState() const;
     void setWindowState(const QByteArray &state);
 

@@ -108,7 +108,7 @@ MainWindow::MainWindow(QWidget *parent)
     splitter->setStretchFactor(2, 0);
     splitter->setChildrenCollapsible(false);
     const int em = fontMetrics().averageCharWidth();
-    splitter->setSizes({em * 26, em * 80, em * 22});
+    splitter->setSizes({em * 36, em * 80, em * 28}); // room for previews and "(you)"
     setCentralWidget(splitter);
     // Below this the message column would be too narrow to read; the side
     // panes give way before it does (updatePanes()).
@@ -305,6 +305,7 @@ QWidget *MainWindow::createConversationPane()
     m_messageView->setSelectionMode(QAbstractItemView::ExtendedSelection);
     m_messageView->setEditTriggers(QAbstractItemView::DoubleClicked);
     m_messageView->setMouseTracking(true);
+    m_messageView->viewport()->setAttribute(Qt::WA_Hover); // compact rows show their time on hover
     m_messageView->setWordWrap(true);
     m_messageView->setContextMenuPolicy(Qt::CustomContextMenu);
     m_messageView->installEventFilter(this);
@@ -482,6 +483,12 @@ void MainWindow::createMenus()
     m_showMembersAction->setCheckable(true);
     m_showMembersAction->setChecked(true);
     m_showMembersAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_M));
+    m_compactAction = view->addAction(tr("&Compact Messages"));
+    m_compactAction->setCheckable(true);
+    connect(m_compactAction, &QAction::triggered, this, [this](bool compact) { // the user's choice
+        setCompactMessages(compact);
+        Q_EMIT compactMessagesChanged(compact);
+    });
     QMenu *themes = view->addMenu(tr("&Theme"));
     auto *themeGroup = new QActionGroup(this);
     for (const auto &[theme, label] :
@@ -687,6 +694,22 @@ void MainWindow::setTheme(Theme theme)
     for (QAction *action : std::as_const(m_themeActions))
         action->setChecked(action->data().value<Theme>() == theme);
     applyTheme(theme); // every widget gets a PaletteChange and repaints; the delegates drop their caches
+}
+
+void MainWindow::setCompactMessages(bool compact)
+{
+    m_compactAction->setChecked(compact);
+    const auto style = compact ? MessageDelegate::Style::Compact : MessageDelegate::Style::Bubbles;
+    if (m_delegate->style() == style)
+        return;
+    m_delegate->setStyle(style);
+    m_messageView->doItemsLayout(); // every row has a new height
+    m_messageView->viewport()->update();
+}
+
+bool MainWindow::isCompactMessages() const
+{
+    return m_delegate->style() == MessageDelegate::Style::Compact;
 }
 
 Theme MainWindow::theme() const

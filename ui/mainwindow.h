@@ -88,6 +88,9 @@ public:
     /// Applies a theme to the whole app and checks it in View → Theme.
     void setTheme(Theme theme);
     Theme theme() const;
+    /// Slack-like rows (avatar, name, time, text) instead of bubbles.
+    void setCompactMessages(bool compact);
+    bool isCompactMessages() const;
     bool isSortedByActivity() const;
     bool isSidebarShown() const;
     bool isMembersShown() const;
@@ -143,6 +146,7 @@ Q_SIGNALS:
     void panesChanged(bool sidebar, bool members);
     void sortByActivityChanged(bool byActivity);
     void themeChanged(Natter::Theme theme);
+    void compactMessagesChanged(bool compact);
 
 protected:
     void changeEvent(QEvent *event) override;
@@ -204,6 +208,7 @@ private:
     QAction *m_showSidebarAction = nullptr;
     QAction *m_showMembersAction = nullptr;
     QAction *m_sortByActivityAction = nullptr;
+    QAction *m_compactAction = nullptr;
     QList<QAction *> m_themeActions;
     QListView *m_memberList = nullptr;
     QLabel *m_statusDot = nullptr;

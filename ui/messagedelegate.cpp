@@ -82,6 +82,13 @@ QString shortTimeFormat()
     return format;
 }
 
+bool isFailed(const QModelIndex &index)
+{
+    return index.data(MessageListModel::IsOwnRole).toBool() &&
+           index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>() ==
+               MessageListModel::DeliveryState::Failed;
+}
+
 QColor failedColor(const QPalette &palette)
 {
     return isDark(palette) ? QColor(0xff, 0x8a, 0x80) : QColor(0xc6, 0x28, 0x28);
@@ -104,9 +111,10 @@ struct MessageDelegate::Metrics
     int innerGap;
     int radius;
     int maxBubbleWidth;
-    int avatarSize;   ///< 28-32 px, with the font
-    int avatarColumn; ///< what others' messages are indented by: the avatar and a gap
-    int columnLeft;   ///< the reading column: at most about a hundred characters wide, centred
+    int avatarSize;    ///< 28-32 px, with the font
+    int avatarColumn;  ///< what others' messages are indented by: the avatar and a gap
+    int compactIndent; ///< compact: the avatar's column, wide enough for a time shown in it
+    int columnLeft;    ///< the reading column: at most about a hundred characters wide, centred
     int columnWidth;
     std::unique_ptr<QFontMetrics> footerMetrics;
 };
@@ -164,6 +172,8 @@ const MessageDelegate::Metrics &MessageDelegate::metrics(const QStyleOptionViewI
     m.maxBubbleWidth = std::max(std::min(available, 4 * fm.height()),
                                 std::min(available * 3 / 4, fm.averageCharWidth() * 64));
     m.footerMetrics = std::make_unique<QFontMetrics>(m.smallFont);
+    const QString latestTime = QLocale().toString(QTime(23, 58), shortTimeFormat());
+    m.compactIndent = std::max(m.avatarColumn, m.footerMetrics->horizontalAdvance(latestTime) + m.padH);
     return m;
 }
 
@@ -209,9 +219,37 @@ qint64 MessageDelegate::localOffsetMs(qint64 utcMs) const
     return m_offsetMs;
 }
 
+void MessageDelegate::layoutText(QTextLayout &layout, int maxWidth, qreal *height, qreal *widest, qreal *last)
+{
+    QTextOption textOption;
+    textOption.setWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
+    textOption.setTextDirection(Qt::LeftToRight);
+    layout.setTextOption(textOption);
+    layout.setCacheEnabled(true);
+    layout.beginLayout();
+    for (QTextLine line = layout.createLine(); line.isValid(); line = layout.createLine()) {
+        line.setLineWidth(maxWidth);
+        line.setPosition(QPointF(0, *height));
+        *height += line.height();
+        *last = line.naturalTextWidth();
+        *widest = std::max(*widest, *last);
+    }
+    layout.endLayout();
+}
+
+void MessageDelegate::setStyle(Style style)
+{
+    if (style == m_style)
+        return;
+    m_style = style;
+    clearCache();
+}
+
 MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &option,
                                                 const QModelIndex &index) const
 {
+    if (m_style == Style::Compact)
+        return compactLayout(option, index);
     const Metrics &m = metrics(option);
     const int width = m.columnWidth;
     const int left = m.columnLeft;
@@ -242,23 +280,10 @@ MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &opti
         std::max(1, std::min(m.maxBubbleWidth, width - 2 * m.margin - indent) - 2 * m.padH);
     l.textLayout = std::make_shared<QTextLayout>(
         textForLayout(index.data(MessageListModel::TextRole).toString()), m.font);
-    QTextOption textOption;
-    textOption.setWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
-    textOption.setTextDirection(Qt::LeftToRight);
-    l.textLayout->setTextOption(textOption);
-    l.textLayout->setCacheEnabled(true);
     qreal textHeight = 0;
     qreal naturalWidth = 0;
     qreal lastLineWidth = 0;
-    l.textLayout->beginLayout();
-    for (QTextLine line = l.textLayout->createLine(); line.isValid(); line = l.textLayout->createLine()) {
-        line.setLineWidth(maxTextWidth);
-        line.setPosition(QPointF(0, textHeight));
-        textHeight += line.height();
-        lastLineWidth = line.naturalTextWidth();
-        naturalWidth = std::max(naturalWidth, lastLineWidth);
-    }
-    l.textLayout->endLayout();
+    layoutText(*l.textLayout, maxTextWidth, &textHeight, &naturalWidth, &lastLineWidth);
 
     QString timeText = QLocale().toString(time.time(), shortTimeFormat());
     if (l.own) {
@@ -307,9 +332,14 @@ QSize MessageDelegate::sizeHint(const QStyleOptionViewItem &option, const QModel
     bool newDay = false;
     const bool group = startsGroup(index, &newDay);
     const bool own = index.data(MessageListModel::IsOwnRole).toBool();
+    // The delivery state changes the footer, and with it the height.
+    const int delivery =
+        own ? int(index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>()) +
+                  1
+            : 0;
     const CacheKey key{index.data(MessageListModel::IdRole).toLongLong(),
                        index.data(MessageListModel::ClientIdRole).toString(),
-                       (newDay ? NewDay : 0) | (group ? StartsGroup : 0) | (own ? Own : 0)};
+                       (newDay ? NewDay : 0) | (group ? StartsGroup : 0) | (own ? Own : 0) | delivery << 3};
     auto it = m_heights.constFind(key);
     if (it == m_heights.cend()) {
         if (m_heights.size() > 200'000)
@@ -365,6 +395,11 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
         painter->drawText(l.day, Qt::AlignCenter, l.dayText);
     }
 
+    if (l.compact) {
+        paintCompact(painter, option, index, l);
+        painter->restore();
+        return;
+    }
     if (!l.avatar.isNull()) {
         paintAvatar(painter, l.avatar, index.data(MessageListModel::SenderNameRole).toString(),
                     index.data(MessageListModel::SenderEmailRole).toString(), palette);
@@ -378,7 +413,6 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
                           QFontMetrics(m.senderFont).elidedText(name, Qt::ElideRight, l.sender.width()));
     }
 
-    const QColor base = palette.color(QPalette::Base);
     const BubbleColors colors = bubbleColors(palette, l.own);
     const QColor &bubbleColor = colors.background;
     const QColor &textColor = colors.text;
@@ -410,24 +444,146 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
     painter->setFont(m.font);
     l.textLayout->draw(painter, l.text.topLeft(), formats);
 
+    paintFooter(painter, option, l, isFailed(index), colors.secondary);
+    painter->restore();
+}
+
+void MessageDelegate::paintFooter(QPainter *painter, const QStyleOptionViewItem &option, const Layout &l,
+                                  bool failed, const QColor &secondary) const
+{
+    const Metrics &m = metrics(option);
     painter->setFont(m.smallFont);
-    const bool failed =
-        l.own && index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>() ==
-                     MessageListModel::DeliveryState::Failed;
     if (failed) {
         // A light chip keeps the red readable on the accent colour.
         painter->setPen(Qt::NoPen);
-        painter->setBrush(base);
-        const int chipWidth = QFontMetrics(m.smallFont).horizontalAdvance(l.footerText) + m.padH;
-        QRect chip(l.footer.right() - chipWidth + 1, l.footer.top(), chipWidth, l.footer.height());
+        painter->setBrush(option.palette.color(QPalette::Base));
+        const int chipWidth = m.footerMetrics->horizontalAdvance(l.footerText) + m.padH;
+        const QRect chip =
+            l.compact ? QRect(l.footer.left(), l.footer.top(), chipWidth, l.footer.height())
+                      : QRect(l.footer.right() - chipWidth + 1, l.footer.top(), chipWidth, l.footer.height());
         painter->drawRoundedRect(chip.adjusted(-m.padH / 4, 0, m.padH / 4, 0), m.radius / 2, m.radius / 2);
-        painter->setPen(failedColor(palette));
+        painter->setPen(failedColor(option.palette));
         painter->drawText(chip, Qt::AlignCenter, l.footerText);
-    } else {
-        painter->setPen(colors.secondary);
+    } else if (!l.footerText.isEmpty()) {
+        painter->setPen(secondary);
         painter->drawText(l.footer, Qt::AlignRight | Qt::AlignVCenter, l.footerText);
     }
-    painter->restore();
+}
+
+MessageDelegate::Layout MessageDelegate::compactLayout(const QStyleOptionViewItem &option,
+                                                       const QModelIndex &index) const
+{
+    // Slack's rows: [avatar] Name  10:42 / text under the name; later
+    // messages of the group are the text alone, their time shown on hover.
+    const Metrics &m = metrics(option);
+    Layout l;
+    l.compact = true;
+    bool newDay = false;
+    const bool group = startsGroup(index, &newDay);
+    l.own = index.data(MessageListModel::IsOwnRole).toBool();
+    l.showDay = newDay;
+    l.showSender = group;
+    int y = group ? m.padV : 0;
+    const QDateTime time = index.data(MessageListModel::TimestampRole).toDateTime().toLocalTime();
+    if (l.showDay) {
+        l.dayText = dayText(time.date());
+        l.day = QRect(m.columnLeft, y, m.columnWidth, m.lineHeight + m.padV);
+        y += l.day.height() + m.padV;
+    }
+    const int top = y;
+    const int x = m.columnLeft + m.margin + m.compactIndent;
+    const int textWidth = std::max(1, m.columnWidth - 2 * m.margin - m.compactIndent);
+    l.timeText = QLocale().toString(time.time(), shortTimeFormat());
+    const int timeWidth = m.footerMetrics->horizontalAdvance(l.timeText);
+    if (group) {
+        l.avatar = QRect(m.columnLeft + m.margin, y, m.avatarSize, m.avatarSize);
+        // Whole pixels, rounded up: elision measures in fractions.
+        const QFontMetricsF senderMetrics(m.senderFont);
+        const int nameWidth = std::min(int(std::ceil(senderMetrics.horizontalAdvance(
+                                           index.data(MessageListModel::SenderNameRole).toString()))) +
+                                           1,
+                                       std::max(0, textWidth - timeWidth - m.padH));
+        l.sender = QRect(x, y, nameWidth, m.lineHeight);
+        l.time = QRect(l.sender.right() + 1 + m.padH, y, timeWidth, m.lineHeight);
+        y += m.lineHeight;
+    } else {
+        // In the avatar's column, right-aligned, shown while the pointer is on the row.
+        l.time = QRect(m.columnLeft + m.margin, y, m.compactIndent - m.padH, m.lineHeight);
+    }
+    l.textLayout = std::make_shared<QTextLayout>(
+        textForLayout(index.data(MessageListModel::TextRole).toString()), m.font);
+    qreal textHeight = 0;
+    qreal widest = 0;
+    qreal last = 0;
+    layoutText(*l.textLayout, textWidth, &textHeight, &widest, &last);
+    l.text = QRect(x, y, textWidth, int(std::ceil(textHeight)));
+    y = l.text.bottom() + 1;
+    if (isFailed(index)) {
+        l.footerText = tr("Not sent · Retry");
+        l.footer = QRect(x, y + m.innerGap, m.footerMetrics->horizontalAdvance(l.footerText) + m.padH,
+                         m.smallLineHeight);
+        y = l.footer.bottom() + 1;
+    }
+    // What a hover or a selection marks: the message across the reading column.
+    l.bubble = QRect(m.columnLeft + m.margin / 2, top, m.columnWidth - m.margin, y - top);
+    l.height = std::max(y, l.avatar.isNull() ? 0 : l.avatar.bottom() + 1) + m.innerGap / 2;
+    return l;
+}
+
+void MessageDelegate::paintCompact(QPainter *painter, const QStyleOptionViewItem &option,
+                                   const QModelIndex &index, const Layout &l) const
+{
+    const Metrics &m = metrics(option);
+    const QPalette &palette = option.palette;
+    const QColor base = palette.color(QPalette::Base);
+    const QColor text = palette.color(QPalette::Text);
+    const QColor secondary = mix(base, text, 0.6);
+    const bool hovered = option.state.testFlag(QStyle::State_MouseOver);
+    if (option.state.testFlag(QStyle::State_Selected)) {
+        QColor selection = palette.color(QPalette::Highlight);
+        selection.setAlphaF(0.22f);
+        painter->setPen(Qt::NoPen);
+        painter->setBrush(selection);
+        painter->drawRoundedRect(l.bubble, m.radius / 2, m.radius / 2);
+    } else if (hovered) {
+        painter->setPen(Qt::NoPen);
+        painter->setBrush(mix(base, text, 0.05));
+        painter->drawRoundedRect(l.bubble, m.radius / 2, m.radius / 2);
+    }
+    const QString name = index.data(MessageListModel::SenderNameRole).toString();
+    const QString email = index.data(MessageListModel::SenderEmailRole).toString();
+    if (!l.avatar.isNull())
+        paintAvatar(painter, l.avatar, name, email, palette);
+    if (l.showSender) {
+        painter->setFont(m.senderFont);
+        painter->setPen(senderColor(email, palette));
+        painter->drawText(l.sender, Qt::AlignLeft | Qt::AlignVCenter,
+                          QFontMetrics(m.senderFont).elidedText(name, Qt::ElideRight, l.sender.width()));
+    }
+    if (l.showSender || hovered) {
+        painter->setFont(m.smallFont);
+        painter->setPen(secondary);
+        painter->drawText(l.time, (l.showSender ? Qt::AlignLeft : Qt::AlignRight) | Qt::AlignVCenter,
+                          l.timeText);
+    }
+    QList<QTextLayout::FormatRange> formats;
+    const QColor link = bubbleColors(palette, false).link;
+    for (const Link &found : findLinks(index.data(MessageListModel::TextRole).toString())) {
+        QTextLayout::FormatRange range;
+        range.start = found.start;
+        range.length = found.length;
+        range.format.setForeground(link);
+        range.format.setFontUnderline(true);
+        formats.append(range);
+    }
+    // A message still on its way is drawn dimmed until the server has it.
+    const bool sending =
+        l.own && index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>() ==
+                     MessageListModel::DeliveryState::Sending;
+    painter->setPen(sending ? secondary : text);
+    painter->setFont(m.font);
+    l.textLayout->draw(painter, l.text.topLeft(), formats);
+    paintFooter(painter, option, l, isFailed(index), secondary);
 }
 
 QUrl MessageDelegate::linkAt(const QStyleOptionViewItem &option, const QModelIndex &index,
@@ -462,11 +618,8 @@ bool MessageDelegate::editorEvent(QEvent *event, QAbstractItemModel *model,
         const auto *mouse = static_cast<QMouseEvent *>(event);
         const QPoint point = mouse->position().toPoint();
         const QUrl link = linkAt(option, index, point);
-        const bool own = index.data(MessageListModel::IsOwnRole).toBool();
-        const bool failed =
-            own && index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>() ==
-                       MessageListModel::DeliveryState::Failed;
-        const bool onRetry = failed && layout(option, index).footer.contains(point - option.rect.topLeft());
+        const bool onRetry =
+            isFailed(index) && layout(option, index).footer.contains(point - option.rect.topLeft());
         if (auto *view = qobject_cast<QAbstractItemView *>(const_cast<QWidget *>(option.widget))) {
             if (link.isValid() || onRetry)
                 view->viewport()->setCursor(Qt::PointingHandCursor);
@@ -616,6 +769,11 @@ MessageDelegate::BubbleColors MessageDelegate::bubbleColors(const QPalette &pale
     }
     colors.secondary = mix(colors.background, colors.text, 0.72);
     return colors;
+}
+
+QString MessageDelegate::shortTime(const QTime &time)
+{
+    return QLocale().toString(time, shortTimeFormat());
 }
 
 QColor MessageDelegate::senderColor(const QString &email, const QPalette &palette)

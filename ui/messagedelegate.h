@@ -18,6 +18,10 @@ namespace Natter {
 /// separator above the first message of a day. Text is plain (never markup),
 /// wrapped, with links drawn as links and clickable.
 ///
+/// In compact style (Slack's rows) there are no bubbles: a group starts with
+/// the avatar, the name and the time on one line, its messages follow as
+/// plain lines aligned under the name, and a row's time shows on hover.
+///
 /// paint() and sizeHint() share layout(), so the size a row asks for is the
 /// size it paints; heights are cached per width, and a row costs the same
 /// work whatever the length of the conversation.
@@ -30,12 +34,23 @@ public:
     explicit MessageDelegate(QObject *parent = nullptr);
     ~MessageDelegate() override;
 
+    enum class Style
+    {
+        Bubbles,
+        Compact,
+    };
+    Q_ENUM(Style)
+    /// Changes how rows look; forgets cached heights (the view must relayout).
+    void setStyle(Style style);
+    Style style() const { return m_style; }
+
     /// Where everything of one row goes, in the row's own coordinates
     /// (x from the view's left edge, y from the row's top).
     struct Layout
     {
         int height = 0;
         bool own = false;
+        bool compact = false;
         bool showDay = false;
         bool showSender = false;
         QRect day;    ///< the day separator (empty if none)
@@ -43,9 +58,11 @@ public:
         QRect avatar; ///< others' messages: their initial in their colour, beside a group's first message
         QRect bubble;
         QRect text;
-        QRect footer; ///< time and delivery state, inside the bubble
+        QRect footer; ///< bubbles: time and delivery state, inside the bubble; compact: delivery trouble only
+        QRect time;   ///< compact: the time, beside the name or (on hover) left of the text
         QString dayText;
         QString footerText;
+        QString timeText;
         std::shared_ptr<QTextLayout> textLayout; ///< lines positioned relative to text.topLeft()
     };
     Layout layout(const QStyleOptionViewItem &option, const QModelIndex &index) const;
@@ -89,6 +106,8 @@ public:
     static BubbleColors bubbleColors(const QPalette &palette, bool own);
     /// WCAG 2 contrast ratio of two colours (1 to 21).
     static double contrastRatio(const QColor &a, const QColor &b);
+    /// A time as messages show it: the locale's short format, without seconds.
+    static QString shortTime(const QTime &time);
     /// A readable colour for a sender's name, stable per email, for the palette.
     static QColor senderColor(const QString &email, const QPalette &palette);
 
@@ -106,6 +125,13 @@ private:
     static int rowWidth(const QStyleOptionViewItem &option);
     const Metrics &metrics(const QStyleOptionViewItem &option) const;
     bool startsGroup(const QModelIndex &index, bool *newDay) const;
+    /// Lays the text out in at most maxWidth; returns its height, widest and last line's width.
+    static void layoutText(QTextLayout &layout, int maxWidth, qreal *height, qreal *widest, qreal *last);
+    Layout compactLayout(const QStyleOptionViewItem &option, const QModelIndex &index) const;
+    void paintCompact(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index,
+                      const Layout &l) const;
+    void paintFooter(QPainter *painter, const QStyleOptionViewItem &option, const Layout &l, bool failed,
+                     const QColor &secondary) const;
 
     struct CacheKey
     {
@@ -118,6 +144,7 @@ private:
     {
         return qHashMulti(seed, key.id, key.clientId, key.flags);
     }
+    Style m_style = Style::Bubbles;
     mutable QHash<CacheKey, int> m_heights;
     mutable int m_cacheWidth = -1;
     mutable std::unique_ptr<Metrics> m_metrics;

@@ -48,102 +48,149 @@ void paintAvatar(QPainter *painter, const QRect &rect, const QString &name, cons
     painter->restore();
 }
 
+namespace {
+
+QFont smallFont(const QFont &font, qreal factor)
+{
+    QFont small = font;
+    if (font.pointSizeF() > 0)
+        small.setPointSizeF(std::max(6.0, font.pointSizeF() * factor));
+    else
+        small.setPixelSize(std::max(8, int(font.pixelSize() * factor)));
+    return small;
+}
+
+} // namespace
+
+QString ConversationDelegate::whenText(const QDateTime &time, const QDateTime &now)
+{
+    const QDate day = time.toLocalTime().date();
+    const QDate today = now.toLocalTime().date();
+    if (day == today)
+        return MessageDelegate::shortTime(time.toLocalTime().time());
+    if (day == today.addDays(-1))
+        return tr("Yesterday");
+    if (day > today.addDays(-7) && day < today)
+        return QLocale().dayName(day.dayOfWeek(), QLocale::ShortFormat);
+    return QLocale().toString(day, QLocale::ShortFormat);
+}
+
+ConversationDelegate::Layout ConversationDelegate::layout(const QStyleOptionViewItem &option,
+                                                          const QModelIndex &index) const
+{
+    const QFontMetrics fm(option.font);
+    const QFontMetrics small(smallFont(option.font, 0.88));
+    const int pad = fm.height() / 2;
+    Layout l;
+    const QRect content = option.rect.adjusted(pad, 0, -pad, 0);
+    const int iconSize = std::clamp(option.rect.height() - pad - 2, fm.height(), 32);
+    l.icon = QRect(content.left(), content.center().y() - iconSize / 2 + 1, iconSize, iconSize);
+    const int left = l.icon.right() + 1 + pad;
+    const QString preview = index.data(ConversationListModel::PreviewRole).toString();
+    const QDateTime last = index.data(ConversationListModel::LastActivityRole).toDateTime();
+    const int unread = index.data(ConversationListModel::UnreadCountRole).toInt();
+    if (unread > 0) {
+        QFont badgeFont = smallFont(option.font, 0.8);
+        badgeFont.setBold(true);
+        const QFontMetrics badgeMetrics(badgeFont);
+        const QString count = unread > 999 ? QStringLiteral("999+") : QString::number(unread);
+        const int height = badgeMetrics.height() + 2;
+        const int width = std::max(height, badgeMetrics.horizontalAdvance(count) + height / 2);
+        l.badge = QRect(content.right() - width + 1, 0, width, height);
+    }
+    if (preview.isEmpty()) {
+        // The title alone, centred, the badge beside it.
+        l.title = QRect(left, content.top(), content.right() + 1 - left, content.height());
+        if (!l.badge.isNull()) {
+            l.badge.moveTop(content.center().y() - l.badge.height() / 2 + 1);
+            l.title.setRight(l.badge.left() - pad / 2 - 1);
+        }
+        return l;
+    }
+    // Two lines, centred as a block: the title and time, the preview and badge.
+    const int block = fm.height() + small.height();
+    const int top = content.top() + (content.height() - block) / 2;
+    l.title = QRect(left, top, content.right() + 1 - left, fm.height());
+    l.preview = QRect(left, top + fm.height(), l.title.width(), small.height());
+    if (last.isValid()) {
+        l.timeText = whenText(last, QDateTime::currentDateTime());
+        const int width = small.horizontalAdvance(l.timeText);
+        l.time = QRect(content.right() + 1 - width, top, width, fm.height());
+        l.title.setRight(l.time.left() - pad / 2 - 1);
+    }
+    if (!l.badge.isNull()) {
+        l.badge.moveTop(l.preview.center().y() - l.badge.height() / 2 + 1);
+        l.preview.setRight(l.badge.left() - pad / 2 - 1);
+    }
+    return l;
+}
+
 void ConversationDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option,
                                  const QModelIndex &index) const
 {
     paintBackground(painter, option, index);
-
-    const QFontMetrics fm(option.font);
-    const int pad = fm.height() / 2;
+    const Layout l = layout(option, index);
     const int unread = index.data(ConversationListModel::UnreadCountRole).toInt();
     const bool isRoom =
         index.data(ConversationListModel::KindRole).toInt() == int(ConversationKey::Kind::Room);
     const QString title = index.data(ConversationListModel::TitleRole).toString();
     const bool selected = option.state.testFlag(QStyle::State_Selected);
     const QColor textColor = option.palette.color(selected ? QPalette::HighlightedText : QPalette::Text);
+    const QColor dim = selected ? textColor : option.palette.color(QPalette::PlaceholderText);
 
     painter->save();
-    QRect content = option.rect.adjusted(pad, 0, -pad, 0);
-    const int iconSize = fm.height();
-    const QRect icon(content.left(), content.center().y() - iconSize / 2 + 1, iconSize, iconSize);
     if (isRoom) {
-        painter->setPen(selected ? textColor : option.palette.color(QPalette::PlaceholderText));
-        painter->setFont(option.font);
         // A lock for a private room (members only), # for a public one.
-        painter->drawText(icon, Qt::AlignCenter,
+        QFont iconFont = option.font;
+        iconFont.setPixelSize(std::max(8, l.icon.height() * 11 / 20));
+        painter->setFont(iconFont);
+        painter->setPen(dim);
+        painter->drawText(l.icon, Qt::AlignCenter,
                           index.data(ConversationListModel::IsPrivateRole).toBool() ? QStringLiteral("🔒")
                                                                                     : QStringLiteral("#"));
     } else {
-        paintAvatar(painter, icon, title, index.data(ConversationListModel::NameRole).toString(),
+        paintAvatar(painter, l.icon, title, index.data(ConversationListModel::NameRole).toString(),
                     option.palette);
     }
-    content.setLeft(icon.right() + pad);
-
-    // With a last message: the title and its time above, the preview and the
-    // unread badge below. Without: the title alone, centred.
-    const QString preview = index.data(ConversationListModel::PreviewRole).toString();
-    const QDateTime last = index.data(ConversationListModel::LastActivityRole).toDateTime();
-    const QColor dim = selected ? textColor : option.palette.color(QPalette::PlaceholderText);
-    QRect titleLine = content;
-    if (!preview.isEmpty()) {
-        const int half = content.height() / 2;
-        titleLine = QRect(content.left(), content.top() + half - fm.height(), content.width(), fm.height());
-        QRect previewLine(content.left(), content.top() + half, content.width(), fm.height());
-        QFont small = option.font;
-        small.setPointSizeF(std::max(6.0, option.font.pointSizeF() * 0.88));
-        const QFontMetrics smallMetrics(small);
+    const QFont small = smallFont(option.font, 0.88);
+    if (!l.preview.isNull()) {
         painter->setFont(small);
         painter->setPen(dim);
-        if (last.isValid()) {
-            const QDateTime local = last.toLocalTime();
-            const QString when = local.date() == QDate::currentDate()
-                                     ? QLocale().toString(local.time(), QLocale::ShortFormat)
-                                     : QLocale().toString(local.date(), QLocale::ShortFormat);
-            painter->drawText(titleLine, Qt::AlignRight | Qt::AlignVCenter, when);
-            titleLine.setRight(titleLine.right() - smallMetrics.horizontalAdvance(when) - pad / 2);
-        }
-        content = previewLine;
-        QRect text = previewLine;
-        if (unread > 0)
-            text.setRight(text.right() - smallMetrics.height() * 2);
-        painter->drawText(text, Qt::AlignLeft | Qt::AlignVCenter,
-                          smallMetrics.elidedText(preview, Qt::ElideRight, text.width()));
+        painter->drawText(l.time, Qt::AlignRight | Qt::AlignVCenter, l.timeText);
+        painter->drawText(
+            l.preview, Qt::AlignLeft | Qt::AlignVCenter,
+            QFontMetrics(small).elidedText(index.data(ConversationListModel::PreviewRole).toString(),
+                                           Qt::ElideRight, l.preview.width()));
     }
-
-    QFont font = option.font;
-    font.setBold(unread > 0);
-    if (unread > 0) {
-        QFont badgeFont = option.font;
+    if (!l.badge.isNull()) {
+        QFont badgeFont = smallFont(option.font, 0.8);
         badgeFont.setBold(true);
-        badgeFont.setPointSizeF(std::max(6.0, option.font.pointSizeF() * 0.8));
-        const QFontMetrics badgeMetrics(badgeFont);
         const QString count = unread > 999 ? QStringLiteral("999+") : QString::number(unread);
-        const int badgeHeight = badgeMetrics.height() + 2;
-        const int badgeWidth = std::max(badgeHeight, badgeMetrics.horizontalAdvance(count) + badgeHeight / 2);
-        const QRect badge(content.right() - badgeWidth + 1, content.center().y() - badgeHeight / 2 + 1,
-                          badgeWidth, badgeHeight);
         painter->setRenderHint(QPainter::Antialiasing);
         painter->setPen(Qt::NoPen);
         painter->setBrush(selected ? option.palette.color(QPalette::HighlightedText)
                                    : option.palette.color(QPalette::Highlight));
-        painter->drawRoundedRect(badge, badgeHeight / 2.0, badgeHeight / 2.0);
+        painter->drawRoundedRect(l.badge, l.badge.height() / 2.0, l.badge.height() / 2.0);
         painter->setFont(badgeFont);
         painter->setPen(selected ? option.palette.color(QPalette::Highlight)
                                  : option.palette.color(QPalette::HighlightedText));
-        painter->drawText(badge, Qt::AlignCenter, count);
-        if (preview.isEmpty())
-            titleLine.setRight(badge.left() - pad / 2);
+        painter->drawText(l.badge, Qt::AlignCenter, count);
     }
+    QFont font = option.font;
+    font.setBold(unread > 0);
     painter->setFont(font);
     painter->setPen(textColor);
-    painter->drawText(titleLine, Qt::AlignLeft | Qt::AlignVCenter,
-                      QFontMetrics(font).elidedText(title, Qt::ElideRight, titleLine.width()));
+    painter->drawText(l.title, Qt::AlignLeft | Qt::AlignVCenter,
+                      QFontMetrics(font).elidedText(title, Qt::ElideRight, l.title.width()));
     painter->restore();
 }
 
 QSize ConversationDelegate::sizeHint(const QStyleOptionViewItem &option, const QModelIndex &) const
 {
-    return QSize(QFontMetrics(option.font).averageCharWidth() * 16, rowHeight(option));
+    // Two lines (title, preview) and air: Telegram's and Slack's rows.
+    const int line = QFontMetrics(option.font).height();
+    const int small = QFontMetrics(smallFont(option.font, 0.88)).height();
+    return QSize(QFontMetrics(option.font).averageCharWidth() * 16, line + small + line * 3 / 4);
 }
 
 void MemberDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option,
@@ -160,7 +207,7 @@ void MemberDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option
 
     painter->save();
     QRect content = option.rect.adjusted(pad, 0, -pad, 0);
-    const int iconSize = fm.height() + 2;
+    const int iconSize = std::max(fm.height() + 2, option.rect.height() - pad - 2);
     paintAvatar(painter, QRect(content.left(), content.center().y() - iconSize / 2, iconSize, iconSize), name,
                 email, option.palette);
     content.setLeft(content.left() + iconSize + pad);

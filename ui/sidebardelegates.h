@@ -17,12 +17,13 @@ public:
 protected:
     void paintBackground(QPainter *painter, const QStyleOptionViewItem &option,
                          const QModelIndex &index) const;
-    /// Two text lines' worth: room for an avatar and a badge.
+    /// A one-line row with air: room for an avatar.
     static int rowHeight(const QStyleOptionViewItem &option);
 };
 
-/// A conversation in the sidebar: "# room" or the person's initial in their
-/// colour, the title (bold while unread) and an unread badge.
+/// A conversation in the sidebar (Telegram's rows): "# room" or the person's
+/// avatar, the title (bold while unread) and the last message's time above,
+/// a one-line preview of it and the unread badge below.
 class ConversationDelegate final : public SidebarItemDelegate
 {
     Q_OBJECT
@@ -30,9 +31,24 @@ class ConversationDelegate final : public SidebarItemDelegate
 
 public:
     using SidebarItemDelegate::SidebarItemDelegate;
+
+    /// Where a row's parts go, in the view's coordinates.
+    struct Layout
+    {
+        QRect icon;
+        QRect title;
+        QRect time;    ///< empty without a last message
+        QRect preview; ///< empty without a last message
+        QRect badge;   ///< empty without unread messages
+        QString timeText;
+    };
+    Layout layout(const QStyleOptionViewItem &option, const QModelIndex &index) const;
     void paint(QPainter *painter, const QStyleOptionViewItem &option,
                const QModelIndex &index) const override;
     QSize sizeHint(const QStyleOptionViewItem &option, const QModelIndex &index) const override;
+
+    /// "14:05" today, "Yesterday", a weekday within the week, else the date.
+    static QString whenText(const QDateTime &time, const QDateTime &now);
 };
 
 /// A member of the room: initial in their colour, name, "(you)" for the user.

@@ -36,6 +36,11 @@ void TestAppSettings::roundTrips()
         settings.setServerId(QStringLiteral("192.168.1.20:5000"),
                              QStringLiteral("6f1c0d2e9a7b4c3d8e5f60718293a4b5"));
         settings.setHostedLastTime(true);
+        QVERIFY(!settings.compactMessages() && settings.sortByActivity()); // by default
+        QCOMPARE(settings.theme(), QStringLiteral("system"));
+        settings.setCompactMessages(true);
+        settings.setSortByActivity(false);
+        settings.setTheme(QStringLiteral("dark"));
         Message unsent;
         unsent.to = QStringLiteral("bob@example.org");
         unsent.text = QStringLiteral("see you at 3?\nor 4");
@@ -57,6 +62,9 @@ void TestAppSettings::roundTrips()
              QStringLiteral("6f1c0d2e9a7b4c3d8e5f60718293a4b5"));
     QVERIFY(settings.serverId(QStringLiteral("192.168.1.21:5000")).isEmpty());
     QVERIFY(settings.hostedLastTime());
+    QVERIFY(settings.compactMessages());
+    QVERIFY(!settings.sortByActivity());
+    QCOMPARE(settings.theme(), QStringLiteral("dark"));
     const QList<Message> outbox = settings.outbox(server);
     QCOMPARE(outbox.size(), 1);
     QCOMPARE(outbox.at(0).to, QStringLiteral("bob@example.org"));

@@ -70,6 +70,10 @@ private Q_SLOTS:
     void clickingRetryOnAFailedMessage();
     void colorsAreReadable_data();
     void colorsAreReadable();
+    void compactRowsLineUpUnderTheName();
+    void compactRowsFitAboutTwiceAsMuch();
+    void compactRowsShowTheirTimeOnHover();
+    void compactRowsOfferRetry();
 
 private:
     QStyleOptionViewItem optionFor(int row) const;
@@ -142,13 +146,18 @@ QStyleOptionViewItem TestMessageDelegate::optionFor(int row) const
 void TestMessageDelegate::sizeHintMatchesLayout_data()
 {
     QTest::addColumn<int>("width");
-    for (int width : {180, 320, 640, 1200})
-        QTest::addRow("%d px", width) << width;
+    QTest::addColumn<bool>("compact");
+    for (bool compact : {false, true}) {
+        for (int width : {180, 320, 640, 1200})
+            QTest::addRow("%s %d px", compact ? "compact" : "bubbles", width) << width << compact;
+    }
 }
 
 void TestMessageDelegate::sizeHintMatchesLayout()
 {
     QFETCH(int, width);
+    QFETCH(bool, compact);
+    m_delegate->setStyle(compact ? MessageDelegate::Style::Compact : MessageDelegate::Style::Bubbles);
     m_view->resize(width, 3000);
     QTRY_COMPARE(m_view->visualRect(m_model->index(0)).width(), m_view->viewport()->width());
     for (int row = 0; row < m_model->rowCount(); ++row) {
@@ -162,13 +171,15 @@ void TestMessageDelegate::sizeHintMatchesLayout()
         const QRect rowRect(0, 0, option.rect.width(), layout.height);
         QVERIFY2(rowRect.contains(layout.bubble), qPrintable(QStringLiteral("row %1").arg(row)));
         QVERIFY(layout.bubble.contains(layout.text));
-        QVERIFY(layout.bubble.contains(layout.footer));
+        QVERIFY(layout.footer.isNull() || layout.bubble.contains(layout.footer));
         // The time below the text, or at the end of its last line, never over a glyph.
         const QTextLine last = layout.textLayout->lineAt(layout.textLayout->lineCount() - 1);
-        QVERIFY(layout.footer.top() > layout.text.bottom() ||
+        QVERIFY(layout.footer.isNull() || layout.footer.top() > layout.text.bottom() ||
                 layout.footer.left() >= layout.text.left() + int(std::ceil(last.naturalTextWidth())));
         if (layout.showSender)
-            QVERIFY(layout.sender.bottom() < layout.bubble.top());
+            QVERIFY(layout.sender.bottom() < (compact ? layout.text.top() : layout.bubble.top()));
+        if (compact)
+            QVERIFY(layout.time.isNull() || rowRect.contains(layout.time));
         if (layout.showDay)
             QVERIFY(layout.day.bottom() < layout.bubble.top());
         // The text's lines fit the text rect.
@@ -189,6 +200,8 @@ void TestMessageDelegate::rowsNeitherOverlapNorSpill_data()
 void TestMessageDelegate::rowsNeitherOverlapNorSpill()
 {
     QFETCH(int, width);
+    QFETCH(bool, compact);
+    m_delegate->setStyle(compact ? MessageDelegate::Style::Compact : MessageDelegate::Style::Bubbles);
     m_view->resize(width, 3000);
     QTRY_COMPARE(m_view->visualRect(m_model->index(0)).width(), m_view->viewport()->width());
     for (int row = 0; row + 1 < m_model->rowCount(); ++row) {
@@ -501,6 +514,123 @@ void TestMessageDelegate::colorsAreReadable()
                                                 palette.color(QPalette::Base)) >= 3.0,
                  qPrintable(email));
     }
+}
+
+void TestMessageDelegate::compactRowsLineUpUnderTheName()
+{
+    m_delegate->setStyle(MessageDelegate::Style::Compact);
+    m_view->doItemsLayout();
+    auto layoutOf = [this](int row) { return m_delegate->layout(optionFor(row), m_model->index(row)); };
+    const auto first = layoutOf(0);  // Bob starts a group
+    const auto second = layoutOf(1); // Bob again
+    const auto own = layoutOf(2);    // Alice (the user): named too, and on the same side
+    QVERIFY(first.showSender && !second.showSender && own.showSender);
+    QVERIFY(!first.avatar.isNull() && second.avatar.isNull() && !own.avatar.isNull());
+    QCOMPARE(second.text.left(), first.text.left());
+    QCOMPARE(own.text.left(), first.text.left());
+    QCOMPARE(first.sender.left(), first.text.left());
+    QVERIFY(first.avatar.right() < first.text.left());
+    // The time beside the name, on the name's line.
+    QVERIFY(first.time.left() > first.sender.right());
+    QCOMPARE(first.time.top(), first.sender.top());
+    QVERIFY(!first.timeText.isEmpty());
+    QVERIFY(first.text.top() > first.sender.bottom());
+    // No time or state squeezed into the text's line.
+    QVERIFY(first.footerText.isEmpty());
+}
+
+void TestMessageDelegate::compactRowsFitAboutTwiceAsMuch()
+{
+    // Short messages, two people taking turns in runs of four, then of ten.
+    for (const int run : {4, 10}) {
+        MessageListModel model;
+        model.setOwnEmail(QStringLiteral("alice@example.org"));
+        const QDateTime start = QDateTime::currentDateTimeUtc().addSecs(-3600);
+        QList<Message> list;
+        for (int i = 0; i < 40; ++i) {
+            const QString who =
+                (i / run) % 2 ? QStringLiteral("alice@example.org") : QStringLiteral("bob@example.org");
+            list.append(message(i + 1, who, QStringLiteral("short line %1").arg(i), start.addSecs(i * 20)));
+        }
+        model.addMessages(list);
+        m_view->setModel(&model);
+        auto total = [&] {
+            m_view->doItemsLayout();
+            int sum = 0;
+            for (int row = 0; row < model.rowCount(); ++row)
+                sum += m_delegate->sizeHint(m_view->itemOption(), model.index(row)).height();
+            return sum;
+        };
+        m_delegate->setStyle(MessageDelegate::Style::Bubbles);
+        const int bubbles = total();
+        m_delegate->setStyle(MessageDelegate::Style::Compact);
+        const int compact = total();
+        qInfo("40 one-line messages in runs of %d: %d px as bubbles, %d px compact (%.2f)", run, bubbles,
+              compact, double(compact) / bubbles);
+        // A group's header line is the price of the names: about 1.5x as many
+        // messages in runs of four, 1.6x in longer runs (a bubble's padding
+        // is what goes; a line of text costs a line either way).
+        QVERIFY2(compact * 100 <= bubbles * (run == 4 ? 70 : 65),
+                 qPrintable(QStringLiteral("%1 vs %2").arg(compact).arg(bubbles)));
+        // A message inside a group costs its line and a hair.
+        const int line = m_view->fontMetrics().height();
+        QVERIFY(m_delegate->sizeHint(m_view->itemOption(), model.index(1)).height() <= line + 2);
+        m_view->setModel(m_model.get());
+    }
+}
+
+void TestMessageDelegate::compactRowsShowTheirTimeOnHover()
+{
+    m_delegate->setStyle(MessageDelegate::Style::Compact);
+    m_view->doItemsLayout();
+    const int row = 1; // inside Bob's group: no header of its own
+    auto render = [&](bool hovered) {
+        QStyleOptionViewItem option = optionFor(row);
+        if (hovered)
+            option.state |= QStyle::State_MouseOver;
+        else
+            option.state &= ~QStyle::State_MouseOver;
+        QImage image(option.rect.size(), QImage::Format_RGB32);
+        image.fill(option.palette.color(QPalette::Base));
+        QPainter painter(&image);
+        painter.translate(-option.rect.topLeft());
+        m_delegate->paint(&painter, option, m_model->index(row));
+        return image;
+    };
+    const auto layout = m_delegate->layout(optionFor(row), m_model->index(row));
+    QVERIFY(!layout.time.isNull());
+    QVERIFY(layout.time.right() < layout.text.left());
+    const QImage plain = render(false);
+    const QImage hovered = render(true);
+    auto inkIn = [](const QImage &image, const QRect &rect) {
+        const QColor background = image.pixelColor(rect.topLeft());
+        int ink = 0;
+        for (int y = rect.top(); y <= rect.bottom(); ++y) {
+            for (int x = rect.left(); x <= rect.right(); ++x)
+                ink += image.pixelColor(x, y) != background ? 1 : 0;
+        }
+        return ink;
+    };
+    QCOMPARE(inkIn(plain, layout.time), 0);
+    QVERIFY(inkIn(hovered, layout.time) > 10);
+}
+
+void TestMessageDelegate::compactRowsOfferRetry()
+{
+    m_delegate->setStyle(MessageDelegate::Style::Compact);
+    m_view->doItemsLayout();
+    const int row = 7;
+    const QStyleOptionViewItem option = optionFor(row);
+    const auto layout = m_delegate->layout(option, m_model->index(row));
+    QCOMPARE(layout.footerText, QStringLiteral("Not sent · Retry"));
+    QVERIFY(layout.footer.top() > layout.text.bottom());
+    QSignalSpy retry(m_delegate, &MessageDelegate::retryRequested);
+    QTest::mouseClick(m_view->viewport(), Qt::LeftButton, {}, option.rect.topLeft() + layout.footer.center());
+    QCOMPARE(retry.count(), 1);
+    // Once it is sent again, the row loses the line it no longer needs.
+    const int failedHeight = m_delegate->sizeHint(m_view->itemOption(), m_model->index(row)).height();
+    m_model->setDeliveryState(QStringLiteral("c-1"), Delivery::Sending);
+    QVERIFY(m_delegate->sizeHint(m_view->itemOption(), m_model->index(row)).height() < failedHeight);
 }
 
 QTEST_MAIN(TestMessageDelegate)
