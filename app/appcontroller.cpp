@@ -1,5 +1,6 @@
 #include "appcontroller.h"
 
+#include "autostart.h"
 #include "discovery.h"
 #include "discoverybrowser.h"
 #include "fingerprint.h"
@@ -197,6 +198,18 @@ AppController::AppController(AppSettings settings, ClientOptions options,
             [this] { m_client->conversations()->clearUnread(m_window->currentConversation()); });
     connect(m_window, &MainWindow::closing, this, &AppController::saveSettings);
     m_window->setCloseGuard([this] {
+        // Kept running in the tray: closing the window only hides it (Quit quits).
+        if (!m_quitting && m_settings.keepRunningInTray() && m_tray->isAvailable()) {
+            saveSettings();
+            m_window->hide();
+            if (!m_toldAboutTray) {
+                m_toldAboutTray = true;
+                m_tray->notify(tr("Natter is still running"),
+                               tr("New messages still reach you. Click the tray icon to open the window, or "
+                                  "choose Quit from its menu."));
+            }
+            return false;
+        }
         // Quitting ends a hosted chat for everyone in it: ask first.
         const int others = m_host->isRunning() ? m_host->connectionCount() - 1 : 0;
         if (others <= 0)
@@ -246,7 +259,15 @@ AppController::AppController(AppSettings settings, ClientOptions options,
         m_window->raise();
         m_window->activateWindow();
     });
-    connect(m_tray, &TrayIcon::quitRequested, qApp, &QApplication::quit);
+    connect(m_tray, &TrayIcon::quitRequested, this, &AppController::quit);
+    connect(m_window, &MainWindow::quitRequested, this, &AppController::quit);
+    connect(m_window, &MainWindow::settingsRequested, this, &AppController::showSettings);
+    connect(m_window, &MainWindow::muteRequested, this, [this](const ConversationKey &key, bool muted) {
+        m_client->conversations()->setMuted(key, muted);
+        if (m_client->serverUrl().isValid())
+            m_settings.setMutedConversations(m_client->serverUrl(), m_client->conversations()->mutedKeys());
+    });
+    QApplication::setQuitOnLastWindowClosed(!m_settings.keepRunningInTray());
 
     // The countdown of "reconnecting in N s" moves once a second.
     m_statusTimer.setInterval(1000);
@@ -620,9 +641,97 @@ void AppController::join(const QUrl &url)
     updateStatus();
 }
 
+void AppController::restoreMuted()
+{
+    ConversationListModel *conversations = m_client->conversations();
+    const QList<ConversationKey> before = conversations->mutedKeys();
+    for (const ConversationKey &key : before)
+        conversations->setMuted(key, false);
+    for (const ConversationKey &key : m_settings.mutedConversations(m_client->serverUrl()))
+        conversations->setMuted(key, true);
+}
+
+void AppController::showSettings()
+{
+    if (m_settingsDialog) {
+        m_settingsDialog->raise();
+        m_settingsDialog->activateWindow();
+        return;
+    }
+    auto *dialog = new SettingsDialog(m_window);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    QList<SettingsDialog::Conversation> conversations;
+    for (const ConversationKey &key : m_client->openConversations())
+        conversations.append({key, key.isRoom() ? u"#"_s + key.name : m_client->conversations()->title(key)});
+    dialog->setConversations(conversations);
+    dialog->setTrayAvailable(m_tray->isAvailable());
+    SettingsDialog::Values values;
+    const User identity = m_client->identity().email.isEmpty() ? effectiveIdentity() : m_client->identity();
+    values.name = identity.name;
+    values.email = identity.email;
+    values.theme = m_window->theme();
+    values.compact = m_window->isCompactMessages();
+    values.sortByActivity = m_window->isSortedByActivity();
+    values.notifications = m_settings.notificationsEnabled();
+    values.muted = m_client->conversations()->mutedKeys();
+    values.startOnLogin = Autostart::isEnabled();
+    values.keepRunningInTray = m_settings.keepRunningInTray();
+    dialog->setValues(values);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] { applySettings(dialog->values()); });
+    m_settingsDialog = dialog;
+    dialog->open();
+}
+
+void AppController::applySettings(const SettingsDialog::Values &values)
+{
+    // A new name reaches others with the next hello: reconnect (and resume) now.
+    User identity = m_client->identity();
+    if (values.name != identity.name && Validation::isValidDisplayName(values.name)) {
+        identity.name = values.name;
+        m_client->setIdentity(identity);
+        User saved = m_settings.identity();
+        saved.name = values.name;
+        m_settings.setIdentity(saved);
+        if (m_client->state() != ChatClient::State::Offline)
+            m_client->connectToServer(m_client->serverUrl());
+    }
+    if (values.theme != m_window->theme()) {
+        m_window->setTheme(values.theme);
+        m_settings.setTheme(themeName(values.theme));
+    }
+    m_window->setCompactMessages(values.compact);
+    m_settings.setCompactMessages(values.compact);
+    m_window->setSortByActivity(values.sortByActivity);
+    m_settings.setSortByActivity(values.sortByActivity);
+    m_settings.setNotificationsEnabled(values.notifications);
+    ConversationListModel *conversations = m_client->conversations();
+    for (const ConversationKey &key : m_client->openConversations())
+        conversations->setMuted(key, values.muted.contains(key));
+    if (m_client->serverUrl().isValid())
+        m_settings.setMutedConversations(m_client->serverUrl(), conversations->mutedKeys());
+    m_settings.setKeepRunningInTray(values.keepRunningInTray);
+    QApplication::setQuitOnLastWindowClosed(!values.keepRunningInTray);
+    if (values.startOnLogin != Autostart::isEnabled()) {
+        QString error;
+        if (!Autostart::setEnabled(values.startOnLogin, QCoreApplication::applicationFilePath(), &error))
+            m_window->showError(tr("Could not change how Natter starts: %1").arg(error));
+    }
+    m_settings.sync();
+}
+
+void AppController::quit()
+{
+    m_quitting = true;
+    if (m_window->close())
+        QCoreApplication::quit();
+    else
+        m_quitting = false; // the user chose to stay (a hosted chat in use)
+}
+
 void AppController::openRestoredConversations()
 {
     const QUrl server = m_client->serverUrl();
+    restoreMuted();
     const QList<AppSettings::OpenConversation> saved = m_settings.openConversations(server);
     for (const AppSettings::OpenConversation &conversation : saved) {
         if (conversation.key.isRoom())
@@ -773,7 +882,7 @@ void AppController::onMessagesArrived(const ConversationKey &key, const QList<Me
     const bool active = m_window->isActiveWindow();
     if (!(active && key == m_window->currentConversation()))
         m_client->conversations()->incrementUnread(key, int(messages.size()));
-    if (!active) {
+    if (!active && m_settings.notificationsEnabled() && !m_client->conversations()->isMuted(key)) {
         // One notification for a batch read on resume: the latest message, and how many there were.
         const Message &latest = messages.constLast();
         const QString where =
@@ -786,6 +895,7 @@ void AppController::onMessagesArrived(const ConversationKey &key, const QList<Me
             m_tray->notify(where, text);
         else
             QApplication::alert(m_window);
+        Q_EMIT notified(where, text);
     }
 }
 

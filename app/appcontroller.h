@@ -4,6 +4,7 @@
 #include "chatclient.h"
 #include "commandline.h"
 #include "credentialstore.h"
+#include "settingsdialog.h"
 
 #include <QObject>
 #include <QPointer>
@@ -62,12 +63,23 @@ public:
     /// an invite-only chat with a new single-use invite code); empty when not hosting.
     QString hostedInviteLink() const;
 
+    /// Chat → Settings…; the dialog open now, if any.
+    void showSettings();
+    SettingsDialog *settingsDialog() const { return m_settingsDialog; }
+    /// Quits for real, even when closing the window would only hide it in the tray.
+    void quit();
+
     /// Makes a conversation the one shown (and read).
     void setCurrentConversation(const ConversationKey &key);
     void saveSettings();
 
     /// "Bob is typing…", "Bob and Carol are typing…", "Several people are typing…"
     static QString typingText(const QStringList &names);
+
+Q_SIGNALS:
+    /// The app told the user about new messages: a desktop notification, or
+    /// (without a tray) asking the window manager for attention.
+    void notified(const QString &title, const QString &text);
 
 private:
     bool runWelcomeDialog();
@@ -82,6 +94,9 @@ private:
     void askForPassword(const QString &why);
     void askToTrustCertificate(const QString &fingerprint, bool changed);
     void askToJoinDifferentChat(const QString &serverId);
+    void applySettings(const SettingsDialog::Values &values);
+    /// Loads the current server's muted conversations into the sidebar's model.
+    void restoreMuted();
     void showInviteLink();
     QString tokenKey() const;
     User effectiveIdentity() const;
@@ -96,6 +111,9 @@ private:
     TrayIcon *m_tray;
     QTimer m_statusTimer;
     QString m_lastHostError;
+    QPointer<SettingsDialog> m_settingsDialog;
+    bool m_quitting = false;
+    bool m_toldAboutTray = false;
 };
 
 } // namespace Natter

@@ -169,6 +169,45 @@ void AppSettings::setOutbox(const QUrl &server, const QList<Message> &messages)
     m_settings->endArray();
 }
 
+bool AppSettings::notificationsEnabled() const
+{
+    return m_settings->value(u"notifications/enabled"_s, true).toBool();
+}
+
+void AppSettings::setNotificationsEnabled(bool enabled)
+{
+    m_settings->setValue(u"notifications/enabled"_s, enabled);
+}
+
+QList<ConversationKey> AppSettings::mutedConversations(const QUrl &server) const
+{
+    QList<ConversationKey> muted;
+    const QStringList keys = m_settings->value(serverGroup(server) + u"/muted"_s).toStringList();
+    for (const QString &text : keys) {
+        if (const ConversationKey key = ConversationKey::fromString(text); key.isValid())
+            muted.append(key);
+    }
+    return muted;
+}
+
+void AppSettings::setMutedConversations(const QUrl &server, const QList<ConversationKey> &muted)
+{
+    QStringList keys;
+    for (const ConversationKey &key : muted)
+        keys.append(key.toString());
+    m_settings->setValue(serverGroup(server) + u"/muted"_s, keys);
+}
+
+bool AppSettings::keepRunningInTray() const
+{
+    return m_settings->value(u"window/keepRunningInTray"_s, false).toBool();
+}
+
+void AppSettings::setKeepRunningInTray(bool keep)
+{
+    m_settings->setValue(u"window/keepRunningInTray"_s, keep);
+}
+
 QString AppSettings::currentConversation(const QUrl &server) const
 {
     return m_settings->value(serverGroup(server) + u"/current"_s).toString();

@@ -71,6 +71,15 @@ public:
     void setSortByActivity(bool byActivity);
     bool compactMessages() const;
     void setCompactMessages(bool compact);
+    /// Desktop notifications for new messages (on by default).
+    bool notificationsEnabled() const;
+    void setNotificationsEnabled(bool enabled);
+    /// Per server: the conversations whose notifications are muted.
+    QList<ConversationKey> mutedConversations(const QUrl &server) const;
+    void setMutedConversations(const QUrl &server, const QList<ConversationKey> &muted);
+    /// Closing the window keeps the app running in the tray (off by default).
+    bool keepRunningInTray() const;
+    void setKeepRunningInTray(bool keep);
     QByteArray windowState() const;
     void setWindowState(const QByteArray &state);
 

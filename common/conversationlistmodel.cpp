@@ -2,6 +2,8 @@
 
 #include <QHash>
 
+#include <algorithm>
+
 namespace Natter {
 
 namespace {
@@ -64,6 +66,8 @@ QVariant ConversationListModel::data(const QModelIndex &index, int role) const
         return row.preview;
     case LastActivityRole:
         return row.lastActivity;
+    case IsMutedRole:
+        return m_muted.contains(row.key);
     default:
         return {};
     }
@@ -73,7 +77,8 @@ QHash<int, QByteArray> ConversationListModel::roleNames() const
 {
     return {{Qt::DisplayRole, "display"}, {KindRole, "kind"},          {NameRole, "name"},
             {TitleRole, "title"},         {UnreadCountRole, "unread"}, {KeyRole, "key"},
-            {IsPrivateRole, "isPrivate"}, {PreviewRole, "preview"},    {LastActivityRole, "lastActivity"}};
+            {IsPrivateRole, "isPrivate"}, {PreviewRole, "preview"},    {LastActivityRole, "lastActivity"},
+            {IsMutedRole, "isMuted"}};
 }
 
 int ConversationListModel::indexOf(const ConversationKey &key) const
@@ -218,8 +223,32 @@ int ConversationListModel::totalUnread() const
 {
     int total = 0;
     for (const Row &row : m_rows)
-        total += row.unread;
+        total += m_muted.contains(row.key) ? 0 : row.unread;
     return total;
+}
+
+void ConversationListModel::setMuted(const ConversationKey &key, bool muted)
+{
+    if (!key.isValid() || m_muted.contains(key) == muted)
+        return;
+    if (muted)
+        m_muted.insert(key);
+    else
+        m_muted.remove(key);
+    if (const int row = indexOf(key); row >= 0) {
+        const QModelIndex changed = index(row);
+        Q_EMIT dataChanged(changed, changed, {IsMutedRole});
+        if (m_rows.at(row).unread > 0)
+            Q_EMIT totalUnreadChanged(totalUnread());
+    }
+}
+
+QList<ConversationKey> ConversationListModel::mutedKeys() const
+{
+    QList<ConversationKey> keys(m_muted.cbegin(), m_muted.cend());
+    std::sort(keys.begin(), keys.end(),
+              [](const ConversationKey &a, const ConversationKey &b) { return a.toString() < b.toString(); });
+    return keys;
 }
 
 } // namespace Natter

@@ -3,6 +3,7 @@
 #include <QAbstractListModel>
 #include <QDateTime>
 #include <QList>
+#include <QSet>
 
 namespace Natter {
 
@@ -49,6 +50,7 @@ public:
         IsPrivateRole,               ///< bool: a private room (members only)
         PreviewRole,      ///< QString: the last message's first line ("Bob: …" in rooms); plain text
         LastActivityRole, ///< QDateTime (UTC): the last message's time; invalid: none yet
+        IsMutedRole,      ///< bool: no notifications, not in the total unread count
     };
     Q_ENUM(Role)
 
@@ -75,6 +77,11 @@ public:
     void setLastMessage(const ConversationKey &key, const QString &senderName, const QString &text,
                         const QDateTime &time);
     QString title(const ConversationKey &key) const;
+    /// A muted conversation still counts its unread messages, but notifies
+    /// nobody and stays out of totalUnread(). Kept for conversations not open now.
+    void setMuted(const ConversationKey &key, bool muted);
+    bool isMuted(const ConversationKey &key) const { return m_muted.contains(key); }
+    QList<ConversationKey> mutedKeys() const;
     void incrementUnread(const ConversationKey &key, int count = 1);
     void clearUnread(const ConversationKey &key);
     int unreadCount(const ConversationKey &key) const;
@@ -96,6 +103,7 @@ private:
     void setUnread(int row, int unread);
 
     QList<Row> m_rows;
+    QSet<ConversationKey> m_muted;
 };
 
 } // namespace Natter

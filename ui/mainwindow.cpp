@@ -230,6 +230,12 @@ QWidget *MainWindow::createSidebar()
             QMenu menu(this);
             if (key.isRoom() && index.data(ConversationListModel::IsPrivateRole).toBool())
                 menu.addAction(tr("Invite to Room…"), this, [this, key] { askInviteToRoom(key.name); });
+            QAction *mute = menu.addAction(tr("&Mute Notifications"));
+            mute->setCheckable(true);
+            mute->setChecked(index.data(ConversationListModel::IsMutedRole).toBool());
+            connect(mute, &QAction::triggered, this,
+                    [this, key](bool muted) { Q_EMIT muteRequested(key, muted); });
+            menu.addSeparator();
             menu.addAction(key.isRoom() ? tr("Leave room") : tr("Close conversation"), this,
                            [this, key] { Q_EMIT closeConversationRequested(key); });
             menu.exec(list->viewport()->mapToGlobal(position));
@@ -464,7 +470,11 @@ void MainWindow::createMenus()
     chat->addAction(tr("Change &Password…"), this, &MainWindow::askChangePassword);
     chat->addAction(tr("Sign &Out"), this, &MainWindow::signOutRequested);
     chat->addSeparator();
-    QAction *quit = chat->addAction(tr("&Quit"), QKeySequence::Quit, qApp, &QApplication::quit);
+    QAction *settings = chat->addAction(tr("S&ettings…"), QKeySequence(Qt::CTRL | Qt::Key_Comma), this,
+                                        &MainWindow::settingsRequested);
+    settings->setMenuRole(QAction::PreferencesRole);
+    chat->addSeparator();
+    QAction *quit = chat->addAction(tr("&Quit"), QKeySequence::Quit, this, &MainWindow::quitRequested);
     quit->setMenuRole(QAction::QuitRole);
 
     QMenu *view = menuBar()->addMenu(tr("&View"));

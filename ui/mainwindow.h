@@ -130,6 +130,12 @@ Q_SIGNALS:
     void peopleSearchRequested(const QString &prefix);
     void directMessageRequested(const QString &email, const QString &name);
     void closeConversationRequested(const Natter::ConversationKey &key);
+    /// The user muted (or unmuted) a conversation's notifications from the sidebar.
+    void muteRequested(const Natter::ConversationKey &key, bool muted);
+    /// Chat → Settings…
+    void settingsRequested();
+    /// Chat → Quit: the app quits (closing the window may only hide it in the tray).
+    void quitRequested();
     void reconnectRequested();
     void switchServerRequested();
     /// "Invite people…": show the link to the chat hosted here.

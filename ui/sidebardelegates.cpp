@@ -168,7 +168,10 @@ void ConversationDelegate::paint(QPainter *painter, const QStyleOptionViewItem &
         const QString count = unread > 999 ? QStringLiteral("999+") : QString::number(unread);
         painter->setRenderHint(QPainter::Antialiasing);
         painter->setPen(Qt::NoPen);
+        // A muted conversation's badge is grey: counted, but not calling.
+        const bool muted = index.data(ConversationListModel::IsMutedRole).toBool();
         painter->setBrush(selected ? option.palette.color(QPalette::HighlightedText)
+                          : muted  ? option.palette.color(QPalette::PlaceholderText)
                                    : option.palette.color(QPalette::Highlight));
         painter->drawRoundedRect(l.badge, l.badge.height() / 2.0, l.badge.height() / 2.0);
         painter->setFont(badgeFont);

@@ -7,17 +7,22 @@
 #include "localserverhost.h"
 #include "mainwindow.h"
 #include "memorycredentialstore.h"
+#include "settingsdialog.h"
 #include "testserver.h"
+#include "theme.h"
 #include "translations.h"
 #include "trayicon.h"
 #include "welcomedialog.h"
 
 #include "../server/testclient.h"
 
+#include <QAction>
 #include <QApplication>
 #include <QComboBox>
+#include <QDialogButtonBox>
 #include <QInputDialog>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListView>
 #include <QMessageBox>
 #include <QPushButton>
@@ -61,6 +66,8 @@ private Q_SLOTS:
     void closedHostingLetsOnlyKnownPeopleIn();
     void aHostRestartingIsOfferedHostingAgain();
     void joiningThisComputerWhileItHostsNothingSaysHowToHost();
+    void settingsChangeTheNameAndTheLook();
+    void mutedConversationsCountButDoNotNotify();
 
 private:
     std::unique_ptr<AppController> makeController(const ClientOptions &options);
@@ -690,6 +697,122 @@ void TestAppController::joiningThisComputerWhileItHostsNothingSaysHowToHost()
 void TestAppController::initTestCase()
 {
     installTranslations(qApp); // the app's English plural forms, as natter loads them
+}
+
+void TestAppController::settingsChangeTheNameAndTheLook()
+{
+    auto controller = makeController(joinOptions());
+    QVERIFY(controller->start());
+    QTRY_COMPARE(controller->client()->state(), State::Online);
+    TestClient bob;
+    QVERIFY(signInAsBob(bob, m_server->port(), {QStringLiteral("general")}));
+    MainWindow *window = controller->window();
+
+    // Ctrl+, opens the settings with what is in effect now.
+    QAction *open = nullptr;
+    for (QAction *action : window->findChildren<QAction *>()) {
+        if (action->shortcut() == QKeySequence(Qt::CTRL | Qt::Key_Comma))
+            open = action;
+    }
+    QVERIFY(open);
+    open->trigger();
+    SettingsDialog *dialog = controller->settingsDialog();
+    QVERIFY(dialog);
+    QTRY_VERIFY(dialog->isVisible());
+    SettingsDialog::Values values = dialog->values();
+    QCOMPARE(values.name, QStringLiteral("Alice"));
+    QCOMPARE(values.email, QStringLiteral("alice@example.org"));
+    QCOMPARE(values.theme, window->theme());
+    QVERIFY(!values.compact);
+    QVERIFY(values.notifications);
+    QVERIFY(values.muted.isEmpty());
+
+    // A new name by keyboard; an empty one cannot be saved.
+    QLineEdit *name = dialog->nameEdit();
+    name->selectAll();
+    QTest::keyClick(name, Qt::Key_Backspace);
+    auto *buttons = dialog->findChild<QDialogButtonBox *>();
+    QVERIFY(!buttons->button(QDialogButtonBox::Ok)->isEnabled());
+    QTest::keyClicks(name, QStringLiteral("Alice Martin"));
+    QVERIFY(buttons->button(QDialogButtonBox::Ok)->isEnabled());
+    values = dialog->values();
+    values.theme = Theme::Dark;
+    values.compact = true;
+    dialog->setValues(values);
+    QTest::mouseClick(buttons->button(QDialogButtonBox::Ok), Qt::LeftButton);
+    QTRY_VERIFY(!controller->settingsDialog());
+
+    QCOMPARE(window->theme(), Theme::Dark);
+    QVERIFY(window->isCompactMessages());
+    // Others see the new name on what is sent next (a fresh hello, resumed).
+    QTRY_COMPARE(controller->client()->state(), State::Online);
+    QTRY_COMPARE(controller->client()->self().name, QStringLiteral("Alice Martin"));
+    QTest::keyClicks(window->composer(), QStringLiteral("renamed"));
+    QTest::keyClick(window->composer(), Qt::Key_Return);
+    const auto received = bob.waitFor<Protocol::ReceiveMessage>();
+    QVERIFY(received);
+    QCOMPARE(received->message.from.name, QStringLiteral("Alice Martin"));
+
+    // Remembered for the next start.
+    controller.reset();
+    applyTheme(Theme::System);
+    AppSettings settings = AppSettings::fromFile(m_dir->filePath(QStringLiteral("natter.ini")));
+    QCOMPARE(settings.identity().name, QStringLiteral("Alice Martin"));
+    QCOMPARE(settings.theme(), QStringLiteral("dark"));
+    QVERIFY(settings.compactMessages());
+}
+
+void TestAppController::mutedConversationsCountButDoNotNotify()
+{
+    auto controller = makeController(joinOptions());
+    QVERIFY(controller->start());
+    ChatClient *client = controller->client();
+    QTRY_COMPARE(client->state(), State::Online);
+    QVERIFY(client->openRoom(QStringLiteral("random")));
+    controller->setCurrentConversation(ConversationKey::room(QStringLiteral("general")));
+    const ConversationKey random = ConversationKey::room(QStringLiteral("random"));
+    TestClient bob;
+    QVERIFY(signInAsBob(bob, m_server->port(), {QStringLiteral("random"), QStringLiteral("general")}));
+    QSignalSpy notified(controller.get(), &AppController::notified);
+    // The user is in another window: what arrives notifies.
+    QWidget elsewhere;
+    elsewhere.show();
+    elsewhere.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&elsewhere));
+    QVERIFY(!controller->window()->isActiveWindow());
+
+    // Muted from the sidebar's menu (what muteRequested carries).
+    Q_EMIT controller->window()->muteRequested(random, true);
+    QVERIFY(client->conversations()->isMuted(random));
+    bob.send(Protocol::SendMessage{QStringLiteral("random"), {}, QStringLiteral("anyone?"), {}});
+    QTRY_COMPARE(client->conversations()->unreadCount(random), 1);
+    QCOMPARE(controller->tray()->unreadCount(), 0); // not in the tray's count
+    bob.send(Protocol::SendMessage{QStringLiteral("general"), {}, QStringLiteral("hello"), {}});
+    QTRY_COMPARE(notified.count(), 1); // general still notifies (the window is not active)
+    QCOMPARE(notified.at(0).at(0).toString(), QStringLiteral("Bob in #general"));
+    QCOMPARE(controller->tray()->unreadCount(), 1);
+
+    // All notifications off in the settings: counted, never notified.
+    controller->showSettings();
+    SettingsDialog *dialog = controller->settingsDialog();
+    QVERIFY(dialog);
+    SettingsDialog::Values values = dialog->values();
+    QCOMPARE(values.muted, QList<ConversationKey>{random});
+    values.notifications = false;
+    dialog->setValues(values);
+    dialog->accept();
+    bob.send(Protocol::SendMessage{QStringLiteral("random"), {}, QStringLiteral("still?"), {}});
+    QTRY_COMPARE(client->conversations()->unreadCount(random), 2);
+    bob.send(Protocol::SendMessage{QStringLiteral("general"), {}, QStringLiteral("bye"), {}});
+    QTRY_COMPARE(controller->tray()->unreadCount(), 2);
+    QCOMPARE(notified.count(), 1);
+
+    // Muting is remembered per server, and there again after a restart.
+    controller.reset();
+    controller = makeController(joinOptions());
+    QVERIFY(controller->start());
+    QTRY_COMPARE(controller->client()->state(), State::Online);
+    QVERIFY(controller->client()->conversations()->isMuted(random));
 }
 
 QTEST_MAIN(TestAppController)

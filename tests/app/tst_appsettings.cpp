@@ -1,5 +1,7 @@
 #include "appsettings.h"
+#include "autostart.h"
 
+#include <QFile>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -13,6 +15,7 @@ private Q_SLOTS:
     void roundTrips();
     void recentServersAreMostRecentFirstAndBounded();
     void conversationsAreKeptPerServer();
+    void startOnLoginIsAnAutostartEntry();
 };
 
 void TestAppSettings::roundTrips()
@@ -41,6 +44,10 @@ void TestAppSettings::roundTrips()
         settings.setCompactMessages(true);
         settings.setSortByActivity(false);
         settings.setTheme(QStringLiteral("dark"));
+        QVERIFY(settings.notificationsEnabled() && !settings.keepRunningInTray()); // by default
+        settings.setNotificationsEnabled(false);
+        settings.setKeepRunningInTray(true);
+        settings.setMutedConversations(server, {ConversationKey::room(QStringLiteral("random"))});
         Message unsent;
         unsent.to = QStringLiteral("bob@example.org");
         unsent.text = QStringLiteral("see you at 3?\nor 4");
@@ -65,6 +72,11 @@ void TestAppSettings::roundTrips()
     QVERIFY(settings.compactMessages());
     QVERIFY(!settings.sortByActivity());
     QCOMPARE(settings.theme(), QStringLiteral("dark"));
+    QVERIFY(!settings.notificationsEnabled());
+    QVERIFY(settings.keepRunningInTray());
+    QCOMPARE(settings.mutedConversations(server),
+             QList<ConversationKey>{ConversationKey::room(QStringLiteral("random"))});
+    QVERIFY(settings.mutedConversations(QUrl(QStringLiteral("ws://other:5000"))).isEmpty());
     const QList<Message> outbox = settings.outbox(server);
     QCOMPARE(outbox.size(), 1);
     QCOMPARE(outbox.at(0).to, QStringLiteral("bob@example.org"));
@@ -103,6 +115,37 @@ void TestAppSettings::conversationsAreKeptPerServer()
     QCOMPARE(settings.openConversations(a).at(0).key.name, QStringLiteral("delta"));
     QCOMPARE(settings.openConversations(b).size(), 2);
     QVERIFY(settings.openConversations(QUrl(QStringLiteral("ws://10.0.0.3:5000"))).isEmpty());
+}
+
+void TestAppSettings::startOnLoginIsAnAutostartEntry()
+{
+    QTemporaryDir config;
+    qputenv("XDG_CONFIG_HOME", config.path().toUtf8());
+    QCOMPARE(Autostart::location(), config.filePath(QStringLiteral("autostart/org.natter.Natter.desktop")));
+    QVERIFY(!Autostart::isEnabled());
+    QString error;
+    // A path with a space and a quote, as an installed app may have.
+    const QString program = QStringLiteral("/opt/My Apps/natter \"beta\"/natter");
+    QVERIFY2(Autostart::setEnabled(true, program, &error), qPrintable(error));
+    QVERIFY(Autostart::isEnabled());
+    QFile entry(Autostart::location());
+    QVERIFY(entry.open(QIODevice::ReadOnly));
+    const QString contents = QString::fromUtf8(entry.readAll());
+    QVERIFY(contents.startsWith(QStringLiteral("[Desktop Entry]\n")));
+    QVERIFY(contents.contains(QStringLiteral("\nType=Application\n")));
+    QVERIFY2(contents.contains(QStringLiteral("\nExec=\"/opt/My Apps/natter \\\"beta\\\"/natter\"\n")),
+             qPrintable(contents));
+    QVERIFY(Autostart::setEnabled(false, program, &error));
+    QVERIFY(!Autostart::isEnabled());
+    QVERIFY(Autostart::setEnabled(false, program, &error)); // already off: fine
+    // A folder that cannot be created is said, not ignored.
+    QFile blocker(config.filePath(QStringLiteral("blocked")));
+    QVERIFY(blocker.open(QIODevice::WriteOnly));
+    blocker.close();
+    qputenv("XDG_CONFIG_HOME", config.filePath(QStringLiteral("blocked")).toUtf8());
+    QVERIFY(!Autostart::setEnabled(true, program, &error));
+    QVERIFY(!error.isEmpty());
+    qunsetenv("XDG_CONFIG_HOME");
 }
 
 QTEST_GUILESS_MAIN(TestAppSettings)

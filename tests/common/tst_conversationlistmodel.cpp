@@ -15,6 +15,7 @@ private Q_SLOTS:
     void keysRoundTrip();
     void roomsComeBeforeDirectConversations();
     void unreadCounts();
+    void mutedConversationsStayOutOfTheTotal();
     void membersAreSortedByName();
     void previewsTheLastMessage();
 };
@@ -83,6 +84,39 @@ void TestConversationListModel::unreadCounts()
     QCOMPARE(total.count(), 4);
     model.remove(bob);
     QCOMPARE(total.last().at(0).toInt(), 0);
+}
+
+void TestConversationListModel::mutedConversationsStayOutOfTheTotal()
+{
+    ConversationListModel model;
+    QAbstractItemModelTester tester(&model);
+    const auto general = ConversationKey::room(QStringLiteral("general"));
+    const auto random = ConversationKey::room(QStringLiteral("random"));
+    model.add(general);
+    model.add(random);
+    model.incrementUnread(general, 2);
+    model.incrementUnread(random, 5);
+    QCOMPARE(model.totalUnread(), 7);
+    QSignalSpy total(&model, &ConversationListModel::totalUnreadChanged);
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    model.setMuted(random, true);
+    QVERIFY(model.isMuted(random));
+    QVERIFY(model.index(1).data(ConversationListModel::IsMutedRole).toBool());
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(model.totalUnread(), 2); // the tray and the window icon count what is not muted
+    QCOMPARE(total.last().at(0).toInt(), 2);
+    QCOMPARE(model.unreadCount(random), 5); // the sidebar still shows it (dimmed)
+    model.incrementUnread(random);
+    QCOMPARE(model.totalUnread(), 2);
+    // Kept while the room is closed, and there again when it is reopened.
+    model.remove(random);
+    model.add(random);
+    QVERIFY(model.index(model.indexOf(random)).data(ConversationListModel::IsMutedRole).toBool());
+    QCOMPARE(model.mutedKeys(), QList<ConversationKey>{random});
+    model.setMuted(ConversationKey::direct(QStringLiteral("bob@example.org")), true); // not open: remembered
+    QCOMPARE(model.mutedKeys().size(), 2);
+    model.setMuted(random, false);
+    QVERIFY(!model.isMuted(random));
 }
 
 void TestConversationListModel::membersAreSortedByName()
