@@ -79,7 +79,9 @@ int main(int argc, char *argv[])
                                         QStringLiteral("n"), QStringLiteral("200"));
     const QCommandLineOption framesOption(QStringLiteral("frames"), QStringLiteral("Pages to scroll."),
                                           QStringLiteral("n"), QStringLiteral("300"));
-    parser.addOptions({messagesOption, pageOption, framesOption});
+    const QCommandLineOption compactOption(QStringLiteral("compact"),
+                                           QStringLiteral("Compact rows instead of bubbles."));
+    parser.addOptions({messagesOption, pageOption, framesOption, compactOption});
     parser.process(app);
     const int total = parser.value(messagesOption).toInt();
     const int page = parser.value(pageOption).toInt();
@@ -103,6 +105,7 @@ int main(int argc, char *argv[])
     });
 
     MainWindow window;
+    window.setCompactMessages(parser.isSet(compactOption));
     window.resize(1100, 750);
     window.show();
     QCoreApplication::processEvents();
@@ -168,12 +171,14 @@ int main(int argc, char *argv[])
     view->viewport()->repaint();
     const double appendAtBottomMs = timer.nsecsElapsed() / 1e6;
 
-    std::printf("{\"bench\":\"viewbench\",\"messages\":%d,\"page\":%d,\"open_ms\":%.1f,\"pages\":%lld,"
+    std::printf("{\"bench\":\"viewbench\",\"style\":\"%s\",\"messages\":%d,\"page\":%d,\"open_ms\":%.1f,"
+                "\"pages\":%lld,"
                 "\"page_p50_ms\":%.1f,\"page_max_ms\":%.1f,\"load_all_s\":%.1f,\"rows_loaded\":%d,"
                 "\"frames\":%lld,\"frame_p50_ms\":%.2f,\"frame_p99_ms\":%.2f,\"frame_max_ms\":%.2f,"
                 "\"append_far_up_ms\":%.1f,\"rss_loaded_mib\":%.1f,\"back_to_bottom_ms\":%.1f,"
                 "\"rows_at_bottom\":%d,\"append_at_bottom_ms\":%.1f,\"rss_growth_mib\":%.1f}\n",
-                total, page, openMs, qlonglong(pageMs.size()), percentile(pageMs, 0.5),
+                parser.isSet(compactOption) ? "compact" : "bubbles", total, page, openMs,
+                qlonglong(pageMs.size()), percentile(pageMs, 0.5),
                 pageMs.isEmpty() ? 0.0 : pageMs.constLast(), loadAllMs / 1000, loaded,
                 qlonglong(frameMs.size()), percentile(frameMs, 0.5), percentile(frameMs, 0.99),
                 frameMs.isEmpty() ? 0.0 : frameMs.constLast(), appendFarUpMs, rssLoaded, backToBottomMs,

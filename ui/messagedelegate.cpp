@@ -245,11 +245,46 @@ void MessageDelegate::setStyle(Style style)
     clearCache();
 }
 
+MessageDelegate::CacheKey MessageDelegate::cacheKey(const QModelIndex &index, bool group, bool newDay)
+{
+    // The delivery state changes the footer, and with it the height.
+    const bool own = index.data(MessageListModel::IsOwnRole).toBool();
+    const int delivery =
+        own ? int(index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>()) +
+                  1
+            : 0;
+    return CacheKey{index.data(MessageListModel::IdRole).toLongLong(),
+                    index.data(MessageListModel::ClientIdRole).toString(),
+                    (newDay ? NewDay : 0) | (group ? StartsGroup : 0) | (own ? Own : 0) | delivery << 3};
+}
+
 MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &option,
                                                 const QModelIndex &index) const
 {
-    if (m_style == Style::Compact)
-        return compactLayout(option, index);
+    // Rows on screen are painted, hovered and hit-tested again and again:
+    // shaping their text once (an emoji costs a PNG decode in FreeType) is
+    // what keeps that cheap.
+    const int width = rowWidth(option);
+    if (width != m_layoutWidth || m_layoutFont != option.font) {
+        m_layouts.clear();
+        m_layoutWidth = width;
+        m_layoutFont = option.font;
+    }
+    bool newDay = false;
+    const bool group = startsGroup(index, &newDay);
+    const LayoutKey key{cacheKey(index, group, newDay),
+                        qHashMulti(0, index.data(MessageListModel::TextRole).toString(),
+                                   index.data(MessageListModel::SenderNameRole).toString())};
+    if (const Layout *cached = m_layouts.object(key))
+        return *cached;
+    Layout l = m_style == Style::Compact ? compactLayout(option, index) : bubbleLayout(option, index);
+    m_layouts.insert(key, new Layout(l));
+    return l;
+}
+
+MessageDelegate::Layout MessageDelegate::bubbleLayout(const QStyleOptionViewItem &option,
+                                                      const QModelIndex &index) const
+{
     const Metrics &m = metrics(option);
     const int width = m.columnWidth;
     const int left = m.columnLeft;
@@ -331,15 +366,7 @@ QSize MessageDelegate::sizeHint(const QStyleOptionViewItem &option, const QModel
     }
     bool newDay = false;
     const bool group = startsGroup(index, &newDay);
-    const bool own = index.data(MessageListModel::IsOwnRole).toBool();
-    // The delivery state changes the footer, and with it the height.
-    const int delivery =
-        own ? int(index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>()) +
-                  1
-            : 0;
-    const CacheKey key{index.data(MessageListModel::IdRole).toLongLong(),
-                       index.data(MessageListModel::ClientIdRole).toString(),
-                       (newDay ? NewDay : 0) | (group ? StartsGroup : 0) | (own ? Own : 0) | delivery << 3};
+    const CacheKey key = cacheKey(index, group, newDay);
     auto it = m_heights.constFind(key);
     if (it == m_heights.cend()) {
         if (m_heights.size() > 200'000)
@@ -353,6 +380,7 @@ void MessageDelegate::clearCache()
 {
     m_metrics.reset();
     m_heights.clear();
+    m_layouts.clear();
     m_cacheWidth = -1;
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <QCache>
+#include <QFont>
 #include <QHash>
 #include <QStyledItemDelegate>
 #include <QUrl>
@@ -127,6 +129,7 @@ private:
     bool startsGroup(const QModelIndex &index, bool *newDay) const;
     /// Lays the text out in at most maxWidth; returns its height, widest and last line's width.
     static void layoutText(QTextLayout &layout, int maxWidth, qreal *height, qreal *widest, qreal *last);
+    Layout bubbleLayout(const QStyleOptionViewItem &option, const QModelIndex &index) const;
     Layout compactLayout(const QStyleOptionViewItem &option, const QModelIndex &index) const;
     void paintCompact(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index,
                       const Layout &l) const;
@@ -145,7 +148,22 @@ private:
         return qHashMulti(seed, key.id, key.clientId, key.flags);
     }
     Style m_style = Style::Bubbles;
+    static CacheKey cacheKey(const QModelIndex &index, bool group, bool newDay);
+    struct LayoutKey
+    {
+        CacheKey row;
+        size_t content; ///< of the text and the sender's name
+        friend bool operator==(const LayoutKey &, const LayoutKey &) = default;
+    };
+    friend size_t qHash(const LayoutKey &key, size_t seed) noexcept
+    {
+        return qHashMulti(seed, key.row.id, key.row.clientId, key.row.flags, key.content);
+    }
     mutable QHash<CacheKey, int> m_heights;
+    /// The layouts of rows painted lately (a few screens' worth).
+    mutable QCache<LayoutKey, Layout> m_layouts{400};
+    mutable int m_layoutWidth = -1;
+    mutable QFont m_layoutFont;
     mutable int m_cacheWidth = -1;
     mutable std::unique_ptr<Metrics> m_metrics;
     /// The local time's offset from UTC at utcMs, cached for the span between two transitions.
