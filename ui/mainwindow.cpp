@@ -5,6 +5,7 @@
 #include "messagedelegate.h"
 #include "messagelistmodel.h"
 #include "sidebardelegates.h"
+#include "typography.h"
 #include "uilogging.h"
 
 #include <QAction>
@@ -64,10 +65,7 @@ public:
 QLabel *sectionLabel(const QString &text, QWidget *parent)
 {
     auto *label = new QLabel(text, parent);
-    QFont font = label->font();
-    font.setBold(true);
-    font.setPointSizeF(font.pointSizeF() * 0.85);
-    label->setFont(font);
+    label->setFont(scaledFont(label->font(), TypeScale::Meta, true));
     label->setForegroundRole(QPalette::PlaceholderText);
     return label;
 }
@@ -136,7 +134,7 @@ MainWindow::MainWindow(QWidget *parent)
     m_hostFingerprintLabel->setTextFormat(Qt::PlainText);
     m_hostFingerprintLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     QFont fingerprintFont = QFontDatabase::systemFont(QFontDatabase::FixedFont);
-    fingerprintFont.setPointSizeF(font().pointSizeF() * 0.85);
+    fingerprintFont.setPointSizeF(font().pointSizeF() * TypeScale::Meta);
     m_hostFingerprintLabel->setFont(fingerprintFont);
     m_hostFingerprintLabel->hide();
     m_copyHostButton = new QToolButton(this);
@@ -174,10 +172,7 @@ QWidget *MainWindow::createSidebar()
 
     m_serverTitle = new QLabel(tr("Natter"), sidebar);
     m_serverTitle->setTextFormat(Qt::PlainText);
-    QFont titleFont = m_serverTitle->font();
-    titleFont.setBold(true);
-    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.15);
-    m_serverTitle->setFont(titleFont);
+    m_serverTitle->setFont(scaledFont(m_serverTitle->font(), TypeScale::Title, true));
     m_serverTitle->setWordWrap(true);
     layout->addWidget(m_serverTitle);
     layout->addSpacing(6);
@@ -258,12 +253,10 @@ QWidget *MainWindow::createConversationPane()
     headerLayout->setSpacing(0);
     m_conversationTitle = new QLabel(header);
     m_conversationTitle->setTextFormat(Qt::PlainText); // another person's name, in a direct conversation
-    QFont titleFont = m_conversationTitle->font();
-    titleFont.setBold(true);
-    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.2);
-    m_conversationTitle->setFont(titleFont);
+    m_conversationTitle->setFont(scaledFont(m_conversationTitle->font(), TypeScale::Title, true));
     m_conversationSubtitle = new QLabel(header);
     m_conversationSubtitle->setTextFormat(Qt::PlainText);
+    m_conversationSubtitle->setFont(scaledFont(m_conversationSubtitle->font(), TypeScale::Meta));
     m_conversationSubtitle->setForegroundRole(QPalette::PlaceholderText);
     headerLayout->addWidget(m_conversationTitle);
     headerLayout->addWidget(m_conversationSubtitle);
@@ -366,9 +359,8 @@ QWidget *MainWindow::createConversationPane()
     m_typingLabel->setObjectName(u"typingLabel"_s);
     m_typingLabel->setForegroundRole(QPalette::PlaceholderText);
     m_typingLabel->setContentsMargins(14, 0, 12, 0);
-    QFont typingFont = m_typingLabel->font();
+    QFont typingFont = scaledFont(m_typingLabel->font(), TypeScale::Meta);
     typingFont.setItalic(true);
-    typingFont.setPointSizeF(typingFont.pointSizeF() * 0.9);
     m_typingLabel->setFont(typingFont);
     m_typingLabel->setMinimumHeight(QFontMetrics(typingFont).height() + 2);
     layout->addWidget(m_typingLabel);

@@ -2,6 +2,7 @@
 
 #include "messagelistmodel.h"
 #include "sidebardelegates.h"
+#include "typography.h"
 
 #include <QAbstractItemView>
 #include <QApplication>
@@ -146,13 +147,8 @@ const MessageDelegate::Metrics &MessageDelegate::metrics(const QStyleOptionViewI
     Metrics &m = *m_metrics;
     m.width = width;
     m.font = option.font;
-    m.senderFont = option.font;
-    m.senderFont.setBold(true);
-    m.smallFont = option.font;
-    if (m.smallFont.pointSizeF() > 0)
-        m.smallFont.setPointSizeF(m.smallFont.pointSizeF() * 0.82);
-    else
-        m.smallFont.setPixelSize(std::max(8, int(m.smallFont.pixelSize() * 0.82)));
+    m.senderFont = scaledFont(option.font, TypeScale::Body, true);
+    m.smallFont = scaledFont(option.font, TypeScale::Meta);
     const QFontMetrics fm(m.font);
     const QFontMetrics small(m.smallFont);
     // Everything scales with the font, so large fonts and HiDPI keep proportions.
@@ -219,22 +215,26 @@ qint64 MessageDelegate::localOffsetMs(qint64 utcMs) const
     return m_offsetMs;
 }
 
-void MessageDelegate::layoutText(QTextLayout &layout, int maxWidth, qreal *height, qreal *widest, qreal *last)
+std::shared_ptr<QTextLayout> MessageDelegate::layoutText(const QModelIndex &index, const QFont &font,
+                                                         int maxWidth, TextSize *size)
 {
+    auto layout =
+        std::make_shared<QTextLayout>(textForLayout(index.data(MessageListModel::TextRole).toString()), font);
     QTextOption textOption;
     textOption.setWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
     textOption.setTextDirection(Qt::LeftToRight);
-    layout.setTextOption(textOption);
-    layout.setCacheEnabled(true);
-    layout.beginLayout();
-    for (QTextLine line = layout.createLine(); line.isValid(); line = layout.createLine()) {
+    layout->setTextOption(textOption);
+    layout->setCacheEnabled(true);
+    layout->beginLayout();
+    for (QTextLine line = layout->createLine(); line.isValid(); line = layout->createLine()) {
         line.setLineWidth(maxWidth);
-        line.setPosition(QPointF(0, *height));
-        *height += line.height();
-        *last = line.naturalTextWidth();
-        *widest = std::max(*widest, *last);
+        line.setPosition(QPointF(0, size->height));
+        size->height += line.height();
+        size->last = line.naturalTextWidth();
+        size->widest = std::max(size->widest, size->last);
     }
-    layout.endLayout();
+    layout->endLayout();
+    return layout;
 }
 
 void MessageDelegate::setStyle(Style style)
@@ -313,12 +313,11 @@ MessageDelegate::Layout MessageDelegate::bubbleLayout(const QStyleOptionViewItem
 
     const int maxTextWidth =
         std::max(1, std::min(m.maxBubbleWidth, width - 2 * m.margin - indent) - 2 * m.padH);
-    l.textLayout = std::make_shared<QTextLayout>(
-        textForLayout(index.data(MessageListModel::TextRole).toString()), m.font);
-    qreal textHeight = 0;
-    qreal naturalWidth = 0;
-    qreal lastLineWidth = 0;
-    layoutText(*l.textLayout, maxTextWidth, &textHeight, &naturalWidth, &lastLineWidth);
+    TextSize size;
+    l.textLayout = layoutText(index, m.font, maxTextWidth, &size);
+    const qreal textHeight = size.height;
+    const qreal naturalWidth = size.widest;
+    const qreal lastLineWidth = size.last;
 
     QString timeText = QLocale().toString(time.time(), shortTimeFormat());
     if (l.own) {
@@ -538,13 +537,9 @@ MessageDelegate::Layout MessageDelegate::compactLayout(const QStyleOptionViewIte
         // In the avatar's column, right-aligned, shown while the pointer is on the row.
         l.time = QRect(m.columnLeft + m.margin, y, m.compactIndent - m.padH, m.lineHeight);
     }
-    l.textLayout = std::make_shared<QTextLayout>(
-        textForLayout(index.data(MessageListModel::TextRole).toString()), m.font);
-    qreal textHeight = 0;
-    qreal widest = 0;
-    qreal last = 0;
-    layoutText(*l.textLayout, textWidth, &textHeight, &widest, &last);
-    l.text = QRect(x, y, textWidth, int(std::ceil(textHeight)));
+    TextSize size;
+    l.textLayout = layoutText(index, m.font, textWidth, &size);
+    l.text = QRect(x, y, textWidth, int(std::ceil(size.height)));
     y = l.text.bottom() + 1;
     if (isFailed(index)) {
         l.footerText = tr("Not sent · Retry");

@@ -127,8 +127,15 @@ private:
     static int rowWidth(const QStyleOptionViewItem &option);
     const Metrics &metrics(const QStyleOptionViewItem &option) const;
     bool startsGroup(const QModelIndex &index, bool *newDay) const;
-    /// Lays the text out in at most maxWidth; returns its height, widest and last line's width.
-    static void layoutText(QTextLayout &layout, int maxWidth, qreal *height, qreal *widest, qreal *last);
+    struct TextSize
+    {
+        qreal height = 0;
+        qreal widest = 0; ///< the widest line's natural width
+        qreal last = 0;   ///< the last line's natural width
+    };
+    /// The message's text laid out in lines of at most maxWidth.
+    static std::shared_ptr<QTextLayout> layoutText(const QModelIndex &index, const QFont &font, int maxWidth,
+                                                   TextSize *size);
     Layout bubbleLayout(const QStyleOptionViewItem &option, const QModelIndex &index) const;
     Layout compactLayout(const QStyleOptionViewItem &option, const QModelIndex &index) const;
     void paintCompact(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index,

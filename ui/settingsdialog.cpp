@@ -1,5 +1,6 @@
 #include "settingsdialog.h"
 
+#include "typography.h"
 #include "validation.h"
 
 #include <QCheckBox>
@@ -23,9 +24,7 @@ constexpr int KeyRole = Qt::UserRole + 1;
 QLabel *sectionTitle(const QString &text, QWidget *parent)
 {
     auto *label = new QLabel(text, parent);
-    QFont font = label->font();
-    font.setBold(true);
-    label->setFont(font);
+    label->setFont(scaledFont(label->font(), TypeScale::Body, true));
     return label;
 }
 

@@ -3,6 +3,7 @@
 #include "conversationlistmodel.h"
 #include "memberlistmodel.h"
 #include "messagedelegate.h"
+#include "typography.h"
 
 #include <QApplication>
 #include <QDateTime>
@@ -48,20 +49,6 @@ void paintAvatar(QPainter *painter, const QRect &rect, const QString &name, cons
     painter->restore();
 }
 
-namespace {
-
-QFont smallFont(const QFont &font, qreal factor)
-{
-    QFont small = font;
-    if (font.pointSizeF() > 0)
-        small.setPointSizeF(std::max(6.0, font.pointSizeF() * factor));
-    else
-        small.setPixelSize(std::max(8, int(font.pixelSize() * factor)));
-    return small;
-}
-
-} // namespace
-
 QString ConversationDelegate::whenText(const QDateTime &time, const QDateTime &now)
 {
     const QDate day = time.toLocalTime().date();
@@ -79,7 +66,7 @@ ConversationDelegate::Layout ConversationDelegate::layout(const QStyleOptionView
                                                           const QModelIndex &index) const
 {
     const QFontMetrics fm(option.font);
-    const QFontMetrics small(smallFont(option.font, 0.88));
+    const QFontMetrics small(scaledFont(option.font, TypeScale::Meta));
     const int pad = fm.height() / 2;
     Layout l;
     const QRect content = option.rect.adjusted(pad, 0, -pad, 0);
@@ -90,8 +77,7 @@ ConversationDelegate::Layout ConversationDelegate::layout(const QStyleOptionView
     const QDateTime last = index.data(ConversationListModel::LastActivityRole).toDateTime();
     const int unread = index.data(ConversationListModel::UnreadCountRole).toInt();
     if (unread > 0) {
-        QFont badgeFont = smallFont(option.font, 0.8);
-        badgeFont.setBold(true);
+        const QFont badgeFont = scaledFont(option.font, TypeScale::Badge, true);
         const QFontMetrics badgeMetrics(badgeFont);
         const QString count = unread > 999 ? QStringLiteral("999+") : QString::number(unread);
         const int height = badgeMetrics.height() + 2;
@@ -152,7 +138,7 @@ void ConversationDelegate::paint(QPainter *painter, const QStyleOptionViewItem &
         paintAvatar(painter, l.icon, title, index.data(ConversationListModel::NameRole).toString(),
                     option.palette);
     }
-    const QFont small = smallFont(option.font, 0.88);
+    const QFont small = scaledFont(option.font, TypeScale::Meta);
     if (!l.preview.isNull()) {
         painter->setFont(small);
         painter->setPen(dim);
@@ -163,8 +149,7 @@ void ConversationDelegate::paint(QPainter *painter, const QStyleOptionViewItem &
                                            Qt::ElideRight, l.preview.width()));
     }
     if (!l.badge.isNull()) {
-        QFont badgeFont = smallFont(option.font, 0.8);
-        badgeFont.setBold(true);
+        const QFont badgeFont = scaledFont(option.font, TypeScale::Badge, true);
         const QString count = unread > 999 ? QStringLiteral("999+") : QString::number(unread);
         painter->setRenderHint(QPainter::Antialiasing);
         painter->setPen(Qt::NoPen);
@@ -192,7 +177,7 @@ QSize ConversationDelegate::sizeHint(const QStyleOptionViewItem &option, const Q
 {
     // Two lines (title, preview) and air: Telegram's and Slack's rows.
     const int line = QFontMetrics(option.font).height();
-    const int small = QFontMetrics(smallFont(option.font, 0.88)).height();
+    const int small = QFontMetrics(scaledFont(option.font, TypeScale::Meta)).height();
     return QSize(QFontMetrics(option.font).averageCharWidth() * 16, line + small + line * 3 / 4);
 }
 

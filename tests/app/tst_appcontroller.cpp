@@ -71,6 +71,8 @@ private Q_SLOTS:
 
 private:
     std::unique_ptr<AppController> makeController(const ClientOptions &options);
+    /// Online in #general with #random open too, and Bob signed in to both.
+    bool startInGeneralWithRandomOpen(AppController &controller, TestClient &bob);
     ClientOptions joinOptions() const;
     ClientOptions hostOptions() const;
     /// Bob joining url with his password (a second app in the same process).
@@ -104,6 +106,18 @@ std::unique_ptr<AppController> TestAppController::makeController(const ClientOpt
                                         options, std::make_unique<MemoryCredentialStore>(m_keychain));
     controller->client()->setReconnectDelays(std::chrono::milliseconds(20), std::chrono::milliseconds(200));
     return controller;
+}
+
+bool TestAppController::startInGeneralWithRandomOpen(AppController &controller, TestClient &bob)
+{
+    if (!controller.start())
+        return false;
+    ChatClient *client = controller.client();
+    if (!QTest::qWaitFor([client] { return client->state() == State::Online; }, 5000) ||
+        !client->openRoom(QStringLiteral("random")))
+        return false;
+    controller.setCurrentConversation(ConversationKey::room(QStringLiteral("general")));
+    return signInAsBob(bob, m_server->port(), {QStringLiteral("random"), QStringLiteral("general")});
 }
 
 ClientOptions TestAppController::joinOptions() const
@@ -225,14 +239,9 @@ void TestAppController::othersMessagesAppearWithTheirRoleData()
 void TestAppController::unreadCountsAndTyping()
 {
     auto controller = makeController(joinOptions());
-    QVERIFY(controller->start());
-    ChatClient *client = controller->client();
-    QTRY_COMPARE(client->state(), State::Online);
-    QVERIFY(client->openRoom(QStringLiteral("random")));
-    controller->setCurrentConversation(ConversationKey::room(QStringLiteral("general")));
-
     TestClient bob;
-    QVERIFY(signInAsBob(bob, m_server->port(), {QStringLiteral("random"), QStringLiteral("general")}));
+    QVERIFY(startInGeneralWithRandomOpen(*controller, bob));
+    ChatClient *client = controller->client();
     bob.send(Protocol::SendMessage{QStringLiteral("random"), {}, QStringLiteral("over here"), {}});
     bob.send(Protocol::SendMessage{QStringLiteral("random"), {}, QStringLiteral("hello?"), {}});
     const ConversationKey random = ConversationKey::room(QStringLiteral("random"));
@@ -765,14 +774,10 @@ void TestAppController::settingsChangeTheNameAndTheLook()
 void TestAppController::mutedConversationsCountButDoNotNotify()
 {
     auto controller = makeController(joinOptions());
-    QVERIFY(controller->start());
-    ChatClient *client = controller->client();
-    QTRY_COMPARE(client->state(), State::Online);
-    QVERIFY(client->openRoom(QStringLiteral("random")));
-    controller->setCurrentConversation(ConversationKey::room(QStringLiteral("general")));
-    const ConversationKey random = ConversationKey::room(QStringLiteral("random"));
     TestClient bob;
-    QVERIFY(signInAsBob(bob, m_server->port(), {QStringLiteral("random"), QStringLiteral("general")}));
+    QVERIFY(startInGeneralWithRandomOpen(*controller, bob));
+    ChatClient *client = controller->client();
+    const ConversationKey random = ConversationKey::room(QStringLiteral("random"));
     QSignalSpy notified(controller.get(), &AppController::notified);
     // The user is in another window: what arrives notifies.
     QWidget elsewhere;
