@@ -83,6 +83,22 @@ QString shortTimeFormat()
     return format;
 }
 
+// Links as links: a format range per link, drawn by the same layout that measured.
+QList<QTextLayout::FormatRange> linkFormats(const QModelIndex &index, const QColor &color)
+{
+    QList<QTextLayout::FormatRange> formats;
+    for (const MessageDelegate::Link &link :
+         MessageDelegate::findLinks(index.data(MessageListModel::TextRole).toString())) {
+        QTextLayout::FormatRange range;
+        range.start = link.start;
+        range.length = link.length;
+        range.format.setForeground(color);
+        range.format.setFontUnderline(true);
+        formats.append(range);
+    }
+    return formats;
+}
+
 bool isFailed(const QModelIndex &index)
 {
     return index.data(MessageListModel::IsOwnRole).toBool() &&
@@ -455,18 +471,7 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
         painter->strokePath(inner, QPen(palette.color(QPalette::Highlight), ring));
     }
 
-    // Links as links: a format range per link, drawn by the same layout that measured.
-    QList<QTextLayout::FormatRange> formats;
-    const QString messageText = index.data(MessageListModel::TextRole).toString();
-    const QColor &linkColor = colors.link;
-    for (const Link &link : findLinks(messageText)) {
-        QTextLayout::FormatRange range;
-        range.start = link.start;
-        range.length = link.length;
-        range.format.setForeground(linkColor);
-        range.format.setFontUnderline(true);
-        formats.append(range);
-    }
+    const QList<QTextLayout::FormatRange> formats = linkFormats(index, colors.link);
     painter->setPen(textColor);
     painter->setFont(m.font);
     l.textLayout->draw(painter, l.text.topLeft(), formats);
@@ -589,16 +594,7 @@ void MessageDelegate::paintCompact(QPainter *painter, const QStyleOptionViewItem
         painter->drawText(l.time, (l.showSender ? Qt::AlignLeft : Qt::AlignRight) | Qt::AlignVCenter,
                           l.timeText);
     }
-    QList<QTextLayout::FormatRange> formats;
-    const QColor link = bubbleColors(palette, false).link;
-    for (const Link &found : findLinks(index.data(MessageListModel::TextRole).toString())) {
-        QTextLayout::FormatRange range;
-        range.start = found.start;
-        range.length = found.length;
-        range.format.setForeground(link);
-        range.format.setFontUnderline(true);
-        formats.append(range);
-    }
+    const QList<QTextLayout::FormatRange> formats = linkFormats(index, bubbleColors(palette, false).link);
     // A message still on its way is drawn dimmed until the server has it.
     const bool sending =
         l.own && index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>() ==
