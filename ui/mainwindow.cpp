@@ -348,6 +348,22 @@ QWidget *MainWindow::createConversationPane()
     m_messageView->addAction(copy);
     layout->addWidget(m_messageView, 1);
 
+    // An empty conversation says so, over the (empty) list.
+    m_noMessagesLabel = new QLabel(m_messageView->viewport());
+    m_noMessagesLabel->setObjectName(u"noMessages"_s);
+    m_noMessagesLabel->setAlignment(Qt::AlignCenter);
+    m_noMessagesLabel->setWordWrap(true);
+    m_noMessagesLabel->setTextFormat(Qt::PlainText);
+    m_noMessagesLabel->setForegroundRole(QPalette::PlaceholderText);
+    m_noMessagesLabel->setAttribute(Qt::WA_TransparentForMouseEvents);
+    auto *noMessagesLayout = new QVBoxLayout(m_messageView->viewport());
+    noMessagesLayout->addWidget(m_noMessagesLabel);
+    m_noMessagesLabel->hide();
+    for (auto signal : {&QAbstractItemModel::rowsInserted, &QAbstractItemModel::rowsRemoved}) {
+        connect(m_messagesProxy, signal, this, &MainWindow::updateNoMessages);
+    }
+    connect(m_messagesProxy, &QAbstractItemModel::modelReset, this, &MainWindow::updateNoMessages);
+
     m_emptyLabel = new QLabel(pane);
     m_emptyLabel->setAlignment(Qt::AlignCenter);
     m_emptyLabel->setWordWrap(true);
@@ -627,6 +643,7 @@ void MainWindow::showConversation(const ConversationKey &key, MessageListModel *
     m_composer->setEnabled(has);
     m_sendButton->setEnabled(has);
     m_memberPane->setEnabled(has && key.isRoom());
+    updateNoMessages();
     m_composer->setPlaceholderText(!has           ? QString()
                                    : key.isRoom() ? tr("Message #%1").arg(key.name)
                                                   : tr("Message %1").arg(key.name));
@@ -637,6 +654,20 @@ void MainWindow::showConversation(const ConversationKey &key, MessageListModel *
     syncSelection();
     if (changed)
         scrollToBottom();
+}
+
+void MainWindow::updateNoMessages()
+{
+    const bool empty = m_messages && m_messagesProxy->rowCount() == 0 && !m_messages->hasOlder();
+    if (empty) {
+        m_noMessagesLabel->setText(m_current.isRoom()
+                                       ? tr("No messages in #%1 yet. Say hello!").arg(m_current.name)
+                                       : tr("This is the start of your conversation with %1.")
+                                             .arg(m_conversationTitle->text().isEmpty()
+                                                      ? m_current.name
+                                                      : m_conversationTitle->text()));
+    }
+    m_noMessagesLabel->setVisible(empty);
 }
 
 void MainWindow::syncSelection()
@@ -786,6 +817,7 @@ void MainWindow::setConversationHeader(const QString &title, const QString &subt
     m_conversationSubtitle->setText(subtitle);
     m_conversationSubtitle->setVisible(!subtitle.isEmpty());
     setWindowTitle(title.isEmpty() ? tr("Natter") : tr("%1 — Natter").arg(title));
+    updateNoMessages(); // a direct conversation's hint names the person
 }
 
 void MainWindow::setConnectionStatus(ConnectionIndicator indicator, const QString &text, bool canReconnectNow)

@@ -116,6 +116,8 @@ public:
     MessageDelegate *messageDelegate() const { return m_delegate; }
     QLabel *typingLabel() const { return m_typingLabel; }
     QLabel *statusLabel() const { return m_statusLabel; }
+    /// Shown over a conversation without messages.
+    QLabel *noMessagesLabel() const { return m_noMessagesLabel; }
     /// "↓ 3 new messages" over the list while the user reads further up.
     QPushButton *jumpToLatestButton() const { return m_jumpButton; }
 
@@ -185,6 +187,8 @@ private:
     void fetchOlderIfNeeded();
     void trimIfAtBottom();
     void syncSelection();
+    /// "No messages in #room yet" over an empty conversation.
+    void updateNoMessages();
     void updatePanes();
 
     /// Signals carry copies of it (ConversationKey(m_current)): a receiver
@@ -206,6 +210,7 @@ private:
     QLabel *m_errorLabel = nullptr;
     QListView *m_messageView = nullptr;
     QLabel *m_emptyLabel = nullptr;
+    QLabel *m_noMessagesLabel = nullptr;
     QLabel *m_typingLabel = nullptr;
     Composer *m_composer = nullptr;
     QPushButton *m_sendButton = nullptr;

@@ -11,6 +11,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QDialog>
+#include <QLabel>
 #include <QListView>
 #include <QPushButton>
 #include <QScreen>
@@ -68,6 +69,7 @@ private Q_SLOTS:
     void panesFollowTheViewMenu();
     void listsEveryKeyboardShortcut();
     void themesRepaintEverything();
+    void anEmptyConversationSaysSo();
 };
 
 void TestMainWindow::olderHistoryIsAskedForAtTheTopOnly()
@@ -310,6 +312,31 @@ void TestMainWindow::themesRepaintEverything()
     QCOMPARE(changed.count(), 1);
     QCOMPARE(window.theme(), Theme::System);
     QCOMPARE(QApplication::palette().color(QPalette::Base), system.color(QPalette::Base));
+}
+
+void TestMainWindow::anEmptyConversationSaysSo()
+{
+    MessageListModel general;
+    MainWindow window;
+    QVERIFY(showGeneral(window, general));
+    QLabel *hint = window.noMessagesLabel();
+    QVERIFY(hint->isVisible());
+    QCOMPARE(hint->text(), QStringLiteral("No messages in #general yet. Say hello!"));
+    general.addMessages(messages(1, 1));
+    QVERIFY(!hint->isVisible());
+
+    // A direct conversation names the person; one with older history to fetch is not "empty".
+    MessageListModel bob;
+    window.showConversation(ConversationKey::direct(QStringLiteral("bob@example.org")), &bob);
+    window.setConversationHeader(QStringLiteral("Bob"), QString());
+    QVERIFY(hint->isVisible());
+    QCOMPARE(hint->text(), QStringLiteral("This is the start of your conversation with Bob."));
+    MessageListModel carol;
+    carol.setHasOlder(true);
+    window.showConversation(ConversationKey::direct(QStringLiteral("carol@example.org")), &carol);
+    QVERIFY(!hint->isVisible());
+    window.showConversation({}, nullptr);
+    QVERIFY(!hint->isVisible());
 }
 
 void TestMainWindow::initTestCase()
