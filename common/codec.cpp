@@ -48,7 +48,15 @@ public:
             fail(ErrorCode::BadField, missingOrWrong(name, value, u"a string"_s));
             return {};
         }
-        return value.toString();
+        // JSON's \uDC00 escapes can spell what UTF-8 cannot: a half of a
+        // character, which every length check would count as nothing.
+        QString text = value.toString();
+        if (const qsizetype at = Validation::firstInvalidUnicode(text); at >= 0) {
+            fail(ErrorCode::BadField,
+                 u"\"%1\" is not valid Unicode (an unpaired surrogate at position %2)"_s.arg(name).arg(at));
+            return {};
+        }
+        return text;
     }
 
     QString optionalString(QLatin1String name) { return m_object.contains(name) ? string(name) : QString(); }

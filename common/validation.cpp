@@ -116,14 +116,31 @@ bool isValidClientId(QStringView clientId)
     return true;
 }
 
+qsizetype firstInvalidUnicode(QStringView text)
+{
+    for (qsizetype i = 0; i < text.size(); ++i) {
+        const QChar c = text[i];
+        if (c.isHighSurrogate()) {
+            if (i + 1 == text.size() || !text[i + 1].isLowSurrogate())
+                return i;
+            ++i;
+        } else if (c.isLowSurrogate()) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 qsizetype textLength(QStringView text)
 {
-    qsizetype lowSurrogates = 0;
-    for (QChar c : text) {
-        if (c.isLowSurrogate())
-            ++lowSurrogates;
+    qsizetype pairs = 0;
+    for (qsizetype i = 0; i + 1 < text.size(); ++i) {
+        if (text[i].isHighSurrogate() && text[i + 1].isLowSurrogate()) {
+            ++pairs;
+            ++i;
+        }
     }
-    return text.size() - lowSurrogates;
+    return text.size() - pairs;
 }
 
 bool isBlank(QStringView text)

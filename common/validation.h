@@ -36,7 +36,12 @@ bool isValidDisplayName(QStringView name);
 /// 1-64 printable ASCII characters.
 bool isValidClientId(QStringView clientId);
 
-/// Length in Unicode code points (what a user calls characters), not UTF-16 units.
+/// The position of the first UTF-16 unit that is half of a surrogate pair
+/// without its other half, or -1 when the text is well-formed Unicode.
+qsizetype firstInvalidUnicode(QStringView text);
+
+/// Length in Unicode code points (what a user calls characters), not UTF-16
+/// units; an unpaired surrogate counts as one.
 qsizetype textLength(QStringView text);
 
 /// True when the text is empty or only white space.

@@ -42,6 +42,8 @@ void TestCodec::validClientFrames_data()
     QTest::newRow("join_room") << R"({"type":"join_room","room":"codeial"})"_ba << 1;
     QTest::newRow("leave_room") << R"({"type":"leave_room","room":"codeial"})"_ba << 2;
     QTest::newRow("send to room") << R"({"type":"send_message","room":"codeial","text":"hello"})"_ba << 3;
+    QTest::newRow("send an escaped surrogate pair")
+        << R"({"type":"send_message","room":"codeial","text":"party \ud83c\udf89"})"_ba << 3;
     QTest::newRow("send direct")
         << R"({"type":"send_message","to":"carol@x.org","text":"hi","client_id":"c-1"})"_ba << 3;
     QTest::newRow("history latest") << R"({"type":"history","room":"codeial"})"_ba << 4;
@@ -85,6 +87,14 @@ void TestCodec::invalidClientFrames_data()
     QTest::newRow("unknown type") << R"({"type":"dance"})"_ba << ErrorCode::UnknownType;
     QTest::newRow("server-only type") << R"({"type":"welcome"})"_ba << ErrorCode::UnknownType;
     QTest::newRow("hello no email") << R"({"type":"hello","name":"Bob"})"_ba << ErrorCode::BadField;
+    QTest::newRow("text of lone surrogates")
+        << QByteArray(R"({"type":"send_message","room":"r","text":")" + QByteArray(10000 * 6, 'x') + R"(x"})")
+               .replace(QByteArray(6, 'x'), R"(\udc00)")
+        << ErrorCode::BadField;
+    QTest::newRow("text ending in half a pair")
+        << R"({"type":"send_message","room":"r","text":"hi \ud83c"})"_ba << ErrorCode::BadField;
+    QTest::newRow("name with a lone surrogate")
+        << R"({"type":"hello","name":"B\udc00b","email":"b@x","password":"p"})"_ba << ErrorCode::BadField;
     QTest::newRow("hello name with right-to-left override")
         << R"({"type":"hello","name":"Alice\u202enimda","email":"b@x","password":"p"})"_ba
         << ErrorCode::BadName;

@@ -110,6 +110,15 @@ void TestValidation::textLengthCountsCodePoints()
 {
     QCOMPARE(Validation::textLength(u"abc"), 3);
     QCOMPARE(Validation::textLength(u"🎉🎉"), 2); // four UTF-16 units
+    // Unpaired halves are a character each: 10,000 of them are never "one character".
+    const QString lone = QString(10000, QChar(0xdc00)) + u'x';
+    QCOMPARE(Validation::textLength(lone), 10001);
+    QCOMPARE(Validation::firstInvalidUnicode(lone), 0);
+    QCOMPARE(Validation::firstInvalidUnicode(u"ok 🎉"), -1);
+    QCOMPARE(Validation::firstInvalidUnicode(QString(QStringLiteral("ab") + QChar(0xd83c))),
+             2); // a high half at the end
+    QCOMPARE(Validation::firstInvalidUnicode(QString(QStringLiteral("a") + QChar(0xdf89) + QChar(0xd83c))),
+             1); // reversed
     QVERIFY(Validation::isBlank(u" \n\t "));
     QVERIFY(!Validation::isBlank(u" x "));
 }

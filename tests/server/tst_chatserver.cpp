@@ -502,6 +502,11 @@ void TestChatServer::badInputGetsAnErrorAndNobodyNotices_data()
     QTest::newRow("bad room") << R"({"type":"join_room","room":"No Spaces"})"_ba << ErrorCode::BadRoom;
     QTest::newRow("bad email") << R"({"type":"send_message","to":"carol","text":"hi"})"_ba
                                << ErrorCode::BadEmail;
+    // 10,000 halves of a character and an x once passed as a two-character text.
+    QByteArray lone = R"({"type":"send_message","room":"codeial","text":")";
+    for (int i = 0; i < 10000; ++i)
+        lone += R"(\udc00)";
+    QTest::newRow("lone surrogates") << lone + R"(x"})" << ErrorCode::BadField;
 }
 
 void TestChatServer::badInputGetsAnErrorAndNobodyNotices()
