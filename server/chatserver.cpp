@@ -729,7 +729,36 @@ void ChatServer::sendHistory(ClientSession *session, const HistoryQuery &query, 
         return;
     }
     const bool direct = query.room.isEmpty();
-    session->sendFrame(History{query.room, direct ? query.userB : QString(), page->messages, page->hasMore});
+    QList<Message> messages = page->messages;
+    bool hasMore = page->hasMore;
+    trimToBudget(&messages, &hasMore, query.after.has_value());
+    session->sendFrame(History{query.room, direct ? query.userB : QString(), messages, hasMore});
+}
+
+void ChatServer::trimToBudget(QList<Message> *messages, bool *hasMore, bool forward) const
+{
+    // A page never outgrows what one connection may have queued (a quarter
+    // of --max-queue, at most 1 MiB): 200 messages of 4,000 escaped control
+    // characters are 4.8 MB, and a client must never be dropped for the
+    // answer to what it asked itself. What does not fit is left on the far
+    // side of the reading direction, and has_more says there is more.
+    const qint64 budget = std::clamp<qint64>(m_config.maxQueuedBytes / 4, 1, 1024 * 1024);
+    const qsizetype count = messages->size();
+    qint64 size = 0;
+    qsizetype kept = 0;
+    for (; kept < count; ++kept) {
+        const Message &message = forward ? messages->at(kept) : messages->at(count - 1 - kept);
+        size += Codec::encodeServerFrame(ReceiveMessage{message}).size();
+        if (kept > 0 && size > budget)
+            break; // the first one goes whatever its size: a page always moves the reader on
+    }
+    if (kept == count)
+        return;
+    if (forward)
+        messages->resize(kept);
+    else
+        messages->remove(0, count - kept);
+    *hasMore = true;
 }
 
 void ChatServer::handle(ClientSession *session, const LeaveRoom &leave)

@@ -143,6 +143,9 @@ private:
     QString badCredentialsMessage() const;
     void closeSessionsOf(const QString &email, const QString &reason, qint64 exceptTokenId = -1);
     void sendHistory(ClientSession *session, const HistoryQuery &query, QLatin1String request);
+    /// Keeps as many messages of a history page as fit the page budget, in
+    /// the reading direction (forward: oldest first), setting hasMore if any are left.
+    void trimToBudget(QList<Message> *messages, bool *hasMore, bool forward) const;
     bool takeRateToken(ClientSession *session, const QString &request, const QString &clientId);
     void removeFromRoom(ClientSession *session, const QString &room);
     QList<User> membersOf(const Room &room) const;

@@ -91,6 +91,7 @@ private Q_SLOTS:
     void handshakeTimesOut();
     void storeFailureIsReportedAndNothingPushed();
     void shutdownClosesClientsWith1001();
+    void aHugeHistoryPageIsCutNotDropped();
 
 private:
     void startServer(const ServerConfig &config = testConfig());
@@ -743,6 +744,59 @@ void TestChatServer::shutdownClosesClientsWith1001()
     QVERIFY(bob->waitForDisconnected());
     QCOMPARE(bob->socket().closeCode(), QWebSocketProtocol::CloseCodeGoingAway);
     QTRY_COMPARE(finished.size(), 1);
+}
+
+void TestChatServer::aHugeHistoryPageIsCutNotDropped()
+{
+    // 200 messages of 4,000 control characters: 24 KB each as JSON, 4.8 MB a
+    // page of 200, more than --max-queue. It used to close the reader (1006),
+    // and the app, which asks exactly this on resume, looped forever.
+    {
+        SqliteMessageStore store(m_dir->filePath(u"natter.db"_s));
+        QVERIFY(store.open());
+        QList<MessageDraft> drafts;
+        for (int i = 0; i < 200; ++i) {
+            MessageDraft draft;
+            draft.message.room = u"codeial"_s;
+            draft.message.from = User{u"Mallory"_s, u"m@x.org"_s};
+            draft.message.text = QString(4000, QChar(1));
+            drafts.append(draft);
+        }
+        QVERIFY(store.append(drafts));
+    }
+    startServer();
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob);
+    QList<qint64> ids;
+    qint64 after = 0;
+    int pages = 0;
+    for (bool more = true; more; ++pages) {
+        QVERIFY(pages < 50);
+        bob->send(HistoryRequest{u"codeial"_s, {}, std::nullopt, after, 200});
+        const auto page = bob->waitFor<History>();
+        QVERIFY2(page, "the reader was dropped");
+        QVERIFY(!page->messages.isEmpty());
+        qint64 bytes = 0;
+        for (const Message &message : page->messages) {
+            ids.append(message.id);
+            bytes += Codec::encodeServerFrame(ReceiveMessage{message}).size();
+        }
+        QVERIFY2(bytes <= 1024 * 1024, qPrintable(QString::number(bytes)));
+        after = page->messages.constLast().id;
+        more = page->hasMore;
+    }
+    QVERIFY(bob->isConnected());
+    QVERIFY(pages > 4); // cut into pages of at most 1 MiB
+    QCOMPARE(ids.size(), 200);
+    for (qsizetype i = 1; i < ids.size(); ++i)
+        QVERIFY(ids.at(i) > ids.at(i - 1)); // in order, nothing twice, nothing skipped
+    // Reading back from the newest keeps the newest and says there is more.
+    bob->send(HistoryRequest{u"codeial"_s, {}, ids.constLast() + 1, std::nullopt, 200});
+    const auto latest = bob->waitFor<History>();
+    QVERIFY(latest);
+    QVERIFY(latest->hasMore);
+    QVERIFY(latest->messages.size() < 200);
+    QCOMPARE(latest->messages.constLast().id, ids.constLast());
 }
 
 // Built twice: with Qt's own event dispatcher, and with the epoll one natterd uses.
