@@ -33,6 +33,19 @@ Connection::Connection(Transport *transport, QWebSocket *socket, QTcpSocket *tcp
     });
     connect(socket, &QWebSocket::pong, this, [this] { m_lastHeardMs = m_transport->nowMs(); });
     connect(socket, &QWebSocket::disconnected, this, [this] { m_transport->onClosed(this); });
+    if (tcp) {
+        // Qt answers pings by itself, straight to the TCP socket, past
+        // sendWireFrame(): count those bytes too, after each read (this slot
+        // runs after QWebSocket's), or a client that pings and never reads
+        // grows the server's memory without bound.
+        connect(tcp, &QIODevice::readyRead, this, [this] {
+            if (m_dropping || !m_tcp)
+                return;
+            const qint64 queued = m_tcp->bytesToWrite() + m_pending.size();
+            if (queued > m_transport->m_maxQueuedBytes)
+                drop(u"it stopped reading (%1 bytes queued, answers to its pings)"_s.arg(queued));
+        });
+    }
 }
 
 Connection::~Connection()

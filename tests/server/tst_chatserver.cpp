@@ -92,6 +92,7 @@ private Q_SLOTS:
     void storeFailureIsReportedAndNothingPushed();
     void shutdownClosesClientsWith1001();
     void aHugeHistoryPageIsCutNotDropped();
+    void aPingFloodFromANonReaderIsDropped();
 
 private:
     void startServer(const ServerConfig &config = testConfig());
@@ -797,6 +798,34 @@ void TestChatServer::aHugeHistoryPageIsCutNotDropped()
     QVERIFY(latest->hasMore);
     QVERIFY(latest->messages.size() < 200);
     QCOMPARE(latest->messages.constLast().id, ids.constLast());
+}
+
+void TestChatServer::aPingFloodFromANonReaderIsDropped()
+{
+    // Qt writes the pongs itself; they used to bypass the queue cap (21 -> 66
+    // MB in 8 s, never dropped).
+    ServerConfig config = testConfig();
+    config.maxQueuedBytes = 64 * 1024;
+    startServer(config);
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob);
+    RawWebSocket flood;
+    QVERIFY(flood.connectTcp(m_server->serverPort()));
+    QVERIFY(flood.upgrade());
+    flood.sendText(R"({"type":"hello","name":"Pinger","email":"pinger@x.org","password":"pinger's secret"})");
+    QTRY_COMPARE(m_server->sessionCount(), 2);
+    flood.tcp().setReadBufferSize(4096); // and then never read
+    QSignalSpy closed(m_server.get(), &ChatServer::sessionClosed);
+    const QByteArray ping = RawWebSocket::frame(0x9, QByteArray(125, 'p'));
+    // Bounded: 100,000 pings (13 MB of pongs) is far more than loopback buffers hold.
+    for (int sent = 0; closed.isEmpty() && sent < 100000; sent += 500) {
+        for (int i = 0; i < 500; ++i)
+            flood.tcp().write(ping);
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 5); // the server reads, and answers
+    }
+    QTRY_VERIFY2(!closed.isEmpty(), "the server kept buffering pongs for a client that does not read");
+    QCOMPARE(m_server->sessionCount(), 1);
+    QCOMPARE(sendAndReceive(bob, u"codeial"_s, u"still here"_s).text, u"still here"_s);
 }
 
 // Built twice: with Qt's own event dispatcher, and with the epoll one natterd uses.
