@@ -5,6 +5,7 @@
 #include "discoveryresponder.h"
 #include "sqlitemessagestore.h"
 #include "tlsidentity.h"
+#include "transport.h"
 
 #include <QDir>
 #include <QEventLoop>
@@ -80,6 +81,7 @@ bool LocalServerHost::start(const ServerConfig &config, const QString &databaseP
                     tr("Cannot open the chat database %1: %2").arg(databasePath, store->errorString());
                 return;
             }
+            Transport::raiseFileDescriptorLimit(); // a connection is a descriptor; 1,024 is soon reached
             auto *server = new ChatServer(tlsConfig, std::move(store));
             if (!server->listen()) {
                 m_errorString =

@@ -5,6 +5,7 @@
 #include "natterdadmin.h"
 #include "serverlogging.h"
 #include "sqlitemessagestore.h"
+#include "transport.h"
 #include "unixsignalwatcher.h"
 
 #include "fingerprint.h"
@@ -270,6 +271,11 @@ int runNatterd(QCoreApplication &app)
         return exitCode;
     if (options->verbose)
         QLoggingCategory::setFilterRules(u"natter.*.debug=true"_s);
+
+    // Each connection is a file descriptor: the soft limit (often 1,024) would
+    // cap the server long before memory does.
+    const qint64 descriptors = Transport::raiseFileDescriptorLimit();
+    qCInfo(lcNatterServer) << "open file descriptors allowed:" << descriptors;
 
     ServerConfig config = options->server;
     if (options->tls) {

@@ -14,6 +14,14 @@
 #include <QWebSocketCorsAuthenticator>
 #include <QWebSocketServer>
 
+#ifdef Q_OS_UNIX
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#endif
+
 #include <algorithm>
 #include <limits>
 
@@ -112,6 +120,21 @@ Transport::Transport(const ServerConfig &config, QObject *parent)
                 m_deadlineTimer.start();
         });
     }
+    // Out of descriptors, accept() fails; Qt then pauses accepting and never
+    // resumes (and its socket engine keeps that first error: every later
+    // batch of accepts ends in it again). Pause, try again after a back-off
+    // (50 ms doubling to 2 s), say so once per episode, and once descriptors
+    // are back, open a fresh listening socket (the backlog was drained).
+    m_acceptRetry.setSingleShot(true);
+    connect(&m_acceptRetry, &QTimer::timeout, this, [this] {
+        if (!descriptorsAvailable()) {
+            pauseAccepting(m_tcpServer->errorString());
+            return;
+        }
+        m_tcpServer->resumeAccepting();
+        acceptingAgain();
+    });
+    connect(m_tcpServer, &QTcpServer::acceptError, this, &Transport::onAcceptError);
     connect(m_webSocketServer, &QWebSocketServer::newConnection, this, &Transport::acceptWebSockets);
     connect(m_webSocketServer, &QWebSocketServer::originAuthenticationRequired, this,
             &Transport::checkOrigin);
@@ -130,6 +153,24 @@ Transport::~Transport()
     const QSet<Connection *> connections = std::exchange(m_connections, {});
     for (Connection *connection : connections)
         delete connection;
+}
+
+qint64 Transport::raiseFileDescriptorLimit()
+{
+#ifdef Q_OS_UNIX
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return -1;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            limit = raised;
+    }
+    return limit.rlim_cur == RLIM_INFINITY ? std::numeric_limits<qint64>::max() : qint64(limit.rlim_cur);
+#else
+    return -1;
+#endif
 }
 
 bool Transport::listen()
@@ -177,6 +218,55 @@ void Transport::dropAll(const QString &why)
         connection->drop(why);
 }
 
+void Transport::onAcceptError()
+{
+    m_tcpServer->pauseAccepting();
+    if (descriptorsAvailable()) {
+        // The error is Qt's stale one, or it has passed: a fresh listening
+        // socket accepts from here on.
+        const QHostAddress address = m_tcpServer->serverAddress();
+        const quint16 port = m_tcpServer->serverPort();
+        m_tcpServer->close();
+        if (m_tcpServer->listen(address, port)) {
+            acceptingAgain();
+            return;
+        }
+        qCWarning(lcNatterServer).noquote() << "cannot listen again:" << m_tcpServer->errorString();
+    }
+    pauseAccepting(m_tcpServer->errorString());
+}
+
+void Transport::pauseAccepting(const QString &why)
+{
+    m_tcpServer->pauseAccepting();
+    if (m_acceptFailures++ == 0) {
+        qCWarning(lcNatterServer).noquote()
+            << "cannot accept connections:" << why << "- paused, retrying with back-off";
+        Q_EMIT acceptingChanged(true, why);
+    }
+    m_acceptRetry.start(std::min(2000, 50 << std::min(m_acceptFailures - 1, 6)));
+}
+
+void Transport::acceptingAgain()
+{
+    if (m_acceptFailures == 0)
+        return;
+    qCWarning(lcNatterServer) << "accepting connections again after" << m_acceptFailures << "failed tries";
+    m_acceptFailures = 0;
+    Q_EMIT acceptingChanged(false, {});
+}
+
+bool Transport::descriptorsAvailable()
+{
+#ifdef Q_OS_UNIX
+    const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno != EMFILE && errno != ENFILE;
+    ::close(fd);
+#endif
+    return true;
+}
+
 void Transport::acceptTcpConnections()
 {
     while (QTcpSocket *socket = m_tcpServer->nextPendingConnection()) {
@@ -195,6 +285,12 @@ void Transport::acceptTcpConnections()
     }
     if (!m_handshakes.isEmpty() && !m_deadlineTimer.isActive())
         m_deadlineTimer.start();
+    // Qt's socket engine reports only the first error it ever saw: after one
+    // EAGAIN, EMFILE too reads as "temporary", accepting is not paused and
+    // the listening socket's notifier fires forever (100 % CPU). So look
+    // before Qt's next accept(): with no descriptor left, pause.
+    if (!descriptorsAvailable())
+        pauseAccepting(u"out of file descriptors"_s);
 }
 
 void Transport::admit(QTcpSocket *socket)
@@ -351,6 +447,10 @@ void Transport::onClosed(Connection *connection)
 
 void Transport::heartbeat()
 {
+    // Descriptors can also run out under us (the store, TLS): a spinning
+    // accept is caught here at the latest.
+    if (!isAcceptingPaused() && !descriptorsAvailable())
+        pauseAccepting(u"out of file descriptors"_s);
     const qint64 now = nowMs();
     const qint64 pingAfter = m_pingInterval.count();
     const qint64 dropAfter = m_idleTimeout.count();

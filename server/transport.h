@@ -64,11 +64,28 @@ public:
     /// Writes every connection's queued output now, not at the end of the pass.
     void flushAll();
 
+    /// Accepting stopped after an accept error (out of file descriptors,
+    /// typically) and resumes by itself after a back-off.
+    bool isAcceptingPaused() const { return m_acceptRetry.isActive(); }
+
+    /// Raises this process's soft limit of open file descriptors to its hard
+    /// limit (each connection is one); returns the limit now in effect.
+    static qint64 raiseFileDescriptorLimit();
+
 Q_SIGNALS:
     /// A WebSocket is open; its frames follow as the connection's textReceived().
     void connectionOpened(Natter::Connection *connection);
+    /// Accepting paused after an error (why) or, with an empty why, works again.
+    void acceptingChanged(bool paused, const QString &why);
 
 private:
+    void onAcceptError();
+    /// Stops accepting until descriptors are back (checked with back-off); said once.
+    void pauseAccepting(const QString &why);
+    void acceptingAgain();
+    /// Whether this process could open another file descriptor now.
+    static bool descriptorsAvailable();
+
     friend class Connection;
     friend class ConnectionCount;
     struct Handshake
@@ -111,6 +128,8 @@ private:
     QElapsedTimer m_clock;
     QTimer m_deadlineTimer;
     QTimer m_heartbeatTimer;
+    QTimer m_acceptRetry;     ///< after an accept error, when to try again
+    int m_acceptFailures = 0; ///< in a row: the back-off doubles, and it is logged once
     bool m_accepting = true;
 
     QHash<QString, Handshake> m_handshakes;     // by peer "address/port"

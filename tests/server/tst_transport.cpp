@@ -10,6 +10,9 @@
 #include <QTest>
 #include <QWebSocket>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 using namespace Natter;
 using namespace Qt::StringLiterals;
 using namespace std::chrono_literals;
@@ -65,6 +68,8 @@ private Q_SLOTS:
     void dropsPeersThatStopAnsweringPings();
     void dropsPeersThatStopReading();
     void refusesForeignOrigins();
+    void resumesAcceptingAfterRunningOutOfDescriptors_data();
+    void resumesAcceptingAfterRunningOutOfDescriptors();
 };
 
 void TransportTest::echoesFramesInOrder()
@@ -207,6 +212,60 @@ void TransportTest::refusesForeignOrigins()
     QVERIFY(ownPage.connectTcp(transport.serverPort()));
     QVERIFY(ownPage.upgrade("Origin: http://127.0.0.1:8080\r\n"));
     QTRY_COMPARE(layer.connections.size(), 1);
+}
+
+void TransportTest::resumesAcceptingAfterRunningOutOfDescriptors_data()
+{
+    QTest::addColumn<bool>("connectedBefore");
+    // A fresh listening socket reports EMFILE: Qt pauses accepting for good.
+    QTest::newRow("first accept") << false;
+    // After any earlier accept, Qt's socket engine keeps the first error it
+    // saw (EAGAIN) and reports EMFILE as that: no pause, and the notifier
+    // fires forever (100 % CPU).
+    QTest::newRow("after a connection") << true;
+}
+
+void TransportTest::resumesAcceptingAfterRunningOutOfDescriptors()
+{
+    QFETCH(bool, connectedBefore);
+    ServerConfig config = loopbackConfig();
+    config.pingInterval = 300ms; // the heartbeat looks every 100 ms
+    Transport transport(config);
+    EchoLayer layer(&transport);
+    QVERIFY2(transport.listen(), qPrintable(transport.errorString()));
+    if (connectedBefore) {
+        QWebSocket first;
+        first.open(urlOf(transport));
+        QTRY_COMPARE(first.state(), QAbstractSocket::ConnectedState);
+        first.close();
+        QTRY_COMPARE(layer.closed, 1);
+    }
+    QSignalSpy changed(&transport, &Transport::acceptingChanged);
+    rlimit saved{};
+    QCOMPARE(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    QWebSocket client;
+    client.open(urlOf(transport)); // its socket exists from here on
+    // The kernel hands out the lowest free descriptor: a limit at it leaves
+    // none for the server's accept().
+    const int lowestFree = dup(0);
+    QVERIFY(lowestFree >= 0);
+    close(lowestFree);
+    rlimit tight = saved;
+    tight.rlim_cur = rlim_t(lowestFree);
+    QCOMPARE(setrlimit(RLIMIT_NOFILE, &tight), 0);
+    const bool paused = QTest::qWaitFor([&] { return !changed.isEmpty(); }, 5000);
+    QCOMPARE(setrlimit(RLIMIT_NOFILE, &saved), 0); // before any QVERIFY can return
+    QVERIFY(paused);
+    QCOMPARE(changed.at(0).at(0).toBool(), true);
+    QVERIFY(!changed.at(0).at(1).toString().isEmpty());
+    QVERIFY(transport.isAcceptingPaused());
+    // Descriptors are back: the waiting client is accepted without anyone's help.
+    QTRY_COMPARE(client.state(), QAbstractSocket::ConnectedState);
+    QCOMPARE(changed.size(), 2);
+    QCOMPARE(changed.at(1).at(0).toBool(), false);
+    client.sendTextMessage(u"sign in"_s);
+    QSignalSpy echoed(&client, &QWebSocket::textMessageReceived);
+    QVERIFY(echoed.wait());
 }
 
 QTEST_GUILESS_MAIN(TransportTest)
