@@ -133,9 +133,9 @@ struct ServerProcess
             close(out[0]);
             close(out[1]);
             execl(path.c_str(), path.c_str(), "--host", "127.0.0.1", "--port", "0", "--db", db.c_str(),
-                  tls ? "--no-discovery" : "--no-tls", "--rate-limit", "0", "--max-queue", "67108864",
-                  "--max-connections-per-address", "100000", "--max-connections", "100000",
-                  static_cast<char *>(nullptr));
+                  tls ? "--no-discovery" : "--no-tls", "--rate-limit", "0", "--max-input-rate", "0",
+                  "--max-queue", "67108864", "--max-connections-per-address", "100000", "--max-connections",
+                  "100000", static_cast<char *>(nullptr));
             std::perror("exec natterd");
             _exit(127);
         }

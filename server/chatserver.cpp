@@ -126,6 +126,7 @@ void ChatServer::onConnectionOpened(Connection *connection)
         return;
     }
     auto *session = new ClientSession(connection, this);
+    session->setRefusalBudget(m_config.refusalsPerSecond, m_config.refusalBurst);
     m_sessions.insert(session);
     connect(connection, &Connection::textReceived, session,
             [this, session](const QString &text) { onTextFrame(session, text); });
@@ -197,7 +198,7 @@ void ChatServer::dispatch(ClientSession *session, const QString &text)
 {
     const Codec::Result<Codec::ClientFrame> decoded = Codec::decodeClientFrame(text.toUtf8());
     if (!decoded.isOk()) {
-        session->sendFrame(decoded.error());
+        session->sendError(decoded.error());
         return;
     }
     const Codec::ClientFrame &frame = decoded.value();

@@ -52,8 +52,13 @@ public:
     /// See Connection::sendWireFrame().
     bool sendWireFrame(const QByteArray &frame) { return m_connection->sendWireFrame(frame); }
     bool sendFrame(const Codec::ServerFrame &frame);
+    /// Answers a request with an error frame. Refusals the client caused
+    /// (all but internal_error) count against its refusal budget; beyond it
+    /// the connection is closed (1008) and false returned.
     bool sendError(Protocol::ErrorCode code, const QString &message, const QString &request = {},
                    const QString &clientId = {}, const QString &room = {});
+    bool sendError(const Protocol::Error &error);
+    void setRefusalBudget(double perSecond, double burst);
 
     void close(QWebSocketProtocol::CloseCode code, const QString &reason)
     {
@@ -65,6 +70,8 @@ public:
 private:
     Connection *m_connection;
     qint64 m_tokenId = 0;
+    TokenBucket m_refusals;
+    bool m_closingForRefusals = false;
     QList<QString> m_waitingFrames;
     User m_user;
     QSet<QString> m_rooms;

@@ -21,14 +21,17 @@ Connection::Connection(Transport *transport, QWebSocket *socket, QTcpSocket *tcp
     , m_lastHeardMs(nowMs)
 {
     socket->setParent(this);
+    const ServerConfig &config = transport->m_config;
+    m_inputBytes = TokenBucket(config.inputBytesPerSecond, config.inputBurstBytes, nowMs);
+    m_inputFrames = TokenBucket(config.inputFramesPerSecond, config.inputFrameBurst, nowMs);
     connect(socket, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
         m_lastHeardMs = m_transport->nowMs();
-        if (!m_dropping)
+        if (!m_dropping && admitInput(text.size()))
             Q_EMIT textReceived(text);
     });
-    connect(socket, &QWebSocket::binaryMessageReceived, this, [this] {
+    connect(socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &data) {
         m_lastHeardMs = m_transport->nowMs();
-        if (!m_dropping)
+        if (!m_dropping && admitInput(data.size()))
             Q_EMIT binaryReceived();
     });
     connect(socket, &QWebSocket::pong, this, [this] { m_lastHeardMs = m_transport->nowMs(); });
@@ -101,6 +104,22 @@ bool Connection::sendWireFrame(const QByteArray &frame)
         return false;
     }
     return true;
+}
+
+bool Connection::admitInput(qint64 bytes)
+{
+    // Every frame costs: parsing 64 KiB of tiny JSON tokens takes milliseconds
+    // whether or not the request is then refused.
+    if (m_overBudget)
+        return false;
+    const qint64 now = m_transport->nowMs();
+    if (m_inputFrames.tryTake(now) && m_inputBytes.tryTake(now, double(bytes)) &&
+        m_transport->admitAddressInput(m_address, bytes, now))
+        return true;
+    m_overBudget = true;
+    qCInfo(lcNatterServer).noquote() << "closing" << m_peer << m_logName << "because it sends too much";
+    close(QWebSocketProtocol::CloseCodePolicyViolated, u"too much input; slow down"_s);
+    return false;
 }
 
 void Connection::flush()

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "ratelimiter.h"
+
 #include <QObject>
 #include <QPointer>
 #include <QString>
@@ -82,6 +84,8 @@ private:
     void ping();
     qint64 openedMs() const { return m_openedMs; }
     qint64 lastHeardMs() const { return m_lastHeardMs; }
+    /// Charges a frame of bytes to the input budgets; beyond them, closes (1008) and says false.
+    bool admitInput(qint64 bytes);
 
     Transport *m_transport;
     QWebSocket *m_socket;
@@ -93,8 +97,11 @@ private:
     qint64 m_openedMs;
     qint64 m_lastHeardMs;
     SignIn m_signIn = SignIn::NotSignedIn;
+    TokenBucket m_inputBytes;
+    TokenBucket m_inputFrames;
     bool m_dropping = false;
     bool m_flushQueued = false;
+    bool m_overBudget = false; ///< closing for sending too much: what else comes is ignored
 };
 
 } // namespace Natter

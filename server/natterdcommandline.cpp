@@ -66,6 +66,12 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
     const QCommandLineOption rateBurst(
         u"rate-burst"_s, u"Messages a user may send at once (default: %1)."_s.arg(defaults.rateBurst),
         u"count"_s, QString::number(defaults.rateBurst));
+    const QCommandLineOption maxInputRate(
+        u"max-input-rate"_s,
+        u"Bytes per second one connection may send, over all its frames (default: %1; bursts of 16 s; "
+        u"also 1 frame per 2.5 KiB of it, and 4x it from one address; 0 = no limit)."_s.arg(
+            defaults.inputBytesPerSecond),
+        u"bytes"_s, QString::number(defaults.inputBytesPerSecond));
     const QCommandLineOption maxQueue(
         u"max-queue"_s,
         u"Unsent bytes to one client before it is dropped (default: %1)."_s.arg(defaults.maxQueuedBytes),
@@ -119,10 +125,10 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
     const QCommandLineOption fingerprint(
         u"fingerprint"_s,
         u"Print the SHA-256 fingerprint of the certificate (same --db or --tls-cert) and exit."_s);
-    parser.addOptions({host,          port,        db,       name,         maxText,       maxFrame,
-                       rateLimit,     rateBurst,   maxQueue, pingInterval, idleTimeout,   commitWindow,
-                       discoveryPort, noDiscovery, verbose,  registration, maxPerAddress, maxConnections,
-                       allowOrigin,   tlsCert,     tlsKey,   noTls,        fingerprint});
+    parser.addOptions({host,           port,          db,           name,     maxText,      maxFrame,
+                       rateLimit,      rateBurst,     maxInputRate, maxQueue, pingInterval, idleTimeout,
+                       commitWindow,   discoveryPort, noDiscovery,  verbose,  registration, maxPerAddress,
+                       maxConnections, allowOrigin,   tlsCert,      tlsKey,   noTls,        fingerprint});
     parser.setApplicationDescription(
         parser.applicationDescription() +
         u"\n\nAdministration, beside a running server (passwords are read from "
@@ -195,6 +201,9 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
         return usageError(u"--rate-limit: give messages per second, 0 for no limit"_s);
     if (!number(rateBurst, 1, 1e9, &config.rateBurst))
         return usageError(u"--rate-burst: give a count of at least 1"_s);
+    if (!number(maxInputRate, 0, 1e12, &value) || (value > 0 && value < 1024))
+        return usageError(u"--max-input-rate: give bytes per second of at least 1024, 0 for no limit"_s);
+    setInputRate(&config, value);
     if (!number(maxQueue, 1024, 1e12, &value))
         return usageError(u"--max-queue: give a number of bytes of at least 1024"_s);
     config.maxQueuedBytes = qint64(value);

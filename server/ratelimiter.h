@@ -19,8 +19,8 @@ public:
         , m_lastMs(nowMs)
     {}
 
-    /// Takes one token if there is one. A rate of 0 means unlimited.
-    bool tryTake(qint64 nowMs)
+    /// Takes amount tokens if there are that many. A rate of 0 means unlimited.
+    bool tryTake(qint64 nowMs, double amount = 1.0)
     {
         if (m_rate <= 0)
             return true;
@@ -28,9 +28,9 @@ public:
             m_tokens = std::min(m_burst, m_tokens + double(nowMs - m_lastMs) * m_rate / 1000.0);
             m_lastMs = nowMs;
         }
-        if (m_tokens < 1.0)
+        if (m_tokens < amount)
             return false;
-        m_tokens -= 1.0;
+        m_tokens -= amount;
         return true;
     }
 

@@ -54,6 +54,22 @@ struct ServerConfig
     double addressRateLimit = 100.0;
     double addressRateBurst = 1000.0;
 
+    /// What one connection may send, over all its frames, refused ones
+    /// included (0: unlimited); beyond it the connection is closed (1008).
+    /// A frame costs its bytes to parse, whatever it asks.
+    double inputBytesPerSecond = 256 * 1024.0;
+    double inputBurstBytes = 4 * 1024 * 1024.0;
+    double inputFramesPerSecond = 100.0;
+    double inputFrameBurst = 1000.0;
+    /// ... and all connections from one address together.
+    double addressInputBytesPerSecond = 1024 * 1024.0;
+    double addressInputBurstBytes = 16 * 1024 * 1024.0;
+    /// Refused requests (error frames answered) one connection may cause
+    /// before it is closed (1008): a client that keeps asking for what it
+    /// cannot have is broken or probing.
+    double refusalsPerSecond = 2.0;
+    double refusalBurst = 100.0;
+
     std::chrono::milliseconds pingInterval{30'000}; ///< ping a connection silent this long
     std::chrono::milliseconds idleTimeout{90'000};  ///< drop a connection silent this long
     std::chrono::milliseconds handshakeTimeout{10'000};
@@ -66,5 +82,18 @@ struct ServerConfig
 
     int listenBacklog = 4096;
 };
+
+/// Sets every input budget from one figure (natterd --max-input-rate): bytes
+/// a second per connection, bursts of 16 s, a frame per 2.5 KiB of it (bursts
+/// of 10 s), four times it from one address. 0 lifts them all.
+inline void setInputRate(ServerConfig *config, double bytesPerSecond)
+{
+    config->inputBytesPerSecond = bytesPerSecond;
+    config->inputBurstBytes = bytesPerSecond * 16;
+    config->inputFramesPerSecond = bytesPerSecond / 2621.44;
+    config->inputFrameBurst = config->inputFramesPerSecond * 10;
+    config->addressInputBytesPerSecond = bytesPerSecond * 4;
+    config->addressInputBurstBytes = bytesPerSecond * 16 * 4;
+}
 
 } // namespace Natter

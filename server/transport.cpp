@@ -98,6 +98,7 @@ Transport::Transport(const ServerConfig &config, QObject *parent)
     , m_allowedOrigins(config.allowedOrigins)
     , m_maxFrameBytes(config.maxFrameBytes)
     , m_maxQueuedBytes(config.maxQueuedBytes)
+    , m_config(config)
     , m_tcpServer(makeListener(m_tls, this))
     , m_webSocketServer(
           new QWebSocketServer(u"natterd " NATTER_VERSION ""_s, QWebSocketServer::NonSecureMode, this))
@@ -445,8 +446,19 @@ void Transport::onClosed(Connection *connection)
     connection->deleteLater();
 }
 
+bool Transport::admitAddressInput(const QString &address, qint64 bytes, qint64 nowMs)
+{
+    auto bucket = m_inputByAddress.find(address);
+    if (bucket == m_inputByAddress.end())
+        bucket = m_inputByAddress.insert(address, TokenBucket(m_config.addressInputBytesPerSecond,
+                                                              m_config.addressInputBurstBytes, nowMs));
+    return bucket->tryTake(nowMs, double(bytes));
+}
+
 void Transport::heartbeat()
 {
+    // A full budget is as good as none.
+    m_inputByAddress.removeIf([this, now = nowMs()](const auto &it) { return it.value().isFull(now); });
     // Descriptors can also run out under us (the store, TLS): a spinning
     // accept is caught here at the latest.
     if (!isAcceptingPaused() && !descriptorsAvailable())

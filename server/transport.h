@@ -1,5 +1,6 @@
 #pragma once
 
+#include "ratelimiter.h"
 #include "serverconfig.h"
 
 #include <QElapsedTimer>
@@ -79,6 +80,8 @@ Q_SIGNALS:
     void acceptingChanged(bool paused, const QString &why);
 
 private:
+    /// The address's share of what all its connections may send.
+    bool admitAddressInput(const QString &address, qint64 bytes, qint64 nowMs);
     void onAcceptError();
     /// Stops accepting until descriptors are back (checked with back-off); said once.
     void pauseAccepting(const QString &why);
@@ -121,6 +124,7 @@ private:
     QStringList m_allowedOrigins;
     qint64 m_maxFrameBytes;
     qint64 m_maxQueuedBytes;
+    ServerConfig m_config; ///< the input budgets of connections
 
     QTcpServer *m_tcpServer;
     QWebSocketServer *m_webSocketServer;
@@ -136,6 +140,7 @@ private:
     QHash<QString, int> m_connectionsByAddress; // open TCP connections, handshakes included
     int m_tcpConnectionCount = 0;
     QHash<QString, qint64> m_refusalsLoggedMs; // address -> when a refusal was last logged
+    QHash<QString, TokenBucket> m_inputByAddress;
     QSet<Connection *> m_connections;
     QList<Connection *> m_unflushed; // connections with frames queued in this pass
     bool m_flushScheduled = false;

@@ -93,6 +93,8 @@ private Q_SLOTS:
     void shutdownClosesClientsWith1001();
     void aHugeHistoryPageIsCutNotDropped();
     void aPingFloodFromANonReaderIsDropped();
+    void endlessRefusedRequestsCloseTheConnection();
+    void framesBeyondTheInputBudgetCloseTheConnection();
 
 private:
     void startServer(const ServerConfig &config = testConfig());
@@ -631,6 +633,7 @@ void TestChatServer::slowConsumerIsDropped()
     ServerConfig config = testConfig();
     config.maxQueuedBytes = 256 * 1024;
     config.rateLimit = 0;
+    setInputRate(&config, 0);
     startServer(config);
     TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
     QVERIFY(bob);
@@ -825,6 +828,54 @@ void TestChatServer::aPingFloodFromANonReaderIsDropped()
     }
     QTRY_VERIFY2(!closed.isEmpty(), "the server kept buffering pongs for a client that does not read");
     QCOMPARE(m_server->sessionCount(), 1);
+    QCOMPARE(sendAndReceive(bob, u"codeial"_s, u"still here"_s).text, u"still here"_s);
+}
+
+void TestChatServer::endlessRefusedRequestsCloseTheConnection()
+{
+    // 50,000 refused frames used to be answered one by one, the connection kept.
+    ServerConfig config = testConfig();
+    config.refusalsPerSecond = 1;
+    config.refusalBurst = 20;
+    startServer(config);
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    TestClient *mallory = connectedClient(u"Mallory"_s, u"m@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob && mallory);
+    for (int i = 0; i < 200; ++i)
+        mallory->sendRaw(R"({"type":"send_message","room":"secret","text":"let me in"})"_ba);
+    QVERIFY(mallory->waitForDisconnected());
+    QCOMPARE(mallory->socket().closeCode(), QWebSocketProtocol::CloseCodePolicyViolated);
+    const int answered = mallory->count<Error>();
+    QVERIFY2(answered >= 20 && answered <= 22, qPrintable(QString::number(answered)));
+    QCOMPARE(sendAndReceive(bob, u"codeial"_s, u"still here"_s).text, u"still here"_s);
+    // A few mistakes now and then are nothing: Bob is refused once and stays.
+    bob->sendRaw(R"({"type":"join_room","room":"No Spaces"})"_ba);
+    QVERIFY(bob->waitFor<Error>());
+    QVERIFY(bob->isConnected());
+}
+
+void TestChatServer::framesBeyondTheInputBudgetCloseTheConnection()
+{
+    // 64 KiB frames of tiny JSON tokens cost milliseconds each to parse:
+    // about 420 a second from one socket used to saturate the server.
+    ServerConfig config = testConfig();
+    setInputRate(&config, 64 * 1024); // 1 MiB at once, then 64 KiB a second
+    startServer(config);
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    TestClient *mallory = connectedClient(u"Mallory"_s, u"m@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob && mallory);
+    QByteArray tokens = "[";
+    while (tokens.size() < 60 * 1024)
+        tokens += "1,";
+    tokens += "1]";
+    int sent = 0;
+    for (; sent < 100 && mallory->isConnected(); ++sent) {
+        mallory->sendRaw(tokens);
+        QCoreApplication::processEvents();
+    }
+    QVERIFY(mallory->waitForDisconnected());
+    QCOMPARE(mallory->socket().closeCode(), QWebSocketProtocol::CloseCodePolicyViolated);
+    QVERIFY2(mallory->count<Error>() <= 18, qPrintable(QString::number(mallory->count<Error>())));
     QCOMPARE(sendAndReceive(bob, u"codeial"_s, u"still here"_s).text, u"still here"_s);
 }
 

@@ -430,7 +430,7 @@ void TestNatterd::chatSigtermRestartHistory()
 void TestNatterd::killDuringBurstLosesNothingAcknowledged()
 {
     QProcess natterd;
-    quint16 port = start(natterd, {u"--rate-limit"_s, u"0"_s});
+    quint16 port = start(natterd, {u"--rate-limit"_s, u"0"_s, u"--max-input-rate"_s, u"0"_s});
     QVERIFY(port);
 
     QSet<QString> acknowledged;
