@@ -908,6 +908,26 @@ int main(int argc, char **argv)
             ",\"password_signins\":%d,\"password_signins_welcomed\":%zu,\"password_signin_max_ms\":%.1f",
             options.passwordSignIns, figures.signInNs.size(), double(slowest) / 1e6);
     }
+    if (idleCount > 0) {
+        // All idle connections gone at once (a switch reboots, a NAT forgets):
+        // the server's CPU until it is quiet again.
+        const double before = cpuSeconds(pid);
+        for (int i = 0; i < idleCount; ++i) {
+            Connection &c = *generator.connections()[size_t(i)];
+            if (c.fd >= 0) {
+                ::close(c.fd);
+                c.fd = -1;
+            }
+        }
+        double last = before;
+        for (int quiet = 0, polls = 0; quiet < 3 && polls < 100; ++polls) {
+            ::usleep(100'000);
+            const double now = cpuSeconds(pid);
+            quiet = now - last < 0.002 ? quiet + 1 : 0;
+            last = now;
+        }
+        std::printf(",\"mass_disconnect_cpu_ms\":%.1f", (last - before) * 1000.0);
+    }
     std::printf(",\"closed_by_server\":%d}\n", closed);
     std::fflush(stdout);
     server.stop();

@@ -597,11 +597,12 @@ void ChatServer::handle(ClientSession *session, const JoinRoom &join)
         room.isPrivate = access->isPrivate;
         room.owner = access->owner;
     }
+    flushDepartures(join.room); // who left in this pass is told before who comes
     Room &room = m_rooms[join.room];
     const UserJoined joined{join.room, user};
     if (!session->isInRoom(join.room)) {
         session->addRoom(join.room);
-        room.sessions.append(session);
+        room.add(session);
         int &connections = room.connectionsByUser[user.email];
         ++connections;
         if (connections == 1) {
@@ -780,16 +781,67 @@ void ChatServer::removeFromRoom(ClientSession *session, const QString &roomName)
     auto room = m_rooms.find(roomName);
     if (room == m_rooms.end())
         return;
-    room->sessions.removeOne(session);
+    room->remove(session);
     const QString &email = session->user().email;
     auto connections = room->connectionsByUser.find(email);
     if (connections != room->connectionsByUser.end() && --*connections == 0) {
         room->connectionsByUser.erase(connections);
-        sendToAll(room->sessions,
-                  Connection::wireFrame(Codec::encodeServerFrame(UserLeft{roomName, session->user()})));
+        m_departures[roomName].append(session->user());
+        if (!m_departuresQueued) {
+            m_departuresQueued = true;
+            QMetaObject::invokeMethod(
+                this, [this] { flushDepartures(); }, Qt::QueuedConnection);
+        }
     }
     if (room->sessions.isEmpty())
         m_rooms.erase(room);
+}
+
+void ChatServer::flushDepartures(const QString &only)
+{
+    auto send = [this](const QString &roomName, const QList<User> &gone) {
+        const auto room = m_rooms.constFind(roomName);
+        if (room == m_rooms.cend())
+            return; // nobody left to tell
+        for (const User &user : gone) {
+            if (!room->connectionsByUser.contains(user.email)) // not back in the meantime
+                sendToAll(room->sessions,
+                          Connection::wireFrame(Codec::encodeServerFrame(UserLeft{roomName, user})));
+        }
+    };
+    if (!only.isEmpty()) {
+        if (const auto gone = m_departures.find(only); gone != m_departures.end()) {
+            const QList<User> users = std::move(*gone);
+            m_departures.erase(gone);
+            send(only, users);
+        }
+        return;
+    }
+    m_departuresQueued = false;
+    const QHash<QString, QList<User>> departures = std::exchange(m_departures, {});
+    for (auto it = departures.cbegin(); it != departures.cend(); ++it)
+        send(it.key(), it.value());
+}
+
+void ChatServer::Room::add(ClientSession *session)
+{
+    slot.insert(session, sessions.size());
+    sessions.append(session);
+}
+
+void ChatServer::Room::remove(ClientSession *session)
+{
+    // O(1): the last session takes the leaver's place.
+    const auto at = slot.find(session);
+    if (at == slot.end())
+        return;
+    const qsizetype index = *at;
+    slot.erase(at);
+    ClientSession *last = sessions.takeLast();
+    if (index < sessions.size()) {
+        sessions[index] = last;
+        slot[last] = index;
+    }
 }
 
 QList<User> ChatServer::membersOf(const Room &room) const

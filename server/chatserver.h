@@ -96,11 +96,16 @@ private:
     };
     struct Room
     {
-        QList<ClientSession *> sessions;
-        QHash<QString, int> connectionsByUser; // email -> sessions of that user in the room
-        bool isPrivate = false;                // read from the store when the room is entered
+        QList<ClientSession *> sessions;        // broadcast order is no promise: removal swaps in the last
+        QHash<ClientSession *, qsizetype> slot; // where each session is in sessions
+        QHash<QString, int> connectionsByUser;  // email -> sessions of that user in the room
+        bool isPrivate = false;                 // read from the store when the room is entered
         QString owner;
+        void add(ClientSession *session);
+        void remove(ClientSession *session);
     };
+    QHash<QString, QList<User>> m_departures; // room -> members gone in this pass
+    bool m_departuresQueued = false;
     struct PendingSend
     {
         QPointer<ClientSession> origin;
@@ -148,6 +153,11 @@ private:
     void trimToBudget(QList<Message> *messages, bool *hasMore, bool forward) const;
     bool takeRateToken(ClientSession *session, const QString &request, const QString &clientId);
     void removeFromRoom(ClientSession *session, const QString &room);
+    /// Sends the user_left frames of this pass's departures from room (all
+    /// rooms if empty) to who is still there. Deferred to the end of the pass:
+    /// when a thousand connections drop at once, most would-be recipients
+    /// are leaving too, and each would have been told of every other.
+    void flushDepartures(const QString &room = {});
     QList<User> membersOf(const Room &room) const;
     void flushPendingSends();
     void deliver(const Message &message, const QByteArray &wireFrame);

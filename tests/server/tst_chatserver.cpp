@@ -6,6 +6,7 @@
 #include "sqlitemessagestore.h"
 #include "testclient.h"
 
+#include <QElapsedTimer>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -95,6 +96,7 @@ private Q_SLOTS:
     void aPingFloodFromANonReaderIsDropped();
     void endlessRefusedRequestsCloseTheConnection();
     void framesBeyondTheInputBudgetCloseTheConnection();
+    void aMassDisconnectTellsWhoStaysOncePerLeaver();
 
 private:
     void startServer(const ServerConfig &config = testConfig());
@@ -877,6 +879,50 @@ void TestChatServer::framesBeyondTheInputBudgetCloseTheConnection()
     QCOMPARE(mallory->socket().closeCode(), QWebSocketProtocol::CloseCodePolicyViolated);
     QVERIFY2(mallory->count<Error>() <= 18, qPrintable(QString::number(mallory->count<Error>())));
     QCOMPARE(sendAndReceive(bob, u"codeial"_s, u"still here"_s).text, u"still here"_s);
+}
+
+void TestChatServer::aMassDisconnectTellsWhoStaysOncePerLeaver()
+{
+    // Dropping 1,000 connections of one room at once used to stall the loop
+    // for 1.1 s: each leaver's user_left went to every other leaver still
+    // listed (quadratic), and each removal shifted the room's list.
+    ServerConfig config = testConfig();
+    config.maxConnectionsPerAddress = 1000;
+    startServer(config);
+    constexpr int Leavers = 100;
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob);
+    QList<TestClient *> leavers;
+    for (int i = 0; i < Leavers; ++i) {
+        TestClient *client = connectedClient(u"L%1"_s.arg(i), u"l%1@x.org"_s.arg(i), {u"codeial"_s});
+        QVERIFY(client);
+        leavers.append(client);
+    }
+    QTRY_COMPARE(bob->count<UserJoined>(), Leavers);
+    QElapsedTimer timer;
+    timer.start();
+    for (TestClient *client : std::as_const(leavers))
+        client->socket().abort();
+    QTRY_COMPARE(m_server->sessionCount(), 1);
+    QTRY_COMPARE(bob->count<UserLeft>(), Leavers);
+    qInfo("%d connections dropped at once: %lld ms until Bob was told of all", Leavers, timer.elapsed());
+    QSet<QString> told;
+    for (const auto &frame : std::as_const(bob->frames)) {
+        if (const auto *left = std::get_if<UserLeft>(&frame))
+            told.insert(left->user.email);
+    }
+    QCOMPARE(told.size(), Leavers); // each once
+    QCOMPARE(sendAndReceive(bob, u"codeial"_s, u"still here"_s).text, u"still here"_s);
+    // Leaving and coming back in one pass: told in that order.
+    TestClient *carol = connectedClient(u"Carol"_s, u"carol@x.org"_s, {u"codeial"_s});
+    QVERIFY(carol);
+    QVERIFY(bob->waitFor<UserJoined>());
+    bob->frames.clear();
+    carol->send(LeaveRoom{u"codeial"_s});
+    carol->send(JoinRoom{u"codeial"_s});
+    QVERIFY(bob->waitFor<UserJoined>());
+    QCOMPARE(bob->count<UserLeft>(), 1);
+    QVERIFY(std::holds_alternative<UserLeft>(bob->frames.constFirst()));
 }
 
 // Built twice: with Qt's own event dispatcher, and with the epoll one natterd uses.
