@@ -34,6 +34,8 @@ ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store,
     connect(m_transport, &Transport::connectionOpened, this, &ChatServer::onConnectionOpened);
     m_sweepTimer.setInterval(std::max(m_config.pingInterval / 3, std::chrono::milliseconds(20)));
     connect(&m_sweepTimer, &QTimer::timeout, this, &ChatServer::sweep);
+    m_retentionTimer.setInterval(std::chrono::minutes(10));
+    connect(&m_retentionTimer, &QTimer::timeout, this, &ChatServer::applyRetention);
     m_commitTimer.setSingleShot(true);
     m_commitTimer.setTimerType(Qt::PreciseTimer);
     connect(&m_commitTimer, &QTimer::timeout, this, &ChatServer::flushPendingSends);
@@ -79,6 +81,10 @@ bool ChatServer::listen()
         return false;
     }
     m_sweepTimer.start();
+    if (m_config.retentionDays > 0) {
+        m_retentionTimer.start();
+        QMetaObject::invokeMethod(this, &ChatServer::applyRetention, Qt::QueuedConnection);
+    }
     if (AccountStore *accounts = m_store->accounts())
         m_accountChanges = accounts->externalChangeCounter();
     m_accountWatchTimer.start();
@@ -167,6 +173,33 @@ void ChatServer::onDisconnected(ClientSession *session)
         m_shutdownTimer.stop();
         Q_EMIT shutdownFinished();
     }
+}
+
+void ChatServer::applyRetention()
+{
+    if (m_config.retentionDays <= 0 || m_shuttingDown)
+        return;
+    // A thousand rows at a time, each batch in its own pass of the event
+    // loop: a first run over years of history never stalls the chat.
+    constexpr int Batch = 1000;
+    flushPendingSends();
+    const qint64 cutoff =
+        QDateTime::currentMSecsSinceEpoch() - qint64(m_config.retentionDays) * 24 * 3600 * 1000;
+    const std::optional<int> deleted = m_store->deleteOlderThan(cutoff, Batch);
+    if (!deleted) {
+        qCWarning(lcNatterServer).noquote() << "retention:" << m_store->errorString();
+        return;
+    }
+    m_retentionDeleted += *deleted;
+    if (*deleted == Batch) {
+        QMetaObject::invokeMethod(this, &ChatServer::applyRetention, Qt::QueuedConnection);
+        return;
+    }
+    if (m_retentionDeleted > 0)
+        qCInfo(lcNatterServer) << "retention: deleted" << m_retentionDeleted << "messages older than"
+                               << m_config.retentionDays << "days";
+    m_retentionDeleted = 0;
+    Q_EMIT retentionApplied();
 }
 
 void ChatServer::sweep()

@@ -86,6 +86,8 @@ public:
 Q_SIGNALS:
     void sessionOpened();
     void sessionClosed();
+    /// A run of --retention-days deletion has finished.
+    void retentionApplied();
     void shutdownFinished();
 
 private:
@@ -106,6 +108,8 @@ private:
     };
     QHash<QString, QList<User>> m_departures; // room -> members gone in this pass
     bool m_departuresQueued = false;
+    QTimer m_retentionTimer;
+    qint64 m_retentionDeleted = 0; // in this run of batches
     struct PendingSend
     {
         QPointer<ClientSession> origin;
@@ -158,6 +162,9 @@ private:
     /// when a thousand connections drop at once, most would-be recipients
     /// are leaving too, and each would have been told of every other.
     void flushDepartures(const QString &room = {});
+    /// Deletes a batch of messages past --retention-days; goes on in the next
+    /// pass while there are more.
+    void applyRetention();
     QList<User> membersOf(const Room &room) const;
     void flushPendingSends();
     void deliver(const Message &message, const QByteArray &wireFrame);

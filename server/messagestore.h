@@ -58,6 +58,11 @@ public:
     /// are released (not held any more) by this call.
     virtual std::optional<QList<Message>> takeHeldDirectMessages(const QString &recipient) = 0;
 
+    /// Deletes up to batch of the oldest messages sent before cutoffMs (ms
+    /// since the epoch, UTC), held direct messages among them; returns how
+    /// many went. Called in small batches so the server keeps serving.
+    virtual std::optional<int> deleteOlderThan(qint64 cutoffMs, int batch) = 0;
+
     /// The highest id stored so far, 0 for an empty store.
     virtual qint64 lastId() const = 0;
 

@@ -16,6 +16,7 @@
 #include <QStandardPaths>
 #include <QSysInfo>
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 
@@ -72,6 +73,11 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
         u"also 1 frame per 2.5 KiB of it, and 4x it from one address; 0 = no limit)."_s.arg(
             defaults.inputBytesPerSecond),
         u"bytes"_s, QString::number(defaults.inputBytesPerSecond));
+    const QCommandLineOption retentionDays(
+        u"retention-days"_s,
+        u"Delete messages older than this many days, held direct messages included (default: 0, keep "
+        u"forever)."_s,
+        u"days"_s, u"0"_s);
     const QCommandLineOption maxQueue(
         u"max-queue"_s,
         u"Unsent bytes to one client before it is dropped (default: %1)."_s.arg(defaults.maxQueuedBytes),
@@ -125,10 +131,11 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
     const QCommandLineOption fingerprint(
         u"fingerprint"_s,
         u"Print the SHA-256 fingerprint of the certificate (same --db or --tls-cert) and exit."_s);
-    parser.addOptions({host,           port,          db,           name,     maxText,      maxFrame,
-                       rateLimit,      rateBurst,     maxInputRate, maxQueue, pingInterval, idleTimeout,
-                       commitWindow,   discoveryPort, noDiscovery,  verbose,  registration, maxPerAddress,
-                       maxConnections, allowOrigin,   tlsCert,      tlsKey,   noTls,        fingerprint});
+    parser.addOptions({host,        port,         db,           name,          maxText,
+                       maxFrame,    rateLimit,    rateBurst,    maxInputRate,  retentionDays,
+                       maxQueue,    pingInterval, idleTimeout,  commitWindow,  discoveryPort,
+                       noDiscovery, verbose,      registration, maxPerAddress, maxConnections,
+                       allowOrigin, tlsCert,      tlsKey,       noTls,         fingerprint});
     parser.setApplicationDescription(
         parser.applicationDescription() +
         u"\n\nAdministration, beside a running server (passwords are read from "
@@ -204,6 +211,9 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
     if (!number(maxInputRate, 0, 1e12, &value) || (value > 0 && value < 1024))
         return usageError(u"--max-input-rate: give bytes per second of at least 1024, 0 for no limit"_s);
     setInputRate(&config, value);
+    if (!number(retentionDays, 0, 100000, &value) || value != std::floor(value))
+        return usageError(u"--retention-days: give whole days, 0 to keep messages forever"_s);
+    config.retentionDays = int(value);
     if (!number(maxQueue, 1024, 1e12, &value))
         return usageError(u"--max-queue: give a number of bytes of at least 1024"_s);
     config.maxQueuedBytes = qint64(value);

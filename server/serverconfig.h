@@ -81,6 +81,9 @@ struct ServerConfig
     std::chrono::milliseconds commitWindow{0};
 
     int listenBacklog = 4096;
+    /// Messages older than this many days are deleted (checked every ten
+    /// minutes, in small batches); 0 keeps them forever.
+    int retentionDays = 0;
 };
 
 /// Sets every input budget from one figure (natterd --max-input-rate): bytes

@@ -512,4 +512,50 @@ std::optional<QList<Message>> SqliteMessageStore::takeHeldDirectMessages(const Q
     return messages;
 }
 
+std::optional<int> SqliteMessageStore::deleteOlderThan(qint64 cutoffMs, int batch)
+{
+    // Ids grow with time: the oldest rows come first in id order, so each
+    // batch is a short scan from the start, never the whole table.
+    if (!m_db.transaction()) {
+        fail(u"cannot start a transaction"_s, m_db.lastError());
+        return std::nullopt;
+    }
+    QSqlQuery last(m_db);
+    last.prepare(u"SELECT MAX(id) FROM (SELECT id FROM messages WHERE ts < ? ORDER BY id LIMIT ?)"_s);
+    last.bindValue(0, cutoffMs);
+    last.bindValue(1, batch);
+    if (!last.exec() || !last.next()) {
+        m_db.rollback();
+        fail(u"cannot find old messages"_s, last.lastError());
+        return std::nullopt;
+    }
+    if (last.value(0).isNull()) {
+        m_db.rollback();
+        return 0;
+    }
+    const qint64 upTo = last.value(0).toLongLong();
+    QSqlQuery held(m_db);
+    held.prepare(u"DELETE FROM held_direct WHERE message_id IN"
+                 u" (SELECT id FROM messages WHERE id <= ? AND ts < ?)"_s);
+    held.bindValue(0, upTo);
+    held.bindValue(1, cutoffMs);
+    QSqlQuery messages(m_db);
+    messages.prepare(u"DELETE FROM messages WHERE id <= ? AND ts < ?"_s);
+    messages.bindValue(0, upTo);
+    messages.bindValue(1, cutoffMs);
+    if (!held.exec() || !messages.exec()) {
+        m_db.rollback();
+        fail(u"cannot delete old messages"_s,
+             messages.lastError().isValid() ? messages.lastError() : held.lastError());
+        return std::nullopt;
+    }
+    const int deleted = messages.numRowsAffected();
+    if (!m_db.commit()) {
+        m_db.rollback();
+        fail(u"cannot commit the deletion of old messages"_s, m_db.lastError());
+        return std::nullopt;
+    }
+    return deleted;
+}
+
 } // namespace Natter

@@ -8,6 +8,8 @@
 
 #include <QElapsedTimer>
 #include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -24,6 +26,7 @@ class FailingStore final : public MessageStore
 {
 public:
     std::optional<QList<StoredMessage>> append(const QList<MessageDraft> &) override { return std::nullopt; }
+    std::optional<int> deleteOlderThan(qint64, int) override { return std::nullopt; }
     std::optional<HistoryPage> history(const HistoryQuery &) override { return HistoryPage{}; }
     std::optional<QList<Message>> takeHeldDirectMessages(const QString &) override
     {
@@ -97,6 +100,7 @@ private Q_SLOTS:
     void endlessRefusedRequestsCloseTheConnection();
     void framesBeyondTheInputBudgetCloseTheConnection();
     void aMassDisconnectTellsWhoStaysOncePerLeaver();
+    void retentionDeletesOldMessagesAtStart();
 
 private:
     void startServer(const ServerConfig &config = testConfig());
@@ -923,6 +927,44 @@ void TestChatServer::aMassDisconnectTellsWhoStaysOncePerLeaver()
     QVERIFY(bob->waitFor<UserJoined>());
     QCOMPARE(bob->count<UserLeft>(), 1);
     QVERIFY(std::holds_alternative<UserLeft>(bob->frames.constFirst()));
+}
+
+void TestChatServer::retentionDeletesOldMessagesAtStart()
+{
+    // One client could add 80 MB in 13 s, and nothing ever went.
+    {
+        SqliteMessageStore store(m_dir->filePath(u"natter.db"_s));
+        QVERIFY(store.open());
+        QList<MessageDraft> drafts;
+        for (int i = 0; i < 1500; ++i) {
+            MessageDraft draft;
+            draft.message.room = u"codeial"_s;
+            draft.message.from = User{u"Bob"_s, u"bob@x.org"_s};
+            draft.message.text = u"old %1"_s.arg(i);
+            drafts.append(draft);
+        }
+        QVERIFY(store.append(drafts));
+    }
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"age"_s);
+        db.setDatabaseName(m_dir->filePath(u"natter.db"_s));
+        QVERIFY(db.open());
+        QSqlQuery age(db);
+        QVERIFY(age.exec(u"UPDATE messages SET ts = ts - %1"_s.arg(8LL * 24 * 3600 * 1000)));
+    }
+    QSqlDatabase::removeDatabase(u"age"_s);
+    ServerConfig config = testConfig();
+    config.retentionDays = 7;
+    startServer(config);
+    QSignalSpy applied(m_server.get(), &ChatServer::retentionApplied);
+    QVERIFY(applied.wait());
+    TestClient *carol = connectedClient(u"Carol"_s, u"carol@x.org"_s);
+    QVERIFY(carol);
+    carol->send(JoinRoom{u"codeial"_s});
+    const auto history = carol->waitFor<History>();
+    QVERIFY(history);
+    QVERIFY(history->messages.isEmpty()); // all eight days old
+    QCOMPARE(sendAndReceive(carol, u"codeial"_s, u"fresh"_s).text, u"fresh"_s);
 }
 
 // Built twice: with Qt's own event dispatcher, and with the epoll one natterd uses.

@@ -78,6 +78,7 @@ private Q_SLOTS:
     void closingLeavesAnEmptyLog();
     void heldDirectMessagesAreReleasedOnce();
     void queriesUseTheConversationIndex();
+    void retentionDeletesTheOldestInBatches();
 
 private:
     QString path() const { return m_dir->filePath(u"natter.db"_s); }
@@ -364,6 +365,42 @@ void TestSqliteMessageStore::queriesUseTheConversationIndex()
         }
     }
     QSqlDatabase::removeDatabase(u"plan"_s);
+}
+
+void TestSqliteMessageStore::retentionDeletesTheOldestInBatches()
+{
+    SqliteMessageStore store(path());
+    QVERIFY(store.open());
+    QList<MessageDraft> old;
+    for (int i = 0; i < 2500; ++i)
+        old.append(roomDraft(u"old %1"_s.arg(i)));
+    old.append(directDraft(u"held long ago"_s, Bob, Carol, true));
+    QVERIFY(store.append(old));
+    const qint64 lastOld = store.lastId();
+    // Forty days ago, as far as the store can tell.
+    queryFile(path(),
+              u"UPDATE messages SET ts = ts - %1 WHERE id <= %2"_s.arg(40LL * 24 * 3600 * 1000).arg(lastOld));
+    QVERIFY(store.append({roomDraft(u"recent"_s), directDraft(u"held today"_s, Bob, Carol, true)}));
+
+    const qint64 cutoff = QDateTime::currentMSecsSinceEpoch() - 30LL * 24 * 3600 * 1000;
+    QList<int> batches;
+    for (std::optional<int> deleted = store.deleteOlderThan(cutoff, 1000); deleted && *deleted > 0;
+         deleted = store.deleteOlderThan(cutoff, 1000))
+        batches.append(*deleted);
+    QCOMPARE(batches, (QList<int>{1000, 1000, 501}));
+    QCOMPARE(queryFile(path(), u"SELECT COUNT(*) FROM messages"_s).toInt(), 2);
+    HistoryQuery latest;
+    latest.room = u"codeial"_s;
+    const auto page = store.history(latest);
+    QVERIFY(page);
+    QCOMPARE(page->messages.size(), 1);
+    QCOMPARE(page->messages.at(0).text, u"recent"_s);
+    // The held message that was too old went with its message; today's stays held.
+    const auto held = store.takeHeldDirectMessages(Carol.email);
+    QVERIFY(held);
+    QCOMPARE(held->size(), 1);
+    QCOMPARE(held->at(0).text, u"held today"_s);
+    QCOMPARE(queryFile(path(), u"PRAGMA integrity_check"_s).toString(), u"ok"_s);
 }
 
 QTEST_GUILESS_MAIN(TestSqliteMessageStore)
