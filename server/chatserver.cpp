@@ -175,6 +175,32 @@ void ChatServer::onDisconnected(ClientSession *session)
     }
 }
 
+void ChatServer::deliverHeld(ClientSession *session)
+{
+    // In pages, while the connection keeps up: someone away for a long time
+    // may have thousands waiting, more than --max-queue at once, and being
+    // dropped for them (after they were released) would lose them.
+    constexpr int Page = 50;
+    const qint64 budget = std::clamp<qint64>(m_config.maxQueuedBytes / 4, 1, 1024 * 1024);
+    const QString email = session->user().email;
+    while (!session->isDropping()) {
+        if (session->queuedBytes() > budget) {
+            QTimer::singleShot(20, session, [this, session] { deliverHeld(session); });
+            return;
+        }
+        const std::optional<QList<Message>> held = m_store->takeHeldDirectMessages(email, Page);
+        if (!held) {
+            qCWarning(lcNatterServer).noquote()
+                << "cannot deliver held messages to" << email << ":" << m_store->errorString();
+            return;
+        }
+        for (const Message &message : *held)
+            session->sendFrame(ReceiveMessage{message});
+        if (held->size() < Page)
+            return;
+    }
+}
+
 void ChatServer::applyRetention()
 {
     if (m_config.retentionDays <= 0 || m_shuttingDown)
@@ -447,14 +473,7 @@ void ChatServer::completeSignIn(ClientSession *session, const Hello &hello, cons
     welcome.serverId = m_store->serverId();
     session->sendFrame(welcome);
 
-    const std::optional<QList<Message>> held = m_store->takeHeldDirectMessages(user.email);
-    if (!held) {
-        qCWarning(lcNatterServer).noquote()
-            << "cannot deliver held messages to" << user.email << ":" << m_store->errorString();
-    } else {
-        for (const Message &message : *held)
-            session->sendFrame(ReceiveMessage{message});
-    }
+    deliverHeld(session);
     // What the client sent while its hello was checked, in order.
     const QList<QString> waiting = std::exchange(session->framesWaitingForSignIn(), {});
     QPointer<ClientSession> guard(session);

@@ -165,6 +165,9 @@ private:
     /// Deletes a batch of messages past --retention-days; goes on in the next
     /// pass while there are more.
     void applyRetention();
+    /// Sends the direct messages held for the session's user, a page at a
+    /// time while its connection keeps up.
+    void deliverHeld(ClientSession *session);
     QList<User> membersOf(const Room &room) const;
     void flushPendingSends();
     void deliver(const Message &message, const QByteArray &wireFrame);

@@ -66,6 +66,7 @@ public:
     }
     void drop(const QString &why) { m_connection->drop(why); }
     bool isDropping() const { return m_connection->isDropping(); }
+    qint64 queuedBytes() const { return m_connection->queuedBytes(); }
 
 private:
     Connection *m_connection;

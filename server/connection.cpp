@@ -122,6 +122,11 @@ bool Connection::admitInput(qint64 bytes)
     return false;
 }
 
+qint64 Connection::queuedBytes() const
+{
+    return (m_tcp ? m_tcp->bytesToWrite() : 0) + m_pending.size();
+}
+
 void Connection::flush()
 {
     m_flushQueued = false;

@@ -62,6 +62,9 @@ public:
     /// is returned.
     bool sendWireFrame(const QByteArray &frame);
 
+    /// Bytes waiting to be written to the peer (this pass's frames and the socket's buffer).
+    qint64 queuedBytes() const;
+
     /// Writes what is queued now, instead of waiting for the end of the pass.
     void flush();
 

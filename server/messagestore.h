@@ -54,9 +54,9 @@ public:
 
     virtual std::optional<HistoryPage> history(const HistoryQuery &query) = 0;
 
-    /// The direct messages held for an offline recipient, oldest first; they
-    /// are released (not held any more) by this call.
-    virtual std::optional<QList<Message>> takeHeldDirectMessages(const QString &recipient) = 0;
+    /// Up to limit of the direct messages held for an offline recipient,
+    /// oldest first; they are released (not held any more) by this call.
+    virtual std::optional<QList<Message>> takeHeldDirectMessages(const QString &recipient, int limit) = 0;
 
     /// Deletes up to batch of the oldest messages sent before cutoffMs (ms
     /// since the epoch, UTC), held direct messages among them; returns how

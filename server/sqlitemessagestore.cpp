@@ -259,7 +259,7 @@ bool SqliteMessageStore::open()
         !prepare(m_selectHeld,
                  u"SELECT m.id, m.conversation, m.recipient, m.sender_email, m.sender_name, m.text,"
                  u" m.ts, m.client_id FROM held_direct h JOIN messages m ON m.id = h.message_id"
-                 u" WHERE h.recipient = ? ORDER BY h.message_id"_s) ||
+                 u" WHERE h.recipient = ? ORDER BY h.message_id LIMIT ?"_s) ||
         !prepare(m_releaseHeld, u"DELETE FROM held_direct WHERE recipient = ? AND message_id <= ?"_s) ||
         !prepare(m_touchRoom, u"INSERT INTO rooms (name, last_ts) VALUES (?, ?)"
                               u" ON CONFLICT (name) DO UPDATE SET last_ts = excluded.last_ts"_s)) {
@@ -484,7 +484,7 @@ std::optional<HistoryPage> SqliteMessageStore::history(const HistoryQuery &query
     return page;
 }
 
-std::optional<QList<Message>> SqliteMessageStore::takeHeldDirectMessages(const QString &recipient)
+std::optional<QList<Message>> SqliteMessageStore::takeHeldDirectMessages(const QString &recipient, int limit)
 {
     if (!m_open) {
         m_errorString = u"the store is not open"_s;
@@ -492,6 +492,7 @@ std::optional<QList<Message>> SqliteMessageStore::takeHeldDirectMessages(const Q
     }
     QSqlQuery &select = *m_selectHeld;
     select.bindValue(0, recipient);
+    select.bindValue(1, limit);
     if (!select.exec()) {
         fail(u"cannot read held direct messages"_s, select.lastError());
         return std::nullopt;

@@ -46,7 +46,7 @@ public:
 
     std::optional<QList<StoredMessage>> append(const QList<MessageDraft> &drafts) override;
     std::optional<HistoryPage> history(const HistoryQuery &query) override;
-    std::optional<QList<Message>> takeHeldDirectMessages(const QString &recipient) override;
+    std::optional<QList<Message>> takeHeldDirectMessages(const QString &recipient, int limit) override;
     std::optional<int> deleteOlderThan(qint64 cutoffMs, int batch) override;
     qint64 lastId() const override { return m_lastId; }
     QString serverId() const override { return m_serverId; }

@@ -28,7 +28,7 @@ public:
     std::optional<QList<StoredMessage>> append(const QList<MessageDraft> &) override { return std::nullopt; }
     std::optional<int> deleteOlderThan(qint64, int) override { return std::nullopt; }
     std::optional<HistoryPage> history(const HistoryQuery &) override { return HistoryPage{}; }
-    std::optional<QList<Message>> takeHeldDirectMessages(const QString &) override
+    std::optional<QList<Message>> takeHeldDirectMessages(const QString &, int) override
     {
         return QList<Message>{};
     }
@@ -101,6 +101,7 @@ private Q_SLOTS:
     void framesBeyondTheInputBudgetCloseTheConnection();
     void aMassDisconnectTellsWhoStaysOncePerLeaver();
     void retentionDeletesOldMessagesAtStart();
+    void aLongBacklogOfHeldMessagesArrivesWhole();
 
 private:
     void startServer(const ServerConfig &config = testConfig());
@@ -965,6 +966,42 @@ void TestChatServer::retentionDeletesOldMessagesAtStart()
     QVERIFY(history);
     QVERIFY(history->messages.isEmpty()); // all eight days old
     QCOMPARE(sendAndReceive(carol, u"codeial"_s, u"fresh"_s).text, u"fresh"_s);
+}
+
+void TestChatServer::aLongBacklogOfHeldMessagesArrivesWhole()
+{
+    // 300 held direct messages of 4,000 control characters: 7 MB, more than
+    // --max-queue. All of them used to be released and pushed at once at
+    // sign-in, the reader was dropped, and what was released was gone.
+    {
+        SqliteMessageStore store(m_dir->filePath(u"natter.db"_s));
+        QVERIFY(store.open());
+        QList<MessageDraft> drafts;
+        for (int i = 0; i < 300; ++i) {
+            MessageDraft draft;
+            draft.message.to = u"carol@x.org"_s;
+            draft.message.from = User{u"Bob"_s, u"bob@x.org"_s};
+            draft.message.text = QString(3990, QChar(1)) + QString::number(i);
+            draft.holdForRecipient = true;
+            drafts.append(draft);
+        }
+        QVERIFY(store.append(drafts));
+    }
+    startServer();
+    auto *carol = new TestClient; // not connectedClient(): it forgets what came with the welcome
+    m_clients.append(carol);
+    QVERIFY(carol->open(m_server->serverPort()) && carol->hello(u"Carol"_s, u"carol@x.org"_s));
+    QVERIFY(QTest::qWaitFor(
+        [carol] { return carol->count<ReceiveMessage>() == 300 || !carol->isConnected(); }, 30000));
+    QVERIFY2(carol->isConnected(), "the reader was dropped");
+    QCOMPARE(carol->count<ReceiveMessage>(), 300);
+    qint64 previous = 0;
+    for (const auto &frame : std::as_const(carol->frames)) {
+        if (const auto *received = std::get_if<ReceiveMessage>(&frame)) {
+            QVERIFY(received->message.id > previous); // oldest first, once each
+            previous = received->message.id;
+        }
+    }
 }
 
 // Built twice: with Qt's own event dispatcher, and with the epoll one natterd uses.
