@@ -102,8 +102,9 @@ enum class ErrorCode
     NotRoomOwner,         ///< only the room's owner may invite or remove members
     RoomExists,           ///< create_room for a name that is taken
     NoSuchUser,           ///< invite_to_room for an email without an account
+    InboxFull,            ///< a direct message to someone with too many held for them already
 };
-inline constexpr ErrorCode LastErrorCode = ErrorCode::NoSuchUser;
+inline constexpr ErrorCode LastErrorCode = ErrorCode::InboxFull;
 
 /// The wire name of an error code, e.g. "bad_json".
 QString errorCodeName(ErrorCode code);

@@ -175,6 +175,19 @@ void ChatServer::onDisconnected(ClientSession *session)
     }
 }
 
+std::optional<int> ChatServer::heldCount(const QString &recipient)
+{
+    if (const auto cached = m_heldCounts.constFind(recipient); cached != m_heldCounts.cend())
+        return *cached;
+    const std::optional<int> counted = m_store->heldCount(recipient);
+    if (counted) {
+        if (m_heldCounts.size() > 100'000)
+            m_heldCounts.clear(); // a cache, not a record
+        m_heldCounts.insert(recipient, *counted);
+    }
+    return counted;
+}
+
 void ChatServer::deliverHeld(ClientSession *session)
 {
     // In pages, while the connection keeps up: someone away for a long time
@@ -196,6 +209,7 @@ void ChatServer::deliverHeld(ClientSession *session)
         }
         for (const Message &message : *held)
             session->sendFrame(ReceiveMessage{message});
+        m_heldCounts.remove(email); // counted afresh when next needed
         if (held->size() < Page)
             return;
     }
@@ -217,6 +231,7 @@ void ChatServer::applyRetention()
         return;
     }
     m_retentionDeleted += *deleted;
+    m_heldCounts.clear(); // held messages may have gone with them
     if (*deleted == Batch) {
         QMetaObject::invokeMethod(this, &ChatServer::applyRetention, Qt::QueuedConnection);
         return;
@@ -974,15 +989,36 @@ void ChatServer::flushPendingSends()
     if (m_pendingSends.isEmpty())
         return;
     m_lastCommitNs = m_clock.nsecsElapsed();
-    const QList<PendingSend> batch = std::exchange(m_pendingSends, {});
+    QList<PendingSend> batch;
     QList<MessageDraft> drafts;
-    drafts.reserve(batch.size());
-    for (const PendingSend &pending : batch) {
+    batch.reserve(m_pendingSends.size());
+    drafts.reserve(m_pendingSends.size());
+    QHash<QString, int> holding; // in this batch, per recipient
+    for (PendingSend &pending : std::exchange(m_pendingSends, {})) {
         // Decided now, in the same pass as delivery: a recipient who is not
         // online when the message is delivered gets it when they connect.
         const bool hold = pending.message.isDirect() && !m_users.contains(pending.message.to);
+        if (hold && m_config.maxHeldPerRecipient > 0) {
+            int &inBatch = holding[pending.message.to];
+            const std::optional<int> held = heldCount(pending.message.to);
+            if (held && *held + inBatch >= m_config.maxHeldPerRecipient) {
+                // Nobody reads them: a sender could fill the disk for someone who never comes.
+                if (pending.origin)
+                    pending.origin->sendError(
+                        ErrorCode::InboxFull,
+                        u"%1 has %2 messages waiting already; try again when they have been online"_s
+                            .arg(pending.message.to)
+                            .arg(*held + inBatch),
+                        Type::SendMessage, pending.message.clientId);
+                continue;
+            }
+            ++inBatch;
+        }
         drafts.append(MessageDraft{pending.message, hold});
+        batch.append(std::move(pending));
     }
+    if (batch.isEmpty())
+        return;
     const std::optional<QList<StoredMessage>> stored = m_store->append(drafts);
     if (!stored) {
         qCWarning(lcNatterServer).noquote()
@@ -1004,6 +1040,10 @@ void ChatServer::flushPendingSends()
             if (ClientSession *origin = batch.at(i).origin)
                 origin->sendWireFrame(frame);
             continue;
+        }
+        if (drafts.at(i).holdForRecipient) {
+            if (const auto count = m_heldCounts.find(result.message.to); count != m_heldCounts.end())
+                ++*count;
         }
         deliver(result.message, frame);
     }

@@ -109,7 +109,8 @@ private:
     QHash<QString, QList<User>> m_departures; // room -> members gone in this pass
     bool m_departuresQueued = false;
     QTimer m_retentionTimer;
-    qint64 m_retentionDeleted = 0; // in this run of batches
+    qint64 m_retentionDeleted = 0;    // in this run of batches
+    QHash<QString, int> m_heldCounts; // recipient -> messages held for them, as last counted
     struct PendingSend
     {
         QPointer<ClientSession> origin;
@@ -168,6 +169,8 @@ private:
     /// Sends the direct messages held for the session's user, a page at a
     /// time while its connection keeps up.
     void deliverHeld(ClientSession *session);
+    /// Messages held for recipient (cached; nullopt if the store cannot say).
+    std::optional<int> heldCount(const QString &recipient);
     QList<User> membersOf(const Room &room) const;
     void flushPendingSends();
     void deliver(const Message &message, const QByteArray &wireFrame);

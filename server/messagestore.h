@@ -63,6 +63,9 @@ public:
     /// many went. Called in small batches so the server keeps serving.
     virtual std::optional<int> deleteOlderThan(qint64 cutoffMs, int batch) = 0;
 
+    /// How many direct messages are held for recipient.
+    virtual std::optional<int> heldCount(const QString &recipient) = 0;
+
     /// The highest id stored so far, 0 for an empty store.
     virtual qint64 lastId() const = 0;
 

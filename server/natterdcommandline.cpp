@@ -78,6 +78,11 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
         u"Delete messages older than this many days, held direct messages included (default: 0, keep "
         u"forever)."_s,
         u"days"_s, u"0"_s);
+    const QCommandLineOption maxHeld(
+        u"max-held"_s,
+        u"Direct messages held for one offline user; more are refused until they have been online "
+        u"(default: %1; 0 = no cap)."_s.arg(defaults.maxHeldPerRecipient),
+        u"count"_s, QString::number(defaults.maxHeldPerRecipient));
     const QCommandLineOption maxQueue(
         u"max-queue"_s,
         u"Unsent bytes to one client before it is dropped (default: %1)."_s.arg(defaults.maxQueuedBytes),
@@ -131,11 +136,12 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
     const QCommandLineOption fingerprint(
         u"fingerprint"_s,
         u"Print the SHA-256 fingerprint of the certificate (same --db or --tls-cert) and exit."_s);
-    parser.addOptions({host,        port,         db,           name,          maxText,
-                       maxFrame,    rateLimit,    rateBurst,    maxInputRate,  retentionDays,
-                       maxQueue,    pingInterval, idleTimeout,  commitWindow,  discoveryPort,
-                       noDiscovery, verbose,      registration, maxPerAddress, maxConnections,
-                       allowOrigin, tlsCert,      tlsKey,       noTls,         fingerprint});
+    parser.addOptions({host,           port,        db,           name,         maxText,
+                       maxFrame,       rateLimit,   rateBurst,    maxInputRate, retentionDays,
+                       maxHeld,        maxQueue,    pingInterval, idleTimeout,  commitWindow,
+                       discoveryPort,  noDiscovery, verbose,      registration, maxPerAddress,
+                       maxConnections, allowOrigin, tlsCert,      tlsKey,       noTls,
+                       fingerprint});
     parser.setApplicationDescription(
         parser.applicationDescription() +
         u"\n\nAdministration, beside a running server (passwords are read from "
@@ -214,6 +220,9 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
     if (!number(retentionDays, 0, 100000, &value) || value != std::floor(value))
         return usageError(u"--retention-days: give whole days, 0 to keep messages forever"_s);
     config.retentionDays = int(value);
+    if (!number(maxHeld, 0, 1e9, &value) || value != std::floor(value))
+        return usageError(u"--max-held: give a whole number, 0 for no cap"_s);
+    config.maxHeldPerRecipient = int(value);
     if (!number(maxQueue, 1024, 1e12, &value))
         return usageError(u"--max-queue: give a number of bytes of at least 1024"_s);
     config.maxQueuedBytes = qint64(value);

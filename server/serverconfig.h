@@ -84,6 +84,9 @@ struct ServerConfig
     /// Messages older than this many days are deleted (checked every ten
     /// minutes, in small batches); 0 keeps them forever.
     int retentionDays = 0;
+    /// Direct messages held for one offline recipient; more are refused
+    /// (inbox_full) until they have been online. 0: no cap.
+    int maxHeldPerRecipient = 10'000;
 };
 
 /// Sets every input budget from one figure (natterd --max-input-rate): bytes

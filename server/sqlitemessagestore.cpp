@@ -559,4 +559,16 @@ std::optional<int> SqliteMessageStore::deleteOlderThan(qint64 cutoffMs, int batc
     return deleted;
 }
 
+std::optional<int> SqliteMessageStore::heldCount(const QString &recipient)
+{
+    QSqlQuery count(m_db);
+    count.prepare(u"SELECT COUNT(*) FROM held_direct WHERE recipient = ?"_s);
+    count.bindValue(0, recipient);
+    if (!count.exec() || !count.next()) {
+        fail(u"cannot count held direct messages"_s, count.lastError());
+        return std::nullopt;
+    }
+    return count.value(0).toInt();
+}
+
 } // namespace Natter

@@ -48,6 +48,7 @@ public:
     std::optional<HistoryPage> history(const HistoryQuery &query) override;
     std::optional<QList<Message>> takeHeldDirectMessages(const QString &recipient, int limit) override;
     std::optional<int> deleteOlderThan(qint64 cutoffMs, int batch) override;
+    std::optional<int> heldCount(const QString &recipient) override;
     qint64 lastId() const override { return m_lastId; }
     QString serverId() const override { return m_serverId; }
     AccountStore *accounts() override;

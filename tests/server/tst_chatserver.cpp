@@ -27,6 +27,7 @@ class FailingStore final : public MessageStore
 public:
     std::optional<QList<StoredMessage>> append(const QList<MessageDraft> &) override { return std::nullopt; }
     std::optional<int> deleteOlderThan(qint64, int) override { return std::nullopt; }
+    std::optional<int> heldCount(const QString &) override { return std::nullopt; }
     std::optional<HistoryPage> history(const HistoryQuery &) override { return HistoryPage{}; }
     std::optional<QList<Message>> takeHeldDirectMessages(const QString &, int) override
     {
@@ -102,6 +103,7 @@ private Q_SLOTS:
     void aMassDisconnectTellsWhoStaysOncePerLeaver();
     void retentionDeletesOldMessagesAtStart();
     void aLongBacklogOfHeldMessagesArrivesWhole();
+    void heldMessagesAreCappedPerRecipient();
 
 private:
     void startServer(const ServerConfig &config = testConfig());
@@ -1002,6 +1004,37 @@ void TestChatServer::aLongBacklogOfHeldMessagesArrivesWhole()
             previous = received->message.id;
         }
     }
+}
+
+void TestChatServer::heldMessagesAreCappedPerRecipient()
+{
+    // Direct messages for someone who never comes used to pile up forever.
+    ServerConfig config = testConfig();
+    config.maxHeldPerRecipient = 3;
+    startServer(config);
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s);
+    QVERIFY(bob);
+    for (int i = 0; i < 5; ++i)
+        bob->send(SendMessage{{}, u"carol@x.org"_s, u"hello %1"_s.arg(i), u"c-%1"_s.arg(i)});
+    QVERIFY(QTest::qWaitFor([bob] { return bob->count<ReceiveMessage>() + bob->count<Error>() == 5; }, 5000));
+    QCOMPARE(bob->count<ReceiveMessage>(), 3);
+    const auto refused = bob->waitFor<Error>();
+    QVERIFY(refused);
+    QCOMPARE(refused->code, ErrorCode::InboxFull);
+    QCOMPARE(refused->clientId, u"c-3"_s);
+    // Carol comes, reads the three; there is room again.
+    auto *carol = new TestClient;
+    m_clients.append(carol);
+    QVERIFY(carol->open(m_server->serverPort()) && carol->hello(u"Carol"_s, u"carol@x.org"_s));
+    QTRY_COMPARE(carol->count<ReceiveMessage>(), 3);
+    carol->socket().close();
+    QTRY_COMPARE(m_server->sessionCount(), 1);
+    bob->frames.clear();
+    bob->send(SendMessage{{}, u"carol@x.org"_s, u"are you there?"_s, u"c-9"_s});
+    const auto stored = bob->waitFor<ReceiveMessage>();
+    QVERIFY(stored);
+    QCOMPARE(stored->message.clientId, u"c-9"_s);
+    QCOMPARE(bob->count<Error>(), 0);
 }
 
 // Built twice: with Qt's own event dispatcher, and with the epoll one natterd uses.
