@@ -280,9 +280,7 @@ void TestSwitching::everythingFollowsTheCurrentConversation()
     MainWindow *window = controller->window();
     // A direct conversation too, from the member list, so that both lists are used.
     TestClient bob;
-    QVERIFY(bob.open(m_server->port()));
-    QVERIFY(bob.hello(u"Bob"_s, u"bob@example.org"_s));
-    QVERIFY(bob.join(u"general"_s));
+    QVERIFY(signInAsBob(bob, m_server->port(), {u"general"_s}));
     const ConversationKey general = ConversationKey::room(u"general"_s);
     Q_EMIT window->conversationSelected(general);
     QTRY_COMPARE(controller->client()->members(u"general"_s).size(), 2);
@@ -314,9 +312,7 @@ void TestSwitching::messagesMissedWhileAwayCountAsUnread()
     const ConversationKey design = ConversationKey::room(u"design"_s);
     controller->setCurrentConversation(general);
     TestClient bob;
-    QVERIFY(bob.open(m_server->port()));
-    QVERIFY(bob.hello(u"Bob"_s, u"bob@example.org"_s));
-    QVERIFY(bob.join(u"design"_s));
+    QVERIFY(signInAsBob(bob, m_server->port(), {u"design"_s}));
     bob.send(Protocol::SendMessage{u"design"_s, {}, u"before you left"_s, u"b-0"_s});
     QTRY_COMPARE(client->messages(design)->rowCount(), 1);
     QCOMPARE(client->conversations()->unreadCount(design), 1);
@@ -476,9 +472,7 @@ void TestSwitching::nobodyShowsOnlineWhileDisconnected()
     QVERIFY(controller);
     MainWindow *window = controller->window();
     TestClient bob;
-    QVERIFY(bob.open(m_server->port()));
-    QVERIFY(bob.hello(u"Bob"_s, u"bob@example.org"_s));
-    QVERIFY(bob.join(u"general"_s));
+    QVERIFY(signInAsBob(bob, m_server->port(), {u"general"_s}));
     Q_EMIT window->conversationSelected(ConversationKey::room(u"general"_s));
     QTRY_COMPARE(window->memberList()->model()->rowCount(), 2);
 
@@ -496,9 +490,7 @@ void TestSwitching::joinsOrCreatesARoomByKeyboardAlone()
     QVERIFY(controller);
     MainWindow *window = controller->window();
     TestClient bob;
-    QVERIFY(bob.open(m_server->port()));
-    QVERIFY(bob.hello(u"Bob"_s, u"bob@example.org"_s));
-    QVERIFY(bob.join(u"dev"_s));
+    QVERIFY(signInAsBob(bob, m_server->port(), {u"dev"_s}));
     QVERIFY(bob.join(u"devops"_s));
 
     // Ctrl+J, type, Down, Enter.
@@ -571,9 +563,7 @@ void TestSwitching::theSidebarShowsLastMessagesByActivity()
         return rooms;
     };
     TestClient bob;
-    QVERIFY(bob.open(m_server->port()));
-    QVERIFY(bob.hello(u"Bob"_s, u"bob@example.org"_s));
-    QVERIFY(bob.join(u"design"_s));
+    QVERIFY(signInAsBob(bob, m_server->port(), {u"design"_s}));
     bob.send(Protocol::SendMessage{u"design"_s, {}, u"first line\nsecond line"_s, u"b-1"_s});
     QTRY_COMPARE(roomOrder().constFirst(), u"design"_s);
     const QModelIndex design = window->roomList()->model()->index(0, 0);

@@ -13,6 +13,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <functional>
+
 using namespace Natter;
 using namespace Natter::Protocol;
 using namespace Qt::StringLiterals;
@@ -56,6 +58,16 @@ ServerConfig testConfig()
     config.serverName = u"Test chat"_s;
     config.passwordCost = PasswordHasher::Cost::Minimum;
     return config;
+}
+
+MessageDraft draft(const QString &room, const QString &to, const User &from, const QString &text)
+{
+    MessageDraft draft;
+    draft.message.room = room;
+    draft.message.to = to;
+    draft.message.from = from;
+    draft.message.text = text;
+    return draft;
 }
 
 } // namespace
@@ -109,6 +121,8 @@ private:
     void startServer(const ServerConfig &config = testConfig());
     TestClient *connectedClient(const QString &name, const QString &email, const QStringList &rooms = {});
     Message sendAndReceive(TestClient *sender, const QString &room, const QString &text);
+    /// Stores count drafts made by make(i) in the database the server will open.
+    bool storeBeforeStart(int count, const std::function<MessageDraft(int)> &make);
 
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<ChatServer> m_server;
@@ -150,6 +164,17 @@ TestClient *TestChatServer::connectedClient(const QString &name, const QString &
     }
     client->frames.clear();
     return client;
+}
+
+bool TestChatServer::storeBeforeStart(int count, const std::function<MessageDraft(int)> &make)
+{
+    SqliteMessageStore store(m_dir->filePath(u"natter.db"_s));
+    if (!store.open())
+        return false;
+    QList<MessageDraft> drafts;
+    for (int i = 0; i < count; ++i)
+        drafts.append(make(i));
+    return store.append(drafts).has_value();
 }
 
 Message TestChatServer::sendAndReceive(TestClient *sender, const QString &room, const QString &text)
@@ -764,19 +789,9 @@ void TestChatServer::aHugeHistoryPageIsCutNotDropped()
     // 200 messages of 4,000 control characters: 24 KB each as JSON, 4.8 MB a
     // page of 200, more than --max-queue. It used to close the reader (1006),
     // and the app, which asks exactly this on resume, looped forever.
-    {
-        SqliteMessageStore store(m_dir->filePath(u"natter.db"_s));
-        QVERIFY(store.open());
-        QList<MessageDraft> drafts;
-        for (int i = 0; i < 200; ++i) {
-            MessageDraft draft;
-            draft.message.room = u"codeial"_s;
-            draft.message.from = User{u"Mallory"_s, u"m@x.org"_s};
-            draft.message.text = QString(4000, QChar(1));
-            drafts.append(draft);
-        }
-        QVERIFY(store.append(drafts));
-    }
+    QVERIFY(storeBeforeStart(200, [](int) {
+        return draft(u"codeial"_s, {}, User{u"Mallory"_s, u"m@x.org"_s}, QString(4000, QChar(1)));
+    }));
     startServer();
     TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
     QVERIFY(bob);
@@ -935,19 +950,9 @@ void TestChatServer::aMassDisconnectTellsWhoStaysOncePerLeaver()
 void TestChatServer::retentionDeletesOldMessagesAtStart()
 {
     // One client could add 80 MB in 13 s, and nothing ever went.
-    {
-        SqliteMessageStore store(m_dir->filePath(u"natter.db"_s));
-        QVERIFY(store.open());
-        QList<MessageDraft> drafts;
-        for (int i = 0; i < 1500; ++i) {
-            MessageDraft draft;
-            draft.message.room = u"codeial"_s;
-            draft.message.from = User{u"Bob"_s, u"bob@x.org"_s};
-            draft.message.text = u"old %1"_s.arg(i);
-            drafts.append(draft);
-        }
-        QVERIFY(store.append(drafts));
-    }
+    QVERIFY(storeBeforeStart(1500, [](int i) {
+        return draft(u"codeial"_s, {}, User{u"Bob"_s, u"bob@x.org"_s}, u"old %1"_s.arg(i));
+    }));
     {
         QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"age"_s);
         db.setDatabaseName(m_dir->filePath(u"natter.db"_s));
@@ -975,20 +980,12 @@ void TestChatServer::aLongBacklogOfHeldMessagesArrivesWhole()
     // 300 held direct messages of 4,000 control characters: 7 MB, more than
     // --max-queue. All of them used to be released and pushed at once at
     // sign-in, the reader was dropped, and what was released was gone.
-    {
-        SqliteMessageStore store(m_dir->filePath(u"natter.db"_s));
-        QVERIFY(store.open());
-        QList<MessageDraft> drafts;
-        for (int i = 0; i < 300; ++i) {
-            MessageDraft draft;
-            draft.message.to = u"carol@x.org"_s;
-            draft.message.from = User{u"Bob"_s, u"bob@x.org"_s};
-            draft.message.text = QString(3990, QChar(1)) + QString::number(i);
-            draft.holdForRecipient = true;
-            drafts.append(draft);
-        }
-        QVERIFY(store.append(drafts));
-    }
+    QVERIFY(storeBeforeStart(300, [](int i) {
+        MessageDraft held = draft({}, u"carol@x.org"_s, User{u"Bob"_s, u"bob@x.org"_s},
+                                  QString(3990, QChar(1)) + QString::number(i));
+        held.holdForRecipient = true;
+        return held;
+    }));
     startServer();
     auto *carol = new TestClient; // not connectedClient(): it forgets what came with the welcome
     m_clients.append(carol);
