@@ -87,7 +87,15 @@ void RawWebSocket::parseFrames()
             m_closeCode = qFromBigEndian<quint16>(payload.constData());
         else if (opcode == 0x9)
             ++m_pings;
+        else if (opcode == 0x1)
+            m_texts.append(payload);
     }
+}
+
+QList<QByteArray> RawWebSocket::textsReceived()
+{
+    parseFrames();
+    return m_texts;
 }
 
 std::optional<quint16> RawWebSocket::readCloseCode()
