@@ -53,7 +53,8 @@ void DiscoveryResponder::readPending()
     while (m_socket->hasPendingDatagrams()) {
         // One byte more than allowed tells an oversize datagram from a full one.
         const QNetworkDatagram datagram = m_socket->receiveDatagram(Discovery::MaxDatagramBytes + 1);
-        if (!datagram.isValid() || !Discovery::decodeQuery(datagram.data())) {
+        // Port 0 cannot be answered (only a forged datagram comes from it).
+        if (!datagram.isValid() || datagram.senderPort() <= 0 || !Discovery::decodeQuery(datagram.data())) {
             qCDebug(lcNatterServer) << "ignored a malformed discovery datagram from"
                                     << datagram.senderAddress();
             continue;
