@@ -2,7 +2,9 @@
 # Natter's one entry point for developers and CI, on Debian 12 / Ubuntu:
 #   ./dev.sh run    install what is needed, build, start the Natter desktop app hosting
 #                   a chat on this computer (port 5000, history in the app-data folder)
-#   ./dev.sh test   install what is needed, build, run every test suite
+#   ./dev.sh test   install what is needed, build, run every test suite, then fuzz every parser
+#                   of outside input for NATTER_FUZZ_SECONDS (60) each
+#   ./dev.sh fuzz   the fuzzing alone
 #   ./dev.sh build  install what is needed and build only
 #   ./dev.sh package  install what is needed, build, make the installers in build/packages
 #                   (Debian: natter and natterd .deb, and a .tar.gz)
@@ -27,6 +29,8 @@ PACKAGES=(
   libssl-dev openssl
   # the desktop app (and its offscreen widget tests): platform plugins, fonts with emoji
   qt6-qpa-plugins fonts-dejavu-core fonts-noto-color-emoji
+  # the libFuzzer targets: clang and its fuzzer runtime
+  clang libclang-rt-14-dev
   # packaging and its checks: dpkg-shlibdeps, file (CPack's DEB generator),
   # the desktop-file, AppStream and systemd validators
   dpkg-dev file desktop-file-utils appstream systemd
@@ -51,6 +55,31 @@ build() {
   [ "${CI:-}" = "true" ] && werror=ON
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DNATTER_WARNINGS_AS_ERRORS="$werror"
   cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+fuzz() {
+  # Every parser of outside input under libFuzzer, ASan and UBSan, from the
+  # seed corpus in tests/fuzz/corpus, NATTER_FUZZ_SECONDS (60) each. A finding
+  # fails the run; its input is kept in $BUILD_DIR-fuzz/findings.
+  local seconds=${NATTER_FUZZ_SECONDS:-60}
+  local dir="$BUILD_DIR-fuzz"
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+    -DNATTER_FUZZ=ON -DNATTER_WARNINGS_AS_ERRORS=ON
+  cmake --build "$dir" -j "$JOBS"
+  mkdir -p "$dir/findings"
+  local target
+  for target in client_frame server_frame discovery address; do
+    mkdir -p "$dir/corpus/$target"
+    echo "dev.sh: fuzzing $target for $seconds s"
+    if ! "$dir/tests/fuzz/fuzz_$target" "$dir/corpus/$target" "tests/fuzz/corpus/$target" \
+      -max_total_time="$seconds" -rss_limit_mb=2048 -artifact_prefix="$dir/findings/$target-" \
+      -print_final_stats=1 >"$dir/$target.log" 2>&1; then
+      tail -n 60 "$dir/$target.log"
+      echo "dev.sh: fuzz_$target found a problem; its input is in $dir/findings" >&2
+      return 1
+    fi
+    grep -E '^stat::number_of_executed_units' "$dir/$target.log" || true
+  done
 }
 
 case "${1:-}" in
@@ -87,9 +116,14 @@ case "${1:-}" in
       ctest --test-dir "$BUILD_DIR-asan" --output-on-failure -j "$JOBS" \
         -R "^($(IFS='|'; echo "${asan_tests[*]}"))\$"
     fi
+    fuzz
+    ;;
+  fuzz)
+    install_packages
+    fuzz
     ;;
   *)
-    echo "usage: ./dev.sh run|test|build|package" >&2
+    echo "usage: ./dev.sh run|test|build|package|fuzz" >&2
     exit 2
     ;;
 esac

@@ -23,3 +23,12 @@ if(NATTER_SANITIZE)
         $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)
     target_link_options(natter_project_options INTERFACE -fsanitize=address,undefined)
 endif()
+
+if(NATTER_FUZZ)
+    if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+        message(FATAL_ERROR "NATTER_FUZZ needs clang (libFuzzer): -DCMAKE_CXX_COMPILER=clang++")
+    endif()
+    target_compile_options(natter_project_options INTERFACE
+        -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g)
+    target_link_options(natter_project_options INTERFACE -fsanitize=address,undefined)
+endif()

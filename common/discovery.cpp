@@ -1,6 +1,7 @@
 #include "discovery.h"
 
 #include "fingerprint.h"
+#include "validation.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -32,6 +33,41 @@ std::optional<QJsonObject> objectOfKind(const QByteArray &datagram, QLatin1Strin
     return object;
 }
 
+// At most max UTF-16 units, never half of a surrogate pair.
+QString cut(const QString &text, qsizetype max)
+{
+    QString result = text.left(max);
+    if (!result.isEmpty() && result.back().isHighSurrogate())
+        result.chop(1);
+    return result;
+}
+
+// What a name may show: no control, format or separator characters (the
+// display-name rules), other white space as a space, no broken pairs.
+QString showable(const QString &text, qsizetype max)
+{
+    QString result;
+    for (qsizetype i = 0; i < text.size() && result.size() < max + 1; ++i) {
+        const QChar c = text.at(i);
+        if (c.isHighSurrogate() && i + 1 < text.size() && text.at(i + 1).isLowSurrogate()) {
+            result += c;
+            result += text.at(++i);
+            continue;
+        }
+        switch (c.category()) {
+        case QChar::Other_Control:
+        case QChar::Other_Format:
+        case QChar::Other_Surrogate:
+        case QChar::Separator_Line:
+        case QChar::Separator_Paragraph:
+            continue;
+        default:
+            result += c.isSpace() ? QChar(u' ') : c;
+        }
+    }
+    return cut(result.trimmed(), max);
+}
+
 } // namespace
 
 QByteArray encodeQuery(const Query &query)
@@ -56,9 +92,9 @@ QByteArray encodeAnnouncement(const Announcement &announcement)
         QJsonObject object{
             {KindField, AnnouncementKind},
             {VersionField, announcement.version},
-            {QLatin1String("name"), announcement.name.left(nameLength)},
+            {QLatin1String("name"), showable(announcement.name, nameLength)},
             {QLatin1String("port"), int(announcement.port)},
-            {QLatin1String("server"), announcement.server.left(MaxNameLength / 2)},
+            {QLatin1String("server"), showable(announcement.server, MaxServerLength)},
             {QLatin1String("users"), announcement.users},
         };
         if (!announcement.fingerprint.isEmpty())
@@ -90,11 +126,18 @@ std::optional<Announcement> decodeAnnouncement(const QByteArray &datagram)
     const QString normalized = Fingerprint::normalized(fingerprint.toString());
     if (!fingerprint.isUndefined() && normalized.isEmpty())
         return std::nullopt;
+    // Names are shown to people: the rules of display names (no control,
+    // format or separator characters), found by fuzzing NULs into "server".
+    const QString shownName = cut(name.toString(), MaxNameLength);
+    const QString shownServer = cut(server.toString(), MaxServerLength);
+    if ((!shownName.isEmpty() && !Validation::isValidDisplayName(shownName)) ||
+        (!shownServer.isEmpty() && !Validation::isValidDisplayName(shownServer)))
+        return std::nullopt;
     Announcement announcement;
     announcement.version = object->value(VersionField).toInt();
-    announcement.name = name.toString().left(MaxNameLength);
+    announcement.name = shownName;
     announcement.port = quint16(port.toInt());
-    announcement.server = server.toString().left(MaxNameLength);
+    announcement.server = shownServer;
     announcement.users = qMax(0, users.toInt());
     announcement.fingerprint = normalized;
     return announcement;

@@ -23,6 +23,8 @@ inline constexpr int MaxDatagramBytes = 512;
 inline constexpr int MaxAnnouncementBytes = 256;
 /// Longest server name carried in an announcement (longer names are cut).
 inline constexpr int MaxNameLength = 64;
+/// Longest software name and version ("natterd 0.1.0") read from an announcement.
+inline constexpr int MaxServerLength = 32;
 /// Environment variable naming where clients send queries (default: the
 /// limited broadcast address 255.255.255.255).
 inline constexpr char AddressVariable[] = "NATTER_DISCOVERY_ADDRESS";

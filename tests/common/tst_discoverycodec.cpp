@@ -55,6 +55,12 @@ void TestDiscoveryCodec::rejectsMalformedDatagrams_data()
     QTest::newRow("version text") << QByteArray(R"({"natter":"server","v":"1","port":5000})");
     QTest::newRow("version fraction") << QByteArray(R"({"natter":"server","v":1.5,"port":5000})");
     QTest::newRow("no port") << QByteArray(R"({"natter":"server","v":1})");
+    // Found by fuzz_discovery: NULs in "server" made a re-encoded announcement
+    // outgrow its bound; names are shown, so they follow the display-name rules.
+    QTest::newRow("NUL in the server")
+        << QByteArray(R"({"natter":"server","v":1,"port":5000,"server":"natterd\u0000\u0000 0.1"})");
+    QTest::newRow("right-to-left override in the name")
+        << QByteArray(R"({"natter":"server","v":1,"port":5000,"name":"Alice\u202e tahc"})");
     QTest::newRow("port 0") << QByteArray(R"({"natter":"server","v":1,"port":0})");
     QTest::newRow("port too big") << QByteArray(R"({"natter":"server","v":1,"port":65536})");
     QTest::newRow("port text") << QByteArray(R"({"natter":"server","v":1,"port":"5000"})");
