@@ -130,6 +130,7 @@ void SqliteMessageStore::closeDatabase()
     m_selectHeld.reset();
     m_releaseHeld.reset();
     m_touchRoom.reset();
+    m_countHeld.reset();
     if (m_db.isValid()) {
         m_db.close();
         m_db = QSqlDatabase();
@@ -261,6 +262,7 @@ bool SqliteMessageStore::open()
                  u" m.ts, m.client_id FROM held_direct h JOIN messages m ON m.id = h.message_id"
                  u" WHERE h.recipient = ? ORDER BY h.message_id LIMIT ?"_s) ||
         !prepare(m_releaseHeld, u"DELETE FROM held_direct WHERE recipient = ? AND message_id <= ?"_s) ||
+        !prepare(m_countHeld, u"SELECT COUNT(*) FROM held_direct WHERE recipient = ?"_s) ||
         !prepare(m_touchRoom, u"INSERT INTO rooms (name, last_ts) VALUES (?, ?)"
                               u" ON CONFLICT (name) DO UPDATE SET last_ts = excluded.last_ts"_s)) {
         closeDatabase();
@@ -517,6 +519,10 @@ std::optional<int> SqliteMessageStore::deleteOlderThan(qint64 cutoffMs, int batc
 {
     // Ids grow with time: the oldest rows come first in id order, so each
     // batch is a short scan from the start, never the whole table.
+    if (!m_open) {
+        m_errorString = u"the store is not open"_s;
+        return std::nullopt;
+    }
     if (!m_db.transaction()) {
         fail(u"cannot start a transaction"_s, m_db.lastError());
         return std::nullopt;
@@ -561,14 +567,19 @@ std::optional<int> SqliteMessageStore::deleteOlderThan(qint64 cutoffMs, int batc
 
 std::optional<int> SqliteMessageStore::heldCount(const QString &recipient)
 {
-    QSqlQuery count(m_db);
-    count.prepare(u"SELECT COUNT(*) FROM held_direct WHERE recipient = ?"_s);
+    if (!m_open) {
+        m_errorString = u"the store is not open"_s;
+        return std::nullopt;
+    }
+    QSqlQuery &count = *m_countHeld;
     count.bindValue(0, recipient);
     if (!count.exec() || !count.next()) {
         fail(u"cannot count held direct messages"_s, count.lastError());
         return std::nullopt;
     }
-    return count.value(0).toInt();
+    const int held = count.value(0).toInt();
+    count.finish();
+    return held;
 }
 
 } // namespace Natter

@@ -88,6 +88,7 @@ private:
     std::optional<QSqlQuery> m_selectHeld;
     std::optional<QSqlQuery> m_releaseHeld;
     std::optional<QSqlQuery> m_touchRoom;
+    std::optional<QSqlQuery> m_countHeld; // per direct message to an offline user not counted yet
 };
 
 } // namespace Natter
