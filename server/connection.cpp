@@ -6,6 +6,10 @@
 #include <QTcpSocket>
 #include <QWebSocket>
 
+#ifdef Q_OS_UNIX
+#include <sys/socket.h>
+#endif
+
 using namespace Qt::StringLiterals;
 
 namespace Natter {
@@ -158,6 +162,16 @@ void Connection::drop(const QString &why)
         return;
     m_dropping = true;
     qCInfo(lcNatterServer).noquote() << "dropping" << m_peer << m_logName << "because" << why;
+#ifdef Q_OS_UNIX
+    // Reset, not FIN: closing a socket whose kernel buffer still holds
+    // megabytes for a reader that does not read would leave them there
+    // (FIN-WAIT-1) until the peer reads or TCP gives up, minutes later; and
+    // the client would learn of the drop only after reading all of it.
+    if (m_tcp && m_tcp->socketDescriptor() != -1) {
+        const linger reset{1, 0};
+        ::setsockopt(int(m_tcp->socketDescriptor()), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    }
+#endif
     // Aborting emits disconnected() synchronously; defer it so that a
     // broadcast loop that made us drop keeps a valid list.
     QMetaObject::invokeMethod(m_socket, &QWebSocket::abort, Qt::QueuedConnection);

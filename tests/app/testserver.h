@@ -3,7 +3,7 @@
 #include "chatserver.h"
 #include "sqlitemessagestore.h"
 
-#include "../server/testclient.h"
+#include "testclient.h"
 
 #include <QSignalSpy>
 #include <QTemporaryDir>

@@ -14,7 +14,7 @@
 #include "trayicon.h"
 #include "welcomedialog.h"
 
-#include "../server/testclient.h"
+#include "testclient.h"
 
 #include <QAction>
 #include <QApplication>

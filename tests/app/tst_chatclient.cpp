@@ -1,7 +1,7 @@
 #include "chatclient.h"
 #include "testserver.h"
 
-#include "../server/testclient.h"
+#include "testclient.h"
 
 #include <QAbstractItemModelTester>
 #include <QCryptographicHash>

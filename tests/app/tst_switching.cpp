@@ -9,7 +9,7 @@
 #include "memorycredentialstore.h"
 #include "testserver.h"
 
-#include "../server/testclient.h"
+#include "testclient.h"
 
 #include <QAction>
 #include <QApplication>

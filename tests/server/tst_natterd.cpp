@@ -50,7 +50,6 @@ private:
     /// Starts natterd on a free loopback port; returns the port, 0 on failure.
     /// Plain ws:// (--no-tls) unless tls is set.
     quint16 start(QProcess &process, const QStringList &extraArguments = {}, bool tls = false);
-    QList<Message> readWholeRoom(TestClient &client, const QString &room);
     QString dbPath() const { return m_dir->filePath(u"natter.db"_s); }
 
     std::unique_ptr<QTemporaryDir> m_dir;
@@ -102,23 +101,6 @@ quint16 TestNatterd::start(QProcess &process, const QStringList &extraArguments,
         },
         10000);
     return ended && match.hasMatch() ? quint16(match.captured(1).toUInt()) : 0;
-}
-
-QList<Message> TestNatterd::readWholeRoom(TestClient &client, const QString &room)
-{
-    client.frames.clear(); // the join's own history page
-    QList<Message> all;
-    qint64 after = 0;
-    for (;;) {
-        client.send(HistoryRequest{room, {}, std::nullopt, after, MaxHistoryLimit});
-        const auto page = client.waitFor<History>(10000);
-        if (!page)
-            return {};
-        all += page->messages;
-        if (!page->hasMore || page->messages.isEmpty())
-            return all;
-        after = page->messages.constLast().id;
-    }
 }
 
 int TestNatterd::admin(const QStringList &arguments, const QByteArray &input, QByteArray *out,
@@ -459,7 +441,7 @@ void TestNatterd::killDuringBurstLosesNothingAcknowledged()
     QVERIFY(port);
     TestClient check;
     QVERIFY(check.open(port) && check.hello(u"Check"_s, u"check@x.org"_s) && check.join(u"codeial"_s));
-    const QList<Message> stored = readWholeRoom(check, u"codeial"_s);
+    const QList<Message> stored = check.readConversation(u"codeial"_s);
     QHash<QString, int> copies;
     for (const Message &message : stored)
         ++copies[message.clientId];

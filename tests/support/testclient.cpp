@@ -102,6 +102,23 @@ bool TestClient::join(const QString &room)
         5000);
 }
 
+QList<Message> TestClient::readConversation(const QString &room, const QString &with)
+{
+    frames.clear();
+    QList<Message> all;
+    qint64 after = 0;
+    for (;;) {
+        send(Protocol::HistoryRequest{room, with, std::nullopt, after, Protocol::MaxHistoryLimit});
+        const auto page = waitFor<Protocol::History>(10000);
+        if (!page)
+            return {};
+        all += page->messages;
+        if (!page->hasMore || page->messages.isEmpty())
+            return all;
+        after = page->messages.constLast().id;
+    }
+}
+
 bool TestClient::waitForDisconnected(int timeoutMs)
 {
     return QTest::qWaitFor([this] { return m_socket.state() == QAbstractSocket::UnconnectedState; },

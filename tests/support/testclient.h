@@ -39,6 +39,10 @@ public:
     QString token;
     /// Joins and waits for the room's history (the last frame of a join).
     bool join(const QString &room);
+    /// Reads a whole conversation (a room, or the direct one with an email)
+    /// page by page from the first message; empty if a page did not come.
+    /// Frames received before are dropped.
+    QList<Natter::Message> readConversation(const QString &room, const QString &with = {});
 
     QList<Natter::Codec::ServerFrame> frames;
     int undecodable = 0;

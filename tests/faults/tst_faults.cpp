@@ -1,0 +1,308 @@
+#include "chatclient.h"
+#include "faultproxy.h"
+#include "natterdprocess.h"
+#include "testclient.h"
+
+#include <QDateTime>
+#include <QFile>
+#include <QHash>
+#include <QSet>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimer>
+
+using namespace Natter;
+using namespace Natter::Protocol;
+using namespace Qt::StringLiterals;
+using namespace std::chrono_literals;
+
+/// What natterd and the app's client survive: each case breaks something
+/// underneath real clients and a real natterd, then checks that everything
+/// acknowledged arrives once, in order, and that the server kept serving.
+class TestFaults final : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+    void networkDropWhileBothSidesSend_data();
+    void networkDropWhileBothSidesSend();
+    void halfOpenPeerIsDroppedAndItsMessagesHeld();
+    void slowConsumerIsDroppedAndResumesWithoutGap_data();
+    void slowConsumerIsDroppedAndResumesWithoutGap();
+
+private:
+    QString dbPath() const { return m_dir->filePath(u"natter.db"_s); }
+    std::unique_ptr<NatterdProcess> natterd() const
+    {
+        return std::make_unique<NatterdProcess>(QStringLiteral(NATTERD_PATH), dbPath());
+    }
+    static std::unique_ptr<ChatClient> appClient(const QString &name, const QString &email)
+    {
+        auto client = std::make_unique<ChatClient>();
+        client->setIdentity(User{name, email});
+        client->setPassword(TestClient::defaultPassword());
+        client->setReconnectDelays(50ms, 500ms);
+        client->setTimeouts(2s, 2s);
+        return client;
+    }
+    /// The ids of a conversation's messages in the app's model, in row order;
+    /// 0 for one still in the outbox.
+    static QList<qint64> modelIds(const ChatClient &client, const ConversationKey &key);
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+};
+
+namespace {
+
+QList<qint64> idsOf(const QList<Message> &messages)
+{
+    QList<qint64> ids;
+    ids.reserve(messages.size());
+    for (const Message &message : messages)
+        ids.append(message.id);
+    return ids;
+}
+
+/// VmRSS of a process, in KiB (Linux); 0 where unknown.
+qint64 residentKiB(qint64 pid)
+{
+    QFile status(u"/proc/%1/status"_s.arg(pid));
+    if (!status.open(QIODevice::ReadOnly))
+        return 0;
+    for (const QByteArray &line : status.readAll().split('\n')) {
+        if (line.startsWith("VmRSS:"))
+            return line.mid(6).trimmed().split(' ').value(0).toLongLong();
+    }
+    return 0;
+}
+
+bool strictlyIncreasing(const QList<qint64> &ids)
+{
+    return std::adjacent_find(ids.cbegin(), ids.cend(), std::greater_equal<>()) == ids.cend();
+}
+
+/// The messages of every receive_message the client got, in arrival order.
+QList<Message> received(TestClient &client)
+{
+    QList<Message> messages;
+    while (const auto frame = client.takeFirst<ReceiveMessage>())
+        messages.append(frame->message);
+    return messages;
+}
+
+} // namespace
+
+QList<qint64> TestFaults::modelIds(const ChatClient &client, const ConversationKey &key)
+{
+    QList<qint64> ids;
+    if (const MessageListModel *messages = client.messages(key)) {
+        for (int row = 0; row < messages->rowCount(); ++row)
+            ids.append(messages->messageAt(row).id);
+    }
+    return ids;
+}
+
+void TestFaults::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+}
+
+void TestFaults::cleanup()
+{
+    m_dir.reset();
+}
+
+void TestFaults::networkDropWhileBothSidesSend_data()
+{
+    QTest::addColumn<bool>("blackhole");
+    QTest::newRow("reset") << false;
+    QTest::newRow("blackhole 5 s") << true;
+}
+
+void TestFaults::networkDropWhileBothSidesSend()
+{
+    QFETCH(bool, blackhole);
+    const auto server = natterd();
+    QVERIFY(server->start({u"--ping-interval"_s, u"1"_s, u"--idle-timeout"_s, u"3"_s}));
+    FaultProxy proxy;
+    QVERIFY(proxy.listen(server->port()));
+
+    // Alice is the desktop app behind the bad link; Bob is on the server's own LAN.
+    const auto general = ConversationKey::room(u"general"_s);
+    const auto alice = appClient(u"Alice"_s, u"alice@example.org"_s);
+    alice->openRoom(u"general"_s);
+    alice->connectToServer(proxy.url());
+    QTRY_COMPARE_WITH_TIMEOUT(alice->state(), ChatClient::State::Online, 10000);
+    TestClient bob;
+    QVERIFY(bob.open(server->port()) && bob.hello(u"Bob"_s, u"bob@example.org"_s) && bob.join(u"general"_s));
+    QTRY_COMPARE(alice->members(u"general"_s).size(), 2);
+    bob.frames.clear();
+
+    // Both send one message every 20 ms; halfway through, the link breaks.
+    constexpr int Each = 100;
+    int sent = 0;
+    QTimer sender;
+    sender.setInterval(20ms);
+    connect(&sender, &QTimer::timeout, this, [&] {
+        alice->sendMessage(general, u"from Alice %1"_s.arg(sent));
+        bob.send(SendMessage{u"general"_s, {}, u"from Bob %1"_s.arg(sent), u"bob-%1"_s.arg(sent)});
+        if (++sent == Each)
+            sender.stop();
+    });
+    sender.start();
+    QTRY_VERIFY(sent >= Each / 2);
+    QSignalSpy dropped(alice.get(), &ChatClient::stateChanged);
+    if (blackhole) {
+        proxy.blackhole();
+        // Alice's keep-alive notices; the server's idle timeout drops her.
+        QTRY_VERIFY_WITH_TIMEOUT(bob.count<UserLeft>() == 1, 10000);
+        QVERIFY(alice->state() != ChatClient::State::Online);
+        QTest::qWait(5000 - 3000); // the rest of a five-second outage, while Alice's retries hang
+        proxy.pass();
+    } else {
+        proxy.resetAll();
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(sent == Each, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(alice->state() == ChatClient::State::Online && alice->allOutgoing().isEmpty(),
+                             20000);
+    QVERIFY(!dropped.isEmpty());
+
+    // Presence: Bob saw Alice leave and come back.
+    QTRY_COMPARE_WITH_TIMEOUT(bob.count<UserJoined>(), 1, 10000);
+    QCOMPARE(bob.takeFirst<UserLeft>()->user.email, u"alice@example.org"_s);
+    QCOMPARE(bob.takeFirst<UserJoined>()->user.email, u"alice@example.org"_s);
+
+    // The server holds each message once; Bob and Alice each saw all of them, in id order.
+    TestClient check;
+    QVERIFY(check.open(server->port()) && check.hello(u"Check"_s, u"check@example.org"_s) &&
+            check.join(u"general"_s));
+    QTRY_VERIFY_WITH_TIMEOUT(bob.count<ReceiveMessage>() == 2 * Each, 10000);
+    const QList<Message> stored = check.readConversation(u"general"_s);
+    QCOMPARE(stored.size(), 2 * Each);
+    QSet<QString> texts;
+    for (const Message &message : stored)
+        texts.insert(message.text);
+    QCOMPARE(texts.size(), 2 * Each); // no duplicates
+    const QList<qint64> ids = idsOf(stored);
+    QVERIFY(strictlyIncreasing(ids));
+    QCOMPARE(idsOf(received(bob)), ids);
+    QTRY_COMPARE_WITH_TIMEOUT(modelIds(*alice, general), ids, 10000);
+}
+
+void TestFaults::halfOpenPeerIsDroppedAndItsMessagesHeld()
+{
+    const auto server = natterd();
+    QVERIFY(server->start({u"--ping-interval"_s, u"1"_s, u"--idle-timeout"_s, u"2"_s}));
+    FaultProxy proxy;
+    QVERIFY(proxy.listen(server->port()));
+    TestClient carol;
+    QVERIFY(carol.open(proxy.port()) && carol.hello(u"Carol"_s, u"carol@example.org"_s));
+    TestClient bob;
+    QVERIFY(bob.open(server->port()) && bob.hello(u"Bob"_s, u"bob@example.org"_s));
+    bob.send(WatchPresence{{u"carol@example.org"_s}});
+    const auto before = bob.waitFor<Presence>();
+    QVERIFY(before && before->online);
+
+    // Carol's laptop is gone from the network without a word: no FIN, no RST.
+    proxy.blackhole();
+    const auto after = bob.waitFor<Presence>(10000);
+    QVERIFY(after);
+    QVERIFY(!after->online);
+    QCOMPARE(after->user.email, u"carol@example.org"_s);
+
+    // What Bob says now is held for her, and reaches her next connection.
+    bob.send(SendMessage{{}, u"carol@example.org"_s, u"call me when you're back"_s, u"b-1"_s});
+    const auto sentCopy = bob.waitFor<ReceiveMessage>();
+    QVERIFY(sentCopy);
+    proxy.pass();
+    TestClient carolAgain;
+    QVERIFY(carolAgain.open(server->port()) && carolAgain.hello(u"Carol"_s, u"carol@example.org"_s));
+    const auto held = carolAgain.waitFor<ReceiveMessage>();
+    QVERIFY(held);
+    QCOMPARE(held->message.id, sentCopy->message.id);
+    QCOMPARE(held->message.text, u"call me when you're back"_s);
+    QCOMPARE(carol.count<ReceiveMessage>(), 0); // the dead connection got nothing
+}
+
+void TestFaults::slowConsumerIsDroppedAndResumesWithoutGap_data()
+{
+    QTest::addColumn<bool>("slowReader");
+    QTest::newRow("a reader at 10 KiB/s") << true;
+    QTest::newRow("every reader healthy (baseline)") << false;
+}
+
+void TestFaults::slowConsumerIsDroppedAndResumesWithoutGap()
+{
+    QFETCH(bool, slowReader);
+    const auto server = natterd();
+    // A quarter-MiB queue so that the test moves a few MB, not tens.
+    QVERIFY(server->start(
+        {u"--max-queue"_s, u"262144"_s, u"--rate-limit"_s, u"0"_s, u"--max-input-rate"_s, u"0"_s}));
+    const qint64 rssBefore = residentKiB(server->pid());
+    FaultProxy proxy;
+    QVERIFY(proxy.listen(server->port()));
+    proxy.setThrottle(slowReader ? 10 * 1024 : 0);
+
+    const auto busy = ConversationKey::room(u"busy"_s);
+    const auto carol = appClient(u"Carol"_s, u"carol@example.org"_s);
+    carol->setTimeouts(5s, 60s); // she reads slowly, she does not go away
+    carol->openRoom(u"busy"_s);
+    carol->connectToServer(proxy.url());
+    QTRY_COMPARE_WITH_TIMEOUT(carol->state(), ChatClient::State::Online, 10000);
+    TestClient bob;
+    TestClient dave;
+    QVERIFY(bob.open(server->port()) && bob.hello(u"Bob"_s, u"bob@example.org"_s) && bob.join(u"busy"_s));
+    QVERIFY(dave.open(server->port()) && dave.hello(u"Dave"_s, u"dave@example.org"_s) &&
+            dave.join(u"busy"_s));
+    QTRY_COMPARE(carol->members(u"busy"_s).size(), 3);
+    dave.frames.clear();
+    proxy.setThrottle(0); // her next connection is a good one
+
+    // 2,000 messages of 400 characters in two seconds: 1 MB, four times her
+    // queue, that Dave (a healthy reader) takes in his stride.
+    constexpr int Count = 2000;
+    const QString filler(400, u'x');
+    int sent = 0;
+    QTimer sender;
+    sender.setInterval(50ms);
+    connect(&sender, &QTimer::timeout, this, [&] {
+        for (int i = 0; i < 50 && sent < Count; ++i, ++sent)
+            bob.send(SendMessage{u"busy"_s, {}, u"%1 %2"_s.arg(sent).arg(filler), u"b-%1"_s.arg(sent)});
+        if (sent == Count)
+            sender.stop();
+    });
+    QHash<qint64, qint64> arrivals; // when Dave's event loop saw each message
+    connect(&dave.socket(), &QWebSocket::textMessageReceived, this, [&arrivals](const QString &text) {
+        const auto frame = Codec::decodeServerFrame(text.toUtf8());
+        if (const auto *message = frame.isOk() ? std::get_if<ReceiveMessage>(&frame.value()) : nullptr)
+            arrivals.insert(message->message.id, QDateTime::currentMSecsSinceEpoch());
+    });
+    sender.start();
+    QTRY_COMPARE_WITH_TIMEOUT(dave.count<ReceiveMessage>(), Count, 20000);
+    const QList<Message> daveGot = received(dave);
+    QList<qint64> latencies; // from the server's timestamp to Dave's event loop
+    for (const Message &message : daveGot)
+        latencies.append(arrivals.value(message.id) - message.timestamp.toMSecsSinceEpoch());
+    std::sort(latencies.begin(), latencies.end());
+    if (slowReader)
+        QTRY_VERIFY_WITH_TIMEOUT(proxy.closedByServer() >= 1, 20000); // dropped at the queue cap
+    else
+        QCOMPARE(proxy.closedByServer(), 0);
+    const qint64 rssAfter = residentKiB(server->pid());
+    qInfo("bystander latency p50 %lld ms, p99 %lld ms; natterd RSS %lld -> %lld KiB", latencies.at(Count / 2),
+          latencies.at(Count * 99 / 100), rssBefore, rssAfter);
+    QVERIFY2(rssAfter - rssBefore < 32 * 1024, "the server kept what it could not send");
+
+    // Carol comes back through a good link and reads what she missed: no gap, no duplicate.
+    QTRY_VERIFY_WITH_TIMEOUT(carol->state() == ChatClient::State::Online, 20000);
+    QTRY_COMPARE_WITH_TIMEOUT(modelIds(*carol, busy).size(), Count, 20000);
+    QCOMPARE(modelIds(*carol, busy), idsOf(daveGot));
+}
+
+QTEST_MAIN(TestFaults)
+
+#include "tst_faults.moc"
