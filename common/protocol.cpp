@@ -7,7 +7,7 @@ namespace Natter::Protocol {
 namespace {
 
 // Indexed by ErrorCode; append only, like the enum.
-constexpr std::array<QLatin1String, 29> ErrorCodeNames{
+constexpr std::array<QLatin1String, 30> ErrorCodeNames{
     QLatin1String("bad_json"),
     QLatin1String("bad_frame"),
     QLatin1String("unknown_type"),
@@ -37,6 +37,7 @@ constexpr std::array<QLatin1String, 29> ErrorCodeNames{
     QLatin1String("room_exists"),
     QLatin1String("no_such_user"),
     QLatin1String("inbox_full"),
+    QLatin1String("storage_full"),
 };
 static_assert(ErrorCodeNames.size() == std::size_t(LastErrorCode) + 1, "every error code needs a wire name");
 

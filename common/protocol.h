@@ -103,8 +103,9 @@ enum class ErrorCode
     RoomExists,           ///< create_room for a name that is taken
     NoSuchUser,           ///< invite_to_room for an email without an account
     InboxFull,            ///< a direct message to someone with too many held for them already
+    StorageFull,          ///< the server's disk (or its size limit) is full: nothing was stored
 };
-inline constexpr ErrorCode LastErrorCode = ErrorCode::InboxFull;
+inline constexpr ErrorCode LastErrorCode = ErrorCode::StorageFull;
 
 /// The wire name of an error code, e.g. "bad_json".
 QString errorCodeName(ErrorCode code);

@@ -1023,8 +1023,15 @@ void ChatServer::flushPendingSends()
     if (!stored) {
         qCWarning(lcNatterServer).noquote()
             << "could not store" << batch.size() << "messages:" << m_store->errorString();
+        const bool full = m_store->isFull();
         for (const PendingSend &pending : batch) {
-            if (pending.origin)
+            if (!pending.origin)
+                continue;
+            if (full)
+                pending.origin->sendError(ErrorCode::StorageFull,
+                                          u"the server is out of disk space; the message was not stored"_s,
+                                          Type::SendMessage, pending.message.clientId);
+            else
                 pending.origin->sendError(ErrorCode::InternalError,
                                           u"the message could not be stored; try again"_s, Type::SendMessage,
                                           pending.message.clientId);

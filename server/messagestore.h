@@ -76,6 +76,10 @@ public:
     virtual AccountStore *accounts() = 0;
 
     virtual QString errorString() const = 0;
+    /// Whether the last failure was for want of space (the disk, or the
+    /// store's size limit): worth telling the sender so, and it passes by
+    /// itself once there is room again.
+    virtual bool isFull() const { return false; }
 };
 
 } // namespace Natter

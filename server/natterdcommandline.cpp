@@ -83,6 +83,11 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
         u"Direct messages held for one offline user; more are refused until they have been online "
         u"(default: %1; 0 = no cap)."_s.arg(defaults.maxHeldPerRecipient),
         u"count"_s, QString::number(defaults.maxHeldPerRecipient));
+    const QCommandLineOption maxDbSize(
+        u"max-db-size"_s,
+        u"Largest the database may grow, in MiB; then new messages are refused (storage_full) as on a full "
+        u"disk, until retention frees room (default: 0, no limit)."_s,
+        u"MiB"_s, u"0"_s);
     const QCommandLineOption maxQueue(
         u"max-queue"_s,
         u"Unsent bytes to one client before it is dropped (default: %1)."_s.arg(defaults.maxQueuedBytes),
@@ -141,7 +146,7 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
                        maxHeld,        maxQueue,    pingInterval, idleTimeout,  commitWindow,
                        discoveryPort,  noDiscovery, verbose,      registration, maxPerAddress,
                        maxConnections, allowOrigin, tlsCert,      tlsKey,       noTls,
-                       fingerprint});
+                       fingerprint,    maxDbSize});
     parser.setApplicationDescription(
         parser.applicationDescription() +
         u"\n\nAdministration, beside a running server (passwords are read from "
@@ -223,6 +228,9 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
     if (!number(maxHeld, 0, 1e9, &value) || value != std::floor(value))
         return usageError(u"--max-held: give a whole number, 0 for no cap"_s);
     config.maxHeldPerRecipient = int(value);
+    if (!number(maxDbSize, 0, 1e9, &value) || value != std::floor(value))
+        return usageError(u"--max-db-size: give whole MiB, 0 for no limit"_s);
+    options.maxDatabaseBytes = qint64(value) * 1024 * 1024;
     if (!number(maxQueue, 1024, 1e12, &value))
         return usageError(u"--max-queue: give a number of bytes of at least 1024"_s);
     config.maxQueuedBytes = qint64(value);
@@ -325,6 +333,10 @@ int runNatterd(QCoreApplication &app)
     auto store = std::make_unique<SqliteMessageStore>(options->databasePath);
     if (!store->open()) {
         printError(u"cannot open the database: %1"_s.arg(store->errorString()));
+        return 1;
+    }
+    if (options->maxDatabaseBytes > 0 && !store->setMaximumSize(options->maxDatabaseBytes)) {
+        printError(u"cannot limit the database size: %1"_s.arg(store->errorString()));
         return 1;
     }
     ChatServer server(config, std::move(store));

@@ -17,6 +17,7 @@ struct NatterdOptions
 {
     ServerConfig server;
     QString databasePath;
+    qint64 maxDatabaseBytes = 0; ///< --max-db-size; 0: as large as the disk allows
     bool verbose = false;
     /// UDP port answering LAN discovery; nullopt: do not answer.
     std::optional<quint16> discoveryPort = Discovery::DefaultPort;

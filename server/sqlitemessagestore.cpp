@@ -6,6 +6,7 @@
 
 #include <QAtomicInteger>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QLockFile>
@@ -143,8 +144,28 @@ void SqliteMessageStore::closeDatabase()
 bool SqliteMessageStore::fail(const QString &what, const QSqlError &error)
 {
     m_errorString = what + u": "_s + error.text();
+    // SQLITE_FULL: the disk, or max_page_count. (A rollback after it succeeds
+    // and must not clear it: only a later success does.)
+    m_full = m_full || error.nativeErrorCode() == "13"_L1;
     qCWarning(lcNatterStore).noquote() << m_errorString;
     return false;
+}
+
+bool SqliteMessageStore::setMaximumSize(qint64 bytes)
+{
+    if (!m_open)
+        return false;
+    QSqlQuery query(m_db);
+    if (!query.exec(u"PRAGMA page_size"_s) || !query.next())
+        return fail(u"cannot read the page size"_s, query.lastError());
+    const qint64 pageSize = std::max<qint64>(query.value(0).toLongLong(), 512);
+    // SQLite's own ceiling when there is no cap.
+    const qint64 pages = bytes > 0 ? std::max<qint64>(bytes / pageSize, 1) : 4294967294;
+    if (!query.exec(u"PRAGMA max_page_count = %1"_s.arg(pages)))
+        return fail(u"cannot limit the database size"_s, query.lastError());
+    qCInfo(lcNatterStore).noquote() << "database size limited to" << pages << "pages of" << pageSize
+                                    << "bytes";
+    return true;
 }
 
 bool SqliteMessageStore::open()
@@ -202,6 +223,33 @@ bool SqliteMessageStore::open()
         return fail(u"cannot open %1"_s.arg(m_path), m_db.lastError());
 
     QSqlQuery pragma(m_db);
+    if (m_mode == OpenMode::Server && m_path != u":memory:"_s) {
+        // A damaged file is refused before anything writes to it (a journal
+        // mode, a migration, a message): the operator's copy stays as it was,
+        // for a backup to replace or sqlite3 .recover to rescue. quick_check
+        // reads every page once (about a second per GB).
+        QElapsedTimer timer;
+        timer.start();
+        if (!pragma.exec(u"PRAGMA quick_check(1)"_s) || !pragma.next()) {
+            const QSqlError error = pragma.lastError();
+            pragma = QSqlQuery();
+            closeDatabase();
+            if (error.nativeErrorCode() == u"5"_s) // SQLITE_BUSY
+                return fail(
+                    u"%1 is in use by another process (is another natterd running on it?)"_s.arg(m_path),
+                    error);
+            return fail(u"%1 is not a usable SQLite database"_s.arg(m_path), error);
+        }
+        if (const QString verdict = pragma.value(0).toString(); verdict != u"ok"_s) {
+            pragma = QSqlQuery();
+            closeDatabase();
+            m_errorString =
+                u"%1 is damaged (%2); natterd does not write to a damaged database. Restore "
+                u"a backup, or rescue what is readable with: sqlite3 %1 .recover"_s.arg(m_path, verdict);
+            return false;
+        }
+        qCDebug(lcNatterStore).noquote() << "integrity checked in" << timer.elapsed() << "ms";
+    }
     // WAL + NORMAL: a commit survives the process being killed; only a power
     // loss may take the last few commits. Readers never block the writer.
     // A 64 MiB page cache keeps the hot index pages of a large history in
@@ -380,6 +428,7 @@ std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<Messa
         m_errorString = u"the store is not open"_s;
         return std::nullopt;
     }
+    m_full = false;
     if (!m_db.transaction()) {
         fail(u"cannot begin a transaction"_s, m_db.lastError());
         return std::nullopt;

@@ -53,6 +53,12 @@ public:
     QString serverId() const override { return m_serverId; }
     AccountStore *accounts() override;
     QString errorString() const override { return m_errorString; }
+    bool isFull() const override { return m_full; }
+
+    /// Caps the database file at about bytes (0: no cap), as a full disk
+    /// would: writes beyond it fail with isFull() until old messages go
+    /// (retention) or the cap is raised. False if the store is not open.
+    bool setMaximumSize(qint64 bytes);
 
     /// The key that names a conversation in the messages table.
     static QString roomKey(const QString &room);
@@ -75,6 +81,7 @@ private:
     QSqlDatabase m_db;
     bool m_open = false;
     QString m_errorString;
+    bool m_full = false;
     qint64 m_lastId = 0;
     QString m_serverId;
     qint64 m_lastTimestampMs = 0;

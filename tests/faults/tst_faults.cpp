@@ -2,12 +2,16 @@
 #include "faultproxy.h"
 #include "natterdprocess.h"
 #include "testclient.h"
+#include "testserver.h"
 
 #include <QDateTime>
 #include <QFile>
+#include <QFileInfo>
 #include <QHash>
 #include <QSet>
 #include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
@@ -30,6 +34,9 @@ private Q_SLOTS:
     void networkDropWhileBothSidesSend_data();
     void networkDropWhileBothSidesSend();
     void halfOpenPeerIsDroppedAndItsMessagesHeld();
+    void diskFullRefusesSendsAndRecovers();
+    void lockedDatabaseRefusesSendsAndRecovers();
+    void damagedDatabaseAtStartIsLeftAlone();
     void slowConsumerIsDroppedAndResumesWithoutGap_data();
     void slowConsumerIsDroppedAndResumesWithoutGap();
 
@@ -301,6 +308,138 @@ void TestFaults::slowConsumerIsDroppedAndResumesWithoutGap()
     QTRY_VERIFY_WITH_TIMEOUT(carol->state() == ChatClient::State::Online, 20000);
     QTRY_COMPARE_WITH_TIMEOUT(modelIds(*carol, busy).size(), Count, 20000);
     QCOMPARE(modelIds(*carol, busy), idsOf(daveGot));
+}
+
+void TestFaults::diskFullRefusesSendsAndRecovers()
+{
+    TestServer server;
+    QVERIFY(server.start());
+    TestClient bob;
+    TestClient carol;
+    QVERIFY(bob.open(server.port()) && bob.hello(u"Bob"_s, u"bob@example.org"_s) && bob.join(u"general"_s));
+    QVERIFY(carol.open(server.port()) && carol.hello(u"Carol"_s, u"carol@example.org"_s) &&
+            carol.join(u"general"_s));
+    bob.frames.clear();
+    carol.frames.clear();
+
+    // The disk fills up a little way from here (SQLite's max_page_count, as ENOSPC would).
+    QVERIFY(server.store()->setMaximumSize(QFileInfo(server.databasePath()).size() + 256 * 1024));
+    const QString text(2000, u'x');
+    QSet<qint64> acknowledged;
+    std::optional<Error> refused;
+    int sent = 0;
+    for (; sent < 1000 && !refused; ++sent) {
+        bob.send(SendMessage{u"general"_s, {}, text, u"b-%1"_s.arg(sent)});
+        QVERIFY(QTest::qWaitFor([&] { return bob.count<ReceiveMessage>() + bob.count<Error>() > 0; }, 5000));
+        if (const auto echo = bob.takeFirst<ReceiveMessage>())
+            acknowledged.insert(echo->message.id);
+        refused = bob.takeFirst<Error>();
+    }
+    QVERIFY2(refused, "the disk never filled");
+    QCOMPARE(refused->code, ErrorCode::StorageFull);
+    QCOMPARE(refused->clientId, u"b-%1"_s.arg(sent - 1));
+    QVERIFY(acknowledged.size() > 10);
+    QVERIFY(bob.isConnected());
+
+    // Still serving: history, presence, typing; Carol saw exactly what was acknowledged.
+    const QList<Message> stored = carol.readConversation(u"general"_s);
+    const QList<qint64> storedIds = idsOf(stored);
+    QCOMPARE(QSet<qint64>(storedIds.cbegin(), storedIds.cend()), acknowledged);
+    carol.send(WatchPresence{{u"bob@example.org"_s}});
+    const auto presence = carol.waitFor<Presence>();
+    QVERIFY(presence && presence->online);
+    bob.send(TypingRequest{u"general"_s, true, {}});
+    QVERIFY(carol.waitFor<TypingNotice>());
+
+    // Room again (the operator freed space): the same message goes through, once, without a restart.
+    QVERIFY(server.store()->setMaximumSize(0));
+    carol.frames.clear();
+    bob.send(SendMessage{u"general"_s, {}, text, refused->clientId});
+    const auto stored2 = bob.waitFor<ReceiveMessage>();
+    QVERIFY(stored2);
+    QCOMPARE(stored2->message.clientId, refused->clientId);
+    const auto pushed = carol.waitFor<ReceiveMessage>();
+    QVERIFY(pushed);
+    QCOMPARE(pushed->message.id, stored2->message.id);
+    QCOMPARE(carol.readConversation(u"general"_s).size(), acknowledged.size() + 1);
+}
+
+void TestFaults::lockedDatabaseRefusesSendsAndRecovers()
+{
+    TestServer server;
+    QVERIFY(server.start());
+    TestClient bob;
+    TestClient carol;
+    QVERIFY(bob.open(server.port()) && bob.hello(u"Bob"_s, u"bob@example.org"_s) && bob.join(u"general"_s));
+    QVERIFY(carol.open(server.port()) && carol.hello(u"Carol"_s, u"carol@example.org"_s) &&
+            carol.join(u"general"_s));
+    bob.send(SendMessage{u"general"_s, {}, u"before the lock"_s, u"b-1"_s});
+    QVERIFY(carol.waitFor<ReceiveMessage>());
+    bob.frames.clear();
+
+    {
+        // Someone opens the file with sqlite3 and starts a write transaction.
+        QSqlDatabase other = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"locker"_s);
+        other.setDatabaseName(server.databasePath());
+        QVERIFY(other.open());
+        QSqlQuery lock(other);
+        QVERIFY(lock.exec(u"BEGIN IMMEDIATE"_s));
+
+        bob.send(SendMessage{u"general"_s, {}, u"while locked"_s, u"b-2"_s});
+        const auto refused = bob.waitFor<Error>();
+        QVERIFY(refused);
+        QCOMPARE(refused->code, ErrorCode::InternalError); // "try again"
+        QCOMPARE(refused->clientId, u"b-2"_s);
+        QCOMPARE(bob.count<ReceiveMessage>(), 0);
+        // Reading goes on (WAL readers do not wait for a writer).
+        const QList<Message> history = carol.readConversation(u"general"_s);
+        QCOMPARE(history.size(), 1);
+        QVERIFY(lock.exec(u"ROLLBACK"_s));
+        lock = QSqlQuery();
+        other.close();
+    }
+    QSqlDatabase::removeDatabase(u"locker"_s);
+
+    bob.send(SendMessage{u"general"_s, {}, u"while locked"_s, u"b-2"_s});
+    const auto stored = bob.waitFor<ReceiveMessage>();
+    QVERIFY(stored);
+    QCOMPARE(stored->message.clientId, u"b-2"_s);
+    QCOMPARE(carol.readConversation(u"general"_s).size(), 2);
+}
+
+void TestFaults::damagedDatabaseAtStartIsLeftAlone()
+{
+    const auto server = natterd();
+    QVERIFY(server->start());
+    {
+        TestClient bob;
+        QVERIFY(bob.open(server->port()) && bob.hello(u"Bob"_s, u"bob@example.org"_s) &&
+                bob.join(u"general"_s));
+        for (int i = 0; i < 200; ++i)
+            bob.send(SendMessage{
+                u"general"_s, {}, u"message %1 %2"_s.arg(i).arg(QString(200, u'x')), u"b-%1"_s.arg(i)});
+        QTRY_COMPARE(bob.count<ReceiveMessage>(), 200);
+    }
+    QCOMPARE(server->terminate(), 0); // checkpointed: everything is in the main file
+
+    // A disk error garbles a page in the middle of the messages table.
+    QFile file(dbPath());
+    QVERIFY(file.open(QIODevice::ReadWrite));
+    QVERIFY(file.size() > 8 * 4096);
+    QVERIFY(file.seek(file.size() / 2 / 4096 * 4096 + 100));
+    file.write(QByteArray(1000, '\x5a'));
+    file.close();
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray damaged = file.readAll();
+    file.close();
+
+    QCOMPARE(server->start(), quint16(0));
+    QCOMPARE(server->waitForExit(), 1);
+    const QByteArray output = server->output();
+    QVERIFY2(output.contains("is damaged") && output.contains(".recover"), output.constData());
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    QCOMPARE(file.readAll(), damaged); // nothing written
+    QVERIFY(!QFileInfo::exists(dbPath() + u"-wal"_s) || QFileInfo(dbPath() + u"-wal"_s).size() == 0);
 }
 
 QTEST_MAIN(TestFaults)

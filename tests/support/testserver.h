@@ -39,6 +39,7 @@ public:
             std::make_unique<Natter::SqliteMessageStore>(m_dir.filePath(QStringLiteral("natter.db")));
         if (!store->open())
             return false;
+        m_store = store.get();
         Natter::ServerConfig config = m_config;
         if (m_port != 0)
             config.port = m_port; // a restart comes back where it was
@@ -58,9 +59,12 @@ public:
         m_server->shutdown();
         finished.wait(5000);
         m_server.reset();
+        m_store = nullptr;
     }
 
     Natter::ChatServer *server() const { return m_server.get(); }
+    /// The running server's store (owned by the server); nullptr when stopped.
+    Natter::SqliteMessageStore *store() const { return m_store; }
     quint16 port() const { return m_port; }
     QUrl url() const { return QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(m_port)); }
     QString databasePath() const { return m_dir.filePath(QStringLiteral("natter.db")); }
@@ -69,6 +73,7 @@ private:
     Natter::ServerConfig m_config;
     QTemporaryDir m_dir;
     std::unique_ptr<Natter::ChatServer> m_server;
+    Natter::SqliteMessageStore *m_store = nullptr;
     quint16 m_port = 0;
 };
 
