@@ -31,6 +31,8 @@ PACKAGES=(
   qt6-qpa-plugins fonts-dejavu-core fonts-noto-color-emoji
   # the libFuzzer targets: clang and its fuzzer runtime
   clang libclang-rt-14-dev
+  # the fault suite steps natterd's wall clock with libfaketime
+  faketime
   # packaging and its checks: dpkg-shlibdeps, file (CPack's DEB generator),
   # the desktop-file, AppStream and systemd validators
   dpkg-dev file desktop-file-utils appstream systemd

@@ -5,6 +5,7 @@
 #include "testserver.h"
 
 #include <QDateTime>
+#include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QHash>
@@ -37,6 +38,7 @@ private Q_SLOTS:
     void diskFullRefusesSendsAndRecovers();
     void lockedDatabaseRefusesSendsAndRecovers();
     void damagedDatabaseAtStartIsLeftAlone();
+    void clockSteppedBackAndForward();
     void slowConsumerIsDroppedAndResumesWithoutGap_data();
     void slowConsumerIsDroppedAndResumesWithoutGap();
 
@@ -440,6 +442,77 @@ void TestFaults::damagedDatabaseAtStartIsLeftAlone()
     QVERIFY(file.open(QIODevice::ReadOnly));
     QCOMPARE(file.readAll(), damaged); // nothing written
     QVERIFY(!QFileInfo::exists(dbPath() + u"-wal"_s) || QFileInfo(dbPath() + u"-wal"_s).size() == 0);
+}
+
+void TestFaults::clockSteppedBackAndForward()
+{
+    // libfaketime moves natterd's wall clock by the offset in a file, read
+    // again on every call, and leaves its monotonic clock alone: what an NTP
+    // step or an administrator's `date -s` does to a running server.
+    const QStringList found = QDir(u"/usr/lib"_s).entryList({u"*-linux-gnu"_s}, QDir::Dirs);
+    QString library;
+    for (const QString &triplet : found) {
+        const QString candidate = u"/usr/lib/%1/faketime/libfaketime.so.1"_s.arg(triplet);
+        if (QFileInfo::exists(candidate))
+            library = candidate;
+    }
+    QVERIFY2(!library.isEmpty(), "libfaketime is missing: apt-get install faketime (./dev.sh does)");
+    QFile offset(m_dir->filePath(u"offset"_s));
+    const auto stepTo = [&offset](const QByteArray &spec) {
+        return offset.open(QIODevice::WriteOnly | QIODevice::Truncate) && offset.write(spec) == spec.size() &&
+               (offset.close(), true);
+    };
+    QVERIFY(stepTo("+0"));
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(u"LD_PRELOAD"_s, library);
+    environment.insert(u"FAKETIME_TIMESTAMP_FILE"_s, offset.fileName());
+    environment.insert(u"FAKETIME_NO_CACHE"_s, u"1"_s);
+    environment.insert(u"FAKETIME_DONT_FAKE_MONOTONIC"_s, u"1"_s);
+    const auto server = natterd();
+    server->setEnvironment(environment);
+    // Tight limits, so that a limiter or a timer on the wall clock would show.
+    QVERIFY(server->start({u"--rate-limit"_s, u"5"_s, u"--rate-burst"_s, u"10"_s, u"--ping-interval"_s,
+                           u"1"_s, u"--idle-timeout"_s, u"3"_s}));
+
+    TestClient bob;
+    TestClient carol;
+    QVERIFY(bob.open(server->port()) && bob.hello(u"Bob"_s, u"bob@example.org"_s) && bob.join(u"general"_s));
+    QVERIFY(carol.open(server->port()) && carol.hello(u"Carol"_s, u"carol@example.org"_s) &&
+            carol.join(u"general"_s));
+    carol.frames.clear();
+    int sent = 0;
+    const auto say = [&](int count) {
+        for (int i = 0; i < count; ++i, ++sent)
+            bob.send(SendMessage{u"general"_s, {}, u"message %1"_s.arg(sent), u"b-%1"_s.arg(sent)});
+        return QTest::qWaitFor(
+                   [&] { return carol.count<ReceiveMessage>() == sent || bob.count<Error>() > 0; }, 5000) &&
+               bob.count<Error>() == 0;
+    };
+    QVERIFY(say(5));
+    const qint64 realNow = QDateTime::currentMSecsSinceEpoch();
+
+    QVERIFY(stepTo("-3600")); // an hour back
+    QVERIFY(say(3));
+    QVERIFY(stepTo("+3600")); // two hours on: idle timers and rate limits must not jump
+    QVERIFY(say(2));
+    // Longer than the idle timeout of the monotonic clock, in a server whose
+    // wall clock said two hours passed: nobody is dropped, nothing refused.
+    QTest::qWait(1500);
+    QVERIFY(say(2));
+    QVERIFY(bob.isConnected() && carol.isConnected());
+    QCOMPARE(bob.count<Error>(), 0);
+
+    // Ids and order as sent; time never runs backwards in a conversation.
+    const QList<Message> got = received(carol);
+    QCOMPARE(got.size(), sent);
+    for (int i = 0; i < got.size(); ++i)
+        QCOMPARE(got.at(i).text, u"message %1"_s.arg(i));
+    QVERIFY(strictlyIncreasing(idsOf(got)));
+    for (int i = 1; i < got.size(); ++i)
+        QVERIFY(got.at(i).timestamp >= got.at(i - 1).timestamp);
+    QVERIFY(got.constLast().timestamp.toMSecsSinceEpoch() > realNow + 3000 * 1000); // the step forward shows
+    const QList<Message> history = carol.readConversation(u"general"_s);
+    QCOMPARE(idsOf(history), idsOf(got));
 }
 
 QTEST_MAIN(TestFaults)
