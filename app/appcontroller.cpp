@@ -118,8 +118,10 @@ AppController::AppController(AppSettings settings, ClientOptions options,
     connect(m_window, &MainWindow::conversationSelected, this, &AppController::setCurrentConversation);
     connect(m_window, &MainWindow::sendRequested, this,
             [this](const ConversationKey &key, const QString &text) {
-                if (!m_client->sendMessage(key, text).isEmpty())
+                if (!m_client->sendMessage(key, text).isEmpty()) {
                     m_window->messageAccepted();
+                    saveOutbox(); // what the user wrote survives a crash from now on
+                }
             });
     connect(m_window, &MainWindow::retryRequested, m_client, &ChatClient::retry);
     connect(m_window, &MainWindow::typingChanged, m_client, &ChatClient::setTyping);
@@ -897,6 +899,14 @@ void AppController::onMessagesArrived(const ConversationKey &key, const QList<Me
             QApplication::alert(m_window);
         Q_EMIT notified(where, text);
     }
+}
+
+void AppController::saveOutbox()
+{
+    if (!m_client->serverUrl().isValid())
+        return;
+    m_settings.setOutbox(m_client->serverUrl(), m_client->allOutgoing());
+    m_settings.sync();
 }
 
 void AppController::saveSettings()

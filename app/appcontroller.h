@@ -82,6 +82,8 @@ Q_SIGNALS:
     void notified(const QString &title, const QString &text);
 
 private:
+    /// Writes the unsent messages to disk (and syncs), so that a crash keeps them.
+    void saveOutbox();
     bool runWelcomeDialog();
     void openRestoredConversations();
     void updateStatus();

@@ -26,6 +26,7 @@
 #include <QListView>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QFile>
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTemporaryDir>
@@ -330,6 +331,11 @@ void TestAppController::unsentMessagesSurviveAQuit()
         QTest::keyClicks(controller->window()->composer(), QStringLiteral("written offline"));
         QTest::keyClick(controller->window()->composer(), Qt::Key_Return);
         QCOMPARE(controller->client()->allOutgoing().size(), 1);
+        // On disk at once, before any event: a kill -9 or a power cut now keeps it.
+        // (The file itself: QSettings objects of one process share unsaved changes.)
+        QFile file(m_dir->filePath(QStringLiteral("natter.ini")));
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        QVERIFY(file.readAll().contains("written offline"));
     } // quits with the message unsent
     QVERIFY(m_server->start());
     TestClient bob;
