@@ -39,6 +39,7 @@ private Q_SLOTS:
     void lockedDatabaseRefusesSendsAndRecovers();
     void damagedDatabaseAtStartIsLeftAlone();
     void clockSteppedBackAndForward();
+    void killedFiveTimesMidBurstLosesNothingAcknowledged();
     void slowConsumerIsDroppedAndResumesWithoutGap_data();
     void slowConsumerIsDroppedAndResumesWithoutGap();
 
@@ -513,6 +514,87 @@ void TestFaults::clockSteppedBackAndForward()
     QVERIFY(got.constLast().timestamp.toMSecsSinceEpoch() > realNow + 3000 * 1000); // the step forward shows
     const QList<Message> history = carol.readConversation(u"general"_s);
     QCOMPARE(idsOf(history), idsOf(got));
+}
+
+void TestFaults::killedFiveTimesMidBurstLosesNothingAcknowledged()
+{
+    // Bob writes to a room and to two people at once: Carol, online, and
+    // Dave, who never connects (his messages are held). natterd is killed
+    // (SIGKILL: no shutdown, no final commit) in the middle of each burst.
+    const auto server = natterd();
+    QSet<QString> acknowledged; // client ids Bob got his copy of
+    constexpr int Rounds = 5;
+    constexpr int Burst = 900; // per round: 300 each to the room, Carol and Dave
+    for (int round = 0; round < Rounds; ++round) {
+        QVERIFY(server->start({u"--rate-limit"_s, u"0"_s, u"--max-input-rate"_s, u"0"_s}));
+        TestClient bob;
+        TestClient carol;
+        QVERIFY(bob.open(server->port()) && bob.hello(u"Bob"_s, u"bob@example.org"_s) &&
+                bob.join(u"general"_s));
+        QVERIFY(carol.open(server->port()) && carol.hello(u"Carol"_s, u"carol@example.org"_s));
+        for (int i = 0; i < Burst; ++i) {
+            const QString id = u"r%1-%2"_s.arg(round).arg(i);
+            switch (i % 3) {
+            case 0:
+                bob.send(SendMessage{u"general"_s, {}, id, id});
+                break;
+            case 1:
+                bob.send(SendMessage{{}, u"carol@example.org"_s, id, id});
+                break;
+            default:
+                bob.send(SendMessage{{}, u"dave@example.org"_s, id, id});
+            }
+        }
+        QVERIFY(QTest::qWaitFor([&bob] { return bob.count<ReceiveMessage>() >= Burst / 5; }, 20000));
+        server->kill();
+        QVERIFY(bob.waitForDisconnected());
+        const int before = int(acknowledged.size());
+        while (const auto echo = bob.takeFirst<ReceiveMessage>())
+            acknowledged.insert(echo->message.clientId);
+        QVERIFY2(acknowledged.size() - before < Burst, "the kill came too late to test anything");
+    }
+
+    QVERIFY(server->start());
+    const auto readAll = [&](const QString &name, const QString &email, const QString &room,
+                             const QString &with) {
+        TestClient reader;
+        if (!reader.open(server->port()) || !reader.hello(name, email) ||
+            (!room.isEmpty() && !reader.join(room)))
+            return QList<Message>();
+        return reader.readConversation(room, with);
+    };
+    const QList<Message> all = readAll(u"Bob"_s, u"bob@example.org"_s, u"general"_s, {}) +
+                               readAll(u"Bob"_s, u"bob@example.org"_s, {}, u"carol@example.org"_s) +
+                               readAll(u"Bob"_s, u"bob@example.org"_s, {}, u"dave@example.org"_s);
+    QHash<QString, int> copies;
+    for (const Message &message : all)
+        ++copies[message.clientId];
+    for (const QString &clientId : std::as_const(acknowledged))
+        QVERIFY2(copies.value(clientId) == 1, qPrintable(clientId));
+    for (auto it = copies.cbegin(); it != copies.cend(); ++it)
+        QVERIFY2(it.value() == 1, qPrintable(it.key())); // nothing twice, acknowledged or not
+
+    // Dave comes at last: every message held for him arrives, once.
+    TestClient dave;
+    QVERIFY(dave.open(server->port()) && dave.hello(u"Dave"_s, u"dave@example.org"_s));
+    const int heldForDave = int(std::count_if(
+        all.cbegin(), all.cend(), [](const Message &m) { return m.to == u"dave@example.org"_s; }));
+    QTRY_COMPARE_WITH_TIMEOUT(dave.count<ReceiveMessage>(), heldForDave, 10000);
+    QCOMPARE(server->terminate(), 0);
+
+    QString integrity;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"check"_s);
+        db.setDatabaseName(dbPath());
+        QVERIFY(db.open());
+        QSqlQuery query(db);
+        QVERIFY(query.exec(u"PRAGMA integrity_check"_s) && query.next());
+        integrity = query.value(0).toString();
+    }
+    QSqlDatabase::removeDatabase(u"check"_s);
+    QCOMPARE(integrity, u"ok"_s);
+    qInfo("%lld acknowledged across %d kills, %lld stored, none lost or doubled", qint64(acknowledged.size()),
+          Rounds, qint64(all.size()));
 }
 
 QTEST_MAIN(TestFaults)
