@@ -1,6 +1,8 @@
 #include "chatclient.h"
 #include "faultproxy.h"
 #include "natterdprocess.h"
+#include "passwordhasher.h"
+#include "sqlitemessagestore.h"
 #include "testclient.h"
 #include "testserver.h"
 
@@ -9,6 +11,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QHash>
+#include <QRandomGenerator>
 #include <QSet>
 #include <QSignalSpy>
 #include <QSqlDatabase>
@@ -16,6 +19,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
+
+#include <sys/resource.h>
 
 using namespace Natter;
 using namespace Natter::Protocol;
@@ -40,6 +45,7 @@ private Q_SLOTS:
     void damagedDatabaseAtStartIsLeftAlone();
     void clockSteppedBackAndForward();
     void killedFiveTimesMidBurstLosesNothingAcknowledged();
+    void aCrowdArrivesAtOnceAndAThirdKeepsReconnecting();
     void slowConsumerIsDroppedAndResumesWithoutGap_data();
     void slowConsumerIsDroppedAndResumesWithoutGap();
 
@@ -101,6 +107,67 @@ QList<Message> received(TestClient &client)
     while (const auto frame = client.takeFirst<ReceiveMessage>())
         messages.append(frame->message);
     return messages;
+}
+
+/// One of a crowd: signs in with a token, joins its room, counts what it
+/// receives; a churner reconnects by itself whenever it is cut off.
+struct CrowdMember
+{
+    QWebSocket socket;
+    QString email;
+    QString room;
+    bool churner = false;
+    bool joined = false;
+    int connects = 0;
+    int received = 0; // receive_message frames
+    int errors = 0;
+    QSet<QString> acknowledged; // its own client ids, echoed
+};
+
+QString crowdToken(const QString &email)
+{
+    return u"crowd-token-"_s + email;
+}
+
+void send(QWebSocket &socket, const Codec::ClientFrame &frame)
+{
+    socket.sendTextMessage(QString::fromUtf8(Codec::encodeClientFrame(frame)));
+}
+
+void wire(CrowdMember &member, const QUrl &url, const bool &churning)
+{
+    QObject::connect(&member.socket, &QWebSocket::connected, &member.socket, [&member] {
+        ++member.connects;
+        Hello hello;
+        hello.user = User{member.email.section(u'@', 0, 0), member.email};
+        hello.token = crowdToken(member.email);
+        send(member.socket, hello);
+    });
+    QObject::connect(&member.socket, &QWebSocket::textMessageReceived, &member.socket,
+                     [&member](const QString &text) {
+                         const auto decoded = Codec::decodeServerFrame(text.toUtf8());
+                         if (!decoded.isOk())
+                             return;
+                         const auto &frame = decoded.value();
+                         if (std::holds_alternative<Welcome>(frame)) {
+                             send(member.socket, JoinRoom{member.room});
+                         } else if (const auto *history = std::get_if<History>(&frame)) {
+                             member.joined = member.joined || history->room == member.room;
+                         } else if (const auto *message = std::get_if<ReceiveMessage>(&frame)) {
+                             ++member.received;
+                             if (message->message.from.email == member.email)
+                                 member.acknowledged.insert(message->message.clientId);
+                         } else if (std::holds_alternative<Error>(frame)) {
+                             ++member.errors;
+                         }
+                     });
+    QObject::connect(&member.socket, &QWebSocket::disconnected, &member.socket, [&member, url, &churning] {
+        member.joined = false;
+        if (member.churner && churning) // back after a random moment, as after a network hiccup
+            QTimer::singleShot(QRandomGenerator::global()->bounded(200), &member.socket,
+                               [&member, url] { member.socket.open(url); });
+    });
+    member.socket.open(url);
 }
 
 } // namespace
@@ -595,6 +662,108 @@ void TestFaults::killedFiveTimesMidBurstLosesNothingAcknowledged()
     QCOMPARE(integrity, u"ok"_s);
     qInfo("%lld acknowledged across %d kills, %lld stored, none lost or doubled", qint64(acknowledged.size()),
           Rounds, qint64(all.size()));
+}
+
+void TestFaults::aCrowdArrivesAtOnceAndAThirdKeepsReconnecting()
+{
+    constexpr int Crowd = 2000;
+    constexpr int Rooms = 20;
+    rlimit files{};
+    QVERIFY(::getrlimit(RLIMIT_NOFILE, &files) == 0);
+    QVERIFY2(files.rlim_max >= rlim_t(Crowd + 200), "the hard descriptor limit is too low for the crowd");
+    files.rlim_cur = files.rlim_max;
+    QVERIFY(::setrlimit(RLIMIT_NOFILE, &files) == 0);
+
+    QStringList emails;
+    for (int i = 0; i < Crowd; ++i)
+        emails.append(u"user%1@example.org"_s.arg(i));
+    {
+        // Accounts with tokens, as returning users have: the crowd costs handshakes, not 2,000 Argon2 hashes.
+        SqliteMessageStore store(dbPath());
+        QVERIFY(store.open());
+        for (const QString &email : std::as_const(emails)) {
+            QVERIFY(
+                store.accounts()->createAccount(Account{email, email.section(u'@', 0, 0), {}, false, {}}));
+            QVERIFY(
+                store.accounts()->addToken(email, PasswordHasher::tokenHash(crowdToken(email)), u"crowd"_s));
+        }
+    }
+    const auto server = natterd();
+    // Everyone comes from 127.0.0.1 here: lift the per-address limits that a real crowd spreads over many.
+    QVERIFY(server->start({u"--max-connections-per-address"_s, u"5000"_s, u"--max-input-rate"_s, u"0"_s}));
+
+    bool churning = true;
+    std::vector<std::unique_ptr<CrowdMember>> crowd;
+    QElapsedTimer arrival;
+    arrival.start();
+    for (int i = 0; i < Crowd; ++i) {
+        auto member = std::make_unique<CrowdMember>();
+        member->email = emails.at(i);
+        member->room = u"room%1"_s.arg(i % Rooms);
+        member->churner = i % 3 == 0;
+        wire(*member, server->url(), churning);
+        crowd.push_back(std::move(member));
+    }
+    const qint64 openedMs = arrival.elapsed();
+    const auto joinedCount = [&crowd] {
+        return int(std::count_if(crowd.cbegin(), crowd.cend(), [](const auto &m) { return m->joined; }));
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(joinedCount(), Crowd, 60000);
+    const qint64 allJoinedMs = arrival.elapsed();
+
+    // For a minute, the churners drop at random (about ten a second) and come
+    // back, while the others talk: one message every 50 ms from one of them.
+    QHash<QString, int> sentPerRoom;
+    int sent = 0;
+    int cuts = 0;
+    QTimer chaos;
+    chaos.setInterval(50ms);
+    QObject::connect(&chaos, &QTimer::timeout, &chaos, [&] {
+        auto *random = QRandomGenerator::global();
+        CrowdMember &victim = *crowd.at(std::size_t(random->bounded(Crowd / 3)) * 3);
+        if (victim.socket.state() == QAbstractSocket::ConnectedState && random->bounded(2) == 0) {
+            victim.socket.abort();
+            ++cuts;
+        }
+        const std::size_t speaker = std::size_t(random->bounded(Crowd));
+        CrowdMember &talker = *crowd.at(speaker % 3 == 0 ? speaker + 1 : speaker);
+        send(talker.socket, SendMessage{talker.room, {}, u"message %1"_s.arg(sent), u"m-%1"_s.arg(sent)});
+        ++sent;
+        ++sentPerRoom[talker.room];
+    });
+    chaos.start();
+    QTest::qWait(60000); // the minute of churn itself, not a wait for something
+    chaos.stop();
+    churning = false; // the last ones cut off come back below
+    for (const auto &member : crowd) {
+        if (member->churner && member->socket.state() == QAbstractSocket::UnconnectedState)
+            member->socket.open(server->url());
+    }
+
+    // Everyone ends joined; every message was acknowledged to its sender and
+    // reached every member of its room who never left.
+    QTRY_COMPARE_WITH_TIMEOUT(joinedCount(), Crowd, 60000);
+    QVERIFY(server->isRunning());
+    QTRY_COMPARE_WITH_TIMEOUT(([&crowd] {
+                                  int n = 0;
+                                  for (const auto &member : crowd)
+                                      n += int(member->acknowledged.size());
+                                  return n;
+                              }()),
+                              sent, 20000);
+    for (const auto &member : crowd) {
+        QCOMPARE(member->errors, 0);
+        if (!member->churner)
+            QTRY_COMPARE_WITH_TIMEOUT(member->received, sentPerRoom.value(member->room), 10000);
+    }
+    int reconnects = 0;
+    for (const auto &member : crowd)
+        reconnects += member->connects - 1;
+    qInfo("%d clients opened in %lld ms, all joined after %lld ms; %d cut off, %d reconnects, %d messages, "
+          "natterd RSS %lld KiB",
+          Crowd, openedMs, allJoinedMs, cuts, reconnects, sent, residentKiB(server->pid()));
+    QVERIFY(reconnects >= cuts);
+    QCOMPARE(server->terminate(), 0);
 }
 
 QTEST_MAIN(TestFaults)
