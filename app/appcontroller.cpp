@@ -127,7 +127,7 @@ AppController::AppController(AppSettings settings, ClientOptions options,
     connect(m_window, &MainWindow::typingChanged, m_client, &ChatClient::setTyping);
     connect(m_window, &MainWindow::joinRoomRequested, this, [this](const QString &room) {
         if (m_client->openRoom(room)) {
-            setCurrentConversation(ConversationKey::room(room.trimmed().toLower()));
+            setCurrentConversation(ConversationKey::room(Validation::normalizedRoom(room)));
             saveSettings();
         }
     });
@@ -149,7 +149,7 @@ AppController::AppController(AppSettings settings, ClientOptions options,
     connect(m_window, &MainWindow::inviteRequested, this, &AppController::showInviteLink);
     connect(m_window, &MainWindow::createPrivateRoomRequested, this, [this](const QString &room) {
         if (m_client->createPrivateRoom(room)) {
-            setCurrentConversation(ConversationKey::room(room.trimmed().toLower()));
+            setCurrentConversation(ConversationKey::room(Validation::normalizedRoom(room)));
             saveSettings();
         }
     });

@@ -624,7 +624,7 @@ bool ChatClient::openRoom(const QString &room)
 
 bool ChatClient::enterRoom(const QString &room, bool createPrivate)
 {
-    const QString name = room.trimmed().toLower();
+    const QString name = Validation::normalizedRoom(room);
     if (!Validation::isValidRoomName(name)) {
         Q_EMIT errorOccurred(tr("“%1” is not a valid room name: use 1–64 letters, digits, '-', '_' or '.', "
                                 "starting with a letter or digit.")

@@ -33,9 +33,10 @@ std::optional<ClientOptions> parseClientArguments(const QStringList &arguments, 
                                   u"room"_s);
     const QCommandLineOption host(
         u"host"_s, QCoreApplication::translate("natter", "Host a chat on this computer at once."));
-    const QCommandLineOption port(u"port"_s,
-                                  QCoreApplication::translate("natter", "Port to host on (default: 5000)."),
-                                  u"port"_s, u"5000"_s);
+    const QCommandLineOption port(
+        u"port"_s,
+        QCoreApplication::translate("natter", "Port to host on (default: %1).").arg(Protocol::DefaultPort),
+        u"port"_s, QString::number(Protocol::DefaultPort));
     const QCommandLineOption listen(
         u"listen"_s,
         QCoreApplication::translate("natter", "Address a hosted chat listens on (default: all interfaces)."),
@@ -104,7 +105,7 @@ std::optional<ClientOptions> parseClientArguments(const QStringList &arguments, 
     if (parser.isSet(email) && !Validation::isValidEmail(options.identity.email))
         return usageError(u"--email: not an email address: %1"_s.arg(parser.value(email)));
     if (parser.isSet(room)) {
-        options.room = parser.value(room).trimmed().toLower();
+        options.room = Validation::normalizedRoom(parser.value(room));
         if (!Validation::isValidRoomName(options.room))
             return usageError(u"--room: 1-64 of a-z 0-9 - _ . starting with a letter or digit: %1"_s.arg(
                 parser.value(room)));

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "invitelink.h"
+#include "protocol.h"
 #include "user.h"
 
 #include <QHostAddress>
@@ -18,7 +19,7 @@ struct ClientOptions
     User identity;     ///< --name, --email (either may be empty)
     QString room;      ///< --room: open and show this room
     bool host = false; ///< --host: host a chat on this computer at once
-    quint16 hostPort = 5000;
+    quint16 hostPort = Protocol::DefaultPort;
     QHostAddress hostAddress = QHostAddress::Any; ///< --listen: where a hosted chat listens
     QString hostName;                             ///< --host-name: what the hosted chat is called
     QString databasePath;                         ///< --database: where a hosted chat keeps its history

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "protocol.h"
+
 #include <QByteArray>
 #include <QString>
 
@@ -15,7 +17,7 @@ namespace Natter::Discovery {
 
 inline constexpr int Version = 1;
 /// The UDP port servers listen on for queries (same number as the WebSocket port).
-inline constexpr quint16 DefaultPort = 5000;
+inline constexpr quint16 DefaultPort = Protocol::DefaultPort;
 /// Datagrams longer than this are ignored, and none longer is ever sent.
 inline constexpr int MaxDatagramBytes = 512;
 /// Announcements are kept to this size (the name is cut to fit): an answer

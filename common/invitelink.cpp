@@ -40,7 +40,7 @@ std::optional<InviteLink> InviteLink::parse(const QString &text)
     const QUrlQuery query(url);
     InviteLink link;
     link.host = url.host();
-    const int port = url.port(5000);
+    const int port = url.port(Protocol::DefaultPort);
     if (port < 1 || port > 65535)
         return std::nullopt;
     link.port = quint16(port);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "protocol.h"
+
 #include <QString>
 #include <QUrl>
 
@@ -14,7 +16,7 @@ namespace Natter {
 struct InviteLink
 {
     QString host;
-    quint16 port = 5000;
+    quint16 port = Protocol::DefaultPort;
     QString invite;      ///< may be empty (a server with open registration)
     QString fingerprint; ///< 64 hex digits
 

@@ -28,6 +28,9 @@
 namespace Natter::Protocol {
 
 inline constexpr int Version = 1;
+/// natterd's WebSocket port when none is given (an address without a port, an
+/// invite link, a hosted chat); LAN discovery uses the same number over UDP.
+inline constexpr quint16 DefaultPort = 5000;
 inline constexpr int DefaultHistoryLimit = 50;
 inline constexpr int MaxHistoryLimit = 200;
 inline constexpr qsizetype MinPasswordLength = 8;

@@ -1,5 +1,7 @@
 #include "serveraddress.h"
 
+#include "protocol.h"
+
 using namespace Qt::StringLiterals;
 
 namespace Natter {
@@ -15,7 +17,7 @@ QUrl serverUrlFromAddress(const QString &text)
     if (!url.isValid() || url.host().isEmpty() || (url.scheme() != u"ws"_s && url.scheme() != u"wss"_s))
         return {};
     if (url.port() == -1)
-        url.setPort(5000);
+        url.setPort(Protocol::DefaultPort);
     return url;
 }
 

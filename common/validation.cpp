@@ -97,6 +97,11 @@ QString normalizedEmail(QStringView email)
     return email.toString().toLower();
 }
 
+QString normalizedRoom(QStringView room)
+{
+    return room.trimmed().toString().toLower();
+}
+
 bool isValidDisplayName(QStringView name)
 {
     const QStringView trimmed = name.trimmed();

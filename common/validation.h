@@ -25,6 +25,10 @@ bool isValidEmail(QStringView email);
 /// so that look-alike letters cannot pass for the email they imitate.
 QString displayableEmail(QStringView email);
 
+/// A room name as typed (" General ") in the form rooms have ("general"):
+/// trimmed and lowercased; check it with isValidRoomName() after.
+QString normalizedRoom(QStringView room);
+
 /// Emails identify users and compare case-insensitively; this is the stored form.
 QString normalizedEmail(QStringView email);
 

@@ -111,7 +111,8 @@ int runAdminCommand(const QStringList &arguments, std::FILE *in)
     const QCommandLineOption all(u"all"_s, u"revoke: every token of the user."_s);
     const QCommandLineOption address(u"address"_s, u"invite create: the host name or address in the link."_s,
                                      u"host"_s, QSysInfo::machineHostName());
-    const QCommandLineOption port(u"port"_s, u"invite create: the port in the link."_s, u"port"_s, u"5000"_s);
+    const QCommandLineOption port(u"port"_s, u"invite create: the port in the link."_s, u"port"_s,
+                                  QString::number(Protocol::DefaultPort));
     const QCommandLineOption tlsCert(u"tls-cert"_s, u"invite create: the served certificate."_s, u"file"_s);
     const QCommandLineOption tlsKey(u"tls-key"_s, u"invite create: its key."_s, u"file"_s);
     parser.addOptions({db, name, passwordFile, uses, expires, all, address, port, tlsCert, tlsKey});

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "passwordhasher.h"
+#include "protocol.h"
 #include "tlsidentity.h"
 #include "validation.h"
 
@@ -26,7 +27,7 @@ struct ServerConfig
     };
 
     QHostAddress host = QHostAddress::Any;
-    quint16 port = 5000;
+    quint16 port = Protocol::DefaultPort;
     QString serverName;
 
     qsizetype maxTextLength = Validation::DefaultMaxTextLength; ///< code points

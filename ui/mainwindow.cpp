@@ -7,6 +7,7 @@
 #include "sidebardelegates.h"
 #include "typography.h"
 #include "uilogging.h"
+#include "validation.h"
 
 #include <QAction>
 #include <QActionGroup>
@@ -1135,7 +1136,7 @@ void MainWindow::askCreatePrivateRoom()
            "read it or see who is in it:"),
         QLineEdit::Normal, QString(), &ok);
     if (ok && !room.trimmed().isEmpty())
-        Q_EMIT createPrivateRoomRequested(room.trimmed().toLower());
+        Q_EMIT createPrivateRoomRequested(Validation::normalizedRoom(room));
 }
 
 void MainWindow::askDirectMessage()

@@ -19,6 +19,7 @@ private Q_SLOTS:
     void displayNames();
     void lookAlikeEmailsAreShownAsWhatTheyAre();
     void normalizedEmailIsLowerCase();
+    void normalizedRoomIsTrimmedAndLowerCase();
 };
 
 void TestValidation::roomNames_data()
@@ -126,6 +127,13 @@ void TestValidation::textLengthCountsCodePoints()
 void TestValidation::normalizedEmailIsLowerCase()
 {
     QCOMPARE(Validation::normalizedEmail(u"Bob@Example.ORG"), u"bob@example.org"_s);
+}
+
+void TestValidation::normalizedRoomIsTrimmedAndLowerCase()
+{
+    QCOMPARE(Validation::normalizedRoom(u"  General\t"), u"general"_s);
+    QVERIFY(Validation::isValidRoomName(Validation::normalizedRoom(u" Lab-2.North ")));
+    QVERIFY(!Validation::isValidRoomName(Validation::normalizedRoom(u"two words")));
 }
 
 QTEST_GUILESS_MAIN(TestValidation)
