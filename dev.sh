@@ -107,16 +107,14 @@ case "${1:-}" in
     if [ "${CI:-}" = "true" ] && [ "$(id -u)" -eq 0 ]; then export NATTER_PACKAGE_INSTALL=1; fi
     ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
     if [ "${CI:-}" = "true" ]; then
-      # CI runs the suites of sequences (switch, close, reconnect) and of the
-      # server again under AddressSanitizer and UBSan: a dangling model, key or
-      # session that happens to work in Release crashes there.
-      asan_tests=(tst_switching tst_appcontroller tst_mainwindow tst_chatclient tst_resume tst_serverconnection
-        tst_chatserver tst_transport tst_directory)
+      # CI runs the whole suite again under AddressSanitizer and UBSan (not the
+      # packages, which are Release builds, nor the translation check): a
+      # dangling model, key or session that happens to work in Release
+      # crashes there, and a leak fails the suite at exit.
       cmake -S . -B "$BUILD_DIR-asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNATTER_SANITIZE=ON \
         -DNATTER_WARNINGS_AS_ERRORS=ON
-      cmake --build "$BUILD_DIR-asan" -j "$JOBS" --target "${asan_tests[@]}"
-      ctest --test-dir "$BUILD_DIR-asan" --output-on-failure -j "$JOBS" \
-        -R "^($(IFS='|'; echo "${asan_tests[*]}"))\$"
+      cmake --build "$BUILD_DIR-asan" -j "$JOBS"
+      ctest --test-dir "$BUILD_DIR-asan" --output-on-failure -j "$JOBS" -LE package -E '^translations$'
     fi
     fuzz
     ;;

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Turns soakclient's samples into a Markdown table (stdout) and an SVG plot.
 
-usage: soakplot.py SAMPLES.csv SUMMARY.json OUT.svg
+usage: soakplot.py SAMPLES.csv SUMMARY.json OUT.svg [SETTLED_AFTER_MINUTES]
 Slopes are least-squares fits over the samples after the first tenth of the
-run (start-up and the first WAL growth are not ageing).
+run, or after SETTLED_AFTER_MINUTES (start-up, the first WAL growth and an ASan
+build's quarantine filling up are not ageing).
 """
 import csv
 import json
@@ -33,9 +34,10 @@ def main():
     with open(summary_path) as f:
         summary = json.loads(f.read().strip().splitlines()[-1])
     minutes = [r["seconds"] / 60 for r in rows]
-    settled = [i for i, m in enumerate(minutes) if m >= minutes[-1] / 10]
+    settled_after = float(sys.argv[4]) if len(sys.argv) > 4 else minutes[-1] / 10
+    settled = [i for i, m in enumerate(minutes) if m >= settled_after]
 
-    print("| | start | end | min | max | slope after warm-up (per 10 min) |")
+    print(f"| | start | end | min | max | slope after {settled_after:g} min (per 10 min) |")
     print("| --- | --- | --- | --- | --- | --- |")
     for key, label, unit, scale in SERIES:
         values = [r[key] * scale for r in rows]

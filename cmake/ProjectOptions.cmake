@@ -1,15 +1,17 @@
 # One INTERFACE target carries the language level, warnings and Qt strictness
 # defines; every Natter target links it, so nothing is set globally.
 add_library(natter_project_options INTERFACE)
+add_library(Natter::ProjectOptions ALIAS natter_project_options)
 
 target_compile_features(natter_project_options INTERFACE cxx_std_20)
 
 target_compile_options(natter_project_options INTERFACE
-    $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wpedantic>
+    $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wpedantic -Wold-style-cast -Woverloaded-virtual -Wnon-virtual-dtor>
     $<$<AND:$<BOOL:${NATTER_WARNINGS_AS_ERRORS}>,$<CXX_COMPILER_ID:GNU,Clang>>:-Werror>)
 
 target_compile_definitions(natter_project_options INTERFACE
     QT_NO_CAST_FROM_ASCII
+    QT_NO_CAST_TO_ASCII
     QT_NO_NARROWING_CONVERSIONS_IN_CONNECT
     QT_USE_QSTRINGBUILDER
     QT_NO_URL_CAST_FROM_STRING

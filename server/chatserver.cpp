@@ -193,7 +193,7 @@ void ChatServer::deliverHeld(ClientSession *session)
     // In pages, while the connection keeps up: someone away for a long time
     // may have thousands waiting, more than --max-queue at once, and being
     // dropped for them (after they were released) would lose them.
-    constexpr int Page = 50;
+    constexpr int Page = Protocol::DefaultHistoryLimit;
     const qint64 budget = std::clamp<qint64>(m_config.maxQueuedBytes / 4, 1, 1024 * 1024);
     const QString email = session->user().email;
     while (!session->isDropping()) {

@@ -2,6 +2,7 @@
 
 #include "accountstore.h"
 #include "message.h"
+#include "protocol.h"
 
 #include <QList>
 #include <QString>
@@ -17,7 +18,7 @@ struct HistoryQuery
     QString userA, userB;         ///< the direct conversation of two users
     std::optional<qint64> before; ///< only ids below this (older page), or
     std::optional<qint64> after;  ///< only ids above this (resume), or neither: the latest
-    int limit = 50;
+    int limit = Protocol::DefaultHistoryLimit;
 };
 
 struct HistoryPage

@@ -35,8 +35,8 @@ struct ServerConfig
     double rateLimit = 20.0;                 ///< messages per second per user; 0 = unlimited
     double rateBurst = 200.0;                ///< bucket size
     qint64 maxQueuedBytes = 4 * 1024 * 1024; ///< unsent bytes to one connection before it is dropped
-    int historyOnJoin = 50;                  ///< messages a joiner gets
-    int maxRoomsPerConnection = 100;         ///< join_room beyond this answers too_many_rooms
+    int historyOnJoin = Protocol::DefaultHistoryLimit; ///< messages a joiner gets
+    int maxRoomsPerConnection = 100;                   ///< join_room beyond this answers too_many_rooms
 
     /// Serve wss:// with this certificate; nullopt: plain ws:// (behind a TLS-terminating proxy).
     std::optional<TlsIdentity> tls;

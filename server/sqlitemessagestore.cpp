@@ -222,6 +222,13 @@ bool SqliteMessageStore::open()
     if (!m_db.open())
         return fail(u"cannot open %1"_s.arg(m_path), m_db.lastError());
 
+    // The first statements are where a file that is not ours, or is taken, shows.
+    const auto refuseUnusable = [this](const QSqlError &error) {
+        if (error.nativeErrorCode() == u"5"_s) // SQLITE_BUSY
+            return fail(u"%1 is in use by another process (is another natterd running on it?)"_s.arg(m_path),
+                        error);
+        return fail(u"%1 is not a usable SQLite database"_s.arg(m_path), error);
+    };
     QSqlQuery pragma(m_db);
     if (m_mode == OpenMode::Server && m_path != u":memory:"_s) {
         // A damaged file is refused before anything writes to it (a journal
@@ -234,11 +241,7 @@ bool SqliteMessageStore::open()
             const QSqlError error = pragma.lastError();
             pragma = QSqlQuery();
             closeDatabase();
-            if (error.nativeErrorCode() == u"5"_s) // SQLITE_BUSY
-                return fail(
-                    u"%1 is in use by another process (is another natterd running on it?)"_s.arg(m_path),
-                    error);
-            return fail(u"%1 is not a usable SQLite database"_s.arg(m_path), error);
+            return refuseUnusable(error);
         }
         if (const QString verdict = pragma.value(0).toString(); verdict != u"ok"_s) {
             pragma = QSqlQuery();
@@ -265,11 +268,7 @@ bool SqliteMessageStore::open()
         if (!pragma.exec(statement)) {
             const QSqlError error = pragma.lastError();
             closeDatabase();
-            if (error.nativeErrorCode() == u"5"_s) // SQLITE_BUSY
-                return fail(
-                    u"%1 is in use by another process (is another natterd running on it?)"_s.arg(m_path),
-                    error);
-            return fail(u"%1 is not a usable SQLite database"_s.arg(m_path), error);
+            return refuseUnusable(error);
         }
     }
     if (!migrate()) {

@@ -1,5 +1,6 @@
 #include "directorydialog.h"
 
+#include "protocol.h"
 #include "validation.h"
 
 #include <QCoreApplication>
@@ -53,7 +54,7 @@ DirectoryDialog::DirectoryDialog(Kind kind, QWidget *parent)
     m_search->setObjectName(u"search"_s);
     m_search->setClearButtonEnabled(true);
     m_search->setPlaceholderText(kind == Kind::Rooms ? tr("Search rooms") : tr("Search people"));
-    m_search->setMaxLength(64);
+    m_search->setMaxLength(int(Protocol::MaxListPrefixLength));
     m_search->installEventFilter(this);
     layout->addWidget(m_search);
     m_list->setObjectName(u"results"_s);

@@ -50,7 +50,7 @@ SettingsDialog::SettingsDialog(QWidget *parent)
 
     layout->addWidget(sectionTitle(tr("Profile"), this));
     auto *profile = new QFormLayout;
-    m_name->setMaxLength(64);
+    m_name->setMaxLength(int(Validation::MaxDisplayNameLength));
     m_name->setAccessibleName(tr("Display name"));
     profile->addRow(tr("Display &name:"), m_name);
     m_nameError->setTextFormat(Qt::PlainText);

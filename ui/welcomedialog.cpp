@@ -42,9 +42,9 @@ WelcomeDialog::WelcomeDialog(QWidget *parent)
 
     auto *form = new QFormLayout;
     m_name->setPlaceholderText(tr("Alice Smith"));
-    m_name->setMaxLength(64);
+    m_name->setMaxLength(int(Validation::MaxDisplayNameLength));
     m_email->setPlaceholderText(tr("alice@example.org"));
-    m_email->setMaxLength(254);
+    m_email->setMaxLength(int(Validation::MaxEmailLength));
     form->addRow(tr("&Name:"), m_name);
     form->addRow(tr("&Email:"), m_email);
     m_password->setEchoMode(QLineEdit::Password);
@@ -239,7 +239,7 @@ bool WelcomeDialog::validateIdentity()
     const User user = identity();
     QString problem;
     if (!Validation::isValidDisplayName(user.name))
-        problem = tr("Enter your name (1 to 64 characters).");
+        problem = tr("Enter your name (1 to %1 characters).").arg(Validation::MaxDisplayNameLength);
     else if (!Validation::isValidEmail(user.email))
         problem = tr("Enter a valid email address, like alice@example.org: it identifies you.");
     m_error->setText(problem);

@@ -2,6 +2,7 @@
 #include "faultproxy.h"
 #include "natterdprocess.h"
 #include "passwordhasher.h"
+#include "sqlitecheck.h"
 #include "sqlitemessagestore.h"
 #include "testclient.h"
 #include "testserver.h"
@@ -69,6 +70,7 @@ private:
     static QList<qint64> modelIds(const ChatClient &client, const ConversationKey &key);
 
     std::unique_ptr<QTemporaryDir> m_dir;
+    qint64 m_baselineGrowthKiB = 0; // natterd's RSS growth in the slow consumer's baseline row
 };
 
 namespace {
@@ -308,8 +310,8 @@ void TestFaults::halfOpenPeerIsDroppedAndItsMessagesHeld()
 void TestFaults::slowConsumerIsDroppedAndResumesWithoutGap_data()
 {
     QTest::addColumn<bool>("slowReader");
-    QTest::newRow("a reader at 10 KiB/s") << true;
     QTest::newRow("every reader healthy (baseline)") << false;
+    QTest::newRow("a reader at 10 KiB/s") << true;
 }
 
 void TestFaults::slowConsumerIsDroppedAndResumesWithoutGap()
@@ -372,7 +374,13 @@ void TestFaults::slowConsumerIsDroppedAndResumesWithoutGap()
     const qint64 rssAfter = residentKiB(server->pid());
     qInfo("bystander latency p50 %lld ms, p99 %lld ms; natterd RSS %lld -> %lld KiB", latencies.at(Count / 2),
           latencies.at(Count * 99 / 100), rssBefore, rssAfter);
-    QVERIFY2(rssAfter - rssBefore < 32 * 1024, "the server kept what it could not send");
+    // Against the same load without the slow reader (an ASan build's RSS
+    // grows with its quarantine either way): what it could not send is not kept.
+    if (!slowReader)
+        m_baselineGrowthKiB = rssAfter - rssBefore;
+    else
+        QVERIFY2(rssAfter - rssBefore < m_baselineGrowthKiB + 16 * 1024,
+                 "the server kept what it could not send");
 
     // Carol comes back through a good link and reads what she missed: no gap, no duplicate.
     QTRY_VERIFY_WITH_TIMEOUT(carol->state() == ChatClient::State::Online, 20000);
@@ -536,6 +544,10 @@ void TestFaults::clockSteppedBackAndForward()
     environment.insert(u"FAKETIME_TIMESTAMP_FILE"_s, offset.fileName());
     environment.insert(u"FAKETIME_NO_CACHE"_s, u"1"_s);
     environment.insert(u"FAKETIME_DONT_FAKE_MONOTONIC"_s, u"1"_s);
+    // An ASan natterd wants its runtime first among the libraries; libfaketime
+    // before it is fine (it only forwards the clock calls).
+    environment.insert(u"ASAN_OPTIONS"_s,
+                       environment.value(u"ASAN_OPTIONS"_s) + u":verify_asan_link_order=0"_s);
     const auto server = natterd();
     server->setEnvironment(environment);
     // Tight limits, so that a limiter or a timer on the wall clock would show.
@@ -649,17 +661,7 @@ void TestFaults::killedFiveTimesMidBurstLosesNothingAcknowledged()
     QTRY_COMPARE_WITH_TIMEOUT(dave.count<ReceiveMessage>(), heldForDave, 10000);
     QCOMPARE(server->terminate(), 0);
 
-    QString integrity;
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"check"_s);
-        db.setDatabaseName(dbPath());
-        QVERIFY(db.open());
-        QSqlQuery query(db);
-        QVERIFY(query.exec(u"PRAGMA integrity_check"_s) && query.next());
-        integrity = query.value(0).toString();
-    }
-    QSqlDatabase::removeDatabase(u"check"_s);
-    QCOMPARE(integrity, u"ok"_s);
+    QCOMPARE(sqliteIntegrity(dbPath()), u"ok"_s);
     qInfo("%lld acknowledged across %d kills, %lld stored, none lost or doubled", qint64(acknowledged.size()),
           Rounds, qint64(all.size()));
 }

@@ -1,3 +1,4 @@
+#include "sqlitecheck.h"
 #include "testclient.h"
 
 #include "discovery.h"
@@ -452,17 +453,7 @@ void TestNatterd::killDuringBurstLosesNothingAcknowledged()
     natterd.terminate();
     QVERIFY(waitForExit(natterd));
 
-    QString integrity;
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"check"_s);
-        db.setDatabaseName(dbPath());
-        QVERIFY(db.open());
-        QSqlQuery query(db);
-        QVERIFY(query.exec(u"PRAGMA integrity_check"_s) && query.next());
-        integrity = query.value(0).toString();
-    }
-    QSqlDatabase::removeDatabase(u"check"_s);
-    QCOMPARE(integrity, u"ok"_s);
+    QCOMPARE(sqliteIntegrity(dbPath()), u"ok"_s);
 }
 
 void TestNatterd::answersLanDiscovery()
