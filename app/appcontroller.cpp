@@ -1,15 +1,15 @@
-#include "appcontroller.h"
+#include "app/appcontroller.h"
 
-#include "autostart.h"
-#include "discovery.h"
-#include "discoverybrowser.h"
-#include "fingerprint.h"
-#include "localserverhost.h"
-#include "mainwindow.h"
-#include "memberlistmodel.h"
-#include "trayicon.h"
-#include "validation.h"
-#include "welcomedialog.h"
+#include "app/autostart.h"
+#include "app/discoverybrowser.h"
+#include "app/localserverhost.h"
+#include "common/discovery.h"
+#include "common/fingerprint.h"
+#include "common/memberlistmodel.h"
+#include "common/validation.h"
+#include "ui/mainwindow.h"
+#include "ui/trayicon.h"
+#include "ui/welcomedialog.h"
 
 #include <QApplication>
 #include <QClipboard>

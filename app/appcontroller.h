@@ -1,10 +1,10 @@
 #pragma once
 
-#include "appsettings.h"
-#include "chatclient.h"
-#include "commandline.h"
-#include "credentialstore.h"
-#include "settingsdialog.h"
+#include "app/appsettings.h"
+#include "app/chatclient.h"
+#include "app/commandline.h"
+#include "app/credentialstore.h"
+#include "ui/settingsdialog.h"
 
 #include <QObject>
 #include <QPointer>

@@ -1,9 +1,9 @@
 #pragma once
 
-#include "conversationlistmodel.h"
-#include "message.h"
-#include "serverconfig.h"
-#include "user.h"
+#include "common/conversationlistmodel.h"
+#include "common/message.h"
+#include "common/user.h"
+#include "server/serverconfig.h"
 
 #include <QByteArray>
 #include <QList>

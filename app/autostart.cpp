@@ -1,6 +1,6 @@
-#include "autostart.h"
+#include "app/autostart.h"
 
-#include "clientlogging.h"
+#include "app/clientlogging.h"
 
 #include <QCoreApplication>
 #include <QDir>

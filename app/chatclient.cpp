@@ -1,7 +1,7 @@
-#include "chatclient.h"
+#include "app/chatclient.h"
 
-#include "clientlogging.h"
-#include "validation.h"
+#include "app/clientlogging.h"
+#include "common/validation.h"
 
 #include <QUuid>
 

@@ -1,10 +1,10 @@
 #pragma once
 
-#include "codec.h"
-#include "conversationlistmodel.h"
-#include "messagelistmodel.h"
-#include "serverconnection.h"
-#include "user.h"
+#include "app/serverconnection.h"
+#include "common/codec.h"
+#include "common/conversationlistmodel.h"
+#include "common/messagelistmodel.h"
+#include "common/user.h"
 
 #include <QElapsedTimer>
 #include <QHash>

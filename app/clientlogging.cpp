@@ -1,4 +1,4 @@
-#include "clientlogging.h"
+#include "app/clientlogging.h"
 
 Q_LOGGING_CATEGORY(lcNatterClientNet, "natter.client.net", QtWarningMsg)
 Q_LOGGING_CATEGORY(lcNatterClientHost, "natter.client.host", QtWarningMsg)

@@ -1,8 +1,8 @@
-#include "commandline.h"
+#include "app/commandline.h"
 
-#include "protocol.h"
-#include "serveraddress.h"
-#include "validation.h"
+#include "common/protocol.h"
+#include "common/serveraddress.h"
+#include "common/validation.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "invitelink.h"
-#include "protocol.h"
-#include "user.h"
+#include "common/invitelink.h"
+#include "common/protocol.h"
+#include "common/user.h"
 
 #include <QHostAddress>
 #include <QStringList>

@@ -1,6 +1,6 @@
-#include "credentialstore.h"
+#include "app/credentialstore.h"
 
-#include "clientlogging.h"
+#include "app/clientlogging.h"
 
 #include <QDir>
 #include <QEventLoop>

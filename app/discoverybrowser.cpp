@@ -1,6 +1,6 @@
-#include "discoverybrowser.h"
+#include "app/discoverybrowser.h"
 
-#include "clientlogging.h"
+#include "app/clientlogging.h"
 
 #include <QNetworkDatagram>
 #include <QUdpSocket>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "discovery.h"
+#include "common/discovery.h"
 
 #include <QHostAddress>
 #include <QObject>

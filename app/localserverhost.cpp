@@ -1,11 +1,11 @@
-#include "localserverhost.h"
+#include "app/localserverhost.h"
 
-#include "chatserver.h"
-#include "clientlogging.h"
-#include "discoveryresponder.h"
-#include "sqlitemessagestore.h"
-#include "tlsidentity.h"
-#include "transport.h"
+#include "app/clientlogging.h"
+#include "server/chatserver.h"
+#include "server/discoveryresponder.h"
+#include "server/sqlitemessagestore.h"
+#include "server/tlsidentity.h"
+#include "server/transport.h"
 
 #include <QDir>
 #include <QEventLoop>
@@ -16,7 +16,7 @@
 #include <QThread>
 
 #ifdef NATTER_HAVE_EPOLL
-#include "epolleventdispatcher.h"
+#include "server/epolleventdispatcher.h"
 #endif
 
 using namespace Qt::StringLiterals;

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "serverconfig.h"
-#include "user.h"
+#include "common/user.h"
+#include "server/serverconfig.h"
 
 #include <QHostAddress>
 #include <QObject>

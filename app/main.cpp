@@ -1,13 +1,13 @@
 // natter: the Natter desktop chat client.
-#include "appcontroller.h"
-#include "appicon.h"
-#include "commandline.h"
-#include "translations.h"
+#include "app/appcontroller.h"
+#include "app/commandline.h"
+#include "ui/appicon.h"
+#include "ui/translations.h"
 
 #include <QApplication>
 
 #ifdef Q_OS_UNIX
-#include "unixsignalwatcher.h"
+#include "server/unixsignalwatcher.h"
 
 #include <csignal>
 #endif

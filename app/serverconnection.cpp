@@ -1,6 +1,6 @@
-#include "serverconnection.h"
+#include "app/serverconnection.h"
 
-#include "clientlogging.h"
+#include "app/clientlogging.h"
 
 #include <QCryptographicHash>
 #include <QRandomGenerator>

@@ -1,7 +1,7 @@
-#include "benchaccounts.h"
+#include "bench/benchaccounts.h"
 
-#include "passwordhasher.h"
-#include "sqlitemessagestore.h"
+#include "server/passwordhasher.h"
+#include "server/sqlitemessagestore.h"
 
 #include <QCoreApplication>
 #include <QFileInfo>

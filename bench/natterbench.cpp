@@ -6,7 +6,7 @@
 // one), runs one workload for a bounded time on 127.0.0.1 only, and prints one
 // JSON line of figures. See docs/performance.md.
 
-#include "benchaccounts.h"
+#include "bench/benchaccounts.h"
 
 #include <openssl/ssl.h>
 

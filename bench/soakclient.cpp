@@ -12,9 +12,9 @@
 //
 // Loopback only, bounded by --duration (at most 4 h). See bench/soak.sh.
 
-#include "benchaccounts.h"
+#include "bench/benchaccounts.h"
 
-#include "codec.h"
+#include "common/codec.h"
 
 #include <QCoreApplication>
 #include <QDir>

@@ -3,7 +3,7 @@
 // times the three history reads the server makes: latest page, page before an
 // id, page after an id. Prints one JSON line. Bounded: at most 5 M messages.
 
-#include "sqlitemessagestore.h"
+#include "server/sqlitemessagestore.h"
 
 #include <QCoreApplication>
 #include <QElapsedTimer>

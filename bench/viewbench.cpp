@@ -11,8 +11,8 @@
 // up, going back to the bottom (where the window gives back all but the latest
 // messages), a new message after that, and RSS. Prints one JSON line. Not a
 // test: figures go to docs/performance.md.
-#include "mainwindow.h"
-#include "messagelistmodel.h"
+#include "common/messagelistmodel.h"
+#include "ui/mainwindow.h"
 
 #include <QApplication>
 #include <QCommandLineParser>

@@ -1,7 +1,7 @@
-#include "codec.h"
+#include "common/codec.h"
 
-#include "logging.h"
-#include "validation.h"
+#include "common/logging.h"
+#include "common/validation.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "protocol.h"
+#include "common/protocol.h"
 
 #include <QByteArray>
 #include <QJsonObject>

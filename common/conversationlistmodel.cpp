@@ -1,4 +1,4 @@
-#include "conversationlistmodel.h"
+#include "common/conversationlistmodel.h"
 
 #include <QHash>
 

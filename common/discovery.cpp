@@ -1,7 +1,7 @@
-#include "discovery.h"
+#include "common/discovery.h"
 
-#include "fingerprint.h"
-#include "validation.h"
+#include "common/fingerprint.h"
+#include "common/validation.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>

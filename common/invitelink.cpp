@@ -1,6 +1,6 @@
-#include "invitelink.h"
+#include "common/invitelink.h"
 
-#include "fingerprint.h"
+#include "common/fingerprint.h"
 
 #include <QUrlQuery>
 

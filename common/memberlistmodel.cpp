@@ -1,6 +1,6 @@
-#include "memberlistmodel.h"
+#include "common/memberlistmodel.h"
 
-#include "validation.h"
+#include "common/validation.h"
 
 #include <algorithm>
 

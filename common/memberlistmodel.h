@@ -1,6 +1,6 @@
 #pragma once
 
-#include "user.h"
+#include "common/user.h"
 
 #include <QAbstractListModel>
 #include <QList>

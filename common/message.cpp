@@ -1,6 +1,6 @@
-#include "message.h"
+#include "common/message.h"
 
-#include "validation.h"
+#include "common/validation.h"
 
 using namespace Qt::StringLiterals;
 

@@ -1,6 +1,6 @@
-#include "messagelistmodel.h"
+#include "common/messagelistmodel.h"
 
-#include "logging.h"
+#include "common/logging.h"
 
 #include <algorithm>
 

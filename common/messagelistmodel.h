@@ -1,6 +1,6 @@
 #pragma once
 
-#include "message.h"
+#include "common/message.h"
 
 #include <QAbstractListModel>
 #include <QList>

@@ -14,8 +14,8 @@
 //
 // Type names and error codes are append only: never rename, renumber or reuse.
 
-#include "message.h"
-#include "user.h"
+#include "common/message.h"
+#include "common/user.h"
 
 #include <QDateTime>
 #include <QJsonObject>

@@ -1,6 +1,6 @@
-#include "serveraddress.h"
+#include "common/serveraddress.h"
 
-#include "protocol.h"
+#include "common/protocol.h"
 
 using namespace Qt::StringLiterals;
 

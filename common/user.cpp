@@ -1,6 +1,6 @@
-#include "user.h"
+#include "common/user.h"
 
-#include "validation.h"
+#include "common/validation.h"
 
 using namespace Qt::StringLiterals;
 

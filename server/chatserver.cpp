@@ -1,10 +1,10 @@
-#include "chatserver.h"
+#include "server/chatserver.h"
 
-#include "clientsession.h"
-#include "passwordhasher.h"
-#include "serverlogging.h"
-#include "transport.h"
-#include "validation.h"
+#include "common/validation.h"
+#include "server/clientsession.h"
+#include "server/passwordhasher.h"
+#include "server/serverlogging.h"
+#include "server/transport.h"
 
 #include <algorithm>
 

@@ -1,10 +1,10 @@
 #pragma once
 
-#include "codec.h"
-#include "loginthrottle.h"
-#include "messagestore.h"
-#include "ratelimiter.h"
-#include "serverconfig.h"
+#include "common/codec.h"
+#include "server/loginthrottle.h"
+#include "server/messagestore.h"
+#include "server/ratelimiter.h"
+#include "server/serverconfig.h"
 
 #include <QElapsedTimer>
 #include <QHash>

@@ -1,6 +1,6 @@
-#include "clientsession.h"
+#include "server/clientsession.h"
 
-#include "serverlogging.h"
+#include "server/serverlogging.h"
 
 #include <chrono>
 

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "codec.h"
-#include "connection.h"
-#include "user.h"
+#include "common/codec.h"
+#include "common/user.h"
+#include "server/connection.h"
 
 #include <QObject>
 #include <QSet>

@@ -1,7 +1,7 @@
-#include "connection.h"
+#include "server/connection.h"
 
-#include "serverlogging.h"
-#include "transport.h"
+#include "server/serverlogging.h"
+#include "server/transport.h"
 
 #include <QTcpSocket>
 #include <QWebSocket>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "ratelimiter.h"
+#include "server/ratelimiter.h"
 
 #include <QObject>
 #include <QPointer>

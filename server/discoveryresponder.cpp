@@ -1,6 +1,6 @@
-#include "discoveryresponder.h"
+#include "server/discoveryresponder.h"
 
-#include "serverlogging.h"
+#include "server/serverlogging.h"
 
 #include <QNetworkDatagram>
 #include <QUdpSocket>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "discovery.h"
-#include "ratelimiter.h"
+#include "common/discovery.h"
+#include "server/ratelimiter.h"
 
 #include <QElapsedTimer>
 #include <QHash>

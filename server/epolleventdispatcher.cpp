@@ -1,6 +1,6 @@
-#include "epolleventdispatcher.h"
+#include "server/epolleventdispatcher.h"
 
-#include "serverlogging.h"
+#include "server/serverlogging.h"
 
 #include <QCoreApplication>
 #include <QSocketNotifier>

@@ -1,10 +1,10 @@
 // natterd: the headless Natter chat server.
-#include "natterdcommandline.h"
+#include "server/natterdcommandline.h"
 
 #include <QCoreApplication>
 
 #ifdef NATTER_HAVE_EPOLL
-#include "epolleventdispatcher.h"
+#include "server/epolleventdispatcher.h"
 #endif
 
 int main(int argc, char *argv[])

@@ -1,8 +1,8 @@
 #pragma once
 
-#include "accountstore.h"
-#include "message.h"
-#include "protocol.h"
+#include "common/message.h"
+#include "common/protocol.h"
+#include "server/accountstore.h"
 
 #include <QList>
 #include <QString>

@@ -1,11 +1,11 @@
-#include "natterdadmin.h"
+#include "server/natterdadmin.h"
 
-#include "invitelink.h"
-#include "passwordhasher.h"
-#include "protocol.h"
-#include "sqlitemessagestore.h"
-#include "tlsidentity.h"
-#include "validation.h"
+#include "common/invitelink.h"
+#include "common/protocol.h"
+#include "common/validation.h"
+#include "server/passwordhasher.h"
+#include "server/sqlitemessagestore.h"
+#include "server/tlsidentity.h"
 
 #include <QCommandLineParser>
 #include <QDateTime>

@@ -1,14 +1,14 @@
-#include "natterdcommandline.h"
+#include "server/natterdcommandline.h"
 
-#include "chatserver.h"
-#include "discoveryresponder.h"
-#include "natterdadmin.h"
-#include "serverlogging.h"
-#include "sqlitemessagestore.h"
-#include "transport.h"
-#include "unixsignalwatcher.h"
+#include "server/chatserver.h"
+#include "server/discoveryresponder.h"
+#include "server/natterdadmin.h"
+#include "server/serverlogging.h"
+#include "server/sqlitemessagestore.h"
+#include "server/transport.h"
+#include "server/unixsignalwatcher.h"
 
-#include "fingerprint.h"
+#include "common/fingerprint.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "discovery.h"
-#include "serverconfig.h"
+#include "common/discovery.h"
+#include "server/serverconfig.h"
 
 #include <QStringList>
 

@@ -1,6 +1,6 @@
-#include "passwordhasher.h"
+#include "server/passwordhasher.h"
 
-#include "serverlogging.h"
+#include "server/serverlogging.h"
 
 #include <QCryptographicHash>
 #include <QPointer>

@@ -1,9 +1,9 @@
 #pragma once
 
-#include "passwordhasher.h"
-#include "protocol.h"
-#include "tlsidentity.h"
-#include "validation.h"
+#include "common/protocol.h"
+#include "common/validation.h"
+#include "server/passwordhasher.h"
+#include "server/tlsidentity.h"
 
 #include <QHostAddress>
 #include <QString>

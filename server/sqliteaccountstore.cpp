@@ -1,6 +1,6 @@
-#include "sqliteaccountstore.h"
+#include "server/sqliteaccountstore.h"
 
-#include "serverlogging.h"
+#include "server/serverlogging.h"
 
 #include <QSqlError>
 #include <QSqlQuery>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "accountstore.h"
+#include "server/accountstore.h"
 
 #include <QSqlDatabase>
 

@@ -1,8 +1,8 @@
-#include "sqlitemessagestore.h"
+#include "server/sqlitemessagestore.h"
 
-#include "serverlogging.h"
-#include "sqliteaccountstore.h"
-#include "walcheckpointer.h"
+#include "server/serverlogging.h"
+#include "server/sqliteaccountstore.h"
+#include "server/walcheckpointer.h"
 
 #include <QAtomicInteger>
 #include <QDir>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "messagestore.h"
+#include "server/messagestore.h"
 
 #include <QSqlDatabase>
 #include <QSqlQuery>

@@ -1,6 +1,6 @@
-#include "tlsidentity.h"
+#include "server/tlsidentity.h"
 
-#include "serverlogging.h"
+#include "server/serverlogging.h"
 
 #include <QCryptographicHash>
 #include <QDir>

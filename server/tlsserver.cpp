@@ -1,6 +1,6 @@
-#include "tlsserver.h"
+#include "server/tlsserver.h"
 
-#include "serverlogging.h"
+#include "server/serverlogging.h"
 
 #include <QSslSocket>
 

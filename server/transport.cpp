@@ -1,8 +1,8 @@
-#include "transport.h"
+#include "server/transport.h"
 
-#include "connection.h"
-#include "serverlogging.h"
-#include "tlsserver.h"
+#include "server/connection.h"
+#include "server/serverlogging.h"
+#include "server/tlsserver.h"
 
 #include <QHostInfo>
 #include <QNetworkInterface>

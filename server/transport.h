@@ -1,7 +1,7 @@
 #pragma once
 
-#include "ratelimiter.h"
-#include "serverconfig.h"
+#include "server/ratelimiter.h"
+#include "server/serverconfig.h"
 
 #include <QElapsedTimer>
 #include <QHash>

@@ -1,6 +1,6 @@
-#include "unixsignalwatcher.h"
+#include "server/unixsignalwatcher.h"
 
-#include "serverlogging.h"
+#include "server/serverlogging.h"
 
 #include <QSocketNotifier>
 

@@ -1,6 +1,6 @@
-#include "walcheckpointer.h"
+#include "server/walcheckpointer.h"
 
-#include "serverlogging.h"
+#include "server/serverlogging.h"
 
 #include <QSqlDatabase>
 #include <QSqlError>

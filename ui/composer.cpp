@@ -1,4 +1,4 @@
-#include "composer.h"
+#include "ui/composer.h"
 
 #include <QKeyEvent>
 #include <QTextBlock>

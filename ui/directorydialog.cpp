@@ -1,7 +1,7 @@
-#include "directorydialog.h"
+#include "ui/directorydialog.h"
 
-#include "protocol.h"
-#include "validation.h"
+#include "common/protocol.h"
+#include "common/validation.h"
 
 #include <QCoreApplication>
 #include <QDialogButtonBox>

@@ -1,13 +1,13 @@
-#include "mainwindow.h"
+#include "ui/mainwindow.h"
 
-#include "composer.h"
-#include "memberlistmodel.h"
-#include "messagedelegate.h"
-#include "messagelistmodel.h"
-#include "sidebardelegates.h"
-#include "typography.h"
-#include "uilogging.h"
-#include "validation.h"
+#include "common/memberlistmodel.h"
+#include "common/messagelistmodel.h"
+#include "common/validation.h"
+#include "ui/composer.h"
+#include "ui/messagedelegate.h"
+#include "ui/sidebardelegates.h"
+#include "ui/typography.h"
+#include "ui/uilogging.h"
 
 #include <QAction>
 #include <QActionGroup>

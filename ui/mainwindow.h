@@ -1,8 +1,8 @@
 #pragma once
 
-#include "conversationlistmodel.h"
-#include "directorydialog.h"
-#include "theme.h"
+#include "common/conversationlistmodel.h"
+#include "ui/directorydialog.h"
+#include "ui/theme.h"
 
 #include <QMainWindow>
 #include <QPointer>

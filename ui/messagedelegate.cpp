@@ -1,8 +1,8 @@
-#include "messagedelegate.h"
+#include "ui/messagedelegate.h"
 
-#include "messagelistmodel.h"
-#include "sidebardelegates.h"
-#include "typography.h"
+#include "common/messagelistmodel.h"
+#include "ui/sidebardelegates.h"
+#include "ui/typography.h"
 
 #include <QAbstractItemView>
 #include <QApplication>

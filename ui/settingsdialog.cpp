@@ -1,7 +1,7 @@
-#include "settingsdialog.h"
+#include "ui/settingsdialog.h"
 
-#include "typography.h"
-#include "validation.h"
+#include "common/validation.h"
+#include "ui/typography.h"
 
 #include <QCheckBox>
 #include <QComboBox>

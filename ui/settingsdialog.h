@@ -1,7 +1,7 @@
 #pragma once
 
-#include "conversationlistmodel.h"
-#include "theme.h"
+#include "common/conversationlistmodel.h"
+#include "ui/theme.h"
 
 #include <QDialog>
 

@@ -1,9 +1,9 @@
-#include "sidebardelegates.h"
+#include "ui/sidebardelegates.h"
 
-#include "conversationlistmodel.h"
-#include "memberlistmodel.h"
-#include "messagedelegate.h"
-#include "typography.h"
+#include "common/conversationlistmodel.h"
+#include "common/memberlistmodel.h"
+#include "ui/messagedelegate.h"
+#include "ui/typography.h"
 
 #include <QApplication>
 #include <QDateTime>

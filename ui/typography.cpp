@@ -1,4 +1,4 @@
-#include "typography.h"
+#include "ui/typography.h"
 
 #include <algorithm>
 

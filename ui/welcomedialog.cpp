@@ -1,8 +1,8 @@
-#include "welcomedialog.h"
+#include "ui/welcomedialog.h"
 
-#include "invitelink.h"
-#include "serveraddress.h"
-#include "validation.h"
+#include "common/invitelink.h"
+#include "common/serveraddress.h"
+#include "common/validation.h"
 
 #include <QComboBox>
 #include <QDialogButtonBox>

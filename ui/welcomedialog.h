@@ -1,7 +1,7 @@
 #pragma once
 
-#include "invitelink.h"
-#include "user.h"
+#include "common/invitelink.h"
+#include "common/user.h"
 
 #include <QDialog>
 #include <QTimer>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "credentialstore.h"
+#include "app/credentialstore.h"
 
 #include <QHash>
 

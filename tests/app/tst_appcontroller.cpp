@@ -1,32 +1,32 @@
 // The desktop app end to end under QT_QPA_PLATFORM=offscreen: the real window
 // and controller against an in-process server on 127.0.0.1.
-#include "appcontroller.h"
-#include "composer.h"
-#include "fingerprint.h"
-#include "invitelink.h"
-#include "localserverhost.h"
-#include "mainwindow.h"
-#include "memorycredentialstore.h"
-#include "settingsdialog.h"
-#include "testserver.h"
-#include "theme.h"
-#include "translations.h"
-#include "trayicon.h"
-#include "welcomedialog.h"
+#include "app/appcontroller.h"
+#include "app/localserverhost.h"
+#include "common/fingerprint.h"
+#include "common/invitelink.h"
+#include "tests/app/memorycredentialstore.h"
+#include "tests/support/testserver.h"
+#include "ui/composer.h"
+#include "ui/mainwindow.h"
+#include "ui/settingsdialog.h"
+#include "ui/theme.h"
+#include "ui/translations.h"
+#include "ui/trayicon.h"
+#include "ui/welcomedialog.h"
 
-#include "testclient.h"
+#include "tests/support/testclient.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QComboBox>
 #include <QDialogButtonBox>
+#include <QFile>
 #include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListView>
 #include <QMessageBox>
 #include <QPushButton>
-#include <QFile>
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTemporaryDir>

@@ -1,5 +1,5 @@
-#include "appsettings.h"
-#include "autostart.h"
+#include "app/appsettings.h"
+#include "app/autostart.h"
 
 #include <QFile>
 #include <QTemporaryDir>

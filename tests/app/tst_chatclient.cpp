@@ -1,7 +1,7 @@
-#include "chatclient.h"
-#include "testserver.h"
+#include "app/chatclient.h"
+#include "tests/support/testserver.h"
 
-#include "testclient.h"
+#include "tests/support/testclient.h"
 
 #include <QAbstractItemModelTester>
 #include <QCryptographicHash>

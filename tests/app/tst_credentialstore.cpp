@@ -1,7 +1,7 @@
 // The token store of the desktop app: the system keychain where there is
 // one, else a file of the user's own. Test machines have no keychain service,
 // so this exercises the fallback (and, on a desktop, the keychain itself).
-#include "credentialstore.h"
+#include "app/credentialstore.h"
 
 #include <QFileInfo>
 #include <QTemporaryDir>

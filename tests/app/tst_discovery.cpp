@@ -1,8 +1,8 @@
 // LAN discovery end to end on loopback: a DiscoveryResponder (what natterd and
 // a hosted chat run) and the app's DiscoveryBrowser, talking through
 // NATTER_DISCOVERY_ADDRESS = 127.255.255.255 as CTest sets it.
-#include "discoverybrowser.h"
-#include "discoveryresponder.h"
+#include "app/discoverybrowser.h"
+#include "server/discoveryresponder.h"
 
 #include <QNetworkDatagram>
 #include <QSignalSpy>

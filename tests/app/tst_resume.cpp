@@ -1,9 +1,9 @@
 // ChatClient's resume, against a scripted server instead of natterd: what
 // it asks for after a drop, in which order, and what the models show after.
 
-#include "chatclient.h"
-#include "codec.h"
-#include "scriptedserver.h"
+#include "app/chatclient.h"
+#include "common/codec.h"
+#include "tests/app/scriptedserver.h"
 
 #include <QSignalSpy>
 #include <QTest>

@@ -1,9 +1,9 @@
 // The client's connection alone, against scripted servers instead of
 // natterd and without any model: backoff, timeouts, keep-alive, pinning.
 
-#include "scriptedserver.h"
-#include "serverconnection.h"
-#include "tlsidentity.h"
+#include "app/serverconnection.h"
+#include "server/tlsidentity.h"
+#include "tests/app/scriptedserver.h"
 
 #include <QCryptographicHash>
 #include <QSignalSpy>

@@ -2,14 +2,14 @@
 // conversations, switch between them every way the window offers, close the
 // current one, reconnect — and check after each step that everything shown
 // belongs to the same, current conversation.
-#include "appcontroller.h"
-#include "composer.h"
-#include "directorydialog.h"
-#include "mainwindow.h"
-#include "memorycredentialstore.h"
-#include "testserver.h"
+#include "app/appcontroller.h"
+#include "tests/app/memorycredentialstore.h"
+#include "tests/support/testserver.h"
+#include "ui/composer.h"
+#include "ui/directorydialog.h"
+#include "ui/mainwindow.h"
 
-#include "testclient.h"
+#include "tests/support/testclient.h"
 
 #include <QAction>
 #include <QApplication>

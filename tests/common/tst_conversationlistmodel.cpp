@@ -1,5 +1,5 @@
-#include "conversationlistmodel.h"
-#include "memberlistmodel.h"
+#include "common/conversationlistmodel.h"
+#include "common/memberlistmodel.h"
 
 #include <QAbstractItemModelTester>
 #include <QSignalSpy>

@@ -1,4 +1,4 @@
-#include "discovery.h"
+#include "common/discovery.h"
 
 #include <QTest>
 

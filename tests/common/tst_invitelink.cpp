@@ -1,5 +1,5 @@
-#include "fingerprint.h"
-#include "invitelink.h"
+#include "common/fingerprint.h"
+#include "common/invitelink.h"
 
 #include <QTest>
 

@@ -1,4 +1,4 @@
-#include "messagelistmodel.h"
+#include "common/messagelistmodel.h"
 
 #include <QAbstractItemModelTester>
 #include <QSignalSpy>

@@ -1,11 +1,11 @@
-#include "chatclient.h"
-#include "faultproxy.h"
-#include "natterdprocess.h"
-#include "passwordhasher.h"
-#include "sqlitecheck.h"
-#include "sqlitemessagestore.h"
-#include "testclient.h"
-#include "testserver.h"
+#include "app/chatclient.h"
+#include "server/passwordhasher.h"
+#include "server/sqlitemessagestore.h"
+#include "tests/support/faultproxy.h"
+#include "tests/support/natterdprocess.h"
+#include "tests/support/sqlitecheck.h"
+#include "tests/support/testclient.h"
+#include "tests/support/testserver.h"
 
 #include <QDateTime>
 #include <QDir>

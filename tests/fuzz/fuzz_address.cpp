@@ -1,6 +1,6 @@
 // libFuzzer: what a person types or pastes as a server address or invite link.
-#include "invitelink.h"
-#include "serveraddress.h"
+#include "common/invitelink.h"
+#include "common/serveraddress.h"
 
 #include <cstdint>
 

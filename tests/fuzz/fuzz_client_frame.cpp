@@ -1,6 +1,6 @@
 // libFuzzer: what any client may send the server. A frame that decodes must
 // encode and decode again to a frame (the codec never makes what it refuses).
-#include "codec.h"
+#include "common/codec.h"
 
 #include <cstdint>
 #include <cstdlib>

@@ -1,5 +1,5 @@
 // libFuzzer: any datagram on the LAN discovery port, as a query and as an answer.
-#include "discovery.h"
+#include "common/discovery.h"
 
 #include <cstdint>
 #include <cstdlib>

@@ -1,5 +1,5 @@
 // libFuzzer: what any server may send a client (the app reads these).
-#include "codec.h"
+#include "common/codec.h"
 
 #include <cstdint>
 

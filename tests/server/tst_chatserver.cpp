@@ -1,10 +1,10 @@
-#include "chatserver.h"
+#include "server/chatserver.h"
 #ifdef NATTER_TEST_WITH_EPOLL
-#include "epolleventdispatcher.h"
+#include "server/epolleventdispatcher.h"
 #endif
-#include "rawwebsocket.h"
-#include "sqlitemessagestore.h"
-#include "testclient.h"
+#include "server/sqlitemessagestore.h"
+#include "tests/support/rawwebsocket.h"
+#include "tests/support/testclient.h"
 
 #include <QElapsedTimer>
 #include <QSignalSpy>

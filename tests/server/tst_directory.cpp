@@ -2,9 +2,9 @@
 // list_rooms, list_people, watch_presence and typing {to}. Real QWebSocket
 // clients against an in-process server; each list shows a user only what
 // they may see.
-#include "chatserver.h"
-#include "sqlitemessagestore.h"
-#include "testclient.h"
+#include "server/chatserver.h"
+#include "server/sqlitemessagestore.h"
+#include "tests/support/testclient.h"
 
 #include <QTemporaryDir>
 #include <QTest>

@@ -1,4 +1,4 @@
-#include "epolleventdispatcher.h"
+#include "server/epolleventdispatcher.h"
 
 #include <QElapsedTimer>
 #include <QEventLoop>

@@ -1,10 +1,10 @@
-#include "sqlitecheck.h"
-#include "testclient.h"
+#include "tests/support/sqlitecheck.h"
+#include "tests/support/testclient.h"
 
-#include "discovery.h"
-#include "fingerprint.h"
-#include "invitelink.h"
-#include "tlsidentity.h"
+#include "common/discovery.h"
+#include "common/fingerprint.h"
+#include "common/invitelink.h"
+#include "server/tlsidentity.h"
 
 #include <QElapsedTimer>
 #include <QFileInfo>

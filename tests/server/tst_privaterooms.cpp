@@ -1,8 +1,8 @@
 // Private rooms: members only, invited and removed by their owner, kept
 // across restarts. Real QWebSocket clients against an in-process server.
-#include "chatserver.h"
-#include "sqlitemessagestore.h"
-#include "testclient.h"
+#include "server/chatserver.h"
+#include "server/sqlitemessagestore.h"
+#include "tests/support/testclient.h"
 
 #include <QTemporaryDir>
 #include <QTest>

@@ -1,10 +1,10 @@
 // Who may sign in, and what an impostor gets: real QWebSocket clients against
 // an in-process server on 127.0.0.1.
-#include "chatserver.h"
-#include "loginthrottle.h"
-#include "rawwebsocket.h"
-#include "sqlitemessagestore.h"
-#include "testclient.h"
+#include "server/chatserver.h"
+#include "server/loginthrottle.h"
+#include "server/sqlitemessagestore.h"
+#include "tests/support/rawwebsocket.h"
+#include "tests/support/testclient.h"
 
 #include <QElapsedTimer>
 #include <QFileInfo>

@@ -1,4 +1,4 @@
-#include "sqlitemessagestore.h"
+#include "server/sqlitemessagestore.h"
 
 #include <QFileInfo>
 #include <QRegularExpression>

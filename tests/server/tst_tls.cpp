@@ -1,10 +1,10 @@
 // wss:// end to end: natterd's certificate, pinning, plain clients, slow
 // handshakes, and a certificate reloaded under open connections.
-#include "chatserver.h"
-#include "rawwebsocket.h"
-#include "sqlitemessagestore.h"
-#include "testclient.h"
-#include "tlsidentity.h"
+#include "server/chatserver.h"
+#include "server/sqlitemessagestore.h"
+#include "server/tlsidentity.h"
+#include "tests/support/rawwebsocket.h"
+#include "tests/support/testclient.h"
 
 #include <QFileInfo>
 #include <QSignalSpy>

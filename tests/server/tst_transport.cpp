@@ -2,9 +2,9 @@
 // server: connection limits, deadlines, heartbeats and output caps hold
 // whatever protocol runs above them.
 
-#include "connection.h"
-#include "rawwebsocket.h"
-#include "transport.h"
+#include "server/connection.h"
+#include "server/transport.h"
+#include "tests/support/rawwebsocket.h"
 
 #include <QSignalSpy>
 #include <QTest>

@@ -1,4 +1,4 @@
-#include "natterdprocess.h"
+#include "tests/support/natterdprocess.h"
 
 #include <QRegularExpression>
 #include <QTest>

@@ -1,4 +1,4 @@
-#include "rawwebsocket.h"
+#include "tests/support/rawwebsocket.h"
 
 #include <QRandomGenerator>
 #include <QTest>

@@ -1,4 +1,4 @@
-#include "sqlitecheck.h"
+#include "tests/support/sqlitecheck.h"
 
 #include <QSqlDatabase>
 #include <QSqlError>

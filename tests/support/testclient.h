@@ -1,6 +1,6 @@
 #pragma once
 
-#include "codec.h"
+#include "common/codec.h"
 
 #include <QObject>
 #include <QTest>

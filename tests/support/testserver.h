@@ -1,9 +1,9 @@
 #pragma once
 
-#include "chatserver.h"
-#include "sqlitemessagestore.h"
+#include "server/chatserver.h"
+#include "server/sqlitemessagestore.h"
 
-#include "testclient.h"
+#include "tests/support/testclient.h"
 
 #include <QSignalSpy>
 #include <QTemporaryDir>

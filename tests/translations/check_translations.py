@@ -31,7 +31,8 @@ def main():
     shipped = numerus_sources(source_dir / 'resources/translations/natter_en.ts')
     with tempfile.TemporaryDirectory() as scratch:
         scanned_path = Path(scratch) / 'scanned_en.ts'
-        subprocess.run([lupdate, '-silent', '-no-obsolete', '-locations', 'none',
+        # Includes are rooted at the repository, so lupdate needs it as an include path.
+        subprocess.run([lupdate, '-silent', '-no-obsolete', '-locations', 'none', '-I', str(source_dir),
                         *(str(source_dir / part) for part in ('app', 'ui', 'common')),
                         '-ts', str(scanned_path)], check=True)
         scanned = numerus_sources(scanned_path)

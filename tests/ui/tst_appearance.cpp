@@ -2,15 +2,15 @@
 // compact style, light and dark. Checks what a screenshot would show, and with
 // NATTER_SCREENSHOT_DIR set saves those screenshots (1x and 2x) for docs/ and
 // the AppStream metainfo: docs/screenshots/update.sh.
-#include "composer.h"
-#include "conversationlistmodel.h"
-#include "mainwindow.h"
-#include "memberlistmodel.h"
-#include "messagedelegate.h"
-#include "messagelistmodel.h"
-#include "sidebardelegates.h"
-#include "theme.h"
-#include "translations.h"
+#include "common/conversationlistmodel.h"
+#include "common/memberlistmodel.h"
+#include "common/messagelistmodel.h"
+#include "ui/composer.h"
+#include "ui/mainwindow.h"
+#include "ui/messagedelegate.h"
+#include "ui/sidebardelegates.h"
+#include "ui/theme.h"
+#include "ui/translations.h"
 
 #include <QAction>
 #include <QApplication>

@@ -1,12 +1,12 @@
 // The window's message list as a user scrolls it (offscreen): older history
 // is asked for at the top only, arrives without moving what is being read,
 // and a long backlog is given back once the user is at the bottom again.
-#include "composer.h"
-#include "conversationlistmodel.h"
-#include "mainwindow.h"
-#include "messagelistmodel.h"
-#include "theme.h"
-#include "translations.h"
+#include "common/conversationlistmodel.h"
+#include "common/messagelistmodel.h"
+#include "ui/composer.h"
+#include "ui/mainwindow.h"
+#include "ui/theme.h"
+#include "ui/translations.h"
 
 #include <QAction>
 #include <QApplication>

@@ -1,8 +1,8 @@
 // The message delegate under QT_QPA_PLATFORM=offscreen: what sizeHint() asks
 // for is what paint() uses, at several widths, and nothing is clipped,
 // overlapped or drawn outside its row.
-#include "messagedelegate.h"
-#include "messagelistmodel.h"
+#include "common/messagelistmodel.h"
+#include "ui/messagedelegate.h"
 
 #include <QApplication>
 #include <QImage>

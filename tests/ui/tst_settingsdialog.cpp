@@ -1,6 +1,6 @@
 // The settings dialog (offscreen): shows what it is given, gives back what
 // the user changed, by keyboard, and refuses what cannot be saved.
-#include "settingsdialog.h"
+#include "ui/settingsdialog.h"
 
 #include <QApplication>
 #include <QCheckBox>

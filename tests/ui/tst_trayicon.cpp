@@ -1,5 +1,5 @@
-#include "appicon.h"
-#include "trayicon.h"
+#include "ui/appicon.h"
+#include "ui/trayicon.h"
 
 #include <QApplication>
 #include <QImage>

@@ -1,4 +1,4 @@
-#include "welcomedialog.h"
+#include "ui/welcomedialog.h"
 
 #include <QComboBox>
 #include <QLineEdit>
