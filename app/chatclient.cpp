@@ -188,10 +188,12 @@ int ChatClient::forgetMessages()
         dropped += int(conversation.messages->outbox().size());
         conversation.messages->clear();
         conversation.resumed = false;
+        conversation.changeSeq = 0;
     }
     m_outboxKeys.clear();
     m_members.clear();
     m_privateRoomOwners.clear();
+    m_states.clear();
     return dropped;
 }
 
@@ -268,6 +270,8 @@ void ChatClient::handle(const Protocol::Welcome &welcome)
         Q_EMIT tokenChanged(m_token);
     }
     qCInfo(lcNatterClientNet) << "signed in to" << serverUrl() << "as" << m_self.email;
+    for (const Protocol::ConversationState &state : welcome.conversations)
+        setConversationState(state);
     // The server's spelling of the email decides which messages are "own".
     for (const Conversation &conversation : std::as_const(m_open))
         conversation.messages->setOwnEmail(m_self.email);
@@ -298,6 +302,12 @@ void ChatClient::subscribe(const ConversationKey &key, Conversation &conversatio
             requestHistory(key, HistoryKind::After, last);
     } else {
         requestHistory(key, last > 0 ? HistoryKind::After : HistoryKind::Latest, last);
+    }
+    if (last > 0) {
+        // What was edited, deleted or reacted to while we were away.
+        send(Protocol::ChangesRequest{key.isRoom() ? key.name : QString(),
+                                      key.isRoom() ? QString() : key.name, conversation.changeSeq,
+                                      Protocol::MaxChangesLimit});
     }
 }
 
@@ -375,6 +385,7 @@ void ChatClient::handle(const Protocol::History &history)
         if (!conversation.resumed) {
             model->addMessages(history.messages);
             model->setHasOlder(history.hasMore);
+            conversation.changeSeq = history.changeSeq; // the page shows every change up to it
         }
         break;
     case HistoryKind::After: {
@@ -810,6 +821,121 @@ void ChatClient::clearTyping()
     m_typingSince.clear();
     for (const ConversationKey &key : std::as_const(keys))
         Q_EMIT typingChanged(key);
+}
+
+ConversationKey ChatClient::keyOf(const QString &room, const QString &with)
+{
+    return room.isEmpty() ? ConversationKey::direct(with) : ConversationKey::room(room);
+}
+
+void ChatClient::handle(const Protocol::MessageChange &change)
+{
+    const Message &message = change.message;
+    const bool own = message.from.email == m_self.email;
+    const ConversationKey key = keyOf(message.room, own ? message.to : message.from.email);
+    const auto it = m_open.find(key);
+    if (it == m_open.end())
+        return;
+    // Pushed in order on this connection: the model is current up to it.
+    it->changeSeq = std::max(it->changeSeq, change.changeSeq);
+    if (it->messages->updateMessage(message))
+        Q_EMIT messageChanged(key, message);
+}
+
+void ChatClient::handle(const Protocol::Changes &changes)
+{
+    const ConversationKey key = keyOf(changes.room, changes.with);
+    const auto it = m_open.find(key);
+    if (it == m_open.end())
+        return;
+    for (const Message &message : changes.messages) {
+        if (it->messages->updateMessage(message))
+            Q_EMIT messageChanged(key, message);
+    }
+    it->changeSeq = std::max(it->changeSeq, changes.changeSeq);
+    if (changes.hasMore)
+        send(Protocol::ChangesRequest{changes.room, changes.with, it->changeSeq, Protocol::MaxChangesLimit});
+}
+
+void ChatClient::handle(const Protocol::ReadMarker &marker)
+{
+    setConversationState(marker.state);
+}
+
+void ChatClient::handle(const Protocol::Muted &muted)
+{
+    Protocol::ConversationState state = conversationState(keyOf(muted.room, muted.with));
+    state.room = muted.room;
+    state.with = muted.with;
+    state.muted = muted.muted;
+    setConversationState(state);
+}
+
+void ChatClient::setConversationState(const Protocol::ConversationState &state)
+{
+    const ConversationKey key = keyOf(state.room, state.with);
+    if (m_states.value(key) == state)
+        return;
+    m_states.insert(key, state);
+    Q_EMIT conversationStateChanged(key);
+}
+
+Protocol::ConversationState ChatClient::conversationState(const ConversationKey &key) const
+{
+    return m_states.value(key, Protocol::ConversationState{key.isRoom() ? key.name : QString(),
+                                                           key.isRoom() ? QString() : key.name, 0, 0, false});
+}
+
+bool ChatClient::editMessage(qint64 id, const QString &text)
+{
+    if (!isOnline() || Validation::isBlank(text))
+        return false;
+    const qsizetype maxLength =
+        m_limits.maxTextLength > 0 ? m_limits.maxTextLength : Validation::DefaultMaxTextLength;
+    if (Validation::textLength(text) > maxLength) {
+        Q_EMIT errorOccurred(tr("The message is %1 characters long; this server takes at most %2.")
+                                 .arg(Validation::textLength(text))
+                                 .arg(maxLength));
+        return false;
+    }
+    send(Protocol::EditMessage{id, text, {}});
+    return true;
+}
+
+bool ChatClient::deleteMessage(qint64 id)
+{
+    if (!isOnline())
+        return false;
+    send(Protocol::DeleteMessage{id});
+    return true;
+}
+
+bool ChatClient::react(qint64 id, const QString &emoji, bool on)
+{
+    if (!isOnline() || !Validation::isValidEmoji(emoji))
+        return false;
+    send(Protocol::React{id, emoji, on});
+    return true;
+}
+
+void ChatClient::markRead(const ConversationKey &key, qint64 id)
+{
+    Protocol::ConversationState state = conversationState(key);
+    if (id <= state.readId)
+        return; // never back, and never twice
+    state.readId = id;
+    state.unread = 0;
+    setConversationState(state);
+    if (isOnline())
+        send(
+            Protocol::MarkRead{key.isRoom() ? key.name : QString(), key.isRoom() ? QString() : key.name, id});
+}
+
+void ChatClient::setMuted(const ConversationKey &key, bool muted)
+{
+    if (isOnline())
+        send(Protocol::MuteRequest{key.isRoom() ? key.name : QString(), key.isRoom() ? QString() : key.name,
+                                   muted});
 }
 
 } // namespace Natter

@@ -156,6 +156,22 @@ public:
     /// Tells the room (or the other person) this user is (not) typing; repeats are throttled.
     void setTyping(const ConversationKey &key, bool active);
 
+    /// Changes one of the user's stored messages (message_edited comes back
+    /// to every device and updates the model). False when not online or the
+    /// text is blank or too long (errorOccurred() says why).
+    bool editMessage(qint64 id, const QString &text);
+    /// Deletes a stored message (own, or any in a private room the user owns).
+    bool deleteMessage(qint64 id);
+    /// Gives (on) or takes back an emoji on a stored message.
+    bool react(qint64 id, const QString &emoji, bool on);
+    /// The user has read a conversation up to id: the server keeps it and
+    /// the user's other devices follow. Never moves back.
+    void markRead(const ConversationKey &key, qint64 id);
+    /// Mutes a conversation on every device of the user.
+    void setMuted(const ConversationKey &key, bool muted);
+    /// The read marker, unread count and mute the server keeps for the user.
+    Protocol::ConversationState conversationState(const ConversationKey &key) const;
+
     /// Asks for the rooms this user may join whose names start with prefix
     /// (roomsListed() answers); a page of Protocol::DefaultListLimit from offset.
     void listRooms(const QString &prefix, int offset = 0);
@@ -207,6 +223,10 @@ Q_SIGNALS:
     /// A different chat (serverId) answered than the one expected: the client
     /// stopped without resuming anything. Ask; forgetMessages() before joining it.
     void differentServer(const QString &serverId);
+    /// A loaded message was edited, deleted or reacted to (the model has it already).
+    void messageChanged(const Natter::ConversationKey &key, const Natter::Message &message);
+    /// The read marker, unread count or mute of a conversation changed (on this or another device).
+    void conversationStateChanged(const Natter::ConversationKey &key);
 
 private:
     enum class HistoryKind
@@ -221,6 +241,7 @@ private:
         QList<HistoryKind> pendingHistory;    // answered in order on one connection
         bool resumed = false;                 // messages were there before this connection
         bool createPrivate = false;           // the first entry creates it as a private room
+        qint64 changeSeq = 0;                 // every change up to this one is in the model
     };
 
     void setState(State state);
@@ -245,6 +266,12 @@ private:
     void handle(const Protocol::Error &error);
     void handle(const Protocol::PasswordChanged &changed);
     void handle(const Protocol::RoomInvitation &invitation);
+    void handle(const Protocol::MessageChange &change);
+    void handle(const Protocol::Changes &changes);
+    void handle(const Protocol::ReadMarker &marker);
+    void handle(const Protocol::Muted &muted);
+    void setConversationState(const Protocol::ConversationState &state);
+    static ConversationKey keyOf(const QString &room, const QString &with);
 
     Conversation &addConversation(const ConversationKey &key, const QString &title);
     void removeConversation(const ConversationKey &key);
@@ -273,11 +300,12 @@ private:
 
     ConversationListModel *m_conversations;
     QHash<ConversationKey, Conversation> m_open;
-    QHash<QString, QList<User>> m_members;                    // by room
-    QHash<QString, QString> m_privateRoomOwners;              // private rooms open now -> owner email
-    QHash<ConversationKey, QHash<QString, QString>> m_typing; // conversation -> email -> name
-    QHash<ConversationKey, QElapsedTimer> m_typingSent;       // conversation -> since our last "active"
-    QHash<QString, Protocol::Presence> m_presence;            // email -> as last reported
+    QHash<QString, QList<User>> m_members;                        // by room
+    QHash<QString, QString> m_privateRoomOwners;                  // private rooms open now -> owner email
+    QHash<ConversationKey, Protocol::ConversationState> m_states; // read markers, unread, mutes
+    QHash<ConversationKey, QHash<QString, QString>> m_typing;     // conversation -> email -> name
+    QHash<ConversationKey, QElapsedTimer> m_typingSent;           // conversation -> since our last "active"
+    QHash<QString, Protocol::Presence> m_presence;                // email -> as last reported
     QStringList m_watched;                        // the emails watch_presence gave on this connection
     QHash<QString, ConversationKey> m_outboxKeys; // client id -> conversation
     QTimer m_typingExpiry;

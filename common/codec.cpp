@@ -14,6 +14,8 @@ using namespace Protocol;
 
 namespace {
 
+constexpr qint64 MaxMessageId = qint64(1) << 53; // exact in a JSON double
+
 template<class... Ts>
 struct Overloaded : Ts...
 {
@@ -141,6 +143,47 @@ public:
         return m_clientId;
     }
 
+    /// A message id: a positive integer a JSON number holds exactly.
+    qint64 messageId(QLatin1String name = QLatin1String("id"))
+    {
+        if (!has(name)) {
+            fail(ErrorCode::BadField, u"missing field \"%1\""_s.arg(name));
+            return 0;
+        }
+        return optionalInteger(name, 0, 1, MaxMessageId);
+    }
+
+    /// An optional list of emails, at most MaxMentions.
+    QStringList mentions()
+    {
+        QStringList emails;
+        if (!has(QLatin1String("mentions")))
+            return emails;
+        const QJsonArray array = this->array(QLatin1String("mentions"));
+        if (ok() && array.size() > MaxMentions)
+            fail(ErrorCode::BadField, u"mention at most %1 people"_s.arg(MaxMentions));
+        for (const QJsonValue &value : array) {
+            if (!ok())
+                break;
+            if (!value.isString() || !Validation::isValidEmail(value.toString()))
+                fail(ErrorCode::BadEmail, u"\"mentions\" must hold valid email addresses"_s);
+            else if (!emails.contains(value.toString()))
+                emails.append(value.toString());
+        }
+        return emails;
+    }
+
+    /// A conversation: exactly one of "room" and the email field named other.
+    void conversation(QString *room, QString *email, QLatin1String other)
+    {
+        if (!exactlyOne(QLatin1String("room"), other))
+            return;
+        if (has(QLatin1String("room")))
+            *room = this->room();
+        else
+            *email = this->email(other);
+    }
+
     /// Exactly one of two alternative fields must be present.
     bool exactlyOne(QLatin1String a, QLatin1String b)
     {
@@ -236,6 +279,39 @@ QJsonObject listRequestJson(const QString &prefix, int offset, int limit)
     return object;
 }
 
+ConversationState readConversationState(FieldReader &reader, const QJsonObject &object)
+{
+    ConversationState state;
+    reader.conversation(&state.room, &state.with, QLatin1String("with"));
+    state.readId = reader.optionalInteger(QLatin1String("id"), 0, 0, MaxMessageId);
+    state.unread = int(reader.optionalInteger(QLatin1String("unread"), 0, 0, MaxUnreadCount));
+    state.muted = object.value(QLatin1String("muted")).toBool();
+    return state;
+}
+
+QJsonObject conversationStateJson(const ConversationState &state)
+{
+    QJsonObject object{{QLatin1String("id"), state.readId}, {QLatin1String("unread"), state.unread}};
+    if (state.isDirect())
+        object.insert(QLatin1String("with"), state.with);
+    else
+        object.insert(QLatin1String("room"), state.room);
+    if (state.muted)
+        object.insert(QLatin1String("muted"), true);
+    return object;
+}
+
+/// {"room": room} or {"with": with}, added to object.
+QJsonObject withConversation(QJsonObject object, const QString &room, const QString &with,
+                             QLatin1String other = QLatin1String("with"))
+{
+    if (room.isEmpty())
+        object.insert(other, with);
+    else
+        object.insert(QLatin1String("room"), room);
+    return object;
+}
+
 QJsonObject withType(QLatin1String type, QJsonObject object)
 {
     object.insert(QLatin1String("type"), type);
@@ -313,7 +389,52 @@ Result<ClientFrame> decodeClientFrame(const QByteArray &utf8)
         send.text = reader.string(QLatin1String("text"));
         if (reader.ok() && Validation::isBlank(send.text))
             reader.fail(ErrorCode::BadText, u"a message needs some text"_s);
+        if (reader.has(QLatin1String("reply_to")))
+            send.replyTo = reader.messageId(QLatin1String("reply_to"));
+        send.mentions = reader.mentions();
         return finish(reader, std::move(send));
+    }
+    if (type == Type::EditMessage) {
+        EditMessage edit;
+        edit.id = reader.messageId();
+        edit.text = reader.string(QLatin1String("text"));
+        if (reader.ok() && Validation::isBlank(edit.text))
+            reader.fail(ErrorCode::BadText, u"a message needs some text; delete it instead"_s);
+        edit.mentions = reader.mentions();
+        return finish(reader, std::move(edit));
+    }
+    if (type == Type::DeleteMessage)
+        return finish(reader, DeleteMessage{reader.messageId()});
+    if (type == Type::React) {
+        React react;
+        react.id = reader.messageId();
+        react.emoji = reader.string(QLatin1String("emoji"));
+        if (reader.ok() && !Validation::isValidEmoji(react.emoji))
+            reader.fail(ErrorCode::BadEmoji, u"a reaction is one emoji"_s);
+        react.on = reader.boolean(QLatin1String("on"));
+        return finish(reader, std::move(react));
+    }
+    if (type == Type::MarkRead) {
+        MarkRead mark;
+        reader.conversation(&mark.room, &mark.with, QLatin1String("with"));
+        mark.id = reader.messageId();
+        return finish(reader, std::move(mark));
+    }
+    if (type == Type::Mute) {
+        MuteRequest mute;
+        reader.conversation(&mute.room, &mute.with, QLatin1String("with"));
+        mute.muted = reader.boolean(QLatin1String("muted"));
+        return finish(reader, std::move(mute));
+    }
+    if (type == Type::Changes) {
+        ChangesRequest changes;
+        reader.conversation(&changes.room, &changes.with, QLatin1String("with"));
+        if (!reader.has(QLatin1String("after")))
+            reader.fail(ErrorCode::BadField, u"missing field \"after\""_s);
+        changes.after = reader.optionalInteger(QLatin1String("after"), 0, 0, MaxMessageId);
+        changes.limit =
+            int(reader.optionalInteger(QLatin1String("limit"), DefaultChangesLimit, 1, MaxChangesLimit));
+        return finish(reader, std::move(changes));
     }
     if (type == Type::History) {
         HistoryRequest request;
@@ -323,13 +444,17 @@ Result<ClientFrame> decodeClientFrame(const QByteArray &utf8)
             else
                 request.with = reader.email(QLatin1String("with"));
         }
-        constexpr qint64 maxId = qint64(1) << 53; // exact in a JSON double
-        if (reader.has(QLatin1String("before")) && reader.has(QLatin1String("after")))
-            reader.fail(ErrorCode::BadField, u"give at most one of \"before\" and \"after\""_s);
+        const int anchors = int(reader.has(QLatin1String("before"))) +
+                            int(reader.has(QLatin1String("after"))) +
+                            int(reader.has(QLatin1String("around")));
+        if (anchors > 1)
+            reader.fail(ErrorCode::BadField, u"give at most one of \"before\", \"after\" and \"around\""_s);
         if (reader.has(QLatin1String("before")))
-            request.before = reader.optionalInteger(QLatin1String("before"), 0, 1, maxId);
+            request.before = reader.optionalInteger(QLatin1String("before"), 0, 1, MaxMessageId);
         if (reader.has(QLatin1String("after")))
-            request.after = reader.optionalInteger(QLatin1String("after"), 0, 0, maxId);
+            request.after = reader.optionalInteger(QLatin1String("after"), 0, 0, MaxMessageId);
+        if (reader.has(QLatin1String("around")))
+            request.around = reader.messageId(QLatin1String("around"));
         request.limit =
             int(reader.optionalInteger(QLatin1String("limit"), DefaultHistoryLimit, 1, MaxHistoryLimit));
         return finish(reader, std::move(request));
@@ -392,6 +517,13 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
         welcome.limits.historyLimit = int(limits.value(QLatin1String("history_limit")).toInteger());
         welcome.token = reader.optionalString(QLatin1String("token"));
         welcome.serverId = reader.optionalString(QLatin1String("server_id"));
+        for (const QJsonValue &value : object.value(QLatin1String("conversations")).toArray()) {
+            const QJsonObject entry = value.toObject();
+            FieldReader state(entry, type);
+            welcome.conversations.append(readConversationState(state, entry));
+            if (!state.ok())
+                return state.error();
+        }
         return finishServer(reader, std::move(welcome));
     }
     if (type == Type::PasswordChanged)
@@ -439,7 +571,48 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
             history.messages.append(std::move(*message));
         }
         history.hasMore = object.value(QLatin1String("has_more")).toBool();
+        history.hasNewer = object.value(QLatin1String("has_newer")).toBool();
+        history.changeSeq = object.value(QLatin1String("change_seq")).toInteger();
         return finishServer(reader, std::move(history));
+    }
+    if (type == Type::MessageEdited || type == Type::MessageDeleted || type == Type::Reactions) {
+        MessageChange change;
+        change.kind = type == Type::MessageEdited    ? MessageChange::Kind::Edited
+                      : type == Type::MessageDeleted ? MessageChange::Kind::Deleted
+                                                     : MessageChange::Kind::Reactions;
+        QString error;
+        std::optional<Message> message = Message::fromJson(object, &error);
+        if (!message)
+            return Error{ErrorCode::BadField, error, type, {}, {}};
+        change.message = std::move(*message);
+        change.changeSeq = reader.optionalInteger(QLatin1String("change_seq"), 0, 0, MaxMessageId);
+        if (object.contains(QLatin1String("by")))
+            change.by = readUser(reader, reader.object(QLatin1String("by")));
+        return finishServer(reader, std::move(change));
+    }
+    if (type == Type::Changes) {
+        Changes changes;
+        reader.conversation(&changes.room, &changes.with, QLatin1String("with"));
+        for (const QJsonValue &value : reader.array(QLatin1String("messages"))) {
+            QString error;
+            std::optional<Message> message = Message::fromJson(value.toObject(), &error);
+            if (!message) {
+                reader.fail(ErrorCode::BadField, error);
+                break;
+            }
+            changes.messages.append(std::move(*message));
+        }
+        changes.changeSeq = reader.optionalInteger(QLatin1String("change_seq"), 0, 0, MaxMessageId);
+        changes.hasMore = object.value(QLatin1String("has_more")).toBool();
+        return finishServer(reader, std::move(changes));
+    }
+    if (type == Type::ReadMarker)
+        return finishServer(reader, ReadMarker{readConversationState(reader, object)});
+    if (type == Type::Muted) {
+        Muted muted;
+        reader.conversation(&muted.room, &muted.with, QLatin1String("with"));
+        muted.muted = reader.boolean(QLatin1String("muted"));
+        return finishServer(reader, std::move(muted));
     }
     if (type == Type::ReceiveMessage) {
         QString error;
@@ -565,7 +738,38 @@ QJsonObject toJson(const ClientFrame &frame)
                     object.insert(QLatin1String("room"), send.room);
                 if (!send.clientId.isEmpty())
                     object.insert(QLatin1String("client_id"), send.clientId);
+                if (send.replyTo > 0)
+                    object.insert(QLatin1String("reply_to"), send.replyTo);
+                if (!send.mentions.isEmpty())
+                    object.insert(QLatin1String("mentions"), QJsonArray::fromStringList(send.mentions));
                 return withType(Type::SendMessage, object);
+            },
+            [](const EditMessage &edit) {
+                QJsonObject object{{QLatin1String("id"), edit.id}, {QLatin1String("text"), edit.text}};
+                if (!edit.mentions.isEmpty())
+                    object.insert(QLatin1String("mentions"), QJsonArray::fromStringList(edit.mentions));
+                return withType(Type::EditMessage, object);
+            },
+            [](const DeleteMessage &remove) {
+                return withType(Type::DeleteMessage, {{QLatin1String("id"), remove.id}});
+            },
+            [](const React &react) {
+                return withType(Type::React, {{QLatin1String("id"), react.id},
+                                              {QLatin1String("emoji"), react.emoji},
+                                              {QLatin1String("on"), react.on}});
+            },
+            [](const MarkRead &mark) {
+                return withType(Type::MarkRead,
+                                withConversation({{QLatin1String("id"), mark.id}}, mark.room, mark.with));
+            },
+            [](const MuteRequest &mute) {
+                return withType(Type::Mute, withConversation({{QLatin1String("muted"), mute.muted}},
+                                                             mute.room, mute.with));
+            },
+            [](const ChangesRequest &changes) {
+                return withType(Type::Changes, withConversation({{QLatin1String("after"), changes.after},
+                                                                 {QLatin1String("limit"), changes.limit}},
+                                                                changes.room, changes.with));
             },
             [](const HistoryRequest &request) {
                 QJsonObject object{{QLatin1String("limit"), request.limit}};
@@ -577,6 +781,8 @@ QJsonObject toJson(const ClientFrame &frame)
                     object.insert(QLatin1String("before"), *request.before);
                 if (request.after)
                     object.insert(QLatin1String("after"), *request.after);
+                if (request.around)
+                    object.insert(QLatin1String("around"), *request.around);
                 return withType(Type::History, object);
             },
             [](const TypingRequest &typing) {
@@ -622,6 +828,12 @@ QJsonObject toJson(const ServerFrame &frame)
                     object.insert(QLatin1String("token"), welcome.token);
                 if (!welcome.serverId.isEmpty())
                     object.insert(QLatin1String("server_id"), welcome.serverId);
+                if (!welcome.conversations.isEmpty()) {
+                    QJsonArray conversations;
+                    for (const ConversationState &state : welcome.conversations)
+                        conversations.append(conversationStateJson(state));
+                    object.insert(QLatin1String("conversations"), conversations);
+                }
                 return withType(Type::Welcome, object);
             },
             [](const PasswordChanged &) { return withType(Type::PasswordChanged, {}); },
@@ -655,11 +867,43 @@ QJsonObject toJson(const ServerFrame &frame)
                     messages.append(message.toJson());
                 QJsonObject object{{QLatin1String("messages"), messages},
                                    {QLatin1String("has_more"), history.hasMore}};
-                if (history.room.isEmpty())
-                    object.insert(QLatin1String("with"), history.with);
-                else
-                    object.insert(QLatin1String("room"), history.room);
-                return withType(Type::History, object);
+                if (history.hasNewer)
+                    object.insert(QLatin1String("has_newer"), true);
+                if (history.changeSeq > 0)
+                    object.insert(QLatin1String("change_seq"), history.changeSeq);
+                return withType(Type::History, withConversation(object, history.room, history.with));
+            },
+            [](const MessageChange &change) {
+                QJsonObject object = change.message.toJson();
+                object.insert(QLatin1String("change_seq"), change.changeSeq);
+                if (!change.by.email.isEmpty())
+                    object.insert(QLatin1String("by"), change.by.toJson());
+                switch (change.kind) {
+                case MessageChange::Kind::Edited:
+                    return withType(Type::MessageEdited, object);
+                case MessageChange::Kind::Deleted:
+                    return withType(Type::MessageDeleted, object);
+                case MessageChange::Kind::Reactions:
+                    break;
+                }
+                return withType(Type::Reactions, object);
+            },
+            [](const Changes &changes) {
+                QJsonArray messages;
+                for (const Message &message : changes.messages)
+                    messages.append(message.toJson());
+                return withType(Type::Changes,
+                                withConversation({{QLatin1String("messages"), messages},
+                                                  {QLatin1String("change_seq"), changes.changeSeq},
+                                                  {QLatin1String("has_more"), changes.hasMore}},
+                                                 changes.room, changes.with));
+            },
+            [](const ReadMarker &marker) {
+                return withType(Type::ReadMarker, conversationStateJson(marker.state));
+            },
+            [](const Muted &muted) {
+                return withType(Type::Muted, withConversation({{QLatin1String("muted"), muted.muted}},
+                                                              muted.room, muted.with));
             },
             [](const ReceiveMessage &receive) {
                 return withType(Type::ReceiveMessage, receive.message.toJson());
@@ -847,7 +1091,7 @@ QByteArray encodeReceiveMessage(const Message &message)
 
 QByteArray encodeServerFrame(const ServerFrame &frame)
 {
-    if (const auto *receive = std::get_if<ReceiveMessage>(&frame))
+    if (const auto *receive = std::get_if<ReceiveMessage>(&frame); receive && receive->message.isPlain())
         return encodeReceiveMessage(receive->message);
     return QJsonDocument(toJson(frame)).toJson(QJsonDocument::Compact);
 }

@@ -12,17 +12,20 @@
 /// no state, so every case is testable on its own.
 namespace Natter::Codec {
 
-using ClientFrame = std::variant<Protocol::Hello, Protocol::JoinRoom, Protocol::LeaveRoom,
-                                 Protocol::SendMessage, Protocol::HistoryRequest, Protocol::TypingRequest,
-                                 Protocol::SignOut, Protocol::ChangePassword, Protocol::CreateRoom,
-                                 Protocol::InviteToRoom, Protocol::RemoveFromRoom, Protocol::ListRooms,
-                                 Protocol::ListPeople, Protocol::WatchPresence>;
+using ClientFrame =
+    std::variant<Protocol::Hello, Protocol::JoinRoom, Protocol::LeaveRoom, Protocol::SendMessage,
+                 Protocol::HistoryRequest, Protocol::TypingRequest, Protocol::SignOut,
+                 Protocol::ChangePassword, Protocol::CreateRoom, Protocol::InviteToRoom,
+                 Protocol::RemoveFromRoom, Protocol::ListRooms, Protocol::ListPeople, Protocol::WatchPresence,
+                 Protocol::EditMessage, Protocol::DeleteMessage, Protocol::React, Protocol::MarkRead,
+                 Protocol::MuteRequest, Protocol::ChangesRequest>;
 
 using ServerFrame =
     std::variant<Protocol::Welcome, Protocol::UserJoined, Protocol::UserLeft, Protocol::Members,
                  Protocol::History, Protocol::ReceiveMessage, Protocol::TypingNotice, Protocol::Error,
                  Protocol::PasswordChanged, Protocol::RoomInvitation, Protocol::RoomList, Protocol::People,
-                 Protocol::Presence>;
+                 Protocol::Presence, Protocol::MessageChange, Protocol::Changes, Protocol::ReadMarker,
+                 Protocol::Muted>;
 
 /// A decoded frame, or the protocol error that explains why there is none.
 template<class T>

@@ -2,6 +2,8 @@
 
 #include "common/validation.h"
 
+#include <QJsonArray>
+
 using namespace Qt::StringLiterals;
 
 namespace Natter {
@@ -20,7 +22,55 @@ QJsonObject Message::toJson() const
         object.insert(u"room"_s, room);
     if (!clientId.isEmpty())
         object.insert(u"client_id"_s, clientId);
+    if (reply.id > 0) {
+        object.insert(u"reply_to"_s, reply.id);
+        QJsonObject preview{{u"from"_s, reply.from.toJson()}, {u"text"_s, reply.text}};
+        if (reply.deleted)
+            preview.insert(u"deleted"_s, true);
+        object.insert(u"reply"_s, preview);
+    }
+    if (!mentions.isEmpty())
+        object.insert(u"mentions"_s, QJsonArray::fromStringList(mentions));
+    if (edited.isValid())
+        object.insert(u"edited_ts"_s, formatTimestamp(edited));
+    if (deleted)
+        object.insert(u"deleted"_s, true);
+    if (!reactions.isEmpty()) {
+        QJsonArray array;
+        for (const Reaction &reaction : reactions) {
+            QJsonArray users;
+            for (const User &user : reaction.users)
+                users.append(user.toJson());
+            QJsonObject entry{
+                {u"emoji"_s, reaction.emoji}, {u"count"_s, reaction.count}, {u"users"_s, users}};
+            if (reaction.mine)
+                entry.insert(u"mine"_s, true);
+            array.append(entry);
+        }
+        object.insert(u"reactions"_s, array);
+    }
     return object;
+}
+
+Message Message::reference() const
+{
+    Message ref;
+    ref.id = id;
+    ref.room = room;
+    ref.to = to;
+    ref.from = from;
+    return ref;
+}
+
+QString Message::previewOf(const QString &text, qsizetype maxLength)
+{
+    const QString line = text.trimmed().section(u'\n', 0, 0).simplified();
+    if (line.size() <= maxLength)
+        return line;
+    qsizetype cut = maxLength - 1;
+    if (cut > 0 && line.at(cut - 1).isHighSurrogate())
+        --cut; // never half a character
+    return line.left(cut) + u'…';
 }
 
 std::optional<Message> Message::fromJson(const QJsonObject &object, QString *error)
@@ -67,6 +117,54 @@ std::optional<Message> Message::fromJson(const QJsonObject &object, QString *err
     if (!clientId.isUndefined() && !clientId.isString())
         return fail(u"message \"client_id\" must be a string"_s);
     message.clientId = clientId.toString();
+
+    // Added later in protocol 1: each optional, each checked when present.
+    if (object.contains(u"reply_to"_s)) {
+        const QJsonValue replyTo = object.value(u"reply_to"_s);
+        if (!replyTo.isDouble() || replyTo.toInteger(-1) <= 0)
+            return fail(u"message \"reply_to\" must be a positive integer"_s);
+        message.reply.id = replyTo.toInteger();
+        const QJsonObject preview = object.value(u"reply"_s).toObject();
+        if (const std::optional<User> author = User::fromJson(preview.value(u"from"_s).toObject(), nullptr))
+            message.reply.from = *author;
+        message.reply.text = preview.value(u"text"_s).toString();
+        message.reply.deleted = preview.value(u"deleted"_s).toBool();
+    }
+    if (object.contains(u"mentions"_s)) {
+        const QJsonValue mentions = object.value(u"mentions"_s);
+        if (!mentions.isArray())
+            return fail(u"message \"mentions\" must be an array of emails"_s);
+        for (const QJsonValue &email : mentions.toArray()) {
+            if (!email.isString())
+                return fail(u"message \"mentions\" must be an array of emails"_s);
+            message.mentions.append(email.toString());
+        }
+    }
+    if (object.contains(u"edited_ts"_s)) {
+        message.edited = parseTimestamp(object.value(u"edited_ts"_s).toString());
+        if (!message.edited.isValid())
+            return fail(u"message \"edited_ts\" must be an ISO-8601 timestamp"_s);
+    }
+    message.deleted = object.value(u"deleted"_s).toBool();
+    if (object.contains(u"reactions"_s)) {
+        const QJsonValue reactions = object.value(u"reactions"_s);
+        if (!reactions.isArray())
+            return fail(u"message \"reactions\" must be an array"_s);
+        for (const QJsonValue &value : reactions.toArray()) {
+            const QJsonObject entry = value.toObject();
+            Reaction reaction;
+            reaction.emoji = entry.value(u"emoji"_s).toString();
+            reaction.count = int(entry.value(u"count"_s).toInteger(0));
+            if (reaction.emoji.isEmpty() || reaction.count <= 0)
+                return fail(u"a reaction needs an \"emoji\" and a positive \"count\""_s);
+            for (const QJsonValue &user : entry.value(u"users"_s).toArray()) {
+                if (const std::optional<User> who = User::fromJson(user.toObject(), nullptr))
+                    reaction.users.append(*who);
+            }
+            reaction.mine = entry.value(u"mine"_s).toBool();
+            message.reactions.append(reaction);
+        }
+    }
     return message;
 }
 

@@ -58,6 +58,18 @@ QVariant MessageListModel::data(const QModelIndex &index, int role) const
         return !m_ownEmail.isEmpty() && message.from.email.compare(m_ownEmail, Qt::CaseInsensitive) == 0;
     case DeliveryStateRole:
         return QVariant::fromValue(row.state);
+    case EditedRole:
+        return message.edited;
+    case IsDeletedRole:
+        return message.deleted;
+    case ReplyRole:
+        return QVariant::fromValue(message.reply);
+    case ReactionsRole:
+        return QVariant::fromValue(message.reactions);
+    case MentionsRole:
+        return message.mentions;
+    case MentionsMeRole:
+        return !m_ownEmail.isEmpty() && message.mentions.contains(m_ownEmail, Qt::CaseInsensitive);
     default:
         return {};
     }
@@ -77,6 +89,12 @@ QHash<int, QByteArray> MessageListModel::roleNames() const
         {ClientIdRole, "clientId"},
         {IsOwnRole, "isOwn"},
         {DeliveryStateRole, "deliveryState"},
+        {EditedRole, "edited"},
+        {IsDeletedRole, "isDeleted"},
+        {ReplyRole, "reply"},
+        {ReactionsRole, "reactions"},
+        {MentionsRole, "mentions"},
+        {MentionsMeRole, "mentionsMe"},
     });
     return names;
 }
@@ -187,6 +205,27 @@ void MessageListModel::setDeliveryState(const QString &clientId, DeliveryState s
     m_rows[row].state = state;
     const QModelIndex changed = index(row);
     Q_EMIT dataChanged(changed, changed, {DeliveryStateRole});
+}
+
+bool MessageListModel::updateMessage(const Message &current)
+{
+    // Replies quote the first line of what they answer, as it is now.
+    for (int row = 0; row < m_storedCount; ++row) {
+        ReplyPreview &reply = m_rows[row].message.reply;
+        if (reply.id != current.id)
+            continue;
+        reply.deleted = current.deleted;
+        reply.text = current.deleted ? QString() : Message::previewOf(current.text);
+        const QModelIndex changed = index(row);
+        Q_EMIT dataChanged(changed, changed, {ReplyRole});
+    }
+    const int row = findStored(current.id);
+    if (row < 0)
+        return false;
+    m_rows[row].message = current;
+    const QModelIndex changed = index(row);
+    Q_EMIT dataChanged(changed, changed);
+    return true;
 }
 
 QList<Message> MessageListModel::outbox() const

@@ -38,6 +38,12 @@ public:
         ClientIdRole,              ///< QString
         IsOwnRole,                 ///< bool: sent by the user of ownEmail
         DeliveryStateRole,         ///< DeliveryState
+        EditedRole,                ///< QDateTime UTC of the last edit; invalid: never edited
+        IsDeletedRole,             ///< bool: a tombstone, the text is gone
+        ReplyRole,                 ///< Natter::ReplyPreview; id 0: not a reply
+        ReactionsRole,             ///< QList<Natter::Reaction>, "mine" as the server said
+        MentionsRole,              ///< QStringList of emails
+        MentionsMeRole,            ///< bool: ownEmail is among the mentions
     };
     Q_ENUM(Role)
 
@@ -80,6 +86,12 @@ public:
     bool hasOlder() const { return m_hasOlder; }
 
     void setDeliveryState(const QString &clientId, DeliveryState state);
+
+    /// A stored message changed (edited, deleted, reacted to): its row takes
+    /// the new state, and replies quoting it show its new first line (or that
+    /// it is deleted). False if the message is not loaded here; the replies
+    /// are updated all the same.
+    bool updateMessage(const Message &current);
 
     /// The messages still waiting for the server, in the order they were written.
     QList<Message> outbox() const;

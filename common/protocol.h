@@ -42,6 +42,13 @@ inline constexpr int MaxListLimit = 200;
 inline constexpr int MaxListOffset = 100'000;
 inline constexpr qsizetype MaxListPrefixLength = 64; ///< UTF-8 bytes
 inline constexpr int MaxWatchedUsers = 200;          ///< watch_presence
+inline constexpr int MaxMentions = 50;               ///< emails in one message's mentions
+inline constexpr int MaxReactionsPerMessage = 20;    ///< different emoji on one message
+inline constexpr int MaxReactionUsers = 50;          ///< users listed per emoji on the wire (count has all)
+inline constexpr qsizetype MaxEmojiBytes = 64;       ///< UTF-8 bytes of one reaction's emoji
+inline constexpr int MaxUnreadCount = 999;           ///< unread counts stop here ("999 or more")
+inline constexpr int DefaultChangesLimit = 100;
+inline constexpr int MaxChangesLimit = 200;
 
 /// Frame type names, as they appear in "type".
 namespace Type {
@@ -60,6 +67,12 @@ inline constexpr QLatin1String RemoveFromRoom{"remove_from_room"};
 inline constexpr QLatin1String ListRooms{"list_rooms"};
 inline constexpr QLatin1String ListPeople{"list_people"};
 inline constexpr QLatin1String WatchPresence{"watch_presence"};
+inline constexpr QLatin1String EditMessage{"edit_message"};
+inline constexpr QLatin1String DeleteMessage{"delete_message"};
+inline constexpr QLatin1String React{"react"};
+inline constexpr QLatin1String MarkRead{"mark_read"};
+inline constexpr QLatin1String Mute{"mute"};
+inline constexpr QLatin1String Changes{"changes"}; // both directions
 // server -> client
 inline constexpr QLatin1String Welcome{"welcome"};
 inline constexpr QLatin1String UserJoined{"user_joined"};
@@ -72,6 +85,11 @@ inline constexpr QLatin1String RoomInvitation{"room_invitation"};
 inline constexpr QLatin1String RoomList{"room_list"};
 inline constexpr QLatin1String People{"people"};
 inline constexpr QLatin1String Presence{"presence"};
+inline constexpr QLatin1String MessageEdited{"message_edited"};
+inline constexpr QLatin1String MessageDeleted{"message_deleted"};
+inline constexpr QLatin1String Reactions{"reactions"};
+inline constexpr QLatin1String ReadMarker{"read_marker"};
+inline constexpr QLatin1String Muted{"muted"};
 } // namespace Type
 
 /// Stable error codes carried in "error" frames. Append only.
@@ -107,8 +125,12 @@ enum class ErrorCode
     NoSuchUser,           ///< invite_to_room for an email without an account
     InboxFull,            ///< a direct message to someone with too many held for them already
     StorageFull,          ///< the server's disk (or its size limit) is full: nothing was stored
+    NoSuchMessage,        ///< no message with that id in a conversation the user may read (or it was deleted)
+    NotAllowed,           ///< the message is someone else's: only its sender (or a room's owner) may do that
+    BadEmoji,             ///< a reaction that is not one emoji
+    TooManyReactions,     ///< a message has as many different emoji as it may have
 };
-inline constexpr ErrorCode LastErrorCode = ErrorCode::StorageFull;
+inline constexpr ErrorCode LastErrorCode = ErrorCode::TooManyReactions;
 
 /// The wire name of an error code, e.g. "bad_json".
 QString errorCodeName(ErrorCode code);
@@ -179,13 +201,71 @@ struct LeaveRoom
     QString room;
 };
 
-/// send_message {room, text, client_id?} | send_message {to, text, client_id?}
+/// send_message {room | to, text, client_id?, reply_to?, mentions?}
 struct SendMessage
 {
     QString room;
     QString to;
     QString text;
     QString clientId;
+    qint64 replyTo = 0;     ///< > 0: answers that message of the same conversation
+    QStringList mentions{}; ///< emails of the people called by name (at most MaxMentions)
+    bool isDirect() const { return room.isEmpty(); }
+};
+
+/// edit_message {id, text, mentions?}: the sender changes the text of their
+/// message; pushed as message_edited to everyone who can read it.
+struct EditMessage
+{
+    qint64 id = 0;
+    QString text;
+    QStringList mentions{};
+};
+
+/// delete_message {id}: the sender (or the owner of the private room it was
+/// said in) deletes a message; a tombstone keeps its place.
+struct DeleteMessage
+{
+    qint64 id = 0;
+};
+
+/// react {id, emoji, on}: adds (on) or takes back the user's emoji on a message.
+struct React
+{
+    qint64 id = 0;
+    QString emoji;
+    bool on = true;
+};
+
+/// mark_read {room | with, id}: the user has read a conversation up to id;
+/// the user's other connections follow (read_marker).
+struct MarkRead
+{
+    QString room;
+    QString with;
+    qint64 id = 0;
+    bool isDirect() const { return room.isEmpty(); }
+};
+
+/// mute {room | with, muted}: no notifications for a conversation, on every
+/// device of the user (stored by the server).
+struct MuteRequest
+{
+    QString room;
+    QString with;
+    bool muted = true;
+    bool isDirect() const { return room.isEmpty(); }
+};
+
+/// changes {room | with, after, limit?}: the messages of a conversation that
+/// were edited, deleted or reacted to after change sequence number after, in
+/// their current state (resume).
+struct ChangesRequest
+{
+    QString room;
+    QString with;
+    qint64 after = 0;
+    int limit = DefaultChangesLimit;
     bool isDirect() const { return room.isEmpty(); }
 };
 
@@ -201,6 +281,7 @@ struct HistoryRequest
     std::optional<qint64> before;
     std::optional<qint64> after; ///< 0 reads from the very first message
     int limit = DefaultHistoryLimit;
+    std::optional<qint64> around = std::nullopt; ///< a page centred on this message (jump to it)
     bool isDirect() const { return room.isEmpty(); }
 };
 
@@ -249,7 +330,19 @@ struct ServerLimits
     int historyLimit = MaxHistoryLimit;
 };
 
-/// welcome {user, protocol, server, name, limits, token?, server_id?}
+/// Where a user is in one conversation: read up to, unread since, muted.
+struct ConversationState
+{
+    QString room;      ///< a room, or
+    QString with;      ///< the direct conversation with this email
+    qint64 readId = 0; ///< the highest id the user has read (on any device)
+    int unread = 0;    ///< messages of others after it (at most MaxUnreadCount)
+    bool muted = false;
+    bool isDirect() const { return room.isEmpty(); }
+    friend bool operator==(const ConversationState &, const ConversationState &) = default;
+};
+
+/// welcome {user, protocol, server, name, limits, token?, server_id?, conversations?}
 struct Welcome
 {
     User user;
@@ -259,6 +352,7 @@ struct Welcome
     ServerLimits limits;
     QString token;    ///< a new session token, after a password sign-in only
     QString serverId; ///< this chat's identity: the same for as long as its history lives
+    QList<ConversationState> conversations{}; ///< read markers, unread counts, mutes
 };
 
 /// password_changed {}: the answer to change_password.
@@ -297,13 +391,56 @@ struct RoomInvitation
     User member; ///< empty email: the invitation is for the receiver
 };
 
-/// history {room | with, messages, has_more}; messages oldest first.
+/// history {room | with, messages, has_more, has_newer?, change_seq?}; messages oldest first.
 struct History
 {
     QString room;
     QString with;
     QList<Message> messages;
     bool hasMore = false;
+    bool hasNewer = false; ///< a page read around an id: newer messages follow it
+    qint64 changeSeq = 0;  ///< the page shows every change up to this sequence number
+};
+
+/// message_edited | message_deleted | reactions: a message changed; the
+/// frame carries it as it is now. changeSeq orders the changes of its
+/// conversation (resume with changes {after}).
+struct MessageChange
+{
+    enum class Kind
+    {
+        Edited,
+        Deleted,
+        Reactions,
+    };
+    Kind kind = Kind::Edited;
+    Message message;
+    qint64 changeSeq = 0;
+    User by; ///< message_deleted: who deleted it (the sender, or the room's owner)
+};
+
+/// changes {room | with, messages, change_seq, has_more}: the answer to changes.
+struct Changes
+{
+    QString room;
+    QString with;
+    QList<Message> messages; ///< in their current state, in the order they changed
+    qint64 changeSeq = 0;    ///< ask for changes after this next
+    bool hasMore = false;
+};
+
+/// read_marker {room | with, id, unread}: the user read this far on another device.
+struct ReadMarker
+{
+    ConversationState state;
+};
+
+/// muted {room | with, muted}: the user muted or unmuted a conversation (on any device).
+struct Muted
+{
+    QString room;
+    QString with;
+    bool muted = false;
 };
 
 /// receive_message {id, room | to, from, text, ts, client_id?}

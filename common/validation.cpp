@@ -1,6 +1,9 @@
 #include "common/validation.h"
 
+#include "common/protocol.h"
+
 #include <QList>
+#include <QTextBoundaryFinder>
 
 namespace Natter::Validation {
 
@@ -151,6 +154,31 @@ qsizetype textLength(QStringView text)
 bool isBlank(QStringView text)
 {
     return text.trimmed().isEmpty();
+}
+
+bool isValidEmoji(QStringView emoji)
+{
+    constexpr qsizetype MaxBytes = Protocol::MaxEmojiBytes;
+    if (emoji.isEmpty() || emoji.size() > MaxBytes || firstInvalidUnicode(emoji) >= 0 ||
+        emoji.toUtf8().size() > MaxBytes)
+        return false;
+    QTextBoundaryFinder graphemes(QTextBoundaryFinder::Grapheme, emoji.data(), emoji.size());
+    if (graphemes.toNextBoundary() != emoji.size())
+        return false; // more than one character
+    const QList<uint> codePoints = emoji.toUcs4();
+    const char32_t first = codePoints.constFirst();
+    bool keycap = false;
+    for (const uint c : codePoints.sliced(1)) {
+        keycap = keycap || c == 0x20E3;
+        // Joiners, variation selectors and tag characters build emoji; other
+        // invisible characters only hide things.
+        const bool builds = c == 0x200D || (c >= 0xE0020 && c <= 0xE007F);
+        if (QChar::category(c) == QChar::Other_Format && !builds)
+            return false;
+    }
+    if (keycap) // 1️⃣, #️⃣, *️⃣
+        return (first >= u'0' && first <= u'9') || first == u'#' || first == u'*';
+    return QChar::category(first) == QChar::Symbol_Other;
 }
 
 } // namespace Natter::Validation

@@ -51,4 +51,9 @@ qsizetype textLength(QStringView text);
 /// True when the text is empty or only white space.
 bool isBlank(QStringView text);
 
+/// One emoji, as a reaction is: a single grapheme (so skin tones, flags,
+/// keycaps and ZWJ sequences count as one) of at most MaxEmojiBytes, that is
+/// a symbol (Unicode category So) or a keycap, not a letter or a word.
+bool isValidEmoji(QStringView emoji);
+
 } // namespace Natter::Validation

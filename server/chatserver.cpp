@@ -486,6 +486,12 @@ void ChatServer::completeSignIn(ClientSession *session, const Hello &hello, cons
     welcome.limits = ServerLimits{m_config.maxTextLength, m_config.maxFrameBytes, MaxHistoryLimit};
     welcome.token = newToken;
     welcome.serverId = m_store->serverId();
+    // Where this user is in each conversation, so every device shows the same badges.
+    if (const auto states = m_store->conversationStates(user.email))
+        welcome.conversations = *states;
+    else
+        qCWarning(lcNatterServer).noquote()
+            << "cannot read the read markers of" << user.email << ":" << m_store->errorString();
     session->sendFrame(welcome);
 
     deliverHeld(session);
@@ -800,8 +806,46 @@ void ChatServer::sendHistory(ClientSession *session, const HistoryQuery &query, 
     const bool direct = query.room.isEmpty();
     QList<Message> messages = page->messages;
     bool hasMore = page->hasMore;
-    trimToBudget(&messages, &hasMore, query.after.has_value());
-    session->sendFrame(History{query.room, direct ? query.userB : QString(), messages, hasMore});
+    bool hasNewer = page->hasNewer;
+    if (query.around)
+        trimAroundToBudget(&messages, *query.around, &hasMore, &hasNewer);
+    else
+        trimToBudget(&messages, &hasMore, query.after.has_value());
+    personalize(&messages, session->user().email);
+    session->sendFrame(History{query.room, direct ? query.userB : QString(), messages, hasMore, hasNewer,
+                               m_store->lastChangeSeq()});
+}
+
+qint64 ChatServer::pageBudget() const
+{
+    return std::clamp<qint64>(m_config.maxQueuedBytes / 4, 1, 1024 * 1024);
+}
+
+void ChatServer::trimAroundToBudget(QList<Message> *messages, qint64 around, bool *hasMore,
+                                    bool *hasNewer) const
+{
+    QList<qint64> sizes;
+    qint64 total = 0;
+    for (const Message &message : std::as_const(*messages)) {
+        sizes.append(Codec::encodeServerFrame(ReceiveMessage{message}).size());
+        total += sizes.constLast();
+    }
+    qsizetype first = 0;
+    qsizetype last = messages->size() - 1;
+    qsizetype centre = 0;
+    while (centre < last && messages->at(centre).id < around)
+        ++centre;
+    while (total > pageBudget() && first < last) {
+        // Drop from the end farther from the message the page is about.
+        if (centre - first > last - centre) {
+            total -= sizes.at(first++);
+            *hasMore = true;
+        } else {
+            total -= sizes.at(last--);
+            *hasNewer = true;
+        }
+    }
+    *messages = messages->mid(first, last - first + 1);
 }
 
 void ChatServer::trimToBudget(QList<Message> *messages, bool *hasMore, bool forward) const
@@ -811,7 +855,7 @@ void ChatServer::trimToBudget(QList<Message> *messages, bool *hasMore, bool forw
     // characters are 4.8 MB, and a client must never be dropped for the
     // answer to what it asked itself. What does not fit is left on the far
     // side of the reading direction, and has_more says there is more.
-    const qint64 budget = std::clamp<qint64>(m_config.maxQueuedBytes / 4, 1, 1024 * 1024);
+    const qint64 budget = pageBudget();
     const qsizetype count = messages->size();
     qint64 size = 0;
     qsizetype kept = 0;
@@ -957,15 +1001,36 @@ void ChatServer::handle(ClientSession *session, const SendMessage &send)
                            Type::SendMessage, send.clientId);
         return;
     }
+    const QString to = send.isDirect() ? Validation::normalizedEmail(send.to) : QString();
+    if (send.replyTo > 0) {
+        // A reply answers a message of the same conversation that still is.
+        flushPendingSends();
+        const std::optional<Message> original =
+            readableMessage(session, send.replyTo, Type::SendMessage, send.clientId);
+        if (!original)
+            return;
+        const ConversationId conversation = ConversationId::of(*original, session->user().email);
+        if (conversation.room != send.room || (send.isDirect() && conversation.userB != to)) {
+            session->sendError(ErrorCode::NoSuchMessage,
+                               u"message %1 is in another conversation"_s.arg(send.replyTo),
+                               Type::SendMessage, send.clientId);
+            return;
+        }
+    }
     if (!takeRateToken(session, Type::SendMessage, send.clientId))
         return;
 
     Message message;
     message.room = send.room;
-    message.to = send.isDirect() ? Validation::normalizedEmail(send.to) : QString();
+    message.to = to;
     message.from = session->user();
     message.text = send.text;
     message.clientId = send.clientId;
+    message.reply.id = send.replyTo;
+    for (const QString &email : send.mentions) {
+        if (const QString lower = Validation::normalizedEmail(email); !message.mentions.contains(lower))
+            message.mentions.append(lower);
+    }
     m_pendingSends.append(PendingSend{session, std::move(message)});
     if (!m_flushScheduled) {
         // Group commit: everything that arrives in this pass of the event loop
@@ -1086,6 +1151,7 @@ void ChatServer::handle(ClientSession *session, const HistoryRequest &request)
     HistoryQuery query;
     query.before = request.before;
     query.after = request.after;
+    query.around = request.around;
     query.limit = request.limit;
     if (request.isDirect()) {
         query.userA = session->user().email;
@@ -1096,6 +1162,19 @@ void ChatServer::handle(ClientSession *session, const HistoryRequest &request)
         return;
     } else {
         query.room = request.room;
+    }
+    if (query.around) {
+        // A page about a message of this conversation: it must be one.
+        flushPendingSends();
+        const std::optional<Message> message = readableMessage(session, *query.around, Type::History);
+        if (!message)
+            return;
+        const ConversationId conversation = ConversationId::of(*message, session->user().email);
+        if (conversation.room != query.room || conversation.userB != query.userB) {
+            session->sendError(ErrorCode::NoSuchMessage,
+                               u"message %1 is not in this conversation"_s.arg(*query.around), Type::History);
+            return;
+        }
     }
     sendHistory(session, query, Type::History);
 }

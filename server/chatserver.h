@@ -137,6 +137,31 @@ private:
     void handle(ClientSession *session, const Protocol::ListRooms &list);
     void handle(ClientSession *session, const Protocol::ListPeople &list);
     void handle(ClientSession *session, const Protocol::WatchPresence &watch);
+    // Changes to messages and per-user conversation state (conversationchanges.cpp).
+    void handle(ClientSession *session, const Protocol::EditMessage &edit);
+    void handle(ClientSession *session, const Protocol::DeleteMessage &remove);
+    void handle(ClientSession *session, const Protocol::React &react);
+    void handle(ClientSession *session, const Protocol::MarkRead &mark);
+    void handle(ClientSession *session, const Protocol::MuteRequest &mute);
+    void handle(ClientSession *session, const Protocol::ChangesRequest &request);
+    /// The message id names if this connection may read it (its room joined
+    /// here, or a direct message of this user) and it is not deleted;
+    /// otherwise answers request with an error and returns nullopt.
+    std::optional<Message> readableMessage(ClientSession *session, qint64 id, QLatin1String request,
+                                           const QString &clientId = {});
+    /// Pushes a changed message to every connection that can read its
+    /// conversation, each with its reader's own view of the reactions.
+    void pushChange(const Protocol::MessageChange &change);
+    /// The message as reader sees it: whether they reacted, and at most
+    /// MaxReactionUsers names per emoji.
+    static void personalize(Message *message, const QString &reader);
+    static void personalize(QList<Message> *messages, const QString &reader);
+    /// Answers a refused store write: storage_full or internal_error.
+    void refuseStoreFailure(ClientSession *session, QLatin1String request, const QString &clientId = {});
+    /// The conversation a request names: a room joined on this connection
+    /// (else not_in_room is answered) or the direct one with an email.
+    std::optional<ConversationId> requestedConversation(ClientSession *session, const QString &room,
+                                                        const QString &with, QLatin1String request);
     Protocol::Presence presenceOf(const QString &email) const;
     /// Tells the connections watching user that they came online or went away.
     void announcePresence(const User &user, bool online);
@@ -156,6 +181,9 @@ private:
     /// Keeps as many messages of a history page as fit the page budget, in
     /// the reading direction (forward: oldest first), setting hasMore if any are left.
     void trimToBudget(QList<Message> *messages, bool *hasMore, bool forward) const;
+    /// Trims a page read around an id from whichever end is farther from it.
+    void trimAroundToBudget(QList<Message> *messages, qint64 around, bool *hasMore, bool *hasNewer) const;
+    qint64 pageBudget() const;
     bool takeRateToken(ClientSession *session, const QString &request, const QString &clientId);
     void removeFromRoom(ClientSession *session, const QString &room);
     /// Sends the user_left frames of this pass's departures from room (all

@@ -11,20 +11,65 @@
 
 namespace Natter {
 
+/// One conversation: a room, or the direct conversation of two users.
+struct ConversationId
+{
+    QString room;         ///< a room, or
+    QString userA, userB; ///< the two people of a direct conversation (userA: the one asking)
+    bool isDirect() const { return room.isEmpty(); }
+    static ConversationId ofRoom(const QString &room) { return {room, {}, {}}; }
+    static ConversationId between(const QString &a, const QString &b) { return {{}, a, b}; }
+    /// The conversation a message belongs to, seen by viewer (who must be in it).
+    static ConversationId of(const Message &message, const QString &viewer);
+};
+
+inline ConversationId ConversationId::of(const Message &message, const QString &viewer)
+{
+    if (!message.isDirect())
+        return ofRoom(message.room);
+    return between(viewer, message.from.email == viewer ? message.to : message.from.email);
+}
+
 /// Which slice of one conversation's history to read.
 struct HistoryQuery
 {
     QString room;                 ///< a room's history, or
     QString userA, userB;         ///< the direct conversation of two users
     std::optional<qint64> before; ///< only ids below this (older page), or
-    std::optional<qint64> after;  ///< only ids above this (resume), or neither: the latest
+    std::optional<qint64> after;  ///< only ids above this (resume), or
     int limit = Protocol::DefaultHistoryLimit;
+    std::optional<qint64> around = std::nullopt; ///< a page centred on this id, or none: the latest
 };
 
 struct HistoryPage
 {
-    QList<Message> messages; ///< oldest first
-    bool hasMore = false;    ///< more exist beyond the page in the direction read
+    QList<Message> messages; ///< oldest first, in their current state
+    bool hasMore = false;    ///< more exist beyond the page in the direction read (older, for around)
+    bool hasNewer = false;   ///< around: newer messages follow the page
+};
+
+/// The messages of one conversation changed after a change sequence number.
+struct ChangesQuery
+{
+    ConversationId conversation;
+    qint64 after = 0;
+    int limit = Protocol::DefaultChangesLimit;
+};
+
+struct ChangesPage
+{
+    QList<Message> messages; ///< current state, in change order
+    QList<qint64> seqs;      ///< the change sequence number of each
+    qint64 lastSeq = 0;      ///< the change sequence number of the last one
+    bool hasMore = false;
+};
+
+/// A message after an edit, a deletion or a reaction.
+struct MessageUpdate
+{
+    Message message;      ///< as it is now; reactions list every user (the server personalises them)
+    qint64 changeSeq = 0; ///< the change's sequence number (0 if nothing changed)
+    bool changed = false; ///< false: it was so already (a reaction given twice)
 };
 
 /// A message the server accepted, to be stored.
@@ -66,6 +111,39 @@ public:
 
     /// How many direct messages are held for recipient.
     virtual std::optional<int> heldCount(const QString &recipient) = 0;
+
+    // ---- changes to stored messages: each in its own transaction, each
+    // given the next change sequence number ----
+
+    /// The message with this id as it is now (reactions included); an empty
+    /// optional inside when there is none. nullopt: the store failed.
+    virtual std::optional<std::optional<Message>> message(qint64 id) = 0;
+    /// New text (and mentions) for a message that is not deleted; replies
+    /// quoting it show the new first line.
+    virtual std::optional<MessageUpdate> editMessage(qint64 id, const QString &text,
+                                                     const QStringList &mentions) = 0;
+    /// Leaves a tombstone: the text, mentions, reply and reactions are gone
+    /// from the database, replies quoting it show it deleted, and a direct
+    /// message still held for its recipient is not delivered.
+    virtual std::optional<MessageUpdate> deleteMessage(qint64 id) = 0;
+    /// Adds (on) or removes user's emoji on a message.
+    virtual std::optional<MessageUpdate> react(qint64 id, const User &user, const QString &emoji,
+                                               bool on) = 0;
+    /// Messages of a conversation changed after query.after, in change order.
+    virtual std::optional<ChangesPage> changes(const ChangesQuery &query) = 0;
+    /// The highest change sequence number given so far, 0 if none.
+    virtual qint64 lastChangeSeq() const = 0;
+
+    // ---- per user and conversation ----
+
+    /// Moves email's read marker in a conversation to id (never back); returns
+    /// where it is now and what is unread after it.
+    virtual std::optional<Protocol::ConversationState>
+    markRead(const QString &email, const ConversationId &conversation, qint64 id) = 0;
+    virtual std::optional<Protocol::ConversationState>
+    setMuted(const QString &email, const ConversationId &conversation, bool muted) = 0;
+    /// Every conversation email has a marker or a mute in.
+    virtual std::optional<QList<Protocol::ConversationState>> conversationStates(const QString &email) = 0;
 
     /// The highest id stored so far, 0 for an empty store.
     virtual qint64 lastId() const = 0;

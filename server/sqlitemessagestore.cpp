@@ -95,13 +95,50 @@ const QList<QList<QString>> &migrations()
             u" WHERE conversation LIKE '#%' GROUP BY conversation"_s,
             u"INSERT OR IGNORE INTO rooms (name, last_ts) SELECT name, NULL FROM private_rooms"_s,
         },
+        // 6: edits, deletions, replies, mentions, reactions; read markers and mutes.
+        // Every change to a message takes the next change sequence number
+        // (changed), so that a client can resume the changes of a conversation.
+        {
+            u"ALTER TABLE messages ADD COLUMN edited_ts INTEGER"_s,
+            u"ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0"_s,
+            u"ALTER TABLE messages ADD COLUMN reply_to INTEGER"_s,
+            u"ALTER TABLE messages ADD COLUMN reply_sender_email TEXT"_s,
+            u"ALTER TABLE messages ADD COLUMN reply_sender_name TEXT"_s,
+            u"ALTER TABLE messages ADD COLUMN reply_text TEXT"_s, // NULL with reply_to: the original is
+                                                                  // deleted
+            u"ALTER TABLE messages ADD COLUMN mentions TEXT"_s,   // emails, one per line
+            u"ALTER TABLE messages ADD COLUMN has_reactions INTEGER NOT NULL DEFAULT 0"_s,
+            u"ALTER TABLE messages ADD COLUMN changed INTEGER"_s, // change sequence number of the last change
+            u"CREATE INDEX messages_by_change ON messages (conversation, changed) WHERE changed IS NOT NULL"_s,
+            u"CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL"_s,
+            u"CREATE TABLE reactions ("
+            u" message_id INTEGER NOT NULL,"
+            u" emoji TEXT NOT NULL,"
+            u" email TEXT NOT NULL,"
+            u" name TEXT NOT NULL,"
+            u" ts INTEGER NOT NULL,"
+            u" PRIMARY KEY (message_id, emoji, email)) WITHOUT ROWID"_s,
+            u"CREATE TABLE conversation_state ("
+            u" email TEXT NOT NULL,"
+            u" conversation TEXT NOT NULL," // as in messages
+            u" read_id INTEGER NOT NULL DEFAULT 0,"
+            u" muted INTEGER NOT NULL DEFAULT 0,"
+            u" PRIMARY KEY (email, conversation)) WITHOUT ROWID"_s,
+        },
     };
     return steps;
 }
 
+// readRow() reads them in this order.
 constexpr auto SelectColumns =
-    "SELECT id, conversation, recipient, sender_email, sender_name, text, ts, client_id "
+    "SELECT id, conversation, recipient, sender_email, sender_name, text, ts, client_id, edited_ts, deleted,"
+    " reply_to, reply_sender_email, reply_sender_name, reply_text, mentions, has_reactions, changed "
     "FROM messages ";
+
+qint64 nowNotBefore(qint64 lastMs)
+{
+    return std::max(QDateTime::currentMSecsSinceEpoch(), lastMs);
+}
 
 } // namespace
 
@@ -132,6 +169,9 @@ void SqliteMessageStore::closeDatabase()
     m_releaseHeld.reset();
     m_touchRoom.reset();
     m_countHeld.reset();
+    m_selectMessage.reset();
+    m_selectReactions.reset();
+    m_countUnread.reset();
     if (m_db.isValid()) {
         m_db.close();
         m_db = QSqlDatabase();
@@ -277,13 +317,16 @@ bool SqliteMessageStore::open()
     }
 
     QSqlQuery last(m_db);
-    if (!last.exec(u"SELECT COALESCE(MAX(id), 0), COALESCE(MAX(ts), 0) FROM messages"_s) || !last.next()) {
+    if (!last.exec(
+            u"SELECT COALESCE(MAX(id), 0), COALESCE(MAX(ts), 0), COALESCE(MAX(changed), 0) FROM messages"_s) ||
+        !last.next()) {
         const QSqlError error = last.lastError();
         closeDatabase();
         return fail(u"cannot read %1"_s.arg(m_path), error);
     }
     m_lastId = last.value(0).toLongLong();
     m_lastTimestampMs = last.value(1).toLongLong();
+    m_lastChangeSeq = last.value(2).toLongLong();
     if (!last.exec(u"SELECT id FROM server_identity"_s) || !last.next()) {
         const QSqlError error = last.lastError();
         closeDatabase();
@@ -291,9 +334,16 @@ bool SqliteMessageStore::open()
     }
     m_serverId = last.value(0).toString();
 
-    if (!prepare(m_insertMessage, u"INSERT INTO messages (id, conversation, recipient, sender_email, "
-                                  u"sender_name, text, ts, client_id)"
-                                  u" VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"_s) ||
+    if (!prepare(m_insertMessage,
+                 u"INSERT INTO messages (id, conversation, recipient, sender_email, "
+                 u"sender_name, text, ts, client_id, reply_to, reply_sender_email, "
+                 u"reply_sender_name, reply_text, mentions)"
+                 u" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"_s) ||
+        !prepare(m_selectMessage, QLatin1String(SelectColumns) + u"WHERE id = ?"_s) ||
+        !prepare(m_selectReactions, u"SELECT emoji, email, name FROM reactions WHERE message_id = ?"
+                                    u" ORDER BY ts, emoji, email"_s) ||
+        !prepare(m_countUnread, u"SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE conversation = ?"
+                                u" AND id > ? AND sender_email != ? AND deleted = 0 LIMIT ?)"_s) ||
         !prepare(m_findByClientId,
                  QLatin1String(SelectColumns) + u"WHERE sender_email = ? AND client_id = ?"_s) ||
         !prepare(m_holdDirect,
@@ -304,10 +354,9 @@ bool SqliteMessageStore::open()
                                       u"WHERE conversation = ? AND id < ? ORDER BY id DESC LIMIT ?"_s) ||
         !prepare(m_historyAfter, QLatin1String(SelectColumns) +
                                      u"WHERE conversation = ? AND id > ? ORDER BY id ASC LIMIT ?"_s) ||
-        !prepare(m_selectHeld,
-                 u"SELECT m.id, m.conversation, m.recipient, m.sender_email, m.sender_name, m.text,"
-                 u" m.ts, m.client_id FROM held_direct h JOIN messages m ON m.id = h.message_id"
-                 u" WHERE h.recipient = ? ORDER BY h.message_id LIMIT ?"_s) ||
+        !prepare(m_selectHeld, QLatin1String(SelectColumns) +
+                                   u"WHERE id IN (SELECT message_id FROM held_direct WHERE recipient = ?"
+                                   u" ORDER BY message_id LIMIT ?) ORDER BY id"_s) ||
         !prepare(m_releaseHeld, u"DELETE FROM held_direct WHERE recipient = ? AND message_id <= ?"_s) ||
         !prepare(m_countHeld, u"SELECT COUNT(*) FROM held_direct WHERE recipient = ?"_s) ||
         !prepare(m_touchRoom, u"INSERT INTO rooms (name, last_ts) VALUES (?, ?)"
@@ -394,6 +443,27 @@ bool SqliteMessageStore::migrate()
     return true;
 }
 
+bool SqliteMessageStore::createWithSchema(const QString &path, int version)
+{
+    const QString connection = u"natter-schema-%1"_s.arg(version);
+    bool ok = version >= 1 && version <= migrations().size();
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, connection);
+        db.setDatabaseName(path);
+        ok = ok && db.open();
+        QSqlQuery query(db);
+        for (int step = 0; ok && step < version; ++step) {
+            for (const QString &statement : migrations().at(step))
+                ok = ok && query.exec(statement);
+        }
+        ok = ok && query.exec(u"PRAGMA user_version = %1"_s.arg(version));
+        query = QSqlQuery();
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(connection);
+    return ok;
+}
+
 QString SqliteMessageStore::roomKey(const QString &room)
 {
     return u'#' + room;
@@ -404,9 +474,10 @@ QString SqliteMessageStore::directKey(const QString &a, const QString &b)
     return a < b ? u'@' + a + u'\n' + b : u'@' + b + u'\n' + a;
 }
 
-Message SqliteMessageStore::readMessage(const QSqlQuery &query) const
+SqliteMessageStore::Row SqliteMessageStore::readRow(const QSqlQuery &query) const
 {
-    Message message;
+    Row row;
+    Message &message = row.message;
     message.id = query.value(0).toLongLong();
     const QString conversation = query.value(1).toString();
     if (conversation.startsWith(u'#'))
@@ -418,7 +489,63 @@ Message SqliteMessageStore::readMessage(const QSqlQuery &query) const
     message.text = query.value(5).toString();
     message.timestamp = QDateTime::fromMSecsSinceEpoch(query.value(6).toLongLong(), Qt::UTC);
     message.clientId = query.value(7).toString();
-    return message;
+    if (const QVariant edited = query.value(8); !edited.isNull())
+        message.edited = QDateTime::fromMSecsSinceEpoch(edited.toLongLong(), Qt::UTC);
+    message.deleted = query.value(9).toBool();
+    if (const QVariant replyTo = query.value(10); !replyTo.isNull()) {
+        message.reply.id = replyTo.toLongLong();
+        message.reply.from = User{query.value(12).toString(), query.value(11).toString()};
+        const QVariant replyText = query.value(13);
+        message.reply.deleted = replyText.isNull();
+        message.reply.text = replyText.toString();
+    }
+    if (const QString mentions = query.value(14).toString(); !mentions.isEmpty())
+        message.mentions = mentions.split(u'\n');
+    row.hasReactions = query.value(15).toBool();
+    row.changed = query.value(16).toLongLong();
+    return row;
+}
+
+bool SqliteMessageStore::readMessages(QSqlQuery &query, QList<Message> *messages, qint64 *lastChanged)
+{
+    QList<qsizetype> withReactions;
+    while (query.next()) {
+        Row row = readRow(query);
+        if (row.hasReactions)
+            withReactions.append(messages->size());
+        if (lastChanged)
+            *lastChanged = row.changed;
+        messages->append(std::move(row.message));
+    }
+    query.finish();
+    for (const qsizetype at : std::as_const(withReactions)) {
+        if (!loadReactions(&(*messages)[at]))
+            return false;
+    }
+    return true;
+}
+
+bool SqliteMessageStore::loadReactions(Message *message)
+{
+    QSqlQuery &select = *m_selectReactions;
+    select.bindValue(0, message->id);
+    if (!select.exec())
+        return fail(u"cannot read reactions"_s, select.lastError());
+    message->reactions.clear();
+    while (select.next()) {
+        const QString emoji = select.value(0).toString();
+        const User user{select.value(2).toString(), select.value(1).toString()};
+        auto reaction = std::find_if(message->reactions.begin(), message->reactions.end(),
+                                     [&](const Reaction &r) { return r.emoji == emoji; });
+        if (reaction == message->reactions.end()) {
+            message->reactions.append(Reaction{emoji, 0, {}, false});
+            reaction = message->reactions.end() - 1;
+        }
+        ++reaction->count;
+        reaction->users.append(user);
+    }
+    select.finish();
+    return true;
 }
 
 std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<MessageDraft> &drafts)
@@ -459,6 +586,33 @@ std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<Messa
         insert.bindValue(5, message.text);
         insert.bindValue(6, nowMs);
         insert.bindValue(7, message.clientId.isEmpty() ? QVariant() : QVariant(message.clientId));
+        ReplyPreview reply;
+        if (message.reply.id > 0) {
+            // The preview as the original is now, read in this transaction:
+            // a deletion just before is never quoted.
+            reply.id = message.reply.id;
+            reply.deleted = true;
+            QSqlQuery &original = *m_selectMessage;
+            original.bindValue(0, reply.id);
+            if (!original.exec())
+                return rollback(u"cannot read a replied-to message"_s, original.lastError());
+            if (original.next()) {
+                const Row row = readRow(original);
+                if (original.value(1).toString() ==
+                    insert.boundValue(1).toString()) { // the same conversation
+                    reply.from = row.message.from;
+                    reply.deleted = row.message.deleted;
+                    reply.text = row.message.deleted ? QString() : Message::previewOf(row.message.text);
+                }
+            }
+            original.finish();
+        }
+        insert.bindValue(8, reply.id > 0 ? QVariant(reply.id) : QVariant());
+        insert.bindValue(9, reply.id > 0 ? QVariant(reply.from.email) : QVariant());
+        insert.bindValue(10, reply.id > 0 ? QVariant(reply.from.name) : QVariant());
+        insert.bindValue(11, reply.id > 0 && !reply.deleted ? QVariant(reply.text) : QVariant());
+        insert.bindValue(12,
+                         message.mentions.isEmpty() ? QVariant() : QVariant(message.mentions.join(u'\n')));
         if (!insert.exec())
             return rollback(u"cannot store a message"_s, insert.lastError());
 
@@ -469,8 +623,13 @@ std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<Messa
             find.bindValue(1, message.clientId);
             if (!find.exec() || !find.next())
                 return rollback(u"cannot read a stored message"_s, find.lastError());
-            stored.append(StoredMessage{readMessage(find), true});
+            Row original = readRow(find);
             find.finish();
+            if (original.hasReactions && !loadReactions(&original.message)) {
+                m_db.rollback();
+                return std::nullopt;
+            }
+            stored.append(StoredMessage{std::move(original.message), true});
             continue;
         }
         if (draft.holdForRecipient && direct) {
@@ -485,6 +644,7 @@ std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<Messa
         Message result = message;
         result.id = nextId++;
         result.timestamp = now;
+        result.reply = reply;
         stored.append(StoredMessage{std::move(result), false});
     }
     for (const QString &room : std::as_const(roomsSpoken)) {
@@ -507,24 +667,52 @@ std::optional<HistoryPage> SqliteMessageStore::history(const HistoryQuery &query
         m_errorString = u"the store is not open"_s;
         return std::nullopt;
     }
+    const QString conversation =
+        query.room.isEmpty() ? directKey(query.userA, query.userB) : roomKey(query.room);
+    HistoryPage page;
+    if (query.around) {
+        // Half before the message, the message and the rest after it.
+        const int older = query.limit / 2;
+        const int newer = query.limit - older; // the message itself included
+        QSqlQuery &before = *m_historyBefore;
+        before.bindValue(0, conversation);
+        before.bindValue(1, *query.around);
+        before.bindValue(2, older + 1);
+        QList<Message> earlier;
+        if (!before.exec() || !readMessages(before, &earlier)) {
+            fail(u"cannot read history"_s, before.lastError());
+            return std::nullopt;
+        }
+        QSqlQuery &after = *m_historyAfter;
+        after.bindValue(0, conversation);
+        after.bindValue(1, *query.around - 1);
+        after.bindValue(2, newer + 1);
+        QList<Message> later;
+        if (!after.exec() || !readMessages(after, &later)) {
+            fail(u"cannot read history"_s, after.lastError());
+            return std::nullopt;
+        }
+        page.hasMore = earlier.size() > older;
+        page.hasNewer = later.size() > newer;
+        earlier.resize(std::min<qsizetype>(earlier.size(), older));
+        later.resize(std::min<qsizetype>(later.size(), newer));
+        std::reverse(earlier.begin(), earlier.end());
+        page.messages = earlier + later;
+        return page;
+    }
     QSqlQuery &select = query.after ? *m_historyAfter : query.before ? *m_historyBefore : *m_historyLatest;
     int position = 0;
-    select.bindValue(position++,
-                     query.room.isEmpty() ? directKey(query.userA, query.userB) : roomKey(query.room));
+    select.bindValue(position++, conversation);
     if (query.after)
         select.bindValue(position++, *query.after);
     else if (query.before)
         select.bindValue(position++, *query.before);
     select.bindValue(position, query.limit + 1); // one more tells whether there is more
-    if (!select.exec()) {
+    page.messages.reserve(query.limit + 1);
+    if (!select.exec() || !readMessages(select, &page.messages)) {
         fail(u"cannot read history"_s, select.lastError());
         return std::nullopt;
     }
-    HistoryPage page;
-    page.messages.reserve(query.limit + 1);
-    while (select.next())
-        page.messages.append(readMessage(select));
-    select.finish();
     if (page.messages.size() > query.limit) {
         page.hasMore = true;
         page.messages.removeLast();
@@ -548,9 +736,10 @@ std::optional<QList<Message>> SqliteMessageStore::takeHeldDirectMessages(const Q
         return std::nullopt;
     }
     QList<Message> messages;
-    while (select.next())
-        messages.append(readMessage(select));
-    select.finish();
+    if (!readMessages(select, &messages)) {
+        fail(u"cannot read held direct messages"_s, select.lastError());
+        return std::nullopt;
+    }
     if (messages.isEmpty())
         return messages;
     QSqlQuery &release = *m_releaseHeld;
@@ -594,11 +783,16 @@ std::optional<int> SqliteMessageStore::deleteOlderThan(qint64 cutoffMs, int batc
                  u" (SELECT id FROM messages WHERE id <= ? AND ts < ?)"_s);
     held.bindValue(0, upTo);
     held.bindValue(1, cutoffMs);
+    QSqlQuery reactions(m_db);
+    reactions.prepare(u"DELETE FROM reactions WHERE message_id IN"
+                      u" (SELECT id FROM messages WHERE id <= ? AND ts < ?)"_s);
+    reactions.bindValue(0, upTo);
+    reactions.bindValue(1, cutoffMs);
     QSqlQuery messages(m_db);
     messages.prepare(u"DELETE FROM messages WHERE id <= ? AND ts < ?"_s);
     messages.bindValue(0, upTo);
     messages.bindValue(1, cutoffMs);
-    if (!held.exec() || !messages.exec()) {
+    if (!held.exec() || !reactions.exec() || !messages.exec()) {
         m_db.rollback();
         fail(u"cannot delete old messages"_s,
              messages.lastError().isValid() ? messages.lastError() : held.lastError());
@@ -628,6 +822,278 @@ std::optional<int> SqliteMessageStore::heldCount(const QString &recipient)
     const int held = count.value(0).toInt();
     count.finish();
     return held;
+}
+
+std::optional<std::optional<Message>> SqliteMessageStore::message(qint64 id)
+{
+    if (!m_open) {
+        m_errorString = u"the store is not open"_s;
+        return std::nullopt;
+    }
+    QSqlQuery &select = *m_selectMessage;
+    select.bindValue(0, id);
+    QList<Message> found;
+    if (!select.exec() || !readMessages(select, &found)) {
+        fail(u"cannot read a message"_s, select.lastError());
+        return std::nullopt;
+    }
+    if (found.isEmpty())
+        return std::optional<Message>();
+    return std::optional<Message>(found.constFirst());
+}
+
+bool SqliteMessageStore::execute(const QString &sql, const QVariantList &values, int *rowsAffected)
+{
+    QSqlQuery query(m_db);
+    if (!query.prepare(sql))
+        return fail(u"cannot prepare a statement"_s, query.lastError());
+    for (int i = 0; i < values.size(); ++i)
+        query.bindValue(i, values.at(i));
+    if (!query.exec())
+        return fail(u"cannot change a message"_s, query.lastError());
+    if (rowsAffected)
+        *rowsAffected = query.numRowsAffected();
+    return true;
+}
+
+std::optional<MessageUpdate>
+SqliteMessageStore::changeMessage(qint64 id, const std::function<bool(qint64, bool *)> &change)
+{
+    if (!m_open) {
+        m_errorString = u"the store is not open"_s;
+        return std::nullopt;
+    }
+    m_full = false;
+    if (!m_db.transaction()) {
+        fail(u"cannot begin a transaction"_s, m_db.lastError());
+        return std::nullopt;
+    }
+    const qint64 seq = m_lastChangeSeq + 1;
+    bool changed = true;
+    if (!change(seq, &changed)) {
+        m_db.rollback();
+        return std::nullopt;
+    }
+    if (!m_db.commit()) {
+        fail(u"cannot commit"_s, m_db.lastError());
+        m_db.rollback();
+        return std::nullopt;
+    }
+    if (changed)
+        m_lastChangeSeq = seq;
+    const std::optional<std::optional<Message>> now = message(id);
+    if (!now || !*now)
+        return std::nullopt;
+    return MessageUpdate{**now, changed ? seq : 0, changed};
+}
+
+std::optional<MessageUpdate> SqliteMessageStore::editMessage(qint64 id, const QString &text,
+                                                             const QStringList &mentions)
+{
+    return changeMessage(id, [&](qint64 seq, bool *) {
+        const qint64 nowMs = nowNotBefore(m_lastTimestampMs);
+        int rows = 0;
+        if (!execute(u"UPDATE messages SET text = ?, mentions = ?, edited_ts = ?, changed = ?"
+                     u" WHERE id = ? AND deleted = 0"_s,
+                     {text, mentions.isEmpty() ? QVariant() : QVariant(mentions.join(u'\n')), nowMs, seq, id},
+                     &rows))
+            return false;
+        if (rows == 0) {
+            m_errorString = u"message %1 does not exist or is deleted"_s.arg(id);
+            return false;
+        }
+        // Replies quote the first line as it is now.
+        return execute(u"UPDATE messages SET reply_text = ? WHERE reply_to = ?"_s,
+                       {Message::previewOf(text), id});
+    });
+}
+
+std::optional<MessageUpdate> SqliteMessageStore::deleteMessage(qint64 id)
+{
+    return changeMessage(id, [&](qint64 seq, bool *) {
+        int rows = 0;
+        if (!execute(u"UPDATE messages SET text = '', mentions = NULL, edited_ts = NULL, reply_to = NULL,"
+                     u" reply_sender_email = NULL, reply_sender_name = NULL, reply_text = NULL,"
+                     u" has_reactions = 0, deleted = 1, changed = ? WHERE id = ? AND deleted = 0"_s,
+                     {seq, id}, &rows))
+            return false;
+        if (rows == 0) {
+            m_errorString = u"message %1 does not exist or is deleted"_s.arg(id);
+            return false;
+        }
+        return execute(u"DELETE FROM reactions WHERE message_id = ?"_s, {id}) &&
+               execute(u"DELETE FROM held_direct WHERE message_id = ?"_s, {id}) &&
+               execute(u"UPDATE messages SET reply_text = NULL WHERE reply_to = ?"_s, {id});
+    });
+}
+
+std::optional<MessageUpdate> SqliteMessageStore::react(qint64 id, const User &user, const QString &emoji,
+                                                       bool on)
+{
+    return changeMessage(id, [&](qint64 seq, bool *changed) {
+        int rows = 0;
+        const bool done =
+            on ? execute(u"INSERT OR IGNORE INTO reactions (message_id, emoji, email, name, ts)"
+                         u" SELECT id, ?, ?, ?, ? FROM messages WHERE id = ? AND deleted = 0"_s,
+                         {emoji, user.email, user.name, QDateTime::currentMSecsSinceEpoch(), id}, &rows)
+               : execute(u"DELETE FROM reactions WHERE message_id = ? AND emoji = ? AND email = ?"_s,
+                         {id, emoji, user.email}, &rows);
+        if (!done)
+            return false;
+        *changed = rows > 0;
+        if (!*changed)
+            return true;
+        return execute(
+            u"UPDATE messages SET changed = ?,"
+            u" has_reactions = EXISTS (SELECT 1 FROM reactions WHERE message_id = ?) WHERE id = ?"_s,
+            {seq, id, id});
+    });
+}
+
+std::optional<ChangesPage> SqliteMessageStore::changes(const ChangesQuery &query)
+{
+    if (!m_open) {
+        m_errorString = u"the store is not open"_s;
+        return std::nullopt;
+    }
+    const ConversationId &conversation = query.conversation;
+    QSqlQuery select(m_db);
+    select.setForwardOnly(true);
+    select.prepare(QLatin1String(SelectColumns) +
+                   u"WHERE conversation = ? AND changed > ? ORDER BY changed LIMIT ?"_s);
+    select.bindValue(0, conversation.isDirect() ? directKey(conversation.userA, conversation.userB)
+                                                : roomKey(conversation.room));
+    select.bindValue(1, query.after);
+    select.bindValue(2, query.limit + 1);
+    ChangesPage page;
+    if (!select.exec()) {
+        fail(u"cannot read changes"_s, select.lastError());
+        return std::nullopt;
+    }
+    // The sequence numbers, to know where the page ends.
+    QList<qint64> seqs;
+    QList<qsizetype> withReactions;
+    while (select.next()) {
+        Row row = readRow(select);
+        seqs.append(row.changed);
+        if (row.hasReactions)
+            withReactions.append(page.messages.size());
+        page.messages.append(std::move(row.message));
+    }
+    select.finish();
+    for (const qsizetype at : std::as_const(withReactions)) {
+        if (!loadReactions(&page.messages[at]))
+            return std::nullopt;
+    }
+    if (page.messages.size() > query.limit) {
+        page.hasMore = true;
+        page.messages.removeLast();
+        seqs.removeLast();
+    }
+    page.lastSeq = seqs.isEmpty() ? query.after : seqs.constLast();
+    page.seqs = std::move(seqs);
+    return page;
+}
+
+QString SqliteMessageStore::conversationKey(const ConversationId &conversation)
+{
+    return conversation.isDirect() ? directKey(conversation.userA, conversation.userB)
+                                   : roomKey(conversation.room);
+}
+
+std::optional<Protocol::ConversationState> SqliteMessageStore::conversationState(const QString &email,
+                                                                                 const QString &key)
+{
+    QSqlQuery select(m_db);
+    select.prepare(u"SELECT read_id, muted FROM conversation_state WHERE email = ? AND conversation = ?"_s);
+    select.bindValue(0, email);
+    select.bindValue(1, key);
+    if (!select.exec()) {
+        fail(u"cannot read a read marker"_s, select.lastError());
+        return std::nullopt;
+    }
+    Protocol::ConversationState state;
+    if (key.startsWith(u'#')) {
+        state.room = key.mid(1);
+    } else {
+        const QStringList pair = key.mid(1).split(u'\n');
+        state.with = pair.value(0) == email ? pair.value(1) : pair.value(0);
+    }
+    if (select.next()) {
+        state.readId = select.value(0).toLongLong();
+        state.muted = select.value(1).toBool();
+    }
+    select.finish();
+    QSqlQuery &count = *m_countUnread;
+    count.bindValue(0, key);
+    count.bindValue(1, state.readId);
+    count.bindValue(2, email);
+    count.bindValue(3, Protocol::MaxUnreadCount);
+    if (!count.exec() || !count.next()) {
+        fail(u"cannot count unread messages"_s, count.lastError());
+        return std::nullopt;
+    }
+    state.unread = count.value(0).toInt();
+    count.finish();
+    return state;
+}
+
+std::optional<Protocol::ConversationState>
+SqliteMessageStore::markRead(const QString &email, const ConversationId &conversation, qint64 id)
+{
+    if (!m_open) {
+        m_errorString = u"the store is not open"_s;
+        return std::nullopt;
+    }
+    const QString key = conversationKey(conversation);
+    if (!execute(
+            u"INSERT INTO conversation_state (email, conversation, read_id) VALUES (?, ?, ?)"
+            u" ON CONFLICT (email, conversation) DO UPDATE SET read_id = MAX(read_id, excluded.read_id)"_s,
+            {email, key, id}))
+        return std::nullopt;
+    return conversationState(email, key);
+}
+
+std::optional<Protocol::ConversationState>
+SqliteMessageStore::setMuted(const QString &email, const ConversationId &conversation, bool muted)
+{
+    if (!m_open) {
+        m_errorString = u"the store is not open"_s;
+        return std::nullopt;
+    }
+    const QString key = conversationKey(conversation);
+    if (!execute(u"INSERT INTO conversation_state (email, conversation, muted) VALUES (?, ?, ?)"
+                 u" ON CONFLICT (email, conversation) DO UPDATE SET muted = excluded.muted"_s,
+                 {email, key, muted ? 1 : 0}))
+        return std::nullopt;
+    return conversationState(email, key);
+}
+
+std::optional<QList<Protocol::ConversationState>> SqliteMessageStore::conversationStates(const QString &email)
+{
+    if (!m_open) {
+        m_errorString = u"the store is not open"_s;
+        return std::nullopt;
+    }
+    QSqlQuery select(m_db);
+    select.prepare(u"SELECT conversation FROM conversation_state WHERE email = ? ORDER BY conversation"_s);
+    select.bindValue(0, email);
+    if (!select.exec()) {
+        fail(u"cannot read read markers"_s, select.lastError());
+        return std::nullopt;
+    }
+    QStringList keys;
+    while (select.next())
+        keys.append(select.value(0).toString());
+    select.finish();
+    QList<Protocol::ConversationState> states;
+    for (const QString &key : std::as_const(keys)) {
+        const std::optional<Protocol::ConversationState> state = conversationState(email, key);
+        if (!state)
+            return std::nullopt;
+        states.append(*state);
+    }
+    return states;
 }
 
 } // namespace Natter

@@ -5,6 +5,7 @@
 #include <QSqlDatabase>
 #include <QSqlQuery>
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -24,7 +25,7 @@ class WalCheckpointer;
 class SqliteMessageStore final : public MessageStore
 {
 public:
-    static constexpr int SchemaVersion = 5;
+    static constexpr int SchemaVersion = 6;
 
     enum class OpenMode
     {
@@ -49,6 +50,18 @@ public:
     std::optional<QList<Message>> takeHeldDirectMessages(const QString &recipient, int limit) override;
     std::optional<int> deleteOlderThan(qint64 cutoffMs, int batch) override;
     std::optional<int> heldCount(const QString &recipient) override;
+    std::optional<std::optional<Message>> message(qint64 id) override;
+    std::optional<MessageUpdate> editMessage(qint64 id, const QString &text,
+                                             const QStringList &mentions) override;
+    std::optional<MessageUpdate> deleteMessage(qint64 id) override;
+    std::optional<MessageUpdate> react(qint64 id, const User &user, const QString &emoji, bool on) override;
+    std::optional<ChangesPage> changes(const ChangesQuery &query) override;
+    qint64 lastChangeSeq() const override { return m_lastChangeSeq; }
+    std::optional<Protocol::ConversationState>
+    markRead(const QString &email, const ConversationId &conversation, qint64 id) override;
+    std::optional<Protocol::ConversationState>
+    setMuted(const QString &email, const ConversationId &conversation, bool muted) override;
+    std::optional<QList<Protocol::ConversationState>> conversationStates(const QString &email) override;
     qint64 lastId() const override { return m_lastId; }
     QString serverId() const override { return m_serverId; }
     AccountStore *accounts() override;
@@ -60,16 +73,35 @@ public:
     /// (retention) or the cap is raised. False if the store is not open.
     bool setMaximumSize(qint64 bytes);
 
+    /// Makes a database file as a natterd of schema version `version` left it
+    /// (for migration tests: open() then migrates it like a real one).
+    static bool createWithSchema(const QString &path, int version);
+
     /// The key that names a conversation in the messages table.
     static QString roomKey(const QString &room);
     static QString directKey(const QString &a, const QString &b);
+    static QString conversationKey(const ConversationId &conversation);
 
 private:
     bool migrate();
     static bool createPrivateFolder(const QString &path);
     bool prepare(std::optional<QSqlQuery> &query, const QString &sql);
     bool fail(const QString &what, const QSqlError &error);
-    Message readMessage(const QSqlQuery &query) const;
+    struct Row
+    {
+        Message message;
+        bool hasReactions = false;
+        qint64 changed = 0;
+    };
+    Row readRow(const QSqlQuery &query) const;
+    /// Reads every row of query, and the reactions of those that have some.
+    bool readMessages(QSqlQuery &query, QList<Message> *messages, qint64 *lastChanged = nullptr);
+    bool loadReactions(Message *message);
+    bool execute(const QString &sql, const QVariantList &values, int *rowsAffected = nullptr);
+    /// Runs change in a transaction with the next change sequence number and
+    /// reads the message back; change sets *changed false if it did nothing.
+    std::optional<MessageUpdate> changeMessage(qint64 id, const std::function<bool(qint64, bool *)> &change);
+    std::optional<Protocol::ConversationState> conversationState(const QString &email, const QString &key);
     void closeDatabase();
 
     QString m_path;
@@ -85,6 +117,7 @@ private:
     qint64 m_lastId = 0;
     QString m_serverId;
     qint64 m_lastTimestampMs = 0;
+    qint64 m_lastChangeSeq = 0;
 
     std::optional<QSqlQuery> m_insertMessage;
     std::optional<QSqlQuery> m_findByClientId;
@@ -96,6 +129,9 @@ private:
     std::optional<QSqlQuery> m_releaseHeld;
     std::optional<QSqlQuery> m_touchRoom;
     std::optional<QSqlQuery> m_countHeld; // per direct message to an offline user not counted yet
+    std::optional<QSqlQuery> m_selectMessage;
+    std::optional<QSqlQuery> m_selectReactions;
+    std::optional<QSqlQuery> m_countUnread;
 };
 
 } // namespace Natter

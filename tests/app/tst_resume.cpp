@@ -101,15 +101,20 @@ void ResumeTest::asksForWhatItMissedAndResendsTheOutbox()
     QCOMPARE(decodeAs<Hello>(server.received.at(3))->token, u"token-1"_s);
     say(server, welcomeFor(Ann));
 
-    // Rejoin, read after the last id it has, resend with the same client id: in that order.
-    QTRY_COMPARE(server.received.size(), 7);
+    // Rejoin, read after the last id it has, ask for the changes since the
+    // last one it saw, resend with the same client id: in that order.
+    QTRY_COMPARE(server.received.size(), 8);
     QCOMPARE(decodeAs<JoinRoom>(server.received.at(4))->room, u"general"_s);
     const std::optional<HistoryRequest> resume = decodeAs<HistoryRequest>(server.received.at(5));
     QVERIFY(resume);
     QCOMPARE(resume->room, u"general"_s);
     QCOMPARE(resume->after, std::optional<qint64>(3));
     QVERIFY(!resume->before);
-    const std::optional<SendMessage> resent = decodeAs<SendMessage>(server.received.at(6));
+    const std::optional<ChangesRequest> changes = decodeAs<ChangesRequest>(server.received.at(6));
+    QVERIFY(changes);
+    QCOMPARE(changes->room, u"general"_s);
+    QCOMPARE(changes->after, 0); // the first page said no change had been made
+    const std::optional<SendMessage> resent = decodeAs<SendMessage>(server.received.at(7));
     QVERIFY(resent);
     QCOMPARE(resent->clientId, clientId);
     QCOMPARE(resent->text, u"are you there?"_s);

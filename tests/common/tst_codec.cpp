@@ -186,6 +186,42 @@ void TestCodec::invalidClientFrames_data()
     QTest::newRow("typing no active") << R"({"type":"typing","room":"a"})"_ba << ErrorCode::BadField;
     QTest::newRow("typing active string")
         << R"({"type":"typing","room":"a","active":"yes"})"_ba << ErrorCode::BadField;
+    // Conversation features (edit, delete, react, reply, mention, markers, changes).
+    QTest::newRow("edit without id") << R"({"type":"edit_message","text":"t"})"_ba << ErrorCode::BadField;
+    QTest::newRow("edit id zero") << R"({"type":"edit_message","id":0,"text":"t"})"_ba << ErrorCode::BadField;
+    QTest::newRow("edit id too large")
+        << R"({"type":"edit_message","id":9007199254740993,"text":"t"})"_ba << ErrorCode::BadField;
+    QTest::newRow("edit blank") << R"({"type":"edit_message","id":4,"text":"  "})"_ba << ErrorCode::BadText;
+    QTest::newRow("edit lone surrogate")
+        << R"({"type":"edit_message","id":4,"text":"\udc00x"})"_ba << ErrorCode::BadField;
+    QTest::newRow("delete id string") << R"({"type":"delete_message","id":"4"})"_ba << ErrorCode::BadField;
+    QTest::newRow("react two emoji") << R"({"type":"react","id":4,"emoji":"👍👍","on":true})"_ba
+                                     << ErrorCode::BadEmoji;
+    QTest::newRow("react a word") << R"({"type":"react","id":4,"emoji":"ok","on":true})"_ba
+                                  << ErrorCode::BadEmoji;
+    QTest::newRow("react a digit") << R"({"type":"react","id":4,"emoji":"7","on":true})"_ba
+                                   << ErrorCode::BadEmoji;
+    QTest::newRow("react hidden character")
+        << R"({"type":"react","id":4,"emoji":"👍\u202e","on":true})"_ba << ErrorCode::BadEmoji;
+    QTest::newRow("react without on") << R"({"type":"react","id":4,"emoji":"👍"})"_ba << ErrorCode::BadField;
+    QTest::newRow("reply_to zero") << R"({"type":"send_message","room":"a","text":"t","reply_to":0})"_ba
+                                   << ErrorCode::BadField;
+    QTest::newRow("mentions not a list")
+        << R"({"type":"send_message","room":"a","text":"t","mentions":"b@x"})"_ba << ErrorCode::BadField;
+    QTest::newRow("mentions not emails")
+        << R"({"type":"send_message","room":"a","text":"t","mentions":["bob"]})"_ba << ErrorCode::BadEmail;
+    QTest::newRow("mark_read both") << R"({"type":"mark_read","room":"a","with":"b@x","id":3})"_ba
+                                    << ErrorCode::BadField;
+    QTest::newRow("mark_read no id") << R"({"type":"mark_read","room":"a"})"_ba << ErrorCode::BadField;
+    QTest::newRow("mute not a boolean")
+        << R"({"type":"mute","room":"a","muted":1})"_ba << ErrorCode::BadField;
+    QTest::newRow("changes without after") << R"({"type":"changes","room":"a"})"_ba << ErrorCode::BadField;
+    QTest::newRow("changes limit 201")
+        << R"({"type":"changes","room":"a","after":0,"limit":201})"_ba << ErrorCode::BadField;
+    QTest::newRow("history around and after")
+        << R"({"type":"history","room":"a","around":5,"after":2})"_ba << ErrorCode::BadField;
+    QTest::newRow("history around zero")
+        << R"({"type":"history","room":"a","around":0})"_ba << ErrorCode::BadField;
 }
 
 void TestCodec::invalidClientFrames()
@@ -222,6 +258,19 @@ void TestCodec::clientFramesRoundTrip()
         ListPeople{u"carol jo"_s, 0, 200},
         WatchPresence{{u"carol@example.org"_s, u"bob@example.org"_s}},
         WatchPresence{{}},
+        SendMessage{u"codeial"_s, {}, u"@Carol yes"_s, u"c-18"_s, 1040, {u"carol@example.org"_s}},
+        HistoryRequest{u"codeial"_s, {}, std::nullopt, std::nullopt, 50, 1007},
+        EditMessage{1040, u"hello, world"_s, {}},
+        EditMessage{1040, u"@Carol hello"_s, {u"carol@example.org"_s}},
+        DeleteMessage{1041},
+        React{1040, u"👍🏽"_s, true},
+        React{1040, u"🇫🇷"_s, false},
+        MarkRead{u"codeial"_s, {}, 1042},
+        MarkRead{{}, u"carol@example.org"_s, 977},
+        MuteRequest{u"codeial"_s, {}, true},
+        MuteRequest{{}, u"carol@example.org"_s, false},
+        ChangesRequest{u"codeial"_s, {}, 311, 100},
+        ChangesRequest{{}, u"carol@example.org"_s, 0, 1},
     };
     for (const Codec::ClientFrame &frame : frames) {
         const QByteArray bytes = Codec::encodeClientFrame(frame);
@@ -247,6 +296,17 @@ void TestCodec::serverFramesRoundTrip_data()
     direct.clientId.clear();
 
     const User bob{u"Bob"_s, u"bob@example.org"_s};
+    Message changed = message; // every later field at once
+    changed.reply = ReplyPreview{5, User{u"Carol"_s, u"carol@x.org"_s}, u"lunch?"_s, false};
+    changed.mentions = {u"carol@x.org"_s};
+    changed.edited = message.timestamp.addSecs(30);
+    changed.reactions = {Reaction{u"👍"_s, 2, {bob, User{u"Carol"_s, u"carol@x.org"_s}}, true},
+                         Reaction{u"🎉"_s, 1, {bob}, false}};
+    Message tombstone = message;
+    tombstone.text.clear();
+    tombstone.deleted = true;
+    Message quotingDeleted = direct;
+    quotingDeleted.reply = ReplyPreview{5, bob, {}, true};
     const QList<std::pair<const char *, Codec::ServerFrame>> frames{
         {"welcome", Welcome{bob, 1, u"natterd 0.1.0"_s, u"Alice's chat"_s, {4000, 65536, 200}, {}, {}}},
         {"welcome with token",
@@ -284,6 +344,25 @@ void TestCodec::serverFramesRoundTrip_data()
         {"presence of an email without an account", Presence{User{{}, u"nobody@x.org"_s}, false, false}},
         {"error", Error{ErrorCode::RateLimited, u"slow down"_s, u"send_message"_s, u"c-1"_s, {}}},
         {"error naming a room", Error{ErrorCode::NotAMember, u"private"_s, u"join_room"_s, {}, u"design"_s}},
+        {"welcome with conversations", Welcome{bob,
+                                               1,
+                                               u"natterd 0.1.0"_s,
+                                               {},
+                                               {4000, 65536, 200},
+                                               {},
+                                               {},
+                                               {ConversationState{u"codeial"_s, {}, 1042, 3, false},
+                                                ConversationState{{}, u"carol@x.org"_s, 977, 999, true}}}},
+        {"receive a reply with mentions", ReceiveMessage{changed}},
+        {"receive a reply to a deleted message", ReceiveMessage{quotingDeleted}},
+        {"history around", History{u"codeial"_s, {}, {changed, tombstone}, true, true, 314}},
+        {"message_edited", MessageChange{MessageChange::Kind::Edited, changed, 312, {}}},
+        {"message_deleted", MessageChange{MessageChange::Kind::Deleted, tombstone, 313, bob}},
+        {"reactions", MessageChange{MessageChange::Kind::Reactions, changed, 314, {}}},
+        {"changes", Changes{u"codeial"_s, {}, {changed, tombstone}, 314, false}},
+        {"changes direct", Changes{{}, u"carol@example.org"_s, {quotingDeleted}, 7, true}},
+        {"read_marker", ReadMarker{ConversationState{u"codeial"_s, {}, 1042, 0, false}}},
+        {"muted", Muted{{}, u"carol@example.org"_s, true}},
     };
     for (const auto &[name, frame] : frames)
         QTest::newRow(name) << Codec::encodeServerFrame(frame);

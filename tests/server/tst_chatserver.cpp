@@ -36,6 +36,30 @@ public:
         return QList<Message>{};
     }
     qint64 lastId() const override { return 0; }
+    std::optional<std::optional<Message>> message(qint64) override { return std::nullopt; }
+    std::optional<MessageUpdate> editMessage(qint64, const QString &, const QStringList &) override
+    {
+        return std::nullopt;
+    }
+    std::optional<MessageUpdate> deleteMessage(qint64) override { return std::nullopt; }
+    std::optional<MessageUpdate> react(qint64, const User &, const QString &, bool) override
+    {
+        return std::nullopt;
+    }
+    std::optional<ChangesPage> changes(const ChangesQuery &) override { return std::nullopt; }
+    qint64 lastChangeSeq() const override { return 0; }
+    std::optional<ConversationState> markRead(const QString &, const ConversationId &, qint64) override
+    {
+        return std::nullopt;
+    }
+    std::optional<ConversationState> setMuted(const QString &, const ConversationId &, bool) override
+    {
+        return std::nullopt;
+    }
+    std::optional<QList<ConversationState>> conversationStates(const QString &) override
+    {
+        return QList<ConversationState>{};
+    }
     QString serverId() const override { return QStringLiteral("00000000000000000000000000000000"); }
     AccountStore *accounts() override
     {

@@ -79,6 +79,8 @@ private Q_SLOTS:
     void heldDirectMessagesAreReleasedOnce();
     void queriesUseTheConversationIndex();
     void retentionDeletesTheOldestInBatches();
+    void migratesFromSchemaFive();
+    void changesTakeIncreasingSequenceNumbers();
 
 private:
     QString path() const { return m_dir->filePath(u"natter.db"_s); }
@@ -404,6 +406,77 @@ void TestSqliteMessageStore::retentionDeletesTheOldestInBatches()
     QCOMPARE(held->size(), 1);
     QCOMPARE(held->at(0).text, u"held today"_s);
     QCOMPARE(queryFile(path(), u"PRAGMA integrity_check"_s).toString(), u"ok"_s);
+}
+
+void TestSqliteMessageStore::migratesFromSchemaFive()
+{
+    // A file as the natterd before edits and reactions left it, with history.
+    QVERIFY(SqliteMessageStore::createWithSchema(path(), 5));
+    QCOMPARE(queryFile(path(),
+                       u"INSERT INTO messages (id, conversation, recipient, sender_email, sender_name, "
+                       u"text, ts, client_id) VALUES (1, '#codeial', NULL, 'bob@x.org', 'Bob', 'old', "
+                       u"1764000000000, 'c-1') RETURNING id"_s)
+                 .toInt(),
+             1);
+    SqliteMessageStore store(path());
+    QVERIFY2(store.open(), qPrintable(store.errorString()));
+    QCOMPARE(store.schemaVersion(), SqliteMessageStore::SchemaVersion);
+    HistoryQuery query;
+    query.room = u"codeial"_s;
+    const std::optional<HistoryPage> page = store.history(query);
+    QVERIFY(page);
+    QCOMPARE(page->messages.size(), 1);
+    QCOMPARE(page->messages.at(0).text, u"old"_s);
+    QVERIFY(page->messages.at(0).isPlain());
+    QCOMPARE(store.lastChangeSeq(), 0);
+    // The old message takes the new changes.
+    const std::optional<MessageUpdate> edited = store.editMessage(1, u"new"_s, {});
+    QVERIFY(edited);
+    QCOMPARE(edited->changeSeq, 1);
+    QVERIFY(store.react(1, User{u"Carol"_s, u"carol@x.org"_s}, u"👍"_s, true));
+    const std::optional<std::optional<Message>> now = store.message(1);
+    QVERIFY(now && *now);
+    QCOMPARE((*now)->text, u"new"_s);
+    QCOMPARE((*now)->reactions.size(), 1);
+    QCOMPARE((*now)->clientId, u"c-1"_s);
+}
+
+void TestSqliteMessageStore::changesTakeIncreasingSequenceNumbers()
+{
+    auto store = std::make_unique<SqliteMessageStore>(path());
+    QVERIFY(store->open());
+    const User bob{u"Bob"_s, u"bob@x.org"_s};
+    const auto stored =
+        store->append({roomDraft(u"one"_s, bob), roomDraft(u"two"_s, bob), roomDraft(u"three"_s, bob)});
+    QVERIFY(stored);
+    const qint64 first = stored->at(0).message.id;
+    QCOMPARE(store->editMessage(first, u"one!"_s, {})->changeSeq, 1);
+    QCOMPARE(store->deleteMessage(first + 1)->changeSeq, 2);
+    // Nothing to change: no number taken.
+    const std::optional<MessageUpdate> again = store->react(first + 2, bob, u"👍"_s, false);
+    QVERIFY(again);
+    QVERIFY(!again->changed);
+    QCOMPARE(store->react(first + 2, bob, u"👍"_s, true)->changeSeq, 3);
+    QCOMPARE(store->lastChangeSeq(), 3);
+    // A deleted message takes nothing more.
+    QVERIFY(!store->editMessage(first + 1, u"back"_s, {}));
+    const std::optional<MessageUpdate> onDeleted = store->react(first + 1, bob, u"👍"_s, true);
+    QVERIFY(onDeleted);
+    QVERIFY(!onDeleted->changed);
+    QVERIFY(onDeleted->message.reactions.isEmpty());
+    ChangesQuery query;
+    query.conversation = ConversationId::ofRoom(u"codeial"_s);
+    const std::optional<ChangesPage> page = store->changes(query);
+    QVERIFY(page);
+    QCOMPARE(page->seqs, (QList<qint64>{1, 2, 3}));
+    QCOMPARE(page->messages.at(1).text, QString());
+    QVERIFY(page->messages.at(1).deleted);
+    // Kept across a reopen; the deleted text is nowhere in the file.
+    store.reset(); // the lock goes with it
+    store = std::make_unique<SqliteMessageStore>(path());
+    QVERIFY(store->open());
+    QCOMPARE(store->lastChangeSeq(), 3);
+    QCOMPARE(queryFile(path(), u"SELECT COUNT(*) FROM messages WHERE text = 'two'"_s).toInt(), 0);
 }
 
 QTEST_GUILESS_MAIN(TestSqliteMessageStore)

@@ -1,0 +1,311 @@
+// ChatServer's handling of changes to stored messages (edit, delete, react)
+// and of each user's state in a conversation (read marker, mute): the
+// requests that came with protocol 1's conversation features. Kept apart from
+// chatserver.cpp, which carries messages; the same class and the same rules.
+
+#include "common/validation.h"
+#include "server/chatserver.h"
+#include "server/clientsession.h"
+#include "server/connection.h"
+#include "server/serverlogging.h"
+
+#include <algorithm>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+using namespace Protocol;
+
+namespace {
+
+QStringList normalizedEmails(const QStringList &emails)
+{
+    QStringList normalized;
+    for (const QString &email : emails) {
+        const QString lower = Validation::normalizedEmail(email);
+        if (!normalized.contains(lower))
+            normalized.append(lower);
+    }
+    return normalized;
+}
+
+} // namespace
+
+void ChatServer::personalize(Message *message, const QString &reader)
+{
+    for (Reaction &reaction : message->reactions) {
+        reaction.mine = std::any_of(reaction.users.cbegin(), reaction.users.cend(),
+                                    [&reader](const User &user) { return user.email == reader; });
+        if (reaction.users.size() > MaxReactionUsers)
+            reaction.users.resize(MaxReactionUsers);
+    }
+}
+
+void ChatServer::personalize(QList<Message> *messages, const QString &reader)
+{
+    for (Message &message : *messages) {
+        if (!message.reactions.isEmpty())
+            personalize(&message, reader);
+    }
+}
+
+void ChatServer::refuseStoreFailure(ClientSession *session, QLatin1String request, const QString &clientId)
+{
+    qCWarning(lcNatterServer).noquote() << "could not store a" << request << ":" << m_store->errorString();
+    if (m_store->isFull())
+        session->sendError(ErrorCode::StorageFull, u"the server is out of disk space; nothing was changed"_s,
+                           request, clientId);
+    else
+        session->sendError(ErrorCode::InternalError, u"the change could not be stored; try again"_s, request,
+                           clientId);
+}
+
+std::optional<Message> ChatServer::readableMessage(ClientSession *session, qint64 id, QLatin1String request,
+                                                   const QString &clientId)
+{
+    const std::optional<std::optional<Message>> found = m_store->message(id);
+    if (!found) {
+        session->sendError(ErrorCode::InternalError, u"the message could not be read; try again"_s, request,
+                           clientId);
+        return std::nullopt;
+    }
+    const QString &email = session->user().email;
+    const std::optional<Message> &message = *found;
+    // One answer for "no such id" and "not yours to read": ids do not tell
+    // what is said in other rooms or other people's conversations.
+    const bool readable =
+        message && (message->isDirect() ? message->from.email == email || message->to == email
+                                        : session->isInRoom(message->room));
+    if (!readable || message->deleted) {
+        session->sendError(ErrorCode::NoSuchMessage,
+                           readable ? u"message %1 was deleted"_s.arg(id)
+                                    : u"no message %1 in a conversation you have open"_s.arg(id),
+                           request, clientId);
+        return std::nullopt;
+    }
+    return message;
+}
+
+std::optional<ConversationId> ChatServer::requestedConversation(ClientSession *session, const QString &room,
+                                                                const QString &with, QLatin1String request)
+{
+    if (room.isEmpty())
+        return ConversationId::between(session->user().email, Validation::normalizedEmail(with));
+    if (!session->isInRoom(room)) {
+        session->sendError(ErrorCode::NotInRoom, u"join room %1 first"_s.arg(room), request);
+        return std::nullopt;
+    }
+    return ConversationId::ofRoom(room);
+}
+
+void ChatServer::pushChange(const MessageChange &change)
+{
+    // Everyone reads the same frame, but those who reacted see "mine".
+    QSet<QString> reactors;
+    for (const Reaction &reaction : change.message.reactions) {
+        for (const User &user : reaction.users)
+            reactors.insert(user.email);
+    }
+    auto frameFor = [&change](const QString &reader) {
+        MessageChange personal = change;
+        personalize(&personal.message, reader);
+        return Connection::wireFrame(Codec::encodeServerFrame(personal));
+    };
+    const QByteArray common = frameFor({});
+    QHash<QString, QByteArray> personal;
+    auto send = [&](ClientSession *session) {
+        const QString &email = session->user().email;
+        if (!reactors.contains(email)) {
+            session->sendWireFrame(common);
+            return;
+        }
+        auto frame = personal.find(email);
+        if (frame == personal.end())
+            frame = personal.insert(email, frameFor(email));
+        session->sendWireFrame(*frame);
+    };
+    const Message &message = change.message;
+    if (!message.isDirect()) {
+        if (const auto room = m_rooms.constFind(message.room); room != m_rooms.cend()) {
+            for (ClientSession *session : room->sessions)
+                send(session);
+        }
+        return;
+    }
+    const QStringList readers = message.to == message.from.email
+                                    ? QStringList{message.to} // notes to self
+                                    : QStringList{message.to, message.from.email};
+    for (const QString &email : readers) {
+        if (const auto user = m_users.constFind(email); user != m_users.cend()) {
+            for (ClientSession *session : user->sessions)
+                send(session);
+        }
+    }
+}
+
+void ChatServer::handle(ClientSession *session, const EditMessage &edit)
+{
+    flushPendingSends(); // an edit comes after every message sent before it
+    const std::optional<Message> message = readableMessage(session, edit.id, Type::EditMessage);
+    if (!message)
+        return;
+    if (message->from.email != session->user().email) {
+        session->sendError(ErrorCode::NotAllowed, u"you can edit only your own messages"_s,
+                           Type::EditMessage);
+        return;
+    }
+    if (Validation::textLength(edit.text) > m_config.maxTextLength) {
+        session->sendError(ErrorCode::TextTooLong,
+                           u"a message is at most %1 characters"_s.arg(m_config.maxTextLength),
+                           Type::EditMessage);
+        return;
+    }
+    if (!takeRateToken(session, Type::EditMessage, {}))
+        return;
+    const std::optional<MessageUpdate> update =
+        m_store->editMessage(edit.id, edit.text, normalizedEmails(edit.mentions));
+    if (!update) {
+        refuseStoreFailure(session, Type::EditMessage);
+        return;
+    }
+    pushChange(MessageChange{MessageChange::Kind::Edited, update->message, update->changeSeq, {}});
+}
+
+void ChatServer::handle(ClientSession *session, const DeleteMessage &remove)
+{
+    flushPendingSends();
+    const std::optional<Message> message = readableMessage(session, remove.id, Type::DeleteMessage);
+    if (!message)
+        return;
+    const QString &email = session->user().email;
+    bool allowed = message->from.email == email;
+    if (!allowed && !message->isDirect()) {
+        // The owner of a private room keeps it clean.
+        const auto room = m_rooms.constFind(message->room);
+        allowed = room != m_rooms.cend() && room->isPrivate && room->owner == email;
+    }
+    if (!allowed) {
+        session->sendError(ErrorCode::NotAllowed,
+                           message->isDirect()
+                               ? u"you can delete only your own messages"_s
+                               : u"you can delete only your own messages (or any in a private "
+                                 u"room you own)"_s,
+                           Type::DeleteMessage);
+        return;
+    }
+    if (!takeRateToken(session, Type::DeleteMessage, {}))
+        return;
+    const std::optional<MessageUpdate> update = m_store->deleteMessage(remove.id);
+    if (!update) {
+        refuseStoreFailure(session, Type::DeleteMessage);
+        return;
+    }
+    if (message->isDirect())
+        m_heldCounts.remove(message->to); // it may have been waiting for them
+    qCDebug(lcNatterServer).noquote() << email << "deleted message" << remove.id;
+    pushChange(
+        MessageChange{MessageChange::Kind::Deleted, update->message, update->changeSeq, session->user()});
+}
+
+void ChatServer::handle(ClientSession *session, const React &react)
+{
+    flushPendingSends();
+    const std::optional<Message> message = readableMessage(session, react.id, Type::React);
+    if (!message)
+        return;
+    const bool newEmoji =
+        std::none_of(message->reactions.cbegin(), message->reactions.cend(),
+                     [&react](const Reaction &reaction) { return reaction.emoji == react.emoji; });
+    if (react.on && newEmoji && message->reactions.size() >= MaxReactionsPerMessage) {
+        session->sendError(ErrorCode::TooManyReactions,
+                           u"a message takes at most %1 different emoji"_s.arg(MaxReactionsPerMessage),
+                           Type::React);
+        return;
+    }
+    if (!takeRateToken(session, Type::React, {}))
+        return;
+    const std::optional<MessageUpdate> update =
+        m_store->react(react.id, session->user(), react.emoji, react.on);
+    if (!update) {
+        refuseStoreFailure(session, Type::React);
+        return;
+    }
+    const MessageChange change{MessageChange::Kind::Reactions, update->message, update->changeSeq, {}};
+    if (update->changed) {
+        pushChange(change);
+        return;
+    }
+    // It was so already: nothing to tell anyone else; this connection sees how it is.
+    MessageChange same = change;
+    personalize(&same.message, session->user().email);
+    session->sendFrame(same);
+}
+
+void ChatServer::handle(ClientSession *session, const MarkRead &mark)
+{
+    const std::optional<ConversationId> conversation =
+        requestedConversation(session, mark.room, mark.with, Type::MarkRead);
+    if (!conversation)
+        return;
+    const QString &email = session->user().email;
+    const std::optional<ConversationState> state = m_store->markRead(email, *conversation, mark.id);
+    if (!state) {
+        refuseStoreFailure(session, Type::MarkRead);
+        return;
+    }
+    // The user's other devices follow (this one knows).
+    const QByteArray frame = Connection::wireFrame(Codec::encodeServerFrame(ReadMarker{*state}));
+    for (ClientSession *other : std::as_const(m_users[email].sessions)) {
+        if (other != session)
+            other->sendWireFrame(frame);
+    }
+}
+
+void ChatServer::handle(ClientSession *session, const MuteRequest &mute)
+{
+    const std::optional<ConversationId> conversation =
+        requestedConversation(session, mute.room, mute.with, Type::Mute);
+    if (!conversation)
+        return;
+    const QString &email = session->user().email;
+    const std::optional<ConversationState> state = m_store->setMuted(email, *conversation, mute.muted);
+    if (!state) {
+        refuseStoreFailure(session, Type::Mute);
+        return;
+    }
+    // Every device of the user, this one included as the confirmation.
+    sendToAll(m_users[email].sessions,
+              Connection::wireFrame(Codec::encodeServerFrame(Muted{state->room, state->with, state->muted})));
+}
+
+void ChatServer::handle(ClientSession *session, const ChangesRequest &request)
+{
+    const std::optional<ConversationId> conversation =
+        requestedConversation(session, request.room, request.with, Type::Changes);
+    if (!conversation)
+        return;
+    flushPendingSends();
+    const std::optional<ChangesPage> page =
+        m_store->changes(ChangesQuery{*conversation, request.after, request.limit});
+    if (!page) {
+        session->sendError(ErrorCode::InternalError, u"the changes could not be read"_s, Type::Changes);
+        return;
+    }
+    Changes answer{conversation->room, conversation->isDirect() ? conversation->userB : QString(),
+                   page->messages, page->lastSeq, page->hasMore};
+    // Cut to the page budget like history: never dropped for one's own answer.
+    bool trimmed = false;
+    trimToBudget(&answer.messages, &trimmed, true);
+    if (trimmed) {
+        answer.hasMore = true;
+        answer.changeSeq = page->seqs.at(answer.messages.size() - 1);
+    } else if (!answer.hasMore) {
+        // Nothing later changed here: every change up to now is in the page.
+        answer.changeSeq = std::max(answer.changeSeq, m_store->lastChangeSeq());
+    }
+    personalize(&answer.messages, session->user().email);
+    session->sendFrame(answer);
+}
+
+} // namespace Natter

@@ -1,0 +1,730 @@
+// Edit, delete, reply, react, read markers, mutes, changes and history
+// around a message: every request valid and refused, every push reaching
+// exactly who can read the conversation. Real QWebSocket clients against an
+// in-process server.
+#include "tests/support/testserver.h"
+
+#include <QSqlDatabase>
+#include <QSqlQuery>
+
+using namespace Natter;
+using namespace Natter::Protocol;
+using Natter::Codec::ClientFrame;
+using namespace Qt::StringLiterals;
+
+Q_DECLARE_METATYPE(Natter::Protocol::ErrorCode)
+
+class TestConversations : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+    void anEditReachesEveryReaderAndNobodyElse();
+    void editsAreRefusedWhenNotAllowed_data();
+    void editsAreRefusedWhenNotAllowed();
+    void aDeletionLeavesATombstoneAndNoText();
+    void theOwnerOfAPrivateRoomDeletesAnyMessage();
+    void repliesQuoteTheOriginalAsItIsNow();
+    void repliesStayInTheirConversation();
+    void reactionsToggleAndSaySoToEachReader();
+    void reactionsAreBounded();
+    void directMessageChangesReachOnlyTheTwo();
+    void aRemovedMemberCannotTouchThePrivateRoom();
+    void resumeSeesEveryChangeOnce();
+    void readMarkersFollowAcrossDevices();
+    void muteIsKeptForEveryDevice();
+    void historyAroundAMessage();
+    void mentionsAreCarried();
+
+private:
+    TestClient *signedIn(const QString &name, const QString &email, const QStringList &rooms = {});
+    /// Sends and waits for the sender's own copy.
+    Message say(TestClient *client, const QString &room, const QString &text, qint64 replyTo = 0,
+                const QString &to = {});
+    /// Waits for an error frame and returns its code.
+    static std::optional<ErrorCode> errorOf(TestClient *client);
+
+    std::unique_ptr<TestServer> m_server;
+    QList<TestClient *> m_clients;
+    int m_sent = 0;
+};
+
+void TestConversations::init()
+{
+    qRegisterMetaType<ErrorCode>();
+    ServerConfig config = TestServer::defaultConfig();
+    config.rateLimit = 0; // these tests send quickly; the rate limit has its own
+    m_server = std::make_unique<TestServer>(config);
+    QVERIFY(m_server->start());
+}
+
+void TestConversations::cleanup()
+{
+    qDeleteAll(m_clients);
+    m_clients.clear();
+    m_server.reset();
+}
+
+TestClient *TestConversations::signedIn(const QString &name, const QString &email, const QStringList &rooms)
+{
+    auto *client = new TestClient;
+    m_clients.append(client);
+    if (!client->open(m_server->port()) || !client->hello(name, email))
+        return nullptr;
+    for (const QString &room : rooms) {
+        if (!client->join(room))
+            return nullptr;
+    }
+    client->frames.clear();
+    return client;
+}
+
+Message TestConversations::say(TestClient *client, const QString &room, const QString &text, qint64 replyTo,
+                               const QString &to)
+{
+    const QString clientId = u"c-%1"_s.arg(++m_sent);
+    SendMessage send{room, to, text, clientId};
+    send.replyTo = replyTo;
+    client->send(send);
+    const bool arrived = QTest::qWaitFor(
+        [&] {
+            for (const auto &frame : client->frames) {
+                if (const auto *receive = std::get_if<ReceiveMessage>(&frame);
+                    receive && receive->message.clientId == clientId)
+                    return true;
+            }
+            return false;
+        },
+        5000);
+    if (!arrived)
+        return {};
+    for (qsizetype i = 0; i < client->frames.size(); ++i) {
+        if (const auto *receive = std::get_if<ReceiveMessage>(&client->frames.at(i));
+            receive && receive->message.clientId == clientId) {
+            Message message = receive->message;
+            client->frames.removeAt(i);
+            return message;
+        }
+    }
+    return {};
+}
+
+std::optional<ErrorCode> TestConversations::errorOf(TestClient *client)
+{
+    const std::optional<Error> error = client->waitFor<Error>();
+    if (!error)
+        return std::nullopt;
+    return error->code;
+}
+
+void TestConversations::anEditReachesEveryReaderAndNobodyElse()
+{
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s});
+    TestClient *carol = signedIn(u"Carol"_s, u"carol@example.org"_s, {u"general"_s});
+    TestClient *dave = signedIn(u"Dave"_s, u"dave@example.org"_s, {u"random"_s});
+    QVERIFY(bob && carol && dave);
+    const Message original = say(bob, u"general"_s, u"teh meeting is at 3"_s);
+    QVERIFY(original.isStored());
+    QVERIFY(carol->waitFor<ReceiveMessage>());
+
+    bob->send(EditMessage{original.id, u"the meeting is at 3"_s, {}});
+    for (TestClient *reader : {bob, carol}) {
+        const std::optional<MessageChange> edited = reader->waitFor<MessageChange>();
+        QVERIFY(edited);
+        QCOMPARE(edited->kind, MessageChange::Kind::Edited);
+        QCOMPARE(edited->message.id, original.id);
+        QCOMPARE(edited->message.room, u"general"_s);
+        QCOMPARE(edited->message.text, u"the meeting is at 3"_s);
+        QCOMPARE(edited->message.timestamp, original.timestamp); // still where it was said
+        QVERIFY(edited->message.edited.isValid());
+        QVERIFY(edited->message.edited >= original.timestamp);
+        QVERIFY(edited->changeSeq > 0);
+    }
+    // Dave is elsewhere: a ping round trip later, still nothing for him.
+    dave->send(HistoryRequest{u"random"_s, {}, std::nullopt, std::nullopt, 1});
+    QVERIFY(dave->waitFor<History>());
+    QCOMPARE(dave->count<MessageChange>(), 0);
+
+    // History and a newcomer see it as it is now.
+    const QList<Message> history = carol->readConversation(u"general"_s);
+    QCOMPARE(history.size(), 1);
+    QCOMPARE(history.constFirst().text, u"the meeting is at 3"_s);
+    QVERIFY(history.constFirst().edited.isValid());
+    QCOMPARE(history.constFirst().clientId, original.clientId);
+}
+
+void TestConversations::editsAreRefusedWhenNotAllowed_data()
+{
+    QTest::addColumn<QString>("who");
+    QTest::addColumn<qint64>("idOffset");
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<ErrorCode>("code");
+    QTest::newRow("someone else's") << u"carol"_s << qint64(0) << u"mine now"_s << ErrorCode::NotAllowed;
+    QTest::newRow("unknown id") << u"bob"_s << qint64(1000) << u"hello"_s << ErrorCode::NoSuchMessage;
+    QTest::newRow("in a room not joined") << u"dave"_s << qint64(0) << u"hello"_s << ErrorCode::NoSuchMessage;
+    QTest::newRow("too long") << u"bob"_s << qint64(0) << QString(4001, u'x') << ErrorCode::TextTooLong;
+    QTest::newRow("blank") << u"bob"_s << qint64(0) << u"  \n "_s << ErrorCode::BadText;
+}
+
+void TestConversations::editsAreRefusedWhenNotAllowed()
+{
+    QFETCH(QString, who);
+    QFETCH(qint64, idOffset);
+    QFETCH(QString, text);
+    QFETCH(ErrorCode, code);
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s});
+    TestClient *carol = signedIn(u"Carol"_s, u"carol@example.org"_s, {u"general"_s});
+    TestClient *dave = signedIn(u"Dave"_s, u"dave@example.org"_s, {u"random"_s});
+    QVERIFY(bob && carol && dave);
+    const Message original = say(bob, u"general"_s, u"as it was"_s);
+    QVERIFY(original.isStored());
+    TestClient *editor = who == u"bob"_s ? bob : who == u"carol"_s ? carol : dave;
+    editor->frames.clear();
+    editor->send(EditMessage{original.id + idOffset, text, {}});
+    QCOMPARE(errorOf(editor), std::optional<ErrorCode>(code));
+    // Nothing changed, for anyone.
+    QCOMPARE(bob->count<MessageChange>() + carol->count<MessageChange>() + dave->count<MessageChange>(), 0);
+    const QList<Message> history = bob->readConversation(u"general"_s);
+    QCOMPARE(history.size(), 1);
+    QCOMPARE(history.constFirst().text, u"as it was"_s);
+    QVERIFY(!history.constFirst().edited.isValid());
+}
+
+void TestConversations::aDeletionLeavesATombstoneAndNoText()
+{
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s});
+    TestClient *carol = signedIn(u"Carol"_s, u"carol@example.org"_s, {u"general"_s});
+    QVERIFY(bob && carol);
+    const Message secret = say(bob, u"general"_s, u"my password is hunter2"_s);
+    const Message after = say(bob, u"general"_s, u"oops"_s);
+    QVERIFY(secret.isStored() && after.isStored());
+
+    carol->frames.clear();
+    carol->send(DeleteMessage{secret.id});
+    QCOMPARE(errorOf(carol), std::optional<ErrorCode>(ErrorCode::NotAllowed)); // a public room has no owner
+
+    bob->frames.clear();
+    carol->frames.clear();
+    bob->send(DeleteMessage{secret.id});
+    for (TestClient *reader : {bob, carol}) {
+        const std::optional<MessageChange> deleted = reader->waitFor<MessageChange>();
+        QVERIFY(deleted);
+        QCOMPARE(deleted->kind, MessageChange::Kind::Deleted);
+        QCOMPARE(deleted->message.id, secret.id);
+        QVERIFY(deleted->message.deleted);
+        QVERIFY(deleted->message.text.isEmpty());
+        QCOMPARE(deleted->by.email, u"bob@example.org"_s);
+    }
+    // The place is kept; the words are gone, from the database too.
+    const QList<Message> history = carol->readConversation(u"general"_s);
+    QCOMPARE(history.size(), 2);
+    QVERIFY(history.at(0).deleted);
+    QVERIFY(history.at(0).text.isEmpty());
+    QCOMPARE(history.at(1).text, u"oops"_s);
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"peek"_s);
+        db.setDatabaseName(m_server->databasePath());
+        QVERIFY(db.open());
+        QSqlQuery query(db);
+        QVERIFY(query.exec(u"SELECT COUNT(*) FROM messages WHERE text LIKE '%hunter2%'"_s) && query.next());
+        QCOMPARE(query.value(0).toInt(), 0);
+    }
+    QSqlDatabase::removeDatabase(u"peek"_s);
+
+    // A tombstone takes no more changes.
+    bob->frames.clear();
+    bob->send(EditMessage{secret.id, u"never mind"_s, {}});
+    QCOMPARE(errorOf(bob), std::optional<ErrorCode>(ErrorCode::NoSuchMessage));
+    bob->send(DeleteMessage{secret.id});
+    QCOMPARE(errorOf(bob), std::optional<ErrorCode>(ErrorCode::NoSuchMessage));
+    bob->send(React{secret.id, u"👍"_s, true});
+    QCOMPARE(errorOf(bob), std::optional<ErrorCode>(ErrorCode::NoSuchMessage));
+    bob->send(SendMessage{u"general"_s, {}, u"re"_s, u"r-1"_s, secret.id});
+    const std::optional<Error> refused = bob->waitFor<Error>();
+    QVERIFY(refused);
+    QCOMPARE(refused->code, ErrorCode::NoSuchMessage);
+    QCOMPARE(refused->clientId, u"r-1"_s); // the app marks that message failed
+}
+
+void TestConversations::theOwnerOfAPrivateRoomDeletesAnyMessage()
+{
+    TestClient *alice = signedIn(u"Alice"_s, u"alice@example.org"_s);
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s);
+    QVERIFY(alice && bob);
+    alice->send(CreateRoom{u"design"_s, true});
+    QVERIFY(alice->waitFor<History>());
+    alice->send(InviteToRoom{u"design"_s, u"bob@example.org"_s});
+    QVERIFY(bob->waitFor<RoomInvitation>());
+    QVERIFY(bob->join(u"design"_s));
+    const Message spam = say(bob, u"design"_s, u"buy my stuff"_s);
+    QVERIFY(spam.isStored());
+    alice->frames.clear();
+    bob->frames.clear();
+    alice->send(DeleteMessage{spam.id});
+    const std::optional<MessageChange> deleted = bob->waitFor<MessageChange>();
+    QVERIFY(deleted);
+    QCOMPARE(deleted->kind, MessageChange::Kind::Deleted);
+    QCOMPARE(deleted->by.email, u"alice@example.org"_s);
+    // The owner's own words are hers: a member cannot delete them.
+    const Message rule = say(alice, u"design"_s, u"no spam"_s);
+    bob->frames.clear();
+    bob->send(DeleteMessage{rule.id});
+    QCOMPARE(errorOf(bob), std::optional<ErrorCode>(ErrorCode::NotAllowed));
+}
+
+void TestConversations::repliesQuoteTheOriginalAsItIsNow()
+{
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s});
+    TestClient *carol = signedIn(u"Carol"_s, u"carol@example.org"_s, {u"general"_s});
+    QVERIFY(bob && carol);
+    const Message question = say(bob, u"general"_s, u"  Lunch at noon?\nOr at one.  "_s);
+    carol->frames.clear();
+    const Message answer = say(carol, u"general"_s, u"Noon!"_s, question.id);
+    QVERIFY(answer.isStored());
+    QCOMPARE(answer.reply.id, question.id);
+    QCOMPARE(answer.reply.from.email, u"bob@example.org"_s);
+    QCOMPARE(answer.reply.text, u"Lunch at noon?"_s); // the first line
+    QVERIFY(!answer.reply.deleted);
+    const std::optional<ReceiveMessage> atBob = bob->waitFor<ReceiveMessage>();
+    QVERIFY(atBob);
+    QCOMPARE(atBob->message.reply, answer.reply);
+
+    // A long first line is shortened, and never cut inside a character.
+    const Message long_ = say(bob, u"general"_s, QString(139, u'a') + u"😀 and more"_s);
+    const Message reply2 = say(carol, u"general"_s, u"ok"_s, long_.id);
+    QVERIFY(reply2.reply.text.size() <= 141);
+    QVERIFY(reply2.reply.text.endsWith(u'…'));
+    QVERIFY(!reply2.reply.text.at(reply2.reply.text.size() - 2).isHighSurrogate());
+
+    // The original edited, then deleted: the reply follows.
+    bob->send(EditMessage{question.id, u"Lunch at 12:30?"_s, {}});
+    QVERIFY(carol->waitFor<MessageChange>());
+    QList<Message> history = carol->readConversation(u"general"_s);
+    QCOMPARE(history.at(1).reply.text, u"Lunch at 12:30?"_s);
+    bob->send(DeleteMessage{question.id});
+    QVERIFY(QTest::qWaitFor([&] { return carol->count<MessageChange>() > 0; }));
+    history = carol->readConversation(u"general"_s);
+    QVERIFY(history.at(1).reply.deleted);
+    QVERIFY(history.at(1).reply.text.isEmpty());
+    QCOMPARE(history.at(1).reply.id, question.id);
+}
+
+void TestConversations::repliesStayInTheirConversation()
+{
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s, u"random"_s});
+    TestClient *carol = signedIn(u"Carol"_s, u"carol@example.org"_s, {u"general"_s});
+    QVERIFY(bob && carol);
+    const Message inRandom = say(bob, u"random"_s, u"over here"_s);
+    const Message direct = say(bob, {}, u"psst"_s, 0, u"carol@example.org"_s);
+    QVERIFY(inRandom.isStored() && direct.isStored());
+    bob->frames.clear();
+    // A reply in #general to a message of #random: refused.
+    bob->send(SendMessage{u"general"_s, {}, u"re"_s, u"x-1"_s, inRandom.id});
+    QCOMPARE(errorOf(bob), std::optional<ErrorCode>(ErrorCode::NoSuchMessage));
+    // Carol cannot quote #random, which she has not joined.
+    carol->frames.clear();
+    carol->send(SendMessage{u"general"_s, {}, u"re"_s, u"x-2"_s, inRandom.id});
+    QCOMPARE(errorOf(carol), std::optional<ErrorCode>(ErrorCode::NoSuchMessage));
+    // A direct reply answers within the direct conversation only.
+    carol->frames.clear();
+    const Message directReply = say(carol, {}, u"what?"_s, direct.id, u"bob@example.org"_s);
+    QCOMPARE(directReply.reply.id, direct.id);
+    QCOMPARE(directReply.reply.text, u"psst"_s);
+    carol->send(SendMessage{u"general"_s, {}, u"re"_s, u"x-3"_s, direct.id});
+    QCOMPARE(errorOf(carol), std::optional<ErrorCode>(ErrorCode::NoSuchMessage));
+    QCOMPARE(bob->readConversation(u"general"_s).size(), 0);
+}
+
+void TestConversations::reactionsToggleAndSaySoToEachReader()
+{
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s});
+    TestClient *carol = signedIn(u"Carol"_s, u"carol@example.org"_s, {u"general"_s});
+    QVERIFY(bob && carol);
+    const Message message = say(bob, u"general"_s, u"release is out"_s);
+    carol->frames.clear();
+
+    carol->send(React{message.id, u"🎉"_s, true});
+    std::optional<MessageChange> atBob = bob->waitFor<MessageChange>();
+    std::optional<MessageChange> atCarol = carol->waitFor<MessageChange>();
+    QVERIFY(atBob && atCarol);
+    QCOMPARE(atBob->kind, MessageChange::Kind::Reactions);
+    QCOMPARE(atBob->message.reactions.size(), 1);
+    QCOMPARE(atBob->message.reactions.at(0).emoji, u"🎉"_s);
+    QCOMPARE(atBob->message.reactions.at(0).count, 1);
+    QCOMPARE(atBob->message.reactions.at(0).users.at(0).name, u"Carol"_s);
+    QVERIFY(!atBob->message.reactions.at(0).mine);
+    QVERIFY(atCarol->message.reactions.at(0).mine); // each reader's own view
+    QCOMPARE(atBob->message.text, u"release is out"_s);
+
+    // Bob adds the same one and another (skin tones and flags are one emoji each).
+    bob->send(React{message.id, u"🎉"_s, true});
+    QVERIFY(bob->waitFor<MessageChange>());
+    bob->send(React{message.id, u"👍🏽"_s, true});
+    atBob = bob->waitFor<MessageChange>();
+    QVERIFY(atBob);
+    QCOMPARE(atBob->message.reactions.size(), 2);
+    QCOMPARE(atBob->message.reactions.at(0).count, 2);
+    QVERIFY(atBob->message.reactions.at(0).mine);
+    QCOMPARE(atBob->message.reactions.at(1).emoji, u"👍🏽"_s);
+
+    // The same reaction again changes nothing and tells nobody else.
+    carol->frames.clear();
+    bob->send(React{message.id, u"👍🏽"_s, true});
+    const std::optional<MessageChange> same = bob->waitFor<MessageChange>();
+    QVERIFY(same);
+    QCOMPARE(same->message.reactions.at(1).count, 1);
+    // Taken back: Carol sees the count fall.
+    bob->send(React{message.id, u"🎉"_s, false});
+    atCarol = carol->waitFor<MessageChange>();
+    QVERIFY(atCarol);
+    QCOMPARE(atCarol->message.reactions.at(0).count, 1);
+    QVERIFY(atCarol->message.reactions.at(0).mine);
+    QCOMPARE(carol->count<MessageChange>(), 0); // the repeat was never pushed to her
+
+    // History carries the summary, personal to the reader.
+    const QList<Message> history = carol->readConversation(u"general"_s);
+    QCOMPARE(history.at(0).reactions.size(), 2);
+    QVERIFY(history.at(0).reactions.at(0).mine);
+    QVERIFY(!history.at(0).reactions.at(1).mine);
+}
+
+void TestConversations::reactionsAreBounded()
+{
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s});
+    QVERIFY(bob);
+    const Message message = say(bob, u"general"_s, u"vote"_s);
+    // Not one emoji: refused by the codec with bad_emoji.
+    for (const QString &notAnEmoji : {u"ab"_s, u"👍👍"_s, u"a"_s, u"1"_s, u" "_s, u"👍\u200B"_s, QString()}) {
+        bob->frames.clear();
+        bob->send(React{message.id, notAnEmoji, true});
+        QCOMPARE(errorOf(bob), std::optional<ErrorCode>(ErrorCode::BadEmoji));
+    }
+    // Twenty different ones, and no more.
+    const QList<uint> emoji{0x1F600, 0x1F601, 0x1F602, 0x1F603, 0x1F604, 0x1F605, 0x1F606,
+                            0x1F607, 0x1F608, 0x1F609, 0x1F60A, 0x1F60B, 0x1F60C, 0x1F60D,
+                            0x1F60E, 0x1F60F, 0x1F610, 0x1F611, 0x1F612, 0x1F613, 0x1F614};
+    for (int i = 0; i < MaxReactionsPerMessage; ++i) {
+        bob->send(
+            React{message.id, QString::fromUcs4(reinterpret_cast<const char32_t *>(&emoji.at(i)), 1), true});
+        QVERIFY(bob->waitFor<MessageChange>());
+    }
+    bob->send(
+        React{message.id, QString::fromUcs4(reinterpret_cast<const char32_t *>(&emoji.last()), 1), true});
+    QCOMPARE(errorOf(bob), std::optional<ErrorCode>(ErrorCode::TooManyReactions));
+    // One of the twenty again is fine (keycaps and flags are emoji too).
+    bob->send(React{message.id, u"😀"_s, false});
+    QVERIFY(bob->waitFor<MessageChange>());
+    bob->send(React{message.id, u"1️⃣"_s, true});
+    const std::optional<MessageChange> keycap = bob->waitFor<MessageChange>();
+    QVERIFY(keycap);
+    QCOMPARE(keycap->message.reactions.size(), MaxReactionsPerMessage);
+}
+
+void TestConversations::directMessageChangesReachOnlyTheTwo()
+{
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s);
+    TestClient *bobPhone = signedIn(u"Bob"_s, u"bob@example.org"_s);
+    TestClient *carol = signedIn(u"Carol"_s, u"carol@example.org"_s);
+    TestClient *dave = signedIn(u"Dave"_s, u"dave@example.org"_s);
+    QVERIFY(bob && bobPhone && carol && dave);
+    const Message direct = say(bob, {}, u"the code is 4512"_s, 0, u"carol@example.org"_s);
+    QVERIFY(carol->waitFor<ReceiveMessage>());
+    QVERIFY(bobPhone->waitFor<ReceiveMessage>());
+
+    // Dave knows the id but not the conversation: the same answer as for no message.
+    for (const ClientFrame &attempt :
+         {ClientFrame(EditMessage{direct.id, u"x"_s, {}}), ClientFrame(DeleteMessage{direct.id}),
+          ClientFrame(React{direct.id, u"👀"_s, true})}) {
+        dave->send(attempt);
+        QCOMPARE(errorOf(dave), std::optional<ErrorCode>(ErrorCode::NoSuchMessage));
+    }
+    dave->send(HistoryRequest{{}, u"carol@example.org"_s, std::nullopt, std::nullopt, 50, direct.id});
+    QCOMPARE(errorOf(dave), std::optional<ErrorCode>(ErrorCode::NoSuchMessage));
+
+    carol->send(React{direct.id, u"👍"_s, true});
+    for (TestClient *reader : {bob, bobPhone, carol}) {
+        const std::optional<MessageChange> change = reader->waitFor<MessageChange>();
+        QVERIFY(change);
+        QCOMPARE(change->message.to, u"carol@example.org"_s);
+        QCOMPARE(change->message.from.email, u"bob@example.org"_s);
+    }
+    bob->send(EditMessage{direct.id, u"the code is 4513"_s, {}});
+    for (TestClient *reader : {bob, bobPhone, carol})
+        QVERIFY(reader->waitFor<MessageChange>());
+    QCOMPARE(dave->count<MessageChange>(), 0);
+    // Carol may react to Bob's message but not edit or delete it.
+    carol->send(DeleteMessage{direct.id});
+    QCOMPARE(errorOf(carol), std::optional<ErrorCode>(ErrorCode::NotAllowed));
+}
+
+void TestConversations::aRemovedMemberCannotTouchThePrivateRoom()
+{
+    TestClient *alice = signedIn(u"Alice"_s, u"alice@example.org"_s);
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s);
+    QVERIFY(alice && bob);
+    alice->send(CreateRoom{u"design"_s, true});
+    QVERIFY(alice->waitFor<History>());
+    alice->send(InviteToRoom{u"design"_s, u"bob@example.org"_s});
+    QVERIFY(bob->waitFor<RoomInvitation>());
+    QVERIFY(bob->join(u"design"_s));
+    const Message own = say(bob, u"design"_s, u"my draft"_s);
+    alice->send(RemoveFromRoom{u"design"_s, u"bob@example.org"_s});
+    QVERIFY(QTest::qWaitFor([&] {
+        for (const auto &frame : bob->frames) {
+            if (const auto *left = std::get_if<UserLeft>(&frame);
+                left && left->user.email == u"bob@example.org"_s)
+                return true;
+        }
+        return false;
+    }));
+    bob->frames.clear();
+    alice->frames.clear();
+    for (const ClientFrame &attempt :
+         {ClientFrame(EditMessage{own.id, u"x"_s, {}}), ClientFrame(DeleteMessage{own.id}),
+          ClientFrame(React{own.id, u"👀"_s, true})}) {
+        bob->send(attempt);
+        QCOMPARE(errorOf(bob), std::optional<ErrorCode>(ErrorCode::NoSuchMessage));
+    }
+    bob->send(MarkRead{u"design"_s, {}, own.id});
+    QCOMPARE(errorOf(bob), std::optional<ErrorCode>(ErrorCode::NotInRoom));
+    bob->send(ChangesRequest{u"design"_s, {}, 0, 100});
+    QCOMPARE(errorOf(bob), std::optional<ErrorCode>(ErrorCode::NotInRoom));
+    QCOMPARE(alice->count<MessageChange>(), 0);
+}
+
+void TestConversations::resumeSeesEveryChangeOnce()
+{
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s});
+    QVERIFY(bob);
+    QList<Message> said;
+    for (int i = 0; i < 6; ++i)
+        said.append(say(bob, u"general"_s, u"message %1"_s.arg(i)));
+    // Carol reads the room, then goes away.
+    qint64 seen = 0;
+    {
+        TestClient carol;
+        QVERIFY(carol.open(m_server->port()) && carol.hello(u"Carol"_s, u"carol@example.org"_s));
+        carol.send(JoinRoom{u"general"_s});
+        const std::optional<History> page = carol.waitFor<History>();
+        QVERIFY(page);
+        QCOMPARE(page->messages.size(), 6);
+        seen = page->changeSeq;
+    }
+    // Meanwhile: edits, a deletion, reactions; one message changed twice.
+    bob->send(EditMessage{said.at(1).id, u"message 1, edited"_s, {}});
+    bob->send(React{said.at(2).id, u"👍"_s, true});
+    bob->send(DeleteMessage{said.at(3).id});
+    bob->send(EditMessage{said.at(1).id, u"message 1, edited twice"_s, {}});
+    bob->send(React{said.at(4).id, u"👀"_s, true});
+    bob->send(React{said.at(4).id, u"👀"_s, false});
+    QVERIFY(QTest::qWaitFor([&] { return bob->count<MessageChange>() == 6; }));
+
+    TestClient carol;
+    QVERIFY(carol.open(m_server->port()) && carol.hello(u"Carol"_s, u"carol@example.org"_s));
+    QVERIFY(carol.join(u"general"_s));
+    carol.frames.clear();
+    // Pages of two: no change missed, none twice, each message as it is now.
+    QHash<qint64, Message> changed;
+    qint64 after = seen;
+    int pages = 0;
+    for (;;) {
+        carol.send(ChangesRequest{u"general"_s, {}, after, 2});
+        const std::optional<Changes> page = carol.waitFor<Changes>();
+        QVERIFY(page);
+        ++pages;
+        for (const Message &message : page->messages) {
+            QVERIFY2(!changed.contains(message.id), "a change came twice");
+            changed.insert(message.id, message);
+        }
+        QVERIFY(page->changeSeq >= after);
+        after = page->changeSeq;
+        if (!page->hasMore)
+            break;
+        QVERIFY(pages < 10);
+    }
+    QCOMPARE(changed.size(), 4); // messages 1, 2, 3 and 4
+    QCOMPARE(changed.value(said.at(1).id).text, u"message 1, edited twice"_s);
+    QCOMPARE(changed.value(said.at(2).id).reactions.size(), 1);
+    QVERIFY(changed.value(said.at(3).id).deleted);
+    QVERIFY(changed.value(said.at(4).id).reactions.isEmpty());
+    // Nothing after the last one: an empty page that keeps the place.
+    carol.send(ChangesRequest{u"general"_s, {}, after, 100});
+    const std::optional<Changes> none = carol.waitFor<Changes>();
+    QVERIFY(none);
+    QVERIFY(none->messages.isEmpty());
+    QCOMPARE(none->changeSeq, after);
+    // The same after a restart: sequence numbers are stored.
+    carol.socket().abort();
+    m_server->stop();
+    QVERIFY(m_server->start());
+    TestClient again;
+    QVERIFY(again.open(m_server->port()) && again.hello(u"Carol"_s, u"carol@example.org"_s) &&
+            again.join(u"general"_s));
+    again.frames.clear();
+    again.send(ChangesRequest{u"general"_s, {}, seen, 100});
+    const std::optional<Changes> all = again.waitFor<Changes>();
+    QVERIFY(all);
+    QCOMPARE(all->messages.size(), 4);
+    QCOMPARE(all->changeSeq, after);
+}
+
+void TestConversations::readMarkersFollowAcrossDevices()
+{
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s});
+    TestClient *carolLaptop = signedIn(u"Carol"_s, u"carol@example.org"_s, {u"general"_s});
+    TestClient *carolDesktop = signedIn(u"Carol"_s, u"carol@example.org"_s, {u"general"_s});
+    QVERIFY(bob && carolLaptop && carolDesktop);
+    QList<Message> said;
+    for (int i = 0; i < 5; ++i)
+        said.append(say(bob, u"general"_s, u"news %1"_s.arg(i)));
+    const Message direct = say(bob, {}, u"did you see?"_s, 0, u"carol@example.org"_s);
+    carolDesktop->frames.clear();
+    carolLaptop->frames.clear();
+
+    carolLaptop->send(MarkRead{u"general"_s, {}, said.at(2).id});
+    const std::optional<ReadMarker> followed = carolDesktop->waitFor<ReadMarker>();
+    QVERIFY(followed);
+    QCOMPARE(followed->state.room, u"general"_s);
+    QCOMPARE(followed->state.readId, said.at(2).id);
+    QCOMPARE(followed->state.unread, 2);
+    // Never backwards (an old device catching up).
+    carolDesktop->send(MarkRead{u"general"_s, {}, said.at(0).id});
+    const std::optional<ReadMarker> kept = carolLaptop->waitFor<ReadMarker>();
+    QVERIFY(kept);
+    QCOMPARE(kept->state.readId, said.at(2).id);
+    // Direct conversations too; Carol's own messages are never unread.
+    say(carolLaptop, {}, u"yes"_s, 0, u"bob@example.org"_s);
+    carolLaptop->send(MarkRead{{}, u"bob@example.org"_s, 1}); // read nothing yet
+    QVERIFY(carolDesktop->waitFor<ReadMarker>());
+    // Bob is not told Carol's markers.
+    QCOMPARE(bob->count<ReadMarker>(), 0);
+
+    // A third device starts where the others are.
+    TestClient phone;
+    QVERIFY(phone.open(m_server->port()));
+    phone.send(
+        Hello{User{u"Carol"_s, u"carol@example.org"_s}, Version, TestClient::defaultPassword(), {}, {}, {}});
+    const std::optional<Welcome> welcome = phone.waitFor<Welcome>(20000);
+    QVERIFY(welcome);
+    QCOMPARE(welcome->conversations.size(), 2);
+    const ConversationState general = welcome->conversations.at(0).room == u"general"_s
+                                          ? welcome->conversations.at(0)
+                                          : welcome->conversations.at(1);
+    const ConversationState withBob = welcome->conversations.at(0).room == u"general"_s
+                                          ? welcome->conversations.at(1)
+                                          : welcome->conversations.at(0);
+    QCOMPARE(general.readId, said.at(2).id);
+    QCOMPARE(general.unread, 2);
+    QCOMPARE(withBob.with, u"bob@example.org"_s);
+    QCOMPARE(withBob.unread, 1); // "did you see?", not her own "yes"
+    Q_UNUSED(direct);
+}
+
+void TestConversations::muteIsKeptForEveryDevice()
+{
+    TestClient *laptop = signedIn(u"Carol"_s, u"carol@example.org"_s, {u"general"_s});
+    TestClient *desktop = signedIn(u"Carol"_s, u"carol@example.org"_s, {u"general"_s});
+    QVERIFY(laptop && desktop);
+    laptop->send(MuteRequest{u"general"_s, {}, true});
+    for (TestClient *device : {laptop, desktop}) {
+        const std::optional<Muted> muted = device->waitFor<Muted>();
+        QVERIFY(muted);
+        QCOMPARE(muted->room, u"general"_s);
+        QVERIFY(muted->muted);
+    }
+    laptop->send(MuteRequest{{}, u"bob@example.org"_s, true});
+    QVERIFY(desktop->waitFor<Muted>());
+    laptop->send(MuteRequest{{}, u"bob@example.org"_s, false});
+    QVERIFY(desktop->waitFor<Muted>());
+    // Not in the room: refused.
+    laptop->send(MuteRequest{u"random"_s, {}, true});
+    QCOMPARE(errorOf(laptop), std::optional<ErrorCode>(ErrorCode::NotInRoom));
+
+    // Kept across a restart, told at sign-in.
+    m_server->stop();
+    QVERIFY(m_server->start());
+    TestClient phone;
+    QVERIFY(phone.open(m_server->port()));
+    phone.send(
+        Hello{User{u"Carol"_s, u"carol@example.org"_s}, Version, TestClient::defaultPassword(), {}, {}, {}});
+    const std::optional<Welcome> welcome = phone.waitFor<Welcome>(20000);
+    QVERIFY(welcome);
+    QCOMPARE(welcome->conversations.size(), 2);
+    for (const ConversationState &state : welcome->conversations)
+        QCOMPARE(state.muted, state.room == u"general"_s);
+}
+
+void TestConversations::historyAroundAMessage()
+{
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s, u"random"_s});
+    QVERIFY(bob);
+    QList<Message> said;
+    for (int i = 0; i < 30; ++i)
+        said.append(say(bob, i % 3 == 0 ? u"random"_s : u"general"_s, u"m%1"_s.arg(i)));
+    QList<Message> general;
+    for (const Message &message : std::as_const(said)) {
+        if (message.room == u"general"_s)
+            general.append(message);
+    }
+    bob->frames.clear();
+    const qint64 target = general.at(10).id;
+    bob->send(HistoryRequest{u"general"_s, {}, std::nullopt, std::nullopt, 6, target});
+    std::optional<History> page = bob->waitFor<History>();
+    QVERIFY(page);
+    QCOMPARE(page->messages.size(), 6);
+    QCOMPARE(page->messages.at(3).id, target); // three before it, then it and two after
+    QCOMPARE(page->messages.at(0).id, general.at(7).id);
+    QCOMPARE(page->messages.at(5).id, general.at(12).id);
+    QVERIFY(page->hasMore);
+    QVERIFY(page->hasNewer);
+    // Near the end there is nothing newer.
+    bob->send(HistoryRequest{u"general"_s, {}, std::nullopt, std::nullopt, 6, general.last().id});
+    page = bob->waitFor<History>();
+    QVERIFY(page);
+    QCOMPARE(page->messages.size(), 4);
+    QCOMPARE(page->messages.last().id, general.last().id);
+    QVERIFY(!page->hasNewer);
+    // A message of another conversation is not a place in this one.
+    bob->send(HistoryRequest{u"general"_s, {}, std::nullopt, std::nullopt, 6, said.at(0).id});
+    QCOMPARE(errorOf(bob), std::optional<ErrorCode>(ErrorCode::NoSuchMessage));
+    // around excludes before and after.
+    bob->sendRaw(R"({"type":"history","room":"general","around":5,"before":9})");
+    QCOMPARE(errorOf(bob), std::optional<ErrorCode>(ErrorCode::BadField));
+}
+
+void TestConversations::mentionsAreCarried()
+{
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s});
+    TestClient *carol = signedIn(u"Carol"_s, u"carol@example.org"_s, {u"general"_s});
+    QVERIFY(bob && carol);
+    SendMessage send{u"general"_s, {}, u"@Carol can you review?"_s, u"m-1"_s};
+    send.mentions = {u"Carol@Example.org"_s};
+    bob->send(send);
+    const std::optional<ReceiveMessage> atCarol = carol->waitFor<ReceiveMessage>();
+    QVERIFY(atCarol);
+    QCOMPARE(atCarol->message.mentions, QStringList{u"carol@example.org"_s}); // as the server spells emails
+    // Edits carry their own mentions.
+    bob->send(EditMessage{atCarol->message.id,
+                          u"@Carol @Dave can you review?"_s,
+                          {u"carol@example.org"_s, u"dave@example.org"_s}});
+    const std::optional<MessageChange> edited = carol->waitFor<MessageChange>();
+    QVERIFY(edited);
+    QCOMPARE(edited->message.mentions.size(), 2);
+    // Not emails: refused.
+    bob->frames.clear();
+    bob->sendRaw(R"({"type":"send_message","room":"general","text":"hi","mentions":["carol"]})");
+    QCOMPARE(errorOf(bob), std::optional<ErrorCode>(ErrorCode::BadEmail));
+    QString tooMany = u"["_s;
+    for (int i = 0; i <= MaxMentions; ++i)
+        tooMany += u"\"u%1@x.org\","_s.arg(i);
+    tooMany.chop(1);
+    bob->sendRaw(
+        u"{\"type\":\"send_message\",\"room\":\"general\",\"text\":\"hi\",\"mentions\":%1]}"_s.arg(tooMany)
+            .toUtf8());
+    QCOMPARE(errorOf(bob), std::optional<ErrorCode>(ErrorCode::BadField));
+}
+
+QTEST_GUILESS_MAIN(TestConversations)
+#include "tst_conversations.moc"
