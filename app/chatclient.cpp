@@ -902,6 +902,14 @@ bool ChatClient::editMessage(qint64 id, const QString &text)
     return true;
 }
 
+bool ChatClient::search(const Protocol::SearchRequest &request)
+{
+    if (!isOnline() || request.query.trimmed().isEmpty())
+        return false;
+    send(request);
+    return true;
+}
+
 bool ChatClient::deleteMessage(qint64 id)
 {
     if (!isOnline())

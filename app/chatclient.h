@@ -169,6 +169,8 @@ public:
     void markRead(const ConversationKey &key, qint64 id);
     /// Mutes a conversation on every device of the user.
     void setMuted(const ConversationKey &key, bool muted);
+    /// Searches everything the user may read (searchFinished() answers).
+    bool search(const Protocol::SearchRequest &request);
     /// The read marker, unread count and mute the server keeps for the user.
     Protocol::ConversationState conversationState(const ConversationKey &key) const;
 
@@ -225,6 +227,8 @@ Q_SIGNALS:
     void differentServer(const QString &serverId);
     /// A loaded message was edited, deleted or reacted to (the model has it already).
     void messageChanged(const Natter::ConversationKey &key, const Natter::Message &message);
+    /// The answer to search().
+    void searchFinished(const Natter::Protocol::SearchResults &results);
     /// The read marker, unread count or mute of a conversation changed (on this or another device).
     void conversationStateChanged(const Natter::ConversationKey &key);
 
@@ -270,6 +274,7 @@ private:
     void handle(const Protocol::Changes &changes);
     void handle(const Protocol::ReadMarker &marker);
     void handle(const Protocol::Muted &muted);
+    void handle(const Protocol::SearchResults &results) { Q_EMIT searchFinished(results); }
     void setConversationState(const Protocol::ConversationState &state);
     static ConversationKey keyOf(const QString &room, const QString &with);
 

@@ -426,6 +426,32 @@ Result<ClientFrame> decodeClientFrame(const QByteArray &utf8)
         mute.muted = reader.boolean(QLatin1String("muted"));
         return finish(reader, std::move(mute));
     }
+    if (type == Type::Search) {
+        SearchRequest search;
+        search.query = reader.string(QLatin1String("query"));
+        if (reader.ok() && Validation::textLength(search.query) > MaxQueryLength)
+            reader.fail(ErrorCode::BadQuery, u"a search is at most %1 characters"_s.arg(MaxQueryLength));
+        if (reader.has(QLatin1String("room")) || reader.has(QLatin1String("with")))
+            reader.conversation(&search.room, &search.with, QLatin1String("with"));
+        if (reader.has(QLatin1String("from")))
+            search.from = reader.email(QLatin1String("from"));
+        for (const auto &[name, value] : {std::pair{QLatin1String("before"), &search.before},
+                                          std::pair{QLatin1String("after"), &search.after}}) {
+            if (!reader.has(name))
+                continue;
+            const QString text = reader.string(name);
+            // A date alone is its first moment, UTC.
+            *value = text.size() == 10 ? QDateTime(QDate::fromString(text, Qt::ISODate), QTime(0, 0), Qt::UTC)
+                                       : Message::parseTimestamp(text);
+            if (reader.ok() && !value->isValid())
+                reader.fail(ErrorCode::BadField,
+                            u"\"%1\" must be an ISO-8601 date or time, e.g. 2026-12-01"_s.arg(name));
+        }
+        search.limit =
+            int(reader.optionalInteger(QLatin1String("limit"), DefaultSearchLimit, 1, MaxSearchLimit));
+        search.cursor = reader.boundedString(QLatin1String("cursor"), MaxCursorLength);
+        return finish(reader, std::move(search));
+    }
     if (type == Type::Changes) {
         ChangesRequest changes;
         reader.conversation(&changes.room, &changes.with, QLatin1String("with"));
@@ -606,6 +632,34 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
         changes.hasMore = object.value(QLatin1String("has_more")).toBool();
         return finishServer(reader, std::move(changes));
     }
+    if (type == Type::SearchResults) {
+        SearchResults results;
+        results.query = reader.string(QLatin1String("query"));
+        for (const QJsonValue &value : reader.array(QLatin1String("results"))) {
+            const QJsonObject entry = value.toObject();
+            QString error;
+            std::optional<Message> message =
+                Message::fromJson(entry.value(QLatin1String("message")).toObject(), &error);
+            if (!message) {
+                reader.fail(ErrorCode::BadField, error);
+                break;
+            }
+            SearchHit hit{std::move(*message), entry.value(QLatin1String("snippet")).toString(), {}};
+            for (const QJsonValue &range : entry.value(QLatin1String("highlights")).toArray()) {
+                const QJsonArray pair = range.toArray();
+                const int start = int(pair.at(0).toInteger(-1));
+                const int length = int(pair.at(1).toInteger(-1));
+                if (pair.size() != 2 || start < 0 || length <= 0 || start + length > hit.snippet.size()) {
+                    reader.fail(ErrorCode::BadField, u"a highlight is [start, length] within the snippet"_s);
+                    break;
+                }
+                hit.highlights.append({start, length});
+            }
+            results.results.append(std::move(hit));
+        }
+        results.cursor = reader.optionalString(QLatin1String("cursor"));
+        return finishServer(reader, std::move(results));
+    }
     if (type == Type::ReadMarker)
         return finishServer(reader, ReadMarker{readConversationState(reader, object)});
     if (type == Type::Muted) {
@@ -766,6 +820,21 @@ QJsonObject toJson(const ClientFrame &frame)
                 return withType(Type::Mute, withConversation({{QLatin1String("muted"), mute.muted}},
                                                              mute.room, mute.with));
             },
+            [](const SearchRequest &search) {
+                QJsonObject object{{QLatin1String("query"), search.query},
+                                   {QLatin1String("limit"), search.limit}};
+                if (!search.room.isEmpty() || !search.with.isEmpty())
+                    object = withConversation(object, search.room, search.with);
+                if (!search.from.isEmpty())
+                    object.insert(QLatin1String("from"), search.from);
+                if (search.before.isValid())
+                    object.insert(QLatin1String("before"), Message::formatTimestamp(search.before));
+                if (search.after.isValid())
+                    object.insert(QLatin1String("after"), Message::formatTimestamp(search.after));
+                if (!search.cursor.isEmpty())
+                    object.insert(QLatin1String("cursor"), search.cursor);
+                return withType(Type::Search, object);
+            },
             [](const ChangesRequest &changes) {
                 return withType(Type::Changes, withConversation({{QLatin1String("after"), changes.after},
                                                                  {QLatin1String("limit"), changes.limit}},
@@ -897,6 +966,21 @@ QJsonObject toJson(const ServerFrame &frame)
                                                   {QLatin1String("change_seq"), changes.changeSeq},
                                                   {QLatin1String("has_more"), changes.hasMore}},
                                                  changes.room, changes.with));
+            },
+            [](const SearchResults &results) {
+                QJsonArray hits;
+                for (const SearchHit &hit : results.results) {
+                    QJsonArray highlights;
+                    for (const auto &[start, length] : hit.highlights)
+                        highlights.append(QJsonArray{start, length});
+                    hits.append(QJsonObject{{QLatin1String("message"), hit.message.toJson()},
+                                            {QLatin1String("snippet"), hit.snippet},
+                                            {QLatin1String("highlights"), highlights}});
+                }
+                QJsonObject object{{QLatin1String("query"), results.query}, {QLatin1String("results"), hits}};
+                if (!results.cursor.isEmpty())
+                    object.insert(QLatin1String("cursor"), results.cursor);
+                return withType(Type::SearchResults, object);
             },
             [](const ReadMarker &marker) {
                 return withType(Type::ReadMarker, conversationStateJson(marker.state));

@@ -18,14 +18,14 @@ using ClientFrame =
                  Protocol::ChangePassword, Protocol::CreateRoom, Protocol::InviteToRoom,
                  Protocol::RemoveFromRoom, Protocol::ListRooms, Protocol::ListPeople, Protocol::WatchPresence,
                  Protocol::EditMessage, Protocol::DeleteMessage, Protocol::React, Protocol::MarkRead,
-                 Protocol::MuteRequest, Protocol::ChangesRequest>;
+                 Protocol::MuteRequest, Protocol::ChangesRequest, Protocol::SearchRequest>;
 
 using ServerFrame =
     std::variant<Protocol::Welcome, Protocol::UserJoined, Protocol::UserLeft, Protocol::Members,
                  Protocol::History, Protocol::ReceiveMessage, Protocol::TypingNotice, Protocol::Error,
                  Protocol::PasswordChanged, Protocol::RoomInvitation, Protocol::RoomList, Protocol::People,
                  Protocol::Presence, Protocol::MessageChange, Protocol::Changes, Protocol::ReadMarker,
-                 Protocol::Muted>;
+                 Protocol::Muted, Protocol::SearchResults>;
 
 /// A decoded frame, or the protocol error that explains why there is none.
 template<class T>

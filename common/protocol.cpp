@@ -7,7 +7,7 @@ namespace Natter::Protocol {
 namespace {
 
 // Indexed by ErrorCode; append only, like the enum.
-constexpr std::array<QLatin1String, 34> ErrorCodeNames{
+constexpr std::array<QLatin1String, 35> ErrorCodeNames{
     QLatin1String("bad_json"),
     QLatin1String("bad_frame"),
     QLatin1String("unknown_type"),
@@ -42,6 +42,7 @@ constexpr std::array<QLatin1String, 34> ErrorCodeNames{
     QLatin1String("not_allowed"),
     QLatin1String("bad_emoji"),
     QLatin1String("too_many_reactions"),
+    QLatin1String("bad_query"),
 };
 static_assert(ErrorCodeNames.size() == std::size_t(LastErrorCode) + 1, "every error code needs a wire name");
 

@@ -49,6 +49,11 @@ inline constexpr qsizetype MaxEmojiBytes = 64;       ///< UTF-8 bytes of one rea
 inline constexpr int MaxUnreadCount = 999;           ///< unread counts stop here ("999 or more")
 inline constexpr int DefaultChangesLimit = 100;
 inline constexpr int MaxChangesLimit = 200;
+inline constexpr int DefaultSearchLimit = 20;
+inline constexpr int MaxSearchLimit = 50;
+inline constexpr int MaxSearchResults = 1000;    ///< pages of one search reach this far
+inline constexpr qsizetype MaxQueryLength = 256; ///< characters of a search query
+inline constexpr qsizetype MaxCursorLength = 128;
 
 /// Frame type names, as they appear in "type".
 namespace Type {
@@ -73,6 +78,7 @@ inline constexpr QLatin1String React{"react"};
 inline constexpr QLatin1String MarkRead{"mark_read"};
 inline constexpr QLatin1String Mute{"mute"};
 inline constexpr QLatin1String Changes{"changes"}; // both directions
+inline constexpr QLatin1String Search{"search"};
 // server -> client
 inline constexpr QLatin1String Welcome{"welcome"};
 inline constexpr QLatin1String UserJoined{"user_joined"};
@@ -90,6 +96,7 @@ inline constexpr QLatin1String MessageDeleted{"message_deleted"};
 inline constexpr QLatin1String Reactions{"reactions"};
 inline constexpr QLatin1String ReadMarker{"read_marker"};
 inline constexpr QLatin1String Muted{"muted"};
+inline constexpr QLatin1String SearchResults{"search_results"};
 } // namespace Type
 
 /// Stable error codes carried in "error" frames. Append only.
@@ -129,8 +136,9 @@ enum class ErrorCode
     NotAllowed,           ///< the message is someone else's: only its sender (or a room's owner) may do that
     BadEmoji,             ///< a reaction that is not one emoji
     TooManyReactions,     ///< a message has as many different emoji as it may have
+    BadQuery, ///< a search query that finds nothing by its form (unbalanced quote, no word, too long)
 };
-inline constexpr ErrorCode LastErrorCode = ErrorCode::TooManyReactions;
+inline constexpr ErrorCode LastErrorCode = ErrorCode::BadQuery;
 
 /// The wire name of an error code, e.g. "bad_json".
 QString errorCodeName(ErrorCode code);
@@ -320,6 +328,22 @@ struct WatchPresence
     QStringList emails;
 };
 
+/// search {query, room | with?, from?, before?, after?, limit?, cursor?}: the
+/// messages the user may read that match query, best first; answered by
+/// search_results. Query syntax: words (all must match, any form of accents
+/// and case), word* (a prefix), "an exact phrase".
+struct SearchRequest
+{
+    QString query;
+    QString room;     ///< only this room (joined on this connection), or
+    QString with;     ///< only the direct conversation with this email
+    QString from;     ///< only messages from this email
+    QDateTime before; ///< only messages sent before this time
+    QDateTime after;  ///< only messages sent at or after this time
+    int limit = DefaultSearchLimit;
+    QString cursor; ///< from an earlier search_results: the next page
+};
+
 // ---- server -> client -------------------------------------------------------
 
 /// Limits a client should respect; sent in welcome.
@@ -427,6 +451,24 @@ struct Changes
     QList<Message> messages; ///< in their current state, in the order they changed
     qint64 changeSeq = 0;    ///< ask for changes after this next
     bool hasMore = false;
+};
+
+/// One search hit: the message as it is now, and a fragment of its text with
+/// the matches marked by offsets (never by markup: the text stays plain).
+struct SearchHit
+{
+    Message message;
+    QString snippet;                         ///< a fragment of the text; "…" where cut
+    QList<std::pair<int, int>> highlights{}; ///< (start, length) in UTF-16 units of snippet
+    friend bool operator==(const SearchHit &, const SearchHit &) = default;
+};
+
+/// search_results {query, results, cursor?}
+struct SearchResults
+{
+    QString query; ///< as asked: answers to an older query can be told apart
+    QList<SearchHit> results;
+    QString cursor; ///< empty: no more pages
 };
 
 /// read_marker {room | with, id, unread}: the user read this far on another device.

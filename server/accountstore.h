@@ -107,6 +107,8 @@ public:
     /// Makes a private room with its owner as first member; false if the name is taken.
     virtual bool createPrivateRoom(const QString &room, const QString &owner) = 0;
     virtual std::optional<bool> isRoomMember(const QString &room, const QString &email) = 0;
+    /// The private rooms email is a member of, by name.
+    virtual std::optional<QStringList> privateRoomsOf(const QString &email) = 0;
     virtual bool addRoomMember(const QString &room, const QString &email) = 0;
     /// False if the email was no member.
     virtual bool removeRoomMember(const QString &room, const QString &email) = 0;

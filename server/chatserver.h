@@ -144,6 +144,7 @@ private:
     void handle(ClientSession *session, const Protocol::MarkRead &mark);
     void handle(ClientSession *session, const Protocol::MuteRequest &mute);
     void handle(ClientSession *session, const Protocol::ChangesRequest &request);
+    void handle(ClientSession *session, const Protocol::SearchRequest &search);
     /// The message id names if this connection may read it (its room joined
     /// here, or a direct message of this user) and it is not deleted;
     /// otherwise answers request with an error and returns nullopt.
@@ -228,6 +229,7 @@ private:
     QHash<QString, QSet<ClientSession *>> m_watchers; // email -> connections watching its presence
     QList<PendingSend> m_pendingSends;                // accepted, not yet committed
     bool m_flushScheduled = false;
+    quint64 m_searchCount = 0; // numbers each search, so that a cursor names the one it pages
     bool m_shuttingDown = false;
 };
 

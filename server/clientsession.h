@@ -49,6 +49,17 @@ public:
     const QSet<QString> &watching() const { return m_watching; }
     void setWatching(const QSet<QString> &emails) { m_watching = emails; }
 
+    /// The ranked results of this connection's latest search, which its
+    /// cursors page through: pages never repeat or skip a result, whatever
+    /// is said meanwhile. One per connection (a new search replaces it).
+    struct SavedSearch
+    {
+        quint64 number = 0; ///< 0: none
+        Protocol::SearchRequest request;
+        QList<qint64> ids;
+    };
+    SavedSearch &savedSearch() { return m_search; }
+
     /// See Connection::sendWireFrame().
     bool sendWireFrame(const QByteArray &frame) { return m_connection->sendWireFrame(frame); }
     bool sendFrame(const Codec::ServerFrame &frame);
@@ -77,6 +88,7 @@ private:
     User m_user;
     QSet<QString> m_rooms;
     QSet<QString> m_watching;
+    SavedSearch m_search;
 };
 
 } // namespace Natter

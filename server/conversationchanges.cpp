@@ -3,6 +3,7 @@
 // requests that came with protocol 1's conversation features. Kept apart from
 // chatserver.cpp, which carries messages; the same class and the same rules.
 
+#include "common/searchsyntax.h"
 #include "common/validation.h"
 #include "server/chatserver.h"
 #include "server/clientsession.h"
@@ -306,6 +307,89 @@ void ChatServer::handle(ClientSession *session, const ChangesRequest &request)
     }
     personalize(&answer.messages, session->user().email);
     session->sendFrame(answer);
+}
+
+void ChatServer::handle(ClientSession *session, const SearchRequest &search)
+{
+    QString why;
+    const std::optional<QList<SearchSyntax::Term>> terms = SearchSyntax::parse(search.query, &why);
+    if (!terms) {
+        session->sendError(ErrorCode::BadQuery, why, Type::Search);
+        return;
+    }
+    // A cursor is "N.OFFSET": a page of this connection's search number N.
+    ClientSession::SavedSearch &saved = session->savedSearch();
+    qsizetype offset = 0;
+    if (!search.cursor.isEmpty()) {
+        const QStringList parts = search.cursor.split(u'.');
+        bool numberOk = false;
+        bool offsetOk = false;
+        const quint64 number = parts.value(0).toULongLong(&numberOk);
+        offset = parts.value(1).toLongLong(&offsetOk);
+        SearchRequest first = search;
+        first.cursor.clear();
+        first.limit = saved.request.limit;
+        if (parts.size() != 2 || !numberOk || !offsetOk || number == 0 || number != saved.number ||
+            offset < 0 || offset > saved.ids.size() || first.query != saved.request.query ||
+            first.room != saved.request.room || first.with != saved.request.with ||
+            first.from != saved.request.from || first.before != saved.request.before ||
+            first.after != saved.request.after) {
+            session->sendError(
+                ErrorCode::BadQuery,
+                u"this cursor is not from the latest search on this connection; search again"_s,
+                Type::Search);
+            return;
+        }
+    }
+    SearchQuery query;
+    query.reader = session->user().email;
+    if (!search.room.isEmpty() || !search.with.isEmpty()) {
+        query.only = requestedConversation(session, search.room, search.with, Type::Search);
+        if (!query.only)
+            return;
+    }
+    if (!takeRateToken(session, Type::Search, {}))
+        return;
+    // What this user may read now (checked again for every page): the rooms
+    // joined here, the private rooms they belong to, their own direct
+    // conversations (the store adds those).
+    QSet<QString> rooms = session->rooms();
+    const std::optional<QStringList> memberOf = m_store->accounts()->privateRoomsOf(query.reader);
+    if (!memberOf) {
+        session->sendError(ErrorCode::InternalError, u"the search could not be made; try again"_s,
+                           Type::Search);
+        return;
+    }
+    for (const QString &room : *memberOf)
+        rooms.insert(room);
+    query.rooms = QStringList(rooms.cbegin(), rooms.cend());
+    query.terms = *terms;
+    query.from = Validation::normalizedEmail(search.from);
+    query.beforeMs = search.before.isValid() ? search.before.toMSecsSinceEpoch() : 0;
+    query.afterMs = search.after.isValid() ? search.after.toMSecsSinceEpoch() : 0;
+    flushPendingSends(); // a search sees what this connection sent before it
+    if (search.cursor.isEmpty()) {
+        const std::optional<QList<qint64>> ids = m_store->search(query);
+        if (!ids) {
+            session->sendError(ErrorCode::InternalError, u"the search could not be made; try again"_s,
+                               Type::Search);
+            return;
+        }
+        saved = ClientSession::SavedSearch{++m_searchCount, search, *ids};
+    }
+    const QList<qint64> pageIds = saved.ids.mid(offset, search.limit);
+    const std::optional<QList<SearchHit>> hits = m_store->searchHits(query, pageIds);
+    if (!hits) {
+        session->sendError(ErrorCode::InternalError, u"the search could not be made; try again"_s,
+                           Type::Search);
+        return;
+    }
+    const qsizetype next = offset + pageIds.size();
+    SearchResults results{search.query, *hits,
+                          next < saved.ids.size() ? u"%1.%2"_s.arg(saved.number).arg(next) : QString()};
+    for (SearchHit &hit : results.results)
+        personalize(&hit.message, query.reader);
+    session->sendFrame(results);
 }
 
 } // namespace Natter

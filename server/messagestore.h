@@ -2,6 +2,7 @@
 
 #include "common/message.h"
 #include "common/protocol.h"
+#include "common/searchsyntax.h"
 #include "server/accountstore.h"
 
 #include <QList>
@@ -62,6 +63,19 @@ struct ChangesPage
     QList<qint64> seqs;      ///< the change sequence number of each
     qint64 lastSeq = 0;      ///< the change sequence number of the last one
     bool hasMore = false;
+};
+
+/// A full-text search over what one user may read.
+struct SearchQuery
+{
+    QString reader;                     ///< the user searching: their direct conversations are searched
+    QStringList rooms;                  ///< the rooms they may read (joined, or private ones they belong to)
+    std::optional<ConversationId> only; ///< just this conversation
+    QList<SearchSyntax::Term> terms;    ///< all must match
+    QString from;                       ///< only from this email
+    qint64 beforeMs = 0;                ///< 0: no bound
+    qint64 afterMs = 0;                 ///< 0: no bound
+    int limit = Protocol::MaxSearchResults;
 };
 
 /// A message after an edit, a deletion or a reaction.
@@ -131,6 +145,13 @@ public:
                                                bool on) = 0;
     /// Messages of a conversation changed after query.after, in change order.
     virtual std::optional<ChangesPage> changes(const ChangesQuery &query) = 0;
+    /// The ids of the messages that match, best first (bm25, then the most
+    /// recent), at most query.limit; nullopt when the store failed.
+    virtual std::optional<QList<qint64>> search(const SearchQuery &query) = 0;
+    /// The messages of ids that still match query (one page of an earlier
+    /// search), in that order, each with a snippet of its text.
+    virtual std::optional<QList<Protocol::SearchHit>> searchHits(const SearchQuery &query,
+                                                                 const QList<qint64> &ids) = 0;
     /// The highest change sequence number given so far, 0 if none.
     virtual qint64 lastChangeSeq() const = 0;
 

@@ -298,6 +298,17 @@ std::optional<bool> SqliteAccountStore::isRoomMember(const QString &room, const 
     return query.next();
 }
 
+std::optional<QStringList> SqliteAccountStore::privateRoomsOf(const QString &email)
+{
+    QSqlQuery query(m_db);
+    if (!exec(query, u"SELECT room FROM room_members WHERE email = ? ORDER BY room"_s, {email}))
+        return std::nullopt;
+    QStringList rooms;
+    while (query.next())
+        rooms.append(query.value(0).toString());
+    return rooms;
+}
+
 std::optional<QList<RoomEntry>> SqliteAccountStore::listRooms(const QString &prefix, const QString &email,
                                                               int offset, int limit)
 {

@@ -44,6 +44,7 @@ public:
     std::optional<RoomAccess> roomAccess(const QString &room, bool checkHistory) override;
     bool createPrivateRoom(const QString &room, const QString &owner) override;
     std::optional<bool> isRoomMember(const QString &room, const QString &email) override;
+    std::optional<QStringList> privateRoomsOf(const QString &email) override;
     bool addRoomMember(const QString &room, const QString &email) override;
     bool removeRoomMember(const QString &room, const QString &email) override;
     std::optional<QList<RoomEntry>> listRooms(const QString &prefix, const QString &email, int offset,

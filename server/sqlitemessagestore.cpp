@@ -125,6 +125,21 @@ const QList<QList<QString>> &migrations()
             u" muted INTEGER NOT NULL DEFAULT 0,"
             u" PRIMARY KEY (email, conversation)) WITHOUT ROWID"_s,
         },
+        // 7: full-text search. An external-content FTS5 index of the text,
+        // kept by triggers in the transaction that changes a message; words
+        // match whatever their case and accents.
+        {
+            u"CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='id',"
+            u" tokenize='unicode61 remove_diacritics 2')"_s,
+            u"INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages"_s,
+            u"CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN"
+            u" INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END"_s,
+            u"CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN"
+            u" INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text); END"_s,
+            u"CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN"
+            u" INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);"
+            u" INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END"_s,
+        },
     };
     return steps;
 }
@@ -1094,6 +1109,147 @@ std::optional<QList<Protocol::ConversationState>> SqliteMessageStore::conversati
         states.append(*state);
     }
     return states;
+}
+
+namespace {
+
+/// The FTS5 query for parsed terms: each quoted (so nothing a user types is
+/// FTS5 syntax), all required.
+QString ftsQuery(const QList<SearchSyntax::Term> &terms)
+{
+    QStringList parts;
+    for (const SearchSyntax::Term &term : terms) {
+        QString quoted = u'"' + QString(term.text).replace(u'"', u"\"\""_s) + u'"';
+        if (term.prefix)
+            quoted += u'*';
+        parts.append(quoted);
+    }
+    return parts.join(u' ');
+}
+
+/// Splits a snippet marked with \x01 (start) and \x02 (end) into the plain
+/// text and the ranges that matched.
+Protocol::SearchHit markedSnippet(const QString &marked)
+{
+    Protocol::SearchHit hit;
+    int start = -1;
+    for (const QChar c : marked) {
+        if (c == u'\x01') {
+            start = int(hit.snippet.size());
+        } else if (c == u'\x02') {
+            if (start >= 0 && hit.snippet.size() > start)
+                hit.highlights.append({start, int(hit.snippet.size()) - start});
+            start = -1;
+        } else {
+            hit.snippet += c;
+        }
+    }
+    return hit;
+}
+
+} // namespace
+
+bool SqliteMessageStore::runSearch(const SearchQuery &query, const QList<qint64> *ids, QSqlQuery *select)
+{
+    // Only what the reader may read: the rooms given, their own direct conversations.
+    QString access = u"(m.recipient IS NOT NULL AND (m.sender_email = ? OR m.recipient = ?))"_s;
+    QVariantList values{ftsQuery(query.terms), query.reader, query.reader};
+    if (!query.rooms.isEmpty()) {
+        access += u" OR m.conversation IN ("_s + QStringList(query.rooms.size(), u"?"_s).join(u',') + u')';
+        for (const QString &room : query.rooms)
+            values.append(roomKey(room));
+    }
+    QString where = u"messages_fts MATCH ? AND m.deleted = 0 AND ("_s + access + u')';
+    if (query.only) {
+        where += u" AND m.conversation = ?"_s;
+        values.append(conversationKey(*query.only));
+    }
+    if (!query.from.isEmpty()) {
+        where += u" AND m.sender_email = ?"_s;
+        values.append(query.from);
+    }
+    if (query.beforeMs > 0) {
+        where += u" AND m.ts < ?"_s;
+        values.append(query.beforeMs);
+    }
+    if (query.afterMs > 0) {
+        where += u" AND m.ts >= ?"_s;
+        values.append(query.afterMs);
+    }
+    QString sql;
+    if (ids) {
+        where += u" AND messages_fts.rowid IN ("_s + QStringList(ids->size(), u"?"_s).join(u',') + u')';
+        for (const qint64 id : *ids)
+            values.append(id);
+        sql = u"SELECT m.id, m.conversation, m.recipient, m.sender_email, m.sender_name, m.text, m.ts,"
+              u" m.client_id, m.edited_ts, m.deleted, m.reply_to, m.reply_sender_email, m.reply_sender_name,"
+              u" m.reply_text, m.mentions, m.has_reactions, m.changed,"
+              u" snippet(messages_fts, 0, char(1), char(2), '…', 16)"
+              u" FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid WHERE "_s +
+              where;
+    } else {
+        sql = u"SELECT m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid WHERE "_s + where +
+              u" ORDER BY bm25(messages_fts), m.id DESC LIMIT ?"_s;
+        values.append(query.limit);
+    }
+    select->setForwardOnly(true);
+    if (!select->prepare(sql))
+        return fail(u"cannot prepare a search"_s, select->lastError());
+    for (int i = 0; i < values.size(); ++i)
+        select->bindValue(i, values.at(i));
+    if (!select->exec())
+        return fail(u"cannot search"_s, select->lastError());
+    return true;
+}
+
+std::optional<QList<qint64>> SqliteMessageStore::search(const SearchQuery &query)
+{
+    if (!m_open) {
+        m_errorString = u"the store is not open"_s;
+        return std::nullopt;
+    }
+    QSqlQuery select(m_db);
+    if (!runSearch(query, nullptr, &select))
+        return std::nullopt;
+    QList<qint64> ids;
+    while (select.next())
+        ids.append(select.value(0).toLongLong());
+    return ids;
+}
+
+std::optional<QList<Protocol::SearchHit>> SqliteMessageStore::searchHits(const SearchQuery &query,
+                                                                         const QList<qint64> &ids)
+{
+    if (!m_open) {
+        m_errorString = u"the store is not open"_s;
+        return std::nullopt;
+    }
+    if (ids.isEmpty())
+        return QList<Protocol::SearchHit>{};
+    QSqlQuery select(m_db);
+    if (!runSearch(query, &ids, &select))
+        return std::nullopt;
+    QHash<qint64, Protocol::SearchHit> found;
+    while (select.next()) {
+        Row row = readRow(select);
+        if (row.hasReactions && !loadReactions(&row.message))
+            return std::nullopt;
+        QString marked = select.value(17).toString();
+        Protocol::SearchHit hit;
+        if (row.message.text.contains(u'\x01') || row.message.text.contains(u'\x02'))
+            hit.snippet = marked.remove(u'\x01').remove(u'\x02'); // the markers would be ambiguous
+        else
+            hit = markedSnippet(marked);
+        hit.message = std::move(row.message);
+        found.insert(hit.message.id, std::move(hit));
+    }
+    select.finish();
+    QList<Protocol::SearchHit> hits;
+    for (const qint64 id : ids) {
+        if (const auto hit = found.constFind(id); hit != found.cend())
+            hits.append(*hit);
+    }
+    return hits;
 }
 
 } // namespace Natter

@@ -25,7 +25,7 @@ class WalCheckpointer;
 class SqliteMessageStore final : public MessageStore
 {
 public:
-    static constexpr int SchemaVersion = 6;
+    static constexpr int SchemaVersion = 7;
 
     enum class OpenMode
     {
@@ -56,6 +56,9 @@ public:
     std::optional<MessageUpdate> deleteMessage(qint64 id) override;
     std::optional<MessageUpdate> react(qint64 id, const User &user, const QString &emoji, bool on) override;
     std::optional<ChangesPage> changes(const ChangesQuery &query) override;
+    std::optional<QList<qint64>> search(const SearchQuery &query) override;
+    std::optional<QList<Protocol::SearchHit>> searchHits(const SearchQuery &query,
+                                                         const QList<qint64> &ids) override;
     qint64 lastChangeSeq() const override { return m_lastChangeSeq; }
     std::optional<Protocol::ConversationState>
     markRead(const QString &email, const ConversationId &conversation, qint64 id) override;
@@ -102,6 +105,8 @@ private:
     /// reads the message back; change sets *changed false if it did nothing.
     std::optional<MessageUpdate> changeMessage(qint64 id, const std::function<bool(qint64, bool *)> &change);
     std::optional<Protocol::ConversationState> conversationState(const QString &email, const QString &key);
+    /// Runs a search: the ranked ids, or (ids given) those messages with snippets.
+    bool runSearch(const SearchQuery &query, const QList<qint64> *ids, QSqlQuery *select);
     void closeDatabase();
 
     QString m_path;

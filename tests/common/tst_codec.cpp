@@ -222,6 +222,18 @@ void TestCodec::invalidClientFrames_data()
         << R"({"type":"history","room":"a","around":5,"after":2})"_ba << ErrorCode::BadField;
     QTest::newRow("history around zero")
         << R"({"type":"history","room":"a","around":0})"_ba << ErrorCode::BadField;
+    QTest::newRow("search without query") << R"({"type":"search"})"_ba << ErrorCode::BadField;
+    QTest::newRow("search too long") << QByteArray(R"({"type":"search","query":")" + QByteArray(257, 'a') +
+                                                   R"("})")
+                                     << ErrorCode::BadQuery;
+    QTest::newRow("search before not a date")
+        << R"({"type":"search","query":"a","before":"yesterday"})"_ba << ErrorCode::BadField;
+    QTest::newRow("search limit 51") << R"({"type":"search","query":"a","limit":51})"_ba
+                                     << ErrorCode::BadField;
+    QTest::newRow("search bad from") << R"({"type":"search","query":"a","from":"carol"})"_ba
+                                     << ErrorCode::BadEmail;
+    QTest::newRow("search room and with")
+        << R"({"type":"search","query":"a","room":"a","with":"b@x"})"_ba << ErrorCode::BadField;
 }
 
 void TestCodec::invalidClientFrames()
@@ -271,6 +283,15 @@ void TestCodec::clientFramesRoundTrip()
         MuteRequest{{}, u"carol@example.org"_s, false},
         ChangesRequest{u"codeial"_s, {}, 311, 100},
         ChangesRequest{{}, u"carol@example.org"_s, 0, 1},
+        SearchRequest{u"budget \"next quarter\""_s, {}, {}, {}, {}, {}, 20, {}},
+        SearchRequest{u"deploy*"_s,
+                      u"codeial"_s,
+                      {},
+                      u"carol@example.org"_s,
+                      QDateTime(QDate(2026, 12, 1), QTime(0, 0), Qt::UTC),
+                      QDateTime(QDate(2026, 11, 1), QTime(0, 0), Qt::UTC),
+                      50,
+                      u"17.20"_s},
     };
     for (const Codec::ClientFrame &frame : frames) {
         const QByteArray bytes = Codec::encodeClientFrame(frame);
@@ -363,6 +384,9 @@ void TestCodec::serverFramesRoundTrip_data()
         {"changes direct", Changes{{}, u"carol@example.org"_s, {quotingDeleted}, 7, true}},
         {"read_marker", ReadMarker{ConversationState{u"codeial"_s, {}, 1042, 0, false}}},
         {"muted", Muted{{}, u"carol@example.org"_s, true}},
+        {"search_results",
+         SearchResults{u"budget"_s, {SearchHit{changed, u"…the budget for…"_s, {{5, 6}}}}, u"17.20"_s}},
+        {"empty search_results", SearchResults{u"nothing"_s, {}, {}}},
     };
     for (const auto &[name, frame] : frames)
         QTest::newRow(name) << Codec::encodeServerFrame(frame);

@@ -47,6 +47,11 @@ public:
         return std::nullopt;
     }
     std::optional<ChangesPage> changes(const ChangesQuery &) override { return std::nullopt; }
+    std::optional<QList<qint64>> search(const SearchQuery &) override { return std::nullopt; }
+    std::optional<QList<SearchHit>> searchHits(const SearchQuery &, const QList<qint64> &) override
+    {
+        return std::nullopt;
+    }
     qint64 lastChangeSeq() const override { return 0; }
     std::optional<ConversationState> markRead(const QString &, const ConversationId &, qint64) override
     {

@@ -7,6 +7,8 @@
 #include <QSqlDatabase>
 #include <QSqlQuery>
 
+#include <functional>
+
 using namespace Natter;
 using namespace Natter::Protocol;
 using Natter::Codec::ClientFrame;
@@ -37,8 +39,19 @@ private Q_SLOTS:
     void muteIsKeptForEveryDevice();
     void historyAroundAMessage();
     void mentionsAreCarried();
+    void searchFindsOnlyWhatTheReaderMayRead();
+    void searchUnderstandsPrefixesPhrasesAndAccents();
+    void searchFollowsEditsAndDeletionsAtOnce();
+    void searchPagesWithoutRepeats();
+    void searchFilters();
+    void badQueriesAreRefused_data();
+    void badQueriesAreRefused();
 
 private:
+    /// Searches as client and returns the answer.
+    static std::optional<SearchResults> search(TestClient *client, const QString &text,
+                                               std::function<void(SearchRequest &)> adjust = {});
+    static QStringList textsOf(const SearchResults &results);
     TestClient *signedIn(const QString &name, const QString &email, const QStringList &rooms = {});
     /// Sends and waits for the sender's own copy.
     Message say(TestClient *client, const QString &room, const QString &text, qint64 replyTo = 0,
@@ -724,6 +737,223 @@ void TestConversations::mentionsAreCarried()
         u"{\"type\":\"send_message\",\"room\":\"general\",\"text\":\"hi\",\"mentions\":%1]}"_s.arg(tooMany)
             .toUtf8());
     QCOMPARE(errorOf(bob), std::optional<ErrorCode>(ErrorCode::BadField));
+}
+
+std::optional<SearchResults> TestConversations::search(TestClient *client, const QString &text,
+                                                       std::function<void(SearchRequest &)> adjust)
+{
+    SearchRequest request;
+    request.query = text;
+    if (adjust)
+        adjust(request);
+    client->send(request);
+    return client->waitFor<SearchResults>();
+}
+
+QStringList TestConversations::textsOf(const SearchResults &results)
+{
+    QStringList texts;
+    for (const SearchHit &hit : results.results)
+        texts.append(hit.message.text);
+    texts.sort();
+    return texts;
+}
+
+void TestConversations::searchFindsOnlyWhatTheReaderMayRead()
+{
+    TestClient *alice = signedIn(u"Alice"_s, u"alice@example.org"_s, {u"general"_s});
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s});
+    TestClient *carol = signedIn(u"Carol"_s, u"carol@example.org"_s, {u"general"_s});
+    QVERIFY(alice && bob && carol);
+    say(alice, u"general"_s, u"budget in general"_s);
+    say(alice, {}, u"budget between Alice and Bob"_s, 0, u"bob@example.org"_s);
+    say(bob, {}, u"budget between Bob and Carol"_s, 0, u"carol@example.org"_s);
+    alice->send(CreateRoom{u"board"_s, true});
+    QVERIFY(alice->waitFor<History>());
+    alice->send(InviteToRoom{u"board"_s, u"carol@example.org"_s});
+    QVERIFY(carol->waitFor<RoomInvitation>());
+    say(alice, u"board"_s, u"budget of the board"_s);
+    alice->send(CreateRoom{u"hr"_s, true});
+    QVERIFY(alice->waitFor<History>());
+    say(alice, u"hr"_s, u"budget of hr"_s);
+    say(alice, u"general"_s, u"nothing to see"_s);
+
+    // Carol belongs to #board without having it open here: she may read it.
+    std::optional<SearchResults> found = search(carol, u"budget"_s);
+    QVERIFY(found);
+    QCOMPARE(textsOf(*found), (QStringList{u"budget between Bob and Carol"_s, u"budget in general"_s,
+                                           u"budget of the board"_s}));
+    QCOMPARE(found->query, u"budget"_s);
+    for (const SearchHit &hit : found->results) {
+        QVERIFY(!hit.highlights.isEmpty());
+        const auto [start, length] = hit.highlights.constFirst();
+        QCOMPARE(hit.snippet.mid(start, length), u"budget"_s); // marked by offsets, not markup
+    }
+    // Removed from #board: its messages are gone from her results.
+    alice->send(RemoveFromRoom{u"board"_s, u"carol@example.org"_s});
+    alice->send(HistoryRequest{u"general"_s, {}, std::nullopt, std::nullopt, 1});
+    QVERIFY(alice->waitFor<History>());
+    found = search(carol, u"budget"_s);
+    QVERIFY(found);
+    QCOMPARE(textsOf(*found), (QStringList{u"budget between Bob and Carol"_s, u"budget in general"_s}));
+    // Alice sees her rooms and conversations, Bob his.
+    found = search(bob, u"budget"_s);
+    QVERIFY(found);
+    QCOMPARE(textsOf(*found), (QStringList{u"budget between Alice and Bob"_s,
+                                           u"budget between Bob and Carol"_s, u"budget in general"_s}));
+    // Only one conversation, when asked; a room not joined here is refused.
+    found = search(carol, u"budget"_s, [](SearchRequest &r) { r.with = u"bob@example.org"_s; });
+    QVERIFY(found);
+    QCOMPARE(textsOf(*found), QStringList{u"budget between Bob and Carol"_s});
+    carol->send(SearchRequest{u"budget"_s, u"hr"_s, {}, {}, {}, {}, 20, {}});
+    QCOMPARE(errorOf(carol), std::optional<ErrorCode>(ErrorCode::NotInRoom));
+}
+
+void TestConversations::searchUnderstandsPrefixesPhrasesAndAccents()
+{
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s});
+    QVERIFY(bob);
+    say(bob, u"general"_s, u"Crème brûlée for dessert"_s);
+    say(bob, u"general"_s, u"creme brulee again"_s);
+    say(bob, u"general"_s, u"the next quarter looks good"_s);
+    say(bob, u"general"_s, u"quarter of the next one"_s);
+    say(bob, u"general"_s, u"DEPLOYMENT tonight"_s);
+    say(bob, u"general"_s, u"what's up? C++ and Qt 6.4"_s);
+
+    std::optional<SearchResults> found = search(bob, u"crème"_s);
+    QVERIFY(found);
+    QCOMPARE(found->results.size(), 2); // with and without accents
+    found = search(bob, u"CREME BRULEE"_s);
+    QVERIFY(found);
+    QCOMPARE(found->results.size(), 2);
+    found = search(bob, u"deploy*"_s);
+    QVERIFY(found);
+    QCOMPARE(textsOf(*found), QStringList{u"DEPLOYMENT tonight"_s});
+    found = search(bob, u"deploy"_s);
+    QVERIFY(found);
+    QVERIFY(found->results.isEmpty()); // a word, not a prefix
+    found = search(bob, u"\"next quarter\""_s);
+    QVERIFY(found);
+    QCOMPARE(textsOf(*found), QStringList{u"the next quarter looks good"_s});
+    found = search(bob, u"next quarter"_s);
+    QVERIFY(found);
+    QCOMPARE(found->results.size(), 2); // both words, anywhere
+    // What people type, punctuation and all, is never FTS syntax.
+    for (const QString &typed : {u"what's"_s, u"C++"_s, u"qt 6.4"_s, u"NEAR(next quarter)"_s, u"up? OR"_s}) {
+        found = search(bob, typed);
+        QVERIFY2(found, qPrintable(typed));
+    }
+    QCOMPARE(search(bob, u"what's"_s)->results.size(), 1);
+}
+
+void TestConversations::searchFollowsEditsAndDeletionsAtOnce()
+{
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s});
+    QVERIFY(bob);
+    const Message message = say(bob, u"general"_s, u"the password is swordfish"_s);
+    QCOMPARE(search(bob, u"swordfish"_s)->results.size(), 1);
+    bob->send(EditMessage{message.id, u"the password is in the vault"_s, {}});
+    QVERIFY(bob->waitFor<MessageChange>());
+    QCOMPARE(search(bob, u"swordfish"_s)->results.size(), 0);
+    const std::optional<SearchResults> vault = search(bob, u"vault"_s);
+    QCOMPARE(vault->results.size(), 1);
+    QVERIFY(vault->results.at(0).message.edited.isValid()); // as it is now
+    bob->send(DeleteMessage{message.id});
+    QVERIFY(bob->waitFor<MessageChange>());
+    QCOMPARE(search(bob, u"vault"_s)->results.size(), 0);
+    QCOMPARE(search(bob, u"password"_s)->results.size(), 0);
+}
+
+void TestConversations::searchPagesWithoutRepeats()
+{
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s});
+    QVERIFY(bob);
+    for (int i = 0; i < 7; ++i)
+        say(bob, u"general"_s, u"release %1 notes"_s.arg(i) + QString(i, u'!'));
+    say(bob, u"general"_s, u"unrelated"_s);
+    QSet<qint64> seen;
+    QString cursor;
+    int pages = 0;
+    do {
+        const std::optional<SearchResults> page = search(bob, u"release"_s, [&cursor](SearchRequest &r) {
+            r.limit = 3;
+            r.cursor = cursor;
+        });
+        QVERIFY(page);
+        QVERIFY(page->results.size() <= 3);
+        for (const SearchHit &hit : page->results) {
+            QVERIFY2(!seen.contains(hit.message.id), "a result came twice");
+            seen.insert(hit.message.id);
+        }
+        cursor = page->cursor;
+        // Messages arriving meanwhile do not disturb the pages.
+        say(bob, u"general"_s, u"release news"_s);
+        ++pages;
+    } while (!cursor.isEmpty() && pages < 10);
+    QCOMPARE(seen.size(), 7);
+    QCOMPARE(pages, 3);
+    // A cursor pages the latest search of its connection only.
+    const std::optional<SearchResults> first =
+        search(bob, u"release"_s, [](SearchRequest &r) { r.limit = 2; });
+    QVERIFY(first && !first->cursor.isEmpty());
+    QVERIFY(search(bob, u"notes"_s));
+    bob->send(SearchRequest{u"release"_s, {}, {}, {}, {}, {}, 2, first->cursor});
+    QCOMPARE(errorOf(bob), std::optional<ErrorCode>(ErrorCode::BadQuery));
+    TestClient *other = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s});
+    QVERIFY(other);
+    other->send(SearchRequest{u"notes"_s, {}, {}, {}, {}, {}, 2, first->cursor});
+    QCOMPARE(errorOf(other), std::optional<ErrorCode>(ErrorCode::BadQuery));
+}
+
+void TestConversations::searchFilters()
+{
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s, u"random"_s});
+    TestClient *carol = signedIn(u"Carol"_s, u"carol@example.org"_s, {u"general"_s});
+    QVERIFY(bob && carol);
+    say(bob, u"general"_s, u"lunch from bob"_s);
+    say(carol, u"general"_s, u"lunch from carol"_s);
+    say(bob, u"random"_s, u"lunch in random"_s);
+    std::optional<SearchResults> found =
+        search(bob, u"lunch"_s, [](SearchRequest &r) { r.from = u"Carol@Example.org"_s; });
+    QCOMPARE(textsOf(*found), QStringList{u"lunch from carol"_s});
+    found = search(bob, u"lunch"_s, [](SearchRequest &r) { r.room = u"random"_s; });
+    QCOMPARE(textsOf(*found), QStringList{u"lunch in random"_s});
+    found = search(bob, u"lunch"_s,
+                   [](SearchRequest &r) { r.before = QDateTime::currentDateTimeUtc().addDays(-1); });
+    QVERIFY(found->results.isEmpty());
+    found = search(bob, u"lunch"_s,
+                   [](SearchRequest &r) { r.after = QDateTime::currentDateTimeUtc().addDays(-1); });
+    QCOMPARE(found->results.size(), 3);
+    bob->sendRaw(R"({"type":"search","query":"lunch","before":"2026-12-01"})");
+    QVERIFY(bob->waitFor<SearchResults>());
+    bob->sendRaw(R"({"type":"search","query":"lunch","before":"yesterday"})");
+    QCOMPARE(errorOf(bob), std::optional<ErrorCode>(ErrorCode::BadField));
+}
+
+void TestConversations::badQueriesAreRefused_data()
+{
+    QTest::addColumn<QByteArray>("frame");
+    QTest::newRow("unbalanced quote") << R"({"type":"search","query":"\"next quarter"})"_ba;
+    QTest::newRow("no word") << R"({"type":"search","query":"!!! ** \"\""})"_ba;
+    QTest::newRow("empty") << R"({"type":"search","query":""})"_ba;
+    QTest::newRow("too long") << QByteArray(R"({"type":"search","query":")" + QByteArray(257, 'a') + R"("})");
+    QTest::newRow("a cursor from nowhere") << R"({"type":"search","query":"a","cursor":"x1.2.3"})"_ba;
+    QTest::newRow("a cursor of no search") << R"({"type":"search","query":"a","cursor":"1.20"})"_ba;
+}
+
+void TestConversations::badQueriesAreRefused()
+{
+    QFETCH(QByteArray, frame);
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s});
+    QVERIFY(bob);
+    say(bob, u"general"_s, u"a message"_s);
+    bob->sendRaw(frame);
+    const std::optional<Error> error = bob->waitFor<Error>();
+    QVERIFY(error);
+    QCOMPARE(error->code, ErrorCode::BadQuery);
+    QCOMPARE(error->request, u"search"_s);
+    // The connection goes on.
+    QCOMPARE(search(bob, u"message"_s)->results.size(), 1);
 }
 
 QTEST_GUILESS_MAIN(TestConversations)

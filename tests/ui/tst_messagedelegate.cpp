@@ -87,8 +87,10 @@ void TestMessageDelegate::init()
 {
     m_model = std::make_unique<MessageListModel>();
     m_model->setOwnEmail(QStringLiteral("alice@example.org"));
-    const QDateTime yesterday = QDateTime::currentDateTimeUtc().addDays(-1);
-    const QDateTime now = QDateTime::currentDateTimeUtc();
+    // Fixed hours of today and yesterday (local time): near midnight, "now"
+    // plus a few minutes would be tomorrow and the days would run together.
+    const QDateTime now = QDateTime(QDate::currentDate(), QTime(9, 0)).toUTC();
+    const QDateTime yesterday = now.addDays(-1);
     m_model->addMessages({
         message(1, QStringLiteral("bob@example.org"), QStringLiteral("Morning!"), yesterday),
         message(2, QStringLiteral("bob@example.org"), QStringLiteral("Anyone up for lunch?"),
