@@ -135,6 +135,8 @@ private:
     std::optional<QSqlQuery> m_touchRoom;
     std::optional<QSqlQuery> m_countHeld; // per direct message to an offline user not counted yet
     std::optional<QSqlQuery> m_selectMessage;
+    std::optional<QSqlQuery> m_indexMessages;
+    std::optional<QSqlQuery> m_insertRichMessage; // with a reply or mentions
     std::optional<QSqlQuery> m_selectReactions;
     std::optional<QSqlQuery> m_countUnread;
 };

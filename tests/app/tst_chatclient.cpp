@@ -38,6 +38,8 @@ private Q_SLOTS:
     void refusedTokenAsksForThePasswordAgain();
     void changesThePasswordAndSignsOut();
     void roomRefusedOnRejoinIsClosed();
+    void changesReachTheModelLiveAndAfterAbsence();
+    void readMarkersAndMutesFollowTheOtherDevice();
 
 private:
     static std::unique_ptr<ChatClient> makeClient(const QString &name, const QString &email)
@@ -597,6 +599,81 @@ void TestChatClient::roomRefusedOnRejoinIsClosed()
     QVERIFY(!bob->openConversations().contains(ConversationKey::room(QStringLiteral("design"))));
     QVERIFY(errors.constLast().at(0).toString().contains(QStringLiteral("private room")));
     QCOMPARE(bob->state(), State::Online); // the rest goes on
+}
+
+void TestChatClient::changesReachTheModelLiveAndAfterAbsence()
+{
+    TestServer server;
+    QVERIFY(server.start());
+    auto alice = aliceOnlineIn(server);
+    QVERIFY(alice);
+    const ConversationKey general = ConversationKey::room(QStringLiteral("general"));
+    MessageListModel *messages = alice->messages(general);
+    TestClient bob;
+    QVERIFY(signInAsBob(bob, server.port(), {QStringLiteral("general")}));
+    bob.send(Protocol::SendMessage{QStringLiteral("general"), {}, QStringLiteral("lunch at noon?"), {}});
+    bob.send(Protocol::SendMessage{QStringLiteral("general"), {}, QStringLiteral("or at one"), {}});
+    QTRY_COMPARE(messages->rowCount(), 2);
+    const qint64 first = messages->messageAt(0).id;
+    const qint64 second = messages->messageAt(1).id;
+
+    // Live: an edit and a reaction land in the model as they happen.
+    QSignalSpy changed(alice.get(), &ChatClient::messageChanged);
+    bob.send(Protocol::EditMessage{first, QStringLiteral("lunch at 12:30?"), {}});
+    QTRY_COMPARE(messages->messageAt(0).text, QStringLiteral("lunch at 12:30?"));
+    QVERIFY(messages->index(0).data(MessageListModel::EditedRole).toDateTime().isValid());
+    QVERIFY(alice->react(first, QStringLiteral("👍"), true));
+    QTRY_COMPARE(messages->messageAt(0).reactions.size(), 1);
+    QVERIFY(messages->messageAt(0).reactions.at(0).mine);
+    QVERIFY(changed.size() >= 2);
+
+    // Away: Bob deletes one and edits the other; back, the model shows it all.
+    alice->setReconnectDelays(60s, 60s);
+    server.stop();
+    QTRY_COMPARE(alice->state(), State::WaitingToReconnect);
+    QVERIFY(server.start());
+    TestClient bob2;
+    QVERIFY(signInAsBob(bob2, server.port(), {QStringLiteral("general")}));
+    bob2.send(Protocol::DeleteMessage{first});
+    bob2.send(Protocol::EditMessage{second, QStringLiteral("or at one, edited"), {}});
+    QTRY_COMPARE(bob2.count<Protocol::MessageChange>(), 2);
+    alice->reconnectNow();
+    QTRY_VERIFY(messages->messageAt(0).deleted);
+    QTRY_COMPARE(messages->messageAt(1).text, QStringLiteral("or at one, edited"));
+    QCOMPARE(messages->rowCount(), 2); // changed in place, nothing added
+    QVERIFY(messages->messageAt(0).text.isEmpty());
+    QVERIFY(messages->index(0).data(MessageListModel::IsDeletedRole).toBool());
+}
+
+void TestChatClient::readMarkersAndMutesFollowTheOtherDevice()
+{
+    TestServer server;
+    QVERIFY(server.start());
+    auto laptop = aliceOnlineIn(server);
+    auto desktop = aliceOnlineIn(server);
+    QVERIFY(laptop && desktop);
+    const ConversationKey general = ConversationKey::room(QStringLiteral("general"));
+    TestClient bob;
+    QVERIFY(signInAsBob(bob, server.port(), {QStringLiteral("general")}));
+    for (int i = 0; i < 3; ++i)
+        bob.send(Protocol::SendMessage{QStringLiteral("general"), {}, QStringLiteral("news %1").arg(i), {}});
+    QTRY_COMPARE(laptop->messages(general)->rowCount(), 3);
+    QTRY_COMPARE(desktop->messages(general)->rowCount(), 3);
+
+    QSignalSpy followed(desktop.get(), &ChatClient::conversationStateChanged);
+    laptop->markRead(general, laptop->messages(general)->messageAt(1).id);
+    QTRY_COMPARE(desktop->conversationState(general).readId, laptop->messages(general)->messageAt(1).id);
+    QCOMPARE(desktop->conversationState(general).unread, 1);
+    QVERIFY(!followed.isEmpty());
+    laptop->setMuted(general, true);
+    QTRY_VERIFY(desktop->conversationState(general).muted);
+    QTRY_VERIFY(laptop->conversationState(general).muted);
+
+    // A device that signs in later starts where the others are.
+    auto phone = aliceOnlineIn(server);
+    QVERIFY(phone);
+    QCOMPARE(phone->conversationState(general).readId, laptop->messages(general)->messageAt(1).id);
+    QVERIFY(phone->conversationState(general).muted);
 }
 
 QTEST_GUILESS_MAIN(TestChatClient)
