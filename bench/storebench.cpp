@@ -47,9 +47,9 @@ double percentileMillis(QList<qint64> nanos, double fraction)
 /// Made-up words of two to four syllables: searchable like real ones.
 QStringList vocabulary(int size)
 {
-    static const QStringList syllables{u"ka"_s, u"lo"_s, u"mi"_s, u"ne"_s, u"pu"_s, u"ra"_s, u"si"_s, u"to"_s,
-                                       u"vu"_s, u"ze"_s, u"bar"_s, u"den"_s, u"fil"_s, u"gor"_s, u"hut"_s,
-                                       u"jas"_s, u"kem"_s, u"lin"_s, u"mos"_s, u"nar"_s};
+    static const QStringList syllables{u"ka"_s,  u"lo"_s,  u"mi"_s,  u"ne"_s,  u"pu"_s,  u"ra"_s,  u"si"_s,
+                                       u"to"_s,  u"vu"_s,  u"ze"_s,  u"bar"_s, u"den"_s, u"fil"_s, u"gor"_s,
+                                       u"hut"_s, u"jas"_s, u"kem"_s, u"lin"_s, u"mos"_s, u"nar"_s};
     QStringList words;
     QRandomGenerator random(42);
     QSet<QString> seen;
@@ -110,7 +110,6 @@ int main(int argc, char *argv[])
         std::fprintf(stderr, "storebench: %s\n", qPrintable(store.errorString()));
         return 1;
     }
-
 
     constexpr int Words = 20'000;
     const QStringList words = vocabulary(Words);
@@ -179,15 +178,16 @@ int main(int argc, char *argv[])
         for (int i = 0; i < 400; ++i) {
             // Words of every frequency: rank 1 to 20,000, evenly on a log scale.
             auto pick = [&] {
-                return words.at(std::min(Words - 1, int(std::pow(double(Words), queryRandom.generateDouble()))));
+                return words.at(
+                    std::min(Words - 1, int(std::pow(double(Words), queryRandom.generateDouble()))));
             };
             query.terms = {SearchSyntax::Term{pick(), false, false}};
             if (i % 2 == 1)
                 query.terms.append(SearchSyntax::Term{pick(), false, false});
             timer.start();
             const auto ids = store.search(query);
-            const auto page = ids ? store.searchHits(query, ids->mid(0, Protocol::DefaultSearchLimit))
-                                  : std::nullopt;
+            const auto page =
+                ids ? store.searchHits(query, ids->mid(0, Protocol::DefaultSearchLimit)) : std::nullopt;
             (i % 2 == 1 ? twoWords : oneWord).append(timer.nsecsElapsed());
             if (!page)
                 return 1;
@@ -200,8 +200,9 @@ int main(int argc, char *argv[])
                 "\"search_1_word_p50_ms\":%.2f,\"search_1_word_p95_ms\":%.2f,"
                 "\"search_2_words_p50_ms\":%.2f,\"search_2_words_p95_ms\":%.2f,\"search_hits_mean\":%.0f}\n",
                 static_cast<long long>(stored), batch, searchIndex ? "true" : "false",
-                double(stored) / insertSeconds, medianMicros(latest), medianMicros(before), medianMicros(after),
-                percentileMillis(oneWord, 0.5), percentileMillis(oneWord, 0.95), percentileMillis(twoWords, 0.5),
-                percentileMillis(twoWords, 0.95), searchIndex ? double(hits) / 400 : 0.0);
+                double(stored) / insertSeconds, medianMicros(latest), medianMicros(before),
+                medianMicros(after), percentileMillis(oneWord, 0.5), percentileMillis(oneWord, 0.95),
+                percentileMillis(twoWords, 0.5), percentileMillis(twoWords, 0.95),
+                searchIndex ? double(hits) / 400 : 0.0);
     return 0;
 }

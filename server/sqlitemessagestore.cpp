@@ -1218,8 +1218,7 @@ bool SqliteMessageStore::runSearch(const SearchQuery &query, const QList<qint64>
         // search. FTS5 walks its matches newest first and stops there.
         sql = u"SELECT id FROM (SELECT m.id AS id, bm25(messages_fts) AS score FROM messages_fts"
               u" JOIN messages m ON m.id = messages_fts.rowid WHERE "_s +
-              where +
-              u" ORDER BY messages_fts.rowid DESC LIMIT ?) ORDER BY score, id DESC LIMIT ?"_s;
+              where + u" ORDER BY messages_fts.rowid DESC LIMIT ?) ORDER BY score, id DESC LIMIT ?"_s;
         values.append(SearchCandidates);
         values.append(query.limit);
     }
