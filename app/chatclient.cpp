@@ -704,21 +704,28 @@ QStringList ChatClient::typingUsers(const ConversationKey &key) const
     return names;
 }
 
-QString ChatClient::sendMessage(const ConversationKey &key, const QString &text)
+bool ChatClient::isSendable(const QString &text)
 {
-    MessageListModel *model = messages(key);
-    if (!model)
-        return {};
     if (Validation::isBlank(text))
-        return {};
+        return false;
     const qsizetype maxLength =
         m_limits.maxTextLength > 0 ? m_limits.maxTextLength : Validation::DefaultMaxTextLength;
     if (Validation::textLength(text) > maxLength) {
         Q_EMIT errorOccurred(tr("The message is %1 characters long; this server takes at most %2.")
                                  .arg(Validation::textLength(text))
                                  .arg(maxLength));
-        return {};
+        return false;
     }
+    return true;
+}
+
+QString ChatClient::sendMessage(const ConversationKey &key, const QString &text)
+{
+    MessageListModel *model = messages(key);
+    if (!model)
+        return {};
+    if (!isSendable(text))
+        return {};
     Message message;
     message.text = text;
     if (key.isRoom())
@@ -888,16 +895,8 @@ Protocol::ConversationState ChatClient::conversationState(const ConversationKey 
 
 bool ChatClient::editMessage(qint64 id, const QString &text)
 {
-    if (!isOnline() || Validation::isBlank(text))
+    if (!isOnline() || !isSendable(text))
         return false;
-    const qsizetype maxLength =
-        m_limits.maxTextLength > 0 ? m_limits.maxTextLength : Validation::DefaultMaxTextLength;
-    if (Validation::textLength(text) > maxLength) {
-        Q_EMIT errorOccurred(tr("The message is %1 characters long; this server takes at most %2.")
-                                 .arg(Validation::textLength(text))
-                                 .arg(maxLength));
-        return false;
-    }
     send(Protocol::EditMessage{id, text, {}});
     return true;
 }

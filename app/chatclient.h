@@ -276,6 +276,8 @@ private:
     void handle(const Protocol::Muted &muted);
     void handle(const Protocol::SearchResults &results) { Q_EMIT searchFinished(results); }
     void setConversationState(const Protocol::ConversationState &state);
+    /// Not blank and within the server's length; says why not (errorOccurred()).
+    bool isSendable(const QString &text);
     static ConversationKey keyOf(const QString &room, const QString &with);
 
     Conversation &addConversation(const ConversationKey &key, const QString &title);

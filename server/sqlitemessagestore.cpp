@@ -572,17 +572,22 @@ bool SqliteMessageStore::loadReactions(Message *message)
     return true;
 }
 
-std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<MessageDraft> &drafts)
+bool SqliteMessageStore::beginWrite()
 {
     if (!m_open) {
         m_errorString = u"the store is not open"_s;
-        return std::nullopt;
+        return false;
     }
     m_full = false;
-    if (!m_db.transaction()) {
-        fail(u"cannot begin a transaction"_s, m_db.lastError());
+    if (!m_db.transaction())
+        return fail(u"cannot begin a transaction"_s, m_db.lastError());
+    return true;
+}
+
+std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<MessageDraft> &drafts)
+{
+    if (!beginWrite())
         return std::nullopt;
-    }
     auto rollback = [this](const QString &what, const QSqlError &error) {
         fail(what, error);
         m_db.rollback();
@@ -896,15 +901,8 @@ bool SqliteMessageStore::execute(const QString &sql, const QVariantList &values,
 std::optional<MessageUpdate>
 SqliteMessageStore::changeMessage(qint64 id, const std::function<bool(qint64, bool *)> &change)
 {
-    if (!m_open) {
-        m_errorString = u"the store is not open"_s;
+    if (!beginWrite())
         return std::nullopt;
-    }
-    m_full = false;
-    if (!m_db.transaction()) {
-        fail(u"cannot begin a transaction"_s, m_db.lastError());
-        return std::nullopt;
-    }
     const qint64 seq = m_lastChangeSeq + 1;
     bool changed = true;
     if (!change(seq, &changed)) {

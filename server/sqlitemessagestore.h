@@ -101,6 +101,8 @@ private:
     bool readMessages(QSqlQuery &query, QList<Message> *messages, qint64 *lastChanged = nullptr);
     bool loadReactions(Message *message);
     bool execute(const QString &sql, const QVariantList &values, int *rowsAffected = nullptr);
+    /// Begins a write transaction (false and errorString() if the store is not open or busy).
+    bool beginWrite();
     /// Runs change in a transaction with the next change sequence number and
     /// reads the message back; change sets *changed false if it did nothing.
     std::optional<MessageUpdate> changeMessage(qint64 id, const std::function<bool(qint64, bool *)> &change);

@@ -48,6 +48,8 @@ private Q_SLOTS:
     void badQueriesAreRefused();
 
 private:
+    /// Alice owns the private room #design, Bob is a member; both joined it.
+    bool aliceAndBobInDesign(TestClient **alice, TestClient **bob);
     /// Searches as client and returns the answer.
     static std::optional<SearchResults> search(TestClient *client, const QString &text,
                                                std::function<void(SearchRequest &)> adjust = {});
@@ -122,6 +124,19 @@ Message TestConversations::say(TestClient *client, const QString &room, const QS
         }
     }
     return {};
+}
+
+bool TestConversations::aliceAndBobInDesign(TestClient **alice, TestClient **bob)
+{
+    *alice = signedIn(u"Alice"_s, u"alice@example.org"_s);
+    *bob = signedIn(u"Bob"_s, u"bob@example.org"_s);
+    if (!*alice || !*bob)
+        return false;
+    (*alice)->send(CreateRoom{u"design"_s, true});
+    if (!(*alice)->waitFor<History>())
+        return false;
+    (*alice)->send(InviteToRoom{u"design"_s, u"bob@example.org"_s});
+    return (*bob)->waitFor<RoomInvitation>() && (*bob)->join(u"design"_s);
 }
 
 std::optional<ErrorCode> TestConversations::errorOf(TestClient *client)
@@ -263,14 +278,9 @@ void TestConversations::aDeletionLeavesATombstoneAndNoText()
 
 void TestConversations::theOwnerOfAPrivateRoomDeletesAnyMessage()
 {
-    TestClient *alice = signedIn(u"Alice"_s, u"alice@example.org"_s);
-    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s);
-    QVERIFY(alice && bob);
-    alice->send(CreateRoom{u"design"_s, true});
-    QVERIFY(alice->waitFor<History>());
-    alice->send(InviteToRoom{u"design"_s, u"bob@example.org"_s});
-    QVERIFY(bob->waitFor<RoomInvitation>());
-    QVERIFY(bob->join(u"design"_s));
+    TestClient *alice = nullptr;
+    TestClient *bob = nullptr;
+    QVERIFY(aliceAndBobInDesign(&alice, &bob));
     const Message spam = say(bob, u"design"_s, u"buy my stuff"_s);
     QVERIFY(spam.isStored());
     alice->frames.clear();
@@ -474,14 +484,9 @@ void TestConversations::directMessageChangesReachOnlyTheTwo()
 
 void TestConversations::aRemovedMemberCannotTouchThePrivateRoom()
 {
-    TestClient *alice = signedIn(u"Alice"_s, u"alice@example.org"_s);
-    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s);
-    QVERIFY(alice && bob);
-    alice->send(CreateRoom{u"design"_s, true});
-    QVERIFY(alice->waitFor<History>());
-    alice->send(InviteToRoom{u"design"_s, u"bob@example.org"_s});
-    QVERIFY(bob->waitFor<RoomInvitation>());
-    QVERIFY(bob->join(u"design"_s));
+    TestClient *alice = nullptr;
+    TestClient *bob = nullptr;
+    QVERIFY(aliceAndBobInDesign(&alice, &bob));
     const Message own = say(bob, u"design"_s, u"my draft"_s);
     alice->send(RemoveFromRoom{u"design"_s, u"bob@example.org"_s});
     QVERIFY(QTest::qWaitFor([&] {
