@@ -23,6 +23,7 @@
 #include <QSettings>
 #include <QStatusBar>
 #include <QSysInfo>
+#include <QUrlQuery>
 
 using namespace Qt::StringLiterals;
 
@@ -117,13 +118,47 @@ AppController::AppController(AppSettings settings, ClientOptions options,
     // The window asks, the client does.
     connect(m_window, &MainWindow::conversationSelected, this, &AppController::setCurrentConversation);
     connect(m_window, &MainWindow::sendRequested, this,
-            [this](const ConversationKey &key, const QString &text) {
-                if (!m_client->sendMessage(key, text).isEmpty()) {
+            [this](const ConversationKey &key, const QString &text, qint64 replyTo) {
+                // Written at the bottom of the conversation: back to its latest messages first.
+                m_client->showLatest(key);
+                if (!m_client->sendMessage(key, text, replyTo).isEmpty()) {
                     m_window->messageAccepted();
                     saveOutbox(); // what the user wrote survives a crash from now on
                 }
             });
     connect(m_window, &MainWindow::retryRequested, m_client, &ChatClient::retry);
+    connect(m_window, &MainWindow::editRequested, this, [this](qint64 id, const QString &text) {
+        if (m_client->editMessage(id, text))
+            m_window->editAccepted();
+        else if (!(m_client->state() == ChatClient::State::Online))
+            m_window->showError(
+                tr("You are offline: the message can be edited once Natter is connected again."));
+    });
+    connect(m_window, &MainWindow::deleteRequested, this, [this](qint64 id) {
+        if (!m_client->deleteMessage(id))
+            m_window->showError(
+                tr("You are offline: the message can be deleted once Natter is connected again."));
+    });
+    connect(m_window, &MainWindow::reactionToggled, this, [this](qint64 id, const QString &emoji, bool on) {
+        if (!m_client->react(id, emoji, on) && !(m_client->state() == ChatClient::State::Online))
+            m_window->showError(tr("You are offline: reactions work once Natter is connected again."));
+    });
+    connect(m_window, &MainWindow::messageRequested, this, &AppController::showMessage);
+    connect(m_window, &MainWindow::latestRequested, m_client, &ChatClient::showLatest);
+    connect(m_window, &MainWindow::copyLinkRequested, this, [this](const ConversationKey &key, qint64 id) {
+        QGuiApplication::clipboard()->setText(messageLink(key, id).toString());
+        m_window->statusBar()->showMessage(tr("Link to the message copied"), 3000);
+    });
+    connect(m_window, &MainWindow::readUpTo, this, [this](const ConversationKey &key, qint64 id) {
+        m_client->markRead(key, id);
+        m_client->conversations()->clearUnread(key);
+    });
+    connect(m_client, &ChatClient::messageShown, this, [this](const ConversationKey &key, qint64 id) {
+        if (m_window->currentConversation() == key)
+            m_window->revealMessage(id);
+    });
+    connect(m_client, &ChatClient::conversationStateChanged, this,
+            &AppController::onConversationStateChanged);
     connect(m_window, &MainWindow::typingChanged, m_client, &ChatClient::setTyping);
     connect(m_window, &MainWindow::joinRoomRequested, this, [this](const QString &room) {
         if (m_client->openRoom(room)) {
@@ -194,8 +229,22 @@ AppController::AppController(AppSettings settings, ClientOptions options,
         saveSettings();
         runWelcomeDialog();
     });
-    connect(m_window, &MainWindow::linkActivated, this,
-            [](const QUrl &url) { QDesktopServices::openUrl(url); });
+    connect(m_window, &MainWindow::linkActivated, this, [this](const QUrl &url) {
+        if (url.scheme() == u"natter"_s && url.path() == u"message"_s) {
+            const QUrlQuery query(url);
+            const qint64 id = query.queryItemValue(u"id"_s).toLongLong();
+            ConversationKey key = m_window->currentConversation();
+            if (query.hasQueryItem(u"room"_s))
+                key = ConversationKey::room(Validation::normalizedRoom(query.queryItemValue(u"room"_s)));
+            if (!m_client->messages(key)) {
+                m_window->showError(tr("That message is in #%1, which you have not joined.").arg(key.name));
+                return;
+            }
+            showMessage(key, id);
+            return;
+        }
+        QDesktopServices::openUrl(url);
+    });
     connect(m_window, &MainWindow::windowActivated, this,
             [this] { m_client->conversations()->clearUnread(m_window->currentConversation()); });
     connect(m_window, &MainWindow::closing, this, &AppController::saveSettings);
@@ -250,7 +299,10 @@ AppController::AppController(AppSettings settings, ClientOptions options,
             updateHeader();
     });
     connect(m_client, &ChatClient::messageArrived, this, &AppController::onMessageArrived);
-    connect(m_client, &ChatClient::messagesMissed, this, &AppController::onMessagesArrived);
+    connect(m_client, &ChatClient::messagesMissed, this,
+            [this](const ConversationKey &key, const QList<Message> &messages) {
+                onMessagesArrived(key, messages, true);
+            });
     connect(m_client, &ChatClient::conversationOpened, this, &AppController::saveSettings);
     connect(m_client->conversations(), &ConversationListModel::totalUnreadChanged, this, [this](int total) {
         m_tray->setUnreadCount(total);
@@ -266,6 +318,7 @@ AppController::AppController(AppSettings settings, ClientOptions options,
     connect(m_window, &MainWindow::settingsRequested, this, &AppController::showSettings);
     connect(m_window, &MainWindow::muteRequested, this, [this](const ConversationKey &key, bool muted) {
         m_client->conversations()->setMuted(key, muted);
+        m_client->setMuted(key, muted); // the user's other devices follow
         if (m_client->serverUrl().isValid())
             m_settings.setMutedConversations(m_client->serverUrl(), m_client->conversations()->mutedKeys());
     });
@@ -760,7 +813,14 @@ void AppController::openRestoredConversations()
 
 void AppController::setCurrentConversation(const ConversationKey &key)
 {
+    const bool changed = !(key == m_window->currentConversation());
     m_window->showConversation(key, m_client->messages(key));
+    if (changed) {
+        // "New messages" where the user stopped reading, on any of their devices.
+        const Protocol::ConversationState state = m_client->conversationState(key);
+        const int unread = std::max(state.unread, m_client->conversations()->unreadCount(key));
+        m_window->setReadMarker(unread > 0 && state.readId > 0 ? state.readId : 0);
+    }
     m_client->conversations()->clearUnread(key);
     m_window->setTypingText(typingText(m_client->typingUsers(key)));
     updateMembers();
@@ -877,14 +937,22 @@ void AppController::onMessageArrived(const ConversationKey &key, const Message &
     onMessagesArrived(key, {message});
 }
 
-void AppController::onMessagesArrived(const ConversationKey &key, const QList<Message> &messages)
+void AppController::onMessagesArrived(const ConversationKey &key, const QList<Message> &messages, bool missed)
 {
     if (messages.isEmpty())
         return;
     const bool active = m_window->isActiveWindow();
-    if (!(active && key == m_window->currentConversation()))
+    // Missed messages are in the server's count already when it keeps the conversation's marker.
+    if (!(active && key == m_window->currentConversation()) &&
+        !(missed && m_client->hasConversationState(key)))
         m_client->conversations()->incrementUnread(key, int(messages.size()));
-    if (!active && m_settings.notificationsEnabled() && !m_client->conversations()->isMuted(key)) {
+    // A mention calls even in a muted conversation.
+    const QString self = m_client->identity().email;
+    const bool mentioned = std::any_of(messages.cbegin(), messages.cend(), [&](const Message &message) {
+        return message.mentions.contains(self, Qt::CaseInsensitive);
+    });
+    if (!active && m_settings.notificationsEnabled() &&
+        (mentioned || !m_client->conversations()->isMuted(key))) {
         // One notification for a batch read on resume: the latest message, and how many there were.
         const Message &latest = messages.constLast();
         const QString where =
@@ -899,6 +967,44 @@ void AppController::onMessagesArrived(const ConversationKey &key, const QList<Me
             QApplication::alert(m_window);
         Q_EMIT notified(where, text);
     }
+}
+
+void AppController::showMessage(const ConversationKey &key, qint64 id)
+{
+    if (!m_client->messages(key) || id <= 0)
+        return;
+    if (!(key == m_window->currentConversation()))
+        setCurrentConversation(key);
+    if (!m_client->showMessage(key, id))
+        m_window->showError(tr("That message is not loaded, and Natter is offline."));
+}
+
+void AppController::onConversationStateChanged(const ConversationKey &key)
+{
+    // Another device read or muted it (or this one did): the sidebar follows.
+    if (!m_client->hasConversationState(key))
+        return;
+    const Protocol::ConversationState state = m_client->conversationState(key);
+    ConversationListModel *conversations = m_client->conversations();
+    const bool reading = m_window->isActiveWindow() && key == m_window->currentConversation();
+    conversations->setUnreadCount(key, reading ? 0 : state.unread);
+    if (conversations->isMuted(key) != state.muted) {
+        conversations->setMuted(key, state.muted);
+        if (m_client->serverUrl().isValid())
+            m_settings.setMutedConversations(m_client->serverUrl(), conversations->mutedKeys());
+    }
+}
+
+QUrl AppController::messageLink(const ConversationKey &key, qint64 id)
+{
+    QUrl url;
+    url.setScheme(u"natter"_s);
+    url.setPath(u"message"_s);
+    QUrlQuery query;
+    query.addQueryItem(key.isRoom() ? u"room"_s : u"with"_s, key.name);
+    query.addQueryItem(u"id"_s, QString::number(id));
+    url.setQuery(query);
+    return url;
 }
 
 void AppController::saveOutbox()

@@ -90,7 +90,13 @@ private:
     void updateHeader();
     void updateMembers();
     void onMessageArrived(const ConversationKey &key, const Message &message);
-    void onMessagesArrived(const ConversationKey &key, const QList<Message> &messages);
+    /// missed: read on resume (the server's unread count may include them already).
+    void onMessagesArrived(const ConversationKey &key, const QList<Message> &messages, bool missed = false);
+    /// Shows a message of a conversation: opens it, loads the message's surroundings and flashes it.
+    void showMessage(const ConversationKey &key, qint64 id);
+    void onConversationStateChanged(const ConversationKey &key);
+    /// A link to a message: natter:message?room=NAME&id=ID (or with=EMAIL for a direct one).
+    static QUrl messageLink(const ConversationKey &key, qint64 id);
     /// By value: closing the current conversation changes the window's, which key may refer to.
     void closeConversation(ConversationKey key);
     void askForPassword(const QString &why);

@@ -320,6 +320,12 @@ void ChatClient::requestHistory(const ConversationKey &key, HistoryKind kind, qi
         request.limit = Protocol::MaxHistoryLimit;
     } else if (kind == HistoryKind::Before) {
         request.before = id;
+    } else if (kind == HistoryKind::Around) {
+        request.around = id;
+        request.limit = Protocol::DefaultHistoryLimit;
+    } else if (kind == HistoryKind::Newer) {
+        request.after = id;
+        request.limit = Protocol::DefaultHistoryLimit;
     }
     send(request);
     m_open[key].pendingHistory.append(kind);
@@ -388,7 +394,24 @@ void ChatClient::handle(const Protocol::History &history)
             conversation.changeSeq = history.changeSeq; // the page shows every change up to it
         }
         break;
+    case HistoryKind::Around:
+        model->showPage(history.messages, history.hasMore, history.hasNewer);
+        for (const Message &message : history.messages) {
+            if (message.id == conversation.wantedMessage) {
+                Q_EMIT messageShown(key, message.id);
+                break;
+            }
+        }
+        conversation.wantedMessage = 0;
+        break;
+    case HistoryKind::Newer:
+        model->appendNewer(history.messages, history.hasMore);
+        break;
     case HistoryKind::After: {
+        if (model->hasNewer()) { // a resume while a jump's page is shown: it goes on from there
+            model->appendNewer(history.messages, history.hasMore);
+            break;
+        }
         // What others said while we were away is news, as if it had been pushed.
         const qint64 known = model->lastStoredId();
         QList<Message> missed;
@@ -605,12 +628,17 @@ ChatClient::Conversation &ChatClient::addConversation(const ConversationKey &key
         // The sidebar's preview follows the conversation's last row, whatever put it there.
         MessageListModel *model = conversation.messages;
         const auto updatePreview = [this, key, model] {
-            if (model->rowCount() == 0)
+            if (model->rowCount() == 0 || model->hasNewer()) // a jump's page is not the latest
                 return;
             const Message &last = model->messageAt(model->rowCount() - 1);
             const bool own = last.from.email == model->ownEmail();
             m_conversations->setLastMessage(key, own ? QString() : last.from.name, last.text, last.timestamp);
         };
+        connect(conversation.messages, &MessageListModel::newerMessagesRequested, this,
+                [this, key](qint64 afterId) {
+                    if (isOnline())
+                        requestHistory(key, HistoryKind::Newer, afterId);
+                });
         connect(model, &QAbstractItemModel::rowsInserted, this, updatePreview);
         connect(model, &QAbstractItemModel::modelReset, this, updatePreview);
     }
@@ -719,7 +747,8 @@ bool ChatClient::isSendable(const QString &text)
     return true;
 }
 
-QString ChatClient::sendMessage(const ConversationKey &key, const QString &text)
+QString ChatClient::sendMessage(const ConversationKey &key, const QString &text, qint64 replyTo,
+                                const QStringList &mentions)
 {
     MessageListModel *model = messages(key);
     if (!model)
@@ -735,6 +764,17 @@ QString ChatClient::sendMessage(const ConversationKey &key, const QString &text)
     message.from = m_self.email.isEmpty() ? m_identity : m_self;
     message.timestamp = QDateTime::currentDateTimeUtc();
     message.clientId = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    message.mentions = mentions.mid(0, Protocol::MaxMentions);
+    if (replyTo > 0) {
+        // The quote shows at once, from the original as it is loaded here;
+        // the server's copy replaces it when the message is stored.
+        message.reply.id = replyTo;
+        if (const std::optional<Message> original = model->storedMessage(replyTo)) {
+            message.reply.from = original->from;
+            message.reply.text = Message::previewOf(original->text);
+            message.reply.deleted = original->deleted;
+        }
+    }
     model->addOutgoing(message);
     m_outboxKeys.insert(message.clientId, key);
     if (isOnline())
@@ -776,6 +816,8 @@ void ChatClient::sendOutbox(const ConversationKey &key, const Message &message)
     (key.isRoom() ? request.room : request.to) = key.name;
     request.text = message.text;
     request.clientId = message.clientId;
+    request.replyTo = message.reply.id;
+    request.mentions = message.mentions;
     m_outboxKeys.insert(message.clientId, key);
     send(request);
 }
@@ -899,6 +941,32 @@ bool ChatClient::editMessage(qint64 id, const QString &text)
         return false;
     send(Protocol::EditMessage{id, text, {}});
     return true;
+}
+
+bool ChatClient::showMessage(const ConversationKey &key, qint64 id)
+{
+    const auto it = m_open.find(key);
+    if (it == m_open.end() || id <= 0)
+        return false;
+    if (it->messages->storedMessage(id)) {
+        Q_EMIT messageShown(key, id);
+        return true;
+    }
+    if (!isOnline())
+        return false;
+    it->wantedMessage = id;
+    requestHistory(key, HistoryKind::Around, id);
+    return true;
+}
+
+void ChatClient::showLatest(const ConversationKey &key)
+{
+    const auto it = m_open.find(key);
+    if (it == m_open.end() || !it->messages->hasNewer() || !isOnline())
+        return;
+    it->messages->showPage({}, false, false);
+    it->resumed = false;
+    requestHistory(key, HistoryKind::Latest);
 }
 
 bool ChatClient::search(const Protocol::SearchRequest &request)

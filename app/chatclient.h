@@ -144,7 +144,10 @@ public:
     /// Queues a message (shown at once as "sending") and sends it when
     /// online. Returns its client id; an empty string (and errorOccurred())
     /// when the text is blank or too long, so the composer can keep it.
-    QString sendMessage(const ConversationKey &key, const QString &text);
+    /// replyTo: a stored message of the same conversation it answers (0: none);
+    /// mentions: the emails of the people it calls by name.
+    QString sendMessage(const ConversationKey &key, const QString &text, qint64 replyTo = 0,
+                        const QStringList &mentions = {});
     /// Puts back a message that was still unsent when the app last quit (its
     /// conversation is opened if needed); it goes out with its client id once
     /// online, so it is stored at most once.
@@ -169,10 +172,18 @@ public:
     void markRead(const ConversationKey &key, qint64 id);
     /// Mutes a conversation on every device of the user.
     void setMuted(const ConversationKey &key, bool muted);
+    /// Makes a message of an open conversation loaded (messageShown() tells
+    /// when): at once if it is, else the page around it replaces the loaded
+    /// rows. False if offline and not loaded.
+    bool showMessage(const ConversationKey &key, qint64 id);
+    /// Back to the latest messages after showMessage() left them (the model hasNewer()).
+    void showLatest(const ConversationKey &key);
     /// Searches everything the user may read (searchFinished() answers).
     bool search(const Protocol::SearchRequest &request);
     /// The read marker, unread count and mute the server keeps for the user.
     Protocol::ConversationState conversationState(const ConversationKey &key) const;
+    /// The server keeps a read marker or mute for the conversation: its unread count is the server's.
+    bool hasConversationState(const ConversationKey &key) const { return m_states.contains(key); }
 
     /// Asks for the rooms this user may join whose names start with prefix
     /// (roomsListed() answers); a page of Protocol::DefaultListLimit from offset.
@@ -227,6 +238,8 @@ Q_SIGNALS:
     void differentServer(const QString &serverId);
     /// A loaded message was edited, deleted or reacted to (the model has it already).
     void messageChanged(const Natter::ConversationKey &key, const Natter::Message &message);
+    /// showMessage()'s message is loaded in the conversation's model.
+    void messageShown(const Natter::ConversationKey &key, qint64 id);
     /// The answer to search().
     void searchFinished(const Natter::Protocol::SearchResults &results);
     /// The read marker, unread count or mute of a conversation changed (on this or another device).
@@ -238,10 +251,13 @@ private:
         Latest, ///< the page join_room answers with, or a first direct read
         After,  ///< resume
         Before, ///< scrolling back
+        Around, ///< a jump to a message that is not loaded
+        Newer,  ///< scrolling down through history after a jump
     };
     struct Conversation
     {
         MessageListModel *messages = nullptr; // child of the client
+        qint64 wantedMessage = 0;             // showMessage() waits for the page around it
         QList<HistoryKind> pendingHistory;    // answered in order on one connection
         bool resumed = false;                 // messages were there before this connection
         bool createPrivate = false;           // the first entry creates it as a private room

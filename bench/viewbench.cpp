@@ -12,6 +12,7 @@
 // messages), a new message after that, and RSS. Prints one JSON line. Not a
 // test: figures go to docs/performance.md.
 #include "common/messagelistmodel.h"
+#include "ui/conversationview.h"
 #include "ui/mainwindow.h"
 
 #include <QApplication>

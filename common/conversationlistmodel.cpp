@@ -213,6 +213,12 @@ void ConversationListModel::clearUnread(const ConversationKey &key)
         setUnread(row, 0);
 }
 
+void ConversationListModel::setUnreadCount(const ConversationKey &key, int unread)
+{
+    if (const int row = indexOf(key); row >= 0)
+        setUnread(row, std::max(0, unread));
+}
+
 int ConversationListModel::unreadCount(const ConversationKey &key) const
 {
     const int row = indexOf(key);

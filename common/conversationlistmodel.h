@@ -84,6 +84,8 @@ public:
     QList<ConversationKey> mutedKeys() const;
     void incrementUnread(const ConversationKey &key, int count = 1);
     void clearUnread(const ConversationKey &key);
+    /// The count another device (through the server) says is unread.
+    void setUnreadCount(const ConversationKey &key, int unread);
     int unreadCount(const ConversationKey &key) const;
     int totalUnread() const;
 

@@ -140,6 +140,11 @@ void MessageListModel::addMessages(const QList<Message> &messages)
             continue;
         fresh.append(message);
     }
+    if (m_hasNewer) {
+        // Past the page shown there is a gap: what lies beyond it comes with fetchNewer().
+        const qint64 last = lastStoredId();
+        fresh.removeIf([last](const Message &message) { return message.id > last; });
+    }
     if (fresh.isEmpty())
         return;
     sortUniqueById(fresh);
@@ -207,6 +212,14 @@ void MessageListModel::setDeliveryState(const QString &clientId, DeliveryState s
     Q_EMIT dataChanged(changed, changed, {DeliveryStateRole});
 }
 
+std::optional<Message> MessageListModel::storedMessage(qint64 id) const
+{
+    const int row = findStored(id);
+    if (row < 0)
+        return std::nullopt;
+    return m_rows.at(row).message;
+}
+
 bool MessageListModel::updateMessage(const Message &current)
 {
     // Replies quote the first line of what they answer, as it is now.
@@ -259,6 +272,43 @@ void MessageListModel::trimToLatest(int keep)
     m_fetchingOlder = false;
 }
 
+void MessageListModel::showPage(const QList<Message> &messages, bool hasOlder, bool hasNewer)
+{
+    QList<Message> page;
+    page.reserve(messages.size());
+    for (const Message &message : messages) {
+        if (message.isStored())
+            page.append(message);
+    }
+    sortUniqueById(page);
+    beginResetModel();
+    m_rows.remove(0, m_storedCount);
+    for (qsizetype i = 0; i < page.size(); ++i)
+        m_rows.insert(i, Row{page.at(i), DeliveryState::Sent});
+    m_storedCount = int(page.size());
+    m_hasOlder = hasOlder;
+    m_fetchingOlder = false;
+    m_hasNewer = hasNewer;
+    m_fetchingNewer = false;
+    endResetModel();
+}
+
+void MessageListModel::fetchNewer()
+{
+    if (!m_hasNewer || m_fetchingNewer)
+        return;
+    m_fetchingNewer = true;
+    Q_EMIT newerMessagesRequested(lastStoredId());
+}
+
+void MessageListModel::appendNewer(const QList<Message> &messages, bool hasMore)
+{
+    m_hasNewer = false; // so addMessages() takes them
+    addMessages(messages);
+    m_hasNewer = hasMore;
+    m_fetchingNewer = false;
+}
+
 void MessageListModel::clear()
 {
     beginResetModel();
@@ -266,6 +316,8 @@ void MessageListModel::clear()
     m_storedCount = 0;
     m_hasOlder = false;
     m_fetchingOlder = false;
+    m_hasNewer = false;
+    m_fetchingNewer = false;
     endResetModel();
 }
 

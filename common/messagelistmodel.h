@@ -3,7 +3,9 @@
 #include "common/message.h"
 
 #include <QAbstractListModel>
+
 #include <QList>
+#include <optional>
 
 namespace Natter {
 
@@ -85,6 +87,17 @@ public:
     void setHasOlder(bool hasOlder);
     bool hasOlder() const { return m_hasOlder; }
 
+    /// Replaces the stored messages with a page read around one message (a
+    /// jump to a reply's original or a search hit); the outbox stays. While
+    /// newer messages exist past the page (hasNewer), pushed ones are left to
+    /// fetchNewer(): appending them would hide the gap.
+    void showPage(const QList<Message> &messages, bool hasOlder, bool hasNewer);
+    bool hasNewer() const { return m_hasNewer; }
+    /// Asks for the page after the last row (newerMessagesRequested()) once.
+    void fetchNewer();
+    /// The answer to newerMessagesRequested(): appended, and whether still newer ones exist.
+    void appendNewer(const QList<Message> &messages, bool hasMore);
+
     void setDeliveryState(const QString &clientId, DeliveryState state);
 
     /// A stored message changed (edited, deleted, reacted to): its row takes
@@ -97,6 +110,8 @@ public:
     QList<Message> outbox() const;
     /// The highest stored id (0 if none): "resume after this".
     qint64 lastStoredId() const;
+    /// A loaded stored message by id (nullopt if not loaded).
+    std::optional<Message> storedMessage(qint64 id) const;
     /// The lowest stored id (0 if none): "older than this".
     qint64 firstStoredId() const;
     int storedCount() const { return m_storedCount; }
@@ -114,6 +129,8 @@ Q_SIGNALS:
     void ownEmailChanged();
     /// The view wants messages older than beforeId; answer with prependOlder().
     void olderMessagesRequested(qint64 beforeId);
+    /// The view reached the end of a page read around a message: answer with appendNewer().
+    void newerMessagesRequested(qint64 afterId);
 
 private:
     struct Row
@@ -132,6 +149,8 @@ private:
     QString m_ownEmail;
     bool m_hasOlder = false;
     bool m_fetchingOlder = false;
+    bool m_hasNewer = false;
+    bool m_fetchingNewer = false;
 };
 
 } // namespace Natter

@@ -26,6 +26,10 @@ Q_SIGNALS:
     void submitted(const QString &text);
     /// The user started (true) or stopped (false: cleared, or idle a while) typing.
     void typingChanged(bool active);
+    /// Up in an empty composer: edit the user's last message.
+    void editLastRequested();
+    /// Esc: stop replying or editing.
+    void cancelled();
 
 protected:
     void keyPressEvent(QKeyEvent *event) override;

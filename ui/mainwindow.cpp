@@ -4,6 +4,7 @@
 #include "common/messagelistmodel.h"
 #include "common/validation.h"
 #include "ui/composer.h"
+#include "ui/conversationview.h"
 #include "ui/messagedelegate.h"
 #include "ui/sidebardelegates.h"
 #include "ui/typography.h"
@@ -48,21 +49,6 @@ namespace Natter {
 
 namespace {
 
-/// The message list as the view sees it: rows are editable (a read-only
-/// editor makes any part of the text selectable), and Qt's automatic
-/// fetch-at-the-bottom is off: a chat fetches older messages at the top.
-class MessageViewProxy final : public QIdentityProxyModel
-{
-public:
-    using QIdentityProxyModel::QIdentityProxyModel;
-    Qt::ItemFlags flags(const QModelIndex &index) const override
-    {
-        return QIdentityProxyModel::flags(index) | Qt::ItemIsEditable;
-    }
-    bool canFetchMore(const QModelIndex &) const override { return false; }
-    void fetchMore(const QModelIndex &) override {}
-};
-
 QLabel *sectionLabel(const QString &text, QWidget *parent)
 {
     auto *label = new QLabel(text, parent);
@@ -87,8 +73,6 @@ MainWindow::MainWindow(QWidget *parent)
     : QMainWindow(parent)
     , m_rooms(new QSortFilterProxyModel(this))
     , m_directs(new QSortFilterProxyModel(this))
-    , m_messagesProxy(new MessageViewProxy(this))
-    , m_delegate(new MessageDelegate(this))
 {
     setWindowTitle(tr("Natter"));
     m_rooms->setFilterRole(ConversationListModel::KindRole);
@@ -292,61 +276,30 @@ QWidget *MainWindow::createConversationPane()
     m_errorBanner->hide();
     layout->addWidget(m_errorBanner);
 
-    m_messageView = new QListView(pane);
+    m_messageView = new ConversationView(pane);
     m_messageView->setObjectName(u"messageView"_s);
-    m_messageView->setAccessibleName(tr("Messages"));
-    m_messageView->setItemDelegate(m_delegate);
-    m_messageView->setModel(m_messagesProxy);
-    m_messageView->setFrameShape(QFrame::NoFrame);
-    m_messageView->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
-    m_messageView->verticalScrollBar()->setSingleStep(fontMetrics().height() * 2);
-    m_messageView->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    m_messageView->setResizeMode(QListView::Adjust);
-    m_messageView->setSelectionMode(QAbstractItemView::ExtendedSelection);
-    m_messageView->setEditTriggers(QAbstractItemView::DoubleClicked);
-    m_messageView->setMouseTracking(true);
-    m_messageView->viewport()->setAttribute(Qt::WA_Hover); // compact rows show their time on hover
-    m_messageView->setWordWrap(true);
-    m_messageView->setContextMenuPolicy(Qt::CustomContextMenu);
-    m_messageView->installEventFilter(this);
-    connect(m_messageView, &QListView::customContextMenuRequested, this, &MainWindow::showMessageMenu);
-    connect(m_delegate, &MessageDelegate::linkActivated, this, &MainWindow::linkActivated);
-    connect(m_delegate, &MessageDelegate::retryRequested, this,
+    connect(m_messageView, &ConversationView::linkActivated, this, &MainWindow::linkActivated);
+    connect(m_messageView, &ConversationView::retryRequested, this,
             [this](const QString &clientId) { Q_EMIT retryRequested(ConversationKey(m_current), clientId); });
-    QScrollBar *scrollBar = m_messageView->verticalScrollBar();
-    connect(scrollBar, &QScrollBar::rangeChanged, this, &MainWindow::onScrollRangeChanged);
-    connect(scrollBar, &QScrollBar::valueChanged, this, [this, scrollBar](int value) {
-        if (!m_prepending)
-            m_stickToBottom = value >= scrollBar->maximum() - 4;
-        fetchOlderIfNeeded();
-        if (m_stickToBottom)
-            QMetaObject::invokeMethod(this, &MainWindow::trimIfAtBottom, Qt::QueuedConnection);
-        updateJumpButton();
+    connect(m_messageView, &ConversationView::directMessageRequested, this,
+            &MainWindow::directMessageRequested);
+    connect(m_messageView, &ConversationView::textTyped, this, [this](const QString &text) {
+        if (m_composer->isEnabled()) {
+            m_composer->setFocus();
+            m_composer->insertPlainText(text);
+        }
     });
-    connect(m_messagesProxy, &QAbstractItemModel::rowsAboutToBeInserted, this,
-            [this](const QModelIndex &, int first, int last) { onRowsAboutToBeInserted(first, last); });
-    connect(m_messagesProxy, &QAbstractItemModel::modelReset, this, [this] {
-        m_stickToBottom = true;
-        m_unseen = 0;
-        updateJumpButton();
-    });
-
-    m_jumpButton = new QPushButton(m_messageView);
-    m_jumpButton->setObjectName(u"jumpToLatest"_s);
-    m_jumpButton->setCursor(Qt::PointingHandCursor);
-    m_jumpButton->setToolTip(tr("Jump to the latest message (End)"));
-    m_jumpButton->hide();
-    connect(m_jumpButton, &QPushButton::clicked, this, [this] {
-        m_stickToBottom = true;
-        scrollToBottom();
-        updateJumpButton();
-    });
-
-    auto *copy = new QAction(tr("Copy Selected Messages"), m_messageView);
-    copy->setShortcut(QKeySequence::Copy);
-    copy->setShortcutContext(Qt::WidgetShortcut);
-    connect(copy, &QAction::triggered, this, &MainWindow::copySelectedMessages);
-    m_messageView->addAction(copy);
+    connect(m_messageView, &ConversationView::replyRequested, this, &MainWindow::startReply);
+    connect(m_messageView, &ConversationView::editRequested, this, &MainWindow::startEdit);
+    connect(m_messageView, &ConversationView::deleteRequested, this, &MainWindow::confirmDelete);
+    connect(m_messageView, &ConversationView::reactionToggled, this, &MainWindow::reactionToggled);
+    connect(m_messageView, &ConversationView::originalRequested, this,
+            [this](qint64 id) { Q_EMIT messageRequested(ConversationKey(m_current), id); });
+    connect(m_messageView, &ConversationView::copyLinkRequested, this,
+            [this](qint64 id) { Q_EMIT copyLinkRequested(ConversationKey(m_current), id); });
+    connect(m_messageView, &ConversationView::visibleMessagesChanged, this, &MainWindow::reportRead);
+    connect(m_messageView, &ConversationView::latestRequested, this,
+            [this] { Q_EMIT latestRequested(ConversationKey(m_current)); });
     layout->addWidget(m_messageView, 1);
 
     // An empty conversation says so, over the (empty) list.
@@ -361,9 +314,9 @@ QWidget *MainWindow::createConversationPane()
     noMessagesLayout->addWidget(m_noMessagesLabel);
     m_noMessagesLabel->hide();
     for (auto signal : {&QAbstractItemModel::rowsInserted, &QAbstractItemModel::rowsRemoved}) {
-        connect(m_messagesProxy, signal, this, &MainWindow::updateNoMessages);
+        connect(m_messageView->model(), signal, this, &MainWindow::updateNoMessages);
     }
-    connect(m_messagesProxy, &QAbstractItemModel::modelReset, this, &MainWindow::updateNoMessages);
+    connect(m_messageView->model(), &QAbstractItemModel::modelReset, this, &MainWindow::updateNoMessages);
 
     m_emptyLabel = new QLabel(pane);
     m_emptyLabel->setAlignment(Qt::AlignCenter);
@@ -382,6 +335,27 @@ QWidget *MainWindow::createConversationPane()
     m_typingLabel->setMinimumHeight(QFontMetrics(typingFont).height() + 2);
     layout->addWidget(m_typingLabel);
 
+    // "Replying to …" / "Editing message" above the composer, with a way out.
+    m_composerBanner = new QFrame(pane);
+    m_composerBanner->setObjectName(u"composerBanner"_s);
+    auto *composerBannerLayout = new QHBoxLayout(m_composerBanner);
+    composerBannerLayout->setContentsMargins(14, 4, 12, 0);
+    m_composerBannerLabel = new QLabel(m_composerBanner);
+    m_composerBannerLabel->setTextFormat(Qt::PlainText); // it quotes another person's words
+    m_composerBannerLabel->setFont(scaledFont(m_composerBannerLabel->font(), TypeScale::Meta));
+    m_composerBannerLabel->setForegroundRole(QPalette::PlaceholderText);
+    composerBannerLayout->addWidget(m_composerBannerLabel, 1);
+    auto *cancelMode = new QToolButton(m_composerBanner);
+    cancelMode->setObjectName(u"cancelComposerMode"_s);
+    cancelMode->setText(u"✕"_s);
+    cancelMode->setAutoRaise(true);
+    cancelMode->setToolTip(tr("Cancel (Esc)"));
+    cancelMode->setAccessibleName(tr("Cancel"));
+    connect(cancelMode, &QToolButton::clicked, this, &MainWindow::cancelComposerMode);
+    composerBannerLayout->addWidget(cancelMode);
+    m_composerBanner->hide();
+    layout->addWidget(m_composerBanner);
+
     auto *composerRow = new QHBoxLayout;
     composerRow->setContentsMargins(12, 4, 12, 10);
     m_composer = new Composer(pane);
@@ -396,16 +370,18 @@ QWidget *MainWindow::createConversationPane()
     composerRow->addWidget(m_sendButton, 0, Qt::AlignBottom);
     layout->addLayout(composerRow);
 
-    connect(m_composer, &Composer::submitted, this, [this](const QString &text) {
-        if (m_current.isValid())
-            Q_EMIT sendRequested(ConversationKey(m_current), text);
-    });
+    connect(m_composer, &Composer::submitted, this, &MainWindow::submitComposer);
     connect(m_sendButton, &QPushButton::clicked, this, [this] {
         const QString text = m_composer->toPlainText();
-        if (m_current.isValid() && !text.trimmed().isEmpty())
-            Q_EMIT sendRequested(ConversationKey(m_current), text);
+        if (!text.trimmed().isEmpty())
+            submitComposer(text);
         m_composer->setFocus();
     });
+    connect(m_composer, &Composer::editLastRequested, this, [this] {
+        if (const qint64 id = lastOwnMessage(); id > 0)
+            startEdit(id);
+    });
+    connect(m_composer, &Composer::cancelled, this, &MainWindow::cancelComposerMode);
     connect(m_composer, &Composer::typingChanged, this, [this](bool active) {
         if (m_current.isValid())
             Q_EMIT typingChanged(ConversationKey(m_current), active);
@@ -632,9 +608,9 @@ void MainWindow::showConversation(const ConversationKey &key, MessageListModel *
     m_current = key;
     m_messages = messages;
     if (changed) {
-        m_messagesProxy->setSourceModel(messages);
-        m_stickToBottom = true;
-        m_unseen = 0;
+        m_messageView->setMessages(messages);
+        m_messageView->setReadMarker(0);
+        cancelComposerMode();
         clearError(); // it was about the conversation left behind
     }
     const bool has = messages != nullptr;
@@ -659,7 +635,7 @@ void MainWindow::showConversation(const ConversationKey &key, MessageListModel *
 
 void MainWindow::updateNoMessages()
 {
-    const bool empty = m_messages && m_messagesProxy->rowCount() == 0 && !m_messages->hasOlder();
+    const bool empty = m_messages && m_messages->rowCount() == 0 && !m_messages->hasOlder();
     if (empty) {
         m_noMessagesLabel->setText(m_current.isRoom()
                                        ? tr("No messages in #%1 yet. Say hello!").arg(m_current.name)
@@ -734,16 +710,16 @@ void MainWindow::setCompactMessages(bool compact)
 {
     m_compactAction->setChecked(compact);
     const auto style = compact ? MessageDelegate::Style::Compact : MessageDelegate::Style::Bubbles;
-    if (m_delegate->style() == style)
+    if (m_messageView->messageDelegate()->style() == style)
         return;
-    m_delegate->setStyle(style);
+    m_messageView->messageDelegate()->setStyle(style);
     m_messageView->doItemsLayout(); // every row has a new height
     m_messageView->viewport()->update();
 }
 
 bool MainWindow::isCompactMessages() const
 {
-    return m_delegate->style() == MessageDelegate::Style::Compact;
+    return m_messageView->messageDelegate()->style() == MessageDelegate::Style::Compact;
 }
 
 Theme MainWindow::theme() const
@@ -915,8 +891,8 @@ QString MainWindow::errorText() const
 void MainWindow::messageAccepted()
 {
     m_composer->clear();
-    m_stickToBottom = true;
-    scrollToBottom();
+    cancelComposerMode();
+    m_messageView->scrollToLatest();
 }
 
 void MainWindow::focusComposer()
@@ -924,124 +900,141 @@ void MainWindow::focusComposer()
     m_composer->setFocus(Qt::ShortcutFocusReason);
 }
 
+MessageDelegate *MainWindow::messageDelegate() const
+{
+    return m_messageView->messageDelegate();
+}
+
+QPushButton *MainWindow::jumpToLatestButton() const
+{
+    return m_messageView->jumpToLatestButton();
+}
+
 void MainWindow::scrollToBottom()
 {
-    m_messageView->scrollToBottom();
+    m_messageView->scrollToLatest();
 }
 
-void MainWindow::onRowsAboutToBeInserted(int first, int last)
+void MainWindow::reportRead()
 {
-    const QScrollBar *scrollBar = m_messageView->verticalScrollBar();
-    m_prepending = first == 0 && m_messagesProxy->rowCount() > 0;
-    m_distanceFromBottom = scrollBar->maximum() - scrollBar->value();
-    if (!m_prepending && !m_stickToBottom) {
-        m_unseen += last - first + 1;
-        QMetaObject::invokeMethod(this, &MainWindow::updateJumpButton, Qt::QueuedConnection);
-    }
-}
-
-void MainWindow::updateJumpButton()
-{
-    const QScrollBar *scrollBar = m_messageView->verticalScrollBar();
-    const bool farUp = scrollBar->maximum() - scrollBar->value() > 2 * m_messageView->viewport()->height();
-    if (m_stickToBottom || !m_messages)
-        m_unseen = 0;
-    const bool show = m_messages && !m_stickToBottom && (m_unseen > 0 || farUp);
-    if (show) {
-        m_jumpButton->setText(m_unseen == 0 ? tr("↓ Latest") : tr("↓ %n new message(s)", nullptr, m_unseen));
-        m_jumpButton->adjustSize();
-        const QRect area = m_messageView->viewport()->geometry();
-        const int margin = fontMetrics().height();
-        m_jumpButton->move(area.right() - m_jumpButton->width() - margin,
-                           area.bottom() - m_jumpButton->height() - margin);
-        m_jumpButton->raise();
-    }
-    m_jumpButton->setVisible(show);
-}
-
-void MainWindow::onScrollRangeChanged()
-{
-    QScrollBar *scrollBar = m_messageView->verticalScrollBar();
-    if (m_stickToBottom) {
-        scrollBar->setValue(scrollBar->maximum());
-    } else if (m_prepending) {
-        // Older messages went in above: keep what the user was reading in place.
-        scrollBar->setValue(scrollBar->maximum() - m_distanceFromBottom);
-    }
-    m_prepending = false;
-    fetchOlderIfNeeded();
-    if (m_stickToBottom)
-        QMetaObject::invokeMethod(this, &MainWindow::trimIfAtBottom, Qt::QueuedConnection);
-}
-
-void MainWindow::fetchOlderIfNeeded()
-{
-    // Near the top (or nothing to scroll yet): ask the model for older history.
-    if (!m_messages || !m_messageView->isVisible())
+    // Read means seen: the conversation on screen in the active window.
+    if (!m_messages || !m_current.isValid() || !isActiveWindow() || isMinimized() ||
+        !m_messageView->isVisible())
         return;
-    const QScrollBar *scrollBar = m_messageView->verticalScrollBar();
-    if (scrollBar->value() <= m_messageView->viewport()->height() / 2 && m_messages->canFetchMore({})) {
-        qCDebug(lcNatterUi) << "near the top: asking for older messages";
-        m_messages->fetchMore({});
+    if (const qint64 id = m_messageView->lastVisibleMessage(); id > 0)
+        Q_EMIT readUpTo(ConversationKey(m_current), id);
+}
+
+void MainWindow::setReadMarker(qint64 id)
+{
+    m_messageView->setReadMarker(id);
+}
+
+bool MainWindow::revealMessage(qint64 id)
+{
+    return m_messageView->revealMessage(id);
+}
+
+qint64 MainWindow::lastOwnMessage() const
+{
+    if (!m_messages)
+        return 0;
+    for (int row = m_messages->storedCount() - 1; row >= 0; --row) {
+        const QModelIndex index = m_messages->index(row);
+        if (index.data(MessageListModel::IsOwnRole).toBool() &&
+            !index.data(MessageListModel::IsDeletedRole).toBool())
+            return index.data(MessageListModel::IdRole).toLongLong();
     }
+    return 0;
 }
 
-void MainWindow::trimIfAtBottom()
+void MainWindow::startReply(qint64 id)
 {
-    if (m_messages && m_stickToBottom && m_messages->storedCount() > MaxLoadedAtBottom) {
-        qCDebug(lcNatterUi) << "back at the bottom: keeping the latest" << MaxLoadedAtBottom / 2 << "of"
-                            << m_messages->storedCount() << "loaded messages";
-        m_messages->trimToLatest(MaxLoadedAtBottom / 2);
-    }
-}
-
-void MainWindow::copySelectedMessages()
-{
-    QModelIndexList selected = m_messageView->selectionModel()->selectedIndexes();
-    std::sort(selected.begin(), selected.end(),
-              [](const QModelIndex &a, const QModelIndex &b) { return a.row() < b.row(); });
-    QStringList texts;
-    for (const QModelIndex &index : std::as_const(selected))
-        texts.append(index.data(MessageListModel::TextRole).toString());
-    if (!texts.isEmpty())
-        QGuiApplication::clipboard()->setText(texts.join(u'\n'));
-}
-
-void MainWindow::showMessageMenu(const QPoint &position)
-{
-    const QModelIndex index = m_messageView->indexAt(position);
+    const QModelIndex index = m_messageView->indexOfMessage(id);
     if (!index.isValid())
         return;
-    if (!m_messageView->selectionModel()->isSelected(index))
-        m_messageView->setCurrentIndex(index);
-    QStyleOptionViewItem option;
-    option.initFrom(m_messageView->viewport());
-    option.rect = m_messageView->visualRect(index);
-    option.font = m_messageView->font();
-    option.widget = m_messageView;
-    const QUrl link = m_delegate->linkAt(option, index, position);
-
-    QMenu menu(this);
-    menu.addAction(tr("Copy Text"), this, &MainWindow::copySelectedMessages);
-    menu.addAction(tr("Select Text…"), this, [this, index] { m_messageView->edit(index); });
-    if (link.isValid())
-        menu.addAction(tr("Copy Link"), this,
-                       [link] { QGuiApplication::clipboard()->setText(link.toString()); });
-    const bool isOwn = index.data(MessageListModel::IsOwnRole).toBool();
-    const QString sender = index.data(MessageListModel::SenderNameRole).toString();
-    const QString email = index.data(MessageListModel::SenderEmailRole).toString();
-    if (!isOwn)
-        menu.addAction(tr("Message %1 Directly").arg(sender), this,
-                       [this, email, sender] { Q_EMIT directMessageRequested(email, sender); });
-    if (isOwn && index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>() ==
-                     MessageListModel::DeliveryState::Failed) {
-        const QString clientId = index.data(MessageListModel::ClientIdRole).toString();
-        menu.addAction(tr("Retry Sending"), this,
-                       [this, clientId] { Q_EMIT retryRequested(ConversationKey(m_current), clientId); });
-    }
-    menu.exec(m_messageView->viewport()->mapToGlobal(position));
+    if (m_composerMode == ComposerMode::Edit)
+        m_composer->clear(); // the edited text is not the start of a reply
+    m_composerMode = ComposerMode::Reply;
+    m_composerTarget = id;
+    m_composerBannerLabel->setText(
+        tr("Replying to %1: %2")
+            .arg(index.data(MessageListModel::SenderNameRole).toString(),
+                 Message::previewOf(index.data(MessageListModel::TextRole).toString(), 80)));
+    m_composerBanner->show();
+    focusComposer();
 }
 
+void MainWindow::startEdit(qint64 id)
+{
+    const QModelIndex index = m_messageView->indexOfMessage(id);
+    if (!index.isValid() || !index.data(MessageListModel::IsOwnRole).toBool() ||
+        index.data(MessageListModel::IsDeletedRole).toBool())
+        return;
+    m_composerMode = ComposerMode::Edit;
+    m_composerTarget = id;
+    m_composerBannerLabel->setText(tr("Editing message · Enter saves, Esc cancels"));
+    m_composerBanner->show();
+    m_composer->setPlainText(index.data(MessageListModel::TextRole).toString());
+    m_composer->moveCursor(QTextCursor::End);
+    focusComposer();
+}
+
+void MainWindow::cancelComposerMode()
+{
+    if (m_composerMode == ComposerMode::Edit)
+        m_composer->clear(); // the message stays as it was
+    m_composerMode = ComposerMode::Normal;
+    m_composerTarget = 0;
+    m_composerBanner->hide();
+}
+
+void MainWindow::submitComposer(const QString &text)
+{
+    if (!m_current.isValid())
+        return;
+    switch (m_composerMode) {
+    case ComposerMode::Edit:
+        Q_EMIT editRequested(m_composerTarget, text);
+        break;
+    case ComposerMode::Reply:
+        Q_EMIT sendRequested(ConversationKey(m_current), text, m_composerTarget);
+        break;
+    case ComposerMode::Normal:
+        Q_EMIT sendRequested(ConversationKey(m_current), text, 0);
+        break;
+    }
+}
+
+void MainWindow::editAccepted()
+{
+    m_composerMode = ComposerMode::Normal; // the composer's text is now the message's
+    cancelComposerMode();
+    m_composer->clear();
+}
+
+void MainWindow::confirmDelete(qint64 id)
+{
+    const QModelIndex index = m_messageView->indexOfMessage(id);
+    if (!index.isValid())
+        return;
+    const bool own = index.data(MessageListModel::IsOwnRole).toBool();
+    auto *box = new QMessageBox(QMessageBox::Question, tr("Delete Message?"),
+                                own ? tr("Delete this message for everyone? This cannot be undone.")
+                                    : tr("Delete %1's message for everyone? This cannot be undone.")
+                                          .arg(index.data(MessageListModel::SenderNameRole).toString()),
+                                QMessageBox::Cancel, this);
+    box->setObjectName(u"confirmDelete"_s);
+    box->setTextFormat(Qt::PlainText);
+    QPushButton *remove = box->addButton(tr("Delete"), QMessageBox::DestructiveRole);
+    box->setDefaultButton(QMessageBox::Cancel);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    connect(box, &QMessageBox::buttonClicked, this, [this, id, remove](QAbstractButton *clicked) {
+        if (clicked == remove)
+            Q_EMIT deleteRequested(id);
+    });
+    box->open();
+}
 void MainWindow::askJoinRoom()
 {
     openDirectory(DirectoryDialog::Kind::Rooms);
@@ -1090,6 +1083,7 @@ void MainWindow::askInviteToRoom(const QString &room)
 void MainWindow::setRoomManageable(bool manageable)
 {
     m_canManageRoom = manageable;
+    m_messageView->setCanDeleteOthers(manageable);
 }
 
 void MainWindow::askChangePassword()
@@ -1168,13 +1162,15 @@ QIcon MainWindow::sendIcon(const QPalette &palette)
 
 void MainWindow::changeEvent(QEvent *event)
 {
-    if (event->type() == QEvent::ActivationChange && isActiveWindow())
+    if (event->type() == QEvent::ActivationChange && isActiveWindow()) {
         Q_EMIT windowActivated();
+        reportRead();
+    }
     if (event->type() == QEvent::PaletteChange && m_sendButton)
         m_sendButton->setIcon(sendIcon(palette()));
     if (event->type() == QEvent::FontChange || event->type() == QEvent::StyleChange ||
         event->type() == QEvent::PaletteChange) {
-        m_delegate->clearCache();
+        m_messageView->messageDelegate()->clearCache();
         m_messageView->doItemsLayout();
     }
     QMainWindow::changeEvent(event);
@@ -1188,24 +1184,6 @@ void MainWindow::closeEvent(QCloseEvent *event)
     }
     Q_EMIT closing();
     QMainWindow::closeEvent(event);
-}
-
-bool MainWindow::eventFilter(QObject *watched, QEvent *event)
-{
-    if (watched == m_messageView && event->type() == QEvent::Resize)
-        updateJumpButton();
-    // Typing while the message list has focus goes to the composer.
-    if (watched == m_messageView && event->type() == QEvent::KeyPress) {
-        auto *key = static_cast<QKeyEvent *>(event);
-        if (!key->text().isEmpty() && key->text().at(0).isPrint() &&
-            !(key->modifiers() & (Qt::ControlModifier | Qt::AltModifier | Qt::MetaModifier)) &&
-            m_composer->isEnabled()) {
-            m_composer->setFocus();
-            m_composer->insertPlainText(key->text());
-            return true;
-        }
-    }
-    return QMainWindow::eventFilter(watched, event);
 }
 
 } // namespace Natter

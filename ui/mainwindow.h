@@ -24,6 +24,7 @@ QT_END_NAMESPACE
 namespace Natter {
 
 class Composer;
+class ConversationView;
 class MessageDelegate;
 class MessageListModel;
 
@@ -40,11 +41,6 @@ class MainWindow final : public QMainWindow
     Q_DISABLE_COPY_MOVE(MainWindow)
 
 public:
-    /// Back at the bottom, a conversation keeps at most this many loaded
-    /// messages (older ones are fetched again when scrolled to): re-laying
-    /// out a very long backlog is what costs, not scrolling it.
-    static constexpr int MaxLoadedAtBottom = 1000;
-
     enum class ConnectionIndicator
     {
         Online,
@@ -105,25 +101,54 @@ public:
     void messageAccepted();
     /// Asked before the window closes; returning false keeps it open.
     void setCloseGuard(std::function<bool()> guard) { m_closeGuard = std::move(guard); }
+    /// The message being edited was saved: leave editing.
+    void editAccepted();
     void focusComposer();
     void scrollToBottom();
+    /// Reply to / edit a loaded message of the current conversation (the
+    /// composer says so above itself; Esc cancels).
+    void startReply(qint64 id);
+    void startEdit(qint64 id);
+    void cancelComposerMode();
+    /// The "New messages" divider goes below this message (0: none).
+    void setReadMarker(qint64 id);
+    /// Scrolls to a loaded message of the current conversation and flashes it.
+    bool revealMessage(qint64 id);
+    /// The user's newest message in the current conversation (0: none).
+    qint64 lastOwnMessage() const;
 
     Composer *composer() const { return m_composer; }
-    QListView *messageView() const { return m_messageView; }
+    ConversationView *messageView() const { return m_messageView; }
     QListView *roomList() const { return m_roomList; }
     QListView *directList() const { return m_directList; }
     QListView *memberList() const { return m_memberList; }
-    MessageDelegate *messageDelegate() const { return m_delegate; }
+    MessageDelegate *messageDelegate() const;
     QLabel *typingLabel() const { return m_typingLabel; }
     QLabel *statusLabel() const { return m_statusLabel; }
     /// Shown over a conversation without messages.
     QLabel *noMessagesLabel() const { return m_noMessagesLabel; }
     /// "↓ 3 new messages" over the list while the user reads further up.
-    QPushButton *jumpToLatestButton() const { return m_jumpButton; }
+    QPushButton *jumpToLatestButton() const;
+    /// "Replying to …" / "Editing message" above the composer.
+    QLabel *composerBannerLabel() const { return m_composerBannerLabel; }
+    bool isReplying() const { return m_composerMode == ComposerMode::Reply; }
+    bool isEditing() const { return m_composerMode == ComposerMode::Edit; }
 
 Q_SIGNALS:
     void conversationSelected(const Natter::ConversationKey &key);
-    void sendRequested(const Natter::ConversationKey &key, const QString &text);
+    /// replyTo: the message this one answers (0: none).
+    void sendRequested(const Natter::ConversationKey &key, const QString &text, qint64 replyTo);
+    void editRequested(qint64 id, const QString &text);
+    /// Asked after the user confirmed.
+    void deleteRequested(qint64 id);
+    void reactionToggled(qint64 id, const QString &emoji, bool on);
+    /// Show this message of the conversation (a reply's original, a link, a search hit).
+    void messageRequested(const Natter::ConversationKey &key, qint64 id);
+    void copyLinkRequested(const Natter::ConversationKey &key, qint64 id);
+    /// Back to the latest messages after a jump loaded older ones.
+    void latestRequested(const Natter::ConversationKey &key);
+    /// The user has seen the conversation up to id (it is on screen in the active window).
+    void readUpTo(const Natter::ConversationKey &key, qint64 id);
     void retryRequested(const Natter::ConversationKey &key, const QString &clientId);
     void typingChanged(const Natter::ConversationKey &key, bool active);
     void joinRoomRequested(const QString &room);
@@ -159,7 +184,6 @@ Q_SIGNALS:
 protected:
     void changeEvent(QEvent *event) override;
     void closeEvent(QCloseEvent *event) override;
-    bool eventFilter(QObject *watched, QEvent *event) override;
     void resizeEvent(QResizeEvent *event) override;
 
 private:
@@ -179,13 +203,9 @@ private:
     void showKeyboardShortcuts();
     static QIcon sendIcon(const QPalette &palette);
     void openDirectory(DirectoryDialog::Kind kind);
-    void copySelectedMessages();
-    void showMessageMenu(const QPoint &position);
-    void onRowsAboutToBeInserted(int first, int last);
-    void updateJumpButton();
-    void onScrollRangeChanged();
-    void fetchOlderIfNeeded();
-    void trimIfAtBottom();
+    void submitComposer(const QString &text);
+    void confirmDelete(qint64 id);
+    void reportRead();
     void syncSelection();
     /// "No messages in #room yet" over an empty conversation.
     void updateNoMessages();
@@ -197,9 +217,7 @@ private:
     QAbstractItemModel *m_conversations = nullptr;
     QSortFilterProxyModel *m_rooms;
     QSortFilterProxyModel *m_directs;
-    QIdentityProxyModel *m_messagesProxy;
     QPointer<MessageListModel> m_messages; // owned by the client, which may drop it first
-    MessageDelegate *m_delegate;
 
     QLabel *m_serverTitle = nullptr;
     QListView *m_roomList = nullptr;
@@ -208,7 +226,7 @@ private:
     QLabel *m_conversationSubtitle = nullptr;
     QFrame *m_errorBanner = nullptr;
     QLabel *m_errorLabel = nullptr;
-    QListView *m_messageView = nullptr;
+    ConversationView *m_messageView = nullptr;
     QLabel *m_emptyLabel = nullptr;
     QLabel *m_noMessagesLabel = nullptr;
     QLabel *m_typingLabel = nullptr;
@@ -234,11 +252,16 @@ private:
     std::function<bool()> m_closeGuard;
     QPointer<DirectoryDialog> m_directory;
 
-    QPushButton *m_jumpButton = nullptr;
-    int m_unseen = 0; // messages that arrived below while the user read further up
-    bool m_stickToBottom = true;
-    bool m_prepending = false;
-    int m_distanceFromBottom = 0;
+    enum class ComposerMode
+    {
+        Normal,
+        Reply,
+        Edit,
+    };
+    ComposerMode m_composerMode = ComposerMode::Normal;
+    qint64 m_composerTarget = 0; // the message replied to or edited
+    QFrame *m_composerBanner = nullptr;
+    QLabel *m_composerBannerLabel = nullptr;
 };
 
 } // namespace Natter

@@ -1,6 +1,8 @@
 #include "ui/messagedelegate.h"
 
 #include "common/messagelistmodel.h"
+#include "common/textlinks.h"
+#include "ui/messagepalette.h"
 #include "ui/sidebardelegates.h"
 #include "ui/typography.h"
 
@@ -12,7 +14,6 @@
 #include <QPainter>
 #include <QPainterPath>
 #include <QPlainTextEdit>
-#include <QRegularExpression>
 #include <QTextLayout>
 #include <QTimeZone>
 #include <QToolTip>
@@ -24,6 +25,8 @@ using namespace Qt::StringLiterals;
 
 namespace Natter {
 
+using namespace MessagePalette;
+
 namespace {
 
 // Messages from one sender closer together than this share one header.
@@ -34,19 +37,9 @@ enum LayoutFlag
     NewDay = 1,
     StartsGroup = 2,
     Own = 4,
+    Unread = 8, // "New messages" above the row
 };
-
-QColor mix(const QColor &a, const QColor &b, double amountOfB)
-{
-    return QColor::fromRgbF(float(a.redF() * (1 - amountOfB) + b.redF() * amountOfB),
-                            float(a.greenF() * (1 - amountOfB) + b.greenF() * amountOfB),
-                            float(a.blueF() * (1 - amountOfB) + b.blueF() * amountOfB));
-}
-
-bool isDark(const QPalette &palette)
-{
-    return palette.color(QPalette::Base).lightnessF() < 0.5;
-}
+constexpr int DeliveryShift = 4;
 
 QString dayText(const QDate &day)
 {
@@ -87,8 +80,7 @@ QString shortTimeFormat()
 QList<QTextLayout::FormatRange> linkFormats(const QModelIndex &index, const QColor &color)
 {
     QList<QTextLayout::FormatRange> formats;
-    for (const MessageDelegate::Link &link :
-         MessageDelegate::findLinks(index.data(MessageListModel::TextRole).toString())) {
+    for (const TextLink &link : findLinks(index.data(MessageListModel::TextRole).toString())) {
         QTextLayout::FormatRange range;
         range.start = link.start;
         range.length = link.length;
@@ -104,11 +96,6 @@ bool isFailed(const QModelIndex &index)
     return index.data(MessageListModel::IsOwnRole).toBool() &&
            index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>() ==
                MessageListModel::DeliveryState::Failed;
-}
-
-QColor failedColor(const QPalette &palette)
-{
-    return isDark(palette) ? QColor(0xff, 0x8a, 0x80) : QColor(0xc6, 0x28, 0x28);
 }
 
 } // namespace
@@ -234,8 +221,10 @@ qint64 MessageDelegate::localOffsetMs(qint64 utcMs) const
 std::shared_ptr<QTextLayout> MessageDelegate::layoutText(const QModelIndex &index, const QFont &font,
                                                          int maxWidth, TextSize *size)
 {
-    auto layout =
-        std::make_shared<QTextLayout>(textForLayout(index.data(MessageListModel::TextRole).toString()), font);
+    const bool deleted = index.data(MessageListModel::IsDeletedRole).toBool();
+    QFont textFont = font;
+    textFont.setItalic(deleted);
+    auto layout = std::make_shared<QTextLayout>(textForLayout(displayText(index)), textFont);
     QTextOption textOption;
     textOption.setWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
     textOption.setTextDirection(Qt::LeftToRight);
@@ -253,6 +242,74 @@ std::shared_ptr<QTextLayout> MessageDelegate::layoutText(const QModelIndex &inde
     return layout;
 }
 
+QString MessageDelegate::displayText(const QModelIndex &index)
+{
+    if (index.data(MessageListModel::IsDeletedRole).toBool())
+        return tr("Message deleted");
+    return index.data(MessageListModel::TextRole).toString();
+}
+
+bool MessageDelegate::startsUnread(const QModelIndex &index) const
+{
+    if (m_readMarker <= 0)
+        return false;
+    const qint64 id = index.data(MessageListModel::IdRole).toLongLong();
+    if (id <= m_readMarker)
+        return false;
+    const QModelIndex previous = index.siblingAtRow(index.row() - 1);
+    return previous.isValid() && previous.data(MessageListModel::IdRole).toLongLong() <= m_readMarker &&
+           previous.data(MessageListModel::IdRole).toLongLong() > 0;
+}
+
+void MessageDelegate::setReadMarker(qint64 id)
+{
+    if (id == m_readMarker)
+        return;
+    m_readMarker = id;
+    // Cached heights are keyed by the flag, so the old ones simply stop matching.
+}
+
+int MessageDelegate::quoteHeight(const QStyleOptionViewItem &option) const
+{
+    const Metrics &m = metrics(option);
+    return 2 * m.smallLineHeight + m.padV;
+}
+
+int MessageDelegate::layoutChips(const QModelIndex &index, int x, int y, int width, bool alignRight,
+                                 QList<Layout::Chip> *chips) const
+{
+    const auto reactions = index.data(MessageListModel::ReactionsRole).value<QList<Reaction>>();
+    if (reactions.isEmpty() || index.data(MessageListModel::IsDeletedRole).toBool())
+        return 0;
+    const QFontMetrics &fm = *m_metrics->footerMetrics;
+    const int height = m_metrics->smallLineHeight + m_metrics->padV;
+    const int gap = std::max(3, m_metrics->padH / 2);
+    int lineX = 0;
+    int lineY = y;
+    int lineStart = int(chips->size());
+    const auto alignLine = [&](int used) {
+        if (!alignRight)
+            return;
+        for (int i = lineStart; i < chips->size(); ++i)
+            (*chips)[i].rect.translate(width - used, 0);
+    };
+    for (const Reaction &reaction : reactions) {
+        const QString label = reaction.emoji + u' ' + QLocale().toString(reaction.count);
+        const int chipWidth = fm.horizontalAdvance(label) + 2 * m_metrics->padH;
+        if (lineX > 0 && lineX + chipWidth > width) {
+            alignLine(lineX - gap);
+            lineX = 0;
+            lineY += height + gap;
+            lineStart = int(chips->size());
+        }
+        chips->append(Layout::Chip{QRect(x + lineX, lineY, chipWidth, height), reaction.emoji, reaction.count,
+                                   reaction.mine});
+        lineX += chipWidth + gap;
+    }
+    alignLine(lineX - gap);
+    return lineY + height - y;
+}
+
 void MessageDelegate::setStyle(Style style)
 {
     if (style == m_style)
@@ -261,8 +318,18 @@ void MessageDelegate::setStyle(Style style)
     clearCache();
 }
 
-MessageDelegate::CacheKey MessageDelegate::cacheKey(const QModelIndex &index, bool group, bool newDay)
+MessageDelegate::CacheKey MessageDelegate::cacheKey(const QModelIndex &index, bool group, bool newDay) const
 {
+    // Edits, deletions, reply quotes and reactions change a row's height.
+    size_t revision = 0;
+    if (const QDateTime edited = index.data(MessageListModel::EditedRole).toDateTime(); edited.isValid())
+        revision = qHashMulti(revision, edited.toMSecsSinceEpoch());
+    if (index.data(MessageListModel::IsDeletedRole).toBool())
+        revision = qHashMulti(revision, 1);
+    if (const auto reply = index.data(MessageListModel::ReplyRole).value<ReplyPreview>(); reply.id > 0)
+        revision = qHashMulti(revision, reply.id, reply.deleted, reply.text, reply.from.name);
+    for (const Reaction &reaction : index.data(MessageListModel::ReactionsRole).value<QList<Reaction>>())
+        revision = qHashMulti(revision, reaction.emoji, reaction.count, reaction.mine);
     // The delivery state changes the footer, and with it the height.
     const bool own = index.data(MessageListModel::IsOwnRole).toBool();
     const int delivery =
@@ -271,7 +338,9 @@ MessageDelegate::CacheKey MessageDelegate::cacheKey(const QModelIndex &index, bo
             : 0;
     return CacheKey{index.data(MessageListModel::IdRole).toLongLong(),
                     index.data(MessageListModel::ClientIdRole).toString(),
-                    (newDay ? NewDay : 0) | (group ? StartsGroup : 0) | (own ? Own : 0) | delivery << 3};
+                    (newDay ? NewDay : 0) | (group ? StartsGroup : 0) | (own ? Own : 0) |
+                        (startsUnread(index) ? Unread : 0) | delivery << DeliveryShift,
+                    revision};
 }
 
 MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &option,
@@ -318,6 +387,10 @@ MessageDelegate::Layout MessageDelegate::bubbleLayout(const QStyleOptionViewItem
         l.day = QRect(left, y, width, m.lineHeight + m.padV);
         y += l.day.height() + m.padV;
     }
+    if (startsUnread(index)) {
+        l.divider = QRect(left, y, width, m.smallLineHeight + m.padV);
+        y += l.divider.height() + m.padV;
+    }
     // Others' messages sit right of an avatar column; the avatar shows at a group's first message.
     const int indent = l.own ? 0 : m.avatarColumn;
     if (l.showSender) {
@@ -349,6 +422,9 @@ MessageDelegate::Layout MessageDelegate::bubbleLayout(const QStyleOptionViewItem
             break;
         }
     }
+    if (index.data(MessageListModel::EditedRole).toDateTime().isValid() &&
+        !index.data(MessageListModel::IsDeletedRole).toBool())
+        timeText = tr("edited · %1").arg(timeText);
     l.footerText = timeText;
     const int footerWidth = m.footerMetrics->horizontalAdvance(l.footerText);
     const int textHeightPx = int(std::ceil(textHeight));
@@ -356,19 +432,36 @@ MessageDelegate::Layout MessageDelegate::bubbleLayout(const QStyleOptionViewItem
     // one-line message costs one line), else on a line of its own below.
     const int inlineWidth = int(std::ceil(lastLineWidth)) + m.padH + footerWidth;
     const bool inlineFooter = inlineWidth <= maxTextWidth;
+    const auto reply = index.data(MessageListModel::ReplyRole).value<ReplyPreview>();
+    const int quoteWidth =
+        reply.id > 0 ? std::min(maxTextWidth, m.footerMetrics->horizontalAdvance(
+                                                  reply.deleted ? tr("Original message deleted")
+                                                                : Message::previewOf(reply.text, 60)) +
+                                                  m.padH * 2)
+                     : 0;
     const int contentWidth = std::min(
-        maxTextWidth, std::max(int(std::ceil(naturalWidth)), inlineFooter ? inlineWidth : footerWidth));
+        maxTextWidth,
+        std::max({int(std::ceil(naturalWidth)), inlineFooter ? inlineWidth : footerWidth, quoteWidth}));
     const int bubbleWidth = contentWidth + 2 * m.padH;
     const int bubbleX = left + (l.own ? width - m.margin - bubbleWidth : m.margin + indent);
     const int footerHeight = inlineFooter ? 0 : m.innerGap + m.smallLineHeight;
-    l.bubble = QRect(bubbleX, y, bubbleWidth, m.padV + textHeightPx + footerHeight + m.padV);
-    l.text = QRect(bubbleX + m.padH, y + m.padV, contentWidth, textHeightPx);
+    const int quoteSpace = reply.id > 0 ? quoteHeight(option) + m.padV / 2 : 0;
+    l.bubble = QRect(bubbleX, y, bubbleWidth, m.padV + quoteSpace + textHeightPx + footerHeight + m.padV);
+    if (reply.id > 0)
+        l.quote = QRect(bubbleX + m.padH, y + m.padV, contentWidth, quoteHeight(option));
+    l.text = QRect(bubbleX + m.padH, y + m.padV + quoteSpace, contentWidth, textHeightPx);
     if (inlineFooter)
         l.footer = QRect(l.text.right() + 1 - footerWidth, l.text.bottom() + 1 - m.smallLineHeight,
                          footerWidth, m.smallLineHeight);
     else
         l.footer = QRect(l.text.left(), l.text.bottom() + 1 + m.innerGap, contentWidth, m.smallLineHeight);
-    l.height = std::max(l.bubble.bottom(), l.avatar.isNull() ? 0 : l.avatar.bottom()) + 1;
+    int bottom = l.bubble.bottom();
+    if (const int chips = layoutChips(
+            index, l.own ? left + m.margin + indent : bubbleX, bottom + 1 + m.innerGap * 2,
+            l.own ? width - 2 * m.margin - indent : std::max(bubbleWidth, width / 2), l.own, &l.chips);
+        chips > 0)
+        bottom += m.innerGap * 2 + chips;
+    l.height = std::max(bottom, l.avatar.isNull() ? 0 : l.avatar.bottom()) + 1;
     return l;
 }
 
@@ -437,9 +530,23 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
         painter->setPen(dim);
         painter->drawText(l.day, Qt::AlignCenter, l.dayText);
     }
+    if (!l.divider.isNull()) {
+        // "New messages": a thin line in the alert colour, its label at the right.
+        painter->setFont(m.smallFont);
+        const QColor color = newMessagesColor(palette);
+        const QString label = tr("New messages");
+        const int labelWidth = QFontMetrics(m.smallFont).horizontalAdvance(label);
+        const int lineY = l.divider.center().y();
+        const QRect labelRect(l.divider.right() - m.margin - labelWidth, l.divider.top(), labelWidth,
+                              l.divider.height());
+        painter->setPen(QPen(color, 1));
+        painter->drawLine(l.divider.left() + m.margin, lineY, labelRect.left() - m.padH, lineY);
+        painter->drawText(labelRect, Qt::AlignCenter, label);
+    }
 
     if (l.compact) {
         paintCompact(painter, option, index, l);
+        paintExtras(painter, option, index, l);
         painter->restore();
         return;
     }
@@ -456,12 +563,35 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
                           QFontMetrics(m.senderFont).elidedText(name, Qt::ElideRight, l.sender.width()));
     }
 
-    const BubbleColors colors = bubbleColors(palette, l.own);
-    const QColor &bubbleColor = colors.background;
-    const QColor &textColor = colors.text;
+    BubbleColors colors = bubbleColors(palette, l.own);
+    const bool deleted = index.data(MessageListModel::IsDeletedRole).toBool();
+    const bool mentionsMe = !l.own && index.data(MessageListModel::MentionsMeRole).toBool();
+    if (deleted) // a quiet tombstone: an outline, no fill, muted words
+        colors = bubbleColors(palette, false);
+    else if (mentionsMe)
+        colors.background = mentionBackground(palette);
+    const QColor &textColor = deleted ? colors.secondary : colors.text;
     QPainterPath bubble;
     bubble.addRoundedRect(QRectF(l.bubble), m.radius, m.radius);
-    painter->fillPath(bubble, bubbleColor);
+    if (deleted) {
+        painter->strokePath(bubble,
+                            QPen(colors.background.darker(isDark(palette) ? 70 : 115), 1, Qt::DashLine));
+    } else {
+        painter->fillPath(bubble, colors.background);
+    }
+    if (mentionsMe && !deleted) {
+        const int edge = std::max(3, m.lineHeight / 6);
+        painter->save();
+        painter->setClipPath(bubble);
+        painter->fillRect(QRect(l.bubble.left(), l.bubble.top(), edge, l.bubble.height()),
+                          mentionEdge(palette));
+        painter->restore();
+    }
+    if (m_flashing > 0 && index.data(MessageListModel::IdRole).toLongLong() == m_flashing) {
+        QColor flash = palette.color(QPalette::Highlight);
+        flash.setAlphaF(0.35f);
+        painter->fillPath(bubble, flash);
+    }
     if (selected) {
         // A ring in the selection colour, inside the bubble so that rows never overlap.
         const qreal ring = std::max(2.0, m.lineHeight / 8.0);
@@ -477,7 +607,50 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
     l.textLayout->draw(painter, l.text.topLeft(), formats);
 
     paintFooter(painter, option, l, isFailed(index), colors.secondary);
+    paintExtras(painter, option, index, l);
     painter->restore();
+}
+
+void MessageDelegate::paintExtras(QPainter *painter, const QStyleOptionViewItem &option,
+                                  const QModelIndex &index, const Layout &l) const
+{
+    const Metrics &m = metrics(option);
+    const QPalette &palette = option.palette;
+    if (!l.quote.isNull()) {
+        // The original's sender in their colour and its first line, behind a bar.
+        const auto reply = index.data(MessageListModel::ReplyRole).value<ReplyPreview>();
+        const BubbleColors colors = bubbleColors(palette, l.own && !l.compact);
+        const int bar = std::max(2, m.lineHeight / 8);
+        const QColor accent = l.own && !l.compact ? colors.text : senderColor(reply.from.email, palette);
+        painter->fillRect(QRect(l.quote.left(), l.quote.top(), bar, l.quote.height()), accent);
+        const QRect inner = l.quote.adjusted(bar + m.padH / 2, m.padV / 2, 0, 0);
+        QFont nameFont = m.smallFont;
+        nameFont.setBold(true);
+        painter->setFont(nameFont);
+        painter->setPen(accent);
+        const QFontMetrics nameMetrics(nameFont);
+        painter->drawText(QRect(inner.left(), inner.top(), inner.width(), m.smallLineHeight),
+                          Qt::AlignLeft | Qt::AlignVCenter,
+                          nameMetrics.elidedText(reply.from.name, Qt::ElideRight, inner.width()));
+        QFont textFont = m.smallFont;
+        textFont.setItalic(reply.deleted);
+        painter->setFont(textFont);
+        painter->setPen(colors.secondary);
+        const QString preview = reply.deleted ? tr("Original message deleted") : reply.text;
+        painter->drawText(
+            QRect(inner.left(), inner.top() + m.smallLineHeight, inner.width(), m.smallLineHeight),
+            Qt::AlignLeft | Qt::AlignVCenter,
+            QFontMetrics(textFont).elidedText(preview, Qt::ElideRight, inner.width()));
+    }
+    for (const Layout::Chip &chip : l.chips) {
+        painter->setPen(QPen(chipOutline(palette, chip.mine), 1));
+        painter->setBrush(chipBackground(palette, chip.mine));
+        painter->drawRoundedRect(QRectF(chip.rect).adjusted(0.5, 0.5, -0.5, -0.5), chip.rect.height() / 2.0,
+                                 chip.rect.height() / 2.0);
+        painter->setFont(m.smallFont);
+        painter->setPen(palette.color(QPalette::Text));
+        painter->drawText(chip.rect, Qt::AlignCenter, chip.emoji + u' ' + QLocale().toString(chip.count));
+    }
 }
 
 void MessageDelegate::paintFooter(QPainter *painter, const QStyleOptionViewItem &option, const Layout &l,
@@ -522,6 +695,10 @@ MessageDelegate::Layout MessageDelegate::compactLayout(const QStyleOptionViewIte
         l.day = QRect(m.columnLeft, y, m.columnWidth, m.lineHeight + m.padV);
         y += l.day.height() + m.padV;
     }
+    if (startsUnread(index)) {
+        l.divider = QRect(m.columnLeft, y, m.columnWidth, m.smallLineHeight + m.padV);
+        y += l.divider.height() + m.padV;
+    }
     const int top = y;
     const int x = m.columnLeft + m.margin + m.compactIndent;
     const int textWidth = std::max(1, m.columnWidth - 2 * m.margin - m.compactIndent);
@@ -542,10 +719,22 @@ MessageDelegate::Layout MessageDelegate::compactLayout(const QStyleOptionViewIte
         // In the avatar's column, right-aligned, shown while the pointer is on the row.
         l.time = QRect(m.columnLeft + m.margin, y, m.compactIndent - m.padH, m.lineHeight);
     }
+    if (index.data(MessageListModel::ReplyRole).value<ReplyPreview>().id > 0) {
+        l.quote = QRect(x, y + m.innerGap, textWidth, quoteHeight(option));
+        y = l.quote.bottom() + 1 + m.innerGap;
+    }
     TextSize size;
     l.textLayout = layoutText(index, m.font, textWidth, &size);
     l.text = QRect(x, y, textWidth, int(std::ceil(size.height)));
     y = l.text.bottom() + 1;
+    if (const int chips = layoutChips(index, x, y + m.innerGap * 2, textWidth, false, &l.chips); chips > 0)
+        y += m.innerGap * 2 + chips;
+    if (index.data(MessageListModel::EditedRole).toDateTime().isValid() &&
+        !index.data(MessageListModel::IsDeletedRole).toBool() && !isFailed(index)) {
+        l.footerText = tr("edited");
+        l.footer = QRect(x, y, m.footerMetrics->horizontalAdvance(l.footerText) + m.padH, m.smallLineHeight);
+        y = l.footer.bottom() + 1;
+    }
     if (isFailed(index)) {
         l.footerText = tr("Not sent · Retry");
         l.footer = QRect(x, y + m.innerGap, m.footerMetrics->horizontalAdvance(l.footerText) + m.padH,
@@ -567,6 +756,20 @@ void MessageDelegate::paintCompact(QPainter *painter, const QStyleOptionViewItem
     const QColor text = palette.color(QPalette::Text);
     const QColor secondary = mix(base, text, 0.6);
     const bool hovered = option.state.testFlag(QStyle::State_MouseOver);
+    const bool deleted = index.data(MessageListModel::IsDeletedRole).toBool();
+    if (index.data(MessageListModel::MentionsMeRole).toBool() && !deleted) {
+        painter->setPen(Qt::NoPen);
+        painter->setBrush(mentionBackground(palette));
+        painter->drawRect(l.bubble);
+        painter->fillRect(
+            QRect(l.bubble.left(), l.bubble.top(), std::max(3, m.lineHeight / 6), l.bubble.height()),
+            mentionEdge(palette));
+    }
+    if (m_flashing > 0 && index.data(MessageListModel::IdRole).toLongLong() == m_flashing) {
+        QColor flash = palette.color(QPalette::Highlight);
+        flash.setAlphaF(0.3f);
+        painter->fillRect(l.bubble, flash);
+    }
     if (option.state.testFlag(QStyle::State_Selected)) {
         QColor selection = palette.color(QPalette::Highlight);
         selection.setAlphaF(0.22f);
@@ -599,7 +802,7 @@ void MessageDelegate::paintCompact(QPainter *painter, const QStyleOptionViewItem
     const bool sending =
         l.own && index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>() ==
                      MessageListModel::DeliveryState::Sending;
-    painter->setPen(sending ? secondary : text);
+    painter->setPen(sending || deleted ? secondary : text);
     painter->setFont(m.font);
     l.textLayout->draw(painter, l.text.topLeft(), formats);
     paintFooter(painter, option, l, isFailed(index), secondary);
@@ -609,7 +812,7 @@ QUrl MessageDelegate::linkAt(const QStyleOptionViewItem &option, const QModelInd
                              const QPoint &point) const
 {
     const QString text = index.data(MessageListModel::TextRole).toString();
-    const QList<Link> links = findLinks(text);
+    const QList<TextLink> links = findLinks(text);
     if (links.isEmpty())
         return {};
     const Layout l = layout(option, index);
@@ -621,7 +824,7 @@ QUrl MessageDelegate::linkAt(const QStyleOptionViewItem &option, const QModelInd
         if (local.x() < 0 || local.x() > line.naturalTextWidth())
             return {};
         const int position = line.xToCursor(local.x(), QTextLine::CursorOnCharacter);
-        for (const Link &link : links) {
+        for (const TextLink &link : links) {
             if (position >= link.start && position < link.start + link.length)
                 return link.url;
         }
@@ -637,10 +840,17 @@ bool MessageDelegate::editorEvent(QEvent *event, QAbstractItemModel *model,
         const auto *mouse = static_cast<QMouseEvent *>(event);
         const QPoint point = mouse->position().toPoint();
         const QUrl link = linkAt(option, index, point);
-        const bool onRetry =
-            isFailed(index) && layout(option, index).footer.contains(point - option.rect.topLeft());
+        const Layout l = layout(option, index);
+        const QPoint local = point - option.rect.topLeft();
+        const bool onRetry = isFailed(index) && l.footer.contains(local);
+        const bool onQuote = l.quote.contains(local);
+        const Layout::Chip *onChip = nullptr;
+        for (const Layout::Chip &chip : l.chips) {
+            if (chip.rect.contains(local))
+                onChip = &chip;
+        }
         if (auto *view = qobject_cast<QAbstractItemView *>(const_cast<QWidget *>(option.widget))) {
-            if (link.isValid() || onRetry)
+            if (link.isValid() || onRetry || onQuote || onChip)
                 view->viewport()->setCursor(Qt::PointingHandCursor);
             else
                 view->viewport()->unsetCursor();
@@ -648,6 +858,15 @@ bool MessageDelegate::editorEvent(QEvent *event, QAbstractItemModel *model,
         if (event->type() == QEvent::MouseButtonRelease && mouse->button() == Qt::LeftButton) {
             if (onRetry) {
                 Q_EMIT retryRequested(index.data(MessageListModel::ClientIdRole).toString());
+                return true;
+            }
+            if (onChip) {
+                Q_EMIT reactionToggled(index.data(MessageListModel::IdRole).toLongLong(), onChip->emoji,
+                                       !onChip->mine);
+                return true;
+            }
+            if (onQuote) {
+                Q_EMIT originalRequested(index.data(MessageListModel::ReplyRole).value<ReplyPreview>().id);
                 return true;
             }
             if (link.isValid()) {
@@ -667,8 +886,33 @@ bool MessageDelegate::helpEvent(QHelpEvent *event, QAbstractItemView *view,
         return QStyledItemDelegate::helpEvent(event, view, option, index);
     const QDateTime time = index.data(MessageListModel::TimestampRole).toDateTime().toLocalTime();
     QString tip = QLocale().toString(time, QLocale::LongFormat);
+    if (const QDateTime edited = index.data(MessageListModel::EditedRole).toDateTime(); edited.isValid())
+        tip += u'\n' + tr("Edited %1").arg(QLocale().toString(edited.toLocalTime(), QLocale::LongFormat));
     if (const QUrl link = linkAt(option, index, event->pos()); link.isValid())
         tip = link.toString() + u'\n' + tip;
+    const QPoint local = event->pos() - option.rect.topLeft();
+    const Layout l = layout(option, index);
+    for (const Layout::Chip &chip : l.chips) {
+        if (!chip.rect.contains(local))
+            continue;
+        // Who reacted: the names the server sent (the first 50), and how many more.
+        QStringList names;
+        int listed = 0;
+        for (const Reaction &reaction :
+             index.data(MessageListModel::ReactionsRole).value<QList<Reaction>>()) {
+            if (reaction.emoji != chip.emoji)
+                continue;
+            for (const User &user : reaction.users)
+                names.append(user.name.isEmpty() ? user.email : user.name);
+            listed = int(reaction.users.size());
+        }
+        tip = tr("%1 reacted with %2").arg(QLocale().createSeparatedList(names), chip.emoji);
+        if (chip.count > listed)
+            tip += u' ' + tr("(and %n more)", nullptr, chip.count - listed);
+        tip += u'\n' + (chip.mine ? tr("Click to take yours back") : tr("Click to react too"));
+    }
+    if (l.quote.contains(local))
+        tip = tr("Show the original message");
     QToolTip::showText(event->globalPos(), tip, view);
     return true;
 }
@@ -720,93 +964,9 @@ void MessageDelegate::updateEditorGeometry(QWidget *editor, const QStyleOptionVi
     editor->setGeometry(rect.translated(option.rect.topLeft()).intersected(option.rect));
 }
 
-QList<MessageDelegate::Link> MessageDelegate::findLinks(const QString &text)
-{
-    static const QRegularExpression pattern(u"(?:\\b(?:https?|ftp)://|\\bwww\\.)[^\\s<>\"]+"_s,
-                                            QRegularExpression::CaseInsensitiveOption);
-    QList<Link> links;
-    if (!text.contains(u"://"_s) && !text.contains(u"www."_s, Qt::CaseInsensitive))
-        return links;
-    for (auto it = pattern.globalMatch(text); it.hasNext();) {
-        const QRegularExpressionMatch match = it.next();
-        QString found = match.captured();
-        // Punctuation that ends a sentence is not part of the link.
-        while (!found.isEmpty() && QStringView(u".,;:!?)]}'").contains(found.back()))
-            found.chop(1);
-        if (found.isEmpty())
-            continue;
-        QUrl url = QUrl::fromUserInput(found);
-        if (!url.isValid())
-            continue;
-        links.append(Link{int(match.capturedStart()), int(found.size()), url});
-    }
-    return links;
-}
-
-double MessageDelegate::contrastRatio(const QColor &a, const QColor &b)
-{
-    // WCAG 2 relative luminance and contrast ratio.
-    auto luminance = [](const QColor &c) {
-        auto channel = [](double v) { return v <= 0.03928 ? v / 12.92 : std::pow((v + 0.055) / 1.055, 2.4); };
-        return 0.2126 * channel(c.redF()) + 0.7152 * channel(c.greenF()) + 0.0722 * channel(c.blueF());
-    };
-    const double la = luminance(a);
-    const double lb = luminance(b);
-    return (std::max(la, lb) + 0.05) / (std::min(la, lb) + 0.05);
-}
-
-MessageDelegate::BubbleColors MessageDelegate::bubbleColors(const QPalette &palette, bool own)
-{
-    BubbleColors colors;
-    const QColor base = palette.color(QPalette::Base);
-    const QColor text = palette.color(QPalette::Text);
-    if (own) {
-        colors.background = palette.color(QPalette::Highlight);
-        // Some themes pair a light highlight with white text. Keep the theme's
-        // colours and deepen (or lighten) the bubble a few steps until the text
-        // reads well (white on blue stays white on blue); failing that, black
-        // or white text on the theme's highlight, whichever reads better.
-        colors.text = palette.color(QPalette::HighlightedText);
-        const bool lightText = colors.text.lightnessF() > 0.5;
-        for (int step = 0; step < 8 && contrastRatio(colors.text, colors.background) < 4.5; ++step)
-            colors.background = lightText ? colors.background.darker(110) : colors.background.lighter(110);
-        if (contrastRatio(colors.text, colors.background) < 4.5) {
-            colors.background = palette.color(QPalette::Highlight);
-            const QColor black(Qt::black);
-            const QColor white(Qt::white);
-            colors.text = contrastRatio(black, colors.background) >= contrastRatio(white, colors.background)
-                              ? black
-                              : white;
-        }
-        colors.link = colors.text;
-    } else {
-        colors.background = mix(base, text, isDark(palette) ? 0.14 : 0.07);
-        colors.text = text;
-        colors.link = palette.color(QPalette::Link);
-        if (contrastRatio(colors.link, colors.background) < 4.5)
-            colors.link = isDark(palette) ? QColor(0x8a, 0xb4, 0xf8) : QColor(0x0b, 0x57, 0xd0);
-    }
-    colors.secondary = mix(colors.background, colors.text, 0.72);
-    return colors;
-}
-
 QString MessageDelegate::shortTime(const QTime &time)
 {
     return QLocale().toString(time, shortTimeFormat());
-}
-
-QColor MessageDelegate::senderColor(const QString &email, const QPalette &palette)
-{
-    // FNV-1a: the same colour for a person in every run and on every computer
-    // (qHash is seeded per process).
-    quint32 hash = 2166136261u;
-    for (QChar c : email) {
-        hash ^= c.unicode();
-        hash *= 16777619u;
-    }
-    const int hue = int(hash % 360);
-    // Lighter on dark backgrounds, darker on light ones, for contrast either way.
-    return isDark(palette) ? QColor::fromHsl(hue, 170, 175) : QColor::fromHsl(hue, 200, 85);
 }
 
 } // namespace Natter

@@ -62,6 +62,17 @@ public:
         QRect text;
         QRect footer; ///< bubbles: time and delivery state, inside the bubble; compact: delivery trouble only
         QRect time;   ///< compact: the time, beside the name or (on hover) left of the text
+        QRect divider; ///< "New messages" above this row (empty if none)
+        QRect quote;   ///< a reply's quote of the original, above the text (empty if none)
+        /// Reactions under the message: one chip per emoji.
+        struct Chip
+        {
+            QRect rect;
+            QString emoji;
+            int count = 0;
+            bool mine = false;
+        };
+        QList<Chip> chips;
         QString dayText;
         QString footerText;
         QString timeText;
@@ -77,6 +88,12 @@ public:
     QUrl linkAt(const QStyleOptionViewItem &option, const QModelIndex &index, const QPoint &point) const;
     /// Forgets cached heights (after a font or style change).
     void clearCache();
+    /// "New messages" is drawn above the first message after this id (0: nowhere).
+    void setReadMarker(qint64 id);
+    qint64 readMarker() const { return m_readMarker; }
+    /// A message drawn highlighted for a moment (a jump's target); 0: none.
+    void setFlashing(qint64 id) { m_flashing = id; }
+    qint64 flashing() const { return m_flashing; }
 
     QWidget *createEditor(QWidget *parent, const QStyleOptionViewItem &option,
                           const QModelIndex &index) const override;
@@ -88,35 +105,17 @@ public:
     bool helpEvent(QHelpEvent *event, QAbstractItemView *view, const QStyleOptionViewItem &option,
                    const QModelIndex &index) override;
 
-    /// Links in plain text: [start, length) ranges and their URLs.
-    struct Link
-    {
-        int start = 0;
-        int length = 0;
-        QUrl url;
-    };
-    static QList<Link> findLinks(const QString &text);
-    /// The colours of a bubble for a palette: the theme's, adjusted where they
-    /// would not be readable (WCAG contrast 4.5 for text).
-    struct BubbleColors
-    {
-        QColor background;
-        QColor text;
-        QColor secondary; ///< time and delivery state
-        QColor link;
-    };
-    static BubbleColors bubbleColors(const QPalette &palette, bool own);
-    /// WCAG 2 contrast ratio of two colours (1 to 21).
-    static double contrastRatio(const QColor &a, const QColor &b);
     /// A time as messages show it: the locale's short format, without seconds.
     static QString shortTime(const QTime &time);
-    /// A readable colour for a sender's name, stable per email, for the palette.
-    static QColor senderColor(const QString &email, const QPalette &palette);
 
 Q_SIGNALS:
     void linkActivated(const QUrl &url);
     /// The user clicked "Retry" on a message that failed to send.
     void retryRequested(const QString &clientId);
+    /// A reaction chip was clicked: give (on) or take back that emoji.
+    void reactionToggled(qint64 id, const QString &emoji, bool on);
+    /// A reply's quote was clicked: the original (id) should be shown.
+    void originalRequested(qint64 id);
 
 protected:
     bool editorEvent(QEvent *event, QAbstractItemModel *model, const QStyleOptionViewItem &option,
@@ -127,6 +126,15 @@ private:
     static int rowWidth(const QStyleOptionViewItem &option);
     const Metrics &metrics(const QStyleOptionViewItem &option) const;
     bool startsGroup(const QModelIndex &index, bool *newDay) const;
+    /// The row is the first after the read marker: "New messages" above it.
+    bool startsUnread(const QModelIndex &index) const;
+    /// Places reaction chips from (x, y) in at most width; returns the height used.
+    int layoutChips(const QModelIndex &index, int x, int y, int width, bool alignRight,
+                    QList<Layout::Chip> *chips) const;
+    /// A reply's quote: the original's sender and first line.
+    int quoteHeight(const QStyleOptionViewItem &option) const;
+    void paintExtras(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index,
+                     const Layout &l) const;
     struct TextSize
     {
         qreal height = 0;
@@ -136,6 +144,8 @@ private:
     /// The message's text laid out in lines of at most maxWidth.
     static std::shared_ptr<QTextLayout> layoutText(const QModelIndex &index, const QFont &font, int maxWidth,
                                                    TextSize *size);
+    /// What the row's text says: the message, or "Message deleted".
+    static QString displayText(const QModelIndex &index);
     Layout bubbleLayout(const QStyleOptionViewItem &option, const QModelIndex &index) const;
     Layout compactLayout(const QStyleOptionViewItem &option, const QModelIndex &index) const;
     void paintCompact(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index,
@@ -148,14 +158,15 @@ private:
         qint64 id;
         QString clientId;
         int flags;
+        size_t revision; ///< of what edits, deletions, replies and reactions change
         friend bool operator==(const CacheKey &, const CacheKey &) = default;
     };
     friend size_t qHash(const CacheKey &key, size_t seed) noexcept
     {
-        return qHashMulti(seed, key.id, key.clientId, key.flags);
+        return qHashMulti(seed, key.id, key.clientId, key.flags, key.revision);
     }
     Style m_style = Style::Bubbles;
-    static CacheKey cacheKey(const QModelIndex &index, bool group, bool newDay);
+    CacheKey cacheKey(const QModelIndex &index, bool group, bool newDay) const;
     struct LayoutKey
     {
         CacheKey row;
@@ -164,7 +175,7 @@ private:
     };
     friend size_t qHash(const LayoutKey &key, size_t seed) noexcept
     {
-        return qHashMulti(seed, key.row.id, key.row.clientId, key.row.flags, key.content);
+        return qHashMulti(seed, key.row.id, key.row.clientId, key.row.flags, key.row.revision, key.content);
     }
     mutable QHash<CacheKey, int> m_heights;
     /// The layouts of rows painted lately (a few screens' worth).
@@ -173,6 +184,8 @@ private:
     mutable QFont m_layoutFont;
     mutable int m_cacheWidth = -1;
     mutable std::unique_ptr<Metrics> m_metrics;
+    qint64 m_readMarker = 0;
+    qint64 m_flashing = 0;
     /// The local time's offset from UTC at utcMs, cached for the span between two transitions.
     qint64 localOffsetMs(qint64 utcMs) const;
     mutable qint64 m_offsetMs = 0;

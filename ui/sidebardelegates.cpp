@@ -3,6 +3,7 @@
 #include "common/conversationlistmodel.h"
 #include "common/memberlistmodel.h"
 #include "ui/messagedelegate.h"
+#include "ui/messagepalette.h"
 #include "ui/typography.h"
 
 #include <QApplication>
@@ -35,7 +36,7 @@ void paintAvatar(QPainter *painter, const QRect &rect, const QString &name, cons
 {
     painter->save();
     painter->setRenderHint(QPainter::Antialiasing);
-    QColor color = MessageDelegate::senderColor(key, palette);
+    QColor color = MessagePalette::senderColor(key, palette);
     painter->setPen(Qt::NoPen);
     painter->setBrush(color);
     painter->drawEllipse(rect);

@@ -92,12 +92,22 @@
         </message>
     </context>
     <context>
-        <name>Natter::MainWindow</name>
+        <name>Natter::ConversationView</name>
         <message numerus="yes">
             <source>↓ %n new message(s)</source>
             <translation>
                 <numerusform>↓ %n new message</numerusform>
                 <numerusform>↓ %n new messages</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
+        <name>Natter::MessageDelegate</name>
+        <message numerus="yes">
+            <source>(and %n more)</source>
+            <translation>
+                <numerusform>(and %n more)</numerusform>
+                <numerusform>(and %n more)</numerusform>
             </translation>
         </message>
     </context>

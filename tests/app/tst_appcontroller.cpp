@@ -7,6 +7,7 @@
 #include "tests/app/memorycredentialstore.h"
 #include "tests/support/testserver.h"
 #include "ui/composer.h"
+#include "ui/conversationview.h"
 #include "ui/mainwindow.h"
 #include "ui/settingsdialog.h"
 #include "ui/theme.h"

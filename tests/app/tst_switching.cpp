@@ -7,6 +7,7 @@
 #include "tests/support/testserver.h"
 #include "ui/composer.h"
 #include "ui/directorydialog.h"
+#include "ui/conversationview.h"
 #include "ui/mainwindow.h"
 
 #include "tests/support/testclient.h"

@@ -6,6 +6,7 @@
 #include "common/memberlistmodel.h"
 #include "common/messagelistmodel.h"
 #include "ui/composer.h"
+#include "ui/conversationview.h"
 #include "ui/mainwindow.h"
 #include "ui/messagedelegate.h"
 #include "ui/sidebardelegates.h"

@@ -4,6 +4,7 @@
 #include "common/conversationlistmodel.h"
 #include "common/messagelistmodel.h"
 #include "ui/composer.h"
+#include "ui/conversationview.h"
 #include "ui/mainwindow.h"
 #include "ui/theme.h"
 #include "ui/translations.h"
@@ -115,12 +116,12 @@ void TestMainWindow::olderHistoryKeepsTheReadingPosition()
 void TestMainWindow::longBacklogIsTrimmedBackAtTheBottom()
 {
     MessageListModel model;
-    model.addMessages(messages(1, MainWindow::MaxLoadedAtBottom + 500));
+    model.addMessages(messages(1, ConversationView::MaxLoadedAtBottom + 500));
     MainWindow window;
     QVERIFY(showGeneral(window, model));
-    QTRY_VERIFY(model.storedCount() <= MainWindow::MaxLoadedAtBottom);
+    QTRY_VERIFY(model.storedCount() <= ConversationView::MaxLoadedAtBottom);
     QVERIFY(model.canFetchMore({})); // what was dropped can be fetched again
-    QCOMPARE(model.lastStoredId(), MainWindow::MaxLoadedAtBottom + 500);
+    QCOMPARE(model.lastStoredId(), ConversationView::MaxLoadedAtBottom + 500);
     QScrollBar *bar = window.messageView()->verticalScrollBar();
     QTRY_COMPARE(bar->value(), bar->maximum());
 }

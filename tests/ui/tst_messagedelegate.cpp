@@ -2,7 +2,9 @@
 // for is what paint() uses, at several widths, and nothing is clipped,
 // overlapped or drawn outside its row.
 #include "common/messagelistmodel.h"
+#include "common/textlinks.h"
 #include "ui/messagedelegate.h"
+#include "ui/messagepalette.h"
 
 #include <QApplication>
 #include <QImage>
@@ -434,7 +436,7 @@ void TestMessageDelegate::findsLinks()
     QFETCH(QString, text);
     QFETCH(QStringList, urls);
     QStringList found;
-    for (const auto &link : MessageDelegate::findLinks(text)) {
+    for (const auto &link : findLinks(text)) {
         found.append(link.url.toString());
         QVERIFY(text.mid(link.start, link.length).size() == link.length);
     }
@@ -501,19 +503,19 @@ void TestMessageDelegate::colorsAreReadable()
 {
     QFETCH(QPalette, palette);
     for (bool own : {false, true}) {
-        const auto colors = MessageDelegate::bubbleColors(palette, own);
-        QVERIFY2(MessageDelegate::contrastRatio(colors.text, colors.background) >= 4.5,
+        const auto colors = MessagePalette::bubbleColors(palette, own);
+        QVERIFY2(MessagePalette::contrastRatio(colors.text, colors.background) >= 4.5,
                  qPrintable(QStringLiteral("text, own=%1").arg(own)));
-        QVERIFY2(MessageDelegate::contrastRatio(colors.link, colors.background) >= 4.5,
+        QVERIFY2(MessagePalette::contrastRatio(colors.link, colors.background) >= 4.5,
                  qPrintable(QStringLiteral("link, own=%1").arg(own)));
-        QVERIFY2(MessageDelegate::contrastRatio(colors.secondary, colors.background) >= 3.0,
+        QVERIFY2(MessagePalette::contrastRatio(colors.secondary, colors.background) >= 3.0,
                  qPrintable(QStringLiteral("time, own=%1").arg(own)));
     }
     // Sender names (bold) on the page, for many people.
     for (int i = 0; i < 50; ++i) {
         const QString email = QStringLiteral("person%1@example.org").arg(i);
-        QVERIFY2(MessageDelegate::contrastRatio(MessageDelegate::senderColor(email, palette),
-                                                palette.color(QPalette::Base)) >= 3.0,
+        QVERIFY2(MessagePalette::contrastRatio(MessagePalette::senderColor(email, palette),
+                                               palette.color(QPalette::Base)) >= 3.0,
                  qPrintable(email));
     }
 }

@@ -1,0 +1,496 @@
+#include "ui/conversationview.h"
+
+#include "common/messagelistmodel.h"
+#include "ui/messagedelegate.h"
+#include "ui/uilogging.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QClipboard>
+#include <QHBoxLayout>
+#include <QIdentityProxyModel>
+#include <QKeyEvent>
+#include <QMenu>
+#include <QPushButton>
+#include <QScrollBar>
+#include <QToolButton>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+namespace {
+
+/// The message list as the view sees it: rows are editable (a read-only
+/// editor makes any part of the text selectable), and Qt's automatic
+/// fetch-at-the-bottom is off: a chat fetches older messages at the top.
+class MessageViewProxy final : public QIdentityProxyModel
+{
+public:
+    using QIdentityProxyModel::QIdentityProxyModel;
+    Qt::ItemFlags flags(const QModelIndex &index) const override
+    {
+        return QIdentityProxyModel::flags(index) | Qt::ItemIsEditable;
+    }
+    bool canFetchMore(const QModelIndex &) const override { return false; }
+    void fetchMore(const QModelIndex &) override {}
+};
+
+constexpr int FlashMs = 1600;
+
+} // namespace
+
+QStringList ConversationView::quickReactions()
+{
+    return {u"👍"_s, u"❤️"_s, u"😂"_s, u"🎉"_s, u"😮"_s, u"😢"_s, u"👀"_s, u"✅"_s};
+}
+
+ConversationView::ConversationView(QWidget *parent)
+    : QListView(parent)
+    , m_proxy(new MessageViewProxy(this))
+    , m_delegate(new MessageDelegate(this))
+    , m_jumpButton(new QPushButton(this))
+    , m_actionBar(new QWidget(viewport()))
+{
+    setAccessibleName(tr("Messages"));
+    setItemDelegate(m_delegate);
+    setModel(m_proxy);
+    setFrameShape(QFrame::NoFrame);
+    setVerticalScrollMode(QAbstractItemView::ScrollPerPixel);
+    verticalScrollBar()->setSingleStep(fontMetrics().height() * 2);
+    setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    setResizeMode(QListView::Adjust);
+    setSelectionMode(QAbstractItemView::ExtendedSelection);
+    setEditTriggers(QAbstractItemView::DoubleClicked);
+    setMouseTracking(true);
+    viewport()->setAttribute(Qt::WA_Hover); // compact rows show their time on hover
+    setWordWrap(true);
+    setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(this, &QListView::customContextMenuRequested, this, &ConversationView::showMessageMenu);
+    connect(m_delegate, &MessageDelegate::linkActivated, this, &ConversationView::linkActivated);
+    connect(m_delegate, &MessageDelegate::retryRequested, this, &ConversationView::retryRequested);
+    connect(m_delegate, &MessageDelegate::reactionToggled, this, &ConversationView::reactionToggled);
+    connect(m_delegate, &MessageDelegate::originalRequested, this, &ConversationView::originalRequested);
+
+    QScrollBar *scrollBar = verticalScrollBar();
+    connect(scrollBar, &QScrollBar::rangeChanged, this, &ConversationView::onScrollRangeChanged);
+    connect(scrollBar, &QScrollBar::valueChanged, this, [this, scrollBar](int value) {
+        if (!m_prepending)
+            m_stickToBottom = value >= scrollBar->maximum() - 4;
+        fetchOlderIfNeeded();
+        fetchNewerIfNeeded();
+        if (m_stickToBottom)
+            QMetaObject::invokeMethod(this, &ConversationView::trimIfAtBottom, Qt::QueuedConnection);
+        updateJumpButton();
+        hideActionBar();
+        Q_EMIT visibleMessagesChanged();
+    });
+    connect(m_proxy, &QAbstractItemModel::rowsAboutToBeInserted, this,
+            [this](const QModelIndex &, int first, int last) { onRowsAboutToBeInserted(first, last); });
+    connect(m_proxy, &QAbstractItemModel::rowsInserted, this, &ConversationView::visibleMessagesChanged,
+            Qt::QueuedConnection);
+    connect(m_proxy, &QAbstractItemModel::rowsAboutToBeRemoved, this, &ConversationView::hideActionBar);
+    connect(m_proxy, &QAbstractItemModel::modelReset, this, [this] {
+        // A page read around a message is not the end of the conversation.
+        m_stickToBottom = !(m_messages && m_messages->hasNewer());
+        m_unseen = 0;
+        hideActionBar();
+        updateJumpButton();
+    });
+
+    m_jumpButton->setObjectName(u"jumpToLatest"_s);
+    m_jumpButton->setCursor(Qt::PointingHandCursor);
+    m_jumpButton->setToolTip(tr("Jump to the latest message (End)"));
+    m_jumpButton->hide();
+    connect(m_jumpButton, &QPushButton::clicked, this, [this] {
+        if (m_messages && m_messages->hasNewer())
+            Q_EMIT latestRequested(); // the latest messages are not loaded: the app reloads them
+        else
+            scrollToLatest();
+    });
+
+    auto *copy = new QAction(tr("Copy Selected Messages"), this);
+    copy->setShortcut(QKeySequence::Copy);
+    copy->setShortcutContext(Qt::WidgetShortcut);
+    connect(copy, &QAction::triggered, this, &ConversationView::copySelectedMessages);
+    addAction(copy);
+
+    // The hover action bar: small flat buttons over the message's top corner.
+    m_actionBar->setObjectName(u"messageActions"_s);
+    m_actionBar->setAutoFillBackground(true);
+    m_actionBar->setBackgroundRole(QPalette::Window);
+    auto *barLayout = new QHBoxLayout(m_actionBar);
+    barLayout->setContentsMargins(2, 2, 2, 2);
+    barLayout->setSpacing(0);
+    const auto button = [this, barLayout](const QString &name, const QString &text, const QString &tip) {
+        auto *b = new QToolButton(m_actionBar);
+        b->setObjectName(name);
+        b->setText(text);
+        b->setToolTip(tip);
+        b->setAccessibleName(tip);
+        b->setAutoRaise(true);
+        b->setFocusPolicy(Qt::NoFocus);
+        barLayout->addWidget(b);
+        return b;
+    };
+    m_reactButton = button(u"reactAction"_s, u"☺"_s, tr("Add reaction"));
+    m_replyButton = button(u"replyAction"_s, u"↩"_s, tr("Reply"));
+    m_editButton = button(u"editAction"_s, u"✎"_s, tr("Edit"));
+    m_deleteButton = button(u"deleteAction"_s, u"🗑"_s, tr("Delete"));
+    m_linkButton = button(u"linkAction"_s, u"🔗"_s, tr("Copy link"));
+    connect(m_reactButton, &QToolButton::clicked, this, [this] {
+        showReactionMenu(m_actionId, m_reactButton->mapToGlobal(QPoint(0, m_reactButton->height())));
+    });
+    connect(m_replyButton, &QToolButton::clicked, this, [this] { Q_EMIT replyRequested(m_actionId); });
+    connect(m_editButton, &QToolButton::clicked, this, [this] { Q_EMIT editRequested(m_actionId); });
+    connect(m_deleteButton, &QToolButton::clicked, this, [this] { Q_EMIT deleteRequested(m_actionId); });
+    connect(m_linkButton, &QToolButton::clicked, this, [this] { Q_EMIT copyLinkRequested(m_actionId); });
+    m_actionBar->hide();
+
+    m_flashTimer.setSingleShot(true);
+    m_flashTimer.setInterval(FlashMs);
+    connect(&m_flashTimer, &QTimer::timeout, this, [this] {
+        m_delegate->setFlashing(0);
+        viewport()->update();
+    });
+}
+
+ConversationView::~ConversationView() = default;
+
+void ConversationView::setMessages(MessageListModel *messages)
+{
+    if (messages == m_messages && m_proxy->sourceModel() == messages)
+        return;
+    m_messages = messages;
+    m_proxy->setSourceModel(messages);
+    m_delegate->setFlashing(0);
+    m_stickToBottom = true;
+    m_unseen = 0;
+    hideActionBar();
+    scrollToBottom();
+}
+
+MessageListModel *ConversationView::messages() const
+{
+    return m_messages;
+}
+
+void ConversationView::scrollToLatest()
+{
+    m_stickToBottom = true;
+    scrollToBottom();
+    updateJumpButton();
+}
+
+QModelIndex ConversationView::indexOfMessage(qint64 id) const
+{
+    if (!m_messages || id <= 0)
+        return {};
+    // Stored messages are in id order: a binary search over the rows.
+    int low = 0;
+    int high = m_messages->storedCount() - 1;
+    while (low <= high) {
+        const int middle = (low + high) / 2;
+        const qint64 at = m_proxy->index(middle, 0).data(MessageListModel::IdRole).toLongLong();
+        if (at == id)
+            return m_proxy->index(middle, 0);
+        if (at < id)
+            low = middle + 1;
+        else
+            high = middle - 1;
+    }
+    return {};
+}
+
+bool ConversationView::revealMessage(qint64 id)
+{
+    const QModelIndex index = indexOfMessage(id);
+    if (!index.isValid())
+        return false;
+    m_stickToBottom = false;
+    scrollTo(index, QAbstractItemView::PositionAtCenter);
+    m_stickToBottom = verticalScrollBar()->value() >= verticalScrollBar()->maximum() - 4;
+    setCurrentIndex(index);
+    m_delegate->setFlashing(id);
+    m_flashTimer.start();
+    viewport()->update();
+    updateJumpButton();
+    return true;
+}
+
+qint64 ConversationView::flashingMessage() const
+{
+    return m_delegate->flashing();
+}
+
+void ConversationView::setReadMarker(qint64 id)
+{
+    if (m_delegate->readMarker() == id)
+        return;
+    m_delegate->setReadMarker(id);
+    scheduleDelayedItemsLayout(); // the divider's row changes height
+    viewport()->update();
+}
+
+qint64 ConversationView::readMarker() const
+{
+    return m_delegate->readMarker();
+}
+
+qint64 ConversationView::lastVisibleMessage() const
+{
+    if (!m_messages || !isVisible())
+        return 0;
+    QModelIndex index = indexAt(QPoint(1, viewport()->height() - 1));
+    if (!index.isValid() && m_proxy->rowCount() > 0) // the rows end above the bottom edge
+        index = m_proxy->index(m_proxy->rowCount() - 1, 0);
+    for (; index.isValid(); index = index.siblingAtRow(index.row() - 1)) {
+        if (const qint64 id = index.data(MessageListModel::IdRole).toLongLong(); id > 0)
+            return id;
+    }
+    return 0;
+}
+
+void ConversationView::onRowsAboutToBeInserted(int first, int last)
+{
+    const QScrollBar *scrollBar = verticalScrollBar();
+    m_prepending = first == 0 && m_proxy->rowCount() > 0;
+    m_distanceFromBottom = scrollBar->maximum() - scrollBar->value();
+    if (!m_prepending && !m_stickToBottom) {
+        m_unseen += last - first + 1;
+        QMetaObject::invokeMethod(this, &ConversationView::updateJumpButton, Qt::QueuedConnection);
+    }
+}
+
+void ConversationView::updateJumpButton()
+{
+    const QScrollBar *scrollBar = verticalScrollBar();
+    const bool farUp = scrollBar->maximum() - scrollBar->value() > 2 * viewport()->height();
+    if (m_stickToBottom || !m_messages)
+        m_unseen = 0;
+    const bool detached = m_messages && m_messages->hasNewer();
+    const bool show = m_messages && (detached || (!m_stickToBottom && (m_unseen > 0 || farUp)));
+    if (show) {
+        m_jumpButton->setText(m_unseen == 0 ? tr("↓ Latest") : tr("↓ %n new message(s)", nullptr, m_unseen));
+        m_jumpButton->adjustSize();
+        const QRect area = viewport()->geometry();
+        const int margin = fontMetrics().height();
+        m_jumpButton->move(area.right() - m_jumpButton->width() - margin,
+                           area.bottom() - m_jumpButton->height() - margin);
+        m_jumpButton->raise();
+    }
+    m_jumpButton->setVisible(show);
+}
+
+void ConversationView::onScrollRangeChanged()
+{
+    QScrollBar *scrollBar = verticalScrollBar();
+    if (m_stickToBottom) {
+        scrollBar->setValue(scrollBar->maximum());
+    } else if (m_prepending) {
+        // Older messages went in above: keep what the user was reading in place.
+        scrollBar->setValue(scrollBar->maximum() - m_distanceFromBottom);
+    }
+    m_prepending = false;
+    fetchOlderIfNeeded();
+    fetchNewerIfNeeded();
+    if (m_stickToBottom)
+        QMetaObject::invokeMethod(this, &ConversationView::trimIfAtBottom, Qt::QueuedConnection);
+}
+
+void ConversationView::fetchOlderIfNeeded()
+{
+    // Near the top (or nothing to scroll yet): ask the model for older history.
+    if (!m_messages || !isVisible())
+        return;
+    const QScrollBar *scrollBar = verticalScrollBar();
+    if (scrollBar->value() <= viewport()->height() / 2 && m_messages->canFetchMore({})) {
+        qCDebug(lcNatterUi) << "near the top: asking for older messages";
+        m_messages->fetchMore({});
+    }
+}
+
+void ConversationView::fetchNewerIfNeeded()
+{
+    // Near the end of a page read around a message: the next page.
+    if (!m_messages || !isVisible() || !m_messages->hasNewer())
+        return;
+    const QScrollBar *scrollBar = verticalScrollBar();
+    if (scrollBar->value() >= scrollBar->maximum() - viewport()->height() / 2)
+        m_messages->fetchNewer();
+}
+
+void ConversationView::trimIfAtBottom()
+{
+    if (m_messages && m_stickToBottom && !m_messages->hasNewer() &&
+        m_messages->storedCount() > MaxLoadedAtBottom) {
+        qCDebug(lcNatterUi) << "back at the bottom: keeping the latest" << MaxLoadedAtBottom / 2 << "of"
+                            << m_messages->storedCount() << "loaded messages";
+        m_messages->trimToLatest(MaxLoadedAtBottom / 2);
+    }
+}
+
+void ConversationView::copySelectedMessages()
+{
+    QModelIndexList selected = selectionModel()->selectedIndexes();
+    std::sort(selected.begin(), selected.end(),
+              [](const QModelIndex &a, const QModelIndex &b) { return a.row() < b.row(); });
+    QStringList texts;
+    for (const QModelIndex &index : std::as_const(selected)) {
+        if (!index.data(MessageListModel::IsDeletedRole).toBool())
+            texts.append(index.data(MessageListModel::TextRole).toString());
+    }
+    if (!texts.isEmpty())
+        QGuiApplication::clipboard()->setText(texts.join(u'\n'));
+}
+
+QStyleOptionViewItem ConversationView::optionFor(const QModelIndex &index) const
+{
+    QStyleOptionViewItem option;
+    option.initFrom(viewport());
+    option.rect = visualRect(index);
+    option.font = font();
+    option.widget = this;
+    return option;
+}
+
+bool ConversationView::canDelete(const QModelIndex &index) const
+{
+    return index.data(MessageListModel::IsOwnRole).toBool() || m_canDeleteOthers;
+}
+
+void ConversationView::showMessageMenu(const QPoint &position)
+{
+    const QModelIndex index = indexAt(position);
+    if (!index.isValid())
+        return;
+    if (!selectionModel()->isSelected(index))
+        setCurrentIndex(index);
+    const QUrl link = m_delegate->linkAt(optionFor(index), index, position);
+    const qint64 id = index.data(MessageListModel::IdRole).toLongLong();
+    const bool deleted = index.data(MessageListModel::IsDeletedRole).toBool();
+    const bool isOwn = index.data(MessageListModel::IsOwnRole).toBool();
+
+    QMenu menu(this);
+    menu.setObjectName(u"messageMenu"_s);
+    if (id > 0 && !deleted) {
+        QMenu *react = menu.addMenu(tr("Add Reaction"));
+        for (const QString &emoji : quickReactions())
+            react->addAction(emoji, this, [this, id, emoji] { Q_EMIT reactionToggled(id, emoji, true); });
+        menu.addAction(tr("Reply"), this, [this, id] { Q_EMIT replyRequested(id); });
+        if (isOwn)
+            menu.addAction(tr("Edit"), this, [this, id] { Q_EMIT editRequested(id); });
+        if (canDelete(index))
+            menu.addAction(tr("Delete…"), this, [this, id] { Q_EMIT deleteRequested(id); });
+        menu.addSeparator();
+    }
+    if (!deleted) {
+        menu.addAction(tr("Copy Text"), this, &ConversationView::copySelectedMessages);
+        menu.addAction(tr("Select Text…"), this, [this, index] { edit(index); });
+    }
+    if (id > 0)
+        menu.addAction(tr("Copy Link to Message"), this, [this, id] { Q_EMIT copyLinkRequested(id); });
+    if (link.isValid())
+        menu.addAction(tr("Copy Link"), this,
+                       [link] { QGuiApplication::clipboard()->setText(link.toString()); });
+    const QString sender = index.data(MessageListModel::SenderNameRole).toString();
+    const QString email = index.data(MessageListModel::SenderEmailRole).toString();
+    if (!isOwn)
+        menu.addAction(tr("Message %1 Directly").arg(sender), this,
+                       [this, email, sender] { Q_EMIT directMessageRequested(email, sender); });
+    if (isOwn && index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>() ==
+                     MessageListModel::DeliveryState::Failed) {
+        const QString clientId = index.data(MessageListModel::ClientIdRole).toString();
+        menu.addAction(tr("Retry Sending"), this, [this, clientId] { Q_EMIT retryRequested(clientId); });
+    }
+    menu.exec(viewport()->mapToGlobal(position));
+}
+
+void ConversationView::showReactionMenu(qint64 id, const QPoint &globalPosition)
+{
+    if (id <= 0)
+        return;
+    QMenu menu(this);
+    menu.setObjectName(u"reactionMenu"_s);
+    for (const QString &emoji : quickReactions())
+        menu.addAction(emoji, this, [this, id, emoji] { Q_EMIT reactionToggled(id, emoji, true); });
+    menu.exec(globalPosition);
+}
+
+void ConversationView::updateActionBar(const QPoint &position)
+{
+    const QModelIndex index = indexAt(position);
+    const qint64 id = index.isValid() ? index.data(MessageListModel::IdRole).toLongLong() : 0;
+    if (id <= 0 || index.data(MessageListModel::IsDeletedRole).toBool() || state() == EditingState) {
+        hideActionBar();
+        return;
+    }
+    if (id == m_actionId && m_actionBar->isVisible())
+        return;
+    m_actionId = id;
+    const bool own = index.data(MessageListModel::IsOwnRole).toBool();
+    m_editButton->setVisible(own);
+    m_deleteButton->setVisible(canDelete(index));
+    m_actionBar->adjustSize();
+    // Over the bubble's top edge, on the side away from the avatar.
+    const MessageDelegate::Layout l = m_delegate->layout(optionFor(index), index);
+    const QRect row = visualRect(index);
+    const QRect bubble = l.bubble.translated(row.topLeft());
+    int x = own ? bubble.left() : bubble.right() - m_actionBar->width();
+    x = std::clamp(x, 0, std::max(0, viewport()->width() - m_actionBar->width()));
+    const int y = std::max(0, bubble.top() - m_actionBar->height() / 2);
+    m_actionBar->move(x, y);
+    m_actionBar->show();
+    m_actionBar->raise();
+}
+
+void ConversationView::hideActionBar()
+{
+    m_actionId = 0;
+    m_actionBar->hide();
+}
+
+void ConversationView::mouseMoveEvent(QMouseEvent *event)
+{
+    QListView::mouseMoveEvent(event);
+    updateActionBar(event->position().toPoint());
+}
+
+void ConversationView::leaveEvent(QEvent *event)
+{
+    QListView::leaveEvent(event);
+    // Moving onto the bar itself leaves the viewport: keep it then.
+    if (!m_actionBar->underMouse())
+        hideActionBar();
+}
+
+void ConversationView::wheelEvent(QWheelEvent *event)
+{
+    hideActionBar();
+    QListView::wheelEvent(event);
+}
+
+void ConversationView::resizeEvent(QResizeEvent *event)
+{
+    QListView::resizeEvent(event);
+    hideActionBar();
+    updateJumpButton();
+    Q_EMIT visibleMessagesChanged();
+}
+
+void ConversationView::keyPressEvent(QKeyEvent *event)
+{
+    // Typing while the message list has focus goes to the composer.
+    if (!event->text().isEmpty() && event->text().at(0).isPrint() &&
+        !(event->modifiers() & (Qt::ControlModifier | Qt::AltModifier | Qt::MetaModifier))) {
+        Q_EMIT textTyped(event->text());
+        return;
+    }
+    if (event->key() == Qt::Key_End && event->modifiers() == Qt::NoModifier) {
+        scrollToLatest();
+        return;
+    }
+    QListView::keyPressEvent(event);
+}
+
+} // namespace Natter
