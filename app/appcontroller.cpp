@@ -117,23 +117,25 @@ AppController::AppController(AppSettings settings, ClientOptions options,
 
     // The window asks, the client does.
     connect(m_window, &MainWindow::conversationSelected, this, &AppController::setCurrentConversation);
-    connect(m_window, &MainWindow::sendRequested, this,
-            [this](const ConversationKey &key, const QString &text, qint64 replyTo) {
-                // Written at the bottom of the conversation: back to its latest messages first.
-                m_client->showLatest(key);
-                if (!m_client->sendMessage(key, text, replyTo).isEmpty()) {
-                    m_window->messageAccepted();
-                    saveOutbox(); // what the user wrote survives a crash from now on
-                }
-            });
+    connect(
+        m_window, &MainWindow::sendRequested, this,
+        [this](const ConversationKey &key, const QString &text, qint64 replyTo, const QStringList &mentions) {
+            // Written at the bottom of the conversation: back to its latest messages first.
+            m_client->showLatest(key);
+            if (!m_client->sendMessage(key, text, replyTo, mentions).isEmpty()) {
+                m_window->messageAccepted();
+                saveOutbox(); // what the user wrote survives a crash from now on
+            }
+        });
     connect(m_window, &MainWindow::retryRequested, m_client, &ChatClient::retry);
-    connect(m_window, &MainWindow::editRequested, this, [this](qint64 id, const QString &text) {
-        if (m_client->editMessage(id, text))
-            m_window->editAccepted();
-        else if (!(m_client->state() == ChatClient::State::Online))
-            m_window->showError(
-                tr("You are offline: the message can be edited once Natter is connected again."));
-    });
+    connect(m_window, &MainWindow::editRequested, this,
+            [this](qint64 id, const QString &text, const QStringList &mentions) {
+                if (m_client->editMessage(id, text, mentions))
+                    m_window->editAccepted();
+                else if (!(m_client->state() == ChatClient::State::Online))
+                    m_window->showError(
+                        tr("You are offline: the message can be edited once Natter is connected again."));
+            });
     connect(m_window, &MainWindow::deleteRequested, this, [this](qint64 id) {
         if (!m_client->deleteMessage(id))
             m_window->showError(

@@ -935,11 +935,11 @@ Protocol::ConversationState ChatClient::conversationState(const ConversationKey 
                                                            key.isRoom() ? QString() : key.name, 0, 0, false});
 }
 
-bool ChatClient::editMessage(qint64 id, const QString &text)
+bool ChatClient::editMessage(qint64 id, const QString &text, const QStringList &mentions)
 {
     if (!isOnline() || !isSendable(text))
         return false;
-    send(Protocol::EditMessage{id, text, {}});
+    send(Protocol::EditMessage{id, text, mentions.mid(0, Protocol::MaxMentions)});
     return true;
 }
 

@@ -162,7 +162,7 @@ public:
     /// Changes one of the user's stored messages (message_edited comes back
     /// to every device and updates the model). False when not online or the
     /// text is blank or too long (errorOccurred() says why).
-    bool editMessage(qint64 id, const QString &text);
+    bool editMessage(qint64 id, const QString &text, const QStringList &mentions = {});
     /// Deletes a stored message (own, or any in a private room the user owns).
     bool deleteMessage(qint64 id);
     /// Gives (on) or takes back an emoji on a stored message.

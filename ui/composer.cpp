@@ -1,6 +1,12 @@
 #include "ui/composer.h"
 
+#include "common/memberlistmodel.h"
+
+#include <QAbstractItemView>
+#include <QCompleter>
 #include <QKeyEvent>
+#include <QScrollBar>
+#include <QSortFilterProxyModel>
 #include <QTextBlock>
 #include <QTextDocument>
 
@@ -11,9 +17,48 @@ constexpr int MaxVisibleLines = 6;
 constexpr int TypingIdleMs = 5'000;
 } // namespace
 
+namespace {
+
+/// The members "@" offers: everyone but the user.
+class OthersModel final : public QSortFilterProxyModel
+{
+public:
+    using QSortFilterProxyModel::QSortFilterProxyModel;
+
+protected:
+    bool filterAcceptsRow(int row, const QModelIndex &parent) const override
+    {
+        return !sourceModel()->index(row, 0, parent).data(MemberListModel::IsSelfRole).toBool();
+    }
+};
+
+/// The "@prefix" the cursor is at the end of (position of the "@", or -1).
+int mentionStart(const QString &block, int cursor)
+{
+    for (int i = cursor - 1; i >= 0; --i) {
+        const QChar c = block.at(i);
+        if (c == u'@')
+            return i == 0 || block.at(i - 1).isSpace() || block.at(i - 1) == u'(' ? i : -1;
+        if (c.isSpace() || cursor - i > 40)
+            return -1;
+    }
+    return -1;
+}
+
+} // namespace
+
 Composer::Composer(QWidget *parent)
     : QPlainTextEdit(parent)
+    , m_completer(new QCompleter(this))
 {
+    m_completer->setWidget(this);
+    m_completer->setCompletionMode(QCompleter::PopupCompletion);
+    m_completer->setCaseSensitivity(Qt::CaseInsensitive);
+    m_completer->setFilterMode(Qt::MatchContains);
+    m_completer->setCompletionRole(Qt::DisplayRole); // the names
+    m_completer->popup()->setObjectName(QStringLiteral("mentionPopup"));
+    connect(m_completer, qOverload<const QModelIndex &>(&QCompleter::activated), this,
+            &Composer::insertMention);
     setTabChangesFocus(true);
     setLineWrapMode(QPlainTextEdit::WidgetWidth);
     setWordWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
@@ -28,6 +73,7 @@ Composer::Composer(QWidget *parent)
         }
     });
     connect(this, &QPlainTextEdit::textChanged, this, &Composer::onTextChanged);
+    connect(this, &QPlainTextEdit::cursorPositionChanged, this, &Composer::updateCompletion);
     setFixedHeight(heightForLines(1));
 }
 
@@ -50,8 +96,103 @@ QSize Composer::minimumSizeHint() const
     return QSize(QPlainTextEdit::minimumSizeHint().width(), heightForLines(1));
 }
 
+void Composer::setMemberModel(QAbstractItemModel *members)
+{
+    m_members = members;
+    auto *others = new OthersModel(m_completer);
+    others->setSourceModel(members);
+    if (QAbstractItemModel *old = m_completer->model(); old && old->parent() == m_completer)
+        old->deleteLater();
+    m_completer->setModel(others);
+}
+
+void Composer::updateCompletion()
+{
+    if (!m_members || !hasFocus()) {
+        m_completer->popup()->hide();
+        return;
+    }
+    const QTextCursor cursor = textCursor();
+    const QString block = cursor.block().text();
+    const int at = mentionStart(block, cursor.positionInBlock());
+    if (at < 0) {
+        m_completer->popup()->hide();
+        return;
+    }
+    const QString prefix = block.mid(at + 1, cursor.positionInBlock() - at - 1);
+    if (prefix != m_completer->completionPrefix() || !m_completer->popup()->isVisible()) {
+        m_completer->setCompletionPrefix(prefix);
+        m_completer->popup()->setCurrentIndex(m_completer->completionModel()->index(0, 0));
+    }
+    if (m_completer->completionCount() == 0) {
+        m_completer->popup()->hide();
+        return;
+    }
+    QRect rect = cursorRect();
+    rect.setWidth(m_completer->popup()->sizeHintForColumn(0) +
+                  m_completer->popup()->verticalScrollBar()->sizeHint().width());
+    m_completer->complete(rect);
+}
+
+void Composer::insertMention(const QModelIndex &index)
+{
+    const QString name = index.data(Qt::DisplayRole).toString();
+    const QString email = index.data(MemberListModel::EmailRole).toString();
+    QTextCursor cursor = textCursor();
+    const int at = mentionStart(cursor.block().text(), cursor.positionInBlock());
+    if (at < 0 || name.isEmpty())
+        return;
+    cursor.setPosition(cursor.block().position() + at, QTextCursor::KeepAnchor);
+    cursor.insertText(u'@' + name + u' ');
+    setTextCursor(cursor);
+    m_mentioned.insert(name, email);
+    m_completer->popup()->hide();
+}
+
+QStringList Composer::mentions() const
+{
+    const QString text = toPlainText();
+    QStringList emails;
+    for (auto it = m_mentioned.cbegin(); it != m_mentioned.cend(); ++it) {
+        if (text.contains(u'@' + it.key()) && !emails.contains(it.value()))
+            emails.append(it.value());
+    }
+    return emails;
+}
+
+bool Composer::event(QEvent *event)
+{
+    // Tab moves the focus on (tabChangesFocus) unless it chooses a name.
+    if (event->type() == QEvent::KeyPress && static_cast<QKeyEvent *>(event)->key() == Qt::Key_Tab &&
+        m_completer->popup()->isVisible()) {
+        keyPressEvent(static_cast<QKeyEvent *>(event));
+        return true;
+    }
+    return QPlainTextEdit::event(event);
+}
+
 void Composer::keyPressEvent(QKeyEvent *event)
 {
+    // While the "@" completer is open, the keys that choose belong to it.
+    if (m_completer->popup()->isVisible()) {
+        switch (event->key()) {
+        case Qt::Key_Return:
+        case Qt::Key_Enter:
+        case Qt::Key_Tab:
+            if (const QModelIndex current = m_completer->popup()->currentIndex(); current.isValid()) {
+                insertMention(current);
+                event->accept();
+                return;
+            }
+            break;
+        case Qt::Key_Escape:
+            m_completer->popup()->hide();
+            event->accept();
+            return;
+        default:
+            break;
+        }
+    }
     const bool enter = event->key() == Qt::Key_Return || event->key() == Qt::Key_Enter;
     if (enter && !(event->modifiers() & (Qt::ShiftModifier | Qt::AltModifier))) {
         const QString text = toPlainText();
@@ -90,6 +231,7 @@ void Composer::onTextChanged()
 
     const bool empty = document()->isEmpty();
     if (empty) {
+        m_mentioned.clear();
         m_idle.stop();
         if (m_typing) {
             m_typing = false;

@@ -1,13 +1,21 @@
 #pragma once
 
+#include <QHash>
 #include <QPlainTextEdit>
 #include <QTimer>
+
+QT_BEGIN_NAMESPACE
+class QAbstractItemModel;
+class QCompleter;
+QT_END_NAMESPACE
 
 namespace Natter {
 
 /// Where messages are written. Enter sends, Shift+Enter starts a new line;
 /// the box grows with its text up to a few lines. Reports typing so the
-/// room can show "Bob is typing…".
+/// room can show "Bob is typing…". "@" opens a completer over the
+/// conversation's members; a chosen name is written "@Name" and the message
+/// carries who it means (mentions()), so a later rename breaks nothing.
 class Composer final : public QPlainTextEdit
 {
     Q_OBJECT
@@ -19,6 +27,12 @@ public:
 
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
+
+    /// The people "@" offers (a MemberListModel: names, EmailRole, IsSelfRole).
+    void setMemberModel(QAbstractItemModel *members);
+    /// The emails of the people the text still calls by "@Name".
+    QStringList mentions() const;
+    QCompleter *completer() const { return m_completer; }
 
 Q_SIGNALS:
     /// Enter was pressed on non-blank text. The text stays until the owner
@@ -32,13 +46,19 @@ Q_SIGNALS:
     void cancelled();
 
 protected:
+    bool event(QEvent *event) override;
     void keyPressEvent(QKeyEvent *event) override;
 
 private:
     void onTextChanged();
+    void updateCompletion();
+    void insertMention(const QModelIndex &index);
     int heightForLines(int lines) const;
 
     QTimer m_idle;
+    QAbstractItemModel *m_members = nullptr;
+    QCompleter *m_completer;
+    QHash<QString, QString> m_mentioned; // name → email, as chosen in the completer
     bool m_typing = false;
 };
 

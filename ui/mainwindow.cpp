@@ -600,6 +600,7 @@ void MainWindow::setConversationModel(QAbstractItemModel *conversations)
 void MainWindow::setMemberModel(QAbstractItemModel *members)
 {
     m_memberList->setModel(members);
+    m_composer->setMemberModel(members);
 }
 
 void MainWindow::showConversation(const ConversationKey &key, MessageListModel *messages)
@@ -995,13 +996,13 @@ void MainWindow::submitComposer(const QString &text)
         return;
     switch (m_composerMode) {
     case ComposerMode::Edit:
-        Q_EMIT editRequested(m_composerTarget, text);
+        Q_EMIT editRequested(m_composerTarget, text, m_composer->mentions());
         break;
     case ComposerMode::Reply:
-        Q_EMIT sendRequested(ConversationKey(m_current), text, m_composerTarget);
+        Q_EMIT sendRequested(ConversationKey(m_current), text, m_composerTarget, m_composer->mentions());
         break;
     case ComposerMode::Normal:
-        Q_EMIT sendRequested(ConversationKey(m_current), text, 0);
+        Q_EMIT sendRequested(ConversationKey(m_current), text, 0, m_composer->mentions());
         break;
     }
 }

@@ -136,9 +136,10 @@ public:
 
 Q_SIGNALS:
     void conversationSelected(const Natter::ConversationKey &key);
-    /// replyTo: the message this one answers (0: none).
-    void sendRequested(const Natter::ConversationKey &key, const QString &text, qint64 replyTo);
-    void editRequested(qint64 id, const QString &text);
+    /// replyTo: the message this one answers (0: none); mentions: the emails of those it calls by @name.
+    void sendRequested(const Natter::ConversationKey &key, const QString &text, qint64 replyTo,
+                       const QStringList &mentions);
+    void editRequested(qint64 id, const QString &text, const QStringList &mentions);
     /// Asked after the user confirmed.
     void deleteRequested(qint64 id);
     void reactionToggled(qint64 id, const QString &emoji, bool on);

@@ -14,6 +14,7 @@
 #include <QPainter>
 #include <QPainterPath>
 #include <QPlainTextEdit>
+#include <QRegularExpression>
 #include <QTextLayout>
 #include <QTimeZone>
 #include <QToolTip>
@@ -76,17 +77,37 @@ QString shortTimeFormat()
     return format;
 }
 
-// Links as links: a format range per link, drawn by the same layout that measured.
-QList<QTextLayout::FormatRange> linkFormats(const QModelIndex &index, const QColor &color)
+// Links as links, and the names a message calls (@name) as chips: format
+// ranges drawn by the same layout that measured.
+QList<QTextLayout::FormatRange> textFormats(const QModelIndex &index, const QColor &linkColor,
+                                            const QPalette &palette)
 {
     QList<QTextLayout::FormatRange> formats;
-    for (const TextLink &link : findLinks(index.data(MessageListModel::TextRole).toString())) {
+    if (index.data(MessageListModel::IsDeletedRole).toBool())
+        return formats;
+    const QString text = index.data(MessageListModel::TextRole).toString();
+    for (const TextLink &link : findLinks(text)) {
         QTextLayout::FormatRange range;
         range.start = link.start;
         range.length = link.length;
-        range.format.setForeground(color);
+        range.format.setForeground(linkColor);
         range.format.setFontUnderline(true);
         formats.append(range);
+    }
+    if (!index.data(MessageListModel::MentionsRole).toStringList().isEmpty()) {
+        // The composer writes a mention as "@" and the person's name; the
+        // message carries who it means (emails), so any "@word" is shown as one.
+        static const QRegularExpression mention(u"(?<![\\w@])@[^\\s@,.;:!?]+"_s);
+        for (auto it = mention.globalMatch(text); it.hasNext();) {
+            const QRegularExpressionMatch match = it.next();
+            QTextLayout::FormatRange range;
+            range.start = int(match.capturedStart());
+            range.length = int(match.capturedLength());
+            range.format.setFontWeight(QFont::DemiBold);
+            range.format.setForeground(palette.color(QPalette::Text));
+            range.format.setBackground(chipBackground(palette, true));
+            formats.append(range);
+        }
     }
     return formats;
 }
@@ -601,7 +622,10 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
         painter->strokePath(inner, QPen(palette.color(QPalette::Highlight), ring));
     }
 
-    const QList<QTextLayout::FormatRange> formats = linkFormats(index, colors.link);
+    QPalette chipPalette = palette;
+    if (l.own && !deleted) // on the accent colour, the chip is a lighter shade of it
+        chipPalette.setColor(QPalette::Base, colors.background.lighter(135));
+    const QList<QTextLayout::FormatRange> formats = textFormats(index, colors.link, chipPalette);
     painter->setPen(textColor);
     painter->setFont(m.font);
     l.textLayout->draw(painter, l.text.topLeft(), formats);
@@ -671,7 +695,8 @@ void MessageDelegate::paintFooter(QPainter *painter, const QStyleOptionViewItem 
         painter->drawText(chip, Qt::AlignCenter, l.footerText);
     } else if (!l.footerText.isEmpty()) {
         painter->setPen(secondary);
-        painter->drawText(l.footer, Qt::AlignRight | Qt::AlignVCenter, l.footerText);
+        painter->drawText(l.footer, (l.compact ? Qt::AlignLeft : Qt::AlignRight) | Qt::AlignVCenter,
+                          l.footerText);
     }
 }
 
@@ -797,7 +822,8 @@ void MessageDelegate::paintCompact(QPainter *painter, const QStyleOptionViewItem
         painter->drawText(l.time, (l.showSender ? Qt::AlignLeft : Qt::AlignRight) | Qt::AlignVCenter,
                           l.timeText);
     }
-    const QList<QTextLayout::FormatRange> formats = linkFormats(index, bubbleColors(palette, false).link);
+    const QList<QTextLayout::FormatRange> formats =
+        textFormats(index, bubbleColors(palette, false).link, palette);
     // A message still on its way is drawn dimmed until the server has it.
     const bool sending =
         l.own && index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>() ==

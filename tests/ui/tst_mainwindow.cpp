@@ -2,6 +2,7 @@
 // is asked for at the top only, arrives without moving what is being read,
 // and a long backlog is given back once the user is at the bottom again.
 #include "common/conversationlistmodel.h"
+#include "common/memberlistmodel.h"
 #include "common/messagelistmodel.h"
 #include "ui/composer.h"
 #include "ui/conversationview.h"
@@ -9,17 +10,21 @@
 #include "ui/theme.h"
 #include "ui/translations.h"
 
+#include <QAbstractItemView>
 #include <QAction>
 #include <QApplication>
+#include <QCompleter>
 #include <QDialog>
 #include <QLabel>
 #include <QListView>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QScreen>
 #include <QScrollBar>
 #include <QSignalSpy>
 #include <QTableWidget>
 #include <QTest>
+#include <QToolButton>
 
 using namespace Natter;
 
@@ -71,6 +76,11 @@ private Q_SLOTS:
     void listsEveryKeyboardShortcut();
     void themesRepaintEverything();
     void anEmptyConversationSaysSo();
+    void upEditsTheLastOwnMessageAndEscCancels();
+    void aReplyCarriesTheMessageItAnswers();
+    void deletingAsksFirst();
+    void atOpensACompleterOverTheMembers();
+    void readingReportsTheLastVisibleMessage();
 };
 
 void TestMainWindow::olderHistoryIsAskedForAtTheTopOnly()
@@ -346,4 +356,181 @@ void TestMainWindow::initTestCase()
 }
 
 QTEST_MAIN(TestMainWindow)
+namespace {
+
+/// Alice's view of #general: messages 1..20 from Bob and Carol, then two of hers.
+void addOwnMessages(MessageListModel &model)
+{
+    model.setOwnEmail(QStringLiteral("alice@example.org"));
+    model.addMessages(messages(1, 20));
+    QList<Message> own = messages(21, 22);
+    for (Message &m : own)
+        m.from = User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")};
+    model.addMessages(own);
+}
+
+} // namespace
+
+void TestMainWindow::upEditsTheLastOwnMessageAndEscCancels()
+{
+    MainWindow window;
+    MessageListModel model;
+    addOwnMessages(model);
+    QVERIFY(showGeneral(window, model));
+    QSignalSpy edits(&window, &MainWindow::editRequested);
+    QSignalSpy sends(&window, &MainWindow::sendRequested);
+    window.focusComposer();
+    QTest::keyClick(window.composer(), Qt::Key_Up);
+    QVERIFY(window.isEditing());
+    QCOMPARE(window.composer()->toPlainText(), QStringLiteral("message number 22"));
+    QVERIFY(window.composerBannerLabel()->isVisible());
+    // Esc leaves the message as it was and the composer empty.
+    QTest::keyClick(window.composer(), Qt::Key_Escape);
+    QVERIFY(!window.isEditing());
+    QVERIFY(window.composer()->toPlainText().isEmpty());
+    QVERIFY(!window.composerBannerLabel()->isVisible());
+
+    // Up again, change it, Enter: an edit, not a new message.
+    QTest::keyClick(window.composer(), Qt::Key_Up);
+    QTest::keyClicks(window.composer(), QStringLiteral(", fixed"));
+    QTest::keyClick(window.composer(), Qt::Key_Return);
+    QCOMPARE(edits.size(), 1);
+    QCOMPARE(edits.at(0).at(0).toLongLong(), 22);
+    QCOMPARE(edits.at(0).at(1).toString(), QStringLiteral("message number 22, fixed"));
+    QCOMPARE(sends.size(), 0);
+    window.editAccepted();
+    QVERIFY(!window.isEditing());
+    QVERIFY(window.composer()->toPlainText().isEmpty());
+
+    // Up with text in the composer moves the cursor, as in any editor.
+    QTest::keyClicks(window.composer(), QStringLiteral("draft"));
+    QTest::keyClick(window.composer(), Qt::Key_Up);
+    QVERIFY(!window.isEditing());
+    // Switching conversations ends an edit.
+    window.composer()->clear();
+    QTest::keyClick(window.composer(), Qt::Key_Up);
+    QVERIFY(window.isEditing());
+    MessageListModel other;
+    window.showConversation(ConversationKey::room(QStringLiteral("random")), &other);
+    QVERIFY(!window.isEditing());
+    QVERIFY(window.composer()->toPlainText().isEmpty());
+}
+
+void TestMainWindow::aReplyCarriesTheMessageItAnswers()
+{
+    MainWindow window;
+    MessageListModel model;
+    addOwnMessages(model);
+    QVERIFY(showGeneral(window, model));
+    QSignalSpy sends(&window, &MainWindow::sendRequested);
+    window.startReply(7);
+    QVERIFY(window.isReplying());
+    QVERIFY2(window.composerBannerLabel()->text().contains(QStringLiteral("Bob")) &&
+                 window.composerBannerLabel()->text().contains(QStringLiteral("message number 7")),
+             qPrintable(window.composerBannerLabel()->text()));
+    QVERIFY(window.composer()->hasFocus());
+    QTest::keyClicks(window.composer(), QStringLiteral("agreed"));
+    QTest::keyClick(window.composer(), Qt::Key_Return);
+    QCOMPARE(sends.size(), 1);
+    QCOMPARE(sends.at(0).at(1).toString(), QStringLiteral("agreed"));
+    QCOMPARE(sends.at(0).at(2).toLongLong(), 7);
+    window.messageAccepted();
+    QVERIFY(!window.isReplying());
+    // The next message is not a reply.
+    QTest::keyClicks(window.composer(), QStringLiteral("and another"));
+    QTest::keyClick(window.composer(), Qt::Key_Return);
+    QCOMPARE(sends.at(1).at(2).toLongLong(), 0);
+    // The cancel button ends a reply without sending.
+    window.startReply(7);
+    QTest::mouseClick(window.findChild<QToolButton *>(QStringLiteral("cancelComposerMode")), Qt::LeftButton);
+    QVERIFY(!window.isReplying());
+}
+
+void TestMainWindow::deletingAsksFirst()
+{
+    MainWindow window;
+    MessageListModel model;
+    addOwnMessages(model);
+    QVERIFY(showGeneral(window, model));
+    QSignalSpy deletions(&window, &MainWindow::deleteRequested);
+    Q_EMIT window.messageView()->deleteRequested(22);
+    auto *box = window.findChild<QMessageBox *>(QStringLiteral("confirmDelete"));
+    QVERIFY(box);
+    QTRY_VERIFY(box->isVisible());
+    box->button(QMessageBox::Cancel)->click();
+    QCOMPARE(deletions.size(), 0);
+
+    Q_EMIT window.messageView()->deleteRequested(22);
+    QTRY_VERIFY(window.findChild<QMessageBox *>(QStringLiteral("confirmDelete")));
+    box = window.findChild<QMessageBox *>(QStringLiteral("confirmDelete"));
+    for (QAbstractButton *button : box->buttons()) {
+        if (box->buttonRole(button) == QMessageBox::DestructiveRole)
+            button->click();
+    }
+    QCOMPARE(deletions.size(), 1);
+    QCOMPARE(deletions.at(0).at(0).toLongLong(), 22);
+}
+
+void TestMainWindow::atOpensACompleterOverTheMembers()
+{
+    MainWindow window;
+    MessageListModel model;
+    addOwnMessages(model);
+    MemberListModel members;
+    members.setSelfEmail(QStringLiteral("alice@example.org"));
+    members.setMembers({User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")},
+                        User{QStringLiteral("Bob Builder"), QStringLiteral("bob@example.org")},
+                        User{QStringLiteral("Carol"), QStringLiteral("carol@example.org")}});
+    window.setMemberModel(&members);
+    QVERIFY(showGeneral(window, model));
+    QSignalSpy sends(&window, &MainWindow::sendRequested);
+    window.focusComposer();
+    QTRY_VERIFY(window.composer()->hasFocus());
+    QTest::keyClicks(window.composer(), QStringLiteral("hi @"));
+    QCompleter *completer = window.composer()->completer();
+    QTRY_VERIFY(completer->popup()->isVisible());
+    QCOMPARE(completer->completionCount(), 2); // not the user themself
+    QTest::keyClicks(window.composer(), QStringLiteral("bu"));
+    QTRY_COMPARE(completer->completionCount(), 1);
+    QTest::keyClick(window.composer(), Qt::Key_Return); // chooses, does not send
+    QCOMPARE(sends.size(), 0);
+    QCOMPARE(window.composer()->toPlainText(), QStringLiteral("hi @Bob Builder "));
+    QVERIFY(!completer->popup()->isVisible());
+    // An email address is not a mention.
+    QTest::keyClicks(window.composer(), QStringLiteral("mail carol@"));
+    QVERIFY(!completer->popup()->isVisible());
+    QTest::keyClick(window.composer(), Qt::Key_Return);
+    QCOMPARE(sends.size(), 1);
+    QCOMPARE(sends.at(0).at(3).toStringList(), QStringList{QStringLiteral("bob@example.org")});
+
+    // A mention deleted from the text before sending is not carried.
+    window.messageAccepted();
+    QTest::keyClicks(window.composer(), QStringLiteral("@car"));
+    QTRY_VERIFY(completer->popup()->isVisible());
+    QTest::keyClick(window.composer(), Qt::Key_Tab);
+    QCOMPARE(window.composer()->toPlainText(), QStringLiteral("@Carol "));
+    window.composer()->selectAll();
+    QTest::keyClicks(window.composer(), QStringLiteral("never mind"));
+    QTest::keyClick(window.composer(), Qt::Key_Return);
+    QCOMPARE(sends.at(1).at(3).toStringList(), QStringList());
+}
+
+void TestMainWindow::readingReportsTheLastVisibleMessage()
+{
+    MainWindow window;
+    MessageListModel model;
+    addOwnMessages(model);
+    QSignalSpy read(&window, &MainWindow::readUpTo);
+    QVERIFY(showGeneral(window, model));
+    window.activateWindow();
+    QTRY_VERIFY(window.isActiveWindow());
+    QTRY_VERIFY(!read.isEmpty());
+    QCOMPARE(read.constLast().at(0).value<ConversationKey>(),
+             ConversationKey::room(QStringLiteral("general")));
+    QCOMPARE(read.constLast().at(1).toLongLong(), 22);
+    // A new message seen at the bottom is read too.
+    model.addMessages(messages(23, 23));
+    QTRY_COMPARE(read.constLast().at(1).toLongLong(), 23);
+}
+
 #include "tst_mainwindow.moc"
