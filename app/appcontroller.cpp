@@ -8,6 +8,7 @@
 #include "common/memberlistmodel.h"
 #include "common/validation.h"
 #include "ui/mainwindow.h"
+#include "ui/searchpanel.h"
 #include "ui/trayicon.h"
 #include "ui/welcomedialog.h"
 
@@ -161,6 +162,17 @@ AppController::AppController(AppSettings settings, ClientOptions options,
     });
     connect(m_client, &ChatClient::conversationStateChanged, this,
             &AppController::onConversationStateChanged);
+    connect(m_window, &MainWindow::searchRequested, this, [this](const Protocol::SearchRequest &request) {
+        if (!m_client->search(request))
+            m_window->searchPanel()->showError(
+                tr("Search needs the connection to the server; Natter is offline."));
+    });
+    connect(m_client, &ChatClient::searchFinished, m_window, &MainWindow::showSearchResults);
+    m_window->searchPanel()->setTitleResolver([this](const ConversationKey &key) {
+        const QString title = m_client->conversations()->title(key);
+        return key.isRoom() ? u'#' + key.name : title;
+    });
+    m_window->searchPanel()->setPersonResolver([this](const QString &name) { return personEmail(name); });
     connect(m_window, &MainWindow::typingChanged, m_client, &ChatClient::setTyping);
     connect(m_window, &MainWindow::joinRoomRequested, this, [this](const QString &room) {
         if (m_client->openRoom(room)) {
@@ -995,6 +1007,32 @@ void AppController::onConversationStateChanged(const ConversationKey &key)
         if (m_client->serverUrl().isValid())
             m_settings.setMutedConversations(m_client->serverUrl(), conversations->mutedKeys());
     }
+}
+
+QString AppController::personEmail(const QString &name) const
+{
+    // Whom "from:name" means: an email as is, else someone in an open
+    // conversation by name (whole name first, then its beginning).
+    if (name.contains(u'@'))
+        return Validation::normalizedEmail(name);
+    QList<User> known;
+    for (const ConversationKey &key : m_client->openConversations()) {
+        if (key.isRoom())
+            known += m_client->members(key.name);
+        else
+            known.append(User{m_client->conversations()->title(key), key.name});
+    }
+    known.append(m_client->identity());
+    for (const User &user : std::as_const(known)) {
+        if (user.name.compare(name, Qt::CaseInsensitive) == 0)
+            return user.email;
+    }
+    for (const User &user : std::as_const(known)) {
+        if (user.name.startsWith(name, Qt::CaseInsensitive) ||
+            user.email.section(u'@', 0, 0).compare(name, Qt::CaseInsensitive) == 0)
+            return user.email;
+    }
+    return {};
 }
 
 QUrl AppController::messageLink(const ConversationKey &key, qint64 id)

@@ -97,6 +97,8 @@ private:
     void onConversationStateChanged(const ConversationKey &key);
     /// A link to a message: natter:message?room=NAME&id=ID (or with=EMAIL for a direct one).
     static QUrl messageLink(const ConversationKey &key, qint64 id);
+    /// The email of someone the user knows by this name (search's from:).
+    QString personEmail(const QString &name) const;
     /// By value: closing the current conversation changes the window's, which key may refer to.
     void closeConversation(ConversationKey key);
     void askForPassword(const QString &why);

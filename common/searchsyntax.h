@@ -1,5 +1,7 @@
 #pragma once
 
+#include <QDate>
+#include <QMetaType>
 #include <QString>
 #include <QStringList>
 
@@ -26,4 +28,28 @@ struct Term
 /// without its partner.
 std::optional<QList<Term>> parse(const QString &query, QString *error = nullptr);
 
+/// What a search field says besides its words, as people type it in Slack:
+///
+///   in:#room        only this room          in:@email   only this direct conversation
+///   from:name       only messages from someone (a name, "a quoted name", or an email)
+///   before:DATE     sent before that day    after:DATE  sent on that day or later
+///                   (DATE is yyyy-MM-dd, a day of the local calendar)
+struct Filters
+{
+    QString words; ///< the rest, for parse()
+    QString room;
+    QString with;
+    QString from;
+    QDate before;
+    QDate after;
+    /// The first filter that could not be read (an unknown date, an empty
+    /// value); empty when all were.
+    QString invalid;
+    friend bool operator==(const Filters &, const Filters &) = default;
+};
+Filters splitFilters(const QString &input);
+
 } // namespace Natter::SearchSyntax
+
+Q_DECLARE_METATYPE(Natter::SearchSyntax::Term)
+Q_DECLARE_METATYPE(Natter::SearchSyntax::Filters)

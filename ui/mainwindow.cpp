@@ -6,6 +6,7 @@
 #include "ui/composer.h"
 #include "ui/conversationview.h"
 #include "ui/messagedelegate.h"
+#include "ui/searchpanel.h"
 #include "ui/sidebardelegates.h"
 #include "ui/typography.h"
 #include "ui/uilogging.h"
@@ -25,6 +26,7 @@
 #include <QInputDialog>
 #include <QKeyEvent>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListView>
 #include <QMenu>
 #include <QMenuBar>
@@ -86,6 +88,16 @@ MainWindow::MainWindow(QWidget *parent)
     splitter->addWidget(m_sidebar);
     splitter->addWidget(createConversationPane());
     splitter->addWidget(createMemberPane());
+    m_searchPanel = new SearchPanel(splitter);
+    m_searchPanel->hide();
+    splitter->addWidget(m_searchPanel);
+    splitter->setStretchFactor(3, 0);
+    connect(m_searchPanel, &SearchPanel::searchRequested, this, &MainWindow::searchRequested);
+    connect(m_searchPanel, &SearchPanel::resultActivated, this, &MainWindow::messageRequested);
+    connect(m_searchPanel, &SearchPanel::closed, this, [this] {
+        updatePanes();
+        focusComposer();
+    });
     splitter->setStretchFactor(0, 0);
     splitter->setStretchFactor(1, 1);
     splitter->setStretchFactor(2, 0);
@@ -245,7 +257,22 @@ QWidget *MainWindow::createConversationPane()
     m_conversationSubtitle->setForegroundRole(QPalette::PlaceholderText);
     headerLayout->addWidget(m_conversationTitle);
     headerLayout->addWidget(m_conversationSubtitle);
-    layout->addWidget(header);
+    auto *headerRow = new QHBoxLayout;
+    headerRow->setContentsMargins(0, 0, 12, 0);
+    headerRow->addWidget(header, 1);
+    // The way into search for those who do not know Ctrl+K: typing here opens the panel.
+    m_headerSearch = new QLineEdit(pane);
+    m_headerSearch->setObjectName(u"headerSearch"_s);
+    m_headerSearch->setPlaceholderText(tr("Search (Ctrl+K)"));
+    m_headerSearch->setAccessibleName(tr("Search messages"));
+    m_headerSearch->setMaximumWidth(fontMetrics().averageCharWidth() * 28);
+    m_headerSearch->installEventFilter(this);
+    connect(m_headerSearch, &QLineEdit::textEdited, this, [this](const QString &text) {
+        openSearch(text);
+        m_headerSearch->clear();
+    });
+    headerRow->addWidget(m_headerSearch, 0, Qt::AlignVCenter);
+    layout->addLayout(headerRow);
 
     auto *line = new QFrame(pane);
     line->setFrameShape(QFrame::HLine);
@@ -469,6 +496,8 @@ void MainWindow::createMenus()
                     [this] { moveConversation(1); });
     view->addAction(tr("Focus &Composer"), QKeySequence(Qt::CTRL | Qt::Key_L), this,
                     &MainWindow::focusComposer);
+    view->addAction(tr("&Search Messages…"), QKeySequence(Qt::CTRL | Qt::Key_K), this,
+                    [this] { openSearch(); });
     view->addSeparator();
     m_showSidebarAction = view->addAction(tr("Show &Sidebar"));
     m_showSidebarAction->setCheckable(true);
@@ -774,7 +803,9 @@ void MainWindow::updatePanes()
     // What the View menu asks for, as far as the width allows: the members go
     // first, then the sidebar, so the messages keep a readable column.
     const int em = fontMetrics().averageCharWidth();
-    m_memberPane->setVisible(isMembersShown() && width() >= em * 118);
+    // The search panel, while open, takes the members' place.
+    m_memberPane->setVisible(isMembersShown() && width() >= em * 118 &&
+                             !(m_searchPanel && m_searchPanel->isVisible()));
     m_sidebar->setVisible(isSidebarShown() && width() >= em * 84);
 }
 
@@ -914,6 +945,34 @@ QPushButton *MainWindow::jumpToLatestButton() const
 void MainWindow::scrollToBottom()
 {
     m_messageView->scrollToLatest();
+}
+
+void MainWindow::openSearch(const QString &text)
+{
+    m_memberPane->hide();
+    if (!text.isEmpty()) {
+        m_searchPanel->field()->setText(text);
+        m_searchPanel->open();
+        m_searchPanel->field()->deselect();
+        m_searchPanel->field()->end(false);
+        return;
+    }
+    m_searchPanel->open();
+}
+
+void MainWindow::showSearchResults(const Protocol::SearchResults &results)
+{
+    m_searchPanel->showResults(results);
+}
+
+bool MainWindow::eventFilter(QObject *watched, QEvent *event)
+{
+    // A click into the header's search field opens the panel.
+    if (watched == m_headerSearch && event->type() == QEvent::MouseButtonPress) {
+        openSearch();
+        return true;
+    }
+    return QMainWindow::eventFilter(watched, event);
 }
 
 void MainWindow::reportRead()

@@ -18,6 +18,7 @@ class QSortFilterProxyModel;
 class QToolButton;
 class QPushButton;
 class QFrame;
+class QLineEdit;
 class QIdentityProxyModel;
 QT_END_NAMESPACE
 
@@ -27,6 +28,7 @@ class Composer;
 class ConversationView;
 class MessageDelegate;
 class MessageListModel;
+class SearchPanel;
 
 /// The chat window: conversations on the left (rooms, direct messages, with
 /// unread counts), the current conversation in the middle (styled message
@@ -114,6 +116,11 @@ public:
     void setReadMarker(qint64 id);
     /// Scrolls to a loaded message of the current conversation and flashes it.
     bool revealMessage(qint64 id);
+    /// Opens the search panel (Ctrl+K), with text in its field if given.
+    void openSearch(const QString &text = {});
+    /// An answer to searchRequested().
+    void showSearchResults(const Protocol::SearchResults &results);
+    SearchPanel *searchPanel() const { return m_searchPanel; }
     /// The user's newest message in the current conversation (0: none).
     qint64 lastOwnMessage() const;
 
@@ -146,6 +153,7 @@ Q_SIGNALS:
     /// Show this message of the conversation (a reply's original, a link, a search hit).
     void messageRequested(const Natter::ConversationKey &key, qint64 id);
     void copyLinkRequested(const Natter::ConversationKey &key, qint64 id);
+    void searchRequested(const Natter::Protocol::SearchRequest &request);
     /// Back to the latest messages after a jump loaded older ones.
     void latestRequested(const Natter::ConversationKey &key);
     /// The user has seen the conversation up to id (it is on screen in the active window).
@@ -186,6 +194,7 @@ protected:
     void changeEvent(QEvent *event) override;
     void closeEvent(QCloseEvent *event) override;
     void resizeEvent(QResizeEvent *event) override;
+    bool eventFilter(QObject *watched, QEvent *event) override;
 
 private:
     QWidget *createSidebar();
@@ -262,6 +271,8 @@ private:
     ComposerMode m_composerMode = ComposerMode::Normal;
     qint64 m_composerTarget = 0; // the message replied to or edited
     QFrame *m_composerBanner = nullptr;
+    SearchPanel *m_searchPanel = nullptr;
+    QLineEdit *m_headerSearch = nullptr;
     QLabel *m_composerBannerLabel = nullptr;
 };
 

@@ -112,6 +112,16 @@
         </message>
     </context>
     <context>
+        <name>Natter::SearchPanel</name>
+        <message numerus="yes">
+            <source>%n result(s)</source>
+            <translation>
+                <numerusform>%n result</numerusform>
+                <numerusform>%n results</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
         <name>Natter::TrayIcon</name>
         <message numerus="yes">
             <source>Natter — %n unread message(s)</source>
