@@ -774,8 +774,12 @@ void AppController::applySettings(const SettingsDialog::Values &values)
     m_settings.setSortByActivity(values.sortByActivity);
     m_settings.setNotificationsEnabled(values.notifications);
     ConversationListModel *conversations = m_client->conversations();
-    for (const ConversationKey &key : m_client->openConversations())
-        conversations->setMuted(key, values.muted.contains(key));
+    for (const ConversationKey &key : m_client->openConversations()) {
+        const bool muted = values.muted.contains(key);
+        if (conversations->isMuted(key) != muted)
+            m_client->setMuted(key, muted); // the user's other devices follow
+        conversations->setMuted(key, muted);
+    }
     if (m_client->serverUrl().isValid())
         m_settings.setMutedConversations(m_client->serverUrl(), conversations->mutedKeys());
     m_settings.setKeepRunningInTray(values.keepRunningInTray);

@@ -28,6 +28,8 @@ class AppController final : public QObject
     Q_DISABLE_COPY_MOVE(AppController)
 
 public:
+    /// A link to a message: natter:message?room=NAME&id=ID (or with=EMAIL for a direct one).
+    static QUrl messageLink(const ConversationKey &key, qint64 id);
     /// credentials: where session tokens are kept; nullptr: the system
     /// keychain (or a private file beside the settings where there is none).
     AppController(AppSettings settings, ClientOptions options,
@@ -95,8 +97,6 @@ private:
     /// Shows a message of a conversation: opens it, loads the message's surroundings and flashes it.
     void showMessage(const ConversationKey &key, qint64 id);
     void onConversationStateChanged(const ConversationKey &key);
-    /// A link to a message: natter:message?room=NAME&id=ID (or with=EMAIL for a direct one).
-    static QUrl messageLink(const ConversationKey &key, qint64 id);
     /// The email of someone the user knows by this name (search's from:).
     QString personEmail(const QString &name) const;
     /// By value: closing the current conversation changes the window's, which key may refer to.

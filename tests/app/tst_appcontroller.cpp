@@ -9,6 +9,8 @@
 #include "ui/composer.h"
 #include "ui/conversationview.h"
 #include "ui/mainwindow.h"
+#include "ui/messagedelegate.h"
+#include "ui/searchpanel.h"
 #include "ui/settingsdialog.h"
 #include "ui/theme.h"
 #include "ui/translations.h"
@@ -33,6 +35,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
+#include <QToolButton>
+#include <QStandardItemModel>
+#include <QTreeView>
 
 using namespace Natter;
 using State = ChatClient::State;
@@ -70,6 +75,10 @@ private Q_SLOTS:
     void joiningThisComputerWhileItHostsNothingSaysHowToHost();
     void settingsChangeTheNameAndTheLook();
     void mutedConversationsCountButDoNotNotify();
+    void repliesJumpToTheirOriginalAndSearchOpensHits();
+    void editsDeletionsAndReactionsFromTheWindow();
+    void readMarkersAndMutesFollowTheOtherDevice();
+    void aMentionNotifiesEvenWhenMuted();
 
 private:
     std::unique_ptr<AppController> makeController(const ClientOptions &options);
@@ -825,6 +834,252 @@ void TestAppController::mutedConversationsCountButDoNotNotify()
     QVERIFY(controller->start());
     QTRY_COMPARE(controller->client()->state(), State::Online);
     QVERIFY(controller->client()->conversations()->isMuted(random));
+}
+
+namespace {
+
+/// The id of the latest message of a room as a test client sees it pushed.
+qint64 lastPushedId(TestClient &client)
+{
+    qint64 id = 0;
+    for (const auto &frame : client.frames) {
+        if (const auto *receive = std::get_if<Protocol::ReceiveMessage>(&frame))
+            id = std::max(id, receive->message.id);
+    }
+    return id;
+}
+
+/// Makes window the active window (tests that need "the user is reading").
+bool activate(QWidget *window)
+{
+    window->show();
+    window->activateWindow();
+    return QTest::qWaitForWindowActive(window);
+}
+
+} // namespace
+
+void TestAppController::repliesJumpToTheirOriginalAndSearchOpensHits()
+{
+    // A long room: the message answered is far older than what is loaded.
+    Natter::ServerConfig config = TestServer::defaultConfig();
+    config.rateLimit = 0;
+    m_server = std::make_unique<TestServer>(config);
+    QVERIFY(m_server->start());
+    TestClient bob;
+    QVERIFY(signInAsBob(bob, m_server->port(), {QStringLiteral("general")}));
+    bob.send(Protocol::SendMessage{QStringLiteral("general"),
+                                   {},
+                                   QStringLiteral("the quarterly zeppelin report"),
+                                   QStringLiteral("original")});
+    for (int i = 0; i < 150; ++i)
+        bob.send(Protocol::SendMessage{QStringLiteral("general"),
+                                       {},
+                                       QStringLiteral("filler %1").arg(i),
+                                       QStringLiteral("filler-%1").arg(i)});
+    QTRY_VERIFY(lastPushedId(bob) >= 151);
+    const qint64 original = 1;
+
+    auto controller = makeController(joinOptions());
+    QVERIFY(controller->start());
+    QTRY_COMPARE(controller->client()->state(), State::Online);
+    const ConversationKey general = ConversationKey::room(QStringLiteral("general"));
+    controller->setCurrentConversation(general);
+    MessageListModel *model = controller->client()->messages(general);
+    QTRY_VERIFY(model->lastStoredId() >= 151);
+    QVERIFY(!model->storedMessage(original)); // only the latest page is loaded
+
+    Protocol::SendMessage reply{
+        QStringLiteral("general"), {}, QStringLiteral("read it, good news"), QStringLiteral("reply")};
+    reply.replyTo = original;
+    bob.send(reply);
+    QTRY_VERIFY(model->lastStoredId() >= 152);
+    const Message answer = model->messageAt(model->storedCount() - 1);
+    QCOMPARE(answer.reply.id, original);
+    QCOMPARE(answer.reply.text, QStringLiteral("the quarterly zeppelin report"));
+
+    // Clicking the quote loads the original's surroundings and flashes it.
+    ConversationView *view = controller->window()->messageView();
+    QTRY_VERIFY(view->indexOfMessage(answer.id).isValid());
+    view->scrollToLatest();
+    Q_EMIT view->originalRequested(original);
+    QTRY_COMPARE(view->flashingMessage(), original);
+    QVERIFY(model->storedMessage(original));
+    QVERIFY(model->hasNewer());
+    QVERIFY(view->jumpToLatestButton()->isVisible());
+    // A message pushed meanwhile waits beyond the gap; "↓ Latest" brings the latest back.
+    bob.send(Protocol::SendMessage{
+        QStringLiteral("general"), {}, QStringLiteral("still there?"), QStringLiteral("later")});
+    QTRY_VERIFY(lastPushedId(bob) >= 153);
+    QTest::mouseClick(view->jumpToLatestButton(), Qt::LeftButton);
+    QTRY_VERIFY(!model->hasNewer());
+    QTRY_COMPARE(model->lastStoredId(), 153);
+    QVERIFY(!model->storedMessage(original));
+
+    // Search finds the old message; Enter opens it in its conversation.
+    MainWindow *window = controller->window();
+    window->openSearch();
+    QTest::keyClicks(window->searchPanel()->field(), QStringLiteral("zeppelin"));
+    QTest::keyClick(window->searchPanel()->field(), Qt::Key_Return);
+    QTRY_COMPARE(window->searchPanel()->results()->rowCount(), 1);
+    QStandardItem *group = window->searchPanel()->results()->item(0);
+    QCOMPARE(group->text(), QStringLiteral("#general"));
+    QCOMPARE(group->rowCount(), 1);
+    QCOMPARE(group->child(0)->data(SearchPanel::IdRole).toLongLong(), original);
+    controller->client()->openRoom(QStringLiteral("random"));
+    controller->setCurrentConversation(ConversationKey::room(QStringLiteral("random")));
+    QTest::keyClick(window->searchPanel()->field(), Qt::Key_Return);
+    QTRY_COMPARE(window->currentConversation(), general);
+    QTRY_COMPARE(view->flashingMessage(), original);
+
+    // A link to a message opens it the same way.
+    view->scrollToLatest();
+    QTRY_COMPARE(view->flashingMessage(), 0);
+    Q_EMIT view->linkActivated(AppController::messageLink(general, original));
+    QTRY_COMPARE(view->flashingMessage(), original);
+}
+
+void TestAppController::editsDeletionsAndReactionsFromTheWindow()
+{
+    auto controller = makeController(joinOptions());
+    TestClient bob;
+    QVERIFY(startInGeneralWithRandomOpen(*controller, bob));
+    const ConversationKey general = ConversationKey::room(QStringLiteral("general"));
+    MainWindow *window = controller->window();
+    MessageListModel *model = controller->client()->messages(general);
+
+    // Alice writes, fixes a typo with Up, reacts to Bob, and takes her message back.
+    window->focusComposer();
+    QTest::keyClicks(window->composer(), QStringLiteral("lunhc at noon"));
+    QTest::keyClick(window->composer(), Qt::Key_Return);
+    QTRY_VERIFY(model->lastStoredId() > 0);
+    const qint64 mine = model->lastStoredId();
+    QVERIFY(bob.waitFor<Protocol::ReceiveMessage>().has_value());
+    QTest::keyClick(window->composer(), Qt::Key_Up);
+    QVERIFY(window->isEditing());
+    window->composer()->selectAll();
+    QTest::keyClicks(window->composer(), QStringLiteral("lunch at noon"));
+    QTest::keyClick(window->composer(), Qt::Key_Return);
+    const auto edited = bob.waitFor<Protocol::MessageChange>();
+    QVERIFY(edited.has_value());
+    QCOMPARE(edited->message.text, QStringLiteral("lunch at noon"));
+    QTRY_VERIFY(model->storedMessage(mine)->edited.isValid());
+    QVERIFY(!window->isEditing());
+    QVERIFY(window->composer()->toPlainText().isEmpty());
+
+    bob.send(
+        Protocol::SendMessage{QStringLiteral("general"), {}, QStringLiteral("sure"), QStringLiteral("b1")});
+    QTRY_VERIFY(model->lastStoredId() > mine);
+    const qint64 bobs = model->lastStoredId();
+    Q_EMIT window->messageView()->reactionToggled(bobs, QStringLiteral("👍"), true);
+    QTRY_COMPARE(model->storedMessage(bobs)->reactions.size(), 1);
+    QVERIFY(model->storedMessage(bobs)->reactions.at(0).mine);
+    // Clicking the chip takes it back.
+    const MessageDelegate::Layout layout = [&] {
+        ConversationView *view = window->messageView();
+        const QModelIndex index = view->indexOfMessage(bobs);
+        QStyleOptionViewItem option;
+        option.initFrom(view->viewport());
+        option.rect = view->visualRect(index);
+        option.font = view->font();
+        option.widget = view;
+        return view->messageDelegate()->layout(option, index);
+    }();
+    QCOMPARE(layout.chips.size(), 1);
+    QTest::mouseClick(
+        window->messageView()->viewport(), Qt::LeftButton, {},
+        layout.chips.at(0).rect.center() +
+            window->messageView()->visualRect(window->messageView()->indexOfMessage(bobs)).topLeft());
+    QTRY_VERIFY(model->storedMessage(bobs)->reactions.isEmpty());
+
+    Q_EMIT window->messageView()->deleteRequested(mine);
+    auto *box = window->findChild<QMessageBox *>(QStringLiteral("confirmDelete"));
+    QVERIFY(box);
+    for (QAbstractButton *button : box->buttons()) {
+        if (box->buttonRole(button) == QMessageBox::DestructiveRole)
+            button->click();
+    }
+    QTRY_VERIFY(model->storedMessage(mine)->deleted);
+    QVERIFY(model->storedMessage(mine)->text.isEmpty());
+
+    // Offline, the window says why nothing happens.
+    m_server->stop();
+    QTRY_VERIFY(controller->client()->state() != State::Online);
+    Q_EMIT window->messageView()->reactionToggled(bobs, QStringLiteral("👍"), true);
+    QVERIFY(window->errorText().contains(QStringLiteral("offline")));
+}
+
+void TestAppController::readMarkersAndMutesFollowTheOtherDevice()
+{
+    auto controller = makeController(joinOptions());
+    TestClient bob;
+    QVERIFY(startInGeneralWithRandomOpen(*controller, bob));
+    ChatClient *client = controller->client();
+    const ConversationKey random = ConversationKey::room(QStringLiteral("random"));
+    // The user reads elsewhere: messages in #random count as unread here.
+    QWidget elsewhere;
+    QVERIFY(activate(&elsewhere));
+    for (int i = 0; i < 3; ++i)
+        bob.send(Protocol::SendMessage{QStringLiteral("random"), {}, QStringLiteral("news %1").arg(i), {}});
+    QTRY_COMPARE(client->conversations()->unreadCount(random), 3);
+    const qint64 second = client->messages(random)->lastStoredId() - 1;
+
+    // Alice's other computer reads up to the second of them…
+    TestClient laptop;
+    QVERIFY(laptop.open(m_server->port()));
+    QVERIFY(laptop.hello(QStringLiteral("Alice"), QStringLiteral("alice@example.org")));
+    QVERIFY(laptop.join(QStringLiteral("random")));
+    laptop.send(Protocol::MarkRead{QStringLiteral("random"), {}, second});
+    // …and the badge here follows: one left.
+    QTRY_COMPARE(client->conversations()->unreadCount(random), 1);
+    QCOMPARE(client->conversationState(random).readId, second);
+    // Opening #random here shows "New messages" above the unread one.
+    controller->setCurrentConversation(random);
+    QCOMPARE(controller->window()->messageView()->readMarker(), second);
+    // Reading it here (the window active) moves the marker for the laptop.
+    QVERIFY(activate(controller->window()));
+    const auto marker = laptop.waitFor<Protocol::ReadMarker>();
+    QVERIFY(marker.has_value());
+    QCOMPARE(marker->state.readId, second + 1);
+    QCOMPARE(client->conversations()->unreadCount(random), 0);
+
+    // Muting on the laptop mutes here too, and back.
+    laptop.send(Protocol::MuteRequest{QStringLiteral("random"), {}, true});
+    QTRY_VERIFY(client->conversations()->isMuted(random));
+    Q_EMIT controller->window()->muteRequested(random, false);
+    const auto unmuted = laptop.waitFor<Protocol::Muted>(); // the laptop's own echo first
+    QVERIFY(unmuted.has_value());
+    QTRY_VERIFY(!client->conversations()->isMuted(random));
+    std::optional<Protocol::Muted> last;
+    while (auto next = laptop.waitFor<Protocol::Muted>(2000))
+        last = next;
+    QVERIFY(last.has_value());
+    QCOMPARE(last->muted, false);
+}
+
+void TestAppController::aMentionNotifiesEvenWhenMuted()
+{
+    auto controller = makeController(joinOptions());
+    TestClient bob;
+    QVERIFY(startInGeneralWithRandomOpen(*controller, bob));
+    ChatClient *client = controller->client();
+    const ConversationKey random = ConversationKey::room(QStringLiteral("random"));
+    QSignalSpy notified(controller.get(), &AppController::notified);
+    QWidget elsewhere;
+    QVERIFY(activate(&elsewhere));
+    Q_EMIT controller->window()->muteRequested(random, true);
+    QVERIFY(client->conversations()->isMuted(random));
+    bob.send(Protocol::SendMessage{QStringLiteral("random"), {}, QStringLiteral("anyone?"), {}});
+    QTRY_COMPARE(client->conversations()->unreadCount(random), 1);
+    QCOMPARE(notified.count(), 0);
+    Protocol::SendMessage mention{QStringLiteral("random"), {}, QStringLiteral("@Alice can you look?"), {}};
+    mention.mentions = {QStringLiteral("alice@example.org")};
+    bob.send(mention);
+    QTRY_COMPARE(notified.count(), 1);
+    QCOMPARE(notified.at(0).at(0).toString(), QStringLiteral("Bob in #random"));
+    // The message is marked as calling her.
+    MessageListModel *model = client->messages(random);
+    QVERIFY(model->index(model->storedCount() - 1).data(MessageListModel::MentionsMeRole).toBool());
 }
 
 QTEST_MAIN(TestAppController)
