@@ -1,6 +1,6 @@
 // viewbench: how the real chat window copes with a very long room.
 //
-//   QT_QPA_PLATFORM=offscreen bench/viewbench [--messages N] [--page P] [--frames F]
+//   QT_QPA_PLATFORM=offscreen bench/viewbench [--messages N] [--page P] [--frames F] [--compact] [--rich]
 //
 // A room of N messages (mixed senders, lengths, links, emoji, days) is opened
 // in MainWindow with its latest 50, as the app does, and then the user keeps
@@ -9,7 +9,10 @@
 // (p50, max) as the backlog grows, the paint time of F frames scrolling down
 // through the loaded backlog, a new message arriving while the user reads far
 // up, going back to the bottom (where the window gives back all but the latest
-// messages), a new message after that, and RSS. Prints one JSON line. Not a
+// messages), a new message after that, and RSS. With --rich every message
+// carries what issue 11 added: reactions (one to three chips), and every
+// other one is a reply with its quote; some are edited, some mention the
+// reader. Prints one JSON line. Not a
 // test: figures go to docs/performance.md.
 #include "common/messagelistmodel.h"
 #include "ui/conversationview.h"
@@ -24,6 +27,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 using namespace Natter;
 
@@ -40,6 +44,8 @@ qint64 rssKiB()
     }
     return -1;
 }
+
+bool g_rich = false;
 
 Message makeMessage(qint64 id, const QDateTime &start)
 {
@@ -63,6 +69,28 @@ Message makeMessage(qint64 id, const QDateTime &start)
     m.from = people.at(int((id * 7) % people.size()) / (id % 3 == 0 ? 1 : 2)); // runs of one sender
     m.text = texts.at(int((id * 13) % texts.size()));
     m.timestamp = start.addSecs(id * 37); // about 2,300 a day: day separators now and then
+    if (g_rich) {
+        static const QStringList emoji{QStringLiteral("👍"), QStringLiteral("🎉"), QStringLiteral("👀"),
+                                       QStringLiteral("✅")};
+        for (int i = 0; i <= id % 3; ++i)
+            m.reactions.append(Reaction{emoji.at(int((id + i) % emoji.size())), int(1 + (id + i) % 4),
+                                        people.mid(0, int(1 + (id + i) % 4)), i == 0 && id % 2 == 0});
+        if (id % 2 == 0 && id > 3) {
+            const Message original = [&] {
+                const bool rich = std::exchange(g_rich, false);
+                const Message o = makeMessage(id - 3, start);
+                g_rich = rich;
+                return o;
+            }();
+            m.reply = ReplyPreview{original.id, original.from, Message::previewOf(original.text), false};
+        }
+        if (id % 5 == 0)
+            m.edited = m.timestamp.addSecs(20);
+        if (id % 7 == 0) {
+            m.mentions = {QStringLiteral("alice@example.org")};
+            m.text = QStringLiteral("@Alice ") + m.text;
+        }
+    }
     return m;
 }
 
@@ -82,8 +110,11 @@ int main(int argc, char *argv[])
                                           QStringLiteral("n"), QStringLiteral("300"));
     const QCommandLineOption compactOption(QStringLiteral("compact"),
                                            QStringLiteral("Compact rows instead of bubbles."));
-    parser.addOptions({messagesOption, pageOption, framesOption, compactOption});
+    const QCommandLineOption richOption(
+        QStringLiteral("rich"), QStringLiteral("Replies, reactions, edits and mentions on the messages."));
+    parser.addOptions({messagesOption, pageOption, framesOption, compactOption, richOption});
     parser.process(app);
+    g_rich = parser.isSet(richOption);
     const int total = parser.value(messagesOption).toInt();
     const int page = parser.value(pageOption).toInt();
     const int frames = parser.value(framesOption).toInt();
@@ -172,17 +203,17 @@ int main(int argc, char *argv[])
     view->viewport()->repaint();
     const double appendAtBottomMs = timer.nsecsElapsed() / 1e6;
 
-    std::printf("{\"bench\":\"viewbench\",\"style\":\"%s\",\"messages\":%d,\"page\":%d,\"open_ms\":%.1f,"
-                "\"pages\":%lld,"
-                "\"page_p50_ms\":%.1f,\"page_max_ms\":%.1f,\"load_all_s\":%.1f,\"rows_loaded\":%d,"
-                "\"frames\":%lld,\"frame_p50_ms\":%.2f,\"frame_p99_ms\":%.2f,\"frame_max_ms\":%.2f,"
-                "\"append_far_up_ms\":%.1f,\"rss_loaded_mib\":%.1f,\"back_to_bottom_ms\":%.1f,"
-                "\"rows_at_bottom\":%d,\"append_at_bottom_ms\":%.1f,\"rss_growth_mib\":%.1f}\n",
-                parser.isSet(compactOption) ? "compact" : "bubbles", total, page, openMs,
-                qlonglong(pageMs.size()), percentile(pageMs, 0.5),
-                pageMs.isEmpty() ? 0.0 : pageMs.constLast(), loadAllMs / 1000, loaded,
-                qlonglong(frameMs.size()), percentile(frameMs, 0.5), percentile(frameMs, 0.99),
-                frameMs.isEmpty() ? 0.0 : frameMs.constLast(), appendFarUpMs, rssLoaded, backToBottomMs,
-                rowsAtBottom, appendAtBottomMs, (rssKiB() - rssStart) / 1024.0);
+    std::printf(
+        "{\"bench\":\"viewbench\",\"style\":\"%s\",\"rich\":%s,\"messages\":%d,\"page\":%d,\"open_ms\":%.1f,"
+        "\"pages\":%lld,"
+        "\"page_p50_ms\":%.1f,\"page_max_ms\":%.1f,\"load_all_s\":%.1f,\"rows_loaded\":%d,"
+        "\"frames\":%lld,\"frame_p50_ms\":%.2f,\"frame_p99_ms\":%.2f,\"frame_max_ms\":%.2f,"
+        "\"append_far_up_ms\":%.1f,\"rss_loaded_mib\":%.1f,\"back_to_bottom_ms\":%.1f,"
+        "\"rows_at_bottom\":%d,\"append_at_bottom_ms\":%.1f,\"rss_growth_mib\":%.1f}\n",
+        parser.isSet(compactOption) ? "compact" : "bubbles", g_rich ? "true" : "false", total, page, openMs,
+        qlonglong(pageMs.size()), percentile(pageMs, 0.5), pageMs.isEmpty() ? 0.0 : pageMs.constLast(),
+        loadAllMs / 1000, loaded, qlonglong(frameMs.size()), percentile(frameMs, 0.5),
+        percentile(frameMs, 0.99), frameMs.isEmpty() ? 0.0 : frameMs.constLast(), appendFarUpMs, rssLoaded,
+        backToBottomMs, rowsAtBottom, appendAtBottomMs, (rssKiB() - rssStart) / 1024.0);
     return 0;
 }

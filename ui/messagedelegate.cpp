@@ -315,8 +315,11 @@ int MessageDelegate::layoutChips(const QModelIndex &index, int x, int y, int wid
             (*chips)[i].rect.translate(width - used, 0);
     };
     for (const Reaction &reaction : reactions) {
-        const QString label = reaction.emoji + u' ' + QLocale().toString(reaction.count);
-        const int chipWidth = fm.horizontalAdvance(label) + 2 * m_metrics->padH;
+        // The emoji's width from its cached picture: measuring it would decode its PNG each time.
+        const QPixmap &picture = emojiPixmap(reaction.emoji);
+        const int chipWidth = int(picture.width() / picture.devicePixelRatio()) +
+                              fm.horizontalAdvance(u' ' + QLocale().toString(reaction.count)) +
+                              2 * m_metrics->padH;
         if (lineX > 0 && lineX + chipWidth > width) {
             alignLine(lineX - gap);
             lineX = 0;
@@ -329,6 +332,30 @@ int MessageDelegate::layoutChips(const QModelIndex &index, int x, int y, int wid
     }
     alignLine(lineX - gap);
     return lineY + height - y;
+}
+
+const QPixmap &MessageDelegate::emojiPixmap(const QString &emoji) const
+{
+    // A reaction's emoji drawn once per size: colour emoji are PNGs inside
+    // the font, and shaping or drawing them as text decodes them every time.
+    const QFont &font = m_metrics->smallFont;
+    const QString key = emoji + u'\x1f' + QString::number(font.pointSizeF()) + u'\x1f' + font.family();
+    if (const auto it = m_emoji.constFind(key); it != m_emoji.cend())
+        return *it;
+    if (m_emoji.size() > 500)
+        m_emoji.clear();
+    const QFontMetrics fm(font);
+    const qreal ratio = qApp ? qApp->devicePixelRatio() : 1.0;
+    const QSize size(std::max(1, fm.horizontalAdvance(emoji)), fm.height());
+    QPixmap picture((QSizeF(size) * ratio).toSize());
+    picture.setDevicePixelRatio(ratio);
+    picture.fill(Qt::transparent);
+    QPainter painter(&picture);
+    painter.setFont(font);
+    painter.setPen(QGuiApplication::palette().color(QPalette::Text));
+    painter.drawText(QRect(QPoint(0, 0), size), Qt::AlignCenter, emoji);
+    painter.end();
+    return *m_emoji.insert(key, picture);
 }
 
 void MessageDelegate::setStyle(Style style)
@@ -454,12 +481,10 @@ MessageDelegate::Layout MessageDelegate::bubbleLayout(const QStyleOptionViewItem
     const int inlineWidth = int(std::ceil(lastLineWidth)) + m.padH + footerWidth;
     const bool inlineFooter = inlineWidth <= maxTextWidth;
     const auto reply = index.data(MessageListModel::ReplyRole).value<ReplyPreview>();
+    // Room for about 30 characters of the quote (it is elided to fit): a
+    // width that needs no shaping of the quoted text, which may hold emoji.
     const int quoteWidth =
-        reply.id > 0 ? std::min(maxTextWidth, m.footerMetrics->horizontalAdvance(
-                                                  reply.deleted ? tr("Original message deleted")
-                                                                : Message::previewOf(reply.text, 60)) +
-                                                  m.padH * 2)
-                     : 0;
+        reply.id > 0 ? std::min(maxTextWidth, m.footerMetrics->averageCharWidth() * 30 + m.padH * 2) : 0;
     const int contentWidth = std::min(
         maxTextWidth,
         std::max({int(std::ceil(naturalWidth)), inlineFooter ? inlineWidth : footerWidth, quoteWidth}));
@@ -468,8 +493,10 @@ MessageDelegate::Layout MessageDelegate::bubbleLayout(const QStyleOptionViewItem
     const int footerHeight = inlineFooter ? 0 : m.innerGap + m.smallLineHeight;
     const int quoteSpace = reply.id > 0 ? quoteHeight(option) + m.padV / 2 : 0;
     l.bubble = QRect(bubbleX, y, bubbleWidth, m.padV + quoteSpace + textHeightPx + footerHeight + m.padV);
-    if (reply.id > 0)
+    if (reply.id > 0) {
         l.quote = QRect(bubbleX + m.padH, y + m.padV, contentWidth, quoteHeight(option));
+        l.quoteCache = std::make_shared<Layout::QuoteCache>();
+    }
     l.text = QRect(bubbleX + m.padH, y + m.padV + quoteSpace, contentWidth, textHeightPx);
     if (inlineFooter)
         l.footer = QRect(l.text.right() + 1 - footerWidth, l.text.bottom() + 1 - m.smallLineHeight,
@@ -652,28 +679,41 @@ void MessageDelegate::paintExtras(QPainter *painter, const QStyleOptionViewItem 
         nameFont.setBold(true);
         painter->setFont(nameFont);
         painter->setPen(accent);
-        const QFontMetrics nameMetrics(nameFont);
-        painter->drawText(QRect(inner.left(), inner.top(), inner.width(), m.smallLineHeight),
-                          Qt::AlignLeft | Qt::AlignVCenter,
-                          nameMetrics.elidedText(reply.from.name, Qt::ElideRight, inner.width()));
         QFont textFont = m.smallFont;
         textFont.setItalic(reply.deleted);
-        painter->setFont(textFont);
+        // Shaped once per row (the quote may hold emoji), drawn from then on.
+        if (!l.quoteCache->name) {
+            const auto shaped = [](const QString &text, const QFont &font) {
+                auto layout = std::make_shared<QTextLayout>(text, font);
+                layout->beginLayout();
+                layout->createLine();
+                layout->endLayout();
+                return layout;
+            };
+            l.quoteCache->name = shaped(
+                QFontMetrics(nameFont).elidedText(reply.from.name, Qt::ElideRight, inner.width()), nameFont);
+            const QString preview = reply.deleted ? tr("Original message deleted") : reply.text;
+            l.quoteCache->text =
+                shaped(QFontMetrics(textFont).elidedText(preview, Qt::ElideRight, inner.width()), textFont);
+        }
+        l.quoteCache->name->draw(painter, inner.topLeft());
         painter->setPen(colors.secondary);
-        const QString preview = reply.deleted ? tr("Original message deleted") : reply.text;
-        painter->drawText(
-            QRect(inner.left(), inner.top() + m.smallLineHeight, inner.width(), m.smallLineHeight),
-            Qt::AlignLeft | Qt::AlignVCenter,
-            QFontMetrics(textFont).elidedText(preview, Qt::ElideRight, inner.width()));
+        l.quoteCache->text->draw(painter, QPointF(inner.left(), inner.top() + m.smallLineHeight));
     }
     for (const Layout::Chip &chip : l.chips) {
         painter->setPen(QPen(chipOutline(palette, chip.mine), 1));
         painter->setBrush(chipBackground(palette, chip.mine));
         painter->drawRoundedRect(QRectF(chip.rect).adjusted(0.5, 0.5, -0.5, -0.5), chip.rect.height() / 2.0,
                                  chip.rect.height() / 2.0);
+        const QPixmap &picture = emojiPixmap(chip.emoji);
+        const QSize pictureSize = (QSizeF(picture.size()) / picture.devicePixelRatio()).toSize();
+        const QPoint at(chip.rect.left() + m.padH, chip.rect.center().y() - pictureSize.height() / 2 + 1);
+        painter->drawPixmap(at, picture);
         painter->setFont(m.smallFont);
         painter->setPen(palette.color(QPalette::Text));
-        painter->drawText(chip.rect, Qt::AlignCenter, chip.emoji + u' ' + QLocale().toString(chip.count));
+        painter->drawText(QRect(at.x() + pictureSize.width(), chip.rect.top(),
+                                chip.rect.right() - at.x() - pictureSize.width(), chip.rect.height()),
+                          Qt::AlignLeft | Qt::AlignVCenter, u' ' + QLocale().toString(chip.count));
     }
 }
 
@@ -746,6 +786,7 @@ MessageDelegate::Layout MessageDelegate::compactLayout(const QStyleOptionViewIte
     }
     if (index.data(MessageListModel::ReplyRole).value<ReplyPreview>().id > 0) {
         l.quote = QRect(x, y + m.innerGap, textWidth, quoteHeight(option));
+        l.quoteCache = std::make_shared<Layout::QuoteCache>();
         y = l.quote.bottom() + 1 + m.innerGap;
     }
     TextSize size;

@@ -3,6 +3,7 @@
 #include <QCache>
 #include <QFont>
 #include <QHash>
+#include <QPixmap>
 #include <QStyledItemDelegate>
 #include <QUrl>
 
@@ -73,6 +74,13 @@ public:
             bool mine = false;
         };
         QList<Chip> chips;
+        /// The quote's two lines, shaped at its first paint (shared by copies of the layout).
+        struct QuoteCache
+        {
+            std::shared_ptr<QTextLayout> name;
+            std::shared_ptr<QTextLayout> text;
+        };
+        std::shared_ptr<QuoteCache> quoteCache;
         QString dayText;
         QString footerText;
         QString timeText;
@@ -133,6 +141,7 @@ private:
                     QList<Layout::Chip> *chips) const;
     /// A reply's quote: the original's sender and first line.
     int quoteHeight(const QStyleOptionViewItem &option) const;
+    const QPixmap &emojiPixmap(const QString &emoji) const;
     void paintExtras(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index,
                      const Layout &l) const;
     struct TextSize
@@ -185,6 +194,7 @@ private:
     mutable int m_cacheWidth = -1;
     mutable std::unique_ptr<Metrics> m_metrics;
     qint64 m_readMarker = 0;
+    mutable QHash<QString, QPixmap> m_emoji;
     qint64 m_flashing = 0;
     /// The local time's offset from UTC at utcMs, cached for the span between two transitions.
     qint64 localOffsetMs(qint64 utcMs) const;
