@@ -75,6 +75,9 @@ ChatClient::ChatClient(QObject *parent)
     , m_conversations(new ConversationListModel(this))
 {
     m_clock.start();
+    m_markTimer.setSingleShot(true);
+    m_markTimer.setInterval(400);
+    connect(&m_markTimer, &QTimer::timeout, this, &ChatClient::sendReadMarks);
     connect(m_connection, &ServerConnection::stateChanged, this, &ChatClient::onConnectionStateChanged);
     connect(m_connection, &ServerConnection::connected, this, &ChatClient::onConnected);
     connect(m_connection, &ServerConnection::disconnected, this, &ChatClient::onDisconnected);
@@ -270,8 +273,19 @@ void ChatClient::handle(const Protocol::Welcome &welcome)
         Q_EMIT tokenChanged(m_token);
     }
     qCInfo(lcNatterClientNet) << "signed in to" << serverUrl() << "as" << m_self.email;
-    for (const Protocol::ConversationState &state : welcome.conversations)
+    for (const Protocol::ConversationState &state : welcome.conversations) {
+        // What was read here while offline still counts.
+        if (const qint64 read = m_unsentMarks.value(keyOf(state.room, state.with)); read > state.readId) {
+            Protocol::ConversationState local = state;
+            local.readId = read;
+            local.unread = 0;
+            setConversationState(local);
+            continue;
+        }
         setConversationState(state);
+    }
+    if (!m_unsentMarks.isEmpty())
+        m_markTimer.start();
     // The server's spelling of the email decides which messages are "own".
     for (const Conversation &conversation : std::as_const(m_open))
         conversation.messages->setOwnEmail(m_self.email);
@@ -1001,9 +1015,22 @@ void ChatClient::markRead(const ConversationKey &key, qint64 id)
     state.readId = id;
     state.unread = 0;
     setConversationState(state);
-    if (isOnline())
-        send(
-            Protocol::MarkRead{key.isRoom() ? key.name : QString(), key.isRoom() ? QString() : key.name, id});
+    m_unsentMarks.insert(key, id);
+    if (!m_markTimer.isActive())
+        m_markTimer.start();
+}
+
+void ChatClient::sendReadMarks()
+{
+    if (!isOnline())
+        return; // sent after the next welcome
+    for (auto it = m_unsentMarks.cbegin(); it != m_unsentMarks.cend(); ++it) {
+        const ConversationKey &key = it.key();
+        if (m_open.contains(key))
+            send(Protocol::MarkRead{key.isRoom() ? key.name : QString(), key.isRoom() ? QString() : key.name,
+                                    it.value()});
+    }
+    m_unsentMarks.clear();
 }
 
 void ChatClient::setMuted(const ConversationKey &key, bool muted)

@@ -332,6 +332,10 @@ private:
     QStringList m_watched;                        // the emails watch_presence gave on this connection
     QHash<QString, ConversationKey> m_outboxKeys; // client id -> conversation
     QTimer m_typingExpiry;
+    /// Read markers go out together a moment after reading stops (each is a write on the server).
+    QTimer m_markTimer;
+    QHash<ConversationKey, qint64> m_unsentMarks;
+    void sendReadMarks();
     QHash<ConversationKey, QHash<QString, qint64>> m_typingSince; // conversation -> email -> ms of m_clock
     QElapsedTimer m_clock;
 };

@@ -247,7 +247,7 @@ void ChatServer::handle(ClientSession *session, const MarkRead &mark)
 {
     const std::optional<ConversationId> conversation =
         requestedConversation(session, mark.room, mark.with, Type::MarkRead);
-    if (!conversation)
+    if (!conversation || !takeRateToken(session, Type::MarkRead, {})) // each one is a write
         return;
     const QString &email = session->user().email;
     const std::optional<ConversationState> state = m_store->markRead(email, *conversation, mark.id);
@@ -267,7 +267,7 @@ void ChatServer::handle(ClientSession *session, const MuteRequest &mute)
 {
     const std::optional<ConversationId> conversation =
         requestedConversation(session, mute.room, mute.with, Type::Mute);
-    if (!conversation)
+    if (!conversation || !takeRateToken(session, Type::Mute, {}))
         return;
     const QString &email = session->user().email;
     const std::optional<ConversationState> state = m_store->setMuted(email, *conversation, mute.muted);

@@ -1084,7 +1084,8 @@ SqliteMessageStore::markRead(const QString &email, const ConversationId &convers
     if (!execute(
             u"INSERT INTO conversation_state (email, conversation, read_id) VALUES (?, ?, ?)"
             u" ON CONFLICT (email, conversation) DO UPDATE SET read_id = MAX(read_id, excluded.read_id)"_s,
-            {email, key, id}))
+            {email, key, id}) ||
+        !trimConversationStates(email))
         return std::nullopt;
     return conversationState(email, key);
 }
@@ -1099,9 +1100,29 @@ SqliteMessageStore::setMuted(const QString &email, const ConversationId &convers
     const QString key = conversationKey(conversation);
     if (!execute(u"INSERT INTO conversation_state (email, conversation, muted) VALUES (?, ?, ?)"
                  u" ON CONFLICT (email, conversation) DO UPDATE SET muted = excluded.muted"_s,
-                 {email, key, muted ? 1 : 0}))
+                 {email, key, muted ? 1 : 0}) ||
+        !trimConversationStates(email))
         return std::nullopt;
     return conversationState(email, key);
+}
+
+bool SqliteMessageStore::trimConversationStates(const QString &email)
+{
+    // A user who has read thousands of conversations (rooms come and go)
+    // keeps the markers of the MaxConversationStates read most recently
+    // (highest ids), muted ones first: each welcome carries them all.
+    QSqlQuery count(m_db);
+    count.prepare(u"SELECT COUNT(*) FROM conversation_state WHERE email = ?"_s);
+    count.bindValue(0, email);
+    if (!count.exec() || !count.next())
+        return fail(u"cannot count read markers"_s, count.lastError());
+    if (count.value(0).toInt() <= MaxConversationStates)
+        return true;
+    count.finish();
+    return execute(u"DELETE FROM conversation_state WHERE email = ? AND conversation NOT IN ("
+                   u"SELECT conversation FROM conversation_state WHERE email = ?"
+                   u" ORDER BY muted DESC, read_id DESC LIMIT ?)"_s,
+                   {email, email, MaxConversationStates});
 }
 
 std::optional<QList<Protocol::ConversationState>> SqliteMessageStore::conversationStates(const QString &email)

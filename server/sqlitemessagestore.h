@@ -64,6 +64,8 @@ public:
     markRead(const QString &email, const ConversationId &conversation, qint64 id) override;
     std::optional<Protocol::ConversationState>
     setMuted(const QString &email, const ConversationId &conversation, bool muted) override;
+    /// Read markers and mutes kept per user (the oldest read give way first).
+    static constexpr int MaxConversationStates = 1000;
     std::optional<QList<Protocol::ConversationState>> conversationStates(const QString &email) override;
     qint64 lastId() const override { return m_lastId; }
     QString serverId() const override { return m_serverId; }
@@ -101,6 +103,7 @@ private:
     bool readMessages(QSqlQuery &query, QList<Message> *messages, qint64 *lastChanged = nullptr);
     bool loadReactions(Message *message);
     bool execute(const QString &sql, const QVariantList &values, int *rowsAffected = nullptr);
+    bool trimConversationStates(const QString &email);
     /// Begins a write transaction (false and errorString() if the store is not open or busy).
     bool beginWrite();
     /// Runs change in a transaction with the next change sequence number and

@@ -37,6 +37,7 @@ private Q_SLOTS:
     void resumeSeesEveryChangeOnce();
     void readMarkersFollowAcrossDevices();
     void muteIsKeptForEveryDevice();
+    void markersAndMutesCountAgainstTheRateLimit();
     void historyAroundAMessage();
     void mentionsAreCarried();
     void searchFindsOnlyWhatTheReaderMayRead();
@@ -672,6 +673,27 @@ void TestConversations::muteIsKeptForEveryDevice()
     QCOMPARE(welcome->conversations.size(), 2);
     for (const ConversationState &state : welcome->conversations)
         QCOMPARE(state.muted, state.room == u"general"_s);
+}
+
+void TestConversations::markersAndMutesCountAgainstTheRateLimit()
+{
+    // Each marker and mute is a write: a client cannot make the server write
+    // faster than it may send messages.
+    ServerConfig config = TestServer::defaultConfig();
+    config.rateLimit = 5;
+    config.rateBurst = 5;
+    m_server = std::make_unique<TestServer>(config);
+    QVERIFY(m_server->start());
+    TestClient *alice = signedIn(u"Alice"_s, u"alice@x.org"_s, {u"design"_s});
+    QVERIFY(alice);
+    for (int i = 1; i <= 30; ++i)
+        alice->send(MarkRead{u"design"_s, {}, i});
+    for (int i = 0; i < 10; ++i)
+        alice->send(MuteRequest{u"design"_s, {}, i % 2 == 0});
+    const std::optional<ErrorCode> refused = errorOf(alice);
+    QVERIFY(refused);
+    QCOMPARE(*refused, ErrorCode::RateLimited);
+    QVERIFY(alice->isConnected()); // refused, not dropped
 }
 
 void TestConversations::historyAroundAMessage()

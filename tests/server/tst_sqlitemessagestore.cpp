@@ -81,6 +81,7 @@ private Q_SLOTS:
     void retentionDeletesTheOldestInBatches();
     void migratesFromSchemaFive();
     void changesTakeIncreasingSequenceNumbers();
+    void readMarkersPerUserAreBounded();
 
 private:
     QString path() const { return m_dir->filePath(u"natter.db"_s); }
@@ -439,6 +440,29 @@ void TestSqliteMessageStore::migratesFromSchemaFive()
     QCOMPARE((*now)->text, u"new"_s);
     QCOMPARE((*now)->reactions.size(), 1);
     QCOMPARE((*now)->clientId, u"c-1"_s);
+}
+
+void TestSqliteMessageStore::readMarkersPerUserAreBounded()
+{
+    // Someone who reads in room after room keeps the markers read last (and
+    // every mute); nobody else loses any.
+    auto store = std::make_unique<SqliteMessageStore>(path());
+    QVERIFY(store->open());
+    constexpr int Cap = SqliteMessageStore::MaxConversationStates;
+    QVERIFY(store->setMuted(u"alice@x.org"_s, ConversationId::ofRoom(u"muted"_s), true));
+    QVERIFY(store->markRead(u"bob@x.org"_s, ConversationId::ofRoom(u"room-0"_s), 1));
+    for (int i = 0; i < Cap + 20; ++i)
+        QVERIFY(store->markRead(u"alice@x.org"_s, ConversationId::ofRoom(u"room-%1"_s.arg(i)), 100 + i));
+    const auto states = store->conversationStates(u"alice@x.org"_s);
+    QVERIFY(states);
+    QCOMPARE(states->size(), Cap);
+    QList<QString> rooms;
+    for (const auto &state : *states)
+        rooms.append(state.room);
+    QVERIFY(rooms.contains(u"muted"_s));
+    QVERIFY(rooms.contains(u"room-%1"_s.arg(Cap + 19)));
+    QVERIFY(!rooms.contains(u"room-0"_s)); // read longest ago
+    QCOMPARE(store->conversationStates(u"bob@x.org"_s)->size(), 1);
 }
 
 void TestSqliteMessageStore::changesTakeIncreasingSequenceNumbers()
