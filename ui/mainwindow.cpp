@@ -606,8 +606,10 @@ void MainWindow::showKeyboardShortcuts()
         }
     }
     layout->addWidget(table);
-    auto *composerKeys =
-        new QLabel(tr("In the message field: Enter sends, Shift+Enter starts a new line."), dialog);
+    auto *composerKeys = new QLabel(
+        tr("In the message field: Enter sends, Shift+Enter starts a new line, Up (when empty) edits "
+           "your last message, Esc cancels a reply or an edit, @ names someone."),
+        dialog);
     composerKeys->setWordWrap(true);
     layout->addWidget(composerKeys);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Close, dialog);
