@@ -952,6 +952,20 @@ void MainWindow::scrollToBottom()
 void MainWindow::openSearch(const QString &text)
 {
     m_memberPane->hide();
+    if (!m_searchPanel->isVisible()) {
+        // Room for the results, taken from the messages' column.
+        auto *splitter = static_cast<QSplitter *>(centralWidget());
+        QList<int> sizes = splitter->sizes();
+        const int wanted = fontMetrics().averageCharWidth() * 52;
+        const int index = splitter->indexOf(m_searchPanel);
+        const int conversation = splitter->indexOf(m_messageView->parentWidget());
+        if (index >= 0 && conversation >= 0 && sizes.at(index) < wanted) {
+            sizes[conversation] = std::max(0, sizes.at(conversation) - (wanted - sizes.at(index)));
+            sizes[index] = wanted;
+            m_searchPanel->show();
+            splitter->setSizes(sizes);
+        }
+    }
     if (!text.isEmpty()) {
         m_searchPanel->field()->setText(text);
         m_searchPanel->open();

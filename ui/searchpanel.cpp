@@ -133,6 +133,7 @@ SearchPanel::SearchPanel(QWidget *parent)
     , m_model(new QStandardItemModel(this))
 {
     setObjectName(u"searchPanel"_s);
+    setMinimumWidth(fontMetrics().averageCharWidth() * 38); // a snippet needs room to say something
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(8, 8, 8, 8);
     auto *top = new QHBoxLayout;
