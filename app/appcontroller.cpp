@@ -7,6 +7,7 @@
 #include "common/fingerprint.h"
 #include "common/memberlistmodel.h"
 #include "common/validation.h"
+#include "ui/conversationview.h"
 #include "ui/mainwindow.h"
 #include "ui/searchpanel.h"
 #include "ui/trayicon.h"
@@ -1005,6 +1006,10 @@ void AppController::onConversationStateChanged(const ConversationKey &key)
     const Protocol::ConversationState state = m_client->conversationState(key);
     ConversationListModel *conversations = m_client->conversations();
     const bool reading = m_window->isActiveWindow() && key == m_window->currentConversation();
+    // The conversation shown since the app started, before the server said where the user stopped.
+    if (key == m_window->currentConversation() && m_window->messageView()->readMarker() == 0 &&
+        state.unread > 0)
+        m_window->setReadMarker(state.readId);
     conversations->setUnreadCount(key, reading ? 0 : state.unread);
     if (conversations->isMuted(key) != state.muted) {
         conversations->setMuted(key, state.muted);
