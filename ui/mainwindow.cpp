@@ -3,6 +3,7 @@
 #include "common/memberlistmodel.h"
 #include "common/messagelistmodel.h"
 #include "common/validation.h"
+#include "ui/closebutton.h"
 #include "ui/composer.h"
 #include "ui/conversationview.h"
 #include "ui/messagedelegate.h"
@@ -293,11 +294,7 @@ QWidget *MainWindow::createConversationPane()
     m_errorLabel->setWordWrap(true);
     m_errorLabel->setTextFormat(Qt::PlainText);
     bannerLayout->addWidget(m_errorLabel, 1);
-    auto *dismiss = new QToolButton(m_errorBanner);
-    dismiss->setText(u"✕"_s);
-    dismiss->setAutoRaise(true);
-    dismiss->setToolTip(tr("Dismiss"));
-    dismiss->setAccessibleName(tr("Dismiss"));
+    QToolButton *dismiss = makeCloseButton(tr("Dismiss"), tr("Dismiss"), m_errorBanner);
     connect(dismiss, &QToolButton::clicked, this, &MainWindow::clearError);
     bannerLayout->addWidget(dismiss);
     m_errorBanner->hide();
@@ -372,12 +369,8 @@ QWidget *MainWindow::createConversationPane()
     m_composerBannerLabel->setFont(scaledFont(m_composerBannerLabel->font(), TypeScale::Meta));
     m_composerBannerLabel->setForegroundRole(QPalette::PlaceholderText);
     composerBannerLayout->addWidget(m_composerBannerLabel, 1);
-    auto *cancelMode = new QToolButton(m_composerBanner);
+    QToolButton *cancelMode = makeCloseButton(tr("Cancel (Esc)"), tr("Cancel"), m_composerBanner);
     cancelMode->setObjectName(u"cancelComposerMode"_s);
-    cancelMode->setText(u"✕"_s);
-    cancelMode->setAutoRaise(true);
-    cancelMode->setToolTip(tr("Cancel (Esc)"));
-    cancelMode->setAccessibleName(tr("Cancel"));
     connect(cancelMode, &QToolButton::clicked, this, &MainWindow::cancelComposerMode);
     composerBannerLayout->addWidget(cancelMode);
     m_composerBanner->hide();

@@ -1,6 +1,7 @@
 #include "ui/searchpanel.h"
 
 #include "common/searchsyntax.h"
+#include "ui/closebutton.h"
 #include "ui/messagedelegate.h"
 #include "ui/messagepalette.h"
 #include "ui/typography.h"
@@ -146,12 +147,8 @@ SearchPanel::SearchPanel(QWidget *parent)
     m_field->setMaxLength(Protocol::MaxQueryLength + 200); // room for the filters
     m_field->installEventFilter(this);
     top->addWidget(m_field, 1);
-    auto *close = new QToolButton(this);
+    QToolButton *close = makeCloseButton(tr("Close search (Esc)"), tr("Close search"), this);
     close->setObjectName(u"closeSearch"_s);
-    close->setText(u"✕"_s);
-    close->setAutoRaise(true);
-    close->setToolTip(tr("Close search (Esc)"));
-    close->setAccessibleName(tr("Close search"));
     connect(close, &QToolButton::clicked, this, [this] {
         hide();
         Q_EMIT closed();
