@@ -169,6 +169,7 @@ AppController::AppController(AppSettings settings, ClientOptions options,
                 tr("Search needs the connection to the server; Natter is offline."));
     });
     connect(m_client, &ChatClient::searchFinished, m_window, &MainWindow::showSearchResults);
+    connect(m_client, &ChatClient::searchFailed, m_window->searchPanel(), &SearchPanel::showError);
     m_window->searchPanel()->setTitleResolver([this](const ConversationKey &key) {
         const QString title = m_client->conversations()->title(key);
         return key.isRoom() ? u'#' + key.name : title;

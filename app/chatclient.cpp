@@ -59,6 +59,16 @@ QString readableError(const Protocol::Error &error)
         return ChatClient::tr("There is no one with that email on this server.");
     case ErrorCode::WeakPassword:
         return ChatClient::tr("Choose a longer password: %1.").arg(error.message);
+    case ErrorCode::NoSuchMessage:
+        return ChatClient::tr("That message is gone (deleted, or no longer yours to see).");
+    case ErrorCode::NotAllowed:
+        return ChatClient::tr("Only its author (or the owner of a private room) can change that message.");
+    case ErrorCode::BadEmoji:
+        return ChatClient::tr("A reaction is one emoji.");
+    case ErrorCode::TooManyReactions:
+        return ChatClient::tr("That message has as many different reactions as it can take.");
+    case ErrorCode::BadQuery:
+        return ChatClient::tr("The search could not be read: %1.").arg(error.message);
     case ErrorCode::InternalError:
         return ChatClient::tr("The server could not handle the request (%1). Try again later.")
             .arg(error.message);
@@ -614,6 +624,10 @@ void ChatClient::handle(const Protocol::Error &error)
         forgetConnectionState();
         Q_EMIT errorOccurred(readableError(error));
         Q_EMIT signInFailed(error.code, readableError(error));
+        return;
+    }
+    if (error.request == Protocol::Type::Search) {
+        Q_EMIT searchFailed(readableError(error)); // said in the search panel, not over the conversation
         return;
     }
     Q_EMIT errorOccurred(readableError(error));

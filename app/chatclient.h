@@ -240,6 +240,8 @@ Q_SIGNALS:
     void messageChanged(const Natter::ConversationKey &key, const Natter::Message &message);
     /// showMessage()'s message is loaded in the conversation's model.
     void messageShown(const Natter::ConversationKey &key, qint64 id);
+    /// The server refused a search (bad_query, rate_limited…): why, for the user.
+    void searchFailed(const QString &message);
     /// The answer to search().
     void searchFinished(const Natter::Protocol::SearchResults &results);
     /// The read marker, unread count or mute of a conversation changed (on this or another device).

@@ -674,6 +674,26 @@ void TestChatClient::readMarkersAndMutesFollowTheOtherDevice()
     QVERIFY(phone);
     QCOMPARE(phone->conversationState(general).readId, laptop->messages(general)->messageAt(1).id);
     QVERIFY(phone->conversationState(general).muted);
+
+    // Reading message after message sends one marker a moment later, not one each.
+    for (int i = 3; i < 6; ++i)
+        bob.send(Protocol::SendMessage{QStringLiteral("general"), {}, QStringLiteral("news %1").arg(i), {}});
+    QTRY_COMPARE(laptop->messages(general)->rowCount(), 6);
+    QSignalSpy markers(desktop.get(), &ChatClient::conversationStateChanged);
+    for (int row = 2; row < 6; ++row)
+        laptop->markRead(general, laptop->messages(general)->messageAt(row).id);
+    QTRY_COMPARE(desktop->conversationState(general).readId, laptop->messages(general)->messageAt(5).id);
+    QCOMPARE(markers.count(), 1);
+    QCOMPARE(desktop->conversationState(general).unread, 0);
+
+    // A search the server cannot read is answered where it was asked, not as a general error.
+    QSignalSpy failed(laptop.get(), &ChatClient::searchFailed);
+    QSignalSpy errors(laptop.get(), &ChatClient::errorOccurred);
+    Protocol::SearchRequest search;
+    search.query = QStringLiteral("\"unbalanced");
+    QVERIFY(laptop->search(search));
+    QTRY_COMPARE(failed.count(), 1);
+    QCOMPARE(errors.count(), 0);
 }
 
 QTEST_GUILESS_MAIN(TestChatClient)
