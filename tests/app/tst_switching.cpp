@@ -6,8 +6,8 @@
 #include "tests/app/memorycredentialstore.h"
 #include "tests/support/testserver.h"
 #include "ui/composer.h"
-#include "ui/directorydialog.h"
 #include "ui/conversationview.h"
+#include "ui/directorydialog.h"
 #include "ui/mainwindow.h"
 
 #include "tests/support/testclient.h"

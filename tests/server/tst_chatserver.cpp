@@ -188,14 +188,7 @@ TestClient *TestChatServer::connectedClient(const QString &name, const QString &
 {
     auto *client = new TestClient;
     m_clients.append(client);
-    if (!client->open(m_server->serverPort()) || !client->hello(name, email))
-        return nullptr;
-    for (const QString &room : rooms) {
-        if (!client->join(room))
-            return nullptr;
-    }
-    client->frames.clear();
-    return client;
+    return client->signIn(m_server->serverPort(), name, email, rooms) ? client : nullptr;
 }
 
 bool TestChatServer::storeBeforeStart(int count, const std::function<MessageDraft(int)> &make)

@@ -87,14 +87,7 @@ TestClient *TestConversations::signedIn(const QString &name, const QString &emai
 {
     auto *client = new TestClient;
     m_clients.append(client);
-    if (!client->open(m_server->port()) || !client->hello(name, email))
-        return nullptr;
-    for (const QString &room : rooms) {
-        if (!client->join(room))
-            return nullptr;
-    }
-    client->frames.clear();
-    return client;
+    return client->signIn(m_server->port(), name, email, rooms) ? client : nullptr;
 }
 
 Message TestConversations::say(TestClient *client, const QString &room, const QString &text, qint64 replyTo,

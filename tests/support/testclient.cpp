@@ -102,6 +102,18 @@ bool TestClient::join(const QString &room)
         5000);
 }
 
+bool TestClient::signIn(quint16 port, const QString &name, const QString &email, const QStringList &rooms)
+{
+    if (!open(port) || !hello(name, email))
+        return false;
+    for (const QString &room : rooms) {
+        if (!join(room))
+            return false;
+    }
+    frames.clear();
+    return true;
+}
+
 QList<Message> TestClient::readConversation(const QString &room, const QString &with)
 {
     frames.clear();

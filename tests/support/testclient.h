@@ -39,6 +39,9 @@ public:
     QString token;
     /// Joins and waits for the room's history (the last frame of a join).
     bool join(const QString &room);
+    /// Opens, says hello (the default password) and joins the rooms; then
+    /// forgets the frames received so far, so a test reads only what follows.
+    bool signIn(quint16 port, const QString &name, const QString &email, const QStringList &rooms = {});
     /// Reads a whole conversation (a room, or the direct one with an email)
     /// page by page from the first message; empty if a page did not come.
     /// Frames received before are dropped.
