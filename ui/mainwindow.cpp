@@ -5,6 +5,7 @@
 #include "common/validation.h"
 #include "ui/closebutton.h"
 #include "ui/composer.h"
+#include "ui/composerbar.h"
 #include "ui/conversationview.h"
 #include "ui/messagedelegate.h"
 #include "ui/searchpanel.h"
@@ -359,50 +360,20 @@ QWidget *MainWindow::createConversationPane()
     m_typingLabel->setMinimumHeight(QFontMetrics(typingFont).height() + 2);
     layout->addWidget(m_typingLabel);
 
-    // "Replying to …" / "Editing message" above the composer, with a way out.
-    m_composerBanner = new QFrame(pane);
-    m_composerBanner->setObjectName(u"composerBanner"_s);
-    auto *composerBannerLayout = new QHBoxLayout(m_composerBanner);
-    composerBannerLayout->setContentsMargins(14, 4, 12, 0);
-    m_composerBannerLabel = new QLabel(m_composerBanner);
-    m_composerBannerLabel->setTextFormat(Qt::PlainText); // it quotes another person's words
-    m_composerBannerLabel->setFont(scaledFont(m_composerBannerLabel->font(), TypeScale::Meta));
-    m_composerBannerLabel->setForegroundRole(QPalette::PlaceholderText);
-    composerBannerLayout->addWidget(m_composerBannerLabel, 1);
-    QToolButton *cancelMode = makeCloseButton(tr("Cancel (Esc)"), tr("Cancel"), m_composerBanner);
-    cancelMode->setObjectName(u"cancelComposerMode"_s);
-    connect(cancelMode, &QToolButton::clicked, this, &MainWindow::cancelComposerMode);
-    composerBannerLayout->addWidget(cancelMode);
-    m_composerBanner->hide();
-    layout->addWidget(m_composerBanner);
-
-    auto *composerRow = new QHBoxLayout;
-    composerRow->setContentsMargins(12, 4, 12, 10);
-    m_composer = new Composer(pane);
-    m_composer->setObjectName(u"composer"_s);
-    m_sendButton = new QPushButton(pane);
-    m_sendButton->setObjectName(u"sendButton"_s);
-    m_sendButton->setIcon(sendIcon(palette()));
-    m_sendButton->setIconSize(QSize(fontMetrics().height(), fontMetrics().height()));
-    m_sendButton->setAccessibleName(tr("Send"));
-    m_sendButton->setToolTip(tr("Send (Enter). Shift+Enter starts a new line."));
-    composerRow->addWidget(m_composer, 1);
-    composerRow->addWidget(m_sendButton, 0, Qt::AlignBottom);
-    layout->addLayout(composerRow);
-
-    connect(m_composer, &Composer::submitted, this, &MainWindow::submitComposer);
-    connect(m_sendButton, &QPushButton::clicked, this, [this] {
-        const QString text = m_composer->toPlainText();
-        if (!text.trimmed().isEmpty())
-            submitComposer(text);
-        m_composer->setFocus();
-    });
-    connect(m_composer, &Composer::editLastRequested, this, [this] {
+    m_composerBar = new ComposerBar(pane);
+    m_composer = m_composerBar->composer();
+    layout->addWidget(m_composerBar);
+    connect(m_composerBar, &ComposerBar::sendRequested, this,
+            [this](const QString &text, qint64 replyTo, const QStringList &mentions) {
+                if (m_current.isValid())
+                    Q_EMIT sendRequested(ConversationKey(m_current), text, replyTo, mentions);
+            });
+    connect(m_composerBar, &ComposerBar::editRequested, this, &MainWindow::editRequested);
+    connect(m_composerBar, &ComposerBar::editLastRequested, this, [this] {
         if (const qint64 id = lastOwnMessage(); id > 0)
             startEdit(id);
     });
-    connect(m_composer, &Composer::cancelled, this, &MainWindow::cancelComposerMode);
-    connect(m_composer, &Composer::typingChanged, this, [this](bool active) {
+    connect(m_composerBar, &ComposerBar::typingChanged, this, [this](bool active) {
         if (m_current.isValid())
             Q_EMIT typingChanged(ConversationKey(m_current), active);
     });
@@ -643,7 +614,7 @@ void MainWindow::showConversation(const ConversationKey &key, MessageListModel *
     m_emptyLabel->setVisible(!has);
     m_emptyLabel->setText(tr("Join a room to start chatting: press Ctrl+J, or click + next to ROOMS."));
     m_composer->setEnabled(has);
-    m_sendButton->setEnabled(has);
+    m_composerBar->sendButton()->setEnabled(has);
     m_memberPane->setEnabled(has && key.isRoom());
     updateNoMessages();
     m_composer->setPlaceholderText(!has           ? QString()
@@ -917,8 +888,7 @@ QString MainWindow::errorText() const
 
 void MainWindow::messageAccepted()
 {
-    m_composer->clear();
-    cancelComposerMode();
+    m_composerBar->accepted();
     m_messageView->scrollToLatest();
 }
 
@@ -1022,16 +992,8 @@ void MainWindow::startReply(qint64 id)
     const QModelIndex index = m_messageView->indexOfMessage(id);
     if (!index.isValid())
         return;
-    if (m_composerMode == ComposerMode::Edit)
-        m_composer->clear(); // the edited text is not the start of a reply
-    m_composerMode = ComposerMode::Reply;
-    m_composerTarget = id;
-    m_composerBannerLabel->setText(
-        tr("Replying to %1: %2")
-            .arg(index.data(MessageListModel::SenderNameRole).toString(),
-                 Message::previewOf(index.data(MessageListModel::TextRole).toString(), 80)));
-    m_composerBanner->show();
-    focusComposer();
+    m_composerBar->startReply(id, index.data(MessageListModel::SenderNameRole).toString(),
+                              index.data(MessageListModel::TextRole).toString());
 }
 
 void MainWindow::startEdit(qint64 id)
@@ -1040,46 +1002,32 @@ void MainWindow::startEdit(qint64 id)
     if (!index.isValid() || !index.data(MessageListModel::IsOwnRole).toBool() ||
         index.data(MessageListModel::IsDeletedRole).toBool())
         return;
-    m_composerMode = ComposerMode::Edit;
-    m_composerTarget = id;
-    m_composerBannerLabel->setText(tr("Editing message · Enter saves, Esc cancels"));
-    m_composerBanner->show();
-    m_composer->setPlainText(index.data(MessageListModel::TextRole).toString());
-    m_composer->moveCursor(QTextCursor::End);
-    focusComposer();
+    m_composerBar->startEdit(id, index.data(MessageListModel::TextRole).toString());
 }
 
 void MainWindow::cancelComposerMode()
 {
-    if (m_composerMode == ComposerMode::Edit)
-        m_composer->clear(); // the message stays as it was
-    m_composerMode = ComposerMode::Normal;
-    m_composerTarget = 0;
-    m_composerBanner->hide();
-}
-
-void MainWindow::submitComposer(const QString &text)
-{
-    if (!m_current.isValid())
-        return;
-    switch (m_composerMode) {
-    case ComposerMode::Edit:
-        Q_EMIT editRequested(m_composerTarget, text, m_composer->mentions());
-        break;
-    case ComposerMode::Reply:
-        Q_EMIT sendRequested(ConversationKey(m_current), text, m_composerTarget, m_composer->mentions());
-        break;
-    case ComposerMode::Normal:
-        Q_EMIT sendRequested(ConversationKey(m_current), text, 0, m_composer->mentions());
-        break;
-    }
+    m_composerBar->cancelMode();
 }
 
 void MainWindow::editAccepted()
 {
-    m_composerMode = ComposerMode::Normal; // the composer's text is now the message's
-    cancelComposerMode();
-    m_composer->clear();
+    m_composerBar->accepted();
+}
+
+bool MainWindow::isReplying() const
+{
+    return m_composerBar->mode() == ComposerBar::Mode::Reply;
+}
+
+bool MainWindow::isEditing() const
+{
+    return m_composerBar->mode() == ComposerBar::Mode::Edit;
+}
+
+QLabel *MainWindow::composerBannerLabel() const
+{
+    return m_composerBar->bannerLabel();
 }
 
 void MainWindow::confirmDelete(qint64 id)
@@ -1207,36 +1155,12 @@ void MainWindow::askDirectMessage()
     openDirectory(DirectoryDialog::Kind::People);
 }
 
-QIcon MainWindow::sendIcon(const QPalette &palette)
-{
-    // The desktop's "send" icon where it has one; else a paper plane drawn in the theme's accent.
-    const QIcon themed = QIcon::fromTheme(u"document-send"_s);
-    if (!themed.isNull())
-        return themed;
-    QIcon icon;
-    for (const int size : {16, 24, 32, 48}) {
-        QPixmap pixmap(size, size);
-        pixmap.fill(Qt::transparent);
-        QPainter painter(&pixmap);
-        painter.setRenderHint(QPainter::Antialiasing);
-        painter.setPen(Qt::NoPen);
-        painter.setBrush(palette.color(QPalette::Highlight));
-        const qreal s = size;
-        painter.drawPolygon(
-            QPolygonF{{s * 0.08, s * 0.12}, {s * 0.95, s * 0.5}, {s * 0.08, s * 0.88}, {s * 0.22, s * 0.5}});
-        icon.addPixmap(pixmap);
-    }
-    return icon;
-}
-
 void MainWindow::changeEvent(QEvent *event)
 {
     if (event->type() == QEvent::ActivationChange && isActiveWindow()) {
         Q_EMIT windowActivated();
         reportRead();
     }
-    if (event->type() == QEvent::PaletteChange && m_sendButton)
-        m_sendButton->setIcon(sendIcon(palette()));
     if (event->type() == QEvent::FontChange || event->type() == QEvent::StyleChange ||
         event->type() == QEvent::PaletteChange) {
         m_messageView->messageDelegate()->clearCache();

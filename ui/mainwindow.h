@@ -25,6 +25,7 @@ QT_END_NAMESPACE
 namespace Natter {
 
 class Composer;
+class ComposerBar;
 class ConversationView;
 class MessageDelegate;
 class MessageListModel;
@@ -137,9 +138,9 @@ public:
     /// "↓ 3 new messages" over the list while the user reads further up.
     QPushButton *jumpToLatestButton() const;
     /// "Replying to …" / "Editing message" above the composer.
-    QLabel *composerBannerLabel() const { return m_composerBannerLabel; }
-    bool isReplying() const { return m_composerMode == ComposerMode::Reply; }
-    bool isEditing() const { return m_composerMode == ComposerMode::Edit; }
+    QLabel *composerBannerLabel() const;
+    bool isReplying() const;
+    bool isEditing() const;
 
 Q_SIGNALS:
     void conversationSelected(const Natter::ConversationKey &key);
@@ -211,9 +212,7 @@ private:
     void askInviteToRoom(const QString &room);
     void askDirectMessage();
     void showKeyboardShortcuts();
-    static QIcon sendIcon(const QPalette &palette);
     void openDirectory(DirectoryDialog::Kind kind);
-    void submitComposer(const QString &text);
     void confirmDelete(qint64 id);
     void reportRead();
     void syncSelection();
@@ -241,7 +240,9 @@ private:
     QLabel *m_noMessagesLabel = nullptr;
     QLabel *m_typingLabel = nullptr;
     Composer *m_composer = nullptr;
-    QPushButton *m_sendButton = nullptr;
+    ComposerBar *m_composerBar = nullptr;
+    SearchPanel *m_searchPanel = nullptr;
+    QLineEdit *m_headerSearch = nullptr;
     QWidget *m_memberPane = nullptr;
     QWidget *m_sidebar = nullptr;
     QAction *m_showSidebarAction = nullptr;
@@ -261,19 +262,6 @@ private:
     bool m_canManageRoom = false; // the current room is private and ours
     std::function<bool()> m_closeGuard;
     QPointer<DirectoryDialog> m_directory;
-
-    enum class ComposerMode
-    {
-        Normal,
-        Reply,
-        Edit,
-    };
-    ComposerMode m_composerMode = ComposerMode::Normal;
-    qint64 m_composerTarget = 0; // the message replied to or edited
-    QFrame *m_composerBanner = nullptr;
-    SearchPanel *m_searchPanel = nullptr;
-    QLineEdit *m_headerSearch = nullptr;
-    QLabel *m_composerBannerLabel = nullptr;
 };
 
 } // namespace Natter

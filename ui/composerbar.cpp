@@ -1,0 +1,149 @@
+#include "ui/composerbar.h"
+
+#include "common/message.h"
+#include "ui/closebutton.h"
+#include "ui/composer.h"
+#include "ui/typography.h"
+
+#include <QEvent>
+#include <QFrame>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPainter>
+#include <QPolygonF>
+#include <QPushButton>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+ComposerBar::ComposerBar(QWidget *parent)
+    : QWidget(parent)
+    , m_banner(new QFrame(this))
+    , m_bannerLabel(new QLabel(m_banner))
+    , m_composer(new Composer(this))
+    , m_sendButton(new QPushButton(this))
+{
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(0);
+
+    m_banner->setObjectName(u"composerBanner"_s);
+    auto *bannerLayout = new QHBoxLayout(m_banner);
+    bannerLayout->setContentsMargins(14, 4, 12, 0);
+    m_bannerLabel->setTextFormat(Qt::PlainText); // it quotes another person's words
+    m_bannerLabel->setFont(scaledFont(m_bannerLabel->font(), TypeScale::Meta));
+    m_bannerLabel->setForegroundRole(QPalette::PlaceholderText);
+    bannerLayout->addWidget(m_bannerLabel, 1);
+    QToolButton *cancel = makeCloseButton(tr("Cancel (Esc)"), tr("Cancel"), m_banner);
+    cancel->setObjectName(u"cancelComposerMode"_s);
+    connect(cancel, &QToolButton::clicked, this, &ComposerBar::cancelMode);
+    bannerLayout->addWidget(cancel);
+    m_banner->hide();
+    layout->addWidget(m_banner);
+
+    auto *row = new QHBoxLayout;
+    row->setContentsMargins(12, 4, 12, 10);
+    m_composer->setObjectName(u"composer"_s);
+    m_sendButton->setObjectName(u"sendButton"_s);
+    m_sendButton->setIcon(sendIcon(palette()));
+    m_sendButton->setIconSize(QSize(fontMetrics().height(), fontMetrics().height()));
+    m_sendButton->setAccessibleName(tr("Send"));
+    m_sendButton->setToolTip(tr("Send (Enter). Shift+Enter starts a new line."));
+    row->addWidget(m_composer, 1);
+    row->addWidget(m_sendButton, 0, Qt::AlignBottom);
+    layout->addLayout(row);
+
+    connect(m_composer, &Composer::submitted, this, &ComposerBar::submit);
+    connect(m_sendButton, &QPushButton::clicked, this, [this] {
+        const QString text = m_composer->toPlainText();
+        if (!text.trimmed().isEmpty())
+            submit(text);
+        m_composer->setFocus();
+    });
+    connect(m_composer, &Composer::editLastRequested, this, &ComposerBar::editLastRequested);
+    connect(m_composer, &Composer::cancelled, this, &ComposerBar::cancelMode);
+    connect(m_composer, &Composer::typingChanged, this, &ComposerBar::typingChanged);
+}
+
+ComposerBar::~ComposerBar() = default;
+
+void ComposerBar::startReply(qint64 id, const QString &sender, const QString &text)
+{
+    if (m_mode == Mode::Edit)
+        m_composer->clear(); // the edited text is not the start of a reply
+    m_mode = Mode::Reply;
+    m_target = id;
+    m_bannerLabel->setText(tr("Replying to %1: %2").arg(sender, Message::previewOf(text, 80)));
+    m_banner->show();
+    m_composer->setFocus(Qt::ShortcutFocusReason);
+}
+
+void ComposerBar::startEdit(qint64 id, const QString &text)
+{
+    m_mode = Mode::Edit;
+    m_target = id;
+    m_bannerLabel->setText(tr("Editing message · Enter saves, Esc cancels"));
+    m_banner->show();
+    m_composer->setPlainText(text);
+    m_composer->moveCursor(QTextCursor::End);
+    m_composer->setFocus(Qt::ShortcutFocusReason);
+}
+
+void ComposerBar::cancelMode()
+{
+    if (m_mode == Mode::Edit)
+        m_composer->clear(); // the message stays as it was
+    m_mode = Mode::Normal;
+    m_target = 0;
+    m_banner->hide();
+}
+
+void ComposerBar::accepted()
+{
+    m_composer->clear();
+    m_mode = Mode::Normal;
+    m_target = 0;
+    m_banner->hide();
+}
+
+void ComposerBar::submit(const QString &text)
+{
+    if (m_mode == Mode::Edit)
+        Q_EMIT editRequested(m_target, text, m_composer->mentions());
+    else
+        Q_EMIT sendRequested(text, m_mode == Mode::Reply ? m_target : 0, m_composer->mentions());
+}
+
+void ComposerBar::changeEvent(QEvent *event)
+{
+    if (event->type() == QEvent::PaletteChange)
+        m_sendButton->setIcon(sendIcon(palette()));
+    QWidget::changeEvent(event);
+}
+
+QIcon ComposerBar::sendIcon(const QPalette &palette)
+{
+    // The desktop's "send" icon where it has one; else a paper plane drawn in the theme's accent.
+    const QIcon themed = QIcon::fromTheme(u"document-send"_s);
+    if (!themed.isNull())
+        return themed;
+    QIcon icon;
+    for (const int size : {16, 24, 32, 48}) {
+        QPixmap pixmap(size, size);
+        pixmap.fill(Qt::transparent);
+        QPainter painter(&pixmap);
+        painter.setRenderHint(QPainter::Antialiasing);
+        painter.setPen(Qt::NoPen);
+        painter.setBrush(palette.color(QPalette::Highlight));
+        const qreal s = size;
+        painter.drawPolygon(
+            QPolygonF{{s * 0.08, s * 0.12}, {s * 0.95, s * 0.5}, {s * 0.08, s * 0.88}, {s * 0.22, s * 0.5}});
+        icon.addPixmap(pixmap);
+    }
+    return icon;
+}
+
+} // namespace Natter

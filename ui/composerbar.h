@@ -1,0 +1,74 @@
+#pragma once
+
+#include <QWidget>
+
+QT_BEGIN_NAMESPACE
+class QFrame;
+class QLabel;
+class QPushButton;
+QT_END_NAMESPACE
+
+namespace Natter {
+
+class Composer;
+
+/// The bottom of a conversation: the composer and its send button, and
+/// above them what the next Enter does when it is not a plain message —
+/// "Replying to Bob: …" or "Editing message" — with a ✕ (and Esc) to leave
+/// that mode. It reports what to send or save; the window decides where.
+class ComposerBar final : public QWidget
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(ComposerBar)
+
+public:
+    enum class Mode
+    {
+        Normal,
+        Reply,
+        Edit,
+    };
+    Q_ENUM(Mode)
+
+    explicit ComposerBar(QWidget *parent = nullptr);
+    ~ComposerBar() override;
+
+    Composer *composer() const { return m_composer; }
+    QPushButton *sendButton() const { return m_sendButton; }
+    QLabel *bannerLabel() const { return m_bannerLabel; }
+    Mode mode() const { return m_mode; }
+
+    /// The next message answers message id (from sender, saying text).
+    void startReply(qint64 id, const QString &sender, const QString &text);
+    /// The composer holds the user's message id (its text) to change it.
+    void startEdit(qint64 id, const QString &text);
+    /// Back to writing a plain message (an edit's text is dropped: the message stays as it was).
+    void cancelMode();
+    /// What was submitted was accepted: the composer empties and the mode ends.
+    void accepted();
+    /// The paper plane in the theme's accent (or the desktop's "send" icon).
+    static QIcon sendIcon(const QPalette &palette);
+
+Q_SIGNALS:
+    /// replyTo: the message answered (0: none); mentions: the emails the text calls by @name.
+    void sendRequested(const QString &text, qint64 replyTo, const QStringList &mentions);
+    void editRequested(qint64 id, const QString &text, const QStringList &mentions);
+    /// Up in the empty composer.
+    void editLastRequested();
+    void typingChanged(bool active);
+
+protected:
+    void changeEvent(QEvent *event) override;
+
+private:
+    void submit(const QString &text);
+
+    QFrame *m_banner;
+    QLabel *m_bannerLabel;
+    Composer *m_composer;
+    QPushButton *m_sendButton;
+    Mode m_mode = Mode::Normal;
+    qint64 m_target = 0; ///< the message replied to or edited
+};
+
+} // namespace Natter
