@@ -40,6 +40,7 @@ private Q_SLOTS:
     void roomRefusedOnRejoinIsClosed();
     void changesReachTheModelLiveAndAfterAbsence();
     void readMarkersAndMutesFollowTheOtherDevice();
+    void aJumpBackSurvivesAReconnect();
 
 private:
     static std::unique_ptr<ChatClient> makeClient(const QString &name, const QString &email)
@@ -694,6 +695,75 @@ void TestChatClient::readMarkersAndMutesFollowTheOtherDevice()
     QVERIFY(laptop->search(search));
     QTRY_COMPARE(failed.count(), 1);
     QCOMPARE(errors.count(), 0);
+}
+
+void TestChatClient::aJumpBackSurvivesAReconnect()
+{
+    // Alice jumps far back in a long room (a reply's original), the server
+    // restarts while she reads there, Bob talks meanwhile: once back, scrolling
+    // down reaches the latest message with no gap and no duplicate.
+    ServerConfig config = TestServer::defaultConfig();
+    config.rateLimit = 0;
+    TestServer server(config);
+    QVERIFY(server.start());
+    auto alice = aliceOnlineIn(server);
+    QVERIFY(alice);
+    const ConversationKey general = ConversationKey::room(QStringLiteral("general"));
+    MessageListModel *messages = alice->messages(general);
+    TestClient bob;
+    QVERIFY(signInAsBob(bob, server.port(), {QStringLiteral("general")}));
+    for (int i = 1; i <= 150; ++i)
+        bob.send(Protocol::SendMessage{
+            QStringLiteral("general"), {}, QStringLiteral("m%1").arg(i), QStringLiteral("c%1").arg(i)});
+    QTRY_COMPARE(messages->lastStoredId(), 150);
+    messages->trimToLatest(50); // as the view does back at the bottom: message 5 is not loaded
+
+    QSignalSpy shown(alice.get(), &ChatClient::messageShown);
+    QVERIFY(alice->showMessage(general, 5));
+    QTRY_COMPARE(shown.count(), 1);
+    QCOMPARE(shown.at(0).at(1).toLongLong(), 5);
+    QVERIFY(messages->storedMessage(5));
+    QVERIFY(messages->hasNewer());
+    QVERIFY(messages->lastStoredId() < 150);
+    // Already loaded: answered at once.
+    QVERIFY(alice->showMessage(general, 6));
+    QCOMPARE(shown.count(), 2);
+
+    alice->setReconnectDelays(60s, 60s);
+    server.stop();
+    QTRY_COMPARE(alice->state(), State::WaitingToReconnect);
+    QVERIFY(server.start());
+    TestClient bob2;
+    QVERIFY(signInAsBob(bob2, server.port(), {QStringLiteral("general")}));
+    bob2.send(Protocol::SendMessage{
+        QStringLiteral("general"), {}, QStringLiteral("while away"), QStringLiteral("away")});
+    QVERIFY(bob2.waitFor<Protocol::ReceiveMessage>().has_value());
+    alice->reconnectNow();
+    QTRY_COMPARE(alice->state(), State::Online);
+    // Scrolling down fetches what follows the page until the end.
+    for (int guard = 0; guard < 10 && messages->hasNewer(); ++guard) {
+        const qint64 last = messages->lastStoredId();
+        messages->fetchNewer();
+        QTRY_VERIFY(messages->lastStoredId() > last || !messages->hasNewer());
+    }
+    QVERIFY(!messages->hasNewer());
+    QTRY_COMPARE(messages->lastStoredId(), 151);
+    for (int row = 1; row < messages->storedCount(); ++row)
+        QCOMPARE(messages->messageAt(row).id, messages->messageAt(row - 1).id + 1); // no gap, no duplicate
+    // Live again: a new message is appended.
+    bob2.send(
+        Protocol::SendMessage{QStringLiteral("general"), {}, QStringLiteral("live"), QStringLiteral("live")});
+    QTRY_COMPARE(messages->lastStoredId(), 152);
+
+    // Jump back again, and "latest" brings the latest page instead of the old one.
+    messages->trimToLatest(50);
+    QVERIFY(alice->showMessage(general, 3));
+    QTRY_VERIFY(messages->storedMessage(3).has_value());
+    QVERIFY(messages->hasNewer());
+    alice->showLatest(general);
+    QTRY_COMPARE(messages->lastStoredId(), 152);
+    QVERIFY(!messages->hasNewer());
+    QVERIFY(!messages->storedMessage(3));
 }
 
 QTEST_GUILESS_MAIN(TestChatClient)
