@@ -660,7 +660,9 @@ ChatClient::Conversation &ChatClient::addConversation(const ConversationKey &key
                 return;
             const Message &last = model->messageAt(model->rowCount() - 1);
             const bool own = last.from.email == model->ownEmail();
-            m_conversations->setLastMessage(key, own ? QString() : last.from.name, last.text, last.timestamp);
+            // A deleted last message leaves nothing of its words in the sidebar either.
+            m_conversations->setLastMessage(key, own ? QString() : last.from.name,
+                                            last.deleted ? tr("Message deleted") : last.text, last.timestamp);
         };
         connect(conversation.messages, &MessageListModel::newerMessagesRequested, this,
                 [this, key](qint64 afterId) {
@@ -668,6 +670,7 @@ ChatClient::Conversation &ChatClient::addConversation(const ConversationKey &key
                         requestHistory(key, HistoryKind::Newer, afterId);
                 });
         connect(model, &QAbstractItemModel::rowsInserted, this, updatePreview);
+        connect(model, &QAbstractItemModel::dataChanged, this, updatePreview); // edited, deleted
         connect(model, &QAbstractItemModel::modelReset, this, updatePreview);
     }
     return conversation;

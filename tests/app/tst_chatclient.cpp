@@ -644,6 +644,15 @@ void TestChatClient::changesReachTheModelLiveAndAfterAbsence()
     QCOMPARE(messages->rowCount(), 2); // changed in place, nothing added
     QVERIFY(messages->messageAt(0).text.isEmpty());
     QVERIFY(messages->index(0).data(MessageListModel::IsDeletedRole).toBool());
+
+    // The sidebar's preview follows an edit of the last message, and keeps nothing of a deleted one.
+    ConversationListModel *conversations = alice->conversations();
+    const QModelIndex row = conversations->index(conversations->indexOf(general));
+    QCOMPARE(row.data(ConversationListModel::PreviewRole).toString(),
+             QStringLiteral("Bob: or at one, edited"));
+    bob2.send(Protocol::DeleteMessage{second});
+    QTRY_COMPARE(row.data(ConversationListModel::PreviewRole).toString(),
+                 QStringLiteral("Bob: Message deleted"));
 }
 
 void TestChatClient::readMarkersAndMutesFollowTheOtherDevice()
