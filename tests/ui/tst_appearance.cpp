@@ -73,6 +73,15 @@ QList<Message> general()
         m.timestamp = line.when;
         messages.append(m);
     }
+    // What a team's conversation carries besides text: a reply, reactions, an edit
+    // (above the part the compact-versus-bubbles count looks at).
+    Message &slides = messages[4];
+    Message &answer = messages[6];
+    answer.reply = ReplyPreview{slides.id, slides.from, Message::previewOf(slides.text), false};
+    slides.reactions = {Reaction{u"👀"_s, 2, {Alice, Bob}, true}};
+    messages[2].reactions = {Reaction{u"☕"_s, 3, {Bob, Alice, Carol}, true},
+                             Reaction{u"👋"_s, 1, {Carol}, false}};
+    messages[3].edited = messages[3].timestamp.addSecs(30);
     return messages;
 }
 
