@@ -7,6 +7,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
+#include <QContextMenuEvent>
 #include <QHBoxLayout>
 #include <QIdentityProxyModel>
 #include <QKeyEvent>
@@ -65,8 +66,6 @@ ConversationView::ConversationView(QWidget *parent)
     setMouseTracking(true);
     viewport()->setAttribute(Qt::WA_Hover); // compact rows show their time on hover
     setWordWrap(true);
-    setContextMenuPolicy(Qt::CustomContextMenu);
-    connect(this, &QListView::customContextMenuRequested, this, &ConversationView::showMessageMenu);
     connect(m_delegate, &MessageDelegate::linkActivated, this, &ConversationView::linkActivated);
     connect(m_delegate, &MessageDelegate::retryRequested, this, &ConversationView::retryRequested);
     connect(m_delegate, &MessageDelegate::reactionToggled, this, &ConversationView::reactionToggled);
@@ -462,6 +461,19 @@ void ConversationView::leaveEvent(QEvent *event)
     // Moving onto the bar itself leaves the viewport: keep it then.
     if (!m_actionBar->underMouse())
         hideActionBar();
+}
+
+void ConversationView::contextMenuEvent(QContextMenuEvent *event)
+{
+    // From the keyboard (the Menu key, Shift+F10): the menu of the current
+    // message, where it is, not of whatever lies under the viewport's centre.
+    QPoint position = event->pos();
+    if (event->reason() == QContextMenuEvent::Keyboard && currentIndex().isValid()) {
+        scrollTo(currentIndex());
+        position = visualRect(currentIndex()).center();
+    }
+    showMessageMenu(position);
+    event->accept();
 }
 
 void ConversationView::wheelEvent(QWheelEvent *event)

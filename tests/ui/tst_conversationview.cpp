@@ -9,6 +9,7 @@
 #include <QAbstractButton>
 #include <QApplication>
 #include <QClipboard>
+#include <QContextMenuEvent>
 #include <QHelpEvent>
 #include <QMenu>
 #include <QPushButton>
@@ -213,6 +214,23 @@ void TestConversationView::theContextMenuOffersTheSameActions()
     });
     m_view->showMessageMenu(centreOf(39));
     QVERIFY2(!seen.contains(u"Reply"_s) && !seen.contains(u"Copy Text"_s), qPrintable(seen.join(u", ")));
+
+    // The Menu key opens the menu of the current message (here Bob's 38, which offers no Edit).
+    m_view->setCurrentIndex(m_view->indexOfMessage(38));
+    seen.clear();
+    QTimer::singleShot(0, this, [&] {
+        auto *menu = qobject_cast<QMenu *>(QApplication::activePopupWidget());
+        QVERIFY(menu);
+        for (QAction *action : menu->actions())
+            seen.append(action->text());
+        menu->close();
+    });
+    QContextMenuEvent key(QContextMenuEvent::Keyboard, QPoint(5, 5),
+                          m_view->viewport()->mapToGlobal(QPoint(5, 5)));
+    QApplication::sendEvent(m_view->viewport(), &key);
+    QVERIFY2(seen.contains(u"Reply"_s) && !seen.contains(u"Edit"_s) &&
+                 seen.contains(u"Message bob Directly"_s),
+             qPrintable(seen.join(u", ")));
 }
 
 void TestConversationView::reactionChipsToggleAndTellWho()
