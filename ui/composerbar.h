@@ -37,6 +37,8 @@ public:
     QPushButton *sendButton() const { return m_sendButton; }
     QLabel *bannerLabel() const { return m_bannerLabel; }
     Mode mode() const { return m_mode; }
+    /// The message replied to or edited (0 in Normal mode).
+    qint64 target() const { return m_target; }
 
     /// The next message answers message id (from sender, saying text).
     void startReply(qint64 id, const QString &sender, const QString &text);

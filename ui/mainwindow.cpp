@@ -342,6 +342,19 @@ QWidget *MainWindow::createConversationPane()
         connect(m_messageView->model(), signal, this, &MainWindow::updateNoMessages);
     }
     connect(m_messageView->model(), &QAbstractItemModel::modelReset, this, &MainWindow::updateNoMessages);
+    // The message being answered or edited was deleted (by its author elsewhere, or the room's owner).
+    connect(m_messageView->model(), &QAbstractItemModel::dataChanged, this, [this] {
+        if (m_composerBar->mode() == ComposerBar::Mode::Normal)
+            return;
+        const QModelIndex target = m_messageView->indexOfMessage(m_composerBar->target());
+        if (target.isValid() && target.data(MessageListModel::IsDeletedRole).toBool()) {
+            const bool editing = m_composerBar->mode() == ComposerBar::Mode::Edit;
+            m_composerBar->cancelMode();
+            showError(
+                editing ? tr("The message you were editing was deleted.")
+                        : tr("The message you were replying to was deleted; what you wrote is still here."));
+        }
+    });
 
     m_emptyLabel = new QLabel(pane);
     m_emptyLabel->setAlignment(Qt::AlignCenter);
@@ -990,7 +1003,7 @@ qint64 MainWindow::lastOwnMessage() const
 void MainWindow::startReply(qint64 id)
 {
     const QModelIndex index = m_messageView->indexOfMessage(id);
-    if (!index.isValid())
+    if (!index.isValid() || index.data(MessageListModel::IsDeletedRole).toBool())
         return;
     m_composerBar->startReply(id, index.data(MessageListModel::SenderNameRole).toString(),
                               index.data(MessageListModel::TextRole).toString());

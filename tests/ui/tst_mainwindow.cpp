@@ -440,8 +440,23 @@ void TestMainWindow::aReplyCarriesTheMessageItAnswers()
     QTest::keyClicks(window.composer(), QStringLiteral("and another"));
     QTest::keyClick(window.composer(), Qt::Key_Return);
     QCOMPARE(sends.at(1).at(2).toLongLong(), 0);
-    // The cancel button ends a reply without sending.
+    window.messageAccepted();
+    // The original is deleted meanwhile: the reply mode ends, the text stays, and the window says why.
     window.startReply(7);
+    QTest::keyClicks(window.composer(), QStringLiteral("half a thought"));
+    Message gone = messages(7, 7).constFirst();
+    gone.text.clear();
+    gone.deleted = true;
+    model.updateMessage(gone);
+    QVERIFY(!window.isReplying());
+    QCOMPARE(window.composer()->toPlainText(), QStringLiteral("half a thought"));
+    QVERIFY(window.errorText().contains(QStringLiteral("deleted")));
+    window.composer()->clear();
+    window.startReply(7); // a deleted message cannot be answered
+    QVERIFY(!window.isReplying());
+    // The cancel button ends a reply without sending.
+    window.startReply(8);
+    QVERIFY(window.isReplying());
     QTest::mouseClick(window.findChild<QToolButton *>(QStringLiteral("cancelComposerMode")), Qt::LeftButton);
     QVERIFY(!window.isReplying());
 }
