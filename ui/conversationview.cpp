@@ -8,6 +8,7 @@
 #include <QApplication>
 #include <QClipboard>
 #include <QContextMenuEvent>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QIdentityProxyModel>
 #include <QKeyEvent>
@@ -15,6 +16,7 @@
 #include <QPushButton>
 #include <QScrollBar>
 #include <QToolButton>
+#include <QWidgetAction>
 
 using namespace Qt::StringLiterals;
 
@@ -40,6 +42,46 @@ public:
 constexpr int FlashMs = 1600;
 
 } // namespace
+
+QStringList ConversationView::reactionChoices()
+{
+    // The quick ones first (the first row), then what teams react with most.
+    return quickReactions() +
+           QStringList{u"👎"_s,    u"🙏"_s, u"👏"_s,    u"🔥"_s, u"💯"_s,    u"🚀"_s, u"🤔"_s,   u"😅"_s,
+                       u"😍"_s,    u"🙌"_s, u"💪"_s,    u"👌"_s, u"😡"_s,    u"❌"_s, u"⚠️"_s, u"💡"_s,
+                       u"☕"_s,    u"🍕"_s, u"🍜"_s,    u"🎂"_s, u"⭐"_s,    u"🐛"_s, u"📌"_s,      u"👋"_s,
+                       u"🤝"_s, u"😎"_s, u"🥳"_s, u"😴"_s, u"🤷"_s, u"🙈"_s, u"💬"_s,      u"🏁"_s};
+}
+
+void ConversationView::addReactionGrid(QMenu *menu, qint64 id)
+{
+    // A grid of emoji buttons inside the menu: one click reacts and closes it.
+    auto *grid = new QWidget(menu);
+    grid->setObjectName(u"reactionGrid"_s);
+    auto *layout = new QGridLayout(grid);
+    layout->setContentsMargins(4, 4, 4, 4);
+    layout->setSpacing(0);
+    const QStringList choices = reactionChoices();
+    for (qsizetype i = 0; i < choices.size(); ++i) {
+        const QString emoji = choices.at(i);
+        auto *button = new QToolButton(grid);
+        button->setText(emoji);
+        button->setToolTip(emoji);
+        button->setAccessibleName(tr("React with %1").arg(emoji));
+        button->setAutoRaise(true);
+        QFont font = button->font();
+        font.setPointSizeF(font.pointSizeF() * 1.25);
+        button->setFont(font);
+        connect(button, &QToolButton::clicked, this, [this, menu, id, emoji] {
+            menu->close();
+            Q_EMIT reactionToggled(id, emoji, true);
+        });
+        layout->addWidget(button, int(i / 8), int(i % 8));
+    }
+    auto *action = new QWidgetAction(menu);
+    action->setDefaultWidget(grid);
+    menu->addAction(action);
+}
 
 QStringList ConversationView::quickReactions()
 {
@@ -374,8 +416,8 @@ void ConversationView::showMessageMenu(const QPoint &position)
     menu.setObjectName(u"messageMenu"_s);
     if (id > 0 && !deleted) {
         QMenu *react = menu.addMenu(tr("Add Reaction"));
-        for (const QString &emoji : quickReactions())
-            react->addAction(emoji, this, [this, id, emoji] { Q_EMIT reactionToggled(id, emoji, true); });
+        react->setObjectName(u"reactionMenu"_s);
+        addReactionGrid(react, id);
         menu.addAction(tr("Reply"), this, [this, id] { Q_EMIT replyRequested(id); });
         if (isOwn)
             menu.addAction(tr("Edit"), this, [this, id] { Q_EMIT editRequested(id); });
@@ -411,8 +453,7 @@ void ConversationView::showReactionMenu(qint64 id, const QPoint &globalPosition)
         return;
     QMenu menu(this);
     menu.setObjectName(u"reactionMenu"_s);
-    for (const QString &emoji : quickReactions())
-        menu.addAction(emoji, this, [this, id, emoji] { Q_EMIT reactionToggled(id, emoji, true); });
+    addReactionGrid(&menu, id);
     menu.exec(globalPosition);
 }
 

@@ -6,6 +6,7 @@
 
 QT_BEGIN_NAMESPACE
 class QIdentityProxyModel;
+class QMenu;
 class QPushButton;
 class QToolButton;
 QT_END_NAMESPACE
@@ -36,6 +37,8 @@ public:
     static constexpr int MaxLoadedAtBottom = 1000;
     /// The emoji offered by the action bar's react button, in order.
     static QStringList quickReactions();
+    /// Every emoji the reaction picker offers (the quick ones first).
+    static QStringList reactionChoices();
 
     explicit ConversationView(QWidget *parent = nullptr);
     ~ConversationView() override;
@@ -112,6 +115,7 @@ private:
     void updateActionBar(const QPoint &position);
     void hideActionBar();
     void showReactionMenu(qint64 id, const QPoint &globalPosition);
+    void addReactionGrid(QMenu *menu, qint64 id);
     bool canDelete(const QModelIndex &index) const;
 
     QIdentityProxyModel *m_proxy;

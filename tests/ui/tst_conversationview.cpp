@@ -3,6 +3,7 @@
 // a reply's quote, reading past the "New messages" divider, jumping to a
 // message and back to the latest.
 #include "common/messagelistmodel.h"
+#include "common/validation.h"
 #include "ui/conversationview.h"
 #include "ui/messagedelegate.h"
 
@@ -174,6 +175,22 @@ void TestConversationView::theActionBarReportsWhatWasClicked()
     QCOMPARE(edits.at(0).at(0).toLongLong(), 39);
     QCOMPARE(deletions.at(0).at(0).toLongLong(), 39);
     QCOMPARE(links.at(0).at(0).toLongLong(), 39);
+
+    // ☺ opens the picker; a click on an emoji reacts with it.
+    QSignalSpy reactions(m_view.get(), &ConversationView::reactionToggled);
+    QTimer::singleShot(0, this, [] {
+        auto *menu = qobject_cast<QMenu *>(QApplication::activePopupWidget());
+        QVERIFY(menu);
+        for (QToolButton *choice : menu->findChildren<QToolButton *>()) {
+            if (choice->text() == u"🔥"_s)
+                choice->click();
+        }
+    });
+    hover(centreOf(39));
+    QTest::mouseClick(m_view->actionBar()->findChild<QToolButton *>(u"reactAction"_s), Qt::LeftButton);
+    QCOMPARE(reactions.size(), 1);
+    QCOMPARE(reactions.at(0).at(0).toLongLong(), 39);
+    QCOMPARE(reactions.at(0).at(1).toString(), u"🔥"_s);
 }
 
 void TestConversationView::theContextMenuOffersTheSameActions()
@@ -188,7 +205,12 @@ void TestConversationView::theContextMenuOffersTheSameActions()
             seen.append(action->text());
         QMenu *react = menu->actions().constFirst()->menu();
         QVERIFY(react);
-        react->actions().constFirst()->trigger();
+        // The picker is a grid of emoji buttons, every one of them a reaction the server accepts.
+        const QList<QToolButton *> choices = react->findChildren<QToolButton *>();
+        QCOMPARE(choices.size(), ConversationView::reactionChoices().size());
+        for (QToolButton *choice : choices)
+            QVERIFY2(Validation::isValidEmoji(choice->text()), qPrintable(choice->text()));
+        choices.constFirst()->click();
         menu->close();
     });
     m_view->showMessageMenu(centreOf(39));
