@@ -303,9 +303,13 @@ void MessageListModel::fetchNewer()
 
 void MessageListModel::appendNewer(const QList<Message> &messages, bool hasMore)
 {
+    // Once the gap is closed it stays closed: a late answer (a resume's
+    // pages closed it first) must not open it again, or pushed messages
+    // would be left out.
+    const bool stillNewer = m_hasNewer && hasMore;
     m_hasNewer = false; // so addMessages() takes them
     addMessages(messages);
-    m_hasNewer = hasMore;
+    m_hasNewer = stillNewer;
     m_fetchingNewer = false;
 }
 

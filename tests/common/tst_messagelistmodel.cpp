@@ -63,6 +63,7 @@ private Q_SLOTS:
     void fetchMoreAsksForOlderAndPrependsOnce();
     void clearResets();
     void trimKeepsTheLatestAndTheOutbox();
+    void aPageAroundAMessageKeepsItsGapUntilClosed();
 
 private:
     MessageListModel *m_model = nullptr;
@@ -256,6 +257,46 @@ void TestMessageListModel::trimKeepsTheLatestAndTheOutbox()
     QVERIFY(m_model->canFetchMore({}));
     m_model->trimToLatest(5); // nothing to drop
     QCOMPARE(removed.count(), 1);
+}
+
+void TestMessageListModel::aPageAroundAMessageKeepsItsGapUntilClosed()
+{
+    QList<Message> latest;
+    for (qint64 id = 90; id <= 100; ++id)
+        latest.append(stored(id));
+    m_model->addMessages(latest);
+    m_model->addOutgoing(outgoing(QStringLiteral("c-1"), QStringLiteral("on its way")));
+
+    // A jump to message 12: its page replaces the stored rows, the outbox stays.
+    QList<Message> page;
+    for (qint64 id = 10; id <= 14; ++id)
+        page.append(stored(id));
+    m_model->showPage(page, true, true);
+    QVERIFY(m_model->hasNewer());
+    QVERIFY(m_model->hasOlder());
+    QCOMPARE(m_model->storedCount(), 5);
+    QCOMPARE(m_model->rowCount(), 6);
+    // Pushed meanwhile: beyond the gap, not shown.
+    m_model->addMessages({stored(101)});
+    QCOMPARE(m_model->lastStoredId(), 14);
+
+    QSignalSpy asked(m_model, &MessageListModel::newerMessagesRequested);
+    m_model->fetchNewer();
+    m_model->fetchNewer(); // once until answered
+    QCOMPARE(asked.size(), 1);
+    QCOMPARE(asked.at(0).at(0).toLongLong(), 14);
+    QList<Message> rest;
+    for (qint64 id = 15; id <= 101; ++id)
+        rest.append(stored(id));
+    m_model->appendNewer(rest, false);
+    QVERIFY(!m_model->hasNewer());
+    QCOMPARE(m_model->lastStoredId(), 101);
+    // A late answer to an earlier request must not open the gap again.
+    m_model->appendNewer({stored(15), stored(16)}, true);
+    QVERIFY(!m_model->hasNewer());
+    m_model->addMessages({stored(102)});
+    QCOMPARE(m_model->lastStoredId(), 102);
+    QCOMPARE(m_model->storedCount(), 102 - 10 + 1);
 }
 
 QTEST_GUILESS_MAIN(TestMessageListModel)
