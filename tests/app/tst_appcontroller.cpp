@@ -1047,7 +1047,10 @@ void TestAppController::readMarkersAndMutesFollowTheOtherDevice()
     QCOMPARE(controller->window()->messageView()->readMarker(), second);
     // Reading it here (the window active) moves the marker for the laptop.
     QVERIFY(activate(controller->window()));
-    const auto marker = laptop.waitFor<Protocol::ReadMarker>();
+    std::optional<Protocol::ReadMarker> marker;
+    do // markers of other conversations (if any) are not the point here
+        marker = laptop.waitFor<Protocol::ReadMarker>();
+    while (marker && marker->state.room != QStringLiteral("random"));
     QVERIFY(marker.has_value());
     QCOMPARE(marker->state.readId, second + 1);
     QCOMPARE(client->conversations()->unreadCount(random), 0);
