@@ -49,6 +49,18 @@ QList<Message> conversation(qint64 first, qint64 last)
     return messages;
 }
 
+/// Once a menu opens (it runs its own loop), reads its entries into texts and closes it.
+void readMenuWhenOpen(QStringList *texts)
+{
+    QTimer::singleShot(0, [texts] {
+        auto *menu = qobject_cast<QMenu *>(QApplication::activePopupWidget());
+        QVERIFY(menu);
+        for (QAction *action : menu->actions())
+            texts->append(action->text());
+        menu->close();
+    });
+}
+
 } // namespace
 
 class TestConversationView final : public QObject
@@ -227,26 +239,14 @@ void TestConversationView::theContextMenuOffersTheSameActions()
     gone.deleted = true;
     m_model->updateMessage(gone);
     seen.clear();
-    QTimer::singleShot(0, this, [&] {
-        auto *menu = qobject_cast<QMenu *>(QApplication::activePopupWidget());
-        QVERIFY(menu);
-        for (QAction *action : menu->actions())
-            seen.append(action->text());
-        menu->close();
-    });
+    readMenuWhenOpen(&seen);
     m_view->showMessageMenu(centreOf(39));
     QVERIFY2(!seen.contains(u"Reply"_s) && !seen.contains(u"Copy Text"_s), qPrintable(seen.join(u", ")));
 
     // The Menu key opens the menu of the current message (here Bob's 38, which offers no Edit).
     m_view->setCurrentIndex(m_view->indexOfMessage(38));
     seen.clear();
-    QTimer::singleShot(0, this, [&] {
-        auto *menu = qobject_cast<QMenu *>(QApplication::activePopupWidget());
-        QVERIFY(menu);
-        for (QAction *action : menu->actions())
-            seen.append(action->text());
-        menu->close();
-    });
+    readMenuWhenOpen(&seen);
     QContextMenuEvent key(QContextMenuEvent::Keyboard, QPoint(5, 5),
                           m_view->viewport()->mapToGlobal(QPoint(5, 5)));
     QApplication::sendEvent(m_view->viewport(), &key);
