@@ -196,14 +196,26 @@ void EpollEventDispatcher::activate(qintptr fd, quint32 events)
 void EpollEventDispatcher::scheduleTimer(Timer &timer, qint64 fromMs)
 {
     timer.deadlineMs = fromMs + timer.intervalMs;
-    m_deadlines.emplace(timer.deadlineMs, timer.id);
+    timer.entry = m_deadlines.emplace(timer.deadlineMs, timer.id);
+}
+
+void EpollEventDispatcher::removeTimer(QHash<int, Timer>::iterator timer)
+{
+    // Erased at once, never left stale: Qt restarts some timers on every read
+    // (QWebSocket's wait for the rest of a frame, for one), and stale entries
+    // would pile up and be walked on every pass of the loop.
+    m_deadlines.erase(timer->entry);
+    m_timers.erase(timer);
 }
 
 void EpollEventDispatcher::registerTimer(int timerId, qint64 interval, Qt::TimerType timerType,
                                          QObject *object)
 {
+    const auto existing = m_timers.find(timerId);
+    if (existing != m_timers.end())
+        removeTimer(existing);
     Timer &timer = m_timers[timerId];
-    timer = Timer{timerId, interval, timerType, object, 0};
+    timer = Timer{timerId, interval, timerType, object, 0, {}};
     scheduleTimer(timer, nowMs());
 }
 
@@ -212,8 +224,7 @@ bool EpollEventDispatcher::unregisterTimer(int timerId)
     const auto it = m_timers.find(timerId);
     if (it == m_timers.end())
         return false;
-    // Stale entries in m_deadlines are skipped when they come due.
-    m_timers.erase(it);
+    removeTimer(it);
     return true;
 }
 
@@ -222,6 +233,7 @@ bool EpollEventDispatcher::unregisterTimers(QObject *object)
     bool any = false;
     for (auto it = m_timers.begin(); it != m_timers.end();) {
         if (it->object == object) {
+            m_deadlines.erase(it->entry);
             it = m_timers.erase(it);
             any = true;
         } else {
@@ -257,11 +269,8 @@ int EpollEventDispatcher::fireTimers()
     // callback may register or kill timers.
     QList<int> due;
     while (!m_deadlines.empty() && m_deadlines.begin()->first <= now) {
-        const auto [deadline, id] = *m_deadlines.begin();
+        due.append(m_deadlines.begin()->second);
         m_deadlines.erase(m_deadlines.begin());
-        const auto timer = m_timers.constFind(id);
-        if (timer != m_timers.cend() && timer->deadlineMs == deadline)
-            due.append(id); // otherwise killed, or restarted with another deadline
     }
     for (int id : std::as_const(due)) {
         Timer &timer = m_timers[id];
@@ -287,13 +296,9 @@ int EpollEventDispatcher::waitTimeoutMs(QEventLoop::ProcessEventsFlags flags) co
 {
     if (!(flags & QEventLoop::WaitForMoreEvents) || m_interrupted.loadAcquire())
         return 0;
-    // Skip stale deadlines of killed timers.
-    for (const auto &[deadline, id] : m_deadlines) {
-        const auto timer = m_timers.constFind(id);
-        if (timer != m_timers.cend() && timer->deadlineMs == deadline)
-            return int(std::clamp<qint64>(deadline - nowMs(), 0, std::numeric_limits<int>::max()));
-    }
-    return -1;
+    if (m_deadlines.empty())
+        return -1;
+    return int(std::clamp<qint64>(m_deadlines.begin()->first - nowMs(), 0, std::numeric_limits<int>::max()));
 }
 
 bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)

@@ -39,6 +39,10 @@ public:
     QList<TimerInfo> registeredTimers(QObject *object) const override;
     int remainingTime(int timerId) override;
 
+    /// Deadlines the dispatcher keeps: one per registered timer, however often
+    /// timers are restarted or killed (for tests).
+    qsizetype pendingDeadlines() const { return qsizetype(m_deadlines.size()); }
+
     void wakeUp() override;
     void interrupt() override;
 
@@ -51,6 +55,7 @@ private:
         quint32 events = 0; // what the kernel's interest list holds for this descriptor
         bool dirty = false; // notifiers changed since the interest list was last updated
     };
+    using Deadlines = std::multimap<qint64, int>; // deadline -> timer id
     struct Timer
     {
         int id;
@@ -58,6 +63,7 @@ private:
         Qt::TimerType type;
         QObject *object;
         qint64 deadlineMs;
+        Deadlines::iterator entry; // this timer's one entry in m_deadlines
     };
 
     void markDirty(qintptr fd, Notifiers &notifiers);
@@ -67,6 +73,7 @@ private:
     qint64 nowMs() const;
     int waitTimeoutMs(QEventLoop::ProcessEventsFlags flags) const;
     void scheduleTimer(Timer &timer, qint64 fromMs);
+    void removeTimer(QHash<int, Timer>::iterator timer);
 
     int m_epoll = -1;
     int m_wakeFd = -1;
@@ -75,7 +82,7 @@ private:
     QList<qintptr> m_dirtyDescriptors;
     QHash<qintptr, Notifiers> m_notifiers;
     QHash<int, Timer> m_timers;
-    std::multimap<qint64, int> m_deadlines; // deadline -> timer id
+    Deadlines m_deadlines;
 };
 
 } // namespace Natter
