@@ -43,6 +43,7 @@ private Q_SLOTS:
     void halfOpenPeerIsDroppedAndItsMessagesHeld();
     void diskFullRefusesSendsAndRecovers();
     void lockedDatabaseRefusesSendsAndRecovers();
+    void readOnlyDiskRefusesSendsAndRecovers();
     void damagedDatabaseAtStartIsLeftAlone();
     void clockSteppedBackAndForward();
     void killedFiveTimesMidBurstLosesNothingAcknowledged();
@@ -483,6 +484,67 @@ void TestFaults::lockedDatabaseRefusesSendsAndRecovers()
     QVERIFY(stored);
     QCOMPARE(stored->message.clientId, u"b-2"_s);
     QCOMPARE(carol.readConversation(u"general"_s).size(), 2);
+}
+
+void TestFaults::readOnlyDiskRefusesSendsAndRecovers()
+{
+    // The volume under the database turns read-only while natterd runs (what
+    // ext4 does after an I/O error), then writable again once repaired.
+    const QString flag = m_dir->filePath(u"read-only-now"_s);
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(u"LD_PRELOAD"_s, QStringLiteral(READONLY_DISK_PATH));
+    environment.insert(u"NATTER_READONLY_DIR"_s, QFileInfo(dbPath()).absolutePath());
+    environment.insert(u"NATTER_READONLY_FLAG"_s, flag);
+    environment.insert(u"ASAN_OPTIONS"_s,
+                       environment.value(u"ASAN_OPTIONS"_s) + u":verify_asan_link_order=0"_s);
+    const auto server = natterd();
+    server->setEnvironment(environment);
+    QVERIFY(server->start());
+
+    TestClient bob;
+    TestClient carol;
+    QVERIFY(bob.open(server->port()) && bob.hello(u"Bob"_s, u"bob@example.org"_s) && bob.join(u"general"_s));
+    QVERIFY(carol.open(server->port()) && carol.hello(u"Carol"_s, u"carol@example.org"_s) &&
+            carol.join(u"general"_s));
+    bob.send(SendMessage{u"general"_s, {}, u"before"_s, u"b-1"_s});
+    QVERIFY(carol.waitFor<ReceiveMessage>());
+    bob.frames.clear();
+    carol.frames.clear();
+
+    QFile readOnly(flag);
+    QVERIFY(readOnly.open(QIODevice::WriteOnly));
+    readOnly.close();
+    for (int i = 2; i <= 4; ++i) {
+        bob.send(SendMessage{u"general"_s, {}, u"while read-only"_s, u"b-%1"_s.arg(i)});
+        const auto refused = bob.waitFor<Error>();
+        QVERIFY(refused);
+        QCOMPARE(refused->code, ErrorCode::InternalError); // "try again"
+        QCOMPARE(refused->clientId, u"b-%1"_s.arg(i));
+    }
+    QCOMPARE(bob.count<ReceiveMessage>(), 0);
+    // Everything that only reads goes on: history, presence, typing, and
+    // someone new signing in and joining.
+    QCOMPARE(carol.readConversation(u"general"_s).size(), 1);
+    carol.send(WatchPresence{{u"bob@example.org"_s}});
+    const auto presence = carol.waitFor<Presence>();
+    QVERIFY(presence && presence->online);
+    bob.send(TypingRequest{u"general"_s, true, {}});
+    QVERIFY(carol.waitFor<TypingNotice>());
+    QCOMPARE(carol.count<ReceiveMessage>(), 0);
+    QVERIFY(server->isRunning());
+
+    QVERIFY(readOnly.remove()); // repaired: the next attempt goes through, once, without a restart
+    for (int i = 2; i <= 4; ++i) {
+        bob.send(SendMessage{u"general"_s, {}, u"while read-only"_s, u"b-%1"_s.arg(i)});
+        const auto stored = bob.waitFor<ReceiveMessage>();
+        QVERIFY(stored);
+        QCOMPARE(stored->message.clientId, u"b-%1"_s.arg(i));
+    }
+    QTRY_COMPARE(carol.count<ReceiveMessage>(), 3);
+    QCOMPARE(carol.readConversation(u"general"_s).size(), 4);
+    QCOMPARE(server->terminate(), 0);
+    QCOMPARE(sqliteIntegrity(dbPath()), u"ok"_s);
+    QVERIFY2(server->output().contains("could not store"), server->output().constData());
 }
 
 void TestFaults::damagedDatabaseAtStartIsLeftAlone()
