@@ -293,6 +293,12 @@ private:
     void handle(const Protocol::ReadMarker &marker);
     void handle(const Protocol::Muted &muted);
     void handle(const Protocol::SearchResults &results) { Q_EMIT searchFinished(results); }
+    // File transfers: this client sends no upload or download yet, so these
+    // answers never come to it.
+    void handle(const Protocol::UploadReady &) {}
+    void handle(const Protocol::UploadComplete &) {}
+    void handle(const Protocol::DownloadReady &) {}
+    void handle(const Protocol::DownloadDone &) {}
     void setConversationState(const Protocol::ConversationState &state);
     /// Not blank and within the server's length; says why not (errorOccurred()).
     bool isSendable(const QString &text);

@@ -48,6 +48,8 @@ bool LocalServerHost::start(const ServerConfig &config, const QString &databaseP
     // A hosted chat is always encrypted, with a certificate kept beside its
     // history (so its fingerprint, which people compare, stays the same).
     ServerConfig tlsConfig = config;
+    if (tlsConfig.filesPath.isEmpty())
+        tlsConfig.filesPath = ServerConfig::filesPathFor(databasePath);
     if (!tlsConfig.tls) {
         QString error;
         tlsConfig.tls = TlsIdentity::loadOrCreateSelfSigned(

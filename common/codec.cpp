@@ -5,6 +5,7 @@
 
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QtEndian>
 
 using namespace Qt::StringLiterals;
 
@@ -452,6 +453,67 @@ Result<ClientFrame> decodeClientFrame(const QByteArray &utf8)
         search.cursor = reader.boundedString(QLatin1String("cursor"), MaxCursorLength);
         return finish(reader, std::move(search));
     }
+    if (type == Type::UploadBegin) {
+        UploadBegin upload;
+        upload.clientId = reader.clientId();
+        if (reader.ok() && upload.clientId.isEmpty())
+            reader.fail(ErrorCode::BadField, u"an upload needs a \"client_id\""_s);
+        upload.name = reader.string(QLatin1String("name"));
+        if (reader.ok() && !Validation::isValidFileName(upload.name))
+            reader.fail(ErrorCode::BadField,
+                        u"a file name is 1-%1 characters without control characters"_s.arg(
+                            Validation::MaxFileNameLength));
+        if (!reader.has(QLatin1String("size")))
+            reader.fail(ErrorCode::BadField, u"missing field \"size\""_s);
+        upload.size = reader.optionalInteger(QLatin1String("size"), 0, 0, MaxFileSize);
+        upload.sha256 = reader.string(QLatin1String("sha256"));
+        if (reader.ok() && !Validation::isValidSha256(upload.sha256))
+            reader.fail(ErrorCode::BadField, u"\"sha256\" must be 64 lowercase hexadecimal digits"_s);
+        upload.mime = reader.optionalString(QLatin1String("mime"));
+        if (reader.ok() && !upload.mime.isEmpty() && !Validation::isValidMimeType(upload.mime))
+            reader.fail(ErrorCode::BadField, u"\"mime\" must be a media type such as image/png"_s);
+        if (reader.has(QLatin1String("thumbnail")))
+            upload.thumbnail = reader.boolean(QLatin1String("thumbnail"));
+        if (upload.thumbnail) {
+            if (reader.ok() && (reader.has(QLatin1String("room")) || reader.has(QLatin1String("to"))))
+                reader.fail(ErrorCode::BadField, u"a thumbnail belongs to no conversation"_s);
+        } else if (reader.exactlyOne(QLatin1String("room"), QLatin1String("to"))) {
+            if (reader.has(QLatin1String("room")))
+                upload.room = reader.room();
+            else
+                upload.to = reader.email(QLatin1String("to"));
+        }
+        upload.text = reader.optionalString(QLatin1String("text"));
+        if (reader.has(QLatin1String("reply_to")))
+            upload.replyTo = reader.messageId(QLatin1String("reply_to"));
+        if (reader.has(QLatin1String("image"))) {
+            const QJsonObject image = reader.object(QLatin1String("image"));
+            FieldReader info(image, type);
+            upload.image.width = int(info.optionalInteger(QLatin1String("width"), 0, 1, MaxImageSide));
+            upload.image.height = int(info.optionalInteger(QLatin1String("height"), 0, 1, MaxImageSide));
+            upload.image.thumbnailId =
+                info.optionalInteger(QLatin1String("thumbnail_id"), 0, 1, MaxMessageId);
+            if (info.ok() && !upload.image.isValid())
+                info.fail(ErrorCode::BadField, u"\"image\" needs a \"width\" and a \"height\""_s);
+            if (reader.ok() && !info.ok())
+                reader.fail(info.error().code, info.error().message);
+        }
+        return finish(reader, std::move(upload));
+    }
+    if (type == Type::UploadDone || type == Type::UploadCancel) {
+        const qint64 id = reader.messageId(QLatin1String("upload_id"));
+        if (type == Type::UploadDone)
+            return finish(reader, UploadDone{id});
+        return finish(reader, UploadCancel{id});
+    }
+    if (type == Type::Download) {
+        DownloadRequest download;
+        download.fileId = reader.messageId(QLatin1String("file_id"));
+        download.offset = reader.optionalInteger(QLatin1String("offset"), 0, 0, MaxFileSize);
+        return finish(reader, download);
+    }
+    if (type == Type::DownloadCancel)
+        return finish(reader, DownloadCancel{reader.messageId(QLatin1String("download_id"))});
     if (type == Type::Changes) {
         ChangesRequest changes;
         reader.conversation(&changes.room, &changes.with, QLatin1String("with"));
@@ -660,6 +722,36 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
         results.cursor = reader.optionalString(QLatin1String("cursor"));
         return finishServer(reader, std::move(results));
     }
+    if (type == Type::UploadReady) {
+        UploadReady ready;
+        ready.uploadId = reader.messageId(QLatin1String("upload_id"));
+        ready.clientId = reader.string(QLatin1String("client_id"));
+        ready.offset = reader.optionalInteger(QLatin1String("offset"), 0, 0, MaxFileSize);
+        ready.chunkBytes = reader.optionalInteger(QLatin1String("chunk_bytes"), 0, 1, 1 << 30);
+        return finishServer(reader, std::move(ready));
+    }
+    if (type == Type::UploadComplete) {
+        UploadComplete complete;
+        // 0: the upload had finished before the client asked again.
+        complete.uploadId = reader.optionalInteger(QLatin1String("upload_id"), 0, 0, MaxMessageId);
+        complete.clientId = reader.string(QLatin1String("client_id"));
+        complete.fileId = reader.messageId(QLatin1String("file_id"));
+        return finishServer(reader, std::move(complete));
+    }
+    if (type == Type::DownloadReady) {
+        DownloadReady ready;
+        ready.downloadId = reader.messageId(QLatin1String("download_id"));
+        ready.fileId = reader.messageId(QLatin1String("file_id"));
+        ready.size = reader.optionalInteger(QLatin1String("size"), 0, 0, MaxFileSize);
+        ready.offset = reader.optionalInteger(QLatin1String("offset"), 0, 0, MaxFileSize);
+        ready.sha256 = reader.string(QLatin1String("sha256"));
+        ready.mime = reader.optionalString(QLatin1String("mime"));
+        if (reader.ok() && ready.offset > ready.size)
+            reader.fail(ErrorCode::BadField, u"\"offset\" is beyond the end of the file"_s);
+        return finishServer(reader, std::move(ready));
+    }
+    if (type == Type::DownloadDone)
+        return finishServer(reader, DownloadDone{reader.messageId(QLatin1String("download_id"))});
     if (type == Type::ReadMarker)
         return finishServer(reader, ReadMarker{readConversationState(reader, object)});
     if (type == Type::Muted) {
@@ -737,6 +829,8 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
         error.request = reader.optionalString(QLatin1String("request"));
         error.clientId = reader.optionalString(QLatin1String("client_id"));
         error.room = reader.optionalString(QLatin1String("room"));
+        error.uploadId = reader.optionalInteger(QLatin1String("upload_id"), 0, 0, MaxMessageId);
+        error.downloadId = reader.optionalInteger(QLatin1String("download_id"), 0, 0, MaxMessageId);
         return finishServer(reader, std::move(error));
     }
     return Error{ErrorCode::UnknownType, u"unknown frame type \"%1\""_s.arg(type), type, {}, {}};
@@ -871,6 +965,45 @@ QJsonObject toJson(const ClientFrame &frame)
             [](const WatchPresence &watch) {
                 return withType(Type::WatchPresence,
                                 {{QLatin1String("emails"), QJsonArray::fromStringList(watch.emails)}});
+            },
+            [](const UploadBegin &upload) {
+                QJsonObject object{{QLatin1String("client_id"), upload.clientId},
+                                   {QLatin1String("name"), upload.name},
+                                   {QLatin1String("size"), upload.size},
+                                   {QLatin1String("sha256"), upload.sha256}};
+                if (!upload.mime.isEmpty())
+                    object.insert(QLatin1String("mime"), upload.mime);
+                if (upload.thumbnail)
+                    object.insert(QLatin1String("thumbnail"), true);
+                else
+                    object = withConversation(object, upload.room, upload.to, QLatin1String("to"));
+                if (!upload.text.isEmpty())
+                    object.insert(QLatin1String("text"), upload.text);
+                if (upload.replyTo > 0)
+                    object.insert(QLatin1String("reply_to"), upload.replyTo);
+                if (upload.image.isValid()) {
+                    QJsonObject image{{QLatin1String("width"), upload.image.width},
+                                      {QLatin1String("height"), upload.image.height}};
+                    if (upload.image.thumbnailId > 0)
+                        image.insert(QLatin1String("thumbnail_id"), upload.image.thumbnailId);
+                    object.insert(QLatin1String("image"), image);
+                }
+                return withType(Type::UploadBegin, object);
+            },
+            [](const UploadDone &done) {
+                return withType(Type::UploadDone, {{QLatin1String("upload_id"), done.uploadId}});
+            },
+            [](const UploadCancel &cancel) {
+                return withType(Type::UploadCancel, {{QLatin1String("upload_id"), cancel.uploadId}});
+            },
+            [](const DownloadRequest &download) {
+                QJsonObject object{{QLatin1String("file_id"), download.fileId}};
+                if (download.offset > 0)
+                    object.insert(QLatin1String("offset"), download.offset);
+                return withType(Type::Download, object);
+            },
+            [](const DownloadCancel &cancel) {
+                return withType(Type::DownloadCancel, {{QLatin1String("download_id"), cancel.downloadId}});
             },
         },
         frame);
@@ -1043,7 +1176,33 @@ QJsonObject toJson(const ServerFrame &frame)
                     object.insert(QLatin1String("client_id"), error.clientId);
                 if (!error.room.isEmpty())
                     object.insert(QLatin1String("room"), error.room);
+                if (error.uploadId > 0)
+                    object.insert(QLatin1String("upload_id"), error.uploadId);
+                if (error.downloadId > 0)
+                    object.insert(QLatin1String("download_id"), error.downloadId);
                 return withType(Type::Error, object);
+            },
+            [](const UploadReady &ready) {
+                return withType(Type::UploadReady, {{QLatin1String("upload_id"), ready.uploadId},
+                                                    {QLatin1String("client_id"), ready.clientId},
+                                                    {QLatin1String("offset"), ready.offset},
+                                                    {QLatin1String("chunk_bytes"), ready.chunkBytes}});
+            },
+            [](const UploadComplete &complete) {
+                return withType(Type::UploadComplete, {{QLatin1String("upload_id"), complete.uploadId},
+                                                       {QLatin1String("client_id"), complete.clientId},
+                                                       {QLatin1String("file_id"), complete.fileId}});
+            },
+            [](const DownloadReady &ready) {
+                return withType(Type::DownloadReady, {{QLatin1String("download_id"), ready.downloadId},
+                                                      {QLatin1String("file_id"), ready.fileId},
+                                                      {QLatin1String("size"), ready.size},
+                                                      {QLatin1String("offset"), ready.offset},
+                                                      {QLatin1String("sha256"), ready.sha256},
+                                                      {QLatin1String("mime"), ready.mime}});
+            },
+            [](const DownloadDone &done) {
+                return withType(Type::DownloadDone, {{QLatin1String("download_id"), done.downloadId}});
             },
         },
         frame);
@@ -1172,6 +1331,24 @@ QByteArray encodeReceiveMessage(const Message &message)
 }
 
 } // namespace
+
+QByteArray encodeChunk(qint64 transferId, QByteArrayView data)
+{
+    QByteArray payload(ChunkHeaderBytes + data.size(), Qt::Uninitialized);
+    qToBigEndian(quint64(transferId), payload.data());
+    std::copy(data.begin(), data.end(), payload.begin() + ChunkHeaderBytes);
+    return payload;
+}
+
+std::optional<std::pair<qint64, QByteArrayView>> decodeChunk(QByteArrayView payload)
+{
+    if (payload.size() < ChunkHeaderBytes)
+        return std::nullopt;
+    const quint64 id = qFromBigEndian<quint64>(payload.data());
+    if (id == 0 || id > quint64(MaxMessageId))
+        return std::nullopt;
+    return std::pair{qint64(id), payload.sliced(ChunkHeaderBytes)};
+}
 
 QByteArray encodeServerFrame(const ServerFrame &frame)
 {

@@ -5,6 +5,7 @@
 #include <QByteArray>
 #include <QJsonObject>
 
+#include <optional>
 #include <utility>
 #include <variant>
 
@@ -18,14 +19,17 @@ using ClientFrame =
                  Protocol::ChangePassword, Protocol::CreateRoom, Protocol::InviteToRoom,
                  Protocol::RemoveFromRoom, Protocol::ListRooms, Protocol::ListPeople, Protocol::WatchPresence,
                  Protocol::EditMessage, Protocol::DeleteMessage, Protocol::React, Protocol::MarkRead,
-                 Protocol::MuteRequest, Protocol::ChangesRequest, Protocol::SearchRequest>;
+                 Protocol::MuteRequest, Protocol::ChangesRequest, Protocol::SearchRequest,
+                 Protocol::UploadBegin, Protocol::UploadDone, Protocol::UploadCancel,
+                 Protocol::DownloadRequest, Protocol::DownloadCancel>;
 
 using ServerFrame =
     std::variant<Protocol::Welcome, Protocol::UserJoined, Protocol::UserLeft, Protocol::Members,
                  Protocol::History, Protocol::ReceiveMessage, Protocol::TypingNotice, Protocol::Error,
                  Protocol::PasswordChanged, Protocol::RoomInvitation, Protocol::RoomList, Protocol::People,
                  Protocol::Presence, Protocol::MessageChange, Protocol::Changes, Protocol::ReadMarker,
-                 Protocol::Muted, Protocol::SearchResults>;
+                 Protocol::Muted, Protocol::SearchResults, Protocol::UploadReady, Protocol::UploadComplete,
+                 Protocol::DownloadReady, Protocol::DownloadDone>;
 
 /// A decoded frame, or the protocol error that explains why there is none.
 template<class T>
@@ -62,5 +66,12 @@ QJsonObject toJson(const ServerFrame &frame);
 /// Compact UTF-8 JSON, ready for a text frame.
 QByteArray encodeClientFrame(const ClientFrame &frame);
 QByteArray encodeServerFrame(const ServerFrame &frame);
+
+/// A binary frame's payload for a file transfer: the upload (client to
+/// server) or download (server to client) id, big-endian, then the data.
+QByteArray encodeChunk(qint64 transferId, QByteArrayView data);
+/// The id and the data of such a payload; nullopt when it is too short or
+/// its id is not positive.
+std::optional<std::pair<qint64, QByteArrayView>> decodeChunk(QByteArrayView payload);
 
 } // namespace Natter::Codec

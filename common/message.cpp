@@ -49,7 +49,51 @@ QJsonObject Message::toJson() const
         }
         object.insert(u"reactions"_s, array);
     }
+    if (attachment.isValid())
+        object.insert(u"attachment"_s, attachment.toJson());
     return object;
+}
+
+QJsonObject Attachment::toJson() const
+{
+    QJsonObject object{{u"file_id"_s, fileId},
+                       {u"name"_s, name},
+                       {u"size"_s, size},
+                       {u"mime"_s, mime},
+                       {u"sha256"_s, sha256}};
+    if (image.isValid()) {
+        QJsonObject info{{u"width"_s, image.width}, {u"height"_s, image.height}};
+        if (image.thumbnailId > 0)
+            info.insert(u"thumbnail_id"_s, image.thumbnailId);
+        object.insert(u"image"_s, info);
+    }
+    return object;
+}
+
+std::optional<Attachment> Attachment::fromJson(const QJsonObject &object, QString *error)
+{
+    auto fail = [error](const QString &why) {
+        if (error)
+            *error = why;
+        return std::nullopt;
+    };
+    Attachment attachment;
+    attachment.fileId = object.value(u"file_id"_s).toInteger(0);
+    attachment.name = object.value(u"name"_s).toString();
+    attachment.size = object.value(u"size"_s).toInteger(-1);
+    attachment.mime = object.value(u"mime"_s).toString();
+    attachment.sha256 = object.value(u"sha256"_s).toString();
+    if (attachment.fileId <= 0 || attachment.size < 0 || !Validation::isValidSha256(attachment.sha256))
+        return fail(u"an attachment needs a positive \"file_id\", a \"size\" and a \"sha256\""_s);
+    if (object.contains(u"image"_s)) {
+        const QJsonObject image = object.value(u"image"_s).toObject();
+        attachment.image.width = int(image.value(u"width"_s).toInteger(0));
+        attachment.image.height = int(image.value(u"height"_s).toInteger(0));
+        attachment.image.thumbnailId = image.value(u"thumbnail_id"_s).toInteger(0);
+        if (!attachment.image.isValid() || attachment.image.thumbnailId < 0)
+            return fail(u"an attachment's \"image\" needs a positive width and height"_s);
+    }
+    return attachment;
 }
 
 Message Message::reference() const
@@ -164,6 +208,14 @@ std::optional<Message> Message::fromJson(const QJsonObject &object, QString *err
             reaction.mine = entry.value(u"mine"_s).toBool();
             message.reactions.append(reaction);
         }
+    }
+    if (object.contains(u"attachment"_s)) {
+        QString why;
+        const std::optional<Attachment> attachment =
+            Attachment::fromJson(object.value(u"attachment"_s).toObject(), &why);
+        if (!attachment)
+            return fail(u"message "_s + why);
+        message.attachment = *attachment;
     }
     return message;
 }

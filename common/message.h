@@ -34,6 +34,34 @@ struct Reaction
     friend bool operator==(const Reaction &, const Reaction &) = default;
 };
 
+/// What an image attachment adds: its size in pixels and a small preview.
+struct ImageInfo
+{
+    int width = 0;
+    int height = 0;
+    qint64 thumbnailId = 0; ///< a small image file (made by the sender); 0: none
+    bool isValid() const { return width > 0 && height > 0; }
+    friend bool operator==(const ImageInfo &, const ImageInfo &) = default;
+};
+
+/// A file shared in a message. The server stored it whole, checked against
+/// its size and SHA-256, before the message existed.
+struct Attachment
+{
+    qint64 fileId = 0; ///< what download asks for
+    QString name;      ///< as the sender named it: never trusted as a path
+    qint64 size = 0;   ///< bytes
+    QString mime;      ///< e.g. "image/png"; application/octet-stream when unknown
+    QString sha256;    ///< 64 lowercase hex digits
+    ImageInfo image{}; ///< set for images the sender could read
+
+    bool isValid() const { return fileId > 0; }
+    bool isImage() const { return image.isValid(); }
+    QJsonObject toJson() const;
+    static std::optional<Attachment> fromJson(const QJsonObject &object, QString *error);
+    friend bool operator==(const Attachment &, const Attachment &) = default;
+};
+
 /// One chat message: to a room, or a direct message to one user.
 ///
 /// Exactly one of room and to is set. A message has an id (> 0) and a
@@ -54,6 +82,7 @@ struct Message
     QDateTime edited{};     ///< when its text was last changed; invalid: never
     bool deleted = false;   ///< a tombstone: text, mentions and reactions are gone
     QList<Reaction> reactions{};
+    Attachment attachment{}; ///< attachment.isValid(): a shared file; text is its caption (may be empty)
 
     bool isDirect() const { return room.isEmpty(); }
     bool isStored() const { return id > 0; }
@@ -62,14 +91,15 @@ struct Message
     /// edit, deletion or reaction.
     bool isPlain() const
     {
-        return reply.id == 0 && mentions.isEmpty() && !edited.isValid() && !deleted && reactions.isEmpty();
+        return reply.id == 0 && mentions.isEmpty() && !edited.isValid() && !deleted && reactions.isEmpty() &&
+               !attachment.isValid();
     }
     /// The message's id and conversation, nothing else of it: what a change
     /// frame carries to say which message changed.
     Message reference() const;
 
     /// {"id", "room" | "to", "from", "text", "ts", "client_id"?, "reply_to"?,
-    ///  "reply"?, "mentions"?, "edited_ts"?, "deleted"?, "reactions"?}
+    ///  "reply"?, "mentions"?, "edited_ts"?, "deleted"?, "reactions"?, "attachment"?}
     QJsonObject toJson() const;
     static std::optional<Message> fromJson(const QJsonObject &object, QString *error);
 
@@ -87,3 +117,4 @@ struct Message
 
 Q_DECLARE_METATYPE(Natter::ReplyPreview)
 Q_DECLARE_METATYPE(Natter::Reaction)
+Q_DECLARE_METATYPE(Natter::Attachment)

@@ -7,7 +7,7 @@ namespace Natter::Protocol {
 namespace {
 
 // Indexed by ErrorCode; append only, like the enum.
-constexpr std::array<QLatin1String, 35> ErrorCodeNames{
+constexpr std::array<QLatin1String, 43> ErrorCodeNames{
     QLatin1String("bad_json"),
     QLatin1String("bad_frame"),
     QLatin1String("unknown_type"),
@@ -43,6 +43,14 @@ constexpr std::array<QLatin1String, 35> ErrorCodeNames{
     QLatin1String("bad_emoji"),
     QLatin1String("too_many_reactions"),
     QLatin1String("bad_query"),
+    QLatin1String("file_too_large"),
+    QLatin1String("quota_exceeded"),
+    QLatin1String("too_many_uploads"),
+    QLatin1String("no_such_upload"),
+    QLatin1String("size_mismatch"),
+    QLatin1String("checksum_mismatch"),
+    QLatin1String("no_such_file"),
+    QLatin1String("bad_thumbnail"),
 };
 static_assert(ErrorCodeNames.size() == std::size_t(LastErrorCode) + 1, "every error code needs a wire name");
 

@@ -54,6 +54,11 @@ inline constexpr int MaxSearchLimit = 50;
 inline constexpr int MaxSearchResults = 1000;    ///< pages of one search reach this far
 inline constexpr qsizetype MaxQueryLength = 256; ///< characters of a search query
 inline constexpr qsizetype MaxCursorLength = 128;
+inline constexpr qint64 MaxFileSize = qint64(1) << 53; ///< what a JSON number holds exactly
+inline constexpr int MaxImageSide = 65535;             ///< pixels, width or height of an image attachment
+/// A binary frame of a file transfer: this many bytes of big-endian upload or
+/// download id, then the data.
+inline constexpr int ChunkHeaderBytes = 8;
 
 /// Frame type names, as they appear in "type".
 namespace Type {
@@ -79,6 +84,11 @@ inline constexpr QLatin1String MarkRead{"mark_read"};
 inline constexpr QLatin1String Mute{"mute"};
 inline constexpr QLatin1String Changes{"changes"}; // both directions
 inline constexpr QLatin1String Search{"search"};
+inline constexpr QLatin1String UploadBegin{"upload_begin"};
+inline constexpr QLatin1String UploadDone{"upload_done"};
+inline constexpr QLatin1String UploadCancel{"upload_cancel"};
+inline constexpr QLatin1String Download{"download"};
+inline constexpr QLatin1String DownloadCancel{"download_cancel"};
 // server -> client
 inline constexpr QLatin1String Welcome{"welcome"};
 inline constexpr QLatin1String UserJoined{"user_joined"};
@@ -97,6 +107,10 @@ inline constexpr QLatin1String Reactions{"reactions"};
 inline constexpr QLatin1String ReadMarker{"read_marker"};
 inline constexpr QLatin1String Muted{"muted"};
 inline constexpr QLatin1String SearchResults{"search_results"};
+inline constexpr QLatin1String UploadReady{"upload_ready"};
+inline constexpr QLatin1String UploadComplete{"upload_complete"};
+inline constexpr QLatin1String DownloadReady{"download_ready"};
+inline constexpr QLatin1String DownloadDone{"download_done"};
 } // namespace Type
 
 /// Stable error codes carried in "error" frames. Append only.
@@ -136,9 +150,17 @@ enum class ErrorCode
     NotAllowed,           ///< the message is someone else's: only its sender (or a room's owner) may do that
     BadEmoji,             ///< a reaction that is not one emoji
     TooManyReactions,     ///< a message has as many different emoji as it may have
-    BadQuery, ///< a search query that finds nothing by its form (unbalanced quote, no word, too long)
+    BadQuery,         ///< a search query that finds nothing by its form (unbalanced quote, no word, too long)
+    FileTooLarge,     ///< upload_begin for more bytes than the server's --max-upload-bytes
+    QuotaExceeded,    ///< the user's files would use more than their storage quota
+    TooManyUploads,   ///< more uploads at once than the server allows one user
+    NoSuchUpload,     ///< an upload id (or a binary frame's) that is not one of this user's open uploads
+    SizeMismatch,     ///< an upload got more bytes than announced, or fewer by upload_done
+    ChecksumMismatch, ///< the bytes received do not have the announced SHA-256: nothing was kept
+    NoSuchFile,       ///< a file id that is unknown or in no message the user may read
+    BadThumbnail,     ///< a thumbnail that is not a small PNG, JPEG, GIF or WebP image
 };
-inline constexpr ErrorCode LastErrorCode = ErrorCode::BadQuery;
+inline constexpr ErrorCode LastErrorCode = ErrorCode::BadThumbnail;
 
 /// The wire name of an error code, e.g. "bad_json".
 QString errorCodeName(ErrorCode code);
@@ -344,6 +366,56 @@ struct SearchRequest
     QString cursor; ///< from an earlier search_results: the next page
 };
 
+/// upload_begin {client_id, name, size, sha256, mime?, room | to, text?,
+/// reply_to?, image?} | upload_begin {client_id, name, size, sha256, mime?,
+/// thumbnail: true}: starts (or, with the same client_id, resumes) an upload.
+/// Answered by upload_ready; then binary frames of ChunkHeaderBytes of the
+/// upload id and the next bytes, in order; then upload_done. A thumbnail is a
+/// small image for another upload's image.thumbnail_id: no message carries it.
+struct UploadBegin
+{
+    QString clientId; ///< required: names the upload across reconnects, and its message
+    QString name;
+    qint64 size = 0;
+    QString sha256;
+    QString mime; ///< empty: application/octet-stream
+    QString room;
+    QString to;
+    QString text; ///< a caption; may be empty
+    qint64 replyTo = 0;
+    ImageInfo image{};
+    bool thumbnail = false;
+    bool isDirect() const { return room.isEmpty(); }
+};
+
+/// upload_done {upload_id}: every byte was sent; the server checks size and
+/// SHA-256, keeps the file and (unless a thumbnail) stores the message.
+struct UploadDone
+{
+    qint64 uploadId = 0;
+};
+
+/// upload_cancel {upload_id}: the server forgets the upload and its bytes.
+struct UploadCancel
+{
+    qint64 uploadId = 0;
+};
+
+/// download {file_id, offset?}: sends a file from offset on; answered by
+/// download_ready, binary frames of ChunkHeaderBytes of the download id and
+/// the next bytes, then download_done.
+struct DownloadRequest
+{
+    qint64 fileId = 0;
+    qint64 offset = 0;
+};
+
+/// download_cancel {download_id}
+struct DownloadCancel
+{
+    qint64 downloadId = 0;
+};
+
 // ---- server -> client -------------------------------------------------------
 
 /// Limits a client should respect; sent in welcome.
@@ -485,6 +557,45 @@ struct Muted
     bool muted = false;
 };
 
+/// upload_ready {upload_id, client_id, offset, chunk_bytes}: send the bytes
+/// from offset on (0 for a new upload; what arrived before, after a reconnect),
+/// in binary frames of at most chunk_bytes of data each.
+struct UploadReady
+{
+    qint64 uploadId = 0;
+    QString clientId;
+    qint64 offset = 0;
+    qint64 chunkBytes = 0;
+};
+
+/// upload_complete {upload_id, client_id, file_id}: the file is kept. For a
+/// message's file, receive_message follows (to everyone, the sender too).
+/// upload_id is 0 when the upload had finished before the client began it
+/// again (after a drop): its stored message follows, to this connection.
+struct UploadComplete
+{
+    qint64 uploadId = 0;
+    QString clientId;
+    qint64 fileId = 0;
+};
+
+/// download_ready {download_id, file_id, size, offset, sha256, mime}
+struct DownloadReady
+{
+    qint64 downloadId = 0;
+    qint64 fileId = 0;
+    qint64 size = 0;
+    qint64 offset = 0;
+    QString sha256;
+    QString mime;
+};
+
+/// download_done {download_id}: every byte from offset to size was sent.
+struct DownloadDone
+{
+    qint64 downloadId = 0;
+};
+
 /// receive_message {id, room | to, from, text, ts, client_id?}
 struct ReceiveMessage
 {
@@ -552,9 +663,11 @@ struct Error
 {
     ErrorCode code = ErrorCode::InternalError;
     QString message;
-    QString request;  ///< the type of the request that failed, when known
-    QString clientId; ///< the client_id of the failed send_message, when given
-    QString room;     ///< the room a refused join_room or create_room named
+    QString request;       ///< the type of the request that failed, when known
+    QString clientId;      ///< the client_id of the failed send_message, when given
+    QString room;          ///< the room a refused join_room or create_room named
+    qint64 uploadId = 0;   ///< the upload a refusal ends, when it is one
+    qint64 downloadId = 0; ///< the download a refusal ends, when it is one
 };
 
 } // namespace Natter::Protocol

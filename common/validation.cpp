@@ -3,7 +3,12 @@
 #include "common/protocol.h"
 
 #include <QList>
+#include <QStringList>
 #include <QTextBoundaryFinder>
+
+#include <algorithm>
+
+using namespace Qt::StringLiterals;
 
 namespace Natter::Validation {
 
@@ -122,6 +127,79 @@ bool isValidClientId(QStringView clientId)
             return false;
     }
     return true;
+}
+
+bool isValidSha256(QStringView digest)
+{
+    if (digest.size() != 64)
+        return false;
+    return std::all_of(digest.begin(), digest.end(),
+                       [](QChar c) { return (c >= u'0' && c <= u'9') || (c >= u'a' && c <= u'f'); });
+}
+
+bool isValidFileName(QStringView name)
+{
+    if (name.isEmpty() || textLength(name) > MaxFileNameLength || firstInvalidUnicode(name) >= 0)
+        return false;
+    return std::none_of(name.begin(), name.end(),
+                        [](QChar c) { return c.category() == QChar::Other_Control; });
+}
+
+bool isValidMimeType(QStringView mime)
+{
+    if (mime.isEmpty() || mime.size() > MaxMimeTypeLength || mime.count(u'/') != 1 || mime.startsWith(u'/') ||
+        mime.endsWith(u'/'))
+        return false;
+    return std::all_of(mime.begin(), mime.end(),
+                       [](QChar c) { return c.unicode() > 0x20 && c.unicode() < 0x7f; });
+}
+
+QString safeFileName(QStringView name)
+{
+    QString safe;
+    safe.reserve(name.size());
+    for (qsizetype i = 0; i < name.size(); ++i) {
+        const QChar c = name.at(i);
+        if (c.isHighSurrogate() && i + 1 < name.size() && name.at(i + 1).isLowSurrogate()) {
+            safe.append(c);
+            safe.append(name.at(++i));
+            continue;
+        }
+        if (c.isSurrogate())
+            continue;
+        const QChar::Category category = c.category();
+        if (category == QChar::Other_Control || category == QChar::Other_Format ||
+            category == QChar::Separator_Line || category == QChar::Separator_Paragraph)
+            continue;
+        // Separators and what Windows refuses in a name become '_'.
+        if (c == u'/' || c == u'\\' || c == u':' || c == u'*' || c == u'?' || c == u'"' || c == u'<' ||
+            c == u'>' || c == u'|')
+            safe.append(u'_');
+        else
+            safe.append(c);
+    }
+    // No hidden files, no "..", no trailing dots or spaces (Windows drops them).
+    while (!safe.isEmpty() && (safe.front() == u'.' || safe.front().isSpace()))
+        safe.remove(0, 1);
+    while (!safe.isEmpty() && (safe.back() == u'.' || safe.back().isSpace()))
+        safe.chop(1);
+    static const QStringList reserved = {u"CON"_s,  u"PRN"_s,  u"AUX"_s,  u"NUL"_s,  u"COM1"_s, u"COM2"_s,
+                                         u"COM3"_s, u"COM4"_s, u"COM5"_s, u"COM6"_s, u"COM7"_s, u"COM8"_s,
+                                         u"COM9"_s, u"LPT1"_s, u"LPT2"_s, u"LPT3"_s, u"LPT4"_s, u"LPT5"_s,
+                                         u"LPT6"_s, u"LPT7"_s, u"LPT8"_s, u"LPT9"_s};
+    const QString stem = safe.section(u'.', 0, 0).trimmed();
+    if (reserved.contains(stem, Qt::CaseInsensitive))
+        safe.prepend(u'_');
+    constexpr qsizetype MaxSafeLength = 200;
+    if (safe.size() > MaxSafeLength) {
+        const qsizetype dot = safe.lastIndexOf(u'.');
+        const QString extension = dot > 0 && safe.size() - dot <= 16 ? safe.mid(dot) : QString();
+        qsizetype keep = MaxSafeLength - extension.size();
+        if (keep > 0 && safe.at(keep - 1).isHighSurrogate())
+            --keep;
+        safe = safe.left(keep) + extension;
+    }
+    return safe.isEmpty() ? u"file"_s : safe;
 }
 
 qsizetype firstInvalidUnicode(QStringView text)

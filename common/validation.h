@@ -12,6 +12,8 @@ inline constexpr qsizetype MaxDisplayNameLength = 64;
 inline constexpr qsizetype MaxEmailLength = 254;
 inline constexpr qsizetype MaxClientIdLength = 64;
 inline constexpr qsizetype DefaultMaxTextLength = 4000;
+inline constexpr qsizetype MaxFileNameLength = 255; ///< characters of a shared file's name
+inline constexpr qsizetype MaxMimeTypeLength = 127;
 
 /// 1-64 characters of a-z, 0-9, '-', '_' and '.', starting with a letter or digit.
 bool isValidRoomName(QStringView room);
@@ -50,6 +52,23 @@ qsizetype textLength(QStringView text);
 
 /// True when the text is empty or only white space.
 bool isBlank(QStringView text);
+
+/// 64 lowercase hexadecimal digits.
+bool isValidSha256(QStringView digest);
+
+/// A shared file's name as the sender gives it: 1-255 characters, well-formed
+/// Unicode, no control characters. Still never trusted as a path: see safeFileName().
+bool isValidFileName(QStringView name);
+
+/// "type/subtype" of printable ASCII without spaces, at most 127 characters.
+bool isValidMimeType(QStringView mime);
+
+/// A name that is safe to create in a folder the user chose, made from what
+/// a sender called a file: no path separators, no "." or ".." of its own, no
+/// control or format characters, no leading dot (hidden), no trailing dots or
+/// spaces, not a name Windows reserves (CON, NUL, COM1...), at most 200
+/// characters with the extension kept; "file" when nothing is left.
+QString safeFileName(QStringView name);
 
 /// One emoji, as a reaction is: a single grapheme (so skin tones, flags,
 /// keycaps and ZWJ sequences count as one) of at most MaxEmojiBytes, that is

@@ -2,6 +2,7 @@
 
 #include "common/validation.h"
 #include "server/clientsession.h"
+#include "server/filetransfers.h"
 #include "server/passwordhasher.h"
 #include "server/serverlogging.h"
 #include "server/transport.h"
@@ -30,6 +31,7 @@ ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store,
     , m_throttle(m_config.signInFailureLimit, m_config.signInFailureWindow.count(),
                  m_config.signInLockout.count())
 {
+    m_files = new FileTransfers(this, m_store.get(), m_config);
     m_clock.start();
     connect(m_transport, &Transport::connectionOpened, this, &ChatServer::onConnectionOpened);
     m_sweepTimer.setInterval(std::max(m_config.pingInterval / 3, std::chrono::milliseconds(20)));
@@ -67,6 +69,7 @@ ChatServer::~ChatServer()
         session->connection()->disconnect(this);
         delete session;
     }
+    delete m_files; // before the store it uses goes (it waits for its worker)
 }
 
 QString ChatServer::versionString()
@@ -76,6 +79,8 @@ QString ChatServer::versionString()
 
 bool ChatServer::listen()
 {
+    if (!m_files->start(&m_errorString))
+        return false;
     if (!m_transport->listen()) {
         m_errorString = m_transport->errorString();
         return false;
@@ -136,9 +141,8 @@ void ChatServer::onConnectionOpened(Connection *connection)
     m_sessions.insert(session);
     connect(connection, &Connection::textReceived, session,
             [this, session](const QString &text) { onTextFrame(session, text); });
-    connect(connection, &Connection::binaryReceived, session, [session] {
-        session->sendError(ErrorCode::BinaryNotSupported, u"binary frames are not supported; send text"_s);
-    });
+    connect(connection, &Connection::binaryReceived, session,
+            [this, session](const QByteArray &payload) { m_files->onBinary(session, payload); });
     connect(connection, &Connection::closed, this, [this, session] { onDisconnected(session); });
     Q_EMIT sessionOpened();
 }
@@ -148,6 +152,7 @@ void ChatServer::onDisconnected(ClientSession *session)
     if (!m_sessions.remove(session))
         return;
     qCDebug(lcNatterServer).noquote() << "disconnected" << session->peer() << session->user().email;
+    m_files->onSessionClosed(session);
     const QSet<QString> rooms = session->rooms();
     for (const QString &room : rooms)
         removeFromRoom(session, room);
@@ -232,6 +237,8 @@ void ChatServer::applyRetention()
     }
     m_retentionDeleted += *deleted;
     m_heldCounts.clear(); // held messages may have gone with them
+    if (*deleted > 0)
+        m_files->collectSoon(); // and files with their last messages
     if (*deleted == Batch) {
         QMetaObject::invokeMethod(this, &ChatServer::applyRetention, Qt::QueuedConnection);
         return;
@@ -988,41 +995,46 @@ bool ChatServer::takeRateToken(ClientSession *session, const QString &request, c
     return false;
 }
 
-void ChatServer::handle(ClientSession *session, const SendMessage &send)
+bool ChatServer::checkSendable(ClientSession *session, const QString &room, const QString &to, qint64 replyTo,
+                               const QString &text, QLatin1String request, const QString &clientId)
 {
-    if (!send.isDirect() && !session->isInRoom(send.room)) {
-        session->sendError(ErrorCode::NotInRoom, u"join room %1 before sending to it"_s.arg(send.room),
-                           Type::SendMessage, send.clientId);
-        return;
+    if (!room.isEmpty() && !session->isInRoom(room)) {
+        session->sendError(ErrorCode::NotInRoom, u"join room %1 before sending to it"_s.arg(room), request,
+                           clientId);
+        return false;
     }
-    if (Validation::textLength(send.text) > m_config.maxTextLength) {
+    if (Validation::textLength(text) > m_config.maxTextLength) {
         session->sendError(ErrorCode::TextTooLong,
-                           u"a message is at most %1 characters"_s.arg(m_config.maxTextLength),
-                           Type::SendMessage, send.clientId);
-        return;
+                           u"a message is at most %1 characters"_s.arg(m_config.maxTextLength), request,
+                           clientId);
+        return false;
     }
-    const QString to = send.isDirect() ? Validation::normalizedEmail(send.to) : QString();
-    if (send.replyTo > 0) {
+    if (replyTo > 0) {
         // A reply answers a message of the same conversation that still is.
         flushPendingSends();
-        const std::optional<Message> original =
-            readableMessage(session, send.replyTo, Type::SendMessage, send.clientId);
+        const std::optional<Message> original = readableMessage(session, replyTo, request, clientId);
         if (!original)
-            return;
+            return false;
         const ConversationId conversation = ConversationId::of(*original, session->user().email);
-        if (conversation.room != send.room || (send.isDirect() && conversation.userB != to)) {
+        if (conversation.room != room ||
+            (room.isEmpty() && conversation.userB != Validation::normalizedEmail(to))) {
             session->sendError(ErrorCode::NoSuchMessage,
-                               u"message %1 is in another conversation"_s.arg(send.replyTo),
-                               Type::SendMessage, send.clientId);
-            return;
+                               u"message %1 is in another conversation"_s.arg(replyTo), request, clientId);
+            return false;
         }
     }
-    if (!takeRateToken(session, Type::SendMessage, send.clientId))
-        return;
+    return true;
+}
 
+void ChatServer::handle(ClientSession *session, const SendMessage &send)
+{
+    if (!checkSendable(session, send.room, send.to, send.replyTo, send.text, Type::SendMessage,
+                       send.clientId) ||
+        !takeRateToken(session, Type::SendMessage, send.clientId))
+        return;
     Message message;
     message.room = send.room;
-    message.to = to;
+    message.to = send.isDirect() ? Validation::normalizedEmail(send.to) : QString();
     message.from = session->user();
     message.text = send.text;
     message.clientId = send.clientId;
@@ -1031,6 +1043,11 @@ void ChatServer::handle(ClientSession *session, const SendMessage &send)
         if (const QString lower = Validation::normalizedEmail(email); !message.mentions.contains(lower))
             message.mentions.append(lower);
     }
+    enqueueSend(session, std::move(message));
+}
+
+void ChatServer::enqueueSend(ClientSession *session, Message message)
+{
     m_pendingSends.append(PendingSend{session, std::move(message)});
     if (!m_flushScheduled) {
         // Group commit: everything that arrives in this pass of the event loop
@@ -1045,6 +1062,31 @@ void ChatServer::handle(ClientSession *session, const SendMessage &send)
         else
             QMetaObject::invokeMethod(this, &ChatServer::flushPendingSends, Qt::QueuedConnection);
     }
+}
+
+void ChatServer::handle(ClientSession *session, const UploadBegin &begin)
+{
+    m_files->handle(session, begin);
+}
+
+void ChatServer::handle(ClientSession *session, const UploadDone &done)
+{
+    m_files->handle(session, done);
+}
+
+void ChatServer::handle(ClientSession *session, const UploadCancel &cancel)
+{
+    m_files->handle(session, cancel);
+}
+
+void ChatServer::handle(ClientSession *session, const DownloadRequest &request)
+{
+    m_files->handle(session, request);
+}
+
+void ChatServer::handle(ClientSession *session, const DownloadCancel &cancel)
+{
+    m_files->handle(session, cancel);
 }
 
 void ChatServer::flushPendingSends()

@@ -22,6 +22,7 @@ namespace Natter {
 
 class ClientSession;
 class Connection;
+class FileTransfers;
 class Transport;
 class PasswordHasher;
 
@@ -145,6 +146,19 @@ private:
     void handle(ClientSession *session, const Protocol::MuteRequest &mute);
     void handle(ClientSession *session, const Protocol::ChangesRequest &request);
     void handle(ClientSession *session, const Protocol::SearchRequest &search);
+    // Files (filetransfers.cpp).
+    void handle(ClientSession *session, const Protocol::UploadBegin &begin);
+    void handle(ClientSession *session, const Protocol::UploadDone &done);
+    void handle(ClientSession *session, const Protocol::UploadCancel &cancel);
+    void handle(ClientSession *session, const Protocol::DownloadRequest &request);
+    void handle(ClientSession *session, const Protocol::DownloadCancel &cancel);
+    /// Whether the session may say text in a room or to someone now (the room
+    /// joined here, the text short enough, a reply to a message of the same
+    /// conversation); otherwise answers request with an error.
+    bool checkSendable(ClientSession *session, const QString &room, const QString &to, qint64 replyTo,
+                       const QString &text, QLatin1String request, const QString &clientId);
+    /// Queues an accepted message for the next group commit; it is pushed once stored.
+    void enqueueSend(ClientSession *session, Message message);
     /// The message id names if this connection may read it (its room joined
     /// here, or a direct message of this user) and it is not deleted;
     /// otherwise answers request with an error and returns nullopt.
@@ -206,8 +220,11 @@ private:
     static void sendToAll(const QList<ClientSession *> &sessions, const QByteArray &wireFrame);
     qint64 nowMs() const { return m_clock.elapsed() + m_clockOffsetMs; }
 
+    friend class FileTransfers;
+
     ServerConfig m_config;
     std::unique_ptr<MessageStore> m_store;
+    FileTransfers *m_files; // a child; declared after m_store, which it uses
     Transport *m_transport;
     QString m_errorString;
     QElapsedTimer m_clock;

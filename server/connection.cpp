@@ -35,8 +35,8 @@ Connection::Connection(Transport *transport, QWebSocket *socket, QTcpSocket *tcp
     });
     connect(socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &data) {
         m_lastHeardMs = m_transport->nowMs();
-        if (!m_dropping && admitInput(data.size()))
-            Q_EMIT binaryReceived();
+        if (!m_dropping && !m_overBudget)
+            Q_EMIT binaryReceived(data);
     });
     connect(socket, &QWebSocket::pong, this, [this] { m_lastHeardMs = m_transport->nowMs(); });
     connect(socket, &QWebSocket::disconnected, this, [this] { m_transport->onClosed(this); });
@@ -51,6 +51,10 @@ Connection::Connection(Transport *transport, QWebSocket *socket, QTcpSocket *tcp
             const qint64 queued = m_tcp->bytesToWrite() + m_pending.size();
             if (queued > m_transport->m_maxQueuedBytes)
                 drop(u"it stopped reading (%1 bytes queued, answers to its pings)"_s.arg(queued));
+        });
+        connect(tcp, &QIODevice::bytesWritten, this, [this] {
+            if (!m_dropping)
+                Q_EMIT bytesWritten();
         });
     }
 }
@@ -68,12 +72,15 @@ Connection::~Connection()
     delete m_tcp.data();
 }
 
-QByteArray Connection::wireFrame(const QByteArray &utf8)
+namespace {
+
+/// An unmasked, unfragmented WebSocket frame: FIN and opcode, the length, the payload.
+QByteArray serverFrame(char finAndOpcode, QByteArrayView payload)
 {
-    const quint64 length = quint64(utf8.size());
+    const quint64 length = quint64(payload.size());
     QByteArray frame;
-    frame.reserve(utf8.size() + 10);
-    frame.append(char(0x81)); // FIN, text
+    frame.reserve(payload.size() + 10);
+    frame.append(finAndOpcode);
     if (length < 126) {
         frame.append(char(length));
     } else if (length <= 0xffff) {
@@ -85,8 +92,15 @@ QByteArray Connection::wireFrame(const QByteArray &utf8)
         for (int shift = 56; shift >= 0; shift -= 8)
             frame.append(char((length >> shift) & 0xff));
     }
-    frame.append(utf8);
+    frame.append(payload);
     return frame;
+}
+
+} // namespace
+
+QByteArray Connection::wireFrame(const QByteArray &utf8)
+{
+    return serverFrame(char(0x81), utf8); // FIN, text
 }
 
 bool Connection::sendWireFrame(const QByteArray &frame)
@@ -108,6 +122,11 @@ bool Connection::sendWireFrame(const QByteArray &frame)
         return false;
     }
     return true;
+}
+
+bool Connection::sendBinary(QByteArrayView payload)
+{
+    return sendWireFrame(serverFrame(char(0x82), payload)); // FIN, binary
 }
 
 bool Connection::admitInput(qint64 bytes)

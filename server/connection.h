@@ -62,6 +62,9 @@ public:
     /// is returned.
     bool sendWireFrame(const QByteArray &frame);
 
+    /// Queues a binary frame (a file transfer's chunk) like sendWireFrame().
+    bool sendBinary(QByteArrayView payload);
+
     /// Bytes waiting to be written to the peer (this pass's frames and the socket's buffer).
     qint64 queuedBytes() const;
 
@@ -76,8 +79,13 @@ public:
 
 Q_SIGNALS:
     void textReceived(const QString &text);
-    /// A binary frame arrived (the chat protocol has none).
-    void binaryReceived();
+    /// A binary frame arrived: a file transfer's chunk, or a mistake. Not
+    /// charged to the input budgets: the chat layer accepts only the bytes of
+    /// an upload it agreed to (its size announced and within the limits) and
+    /// refuses anything else (counted as a refusal).
+    void binaryReceived(const QByteArray &payload);
+    /// Some of what was queued reached the kernel: room for more file chunks.
+    void bytesWritten();
     /// The connection is gone; the Transport deletes it after this.
     void closed();
 

@@ -8,6 +8,7 @@
 #include "server/chatserver.h"
 #include "server/clientsession.h"
 #include "server/connection.h"
+#include "server/filetransfers.h"
 #include "server/serverlogging.h"
 
 #include <algorithm>
@@ -204,6 +205,8 @@ void ChatServer::handle(ClientSession *session, const DeleteMessage &remove)
     }
     if (message->isDirect())
         m_heldCounts.remove(message->to); // it may have been waiting for them
+    if (message->attachment.isValid())
+        m_files->collectSoon(); // its file may have been the last copy's
     qCDebug(lcNatterServer).noquote() << email << "deleted message" << remove.id;
     pushChange(
         MessageChange{MessageChange::Kind::Deleted, update->message, update->changeSeq, session->user()});

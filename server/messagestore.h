@@ -99,6 +99,36 @@ struct StoredMessage
     bool duplicate = false; ///< the sender's client_id was stored before: this is the original
 };
 
+/// An upload under way: what upload_begin announced, kept so that it can
+/// resume after a reconnect or a restart of the server.
+struct UploadRecord
+{
+    qint64 id = 0;
+    QString sender; ///< email
+    QString clientId;
+    QString room; ///< the conversation its message goes to (neither for a thumbnail)
+    QString to;
+    QString name;
+    qint64 size = 0;
+    QString sha256;
+    QString mime;
+    QString text;
+    qint64 replyTo = 0;
+    ImageInfo image{};
+    bool thumbnail = false;
+    qint64 startedMs = 0;
+};
+
+/// A file kept whole: its bytes live in the file vault under their SHA-256.
+struct FileRecord
+{
+    qint64 id = 0;
+    QString sha256;
+    qint64 size = 0;
+    QString mime;
+    QString owner; ///< who uploaded it first
+};
+
 /// Where messages live. The server talks to this interface only, so another
 /// store (another database, an in-memory one) can be added without touching it.
 class MessageStore
@@ -165,6 +195,82 @@ public:
     setMuted(const QString &email, const ConversationId &conversation, bool muted) = 0;
     /// Every conversation email has a marker or a mute in.
     virtual std::optional<QList<Protocol::ConversationState>> conversationStates(const QString &email) = 0;
+
+    // ---- files (a store without them answers nullopt) ----
+
+    /// The message sender stored with clientId, if any (an upload finished before a drop).
+    virtual std::optional<std::optional<Message>> messageByClientId(const QString &sender,
+                                                                    const QString &clientId)
+    {
+        Q_UNUSED(sender)
+        Q_UNUSED(clientId)
+        return std::nullopt;
+    }
+    /// Records a new upload; returns its id.
+    virtual std::optional<qint64> createUpload(const UploadRecord &upload)
+    {
+        Q_UNUSED(upload)
+        return std::nullopt;
+    }
+    /// sender's upload named clientId, if there is one.
+    virtual std::optional<std::optional<UploadRecord>> upload(const QString &sender, const QString &clientId)
+    {
+        Q_UNUSED(sender)
+        Q_UNUSED(clientId)
+        return std::nullopt;
+    }
+    virtual bool deleteUpload(qint64 id)
+    {
+        Q_UNUSED(id)
+        return false;
+    }
+    /// Uploads begun before ms (ms since the epoch): abandoned.
+    virtual std::optional<QList<UploadRecord>> uploadsStartedBefore(qint64 ms)
+    {
+        Q_UNUSED(ms)
+        return std::nullopt;
+    }
+    /// Records a file whose bytes were verified; a file with the same SHA-256
+    /// is the same file (returned, and kept for another day even if nothing
+    /// refers to it yet).
+    virtual std::optional<FileRecord> addFile(const FileRecord &file)
+    {
+        Q_UNUSED(file)
+        return std::nullopt;
+    }
+    virtual std::optional<std::optional<FileRecord>> file(qint64 id)
+    {
+        Q_UNUSED(id)
+        return std::nullopt;
+    }
+    /// Up to limit of the messages (not deleted) that carry the file or its
+    /// thumbnail, newest first: who may read one of them may download it.
+    virtual std::optional<QList<Message>> messagesWithFile(qint64 fileId, int limit)
+    {
+        Q_UNUSED(fileId)
+        Q_UNUSED(limit)
+        return std::nullopt;
+    }
+    /// Bytes of the files sender's messages carry (their quota).
+    virtual std::optional<qint64> storageUsed(const QString &sender)
+    {
+        Q_UNUSED(sender)
+        return std::nullopt;
+    }
+    /// Files no message or upload refers to: once referred to and no more (its
+    /// messages deleted), or never and recorded before createdBeforeMs.
+    virtual std::optional<QList<FileRecord>> unreferencedFiles(qint64 createdBeforeMs, int limit)
+    {
+        Q_UNUSED(createdBeforeMs)
+        Q_UNUSED(limit)
+        return std::nullopt;
+    }
+    /// Forgets a file if it is still unreferenced; true if it went.
+    virtual std::optional<bool> forgetFile(qint64 id)
+    {
+        Q_UNUSED(id)
+        return std::nullopt;
+    }
 
     /// The highest id stored so far, 0 for an empty store.
     virtual qint64 lastId() const = 0;

@@ -83,6 +83,19 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
         u"Direct messages held for one offline user; more are refused until they have been online "
         u"(default: %1; 0 = no cap)."_s.arg(defaults.maxHeldPerRecipient),
         u"count"_s, QString::number(defaults.maxHeldPerRecipient));
+    const QCommandLineOption maxUpload(
+        u"max-upload-bytes"_s,
+        u"Largest file one may share, in bytes (default: %1, 2 GiB)."_s.arg(defaults.maxUploadBytes),
+        u"bytes"_s, QString::number(defaults.maxUploadBytes));
+    const QCommandLineOption quota(
+        u"storage-quota-per-user"_s,
+        u"Bytes of files one person's messages may carry (default: %1, 10 GiB)."_s.arg(
+            defaults.storageQuotaPerUser),
+        u"bytes"_s, QString::number(defaults.storageQuotaPerUser));
+    const QCommandLineOption maxUploads(u"max-concurrent-uploads-per-user"_s,
+                                        u"Uploads one person may have under way at once (default: %1)."_s.arg(
+                                            defaults.maxConcurrentUploadsPerUser),
+                                        u"count"_s, QString::number(defaults.maxConcurrentUploadsPerUser));
     const QCommandLineOption maxDbSize(
         u"max-db-size"_s,
         u"Largest the database may grow, in MiB; then new messages are refused (storage_full) as on a full "
@@ -146,7 +159,7 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
                        maxHeld,        maxQueue,    pingInterval, idleTimeout,  commitWindow,
                        discoveryPort,  noDiscovery, verbose,      registration, maxPerAddress,
                        maxConnections, allowOrigin, tlsCert,      tlsKey,       noTls,
-                       fingerprint,    maxDbSize});
+                       fingerprint,    maxDbSize,   maxUpload,    quota,        maxUploads});
     parser.setApplicationDescription(
         parser.applicationDescription() +
         u"\n\nAdministration, beside a running server (passwords are read from "
@@ -231,6 +244,15 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
     if (!number(maxDbSize, 0, 1e9, &value) || value != std::floor(value))
         return usageError(u"--max-db-size: give whole MiB, 0 for no limit"_s);
     options.maxDatabaseBytes = qint64(value) * 1024 * 1024;
+    if (!number(maxUpload, 0, double(Protocol::MaxFileSize), &value) || value != std::floor(value))
+        return usageError(u"--max-upload-bytes: give a whole number of bytes"_s);
+    config.maxUploadBytes = qint64(value);
+    if (!number(quota, 0, double(Protocol::MaxFileSize), &value) || value != std::floor(value))
+        return usageError(u"--storage-quota-per-user: give a whole number of bytes"_s);
+    config.storageQuotaPerUser = qint64(value);
+    if (!number(maxUploads, 1, 1000, &value) || value != std::floor(value))
+        return usageError(u"--max-concurrent-uploads-per-user: give a whole number from 1 to 1000"_s);
+    config.maxConcurrentUploadsPerUser = int(value);
     if (!number(maxQueue, 1024, 1e12, &value))
         return usageError(u"--max-queue: give a number of bytes of at least 1024"_s);
     config.maxQueuedBytes = qint64(value);
@@ -279,6 +301,7 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
 
     config.serverName = parser.isSet(name) ? parser.value(name).trimmed() : QString();
     options.databasePath = parser.value(db);
+    config.filesPath = ServerConfig::filesPathFor(options.databasePath);
     options.verbose = parser.isSet(verbose);
     *exitCode = 0;
     return options;

@@ -88,6 +88,20 @@ struct ServerConfig
     /// Direct messages held for one offline recipient; more are refused
     /// (inbox_full) until they have been online. 0: no cap.
     int maxHeldPerRecipient = 10'000;
+
+    /// Where shared files are kept (natterd: beside the database, in
+    /// DATABASE.files); empty: this server keeps no files.
+    QString filesPath;
+    qint64 maxUploadBytes = qint64(2) << 30;       ///< one file; more is refused (file_too_large)
+    qint64 storageQuotaPerUser = qint64(10) << 30; ///< the files one user's messages carry
+    int maxConcurrentUploadsPerUser = 4;           ///< uploads under way at once, over all devices
+    std::chrono::hours abandonedUploadAge{24};     ///< an upload untouched this long is discarded
+
+    /// Where a server with this database keeps shared files: DATABASE.files.
+    static QString filesPathFor(const QString &databasePath)
+    {
+        return databasePath + QStringLiteral(".files");
+    }
 };
 
 /// Sets every input budget from one figure (natterd --max-input-rate): bytes

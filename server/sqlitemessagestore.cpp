@@ -9,6 +9,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonDocument>
 #include <QLockFile>
 #include <QSet>
 #include <QSqlError>
@@ -140,6 +141,44 @@ const QList<QList<QString>> &migrations()
             u" INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);"
             u" INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text); END"_s,
         },
+        // 8: files. A message may carry one (attachment: its JSON as on the
+        // wire; file_id and thumbnail_id for access checks and reference
+        // counts); files are kept once per SHA-256; uploads under way are
+        // remembered so that they resume after a restart.
+        {
+            u"ALTER TABLE messages ADD COLUMN attachment TEXT"_s,
+            u"ALTER TABLE messages ADD COLUMN file_id INTEGER"_s,
+            u"ALTER TABLE messages ADD COLUMN thumbnail_id INTEGER"_s,
+            u"CREATE INDEX messages_by_file ON messages (file_id) WHERE file_id IS NOT NULL"_s,
+            u"CREATE INDEX messages_by_thumbnail ON messages (thumbnail_id) WHERE thumbnail_id IS NOT NULL"_s,
+            u"CREATE INDEX messages_with_files_by_sender ON messages (sender_email) WHERE file_id IS NOT NULL"_s,
+            u"CREATE TABLE files ("
+            u" id INTEGER PRIMARY KEY,"
+            u" sha256 TEXT NOT NULL UNIQUE,"
+            u" size INTEGER NOT NULL,"
+            u" mime TEXT NOT NULL,"
+            u" owner TEXT NOT NULL,"
+            u" created_ms INTEGER NOT NULL,"
+            u" referenced INTEGER NOT NULL DEFAULT 0)"_s, // a message carried it once
+            u"CREATE TABLE uploads ("
+            u" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+            u" sender TEXT NOT NULL,"
+            u" client_id TEXT NOT NULL,"
+            u" room TEXT,"
+            u" recipient TEXT,"
+            u" name TEXT NOT NULL,"
+            u" size INTEGER NOT NULL,"
+            u" sha256 TEXT NOT NULL,"
+            u" mime TEXT NOT NULL,"
+            u" text TEXT NOT NULL,"
+            u" reply_to INTEGER,"
+            u" image_width INTEGER,"
+            u" image_height INTEGER,"
+            u" thumbnail_id INTEGER,"
+            u" thumbnail INTEGER NOT NULL,"
+            u" started_ms INTEGER NOT NULL,"
+            u" UNIQUE (sender, client_id))"_s,
+        },
     };
     return steps;
 }
@@ -147,7 +186,8 @@ const QList<QList<QString>> &migrations()
 // readRow() reads them in this order.
 constexpr auto SelectColumns =
     "SELECT id, conversation, recipient, sender_email, sender_name, text, ts, client_id, edited_ts, deleted,"
-    " reply_to, reply_sender_email, reply_sender_name, reply_text, mentions, has_reactions, changed "
+    " reply_to, reply_sender_email, reply_sender_name, reply_text, mentions, has_reactions, changed,"
+    " attachment "
     "FROM messages ";
 
 qint64 nowNotBefore(qint64 lastMs)
@@ -527,6 +567,11 @@ SqliteMessageStore::Row SqliteMessageStore::readRow(const QSqlQuery &query) cons
         message.mentions = mentions.split(u'\n');
     row.hasReactions = query.value(15).toBool();
     row.changed = query.value(16).toLongLong();
+    if (const QString attachment = query.value(17).toString(); !attachment.isEmpty()) {
+        if (const std::optional<Attachment> parsed =
+                Attachment::fromJson(QJsonDocument::fromJson(attachment.toUtf8()).object(), nullptr))
+            message.attachment = *parsed;
+    }
     return row;
 }
 
@@ -614,7 +659,7 @@ std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<Messa
         insert.bindValue(2, direct ? QVariant(message.to) : QVariant());
         insert.bindValue(3, message.from.email);
         insert.bindValue(4, message.from.name);
-        insert.bindValue(5, message.text);
+        insert.bindValue(5, message.text.isNull() ? u""_s : message.text); // a file's caption may be empty
         insert.bindValue(6, nowMs);
         insert.bindValue(7, message.clientId.isEmpty() ? QVariant() : QVariant(message.clientId));
         ReplyPreview reply;
@@ -671,6 +716,19 @@ std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<Messa
             hold.bindValue(1, nextId);
             if (!hold.exec())
                 return rollback(u"cannot hold a direct message"_s, hold.lastError());
+        }
+        if (message.attachment.isValid()) {
+            const qint64 thumbnail = message.attachment.image.thumbnailId;
+            if (!execute(u"UPDATE messages SET attachment = ?, file_id = ?, thumbnail_id = ? WHERE id = ?"_s,
+                         {QString::fromUtf8(
+                              QJsonDocument(message.attachment.toJson()).toJson(QJsonDocument::Compact)),
+                          message.attachment.fileId, thumbnail > 0 ? QVariant(thumbnail) : QVariant(),
+                          nextId}) ||
+                !execute(u"UPDATE files SET referenced = 1 WHERE id IN (?, ?)"_s,
+                         {message.attachment.fileId, thumbnail})) {
+                m_db.rollback();
+                return std::nullopt;
+            }
         }
         if (!direct)
             roomsSpoken.insert(message.room);
@@ -949,7 +1007,8 @@ std::optional<MessageUpdate> SqliteMessageStore::deleteMessage(qint64 id)
         int rows = 0;
         if (!execute(u"UPDATE messages SET text = '', mentions = NULL, edited_ts = NULL, reply_to = NULL,"
                      u" reply_sender_email = NULL, reply_sender_name = NULL, reply_text = NULL,"
-                     u" has_reactions = 0, deleted = 1, changed = ? WHERE id = ? AND deleted = 0"_s,
+                     u" has_reactions = 0, attachment = NULL, file_id = NULL, thumbnail_id = NULL,"
+                     u" deleted = 1, changed = ? WHERE id = ? AND deleted = 0"_s,
                      {seq, id}, &rows))
             return false;
         if (rows == 0) {

@@ -25,7 +25,7 @@ class WalCheckpointer;
 class SqliteMessageStore final : public MessageStore
 {
 public:
-    static constexpr int SchemaVersion = 7;
+    static constexpr int SchemaVersion = 8;
 
     enum class OpenMode
     {
@@ -67,6 +67,19 @@ public:
     /// Read markers and mutes kept per user (the oldest read give way first).
     static constexpr int MaxConversationStates = 1000;
     std::optional<QList<Protocol::ConversationState>> conversationStates(const QString &email) override;
+    std::optional<std::optional<Message>> messageByClientId(const QString &sender,
+                                                            const QString &clientId) override;
+    std::optional<qint64> createUpload(const UploadRecord &upload) override;
+    std::optional<std::optional<UploadRecord>> upload(const QString &sender,
+                                                      const QString &clientId) override;
+    bool deleteUpload(qint64 id) override;
+    std::optional<QList<UploadRecord>> uploadsStartedBefore(qint64 ms) override;
+    std::optional<FileRecord> addFile(const FileRecord &file) override;
+    std::optional<std::optional<FileRecord>> file(qint64 id) override;
+    std::optional<QList<Message>> messagesWithFile(qint64 fileId, int limit) override;
+    std::optional<qint64> storageUsed(const QString &sender) override;
+    std::optional<QList<FileRecord>> unreferencedFiles(qint64 createdBeforeMs, int limit) override;
+    std::optional<bool> forgetFile(qint64 id) override;
     qint64 lastId() const override { return m_lastId; }
     QString serverId() const override { return m_serverId; }
     AccountStore *accounts() override;
@@ -101,6 +114,8 @@ private:
     Row readRow(const QSqlQuery &query) const;
     /// Reads every row of query, and the reactions of those that have some.
     bool readMessages(QSqlQuery &query, QList<Message> *messages, qint64 *lastChanged = nullptr);
+    std::optional<QList<UploadRecord>> readUploads(QSqlQuery &query);
+    static QList<FileRecord> readFiles(QSqlQuery &query);
     bool loadReactions(Message *message);
     bool execute(const QString &sql, const QVariantList &values, int *rowsAffected = nullptr);
     bool trimConversationStates(const QString &email);

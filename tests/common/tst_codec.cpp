@@ -22,6 +22,7 @@ private Q_SLOTS:
     void serverFramesRoundTrip_data();
     void serverFramesRoundTrip();
     void errorNamesAreStable();
+    void chunksCarryTheirTransferId();
     void sendMessageFields();
     void historyFields();
     void receiveMessageWireShape();
@@ -234,6 +235,43 @@ void TestCodec::invalidClientFrames_data()
                                      << ErrorCode::BadEmail;
     QTest::newRow("search room and with")
         << R"({"type":"search","query":"a","room":"a","with":"b@x"})"_ba << ErrorCode::BadField;
+
+    const QByteArray digest(64, 'a');
+    const auto upload = [&digest](const QByteArray &fields) -> QByteArray {
+        return R"({"type":"upload_begin","client_id":"u-1","sha256":")" + digest + R"(",)" + fields + "}";
+    };
+    QTest::newRow("upload without client_id")
+        << QByteArray(R"({"type":"upload_begin","name":"a","size":1,"room":"r","sha256":")" + digest +
+                      R"("})")
+        << ErrorCode::BadField;
+    QTest::newRow("upload without size") << upload(R"("name":"a","room":"r")") << ErrorCode::BadField;
+    QTest::newRow("upload negative size")
+        << upload(R"("name":"a","size":-1,"room":"r")") << ErrorCode::BadField;
+    QTest::newRow("upload size beyond 2^53")
+        << upload(R"("name":"a","size":18014398509481984,"room":"r")") << ErrorCode::BadField;
+    QTest::newRow("upload without conversation") << upload(R"("name":"a","size":1)") << ErrorCode::BadField;
+    QTest::newRow("thumbnail in a room")
+        << upload(R"("name":"a","size":1,"room":"r","thumbnail":true)") << ErrorCode::BadField;
+    QTest::newRow("upload name with a newline") << upload(R"("name":"a
+b","size":1,"room":"r")") << ErrorCode::BadField;
+    QTest::newRow("upload empty name") << upload(R"("name":"","size":1,"room":"r")") << ErrorCode::BadField;
+    QTest::newRow("upload name of 256 characters")
+        << upload(R"("name":")" + QByteArray(256, 'n') + R"(","size":1,"room":"r")") << ErrorCode::BadField;
+    QTest::newRow("upload uppercase digest")
+        << QByteArray(R"({"type":"upload_begin","client_id":"u","name":"a","size":1,"room":"r","sha256":")" +
+                      QByteArray(64, 'A') + R"("})")
+        << ErrorCode::BadField;
+    QTest::newRow("upload bad mime") << upload(R"("name":"a","size":1,"room":"r","mime":"png")")
+                                     << ErrorCode::BadField;
+    QTest::newRow("upload image without height")
+        << upload(R"("name":"a","size":1,"room":"r","image":{"width":10})") << ErrorCode::BadField;
+    QTest::newRow("upload image too wide")
+        << upload(R"("name":"a","size":1,"room":"r","image":{"width":70000,"height":1})")
+        << ErrorCode::BadField;
+    QTest::newRow("upload_done without id") << R"({"type":"upload_done"})"_ba << ErrorCode::BadField;
+    QTest::newRow("download id 0") << R"({"type":"download","file_id":0})"_ba << ErrorCode::BadField;
+    QTest::newRow("download negative offset")
+        << R"({"type":"download","file_id":3,"offset":-5})"_ba << ErrorCode::BadField;
 }
 
 void TestCodec::invalidClientFrames()
@@ -292,6 +330,36 @@ void TestCodec::clientFramesRoundTrip()
                       QDateTime(QDate(2026, 11, 1), QTime(0, 0), Qt::UTC),
                       50,
                       u"17.20"_s},
+        UploadBegin{u"u-1"_s,
+                    u"Q3 report (final).pdf"_s,
+                    5'000'000'000,
+                    QString(64, u'e'),
+                    u"application/pdf"_s,
+                    u"codeial"_s,
+                    {},
+                    u"the numbers"_s,
+                    1040,
+                    {},
+                    false},
+        UploadBegin{u"u-2"_s,
+                    u"screenshot.png"_s,
+                    482113,
+                    QString(64, u'0'),
+                    u"image/png"_s,
+                    {},
+                    u"carol@example.org"_s,
+                    {},
+                    0,
+                    ImageInfo{1920, 1080, 17},
+                    false},
+        UploadBegin{
+            u"u-3"_s, u"thumbnail.png"_s, 21877, QString(64, u'1'), u"image/png"_s, {}, {}, {}, 0, {}, true},
+        UploadBegin{u"u-4"_s, u"empty"_s, 0, QString(64, u'2'), {}, u"codeial"_s, {}, {}, 0, {}, false},
+        UploadDone{42},
+        UploadCancel{42},
+        DownloadRequest{17, 0},
+        DownloadRequest{17, qint64(1) << 40},
+        DownloadCancel{3},
     };
     for (const Codec::ClientFrame &frame : frames) {
         const QByteArray bytes = Codec::encodeClientFrame(frame);
@@ -317,6 +385,15 @@ void TestCodec::serverFramesRoundTrip_data()
     direct.clientId.clear();
 
     const User bob{u"Bob"_s, u"bob@example.org"_s};
+    Message withFile = message;
+    withFile.text.clear();
+    withFile.attachment =
+        Attachment{18, u"build.tar.gz"_s, 5'000'000'000, u"application/gzip"_s, QString(64, u'c'), {}};
+    Message withImage = direct;
+    withImage.attachment =
+        Attachment{19, u"shot.png"_s, 482113, u"image/png"_s, QString(64, u'd'), ImageInfo{1920, 1080, 17}};
+    Error uploadRefused{ErrorCode::ChecksumMismatch, u"nothing was kept"_s, u"upload_done"_s, u"u-1"_s, {}};
+    uploadRefused.uploadId = 42;
     Message changed = message; // every later field at once
     changed.reply = ReplyPreview{5, User{u"Carol"_s, u"carol@x.org"_s}, u"lunch?"_s, false};
     changed.mentions = {u"carol@x.org"_s};
@@ -387,6 +464,15 @@ void TestCodec::serverFramesRoundTrip_data()
         {"search_results",
          SearchResults{u"budget"_s, {SearchHit{changed, u"…the budget for…"_s, {{5, 6}}}}, u"17.20"_s}},
         {"empty search_results", SearchResults{u"nothing"_s, {}, {}}},
+        {"receive_message with a file", ReceiveMessage{withFile}},
+        {"receive_message with an image", ReceiveMessage{withImage}},
+        {"upload_ready", UploadReady{42, u"u-1"_s, 1048576, 65528}},
+        {"upload_complete", UploadComplete{42, u"u-1"_s, 18}},
+        {"upload_complete of an upload finished before", UploadComplete{0, u"u-1"_s, 18}},
+        {"download_ready",
+         DownloadReady{3, 18, 5'000'000'000, 4'294'967'296, QString(64, u'f'), u"video/mp4"_s}},
+        {"download_done", DownloadDone{3}},
+        {"error ending an upload", uploadRefused},
     };
     for (const auto &[name, frame] : frames)
         QTest::newRow(name) << Codec::encodeServerFrame(frame);
@@ -410,7 +496,23 @@ void TestCodec::errorNamesAreStable()
     QCOMPARE(errorCodeName(ErrorCode::TooManyRooms), u"too_many_rooms"_s);
     for (int i = 0; i <= int(LastErrorCode); ++i)
         QCOMPARE(errorCodeFromName(errorCodeName(ErrorCode(i))), std::optional<ErrorCode>(ErrorCode(i)));
+    QCOMPARE(errorCodeName(ErrorCode::ChecksumMismatch), u"checksum_mismatch"_s);
+    QCOMPARE(errorCodeName(ErrorCode::BadThumbnail), u"bad_thumbnail"_s);
     QCOMPARE(errorCodeFromName(u"no_such_code"), std::nullopt);
+}
+
+void TestCodec::chunksCarryTheirTransferId()
+{
+    const QByteArray payload = Codec::encodeChunk(qint64(1) << 40, "data");
+    QCOMPARE(payload.size(), ChunkHeaderBytes + 4);
+    const auto chunk = Codec::decodeChunk(payload);
+    QVERIFY(chunk);
+    QCOMPARE(chunk->first, qint64(1) << 40);
+    QCOMPARE(chunk->second, "data");
+    QVERIFY(Codec::decodeChunk(Codec::encodeChunk(7, {})));
+    QVERIFY(!Codec::decodeChunk("short"));
+    QVERIFY(!Codec::decodeChunk(QByteArray(QByteArray(8, '\0') + "zero id")));
+    QVERIFY(!Codec::decodeChunk(QByteArray(QByteArray(8, '\xff') + "beyond 2^53")));
 }
 
 void TestCodec::sendMessageFields()

@@ -20,6 +20,9 @@ private Q_SLOTS:
     void lookAlikeEmailsAreShownAsWhatTheyAre();
     void normalizedEmailIsLowerCase();
     void normalizedRoomIsTrimmedAndLowerCase();
+    void hostileFileNamesAreMadeSafe_data();
+    void hostileFileNamesAreMadeSafe();
+    void fileNamesDigestsAndMimeTypes();
 };
 
 void TestValidation::roomNames_data()
@@ -134,6 +137,59 @@ void TestValidation::normalizedRoomIsTrimmedAndLowerCase()
     QCOMPARE(Validation::normalizedRoom(u"  General\t"), u"general"_s);
     QVERIFY(Validation::isValidRoomName(Validation::normalizedRoom(u" Lab-2.North ")));
     QVERIFY(!Validation::isValidRoomName(Validation::normalizedRoom(u"two words")));
+}
+
+void TestValidation::hostileFileNamesAreMadeSafe_data()
+{
+    QTest::addColumn<QString>("sent");
+    QTest::addColumn<QString>("saved");
+    QTest::newRow("plain") << u"report.pdf"_s << u"report.pdf"_s;
+    QTest::newRow("unicode") << u"Crème brûlée 🎉.png"_s << u"Crème brûlée 🎉.png"_s;
+    QTest::newRow("climbing out") << u"../../.ssh/authorized_keys"_s << u"_.._.ssh_authorized_keys"_s;
+    QTest::newRow("absolute") << u"/etc/passwd"_s << u"_etc_passwd"_s;
+    QTest::newRow("windows path") << u"C:\\Windows\\system32\\evil.dll"_s
+                                  << u"C__Windows_system32_evil.dll"_s;
+    QTest::newRow("dot dot") << u".."_s << u"file"_s;
+    QTest::newRow("hidden") << u".bashrc"_s << u"bashrc"_s;
+    QTest::newRow("trailing dots and spaces") << u"notes.txt. . "_s << u"notes.txt"_s;
+    QTest::newRow("control characters") << u"a\nb\tc\u0001d.txt"_s << u"abcd.txt"_s;
+    QTest::newRow("right-to-left override") << u"invoice\u202Etxt.exe"_s << u"invoicetxt.exe"_s;
+    QTest::newRow("reserved name") << u"CON.txt"_s << u"_CON.txt"_s;
+    QTest::newRow("reserved name, lower case") << u"nul"_s << u"_nul"_s;
+    QTest::newRow("not reserved") << u"CONSOLE.txt"_s << u"CONSOLE.txt"_s;
+    QTest::newRow("nothing left") << u"///"_s << u"___"_s;
+    QTest::newRow("empty") << QString() << u"file"_s;
+    QTest::newRow("wildcards") << u"what?*.txt"_s << u"what__.txt"_s;
+    QTest::newRow("too long keeps its extension")
+        << QString(300, u'a') + u".pdf"_s << QString(196, u'a') + u".pdf"_s;
+}
+
+void TestValidation::hostileFileNamesAreMadeSafe()
+{
+    QFETCH(QString, sent);
+    QFETCH(QString, saved);
+    const QString safe = Validation::safeFileName(sent);
+    QCOMPARE(safe, saved);
+    QVERIFY(!safe.contains(u'/') && !safe.contains(u'\\') && safe != u".."_s && !safe.startsWith(u'.'));
+    QCOMPARE(Validation::safeFileName(safe), safe); // stable
+}
+
+void TestValidation::fileNamesDigestsAndMimeTypes()
+{
+    QVERIFY(Validation::isValidFileName(u"report (final).pdf"));
+    QVERIFY(!Validation::isValidFileName(u""));
+    QVERIFY(!Validation::isValidFileName(u"a\u0000b"_s));
+    QVERIFY(Validation::isValidFileName(QString(255, u'x')));
+    QVERIFY(!Validation::isValidFileName(QString(256, u'x')));
+    QVERIFY(Validation::isValidSha256(QString(64, u'0')));
+    QVERIFY(!Validation::isValidSha256(QString(63, u'0')));
+    QVERIFY(!Validation::isValidSha256(QString(64, u'g')));
+    QVERIFY(Validation::isValidMimeType(u"image/png"));
+    QVERIFY(Validation::isValidMimeType(
+        u"application/vnd.openxmlformats-officedocument.wordprocessingml.document"));
+    QVERIFY(!Validation::isValidMimeType(u"image"));
+    QVERIFY(!Validation::isValidMimeType(u"image/ png"));
+    QVERIFY(!Validation::isValidMimeType(u"/png"));
 }
 
 QTEST_GUILESS_MAIN(TestValidation)

@@ -19,6 +19,15 @@ TestClient::TestClient(QObject *parent)
         else
             ++undecodable;
     });
+    connect(&m_socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &payload) {
+        const auto chunk = Codec::decodeChunk(payload);
+        if (!chunk) {
+            ++undecodable;
+            return;
+        }
+        downloaded[chunk->first] += chunk->second;
+        binaryOrder.append(chunk->first);
+    });
 }
 
 bool TestClient::open(quint16 port)

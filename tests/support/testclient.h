@@ -2,6 +2,7 @@
 
 #include "common/codec.h"
 
+#include <QHash>
 #include <QObject>
 #include <QTest>
 #include <QWebSocket>
@@ -49,6 +50,10 @@ public:
 
     QList<Natter::Codec::ServerFrame> frames;
     int undecodable = 0;
+    /// The bytes of binary frames (file chunks), by download id, and which
+    /// download each frame was for, in order of arrival.
+    QHash<qint64, QByteArray> downloaded;
+    QList<qint64> binaryOrder;
 
     template<class T>
     int count() const

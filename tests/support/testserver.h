@@ -41,6 +41,8 @@ public:
             return false;
         m_store = store.get();
         Natter::ServerConfig config = m_config;
+        if (config.filesPath.isEmpty())
+            config.filesPath = Natter::ServerConfig::filesPathFor(databasePath());
         if (m_port != 0)
             config.port = m_port; // a restart comes back where it was
         m_server = std::make_unique<Natter::ChatServer>(config, std::move(store));

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <QString>
+
+#include <optional>
+
+namespace Natter {
+
+/// The bytes of shared files, on disk beside the database: each kept file
+/// under its SHA-256 (ROOT/ab/cdef…, 0600 in 0700 folders), uploads under
+/// way in ROOT/partial/. A file becomes visible under its digest only once
+/// verified and synced: a crash never leaves a partial file where a kept one
+/// is looked for. Stateless but for its root: safe to use from a worker
+/// thread for the slow parts (hashing, syncing).
+class FileVault
+{
+public:
+    explicit FileVault(QString root = {});
+
+    bool isEnabled() const { return !m_root.isEmpty(); }
+    QString root() const { return m_root; }
+    /// Creates the folders (0700); false with *error on failure.
+    bool open(QString *error) const;
+
+    QString partialPath(qint64 uploadId) const;
+    QString keptPath(const QString &sha256) const;
+
+    /// The SHA-256 (lowercase hex) of a file's first size bytes; nullopt if
+    /// it cannot be read or is shorter. Slow: for a worker thread.
+    static std::optional<QString> sha256Of(const QString &path, qint64 size);
+    /// Flushes a file's bytes to the disk. Slow: for a worker thread.
+    static bool sync(const QString &path);
+
+    /// Moves a verified (and synced) partial file to where its digest keeps
+    /// it; if the same bytes are kept already, the partial one is removed.
+    bool keep(const QString &partialPath, const QString &sha256, QString *error) const;
+    /// Removes a kept file (its last message went).
+    bool remove(const QString &sha256) const;
+
+    /// Whether a file is a small image by its header: PNG, JPEG, GIF or WebP
+    /// of at most maxBytes and (where the header tells) maxSide pixels a side.
+    static bool looksLikeSmallImage(const QString &path, qint64 maxBytes, int maxSide);
+
+private:
+    QString m_root;
+};
+
+} // namespace Natter
