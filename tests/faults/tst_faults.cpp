@@ -7,6 +7,7 @@
 #include "tests/support/testclient.h"
 #include "tests/support/testserver.h"
 
+#include <QCryptographicHash>
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
@@ -47,6 +48,7 @@ private Q_SLOTS:
     void damagedDatabaseAtStartIsLeftAlone();
     void clockSteppedBackAndForward();
     void killedFiveTimesMidBurstLosesNothingAcknowledged();
+    void killedMidUploadShowsNothingAndResumes();
     void aCrowdArrivesAtOnceAndAThirdKeepsReconnecting();
     void slowConsumerIsDroppedAndResumesWithoutGap_data();
     void slowConsumerIsDroppedAndResumesWithoutGap();
@@ -741,6 +743,62 @@ void TestFaults::killedFiveTimesMidBurstLosesNothingAcknowledged()
     QCOMPARE(sqliteIntegrity(dbPath()), u"ok"_s);
     qInfo("%lld acknowledged across %d kills, %lld stored, none lost or doubled", qint64(acknowledged.size()),
           Rounds, qint64(all.size()));
+}
+
+void TestFaults::killedMidUploadShowsNothingAndResumes()
+{
+    QByteArray data(6 * 1024 * 1024, Qt::Uninitialized);
+    for (qsizetype i = 0; i < data.size(); ++i)
+        data[i] = char(i * 7919 % 251);
+    UploadBegin begin;
+    begin.clientId = u"up-1"_s;
+    begin.name = u"build.tar.gz"_s;
+    begin.size = data.size();
+    begin.sha256 = QString::fromLatin1(QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex());
+    begin.room = u"general"_s;
+    const QString vault = dbPath() + u".files"_s;
+    const auto keptFiles = [&vault] {
+        QStringList kept;
+        for (const QFileInfo &folder : QDir(vault).entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+            if (folder.fileName() != u"partial"_s)
+                kept += QDir(folder.filePath()).entryList(QDir::Files);
+        }
+        return kept;
+    };
+
+    const auto server = natterd();
+    QVERIFY(server->start({u"--max-input-rate"_s, u"0"_s}));
+    {
+        TestClient alice;
+        QVERIFY(alice.signIn(server->port(), u"Alice"_s, u"alice@example.org"_s, {u"general"_s}));
+        QVERIFY(!alice.upload(data, begin, 4 * 1024 * 1024).error);
+        // Killed with part of it on the server's disk.
+        QTRY_VERIFY(QDir(vault + u"/partial"_s).entryInfoList(QDir::Files).value(0).size() >= 1024 * 1024);
+        server->kill();
+        QVERIFY(alice.waitForDisconnected());
+    }
+
+    QVERIFY(server->start({u"--max-input-rate"_s, u"0"_s}));
+    TestClient bob;
+    QVERIFY(bob.signIn(server->port(), u"Bob"_s, u"bob@example.org"_s, {u"general"_s}));
+    QVERIFY(bob.readConversation(u"general"_s).isEmpty()); // nothing half-uploaded is visible
+    QVERIFY(keptFiles().isEmpty());
+
+    TestClient alice;
+    QVERIFY(alice.signIn(server->port(), u"Alice"_s, u"alice@example.org"_s, {u"general"_s}));
+    const TestClient::Upload resumed = alice.upload(data, begin);
+    QVERIFY2(resumed.complete, resumed.error ? qPrintable(resumed.error->message) : "no answer");
+    QVERIFY2(resumed.offset >= 1024 * 1024 && resumed.offset <= 4 * 1024 * 1024,
+             qPrintable(QString::number(resumed.offset)));
+    const auto pushed = bob.waitFor<ReceiveMessage>();
+    QVERIFY(pushed);
+    QCOMPARE(pushed->message.attachment.sha256, begin.sha256);
+    QCOMPARE(bob.download(resumed.complete->fileId), data);
+    QCOMPARE(keptFiles().size(), 1);
+    QVERIFY(QDir(vault + u"/partial"_s).entryList(QDir::Files).isEmpty());
+    QCOMPARE(server->terminate(), 0);
+    QCOMPARE(sqliteIntegrity(dbPath()), u"ok"_s);
+    qInfo("resumed at %lld of %lld bytes after kill -9", resumed.offset, qint64(data.size()));
 }
 
 void TestFaults::aCrowdArrivesAtOnceAndAThirdKeepsReconnecting()

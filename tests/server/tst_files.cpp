@@ -82,16 +82,11 @@ private Q_SLOTS:
     void binaryFramesOutsideAnUploadAreRefused();
 
 private:
-    struct Sent
+    using Sent = TestClient::Upload;
+    Sent upload(TestClient &client, const QByteArray &data, const UploadBegin &begin, qint64 stopAfter = -1)
     {
-        std::optional<UploadComplete> complete;
-        std::optional<Error> error;
-        qint64 uploadId = 0;
-    };
-    /// Announces data, sends it in chunks from the offset the server names
-    /// (at most stopAfter bytes of it when given) and, unless stopped, says done.
-    Sent upload(TestClient &client, const QByteArray &data, const UploadBegin &announced,
-                qint64 stopAfter = -1);
+        return client.upload(data, begin, stopAfter);
+    }
     static UploadBegin announce(const QByteArray &data, const QString &clientId,
                                 const QString &room = u"files"_s)
     {
@@ -104,9 +99,11 @@ private:
         begin.room = room;
         return begin;
     }
-    /// Downloads a file whole (from offset); nullopt if refused or it did not finish.
     static std::optional<QByteArray> download(TestClient &client, qint64 fileId, qint64 offset = 0,
-                                              Error *refused = nullptr);
+                                              Error *refused = nullptr)
+    {
+        return client.download(fileId, offset, refused);
+    }
 
     std::unique_ptr<TestServer> m_server;
     std::unique_ptr<TestClient> m_alice;
@@ -130,53 +127,6 @@ void TestFiles::cleanup()
     m_alice.reset();
     m_bob.reset();
     m_server.reset();
-}
-
-TestFiles::Sent TestFiles::upload(TestClient &client, const QByteArray &data, const UploadBegin &announced,
-                                  qint64 stopAfter)
-{
-    Sent sent;
-    client.send(announced);
-    if (!QTest::qWaitFor([&] { return client.count<UploadReady>() + client.count<Error>() > 0; }, 5000))
-        return sent;
-    if ((sent.error = client.takeFirst<Error>()))
-        return sent;
-    const UploadReady ready = *client.takeFirst<UploadReady>();
-    sent.uploadId = ready.uploadId;
-    qint64 offset = ready.offset;
-    const qint64 end = stopAfter >= 0 ? std::min<qint64>(offset + stopAfter, data.size()) : data.size();
-    while (offset < end) {
-        const qint64 length = std::min(ready.chunkBytes, end - offset);
-        client.socket().sendBinaryMessage(Codec::encodeChunk(ready.uploadId, data.mid(offset, length)));
-        offset += length;
-    }
-    client.socket().flush();
-    if (stopAfter >= 0)
-        return sent;
-    client.send(UploadDone{ready.uploadId});
-    if (!QTest::qWaitFor([&] { return client.count<UploadComplete>() + client.count<Error>() > 0; }, 20000))
-        return sent;
-    sent.complete = client.takeFirst<UploadComplete>();
-    sent.error = client.takeFirst<Error>();
-    return sent;
-}
-
-std::optional<QByteArray> TestFiles::download(TestClient &client, qint64 fileId, qint64 offset,
-                                              Error *refused)
-{
-    client.send(DownloadRequest{fileId, offset});
-    if (!QTest::qWaitFor([&] { return client.count<DownloadReady>() + client.count<Error>() > 0; }, 5000))
-        return std::nullopt;
-    if (const auto error = client.takeFirst<Error>()) {
-        if (refused)
-            *refused = *error;
-        return std::nullopt;
-    }
-    const DownloadReady ready = *client.takeFirst<DownloadReady>();
-    const auto done = client.waitFor<DownloadDone>(30000);
-    if (!done || done->downloadId != ready.downloadId)
-        return std::nullopt;
-    return client.downloaded.take(ready.downloadId);
 }
 
 void TestFiles::roundTrip_data()

@@ -145,3 +145,52 @@ bool TestClient::waitForDisconnected(int timeoutMs)
     return QTest::qWaitFor([this] { return m_socket.state() == QAbstractSocket::UnconnectedState; },
                            timeoutMs);
 }
+
+TestClient::Upload TestClient::upload(const QByteArray &data, const Protocol::UploadBegin &begin,
+                                      qint64 stopAfter)
+{
+    Upload sent;
+    send(begin);
+    if (!QTest::qWaitFor([&] { return count<Protocol::UploadReady>() + count<Protocol::Error>() > 0; }, 5000))
+        return sent;
+    if ((sent.error = takeFirst<Protocol::Error>()))
+        return sent;
+    const Protocol::UploadReady ready = *takeFirst<Protocol::UploadReady>();
+    sent.uploadId = ready.uploadId;
+    sent.offset = ready.offset;
+    qint64 offset = ready.offset;
+    const qint64 end = stopAfter >= 0 ? std::min<qint64>(offset + stopAfter, data.size()) : data.size();
+    while (offset < end) {
+        const qint64 length = std::min(ready.chunkBytes, end - offset);
+        m_socket.sendBinaryMessage(Codec::encodeChunk(ready.uploadId, data.mid(offset, length)));
+        offset += length;
+    }
+    m_socket.flush();
+    if (stopAfter >= 0)
+        return sent;
+    send(Protocol::UploadDone{ready.uploadId});
+    if (!QTest::qWaitFor([&] { return count<Protocol::UploadComplete>() + count<Protocol::Error>() > 0; },
+                         20000))
+        return sent;
+    sent.complete = takeFirst<Protocol::UploadComplete>();
+    sent.error = takeFirst<Protocol::Error>();
+    return sent;
+}
+
+std::optional<QByteArray> TestClient::download(qint64 fileId, qint64 offset, Protocol::Error *refused)
+{
+    send(Protocol::DownloadRequest{fileId, offset});
+    if (!QTest::qWaitFor([&] { return count<Protocol::DownloadReady>() + count<Protocol::Error>() > 0; },
+                         5000))
+        return std::nullopt;
+    if (const auto error = takeFirst<Protocol::Error>()) {
+        if (refused)
+            *refused = *error;
+        return std::nullopt;
+    }
+    const Protocol::DownloadReady ready = *takeFirst<Protocol::DownloadReady>();
+    const auto done = waitFor<Protocol::DownloadDone>(30000);
+    if (!done || done->downloadId != ready.downloadId)
+        return std::nullopt;
+    return downloaded.take(ready.downloadId);
+}

@@ -89,6 +89,23 @@ public:
 
     bool waitForDisconnected(int timeoutMs = 5000);
 
+    /// What an upload got: its upload_complete, or the error that ended it.
+    struct Upload
+    {
+        std::optional<Natter::Protocol::UploadComplete> complete;
+        std::optional<Natter::Protocol::Error> error;
+        qint64 uploadId = 0;
+        qint64 offset = 0; ///< where upload_ready said to start
+    };
+    /// Announces data as begin says, sends it in chunks from the offset the
+    /// server names (only stopAfter bytes of it when given, and then returns)
+    /// and says done; waits for the answer.
+    Upload upload(const QByteArray &data, const Natter::Protocol::UploadBegin &begin, qint64 stopAfter = -1);
+    /// Downloads a file from offset to its end; nullopt (and *refused, when
+    /// given) if refused or it did not finish.
+    std::optional<QByteArray> download(qint64 fileId, qint64 offset = 0,
+                                       Natter::Protocol::Error *refused = nullptr);
+
 private:
     QWebSocket m_socket;
 };
