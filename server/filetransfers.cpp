@@ -253,6 +253,15 @@ void FileTransfers::onBinary(ClientSession *session, const QByteArray &payload)
                u"more bytes than the %1 announced"_s.arg(upload->record.size), Type::UploadBegin);
         return;
     }
+    // Runs of zeros (disk images, sparse files) are skipped, not written:
+    // the file system keeps them as holes. upload_done sets the final size.
+    const bool zeros = std::all_of(data.begin(), data.end(), [](char c) { return c == 0; });
+    if (zeros) {
+        upload->received += data.size();
+        upload->lastActiveMs = nowMs();
+        upload->file->seek(upload->received);
+        return;
+    }
     if (upload->file->write(data.data(), data.size()) != data.size()) {
         qCWarning(lcNatterServer).noquote()
             << "cannot write" << upload->file->fileName() << ":" << upload->file->errorString();
@@ -306,6 +315,11 @@ void FileTransfers::handle(ClientSession *session, const UploadDone &done)
     }
     upload->session = session;
     upload->verifying = true;
+    if (upload->file->size() != upload->record.size && !upload->file->resize(upload->record.size)) {
+        refuse(session, *upload, ErrorCode::StorageFull,
+               u"the server is out of disk space; the upload was not kept"_s, Type::UploadDone);
+        return;
+    }
     upload->file->close();
     const QString path = upload->file->fileName();
     const qint64 size = upload->record.size;

@@ -131,17 +131,20 @@ void TestFiles::cleanup()
 
 void TestFiles::roundTrip_data()
 {
-    QTest::addColumn<qsizetype>("size");
-    QTest::newRow("empty") << qsizetype(0);
-    QTest::newRow("small") << qsizetype(1000);
-    QTest::newRow("one chunk exactly") << qsizetype(64 * 1024 - 8);
-    QTest::newRow("multi-chunk") << qsizetype(3 * 1024 * 1024 + 17);
+    QTest::addColumn<QByteArray>("data");
+    QTest::newRow("empty") << QByteArray();
+    QTest::newRow("small") << randomBytes(1000);
+    QTest::newRow("one chunk exactly") << randomBytes(64 * 1024 - 8);
+    QTest::newRow("multi-chunk") << randomBytes(3 * 1024 * 1024 + 17);
+    // Runs of zeros are kept as holes: in the middle, and at the end.
+    QTest::newRow("zeros, then data") << QByteArray(2 * 1024 * 1024, '\0') + randomBytes(100'000);
+    QTest::newRow("data, then zeros") << randomBytes(100'000) + QByteArray(2 * 1024 * 1024 + 5, '\0');
 }
 
 void TestFiles::roundTrip()
 {
-    QFETCH(qsizetype, size);
-    const QByteArray data = randomBytes(size);
+    QFETCH(QByteArray, data);
+    const qsizetype size = data.size();
     UploadBegin begin = announce(data, u"f-1"_s);
     begin.text = u"the Q3 report"_s;
     const Sent sent = upload(*m_alice, data, begin);
