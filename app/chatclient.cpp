@@ -82,6 +82,7 @@ QString readableError(const Protocol::Error &error)
 ChatClient::ChatClient(QObject *parent)
     : QObject(parent)
     , m_connection(new ServerConnection(this))
+    , m_files(new FileTransferClient(m_connection, this))
     , m_conversations(new ConversationListModel(this))
 {
     m_clock.start();
@@ -92,6 +93,7 @@ ChatClient::ChatClient(QObject *parent)
     connect(m_connection, &ServerConnection::connected, this, &ChatClient::onConnected);
     connect(m_connection, &ServerConnection::disconnected, this, &ChatClient::onDisconnected);
     connect(m_connection, &ServerConnection::textReceived, this, &ChatClient::onTextMessage);
+    connect(m_connection, &ServerConnection::binaryReceived, m_files, &FileTransferClient::onBinary);
     connect(m_connection, &ServerConnection::certificateNeedsApproval, this,
             &ChatClient::certificateNeedsApproval);
     m_typingExpiry.setInterval(1'000);
@@ -236,6 +238,7 @@ void ChatClient::signOut()
 
 void ChatClient::onDisconnected()
 {
+    m_files->disconnected();
     forgetConnectionState();
 }
 
@@ -308,6 +311,7 @@ void ChatClient::handle(const Protocol::Welcome &welcome)
         for (const Message &message : m_open[key].messages->outbox())
             sendOutbox(key, message);
     }
+    m_files->signedIn(); // after the joins: an upload's room is joined again first
     watchDirectPeople();
     Q_EMIT welcomed();
 }
@@ -588,8 +592,30 @@ void ChatClient::changePassword(const QString &current, const QString &replaceme
     send(Protocol::ChangePassword{current, replacement});
 }
 
+void ChatClient::handle(const Protocol::UploadReady &ready)
+{
+    m_files->handle(ready);
+}
+
+void ChatClient::handle(const Protocol::UploadComplete &complete)
+{
+    m_files->handle(complete);
+}
+
+void ChatClient::handle(const Protocol::DownloadReady &ready)
+{
+    m_files->handle(ready);
+}
+
+void ChatClient::handle(const Protocol::DownloadDone &done)
+{
+    m_files->handle(done);
+}
+
 void ChatClient::handle(const Protocol::Error &error)
 {
+    if (m_files->handle(error))
+        return;
     // A room the server will not let us into does not stay in the sidebar.
     if (!error.room.isEmpty() &&
         (error.request == Protocol::Type::JoinRoom || error.request == Protocol::Type::CreateRoom) &&

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "app/filetransferclient.h"
 #include "app/serverconnection.h"
 #include "common/codec.h"
 #include "common/conversationlistmodel.h"
@@ -87,6 +88,8 @@ public:
 
     /// The connection under the client (backoff, timeouts, certificate pinning).
     ServerConnection *connection() const { return m_connection; }
+    /// Shares files and downloads them, over this client's connection.
+    FileTransferClient *files() const { return m_files; }
     /// See ServerConnection::setReconnectDelays().
     void setReconnectDelays(std::chrono::milliseconds first, std::chrono::milliseconds longest)
     {
@@ -293,12 +296,10 @@ private:
     void handle(const Protocol::ReadMarker &marker);
     void handle(const Protocol::Muted &muted);
     void handle(const Protocol::SearchResults &results) { Q_EMIT searchFinished(results); }
-    // File transfers: this client sends no upload or download yet, so these
-    // answers never come to it.
-    void handle(const Protocol::UploadReady &) {}
-    void handle(const Protocol::UploadComplete &) {}
-    void handle(const Protocol::DownloadReady &) {}
-    void handle(const Protocol::DownloadDone &) {}
+    void handle(const Protocol::UploadReady &ready);
+    void handle(const Protocol::UploadComplete &complete);
+    void handle(const Protocol::DownloadReady &ready);
+    void handle(const Protocol::DownloadDone &done);
     void setConversationState(const Protocol::ConversationState &state);
     /// Not blank and within the server's length; says why not (errorOccurred()).
     bool isSendable(const QString &text);
@@ -316,6 +317,7 @@ private:
     void clearTyping();
 
     ServerConnection *m_connection;
+    FileTransferClient *m_files;
     State m_state = State::Offline;
     User m_identity;
     User m_self;

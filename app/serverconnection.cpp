@@ -122,7 +122,13 @@ qint64 ServerConnection::millisecondsUntilReconnect() const
 void ServerConnection::sendText(const QString &text)
 {
     if (m_socket && m_state == State::Connected)
-        m_socket->sendTextMessage(text);
+        m_unwritten += m_socket->sendTextMessage(text);
+}
+
+void ServerConnection::sendBinary(const QByteArray &payload)
+{
+    if (m_socket && m_state == State::Connected)
+        m_unwritten += m_socket->sendBinaryMessage(payload);
 }
 
 void ServerConnection::discardSocket()
@@ -147,6 +153,17 @@ void ServerConnection::openSocket()
         m_sinceHeard.restart();
         m_pingSent = false;
         Q_EMIT textReceived(text);
+    });
+    connect(m_socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &payload) {
+        m_sinceHeard.restart();
+        m_pingSent = false;
+        Q_EMIT binaryReceived(payload);
+    });
+    m_unwritten = 0;
+    connect(m_socket, &QWebSocket::bytesWritten, this, [this](qint64 written) {
+        // Counts payload bytes; the socket writes headers and masks too: never below zero.
+        m_unwritten = std::max<qint64>(0, m_unwritten - written);
+        Q_EMIT bytesWritten();
     });
     connect(m_socket, &QWebSocket::pong, this, [this] {
         m_pingSent = false;

@@ -71,6 +71,11 @@ public:
 
     /// Sends one text frame; dropped when not Connected.
     void sendText(const QString &text);
+    /// Sends one binary frame (a file's chunk); dropped when not Connected.
+    void sendBinary(const QByteArray &payload);
+    /// Bytes handed to the socket and not yet written: file chunks are sent
+    /// only while this is small, so that chat frames never wait behind them.
+    qint64 unwrittenBytes() const { return m_unwritten; }
 
     State state() const { return m_state; }
     QUrl url() const { return m_url; }
@@ -86,6 +91,9 @@ Q_SIGNALS:
     /// The WebSocket is open: say hello.
     void connected();
     void textReceived(const QString &text);
+    void binaryReceived(const QByteArray &payload);
+    /// Some of what was sent reached the kernel (unwrittenBytes() went down).
+    void bytesWritten();
     /// The WebSocket is gone (state() tells whether another attempt follows).
     void disconnected();
     /// A wss:// server showed a certificate that neither the system trusts
@@ -124,6 +132,7 @@ private:
     QTimer m_aliveTimer;
     QElapsedTimer m_sinceHeard;
     bool m_pingSent = false;
+    qint64 m_unwritten = 0;
 };
 
 } // namespace Natter

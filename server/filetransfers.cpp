@@ -215,16 +215,18 @@ void FileTransfers::handle(ClientSession *session, const UploadBegin &begin)
         upload->record = record;
     }
     upload->file = std::make_unique<QFile>(m_vault.partialPath(upload->record.id));
-    if (!upload->file->open(QIODevice::ReadWrite | QIODevice::Unbuffered)) {
+    if (!upload->file->open(QIODevice::ReadWrite | QIODevice::Unbuffered,
+                            QFileDevice::ReadOwner | QFileDevice::WriteOwner)) {
         qCWarning(lcNatterServer).noquote()
             << "cannot open" << upload->file->fileName() << ":" << upload->file->errorString();
         m_store->deleteUpload(upload->record.id);
         refuse(ErrorCode::InternalError, u"the upload could not be started; try again"_s);
         return;
     }
-    upload->file->setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
     // Whatever came before the drop, but never more than announced.
     upload->received = std::min(upload->file->size(), upload->record.size);
+    if (upload->received == 0)
+        upload->hasher = std::make_unique<FileVault::Hasher>();
     upload->file->resize(upload->received);
     upload->file->seek(upload->received);
     upload->session = session;
@@ -256,6 +258,8 @@ void FileTransfers::onBinary(ClientSession *session, const QByteArray &payload)
     // Runs of zeros (disk images, sparse files) are skipped, not written:
     // the file system keeps them as holes. upload_done sets the final size.
     const bool zeros = std::all_of(data.begin(), data.end(), [](char c) { return c == 0; });
+    if (upload->hasher)
+        upload->hasher->add(data);
     if (zeros) {
         upload->received += data.size();
         upload->lastActiveMs = nowMs();
@@ -274,6 +278,13 @@ void FileTransfers::onBinary(ClientSession *session, const QByteArray &payload)
     }
     upload->received += data.size();
     upload->lastActiveMs = nowMs();
+    // Every 8 MiB, the disk starts on what came: the final sync waits for little.
+    constexpr qint64 WritebackStep = 8 << 20;
+    if (upload->received - upload->writtenBack >= WritebackStep) {
+        FileVault::startWriteback(upload->file->handle(), upload->writtenBack,
+                                  upload->received - upload->writtenBack);
+        upload->writtenBack = upload->received;
+    }
 }
 
 void FileTransfers::refuse(ClientSession *session, const Upload &upload, ErrorCode code,
@@ -324,10 +335,13 @@ void FileTransfers::handle(ClientSession *session, const UploadDone &done)
     const QString path = upload->file->fileName();
     const qint64 size = upload->record.size;
     const qint64 id = upload->record.id;
-    // Hashed and synced on the worker: seconds for a large file, during which
-    // the event loop goes on serving everyone.
-    m_workers.start(QRunnable::create([this, path, size, id] {
-        std::optional<QString> digest = FileVault::sha256Of(path, size);
+    // Hashed as it came (else now, after a restart) and synced on the worker:
+    // seconds for a large file, during which the event loop serves everyone.
+    std::optional<QString> hashed;
+    if (upload->hasher)
+        hashed = std::exchange(upload->hasher, nullptr)->finish();
+    m_workers.start(QRunnable::create([this, path, size, id, hashed] {
+        std::optional<QString> digest = hashed ? hashed : FileVault::sha256Of(path, size);
         if (digest && !FileVault::sync(path))
             digest.reset();
         QMetaObject::invokeMethod(

@@ -72,6 +72,10 @@ private:
         qint64 received = 0;
         qint64 lastActiveMs = 0;
         bool verifying = false;
+        /// The SHA-256 of the bytes so far, as they arrive: no second pass at
+        /// the end. Missing after a restart (the worker hashes the file then).
+        std::unique_ptr<FileVault::Hasher> hasher;
+        qint64 writtenBack = 0; ///< bytes handed to the disk's writeback so far
     };
     struct Download
     {

@@ -83,28 +83,85 @@ QString FileVault::keptPath(const QString &sha256) const
     return m_root + u'/' + sha256.left(2) + u'/' + sha256.mid(2);
 }
 
+struct FileVault::Hasher::Context
+{
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> digest{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
+};
+
+FileVault::Hasher::Hasher()
+    : m_context(std::make_unique<Context>())
+{
+    if (!m_context->digest || EVP_DigestInit_ex(m_context->digest.get(), EVP_sha256(), nullptr) != 1)
+        qFatal("FileVault: OpenSSL has no SHA-256");
+}
+
+FileVault::Hasher::~Hasher() = default;
+
+void FileVault::Hasher::add(QByteArrayView bytes)
+{
+    EVP_DigestUpdate(m_context->digest.get(), bytes.data(), size_t(bytes.size()));
+}
+
+QString FileVault::Hasher::finish()
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_DigestFinal_ex(m_context->digest.get(), digest, &length);
+    return QString::fromLatin1(QByteArray(reinterpret_cast<const char *>(digest), int(length)).toHex());
+}
+
 std::optional<QString> FileVault::sha256Of(const QString &path, qint64 size)
 {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return std::nullopt;
-    const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-    if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1)
-        return std::nullopt;
+    Hasher hasher;
     QByteArray buffer(1 << 20, Qt::Uninitialized);
-    qint64 left = size;
-    while (left > 0) {
-        const qint64 read = file.read(buffer.data(), std::min<qint64>(left, buffer.size()));
-        if (read <= 0)
+    static const QByteArray zeros(1 << 20, '\0');
+    qint64 at = 0;
+    while (at < size) {
+        // Holes (runs of zeros an upload skipped) are hashed without reading
+        // them: reading a hole costs the kernel as much as reading data.
+        qint64 data = at;
+#ifdef SEEK_DATA
+        data = ::lseek(file.handle(), at, SEEK_DATA);
+        if (data < 0)
+            data = size; // a hole to the end
+#endif
+        for (data = std::min(data, size); at < data;) {
+            const qint64 length = std::min<qint64>(data - at, zeros.size());
+            hasher.add(QByteArrayView(zeros.constData(), length));
+            at += length;
+        }
+        qint64 hole = size;
+#ifdef SEEK_HOLE
+        if (at < size) {
+            hole = ::lseek(file.handle(), at, SEEK_HOLE);
+            hole = hole < 0 ? size : std::min(hole, size);
+        }
+#endif
+        if (at < hole && !file.seek(at))
             return std::nullopt;
-        EVP_DigestUpdate(context.get(), buffer.constData(), size_t(read));
-        left -= read;
+        while (at < hole) {
+            const qint64 read = file.read(buffer.data(), std::min<qint64>(hole - at, buffer.size()));
+            if (read <= 0)
+                return std::nullopt;
+            hasher.add(QByteArrayView(buffer.constData(), read));
+            at += read;
+        }
     }
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_DigestFinal_ex(context.get(), digest, &length) != 1)
-        return std::nullopt;
-    return QString::fromLatin1(QByteArray(reinterpret_cast<const char *>(digest), int(length)).toHex());
+    return hasher.finish();
+}
+
+void FileVault::startWriteback(int fd, qint64 offset, qint64 length)
+{
+#ifdef Q_OS_LINUX
+    ::sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
+#else
+    Q_UNUSED(fd)
+    Q_UNUSED(offset)
+    Q_UNUSED(length)
+#endif
 }
 
 bool FileVault::sync(const QString &path)

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <QByteArrayView>
 #include <QString>
+
+#include <memory>
 
 #include <optional>
 
@@ -15,6 +18,23 @@ namespace Natter {
 class FileVault
 {
 public:
+    /// SHA-256 of bytes given in pieces (OpenSSL's, with the CPU's SHA instructions where there are some).
+    class Hasher
+    {
+    public:
+        Hasher();
+        ~Hasher();
+        Hasher(const Hasher &) = delete;
+        Hasher &operator=(const Hasher &) = delete;
+        void add(QByteArrayView bytes);
+        /// Lowercase hex; the hasher is spent after it.
+        QString finish();
+
+    private:
+        struct Context;
+        std::unique_ptr<Context> m_context;
+    };
+
     explicit FileVault(QString root = {});
 
     bool isEnabled() const { return !m_root.isEmpty(); }
@@ -28,6 +48,9 @@ public:
     /// The SHA-256 (lowercase hex) of a file's first size bytes; nullopt if
     /// it cannot be read or is shorter. Slow: for a worker thread.
     static std::optional<QString> sha256Of(const QString &path, qint64 size);
+    /// Starts writing a range of a file to the disk without waiting (Linux),
+    /// so that the sync at the end of an upload has little left to do.
+    static void startWriteback(int fd, qint64 offset, qint64 length);
     /// Flushes a file's bytes to the disk. Slow: for a worker thread.
     static bool sync(const QString &path);
 

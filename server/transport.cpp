@@ -428,6 +428,11 @@ void Transport::acceptWebSockets()
         // the connection with 1009 as soon as its header is read.
         socket->setMaxAllowedIncomingFrameSize(quint64(m_maxFrameBytes));
         socket->setMaxAllowedIncomingMessageSize(quint64(m_maxFrameBytes));
+        // Read a few frames at a time, not everything the kernel holds: a
+        // client uploading a file has megabytes waiting, and one pass of the
+        // event loop must not spend milliseconds on them while others wait.
+        if (handshake.socket)
+            handshake.socket->setReadBufferSize(4 * m_maxFrameBytes);
 
         auto *connection = new Connection(this, socket, handshake.socket, nowMs());
         m_connections.insert(connection);

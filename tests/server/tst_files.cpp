@@ -80,6 +80,7 @@ private Q_SLOTS:
     void theSameBytesAreKeptOnceAndRemovedWithTheLastMessage();
     void chatIsNotQueuedBehindADownload();
     void binaryFramesOutsideAnUploadAreRefused();
+    void filesBeyondFourGiB();
 
 private:
     using Sent = TestClient::Upload;
@@ -496,6 +497,70 @@ void TestFiles::binaryFramesOutsideAnUploadAreRefused()
         QCOMPARE(refused->code, ErrorCode::BinaryNotSupported);
     }
     QVERIFY(m_bob->isConnected());
+}
+
+void TestFiles::filesBeyondFourGiB()
+{
+    // 4 GiB and 1 MiB, never on disk whole: zeros (holes in sparse files) and
+    // a random tail. The zeros arrive as if before a restart; the tail is sent.
+    const qint64 zeros = qint64(4) << 30;
+    const QByteArray tail = randomBytes(1024 * 1024);
+    FileVault::Hasher expected;
+    const QByteArray block(1 << 20, '\0');
+    for (qint64 at = 0; at < zeros; at += block.size())
+        expected.add(block);
+    expected.add(tail);
+    UploadBegin begin = announce({}, u"f-huge"_s);
+    begin.name = u"disk.img"_s;
+    begin.size = zeros + tail.size();
+    begin.sha256 = expected.finish();
+    qint64 partialId = 0;
+
+    cleanup();
+    ServerConfig config = TestServer::defaultConfig();
+    config.maxUploadBytes = qint64(8) << 30;
+    m_server = std::make_unique<TestServer>(config);
+    QVERIFY(m_server->start());
+    {
+        TestClient first;
+        QVERIFY(first.signIn(m_server->port(), u"Alice"_s, u"alice@example.org"_s, {u"files"_s}));
+        const Sent started = upload(first, {}, begin, 0);
+        QVERIFY2(!started.error && started.uploadId > 0,
+                 started.error ? qPrintable(started.error->message) : "");
+        partialId = started.uploadId;
+    }
+    m_server->stop();
+    const QString partial =
+        ServerConfig::filesPathFor(m_server->databasePath()) + u"/partial/%1"_s.arg(partialId);
+    QVERIFY(QFile::resize(partial, zeros)); // what came before the restart, as a hole
+    QVERIFY(m_server->start());
+
+    TestClient alice;
+    QVERIFY(alice.signIn(m_server->port(), u"Alice"_s, u"alice@example.org"_s, {u"files"_s}));
+    TestClient bob;
+    QVERIFY(bob.signIn(m_server->port(), u"Bob"_s, u"bob@example.org"_s, {u"files"_s}));
+    alice.send(begin);
+    const auto ready = alice.waitFor<UploadReady>();
+    QVERIFY(ready);
+    QCOMPARE(ready->offset, zeros); // beyond 32 bits
+    for (qint64 at = 0; at < tail.size(); at += ready->chunkBytes)
+        alice.socket().sendBinaryMessage(
+            Codec::encodeChunk(ready->uploadId, tail.mid(at, ready->chunkBytes)));
+    alice.send(UploadDone{ready->uploadId});
+    const auto complete = alice.waitFor<UploadComplete>(60000);
+    QVERIFY(complete);
+    const auto pushed = bob.waitFor<ReceiveMessage>();
+    QVERIFY(pushed);
+    QCOMPARE(pushed->message.attachment.size, zeros + tail.size());
+
+    // The tail, read from beyond 4 GiB.
+    bob.send(DownloadRequest{complete->fileId, zeros});
+    const auto downloadReady = bob.waitFor<DownloadReady>();
+    QVERIFY(downloadReady);
+    QCOMPARE(downloadReady->size, zeros + tail.size());
+    QCOMPARE(downloadReady->offset, zeros);
+    QVERIFY(bob.waitFor<DownloadDone>(30000));
+    QCOMPARE(bob.downloaded.value(downloadReady->downloadId), tail);
 }
 
 QTEST_GUILESS_MAIN(TestFiles)

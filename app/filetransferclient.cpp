@@ -1,0 +1,348 @@
+#include "app/filetransferclient.h"
+
+#include "app/clientlogging.h"
+#include "app/serverconnection.h"
+#include "common/codec.h"
+#include "common/validation.h"
+
+#include <QCryptographicHash>
+#include <QFile>
+#include <QFileInfo>
+#include <QMimeDatabase>
+#include <QRunnable>
+#include <QUuid>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+using namespace Protocol;
+
+namespace {
+
+/// The SHA-256 of a file's first size bytes; empty if it cannot be read whole.
+QString sha256Of(const QString &path, qint64 size)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return {};
+    QCryptographicHash hash(QCryptographicHash::Sha256);
+    QByteArray buffer(1 << 20, Qt::Uninitialized);
+    qint64 left = size;
+    while (left > 0) {
+        const qint64 read = file.read(buffer.data(), std::min<qint64>(left, buffer.size()));
+        if (read <= 0)
+            return {};
+        hash.addData(QByteArrayView(buffer.constData(), read));
+        left -= read;
+    }
+    return QString::fromLatin1(hash.result().toHex());
+}
+
+} // namespace
+
+FileTransferClient::FileTransferClient(ServerConnection *connection, QObject *parent)
+    : QObject(parent)
+    , m_connection(connection)
+{
+    m_workers.setMaxThreadCount(1);
+    connect(m_connection, &ServerConnection::bytesWritten, this, &FileTransferClient::pump);
+}
+
+FileTransferClient::~FileTransferClient()
+{
+    m_workers.waitForDone();
+}
+
+bool FileTransferClient::isOnline() const
+{
+    return m_signedIn && m_connection->state() == ServerConnection::State::Connected;
+}
+
+QString FileTransferClient::upload(const ConversationKey &key, const QString &path, const QString &caption,
+                                   const QString &mime, const ImageInfo &image)
+{
+    const QFileInfo info(path);
+    if (!info.isFile() || !info.isReadable())
+        return {};
+    auto upload = std::make_shared<Upload>();
+    upload->path = path;
+    UploadBegin &begin = upload->begin;
+    begin.clientId = u"f-"_s + QUuid::createUuid().toString(QUuid::Id128).left(16);
+    begin.name = info.fileName().left(Validation::MaxFileNameLength);
+    begin.size = info.size();
+    begin.mime = mime.isEmpty() ? QMimeDatabase().mimeTypeForFile(info).name() : mime;
+    if (key.isRoom())
+        begin.room = key.name;
+    else
+        begin.to = key.name;
+    begin.text = caption;
+    begin.image = image;
+    m_uploads.insert(begin.clientId, upload);
+    const QString clientId = begin.clientId;
+    const qint64 size = begin.size;
+    // Hashed off the GUI thread: a 2 GB build takes seconds.
+    m_workers.start(QRunnable::create([this, clientId, path, size] {
+        const QString digest = sha256Of(path, size);
+        QMetaObject::invokeMethod(
+            this,
+            [this, clientId, digest] {
+                const auto upload = m_uploads.value(clientId);
+                if (!upload)
+                    return; // cancelled meanwhile
+                if (digest.isEmpty()) {
+                    failUpload(clientId, tr("The file could not be read."));
+                    return;
+                }
+                upload->begin.sha256 = digest;
+                upload->hashed = true;
+                if (isOnline())
+                    announce(*upload);
+            },
+            Qt::QueuedConnection);
+    }));
+    return clientId;
+}
+
+void FileTransferClient::announce(Upload &upload)
+{
+    upload.uploadId = 0;
+    upload.doneSent = false;
+    m_connection->sendText(QString::fromUtf8(Codec::encodeClientFrame(upload.begin)));
+}
+
+void FileTransferClient::cancelUpload(const QString &clientId)
+{
+    const auto upload = m_uploads.take(clientId);
+    if (upload && upload->uploadId > 0 && isOnline())
+        m_connection->sendText(QString::fromUtf8(Codec::encodeClientFrame(UploadCancel{upload->uploadId})));
+}
+
+void FileTransferClient::handle(const UploadReady &ready)
+{
+    const auto upload = m_uploads.value(ready.clientId);
+    if (!upload)
+        return;
+    if (!upload->file) {
+        upload->file = std::make_unique<QFile>(upload->path);
+        if (!upload->file->open(QIODevice::ReadOnly)) {
+            failUpload(ready.clientId, tr("The file could not be read."));
+            return;
+        }
+    }
+    upload->uploadId = ready.uploadId;
+    upload->offset = ready.offset;
+    upload->chunkBytes = ready.chunkBytes;
+    upload->file->seek(ready.offset);
+    pump();
+}
+
+void FileTransferClient::pump()
+{
+    if (!isOnline())
+        return;
+    // Chat first: file bytes only while little waits in the socket, and the
+    // uploads take turns a chunk at a time.
+    bool sent = true;
+    while (sent && m_connection->unwrittenBytes() < Window) {
+        sent = false;
+        for (const auto &upload : std::as_const(m_uploads)) {
+            if (upload->uploadId == 0 || upload->doneSent || m_connection->unwrittenBytes() >= Window)
+                continue;
+            const qint64 length = std::min(upload->chunkBytes, upload->begin.size - upload->offset);
+            if (length > 0) {
+                const QByteArray data = upload->file->read(length);
+                if (data.size() != length) {
+                    failUpload(upload->begin.clientId, tr("The file changed or could not be read."));
+                    return; // m_uploads changed: the next bytesWritten() goes on
+                }
+                m_connection->sendBinary(Codec::encodeChunk(upload->uploadId, data));
+                upload->offset += length;
+                Q_EMIT uploadProgress(upload->begin.clientId, upload->offset, upload->begin.size);
+                sent = true;
+            }
+            if (upload->offset == upload->begin.size) {
+                upload->doneSent = true;
+                m_connection->sendText(
+                    QString::fromUtf8(Codec::encodeClientFrame(UploadDone{upload->uploadId})));
+            }
+        }
+    }
+}
+
+void FileTransferClient::handle(const UploadComplete &complete)
+{
+    if (!m_uploads.remove(complete.clientId))
+        return;
+    Q_EMIT uploadFinished(complete.clientId, complete.fileId);
+}
+
+void FileTransferClient::failUpload(const QString &clientId, const QString &message)
+{
+    if (!m_uploads.remove(clientId))
+        return;
+    qCInfo(lcNatterClientNet).noquote() << "upload" << clientId << "failed:" << message;
+    Q_EMIT uploadFailed(clientId, message);
+}
+
+void FileTransferClient::download(const Attachment &attachment, const QString &path)
+{
+    if (m_downloads.contains(attachment.fileId))
+        return;
+    auto download = std::make_shared<Download>();
+    download->attachment = attachment;
+    download->path = path;
+    download->part = std::make_unique<QFile>(path + u".part"_s);
+    if (!download->part->open(QIODevice::ReadWrite)) {
+        Q_EMIT downloadFailed(attachment.fileId, tr("%1 cannot be written.").arg(download->part->fileName()));
+        return;
+    }
+    if (download->part->size() > attachment.size)
+        download->part->resize(0); // not this file's
+    m_downloads.insert(attachment.fileId, download);
+    if (isOnline())
+        request(*download);
+}
+
+void FileTransferClient::request(Download &download)
+{
+    download.part->seek(download.part->size()); // resume from what arrived
+    m_requested.append(download.attachment.fileId);
+    m_connection->sendText(QString::fromUtf8(
+        Codec::encodeClientFrame(DownloadRequest{download.attachment.fileId, download.part->size()})));
+}
+
+void FileTransferClient::cancelDownload(qint64 fileId)
+{
+    const auto download = m_downloads.take(fileId);
+    if (!download)
+        return;
+    if (download->downloadId > 0 && isOnline())
+        m_connection->sendText(
+            QString::fromUtf8(Codec::encodeClientFrame(DownloadCancel{download->downloadId})));
+    download->part->remove();
+}
+
+void FileTransferClient::handle(const DownloadReady &ready)
+{
+    m_requested.removeOne(ready.fileId);
+    const auto download = m_downloads.value(ready.fileId);
+    if (!download || ready.offset != download->part->pos())
+        return;
+    download->downloadId = ready.downloadId;
+}
+
+void FileTransferClient::onBinary(const QByteArray &payload)
+{
+    const auto chunk = Codec::decodeChunk(payload);
+    if (!chunk)
+        return;
+    for (const auto &download : std::as_const(m_downloads)) {
+        if (download->downloadId != chunk->first)
+            continue;
+        if (download->part->write(chunk->second.data(), chunk->second.size()) != chunk->second.size()) {
+            failDownload(download->attachment.fileId, tr("The disk is full or the file cannot be written."));
+            return;
+        }
+        Q_EMIT downloadProgress(download->attachment.fileId, download->part->pos(),
+                                download->attachment.size);
+        return;
+    }
+}
+
+void FileTransferClient::handle(const DownloadDone &done)
+{
+    for (const auto &download : std::as_const(m_downloads)) {
+        if (download->downloadId != done.downloadId)
+            continue;
+        download->downloadId = 0;
+        download->checking = true;
+        download->part->flush();
+        const qint64 fileId = download->attachment.fileId;
+        const QString part = download->part->fileName();
+        const qint64 size = download->attachment.size;
+        const QString expected = download->attachment.sha256;
+        m_workers.start(QRunnable::create([this, fileId, part, size, expected] {
+            const bool ok = QFileInfo(part).size() == size && sha256Of(part, size) == expected;
+            QMetaObject::invokeMethod(
+                this, [this, fileId, ok] { checked(fileId, ok); }, Qt::QueuedConnection);
+        }));
+        return;
+    }
+}
+
+void FileTransferClient::checked(qint64 fileId, bool ok)
+{
+    const auto download = m_downloads.value(fileId);
+    if (!download)
+        return;
+    if (!ok) {
+        download->part->remove();
+        failDownload(fileId, tr("The file arrived damaged; try again."));
+        return;
+    }
+    download->part->close();
+    QFile::remove(download->path);
+    if (!download->part->rename(download->path)) {
+        failDownload(fileId, tr("%1 cannot be written.").arg(download->path));
+        return;
+    }
+    m_downloads.remove(fileId);
+    Q_EMIT downloadFinished(fileId, download->path);
+}
+
+void FileTransferClient::failDownload(qint64 fileId, const QString &message)
+{
+    if (!m_downloads.remove(fileId))
+        return;
+    qCInfo(lcNatterClientNet).noquote() << "download of file" << fileId << "failed:" << message;
+    Q_EMIT downloadFailed(fileId, message);
+}
+
+bool FileTransferClient::handle(const Error &error)
+{
+    if (!error.clientId.isEmpty() && m_uploads.contains(error.clientId)) {
+        failUpload(error.clientId, error.message);
+        return true;
+    }
+    if (error.downloadId > 0) {
+        for (const auto &download : std::as_const(m_downloads)) {
+            if (download->downloadId == error.downloadId) {
+                failDownload(download->attachment.fileId, error.message);
+                return true;
+            }
+        }
+    }
+    // A refused download request names no download: requests are answered in order.
+    if (error.request == Type::Download && !m_requested.isEmpty()) {
+        failDownload(m_requested.takeFirst(), error.message);
+        return true;
+    }
+    return false;
+}
+
+void FileTransferClient::signedIn()
+{
+    m_signedIn = true;
+    // Everything goes on from where it was: the server says where.
+    for (const auto &upload : std::as_const(m_uploads)) {
+        if (upload->hashed)
+            announce(*upload);
+    }
+    for (const auto &download : std::as_const(m_downloads)) {
+        if (!download->checking)
+            request(*download);
+    }
+}
+
+void FileTransferClient::disconnected()
+{
+    m_signedIn = false;
+    m_requested.clear();
+    for (const auto &upload : std::as_const(m_uploads))
+        upload->uploadId = 0;
+    for (const auto &download : std::as_const(m_downloads))
+        download->downloadId = 0;
+}
+
+} // namespace Natter
