@@ -169,6 +169,7 @@ void ChatClient::disconnectFromServer()
 
 void ChatClient::forgetConnectionState()
 {
+    m_files->disconnected(); // transfers go on after the next welcome
     // Answers, typing, members and presence belong to the connection that is
     // gone: nothing is shown as "online" while we cannot know.
     for (Conversation &conversation : m_open) {
@@ -238,7 +239,6 @@ void ChatClient::signOut()
 
 void ChatClient::onDisconnected()
 {
-    m_files->disconnected();
     forgetConnectionState();
 }
 
