@@ -70,6 +70,8 @@ QVariant MessageListModel::data(const QModelIndex &index, int role) const
         return message.mentions;
     case MentionsMeRole:
         return !m_ownEmail.isEmpty() && message.mentions.contains(m_ownEmail, Qt::CaseInsensitive);
+    case AttachmentRole:
+        return QVariant::fromValue(message.attachment);
     default:
         return {};
     }
@@ -95,6 +97,7 @@ QHash<int, QByteArray> MessageListModel::roleNames() const
         {ReactionsRole, "reactions"},
         {MentionsRole, "mentions"},
         {MentionsMeRole, "mentionsMe"},
+        {AttachmentRole, "attachment"},
     });
     return names;
 }

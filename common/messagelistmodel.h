@@ -46,6 +46,7 @@ public:
         ReactionsRole,             ///< QList<Natter::Reaction>, "mine" as the server said
         MentionsRole,              ///< QStringList of emails
         MentionsMeRole,            ///< bool: ownEmail is among the mentions
+        AttachmentRole,            ///< Natter::Attachment; fileId 0: none
     };
     Q_ENUM(Role)
 

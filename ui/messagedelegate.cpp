@@ -267,7 +267,14 @@ QString MessageDelegate::displayText(const QModelIndex &index)
 {
     if (index.data(MessageListModel::IsDeletedRole).toBool())
         return tr("Message deleted");
-    return index.data(MessageListModel::TextRole).toString();
+    const QString text = index.data(MessageListModel::TextRole).toString();
+    const auto attachment = index.data(MessageListModel::AttachmentRole).value<Attachment>();
+    if (!attachment.isValid())
+        return text;
+    // The shared file on a line of its own, after the caption (whose link
+    // offsets stay as they are): its name is the sender's words, shown as text.
+    const QString file = tr("📎 %1 · %2").arg(attachment.name, QLocale().formattedDataSize(attachment.size));
+    return text.isEmpty() ? file : text + QChar::LineSeparator + file;
 }
 
 bool MessageDelegate::startsUnread(const QModelIndex &index) const
@@ -405,9 +412,9 @@ MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &opti
     }
     bool newDay = false;
     const bool group = startsGroup(index, &newDay);
-    const LayoutKey key{cacheKey(index, group, newDay),
-                        qHashMulti(0, index.data(MessageListModel::TextRole).toString(),
-                                   index.data(MessageListModel::SenderNameRole).toString())};
+    const LayoutKey key{
+        cacheKey(index, group, newDay),
+        qHashMulti(0, displayText(index), index.data(MessageListModel::SenderNameRole).toString())};
     if (const Layout *cached = m_layouts.object(key))
         return *cached;
     Layout l = m_style == Style::Compact ? compactLayout(option, index) : bubbleLayout(option, index);

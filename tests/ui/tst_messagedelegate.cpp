@@ -9,6 +9,7 @@
 #include <QApplication>
 #include <QImage>
 #include <QListView>
+#include <QLocale>
 #include <QPainter>
 #include <QSignalSpy>
 #include <QTest>
@@ -66,6 +67,7 @@ private Q_SLOTS:
     void aSelectionMarksTheBubbleNotTheRow();
     void daysFollowTheLocalTimeOfEachMessage();
     void textIsPlainAndComplete();
+    void sharedFilesShowTheirNameAndSize();
     void findsLinks_data();
     void findsLinks();
     void clickingALinkActivatesIt();
@@ -414,6 +416,37 @@ void TestMessageDelegate::textIsPlainAndComplete()
     // Line breaks are kept: four lines of text in "line one\nline two\n\nline four".
     const auto lines = m_delegate->layout(optionFor(5), m_model->index(5));
     QCOMPARE(lines.textLayout->lineCount(), 4);
+}
+
+void TestMessageDelegate::sharedFilesShowTheirNameAndSize()
+{
+    // A file without a caption is not an empty bubble; a caption keeps its
+    // links where they are; the sender's file name stays characters.
+    Message file = message(20, QStringLiteral("bob@example.org"), {}, QDateTime::currentDateTimeUtc());
+    file.attachment = Attachment{7,
+                                 QStringLiteral("<b>build</b>.tar.gz"),
+                                 1536 * 1024,
+                                 QStringLiteral("application/gzip"),
+                                 QString(64, u'a'),
+                                 {}};
+    Message captioned = message(21, QStringLiteral("bob@example.org"),
+                                QStringLiteral("see https://example.org"), QDateTime::currentDateTimeUtc());
+    captioned.attachment = file.attachment;
+    m_model->addMessages({file, captioned});
+    int row = 0;
+    while (row < m_model->rowCount() && m_model->messageAt(row).id != 20)
+        ++row;
+    QCOMPARE(m_model->messageAt(row + 1).id, qint64(21));
+    const QString size = QLocale().formattedDataSize(1536 * 1024);
+    const auto alone = m_delegate->layout(optionFor(row), m_model->index(row));
+    QVERIFY(alone.textLayout->text().contains(QStringLiteral("<b>build</b>.tar.gz")));
+    QVERIFY(alone.textLayout->text().contains(size));
+    QVERIFY(m_delegate->sizeHint(optionFor(row), m_model->index(row)).height() > 20);
+    const auto withCaption = m_delegate->layout(optionFor(row + 1), m_model->index(row + 1));
+    QVERIFY2(withCaption.textLayout->text().startsWith(QStringLiteral("see https://example.org")),
+             qPrintable(withCaption.textLayout->text()));
+    QVERIFY(withCaption.textLayout->lineCount() >= 2);
+    QCOMPARE(m_delegate->linkAt(optionFor(row + 1), m_model->index(row + 1), QPoint(-1, -1)), QUrl());
 }
 
 void TestMessageDelegate::findsLinks_data()
