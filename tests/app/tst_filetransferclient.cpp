@@ -2,7 +2,6 @@
 #include "tests/support/testclient.h"
 #include "tests/support/testserver.h"
 
-#include <QCryptographicHash>
 #include <QFile>
 #include <QRandomGenerator>
 #include <QSignalSpy>
@@ -166,12 +165,7 @@ void TestFileTransferClient::aDownloadGoesOnAfterAReconnect()
     const QByteArray data = randomBytes(24 * 1024 * 1024, 3);
     TestClient bob;
     QVERIFY(bob.signIn(m_server->port(), u"Bob"_s, u"bob@example.org"_s, {u"files"_s}));
-    UploadBegin begin;
-    begin.clientId = u"b-1"_s;
-    begin.name = u"video.mp4"_s;
-    begin.size = data.size();
-    begin.sha256 = QString::fromLatin1(QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex());
-    begin.room = u"files"_s;
+    const UploadBegin begin = TestClient::announce(data, u"b-1"_s, u"video.mp4"_s, u"files"_s);
     QVERIFY(bob.upload(data, begin).complete);
 
     const auto alice = aliceOnline();
@@ -202,12 +196,7 @@ void TestFileTransferClient::aPartLeftByAnEarlierRunIsResumed()
     const QByteArray data = randomBytes(3 * 1024 * 1024, 5);
     TestClient bob;
     QVERIFY(bob.signIn(m_server->port(), u"Bob"_s, u"bob@example.org"_s, {u"files"_s}));
-    UploadBegin begin;
-    begin.clientId = u"b-2"_s;
-    begin.name = u"photo.jpg"_s;
-    begin.size = data.size();
-    begin.sha256 = QString::fromLatin1(QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex());
-    begin.room = u"files"_s;
+    const UploadBegin begin = TestClient::announce(data, u"b-2"_s, u"photo.jpg"_s, u"files"_s);
     const TestClient::Upload shared = bob.upload(data, begin);
     QVERIFY(shared.complete);
     // The app quit with the first megabyte downloaded.

@@ -7,7 +7,6 @@
 #include "tests/support/testclient.h"
 #include "tests/support/testserver.h"
 
-#include <QCryptographicHash>
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
@@ -750,12 +749,7 @@ void TestFaults::killedMidUploadShowsNothingAndResumes()
     QByteArray data(6 * 1024 * 1024, Qt::Uninitialized);
     for (qsizetype i = 0; i < data.size(); ++i)
         data[i] = char(i * 7919 % 251);
-    UploadBegin begin;
-    begin.clientId = u"up-1"_s;
-    begin.name = u"build.tar.gz"_s;
-    begin.size = data.size();
-    begin.sha256 = QString::fromLatin1(QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex());
-    begin.room = u"general"_s;
+    const UploadBegin begin = TestClient::announce(data, u"up-1"_s, u"build.tar.gz"_s, u"general"_s);
     const QString vault = dbPath() + u".files"_s;
     const auto keptFiles = [&vault] {
         QStringList kept;

@@ -91,13 +91,8 @@ private:
     static UploadBegin announce(const QByteArray &data, const QString &clientId,
                                 const QString &room = u"files"_s)
     {
-        UploadBegin begin;
-        begin.clientId = clientId;
-        begin.name = u"report.pdf"_s;
-        begin.size = data.size();
-        begin.sha256 = sha256Hex(data);
+        UploadBegin begin = TestClient::announce(data, clientId, u"report.pdf"_s, room);
         begin.mime = u"application/pdf"_s;
-        begin.room = room;
         return begin;
     }
     static std::optional<QByteArray> download(TestClient &client, qint64 fileId, qint64 offset = 0,

@@ -146,6 +146,18 @@ bool TestClient::waitForDisconnected(int timeoutMs)
                            timeoutMs);
 }
 
+Protocol::UploadBegin TestClient::announce(const QByteArray &data, const QString &clientId,
+                                           const QString &name, const QString &room)
+{
+    Protocol::UploadBegin begin;
+    begin.clientId = clientId;
+    begin.name = name;
+    begin.size = data.size();
+    begin.sha256 = QString::fromLatin1(QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex());
+    begin.room = room;
+    return begin;
+}
+
 TestClient::Upload TestClient::upload(const QByteArray &data, const Protocol::UploadBegin &begin,
                                       qint64 stopAfter)
 {

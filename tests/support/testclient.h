@@ -89,6 +89,10 @@ public:
 
     bool waitForDisconnected(int timeoutMs = 5000);
 
+    /// upload_begin for data (its size and SHA-256) as name, to a room.
+    static Natter::Protocol::UploadBegin announce(const QByteArray &data, const QString &clientId,
+                                                  const QString &name, const QString &room);
+
     /// What an upload got: its upload_complete, or the error that ended it.
     struct Upload
     {
