@@ -115,7 +115,9 @@ void FileTransfers::handle(ClientSession *session, const UploadBegin &begin)
             return;
         }
         if (upload->verifying) {
-            refuse(ErrorCode::RateLimited, u"this upload is being checked; wait for its answer"_s);
+            // Asked again after a drop while the bytes are checked: the
+            // answer goes to this connection when the check ends.
+            upload->session = session;
             return;
         }
         discard(upload->record.id); // another file under the same client_id: start again
@@ -179,6 +181,7 @@ void FileTransfers::handle(ClientSession *session, const UploadBegin &begin)
 
     UploadRecord record;
     record.sender = email;
+    record.senderName = session->user().name;
     record.clientId = begin.clientId;
     record.room = begin.room;
     record.to = begin.isDirect() ? Validation::normalizedEmail(begin.to) : QString();
@@ -401,15 +404,18 @@ void FileTransfers::verified(qint64 uploadId, const std::optional<QString> &dige
     Message message;
     message.room = record.room;
     message.to = record.to;
-    message.from = session ? session->user() : User{record.sender, record.sender};
+    message.from = User{record.senderName, record.sender};
     message.text = record.text;
     message.clientId = record.clientId;
     message.reply.id = record.replyTo;
     message.attachment =
         Attachment{file->id, record.name, record.size, record.mime, record.sha256, record.image};
-    // The conversation is checked again: the sender may have left the room meanwhile.
-    if (!session || !m_server->checkSendable(session, record.room, record.to, record.replyTo, record.text,
-                                             Type::UploadDone, record.clientId)) {
+    // The conversation is checked again on the connection that finished it
+    // (the sender may have left the room meanwhile). A sender who dropped
+    // during the check was allowed when the upload began: the message is
+    // stored, and their next upload_begin of it is answered with it.
+    if (session && !m_server->checkSendable(session, record.room, record.to, record.replyTo, record.text,
+                                            Type::UploadDone, record.clientId)) {
         collectSoon();
         return;
     }

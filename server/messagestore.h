@@ -104,7 +104,8 @@ struct StoredMessage
 struct UploadRecord
 {
     qint64 id = 0;
-    QString sender; ///< email
+    QString sender;     ///< email
+    QString senderName; ///< as they were named when it began
     QString clientId;
     QString room; ///< the conversation its message goes to (neither for a thumbnail)
     QString to;

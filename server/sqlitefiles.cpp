@@ -17,7 +17,8 @@ namespace {
 
 constexpr auto UploadColumns =
     "SELECT id, sender, client_id, room, recipient, name, size, sha256, mime, text,"
-    " reply_to, image_width, image_height, thumbnail_id, thumbnail, started_ms "
+    " reply_to, image_width, image_height, thumbnail_id, thumbnail, started_ms,"
+    " sender_name "
     "FROM uploads ";
 constexpr auto FileColumns = "SELECT id, sha256, size, mime, owner FROM files ";
 
@@ -53,6 +54,7 @@ std::optional<QList<UploadRecord>> SqliteMessageStore::readUploads(QSqlQuery &qu
             ImageInfo{query.value(11).toInt(), query.value(12).toInt(), query.value(13).toLongLong()};
         upload.thumbnail = query.value(14).toBool();
         upload.startedMs = query.value(15).toLongLong();
+        upload.senderName = query.value(16).toString();
         uploads.append(upload);
     }
     return uploads;
@@ -94,8 +96,8 @@ std::optional<qint64> SqliteMessageStore::createUpload(const UploadRecord &uploa
         return std::nullopt;
     QSqlQuery insert(m_db);
     insert.prepare(u"INSERT INTO uploads (sender, client_id, room, recipient, name, size, sha256, mime, text,"
-                   u" reply_to, image_width, image_height, thumbnail_id, thumbnail, started_ms)"
-                   u" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"_s);
+                   u" reply_to, image_width, image_height, thumbnail_id, thumbnail, started_ms, sender_name)"
+                   u" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"_s);
     const QVariantList values{upload.sender,
                               upload.clientId,
                               nullIfEmpty(upload.room),
@@ -110,7 +112,8 @@ std::optional<qint64> SqliteMessageStore::createUpload(const UploadRecord &uploa
                               upload.image.isValid() ? QVariant(upload.image.height) : QVariant(),
                               nullIfZero(upload.image.thumbnailId),
                               upload.thumbnail ? 1 : 0,
-                              upload.startedMs};
+                              upload.startedMs,
+                              upload.senderName.isNull() ? u""_s : upload.senderName};
     for (int i = 0; i < values.size(); ++i)
         insert.bindValue(i, values.at(i));
     if (!insert.exec()) {

@@ -163,6 +163,7 @@ const QList<QList<QString>> &migrations()
             u"CREATE TABLE uploads ("
             u" id INTEGER PRIMARY KEY AUTOINCREMENT,"
             u" sender TEXT NOT NULL,"
+            u" sender_name TEXT NOT NULL,"
             u" client_id TEXT NOT NULL,"
             u" room TEXT,"
             u" recipient TEXT,"

@@ -70,6 +70,7 @@ private Q_SLOTS:
     void resumesAfterTheConnectionDropsMidUpload();
     void resumesAfterTheServerRestartsMidUpload();
     void finishedBeforeTheDropIsAnsweredWithItsMessage();
+    void aDropRightAfterUploadDoneStoresItOnce();
     void downloadResumesFromAnOffset();
     void wrongChecksumKeepsNothing();
     void wrongSizeIsRefused();
@@ -246,6 +247,50 @@ void TestFiles::finishedBeforeTheDropIsAnsweredWithItsMessage()
     QVERIFY(again);
     QCOMPARE(again->message.id, first->message.id);
     QCOMPARE(m_alice->readConversation(u"files"_s).size(), 1);
+}
+
+void TestFiles::aDropRightAfterUploadDoneStoresItOnce()
+{
+    // The connection goes while the server checks the bytes (or just before
+    // it read upload_done): either way the file becomes one message, and
+    // asking again after the reconnect gets the answer.
+    const QByteArray data = randomBytes(16 * 1024 * 1024);
+    const UploadBegin begin = announce(data, u"f-gone"_s);
+    const Sent sent = upload(*m_alice, data, begin, data.size());
+    QVERIFY(!sent.error);
+    m_alice->send(UploadDone{sent.uploadId});
+    m_alice->socket().flush();
+    m_alice->socket().abort();
+
+    TestClient again;
+    QVERIFY(again.signIn(m_server->port(), u"Alice"_s, u"alice@example.org"_s, {u"files"_s}));
+    qint64 fileId = 0;
+    for (int attempt = 0; attempt < 3 && fileId == 0; ++attempt) {
+        again.send(begin);
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                return again.count<UploadComplete>() + again.count<UploadReady>() + again.count<Error>() > 0;
+            },
+            10000));
+        QCOMPARE(again.count<Error>(), 0);
+        if (const auto ready = again.takeFirst<UploadReady>()) {
+            if (ready->offset < data.size()) {
+                const Sent rest = again.upload(data, begin); // the rest of it
+                QCOMPARE(rest.error, std::nullopt);
+                fileId = rest.complete ? rest.complete->fileId : 0;
+                continue;
+            }
+            again.send(UploadDone{ready->uploadId});
+        }
+        if (const auto complete = again.waitFor<UploadComplete>(20000))
+            fileId = complete->fileId;
+    }
+    QVERIFY(fileId > 0);
+    const auto pushed = m_bob->waitFor<ReceiveMessage>();
+    QVERIFY(pushed);
+    QCOMPARE(pushed->message.from.name, u"Alice"_s);
+    QCOMPARE(again.readConversation(u"files"_s).size(), 1);
+    QCOMPARE(again.download(fileId), data);
 }
 
 void TestFiles::downloadResumesFromAnOffset()
