@@ -682,6 +682,7 @@ void TestFaults::killedFiveTimesMidBurstLosesNothingAcknowledged()
     QSet<QString> acknowledged; // client ids Bob got his copy of
     constexpr int Rounds = 5;
     constexpr int Burst = 900; // per round: 300 each to the room, Carol and Dave
+    int late = 0;              // rounds whose burst was all acknowledged before the kill
     for (int round = 0; round < Rounds; ++round) {
         QVERIFY(server->start({u"--rate-limit"_s, u"0"_s, u"--max-input-rate"_s, u"0"_s}));
         TestClient bob;
@@ -690,7 +691,7 @@ void TestFaults::killedFiveTimesMidBurstLosesNothingAcknowledged()
                 bob.join(u"general"_s));
         QVERIFY(carol.open(server->port()) && carol.hello(u"Carol"_s, u"carol@example.org"_s));
         for (int i = 0; i < Burst; ++i) {
-            const QString id = u"r%1-%2"_s.arg(round).arg(i);
+            const QString id = u"r%1.%2-%3"_s.arg(round).arg(late).arg(i);
             switch (i % 3) {
             case 0:
                 bob.send(SendMessage{u"general"_s, {}, id, id});
@@ -708,7 +709,13 @@ void TestFaults::killedFiveTimesMidBurstLosesNothingAcknowledged()
         const int before = int(acknowledged.size());
         while (const auto echo = bob.takeFirst<ReceiveMessage>())
             acknowledged.insert(echo->message.clientId);
-        QVERIFY2(acknowledged.size() - before < Burst, "the kill came too late to test anything");
+        // A fast pass can store the whole burst in one commit before the
+        // kill lands: such a round put nothing at stake, so it is run again
+        // (with new client ids), a bounded number of times.
+        if (acknowledged.size() - before == Burst) {
+            QVERIFY2(++late <= Rounds, "the kill came after the whole burst, round after round");
+            --round;
+        }
     }
 
     QVERIFY(server->start());
@@ -741,7 +748,7 @@ void TestFaults::killedFiveTimesMidBurstLosesNothingAcknowledged()
 
     QCOMPARE(sqliteIntegrity(dbPath()), u"ok"_s);
     qInfo("%lld acknowledged across %d kills, %lld stored, none lost or doubled", qint64(acknowledged.size()),
-          Rounds, qint64(all.size()));
+          Rounds + late, qint64(all.size()));
 }
 
 void TestFaults::killedMidUploadShowsNothingAndResumes()
