@@ -1,13 +1,16 @@
 #include "app/appcontroller.h"
 
 #include "app/autostart.h"
+#include "app/clientlogging.h"
 #include "app/discoverybrowser.h"
 #include "app/localserverhost.h"
 #include "common/discovery.h"
 #include "common/fingerprint.h"
 #include "common/memberlistmodel.h"
 #include "common/validation.h"
+#include "ui/attachmentimages.h"
 #include "ui/conversationview.h"
+#include "ui/imageviewer.h"
 #include "ui/mainwindow.h"
 #include "ui/searchpanel.h"
 #include "ui/trayicon.h"
@@ -15,14 +18,19 @@
 
 #include <QApplication>
 #include <QClipboard>
+#include <QCryptographicHash>
 #include <QDesktopServices>
 #include <QDir>
+#include <QFileDialog>
 #include <QFileInfo>
 #include <QHostInfo>
+#include <QImageWriter>
 #include <QInputDialog>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QSaveFile>
 #include <QSettings>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QSysInfo>
 #include <QUrlQuery>
@@ -130,6 +138,7 @@ AppController::AppController(AppSettings settings, ClientOptions options,
             }
         });
     connect(m_window, &MainWindow::retryRequested, m_client, &ChatClient::retry);
+    wireFiles();
     connect(m_window, &MainWindow::editRequested, this,
             [this](qint64 id, const QString &text, const QStringList &mentions) {
                 if (m_client->editMessage(id, text, mentions))
@@ -1091,6 +1100,249 @@ QString AppController::typingText(const QStringList &names)
     default:
         return tr("Several people are typing…");
     }
+}
+
+} // namespace Natter
+
+namespace Natter {
+
+FileCache AppController::fileCache() const
+{
+    // One folder per settings profile and chat: file ids mean something in
+    // one chat only (its id, which a replaced database changes; else its address).
+    const QString profile = QFileInfo(m_settings.fileName()).completeBaseName();
+    const QString chat =
+        m_client->serverId().isEmpty() ? serverKey(m_client->serverUrl()) : m_client->serverId();
+    const QString server = QString::fromLatin1(
+        QCryptographicHash::hash(chat.toUtf8(), QCryptographicHash::Sha1).toHex().left(16));
+    return FileCache(QStandardPaths::writableLocation(QStandardPaths::CacheLocation) + u'/' + profile + u'/' +
+                     server);
+}
+
+ImageViewer *AppController::imageViewer(qint64 fileId) const
+{
+    return m_viewers.value(fileId);
+}
+
+void AppController::wireFiles()
+{
+    m_images = new AttachmentImages(this);
+    m_window->setAttachmentImages(m_images);
+    connect(m_window, &MainWindow::filesAttached, this, &AppController::shareFiles);
+    connect(m_window, &MainWindow::imageAttached, this, &AppController::shareImage);
+    connect(m_window, &MainWindow::attachmentActionRequested, this, &AppController::onAttachmentAction);
+    FileTransferClient *files = m_client->files();
+    connect(m_images, &AttachmentImages::thumbnailNeeded, this, [this, files](qint64 id) {
+        const FileCache cache = fileCache();
+        const QString path = cache.thumbnailPath(id);
+        if (QFile file(path); file.open(QIODevice::ReadOnly)) {
+            m_images->setThumbnail(id, file.readAll());
+            return;
+        }
+        if (!cache.prepare(path) || m_thumbnailDownloads.contains(id))
+            return;
+        m_thumbnailDownloads.insert(id);
+        files->download(Attachment{id, u"thumbnail"_s, 0, {}, {}, {}}, path);
+    });
+    connect(m_images, &AttachmentImages::animationNeeded, this, [this](const Attachment &attachment) {
+        const FileCache cache = fileCache();
+        if (cache.existing(attachment).isEmpty() && cache.prepare(cache.pathFor(attachment)))
+            m_client->downloadFile(attachment, cache.pathFor(attachment));
+    });
+    connect(files, &FileTransferClient::thumbnailUploaded, this,
+            [this](const QString &, qint64 id, const QByteArray &data) {
+                // The sender's own thumbnail never makes the round trip.
+                const FileCache cache = fileCache();
+                const QString path = cache.thumbnailPath(id);
+                if (cache.prepare(path)) {
+                    QFile file(path);
+                    if (file.open(QIODevice::WriteOnly, QFileDevice::ReadOwner | QFileDevice::WriteOwner))
+                        file.write(data);
+                }
+                m_images->setThumbnail(id, data);
+            });
+    connect(files, &FileTransferClient::downloadFinished, this, [this](qint64 id, const QString &path) {
+        if (!m_thumbnailDownloads.remove(id))
+            return;
+        if (QFile file(path); file.open(QIODevice::ReadOnly))
+            m_images->setThumbnail(id, file.readAll());
+    });
+    connect(files, &FileTransferClient::downloadFailed, this, [this](qint64 id, const QString &message) {
+        if (m_thumbnailDownloads.remove(id))
+            qCInfo(lcNatterClientDesktop).noquote() << "thumbnail" << id << "not downloaded:" << message;
+        m_openWhenDownloaded.remove(id);
+        m_saveWhenDownloaded.remove(id);
+        if (ImageViewer *viewer = m_viewers.value(id))
+            viewer->setError(message);
+    });
+    connect(files, &FileTransferClient::downloadProgress, this,
+            [this](qint64 id, qint64 received, qint64 total) {
+                if (ImageViewer *viewer = m_viewers.value(id))
+                    viewer->setProgress(received, total);
+            });
+    connect(m_client, &ChatClient::fileDownloaded, this, &AppController::onFileDownloaded);
+}
+
+void AppController::shareFiles(const ConversationKey &key, const QStringList &paths)
+{
+    // At the bottom of the conversation, as with a message; each file its own message.
+    m_client->showLatest(key);
+    int shared = 0;
+    for (const QString &path : paths)
+        shared += m_client->sendFile(key, path).isEmpty() ? 0 : 1;
+    if (shared > 0)
+        m_window->scrollToBottom();
+}
+
+QString AppController::shareImage(const ConversationKey &key, const QImage &image)
+{
+    const FileCache cache = fileCache();
+    const QString name =
+        tr("Pasted image %1.png").arg(QDateTime::currentDateTime().toString(u"yyyy-MM-dd HH.mm.ss"_s));
+    const QString path = cache.pastedImagePath(name);
+    QSaveFile file(path);
+    if (!cache.prepare(path) || !file.open(QIODevice::WriteOnly) || !image.save(&file, "PNG") ||
+        !file.commit()) {
+        m_window->showError(
+            tr("The pasted image could not be saved for sending: %1").arg(file.errorString()));
+        return {};
+    }
+    QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    m_client->showLatest(key);
+    const QString clientId = m_client->sendFile(key, path);
+    if (!clientId.isEmpty())
+        m_window->scrollToBottom();
+    return clientId;
+}
+
+QString AppController::localCopy(const ConversationKey &key, const Attachment &attachment) const
+{
+    if (MessageListModel *model = m_client->messages(key)) {
+        const QString known = model->downloadTransfer(attachment.fileId).localPath;
+        if (!known.isEmpty() && QFileInfo(known).size() == attachment.size)
+            return known;
+    }
+    return fileCache().existing(attachment);
+}
+
+void AppController::openAttachment(const ConversationKey &key, const Message &message)
+{
+    const Attachment &attachment = message.attachment;
+    if (!attachment.isValid())
+        return;
+    const QString local = localCopy(key, attachment);
+    if (attachment.isImage()) {
+        ImageViewer *viewer = m_viewers.value(attachment.fileId);
+        if (!viewer) {
+            viewer = new ImageViewer(attachment.name, m_window);
+            viewer->setObjectName(u"imageViewer"_s);
+            m_viewers.insert(attachment.fileId, viewer);
+            connect(viewer, &ImageViewer::saveAsRequested, this,
+                    [this, key, attachment] { saveAttachmentAs(key, attachment); });
+            connect(viewer, &QObject::destroyed, this,
+                    [this, id = attachment.fileId] { m_viewers.remove(id); });
+            // The thumbnail at once, the image itself when it is here.
+            if (QFile file(fileCache().thumbnailPath(attachment.image.thumbnailId));
+                attachment.image.thumbnailId > 0 && file.open(QIODevice::ReadOnly))
+                viewer->setPreview(QImage::fromData(file.readAll()),
+                                   QSize(attachment.image.width, attachment.image.height));
+        }
+        if (!local.isEmpty()) {
+            viewer->setImagePath(local);
+        } else {
+            const FileCache cache = fileCache();
+            if (cache.prepare(cache.pathFor(attachment)))
+                m_client->downloadFile(attachment, cache.pathFor(attachment));
+            viewer->setProgress(0, attachment.size);
+        }
+        viewer->show();
+        viewer->raise();
+        viewer->activateWindow();
+        return;
+    }
+    if (!local.isEmpty()) {
+        QDesktopServices::openUrl(QUrl::fromLocalFile(local));
+        return;
+    }
+    const FileCache cache = fileCache();
+    if (!cache.prepare(cache.pathFor(attachment))) {
+        m_window->showError(tr("%1 cannot be written.").arg(QDir::toNativeSeparators(cache.folder())));
+        return;
+    }
+    m_openWhenDownloaded.insert(attachment.fileId);
+    m_client->downloadFile(attachment, cache.pathFor(attachment));
+}
+
+void AppController::onAttachmentAction(const ConversationKey &key, MessageDelegate::AttachmentAction action,
+                                       const Message &message)
+{
+    switch (action) {
+    case MessageDelegate::AttachmentAction::Open:
+        openAttachment(key, message);
+        break;
+    case MessageDelegate::AttachmentAction::ShowInFolder:
+        if (const QString local = localCopy(key, message.attachment); !local.isEmpty())
+            QDesktopServices::openUrl(QUrl::fromLocalFile(QFileInfo(local).absolutePath()));
+        break;
+    case MessageDelegate::AttachmentAction::Cancel:
+        if (message.isStored()) {
+            m_openWhenDownloaded.remove(message.attachment.fileId);
+            m_saveWhenDownloaded.remove(message.attachment.fileId);
+            m_client->cancelDownload(message.attachment.fileId);
+        } else {
+            m_client->cancelUpload(key, message.clientId);
+        }
+        break;
+    case MessageDelegate::AttachmentAction::SaveAs:
+        saveAttachmentAs(key, message.attachment);
+        break;
+    }
+}
+
+void AppController::saveAttachmentAs(const ConversationKey &key, const Attachment &attachment)
+{
+    // The sender's name is a suggestion only: no folders, no "..", nothing
+    // the file system would take for something else. The dialog asks before
+    // replacing a file.
+    const QString folder = QStandardPaths::writableLocation(QStandardPaths::DownloadLocation);
+    const QString target =
+        QFileDialog::getSaveFileName(m_window, tr("Save “%1” As").arg(attachment.name),
+                                     folder + u'/' + Validation::safeFileName(attachment.name));
+    if (target.isEmpty())
+        return;
+    if (const QString local = localCopy(key, attachment); !local.isEmpty()) {
+        QFile::remove(target);
+        if (!QFile::copy(local, target)) {
+            m_window->showError(tr("%1 cannot be written.").arg(QDir::toNativeSeparators(target)));
+            return;
+        }
+        QFile::setPermissions(target, QFileDevice::ReadOwner | QFileDevice::WriteOwner |
+                                          QFileDevice::ReadGroup | QFileDevice::ReadOther);
+        m_window->statusBar()->showMessage(tr("Saved as %1").arg(QDir::toNativeSeparators(target)), 5000);
+        return;
+    }
+    if (m_client->files()->isDownloading(attachment.fileId)) {
+        m_window->showError(tr("%1 is being downloaded: save it once it is here.").arg(attachment.name));
+        return;
+    }
+    m_saveWhenDownloaded.insert(attachment.fileId, target);
+    m_client->downloadFile(attachment, target);
+}
+
+void AppController::onFileDownloaded(const Attachment &attachment, const QString &path)
+{
+    if (const QString target = m_saveWhenDownloaded.take(attachment.fileId); !target.isEmpty()) {
+        // Saved where the user said: theirs to share, as any file they make.
+        QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner |
+                                        QFileDevice::ReadGroup | QFileDevice::ReadOther);
+        m_window->statusBar()->showMessage(tr("Saved as %1").arg(QDir::toNativeSeparators(path)), 5000);
+    } else {
+        fileCache().trim(path);
+    }
+    if (ImageViewer *viewer = m_viewers.value(attachment.fileId))
+        viewer->setImagePath(path);
+    if (m_openWhenDownloaded.remove(attachment.fileId))
+        QDesktopServices::openUrl(QUrl::fromLocalFile(path));
 }
 
 } // namespace Natter

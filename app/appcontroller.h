@@ -4,15 +4,20 @@
 #include "app/chatclient.h"
 #include "app/commandline.h"
 #include "app/credentialstore.h"
+#include "app/filecache.h"
+#include "ui/messagedelegate.h"
 #include "ui/settingsdialog.h"
 
 #include <QObject>
 #include <QPointer>
+#include <QSet>
 #include <QTimer>
 
 namespace Natter {
 
+class AttachmentImages;
 class DiscoveryBrowser;
+class ImageViewer;
 class LocalServerHost;
 class MainWindow;
 class MemberListModel;
@@ -75,6 +80,18 @@ public:
     void setCurrentConversation(const ConversationKey &key);
     void saveSettings();
 
+    /// The current chat's files on this computer (downloads, thumbnails, pasted images).
+    FileCache fileCache() const;
+    AttachmentImages *attachmentImages() const { return m_images; }
+    /// Shares files in a conversation (as the paperclip, a drop or a paste does).
+    void shareFiles(const ConversationKey &key, const QStringList &paths);
+    /// Shares a pasted image as a PNG; returns the upload's client id (empty: not sent).
+    QString shareImage(const ConversationKey &key, const QImage &image);
+    /// What clicking a file's card or image does: opens it (images in the viewer).
+    void openAttachment(const ConversationKey &key, const Message &message);
+    /// The image viewer open now for a file, if any.
+    ImageViewer *imageViewer(qint64 fileId) const;
+
     /// "Bob is typing…", "Bob and Carol are typing…", "Several people are typing…"
     static QString typingText(const QStringList &names);
 
@@ -108,6 +125,13 @@ private:
     /// Loads the current server's muted conversations into the sidebar's model.
     void restoreMuted();
     void showInviteLink();
+    void wireFiles();
+    void onAttachmentAction(const ConversationKey &key, MessageDelegate::AttachmentAction action,
+                            const Message &message);
+    /// A whole local copy of a message's file (downloaded, cached, or the user's own upload); empty if none.
+    QString localCopy(const ConversationKey &key, const Attachment &attachment) const;
+    void saveAttachmentAs(const ConversationKey &key, const Attachment &attachment);
+    void onFileDownloaded(const Attachment &attachment, const QString &path);
     QString tokenKey() const;
     User effectiveIdentity() const;
 
@@ -122,6 +146,11 @@ private:
     QTimer m_statusTimer;
     QString m_lastHostError;
     QPointer<SettingsDialog> m_settingsDialog;
+    AttachmentImages *m_images = nullptr;
+    QSet<qint64> m_thumbnailDownloads;           // thumbnail ids on their way
+    QSet<qint64> m_openWhenDownloaded;           // file ids: open once here
+    QHash<qint64, QString> m_saveWhenDownloaded; // file id -> where the user wants a copy
+    QHash<qint64, QPointer<ImageViewer>> m_viewers;
     bool m_quitting = false;
     bool m_toldAboutTray = false;
 };

@@ -3,6 +3,8 @@
 #include "app/clientlogging.h"
 #include "common/validation.h"
 
+#include <QFileInfo>
+#include <QLocale>
 #include <QUuid>
 
 #include <algorithm>
@@ -94,6 +96,7 @@ ChatClient::ChatClient(QObject *parent)
     connect(m_connection, &ServerConnection::disconnected, this, &ChatClient::onDisconnected);
     connect(m_connection, &ServerConnection::textReceived, this, &ChatClient::onTextMessage);
     connect(m_connection, &ServerConnection::binaryReceived, m_files, &FileTransferClient::onBinary);
+    watchTransfers();
     connect(m_connection, &ServerConnection::certificateNeedsApproval, this,
             &ChatClient::certificateNeedsApproval);
     m_typingExpiry.setInterval(1'000);
@@ -206,6 +209,13 @@ int ChatClient::forgetMessages()
         conversation.resumed = false;
         conversation.changeSeq = 0;
     }
+    for (auto it = m_uploadPaths.cbegin(); it != m_uploadPaths.cend(); ++it)
+        m_files->cancelUpload(it.key());
+    for (auto it = m_downloading.cbegin(); it != m_downloading.cend(); ++it)
+        m_files->cancelDownload(it.key());
+    m_uploadPaths.clear();
+    m_downloading.clear();
+    m_meters.clear();
     m_outboxKeys.clear();
     m_members.clear();
     m_privateRoomOwners.clear();
@@ -862,13 +872,171 @@ void ChatClient::restoreOutgoing(const Message &message)
 QList<Message> ChatClient::allOutgoing() const
 {
     QList<Message> all;
-    for (const ConversationKey &key : m_conversations->keys())
-        all += m_open.value(key).messages->outbox();
+    for (const ConversationKey &key : m_conversations->keys()) {
+        for (const Message &message : m_open.value(key).messages->outbox()) {
+            if (!m_uploadPaths.contains(message.clientId)) // files are not kept across restarts
+                all.append(message);
+        }
+    }
     return all;
+}
+
+QString ChatClient::sendFile(const ConversationKey &key, const QString &path, const QString &caption,
+                             qint64 replyTo)
+{
+    MessageListModel *model = messages(key);
+    if (!model)
+        return {};
+    Message message;
+    message.attachment = FileTransferClient::describe(path);
+    if (message.attachment.name.isEmpty()) {
+        Q_EMIT errorOccurred(tr("%1 cannot be read.").arg(QFileInfo(path).fileName()));
+        return {};
+    }
+    if (m_limits.maxUploadBytes > 0 && message.attachment.size > m_limits.maxUploadBytes) {
+        Q_EMIT errorOccurred(tr("%1 is %2: this server takes files of up to %3.")
+                                 .arg(message.attachment.name,
+                                      QLocale().formattedDataSize(message.attachment.size),
+                                      QLocale().formattedDataSize(m_limits.maxUploadBytes)));
+        return {};
+    }
+    message.clientId = m_files->upload({key, path, caption, {}, replyTo});
+    if (message.clientId.isEmpty()) {
+        Q_EMIT errorOccurred(tr("%1 cannot be read.").arg(QFileInfo(path).fileName()));
+        return {};
+    }
+    message.text = caption;
+    (key.isRoom() ? message.room : message.to) = key.name;
+    message.from = m_self.email.isEmpty() ? m_identity : m_self;
+    message.timestamp = QDateTime::currentDateTimeUtc();
+    message.reply.id = replyTo;
+    if (const std::optional<Message> original = replyTo > 0 ? model->storedMessage(replyTo) : std::nullopt) {
+        message.reply.from = original->from;
+        message.reply.text = Message::previewOf(original->text);
+    }
+    m_uploadPaths.insert(message.clientId, path);
+    m_outboxKeys.insert(message.clientId, key);
+    model->addOutgoing(message);
+    model->setUploadTransfer(message.clientId,
+                             Transfer{Transfer::Kind::Upload, 0, message.attachment.size, 0, {}, path});
+    return message.clientId;
+}
+
+void ChatClient::cancelUpload(const ConversationKey &key, const QString &clientId)
+{
+    m_files->cancelUpload(clientId);
+    m_uploadPaths.remove(clientId);
+    m_outboxKeys.remove(clientId);
+    m_meters.remove(u'u' + clientId);
+    if (MessageListModel *model = messages(key))
+        model->removeOutgoing(clientId);
+}
+
+void ChatClient::downloadFile(const Attachment &attachment, const QString &path)
+{
+    if (m_files->isDownloading(attachment.fileId))
+        return;
+    m_downloading.insert(attachment.fileId, attachment);
+    m_meters.remove(u'd' + QString::number(attachment.fileId));
+    showDownload(attachment.fileId, Transfer{Transfer::Kind::Download, 0, attachment.size, 0, {}, {}});
+    m_files->download(attachment, path);
+}
+
+void ChatClient::cancelDownload(qint64 fileId)
+{
+    m_files->cancelDownload(fileId);
+    if (m_downloading.remove(fileId))
+        showDownload(fileId, Transfer{});
+}
+
+void ChatClient::showDownload(qint64 fileId, const Transfer &transfer)
+{
+    for (const Conversation &conversation : std::as_const(m_open))
+        conversation.messages->setDownloadTransfer(fileId, transfer);
+}
+
+bool ChatClient::meter(const QString &id, qint64 done, qint64 total, qint64 *bytesPerSecond)
+{
+    auto it = m_meters.find(id);
+    if (it == m_meters.end()) {
+        it = m_meters.insert(id, Meter{});
+        it->clock.start();
+        it->bytes = done;
+    }
+    // The speed over the last half second or so, smoothed: what it is now,
+    // not the average since a resume.
+    const qint64 elapsed = it->clock.elapsed();
+    if (elapsed >= 500) {
+        const double now = double(done - it->bytes) * 1000.0 / double(elapsed);
+        it->rate = it->rate > 0 ? 0.6 * now + 0.4 * it->rate : now;
+        it->bytes = done;
+        it->clock.restart();
+        it->shownMs = -1;
+    }
+    *bytesPerSecond = qint64(it->rate);
+    if (done < total && it->shownMs >= 0 && elapsed - it->shownMs < 100)
+        return false;
+    it->shownMs = elapsed;
+    return true;
+}
+
+void ChatClient::watchTransfers()
+{
+    connect(
+        m_files, &FileTransferClient::uploadProgress, this,
+        [this](const QString &clientId, qint64 sent, qint64 total) {
+            qint64 rate = 0;
+            if (!meter(u'u' + clientId, sent, total, &rate))
+                return;
+            if (MessageListModel *model = messages(m_outboxKeys.value(clientId)))
+                model->setUploadTransfer(
+                    clientId,
+                    Transfer{Transfer::Kind::Upload, sent, total, rate, {}, m_uploadPaths.value(clientId)});
+        });
+    connect(m_files, &FileTransferClient::uploadFinished, this, [this](const QString &clientId, qint64) {
+        // The stored message (pushed with it) takes the row's place.
+        m_meters.remove(u'u' + clientId);
+        if (MessageListModel *model = messages(m_outboxKeys.value(clientId)))
+            model->setUploadTransfer(
+                clientId, Transfer{Transfer::Kind::None, 0, 0, 0, {}, m_uploadPaths.value(clientId)});
+        m_uploadPaths.remove(clientId);
+    });
+    connect(m_files, &FileTransferClient::uploadFailed, this,
+            [this](const QString &clientId, const QString &message) {
+                m_meters.remove(u'u' + clientId);
+                MessageListModel *model = messages(m_outboxKeys.value(clientId));
+                if (!model)
+                    return;
+                model->setDeliveryState(clientId, MessageListModel::DeliveryState::Failed);
+                model->setUploadTransfer(clientId, Transfer{Transfer::Kind::None, 0, 0, 0, message, {}});
+                Q_EMIT errorOccurred(tr("A file was not sent: %1").arg(message));
+            });
+    connect(m_files, &FileTransferClient::downloadProgress, this,
+            [this](qint64 fileId, qint64 received, qint64 total) {
+                qint64 rate = 0;
+                if (m_downloading.contains(fileId) &&
+                    meter(u'd' + QString::number(fileId), received, total, &rate))
+                    showDownload(fileId, Transfer{Transfer::Kind::Download, received, total, rate, {}, {}});
+            });
+    connect(m_files, &FileTransferClient::downloadFinished, this, [this](qint64 fileId, const QString &path) {
+        m_meters.remove(u'd' + QString::number(fileId));
+        const Attachment attachment = m_downloading.take(fileId);
+        showDownload(fileId, Transfer{Transfer::Kind::None, 0, 0, 0, {}, path});
+        Q_EMIT fileDownloaded(attachment, path);
+    });
+    connect(m_files, &FileTransferClient::downloadFailed, this,
+            [this](qint64 fileId, const QString &message) {
+                m_meters.remove(u'd' + QString::number(fileId));
+                const Attachment attachment = m_downloading.take(fileId);
+                showDownload(fileId, Transfer{Transfer::Kind::None, 0, 0, 0, message, {}});
+                Q_EMIT errorOccurred(tr("%1 was not downloaded: %2").arg(attachment.name, message));
+            });
 }
 
 void ChatClient::sendOutbox(const ConversationKey &key, const Message &message)
 {
+    if (m_uploadPaths.contains(message.clientId))
+        return; // a file: FileTransferClient announces it again itself
     Protocol::SendMessage request;
     (key.isRoom() ? request.room : request.to) = key.name;
     request.text = message.text;
@@ -888,6 +1056,21 @@ void ChatClient::retry(const ConversationKey &key, const QString &clientId)
         if (message.clientId != clientId)
             continue;
         model->setDeliveryState(clientId, MessageListModel::DeliveryState::Sending);
+        if (const QString path = m_uploadPaths.value(clientId); !path.isEmpty()) {
+            model->setUploadTransfer(
+                clientId, Transfer{Transfer::Kind::Upload, 0, message.attachment.size, 0, {}, path});
+            m_meters.remove(u'u' + clientId);
+            if (m_files->upload({key, path, message.text, clientId, message.reply.id}).isEmpty()) {
+                model->setDeliveryState(clientId, MessageListModel::DeliveryState::Failed);
+                model->setUploadTransfer(clientId, Transfer{Transfer::Kind::None,
+                                                            0,
+                                                            message.attachment.size,
+                                                            0,
+                                                            tr("The file is gone or cannot be read."),
+                                                            {}});
+            }
+            return;
+        }
         if (isOnline())
             sendOutbox(key, message);
         return;

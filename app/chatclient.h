@@ -157,8 +157,23 @@ public:
     void restoreOutgoing(const Message &message);
     /// Every conversation's unsent messages, oldest first per conversation.
     QList<Message> allOutgoing() const;
-    /// Sends a failed message again with its client id.
+    /// Sends a failed message again with its client id (a file goes on from
+    /// where the server has it).
     void retry(const ConversationKey &key, const QString &clientId);
+
+    /// Shares a file: it shows at once as a pending message with its progress
+    /// (an image at its size), goes up in the background, resumes by itself
+    /// after a reconnect and becomes a stored message once the server has it
+    /// whole. Returns its client id; empty (and errorOccurred()) if the file
+    /// cannot be read or is larger than the server takes.
+    QString sendFile(const ConversationKey &key, const QString &path, const QString &caption = {},
+                     qint64 replyTo = 0);
+    /// Stops an upload and takes its pending message away.
+    void cancelUpload(const ConversationKey &key, const QString &clientId);
+    /// Downloads a message's file to path; the bubbles carrying it show the
+    /// progress (fileDownloaded() or errorOccurred() ends it).
+    void downloadFile(const Attachment &attachment, const QString &path);
+    void cancelDownload(qint64 fileId);
     /// Tells the room (or the other person) this user is (not) typing; repeats are throttled.
     void setTyping(const ConversationKey &key, bool active);
 
@@ -204,6 +219,8 @@ Q_SIGNALS:
     void welcomed();
     /// Something the user should read: a refused request, a lost connection.
     void errorOccurred(const QString &message);
+    /// A download of downloadFile() is whole and checked at path.
+    void fileDownloaded(const Natter::Attachment &attachment, const QString &path);
     void membersChanged(const QString &room);
     void typingChanged(const Natter::ConversationKey &key);
     void roomsListed(const Natter::Protocol::RoomList &list);
@@ -312,6 +329,11 @@ private:
     void subscribe(const ConversationKey &key, Conversation &conversation);
     void requestHistory(const ConversationKey &key, HistoryKind kind, qint64 id = 0);
     void sendOutbox(const ConversationKey &key, const Message &message);
+    void watchTransfers();
+    /// Speed of a transfer, and whether the bubble should be told now
+    /// (at most ten times a second, and at the end).
+    bool meter(const QString &id, qint64 done, qint64 total, qint64 *bytesPerSecond);
+    void showDownload(qint64 fileId, const Transfer &transfer);
     void send(const Codec::ClientFrame &frame);
     bool isOnline() const { return m_state == State::Online; }
     void clearTyping();
@@ -341,6 +363,16 @@ private:
     QHash<QString, Protocol::Presence> m_presence;                // email -> as last reported
     QStringList m_watched;                        // the emails watch_presence gave on this connection
     QHash<QString, ConversationKey> m_outboxKeys; // client id -> conversation
+    QHash<QString, QString> m_uploadPaths;        // client id of an outbox file -> its path
+    QHash<qint64, Attachment> m_downloading;      // file id -> what downloadFile() was given
+    struct Meter
+    {
+        QElapsedTimer clock;
+        qint64 bytes = 0;    // at the clock's last restart
+        qint64 shownMs = -1; // when the bubble was last told
+        double rate = 0;
+    };
+    QHash<QString, Meter> m_meters; // "u" + client id, "d" + file id
     QTimer m_typingExpiry;
     /// Read markers go out together a moment after reading stops (each is a write on the server).
     QTimer m_markTimer;

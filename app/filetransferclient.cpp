@@ -5,10 +5,14 @@
 #include "common/codec.h"
 #include "common/validation.h"
 
+#include <QBuffer>
 #include <QCryptographicHash>
 #include <QFile>
 #include <QFileInfo>
+#include <QImage>
+#include <QImageReader>
 #include <QMimeDatabase>
+#include <QPainter>
 #include <QRunnable>
 #include <QUuid>
 
@@ -59,49 +63,150 @@ bool FileTransferClient::isOnline() const
     return m_signedIn && m_connection->state() == ServerConnection::State::Connected;
 }
 
-QString FileTransferClient::upload(const ConversationKey &key, const QString &path, const QString &caption,
-                                   const QString &mime, const ImageInfo &image)
+Attachment FileTransferClient::describe(const QString &path)
 {
     const QFileInfo info(path);
+    Attachment attachment;
     if (!info.isFile() || !info.isReadable())
+        return attachment;
+    attachment.name = info.fileName().left(Validation::MaxFileNameLength);
+    attachment.size = info.size();
+    attachment.mime = QMimeDatabase().mimeTypeForFile(info).name();
+    if (attachment.mime.startsWith(u"image/"_s)) {
+        QImageReader reader(path);
+        reader.setAutoTransform(true);
+        QSize size = reader.size();
+        if (reader.transformation().testFlag(QImageIOHandler::TransformationRotate90))
+            size.transpose();
+        if (size.isValid() && reader.canRead())
+            attachment.image = ImageInfo{size.width(), size.height(), 0};
+    }
+    return attachment;
+}
+
+QByteArray FileTransferClient::thumbnailOf(const QString &path)
+{
+    QImageReader reader(path);
+    reader.setAutoTransform(true);
+    const QSize size = reader.size();
+    if (!size.isValid())
+        return {};
+    // Decoded at the thumbnail's size where the format can (JPEG): a photo's
+    // full size is never in memory.
+    if (reader.transformation() == QImageIOHandler::TransformationNone &&
+        (size.width() > ThumbnailEdge || size.height() > ThumbnailEdge))
+        reader.setScaledSize(size.scaled(ThumbnailEdge, ThumbnailEdge, Qt::KeepAspectRatio));
+    QImage image = reader.read();
+    if (image.isNull())
+        return {};
+    if (image.width() > ThumbnailEdge || image.height() > ThumbnailEdge)
+        image = image.scaled(ThumbnailEdge, ThumbnailEdge, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+    // PNG keeps transparency (and a screenshot's text sharp); JPEG when that is too big.
+    QByteArray bytes;
+    const auto encode = [&bytes](const QImage &picture, const char *format, int quality) {
+        bytes.clear();
+        QBuffer buffer(&bytes);
+        buffer.open(QIODevice::WriteOnly);
+        return picture.save(&buffer, format, quality) && bytes.size() <= Protocol::MaxThumbnailBytes;
+    };
+    if (encode(image, "PNG", -1))
+        return bytes;
+    QImage opaque(image.size(), QImage::Format_RGB32);
+    opaque.fill(Qt::white);
+    QPainter(&opaque).drawImage(0, 0, image);
+    for (const int quality : {85, 70, 50}) {
+        if (encode(opaque, "JPEG", quality))
+            return bytes;
+    }
+    return encode(opaque.scaled(opaque.size() / 2, Qt::KeepAspectRatio, Qt::SmoothTransformation), "JPEG", 60)
+               ? bytes
+               : QByteArray();
+}
+
+QString FileTransferClient::upload(const FileUpload &file)
+{
+    const Attachment described = describe(file.path);
+    if (described.name.isEmpty())
         return {};
     auto upload = std::make_shared<Upload>();
-    upload->path = path;
+    upload->path = file.path;
     UploadBegin &begin = upload->begin;
-    begin.clientId = u"f-"_s + QUuid::createUuid().toString(QUuid::Id128).left(16);
-    begin.name = info.fileName().left(Validation::MaxFileNameLength);
-    begin.size = info.size();
-    begin.mime = mime.isEmpty() ? QMimeDatabase().mimeTypeForFile(info).name() : mime;
-    if (key.isRoom())
-        begin.room = key.name;
+    begin.clientId = file.clientId.isEmpty() ? u"f-"_s + QUuid::createUuid().toString(QUuid::Id128).left(16)
+                                             : file.clientId;
+    if (m_uploads.contains(begin.clientId))
+        return begin.clientId; // going already
+    begin.name = described.name;
+    begin.size = described.size;
+    begin.mime = described.mime;
+    if (file.key.isRoom())
+        begin.room = file.key.name;
     else
-        begin.to = key.name;
-    begin.text = caption;
-    begin.image = image;
+        begin.to = file.key.name;
+    begin.text = file.caption;
+    begin.replyTo = file.replyTo;
+    begin.image = described.image;
     m_uploads.insert(begin.clientId, upload);
     const QString clientId = begin.clientId;
     const qint64 size = begin.size;
-    // Hashed off the GUI thread: a 2 GB build takes seconds.
-    m_workers.start(QRunnable::create([this, clientId, path, size] {
+    const QString path = file.path;
+    const bool image = described.isImage();
+    // Hashed (and an image's thumbnail made) off the GUI thread: a 2 GB build takes seconds.
+    m_workers.start(QRunnable::create([this, clientId, path, size, image] {
         const QString digest = sha256Of(path, size);
+        const QByteArray thumbnail = image ? thumbnailOf(path) : QByteArray();
         QMetaObject::invokeMethod(
-            this,
-            [this, clientId, digest] {
-                const auto upload = m_uploads.value(clientId);
-                if (!upload)
-                    return; // cancelled meanwhile
-                if (digest.isEmpty()) {
-                    failUpload(clientId, tr("The file could not be read."));
-                    return;
-                }
-                upload->begin.sha256 = digest;
-                upload->hashed = true;
-                if (isOnline())
-                    announce(*upload);
-            },
+            this, [this, clientId, digest, thumbnail] { hashed(clientId, digest, thumbnail); },
             Qt::QueuedConnection);
     }));
     return clientId;
+}
+
+void FileTransferClient::hashed(const QString &clientId, const QString &digest, const QByteArray &thumbnail)
+{
+    const auto upload = m_uploads.value(clientId);
+    if (!upload)
+        return; // cancelled meanwhile
+    if (digest.isEmpty()) {
+        failUpload(clientId, tr("The file could not be read."));
+        return;
+    }
+    upload->begin.sha256 = digest;
+    upload->hashed = true;
+    if (!thumbnail.isEmpty()) {
+        // The thumbnail goes first: the message names it, and shows at once.
+        auto small = std::make_shared<Upload>();
+        small->data = thumbnail;
+        small->thumbnailOf = clientId;
+        UploadBegin &begin = small->begin;
+        begin.clientId = clientId + u"-t"_s;
+        begin.thumbnail = true;
+        begin.size = thumbnail.size();
+        begin.sha256 =
+            QString::fromLatin1(QCryptographicHash::hash(thumbnail, QCryptographicHash::Sha256).toHex());
+        begin.mime = thumbnail.startsWith("\x89PNG") ? u"image/png"_s : u"image/jpeg"_s;
+        begin.name = begin.mime == u"image/png"_s ? u"thumbnail.png"_s : u"thumbnail.jpg"_s;
+        small->hashed = true;
+        upload->waitingForThumbnail = true;
+        m_uploads.insert(begin.clientId, small);
+        announceIfReady(*small);
+    }
+    announceIfReady(*upload);
+}
+
+void FileTransferClient::announceIfReady(Upload &upload)
+{
+    if (upload.hashed && !upload.waitingForThumbnail && isOnline())
+        announce(upload);
+}
+
+void FileTransferClient::thumbnailDone(const QString &clientId, qint64 thumbnailId)
+{
+    const auto upload = m_uploads.value(clientId);
+    if (!upload || !upload->waitingForThumbnail)
+        return;
+    upload->waitingForThumbnail = false;
+    upload->begin.image.thumbnailId = thumbnailId;
+    announceIfReady(*upload);
 }
 
 void FileTransferClient::announce(Upload &upload)
@@ -116,6 +221,8 @@ void FileTransferClient::cancelUpload(const QString &clientId)
     const auto upload = m_uploads.take(clientId);
     if (upload && upload->uploadId > 0 && isOnline())
         m_connection->sendText(QString::fromUtf8(Codec::encodeClientFrame(UploadCancel{upload->uploadId})));
+    if (upload && upload->waitingForThumbnail)
+        cancelUpload(clientId + u"-t"_s);
 }
 
 void FileTransferClient::handle(const UploadReady &ready)
@@ -123,9 +230,13 @@ void FileTransferClient::handle(const UploadReady &ready)
     const auto upload = m_uploads.value(ready.clientId);
     if (!upload)
         return;
-    if (!upload->file) {
-        upload->file = std::make_unique<QFile>(upload->path);
-        if (!upload->file->open(QIODevice::ReadOnly)) {
+    if (!upload->source) {
+        if (upload->path.isEmpty())
+            upload->source = std::make_unique<QBuffer>(&upload->data);
+        else
+            upload->source = std::make_unique<QFile>(upload->path);
+        if (!upload->source->open(QIODevice::ReadOnly)) {
+            upload->source.reset();
             failUpload(ready.clientId, tr("The file could not be read."));
             return;
         }
@@ -133,7 +244,7 @@ void FileTransferClient::handle(const UploadReady &ready)
     upload->uploadId = ready.uploadId;
     upload->offset = ready.offset;
     upload->chunkBytes = ready.chunkBytes;
-    upload->file->seek(ready.offset);
+    upload->source->seek(ready.offset);
     pump();
 }
 
@@ -151,14 +262,15 @@ void FileTransferClient::pump()
                 continue;
             const qint64 length = std::min(upload->chunkBytes, upload->begin.size - upload->offset);
             if (length > 0) {
-                const QByteArray data = upload->file->read(length);
+                const QByteArray data = upload->source->read(length);
                 if (data.size() != length) {
                     failUpload(upload->begin.clientId, tr("The file changed or could not be read."));
                     return; // m_uploads changed: the next bytesWritten() goes on
                 }
                 m_connection->sendBinary(Codec::encodeChunk(upload->uploadId, data));
                 upload->offset += length;
-                Q_EMIT uploadProgress(upload->begin.clientId, upload->offset, upload->begin.size);
+                if (upload->thumbnailOf.isEmpty())
+                    Q_EMIT uploadProgress(upload->begin.clientId, upload->offset, upload->begin.size);
                 sent = true;
             }
             if (upload->offset == upload->begin.size) {
@@ -172,16 +284,29 @@ void FileTransferClient::pump()
 
 void FileTransferClient::handle(const UploadComplete &complete)
 {
-    if (!m_uploads.remove(complete.clientId))
+    const auto upload = m_uploads.take(complete.clientId);
+    if (!upload)
         return;
+    if (!upload->thumbnailOf.isEmpty()) {
+        Q_EMIT thumbnailUploaded(upload->thumbnailOf, complete.fileId, upload->data);
+        thumbnailDone(upload->thumbnailOf, complete.fileId);
+        return;
+    }
     Q_EMIT uploadFinished(complete.clientId, complete.fileId);
 }
 
 void FileTransferClient::failUpload(const QString &clientId, const QString &message)
 {
-    if (!m_uploads.remove(clientId))
+    const auto upload = m_uploads.take(clientId);
+    if (!upload)
         return;
     qCInfo(lcNatterClientNet).noquote() << "upload" << clientId << "failed:" << message;
+    if (!upload->thumbnailOf.isEmpty()) {
+        thumbnailDone(upload->thumbnailOf, 0); // the image goes without one
+        return;
+    }
+    if (upload->waitingForThumbnail)
+        cancelUpload(clientId + u"-t"_s);
     Q_EMIT uploadFailed(clientId, message);
 }
 
@@ -193,11 +318,12 @@ void FileTransferClient::download(const Attachment &attachment, const QString &p
     download->attachment = attachment;
     download->path = path;
     download->part = std::make_unique<QFile>(path + u".part"_s);
-    if (!download->part->open(QIODevice::ReadWrite)) {
+    // Someone else's file: the user's only until they decide otherwise.
+    if (!download->part->open(QIODevice::ReadWrite, QFileDevice::ReadOwner | QFileDevice::WriteOwner)) {
         Q_EMIT downloadFailed(attachment.fileId, tr("%1 cannot be written.").arg(download->part->fileName()));
         return;
     }
-    if (download->part->size() > attachment.size)
+    if (download->part->size() > attachment.size && !attachment.sha256.isEmpty())
         download->part->resize(0); // not this file's
     m_downloads.insert(attachment.fileId, download);
     if (isOnline())
@@ -229,6 +355,11 @@ void FileTransferClient::handle(const DownloadReady &ready)
     const auto download = m_downloads.value(ready.fileId);
     if (!download || ready.offset != download->part->pos())
         return;
+    if (download->attachment.sha256.isEmpty()) {
+        // A thumbnail: no message names its size and digest; the server's are checked.
+        download->attachment.sha256 = ready.sha256;
+        download->attachment.size = ready.size;
+    }
     download->downloadId = ready.downloadId;
 }
 
@@ -325,10 +456,8 @@ void FileTransferClient::signedIn()
 {
     m_signedIn = true;
     // Everything goes on from where it was: the server says where.
-    for (const auto &upload : std::as_const(m_uploads)) {
-        if (upload->hashed)
-            announce(*upload);
-    }
+    for (const auto &upload : std::as_const(m_uploads))
+        announceIfReady(*upload);
     for (const auto &download : std::as_const(m_downloads)) {
         if (!download->checking)
             request(*download);

@@ -14,16 +14,31 @@
 // other one is a reply with its quote; some are edited, some mention the
 // reader. Prints one JSON line. Not a
 // test: figures go to docs/performance.md.
+//
+//   QT_QPA_PLATFORM=offscreen bench/viewbench --images [--rooms R] [--compact]
+//
+// Opening a room whose latest 50 messages include 20 images (screenshots as
+// PNG, photos as JPEG thumbnails, as the app makes them, read from a cache
+// folder on disk the way the app answers AttachmentImages::thumbnailNeeded):
+// the time from showConversation() to the end of the first paint that shows
+// the thumbnails of the images on screen, for R rooms each opened cold (no
+// thumbnail in memory) and then again warm (switching back).
 #include "common/messagelistmodel.h"
+#include "ui/attachmentimages.h"
 #include "ui/conversationview.h"
 #include "ui/mainwindow.h"
 
 #include <QApplication>
+#include <QBuffer>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QImage>
 #include <QListView>
+#include <QPainter>
+#include <QRandomGenerator>
 #include <QScrollBar>
+#include <QTemporaryDir>
 
 #include <algorithm>
 #include <cstdio>
@@ -94,6 +109,137 @@ Message makeMessage(qint64 id, const QDateTime &start)
     return m;
 }
 
+/// Thumbnails as the app makes them: screenshots (PNG) and photos (JPEG), 640 px on their longer side.
+QByteArray makeThumbnail(int i, QSize *size)
+{
+    const bool photo = i % 2 == 1;
+    *size = i % 5 == 4 ? QSize(360, 640) : QSize(640, 360);
+    QImage image(*size, QImage::Format_RGB32);
+    QPainter painter(&image);
+    QLinearGradient gradient(0, 0, size->width(), size->height());
+    gradient.setColorAt(0, QColor::fromHsv((i * 37) % 360, 120, 200));
+    gradient.setColorAt(1, QColor::fromHsv((i * 37 + 90) % 360, 160, 90));
+    painter.fillRect(image.rect(), gradient);
+    if (photo) { // a photo's grain: what makes it JPEG
+        auto *random = QRandomGenerator::global();
+        for (int n = 0; n < 20000; ++n)
+            painter.fillRect(int(random->bounded(size->width())), int(random->bounded(size->height())), 2, 2,
+                             QColor::fromRgb(random->generate()));
+    } else { // a screenshot: flat areas and text
+        painter.fillRect(QRect(20, 20, size->width() / 2, size->height() / 2), Qt::white);
+        painter.setPen(Qt::black);
+        for (int line = 0; line < 8; ++line)
+            painter.drawText(30, 45 + line * 18,
+                             QStringLiteral("Build %1: step %2 passed").arg(4700 + i).arg(line));
+    }
+    painter.end();
+    QByteArray bytes;
+    QBuffer buffer(&bytes);
+    buffer.open(QIODevice::WriteOnly);
+    image.save(&buffer, photo ? "JPEG" : "PNG", photo ? 85 : -1);
+    return bytes;
+}
+
+int runImages(int rooms, bool compact)
+{
+    constexpr int Images = 20;
+    QTemporaryDir cache;
+    QList<QSize> sizes;
+    qint64 cacheBytes = 0;
+    for (int i = 0; i < Images; ++i) {
+        QSize size;
+        const QByteArray bytes = makeThumbnail(i, &size);
+        QFile file(cache.filePath(QString::number(i)));
+        if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size())
+            return 1;
+        sizes.append(size);
+        cacheBytes += bytes.size();
+    }
+    MainWindow window;
+    window.setCompactMessages(compact);
+    window.resize(1100, 750);
+    window.show();
+    QCoreApplication::processEvents();
+    QListView *view = window.messageView();
+    const QDateTime start = QDateTime::currentDateTimeUtc().addSecs(-3600);
+
+    QList<double> coldMs;
+    QList<double> warmMs;
+    int onScreen = 0;
+    int painted = 0;
+    std::vector<std::unique_ptr<MessageListModel>> models;
+    std::vector<std::unique_ptr<AttachmentImages>> stores;
+    for (int room = 0; room < rooms; ++room) {
+        auto model = std::make_unique<MessageListModel>();
+        model->setOwnEmail(QStringLiteral("alice@example.org"));
+        QList<Message> messages;
+        for (int n = 0; n < 50; ++n) {
+            Message message = makeMessage(room * 1000 + n + 1, start);
+            if (n % 5 < 2) { // 20 of 50: images, every other few messages
+                const int image = (n / 5) * 2 + n % 5;
+                const QSize size = sizes.at(image) * 3; // the image itself is larger than its thumbnail
+                message.attachment = Attachment{
+                    room * 1000 + n + 1, QStringLiteral("image-%1.png").arg(image),
+                    2'000'000,           QStringLiteral("image/png"),
+                    QString(64, u'a'),   ImageInfo{size.width(), size.height(), room * 1000 + 500 + image}};
+            }
+            messages.append(message);
+        }
+        model->addMessages(messages);
+        auto images = std::make_unique<AttachmentImages>();
+        AttachmentImages *store = images.get();
+        // As the app answers: the thumbnail from the cache folder on disk.
+        QObject::connect(store, &AttachmentImages::thumbnailNeeded, store, [&cache, store](qint64 id) {
+            QFile file(cache.filePath(QString::number(id % 1000 - 500)));
+            if (file.open(QIODevice::ReadOnly))
+                store->setThumbnail(id, file.readAll());
+        });
+        window.setAttachmentImages(store);
+        QElapsedTimer timer;
+        timer.start();
+        window.showConversation(ConversationKey::room(QStringLiteral("room%1").arg(room)), model.get());
+        QCoreApplication::processEvents();
+        view->viewport()->repaint(); // asks for the thumbnails on screen
+        QCoreApplication::processEvents();
+        view->viewport()->repaint(); // shows them
+        coldMs.append(timer.nsecsElapsed() / 1e6);
+        // What is on screen now: every image there has its thumbnail.
+        for (int row = 0; row < model->rowCount(); ++row) {
+            const QModelIndex index = view->model()->index(row, 0);
+            if (!view->viewport()->rect().intersects(view->visualRect(index)))
+                continue;
+            const Attachment attachment = model->messageAt(row).attachment;
+            if (!attachment.isImage())
+                continue;
+            ++onScreen;
+            painted += store->hasThumbnail(attachment.image.thumbnailId) ? 1 : 0;
+        }
+        models.push_back(std::move(model));
+        stores.push_back(std::move(images));
+    }
+    // Switching back: the thumbnails are in memory.
+    for (int room = 0; room < rooms; ++room) {
+        window.setAttachmentImages(stores.at(room).get());
+        QElapsedTimer timer;
+        timer.start();
+        window.showConversation(ConversationKey::room(QStringLiteral("room%1").arg(room)),
+                                models.at(room).get());
+        QCoreApplication::processEvents();
+        view->viewport()->repaint();
+        warmMs.append(timer.nsecsElapsed() / 1e6);
+    }
+    std::sort(coldMs.begin(), coldMs.end());
+    std::sort(warmMs.begin(), warmMs.end());
+    std::printf("{\"bench\":\"viewbench-images\",\"style\":\"%s\",\"rooms\":%d,\"messages\":50,\"images\":%d,"
+                "\"thumbnail_kib_avg\":%.0f,\"images_on_screen\":%d,\"thumbnails_painted\":%d,"
+                "\"open_cold_p50_ms\":%.1f,\"open_cold_max_ms\":%.1f,\"open_warm_p50_ms\":%.1f,"
+                "\"open_warm_max_ms\":%.1f}\n",
+                compact ? "compact" : "bubbles", rooms, Images, cacheBytes / 1024.0 / Images, onScreen,
+                painted, coldMs.at(coldMs.size() / 2), coldMs.constLast(), warmMs.at(warmMs.size() / 2),
+                warmMs.constLast());
+    return painted == onScreen ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -112,8 +258,15 @@ int main(int argc, char *argv[])
                                            QStringLiteral("Compact rows instead of bubbles."));
     const QCommandLineOption richOption(
         QStringLiteral("rich"), QStringLiteral("Replies, reactions, edits and mentions on the messages."));
-    parser.addOptions({messagesOption, pageOption, framesOption, compactOption, richOption});
+    const QCommandLineOption imagesOption(
+        QStringLiteral("images"), QStringLiteral("Open rooms of 50 messages with 20 images instead."));
+    const QCommandLineOption roomsOption(QStringLiteral("rooms"), QStringLiteral("Rooms to open (--images)."),
+                                         QStringLiteral("n"), QStringLiteral("20"));
+    parser.addOptions(
+        {messagesOption, pageOption, framesOption, compactOption, richOption, imagesOption, roomsOption});
     parser.process(app);
+    if (parser.isSet(imagesOption))
+        return runImages(std::max(1, parser.value(roomsOption).toInt()), parser.isSet(compactOption));
     g_rich = parser.isSet(richOption);
     const int total = parser.value(messagesOption).toInt();
     const int page = parser.value(pageOption).toInt();

@@ -603,6 +603,7 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
         welcome.limits.maxTextLength = limits.value(QLatin1String("max_text_length")).toInteger();
         welcome.limits.maxFrameBytes = limits.value(QLatin1String("max_frame_bytes")).toInteger();
         welcome.limits.historyLimit = int(limits.value(QLatin1String("history_limit")).toInteger());
+        welcome.limits.maxUploadBytes = limits.value(QLatin1String("max_upload_bytes")).toInteger();
         welcome.token = reader.optionalString(QLatin1String("token"));
         welcome.serverId = reader.optionalString(QLatin1String("server_id"));
         for (const QJsonValue &value : object.value(QLatin1String("conversations")).toArray()) {
@@ -1014,11 +1015,13 @@ QJsonObject toJson(const ServerFrame &frame)
     return std::visit(
         Overloaded{
             [](const Welcome &welcome) {
-                const QJsonObject limits{
+                QJsonObject limits{
                     {QLatin1String("max_text_length"), qint64(welcome.limits.maxTextLength)},
                     {QLatin1String("max_frame_bytes"), welcome.limits.maxFrameBytes},
                     {QLatin1String("history_limit"), welcome.limits.historyLimit},
                 };
+                if (welcome.limits.maxUploadBytes > 0)
+                    limits.insert(QLatin1String("max_upload_bytes"), welcome.limits.maxUploadBytes);
                 QJsonObject object{
                     {QLatin1String("user"), welcome.user.toJson()},
                     {QLatin1String("protocol"), welcome.protocol},

@@ -72,6 +72,8 @@ QVariant MessageListModel::data(const QModelIndex &index, int role) const
         return !m_ownEmail.isEmpty() && message.mentions.contains(m_ownEmail, Qt::CaseInsensitive);
     case AttachmentRole:
         return QVariant::fromValue(message.attachment);
+    case TransferRole:
+        return QVariant::fromValue(transferAt(index.row()));
     default:
         return {};
     }
@@ -98,6 +100,7 @@ QHash<int, QByteArray> MessageListModel::roleNames() const
         {MentionsRole, "mentions"},
         {MentionsMeRole, "mentionsMe"},
         {AttachmentRole, "attachment"},
+        {TransferRole, "transfer"},
     });
     return names;
 }
@@ -215,6 +218,57 @@ void MessageListModel::setDeliveryState(const QString &clientId, DeliveryState s
     Q_EMIT dataChanged(changed, changed, {DeliveryStateRole});
 }
 
+bool MessageListModel::removeOutgoing(const QString &clientId)
+{
+    const int row = findOutbox(clientId);
+    if (row < 0)
+        return false;
+    beginRemoveRows({}, row, row);
+    m_rows.removeAt(row);
+    endRemoveRows();
+    m_uploads.remove(clientId);
+    return true;
+}
+
+Transfer MessageListModel::transferAt(int row) const
+{
+    const Message &message = m_rows.at(row).message;
+    if (!message.isStored())
+        return m_uploads.value(message.clientId);
+    return message.attachment.isValid() ? m_downloads.value(message.attachment.fileId) : Transfer{};
+}
+
+void MessageListModel::setUploadTransfer(const QString &clientId, const Transfer &transfer)
+{
+    const int row = findOutbox(clientId);
+    if (row < 0)
+        return;
+    m_uploads.insert(clientId, transfer);
+    transferChanged({row});
+}
+
+void MessageListModel::setDownloadTransfer(qint64 fileId, const Transfer &transfer)
+{
+    QList<int> rows;
+    for (int row = 0; row < m_storedCount; ++row) {
+        if (m_rows.at(row).message.attachment.fileId == fileId)
+            rows.append(row);
+    }
+    if (transfer == Transfer{})
+        m_downloads.remove(fileId);
+    else
+        m_downloads.insert(fileId, transfer);
+    transferChanged(rows);
+}
+
+void MessageListModel::transferChanged(const QList<int> &rows)
+{
+    for (const int row : rows) {
+        const QModelIndex changed = index(row);
+        Q_EMIT dataChanged(changed, changed, {TransferRole});
+    }
+}
+
 std::optional<Message> MessageListModel::storedMessage(qint64 id) const
 {
     const int row = findStored(id);
@@ -320,6 +374,8 @@ void MessageListModel::clear()
 {
     beginResetModel();
     m_rows.clear();
+    m_uploads.clear();
+    m_downloads.clear();
     m_storedCount = 0;
     m_hasOlder = false;
     m_fetchingOlder = false;
@@ -367,6 +423,12 @@ bool MessageListModel::reconcileOutbox(const Message &message)
     }
     m_rows[to] = Row{message, DeliveryState::Sent};
     ++m_storedCount;
+    // The sender's own file is the stored one: it needs no download.
+    if (const Transfer upload = m_uploads.take(message.clientId);
+        !upload.localPath.isEmpty() && message.attachment.isValid() &&
+        !m_downloads.contains(message.attachment.fileId))
+        m_downloads.insert(message.attachment.fileId,
+                           Transfer{Transfer::Kind::None, 0, 0, 0, {}, upload.localPath});
     const QModelIndex changed = index(to);
     Q_EMIT dataChanged(changed, changed);
     qCDebug(lcNatterModel) << "outbox message" << message.clientId << "stored as" << message.id;

@@ -4,10 +4,30 @@
 
 #include <QAbstractListModel>
 
+#include <QHash>
 #include <QList>
 #include <optional>
 
 namespace Natter {
+
+/// A file on its way to or from the server, as a message's bubble shows it.
+struct Transfer
+{
+    enum class Kind
+    {
+        None,     ///< nothing moves (a finished download still has localPath)
+        Upload,   ///< an outbox row's file going up
+        Download, ///< a stored message's file coming down
+    };
+    Kind kind = Kind::None;
+    qint64 done = 0;           ///< bytes
+    qint64 total = 0;          ///< bytes
+    qint64 bytesPerSecond = 0; ///< lately; 0 while unknown (waiting, hashing, offline)
+    QString error;             ///< why it stopped (empty: it did not fail)
+    QString localPath;         ///< a whole local copy (downloaded, or the sender's own file)
+    bool isActive() const { return kind != Kind::None; }
+    friend bool operator==(const Transfer &, const Transfer &) = default;
+};
 
 /// The messages of one conversation (a room or a direct conversation), oldest
 /// first, ready for a QListView.
@@ -46,7 +66,9 @@ public:
         ReactionsRole,             ///< QList<Natter::Reaction>, "mine" as the server said
         MentionsRole,              ///< QStringList of emails
         MentionsMeRole,            ///< bool: ownEmail is among the mentions
-        AttachmentRole,            ///< Natter::Attachment; fileId 0: none
+        AttachmentRole,            ///< Natter::Attachment; fileId 0 and no name: none (an outbox
+                                   ///< row's file has a name, and a file id once uploaded)
+        TransferRole,              ///< Natter::Transfer of the row's file
     };
     Q_ENUM(Role)
 
@@ -100,6 +122,16 @@ public:
     void appendNewer(const QList<Message> &messages, bool hasMore);
 
     void setDeliveryState(const QString &clientId, DeliveryState state);
+    /// Removes an outbox row (an upload the user cancelled); false if there is none.
+    bool removeOutgoing(const QString &clientId);
+
+    /// How an outbox row's file upload goes (a default Transfer: it is not moving).
+    void setUploadTransfer(const QString &clientId, const Transfer &transfer);
+    /// How the download of a file goes, for every loaded row that carries it.
+    void setDownloadTransfer(qint64 fileId, const Transfer &transfer);
+    Transfer transferAt(int row) const;
+    /// What is known of a file's download here (its local copy, once whole).
+    Transfer downloadTransfer(qint64 fileId) const { return m_downloads.value(fileId); }
 
     /// A stored message changed (edited, deleted, reacted to): its row takes
     /// the new state, and replies quoting it show its new first line (or that
@@ -145,8 +177,12 @@ private:
     int findOutbox(const QString &clientId) const;
     bool reconcileOutbox(const Message &message);
 
+    void transferChanged(const QList<int> &rows);
+
     QList<Row> m_rows;
-    int m_storedCount = 0; // rows [0, m_storedCount) are stored, the rest is the outbox
+    QHash<QString, Transfer> m_uploads;  // by client id
+    QHash<qint64, Transfer> m_downloads; // by file id
+    int m_storedCount = 0;               // rows [0, m_storedCount) are stored, the rest is the outbox
     QString m_ownEmail;
     bool m_hasOlder = false;
     bool m_fetchingOlder = false;
@@ -155,3 +191,5 @@ private:
 };
 
 } // namespace Natter
+
+Q_DECLARE_METATYPE(Natter::Transfer)

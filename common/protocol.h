@@ -49,6 +49,8 @@ inline constexpr qsizetype MaxEmojiBytes = 64;       ///< UTF-8 bytes of one rea
 inline constexpr int MaxUnreadCount = 999;           ///< unread counts stop here ("999 or more")
 inline constexpr int DefaultChangesLimit = 100;
 inline constexpr int MaxChangesLimit = 200;
+inline constexpr qint64 MaxThumbnailBytes = 256 * 1024; ///< upload_begin with thumbnail: true
+inline constexpr int MaxThumbnailSide = 1024;           ///< pixels, either side
 inline constexpr int DefaultSearchLimit = 20;
 inline constexpr int MaxSearchLimit = 50;
 inline constexpr int MaxSearchResults = 1000;    ///< pages of one search reach this far
@@ -424,6 +426,7 @@ struct ServerLimits
     qsizetype maxTextLength = 0;
     qint64 maxFrameBytes = 0;
     int historyLimit = MaxHistoryLimit;
+    qint64 maxUploadBytes = 0; ///< the largest file upload_begin takes (0: not said)
 };
 
 /// Where a user is in one conversation: read up to, unread since, muted.

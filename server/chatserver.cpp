@@ -490,7 +490,8 @@ void ChatServer::completeSignIn(ClientSession *session, const Hello &hello, cons
     welcome.user = user;
     welcome.server = versionString();
     welcome.serverName = m_config.serverName;
-    welcome.limits = ServerLimits{m_config.maxTextLength, m_config.maxFrameBytes, MaxHistoryLimit};
+    welcome.limits = ServerLimits{m_config.maxTextLength, m_config.maxFrameBytes, MaxHistoryLimit,
+                                  m_config.maxUploadBytes};
     welcome.token = newToken;
     welcome.serverId = m_store->serverId();
     // Where this user is in each conversation, so every device shows the same badges.

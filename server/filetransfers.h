@@ -40,8 +40,8 @@ public:
     /// queued after them wait at most this much.
     static constexpr qint64 Window = 256 * 1024;
     static constexpr int MaxDownloadsPerConnection = 8;
-    static constexpr qint64 MaxThumbnailBytes = 256 * 1024;
-    static constexpr int MaxThumbnailSide = 1024;
+    static constexpr qint64 MaxThumbnailBytes = Protocol::MaxThumbnailBytes;
+    static constexpr int MaxThumbnailSide = Protocol::MaxThumbnailSide;
 
     FileTransfers(ChatServer *server, MessageStore *store, const ServerConfig &config);
     ~FileTransfers() override;

@@ -4,7 +4,10 @@
 
 #include <QAbstractItemView>
 #include <QCompleter>
+#include <QFileInfo>
+#include <QImage>
 #include <QKeyEvent>
+#include <QMimeData>
 #include <QScrollBar>
 #include <QSortFilterProxyModel>
 #include <QTextBlock>
@@ -243,6 +246,49 @@ void Composer::onTextChanged()
     // Repeat while typing: the client throttles; others forget a silent typist.
     m_typing = true;
     Q_EMIT typingChanged(true);
+}
+
+namespace {
+
+/// The local files among what was copied or dragged (empty if anything else is there).
+QStringList localFiles(const QMimeData *source)
+{
+    QStringList paths;
+    if (!source->hasUrls())
+        return paths;
+    for (const QUrl &url : source->urls()) {
+        if (!url.isLocalFile() || !QFileInfo(url.toLocalFile()).isFile())
+            return {};
+        paths.append(url.toLocalFile());
+    }
+    return paths;
+}
+
+} // namespace
+
+bool Composer::canInsertFromMimeData(const QMimeData *source) const
+{
+    return !localFiles(source).isEmpty() || source->hasImage() ||
+           QPlainTextEdit::canInsertFromMimeData(source);
+}
+
+void Composer::insertFromMimeData(const QMimeData *source)
+{
+    // Files are shared, not pasted as their paths; an image alone (a
+    // screenshot) is shared as a picture, while text copied with a picture of
+    // itself (a spreadsheet's cells) stays text.
+    if (const QStringList files = localFiles(source); !files.isEmpty()) {
+        Q_EMIT filesPasted(files);
+        return;
+    }
+    if (source->hasImage() && source->text().trimmed().isEmpty()) {
+        const QImage image = qvariant_cast<QImage>(source->imageData());
+        if (!image.isNull()) {
+            Q_EMIT imagePasted(image);
+            return;
+        }
+    }
+    QPlainTextEdit::insertFromMimeData(source);
 }
 
 } // namespace Natter

@@ -44,10 +44,16 @@ Q_SIGNALS:
     void editLastRequested();
     /// Esc: stop replying or editing.
     void cancelled();
+    /// Files (copied in a file manager, or dropped here) to share.
+    void filesPasted(const QStringList &paths);
+    /// An image on the clipboard (a screenshot) to share.
+    void imagePasted(const QImage &image);
 
 protected:
     bool event(QEvent *event) override;
     void keyPressEvent(QKeyEvent *event) override;
+    bool canInsertFromMimeData(const QMimeData *source) const override;
+    void insertFromMimeData(const QMimeData *source) override;
 
 private:
     void onTextChanged();

@@ -25,6 +25,7 @@ ComposerBar::ComposerBar(QWidget *parent)
     , m_bannerLabel(new QLabel(m_banner))
     , m_composer(new Composer(this))
     , m_sendButton(new QPushButton(this))
+    , m_attachButton(new QToolButton(this))
 {
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -52,6 +53,14 @@ ComposerBar::ComposerBar(QWidget *parent)
     m_sendButton->setIconSize(QSize(fontMetrics().height(), fontMetrics().height()));
     m_sendButton->setAccessibleName(tr("Send"));
     m_sendButton->setToolTip(tr("Send (Enter). Shift+Enter starts a new line."));
+    m_attachButton->setObjectName(u"attachButton"_s);
+    m_attachButton->setIcon(attachIcon(palette()));
+    m_attachButton->setIconSize(QSize(fontMetrics().height(), fontMetrics().height()));
+    m_attachButton->setAutoRaise(true);
+    m_attachButton->setAccessibleName(tr("Attach Files"));
+    m_attachButton->setToolTip(tr("Attach files (or drop them here, or paste an image)"));
+    connect(m_attachButton, &QToolButton::clicked, this, &ComposerBar::attachRequested);
+    row->addWidget(m_attachButton, 0, Qt::AlignBottom);
     row->addWidget(m_composer, 1);
     row->addWidget(m_sendButton, 0, Qt::AlignBottom);
     layout->addLayout(row);
@@ -66,6 +75,8 @@ ComposerBar::ComposerBar(QWidget *parent)
     connect(m_composer, &Composer::editLastRequested, this, &ComposerBar::editLastRequested);
     connect(m_composer, &Composer::cancelled, this, &ComposerBar::cancelMode);
     connect(m_composer, &Composer::typingChanged, this, &ComposerBar::typingChanged);
+    connect(m_composer, &Composer::filesPasted, this, &ComposerBar::filesAttached);
+    connect(m_composer, &Composer::imagePasted, this, &ComposerBar::imagePasted);
 }
 
 ComposerBar::~ComposerBar() = default;
@@ -141,6 +152,31 @@ QIcon ComposerBar::sendIcon(const QPalette &palette)
         const qreal s = size;
         painter.drawPolygon(
             QPolygonF{{s * 0.08, s * 0.12}, {s * 0.95, s * 0.5}, {s * 0.08, s * 0.88}, {s * 0.22, s * 0.5}});
+        icon.addPixmap(pixmap);
+    }
+    return icon;
+}
+
+QIcon ComposerBar::attachIcon(const QPalette &palette)
+{
+    const QIcon themed = QIcon::fromTheme(u"mail-attachment"_s);
+    if (!themed.isNull())
+        return themed;
+    QIcon icon;
+    for (const int size : {16, 24, 32, 48}) {
+        QPixmap pixmap(size, size);
+        pixmap.fill(Qt::transparent);
+        QPainter painter(&pixmap);
+        painter.setRenderHint(QPainter::Antialiasing);
+        const qreal s = size;
+        painter.setPen(
+            QPen(palette.color(QPalette::ButtonText), std::max(1.5, s / 14), Qt::SolidLine, Qt::RoundCap));
+        painter.setBrush(Qt::NoBrush);
+        // A paperclip, leaning: an outer loop and an inner one.
+        painter.translate(s / 2, s / 2);
+        painter.rotate(40);
+        painter.drawRoundedRect(QRectF(-s * 0.16, -s * 0.42, s * 0.32, s * 0.8), s * 0.16, s * 0.16);
+        painter.drawLine(QPointF(0, -s * 0.24), QPointF(0, s * 0.2));
         icon.addPixmap(pixmap);
     }
     return icon;

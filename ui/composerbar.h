@@ -6,6 +6,7 @@ QT_BEGIN_NAMESPACE
 class QFrame;
 class QLabel;
 class QPushButton;
+class QToolButton;
 QT_END_NAMESPACE
 
 namespace Natter {
@@ -35,6 +36,8 @@ public:
 
     Composer *composer() const { return m_composer; }
     QPushButton *sendButton() const { return m_sendButton; }
+    /// The paperclip: attach files (attachRequested()).
+    QToolButton *attachButton() const { return m_attachButton; }
     QLabel *bannerLabel() const { return m_bannerLabel; }
     Mode mode() const { return m_mode; }
     /// The message replied to or edited (0 in Normal mode).
@@ -50,6 +53,8 @@ public:
     void accepted();
     /// The paper plane in the theme's accent (or the desktop's "send" icon).
     static QIcon sendIcon(const QPalette &palette);
+    /// A paperclip in the text colour (or the desktop's "attachment" icon).
+    static QIcon attachIcon(const QPalette &palette);
 
 Q_SIGNALS:
     /// replyTo: the message answered (0: none); mentions: the emails the text calls by @name.
@@ -58,6 +63,12 @@ Q_SIGNALS:
     /// Up in the empty composer.
     void editLastRequested();
     void typingChanged(bool active);
+    /// The paperclip was clicked: choose files to share.
+    void attachRequested();
+    /// Files were pasted or dropped into the composer.
+    void filesAttached(const QStringList &paths);
+    /// An image (a screenshot) was pasted.
+    void imagePasted(const QImage &image);
 
 protected:
     void changeEvent(QEvent *event) override;
@@ -69,6 +80,7 @@ private:
     QLabel *m_bannerLabel;
     Composer *m_composer;
     QPushButton *m_sendButton;
+    QToolButton *m_attachButton;
     Mode m_mode = Mode::Normal;
     qint64 m_target = 0; ///< the message replied to or edited
 };

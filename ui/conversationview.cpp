@@ -112,6 +112,12 @@ ConversationView::ConversationView(QWidget *parent)
     connect(m_delegate, &MessageDelegate::retryRequested, this, &ConversationView::retryRequested);
     connect(m_delegate, &MessageDelegate::reactionToggled, this, &ConversationView::reactionToggled);
     connect(m_delegate, &MessageDelegate::originalRequested, this, &ConversationView::originalRequested);
+    connect(m_delegate, &MessageDelegate::attachmentActionRequested, this,
+            [this](const QModelIndex &index, MessageDelegate::AttachmentAction action) {
+                if (m_messages && index.isValid())
+                    Q_EMIT attachmentActionRequested(
+                        action, m_messages->messageAt(m_proxy->mapToSource(index).row()));
+            });
 
     QScrollBar *scrollBar = verticalScrollBar();
     connect(scrollBar, &QScrollBar::rangeChanged, this, &ConversationView::onScrollRangeChanged);
@@ -423,6 +429,28 @@ void ConversationView::showMessageMenu(const QPoint &position)
             menu.addAction(tr("Edit"), this, [this, id] { Q_EMIT editRequested(id); });
         if (canDelete(index))
             menu.addAction(tr("Delete…"), this, [this, id] { Q_EMIT deleteRequested(id); });
+        menu.addSeparator();
+    }
+    if (const Message message = m_messages->messageAt(m_proxy->mapToSource(index).row());
+        !deleted && (message.attachment.isValid() || !message.attachment.name.isEmpty())) {
+        // What the file's card offers, and saving a copy elsewhere.
+        const auto transfer = index.data(MessageListModel::TransferRole).value<Transfer>();
+        const auto request = [this, message](MessageDelegate::AttachmentAction action) {
+            return [this, message, action] { Q_EMIT attachmentActionRequested(action, message); };
+        };
+        if (transfer.isActive()) {
+            menu.addAction(transfer.kind == Transfer::Kind::Upload ? tr("Cancel Upload")
+                                                                   : tr("Cancel Download"),
+                           this, request(MessageDelegate::AttachmentAction::Cancel));
+        }
+        if (id > 0) {
+            menu.addAction(message.attachment.isImage() ? tr("View Image") : tr("Open"), this,
+                           request(MessageDelegate::AttachmentAction::Open));
+            menu.addAction(tr("Save As…"), this, request(MessageDelegate::AttachmentAction::SaveAs));
+            if (!transfer.localPath.isEmpty() && !transfer.isActive())
+                menu.addAction(tr("Show in Folder"), this,
+                               request(MessageDelegate::AttachmentAction::ShowInFolder));
+        }
         menu.addSeparator();
     }
     if (!deleted) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "ui/messagedelegate.h"
+
 #include <QListView>
 #include <QPointer>
 #include <QTimer>
@@ -13,8 +15,8 @@ QT_END_NAMESPACE
 
 namespace Natter {
 
-class MessageDelegate;
 class MessageListModel;
+struct Message;
 
 /// One conversation's messages, as a chat shows them: it sticks to the
 /// bottom while the user is there, keeps what they read in place when older
@@ -91,6 +93,9 @@ Q_SIGNALS:
     void originalRequested(qint64 id);
     /// Printable keys typed while the list has focus (they belong in the composer).
     void textTyped(const QString &text);
+    /// Something was asked of a message's shared file (its card, its image, the context menu).
+    void attachmentActionRequested(Natter::MessageDelegate::AttachmentAction action,
+                                   const Natter::Message &message);
     /// "↓ Latest" was clicked while a page read around a message is shown.
     void latestRequested();
     /// The rows on screen changed (scrolled, resized, messages arrived).

@@ -3,6 +3,7 @@
 #include "common/memberlistmodel.h"
 #include "common/messagelistmodel.h"
 #include "common/validation.h"
+#include "ui/attachmentimages.h"
 #include "ui/closebutton.h"
 #include "ui/composer.h"
 #include "ui/composerbar.h"
@@ -20,6 +21,10 @@
 #include <QCloseEvent>
 #include <QDialog>
 #include <QDialogButtonBox>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QFontDatabase>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -33,6 +38,7 @@
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QMimeData>
 #include <QPainter>
 #include <QPolygonF>
 #include <QPushButton>
@@ -41,6 +47,7 @@
 #include <QSet>
 #include <QSortFilterProxyModel>
 #include <QSplitter>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QStyle>
 #include <QTableWidget>
@@ -79,6 +86,7 @@ MainWindow::MainWindow(QWidget *parent)
     , m_directs(new QSortFilterProxyModel(this))
 {
     setWindowTitle(tr("Natter"));
+    setAcceptDrops(true);
     m_rooms->setFilterRole(ConversationListModel::KindRole);
     m_rooms->setFilterFixedString(QString::number(int(ConversationKey::Kind::Room)));
     m_directs->setFilterRole(ConversationListModel::KindRole);
@@ -390,6 +398,20 @@ QWidget *MainWindow::createConversationPane()
         if (m_current.isValid())
             Q_EMIT typingChanged(ConversationKey(m_current), active);
     });
+    connect(m_composerBar, &ComposerBar::attachRequested, this, &MainWindow::chooseFiles);
+    connect(m_composerBar, &ComposerBar::filesAttached, this, [this](const QStringList &paths) {
+        if (m_current.isValid())
+            Q_EMIT filesAttached(ConversationKey(m_current), paths);
+    });
+    connect(m_composerBar, &ComposerBar::imagePasted, this, [this](const QImage &image) {
+        if (m_current.isValid())
+            Q_EMIT imageAttached(ConversationKey(m_current), image);
+    });
+    connect(m_messageView, &ConversationView::attachmentActionRequested, this,
+            [this](MessageDelegate::AttachmentAction action, const Message &message) {
+                if (m_current.isValid())
+                    Q_EMIT attachmentActionRequested(ConversationKey(m_current), action, message);
+            });
     return pane;
 }
 
@@ -1180,6 +1202,69 @@ void MainWindow::changeEvent(QEvent *event)
         m_messageView->doItemsLayout();
     }
     QMainWindow::changeEvent(event);
+}
+
+void MainWindow::setAttachmentImages(AttachmentImages *images)
+{
+    m_messageView->messageDelegate()->setImages(images);
+    connect(images, &AttachmentImages::changed, m_messageView->viewport(), qOverload<>(&QWidget::update));
+}
+
+void MainWindow::chooseFiles()
+{
+    if (!m_current.isValid())
+        return;
+    const ConversationKey key = m_current;
+    const QStringList paths =
+        QFileDialog::getOpenFileNames(this, tr("Share Files in %1").arg(m_conversationTitle->text()),
+                                      QStandardPaths::writableLocation(QStandardPaths::HomeLocation));
+    if (!paths.isEmpty())
+        Q_EMIT filesAttached(key, paths);
+}
+
+namespace {
+
+/// The local files being dragged (empty if anything else is).
+QStringList draggedFiles(const QMimeData *data)
+{
+    QStringList paths;
+    for (const QUrl &url : data->urls()) {
+        if (!url.isLocalFile() || !QFileInfo(url.toLocalFile()).isFile())
+            return {};
+        paths.append(url.toLocalFile());
+    }
+    return paths;
+}
+
+} // namespace
+
+void MainWindow::dragEnterEvent(QDragEnterEvent *event)
+{
+    // Files dropped anywhere on the window go to the conversation shown.
+    if (m_current.isValid() && (!draggedFiles(event->mimeData()).isEmpty() || event->mimeData()->hasImage()))
+        event->acceptProposedAction();
+}
+
+void MainWindow::dragMoveEvent(QDragMoveEvent *event)
+{
+    if (m_current.isValid() && (!draggedFiles(event->mimeData()).isEmpty() || event->mimeData()->hasImage()))
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent *event)
+{
+    if (!m_current.isValid())
+        return;
+    if (const QStringList paths = draggedFiles(event->mimeData()); !paths.isEmpty()) {
+        event->acceptProposedAction();
+        Q_EMIT filesAttached(ConversationKey(m_current), paths);
+    } else if (event->mimeData()->hasImage()) {
+        const QImage image = qvariant_cast<QImage>(event->mimeData()->imageData());
+        if (!image.isNull()) {
+            event->acceptProposedAction();
+            Q_EMIT imageAttached(ConversationKey(m_current), image);
+        }
+    }
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

@@ -2,6 +2,7 @@
 
 #include "common/conversationlistmodel.h"
 #include "ui/directorydialog.h"
+#include "ui/messagedelegate.h"
 #include "ui/theme.h"
 
 #include <QMainWindow>
@@ -24,10 +25,10 @@ QT_END_NAMESPACE
 
 namespace Natter {
 
+class AttachmentImages;
 class Composer;
 class ComposerBar;
 class ConversationView;
-class MessageDelegate;
 class MessageListModel;
 class SearchPanel;
 
@@ -95,6 +96,10 @@ public:
     bool isMembersShown() const;
     /// The directory dialog open now ("Join a Room", "New Direct Message"), if any.
     DirectoryDialog *directoryDialog() const { return m_directory; }
+    /// Where inline images come from.
+    void setAttachmentImages(AttachmentImages *images);
+    /// The paperclip: asks for files to share in the current conversation.
+    void chooseFiles();
     /// A banner above the messages that stays until dismissed or replaced.
     void showError(const QString &message);
     void clearError();
@@ -160,6 +165,14 @@ Q_SIGNALS:
     /// The user has seen the conversation up to id (it is on screen in the active window).
     void readUpTo(const Natter::ConversationKey &key, qint64 id);
     void retryRequested(const Natter::ConversationKey &key, const QString &clientId);
+    /// Files to share in a conversation (chosen, dropped onto the window, or pasted).
+    void filesAttached(const Natter::ConversationKey &key, const QStringList &paths);
+    /// An image pasted into the composer (a screenshot): share it as a PNG.
+    void imageAttached(const Natter::ConversationKey &key, const QImage &image);
+    /// Something was asked of a message's file (open, show in folder, cancel, save as).
+    void attachmentActionRequested(const Natter::ConversationKey &key,
+                                   Natter::MessageDelegate::AttachmentAction action,
+                                   const Natter::Message &message);
     void typingChanged(const Natter::ConversationKey &key, bool active);
     void joinRoomRequested(const QString &room);
     /// The directory dialog searches as the user types: answer with showRoomSearchResults().
@@ -195,6 +208,9 @@ protected:
     void changeEvent(QEvent *event) override;
     void closeEvent(QCloseEvent *event) override;
     void resizeEvent(QResizeEvent *event) override;
+    void dragEnterEvent(QDragEnterEvent *event) override;
+    void dragMoveEvent(QDragMoveEvent *event) override;
+    void dropEvent(QDropEvent *event) override;
     bool eventFilter(QObject *watched, QEvent *event) override;
 
 private:

@@ -2,6 +2,7 @@
 
 #include "common/messagelistmodel.h"
 #include "common/textlinks.h"
+#include "ui/attachmentimages.h"
 #include "ui/messagepalette.h"
 #include "ui/sidebardelegates.h"
 #include "ui/typography.h"
@@ -10,6 +11,7 @@
 #include <QApplication>
 #include <QHelpEvent>
 #include <QLocale>
+#include <QMimeDatabase>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
@@ -21,6 +23,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 using namespace Qt::StringLiterals;
 
@@ -267,14 +270,262 @@ QString MessageDelegate::displayText(const QModelIndex &index)
 {
     if (index.data(MessageListModel::IsDeletedRole).toBool())
         return tr("Message deleted");
-    const QString text = index.data(MessageListModel::TextRole).toString();
-    const auto attachment = index.data(MessageListModel::AttachmentRole).value<Attachment>();
-    if (!attachment.isValid())
-        return text;
-    // The shared file on a line of its own, after the caption (whose link
-    // offsets stay as they are): its name is the sender's words, shown as text.
-    const QString file = tr("📎 %1 · %2").arg(attachment.name, QLocale().formattedDataSize(attachment.size));
-    return text.isEmpty() ? file : text + QChar::LineSeparator + file;
+    // A shared file's name and size are on its card: the text is its caption.
+    return index.data(MessageListModel::TextRole).toString();
+}
+
+namespace {
+
+Attachment attachmentOf(const QModelIndex &index)
+{
+    if (index.data(MessageListModel::IsDeletedRole).toBool())
+        return {};
+    return index.data(MessageListModel::AttachmentRole).value<Attachment>();
+}
+
+bool hasAttachment(const Attachment &attachment)
+{
+    return attachment.isValid() || !attachment.name.isEmpty();
+}
+
+/// A caption-less file: no text line under the card.
+bool captionless(const QModelIndex &index)
+{
+    return hasAttachment(attachmentOf(index)) && index.data(MessageListModel::TextRole).toString().isEmpty();
+}
+
+QString timeLeft(qint64 seconds)
+{
+    if (seconds < 60)
+        return MessageDelegate::tr("%n s left", nullptr, int(std::max<qint64>(1, seconds)));
+    if (seconds < 3600)
+        return MessageDelegate::tr("%n min left", nullptr, int((seconds + 59) / 60));
+    return MessageDelegate::tr("%n h left", nullptr, int((seconds + 3599) / 3600));
+}
+
+} // namespace
+
+QSize MessageDelegate::imageSize(const ImageInfo &image, const QSize &box)
+{
+    if (!image.isValid() || box.isEmpty())
+        return box;
+    QSize size(image.width, image.height);
+    if (size.width() > box.width() || size.height() > box.height())
+        size = size.scaled(box, Qt::KeepAspectRatio);
+    // A panorama or a one-pixel line stays something one can see and click.
+    const int least = 8;
+    return size.expandedTo(QSize(std::min(least, box.width()), std::min(least, box.height())));
+}
+
+QString MessageDelegate::transferText(const Attachment &attachment, const Transfer &transfer)
+{
+    const QLocale locale;
+    if (!transfer.error.isEmpty())
+        return transfer.error;
+    if (!transfer.isActive())
+        return locale.formattedDataSize(attachment.size);
+    if (transfer.bytesPerSecond <= 0) {
+        if (transfer.done == 0)
+            return transfer.kind == Transfer::Kind::Upload ? tr("Preparing…") : tr("Waiting…");
+        return tr("%1 of %2")
+            .arg(locale.formattedDataSize(transfer.done), locale.formattedDataSize(transfer.total));
+    }
+    const qint64 left = (std::max<qint64>(0, transfer.total - transfer.done) + transfer.bytesPerSecond - 1) /
+                        transfer.bytesPerSecond;
+    return tr("%1 of %2 · %3/s · %4")
+        .arg(locale.formattedDataSize(transfer.done), locale.formattedDataSize(transfer.total),
+             locale.formattedDataSize(transfer.bytesPerSecond), timeLeft(left));
+}
+
+QSize MessageDelegate::attachmentSize(const QStyleOptionViewItem &option, const QModelIndex &index,
+                                      int maxWidth) const
+{
+    const Attachment attachment = attachmentOf(index);
+    if (!hasAttachment(attachment))
+        return {};
+    const Metrics &m = metrics(option);
+    if (attachment.isImage())
+        return imageSize(attachment.image, QSize(std::min(maxWidth, m.lineHeight * 22), m.lineHeight * 18));
+    // A card: the type's icon, the name, and a line for the size or the progress (and its bar).
+    const int height = 2 * m.padV + m.lineHeight + m.smallLineHeight + 3 * m.innerGap + 4;
+    return QSize(std::min(maxWidth, m.footerMetrics->averageCharWidth() * 40), height);
+}
+
+const QIcon &MessageDelegate::fileIcon(const QString &mime, const QWidget *widget) const
+{
+    auto it = m_fileIcons.find(mime);
+    if (it == m_fileIcons.end()) {
+        const QMimeType type = QMimeDatabase().mimeTypeForName(mime);
+        QIcon icon = QIcon::fromTheme(type.iconName(), QIcon::fromTheme(type.genericIconName()));
+        if (icon.isNull()) {
+            QStyle *style = widget ? widget->style() : QApplication::style();
+            icon = style->standardIcon(QStyle::SP_FileIcon);
+        }
+        it = m_fileIcons.insert(mime, icon);
+    }
+    return *it;
+}
+
+QRect MessageDelegate::cancelRect(const QStyleOptionViewItem &option, const Layout &l) const
+{
+    const Metrics &m = metrics(option);
+    const int side = m.lineHeight + m.innerGap * 2;
+    if (l.image)
+        return QRect(l.attachment.right() - side - m.padV + 1, l.attachment.top() + m.padV, side, side);
+    return QRect(l.attachment.right() - side - m.padH / 2 + 1, l.attachment.center().y() - side / 2, side,
+                 side);
+}
+
+void MessageDelegate::cardLinks(const QStyleOptionViewItem &option, const Layout &l, QRect *open,
+                                QRect *folder) const
+{
+    const Metrics &m = metrics(option);
+    const int iconSide = std::min(32, m.lineHeight * 2);
+    const int x = l.attachment.left() + m.padH / 2 + iconSide + m.padH / 2;
+    const int y = l.attachment.top() + m.padV + m.lineHeight + m.innerGap;
+    const int openWidth = m.footerMetrics->horizontalAdvance(tr("Open"));
+    const int folderWidth = m.footerMetrics->horizontalAdvance(tr("Show in Folder"));
+    // Right-aligned on the status line, the size stays at its left.
+    const int right = l.attachment.right() - m.padH / 2;
+    *folder = QRect(right - folderWidth + 1, y, folderWidth, m.smallLineHeight);
+    *open = QRect(folder->left() - m.padH - openWidth, y, openWidth, m.smallLineHeight);
+    if (open->left() < x) { // too narrow for both: Open only
+        *open = QRect(right - openWidth + 1, y, openWidth, m.smallLineHeight);
+        *folder = QRect();
+    }
+}
+
+QList<QPair<QRect, MessageDelegate::AttachmentAction>>
+MessageDelegate::attachmentActions(const QStyleOptionViewItem &option, const QModelIndex &index) const
+{
+    QList<QPair<QRect, AttachmentAction>> actions;
+    const Layout l = layout(option, index);
+    if (l.attachment.isNull())
+        return actions;
+    const auto transfer = index.data(MessageListModel::TransferRole).value<Transfer>();
+    if (transfer.isActive())
+        actions.append({cancelRect(option, l), AttachmentAction::Cancel});
+    if (!l.image && !transfer.isActive() && !transfer.localPath.isEmpty() &&
+        index.data(MessageListModel::IdRole).toLongLong() > 0) {
+        QRect open;
+        QRect folder;
+        cardLinks(option, l, &open, &folder);
+        actions.append({open, AttachmentAction::Open});
+        if (!folder.isNull())
+            actions.append({folder, AttachmentAction::ShowInFolder});
+    }
+    // The rest of the card or image opens it (a pending upload has nothing to open yet).
+    if (index.data(MessageListModel::IdRole).toLongLong() > 0 && !transfer.isActive())
+        actions.append({l.attachment, AttachmentAction::Open});
+    return actions;
+}
+
+void MessageDelegate::paintAttachment(QPainter *painter, const QStyleOptionViewItem &option,
+                                      const QModelIndex &index, const Layout &l,
+                                      const QColor &background) const
+{
+    const Metrics &m = metrics(option);
+    const QPalette &palette = option.palette;
+    const Attachment attachment = attachmentOf(index);
+    const auto transfer = index.data(MessageListModel::TransferRole).value<Transfer>();
+    const QColor text = palette.color(QPalette::Text);
+    const QString status = transferText(attachment, transfer);
+    const bool failed = !transfer.error.isEmpty();
+    const QRect cancel = transfer.isActive() ? cancelRect(option, l) : QRect();
+    const auto paintCancel = [&](const QColor &fill, const QColor &mark) {
+        if (cancel.isNull())
+            return;
+        painter->setPen(Qt::NoPen);
+        painter->setBrush(fill);
+        painter->drawEllipse(cancel);
+        painter->setPen(QPen(mark, std::max(1.5, m.lineHeight / 10.0), Qt::SolidLine, Qt::RoundCap));
+        const QRectF cross = QRectF(cancel).adjusted(cancel.width() * 0.33, cancel.height() * 0.33,
+                                                     -cancel.width() * 0.33, -cancel.height() * 0.33);
+        painter->drawLine(cross.topLeft(), cross.bottomRight());
+        painter->drawLine(cross.topRight(), cross.bottomLeft());
+    };
+    const qreal fraction = transfer.isActive() && transfer.total > 0
+                               ? std::clamp(double(transfer.done) / transfer.total, 0.0, 1.0)
+                               : 0;
+
+    if (l.image) {
+        QPainterPath clip;
+        clip.addRoundedRect(QRectF(l.attachment), m.radius / 2.0, m.radius / 2.0);
+        painter->save();
+        painter->setClipPath(clip, Qt::IntersectClip);
+        const qreal dpr =
+            option.widget ? option.widget->devicePixelRatioF() : painter->device()->devicePixelRatioF();
+        const QPixmap picture =
+            m_images ? m_images->picture(attachment, transfer, l.attachment.size(), dpr) : QPixmap();
+        if (picture.isNull()) {
+            // Where the picture goes, at its size, until it is here: the page does not jump.
+            painter->fillRect(l.attachment, mix(background, text, 0.12));
+        } else {
+            painter->drawPixmap(l.attachment, picture);
+        }
+        if (transfer.isActive() || failed) {
+            const int stripHeight = m.smallLineHeight + m.padV * 2;
+            const QRect strip(l.attachment.left(), l.attachment.bottom() + 1 - stripHeight,
+                              l.attachment.width(), stripHeight);
+            painter->fillRect(strip, QColor(0, 0, 0, 150));
+            if (fraction > 0)
+                painter->fillRect(QRect(strip.left(), strip.bottom() - 2, int(strip.width() * fraction), 3),
+                                  palette.color(QPalette::Highlight));
+            painter->setFont(m.smallFont);
+            painter->setPen(failed ? QColor(255, 170, 170) : QColor(Qt::white));
+            painter->drawText(strip.adjusted(m.padH / 2, 0, -m.padH / 2, 0), Qt::AlignLeft | Qt::AlignVCenter,
+                              m.footerMetrics->elidedText(status, Qt::ElideRight, strip.width() - m.padH));
+            paintCancel(QColor(0, 0, 0, 150), Qt::white);
+        }
+        painter->restore();
+        return;
+    }
+
+    // A card: the type's icon, the name (the sender's words: characters), the status line.
+    painter->setPen(Qt::NoPen);
+    painter->setBrush(mix(background, text, 0.07));
+    painter->drawRoundedRect(l.attachment, m.radius / 2.0, m.radius / 2.0);
+    const int iconSide = std::min(32, m.lineHeight * 2);
+    const QRect iconRect(l.attachment.left() + m.padH / 2, l.attachment.center().y() - iconSide / 2, iconSide,
+                         iconSide);
+    fileIcon(attachment.mime, option.widget).paint(painter, iconRect);
+    const int x = iconRect.right() + 1 + m.padH / 2;
+    const int right = (cancel.isNull() ? l.attachment.right() : cancel.left()) - m.padH / 2;
+    const QRect nameRect(x, l.attachment.top() + m.padV, right - x + 1, m.lineHeight);
+    QFont nameFont = m.font;
+    nameFont.setWeight(QFont::DemiBold);
+    painter->setFont(nameFont);
+    painter->setPen(text);
+    painter->drawText(nameRect, Qt::AlignLeft | Qt::AlignVCenter,
+                      QFontMetrics(nameFont).elidedText(attachment.name, Qt::ElideMiddle, nameRect.width()));
+    QRect statusRect(x, nameRect.bottom() + 1 + m.innerGap, right - x + 1, m.smallLineHeight);
+    painter->setFont(m.smallFont);
+    const QColor secondary = mix(background, text, 0.6);
+    const bool local = !transfer.isActive() && !transfer.localPath.isEmpty() &&
+                       index.data(MessageListModel::IdRole).toLongLong() > 0;
+    if (local) {
+        QRect open;
+        QRect folder;
+        cardLinks(option, l, &open, &folder);
+        painter->setPen(bubbleColors(palette, false).link);
+        painter->drawText(open, Qt::AlignLeft | Qt::AlignVCenter, tr("Open"));
+        if (!folder.isNull())
+            painter->drawText(folder, Qt::AlignLeft | Qt::AlignVCenter, tr("Show in Folder"));
+        statusRect.setRight(open.left() - m.padH);
+    }
+    painter->setPen(failed ? failedColor(palette) : secondary);
+    painter->drawText(statusRect, Qt::AlignLeft | Qt::AlignVCenter,
+                      m.footerMetrics->elidedText(status, Qt::ElideRight, statusRect.width()));
+    if (transfer.isActive()) {
+        const QRect track(x, statusRect.bottom() + 1 + m.innerGap, right - x + 1, 4);
+        painter->setBrush(mix(background, text, 0.18));
+        painter->drawRoundedRect(track, 2, 2);
+        painter->setBrush(palette.color(QPalette::Highlight));
+        if (fraction > 0)
+            painter->drawRoundedRect(
+                QRect(track.left(), track.top(), std::max(4, int(track.width() * fraction)), 4), 2, 2);
+        paintCancel(mix(background, text, 0.15), text);
+    }
 }
 
 bool MessageDelegate::startsUnread(const QModelIndex &index) const
@@ -459,9 +710,11 @@ MessageDelegate::Layout MessageDelegate::bubbleLayout(const QStyleOptionViewItem
         std::max(1, std::min(m.maxBubbleWidth, width - 2 * m.margin - indent) - 2 * m.padH);
     TextSize size;
     l.textLayout = layoutText(index, m.font, maxTextWidth, &size);
-    const qreal textHeight = size.height;
-    const qreal naturalWidth = size.widest;
-    const qreal lastLineWidth = size.last;
+    const bool noCaption = captionless(index);
+    const qreal textHeight = noCaption ? 0 : size.height;
+    const qreal naturalWidth = noCaption ? 0 : size.widest;
+    const qreal lastLineWidth = noCaption ? 0 : size.last;
+    const QSize fileSize = attachmentSize(option, index, maxTextWidth);
 
     QString timeText = QLocale().toString(time.time(), shortTimeFormat());
     if (l.own) {
@@ -486,25 +739,31 @@ MessageDelegate::Layout MessageDelegate::bubbleLayout(const QStyleOptionViewItem
     // The time goes at the end of the last line when it fits there (so a
     // one-line message costs one line), else on a line of its own below.
     const int inlineWidth = int(std::ceil(lastLineWidth)) + m.padH + footerWidth;
-    const bool inlineFooter = inlineWidth <= maxTextWidth;
+    const bool inlineFooter = inlineWidth <= maxTextWidth && !noCaption;
     const auto reply = index.data(MessageListModel::ReplyRole).value<ReplyPreview>();
     // Room for about 30 characters of the quote (it is elided to fit): a
     // width that needs no shaping of the quoted text, which may hold emoji.
     const int quoteWidth =
         reply.id > 0 ? std::min(maxTextWidth, m.footerMetrics->averageCharWidth() * 30 + m.padH * 2) : 0;
     const int contentWidth = std::min(
-        maxTextWidth,
-        std::max({int(std::ceil(naturalWidth)), inlineFooter ? inlineWidth : footerWidth, quoteWidth}));
+        maxTextWidth, std::max({int(std::ceil(naturalWidth)), inlineFooter ? inlineWidth : footerWidth,
+                                quoteWidth, fileSize.isValid() ? fileSize.width() : 0}));
     const int bubbleWidth = contentWidth + 2 * m.padH;
     const int bubbleX = left + (l.own ? width - m.margin - bubbleWidth : m.margin + indent);
     const int footerHeight = inlineFooter ? 0 : m.innerGap + m.smallLineHeight;
     const int quoteSpace = reply.id > 0 ? quoteHeight(option) + m.padV / 2 : 0;
-    l.bubble = QRect(bubbleX, y, bubbleWidth, m.padV + quoteSpace + textHeightPx + footerHeight + m.padV);
+    const int fileSpace = fileSize.isValid() ? fileSize.height() + (noCaption ? 0 : m.padV / 2) : 0;
+    l.bubble = QRect(bubbleX, y, bubbleWidth,
+                     m.padV + quoteSpace + fileSpace + textHeightPx + footerHeight + m.padV);
     if (reply.id > 0) {
         l.quote = QRect(bubbleX + m.padH, y + m.padV, contentWidth, quoteHeight(option));
         l.quoteCache = std::make_shared<Layout::QuoteCache>();
     }
-    l.text = QRect(bubbleX + m.padH, y + m.padV + quoteSpace, contentWidth, textHeightPx);
+    if (fileSize.isValid()) {
+        l.attachment = QRect(QPoint(bubbleX + m.padH, y + m.padV + quoteSpace), fileSize);
+        l.image = attachmentOf(index).isImage();
+    }
+    l.text = QRect(bubbleX + m.padH, y + m.padV + quoteSpace + fileSpace, contentWidth, textHeightPx);
     if (inlineFooter)
         l.footer = QRect(l.text.right() + 1 - footerWidth, l.text.bottom() + 1 - m.smallLineHeight,
                          footerWidth, m.smallLineHeight);
@@ -660,9 +919,12 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
     if (l.own && !deleted) // on the accent colour, the chip is a lighter shade of it
         chipPalette.setColor(QPalette::Base, colors.background.lighter(135));
     const QList<QTextLayout::FormatRange> formats = textFormats(index, colors.link, chipPalette);
+    if (!l.attachment.isNull())
+        paintAttachment(painter, option, index, l, colors.background);
     painter->setPen(textColor);
     painter->setFont(m.font);
-    l.textLayout->draw(painter, l.text.topLeft(), formats);
+    if (l.text.height() > 0)
+        l.textLayout->draw(painter, l.text.topLeft(), formats);
 
     paintFooter(painter, option, l, isFailed(index), colors.secondary);
     paintExtras(painter, option, index, l);
@@ -796,9 +1058,14 @@ MessageDelegate::Layout MessageDelegate::compactLayout(const QStyleOptionViewIte
         l.quoteCache = std::make_shared<Layout::QuoteCache>();
         y = l.quote.bottom() + 1 + m.innerGap;
     }
+    if (const QSize fileSize = attachmentSize(option, index, textWidth); fileSize.isValid()) {
+        l.attachment = QRect(QPoint(x, y + m.innerGap), fileSize);
+        l.image = attachmentOf(index).isImage();
+        y = l.attachment.bottom() + 1 + m.innerGap;
+    }
     TextSize size;
     l.textLayout = layoutText(index, m.font, textWidth, &size);
-    l.text = QRect(x, y, textWidth, int(std::ceil(size.height)));
+    l.text = QRect(x, y, textWidth, captionless(index) ? 0 : int(std::ceil(size.height)));
     y = l.text.bottom() + 1;
     if (const int chips = layoutChips(index, x, y + m.innerGap * 2, textWidth, false, &l.chips); chips > 0)
         y += m.innerGap * 2 + chips;
@@ -876,9 +1143,12 @@ void MessageDelegate::paintCompact(QPainter *painter, const QStyleOptionViewItem
     const bool sending =
         l.own && index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>() ==
                      MessageListModel::DeliveryState::Sending;
+    if (!l.attachment.isNull())
+        paintAttachment(painter, option, index, l, base);
     painter->setPen(sending || deleted ? secondary : text);
     painter->setFont(m.font);
-    l.textLayout->draw(painter, l.text.topLeft(), formats);
+    if (l.text.height() > 0)
+        l.textLayout->draw(painter, l.text.topLeft(), formats);
     paintFooter(painter, option, l, isFailed(index), secondary);
 }
 
@@ -923,8 +1193,15 @@ bool MessageDelegate::editorEvent(QEvent *event, QAbstractItemModel *model,
             if (chip.rect.contains(local))
                 onChip = &chip;
         }
+        std::optional<AttachmentAction> onAttachment;
+        for (const auto &[rect, action] : attachmentActions(option, index)) {
+            if (rect.contains(local)) {
+                onAttachment = action;
+                break;
+            }
+        }
         if (auto *view = qobject_cast<QAbstractItemView *>(const_cast<QWidget *>(option.widget))) {
-            if (link.isValid() || onRetry || onQuote || onChip)
+            if (link.isValid() || onRetry || onQuote || onChip || onAttachment)
                 view->viewport()->setCursor(Qt::PointingHandCursor);
             else
                 view->viewport()->unsetCursor();
@@ -932,6 +1209,10 @@ bool MessageDelegate::editorEvent(QEvent *event, QAbstractItemModel *model,
         if (event->type() == QEvent::MouseButtonRelease && mouse->button() == Qt::LeftButton) {
             if (onRetry) {
                 Q_EMIT retryRequested(index.data(MessageListModel::ClientIdRole).toString());
+                return true;
+            }
+            if (onAttachment) {
+                Q_EMIT attachmentActionRequested(index, *onAttachment);
                 return true;
             }
             if (onChip) {

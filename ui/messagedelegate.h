@@ -3,6 +3,7 @@
 #include <QCache>
 #include <QFont>
 #include <QHash>
+#include <QIcon>
 #include <QPixmap>
 #include <QStyledItemDelegate>
 #include <QUrl>
@@ -14,6 +15,11 @@ class QTextLayout;
 QT_END_NAMESPACE
 
 namespace Natter {
+
+class AttachmentImages;
+struct Attachment;
+struct ImageInfo;
+struct Transfer;
 
 /// Paints one chat message as a bubble: others' on the left with their name
 /// (at the start of a group) in their colour, the user's own on the right in
@@ -63,8 +69,10 @@ public:
         QRect text;
         QRect footer; ///< bubbles: time and delivery state, inside the bubble; compact: delivery trouble only
         QRect time;   ///< compact: the time, beside the name or (on hover) left of the text
-        QRect divider; ///< "New messages" above this row (empty if none)
-        QRect quote;   ///< a reply's quote of the original, above the text (empty if none)
+        QRect divider;      ///< "New messages" above this row (empty if none)
+        QRect quote;        ///< a reply's quote of the original, above the text (empty if none)
+        QRect attachment;   ///< a shared file's card or image, above the caption (empty if none)
+        bool image = false; ///< the attachment shows as an image
         /// Reactions under the message: one chip per emoji.
         struct Chip
         {
@@ -91,6 +99,27 @@ public:
     void paint(QPainter *painter, const QStyleOptionViewItem &option,
                const QModelIndex &index) const override;
     QSize sizeHint(const QStyleOptionViewItem &option, const QModelIndex &index) const override;
+
+    /// What clicking part of a shared file asks for.
+    enum class AttachmentAction
+    {
+        Open,         ///< an image: the viewer; another file: open it (downloaded first if need be)
+        ShowInFolder, ///< the downloaded copy in the file manager
+        Cancel,       ///< stop the upload or download
+        SaveAs,       ///< (context menu) save a copy where the user says
+    };
+    Q_ENUM(AttachmentAction)
+    /// Where inline images come from (nullptr: none; placeholders are drawn).
+    void setImages(AttachmentImages *images) { m_images = images; }
+    AttachmentImages *images() const { return m_images; }
+    /// An image's size in a bubble: its own aspect ratio, within box, never
+    /// enlarged (a tiny icon stays tiny, but never thinner than a few pixels).
+    static QSize imageSize(const ImageInfo &image, const QSize &box);
+    /// "3.2 MB of 12 MB · 4.1 MB/s · 3 s left", "Preparing…", the failure, or the size.
+    static QString transferText(const Attachment &attachment, const Transfer &transfer);
+    /// The clickable parts of a row's attachment, in the row's coordinates (first match wins).
+    QList<QPair<QRect, AttachmentAction>> attachmentActions(const QStyleOptionViewItem &option,
+                                                            const QModelIndex &index) const;
 
     /// The link under a point of the view's viewport, if any.
     QUrl linkAt(const QStyleOptionViewItem &option, const QModelIndex &index, const QPoint &point) const;
@@ -124,6 +153,9 @@ Q_SIGNALS:
     void reactionToggled(qint64 id, const QString &emoji, bool on);
     /// A reply's quote was clicked: the original (id) should be shown.
     void originalRequested(qint64 id);
+    /// Part of a row's shared file was clicked.
+    void attachmentActionRequested(const QModelIndex &index,
+                                   Natter::MessageDelegate::AttachmentAction action);
 
 protected:
     bool editorEvent(QEvent *event, QAbstractItemModel *model, const QStyleOptionViewItem &option,
@@ -159,6 +191,14 @@ private:
     Layout compactLayout(const QStyleOptionViewItem &option, const QModelIndex &index) const;
     void paintCompact(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index,
                       const Layout &l) const;
+    /// The attachment's block within at most maxWidth (an invalid size: none).
+    QSize attachmentSize(const QStyleOptionViewItem &option, const QModelIndex &index, int maxWidth) const;
+    void paintAttachment(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index,
+                         const Layout &l, const QColor &background) const;
+    /// The file card's "Open" and "Show in Folder" (in row coordinates), when a local copy exists.
+    void cardLinks(const QStyleOptionViewItem &option, const Layout &l, QRect *open, QRect *folder) const;
+    QRect cancelRect(const QStyleOptionViewItem &option, const Layout &l) const;
+    const QIcon &fileIcon(const QString &mime, const QWidget *widget) const;
     void paintFooter(QPainter *painter, const QStyleOptionViewItem &option, const Layout &l, bool failed,
                      const QColor &secondary) const;
 
@@ -195,6 +235,8 @@ private:
     mutable std::unique_ptr<Metrics> m_metrics;
     qint64 m_readMarker = 0;
     mutable QHash<QString, QPixmap> m_emoji;
+    mutable QHash<QString, QIcon> m_fileIcons; // by MIME type
+    AttachmentImages *m_images = nullptr;
     qint64 m_flashing = 0;
     /// The local time's offset from UTC at utcMs, cached for the span between two transitions.
     qint64 localOffsetMs(qint64 utcMs) const;

@@ -409,6 +409,8 @@ void TestCodec::serverFramesRoundTrip_data()
         {"welcome", Welcome{bob, 1, u"natterd 0.1.0"_s, u"Alice's chat"_s, {4000, 65536, 200}, {}, {}}},
         {"welcome with token",
          Welcome{bob, 1, u"natterd 0.1.0"_s, u"Alice's chat"_s, {4000, 65536, 200}, u"tok"_s, {}}},
+        {"welcome with an upload limit",
+         Welcome{bob, 1, u"natterd 0.1.0"_s, u"Alice's chat"_s, {4000, 65536, 200, 2'147'483'648}, {}, {}}},
         {"welcome with server id", Welcome{bob,
                                            1,
                                            u"natterd 0.1.0"_s,

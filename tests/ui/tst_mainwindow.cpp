@@ -13,16 +13,22 @@
 #include <QAbstractItemView>
 #include <QAction>
 #include <QApplication>
+#include <QClipboard>
 #include <QCompleter>
 #include <QDialog>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFile>
 #include <QLabel>
 #include <QListView>
 #include <QMessageBox>
+#include <QMimeData>
 #include <QPushButton>
 #include <QScreen>
 #include <QScrollBar>
 #include <QSignalSpy>
 #include <QTableWidget>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QToolButton>
 
@@ -81,6 +87,9 @@ private Q_SLOTS:
     void deletingAsksFirst();
     void atOpensACompleterOverTheMembers();
     void readingReportsTheLastVisibleMessage();
+    void droppedFilesAreShared();
+    void pastingShareImagesAndFilesButKeepsText();
+    void thePaperclipIsThere();
 };
 
 void TestMainWindow::olderHistoryIsAskedForAtTheTopOnly()
@@ -546,6 +555,124 @@ void TestMainWindow::readingReportsTheLastVisibleMessage()
     // A new message seen at the bottom is read too.
     model.addMessages(messages(23, 23));
     QTRY_COMPARE(read.constLast().at(1).toLongLong(), 23);
+}
+
+void TestMainWindow::droppedFilesAreShared()
+{
+    QTemporaryDir dir;
+    const QString a = dir.filePath(QStringLiteral("a.txt"));
+    const QString b = dir.filePath(QStringLiteral("b c.pdf"));
+    for (const QString &path : {a, b}) {
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("x");
+    }
+    MessageListModel model;
+    MainWindow window;
+    QVERIFY(showGeneral(window, model));
+    QSignalSpy attached(&window, &MainWindow::filesAttached);
+
+    // Dragged from a file manager over the message list: accepted, and dropped there they are shared.
+    QMimeData files;
+    files.setUrls({QUrl::fromLocalFile(a), QUrl::fromLocalFile(b)});
+    QWidget *target = window.messageView()->viewport();
+    const QPoint at = target->rect().center();
+    QDragEnterEvent enter(at, Qt::CopyAction, &files, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&window, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(at, Qt::CopyAction, &files, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&window, &drop);
+    QVERIFY(drop.isAccepted());
+    QCOMPARE(attached.size(), 1);
+    QCOMPARE(attached.at(0).at(0).value<ConversationKey>(), ConversationKey::room(QStringLiteral("general")));
+    QCOMPARE(attached.at(0).at(1).toStringList(), (QStringList{a, b}));
+
+    // Dropped on the composer they are shared too, not written into it as paths.
+    const QPoint middle = window.composer()->viewport()->rect().center();
+    QDragEnterEvent enterComposer(middle, Qt::CopyAction, &files, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(window.composer()->viewport(), &enterComposer);
+    QVERIFY(enterComposer.isAccepted());
+    QDragMoveEvent overComposer(middle, Qt::CopyAction, &files, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(window.composer()->viewport(), &overComposer);
+    QDropEvent onComposer(middle, Qt::CopyAction, &files, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(window.composer()->viewport(), &onComposer);
+    QCOMPARE(attached.size(), 2);
+    QVERIFY(window.composer()->toPlainText().isEmpty());
+
+    // A web link or a folder is not a file to share.
+    QMimeData web;
+    web.setUrls({QUrl(QStringLiteral("https://example.org/a.txt"))});
+    QDragEnterEvent webEnter(at, Qt::CopyAction, &web, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&window, &webEnter);
+    QVERIFY(!webEnter.isAccepted());
+    QMimeData folder;
+    folder.setUrls({QUrl::fromLocalFile(dir.path())});
+    QDragEnterEvent folderEnter(at, Qt::CopyAction, &folder, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&window, &folderEnter);
+    QVERIFY(!folderEnter.isAccepted());
+
+    // Without a conversation there is nowhere to share to.
+    window.showConversation({}, nullptr);
+    QDragEnterEvent nowhere(at, Qt::CopyAction, &files, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&window, &nowhere);
+    QVERIFY(!nowhere.isAccepted());
+}
+
+void TestMainWindow::pastingShareImagesAndFilesButKeepsText()
+{
+    MessageListModel model;
+    MainWindow window;
+    QVERIFY(showGeneral(window, model));
+    QSignalSpy images(&window, &MainWindow::imageAttached);
+    QSignalSpy files(&window, &MainWindow::filesAttached);
+    Composer *composer = window.composer();
+
+    // A screenshot: shared as an image, the composer untouched.
+    QImage screenshot(200, 100, QImage::Format_RGB32);
+    screenshot.fill(Qt::darkCyan);
+    QGuiApplication::clipboard()->setImage(screenshot);
+    composer->setFocus();
+    QTest::keyClick(composer, Qt::Key_V, Qt::ControlModifier);
+    QCOMPARE(images.size(), 1);
+    QCOMPARE(images.at(0).at(1).value<QImage>().size(), QSize(200, 100));
+    QVERIFY(composer->toPlainText().isEmpty());
+
+    // Files copied in a file manager: shared.
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("log.txt"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.close();
+    auto *copied = new QMimeData;
+    copied->setUrls({QUrl::fromLocalFile(path)});
+    QGuiApplication::clipboard()->setMimeData(copied);
+    QTest::keyClick(composer, Qt::Key_V, Qt::ControlModifier);
+    QCOMPARE(files.size(), 1);
+    QCOMPARE(files.at(0).at(1).toStringList(), QStringList{path});
+
+    // Text (even with a picture of itself, as a spreadsheet copies cells) stays text.
+    auto *cells = new QMimeData;
+    cells->setText(QStringLiteral("a\tb"));
+    cells->setImageData(screenshot);
+    QGuiApplication::clipboard()->setMimeData(cells);
+    QTest::keyClick(composer, Qt::Key_V, Qt::ControlModifier);
+    QCOMPARE(composer->toPlainText(), QStringLiteral("a\tb"));
+    QCOMPARE(images.size(), 1);
+    QCOMPARE(files.size(), 1);
+}
+
+void TestMainWindow::thePaperclipIsThere()
+{
+    MessageListModel model;
+    MainWindow window;
+    QVERIFY(showGeneral(window, model));
+    auto *paperclip = window.findChild<QToolButton *>(QStringLiteral("attachButton"));
+    QVERIFY(paperclip);
+    QVERIFY(paperclip->isVisible());
+    QVERIFY(!paperclip->icon().isNull());
+    QVERIFY(!paperclip->toolTip().isEmpty());
+    QVERIFY(paperclip->geometry().right() <
+            window.composer()->mapTo(paperclip->parentWidget(), QPoint(0, 0)).x());
 }
 
 #include "tst_mainwindow.moc"

@@ -3,15 +3,19 @@
 // overlapped or drawn outside its row.
 #include "common/messagelistmodel.h"
 #include "common/textlinks.h"
+#include "ui/attachmentimages.h"
 #include "ui/messagedelegate.h"
 #include "ui/messagepalette.h"
 
 #include <QApplication>
+#include <QBuffer>
+#include <QFile>
 #include <QImage>
 #include <QListView>
 #include <QLocale>
 #include <QPainter>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QTextLayout>
 
@@ -68,6 +72,13 @@ private Q_SLOTS:
     void daysFollowTheLocalTimeOfEachMessage();
     void textIsPlainAndComplete();
     void sharedFilesShowTheirNameAndSize();
+    void imageSizes_data();
+    void imageSizes();
+    void inlineImagesKeepTheirAspectRatio();
+    void transfersShowProgressAndCanBeCancelled();
+    void finishedDownloadsOfferOpenAndShowInFolder();
+    void thumbnailsAreAskedForOnceAndPainted();
+    void animatedGifsPlayWhileShown();
     void findsLinks_data();
     void findsLinks();
     void clickingALinkActivatesIt();
@@ -420,8 +431,8 @@ void TestMessageDelegate::textIsPlainAndComplete()
 
 void TestMessageDelegate::sharedFilesShowTheirNameAndSize()
 {
-    // A file without a caption is not an empty bubble; a caption keeps its
-    // links where they are; the sender's file name stays characters.
+    // A file without a caption is a card, not an empty bubble; a caption keeps
+    // its links where they are; the sender's file name stays characters.
     Message file = message(20, QStringLiteral("bob@example.org"), {}, QDateTime::currentDateTimeUtc());
     file.attachment = Attachment{7,
                                  QStringLiteral("<b>build</b>.tar.gz"),
@@ -437,16 +448,245 @@ void TestMessageDelegate::sharedFilesShowTheirNameAndSize()
     while (row < m_model->rowCount() && m_model->messageAt(row).id != 20)
         ++row;
     QCOMPARE(m_model->messageAt(row + 1).id, qint64(21));
-    const QString size = QLocale().formattedDataSize(1536 * 1024);
     const auto alone = m_delegate->layout(optionFor(row), m_model->index(row));
-    QVERIFY(alone.textLayout->text().contains(QStringLiteral("<b>build</b>.tar.gz")));
-    QVERIFY(alone.textLayout->text().contains(size));
-    QVERIFY(m_delegate->sizeHint(optionFor(row), m_model->index(row)).height() > 20);
+    QVERIFY(!alone.attachment.isNull());
+    QVERIFY(!alone.image);
+    QCOMPARE(alone.text.height(), 0);
+    QVERIFY(alone.bubble.contains(alone.attachment));
+    QVERIFY(alone.footer.top() > alone.attachment.bottom());
+    QCOMPARE(MessageDelegate::transferText(file.attachment, {}), QLocale().formattedDataSize(1536 * 1024));
     const auto withCaption = m_delegate->layout(optionFor(row + 1), m_model->index(row + 1));
-    QVERIFY2(withCaption.textLayout->text().startsWith(QStringLiteral("see https://example.org")),
-             qPrintable(withCaption.textLayout->text()));
-    QVERIFY(withCaption.textLayout->lineCount() >= 2);
+    QCOMPARE(withCaption.textLayout->text(), QStringLiteral("see https://example.org"));
+    QVERIFY(withCaption.text.top() > withCaption.attachment.bottom());
     QCOMPARE(m_delegate->linkAt(optionFor(row + 1), m_model->index(row + 1), QPoint(-1, -1)), QUrl());
+    // Painted: the name as characters on the card (no markup), nothing outside the row.
+    m_view->doItemsLayout();
+    QImage image(m_view->viewport()->size(), QImage::Format_ARGB32);
+    m_view->viewport()->render(&image);
+}
+
+void TestMessageDelegate::imageSizes_data()
+{
+    QTest::addColumn<QSize>("image");
+    QTest::addColumn<QSize>("expected");
+    const QSize box(360, 300);
+    QTest::newRow("landscape photo") << QSize(4000, 3000) << QSize(360, 270);
+    QTest::newRow("full HD screenshot") << QSize(1920, 1080) << QSize(360, 203);
+    QTest::newRow("portrait") << QSize(1000, 4000) << QSize(75, 300);
+    QTest::newRow("small stays small") << QSize(120, 80) << QSize(120, 80);
+    QTest::newRow("icon") << QSize(16, 16) << QSize(16, 16);
+    QTest::newRow("panorama stays visible") << QSize(20000, 10) << QSize(360, 8);
+    QTest::newRow("a line stays visible") << QSize(1, 1) << QSize(8, 8);
+}
+
+void TestMessageDelegate::imageSizes()
+{
+    QFETCH(QSize, image);
+    QFETCH(QSize, expected);
+    const QSize shown =
+        MessageDelegate::imageSize(ImageInfo{image.width(), image.height(), 0}, QSize(360, 300));
+    QVERIFY2(qAbs(shown.width() - expected.width()) <= 1 && qAbs(shown.height() - expected.height()) <= 1,
+             qPrintable(u"%1x%2"_s.arg(shown.width()).arg(shown.height())));
+}
+
+void TestMessageDelegate::inlineImagesKeepTheirAspectRatio()
+{
+    // In a bubble and in a compact row, at several widths: the image at its
+    // ratio, within the bubble, never wider than the room there is.
+    Message photo = message(30, QStringLiteral("bob@example.org"), {}, QDateTime::currentDateTimeUtc());
+    photo.attachment = Attachment{9,
+                                  QStringLiteral("photo.jpg"),
+                                  2'000'000,
+                                  QStringLiteral("image/jpeg"),
+                                  QString(64, u'b'),
+                                  ImageInfo{4000, 3000, 10}};
+    m_model->addMessages({photo});
+    const int row = m_model->rowCount() - 2; // the outbox's failed message stays last
+    QCOMPARE(m_model->messageAt(row).id, qint64(30));
+    for (const bool compact : {false, true}) {
+        m_delegate->setStyle(compact ? MessageDelegate::Style::Compact : MessageDelegate::Style::Bubbles);
+        for (const int width : {240, 640, 1200}) {
+            m_view->resize(width, 2000);
+            m_view->doItemsLayout();
+            const QStyleOptionViewItem option = optionFor(row);
+            const auto layout = m_delegate->layout(option, m_model->index(row));
+            QVERIFY(layout.image);
+            const QRect image = layout.attachment;
+            QVERIFY2(qAbs(image.width() * 3 - image.height() * 4) <= 4,
+                     qPrintable(u"%1x%2"_s.arg(image.width()).arg(image.height())));
+            QVERIFY(image.width() <= m_view->viewport()->width());
+            QVERIFY(layout.bubble.contains(image));
+            QCOMPARE(m_delegate->sizeHint(option, m_model->index(row)).height(), layout.height);
+            QVERIFY(layout.height > image.height());
+        }
+    }
+}
+
+void TestMessageDelegate::transfersShowProgressAndCanBeCancelled()
+{
+    // Alice's file on its way: a card with the progress, speed and time left, and a ✕.
+    Message pending;
+    pending.room = QStringLiteral("general");
+    pending.from = User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")};
+    pending.timestamp = QDateTime::currentDateTimeUtc();
+    pending.clientId = QStringLiteral("f-1");
+    pending.attachment.name = QStringLiteral("build.iso");
+    pending.attachment.size = 2'000'000'000;
+    pending.attachment.mime = QStringLiteral("application/x-cd-image");
+    m_model->addOutgoing(pending);
+    const int row = m_model->rowCount() - 1;
+    const Transfer going{Transfer::Kind::Upload, 500'000'000, 2'000'000'000, 100'000'000, {}, {}};
+    m_model->setUploadTransfer(QStringLiteral("f-1"), going);
+    const QString text = MessageDelegate::transferText(pending.attachment, going);
+    QVERIFY2(text.contains(QLocale().formattedDataSize(500'000'000)) && text.contains(u"/s"_s) &&
+                 text.contains(u"15 s left"_s),
+             qPrintable(text));
+    QCOMPARE(MessageDelegate::transferText(pending.attachment,
+                                           Transfer{Transfer::Kind::Upload, 0, 2'000'000'000, 0, {}, {}}),
+             QStringLiteral("Preparing…"));
+    QCOMPARE(MessageDelegate::transferText(
+                 pending.attachment, Transfer{Transfer::Kind::Upload, 0, 200'000'000, 1'000'000, {}, {}}),
+             u"%1 of %2 · %3/s · 4 min left"_s.arg(QLocale().formattedDataSize(0),
+                                                   QLocale().formattedDataSize(200'000'000),
+                                                   QLocale().formattedDataSize(1'000'000)));
+
+    m_view->doItemsLayout();
+    const QStyleOptionViewItem option = optionFor(row);
+    const auto actions = m_delegate->attachmentActions(option, m_model->index(row));
+    QCOMPARE(actions.size(), 1); // nothing to open yet: only the ✕
+    QCOMPARE(actions.at(0).second, MessageDelegate::AttachmentAction::Cancel);
+    QSignalSpy asked(m_delegate, &MessageDelegate::attachmentActionRequested);
+    QTest::mouseClick(m_view->viewport(), Qt::LeftButton, {},
+                      option.rect.topLeft() + actions.at(0).first.center());
+    QCOMPARE(asked.size(), 1);
+    QCOMPARE(asked.at(0).at(1).value<MessageDelegate::AttachmentAction>(),
+             MessageDelegate::AttachmentAction::Cancel);
+    QCOMPARE(asked.at(0).at(0).value<QModelIndex>().row(), row);
+
+    // Failed: the reason on the card, and Retry in the footer as for any message.
+    m_model->setDeliveryState(QStringLiteral("f-1"), Delivery::Failed);
+    m_model->setUploadTransfer(
+        QStringLiteral("f-1"),
+        Transfer{Transfer::Kind::None, 0, 0, 0, QStringLiteral("Your storage is full."), {}});
+    QCOMPARE(MessageDelegate::transferText(pending.attachment, m_model->transferAt(row)),
+             QStringLiteral("Your storage is full."));
+    QVERIFY(m_delegate->attachmentActions(optionFor(row), m_model->index(row)).isEmpty());
+    QImage image(m_view->viewport()->size(), QImage::Format_ARGB32);
+    m_view->viewport()->render(&image);
+}
+
+void TestMessageDelegate::finishedDownloadsOfferOpenAndShowInFolder()
+{
+    Message file = message(40, QStringLiteral("bob@example.org"), {}, QDateTime::currentDateTimeUtc());
+    file.attachment = Attachment{
+        11, QStringLiteral("notes.pdf"), 4096, QStringLiteral("application/pdf"), QString(64, u'c'), {}};
+    m_model->addMessages({file});
+    const int row = m_model->rowCount() - 2;
+    m_view->doItemsLayout();
+    // Not here yet: the whole card downloads and opens it.
+    auto actions = m_delegate->attachmentActions(optionFor(row), m_model->index(row));
+    QCOMPARE(actions.size(), 1);
+    QCOMPARE(actions.at(0).second, MessageDelegate::AttachmentAction::Open);
+    m_model->setDownloadTransfer(11, Transfer{Transfer::Kind::Download, 1024, 4096, 2048, {}, {}});
+    actions = m_delegate->attachmentActions(optionFor(row), m_model->index(row));
+    QCOMPARE(actions.size(), 1);
+    QCOMPARE(actions.at(0).second, MessageDelegate::AttachmentAction::Cancel);
+    m_model->setDownloadTransfer(
+        11, Transfer{Transfer::Kind::None, 0, 0, 0, {}, QStringLiteral("/tmp/notes.pdf")});
+    actions = m_delegate->attachmentActions(optionFor(row), m_model->index(row));
+    QCOMPARE(actions.size(), 3);
+    QCOMPARE(actions.at(0).second, MessageDelegate::AttachmentAction::Open);
+    QCOMPARE(actions.at(1).second, MessageDelegate::AttachmentAction::ShowInFolder);
+    QVERIFY(!actions.at(0).first.intersects(actions.at(1).first));
+    const auto layout = m_delegate->layout(optionFor(row), m_model->index(row));
+    QVERIFY(layout.attachment.contains(actions.at(0).first) &&
+            layout.attachment.contains(actions.at(1).first));
+    QSignalSpy asked(m_delegate, &MessageDelegate::attachmentActionRequested);
+    QTest::mouseClick(m_view->viewport(), Qt::LeftButton, {},
+                      optionFor(row).rect.topLeft() + actions.at(1).first.center());
+    QCOMPARE(asked.size(), 1);
+    QCOMPARE(asked.at(0).at(1).value<MessageDelegate::AttachmentAction>(),
+             MessageDelegate::AttachmentAction::ShowInFolder);
+}
+
+void TestMessageDelegate::thumbnailsAreAskedForOnceAndPainted()
+{
+    AttachmentImages images;
+    m_delegate->setImages(&images);
+    QSignalSpy needed(&images, &AttachmentImages::thumbnailNeeded);
+    Message photo = message(50, QStringLiteral("bob@example.org"), {}, QDateTime::currentDateTimeUtc());
+    photo.attachment = Attachment{12,
+                                  QStringLiteral("cat.png"),
+                                  50'000,
+                                  QStringLiteral("image/png"),
+                                  QString(64, u'd'),
+                                  ImageInfo{800, 600, 13}};
+    m_model->addMessages({photo});
+    const int row = m_model->rowCount() - 2;
+    m_view->doItemsLayout();
+    m_view->scrollTo(m_model->index(row));
+    QImage first(m_view->viewport()->size(), QImage::Format_ARGB32);
+    m_view->viewport()->render(&first);
+    m_view->viewport()->render(&first);
+    QCOMPARE(needed.size(), 1); // once, however often it is painted
+    QCOMPARE(needed.at(0).at(0).toLongLong(), qint64(13));
+
+    // The thumbnail arrives: the image's place shows it (red here).
+    QImage red(320, 240, QImage::Format_RGB32);
+    red.fill(Qt::red);
+    QByteArray png;
+    QBuffer buffer(&png);
+    buffer.open(QIODevice::WriteOnly);
+    red.save(&buffer, "PNG");
+    QSignalSpy changed(&images, &AttachmentImages::changed);
+    images.setThumbnail(13, png);
+    QCOMPARE(changed.size(), 1);
+    QVERIFY(images.hasThumbnail(13));
+    const auto layout = m_delegate->layout(optionFor(row), m_model->index(row));
+    QImage painted(m_view->viewport()->size(), QImage::Format_ARGB32);
+    m_view->viewport()->render(&painted);
+    const QPoint centre = optionFor(row).rect.topLeft() + layout.attachment.center();
+    QCOMPARE(QColor(painted.pixel(centre)), QColor(Qt::red));
+    m_delegate->setImages(nullptr);
+}
+
+void TestMessageDelegate::animatedGifsPlayWhileShown()
+{
+    // Two frames (red, blue), 8 × 8, looping: written by ImageMagick, kept here as bytes.
+    static const unsigned char gif[] = {
+        0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x08, 0x00, 0x08, 0x00, 0xf0, 0x00, 0x00, 0xff, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x21, 0xf9, 0x04, 0x00, 0x0a, 0x00, 0x00, 0x00, 0x21, 0xff, 0x0b, 0x4e, 0x45, 0x54, 0x53,
+        0x43, 0x41, 0x50, 0x45, 0x32, 0x2e, 0x30, 0x03, 0x01, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+        0x08, 0x00, 0x08, 0x00, 0x00, 0x02, 0x07, 0x84, 0x8f, 0xa9, 0xcb, 0xed, 0x5d, 0x00, 0x00, 0x21, 0xf9,
+        0x04, 0x00, 0x0a, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x08, 0x00, 0x80, 0x00,
+        0x00, 0xff, 0x00, 0x00, 0x00, 0x02, 0x07, 0x84, 0x8f, 0xa9, 0xcb, 0xed, 0x5d, 0x00, 0x00, 0x3b};
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("party.gif"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(reinterpret_cast<const char *>(gif), sizeof gif);
+    file.close();
+    const Attachment attachment{14,
+                                QStringLiteral("party.gif"),
+                                qint64(sizeof gif),
+                                QStringLiteral("image/gif"),
+                                QString(64, u'e'),
+                                ImageInfo{8, 8, 0}};
+    AttachmentImages images;
+    // Not here yet, and small: fetched so that it can play.
+    QSignalSpy wanted(&images, &AttachmentImages::animationNeeded);
+    QVERIFY(images.picture(attachment, {}, QSize(8, 8), 1.0).isNull());
+    images.picture(attachment, {}, QSize(8, 8), 1.0);
+    QCOMPARE(wanted.size(), 1);
+    // Here: painted, it plays (its frames change); not painted, it stops; painted again, it goes on.
+    const Transfer here{Transfer::Kind::None, 0, 0, 0, {}, path};
+    QVERIFY(!images.picture(attachment, here, QSize(8, 8), 1.0).isNull());
+    QCOMPARE(images.playingCount(), 1);
+    QSignalSpy frames(&images, &AttachmentImages::changed);
+    QTRY_VERIFY(frames.size() >= 2);
+    QTRY_COMPARE_WITH_TIMEOUT(images.playingCount(), 0, 5000);
+    images.picture(attachment, here, QSize(8, 8), 1.0);
+    QCOMPARE(images.playingCount(), 1);
 }
 
 void TestMessageDelegate::findsLinks_data()

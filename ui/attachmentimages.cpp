@@ -1,0 +1,178 @@
+#include "ui/attachmentimages.h"
+
+#include "ui/uilogging.h"
+
+#include <QImageReader>
+#include <QMovie>
+#include <QRunnable>
+#include <QThreadPool>
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+namespace {
+
+qint64 kibibytes(const QImage &image)
+{
+    return std::max<qint64>(1, image.sizeInBytes() / 1024);
+}
+
+} // namespace
+
+AttachmentImages::AttachmentImages(QObject *parent)
+    : QObject(parent)
+{
+    // Thumbnails are small; what is shown whole is bounded by the screen.
+    m_thumbnails.setMaxCost(64 * 1024);
+    m_local.setMaxCost(96 * 1024);
+    m_scaled.setMaxCost(32 * 1024);
+    m_visibility.setInterval(750);
+    connect(&m_visibility, &QTimer::timeout, this, &AttachmentImages::pauseHidden);
+}
+
+AttachmentImages::~AttachmentImages()
+{
+    *m_alive = false;
+}
+
+QPixmap AttachmentImages::picture(const Attachment &attachment, const Transfer &transfer, const QSize &size,
+                                  qreal dpr)
+{
+    const QSize pixels = (QSizeF(size) * dpr).toSize();
+    QPixmap best;
+    const bool gif = attachment.mime == u"image/gif"_s;
+    if (!transfer.localPath.isEmpty()) {
+        best = gif && !m_stills.contains(transfer.localPath) ? moviePicture(transfer.localPath, pixels)
+                                                             : localPicture(transfer.localPath, pixels);
+        if (!best.isNull()) {
+            best.setDevicePixelRatio(dpr);
+            return best;
+        }
+    } else if (gif && attachment.isValid() && attachment.size <= MaxAutoDownloadBytes &&
+               !transfer.isActive() && transfer.error.isEmpty() && !m_asked.contains(-attachment.fileId)) {
+        m_asked.insert(-attachment.fileId);
+        Q_EMIT animationNeeded(attachment);
+    }
+    const qint64 thumbnailId = attachment.image.thumbnailId;
+    if (thumbnailId <= 0)
+        return {};
+    if (const QImage *thumbnail = m_thumbnails.object(thumbnailId)) {
+        // Scaled once per size: a paint (every frame of a scroll) only draws it.
+        const QString key = QString::number(thumbnailId) + u'@' + QString::number(pixels.width()) + u'x' +
+                            QString::number(pixels.height());
+        if (const QPixmap *scaled = m_scaled.object(key))
+            return *scaled;
+        const QImage image = thumbnail->scaled(pixels, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
+        best = QPixmap::fromImage(image);
+        best.setDevicePixelRatio(dpr);
+        m_scaled.insert(key, new QPixmap(best), kibibytes(image));
+        return best;
+    }
+    if (!m_asked.contains(thumbnailId)) {
+        m_asked.insert(thumbnailId);
+        Q_EMIT thumbnailNeeded(thumbnailId);
+    }
+    return {};
+}
+
+void AttachmentImages::setThumbnail(qint64 thumbnailId, const QByteArray &data)
+{
+    QImage image = QImage::fromData(data);
+    if (image.isNull()) {
+        qCWarning(lcNatterUi) << "thumbnail" << thumbnailId << "is not an image";
+        return;
+    }
+    m_asked.remove(thumbnailId);
+    const qint64 cost = kibibytes(image);
+    m_thumbnails.insert(thumbnailId, new QImage(std::move(image)), cost);
+    Q_EMIT changed();
+}
+
+QPixmap AttachmentImages::localPicture(const QString &path, const QSize &pixels)
+{
+    const QString key =
+        path + u'\n' + QString::number(pixels.width()) + u'x' + QString::number(pixels.height());
+    if (const QPixmap *decoded = m_local.object(key))
+        return *decoded;
+    if (m_loading.contains(key))
+        return {};
+    m_loading.insert(key);
+    // Decoded at the size it is shown, on a worker: a photo is megabytes.
+    QThreadPool::globalInstance()->start(QRunnable::create([this, alive = m_alive, key, path, pixels] {
+        QImageReader reader(path);
+        reader.setAutoTransform(true);
+        if (reader.transformation() == QImageIOHandler::TransformationNone)
+            reader.setScaledSize(pixels);
+        QImage image = reader.read();
+        if (!image.isNull() && image.size() != pixels)
+            image = image.scaled(pixels, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
+        QMetaObject::invokeMethod(
+            qApp,
+            [this, alive, key, image] {
+                if (!*alive)
+                    return;
+                m_loading.remove(key);
+                if (image.isNull())
+                    return; // the thumbnail stays
+                m_local.insert(key, new QPixmap(QPixmap::fromImage(image)), kibibytes(image));
+                Q_EMIT changed();
+            },
+            Qt::QueuedConnection);
+    }));
+    return {};
+}
+
+QPixmap AttachmentImages::moviePicture(const QString &path, const QSize &pixels)
+{
+    auto it = m_movies.find(path);
+    if (it == m_movies.end()) {
+        auto movie = std::make_shared<QMovie>(path);
+        if (!movie->isValid() || movie->frameCount() == 1) {
+            m_stills.insert(path);
+            return localPicture(path, pixels);
+        }
+        connect(movie.get(), &QMovie::frameChanged, this, &AttachmentImages::changed);
+        it = m_movies.insert(path, Movie{std::move(movie), m_tick});
+    }
+    it->paintedAt = m_tick;
+    QMovie *movie = it->movie.get();
+    if (movie->scaledSize() != pixels)
+        movie->setScaledSize(pixels);
+    if (movie->state() != QMovie::Running) {
+        if (movie->state() == QMovie::Paused)
+            movie->setPaused(false);
+        else
+            movie->start();
+        m_visibility.start();
+    }
+    return movie->currentPixmap();
+}
+
+void AttachmentImages::pauseHidden()
+{
+    // A GIF not painted since the last tick has scrolled out of sight (or its
+    // window is hidden): it stops costing frames until it is painted again.
+    ++m_tick;
+    bool playing = false;
+    for (Movie &movie : m_movies) {
+        if (movie.movie->state() != QMovie::Running)
+            continue;
+        if (m_tick - movie.paintedAt > 1)
+            movie.movie->setPaused(true);
+        else
+            playing = true;
+    }
+    if (!playing)
+        m_visibility.stop();
+}
+
+int AttachmentImages::playingCount() const
+{
+    int playing = 0;
+    for (const Movie &movie : m_movies)
+        playing += movie.movie->state() == QMovie::Running ? 1 : 0;
+    return playing;
+}
+
+} // namespace Natter
