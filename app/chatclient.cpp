@@ -993,6 +993,14 @@ void ChatClient::watchTransfers()
                     clientId,
                     Transfer{Transfer::Kind::Upload, sent, total, rate, {}, m_uploadPaths.value(clientId)});
         });
+    connect(
+        m_files, &FileTransferClient::uploadPreparing, this,
+        [this](const QString &clientId, qint64 hashed, qint64 total) {
+            if (MessageListModel *model = messages(m_outboxKeys.value(clientId)))
+                model->setUploadTransfer(
+                    clientId,
+                    Transfer{Transfer::Kind::Upload, 0, total, 0, {}, m_uploadPaths.value(clientId), hashed});
+        });
     connect(m_files, &FileTransferClient::uploadFinished, this, [this](const QString &clientId, qint64) {
         // The stored message (pushed with it) takes the row's place.
         m_meters.remove(u'u' + clientId);

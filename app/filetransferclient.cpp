@@ -3,10 +3,10 @@
 #include "app/clientlogging.h"
 #include "app/serverconnection.h"
 #include "common/codec.h"
+#include "common/sha256.h"
 #include "common/validation.h"
 
 #include <QBuffer>
-#include <QCryptographicHash>
 #include <QFile>
 #include <QFileInfo>
 #include <QImage>
@@ -16,6 +16,8 @@
 #include <QRunnable>
 #include <QUuid>
 
+#include <functional>
+
 using namespace Qt::StringLiterals;
 
 namespace Natter {
@@ -24,23 +26,26 @@ using namespace Protocol;
 
 namespace {
 
-/// The SHA-256 of a file's first size bytes; empty if it cannot be read whole.
-QString sha256Of(const QString &path, qint64 size)
+/// The SHA-256 of a file's first size bytes; empty if it cannot be read
+/// whole. progress(bytes) is called every 64 MiB.
+QString sha256Of(const QString &path, qint64 size, const std::function<void(qint64)> &progress = {})
 {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return {};
-    QCryptographicHash hash(QCryptographicHash::Sha256);
+    Sha256 hash;
     QByteArray buffer(1 << 20, Qt::Uninitialized);
     qint64 left = size;
     while (left > 0) {
         const qint64 read = file.read(buffer.data(), std::min<qint64>(left, buffer.size()));
         if (read <= 0)
             return {};
-        hash.addData(QByteArrayView(buffer.constData(), read));
+        hash.add(QByteArrayView(buffer.constData(), read));
         left -= read;
+        if (progress && ((size - left) & ((64 << 20) - 1)) == 0)
+            progress(size - left);
     }
-    return QString::fromLatin1(hash.result().toHex());
+    return hash.finish();
 }
 
 } // namespace
@@ -78,7 +83,9 @@ Attachment FileTransferClient::describe(const QString &path)
         QSize size = reader.size();
         if (reader.transformation().testFlag(QImageIOHandler::TransformationRotate90))
             size.transpose();
-        if (size.isValid() && reader.canRead())
+        // Larger than any screen a protocol client is asked to show: shared as a plain file.
+        if (size.isValid() && reader.canRead() && size.width() <= Protocol::MaxImageSide &&
+            size.height() <= Protocol::MaxImageSide)
             attachment.image = ImageInfo{size.width(), size.height(), 0};
     }
     return attachment;
@@ -152,7 +159,11 @@ QString FileTransferClient::upload(const FileUpload &file)
     const bool image = described.isImage();
     // Hashed (and an image's thumbnail made) off the GUI thread: a 2 GB build takes seconds.
     m_workers.start(QRunnable::create([this, clientId, path, size, image] {
-        const QString digest = sha256Of(path, size);
+        const QString digest = sha256Of(path, size, [this, clientId, size](qint64 hashed) {
+            QMetaObject::invokeMethod(
+                this, [this, clientId, hashed, size] { Q_EMIT uploadPreparing(clientId, hashed, size); },
+                Qt::QueuedConnection);
+        });
         const QByteArray thumbnail = image ? thumbnailOf(path) : QByteArray();
         QMetaObject::invokeMethod(
             this, [this, clientId, digest, thumbnail] { hashed(clientId, digest, thumbnail); },
@@ -181,8 +192,7 @@ void FileTransferClient::hashed(const QString &clientId, const QString &digest, 
         begin.clientId = clientId + u"-t"_s;
         begin.thumbnail = true;
         begin.size = thumbnail.size();
-        begin.sha256 =
-            QString::fromLatin1(QCryptographicHash::hash(thumbnail, QCryptographicHash::Sha256).toHex());
+        begin.sha256 = Sha256::of(thumbnail);
         begin.mime = thumbnail.startsWith("\x89PNG") ? u"image/png"_s : u"image/jpeg"_s;
         begin.name = begin.mime == u"image/png"_s ? u"thumbnail.png"_s : u"thumbnail.jpg"_s;
         small->hashed = true;

@@ -85,6 +85,8 @@ public:
     void onBinary(const QByteArray &payload);
 
 Q_SIGNALS:
+    /// An upload's file is being read to hash it: bytes so far of total.
+    void uploadPreparing(const QString &clientId, qint64 hashed, qint64 total);
     void uploadProgress(const QString &clientId, qint64 sent, qint64 total);
     void uploadFinished(const QString &clientId, qint64 fileId);
     void uploadFailed(const QString &clientId, const QString &message);

@@ -25,6 +25,7 @@ struct Transfer
     qint64 bytesPerSecond = 0; ///< lately; 0 while unknown (waiting, hashing, offline)
     QString error;             ///< why it stopped (empty: it did not fail)
     QString localPath;         ///< a whole local copy (downloaded, or the sender's own file)
+    qint64 prepared = 0;       ///< an upload's bytes hashed before it starts
     bool isActive() const { return kind != Kind::None; }
     friend bool operator==(const Transfer &, const Transfer &) = default;
 };

@@ -5,8 +5,6 @@
 #include <QFileInfo>
 #include <QtEndian>
 
-#include <openssl/evp.h>
-
 #include <memory>
 
 #ifdef Q_OS_UNIX
@@ -81,33 +79,6 @@ QString FileVault::partialPath(qint64 uploadId) const
 QString FileVault::keptPath(const QString &sha256) const
 {
     return m_root + u'/' + sha256.left(2) + u'/' + sha256.mid(2);
-}
-
-struct FileVault::Hasher::Context
-{
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> digest{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
-};
-
-FileVault::Hasher::Hasher()
-    : m_context(std::make_unique<Context>())
-{
-    if (!m_context->digest || EVP_DigestInit_ex(m_context->digest.get(), EVP_sha256(), nullptr) != 1)
-        qFatal("FileVault: OpenSSL has no SHA-256");
-}
-
-FileVault::Hasher::~Hasher() = default;
-
-void FileVault::Hasher::add(QByteArrayView bytes)
-{
-    EVP_DigestUpdate(m_context->digest.get(), bytes.data(), size_t(bytes.size()));
-}
-
-QString FileVault::Hasher::finish()
-{
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_DigestFinal_ex(m_context->digest.get(), digest, &length);
-    return QString::fromLatin1(QByteArray(reinterpret_cast<const char *>(digest), int(length)).toHex());
 }
 
 std::optional<QString> FileVault::sha256Of(const QString &path, qint64 size)

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "common/sha256.h"
+
 #include <QByteArrayView>
 #include <QString>
 
@@ -19,21 +21,8 @@ class FileVault
 {
 public:
     /// SHA-256 of bytes given in pieces (OpenSSL's, with the CPU's SHA instructions where there are some).
-    class Hasher
-    {
-    public:
-        Hasher();
-        ~Hasher();
-        Hasher(const Hasher &) = delete;
-        Hasher &operator=(const Hasher &) = delete;
-        void add(QByteArrayView bytes);
-        /// Lowercase hex; the hasher is spent after it.
-        QString finish();
-
-    private:
-        struct Context;
-        std::unique_ptr<Context> m_context;
-    };
+    /// SHA-256 as uploads arrive (OpenSSL).
+    using Hasher = Sha256;
 
     explicit FileVault(QString root = {});
 

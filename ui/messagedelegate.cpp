@@ -325,6 +325,9 @@ QString MessageDelegate::transferText(const Attachment &attachment, const Transf
     if (!transfer.isActive())
         return locale.formattedDataSize(attachment.size);
     if (transfer.bytesPerSecond <= 0) {
+        if (transfer.done == 0 && transfer.kind == Transfer::Kind::Upload && transfer.prepared > 0 &&
+            transfer.total > 0)
+            return tr("Preparing… %1%").arg(transfer.prepared * 100 / transfer.total);
         if (transfer.done == 0)
             return transfer.kind == Transfer::Kind::Upload ? tr("Preparing…") : tr("Waiting…");
         return tr("%1 of %2")
