@@ -130,8 +130,10 @@ void ComposerBar::submit(const QString &text)
 
 void ComposerBar::changeEvent(QEvent *event)
 {
-    if (event->type() == QEvent::PaletteChange)
+    if (event->type() == QEvent::PaletteChange) {
         m_sendButton->setIcon(sendIcon(palette()));
+        m_attachButton->setIcon(attachIcon(palette()));
+    }
     QWidget::changeEvent(event);
 }
 

@@ -331,13 +331,13 @@ QString MessageDelegate::transferText(const Attachment &attachment, const Transf
         if (transfer.done == 0)
             return transfer.kind == Transfer::Kind::Upload ? tr("Preparing…") : tr("Waiting…");
         return tr("%1 of %2")
-            .arg(locale.formattedDataSize(transfer.done), locale.formattedDataSize(transfer.total));
+            .arg(locale.formattedDataSize(transfer.done, 1), locale.formattedDataSize(transfer.total, 1));
     }
     const qint64 left = (std::max<qint64>(0, transfer.total - transfer.done) + transfer.bytesPerSecond - 1) /
                         transfer.bytesPerSecond;
     return tr("%1 of %2 · %3/s · %4")
-        .arg(locale.formattedDataSize(transfer.done), locale.formattedDataSize(transfer.total),
-             locale.formattedDataSize(transfer.bytesPerSecond), timeLeft(left));
+        .arg(locale.formattedDataSize(transfer.done, 1), locale.formattedDataSize(transfer.total, 1),
+             locale.formattedDataSize(transfer.bytesPerSecond, 1), timeLeft(left));
 }
 
 QSize MessageDelegate::attachmentSize(const QStyleOptionViewItem &option, const QModelIndex &index,
@@ -351,7 +351,7 @@ QSize MessageDelegate::attachmentSize(const QStyleOptionViewItem &option, const 
         return imageSize(attachment.image, QSize(std::min(maxWidth, m.lineHeight * 22), m.lineHeight * 18));
     // A card: the type's icon, the name, and a line for the size or the progress (and its bar).
     const int height = 2 * m.padV + m.lineHeight + m.smallLineHeight + 3 * m.innerGap + 4;
-    return QSize(std::min(maxWidth, m.footerMetrics->averageCharWidth() * 40), height);
+    return QSize(std::min(maxWidth, m.footerMetrics->averageCharWidth() * 60), height);
 }
 
 const QIcon &MessageDelegate::fileIcon(const QString &mime, const QWidget *widget) const
@@ -424,14 +424,16 @@ MessageDelegate::attachmentActions(const QStyleOptionViewItem &option, const QMo
 }
 
 void MessageDelegate::paintAttachment(QPainter *painter, const QStyleOptionViewItem &option,
-                                      const QModelIndex &index, const Layout &l,
-                                      const QColor &background) const
+                                      const QModelIndex &index, const Layout &l, const QColor &background,
+                                      const QColor &foreground) const
 {
     const Metrics &m = metrics(option);
     const QPalette &palette = option.palette;
     const Attachment attachment = attachmentOf(index);
     const auto transfer = index.data(MessageListModel::TransferRole).value<Transfer>();
-    const QColor text = palette.color(QPalette::Text);
+    const QColor &text = foreground;
+    // On the accent of the user's own bubble, the bar and the links take the bubble's text colour.
+    const bool onAccent = l.own && !l.compact;
     const QString status = transferText(attachment, transfer);
     const bool failed = !transfer.error.isEmpty();
     const QRect cancel = transfer.isActive() ? cancelRect(option, l) : QRect();
@@ -510,20 +512,20 @@ void MessageDelegate::paintAttachment(QPainter *painter, const QStyleOptionViewI
         QRect open;
         QRect folder;
         cardLinks(option, l, &open, &folder);
-        painter->setPen(bubbleColors(palette, false).link);
+        painter->setPen(onAccent ? foreground : bubbleColors(palette, false).link);
         painter->drawText(open, Qt::AlignLeft | Qt::AlignVCenter, tr("Open"));
         if (!folder.isNull())
             painter->drawText(folder, Qt::AlignLeft | Qt::AlignVCenter, tr("Show in Folder"));
         statusRect.setRight(open.left() - m.padH);
     }
-    painter->setPen(failed ? failedColor(palette) : secondary);
+    painter->setPen(failed && !onAccent ? failedColor(palette) : secondary);
     painter->drawText(statusRect, Qt::AlignLeft | Qt::AlignVCenter,
                       m.footerMetrics->elidedText(status, Qt::ElideRight, statusRect.width()));
     if (transfer.isActive()) {
         const QRect track(x, statusRect.bottom() + 1 + m.innerGap, right - x + 1, 4);
         painter->setBrush(mix(background, text, 0.18));
         painter->drawRoundedRect(track, 2, 2);
-        painter->setBrush(palette.color(QPalette::Highlight));
+        painter->setBrush(onAccent ? foreground : palette.color(QPalette::Highlight));
         if (fraction > 0)
             painter->drawRoundedRect(
                 QRect(track.left(), track.top(), std::max(4, int(track.width() * fraction)), 4), 2, 2);
@@ -923,7 +925,7 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
         chipPalette.setColor(QPalette::Base, colors.background.lighter(135));
     const QList<QTextLayout::FormatRange> formats = textFormats(index, colors.link, chipPalette);
     if (!l.attachment.isNull())
-        paintAttachment(painter, option, index, l, colors.background);
+        paintAttachment(painter, option, index, l, colors.background, textColor);
     painter->setPen(textColor);
     painter->setFont(m.font);
     if (l.text.height() > 0)
@@ -1147,7 +1149,7 @@ void MessageDelegate::paintCompact(QPainter *painter, const QStyleOptionViewItem
         l.own && index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>() ==
                      MessageListModel::DeliveryState::Sending;
     if (!l.attachment.isNull())
-        paintAttachment(painter, option, index, l, base);
+        paintAttachment(painter, option, index, l, base, text);
     painter->setPen(sending || deleted ? secondary : text);
     painter->setFont(m.font);
     if (l.text.height() > 0)

@@ -194,7 +194,7 @@ private:
     /// The attachment's block within at most maxWidth (an invalid size: none).
     QSize attachmentSize(const QStyleOptionViewItem &option, const QModelIndex &index, int maxWidth) const;
     void paintAttachment(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index,
-                         const Layout &l, const QColor &background) const;
+                         const Layout &l, const QColor &background, const QColor &foreground) const;
     /// The file card's "Open" and "Show in Folder" (in row coordinates), when a local copy exists.
     void cardLinks(const QStyleOptionViewItem &option, const Layout &l, QRect *open, QRect *folder) const;
     QRect cancelRect(const QStyleOptionViewItem &option, const Layout &l) const;

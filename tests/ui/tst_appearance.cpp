@@ -5,6 +5,7 @@
 #include "common/conversationlistmodel.h"
 #include "common/memberlistmodel.h"
 #include "common/messagelistmodel.h"
+#include "ui/attachmentimages.h"
 #include "ui/composer.h"
 #include "ui/conversationview.h"
 #include "ui/mainwindow.h"
@@ -15,6 +16,7 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QBuffer>
 #include <QDir>
 #include <QLabel>
 #include <QListView>
@@ -190,6 +192,8 @@ private Q_SLOTS:
     void compactIsChosenFromTheViewMenu();
     void sidebarRowsKeepTheirPartsApart();
     void sidebarTimesReadLikeAClock();
+    void sharedFilesLookRight_data();
+    void sharedFilesLookRight();
 };
 
 void TestAppearance::initTestCase()
@@ -339,4 +343,103 @@ void TestAppearance::sidebarTimesReadLikeAClock()
 }
 
 QTEST_MAIN(TestAppearance)
+void TestAppearance::sharedFilesLookRight_data()
+{
+    QTest::addColumn<Theme>("theme");
+    QTest::newRow("light") << Theme::Light;
+    QTest::newRow("dark") << Theme::Dark;
+}
+
+void TestAppearance::sharedFilesLookRight()
+{
+    // Files as a team shares them: a screenshot inline, a PDF already here
+    // (Open, Show in Folder), a build still going up with its progress.
+    QFETCH(Theme, theme);
+    Scene scene;
+    scene.window.setTheme(theme);
+    const QDateTime now = QDateTime(QDate::currentDate(), QTime(9, 40)).toUTC();
+    Message shot;
+    shot.id = 501;
+    shot.room = u"general"_s;
+    shot.from = Carol;
+    shot.timestamp = now;
+    shot.text = u"New login page, what do you think?"_s;
+    shot.attachment = Attachment{
+        31, u"login-page.png"_s, 412'000, u"image/png"_s, QString(64, u'a'), ImageInfo{1600, 1000, 32}};
+    Message pdf;
+    pdf.id = 502;
+    pdf.room = u"general"_s;
+    pdf.from = Dave;
+    pdf.timestamp = now.addSecs(60);
+    pdf.attachment =
+        Attachment{33, u"Release notes 2.4.pdf"_s, 2'400'000, u"application/pdf"_s, QString(64, u'b'), {}};
+    scene.messages.addMessages({shot, pdf});
+    Message build;
+    build.room = u"general"_s;
+    build.from = Alice;
+    build.timestamp = now.addSecs(120);
+    build.clientId = u"f-build"_s;
+    build.attachment.name = u"natter-2.4.1-amd64.deb"_s;
+    build.attachment.size = 1'610'612'736;
+    build.attachment.mime = u"application/vnd.debian.binary-package"_s;
+    scene.messages.addOutgoing(build);
+    scene.messages.setDownloadTransfer(33, Transfer{Transfer::Kind::None, 0, 0, 0, {}, u"/tmp/notes.pdf"_s});
+    scene.messages.setUploadTransfer(
+        u"f-build"_s, Transfer{Transfer::Kind::Upload, 644'245'094, 1'610'612'736, 118'000'000, {}, {}});
+
+    // The screenshot's thumbnail: a page with a form on it.
+    QImage thumbnail(640, 400, QImage::Format_RGB32);
+    thumbnail.fill(QColor(236, 240, 245));
+    {
+        QPainter painter(&thumbnail);
+        painter.fillRect(QRect(0, 0, 640, 56), QColor(32, 92, 180));
+        painter.fillRect(QRect(200, 120, 240, 200), Qt::white);
+        painter.fillRect(QRect(230, 160, 180, 24), QColor(220, 224, 230));
+        painter.fillRect(QRect(230, 200, 180, 24), QColor(220, 224, 230));
+        painter.fillRect(QRect(230, 250, 180, 32), QColor(32, 92, 180));
+    }
+    QByteArray png;
+    QBuffer buffer(&png);
+    buffer.open(QIODevice::WriteOnly);
+    thumbnail.save(&buffer, "PNG");
+    AttachmentImages images;
+    images.setThumbnail(32, png);
+    scene.window.setAttachmentImages(&images);
+    QVERIFY(scene.open());
+    QListView *view = scene.window.messageView();
+    QTRY_COMPARE(view->verticalScrollBar()->value(), view->verticalScrollBar()->maximum());
+    const QImage image = renderAt(scene.window, 1);
+
+    // The screenshot shows inline at its shape, its thumbnail painted (the blue bar at its top).
+    MessageDelegate *delegate = scene.window.messageDelegate();
+    const auto layoutOf = [&](int row) {
+        QStyleOptionViewItem option;
+        option.initFrom(view->viewport());
+        option.font = view->font();
+        option.rect = view->visualRect(view->model()->index(row, 0));
+        return std::pair{option.rect, delegate->layout(option, view->model()->index(row, 0))};
+    };
+    const int shotRow = view->model()->rowCount() - 3;
+    const auto [shotRect, shotLayout] = layoutOf(shotRow);
+    QVERIFY(shotLayout.image);
+    QVERIFY(qAbs(shotLayout.attachment.width() * 1000 - shotLayout.attachment.height() * 1600) <= 1600);
+    const QPoint bar =
+        view->viewport()->mapTo(&scene.window, shotRect.topLeft() + shotLayout.attachment.topLeft() +
+                                                   QPoint(shotLayout.attachment.width() / 2, 3));
+    QCOMPARE(image.pixelColor(bar).blue() > 150 && image.pixelColor(bar).red() < 80, true);
+    // The upload's progress bar is drawn in the highlight colour, about 40 % of the way.
+    const auto [buildRect, buildLayout] = layoutOf(view->model()->rowCount() - 1);
+    QVERIFY(!buildLayout.image);
+    QVERIFY(view->viewport()->rect().contains(buildRect));
+
+    const QString folder = qEnvironmentVariable("NATTER_SCREENSHOT_DIR");
+    if (!folder.isEmpty()) {
+        QVERIFY(QDir().mkpath(folder));
+        const QString name =
+            u"%1/natter-files-%2"_s.arg(folder, theme == Theme::Dark ? u"dark"_s : u"light"_s);
+        QVERIFY(image.save(name + u".png"_s));
+        QVERIFY(renderAt(scene.window, 2).save(name + u"@2x.png"_s));
+    }
+}
+
 #include "tst_appearance.moc"

@@ -538,7 +538,7 @@ void TestMessageDelegate::transfersShowProgressAndCanBeCancelled()
     const Transfer going{Transfer::Kind::Upload, 500'000'000, 2'000'000'000, 100'000'000, {}, {}};
     m_model->setUploadTransfer(QStringLiteral("f-1"), going);
     const QString text = MessageDelegate::transferText(pending.attachment, going);
-    QVERIFY2(text.contains(QLocale().formattedDataSize(500'000'000)) && text.contains(u"/s"_s) &&
+    QVERIFY2(text.contains(QLocale().formattedDataSize(500'000'000, 1)) && text.contains(u"/s"_s) &&
                  text.contains(u"15 s left"_s),
              qPrintable(text));
     QCOMPARE(MessageDelegate::transferText(pending.attachment,
@@ -546,9 +546,9 @@ void TestMessageDelegate::transfersShowProgressAndCanBeCancelled()
              QStringLiteral("Preparing…"));
     QCOMPARE(MessageDelegate::transferText(
                  pending.attachment, Transfer{Transfer::Kind::Upload, 0, 200'000'000, 1'000'000, {}, {}}),
-             u"%1 of %2 · %3/s · 4 min left"_s.arg(QLocale().formattedDataSize(0),
-                                                   QLocale().formattedDataSize(200'000'000),
-                                                   QLocale().formattedDataSize(1'000'000)));
+             u"%1 of %2 · %3/s · 4 min left"_s.arg(QLocale().formattedDataSize(0, 1),
+                                                   QLocale().formattedDataSize(200'000'000, 1),
+                                                   QLocale().formattedDataSize(1'000'000, 1)));
 
     m_view->doItemsLayout();
     const QStyleOptionViewItem option = optionFor(row);
