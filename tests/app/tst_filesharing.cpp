@@ -53,6 +53,7 @@ private Q_SLOTS:
     void anUploadWaitsForTheServerAndGoesOnByItself();
     void cancellingAnUploadTakesItsMessageAway();
     void tooLargeFilesAreRefusedBeforeTheyStart();
+    void aRefusedUploadSaysWhyAndCanBeRetried();
 
 private:
     std::unique_ptr<AppController> makeApp(const QString &name, const QString &email);
@@ -315,6 +316,37 @@ void TestFileSharing::tooLargeFilesAreRefusedBeforeTheyStart()
              qPrintable(errors.at(0).at(0).toString()));
     QCOMPARE(m_alice->client()->messages(m_general)->outbox().size(), 0);
     QVERIFY(m_alice->window()->errorText().contains(QStringLiteral("too big.bin")));
+}
+
+void TestFileSharing::aRefusedUploadSaysWhyAndCanBeRetried()
+{
+    ServerConfig config = TestServer::defaultConfig();
+    config.storageQuotaPerUser = 100 * 1024;
+    m_server = std::make_unique<TestServer>(config);
+    QVERIFY(m_server->start());
+    QVERIFY(startBoth());
+    const QString path = writeFile(QStringLiteral("photos.zip"), 200 * 1024);
+    m_alice->shareFiles(m_general, {path});
+    MessageListModel *alices = m_alice->client()->messages(m_general);
+    QCOMPARE(alices->outbox().size(), 1);
+    const int row = alices->rowCount() - 1;
+    // Refused: the bubble says why (and offers Retry), so does the banner; nothing reaches Bob.
+    QTRY_COMPARE(alices->deliveryStateAt(row), MessageListModel::DeliveryState::Failed);
+    QVERIFY2(alices->transferAt(row).error.contains(QStringLiteral("delete some of your messages")),
+             qPrintable(alices->transferAt(row).error));
+    QVERIFY(!alices->transferAt(row).isActive());
+    QVERIFY(m_alice->window()->errorText().contains(QStringLiteral("A file was not sent")));
+    // Retry (the footer's "Retry"): it goes again, and is refused again with the same reason.
+    Q_EMIT m_alice->window()->retryRequested(m_general, alices->outbox().at(0).clientId);
+    QCOMPARE(alices->deliveryStateAt(row), MessageListModel::DeliveryState::Sending);
+    QCOMPARE(alices->transferAt(row).kind, Transfer::Kind::Upload);
+    QTRY_COMPARE(alices->deliveryStateAt(row), MessageListModel::DeliveryState::Failed);
+    QCOMPARE(m_bob->client()->messages(m_general)->storedCount(), 0);
+    // The file gone before a retry: said, not a crash.
+    QVERIFY(QFile::remove(path));
+    Q_EMIT m_alice->window()->retryRequested(m_general, alices->outbox().at(0).clientId);
+    QCOMPARE(alices->deliveryStateAt(row), MessageListModel::DeliveryState::Failed);
+    QVERIFY(!alices->transferAt(row).error.isEmpty());
 }
 
 QTEST_MAIN(TestFileSharing)
