@@ -1261,7 +1261,7 @@ void AppController::openAttachment(const ConversationKey &key, const Message &me
         return;
     }
     if (!local.isEmpty()) {
-        QDesktopServices::openUrl(QUrl::fromLocalFile(local));
+        openFile(attachment, local);
         return;
     }
     const FileCache cache = fileCache();
@@ -1342,7 +1342,26 @@ void AppController::onFileDownloaded(const Attachment &attachment, const QString
     if (ImageViewer *viewer = m_viewers.value(attachment.fileId))
         viewer->setImagePath(path);
     if (m_openWhenDownloaded.remove(attachment.fileId))
-        QDesktopServices::openUrl(QUrl::fromLocalFile(path));
+        openFile(attachment, path);
+}
+
+void AppController::openFile(const Attachment &attachment, const QString &path)
+{
+    // Someone else's program, script or desktop entry runs when "opened":
+    // never without the user saying so.
+    if (FileCache::isRunnable(path)) {
+        const auto answer = QMessageBox::warning(
+            m_window, tr("Open a Program?"),
+            tr("“%1” is a program or script. Opening it may run it, with your rights on this computer.\n\n"
+               "Open it only if you trust it and its sender.")
+                .arg(attachment.name),
+            QMessageBox::Open | QMessageBox::Cancel, QMessageBox::Cancel);
+        if (answer != QMessageBox::Open) {
+            QDesktopServices::openUrl(QUrl::fromLocalFile(QFileInfo(path).absolutePath()));
+            return;
+        }
+    }
+    QDesktopServices::openUrl(QUrl::fromLocalFile(path));
 }
 
 } // namespace Natter

@@ -132,6 +132,8 @@ private:
     QString localCopy(const ConversationKey &key, const Attachment &attachment) const;
     void saveAttachmentAs(const ConversationKey &key, const Attachment &attachment);
     void onFileDownloaded(const Attachment &attachment, const QString &path);
+    /// Hands a file to the desktop (asking first for a program or a script; declined, its folder opens).
+    void openFile(const Attachment &attachment, const QString &path);
     QString tokenKey() const;
     User effectiveIdentity() const;
 

@@ -7,6 +7,7 @@
 #include <QDir>
 #include <QDirIterator>
 #include <QFileInfo>
+#include <QMimeDatabase>
 
 #include <algorithm>
 
@@ -85,6 +86,40 @@ qint64 FileCache::size() const
         total += it.fileInfo().size();
     }
     return total;
+}
+
+bool FileCache::isRunnable(const QString &path)
+{
+    static const QStringList runnable{
+        u"application/x-executable"_s,
+        u"application/x-sharedlib"_s,
+        u"application/x-pie-executable"_s,
+        u"application/x-shellscript"_s,
+        u"application/x-desktop"_s,
+        u"application/x-msdownload"_s,
+        u"application/x-ms-dos-executable"_s,
+        u"application/vnd.microsoft.portable-executable"_s,
+        u"application/x-msi"_s,
+        u"application/x-ms-shortcut"_s,
+        u"application/x-perl"_s,
+        u"text/x-python"_s,
+        u"text/x-python3"_s,
+        u"application/x-ruby"_s,
+        u"application/javascript"_s,
+        u"application/x-java-archive"_s,
+        u"application/vnd.debian.binary-package"_s,
+        u"application/x-rpm"_s,
+        u"application/vnd.appimage"_s,
+        u"application/x-bat"_s,
+        u"text/x-msdos-batch"_s,
+        u"application/x-powershell"_s,
+    };
+    const QMimeType type = QMimeDatabase().mimeTypeForFile(path);
+    for (const QString &name : runnable) {
+        if (type.inherits(name))
+            return true;
+    }
+    return false;
 }
 
 qint64 FileCache::trim(const QString &keep) const

@@ -36,6 +36,9 @@ public:
     qint64 trim(const QString &keep = {}) const;
     /// Bytes the cache holds now.
     qint64 size() const;
+    /// Whether opening the file could run it (a program, a script, a desktop
+    /// entry, an installer): by its content and name, never by the sender's MIME type.
+    static bool isRunnable(const QString &path);
 
 private:
     QString m_folder;

@@ -1241,8 +1241,17 @@ QStringList draggedFiles(const QMimeData *data)
 void MainWindow::dragEnterEvent(QDragEnterEvent *event)
 {
     // Files dropped anywhere on the window go to the conversation shown.
-    if (m_current.isValid() && (!draggedFiles(event->mimeData()).isEmpty() || event->mimeData()->hasImage()))
+    if (m_current.isValid() &&
+        (!draggedFiles(event->mimeData()).isEmpty() || event->mimeData()->hasImage())) {
         event->acceptProposedAction();
+        statusBar()->showMessage(tr("Drop to share in %1").arg(m_conversationTitle->text()));
+    }
+}
+
+void MainWindow::dragLeaveEvent(QDragLeaveEvent *event)
+{
+    statusBar()->clearMessage();
+    QMainWindow::dragLeaveEvent(event);
 }
 
 void MainWindow::dragMoveEvent(QDragMoveEvent *event)
@@ -1253,6 +1262,7 @@ void MainWindow::dragMoveEvent(QDragMoveEvent *event)
 
 void MainWindow::dropEvent(QDropEvent *event)
 {
+    statusBar()->clearMessage();
     if (!m_current.isValid())
         return;
     if (const QStringList paths = draggedFiles(event->mimeData()); !paths.isEmpty()) {

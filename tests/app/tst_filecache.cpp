@@ -20,6 +20,7 @@ private Q_SLOTS:
     void hostileNamesStayInside();
     void foldersAreTheUsersOnly();
     void trimmingDropsTheLeastRecentlyUsedFirst();
+    void programsAreToldApart();
 
 private:
     static bool write(const QString &path, qint64 size, const QDateTime &used);
@@ -28,8 +29,8 @@ private:
 bool TestFileCache::write(const QString &path, qint64 size, const QDateTime &used)
 {
     QFile file(path);
-    if (!file.open(QIODevice::WriteOnly) || file.write(QByteArray(size, 'x')) != size)
-        return false;
+    if (!file.open(QIODevice::WriteOnly) || file.write(QByteArray(size, 'x')) != size || !file.flush())
+        return false; // flushed first: a write after setting the times would set them to now
     file.setFileTime(used, QFileDevice::FileModificationTime);
     file.setFileTime(used, QFileDevice::FileAccessTime);
     return true;
@@ -101,6 +102,27 @@ void TestFileCache::trimmingDropsTheLeastRecentlyUsedFirst()
     QVERIFY(QFileInfo::exists(file(4)));
     QVERIFY(QFileInfo::exists(file(1) + u".part"_s));
     QCOMPARE(cache.trim(), 0); // within the limit now
+}
+
+void TestFileCache::programsAreToldApart()
+{
+    QTemporaryDir dir;
+    const auto file = [&dir](const QString &name, const QByteArray &content) {
+        QFile out(dir.filePath(name));
+        out.open(QIODevice::WriteOnly);
+        out.write(content);
+        return out.fileName();
+    };
+    QVERIFY(FileCache::isRunnable(file(u"install.sh"_s, "#!/bin/sh\necho hi\n")));
+    QVERIFY(FileCache::isRunnable(file(u"no-extension"_s, "#!/bin/sh\nrm -rf ~\n"))); // by its content
+    QVERIFY(FileCache::isRunnable(file(u"app.desktop"_s, "[Desktop Entry]\nType=Application\nExec=sh\n")));
+    QVERIFY(FileCache::isRunnable(file(u"tool"_s, QByteArray("\x7f"
+                                                             "ELF\x02\x01\x01",
+                                                             7) +
+                                                      QByteArray(60, '\0'))));
+    QVERIFY(!FileCache::isRunnable(file(u"notes.txt"_s, "just words\n")));
+    QVERIFY(!FileCache::isRunnable(file(u"report.pdf"_s, "%PDF-1.7\n")));
+    QVERIFY(!FileCache::isRunnable(file(u"photo.png"_s, "\x89PNG\r\n\x1a\n")));
 }
 
 QTEST_GUILESS_MAIN(TestFileCache)

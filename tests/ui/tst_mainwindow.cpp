@@ -27,6 +27,7 @@
 #include <QScreen>
 #include <QScrollBar>
 #include <QSignalSpy>
+#include <QStatusBar>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
@@ -580,6 +581,8 @@ void TestMainWindow::droppedFilesAreShared()
     QDragEnterEvent enter(at, Qt::CopyAction, &files, Qt::LeftButton, Qt::NoModifier);
     QApplication::sendEvent(&window, &enter);
     QVERIFY(enter.isAccepted());
+    QVERIFY2(window.statusBar()->currentMessage().startsWith(QStringLiteral("Drop to share in")),
+             qPrintable(window.statusBar()->currentMessage()));
     QDropEvent drop(at, Qt::CopyAction, &files, Qt::LeftButton, Qt::NoModifier);
     QApplication::sendEvent(&window, &drop);
     QVERIFY(drop.isAccepted());
