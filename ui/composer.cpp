@@ -248,10 +248,7 @@ void Composer::onTextChanged()
     Q_EMIT typingChanged(true);
 }
 
-namespace {
-
-/// The local files among what was copied or dragged (empty if anything else is there).
-QStringList localFiles(const QMimeData *source)
+QStringList Composer::localFiles(const QMimeData *source)
 {
     QStringList paths;
     if (!source->hasUrls())
@@ -263,8 +260,6 @@ QStringList localFiles(const QMimeData *source)
     }
     return paths;
 }
-
-} // namespace
 
 bool Composer::canInsertFromMimeData(const QMimeData *source) const
 {

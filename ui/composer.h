@@ -7,6 +7,7 @@
 QT_BEGIN_NAMESPACE
 class QAbstractItemModel;
 class QCompleter;
+class QMimeData;
 QT_END_NAMESPACE
 
 namespace Natter {
@@ -30,6 +31,8 @@ public:
 
     /// The people "@" offers (a MemberListModel: names, EmailRole, IsSelfRole).
     void setMemberModel(QAbstractItemModel *members);
+    /// The local files among what was copied or dragged (empty if anything else is there).
+    static QStringList localFiles(const QMimeData *source);
     /// The emails of the people the text still calls by "@Name".
     QStringList mentions() const;
     QCompleter *completer() const { return m_completer; }

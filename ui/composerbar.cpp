@@ -15,6 +15,8 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <functional>
+
 using namespace Qt::StringLiterals;
 
 namespace Natter {
@@ -137,10 +139,12 @@ void ComposerBar::changeEvent(QEvent *event)
     QWidget::changeEvent(event);
 }
 
-QIcon ComposerBar::sendIcon(const QPalette &palette)
+namespace {
+
+/// The desktop's themed icon where it has one; else one drawn at the usual sizes.
+QIcon themedOrDrawn(const QString &name, const std::function<void(QPainter &, qreal)> &draw)
 {
-    // The desktop's "send" icon where it has one; else a paper plane drawn in the theme's accent.
-    const QIcon themed = QIcon::fromTheme(u"document-send"_s);
+    const QIcon themed = QIcon::fromTheme(name);
     if (!themed.isNull())
         return themed;
     QIcon icon;
@@ -149,39 +153,38 @@ QIcon ComposerBar::sendIcon(const QPalette &palette)
         pixmap.fill(Qt::transparent);
         QPainter painter(&pixmap);
         painter.setRenderHint(QPainter::Antialiasing);
-        painter.setPen(Qt::NoPen);
-        painter.setBrush(palette.color(QPalette::Highlight));
-        const qreal s = size;
-        painter.drawPolygon(
-            QPolygonF{{s * 0.08, s * 0.12}, {s * 0.95, s * 0.5}, {s * 0.08, s * 0.88}, {s * 0.22, s * 0.5}});
+        draw(painter, size);
+        painter.end();
         icon.addPixmap(pixmap);
     }
     return icon;
 }
 
+} // namespace
+
+QIcon ComposerBar::sendIcon(const QPalette &palette)
+{
+    // A paper plane in the theme's accent.
+    return themedOrDrawn(u"document-send"_s, [&palette](QPainter &painter, qreal s) {
+        painter.setPen(Qt::NoPen);
+        painter.setBrush(palette.color(QPalette::Highlight));
+        painter.drawPolygon(
+            QPolygonF{{s * 0.08, s * 0.12}, {s * 0.95, s * 0.5}, {s * 0.08, s * 0.88}, {s * 0.22, s * 0.5}});
+    });
+}
+
 QIcon ComposerBar::attachIcon(const QPalette &palette)
 {
-    const QIcon themed = QIcon::fromTheme(u"mail-attachment"_s);
-    if (!themed.isNull())
-        return themed;
-    QIcon icon;
-    for (const int size : {16, 24, 32, 48}) {
-        QPixmap pixmap(size, size);
-        pixmap.fill(Qt::transparent);
-        QPainter painter(&pixmap);
-        painter.setRenderHint(QPainter::Antialiasing);
-        const qreal s = size;
+    // A paperclip, leaning: an outer loop and an inner one.
+    return themedOrDrawn(u"mail-attachment"_s, [&palette](QPainter &painter, qreal s) {
         painter.setPen(
             QPen(palette.color(QPalette::ButtonText), std::max(1.5, s / 14), Qt::SolidLine, Qt::RoundCap));
         painter.setBrush(Qt::NoBrush);
-        // A paperclip, leaning: an outer loop and an inner one.
         painter.translate(s / 2, s / 2);
         painter.rotate(40);
         painter.drawRoundedRect(QRectF(-s * 0.16, -s * 0.42, s * 0.32, s * 0.8), s * 0.16, s * 0.16);
         painter.drawLine(QPointF(0, -s * 0.24), QPointF(0, s * 0.2));
-        icon.addPixmap(pixmap);
-    }
-    return icon;
+    });
 }
 
 } // namespace Natter

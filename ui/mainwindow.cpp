@@ -1222,27 +1222,11 @@ void MainWindow::chooseFiles()
         Q_EMIT filesAttached(key, paths);
 }
 
-namespace {
-
-/// The local files being dragged (empty if anything else is).
-QStringList draggedFiles(const QMimeData *data)
-{
-    QStringList paths;
-    for (const QUrl &url : data->urls()) {
-        if (!url.isLocalFile() || !QFileInfo(url.toLocalFile()).isFile())
-            return {};
-        paths.append(url.toLocalFile());
-    }
-    return paths;
-}
-
-} // namespace
-
 void MainWindow::dragEnterEvent(QDragEnterEvent *event)
 {
     // Files dropped anywhere on the window go to the conversation shown.
     if (m_current.isValid() &&
-        (!draggedFiles(event->mimeData()).isEmpty() || event->mimeData()->hasImage())) {
+        (!Composer::localFiles(event->mimeData()).isEmpty() || event->mimeData()->hasImage())) {
         event->acceptProposedAction();
         statusBar()->showMessage(tr("Drop to share in %1").arg(m_conversationTitle->text()));
     }
@@ -1256,7 +1240,8 @@ void MainWindow::dragLeaveEvent(QDragLeaveEvent *event)
 
 void MainWindow::dragMoveEvent(QDragMoveEvent *event)
 {
-    if (m_current.isValid() && (!draggedFiles(event->mimeData()).isEmpty() || event->mimeData()->hasImage()))
+    if (m_current.isValid() &&
+        (!Composer::localFiles(event->mimeData()).isEmpty() || event->mimeData()->hasImage()))
         event->acceptProposedAction();
 }
 
@@ -1265,7 +1250,7 @@ void MainWindow::dropEvent(QDropEvent *event)
     statusBar()->clearMessage();
     if (!m_current.isValid())
         return;
-    if (const QStringList paths = draggedFiles(event->mimeData()); !paths.isEmpty()) {
+    if (const QStringList paths = Composer::localFiles(event->mimeData()); !paths.isEmpty()) {
         event->acceptProposedAction();
         Q_EMIT filesAttached(ConversationKey(m_current), paths);
     } else if (event->mimeData()->hasImage()) {
