@@ -720,6 +720,14 @@ void ChatClient::removeConversation(const ConversationKey &key)
     m_conversations->remove(key);
     it->messages->deleteLater();
     m_open.erase(it);
+    // A file still going up belongs to the closed conversation: stop it rather than let it
+    // arrive in a conversation the person left.
+    for (auto entry = m_outboxKeys.cbegin(); entry != m_outboxKeys.cend(); ++entry) {
+        if (entry.value() == key && m_uploadPaths.remove(entry.key()) > 0) {
+            m_files->cancelUpload(entry.key());
+            m_meters.remove(u'u' + entry.key());
+        }
+    }
     m_outboxKeys.removeIf([&key](const auto &entry) { return entry.value() == key; });
 }
 

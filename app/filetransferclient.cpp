@@ -365,12 +365,21 @@ void FileTransferClient::handle(const DownloadReady &ready)
     const auto download = m_downloads.value(ready.fileId);
     if (!download || ready.offset != download->part->pos())
         return;
+    download->downloadId = ready.downloadId;
     if (download->attachment.sha256.isEmpty()) {
-        // A thumbnail: no message names its size and digest; the server's are checked.
+        // A thumbnail: no message names its size and digest; the server's are checked. A
+        // message can name any file as its thumbnail: nothing larger than one is fetched.
+        if (ready.size > Protocol::MaxThumbnailBytes) {
+            if (isOnline())
+                m_connection->sendText(
+                    QString::fromUtf8(Codec::encodeClientFrame(DownloadCancel{ready.downloadId})));
+            download->part->remove();
+            failDownload(download->attachment.fileId, tr("The preview is larger than a preview can be."));
+            return;
+        }
         download->attachment.sha256 = ready.sha256;
         download->attachment.size = ready.size;
     }
-    download->downloadId = ready.downloadId;
 }
 
 void FileTransferClient::onBinary(const QByteArray &payload)
@@ -381,6 +390,11 @@ void FileTransferClient::onBinary(const QByteArray &payload)
     for (const auto &download : std::as_const(m_downloads)) {
         if (download->downloadId != chunk->first)
             continue;
+        if (download->part->pos() + chunk->second.size() > download->attachment.size) {
+            // More than the file holds: never written to disk.
+            failDownload(download->attachment.fileId, tr("The file arrived damaged; try again."));
+            return;
+        }
         if (download->part->write(chunk->second.data(), chunk->second.size()) != chunk->second.size()) {
             failDownload(download->attachment.fileId, tr("The disk is full or the file cannot be written."));
             return;

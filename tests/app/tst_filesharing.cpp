@@ -52,6 +52,7 @@ private Q_SLOTS:
     void droppedFilesGoUpWithProgressAndOpenOnTheOtherSide();
     void anUploadWaitsForTheServerAndGoesOnByItself();
     void cancellingAnUploadTakesItsMessageAway();
+    void closingAConversationStopsItsUploads();
     void tooLargeFilesAreRefusedBeforeTheyStart();
     void aRefusedUploadSaysWhyAndCanBeRetried();
 
@@ -299,6 +300,37 @@ void TestFileSharing::cancellingAnUploadTakesItsMessageAway()
     MessageListModel *bobs = m_bob->client()->messages(m_general);
     QTRY_COMPARE(lastMessage(bobs).text, QStringLiteral("never mind"));
     QCOMPARE(bobs->storedCount(), 1);
+}
+
+void TestFileSharing::closingAConversationStopsItsUploads()
+{
+    QVERIFY(startBoth());
+    const ConversationKey withBob = ConversationKey::direct(QStringLiteral("bob@example.org"));
+    QVERIFY(m_alice->client()->openDirect(withBob.name, QStringLiteral("Bob")));
+    m_server->stop();
+    QTRY_VERIFY(m_alice->client()->state() != State::Online);
+    // One file for Bob alone, one for the room; then Alice closes the conversation with Bob.
+    m_alice->shareFiles(withBob, {writeFile(QStringLiteral("private.pdf"), 512 * 1024)});
+    m_alice->shareFiles(m_general, {writeFile(QStringLiteral("public.pdf"), 512 * 1024)});
+    const Message forBob = m_alice->client()->messages(withBob)->outbox().at(0);
+    const Message forRoom = m_alice->client()->messages(m_general)->outbox().at(0);
+    QVERIFY(m_alice->client()->files()->isUploading(forBob.clientId));
+    Q_EMIT m_alice->window()->closeConversationRequested(withBob); // as its ✕ asks
+    QVERIFY(!m_alice->client()->files()->isUploading(forBob.clientId));
+    QVERIFY(m_alice->client()->files()->isUploading(forRoom.clientId));
+
+    // Back online: the room's file arrives, the closed conversation's never does.
+    QVERIFY(m_server->start());
+    MessageListModel *bobsRoom = m_bob->client()->messages(m_general);
+    QTRY_VERIFY_WITH_TIMEOUT(lastMessage(bobsRoom).attachment.name == QStringLiteral("public.pdf"), 15'000);
+    const ConversationKey withAlice = ConversationKey::direct(QStringLiteral("alice@example.org"));
+    QVERIFY(m_alice->client()->openDirect(withBob.name, QStringLiteral("Bob")));
+    m_alice->client()->sendMessage(withBob, QStringLiteral("sent the slides in #general instead"));
+    QTRY_VERIFY(m_bob->client()->messages(withAlice) != nullptr);
+    MessageListModel *bobsDirect = m_bob->client()->messages(withAlice);
+    QTRY_COMPARE(lastMessage(bobsDirect).text, QStringLiteral("sent the slides in #general instead"));
+    QCOMPARE(bobsDirect->storedCount(), 1);
+    QVERIFY(!lastMessage(bobsDirect).attachment.isValid());
 }
 
 void TestFileSharing::tooLargeFilesAreRefusedBeforeTheyStart()

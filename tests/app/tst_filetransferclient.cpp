@@ -55,6 +55,7 @@ private Q_SLOTS:
     void aDownloadGoesOnAfterAReconnect();
     void aPartLeftByAnEarlierRunIsResumed();
     void refusalsReachTheCaller();
+    void aBigFileIsNotFetchedAsAPreview();
     void chatIsNotHeldBackByAnUpload();
 
 private:
@@ -237,6 +238,44 @@ void TestFileTransferClient::refusalsReachTheCaller()
     QVERIFY(downloadFailed.wait());
     QCOMPARE(downloadFailed.at(0).at(0).toLongLong(), qint64(4242));
     QVERIFY(!files->isDownloading(4242));
+}
+
+void TestFileTransferClient::aBigFileIsNotFetchedAsAPreview()
+{
+    // A message may name any file as its thumbnail; the app asks for a thumbnail without a
+    // digest or size and must not take more than a thumbnail's worth.
+    const QByteArray data = randomBytes(8 * 1024 * 1024, 5);
+    TestClient bob;
+    QVERIFY(bob.signIn(m_server->port(), u"Bob"_s, u"bob@example.org"_s, {u"files"_s}));
+    const UploadBegin begin = TestClient::announce(data, u"b-2"_s, u"disk.img"_s, u"files"_s);
+    QVERIFY(bob.upload(data, begin).complete);
+    const auto alice = aliceOnline();
+    QVERIFY(alice);
+    const MessageListModel *messages = alice->messages(ConversationKey::room(u"files"_s));
+    QTRY_COMPARE(messages->rowCount(), 1);
+    const Attachment shared = messages->messageAt(0).attachment;
+
+    FileTransferClient *files = alice->files();
+    QSignalSpy failed(files, &FileTransferClient::downloadFailed);
+    qint64 received = 0;
+    connect(files, &FileTransferClient::downloadProgress, this,
+            [&](qint64, qint64 bytes) { received = std::max(received, bytes); });
+    const QString preview = m_dir->filePath(u"preview.png"_s);
+    files->download(Attachment{shared.fileId, u"preview.png"_s, 0, u"image/png"_s, {}, {}}, preview);
+    QVERIFY(failed.wait());
+    QCOMPARE(failed.at(0).at(0).toLongLong(), shared.fileId);
+    QVERIFY(!files->isDownloading(shared.fileId));
+    QCOMPARE(received, 0);
+    QVERIFY(!QFile::exists(preview));
+    QVERIFY(!QFile::exists(preview + u".part"_s));
+
+    // The server stopped sending it: the real download of the same file works on this connection.
+    QSignalSpy finished(files, &FileTransferClient::downloadFinished);
+    const QString target = m_dir->filePath(u"disk.img"_s);
+    files->download(shared, target);
+    QVERIFY(finished.wait(30000));
+    QCOMPARE(readFile(target), data);
+    QCOMPARE(alice->state(), State::Online);
 }
 
 void TestFileTransferClient::chatIsNotHeldBackByAnUpload()
