@@ -323,7 +323,10 @@ AppController::AppController(AppSettings settings, ClientOptions options,
         if (m_window->currentConversation() == ConversationKey::direct(email))
             updateHeader();
     });
-    connect(m_client, &ChatClient::messageArrived, this, &AppController::onMessageArrived);
+    connect(m_client, &ChatClient::messagesArrived, this,
+            [this](const ConversationKey &key, const QList<Message> &messages) {
+                onMessagesArrived(key, messages, false);
+            });
     connect(m_client, &ChatClient::messagesMissed, this,
             [this](const ConversationKey &key, const QList<Message> &messages) {
                 onMessagesArrived(key, messages, true);
@@ -959,11 +962,6 @@ void AppController::updateStatus()
         break;
     }
     updateHeader();
-}
-
-void AppController::onMessageArrived(const ConversationKey &key, const Message &message)
-{
-    onMessagesArrived(key, {message});
 }
 
 void AppController::onMessagesArrived(const ConversationKey &key, const QList<Message> &messages, bool missed)

@@ -108,7 +108,6 @@ private:
     void updateStatus();
     void updateHeader();
     void updateMembers();
-    void onMessageArrived(const ConversationKey &key, const Message &message);
     /// missed: read on resume (the server's unread count may include them already).
     void onMessagesArrived(const ConversationKey &key, const QList<Message> &messages, bool missed = false);
     /// Shows a message of a conversation: opens it, loads the message's surroundings and flashes it.

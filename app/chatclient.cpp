@@ -202,6 +202,8 @@ void ChatClient::onConnected()
 
 int ChatClient::forgetMessages()
 {
+    m_arrivals.clear();
+    m_arrivalOrder.clear();
     int dropped = 0;
     for (Conversation &conversation : m_open) {
         dropped += int(conversation.messages->outbox().size());
@@ -249,6 +251,7 @@ void ChatClient::signOut()
 
 void ChatClient::onDisconnected()
 {
+    applyArrivals(); // they were received
     forgetConnectionState();
 }
 
@@ -264,6 +267,8 @@ void ChatClient::onTextMessage(const QString &text)
         qCWarning(lcNatterClientNet) << "ignoring a frame the client cannot read:" << frame.error().message;
         return;
     }
+    if (!std::holds_alternative<Protocol::ReceiveMessage>(frame.value()))
+        applyArrivals(); // whatever comes next may refer to them
     std::visit([this](const auto &value) { handle(value); }, frame.value());
 }
 
@@ -493,11 +498,46 @@ void ChatClient::handle(const Protocol::ReceiveMessage &receive)
         m_conversations->setTitle(key, message.from.name);
     }
     m_outboxKeys.remove(message.clientId);
-    it->messages->addMessages({message});
-    if (!own)
-        Q_EMIT messageArrived(key, message);
-    if (!own && m_typing[key].remove(message.from.email) > 0)
-        Q_EMIT typingChanged(key);
+    // A flood (a busy room, a peer's script, a backlog after a stall) comes
+    // as many frames in one read: applied together at the end of the pass,
+    // as one row insertion and one unread update, so that the window keeps
+    // painting instead of laying out and badging once per message.
+    auto arrivals = m_arrivals.find(key);
+    if (arrivals == m_arrivals.end()) {
+        arrivals = m_arrivals.insert(key, {});
+        m_arrivalOrder.append(key);
+    }
+    arrivals->append(message);
+    if (!m_arrivalsQueued) {
+        m_arrivalsQueued = true;
+        QMetaObject::invokeMethod(this, &ChatClient::applyArrivals, Qt::QueuedConnection);
+    }
+}
+
+void ChatClient::applyArrivals()
+{
+    m_arrivalsQueued = false;
+    const QList<ConversationKey> order = std::exchange(m_arrivalOrder, {});
+    QHash<ConversationKey, QList<Message>> arrivals = std::exchange(m_arrivals, {});
+    for (const ConversationKey &key : order) {
+        const QList<Message> messages = arrivals.take(key);
+        MessageListModel *model = this->messages(key);
+        if (!model)
+            continue; // closed meanwhile
+        model->addMessages(messages);
+        QList<Message> fromOthers;
+        bool typingStopped = false;
+        for (const Message &message : messages) {
+            if (message.from.email == m_self.email)
+                continue;
+            fromOthers.append(message);
+            typingStopped = m_typing[key].remove(message.from.email) > 0 || typingStopped;
+        }
+        if (!fromOthers.isEmpty())
+            Q_EMIT messagesArrived(key, fromOthers);
+        if (typingStopped)
+            Q_EMIT typingChanged(key);
+    }
 }
 
 void ChatClient::handle(const Protocol::TypingNotice &typing)
@@ -714,6 +754,7 @@ ChatClient::Conversation &ChatClient::addConversation(const ConversationKey &key
 
 void ChatClient::removeConversation(const ConversationKey &key)
 {
+    applyArrivals();
     const auto it = m_open.find(key);
     if (it == m_open.end())
         return;
@@ -1201,6 +1242,7 @@ bool ChatClient::editMessage(qint64 id, const QString &text, const QStringList &
 
 bool ChatClient::showMessage(const ConversationKey &key, qint64 id)
 {
+    applyArrivals();
     const auto it = m_open.find(key);
     if (it == m_open.end() || id <= 0)
         return false;

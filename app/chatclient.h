@@ -227,9 +227,11 @@ Q_SIGNALS:
     void peopleListed(const Natter::Protocol::People &people);
     /// A watched user came online or went away (or the first answer came).
     void presenceChanged(const QString &email);
-    /// A new message from someone else was pushed (not history): for unread
-    /// counts and notifications.
-    void messageArrived(const Natter::ConversationKey &key, const Natter::Message &message);
+    /// New messages from someone else were pushed (not history): for unread
+    /// counts and notifications. Once per conversation and batch: what came
+    /// in one read from the socket is applied to the model as one insertion,
+    /// after which this is emitted with those of others (oldest first).
+    void messagesArrived(const Natter::ConversationKey &key, const QList<Natter::Message> &messages);
     /// Messages from others that were said while this client was away,
     /// read on resume (oldest first): unread, like pushed ones.
     void messagesMissed(const Natter::ConversationKey &key, const QList<Natter::Message> &messages);
@@ -299,6 +301,10 @@ private:
     void handle(const Protocol::Members &members);
     void handle(const Protocol::History &history);
     void handle(const Protocol::ReceiveMessage &receive);
+    /// Applies the pushed messages held for this pass to their models (one
+    /// insertion per conversation). Called at the end of the pass, and before
+    /// anything that must see them (another frame, a state change).
+    void applyArrivals();
     void handle(const Protocol::TypingNotice &typing);
     void handle(const Protocol::RoomList &list) { Q_EMIT roomsListed(list); }
     void handle(const Protocol::People &people) { Q_EMIT peopleListed(people); }
@@ -374,6 +380,9 @@ private:
     };
     QHash<QString, Meter> m_meters; // "u" + client id, "d" + file id
     QTimer m_typingExpiry;
+    QList<ConversationKey> m_arrivalOrder;             // conversations with arrivals, first first
+    QHash<ConversationKey, QList<Message>> m_arrivals; // pushed in this pass, not in a model yet
+    bool m_arrivalsQueued = false;
     /// Read markers go out together a moment after reading stops (each is a write on the server).
     QTimer m_markTimer;
     QHash<ConversationKey, qint64> m_unsentMarks;

@@ -110,7 +110,7 @@ void TestChatClient::signsInJoinsAndReceives()
     MessageListModel *messages = alice->messages(ConversationKey::room(QStringLiteral("general")));
     QVERIFY(messages);
     QAbstractItemModelTester tester(messages);
-    QSignalSpy arrived(alice.get(), &ChatClient::messageArrived);
+    QSignalSpy arrived(alice.get(), &ChatClient::messagesArrived);
     bob.send(Protocol::SendMessage{
         QStringLiteral("general"), {}, QStringLiteral("hi Alice"), QStringLiteral("b-1")});
     QTRY_COMPARE(messages->rowCount(), 1);

@@ -58,6 +58,7 @@ class ResumeTest : public QObject
 
 private Q_SLOTS:
     void asksForWhatItMissedAndResendsTheOutbox();
+    void aFloodIsAppliedInBatchesInOrder();
 };
 
 void ResumeTest::asksForWhatItMissedAndResendsTheOutbox()
@@ -120,7 +121,7 @@ void ResumeTest::asksForWhatItMissedAndResendsTheOutbox()
     QCOMPARE(resent->text, u"are you there?"_s);
 
     // The server answers in order: the join's latest page, the resume page, the ack.
-    QSignalSpy arrived(&client, &ChatClient::messageArrived);
+    QSignalSpy arrived(&client, &ChatClient::messagesArrived);
     say(server, Members{u"general"_s, {Ann, Bob}, false, {}});
     say(server,
         History{
@@ -132,6 +133,70 @@ void ResumeTest::asksForWhatItMissedAndResendsTheOutbox()
     QTRY_COMPARE(idsIn(messages), (QList<qint64>{1, 2, 3, 4, 5}));
     QVERIFY(messages->outbox().isEmpty());
     QCOMPARE(arrived.size(), 0); // our own message is not "new from someone else"
+}
+
+void ResumeTest::aFloodIsAppliedInBatchesInOrder()
+{
+    ScriptedServer server;
+    QVERIFY(server.listen());
+    ChatClient client;
+    client.setIdentity(Ann);
+    client.setToken(u"token-1"_s);
+    client.connectToServer(server.url());
+    QTRY_COMPARE(server.received.size(), 1);
+    say(server, welcomeFor(Ann));
+    QTRY_COMPARE(client.state(), ChatClient::State::Online);
+    QVERIFY(client.openRoom(u"general"_s));
+    QTRY_COMPARE(server.received.size(), 2);
+    say(server, Members{u"general"_s, {Ann, Bob}, false, {}});
+    say(server, History{u"general"_s, {}, {fromBob(1, u"one"_s)}, false});
+    const ConversationKey general = ConversationKey::room(u"general"_s);
+    MessageListModel *messages = client.messages(general);
+    QTRY_COMPARE(messages->rowCount(), 1);
+
+    // Bob is typing, then his script floods the room; the server also pushes
+    // an edit of one of the flood's messages in the same burst.
+    say(server, TypingNotice{u"general"_s, Bob, true, {}});
+    QTRY_COMPARE(client.typingUsers(general).size(), 1);
+    QSignalSpy inserted(messages, &QAbstractItemModel::rowsInserted);
+    QSignalSpy arrived(&client, &ChatClient::messagesArrived);
+    QSignalSpy typing(&client, &ChatClient::typingChanged);
+    constexpr int Flood = 500;
+    for (qint64 id = 2; id < Flood + 2; ++id) {
+        say(server, ReceiveMessage{fromBob(id, u"flood %1"_s.arg(id))});
+        if (id % 50 == 0) { // edited at once: in the same read as the message, mostly
+            Message edited = fromBob(id, u"flood %1, edited"_s.arg(id));
+            edited.edited = QDateTime::currentDateTimeUtc();
+            say(server, MessageChange{MessageChange::Kind::Edited, edited, id / 50, {}});
+        }
+    }
+    QTRY_COMPARE(messages->rowCount(), Flood + 1);
+
+    // Every message, in id order, the edit applied to the message it came after.
+    QList<qint64> expected;
+    for (qint64 id = 1; id < Flood + 2; ++id)
+        expected.append(id);
+    QCOMPARE(idsIn(messages), expected);
+    for (int row = 49; row < Flood + 1; row += 50)
+        QCOMPARE(messages->index(row).data(MessageListModel::TextRole).toString(),
+                 u"flood %1, edited"_s.arg(row + 1));
+    // Applied in batches (one per read from the socket), not once per message.
+    QVERIFY2(inserted.size() < Flood / 10, qPrintable(QString::number(inserted.size())));
+    QCOMPARE(arrived.size(), inserted.size());
+    int announced = 0;
+    qint64 previous = 1;
+    for (const QList<QVariant> &signal : std::as_const(arrived)) {
+        QCOMPARE(signal.at(0).value<ConversationKey>(), general);
+        for (const Message &message : signal.at(1).value<QList<Message>>()) {
+            QCOMPARE(message.id, previous + 1); // oldest first, none twice
+            previous = message.id;
+            ++announced;
+        }
+    }
+    QCOMPARE(announced, Flood);
+    // Bob's first message ended his typing, once.
+    QVERIFY(client.typingUsers(general).isEmpty());
+    QCOMPARE(typing.size(), 1);
 }
 
 QTEST_GUILESS_MAIN(ResumeTest)
