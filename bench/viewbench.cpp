@@ -336,6 +336,18 @@ int main(int argc, char *argv[])
                    : sorted.at(std::min<qsizetype>(sorted.size() - 1, qsizetype(p * sorted.size())));
     };
 
+    // The user makes the window narrower, then wider again, with everything loaded.
+    bar->setValue(bar->maximum() / 2);
+    QList<double> resizeMs;
+    for (const int width : {900, 1100, 700, 1100}) {
+        timer.restart();
+        window.resize(width, 750);
+        QCoreApplication::processEvents();
+        view->viewport()->repaint();
+        resizeMs.append(timer.nsecsElapsed() / 1e6);
+    }
+    std::sort(resizeMs.begin(), resizeMs.end());
+
     // A new message while the user reads far up.
     bar->setValue(bar->maximum() / 3);
     timer.restart();
@@ -365,11 +377,13 @@ int main(int argc, char *argv[])
         "\"page_p50_ms\":%.1f,\"page_max_ms\":%.1f,\"load_all_s\":%.1f,\"rows_loaded\":%d,"
         "\"frames\":%lld,\"frame_p50_ms\":%.2f,\"frame_p99_ms\":%.2f,\"frame_max_ms\":%.2f,"
         "\"append_far_up_ms\":%.1f,\"rss_loaded_mib\":%.1f,\"back_to_bottom_ms\":%.1f,"
-        "\"rows_at_bottom\":%d,\"append_at_bottom_ms\":%.1f,\"rss_growth_mib\":%.1f}\n",
+        "\"rows_at_bottom\":%d,\"append_at_bottom_ms\":%.1f,\"rss_growth_mib\":%.1f,"
+        "\"resize_p50_ms\":%.1f,\"resize_max_ms\":%.1f}\n",
         parser.isSet(compactOption) ? "compact" : "bubbles", g_rich ? "true" : "false", total, page, openMs,
         qlonglong(pageMs.size()), percentile(pageMs, 0.5), pageMs.isEmpty() ? 0.0 : pageMs.constLast(),
         loadAllMs / 1000, loaded, qlonglong(frameMs.size()), percentile(frameMs, 0.5),
         percentile(frameMs, 0.99), frameMs.isEmpty() ? 0.0 : frameMs.constLast(), appendFarUpMs, rssLoaded,
-        backToBottomMs, rowsAtBottom, appendAtBottomMs, (rssKiB() - rssStart) / 1024.0);
+        backToBottomMs, rowsAtBottom, appendAtBottomMs, (rssKiB() - rssStart) / 1024.0,
+        percentile(resizeMs, 0.5), resizeMs.constLast());
     return 0;
 }

@@ -74,6 +74,43 @@ QVariant MessageListModel::data(const QModelIndex &index, int role) const
         return QVariant::fromValue(message.attachment);
     case TransferRole:
         return QVariant::fromValue(transferAt(index.row()));
+    case LayoutKeyRole: {
+        RowLayoutKey key;
+        key.id = message.id;
+        key.clientId = message.clientId;
+        key.senderEmail = message.from.email;
+        key.timestampMs = message.timestamp.toMSecsSinceEpoch();
+        key.own = !m_ownEmail.isEmpty() && message.from.email.compare(m_ownEmail, Qt::CaseInsensitive) == 0;
+        key.delivery = key.own ? int(row.state) + 1 : 0;
+        key.edited = message.edited.isValid();
+        key.deleted = message.deleted;
+        key.reply = message.reply.id > 0;
+        key.reactions = !message.reactions.isEmpty();
+        key.image = message.attachment.isImage();
+        key.file = !key.image && (message.attachment.isValid() || !message.attachment.name.isEmpty());
+        if (!row.revisionKnown) {
+            size_t revision = 0;
+            if (key.edited)
+                revision = qHashMulti(revision, message.edited.toMSecsSinceEpoch());
+            if (key.deleted)
+                revision = qHashMulti(revision, 1);
+            if (key.reply)
+                revision = qHashMulti(revision, message.reply.id, message.reply.deleted, message.reply.text,
+                                      message.reply.from.name);
+            for (const Reaction &reaction : message.reactions)
+                revision = qHashMulti(revision, reaction.emoji, reaction.count, reaction.mine);
+            row.revision = revision;
+            row.revisionKnown = true;
+        }
+        key.revision = row.revision;
+        key.textLength = int(message.text.size());
+        if (row.countedText != message.text.constData()) {
+            row.countedText = message.text.constData();
+            row.paragraphs = int(message.text.count(u'\n')) + 1;
+        }
+        key.paragraphs = row.paragraphs;
+        return QVariant::fromValue(key);
+    }
     default:
         return {};
     }
@@ -101,6 +138,7 @@ QHash<int, QByteArray> MessageListModel::roleNames() const
         {MentionsMeRole, "mentionsMe"},
         {AttachmentRole, "attachment"},
         {TransferRole, "transfer"},
+        {LayoutKeyRole, "layoutKey"},
     });
     return names;
 }
@@ -286,6 +324,7 @@ bool MessageListModel::updateMessage(const Message &current)
             continue;
         reply.deleted = current.deleted;
         reply.text = current.deleted ? QString() : Message::previewOf(current.text);
+        m_rows[row].revisionKnown = false;
         const QModelIndex changed = index(row);
         Q_EMIT dataChanged(changed, changed, {ReplyRole});
     }
@@ -293,6 +332,7 @@ bool MessageListModel::updateMessage(const Message &current)
     if (row < 0)
         return false;
     m_rows[row].message = current;
+    m_rows[row].revisionKnown = false;
     const QModelIndex changed = index(row);
     Q_EMIT dataChanged(changed, changed);
     return true;

@@ -30,6 +30,27 @@ struct Transfer
     friend bool operator==(const Transfer &, const Transfer &) = default;
 };
 
+/// What a view needs to place a row, and to know when its height changes, in
+/// one call (MessageListModel::LayoutKeyRole): a relayout asks it of every row.
+struct RowLayoutKey
+{
+    qint64 id = 0;
+    QString clientId;
+    QString senderEmail;
+    qint64 timestampMs = 0;
+    size_t revision = 0; ///< of what edits, deletions, reply quotes and reactions change
+    int textLength = 0;  ///< characters
+    int paragraphs = 1;  ///< lines of the text as written
+    int delivery = 0;    ///< own rows: DeliveryState + 1; others' 0
+    bool own = false;
+    bool reply = false;
+    bool reactions = false;
+    bool image = false;
+    bool file = false; ///< a file that is not an image
+    bool edited = false;
+    bool deleted = false;
+};
+
 /// The messages of one conversation (a room or a direct conversation), oldest
 /// first, ready for a QListView.
 ///
@@ -70,6 +91,7 @@ public:
         AttachmentRole,            ///< Natter::Attachment; fileId 0 and no name: none (an outbox
                                    ///< row's file has a name, and a file id once uploaded)
         TransferRole,              ///< Natter::Transfer of the row's file
+        LayoutKeyRole,             ///< Natter::RowLayoutKey
     };
     Q_ENUM(Role)
 
@@ -171,6 +193,13 @@ private:
     {
         Message message;
         DeliveryState state = DeliveryState::Sent;
+        // The text's paragraphs, counted for the text at countedText (a
+        // relayout asks every row; an edit brings a new string).
+        mutable const QChar *countedText = nullptr;
+        mutable int paragraphs = 1;
+        // RowLayoutKey::revision, until the message changes.
+        mutable bool revisionKnown = false;
+        mutable size_t revision = 0;
     };
 
     int findStored(qint64 id) const;
@@ -194,3 +223,4 @@ private:
 } // namespace Natter
 
 Q_DECLARE_METATYPE(Natter::Transfer)
+Q_DECLARE_METATYPE(Natter::RowLayoutKey)

@@ -108,6 +108,7 @@ ConversationView::ConversationView(QWidget *parent)
     setMouseTracking(true);
     viewport()->setAttribute(Qt::WA_Hover); // compact rows show their time on hover
     setWordWrap(true);
+    connect(m_delegate, &MessageDelegate::heightsCorrected, this, &ConversationView::relayoutMeasured);
     connect(m_delegate, &MessageDelegate::linkActivated, this, &ConversationView::linkActivated);
     connect(m_delegate, &MessageDelegate::retryRequested, this, &ConversationView::retryRequested);
     connect(m_delegate, &MessageDelegate::reactionToggled, this, &ConversationView::reactionToggled);
@@ -551,8 +552,43 @@ void ConversationView::wheelEvent(QWheelEvent *event)
     QListView::wheelEvent(event);
 }
 
+void ConversationView::relayoutMeasured()
+{
+    // Rows on screen were measured and differ from their estimates: lay out
+    // again, keeping what the user reads in place.
+    m_anchorNextLayout = true;
+    doItemsLayout();
+}
+
+void ConversationView::doItemsLayout()
+{
+    const QAbstractItemModel *rows = model();
+    if (!rows || rows->rowCount() == 0) {
+        QListView::doItemsLayout();
+        return;
+    }
+    // The rows that will be on screen: at the bottom the last ones, else from
+    // the one at the top (kept there).
+    const QModelIndex top = m_stickToBottom ? QModelIndex() : indexAt(QPoint(viewport()->width() / 2, 1));
+    const int onScreen = viewport()->height() / std::max(1, fontMetrics().height()) + 4;
+    const int count = rows->rowCount();
+    if (top.isValid())
+        m_delegate->setMeasuredRows(top.row(), top.row() + onScreen);
+    else
+        m_delegate->setMeasuredRows(count - onScreen, count - 1);
+    const bool anchor = std::exchange(m_anchorNextLayout, false) && top.isValid();
+    const int topBefore = anchor ? visualRect(top).top() : 0;
+    QListView::doItemsLayout();
+    if (anchor) {
+        QScrollBar *scrollBar = verticalScrollBar();
+        scrollBar->setValue(scrollBar->value() + visualRect(top).top() - topBefore);
+    }
+}
+
 void ConversationView::resizeEvent(QResizeEvent *event)
 {
+    if (event->size().width() != event->oldSize().width())
+        m_anchorNextLayout = true;
     QListView::resizeEvent(event);
     hideActionBar();
     updateJumpButton();

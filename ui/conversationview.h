@@ -61,6 +61,9 @@ public:
     /// Back to the newest message, and staying there as others arrive.
     void scrollToLatest();
     bool isAtBottom() const { return m_stickToBottom; }
+    /// Measures the rows about to be shown (the others may be estimated), and
+    /// after a change of width keeps the row at the top where it was.
+    void doItemsLayout() override;
     /// Scrolls a loaded message into the middle of the view and flashes it;
     /// false if it is not loaded.
     bool revealMessage(qint64 id);
@@ -104,6 +107,8 @@ Q_SIGNALS:
 protected:
     void keyPressEvent(QKeyEvent *event) override;
     void resizeEvent(QResizeEvent *event) override;
+    /// Lays out again after rows on screen were measured (MessageDelegate::heightsCorrected).
+    void relayoutMeasured();
     void mouseMoveEvent(QMouseEvent *event) override;
     void leaveEvent(QEvent *event) override;
     void wheelEvent(QWheelEvent *event) override;
@@ -138,6 +143,7 @@ private:
     QTimer m_flashTimer;
     int m_unseen = 0; // messages that arrived below while the user read further up
     bool m_stickToBottom = true;
+    bool m_anchorNextLayout = false; // the width changed: keep the top row in place
     bool m_prepending = false;
     int m_distanceFromBottom = 0;
 };

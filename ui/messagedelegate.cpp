@@ -205,21 +205,25 @@ bool MessageDelegate::startsGroup(const QModelIndex &index, bool *newDay) const
     // Called for every row on every relayout: integers only, and the local
     // time's offset from UTC looked up only when a message falls outside the
     // span between two of the zone's transitions (DST) seen last.
-    const qint64 ms = index.data(MessageListModel::TimestampRole).toDateTime().toMSecsSinceEpoch();
     const QModelIndex previous = index.siblingAtRow(index.row() - 1);
     if (!previous.isValid()) {
         *newDay = true;
         return true;
     }
-    const qint64 previousMs = previous.data(MessageListModel::TimestampRole).toDateTime().toMSecsSinceEpoch();
+    return startsGroup(rowKey(index), rowKey(previous), newDay);
+}
+
+bool MessageDelegate::startsGroup(const RowLayoutKey &row, const RowLayoutKey &before, bool *newDay) const
+{
+    const qint64 ms = row.timestampMs;
+    const qint64 previousMs = before.timestampMs;
     constexpr qint64 DayMs = 24 * 3600 * 1000;
     const auto localDay = [this](qint64 utcMs) {
         const qint64 local = utcMs + localOffsetMs(utcMs);
         return local >= 0 ? local / DayMs : (local - DayMs + 1) / DayMs;
     };
     *newDay = localDay(ms) != localDay(previousMs);
-    return *newDay || ms - previousMs > GroupWindowSeconds * 1000 ||
-           previous.data(MessageListModel::SenderEmailRole) != index.data(MessageListModel::SenderEmailRole);
+    return *newDay || ms - previousMs > GroupWindowSeconds * 1000 || before.senderEmail != row.senderEmail;
 }
 
 qint64 MessageDelegate::localOffsetMs(qint64 utcMs) const
@@ -537,8 +541,7 @@ bool MessageDelegate::startsUnread(const QModelIndex &index) const
 {
     if (m_readMarker <= 0)
         return false;
-    const qint64 id = index.data(MessageListModel::IdRole).toLongLong();
-    if (id <= m_readMarker)
+    if (const qint64 id = index.data(MessageListModel::IdRole).toLongLong(); id <= m_readMarker)
         return false;
     const QModelIndex previous = index.siblingAtRow(index.row() - 1);
     return previous.isValid() && previous.data(MessageListModel::IdRole).toLongLong() <= m_readMarker &&
@@ -631,27 +634,18 @@ void MessageDelegate::setStyle(Style style)
 
 MessageDelegate::CacheKey MessageDelegate::cacheKey(const QModelIndex &index, bool group, bool newDay) const
 {
-    // Edits, deletions, reply quotes and reactions change a row's height.
-    size_t revision = 0;
-    if (const QDateTime edited = index.data(MessageListModel::EditedRole).toDateTime(); edited.isValid())
-        revision = qHashMulti(revision, edited.toMSecsSinceEpoch());
-    if (index.data(MessageListModel::IsDeletedRole).toBool())
-        revision = qHashMulti(revision, 1);
-    if (const auto reply = index.data(MessageListModel::ReplyRole).value<ReplyPreview>(); reply.id > 0)
-        revision = qHashMulti(revision, reply.id, reply.deleted, reply.text, reply.from.name);
-    for (const Reaction &reaction : index.data(MessageListModel::ReactionsRole).value<QList<Reaction>>())
-        revision = qHashMulti(revision, reaction.emoji, reaction.count, reaction.mine);
-    // The delivery state changes the footer, and with it the height.
-    const bool own = index.data(MessageListModel::IsOwnRole).toBool();
-    const int delivery =
-        own ? int(index.data(MessageListModel::DeliveryStateRole).value<MessageListModel::DeliveryState>()) +
-                  1
-            : 0;
-    return CacheKey{index.data(MessageListModel::IdRole).toLongLong(),
-                    index.data(MessageListModel::ClientIdRole).toString(),
-                    (newDay ? NewDay : 0) | (group ? StartsGroup : 0) | (own ? Own : 0) |
-                        (startsUnread(index) ? Unread : 0) | delivery << DeliveryShift,
-                    revision};
+    // Edits, deletions, reply quotes and reactions change a row's height (the
+    // model's revision), and so does the delivery state (the footer).
+    return cacheKey(rowKey(index), startsUnread(index), group, newDay);
+}
+
+MessageDelegate::CacheKey MessageDelegate::cacheKey(const RowLayoutKey &row, bool unread, bool group,
+                                                    bool newDay)
+{
+    return CacheKey{row.id, row.clientId.isEmpty() ? 0 : qHash(row.clientId),
+                    (newDay ? NewDay : 0) | (group ? StartsGroup : 0) | (row.own ? Own : 0) |
+                        (unread ? Unread : 0) | row.delivery << DeliveryShift,
+                    row.revision};
 }
 
 MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &option,
@@ -788,25 +782,94 @@ QSize MessageDelegate::sizeHint(const QStyleOptionViewItem &option, const QModel
 {
     const int width = rowWidth(option);
     if (width != m_cacheWidth) {
-        m_heights.clear();
+        m_heights.clear(); // the shapes' bases hold: they do not depend on the width
         m_cacheWidth = width;
     }
-    bool newDay = false;
-    const bool group = startsGroup(index, &newDay);
-    const CacheKey key = cacheKey(index, group, newDay);
-    auto it = m_heights.constFind(key);
-    if (it == m_heights.cend()) {
+    // Every row on every relayout: two calls to the model, one hash lookup.
+    const RowLayoutKey row = rowKey(index);
+    bool newDay = true;
+    bool group = true;
+    bool unread = false;
+    if (const QModelIndex previous = index.siblingAtRow(index.row() - 1); previous.isValid()) {
+        const RowLayoutKey before = rowKey(previous);
+        group = startsGroup(row, before, &newDay);
+        unread = m_readMarker > 0 && row.id > m_readMarker && before.id > 0 && before.id <= m_readMarker;
+    }
+    const CacheKey key = cacheKey(row, unread, group, newDay);
+    auto it = m_heights.find(key);
+    if (it != m_heights.end()) {
+        if (*it != 0)
+            return QSize(width, std::abs(*it)); // an estimate stays one until the row is painted
+    } else {
         if (m_heights.size() > 200'000)
             m_heights.clear();
-        it = m_heights.insert(key, layout(option, index).height);
+        if (index.model()->rowCount() > EstimateAboveRows &&
+            (index.row() < m_measureFirst || index.row() > m_measureLast)) {
+            if (const int estimate = estimatedHeight(option, row, key); estimate > 0) {
+                m_heights.insert(key, -estimate);
+                return QSize(width, estimate);
+            }
+        }
+        it = m_heights.insert(key, 0);
     }
-    return QSize(width, *it);
+    const int height = layout(option, index).height;
+    *it = height;
+    learnShape(option, row, key, height);
+    return QSize(width, height);
+}
+
+bool MessageDelegate::isEstimated(const QStyleOptionViewItem &option, const QModelIndex &index) const
+{
+    bool newDay = false;
+    const bool group = startsGroup(index, &newDay);
+    return rowWidth(option) != m_cacheWidth || m_heights.value(cacheKey(index, group, newDay)) <= 0;
+}
+
+int MessageDelegate::shapeOf(const RowLayoutKey &row, const CacheKey &key)
+{
+    return key.flags | (row.reply ? 1 << 20 : 0) | (row.reactions ? 1 << 21 : 0) | (row.image ? 1 << 22 : 0) |
+           (row.file ? 1 << 23 : 0) | (row.edited ? 1 << 24 : 0) | (row.deleted ? 1 << 25 : 0);
+}
+
+int MessageDelegate::estimatedLines(const QStyleOptionViewItem &option, const RowLayoutKey &row) const
+{
+    const Metrics &m = metrics(option);
+    const int textWidth = m_style == Style::Compact ? m.columnWidth - 2 * m.margin - m.compactIndent
+                                                    : m.maxBubbleWidth - 2 * m.padH;
+    const int perLine = std::max(8, textWidth / std::max(1, option.fontMetrics.averageCharWidth()));
+    return std::max(row.paragraphs, (row.textLength + perLine - 1) / perLine);
+}
+
+RowLayoutKey MessageDelegate::rowKey(const QModelIndex &index)
+{
+    return index.data(MessageListModel::LayoutKeyRole).value<RowLayoutKey>();
+}
+
+void MessageDelegate::learnShape(const QStyleOptionViewItem &option, const RowLayoutKey &row,
+                                 const CacheKey &key, int height) const
+{
+    const int base = height - (estimatedLines(option, row) - 1) * metrics(option).lineHeight;
+    auto &[sum, count] = m_shapeBase[shapeOf(row, key)];
+    if (count < 1000) {
+        sum += base;
+        ++count;
+    }
+}
+
+int MessageDelegate::estimatedHeight(const QStyleOptionViewItem &option, const RowLayoutKey &row,
+                                     const CacheKey &key) const
+{
+    const auto base = m_shapeBase.constFind(shapeOf(row, key));
+    if (base == m_shapeBase.cend() || base->second < 3)
+        return 0; // measure a few of this shape first
+    return int(base->first / base->second) + (estimatedLines(option, row) - 1) * metrics(option).lineHeight;
 }
 
 void MessageDelegate::clearCache()
 {
     m_metrics.reset();
     m_heights.clear();
+    m_shapeBase.clear();
     m_layouts.clear();
     m_cacheWidth = -1;
 }
@@ -827,6 +890,28 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
     style->drawControl(QStyle::CE_ItemViewItem, &styleOption, painter, widget);
 
     const Layout l = layout(option, index);
+    if (rowWidth(option) == m_cacheWidth) {
+        // Laid out with an estimate: now it is measured; if the estimate was
+        // wrong, the view lays out again.
+        bool newDay = false;
+        const bool group = startsGroup(index, &newDay);
+        const CacheKey key = cacheKey(index, group, newDay);
+        if (const auto it = m_heights.find(key); it != m_heights.end() && *it < 0) {
+            *it = l.height;
+            learnShape(option, rowKey(index), key, l.height);
+            if (l.height != option.rect.height() && !m_correctionQueued) {
+                m_correctionQueued = true;
+                auto *self = const_cast<MessageDelegate *>(this);
+                QMetaObject::invokeMethod(
+                    self,
+                    [self] {
+                        self->m_correctionQueued = false;
+                        Q_EMIT self->heightsCorrected();
+                    },
+                    Qt::QueuedConnection);
+            }
+        }
+    }
     const Metrics &m = metrics(option);
     const QPalette &palette = option.palette;
     const QColor text = palette.color(QPalette::Text);

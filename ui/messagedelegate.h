@@ -16,6 +16,8 @@ QT_END_NAMESPACE
 
 namespace Natter {
 
+struct RowLayoutKey;
+
 class AttachmentImages;
 struct Attachment;
 struct ImageInfo;
@@ -125,6 +127,21 @@ public:
     QUrl linkAt(const QStyleOptionViewItem &option, const QModelIndex &index, const QPoint &point) const;
     /// Forgets cached heights (after a font or style change).
     void clearCache();
+
+    /// In a conversation of more rows than this, a row that was not measured at
+    /// the current width gets an estimated height (from rows of the same shape
+    /// measured before, and its text's length) instead of having its text shaped:
+    /// a resize with 100,000 rows loaded would shape them all. A row is measured
+    /// when it is painted; heightsCorrected() follows if it was estimated wrong.
+    static constexpr int EstimateAboveRows = 2000;
+    /// Whether the row's height at this width is an estimate (not measured yet).
+    bool isEstimated(const QStyleOptionViewItem &option, const QModelIndex &index) const;
+    /// Rows measured even where others are estimated: those the view is about to show.
+    void setMeasuredRows(int first, int last)
+    {
+        m_measureFirst = first;
+        m_measureLast = last;
+    }
     /// "New messages" is drawn above the first message after this id (0: nowhere).
     void setReadMarker(qint64 id);
     qint64 readMarker() const { return m_readMarker; }
@@ -156,6 +173,9 @@ Q_SIGNALS:
     /// Part of a row's shared file was clicked.
     void attachmentActionRequested(const QModelIndex &index,
                                    Natter::MessageDelegate::AttachmentAction action);
+    /// Rows painted were measured and are not as tall as estimated: the view
+    /// should lay out again (at most once per pass of the event loop).
+    void heightsCorrected();
 
 protected:
     bool editorEvent(QEvent *event, QAbstractItemModel *model, const QStyleOptionViewItem &option,
@@ -205,7 +225,7 @@ private:
     struct CacheKey
     {
         qint64 id;
-        QString clientId;
+        size_t clientId; ///< its hash (outbox rows have no id): no string to compare in a lookup
         int flags;
         size_t revision; ///< of what edits, deletions, replies and reactions change
         friend bool operator==(const CacheKey &, const CacheKey &) = default;
@@ -216,6 +236,8 @@ private:
     }
     Style m_style = Style::Bubbles;
     CacheKey cacheKey(const QModelIndex &index, bool group, bool newDay) const;
+    static CacheKey cacheKey(const RowLayoutKey &row, bool unread, bool group, bool newDay);
+    bool startsGroup(const RowLayoutKey &row, const RowLayoutKey &before, bool *newDay) const;
     struct LayoutKey
     {
         CacheKey row;
@@ -226,7 +248,24 @@ private:
     {
         return qHashMulti(seed, key.row.id, key.row.clientId, key.row.flags, key.row.revision, key.content);
     }
+    /// At m_cacheWidth: measured heights, and estimates as their negatives (a
+    /// row keeps its estimate until it is painted). One lookup per row per layout.
     mutable QHash<CacheKey, int> m_heights;
+    /// What a row's shape (CacheKey flags, a quote, reactions, a file) adds to
+    /// its text's lines, from measured rows at m_cacheWidth: sum and count.
+    mutable QHash<int, std::pair<qint64, int>> m_shapeBase;
+    mutable bool m_correctionQueued = false;
+    int m_measureFirst = 0;
+    int m_measureLast = -1;
+    static int shapeOf(const RowLayoutKey &row, const CacheKey &key);
+    /// The text's lines at this width, guessed from its length.
+    int estimatedLines(const QStyleOptionViewItem &option, const RowLayoutKey &row) const;
+    static RowLayoutKey rowKey(const QModelIndex &index);
+    void learnShape(const QStyleOptionViewItem &option, const RowLayoutKey &row, const CacheKey &key,
+                    int height) const;
+    /// The estimated height of a row not measured at this width; 0 if its shape is not known yet.
+    int estimatedHeight(const QStyleOptionViewItem &option, const RowLayoutKey &row,
+                        const CacheKey &key) const;
     /// The layouts of rows painted lately (a few screens' worth).
     mutable QCache<LayoutKey, Layout> m_layouts{400};
     mutable int m_layoutWidth = -1;

@@ -54,6 +54,7 @@ private Q_SLOTS:
     void cleanup();
     void appendsABatchInOneInsertion();
     void exposesRoles();
+    void theLayoutKeyFollowsChanges();
     void skipsMessagesSeenBefore();
     void fillsGapsInIdOrder();
     void outboxBecomesSentInPlace();
@@ -112,6 +113,49 @@ void TestMessageListModel::exposesRoles()
              MessageListModel::DeliveryState::Sent);
     QCOMPARE(m_model->index(1).data(MessageListModel::IsOwnRole).toBool(), false);
     QVERIFY(m_model->roleNames().value(MessageListModel::IsOwnRole) == "isOwn");
+}
+
+void TestMessageListModel::theLayoutKeyFollowsChanges()
+{
+    Message reply = stored(6, Carol);
+    reply.reply = ReplyPreview{5, Bob, u"message 5"_s, false};
+    m_model->addMessages({stored(5, Bob, u"c-1"_s), reply});
+    const auto keyAt = [this](int row) {
+        return m_model->index(row).data(MessageListModel::LayoutKeyRole).value<RowLayoutKey>();
+    };
+    const RowLayoutKey own = keyAt(0);
+    QCOMPARE(own.id, 5);
+    QCOMPARE(own.clientId, u"c-1"_s);
+    QCOMPARE(own.senderEmail, u"bob@x.org"_s);
+    QCOMPARE(own.timestampMs, stored(5).timestamp.toMSecsSinceEpoch());
+    QVERIFY(own.own);
+    QCOMPARE(own.delivery, int(MessageListModel::DeliveryState::Sent) + 1);
+    QCOMPARE(own.paragraphs, 1);
+    QCOMPARE(own.textLength, 9);
+    QVERIFY(!own.edited && !own.deleted && !own.reply && !own.reactions && !own.image && !own.file);
+    const RowLayoutKey quoting = keyAt(1);
+    QVERIFY(quoting.reply);
+    QCOMPARE(quoting.delivery, 0);
+
+    // An edit: new text, new paragraphs, a new revision; the reply quoting it too.
+    Message edited = stored(5, Bob, u"c-1"_s);
+    edited.text = u"first line\nsecond line\nthird"_s;
+    edited.edited = edited.timestamp.addSecs(30);
+    QVERIFY(m_model->updateMessage(edited));
+    const RowLayoutKey after = keyAt(0);
+    QVERIFY(after.edited);
+    QCOMPARE(after.paragraphs, 3);
+    QCOMPARE(after.textLength, int(edited.text.size()));
+    QVERIFY(after.revision != own.revision);
+    QVERIFY(keyAt(1).revision != quoting.revision);
+    // Asked again without a change: the same.
+    QCOMPARE(keyAt(0).revision, after.revision);
+    // Reactions change it as well.
+    Message reacted = edited;
+    reacted.reactions = {Reaction{u"👍"_s, 1, {Carol}, false}};
+    QVERIFY(m_model->updateMessage(reacted));
+    QVERIFY(keyAt(0).reactions);
+    QVERIFY(keyAt(0).revision != after.revision);
 }
 
 void TestMessageListModel::skipsMessagesSeenBefore()

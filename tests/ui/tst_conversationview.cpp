@@ -82,6 +82,7 @@ private Q_SLOTS:
     void lastVisibleMessageFollowsScrolling();
     void aPageAroundAMessageFetchesNewerAndOffersTheLatest();
     void rowsWithEverythingStayInsideTheirHeight();
+    void aLongConversationMeasuresOnlyWhatIsShown();
 
 private:
     QPoint centreOf(qint64 id) const;
@@ -454,6 +455,68 @@ void TestConversationView::rowsWithEverythingStayInsideTheirHeight()
                 QVERIFY(!chip.rect.intersects(l.text));
         }
     }
+}
+
+void TestConversationView::aLongConversationMeasuresOnlyWhatIsShown()
+{
+    // Read far back in a long conversation of texts of every length: more rows
+    // than the delegate shapes on every relayout.
+    const int count = MessageDelegate::EstimateAboveRows * 2;
+    QList<Message> backlog;
+    for (qint64 id = 41; id <= count; ++id) {
+        const QString sentence = u"The deploy of build %1 went out to the second region. "_s.arg(id);
+        backlog.append(message(id, id % 3 == 0 ? Alice : Bob, sentence.repeated(int(id % 7) + 1)));
+    }
+    m_model->addMessages(backlog);
+    const auto optionAt = [this](const QModelIndex &index) {
+        QStyleOptionViewItem option;
+        option.initFrom(m_view->viewport());
+        option.rect = m_view->visualRect(index);
+        option.font = m_view->font();
+        option.widget = m_view.get();
+        return option;
+    };
+    // Every row on screen is laid out at its real height, none is left estimated.
+    const auto shownAreMeasured = [&] {
+        for (int y = 0; y < m_view->viewport()->height(); y += 8) {
+            const QModelIndex index = m_view->indexAt(QPoint(m_view->viewport()->width() / 2, y));
+            if (!index.isValid())
+                continue;
+            const qint64 id = index.data(MessageListModel::IdRole).toLongLong();
+            if (m_view->visualRect(index).height() != layoutOf(id).height ||
+                m_view->messageDelegate()->isEstimated(optionAt(index), index))
+                return false;
+        }
+        return true;
+    };
+    QVERIFY(m_view->revealMessage(count / 2));
+    QTRY_VERIFY(shownAreMeasured());
+
+    // Narrower: the row at the top stays where it was, what is shown is
+    // measured, and rows far away keep an estimate until they are shown.
+    const QModelIndex top = m_view->indexAt(QPoint(m_view->viewport()->width() / 2, 1));
+    const qint64 topId = top.data(MessageListModel::IdRole).toLongLong();
+    const int topY = m_view->visualRect(top).top();
+    m_view->resize(420, 600);
+    QTRY_VERIFY(shownAreMeasured());
+    QCOMPARE(m_view->visualRect(m_view->indexOfMessage(topId)).top(), topY);
+    const QModelIndex far = m_view->indexOfMessage(200);
+    QVERIFY(m_view->messageDelegate()->isEstimated(optionAt(far), far));
+    QVERIFY(m_view->visualRect(far).height() > 0);
+
+    // Scrolling there measures those rows as they are painted.
+    QVERIFY(m_view->revealMessage(200));
+    QTRY_VERIFY(shownAreMeasured());
+    QVERIFY(!m_view->messageDelegate()->isEstimated(optionAt(m_view->indexOfMessage(200)),
+                                                    m_view->indexOfMessage(200)));
+
+    // At the bottom, a change of width stays at the bottom with the latest measured.
+    m_view->scrollToLatest();
+    QTRY_VERIFY(m_view->isAtBottom());
+    m_view->resize(640, 600);
+    QTRY_VERIFY(shownAreMeasured());
+    QTRY_COMPARE(m_view->lastVisibleMessage(), qint64(count));
+    QVERIFY(m_view->isAtBottom());
 }
 
 QTEST_MAIN(TestConversationView)
