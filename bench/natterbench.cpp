@@ -63,7 +63,8 @@ int64_t nowNs()
         "  --tls              wss:// (natterd's own certificate, not verified: loopback only)\n"
         "  --password-signins N  N connections sign in with a password at the start of the measurement\n"
         "  --clients C        fanout: members of the room (default 1000)\n"
-        "  --senders S        fanout: how many of them send (default 5)\n"
+        "  --senders S        fanout: how many of them send, per room (default 5)\n"
+        "  --rooms R          fanout: spread the clients over R rooms (default 1)\n"
         "  --window W         closed loop: messages in flight per sender (default 32)\n"
         "  --rate R           fixed rate: messages/s per sender (default: closed loop)\n"
         "  --pairs P          dm: sender/recipient pairs (default 200)\n"
@@ -99,6 +100,7 @@ struct Options
     int pairs = 200;
     int idle = 10000;
     int roomSize = 100;
+    int rooms = 1; // fanout: the clients spread over this many rooms, senders per room
     double duration = 10;
     double warmup = 2;
     int textBytes = 64;
@@ -635,6 +637,8 @@ Options parseOptions(int argc, char **argv)
             o.warmup = std::atof(value);
         else if (name == "--room-size")
             o.roomSize = std::atoi(value);
+        else if (name == "--rooms")
+            o.rooms = std::atoi(value);
         else if (name == "--password-signins")
             o.passwordSignIns = std::atoi(value);
         else if (name == "--text")
@@ -648,7 +652,7 @@ Options parseOptions(int argc, char **argv)
     if (o.clients < 1 || o.clients > 15000 || o.senders < 0 || o.senders > o.clients || o.pairs < 1 ||
         o.pairs > 5000 || o.idle < 0 || o.idle > 15000 || o.roomSize < 1 || o.window < 1 ||
         o.window > 10000 || o.textBytes < 16 || o.textBytes > 4000 || o.passwordSignIns < 0 ||
-        o.passwordSignIns > 1000)
+        o.passwordSignIns > 1000 || o.rooms < 1 || o.rooms > o.clients || o.senders * o.rooms > o.clients)
         usage("a count is out of range");
     if (o.natterd.empty() && o.port == 0)
         usage("give --natterd PATH or --port N");
@@ -704,9 +708,10 @@ int main(int argc, char **argv)
     if (options.workload == "fanout") {
         for (int i = 0; i < options.clients; ++i) {
             Connection &c = generator.add();
-            c.target = "bench";
+            c.target =
+                options.rooms == 1 ? std::string("bench") : "bench-" + std::to_string(i % options.rooms);
             active.push_back(&c);
-            if (i < options.senders)
+            if (i < options.senders * options.rooms)
                 senders.push_back(&c);
         }
     } else if (dm) {
@@ -888,13 +893,13 @@ int main(int argc, char **argv)
                 "\"deliveries\":%" PRIu64 ",\"deliveries_per_s\":%.0f,\"server_cpu_s\":%.2f,"
                 "\"cpu_s_per_million_deliveries\":%.3f,\"cpu_s_per_million_messages\":%.3f,"
                 "\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,"
-                "\"server_rss_kib\":%ld,\"connect_seconds\":%.2f",
+                "\"server_rss_kib\":%ld,\"connect_seconds\":%.2f,\"rooms\":%d",
                 options.workload.c_str(), fixedRate ? "fixed-rate" : "closed-loop", all.size(), idleCount,
                 senders.size(), options.window, options.rate, options.textBytes, seconds, figures.sent,
                 double(figures.sent) / seconds, figures.deliveries, double(figures.deliveries) / seconds, cpu,
                 figures.deliveries ? cpu / (double(figures.deliveries) / 1e6) : 0.0,
                 figures.sent ? cpu / (double(figures.sent) / 1e6) : 0.0, figures.percentileMs(0.50),
-                figures.percentileMs(0.99), rss, connectSeconds);
+                figures.percentileMs(0.99), rss, connectSeconds, options.rooms);
     if (idleCount > 0) {
         std::printf(",\"rss_per_idle_connection_kib\":%.2f,\"connect_join_cpu_ms_per_1000\":%.1f",
                     double(rssAfterIdle - rssBeforeIdle) / idleCount,
