@@ -14,6 +14,7 @@
 // of Bob's process, and its RSS. Prints one JSON line. Not a test: figures go
 // to docs/performance.md.
 #include "app/appcontroller.h"
+#include "bench/procstats.h"
 #include "common/messagelistmodel.h"
 #include "tests/app/memorycredentialstore.h"
 #include "ui/conversationview.h"
@@ -33,12 +34,12 @@
 #include <QTest>
 #include <QWebSocket>
 
-#include <sys/resource.h>
-
 #include <cstdio>
 #include <ctime>
 
 using namespace Natter;
+using Natter::Bench::cpuSeconds;
+using Natter::Bench::rssKiB;
 
 namespace {
 
@@ -99,26 +100,6 @@ int sendFlood(int count)
     });
     socket.open(QUrl(u"ws://127.0.0.1:%1"_qs.arg(g_port)));
     return QCoreApplication::exec();
-}
-
-double cpuSeconds()
-{
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-           double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-}
-
-qint64 rssKiB()
-{
-    QFile status(u"/proc/self/status"_qs);
-    if (!status.open(QIODevice::ReadOnly))
-        return -1;
-    for (const QByteArray &line : status.readAll().split('\n')) {
-        if (line.startsWith("VmRSS:"))
-            return line.mid(6).trimmed().split(' ').value(0).toLongLong();
-    }
-    return -1;
 }
 
 /// Paints of the message view: when, and whether a message row was on screen.

@@ -19,12 +19,12 @@
 // Prints one JSON line. Not a test: figures go to docs/performance.md;
 // bench/pushpoll.sh runs the whole comparison and bench/pushpollplot.py turns
 // its runs into the table there and docs/push-vs-polling.svg.
+#include "bench/procstats.h"
 #include "server/epolleventdispatcher.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QElapsedTimer>
-#include <QFile>
 #include <QHostAddress>
 #include <QProcess>
 #include <QTcpServer>
@@ -308,29 +308,6 @@ private:
     qint64 m_requests = 0;
 };
 
-double cpuSecondsOf(qint64 pid)
-{
-    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
-    if (!stat.open(QIODevice::ReadOnly))
-        return -1;
-    const QByteArray line = stat.readAll();
-    const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
-    return double(fields.value(11).toLongLong() + fields.value(12).toLongLong()) /
-           double(sysconf(_SC_CLK_TCK));
-}
-
-double rssMiBOf(qint64 pid)
-{
-    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
-    if (!status.open(QIODevice::ReadOnly))
-        return -1;
-    for (const QByteArray &line : status.readAll().split('\n')) {
-        if (line.startsWith("VmRSS:"))
-            return double(line.mid(6).trimmed().split(' ').value(0).toLongLong()) / 1024.0;
-    }
-    return -1;
-}
-
 } // namespace
 
 int main(int argc, char *argv[])
@@ -391,15 +368,15 @@ int main(int argc, char *argv[])
     while (wait.elapsed() < 6'000)
         QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
     const int connected = clients.connected();
-    const double cpuBefore = cpuSecondsOf(server.processId());
+    const double cpuBefore = Bench::cpuSeconds(server.processId());
     const qint64 requestsBefore = clients.requests();
     clients.startMeasuring();
     wait.restart();
     while (wait.elapsed() < duration * 1000)
         QCoreApplication::processEvents(QEventLoop::AllEvents, 50);
     clients.stopMeasuring();
-    const double cpu = cpuSecondsOf(server.processId()) - cpuBefore;
-    const double rss = rssMiBOf(server.processId());
+    const double cpu = Bench::cpuSeconds(server.processId()) - cpuBefore;
+    const double rss = double(Bench::rssKiB(server.processId())) / 1024.0;
     const qint64 requests = clients.requests() - requestsBefore;
     server.kill();
     server.waitForFinished();

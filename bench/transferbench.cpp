@@ -7,6 +7,7 @@
 // usage: transferbench --port N --pid P --db PATH [--size BYTES] [--repeat N]
 
 #include "bench/benchaccounts.h"
+#include "bench/procstats.h"
 #include "common/codec.h"
 
 #include <QCoreApplication>
@@ -28,6 +29,7 @@
 using namespace Natter;
 using namespace Natter::Protocol;
 using namespace Qt::StringLiterals;
+using Natter::Bench::rssKiB;
 
 namespace {
 
@@ -76,18 +78,6 @@ public:
 private:
     std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> m_context;
 };
-
-qint64 rssKiB(qint64 pid)
-{
-    QFile status(u"/proc/%1/status"_s.arg(pid));
-    if (!status.open(QIODevice::ReadOnly))
-        return -1;
-    for (const QByteArray &line : status.readAll().split('\n')) {
-        if (line.startsWith("VmRSS:"))
-            return line.mid(6).trimmed().split(' ').value(0).toLongLong();
-    }
-    return -1;
-}
 
 /// A WebSocket client that frames by itself, over a blocking socket: the
 /// generator must not be what limits the measurement. QWebSocket masks every

@@ -23,6 +23,7 @@
 // the time from showConversation() to the end of the first paint that shows
 // the thumbnails of the images on screen, for R rooms each opened cold (no
 // thumbnail in memory) and then again warm (switching back).
+#include "bench/procstats.h"
 #include "common/messagelistmodel.h"
 #include "ui/attachmentimages.h"
 #include "ui/conversationview.h"
@@ -45,20 +46,9 @@
 #include <utility>
 
 using namespace Natter;
+using Natter::Bench::rssKiB;
 
 namespace {
-
-qint64 rssKiB()
-{
-    QFile status(QStringLiteral("/proc/self/status"));
-    if (!status.open(QIODevice::ReadOnly))
-        return -1;
-    for (const QByteArray &line : status.readAll().split('\n')) {
-        if (line.startsWith("VmRSS:"))
-            return line.mid(6).trimmed().split(' ').value(0).toLongLong();
-    }
-    return -1;
-}
 
 bool g_rich = false;
 
