@@ -67,6 +67,8 @@ int64_t nowNs()
         "  --rooms R          fanout: spread the clients over R rooms (default 1)\n"
         "  --window W         closed loop: messages in flight per sender (default 32)\n"
         "  --rate R           fixed rate: messages/s per sender (default: closed loop)\n"
+        "  --burst            with --rate: every sender sends on the same tick (bursts, as a\n"
+        "                     generator that wakes once per interval does), not spread over it\n"
         "  --pairs P          dm: sender/recipient pairs (default 200)\n"
         "  --idle N           idle/mixed: idle connections held (default 10000)\n"
         "  --room-size K      idle/mixed: idle connections per room (default 100)\n"
@@ -90,6 +92,7 @@ struct Options
     std::string natterd;
     std::string db;
     bool tls = false;
+    bool burst = false; // fixed rate: every sender on the same tick, instead of phases spread
     int passwordSignIns = 0;
     int port = 0;
     int pid = 0;
@@ -608,6 +611,10 @@ Options parseOptions(int argc, char **argv)
             o.tls = true;
             continue;
         }
+        if (name == "--burst") {
+            o.burst = true;
+            continue;
+        }
         if (i + 1 >= argc)
             usage("an option needs a value");
         const char *value = argv[++i];
@@ -656,6 +663,8 @@ Options parseOptions(int argc, char **argv)
         usage("a count is out of range");
     if (o.natterd.empty() && o.port == 0)
         usage("give --natterd PATH or --port N");
+    if (o.burst && o.rate <= 0)
+        usage("--burst needs --rate");
     return o;
 }
 
@@ -858,8 +867,9 @@ int main(int argc, char **argv)
         const int64_t start = nowNs();
         for (size_t i = 0; i < senders.size(); ++i) {
             Connection *c = senders[i];
-            if (fixedRate) // spread the senders' phases over one interval
-                c->nextSendNs = start + int64_t(i) * intervalNs / int64_t(senders.size());
+            if (fixedRate) // spread the senders' phases over one interval, or all at once
+                c->nextSendNs =
+                    options.burst ? start : start + int64_t(i) * intervalNs / int64_t(senders.size());
             else
                 for (int w = 0; w < options.window; ++w)
                     sendOne(*c);
@@ -894,7 +904,8 @@ int main(int argc, char **argv)
                 "\"cpu_s_per_million_deliveries\":%.3f,\"cpu_s_per_million_messages\":%.3f,"
                 "\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,"
                 "\"server_rss_kib\":%ld,\"connect_seconds\":%.2f,\"rooms\":%d",
-                options.workload.c_str(), fixedRate ? "fixed-rate" : "closed-loop", all.size(), idleCount,
+                options.workload.c_str(),
+                fixedRate ? (options.burst ? "burst" : "fixed-rate") : "closed-loop", all.size(), idleCount,
                 senders.size(), options.window, options.rate, options.textBytes, seconds, figures.sent,
                 double(figures.sent) / seconds, figures.deliveries, double(figures.deliveries) / seconds, cpu,
                 figures.deliveries ? cpu / (double(figures.deliveries) / 1e6) : 0.0,
