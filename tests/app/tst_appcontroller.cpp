@@ -75,6 +75,7 @@ private Q_SLOTS:
     void joiningThisComputerWhileItHostsNothingSaysHowToHost();
     void settingsChangeTheNameAndTheLook();
     void mutedConversationsCountButDoNotNotify();
+    void aFloodCountsEveryMessageAndNotifiesPerBatch();
     void repliesJumpToTheirOriginalAndSearchOpensHits();
     void editsDeletionsAndReactionsFromTheWindow();
     void readMarkersAndMutesFollowTheOtherDevice();
@@ -784,6 +785,41 @@ void TestAppController::settingsChangeTheNameAndTheLook()
     QCOMPARE(settings.identity().name, QStringLiteral("Alice Martin"));
     QCOMPARE(settings.theme(), QStringLiteral("dark"));
     QVERIFY(settings.compactMessages());
+}
+
+void TestAppController::aFloodCountsEveryMessageAndNotifiesPerBatch()
+{
+    auto controller = makeController(joinOptions());
+    TestClient bob;
+    QVERIFY(startInGeneralWithRandomOpen(*controller, bob));
+    ChatClient *client = controller->client();
+    const ConversationKey random = ConversationKey::room(QStringLiteral("random"));
+    QWidget elsewhere; // the user is in another window
+    elsewhere.show();
+    elsewhere.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&elsewhere));
+    QSignalSpy notified(controller.get(), &AppController::notified);
+    QSignalSpy totals(client->conversations(), &ConversationListModel::totalUnreadChanged);
+    QSignalSpy inserted(client->messages(random), &QAbstractItemModel::rowsInserted);
+
+    // Bob's script floods #random: every message counts, but the app inserts,
+    // badges and notifies per batch it reads, not once per message.
+    constexpr int Flood = 150;
+    for (int n = 0; n < Flood; ++n)
+        bob.send(Protocol::SendMessage{QStringLiteral("random"), {}, QStringLiteral("line %1").arg(n), {}});
+    QTRY_COMPARE(client->conversations()->unreadCount(random), Flood);
+    QCOMPARE(client->messages(random)->storedCount(), Flood);
+    QCOMPARE(controller->tray()->unreadCount(), Flood);
+    QVERIFY2(inserted.size() < Flood / 5, qPrintable(QString::number(inserted.size())));
+    QVERIFY2(totals.size() < Flood / 5, qPrintable(QString::number(totals.size())));
+    QCOMPARE(notified.size(), inserted.size());
+    // A batch is one notification that says how many came, with the latest.
+    const QString last = notified.constLast().at(1).toString();
+    QVERIFY2(last.endsWith(QStringLiteral("line %1").arg(Flood - 1)), qPrintable(last));
+    QVERIFY2(
+        std::any_of(notified.cbegin(), notified.cend(),
+                    [](const QList<QVariant> &n) { return n.at(1).toString().contains(u"new messages"); }),
+        "no batch said how many messages came");
 }
 
 void TestAppController::mutedConversationsCountButDoNotNotify()
