@@ -5,6 +5,7 @@
 #include "server/filetransfers.h"
 #include "server/passwordhasher.h"
 #include "server/serverlogging.h"
+#include "server/storewriter.h"
 #include "server/transport.h"
 
 #include <algorithm>
@@ -19,6 +20,8 @@ namespace {
 
 /// Frames a connection may send while its hello is being checked.
 constexpr int MaxFramesWaitingForSignIn = 64;
+/// Frames a connection may send while its messages are being committed.
+constexpr int MaxFramesWaitingForCommit = 256;
 
 } // namespace
 
@@ -81,6 +84,15 @@ bool ChatServer::listen()
 {
     if (!m_files->start(&m_errorString))
         return false;
+    if (const MessageStore::WriterFactory factory = m_store->writerFactory(); factory && !m_writer) {
+        auto writer = std::make_unique<StoreWriter>(factory);
+        if (!writer->start()) {
+            m_errorString = u"cannot open the store's writer connection: %1"_s.arg(writer->errorString());
+            return false;
+        }
+        m_writer = std::move(writer);
+        connect(m_writer.get(), &StoreWriter::appended, this, &ChatServer::onAppended);
+    }
     if (!m_transport->listen()) {
         m_errorString = m_transport->errorString();
         return false;
@@ -227,7 +239,6 @@ void ChatServer::applyRetention()
     // A thousand rows at a time, each batch in its own pass of the event
     // loop: a first run over years of history never stalls the chat.
     constexpr int Batch = 1000;
-    flushPendingSends();
     const qint64 cutoff =
         QDateTime::currentMSecsSinceEpoch() - qint64(m_config.retentionDays) * 24 * 3600 * 1000;
     const std::optional<int> deleted = m_store->deleteOlderThan(cutoff, Batch);
@@ -288,7 +299,43 @@ void ChatServer::dispatch(ClientSession *session, const QString &text)
                            Codec::toJson(frame).value(QLatin1String("type")).toString());
         return;
     }
+    if (!session->framesWaitingForCommit().isEmpty() ||
+        (session->uncommittedSends() > 0 && waitsForCommit(frame))) {
+        // A history read, an edit, a search... sees every message its
+        // connection sent before it: it waits for their commit (only this
+        // connection's frames wait; everyone else goes on).
+        QList<Codec::ClientFrame> &waiting = session->framesWaitingForCommit();
+        if (waiting.size() >= MaxFramesWaitingForCommit) {
+            session->close(QWebSocketProtocol::CloseCodePolicyViolated,
+                           u"too many requests while your messages are stored"_s);
+            return;
+        }
+        waiting.append(frame);
+        return;
+    }
+    handleFrame(session, frame);
+}
+
+void ChatServer::handleFrame(ClientSession *session, const Codec::ClientFrame &frame)
+{
     std::visit([this, session](const auto &request) { handle(session, request); }, frame);
+}
+
+bool ChatServer::waitsForCommit(const Codec::ClientFrame &frame)
+{
+    if (const auto *send = std::get_if<SendMessage>(&frame))
+        return send->replyTo > 0; // a reply reads what it answers
+    return !std::holds_alternative<TypingRequest>(frame);
+}
+
+void ChatServer::runFramesWaitingForCommit(ClientSession *session)
+{
+    QList<Codec::ClientFrame> &waiting = session->framesWaitingForCommit();
+    while (!waiting.isEmpty() && session->uncommittedSends() == 0 && m_sessions.contains(session) &&
+           !session->isDropping() && !m_shuttingDown) {
+        const Codec::ClientFrame frame = waiting.takeFirst();
+        handleFrame(session, frame);
+    }
 }
 
 void ChatServer::handle(ClientSession *session, const Hello &hello)
@@ -342,6 +389,20 @@ QString ChatServer::badCredentialsMessage() const
     return u"wrong email or password"_s;
 }
 
+void ChatServer::writeAccountsLater(std::function<void(AccountStore &)> write)
+{
+    if (!m_writer) {
+        write(*m_store->accounts());
+        return;
+    }
+    // On the writer's connection, after the messages handed over before:
+    // here it could wait for the write lock behind a stalled commit.
+    m_writer->post([write = std::move(write)](MessageStore &store) {
+        if (AccountStore *accounts = store.accounts())
+            write(*accounts);
+    });
+}
+
 void ChatServer::refuseSignIn(ClientSession *session, ErrorCode code, const QString &message)
 {
     session->setAuthenticating(false);
@@ -372,7 +433,8 @@ void ChatServer::signInWithToken(ClientSession *session, const Hello &hello, con
         refuseSignIn(session, ErrorCode::AccountDisabled, u"an administrator disabled this account"_s);
         return;
     }
-    accounts->touchToken(token.id);
+    const qint64 tokenId = token.id;
+    writeAccountsLater([tokenId](AccountStore &accounts) { accounts.touchToken(tokenId); });
     completeSignIn(session, hello, account, token.id, {});
 }
 
@@ -472,7 +534,7 @@ void ChatServer::completeSignIn(ClientSession *session, const Hello &hello, cons
     // The name is the account's; a sign-in may change it.
     const User user{hello.user.name, account.email};
     if (account.name != user.name)
-        m_store->accounts()->setName(user.email, user.name);
+        writeAccountsLater([user](AccountStore &accounts) { accounts.setName(user.email, user.name); });
     auto state = m_users.find(user.email);
     const bool cameOnline = state == m_users.end();
     if (cameOnline)
@@ -804,8 +866,8 @@ void ChatServer::handle(ClientSession *session, const RemoveFromRoom &remove)
 
 void ChatServer::sendHistory(ClientSession *session, const HistoryQuery &query, QLatin1String request)
 {
-    // A history read sees every message its connection sent before it.
-    flushPendingSends();
+    // A history read sees every message its connection sent before it:
+    // the request waited for their commit (dispatch()).
     const std::optional<HistoryPage> page = m_store->history(query);
     if (!page) {
         session->sendError(ErrorCode::InternalError, u"the history could not be read"_s, request);
@@ -1012,7 +1074,6 @@ bool ChatServer::checkSendable(ClientSession *session, const QString &room, cons
     }
     if (replyTo > 0) {
         // A reply answers a message of the same conversation that still is.
-        flushPendingSends();
         const std::optional<Message> original = readableMessage(session, replyTo, request, clientId);
         if (!original)
             return false;
@@ -1049,6 +1110,8 @@ void ChatServer::handle(ClientSession *session, const SendMessage &send)
 
 void ChatServer::enqueueSend(ClientSession *session, Message message)
 {
+    if (session)
+        session->addUncommittedSend();
     m_pendingSends.append(PendingSend{session, std::move(message)});
     if (!m_flushScheduled) {
         // Group commit: everything that arrives in this pass of the event loop
@@ -1094,30 +1157,34 @@ void ChatServer::flushPendingSends()
 {
     m_flushScheduled = false;
     m_commitTimer.stop();
-    if (m_pendingSends.isEmpty())
-        return;
+    if (m_pendingSends.isEmpty() || (m_writer && m_writer->isBusy()))
+        return; // the writer's report hands over what queued meanwhile
     m_lastCommitNs = m_clock.nsecsElapsed();
     QList<PendingSend> batch;
     QList<MessageDraft> drafts;
+    QList<PendingSend> refused;
     batch.reserve(m_pendingSends.size());
     drafts.reserve(m_pendingSends.size());
     QHash<QString, int> holding; // in this batch, per recipient
     for (PendingSend &pending : std::exchange(m_pendingSends, {})) {
-        // Decided now, in the same pass as delivery: a recipient who is not
+        // Decided now; checked again when the commit is reported (the
+        // recipient may have come or gone meanwhile): a recipient who is not
         // online when the message is delivered gets it when they connect.
         const bool hold = pending.message.isDirect() && !m_users.contains(pending.message.to);
         if (hold && m_config.maxHeldPerRecipient > 0) {
             int &inBatch = holding[pending.message.to];
             const std::optional<int> held = heldCount(pending.message.to);
-            if (held && *held + inBatch >= m_config.maxHeldPerRecipient) {
+            const int waiting = held.value_or(0) + m_heldInFlight.value(pending.message.to) + inBatch;
+            if (held && waiting >= m_config.maxHeldPerRecipient) {
                 // Nobody reads them: a sender could fill the disk for someone who never comes.
                 if (pending.origin)
                     pending.origin->sendError(
                         ErrorCode::InboxFull,
                         u"%1 has %2 messages waiting already; try again when they have been online"_s
                             .arg(pending.message.to)
-                            .arg(*held + inBatch),
+                            .arg(waiting),
                         Type::SendMessage, pending.message.clientId);
+                refused.append(std::move(pending));
                 continue;
             }
             ++inBatch;
@@ -1125,17 +1192,57 @@ void ChatServer::flushPendingSends()
         drafts.append(MessageDraft{pending.message, hold});
         batch.append(std::move(pending));
     }
-    if (batch.isEmpty())
+    if (batch.isEmpty()) {
+        settle(refused);
         return;
-    const std::optional<QList<StoredMessage>> stored = m_store->append(drafts);
-    if (!stored) {
+    }
+    if (m_writer) {
+        for (const MessageDraft &draft : std::as_const(drafts)) {
+            if (draft.holdForRecipient)
+                ++m_heldInFlight[draft.message.to];
+        }
+        m_sendsInFlight = std::move(batch);
+        m_draftsInFlight = drafts;
+        m_writer->append(std::move(drafts));
+        settle(refused);
+        return;
+    }
+    AppendReport report;
+    report.stored = m_store->append(drafts);
+    if (!report.stored) {
+        report.errorString = m_store->errorString();
+        report.full = m_store->isFull();
+    }
+    completeBatch(batch, drafts, report);
+    settle(refused);
+}
+
+void ChatServer::onAppended(const AppendReport &report)
+{
+    const QList<PendingSend> batch = std::exchange(m_sendsInFlight, {});
+    const QList<MessageDraft> drafts = std::exchange(m_draftsInFlight, {});
+    for (const MessageDraft &draft : drafts) {
+        if (!draft.holdForRecipient)
+            continue;
+        if (auto inFlight = m_heldInFlight.find(draft.message.to);
+            inFlight != m_heldInFlight.end() && --*inFlight <= 0)
+            m_heldInFlight.erase(inFlight);
+    }
+    completeBatch(batch, drafts, report);
+    // Group commit: everything accepted while the writer was busy goes in the next transaction.
+    flushPendingSends();
+}
+
+void ChatServer::completeBatch(const QList<PendingSend> &batch, const QList<MessageDraft> &drafts,
+                               const AppendReport &report)
+{
+    if (!report.stored) {
         qCWarning(lcNatterServer).noquote()
-            << "could not store" << batch.size() << "messages:" << m_store->errorString();
-        const bool full = m_store->isFull();
+            << "could not store" << batch.size() << "messages:" << report.errorString;
         for (const PendingSend &pending : batch) {
             if (!pending.origin)
                 continue;
-            if (full)
+            if (report.full)
                 pending.origin->sendError(ErrorCode::StorageFull,
                                           u"the server is out of disk space; the message was not stored"_s,
                                           Type::SendMessage, pending.message.clientId);
@@ -1144,10 +1251,14 @@ void ChatServer::flushPendingSends()
                                           u"the message could not be stored; try again"_s, Type::SendMessage,
                                           pending.message.clientId);
         }
+        settle(batch);
         return;
     }
-    for (qsizetype i = 0; i < stored->size(); ++i) {
-        const StoredMessage &result = stored->at(i);
+    QSet<QString> cameOnline;                  // recipients of held messages who are online now
+    QHash<QString, QList<qint64>> wentOffline; // recipients gone before their messages were stored
+    const QList<StoredMessage> &stored = *report.stored;
+    for (qsizetype i = 0; i < stored.size(); ++i) {
+        const StoredMessage &result = stored.at(i);
         const QByteArray frame =
             Connection::wireFrame(Codec::encodeServerFrame(ReceiveMessage{result.message}));
         if (result.duplicate) {
@@ -1156,16 +1267,71 @@ void ChatServer::flushPendingSends()
                 origin->sendWireFrame(frame);
             continue;
         }
-        if (drafts.at(i).holdForRecipient) {
-            if (const auto count = m_heldCounts.find(result.message.to); count != m_heldCounts.end())
-                ++*count;
+        const Message &message = result.message;
+        bool toRecipient = true;
+        if (message.isDirect() && message.to != message.from.email) {
+            const bool online = m_users.contains(message.to);
+            if (drafts.at(i).holdForRecipient && online) {
+                cameOnline.insert(message.to); // their sign-in looked for held messages before this one was
+                toRecipient = false;
+            } else if (drafts.at(i).holdForRecipient) {
+                if (const auto count = m_heldCounts.find(message.to); count != m_heldCounts.end())
+                    ++*count;
+            } else if (!online) {
+                wentOffline[message.to].append(message.id);
+            }
         }
-        deliver(result.message, frame);
+        deliver(message, frame, toRecipient);
     }
+    for (auto it = wentOffline.cbegin(); it != wentOffline.cend(); ++it) {
+        if (!m_store->holdDirectMessages(it.key(), it.value()))
+            qCWarning(lcNatterServer).noquote()
+                << "cannot hold messages for" << it.key() << ":" << m_store->errorString();
+        m_heldCounts.remove(it.key());
+    }
+    for (const QString &email : std::as_const(cameOnline))
+        releaseHeld(email);
     m_transport->flushAll();
+    settle(batch);
 }
 
-void ChatServer::deliver(const Message &message, const QByteArray &frame)
+void ChatServer::settle(const QList<PendingSend> &sends)
+{
+    QList<QPointer<ClientSession>> ready;
+    for (const PendingSend &pending : sends) {
+        if (pending.origin && pending.origin->settleSend() == 0 &&
+            !pending.origin->framesWaitingForCommit().isEmpty())
+            ready.append(pending.origin);
+    }
+    for (const QPointer<ClientSession> &session : std::as_const(ready)) {
+        if (session)
+            runFramesWaitingForCommit(session);
+    }
+}
+
+void ChatServer::releaseHeld(const QString &email)
+{
+    constexpr int Page = Protocol::DefaultHistoryLimit;
+    for (;;) {
+        const auto user = m_users.constFind(email);
+        if (user == m_users.cend())
+            return;
+        const std::optional<QList<Message>> held = m_store->takeHeldDirectMessages(email, Page);
+        if (!held) {
+            qCWarning(lcNatterServer).noquote()
+                << "cannot deliver held messages to" << email << ":" << m_store->errorString();
+            return;
+        }
+        for (const Message &message : *held)
+            sendToAll(user->sessions,
+                      Connection::wireFrame(Codec::encodeServerFrame(ReceiveMessage{message})));
+        m_heldCounts.remove(email);
+        if (held->size() < Page)
+            return;
+    }
+}
+
+void ChatServer::deliver(const Message &message, const QByteArray &frame, bool toRecipient)
 {
     if (!message.isDirect()) {
         const auto room = m_rooms.constFind(message.room);
@@ -1173,7 +1339,7 @@ void ChatServer::deliver(const Message &message, const QByteArray &frame)
             sendToAll(room->sessions, frame);
         return;
     }
-    const auto recipient = m_users.constFind(message.to);
+    const auto recipient = toRecipient ? m_users.constFind(message.to) : m_users.cend();
     if (recipient != m_users.cend())
         sendToAll(recipient->sessions, frame);
     if (message.from.email != message.to) {
@@ -1208,7 +1374,6 @@ void ChatServer::handle(ClientSession *session, const HistoryRequest &request)
     }
     if (query.around) {
         // A page about a message of this conversation: it must be one.
-        flushPendingSends();
         const std::optional<Message> message = readableMessage(session, *query.around, Type::History);
         if (!message)
             return;
@@ -1338,6 +1503,8 @@ void ChatServer::shutdown()
     qCInfo(lcNatterServer) << "shutting down," << m_sessions.size() << "connections open";
     m_transport->stopAccepting();
     flushPendingSends();
+    while (m_writer && m_writer->isBusy())
+        m_writer->waitForIdle(); // its report hands over what is left, if anything
     if (m_sessions.isEmpty()) {
         QMetaObject::invokeMethod(this, &ChatServer::shutdownFinished, Qt::QueuedConnection);
         return;

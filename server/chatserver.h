@@ -25,6 +25,8 @@ class Connection;
 class FileTransfers;
 class Transport;
 class PasswordHasher;
+class StoreWriter;
+struct AppendReport;
 
 /// The chat server: signs clients in, keeps who is in which room, stores
 /// every accepted message and pushes it to everyone concerned once it is
@@ -122,6 +124,12 @@ private:
     void sweep();
     void onTextFrame(ClientSession *session, const QString &text);
     void dispatch(ClientSession *session, const QString &text);
+    void handleFrame(ClientSession *session, const Codec::ClientFrame &frame);
+    /// Whether a frame must wait until its connection's messages are
+    /// committed: all but a plain send_message and typing.
+    static bool waitsForCommit(const Codec::ClientFrame &frame);
+    /// Handles a session's frames that waited for its messages to be committed.
+    void runFramesWaitingForCommit(ClientSession *session);
     void onDisconnected(ClientSession *session);
 
     void handle(ClientSession *session, const Protocol::Hello &hello);
@@ -188,6 +196,9 @@ private:
     void signInWithPassword(ClientSession *session, const Protocol::Hello &hello, const QString &email);
     void registerAccount(ClientSession *session, const Protocol::Hello &hello, const QString &email);
     void refuseSignIn(ClientSession *session, Protocol::ErrorCode code, const QString &message);
+    /// An account write nobody waits for (a token's last use, a new name):
+    /// done by the writer thread when there is one.
+    void writeAccountsLater(std::function<void(AccountStore &)> write);
     void completeSignIn(ClientSession *session, const Protocol::Hello &hello, const Account &account,
                         qint64 tokenId, const QString &newToken);
     QString badCredentialsMessage() const;
@@ -215,8 +226,18 @@ private:
     /// Messages held for recipient (cached; nullopt if the store cannot say).
     std::optional<int> heldCount(const QString &recipient);
     QList<User> membersOf(const Room &room) const;
+    /// Hands the accepted messages to the store (the writer thread's, when
+    /// there is one and it is not busy; else stored here and now).
     void flushPendingSends();
-    void deliver(const Message &message, const QByteArray &wireFrame);
+    void onAppended(const AppendReport &report);
+    /// Pushes a batch the store reported on (or refuses it).
+    void completeBatch(const QList<PendingSend> &batch, const QList<MessageDraft> &drafts,
+                       const AppendReport &report);
+    /// Counts sends as done for their connections and lets what waited for them go on.
+    void settle(const QList<PendingSend> &sends);
+    /// Sends the direct messages held for an online user to all their connections.
+    void releaseHeld(const QString &email);
+    void deliver(const Message &message, const QByteArray &wireFrame, bool toRecipient = true);
     static void sendToAll(const QList<ClientSession *> &sessions, const QByteArray &wireFrame);
     qint64 nowMs() const { return m_clock.elapsed() + m_clockOffsetMs; }
 
@@ -224,7 +245,8 @@ private:
 
     ServerConfig m_config;
     std::unique_ptr<MessageStore> m_store;
-    FileTransfers *m_files; // a child; declared after m_store, which it uses
+    std::unique_ptr<StoreWriter> m_writer; // commits messages off the event loop; none for ":memory:"
+    FileTransfers *m_files;                // a child; declared after m_store, which it uses
     Transport *m_transport;
     QString m_errorString;
     QElapsedTimer m_clock;
@@ -244,7 +266,10 @@ private:
     QHash<QString, UserState> m_users;                // online users by email
     QHash<QString, Room> m_rooms;                     // rooms with at least one member
     QHash<QString, QSet<ClientSession *>> m_watchers; // email -> connections watching its presence
-    QList<PendingSend> m_pendingSends;                // accepted, not yet committed
+    QList<PendingSend> m_pendingSends;                // accepted, not yet handed to the store
+    QList<PendingSend> m_sendsInFlight;               // with the writer thread
+    QList<MessageDraft> m_draftsInFlight;
+    QHash<QString, int> m_heldInFlight; // recipient -> messages held for them with the writer thread
     bool m_flushScheduled = false;
     quint64 m_searchCount = 0; // numbers each search, so that a cursor names the one it pages
     bool m_shuttingDown = false;

@@ -40,6 +40,15 @@ public:
     void setAuthenticating(bool authenticating);
     QList<QString> &framesWaitingForSignIn() { return m_waitingFrames; }
 
+    /// This connection's messages accepted and not yet committed (or refused).
+    int uncommittedSends() const { return m_uncommittedSends; }
+    void addUncommittedSend() { ++m_uncommittedSends; }
+    /// Returns how many are left.
+    int settleSend() { return --m_uncommittedSends; }
+    /// Frames that wait for this connection's messages to be committed
+    /// (what reads the store must see them), and every frame after them, in order.
+    QList<Codec::ClientFrame> &framesWaitingForCommit() { return m_framesWaitingForCommit; }
+
     const QSet<QString> &rooms() const { return m_rooms; }
     bool isInRoom(const QString &room) const { return m_rooms.contains(room); }
     void addRoom(const QString &room) { m_rooms.insert(room); }
@@ -85,6 +94,8 @@ private:
     TokenBucket m_refusals;
     bool m_closingForRefusals = false;
     QList<QString> m_waitingFrames;
+    QList<Codec::ClientFrame> m_framesWaitingForCommit;
+    int m_uncommittedSends = 0;
     User m_user;
     QSet<QString> m_rooms;
     QSet<QString> m_watching;

@@ -148,7 +148,6 @@ void ChatServer::pushChange(const MessageChange &change)
 
 void ChatServer::handle(ClientSession *session, const EditMessage &edit)
 {
-    flushPendingSends(); // an edit comes after every message sent before it
     const std::optional<Message> message = readableMessage(session, edit.id, Type::EditMessage);
     if (!message)
         return;
@@ -176,7 +175,6 @@ void ChatServer::handle(ClientSession *session, const EditMessage &edit)
 
 void ChatServer::handle(ClientSession *session, const DeleteMessage &remove)
 {
-    flushPendingSends();
     const std::optional<Message> message = readableMessage(session, remove.id, Type::DeleteMessage);
     if (!message)
         return;
@@ -214,7 +212,6 @@ void ChatServer::handle(ClientSession *session, const DeleteMessage &remove)
 
 void ChatServer::handle(ClientSession *session, const React &react)
 {
-    flushPendingSends();
     const std::optional<Message> message = readableMessage(session, react.id, Type::React);
     if (!message)
         return;
@@ -289,7 +286,6 @@ void ChatServer::handle(ClientSession *session, const ChangesRequest &request)
         requestedConversation(session, request.room, request.with, Type::Changes);
     if (!conversation)
         return;
-    flushPendingSends();
     const std::optional<ChangesPage> page =
         m_store->changes(ChangesQuery{*conversation, request.after, request.limit});
     if (!page) {
@@ -370,7 +366,6 @@ void ChatServer::handle(ClientSession *session, const SearchRequest &search)
     query.from = Validation::normalizedEmail(search.from);
     query.beforeMs = search.before.isValid() ? search.before.toMSecsSinceEpoch() : 0;
     query.afterMs = search.after.isValid() ? search.after.toMSecsSinceEpoch() : 0;
-    flushPendingSends(); // a search sees what this connection sent before it
     if (search.cursor.isEmpty()) {
         const std::optional<QList<qint64>> ids = m_store->search(query);
         if (!ids) {

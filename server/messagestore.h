@@ -8,6 +8,8 @@
 #include <QList>
 #include <QString>
 
+#include <functional>
+#include <memory>
 #include <optional>
 
 namespace Natter {
@@ -156,6 +158,9 @@ public:
 
     /// How many direct messages are held for recipient.
     virtual std::optional<int> heldCount(const QString &recipient) = 0;
+    /// Holds stored direct messages for recipient after all (they went
+    /// offline before the messages were committed).
+    virtual bool holdDirectMessages(const QString &recipient, const QList<qint64> &ids) = 0;
 
     // ---- changes to stored messages: each in its own transaction, each
     // given the next change sequence number ----
@@ -272,6 +277,13 @@ public:
         Q_UNUSED(id)
         return std::nullopt;
     }
+
+    /// Makes (on the calling thread) a second, opened connection to this
+    /// store for a writer thread that does every append() from then on, or
+    /// nullptr and *error. A store that cannot (one in memory) answers none:
+    /// the server then stores messages on its own thread.
+    using WriterFactory = std::function<std::unique_ptr<MessageStore>(QString *error)>;
+    virtual WriterFactory writerFactory() const { return {}; }
 
     /// The highest id stored so far, 0 for an empty store.
     virtual qint64 lastId() const = 0;

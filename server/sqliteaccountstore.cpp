@@ -334,7 +334,13 @@ std::optional<QList<RoomEntry>> SqliteAccountStore::listRooms(const QString &pre
 
 bool SqliteAccountStore::noteRoom(const QString &room)
 {
+    // Read first: a room of the directory needs no write, which would wait
+    // for the write lock while the writer thread commits messages.
     QSqlQuery query(m_db);
+    if (!exec(query, u"SELECT 1 FROM rooms WHERE name = ?"_s, {room}))
+        return false;
+    if (query.next())
+        return true;
     return exec(query, u"INSERT INTO rooms (name, last_ts) VALUES (?, NULL) ON CONFLICT DO NOTHING"_s,
                 {room});
 }

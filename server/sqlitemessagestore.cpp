@@ -13,6 +13,7 @@
 #include <QLockFile>
 #include <QSet>
 #include <QSqlError>
+#include <QThread>
 #include <QVariant>
 
 #include <algorithm>
@@ -253,6 +254,20 @@ bool SqliteMessageStore::setMaximumSize(qint64 bytes)
 {
     if (!m_open)
         return false;
+    m_shared->maximumBytes = std::max<qint64>(bytes, 0);
+    return applyMaximumSize();
+}
+
+void SqliteMessageStore::setCommitStallForTesting(std::chrono::milliseconds stall)
+{
+    m_shared->commitStallMs = int(stall.count());
+}
+
+bool SqliteMessageStore::applyMaximumSize()
+{
+    const qint64 bytes = m_shared->maximumBytes;
+    if (bytes == m_appliedMaximumBytes)
+        return true;
     QSqlQuery query(m_db);
     if (!query.exec(u"PRAGMA page_size"_s) || !query.next())
         return fail(u"cannot read the page size"_s, query.lastError());
@@ -261,6 +276,7 @@ bool SqliteMessageStore::setMaximumSize(qint64 bytes)
     const qint64 pages = bytes > 0 ? std::max<qint64>(bytes / pageSize, 1) : 4294967294;
     if (!query.exec(u"PRAGMA max_page_count = %1"_s.arg(pages)))
         return fail(u"cannot limit the database size"_s, query.lastError());
+    m_appliedMaximumBytes = bytes;
     qCInfo(lcNatterStore).noquote() << "database size limited to" << pages << "pages of" << pageSize
                                     << "bytes";
     return true;
@@ -316,7 +332,12 @@ bool SqliteMessageStore::open()
         return false;
     }
     m_db.setDatabaseName(m_path);
-    m_db.setConnectOptions(u"QSQLITE_BUSY_TIMEOUT=200"_s);
+    // The event loop's connection waits little for the write lock; the
+    // writer thread's may wait longer (for a slow disk under the other
+    // connection's commit), but a lock someone else keeps (sqlite3 left in a
+    // transaction) is soon answered "try again".
+    m_db.setConnectOptions(m_mode == OpenMode::Writer ? u"QSQLITE_BUSY_TIMEOUT=2000"_s
+                                                      : u"QSQLITE_BUSY_TIMEOUT=200"_s);
     if (!m_db.open())
         return fail(u"cannot open %1"_s.arg(m_path), m_db.lastError());
 
@@ -369,7 +390,7 @@ bool SqliteMessageStore::open()
             return refuseUnusable(error);
         }
     }
-    if (!migrate()) {
+    if (m_mode != OpenMode::Writer && !migrate()) { // the server's connection migrated it
         closeDatabase();
         return false;
     }
@@ -625,8 +646,13 @@ bool SqliteMessageStore::beginWrite()
         return false;
     }
     m_full = false;
-    if (!m_db.transaction())
-        return fail(u"cannot begin a transaction"_s, m_db.lastError());
+    if (!applyMaximumSize())
+        return false;
+    // IMMEDIATE: the write lock now (waiting the busy timeout for it). A
+    // transaction that read first could not take it after the writer
+    // thread's connection committed, and would fail instead of waiting.
+    if (QSqlQuery begin(m_db); !begin.exec(u"BEGIN IMMEDIATE"_s))
+        return fail(u"cannot begin a transaction"_s, begin.lastError());
     return true;
 }
 
@@ -755,6 +781,8 @@ std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<Messa
         if (!touch.exec())
             return rollback(u"cannot note a room's activity"_s, touch.lastError());
     }
+    if (const int stallMs = m_shared->commitStallMs; stallMs > 0)
+        QThread::msleep(stallMs);
     if (!m_db.commit())
         return rollback(u"cannot commit"_s, m_db.lastError());
     m_lastId = nextId - 1;
@@ -853,6 +881,37 @@ std::optional<QList<Message>> SqliteMessageStore::takeHeldDirectMessages(const Q
     return messages;
 }
 
+bool SqliteMessageStore::holdDirectMessages(const QString &recipient, const QList<qint64> &ids)
+{
+    if (!m_open) {
+        m_errorString = u"the store is not open"_s;
+        return false;
+    }
+    QSqlQuery &hold = *m_holdDirect;
+    for (const qint64 id : ids) {
+        hold.bindValue(0, recipient);
+        hold.bindValue(1, id);
+        if (!hold.exec())
+            return fail(u"cannot hold a direct message"_s, hold.lastError());
+    }
+    return true;
+}
+
+MessageStore::WriterFactory SqliteMessageStore::writerFactory() const
+{
+    if (!m_open || m_path == u":memory:"_s || m_mode != OpenMode::Server)
+        return {};
+    return [path = m_path, shared = m_shared](QString *error) -> std::unique_ptr<MessageStore> {
+        auto writer = std::make_unique<SqliteMessageStore>(path, OpenMode::Writer);
+        writer->m_shared = shared;
+        if (!writer->open()) {
+            *error = writer->errorString();
+            return nullptr;
+        }
+        return writer;
+    };
+}
+
 std::optional<int> SqliteMessageStore::deleteOlderThan(qint64 cutoffMs, int batch)
 {
     // Ids grow with time: the oldest rows come first in id order, so each
@@ -861,10 +920,8 @@ std::optional<int> SqliteMessageStore::deleteOlderThan(qint64 cutoffMs, int batc
         m_errorString = u"the store is not open"_s;
         return std::nullopt;
     }
-    if (!m_db.transaction()) {
-        fail(u"cannot start a transaction"_s, m_db.lastError());
+    if (!beginWrite())
         return std::nullopt;
-    }
     QSqlQuery last(m_db);
     last.prepare(u"SELECT MAX(id) FROM (SELECT id FROM messages WHERE ts < ? ORDER BY id LIMIT ?)"_s);
     last.bindValue(0, cutoffMs);

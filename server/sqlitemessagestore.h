@@ -5,6 +5,8 @@
 #include <QSqlDatabase>
 #include <QSqlQuery>
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -31,6 +33,7 @@ public:
     {
         Server,         ///< the one natterd of this file: takes its lock, checkpoints the WAL
         Administration, ///< natterd's administration commands, beside a running server
+        Writer,         ///< a Server's second connection, for its writer thread (writerFactory())
     };
 
     /// path may be ":memory:" for a throw-away store. The file and a missing
@@ -50,6 +53,10 @@ public:
     std::optional<QList<Message>> takeHeldDirectMessages(const QString &recipient, int limit) override;
     std::optional<int> deleteOlderThan(qint64 cutoffMs, int batch) override;
     std::optional<int> heldCount(const QString &recipient) override;
+    bool holdDirectMessages(const QString &recipient, const QList<qint64> &ids) override;
+    /// A connection in Writer mode to the same file, sharing the size cap
+    /// (max_page_count is per connection); none for ":memory:".
+    WriterFactory writerFactory() const override;
     std::optional<std::optional<Message>> message(qint64 id) override;
     std::optional<MessageUpdate> editMessage(qint64 id, const QString &text,
                                              const QStringList &mentions) override;
@@ -91,6 +98,10 @@ public:
     /// (retention) or the cap is raised. False if the store is not open.
     bool setMaximumSize(qint64 bytes);
 
+    /// Makes every commit of messages wait this long while it holds the
+    /// write lock, as a stalling disk would (the writer connection too): tests only.
+    void setCommitStallForTesting(std::chrono::milliseconds stall);
+
     /// Makes a database file as a natterd of schema version `version` left it
     /// (for migration tests: open() then migrates it like a real one).
     static bool createWithSchema(const QString &path, int version);
@@ -129,8 +140,19 @@ private:
     bool runSearch(const SearchQuery &query, const QList<qint64> *ids, QSqlQuery *select);
     void closeDatabase();
 
+    /// Settings every connection to the file follows (the server's and its writer's).
+    struct Shared
+    {
+        std::atomic<qint64> maximumBytes{0};
+        std::atomic<int> commitStallMs{0};
+    };
+    /// Applies the shared size cap to this connection if it changed.
+    bool applyMaximumSize();
+
     QString m_path;
     OpenMode m_mode;
+    std::shared_ptr<Shared> m_shared = std::make_shared<Shared>();
+    qint64 m_appliedMaximumBytes = 0;
     QString m_connectionName;
     std::unique_ptr<SqliteAccountStore> m_accounts;
     std::unique_ptr<QLockFile> m_lock;

@@ -30,6 +30,7 @@ public:
     std::optional<QList<StoredMessage>> append(const QList<MessageDraft> &) override { return std::nullopt; }
     std::optional<int> deleteOlderThan(qint64, int) override { return std::nullopt; }
     std::optional<int> heldCount(const QString &) override { return std::nullopt; }
+    bool holdDirectMessages(const QString &, const QList<qint64> &) override { return false; }
     std::optional<HistoryPage> history(const HistoryQuery &) override { return HistoryPage{}; }
     std::optional<QList<Message>> takeHeldDirectMessages(const QString &, int) override
     {
@@ -148,9 +149,15 @@ private Q_SLOTS:
     void craftedFramesGetTheDocumentedAnswer_data();
     void craftedFramesGetTheDocumentedAnswer();
     void controlAndDirectionCharactersAreKeptAsText();
+    void aStalledDiskDelaysOnlyTheSendersAnswers();
+    void aDirectMessageFollowsItsRecipientDuringTheCommit();
 
 private:
     void startServer(const ServerConfig &config = testConfig());
+    /// Starts a server whose commits of messages stall as a disk in fsync would (0 at first).
+    SqliteMessageStore *startStallableServer();
+    /// How many rows the server's database holds with this client id (read beside it).
+    int storedWithClientId(const QString &clientId);
     TestClient *connectedClient(const QString &name, const QString &email, const QStringList &rooms = {});
     Message sendAndReceive(TestClient *sender, const QString &room, const QString &text);
     /// Stores count drafts made by make(i) in the database the server will open.
@@ -181,6 +188,33 @@ void TestChatServer::startServer(const ServerConfig &config)
     m_server = std::make_unique<ChatServer>(config, std::move(store));
     QVERIFY2(m_server->listen(), qPrintable(m_server->errorString()));
     QCOMPARE(m_server->serverAddress(), QHostAddress(QHostAddress::LocalHost));
+}
+
+SqliteMessageStore *TestChatServer::startStallableServer()
+{
+    auto store = std::make_unique<SqliteMessageStore>(m_dir->filePath(u"natter.db"_s));
+    if (!store->open())
+        return nullptr;
+    SqliteMessageStore *stallable = store.get();
+    m_server = std::make_unique<ChatServer>(testConfig(), std::move(store));
+    return m_server->listen() ? stallable : nullptr;
+}
+
+int TestChatServer::storedWithClientId(const QString &clientId)
+{
+    int count = -1;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"beside"_s);
+        db.setDatabaseName(m_dir->filePath(u"natter.db"_s));
+        if (db.open()) {
+            QSqlQuery query(db);
+            if (query.exec(u"SELECT COUNT(*) FROM messages WHERE client_id = '%1'"_s.arg(clientId)) &&
+                query.next())
+                count = query.value(0).toInt();
+        }
+    }
+    QSqlDatabase::removeDatabase(u"beside"_s);
+    return count;
 }
 
 TestClient *TestChatServer::connectedClient(const QString &name, const QString &email,
@@ -1155,4 +1189,110 @@ int main(int argc, char *argv[])
     TestChatServer test;
     return QTest::qExec(&test, argc, argv);
 }
+void TestChatServer::aStalledDiskDelaysOnlyTheSendersAnswers()
+{
+    SqliteMessageStore *store = startStallableServer();
+    QVERIFY(store);
+    TestClient *alice = connectedClient(u"Alice"_s, u"alice@x.org"_s, {u"general"_s});
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"general"_s});
+    TestClient *carol = connectedClient(u"Carol"_s, u"carol@x.org"_s, {u"general"_s, u"lab"_s});
+    TestClient *dave = connectedClient(u"Dave"_s, u"dave@x.org"_s);
+    QVERIFY(alice && bob && carol && dave);
+    sendAndReceive(carol, u"lab"_s, u"the lab has a history"_s);
+    for (TestClient *client : {alice, bob, carol, dave})
+        client->frames.clear();
+
+    // Every commit of messages now holds the write lock for 1.5 s, as a disk
+    // stuck in fsync would.
+    store->setCommitStallForTesting(std::chrono::milliseconds(1500));
+    alice->send(SendMessage{u"general"_s, {}, u"on a slow disk"_s, u"a-1"_s});
+    alice->send(HistoryRequest{u"general"_s, {}, std::nullopt, std::nullopt, 10});
+    bob->send(TypingRequest{u"general"_s, true, {}});
+    carol->send(HistoryRequest{u"general"_s, {}, std::nullopt, std::nullopt, 10});
+    dave->send(JoinRoom{u"lab"_s});
+
+    // Everyone else is answered while Alice's message is being committed.
+    QVERIFY(carol->waitFor<TypingNotice>());
+    const auto carolsPage = carol->waitFor<History>();
+    QVERIFY(carolsPage);
+    QVERIFY(std::none_of(carolsPage->messages.cbegin(), carolsPage->messages.cend(),
+                         [](const Message &message) { return message.clientId == u"a-1"_s; }));
+    const auto davesPage = dave->waitFor<History>();
+    QVERIFY(davesPage);
+    QCOMPARE(davesPage->messages.size(), 1);
+    QCOMPARE(carol->count<ReceiveMessage>(), 0); // still being committed
+    QCOMPARE(alice->count<ReceiveMessage>(), 0);
+    QCOMPARE(alice->count<History>(), 0); // hers waits for her message
+
+    // Pushed once committed, never before.
+    const auto pushed = carol->waitFor<ReceiveMessage>(10000);
+    QVERIFY(pushed);
+    QCOMPARE(pushed->message.clientId, u"a-1"_s);
+    QCOMPARE(storedWithClientId(u"a-1"_s), 1);
+    // Alice's history request saw the message she sent before it, and came
+    // after its acknowledgement.
+    QTRY_COMPARE_WITH_TIMEOUT(alice->count<History>(), 1, 10000);
+    const auto firstOf = [alice](auto holds) {
+        return std::find_if(alice->frames.cbegin(), alice->frames.cend(),
+                            [holds](const Codec::ServerFrame &frame) { return holds(frame); }) -
+               alice->frames.cbegin();
+    };
+    QVERIFY(firstOf([](const auto &f) { return std::holds_alternative<ReceiveMessage>(f); }) <
+            firstOf([](const auto &f) { return std::holds_alternative<History>(f); }));
+    const auto alicesPage = alice->takeFirst<History>();
+    QVERIFY(!alicesPage->messages.isEmpty());
+    QCOMPARE(alicesPage->messages.constLast().clientId, u"a-1"_s);
+    store->setCommitStallForTesting(std::chrono::milliseconds(0));
+}
+
+void TestChatServer::aDirectMessageFollowsItsRecipientDuringTheCommit()
+{
+    SqliteMessageStore *store = startStallableServer();
+    QVERIFY(store);
+    TestClient *alice = connectedClient(u"Alice"_s, u"alice@x.org"_s);
+    QVERIFY(alice);
+    TestClient bob;
+    QVERIFY(bob.open(m_server->serverPort()) && bob.hello(u"Bob"_s, u"bob@x.org"_s));
+    const QString bobsToken = bob.token;
+    bob.socket().close();
+    QTRY_COMPARE(m_server->onlineUserCount(), 1);
+
+    // Bob is away when Alice sends, and signs in while it is being committed:
+    // his sign-in found nothing held yet, and still he gets it, once.
+    store->setCommitStallForTesting(std::chrono::milliseconds(1500));
+    alice->send(SendMessage{{}, u"bob@x.org"_s, u"are you there?"_s, u"a-1"_s});
+    TestClient bobAgain;
+    QVERIFY(bobAgain.open(m_server->serverPort()) &&
+            bobAgain.helloWithToken(u"Bob"_s, u"bob@x.org"_s, bobsToken));
+    QCOMPARE(alice->count<ReceiveMessage>(), 0); // signed in before the commit
+    const auto arrived = bobAgain.waitFor<ReceiveMessage>(10000);
+    QVERIFY(arrived);
+    QCOMPARE(arrived->message.clientId, u"a-1"_s);
+    QVERIFY(alice->waitFor<ReceiveMessage>());
+
+    // Bob is online when Alice sends, and gone before it is committed: it
+    // waits for him as if he had been away.
+    alice->send(SendMessage{{}, u"bob@x.org"_s, u"never mind"_s, u"a-2"_s});
+    alice->send(TypingRequest{{}, true, u"bob@x.org"_s}); // not held up by the commit
+    QVERIFY(bobAgain.waitFor<TypingNotice>());            // so the message is with the writer
+    bobAgain.socket().close();
+    QTRY_COMPARE(m_server->onlineUserCount(), 1);
+    QCOMPARE(alice->count<ReceiveMessage>(), 0); // left before the commit
+    QVERIFY(alice->waitFor<ReceiveMessage>(10000));
+    store->setCommitStallForTesting(std::chrono::milliseconds(0));
+
+    TestClient bobLater;
+    QVERIFY(bobLater.open(m_server->serverPort()) &&
+            bobLater.helloWithToken(u"Bob"_s, u"bob@x.org"_s, bobsToken));
+    const auto held = bobLater.waitFor<ReceiveMessage>();
+    QVERIFY(held);
+    QCOMPARE(held->message.clientId, u"a-2"_s); // and not a-1 again
+    // Nothing else comes (a request answered after sign-in's deliveries).
+    bobLater.send(HistoryRequest{{}, u"alice@x.org"_s, std::nullopt, std::nullopt, 10});
+    const auto page = bobLater.waitFor<History>();
+    QVERIFY(page);
+    QCOMPARE(page->messages.size(), 2);
+    QCOMPARE(bobLater.count<ReceiveMessage>(), 0);
+}
+
 #include "tst_chatserver.moc"

@@ -1,0 +1,97 @@
+#include "server/storewriter.h"
+
+#include "server/serverlogging.h"
+
+using namespace Qt::StringLiterals;
+
+namespace Natter {
+
+StoreWriter::StoreWriter(Factory factory, QObject *parent)
+    : QObject(parent)
+    , m_factory(std::move(factory))
+{
+    m_thread.setObjectName(u"natter-store-writer"_s);
+}
+
+StoreWriter::~StoreWriter()
+{
+    if (!m_thread.isRunning())
+        return;
+    // Queued after every job: they all finish first, then the connection
+    // closes on the thread that opened it.
+    QMetaObject::invokeMethod(
+        m_context,
+        [this] {
+            m_store.reset();
+            delete m_context;
+        },
+        Qt::BlockingQueuedConnection);
+    m_thread.quit();
+    m_thread.wait();
+}
+
+bool StoreWriter::start()
+{
+    m_context = new QObject;
+    m_context->moveToThread(&m_thread);
+    m_thread.start();
+    QMetaObject::invokeMethod(
+        m_context, [this] { m_store = m_factory(&m_errorString); }, Qt::BlockingQueuedConnection);
+    if (m_store)
+        return true;
+    QMetaObject::invokeMethod(
+        m_context, [this] { delete m_context; }, Qt::BlockingQueuedConnection);
+    m_thread.quit();
+    m_thread.wait();
+    return false;
+}
+
+void StoreWriter::append(QList<MessageDraft> drafts)
+{
+    Q_ASSERT(!m_busy);
+    m_busy = true;
+    QMetaObject::invokeMethod(
+        m_context,
+        [this, drafts = std::move(drafts)] {
+            AppendReport report;
+            report.stored = m_store->append(drafts);
+            if (!report.stored) {
+                report.errorString = m_store->errorString();
+                report.full = m_store->isFull();
+            }
+            {
+                QMutexLocker locker(&m_mutex);
+                m_done = std::move(report);
+            }
+            QMetaObject::invokeMethod(this, &StoreWriter::reportDone, Qt::QueuedConnection);
+        },
+        Qt::QueuedConnection);
+}
+
+void StoreWriter::post(std::function<void(MessageStore &)> job)
+{
+    QMetaObject::invokeMethod(
+        m_context, [this, job = std::move(job)] { job(*m_store); }, Qt::QueuedConnection);
+}
+
+void StoreWriter::waitForIdle()
+{
+    QMetaObject::invokeMethod(
+        m_context, [] {}, Qt::BlockingQueuedConnection);
+    reportDone();
+}
+
+void StoreWriter::reportDone()
+{
+    std::optional<AppendReport> done;
+    {
+        QMutexLocker locker(&m_mutex);
+        done = std::exchange(m_done, std::nullopt);
+    }
+    if (!done)
+        return; // reported already (waitForIdle)
+    m_busy = false;
+    Q_EMIT appended(*done);
+}
+
+} // namespace Natter
