@@ -74,7 +74,10 @@ int64_t nowNs()
         "  --room-size K      idle/mixed: idle connections per room (default 100)\n"
         "  --duration SEC     measured seconds (default 10, at most 120)\n"
         "  --warmup SEC       unmeasured seconds first (default 2)\n"
-        "  --text BYTES       message text size (default 64)\n",
+        "  --text BYTES       message text size (default 64)\n"
+        "  --probes N         dm: N more clients each read a page of history, type and ping\n"
+        "                     ten times a second (their latencies: probe_*)\n"
+        "  --stall MS/PERIOD  with --natterd: its commits stall MS ms once every PERIOD ms\n",
         message);
     std::exit(2);
 }
@@ -107,6 +110,8 @@ struct Options
     double duration = 10;
     double warmup = 2;
     int textBytes = 64;
+    int probes = 0;    // dm: other clients reading history, typing and pinging meanwhile
+    std::string stall; // natterd's commits stall: MS/PERIOD_MS (NATTERD_COMMIT_STALL_FOR_TESTING)
 };
 
 // ---- server process -------------------------------------------------------
@@ -118,7 +123,7 @@ struct ServerProcess
     std::string dbDir;
 
     void start(const std::string &path, const std::vector<std::string> &emails,
-               const std::vector<std::string> &passwordEmails, bool tls)
+               const std::vector<std::string> &passwordEmails, bool tls, const std::string &stall)
     {
         char dirTemplate[] = "/tmp/natterbench-XXXXXX";
         if (!mkdtemp(dirTemplate))
@@ -137,6 +142,8 @@ struct ServerProcess
             dup2(out[1], STDOUT_FILENO);
             close(out[0]);
             close(out[1]);
+            if (!stall.empty())
+                setenv("NATTERD_COMMIT_STALL_FOR_TESTING", stall.c_str(), 1);
             execl(path.c_str(), path.c_str(), "--host", "127.0.0.1", "--port", "0", "--db", db.c_str(),
                   tls ? "--no-discovery" : "--no-tls", "--rate-limit", "0", "--max-input-rate", "0",
                   "--max-queue", "67108864", "--max-connections-per-address", "100000", "--max-connections",
@@ -248,6 +255,10 @@ struct Connection
     uint64_t seq = 0;
     std::string target; // room name or recipient email
     bool direct = false;
+    // --probes: a client that reads history, types and pings while the load runs
+    bool probe = false;
+    int64_t nextProbeNs = 0;
+    std::deque<int64_t> historySentNs, pingSentNs, typingSentNs; // answers come in order
 };
 
 class Generator
@@ -333,6 +344,14 @@ public:
             c.out[start + i] = char(c.out[start + i] ^ mask[i & 3]);
         markWritable(c);
     }
+
+    /// A WebSocket ping (masked, empty); the pong reaches onText as PongMarker.
+    void sendPing(Connection &c)
+    {
+        c.out.append("\x89\x80\x00\x00\x00\x00", 6);
+        markWritable(c);
+    }
+    static constexpr std::string_view PongMarker{"\x01pong"};
 
     void queue(Connection &c, std::string_view bytes)
     {
@@ -505,6 +524,8 @@ private:
                 c.out.append(pong, 6);
                 c.out.append(payload);
                 markWritable(c);
+            } else if (opcode == 0xA) {
+                onText(c, PongMarker);
             } else if (opcode == 0x8) {
                 closeConnection(c);
                 return;
@@ -544,6 +565,7 @@ struct Figures
     uint64_t deliveries = 0;
     std::vector<int64_t> latenciesNs;
     std::vector<int64_t> signInNs; // connect to welcome, of the password sign-ins
+    std::vector<int64_t> probeHistoryNs, probeTypingNs, probePingNs; // --probes
     bool measuring = false;
 
     void recordLatency(int64_t ns)
@@ -552,13 +574,14 @@ struct Figures
             latenciesNs.push_back(ns);
     }
 
-    double percentileMs(double p)
+    double percentileMs(double p) { return percentileMs(latenciesNs, p); }
+    static double percentileMs(std::vector<int64_t> &samples, double p)
     {
-        if (latenciesNs.empty())
+        if (samples.empty())
             return 0;
-        const size_t k = std::min(latenciesNs.size() - 1, size_t(p * double(latenciesNs.size())));
-        std::nth_element(latenciesNs.begin(), latenciesNs.begin() + long(k), latenciesNs.end());
-        return double(latenciesNs[k]) / 1e6;
+        const size_t k = std::min(samples.size() - 1, size_t(p * double(samples.size())));
+        std::nth_element(samples.begin(), samples.begin() + long(k), samples.end());
+        return double(samples[k]) / 1e6;
     }
 };
 
@@ -650,6 +673,10 @@ Options parseOptions(int argc, char **argv)
             o.passwordSignIns = std::atoi(value);
         else if (name == "--text")
             o.textBytes = std::atoi(value);
+        else if (name == "--probes")
+            o.probes = std::atoi(value);
+        else if (name == "--stall")
+            o.stall = value;
         else
             usage("unknown option");
     }
@@ -659,12 +686,17 @@ Options parseOptions(int argc, char **argv)
     if (o.clients < 1 || o.clients > 15000 || o.senders < 0 || o.senders > o.clients || o.pairs < 1 ||
         o.pairs > 5000 || o.idle < 0 || o.idle > 15000 || o.roomSize < 1 || o.window < 1 ||
         o.window > 10000 || o.textBytes < 16 || o.textBytes > 4000 || o.passwordSignIns < 0 ||
-        o.passwordSignIns > 1000 || o.rooms < 1 || o.rooms > o.clients || o.senders * o.rooms > o.clients)
+        o.passwordSignIns > 1000 || o.rooms < 1 || o.rooms > o.clients || o.senders * o.rooms > o.clients ||
+        o.probes < 0 || o.probes > 100)
         usage("a count is out of range");
     if (o.natterd.empty() && o.port == 0)
         usage("give --natterd PATH or --port N");
     if (o.burst && o.rate <= 0)
         usage("--burst needs --rate");
+    if (o.probes > 0 && o.workload != "dm")
+        usage("--probes goes with dm");
+    if (!o.stall.empty() && o.natterd.empty())
+        usage("--stall needs --natterd");
     return o;
 }
 
@@ -683,7 +715,7 @@ int main(int argc, char **argv)
     const bool dmWorkload = options.workload == "dm" || options.workload == "mixed";
     const int idleUsers = (options.workload == "idle" || options.workload == "mixed") ? options.idle : 0;
     const int activeUsers = options.workload == "fanout" ? options.clients
-                            : dmWorkload                 ? 2 * options.pairs
+                            : dmWorkload                 ? 2 * options.pairs + options.probes
                                                          : 0;
     std::vector<std::string> emails;
     for (int i = 0; i < idleUsers + activeUsers; ++i)
@@ -692,7 +724,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < options.passwordSignIns; ++i)
         passwordEmails.push_back("signin" + std::to_string(i) + "@bench");
     if (!options.natterd.empty()) {
-        server.start(options.natterd, emails, passwordEmails, options.tls);
+        server.start(options.natterd, emails, passwordEmails, options.tls, options.stall);
         port = server.port;
         pid = server.pid;
     } else if (options.db.empty()) {
@@ -734,6 +766,13 @@ int main(int argc, char **argv)
                 senders.push_back(&c);
         }
     }
+    std::vector<Connection *> probes;
+    for (int i = 0; i < options.probes; ++i) {
+        Connection &c = generator.add();
+        c.probe = true;
+        c.target = "probe";
+        probes.push_back(&c);
+    }
 
     auto &all = generator.connections();
     int ready = 0;
@@ -774,6 +813,31 @@ int main(int argc, char **argv)
             if (payload.find("\"type\":\"history\"") != std::string_view::npos) {
                 c.joined = true;
                 ++ready;
+            }
+            return;
+        }
+        if (c.probe) {
+            const int64_t now = nowNs();
+            const auto record = [&](std::deque<int64_t> &sent, std::vector<int64_t> &into) {
+                if (sent.empty())
+                    return;
+                if (figures.measuring)
+                    into.push_back(now - sent.front());
+                sent.pop_front();
+            };
+            if (payload == Generator::PongMarker) {
+                record(c.pingSentNs, figures.probePingNs);
+            } else if (payload.find("\"type\":\"history\"") != std::string_view::npos) {
+                record(c.historySentNs, figures.probeHistoryNs);
+            } else if (const auto at = payload.find("\"email\":\"user");
+                       at != std::string_view::npos &&
+                       payload.find("\"type\":\"typing\"") != std::string_view::npos) {
+                // The previous probe typing: from its request to this notice.
+                const size_t from = size_t(std::atoi(payload.data() + at + 13)) + size_t(idleCount);
+                const size_t previous =
+                    c.index == probes.front()->index ? size_t(probes.back()->index) : size_t(c.index) - 1;
+                if (from == previous && from != size_t(c.index))
+                    record(all[from]->typingSentNs, figures.probeTypingNs);
             }
             return;
         }
@@ -850,10 +914,23 @@ int main(int argc, char **argv)
         if (figures.measuring)
             ++figures.sent;
     };
-    const int64_t tickNs = fixedRate ? 1'000'000 : 0; // 1 ms ticks pace fixed-rate senders
+    const int64_t tickNs = fixedRate || !probes.empty() ? 1'000'000 : 0; // 1 ms ticks pace fixed-rate senders
     const int64_t intervalNs = fixedRate ? int64_t(1e9 / options.rate) : 0;
     auto onTick = [&] {
         const int64_t now = nowNs();
+        for (Connection *c : probes) {
+            // Ten times a second each: a page of history, a typing notice to
+            // the other probes, a WebSocket ping.
+            if (c->nextProbeNs > now || c->state != State::Open)
+                continue;
+            c->nextProbeNs = now + 100'000'000;
+            c->historySentNs.push_back(now);
+            c->typingSentNs.push_back(now);
+            c->pingSentNs.push_back(now);
+            generator.sendText(*c, "{\"type\":\"history\",\"room\":\"probe\",\"limit\":20}");
+            generator.sendText(*c, "{\"type\":\"typing\",\"room\":\"probe\",\"active\":true}");
+            generator.sendPing(*c);
+        }
         for (Connection *c : senders) {
             // Bounded catch-up: a stalled server is not buried under a backlog.
             int burst = 0;
@@ -915,6 +992,19 @@ int main(int argc, char **argv)
         std::printf(",\"rss_per_idle_connection_kib\":%.2f,\"connect_join_cpu_ms_per_1000\":%.1f",
                     double(rssAfterIdle - rssBeforeIdle) / idleCount,
                     (cpuAfterIdle - cpuBeforeIdle) * 1000.0 / (idleCount / 1000.0));
+    }
+    if (!probes.empty()) {
+        std::printf(",\"probes\":%d,\"stall\":\"%s\",\"probe_history_n\":%zu,\"probe_history_p50_ms\":%.3f,"
+                    "\"probe_history_p99_ms\":%.3f,\"probe_typing_p99_ms\":%.3f,\"probe_ping_p99_ms\":%.3f,"
+                    "\"probe_max_ms\":%.3f",
+                    options.probes, options.stall.c_str(), figures.probeHistoryNs.size(),
+                    Figures::percentileMs(figures.probeHistoryNs, 0.5),
+                    Figures::percentileMs(figures.probeHistoryNs, 0.99),
+                    Figures::percentileMs(figures.probeTypingNs, 0.99),
+                    Figures::percentileMs(figures.probePingNs, 0.99),
+                    std::max({Figures::percentileMs(figures.probeHistoryNs, 1.0),
+                              Figures::percentileMs(figures.probeTypingNs, 1.0),
+                              Figures::percentileMs(figures.probePingNs, 1.0)}));
     }
     if (options.passwordSignIns > 0) {
         const int64_t slowest = figures.signInNs.empty()

@@ -1203,7 +1203,10 @@ void ChatServer::flushPendingSends()
         }
         m_sendsInFlight = std::move(batch);
         m_draftsInFlight = drafts;
-        m_writer->append(std::move(drafts));
+        // Most commits take well under this: waiting spares them a trip
+        // through both threads' event loops. A stalled disk holds the event
+        // loop this long at most, then only the senders wait.
+        m_writer->append(std::move(drafts), std::chrono::milliseconds(2));
         settle(refused);
         return;
     }

@@ -362,6 +362,18 @@ int runNatterd(QCoreApplication &app)
         printError(u"cannot limit the database size: %1"_s.arg(store->errorString()));
         return 1;
     }
+    if (const QByteArray stall = qgetenv("NATTERD_COMMIT_STALL_FOR_TESTING"); !stall.isEmpty()) {
+        // Benchmarks of a stalling disk (bench/natterbench --stall): MS[/PERIOD_MS].
+        const QList<QByteArray> parts = stall.split('/');
+        const int stallMs = parts.value(0).toInt();
+        const int everyMs = parts.value(1).toInt();
+        printError(
+            u"WARNING: NATTERD_COMMIT_STALL_FOR_TESTING: commits of messages stall %1 ms, at most once every %2 ms"_s
+                .arg(stallMs)
+                .arg(everyMs));
+        store->setCommitStallForTesting(std::chrono::milliseconds(stallMs),
+                                        std::chrono::milliseconds(everyMs));
+    }
     ChatServer server(config, std::move(store));
     if (!server.listen()) {
         printError(server.errorString());

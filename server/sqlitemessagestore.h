@@ -2,6 +2,7 @@
 
 #include "server/messagestore.h"
 
+#include <QElapsedTimer>
 #include <QSqlDatabase>
 #include <QSqlQuery>
 
@@ -98,9 +99,12 @@ public:
     /// (retention) or the cap is raised. False if the store is not open.
     bool setMaximumSize(qint64 bytes);
 
-    /// Makes every commit of messages wait this long while it holds the
-    /// write lock, as a stalling disk would (the writer connection too): tests only.
-    void setCommitStallForTesting(std::chrono::milliseconds stall);
+    /// Makes a commit of messages wait stall while it holds the write lock,
+    /// as a stalling disk would (the writer connection too): every commit, or
+    /// with every > 0 the first one after each such period. Tests and
+    /// benchmarks only (natterd: NATTERD_COMMIT_STALL_FOR_TESTING=MS[/PERIOD_MS]).
+    void setCommitStallForTesting(std::chrono::milliseconds stall,
+                                  std::chrono::milliseconds every = std::chrono::milliseconds(0));
 
     /// Makes a database file as a natterd of schema version `version` left it
     /// (for migration tests: open() then migrates it like a real one).
@@ -145,6 +149,8 @@ private:
     {
         std::atomic<qint64> maximumBytes{0};
         std::atomic<int> commitStallMs{0};
+        std::atomic<int> commitStallEveryMs{0};
+        std::atomic<qint64> lastStallMs{0};
     };
     /// Applies the shared size cap to this connection if it changed.
     bool applyMaximumSize();
@@ -153,6 +159,7 @@ private:
     OpenMode m_mode;
     std::shared_ptr<Shared> m_shared = std::make_shared<Shared>();
     qint64 m_appliedMaximumBytes = 0;
+    QElapsedTimer m_sinceCheckpoint; // Writer: its own checkpoints, so that the WAL restarts
     QString m_connectionName;
     std::unique_ptr<SqliteAccountStore> m_accounts;
     std::unique_ptr<QLockFile> m_lock;

@@ -46,7 +46,7 @@ bool StoreWriter::start()
     return false;
 }
 
-void StoreWriter::append(QList<MessageDraft> drafts)
+void StoreWriter::append(QList<MessageDraft> drafts, std::chrono::microseconds wait)
 {
     Q_ASSERT(!m_busy);
     m_busy = true;
@@ -62,10 +62,23 @@ void StoreWriter::append(QList<MessageDraft> drafts)
             {
                 QMutexLocker locker(&m_mutex);
                 m_done = std::move(report);
+                m_doneChanged.wakeAll();
             }
             QMetaObject::invokeMethod(this, &StoreWriter::reportDone, Qt::QueuedConnection);
         },
         Qt::QueuedConnection);
+    if (wait.count() <= 0)
+        return;
+    {
+        QMutexLocker locker(&m_mutex);
+        const QDeadlineTimer deadline(std::chrono::duration_cast<std::chrono::nanoseconds>(wait),
+                                      Qt::PreciseTimer);
+        while (!m_done && !deadline.hasExpired())
+            m_doneChanged.wait(&m_mutex, deadline);
+        if (!m_done)
+            return; // a slow commit: reported when it is done
+    }
+    reportDone();
 }
 
 void StoreWriter::post(std::function<void(MessageStore &)> job)

@@ -5,6 +5,9 @@
 #include <QMutex>
 #include <QObject>
 #include <QThread>
+#include <QWaitCondition>
+
+#include <chrono>
 
 #include <functional>
 #include <memory>
@@ -48,7 +51,12 @@ public:
     QString errorString() const { return m_errorString; }
 
     /// Hands a batch over; appended() reports it. At most one at a time.
-    void append(QList<MessageDraft> drafts);
+    /// Waits up to wait for the commit: one that is done by then is reported
+    /// before this returns, without a trip through the event loop (on a
+    /// busy two-core machine each trip may wait for a time slice); a slower
+    /// one (a stalled disk) is reported when it is done, while the event
+    /// loop goes on.
+    void append(QList<MessageDraft> drafts, std::chrono::microseconds wait = std::chrono::microseconds(0));
     bool isBusy() const { return m_busy; }
     /// Runs job on the writer's store after what was handed over before it
     /// (writes that must not wait for the store's lock on the event loop:
@@ -70,7 +78,8 @@ private:
     std::unique_ptr<MessageStore> m_store; // used on m_thread only
     QString m_errorString;
     bool m_busy = false;
-    QMutex m_mutex;                     // guards m_done
+    QMutex m_mutex; // guards m_done
+    QWaitCondition m_doneChanged;
     std::optional<AppendReport> m_done; // the finished batch's report, until reported
 };
 
