@@ -1113,7 +1113,12 @@ void ChatServer::enqueueSend(ClientSession *session, Message message)
     if (session)
         session->addUncommittedSend();
     m_pendingSends.append(PendingSend{session, std::move(message)});
-    if (!m_flushScheduled) {
+    scheduleFlush();
+}
+
+void ChatServer::scheduleFlush()
+{
+    if (!m_flushScheduled && !m_pendingSends.isEmpty()) {
         // Group commit: everything that arrives in this pass of the event loop
         // goes into one transaction. Under load, commits are also spaced at
         // least commitWindow apart, so that a steady trickle shares
@@ -1233,7 +1238,8 @@ void ChatServer::onAppended(const AppendReport &report)
     }
     completeBatch(batch, drafts, report);
     // Group commit: everything accepted while the writer was busy goes in the next transaction.
-    flushPendingSends();
+    m_flushScheduled = false;
+    scheduleFlush();
 }
 
 void ChatServer::completeBatch(const QList<PendingSend> &batch, const QList<MessageDraft> &drafts,

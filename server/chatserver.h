@@ -229,6 +229,8 @@ private:
     /// Hands the accepted messages to the store (the writer thread's, when
     /// there is one and it is not busy; else stored here and now).
     void flushPendingSends();
+    /// Flushes at the end of this pass, or when the commit window since the last commit has passed.
+    void scheduleFlush();
     void onAppended(const AppendReport &report);
     /// Pushes a batch the store reported on (or refuses it).
     void completeBatch(const QList<PendingSend> &batch, const QList<MessageDraft> &drafts,
