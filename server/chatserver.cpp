@@ -218,18 +218,25 @@ void ChatServer::deliverHeld(ClientSession *session)
             QTimer::singleShot(20, session, [this, session] { deliverHeld(session); });
             return;
         }
-        const std::optional<QList<Message>> held = m_store->takeHeldDirectMessages(email, Page);
-        if (!held) {
-            qCWarning(lcNatterServer).noquote()
-                << "cannot deliver held messages to" << email << ":" << m_store->errorString();
+        const std::optional<QList<Message>> held = takeHeld(email, Page);
+        if (!held)
             return;
-        }
         for (const Message &message : *held)
             session->sendFrame(ReceiveMessage{message});
-        m_heldCounts.remove(email); // counted afresh when next needed
         if (held->size() < Page)
             return;
     }
+}
+
+std::optional<QList<Message>> ChatServer::takeHeld(const QString &email, int limit)
+{
+    std::optional<QList<Message>> held = m_store->takeHeldDirectMessages(email, limit);
+    if (!held)
+        qCWarning(lcNatterServer).noquote()
+            << "cannot deliver held messages to" << email << ":" << m_store->errorString();
+    else
+        m_heldCounts.remove(email); // counted afresh when next needed
+    return held;
 }
 
 void ChatServer::applyRetention()
@@ -1325,16 +1332,12 @@ void ChatServer::releaseHeld(const QString &email)
         const auto user = m_users.constFind(email);
         if (user == m_users.cend())
             return;
-        const std::optional<QList<Message>> held = m_store->takeHeldDirectMessages(email, Page);
-        if (!held) {
-            qCWarning(lcNatterServer).noquote()
-                << "cannot deliver held messages to" << email << ":" << m_store->errorString();
+        const std::optional<QList<Message>> held = takeHeld(email, Page);
+        if (!held)
             return;
-        }
         for (const Message &message : *held)
             sendToAll(user->sessions,
                       Connection::wireFrame(Codec::encodeServerFrame(ReceiveMessage{message})));
-        m_heldCounts.remove(email);
         if (held->size() < Page)
             return;
     }

@@ -223,6 +223,8 @@ private:
     /// Sends the direct messages held for the session's user, a page at a
     /// time while its connection keeps up.
     void deliverHeld(ClientSession *session);
+    /// Takes (releases) up to limit of the messages held for email; nullopt (logged) if the store failed.
+    std::optional<QList<Message>> takeHeld(const QString &email, int limit);
     /// Messages held for recipient (cached; nullopt if the store cannot say).
     std::optional<int> heldCount(const QString &recipient);
     QList<User> membersOf(const Room &room) const;
