@@ -2,6 +2,10 @@
 
 #include "server/serverlogging.h"
 
+#include <QDateTime>
+#include <QFile>
+#include <QRandomGenerator>
+#include <QSaveFile>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QVariant>
@@ -51,9 +55,34 @@ constexpr auto TokenColumns = "SELECT id, email, device, created_ts, last_used_t
 
 } // namespace
 
-SqliteAccountStore::SqliteAccountStore(QSqlDatabase db)
+SqliteAccountStore::SqliteAccountStore(QSqlDatabase db, bool signalChanges)
     : m_db(std::move(db))
+    , m_signalChanges(signalChanges)
 {}
+
+QString SqliteAccountStore::changeSignalPath() const
+{
+    return m_db.databaseName() + u".accounts-changed"_s;
+}
+
+bool SqliteAccountStore::signalChange(bool ok)
+{
+    if (!ok || !m_signalChanges)
+        return ok;
+    // New contents each time (a time and a random number): the server
+    // compares them, so two changes within a clock tick are two changes.
+    QSaveFile file(changeSignalPath());
+    if (!file.open(QIODevice::WriteOnly)) {
+        qCWarning(lcNatterStore).noquote() << "cannot tell the server of the change:" << file.errorString();
+        return ok;
+    }
+    file.write(QByteArray::number(QDateTime::currentMSecsSinceEpoch()) + ' ' +
+               QByteArray::number(QRandomGenerator::system()->generate64()));
+    if (!file.commit())
+        qCWarning(lcNatterStore).noquote() << "cannot tell the server of the change:" << file.errorString();
+    QFile::setPermissions(changeSignalPath(), QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+    return ok;
+}
 
 bool SqliteAccountStore::fail(const QString &what, const QSqlError &error)
 {
@@ -116,8 +145,8 @@ bool SqliteAccountStore::setName(const QString &email, const QString &name)
 bool SqliteAccountStore::setDisabled(const QString &email, bool disabled)
 {
     QSqlQuery query(m_db);
-    return changedOne(query, u"UPDATE accounts SET disabled = ? WHERE email = ?"_s,
-                      {disabled ? 1 : 0, email});
+    return signalChange(
+        changedOne(query, u"UPDATE accounts SET disabled = ? WHERE email = ?"_s, {disabled ? 1 : 0, email}));
 }
 
 std::optional<QList<Account>> SqliteAccountStore::accounts()
@@ -182,7 +211,7 @@ bool SqliteAccountStore::touchToken(qint64 id)
 bool SqliteAccountStore::revokeToken(qint64 id)
 {
     QSqlQuery query(m_db);
-    return changedOne(query, u"DELETE FROM tokens WHERE id = ?"_s, {id});
+    return signalChange(changedOne(query, u"DELETE FROM tokens WHERE id = ?"_s, {id}));
 }
 
 std::optional<int> SqliteAccountStore::revokeTokens(const QString &email, qint64 keepId)
@@ -190,6 +219,7 @@ std::optional<int> SqliteAccountStore::revokeTokens(const QString &email, qint64
     QSqlQuery query(m_db);
     if (!exec(query, u"DELETE FROM tokens WHERE email = ? AND id != ?"_s, {email, keepId}))
         return std::nullopt;
+    signalChange(true);
     return query.numRowsAffected();
 }
 
@@ -360,10 +390,10 @@ bool SqliteAccountStore::removeRoomMember(const QString &room, const QString &em
 
 qint64 SqliteAccountStore::externalChangeCounter()
 {
-    QSqlQuery query(m_db);
-    if (!exec(query, u"PRAGMA data_version"_s, {}) || !query.next())
-        return -1;
-    return query.value(0).toLongLong();
+    QFile file(changeSignalPath());
+    if (!file.open(QIODevice::ReadOnly))
+        return 0; // none signalled yet
+    return qint64(qHash(file.read(256)));
 }
 
 } // namespace Natter

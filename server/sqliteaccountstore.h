@@ -16,7 +16,10 @@ namespace Natter {
 class SqliteAccountStore final : public AccountStore
 {
 public:
-    explicit SqliteAccountStore(QSqlDatabase db);
+    /// signalChanges: this is another process beside the server (natterd's
+    /// administration commands): revocations and disablements are signalled
+    /// to the server through a file next to the database.
+    explicit SqliteAccountStore(QSqlDatabase db, bool signalChanges = false);
     Q_DISABLE_COPY_MOVE(SqliteAccountStore)
 
     Found findAccount(const QString &email, Account *account) override;
@@ -51,6 +54,9 @@ public:
                                               int limit) override;
     bool noteRoom(const QString &room) override;
 
+    /// Changes when another process signalled a change of accounts or tokens
+    /// (PRAGMA data_version would also change with the server's own writer
+    /// connection's every commit).
     qint64 externalChangeCounter() override;
     QString errorString() const override { return m_errorString; }
 
@@ -59,8 +65,12 @@ private:
     bool exec(QSqlQuery &query, const QString &sql, const QVariantList &values);
     bool fail(const QString &what, const QSqlError &error);
     bool changedOne(QSqlQuery &query, const QString &sql, const QVariantList &values);
+    /// Tells the server (when signalChanges) that accounts or tokens changed; passes ok through.
+    bool signalChange(bool ok);
+    QString changeSignalPath() const;
 
     QSqlDatabase m_db;
+    bool m_signalChanges = false;
     QString m_errorString;
 };
 

@@ -462,7 +462,7 @@ bool SqliteMessageStore::open()
         closeDatabase();
         return false;
     }
-    m_accounts = std::make_unique<SqliteAccountStore>(m_db);
+    m_accounts = std::make_unique<SqliteAccountStore>(m_db, m_mode == OpenMode::Administration);
     if (m_path != u":memory:"_s && m_mode == OpenMode::Server) {
         m_checkpointer = std::make_unique<WalCheckpointer>(m_path, 200);
         m_checkpointer->start();

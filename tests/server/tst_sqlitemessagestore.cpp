@@ -66,6 +66,7 @@ class TestSqliteMessageStore : public QObject
 private Q_SLOTS:
     void init();
     void theWalStartsOverUnderSteadyCommits();
+    void onlyAnotherProcessCountsAsAnAccountChange();
     void createsSchemaVersionOne();
     void keepsItsServerIdentity();
     void refusesNewerSchema();
@@ -540,6 +541,33 @@ void TestSqliteMessageStore::theWalStartsOverUnderSteadyCommits()
     QCOMPARE(
         server.history(HistoryQuery{u"codeial"_s, {}, {}, std::nullopt, std::nullopt, 1})->messages.size(),
         1);
+}
+
+void TestSqliteMessageStore::onlyAnotherProcessCountsAsAnAccountChange()
+{
+    // The server checks every connection's account when the counter moves:
+    // its own writer's commits must not move it, an administrator's must.
+    SqliteMessageStore server(path());
+    QVERIFY(server.open());
+    QVERIFY(server.accounts()->createAccount(Account{u"alice@x.org"_s, u"Alice"_s, {}, false, {}}));
+    QString error;
+    const std::unique_ptr<MessageStore> writer = server.writerFactory()(&error);
+    QVERIFY2(writer, qPrintable(error));
+    const qint64 before = server.accounts()->externalChangeCounter();
+    QVERIFY(writer->append({roomDraft(u"hello"_s)}));
+    QVERIFY(writer->accounts()->setName(u"alice@x.org"_s, u"Alice B."_s));
+    QCOMPARE(server.accounts()->externalChangeCounter(), before);
+
+    SqliteMessageStore admin(path(), SqliteMessageStore::OpenMode::Administration);
+    QVERIFY(admin.open());
+    QVERIFY(admin.accounts()->setDisabled(u"alice@x.org"_s, true));
+    const qint64 afterDisable = server.accounts()->externalChangeCounter();
+    QVERIFY(afterDisable != before);
+    QVERIFY(admin.accounts()->setDisabled(u"alice@x.org"_s, false));
+    QVERIFY(server.accounts()->externalChangeCounter() != afterDisable);
+    QCOMPARE(QFile::permissions(path() + u".accounts-changed"_s),
+             QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ReadUser |
+                 QFileDevice::WriteUser);
 }
 
 #include "tst_sqlitemessagestore.moc"
