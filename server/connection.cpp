@@ -3,10 +3,12 @@
 #include "server/serverlogging.h"
 #include "server/transport.h"
 
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QWebSocket>
 
 #ifdef Q_OS_UNIX
+#include <cerrno>
 #include <sys/socket.h>
 #endif
 
@@ -23,6 +25,7 @@ Connection::Connection(Transport *transport, QWebSocket *socket, QTcpSocket *tcp
     , m_address(socket->peerAddress().toString())
     , m_openedMs(nowMs)
     , m_lastHeardMs(nowMs)
+    , m_writeDirectly(tcp && !qobject_cast<QSslSocket *>(tcp))
 {
     socket->setParent(this);
     const ServerConfig &config = transport->m_config;
@@ -150,13 +153,44 @@ qint64 Connection::queuedBytes() const
     return (m_tcp ? m_tcp->bytesToWrite() : 0) + m_pending.size();
 }
 
+void Connection::writePending()
+{
+    if (m_pending.isEmpty() || !m_tcp)
+        return;
+    const QByteArray bytes = std::exchange(m_pending, {});
+    qsizetype sent = 0;
+#ifdef Q_OS_UNIX
+    // Straight to the kernel while Qt's buffer is empty (nearly always): the
+    // socket's write buffer would otherwise keep a block of up to 32 KiB per
+    // connection for as long as it is open, whether or not it is used again.
+    // Only what the kernel does not take now waits in Qt's buffer, behind
+    // which everything else then queues, so the order of frames holds.
+    if (m_writeDirectly && m_tcp->bytesToWrite() == 0) {
+        const int fd = int(m_tcp->socketDescriptor());
+        while (fd != -1 && sent < bytes.size()) {
+            const ssize_t n = ::send(fd, bytes.constData() + sent, size_t(bytes.size() - sent),
+                                     MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n > 0)
+                sent += n;
+            else if (n < 0 && errno == EINTR)
+                continue;
+            else
+                break; // full (the rest waits in Qt's buffer) or an error (Qt's own write will report it)
+        }
+    }
+#endif
+    if (sent < bytes.size())
+        m_tcp->write(sent == 0 ? bytes : bytes.sliced(sent));
+    else if (!m_dropping)
+        Q_EMIT bytesWritten();
+}
+
 void Connection::flush()
 {
     m_flushQueued = false;
     if (m_dropping)
         return;
-    if (!m_pending.isEmpty() && m_tcp)
-        m_tcp->write(std::exchange(m_pending, {}));
+    writePending();
     m_socket->flush();
 }
 
@@ -170,8 +204,7 @@ void Connection::close(QWebSocketProtocol::CloseCode code, const QString &reason
     if (m_dropping)
         return;
     // What was said before the close goes before the close frame.
-    if (!m_pending.isEmpty() && m_tcp)
-        m_tcp->write(std::exchange(m_pending, {}));
+    writePending();
     m_socket->close(code, reason);
 }
 

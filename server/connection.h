@@ -97,6 +97,8 @@ private:
     qint64 lastHeardMs() const { return m_lastHeardMs; }
     /// Charges a frame of bytes to the input budgets; beyond them, closes (1008) and says false.
     bool admitInput(qint64 bytes);
+    /// Hands this pass's frames to the kernel (or, what it does not take, to the socket's buffer).
+    void writePending();
 
     Transport *m_transport;
     QWebSocket *m_socket;
@@ -110,6 +112,7 @@ private:
     SignIn m_signIn = SignIn::NotSignedIn;
     TokenBucket m_inputBytes;
     TokenBucket m_inputFrames;
+    bool m_writeDirectly; ///< plain TCP: frames go to the kernel past Qt's buffer (not over TLS)
     bool m_dropping = false;
     bool m_flushQueued = false;
     bool m_overBudget = false; ///< closing for sending too much: what else comes is ignored

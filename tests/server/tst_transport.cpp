@@ -67,6 +67,7 @@ private Q_SLOTS:
     void refusesConnectionsOverTheAddressLimit();
     void dropsPeersThatStopAnsweringPings();
     void dropsPeersThatStopReading();
+    void aPeerThatPausesGetsEveryFrameInOrder();
     void refusesForeignOrigins();
     void resumesAcceptingAfterRunningOutOfDescriptors_data();
     void resumesAcceptingAfterRunningOutOfDescriptors();
@@ -195,6 +196,59 @@ void TransportTest::dropsPeersThatStopReading()
     QVERIFY2(sent < 4096, "a peer that reads nothing was sent 64 MiB");
     QVERIFY(connection->isDropping());
     QTRY_COMPARE(layer.closed, 1);
+}
+
+void TransportTest::aPeerThatPausesGetsEveryFrameInOrder()
+{
+    // Frames go to the kernel directly while nothing waits in the socket's
+    // buffer; what the kernel does not take waits there, and what follows
+    // queues behind it. A reader that pauses long enough to fill the
+    // kernel's buffers, with pongs among our frames (Qt answers pings
+    // itself, past Connection), must still get every frame whole and in order.
+    ServerConfig config = loopbackConfig();
+    config.maxQueuedBytes = 256 * 1024 * 1024;
+    Transport transport(config);
+    EchoLayer layer(&transport);
+    QVERIFY(transport.listen());
+
+    RawWebSocket reader;
+    QVERIFY(reader.connectTcp(transport.serverPort()));
+    QVERIFY(reader.upgrade());
+    reader.tcp().setReadBufferSize(1);
+    QTRY_COMPARE(layer.connections.size(), 1);
+    Connection *connection = layer.connections.constFirst();
+    const auto text = [](int i) -> QByteArray {
+        return QByteArray::number(i) + ':' + QByteArray(16 * 1024, char('a' + i % 26));
+    };
+    int sent = 0;
+    int pings = 0;
+    const auto sendSome = [&] {
+        for (int i = 0; i < 8; ++i, ++sent) {
+            if (!connection->sendWireFrame(Connection::wireFrame(text(sent))))
+                return false;
+        }
+        if (sent % 40 == 0) {
+            reader.tcp().write(RawWebSocket::frame(0x9, QByteArray::number(sent)));
+            ++pings;
+        }
+        QCoreApplication::processEvents();
+        return true;
+    };
+    // Until the kernel's buffers are full and frames wait in Qt's.
+    while (connection->queuedBytes() < 64 * 1024 && sent < 8192)
+        QVERIFY(sendSome());
+    QVERIFY2(connection->queuedBytes() >= 64 * 1024, "128 MiB went into the kernel's buffers");
+    // The reader reads again while more frames come: none may overtake those waiting.
+    reader.tcp().setReadBufferSize(0);
+    for (const int end = sent + 400; sent < end;)
+        QVERIFY(sendSome());
+    QTRY_COMPARE_WITH_TIMEOUT(reader.textsReceived().size(), sent, 10000);
+    const QList<QByteArray> texts = reader.textsReceived();
+    for (int i = 0; i < sent; ++i)
+        QVERIFY2(texts.at(i) == text(i), qPrintable(u"frame %1 of %2 differs"_s.arg(i).arg(sent)));
+    QTRY_COMPARE(reader.pongsReceived(), pings);
+    QCOMPARE(connection->queuedBytes(), 0);
+    QCOMPARE(layer.closed, 0);
 }
 
 void TransportTest::refusesForeignOrigins()

@@ -87,6 +87,8 @@ void RawWebSocket::parseFrames()
             m_closeCode = qFromBigEndian<quint16>(payload.constData());
         else if (opcode == 0x9)
             ++m_pings;
+        else if (opcode == 0xa)
+            ++m_pongs;
         else if (opcode == 0x1)
             m_texts.append(payload);
     }
@@ -108,6 +110,12 @@ int RawWebSocket::pingsReceived()
 {
     parseFrames();
     return m_pings;
+}
+
+int RawWebSocket::pongsReceived()
+{
+    parseFrames();
+    return m_pongs;
 }
 
 bool RawWebSocket::waitForDisconnected(int timeoutMs)

@@ -33,6 +33,8 @@ public:
     std::optional<quint16> readCloseCode();
     /// Counts the ping frames received so far.
     int pingsReceived();
+    /// Counts the pong frames received so far.
+    int pongsReceived();
     /// The text frames received so far (unfragmented, as the server sends them).
     QList<QByteArray> textsReceived();
     bool waitForDisconnected(int timeoutMs = 5000);
@@ -45,5 +47,6 @@ private:
     QByteArray m_upgradeResponse;
     std::optional<quint16> m_closeCode;
     int m_pings = 0;
+    int m_pongs = 0;
     QList<QByteArray> m_texts;
 };
