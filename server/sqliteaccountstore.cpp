@@ -57,6 +57,7 @@ constexpr auto TokenColumns = "SELECT id, email, device, created_ts, last_used_t
 
 SqliteAccountStore::SqliteAccountStore(QSqlDatabase db, bool signalChanges)
     : m_db(std::move(db))
+    , m_statements(m_db)
     , m_signalChanges(signalChanges)
 {}
 
@@ -91,37 +92,30 @@ bool SqliteAccountStore::fail(const QString &what, const QSqlError &error)
     return false;
 }
 
-bool SqliteAccountStore::exec(QSqlQuery &query, const QString &sql, const QVariantList &values)
+bool SqliteAccountStore::exec(CachedStatement &query, const QString &sql, const QVariantList &values)
 {
-    query.setForwardOnly(true);
-    if (!query.prepare(sql))
-        return fail(u"cannot prepare an account statement"_s, query.lastError());
-    for (int i = 0; i < values.size(); ++i)
-        query.bindValue(i, values.at(i));
-    if (!query.exec())
-        return fail(u"cannot read or write accounts"_s, query.lastError());
-    return true;
+    return query.exec(sql, values) || fail(u"cannot read or write accounts"_s, query.error());
 }
 
-bool SqliteAccountStore::changedOne(QSqlQuery &query, const QString &sql, const QVariantList &values)
+bool SqliteAccountStore::changedOne(CachedStatement &query, const QString &sql, const QVariantList &values)
 {
-    return exec(query, sql, values) && query.numRowsAffected() > 0;
+    return exec(query, sql, values) && query->numRowsAffected() > 0;
 }
 
 AccountStore::Found SqliteAccountStore::findAccount(const QString &email, Account *account)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     if (!exec(query, QLatin1String(AccountColumns) + u"WHERE email = ?"_s, {email}))
         return Found::Error;
-    if (!query.next())
+    if (!query->next())
         return Found::No;
-    *account = readAccount(query);
+    *account = readAccount(*query);
     return Found::Yes;
 }
 
 bool SqliteAccountStore::createAccount(const Account &account)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     return changedOne(query,
                       u"INSERT INTO accounts (email, name, password_hash, disabled, created_ts)"
                       u" VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"_s,
@@ -132,31 +126,31 @@ bool SqliteAccountStore::createAccount(const Account &account)
 
 bool SqliteAccountStore::setPasswordHash(const QString &email, const QString &hash)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     return changedOne(query, u"UPDATE accounts SET password_hash = ? WHERE email = ?"_s, {hash, email});
 }
 
 bool SqliteAccountStore::setName(const QString &email, const QString &name)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     return changedOne(query, u"UPDATE accounts SET name = ? WHERE email = ?"_s, {name, email});
 }
 
 bool SqliteAccountStore::setDisabled(const QString &email, bool disabled)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     return signalChange(
         changedOne(query, u"UPDATE accounts SET disabled = ? WHERE email = ?"_s, {disabled ? 1 : 0, email}));
 }
 
 std::optional<QList<Account>> SqliteAccountStore::accounts()
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     if (!exec(query, QLatin1String(AccountColumns) + u"ORDER BY email"_s, {}))
         return std::nullopt;
     QList<Account> result;
-    while (query.next())
-        result.append(readAccount(query));
+    while (query->next())
+        result.append(readAccount(*query));
     return result;
 }
 
@@ -164,7 +158,7 @@ std::optional<QList<Account>> SqliteAccountStore::findAccounts(const QString &pr
 {
     // Not a null QString: that binds as NULL, and NULL matches nothing.
     const QString lower = prefix.isNull() ? u""_s : prefix.toLower();
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     if (!exec(query,
               QLatin1String(AccountColumns) +
                   u"WHERE disabled = 0 AND (? = '' OR substr(email, 1, length(?)) = ?"
@@ -173,70 +167,70 @@ std::optional<QList<Account>> SqliteAccountStore::findAccounts(const QString &pr
               {lower, lower, lower, lower, limit, offset}))
         return std::nullopt;
     QList<Account> result;
-    while (query.next())
-        result.append(readAccount(query));
+    while (query->next())
+        result.append(readAccount(*query));
     return result;
 }
 
 std::optional<qint64> SqliteAccountStore::addToken(const QString &email, const QByteArray &tokenHash,
                                                    const QString &device)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     const qint64 now = nowMs();
     if (!exec(
             query,
             u"INSERT INTO tokens (token_hash, email, device, created_ts, last_used_ts) VALUES (?, ?, ?, ?, ?)"_s,
             {tokenHash, email, device.isEmpty() ? u"unnamed device"_s : device, now, now}))
         return std::nullopt;
-    return query.lastInsertId().toLongLong();
+    return query->lastInsertId().toLongLong();
 }
 
 AccountStore::Found SqliteAccountStore::findToken(const QByteArray &tokenHash, DeviceToken *token)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     if (!exec(query, QLatin1String(TokenColumns) + u"WHERE token_hash = ?"_s, {tokenHash}))
         return Found::Error;
-    if (!query.next())
+    if (!query->next())
         return Found::No;
-    *token = readToken(query);
+    *token = readToken(*query);
     return Found::Yes;
 }
 
 bool SqliteAccountStore::touchToken(qint64 id)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     return exec(query, u"UPDATE tokens SET last_used_ts = ? WHERE id = ?"_s, {nowMs(), id});
 }
 
 bool SqliteAccountStore::revokeToken(qint64 id)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     return signalChange(changedOne(query, u"DELETE FROM tokens WHERE id = ?"_s, {id}));
 }
 
 std::optional<int> SqliteAccountStore::revokeTokens(const QString &email, qint64 keepId)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     if (!exec(query, u"DELETE FROM tokens WHERE email = ? AND id != ?"_s, {email, keepId}))
         return std::nullopt;
     signalChange(true);
-    return query.numRowsAffected();
+    return query->numRowsAffected();
 }
 
 std::optional<QList<DeviceToken>> SqliteAccountStore::tokens(const QString &email)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     if (!exec(query, QLatin1String(TokenColumns) + u"WHERE email = ? ORDER BY id"_s, {email}))
         return std::nullopt;
     QList<DeviceToken> result;
-    while (query.next())
-        result.append(readToken(query));
+    while (query->next())
+        result.append(readToken(*query));
     return result;
 }
 
 bool SqliteAccountStore::createInvite(const Invite &invite)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     return changedOne(query,
                       u"INSERT INTO invites (code, uses_left, expires_ts, created_ts) VALUES (?, ?, ?, ?)"
                       u" ON CONFLICT DO NOTHING"_s,
@@ -246,17 +240,17 @@ bool SqliteAccountStore::createInvite(const Invite &invite)
 
 std::optional<QList<Invite>> SqliteAccountStore::invites()
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     if (!exec(query, u"SELECT code, uses_left, expires_ts, created_ts FROM invites ORDER BY created_ts"_s,
               {}))
         return std::nullopt;
     QList<Invite> result;
-    while (query.next()) {
+    while (query->next()) {
         Invite invite;
-        invite.code = query.value(0).toString();
-        invite.usesLeft = query.value(1).toInt();
-        invite.expires = fromMs(query.value(2));
-        invite.created = fromMs(query.value(3));
+        invite.code = query->value(0).toString();
+        invite.usesLeft = query->value(1).toInt();
+        invite.expires = fromMs(query->value(2));
+        invite.created = fromMs(query->value(3));
         result.append(invite);
     }
     return result;
@@ -264,23 +258,23 @@ std::optional<QList<Invite>> SqliteAccountStore::invites()
 
 bool SqliteAccountStore::revokeInvite(const QString &code)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     return changedOne(query, u"DELETE FROM invites WHERE code = ?"_s, {code});
 }
 
 bool SqliteAccountStore::isInviteValid(const QString &code)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     return exec(
                query,
                u"SELECT 1 FROM invites WHERE code = ? AND uses_left > 0 AND (expires_ts = 0 OR expires_ts > ?)"_s,
                {code, nowMs()}) &&
-           query.next();
+           query->next();
 }
 
 bool SqliteAccountStore::useInvite(const QString &code)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     return changedOne(query,
                       u"UPDATE invites SET uses_left = uses_left - 1"
                       u" WHERE code = ? AND uses_left > 0 AND (expires_ts = 0 OR expires_ts > ?)"_s,
@@ -289,24 +283,24 @@ bool SqliteAccountStore::useInvite(const QString &code)
 
 std::optional<RoomAccess> SqliteAccountStore::roomAccess(const QString &room, bool checkHistory)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     if (!exec(query, u"SELECT owner FROM private_rooms WHERE name = ?"_s, {room}))
         return std::nullopt;
-    if (query.next())
-        return RoomAccess{true, true, query.value(0).toString()};
+    if (query->next())
+        return RoomAccess{true, true, query->value(0).toString()};
     if (!checkHistory)
         return RoomAccess{false, false, {}};
     // A public room exists once something was said in it (messages use '#room').
     if (!exec(query, u"SELECT 1 FROM messages WHERE conversation = ? LIMIT 1"_s, {QString(u'#' + room)}))
         return std::nullopt;
-    return RoomAccess{query.next(), false, {}};
+    return RoomAccess{query->next(), false, {}};
 }
 
 bool SqliteAccountStore::createPrivateRoom(const QString &room, const QString &owner)
 {
     if (!m_db.transaction())
         return fail(u"cannot begin a transaction"_s, m_db.lastError());
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     if (!changedOne(
             query,
             u"INSERT INTO private_rooms (name, owner, created_ts) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"_s,
@@ -322,27 +316,27 @@ bool SqliteAccountStore::createPrivateRoom(const QString &room, const QString &o
 
 std::optional<bool> SqliteAccountStore::isRoomMember(const QString &room, const QString &email)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     if (!exec(query, u"SELECT 1 FROM room_members WHERE room = ? AND email = ?"_s, {room, email}))
         return std::nullopt;
-    return query.next();
+    return query->next();
 }
 
 std::optional<QStringList> SqliteAccountStore::privateRoomsOf(const QString &email)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     if (!exec(query, u"SELECT room FROM room_members WHERE email = ? ORDER BY room"_s, {email}))
         return std::nullopt;
     QStringList rooms;
-    while (query.next())
-        rooms.append(query.value(0).toString());
+    while (query->next())
+        rooms.append(query->value(0).toString());
     return rooms;
 }
 
 std::optional<QList<RoomEntry>> SqliteAccountStore::listRooms(const QString &prefix, const QString &email,
                                                               int offset, int limit)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     if (!exec(query,
               u"SELECT r.name, p.name IS NOT NULL, r.last_ts FROM rooms r LEFT JOIN private_rooms p ON "
               u"p.name = r.name"
@@ -353,10 +347,10 @@ std::optional<QList<RoomEntry>> SqliteAccountStore::listRooms(const QString &pre
               {prefix.isNull() ? u""_s : prefix, prefix.isNull() ? u""_s : prefix, email, limit, offset}))
         return std::nullopt;
     QList<RoomEntry> result;
-    while (query.next()) {
-        RoomEntry entry{query.value(0).toString(), query.value(1).toBool(), {}};
-        if (!query.value(2).isNull())
-            entry.lastActivity = QDateTime::fromMSecsSinceEpoch(query.value(2).toLongLong(), Qt::UTC);
+    while (query->next()) {
+        RoomEntry entry{query->value(0).toString(), query->value(1).toBool(), {}};
+        if (!query->value(2).isNull())
+            entry.lastActivity = QDateTime::fromMSecsSinceEpoch(query->value(2).toLongLong(), Qt::UTC);
         result.append(entry);
     }
     return result;
@@ -366,10 +360,10 @@ bool SqliteAccountStore::noteRoom(const QString &room)
 {
     // Read first: a room of the directory needs no write, which would wait
     // for the write lock while the writer thread commits messages.
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     if (!exec(query, u"SELECT 1 FROM rooms WHERE name = ?"_s, {room}))
         return false;
-    if (query.next())
+    if (query->next())
         return true;
     return exec(query, u"INSERT INTO rooms (name, last_ts) VALUES (?, NULL) ON CONFLICT DO NOTHING"_s,
                 {room});
@@ -377,14 +371,14 @@ bool SqliteAccountStore::noteRoom(const QString &room)
 
 bool SqliteAccountStore::addRoomMember(const QString &room, const QString &email)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     return exec(query, u"INSERT INTO room_members (room, email) VALUES (?, ?) ON CONFLICT DO NOTHING"_s,
                 {room, email});
 }
 
 bool SqliteAccountStore::removeRoomMember(const QString &room, const QString &email)
 {
-    QSqlQuery query(m_db);
+    CachedStatement query(m_statements);
     return changedOne(query, u"DELETE FROM room_members WHERE room = ? AND email = ?"_s, {room, email});
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "server/accountstore.h"
+#include "server/statementcache.h"
 
 #include <QSqlDatabase>
 
@@ -62,14 +63,15 @@ public:
 
 private:
     /// Runs one statement with positional values; false (and errorString) on failure.
-    bool exec(QSqlQuery &query, const QString &sql, const QVariantList &values);
+    bool exec(CachedStatement &query, const QString &sql, const QVariantList &values);
     bool fail(const QString &what, const QSqlError &error);
-    bool changedOne(QSqlQuery &query, const QString &sql, const QVariantList &values);
+    bool changedOne(CachedStatement &query, const QString &sql, const QVariantList &values);
     /// Tells the server (when signalChanges) that accounts or tokens changed; passes ok through.
     bool signalChange(bool ok);
     QString changeSignalPath() const;
 
     QSqlDatabase m_db;
+    StatementCache m_statements;
     bool m_signalChanges = false;
     QString m_errorString;
 };
