@@ -1333,6 +1333,54 @@ QByteArray encodeReceiveMessage(const Message &message)
     return out;
 }
 
+void appendUser(QByteArray &out, const User &user)
+{
+    out += "{\"email\":";
+    appendJsonString(out, user.email);
+    out += ",\"name\":";
+    appendJsonString(out, user.name);
+    out += '}';
+}
+
+/// members goes to everyone who joins a room, with up to a room's whole
+/// membership: written directly like receive_message (keys sorted).
+QByteArray encodeMembers(const Members &members)
+{
+    QByteArray out;
+    out.reserve(64 + members.room.size() + members.users.size() * 64);
+    out += '{';
+    if (members.isPrivate) {
+        out += "\"owner\":";
+        appendJsonString(out, members.owner);
+        out += ",\"private\":true,";
+    }
+    out += "\"room\":";
+    appendJsonString(out, members.room);
+    out += ",\"type\":\"members\",\"users\":[";
+    for (qsizetype i = 0; i < members.users.size(); ++i) {
+        if (i > 0)
+            out += ',';
+        appendUser(out, members.users.at(i));
+    }
+    out += "]}";
+    return out;
+}
+
+/// user_joined and user_left: one per join, to every member.
+QByteArray encodeRoomUser(QByteArrayView type, const QString &room, const User &user)
+{
+    QByteArray out;
+    out.reserve(96 + room.size() + user.name.size() + user.email.size());
+    out += "{\"room\":";
+    appendJsonString(out, room);
+    out += ",\"type\":\"";
+    out += type;
+    out += "\",\"user\":";
+    appendUser(out, user);
+    out += '}';
+    return out;
+}
+
 } // namespace
 
 QByteArray encodeChunk(qint64 transferId, QByteArrayView data)
@@ -1357,6 +1405,12 @@ QByteArray encodeServerFrame(const ServerFrame &frame)
 {
     if (const auto *receive = std::get_if<ReceiveMessage>(&frame); receive && receive->message.isPlain())
         return encodeReceiveMessage(receive->message);
+    if (const auto *members = std::get_if<Members>(&frame))
+        return encodeMembers(*members);
+    if (const auto *joined = std::get_if<UserJoined>(&frame))
+        return encodeRoomUser("user_joined", joined->room, joined->user);
+    if (const auto *left = std::get_if<UserLeft>(&frame))
+        return encodeRoomUser("user_left", left->room, left->user);
     return QJsonDocument(toJson(frame)).toJson(QJsonDocument::Compact);
 }
 

@@ -72,7 +72,8 @@ ChatServer::~ChatServer()
         session->connection()->disconnect(this);
         delete session;
     }
-    delete m_files; // before the store it uses goes (it waits for its worker)
+    delete m_files;          // before the store it uses goes (it waits for its worker)
+    handOverAccountWrites(); // the writer finishes what it was given before it goes
 }
 
 QString ChatServer::versionString()
@@ -403,10 +404,23 @@ void ChatServer::writeAccountsLater(std::function<void(AccountStore &)> write)
         return;
     }
     // On the writer's connection, after the messages handed over before:
-    // here it could wait for the write lock behind a stalled commit.
-    m_writer->post([write = std::move(write)](MessageStore &store) {
-        if (AccountStore *accounts = store.accounts())
-            write(*accounts);
+    // here it could wait for the write lock behind a stalled commit. Handed
+    // over once per pass: posting to another thread takes a lock and wakes
+    // it, which was a tenth of a sign-in's cost when a thousand came at once.
+    m_accountWrites.append(std::move(write));
+    if (m_accountWrites.size() == 1)
+        QMetaObject::invokeMethod(this, &ChatServer::handOverAccountWrites, Qt::QueuedConnection);
+}
+
+void ChatServer::handOverAccountWrites()
+{
+    if (m_accountWrites.isEmpty() || !m_writer)
+        return;
+    m_writer->post([writes = std::exchange(m_accountWrites, {})](MessageStore &store) {
+        if (AccountStore *accounts = store.accounts()) {
+            for (const auto &write : writes)
+                write(*accounts);
+        }
     });
 }
 
@@ -1515,6 +1529,9 @@ void ChatServer::shutdown()
     qCInfo(lcNatterServer) << "shutting down," << m_sessions.size() << "connections open";
     m_transport->stopAccepting();
     flushPendingSends();
+    handOverAccountWrites();
+    if (m_writer)
+        m_writer->waitForIdle();
     while (m_writer && m_writer->isBusy())
         m_writer->waitForIdle(); // its report hands over what is left, if anything
     if (m_sessions.isEmpty()) {

@@ -199,6 +199,7 @@ private:
     /// An account write nobody waits for (a token's last use, a new name):
     /// done by the writer thread when there is one.
     void writeAccountsLater(std::function<void(AccountStore &)> write);
+    void handOverAccountWrites();
     void completeSignIn(ClientSession *session, const Protocol::Hello &hello, const Account &account,
                         qint64 tokenId, const QString &newToken);
     QString badCredentialsMessage() const;
@@ -250,7 +251,8 @@ private:
     ServerConfig m_config;
     std::unique_ptr<MessageStore> m_store;
     std::unique_ptr<StoreWriter> m_writer; // commits messages off the event loop; none for ":memory:"
-    FileTransfers *m_files;                // a child; declared after m_store, which it uses
+    QList<std::function<void(AccountStore &)>> m_accountWrites; // for the writer, at the end of this pass
+    FileTransfers *m_files; // a child; declared after m_store, which it uses
     Transport *m_transport;
     QString m_errorString;
     QElapsedTimer m_clock;

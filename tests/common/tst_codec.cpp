@@ -28,6 +28,8 @@ private Q_SLOTS:
     void receiveMessageWireShape();
     void receiveMessageFastPathMatchesQJsonDocument_data();
     void receiveMessageFastPathMatchesQJsonDocument();
+    void roomFramesFastPathMatchQJsonDocument_data();
+    void roomFramesFastPathMatchQJsonDocument();
 };
 
 void TestCodec::validClientFrames_data()
@@ -602,6 +604,37 @@ void TestCodec::receiveMessageFastPathMatchesQJsonDocument()
     const QByteArray generic = QJsonDocument(Codec::toJson(Codec::ServerFrame(ReceiveMessage{message})))
                                    .toJson(QJsonDocument::Compact);
     QCOMPARE(Codec::encodeServerFrame(ReceiveMessage{message}), generic);
+}
+
+void TestCodec::roomFramesFastPathMatchQJsonDocument_data()
+{
+    QTest::addColumn<QString>("room");
+    QTest::addColumn<QList<User>>("users");
+    QTest::addColumn<QString>("owner");
+    const User bob{u"Bob \"the\" builder"_s, u"bob@x.org"_s};
+    const User grusse{u"Grüße 你好 🎉\n\u0001\\"_s, u"g@x.org"_s};
+    QTest::newRow("public") << u"codeial"_s << QList<User>{bob, grusse} << QString();
+    QTest::newRow("private") << u"war room"_s << QList<User>{grusse} << u"owner@x.org"_s;
+    QTest::newRow("nobody") << u"a"_s << QList<User>{} << QString();
+    QTest::newRow("unnamed") << u"a"_s << QList<User>{User{QString(), u"x@x.org"_s}} << QString();
+}
+
+void TestCodec::roomFramesFastPathMatchQJsonDocument()
+{
+    QFETCH(QString, room);
+    QFETCH(QList<User>, users);
+    QFETCH(QString, owner);
+    const auto generic = [](const Codec::ServerFrame &frame) {
+        return QJsonDocument(Codec::toJson(frame)).toJson(QJsonDocument::Compact);
+    };
+    const Codec::ServerFrame members = Members{room, users, !owner.isEmpty(), owner};
+    QCOMPARE(Codec::encodeServerFrame(members), generic(members));
+    for (const User &user : users) {
+        const Codec::ServerFrame joined = UserJoined{room, user};
+        const Codec::ServerFrame left = UserLeft{room, user};
+        QCOMPARE(Codec::encodeServerFrame(joined), generic(joined));
+        QCOMPARE(Codec::encodeServerFrame(left), generic(left));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestCodec)
