@@ -245,10 +245,14 @@ int runAdminCommand(const QStringList &arguments, std::FILE *in)
     // invite
     if (verb == u"create"_s) {
         QByteArray random(12, Qt::Uninitialized);
-        randombytes_buf(random.data(), size_t(random.size()));
         Invite invite;
-        invite.code = QString::fromLatin1(
-            random.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
+        // Not starting with '-' (one code in 64 would): 'invite revoke CODE'
+        // would take such a code for an option.
+        do {
+            randombytes_buf(random.data(), size_t(random.size()));
+            invite.code = QString::fromLatin1(
+                random.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
+        } while (invite.code.startsWith(u'-'));
         invite.usesLeft = useCount;
         if (hours > 0)
             invite.expires = QDateTime::currentDateTimeUtc().addSecs(qint64(hours * 3600));
