@@ -231,13 +231,31 @@ void ChatServer::deliverHeld(ClientSession *session)
 
 std::optional<QList<Message>> ChatServer::takeHeld(const QString &email, int limit)
 {
+    // Most sign-ins have nothing waiting: who may have is known (read once,
+    // then kept up to date as messages are held and taken), and the others
+    // cost no query.
+    if (!m_heldRecipientsRead) {
+        m_heldRecipientsRead = true;
+        m_mayHaveHeld = m_store->heldRecipients();
+    }
+    if (m_mayHaveHeld && !m_mayHaveHeld->contains(email))
+        return QList<Message>();
     std::optional<QList<Message>> held = m_store->takeHeldDirectMessages(email, limit);
-    if (!held)
+    if (!held) {
         qCWarning(lcNatterServer).noquote()
             << "cannot deliver held messages to" << email << ":" << m_store->errorString();
-    else
-        m_heldCounts.remove(email); // counted afresh when next needed
+        return held;
+    }
+    m_heldCounts.remove(email); // counted afresh when next needed
+    if (m_mayHaveHeld && held->size() < limit)
+        m_mayHaveHeld->remove(email); // all taken
     return held;
+}
+
+void ChatServer::noteHeld(const QString &email)
+{
+    if (m_mayHaveHeld)
+        m_mayHaveHeld->insert(email);
 }
 
 void ChatServer::applyRetention()
@@ -1300,6 +1318,8 @@ void ChatServer::completeBatch(const QList<PendingSend> &batch, const QList<Mess
         const Message &message = result.message;
         bool toRecipient = true;
         if (message.isDirect() && message.to != message.from.email) {
+            if (drafts.at(i).holdForRecipient)
+                noteHeld(message.to); // committed into the held table
             const bool online = m_users.contains(message.to);
             if (drafts.at(i).holdForRecipient && online) {
                 cameOnline.insert(message.to); // their sign-in looked for held messages before this one was
@@ -1314,6 +1334,7 @@ void ChatServer::completeBatch(const QList<PendingSend> &batch, const QList<Mess
         deliver(message, frame, toRecipient);
     }
     for (auto it = wentOffline.cbegin(); it != wentOffline.cend(); ++it) {
+        noteHeld(it.key());
         if (!m_store->holdDirectMessages(it.key(), it.value()))
             qCWarning(lcNatterServer).noquote()
                 << "cannot hold messages for" << it.key() << ":" << m_store->errorString();

@@ -114,6 +114,10 @@ private:
     QTimer m_retentionTimer;
     qint64 m_retentionDeleted = 0;    // in this run of batches
     QHash<QString, int> m_heldCounts; // recipient -> messages held for them, as last counted
+    /// Everyone who may have held messages (a superset: retention may have
+    /// taken some); nullopt when the store cannot say, then every sign-in looks.
+    std::optional<QSet<QString>> m_mayHaveHeld;
+    bool m_heldRecipientsRead = false;
     struct PendingSend
     {
         QPointer<ClientSession> origin;
@@ -226,6 +230,8 @@ private:
     void deliverHeld(ClientSession *session);
     /// Takes (releases) up to limit of the messages held for email; nullopt (logged) if the store failed.
     std::optional<QList<Message>> takeHeld(const QString &email, int limit);
+    /// Direct messages for email were put into the held table.
+    void noteHeld(const QString &email);
     /// Messages held for recipient (cached; nullopt if the store cannot say).
     std::optional<int> heldCount(const QString &recipient);
     QList<User> membersOf(const Room &room) const;

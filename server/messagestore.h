@@ -6,6 +6,7 @@
 #include "server/accountstore.h"
 
 #include <QList>
+#include <QSet>
 #include <QString>
 
 #include <functional>
@@ -158,6 +159,8 @@ public:
 
     /// How many direct messages are held for recipient.
     virtual std::optional<int> heldCount(const QString &recipient) = 0;
+    /// Everyone with direct messages held now; nullopt if a store cannot say.
+    virtual std::optional<QSet<QString>> heldRecipients() { return std::nullopt; }
     /// Holds stored direct messages for recipient after all (they went
     /// offline before the messages were committed).
     virtual bool holdDirectMessages(const QString &recipient, const QList<qint64> &ids) = 0;

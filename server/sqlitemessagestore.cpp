@@ -994,6 +994,24 @@ std::optional<int> SqliteMessageStore::deleteOlderThan(qint64 cutoffMs, int batc
     return deleted;
 }
 
+std::optional<QSet<QString>> SqliteMessageStore::heldRecipients()
+{
+    if (!m_open) {
+        m_errorString = u"the store is not open"_s;
+        return std::nullopt;
+    }
+    QSqlQuery query(m_db);
+    query.setForwardOnly(true);
+    if (!query.exec(u"SELECT DISTINCT recipient FROM held_direct"_s)) {
+        fail(u"cannot read who has held direct messages"_s, query.lastError());
+        return std::nullopt;
+    }
+    QSet<QString> recipients;
+    while (query.next())
+        recipients.insert(query.value(0).toString());
+    return recipients;
+}
+
 std::optional<int> SqliteMessageStore::heldCount(const QString &recipient)
 {
     if (!m_open) {

@@ -54,6 +54,7 @@ public:
     std::optional<QList<Message>> takeHeldDirectMessages(const QString &recipient, int limit) override;
     std::optional<int> deleteOlderThan(qint64 cutoffMs, int batch) override;
     std::optional<int> heldCount(const QString &recipient) override;
+    std::optional<QSet<QString>> heldRecipients() override;
     bool holdDirectMessages(const QString &recipient, const QList<qint64> &ids) override;
     /// A connection in Writer mode to the same file, sharing the size cap
     /// (max_page_count is per connection); none for ":memory:".

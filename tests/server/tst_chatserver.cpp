@@ -433,6 +433,18 @@ void TestChatServer::directMessageToOfflineUserIsDeliveredOnConnect()
     QVERIFY(davePhone);
     sendAndReceive(davePhone, u"sync"_s, u"sync"_s);
     QVERIFY(davePhone->frames.isEmpty());
+
+    // Away again: what comes now waits for him too (the server knew he had
+    // nothing waiting any more, and must learn that he has again).
+    dave.socket().close();
+    davePhone->socket().close();
+    QTRY_COMPARE(m_server->onlineUserCount(), 1);
+    bob->send(SendMessage{{}, u"dave@x.org"_s, u"still on for lunch?"_s, {}});
+    QTRY_COMPARE(bob->count<ReceiveMessage>(), 3);
+    TestClient daveAgain; // not connectedClient(): it forgets what came with the welcome
+    QVERIFY(daveAgain.open(m_server->serverPort()) && daveAgain.hello(u"Dave"_s, u"dave@x.org"_s));
+    QTRY_COMPARE(daveAgain.count<ReceiveMessage>(), 1);
+    QCOMPARE(daveAgain.takeFirst<ReceiveMessage>()->message.text, u"still on for lunch?"_s);
 }
 
 void TestChatServer::joinerGetsTheLatestFifty()
