@@ -55,6 +55,35 @@ QUrl urlOf(const Transport &transport)
     return QUrl(u"ws://127.0.0.1:%1"_s.arg(transport.serverPort()));
 }
 
+/// A transport with one peer that has stopped reading (almost: one byte at a time).
+struct PausedPeer
+{
+    explicit PausedPeer(qint64 maxQueuedBytes)
+        : transport([maxQueuedBytes] {
+            ServerConfig config = loopbackConfig();
+            config.maxQueuedBytes = maxQueuedBytes;
+            return config;
+        }())
+        , layer(&transport)
+    {}
+
+    bool open()
+    {
+        if (!transport.listen() || !reader.connectTcp(transport.serverPort()) || !reader.upgrade())
+            return false;
+        reader.tcp().setReadBufferSize(1);
+        if (!QTest::qWaitFor([this] { return layer.connections.size() == 1; }))
+            return false;
+        connection = layer.connections.constFirst();
+        return true;
+    }
+
+    Transport transport;
+    EchoLayer layer;
+    RawWebSocket reader;
+    Connection *connection = nullptr;
+};
+
 } // namespace
 
 class TransportTest : public QObject
@@ -174,18 +203,9 @@ void TransportTest::dropsPeersThatStopAnsweringPings()
 
 void TransportTest::dropsPeersThatStopReading()
 {
-    ServerConfig config = loopbackConfig();
-    config.maxQueuedBytes = 256 * 1024;
-    Transport transport(config);
-    EchoLayer layer(&transport);
-    QVERIFY(transport.listen());
-
-    RawWebSocket reader;
-    QVERIFY(reader.connectTcp(transport.serverPort()));
-    QVERIFY(reader.upgrade());
-    reader.tcp().setReadBufferSize(1); // reads (almost) nothing from the kernel any more
-    QTRY_COMPARE(layer.connections.size(), 1);
-    Connection *connection = layer.connections.constFirst();
+    PausedPeer peer(256 * 1024);
+    QVERIFY(peer.open());
+    Connection *connection = peer.connection;
     const QByteArray frame = Connection::wireFrame(QByteArray(16 * 1024, 'x'));
     // Written pass by pass, until the kernel's buffers are full too and the cap is reached.
     int sent = 0;
@@ -195,7 +215,7 @@ void TransportTest::dropsPeersThatStopReading()
     }
     QVERIFY2(sent < 4096, "a peer that reads nothing was sent 64 MiB");
     QVERIFY(connection->isDropping());
-    QTRY_COMPARE(layer.closed, 1);
+    QTRY_COMPARE(peer.layer.closed, 1);
 }
 
 void TransportTest::aPeerThatPausesGetsEveryFrameInOrder()
@@ -205,18 +225,10 @@ void TransportTest::aPeerThatPausesGetsEveryFrameInOrder()
     // queues behind it. A reader that pauses long enough to fill the
     // kernel's buffers, with pongs among our frames (Qt answers pings
     // itself, past Connection), must still get every frame whole and in order.
-    ServerConfig config = loopbackConfig();
-    config.maxQueuedBytes = 256 * 1024 * 1024;
-    Transport transport(config);
-    EchoLayer layer(&transport);
-    QVERIFY(transport.listen());
-
-    RawWebSocket reader;
-    QVERIFY(reader.connectTcp(transport.serverPort()));
-    QVERIFY(reader.upgrade());
-    reader.tcp().setReadBufferSize(1);
-    QTRY_COMPARE(layer.connections.size(), 1);
-    Connection *connection = layer.connections.constFirst();
+    PausedPeer peer(256 * 1024 * 1024);
+    QVERIFY(peer.open());
+    Connection *connection = peer.connection;
+    RawWebSocket &reader = peer.reader;
     const auto text = [](int i) -> QByteArray {
         return QByteArray::number(i) + ':' + QByteArray(16 * 1024, char('a' + i % 26));
     };
@@ -248,7 +260,7 @@ void TransportTest::aPeerThatPausesGetsEveryFrameInOrder()
         QVERIFY2(texts.at(i) == text(i), qPrintable(u"frame %1 of %2 differs"_s.arg(i).arg(sent)));
     QTRY_COMPARE(reader.pongsReceived(), pings);
     QCOMPARE(connection->queuedBytes(), 0);
-    QCOMPARE(layer.closed, 0);
+    QCOMPARE(peer.layer.closed, 0);
 }
 
 void TransportTest::refusesForeignOrigins()
