@@ -77,7 +77,8 @@ int64_t nowNs()
         "  --text BYTES       message text size (default 64)\n"
         "  --probes N         dm: N more clients each read a page of history, type and ping\n"
         "                     ten times a second (their latencies: probe_*)\n"
-        "  --stall MS/PERIOD  with --natterd: its commits stall MS ms once every PERIOD ms\n",
+        "  --stall MS/PERIOD  with --natterd: its commits stall MS ms once every PERIOD ms\n"
+        "  --yardstick PATH   instead of natterd, start bench/beastchat (Boost.Beast, in memory)\n",
         message);
     std::exit(2);
 }
@@ -110,8 +111,9 @@ struct Options
     double duration = 10;
     double warmup = 2;
     int textBytes = 64;
-    int probes = 0;    // dm: other clients reading history, typing and pinging meanwhile
-    std::string stall; // natterd's commits stall: MS/PERIOD_MS (NATTERD_COMMIT_STALL_FOR_TESTING)
+    int probes = 0;        // dm: other clients reading history, typing and pinging meanwhile
+    std::string stall;     // natterd's commits stall: MS/PERIOD_MS (NATTERD_COMMIT_STALL_FOR_TESTING)
+    std::string yardstick; // instead of natterd: bench/beastchat (no accounts, no storage)
 };
 
 // ---- server process -------------------------------------------------------
@@ -132,6 +134,18 @@ struct ServerProcess
         const std::string db = dbDir + "/bench.db";
         if (!provisionBenchAccounts(db, emails, passwordEmails))
             std::exit(1);
+        spawn({path, "--host", "127.0.0.1", "--port", "0", "--db", db, tls ? "--no-discovery" : "--no-tls",
+               "--rate-limit", "0", "--max-input-rate", "0", "--max-queue", "67108864",
+               "--max-connections-per-address", "100000", "--max-connections", "100000"},
+              stall);
+    }
+
+    /// bench/beastchat instead of natterd: no accounts, nothing stored.
+    void startYardstick(const std::string &path) { spawn({path, "--host", "127.0.0.1", "--port", "0"}, {}); }
+
+    /// Starts the server and reads its port from its "listening on 127.0.0.1:PORT" line.
+    void spawn(const std::vector<std::string> &arguments, const std::string &stall)
+    {
         int out[2];
         if (pipe(out) != 0)
             die("pipe");
@@ -144,13 +158,20 @@ struct ServerProcess
             close(out[1]);
             if (!stall.empty())
                 setenv("NATTERD_COMMIT_STALL_FOR_TESTING", stall.c_str(), 1);
-            execl(path.c_str(), path.c_str(), "--host", "127.0.0.1", "--port", "0", "--db", db.c_str(),
-                  tls ? "--no-discovery" : "--no-tls", "--rate-limit", "0", "--max-input-rate", "0",
-                  "--max-queue", "67108864", "--max-connections-per-address", "100000", "--max-connections",
-                  "100000", static_cast<char *>(nullptr));
-            std::perror("exec natterd");
+            std::vector<char *> argv;
+            for (const std::string &argument : arguments)
+                argv.push_back(const_cast<char *>(argument.c_str()));
+            argv.push_back(nullptr);
+            execv(argv.front(), argv.data());
+            std::perror("exec");
             _exit(127);
         }
+        readPort(out);
+    }
+
+    /// Reads the child's "listening on 127.0.0.1:PORT" line.
+    void readPort(int out[2])
+    {
         close(out[1]);
         std::string line;
         char c;
@@ -168,7 +189,7 @@ struct ServerProcess
         }
         close(out[0]);
         if (port == 0) {
-            std::fprintf(stderr, "natterbench: natterd did not start\n");
+            std::fprintf(stderr, "natterbench: the server did not start\n");
             std::exit(1);
         }
     }
@@ -182,7 +203,7 @@ struct ServerProcess
         waitpid(pid, &status, 0);
         pid = 0;
         const std::string cleanup = "rm -rf '" + dbDir + "'";
-        if (std::system(cleanup.c_str()) != 0)
+        if (!dbDir.empty() && std::system(cleanup.c_str()) != 0)
             std::fprintf(stderr, "natterbench: could not remove %s\n", dbDir.c_str());
     }
 };
@@ -643,6 +664,8 @@ Options parseOptions(int argc, char **argv)
         const char *value = argv[++i];
         if (name == "--natterd")
             o.natterd = value;
+        else if (name == "--yardstick")
+            o.yardstick = value;
         else if (name == "--db")
             o.db = value;
         else if (name == "--port")
@@ -689,8 +712,10 @@ Options parseOptions(int argc, char **argv)
         o.passwordSignIns > 1000 || o.rooms < 1 || o.rooms > o.clients || o.senders * o.rooms > o.clients ||
         o.probes < 0 || o.probes > 100)
         usage("a count is out of range");
-    if (o.natterd.empty() && o.port == 0)
-        usage("give --natterd PATH or --port N");
+    if (o.natterd.empty() && o.yardstick.empty() && o.port == 0)
+        usage("give --natterd PATH, --yardstick PATH or --port N");
+    if (!o.yardstick.empty() && (!o.natterd.empty() || o.tls || o.passwordSignIns > 0 || o.probes > 0))
+        usage("--yardstick goes without --natterd, --tls, --password-signins and --probes");
     if (o.burst && o.rate <= 0)
         usage("--burst needs --rate");
     if (o.probes > 0 && o.workload != "dm")
@@ -723,7 +748,11 @@ int main(int argc, char **argv)
     std::vector<std::string> passwordEmails;
     for (int i = 0; i < options.passwordSignIns; ++i)
         passwordEmails.push_back("signin" + std::to_string(i) + "@bench");
-    if (!options.natterd.empty()) {
+    if (!options.yardstick.empty()) {
+        server.startYardstick(options.yardstick);
+        port = server.port;
+        pid = server.pid;
+    } else if (!options.natterd.empty()) {
         server.start(options.natterd, emails, passwordEmails, options.tls, options.stall);
         port = server.port;
         pid = server.pid;
