@@ -153,10 +153,10 @@ qint64 Connection::queuedBytes() const
     return (m_tcp ? m_tcp->bytesToWrite() : 0) + m_pending.size();
 }
 
-void Connection::writePending()
+bool Connection::writePending()
 {
     if (m_pending.isEmpty() || !m_tcp)
-        return;
+        return false;
     const QByteArray bytes = std::exchange(m_pending, {});
     qsizetype sent = 0;
 #ifdef Q_OS_UNIX
@@ -179,10 +179,10 @@ void Connection::writePending()
         }
     }
 #endif
-    if (sent < bytes.size())
-        m_tcp->write(sent == 0 ? bytes : bytes.sliced(sent));
-    else if (!m_dropping)
-        Q_EMIT bytesWritten();
+    if (sent == bytes.size())
+        return true;
+    m_tcp->write(sent == 0 ? bytes : bytes.sliced(sent));
+    return false;
 }
 
 void Connection::flush()
@@ -190,7 +190,10 @@ void Connection::flush()
     m_flushQueued = false;
     if (m_dropping)
         return;
-    writePending();
+    // Qt's socket says when its buffer drained; what the kernel took directly
+    // is said here (not from close(): nothing may be queued after the close frame).
+    if (writePending())
+        Q_EMIT bytesWritten();
     m_socket->flush();
 }
 

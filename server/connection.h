@@ -97,8 +97,9 @@ private:
     qint64 lastHeardMs() const { return m_lastHeardMs; }
     /// Charges a frame of bytes to the input budgets; beyond them, closes (1008) and says false.
     bool admitInput(qint64 bytes);
-    /// Hands this pass's frames to the kernel (or, what it does not take, to the socket's buffer).
-    void writePending();
+    /// Hands this pass's frames to the kernel (or, what it does not take, to the socket's buffer);
+    /// true if the kernel took them all.
+    bool writePending();
 
     Transport *m_transport;
     QWebSocket *m_socket;
