@@ -260,23 +260,37 @@ void ChatServer::noteHeld(const QString &email)
 
 void ChatServer::applyRetention()
 {
-    if (m_config.retentionDays <= 0 || m_shuttingDown)
+    if (m_config.retentionDays <= 0 || m_shuttingDown || m_retentionRunning)
         return;
     // A thousand rows at a time, each batch in its own pass of the event
-    // loop: a first run over years of history never stalls the chat.
-    constexpr int Batch = 1000;
+    // loop, on the writer's thread when there is one: a first run over
+    // years of history never stalls the chat.
     const qint64 cutoff =
         QDateTime::currentMSecsSinceEpoch() - qint64(m_config.retentionDays) * 24 * 3600 * 1000;
-    const std::optional<int> deleted = m_store->deleteOlderThan(cutoff, Batch);
+    auto job = [this, cutoff](MessageStore &store) -> StoreWriter::Completion {
+        const std::optional<int> deleted = store.deleteOlderThan(cutoff, RetentionBatch);
+        const StoreFailure failure = deleted ? StoreFailure() : StoreFailure::of(store);
+        return [this, deleted, failure] { retentionBatchDone(deleted, failure); };
+    };
+    m_retentionRunning = true;
+    if (m_writer)
+        m_writer->run(std::move(job));
+    else
+        job (*m_store)();
+}
+
+void ChatServer::retentionBatchDone(std::optional<int> deleted, const StoreFailure &failure)
+{
+    m_retentionRunning = false;
     if (!deleted) {
-        qCWarning(lcNatterServer).noquote() << "retention:" << m_store->errorString();
+        qCWarning(lcNatterServer).noquote() << "retention:" << failure.errorString;
         return;
     }
     m_retentionDeleted += *deleted;
     m_heldCounts.clear(); // held messages may have gone with them
     if (*deleted > 0)
         m_files->collectSoon(); // and files with their last messages
-    if (*deleted == Batch) {
+    if (*deleted == RetentionBatch) {
         QMetaObject::invokeMethod(this, &ChatServer::applyRetention, Qt::QueuedConnection);
         return;
     }
@@ -326,7 +340,7 @@ void ChatServer::dispatch(ClientSession *session, const QString &text)
         return;
     }
     if (!session->framesWaitingForCommit().isEmpty() ||
-        (session->uncommittedSends() > 0 && waitsForCommit(frame))) {
+        (session->uncommittedWrites() > 0 && waitsForCommit(frame))) {
         // A history read, an edit, a search... sees every message its
         // connection sent before it: it waits for their commit (only this
         // connection's frames wait; everyone else goes on).
@@ -357,7 +371,7 @@ bool ChatServer::waitsForCommit(const Codec::ClientFrame &frame)
 void ChatServer::runFramesWaitingForCommit(ClientSession *session)
 {
     QList<Codec::ClientFrame> &waiting = session->framesWaitingForCommit();
-    while (!waiting.isEmpty() && session->uncommittedSends() == 0 && m_sessions.contains(session) &&
+    while (!waiting.isEmpty() && session->uncommittedWrites() == 0 && m_sessions.contains(session) &&
            !session->isDropping() && !m_shuttingDown) {
         const Codec::ClientFrame frame = waiting.takeFirst();
         handleFrame(session, frame);
@@ -921,8 +935,8 @@ void ChatServer::sendHistory(ClientSession *session, const HistoryQuery &query, 
     else
         trimToBudget(&messages, &hasMore, query.after.has_value());
     personalize(&messages, session->user().email);
-    session->sendFrame(History{query.room, direct ? query.userB : QString(), messages, hasMore, hasNewer,
-                               m_store->lastChangeSeq()});
+    session->sendFrame(
+        History{query.room, direct ? query.userB : QString(), messages, hasMore, hasNewer, lastChangeSeq()});
 }
 
 qint64 ChatServer::pageBudget() const
@@ -1150,7 +1164,7 @@ void ChatServer::handle(ClientSession *session, const SendMessage &send)
 void ChatServer::enqueueSend(ClientSession *session, Message message)
 {
     if (session)
-        session->addUncommittedSend();
+        session->addUncommittedWrite();
     m_pendingSends.append(PendingSend{session, std::move(message)});
     scheduleFlush();
 }
@@ -1350,7 +1364,7 @@ void ChatServer::settle(const QList<PendingSend> &sends)
 {
     QList<QPointer<ClientSession>> ready;
     for (const PendingSend &pending : sends) {
-        if (pending.origin && pending.origin->settleSend() == 0 &&
+        if (pending.origin && pending.origin->settleWrite() == 0 &&
             !pending.origin->framesWaitingForCommit().isEmpty())
             ready.append(pending.origin);
     }
@@ -1358,6 +1372,36 @@ void ChatServer::settle(const QList<PendingSend> &sends)
         if (session)
             runFramesWaitingForCommit(session);
     }
+}
+
+void ChatServer::settle(ClientSession *session)
+{
+    if (session->settleWrite() == 0 && !session->framesWaitingForCommit().isEmpty())
+        runFramesWaitingForCommit(session);
+}
+
+void ChatServer::changeStore(ClientSession *session, StoreJob job)
+{
+    if (!m_writer) {
+        job (*m_store)(session);
+        return;
+    }
+    session->addUncommittedWrite();
+    m_writer->run([this, origin = QPointer<ClientSession>(session),
+                   job = std::move(job)](MessageStore &store) -> StoreWriter::Completion {
+        // On the writer's thread: only the job touches anything.
+        return [this, origin, answer = job(store)] {
+            ClientSession *session = origin.data();
+            answer(session);
+            if (session)
+                settle(session);
+        };
+    });
+}
+
+qint64 ChatServer::lastChangeSeq() const
+{
+    return std::max(m_store->lastChangeSeq(), m_lastChangeSeq);
 }
 
 void ChatServer::releaseHeld(const QString &email)

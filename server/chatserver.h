@@ -112,7 +112,9 @@ private:
     QHash<QString, QList<User>> m_departures; // room -> members gone in this pass
     bool m_departuresQueued = false;
     QTimer m_retentionTimer;
-    qint64 m_retentionDeleted = 0;    // in this run of batches
+    qint64 m_retentionDeleted = 0;   // in this run of batches
+    bool m_retentionRunning = false; // a batch is with the store
+    static constexpr int RetentionBatch = 1000;
     QHash<QString, int> m_heldCounts; // recipient -> messages held for them, as last counted
     /// Everyone who may have held messages (a superset: retention may have
     /// taken some); nullopt when the store cannot say, then every sign-in looks.
@@ -183,8 +185,21 @@ private:
     /// MaxReactionUsers names per emoji.
     static void personalize(Message *message, const QString &reader);
     static void personalize(QList<Message> *messages, const QString &reader);
+    /// A change for the store's writer connection; what it returns runs on
+    /// the event loop with the session that asked (nullptr if it has gone).
+    using StoreJob = std::function<std::function<void(ClientSession *)>(MessageStore &)>;
+    /// Runs job off the event loop (on the writer's thread, when there is
+    /// one) and then its answer, in order with the session's other answers:
+    /// the session's later requests wait for it as they do for its messages,
+    /// and a stalled disk holds up no one else.
+    void changeStore(ClientSession *session, StoreJob job);
+    /// Lets what waited for the session's write go on.
+    void settle(ClientSession *session);
+    /// The last change sequence number the store reported committed.
+    qint64 lastChangeSeq() const;
     /// Answers a refused store write: storage_full or internal_error.
-    void refuseStoreFailure(ClientSession *session, QLatin1String request, const QString &clientId = {});
+    void refuseStoreFailure(ClientSession *session, QLatin1String request, const StoreFailure &failure,
+                            const QString &clientId = {});
     /// The conversation a request names: a room joined on this connection
     /// (else not_in_room is answered) or the direct one with an email.
     std::optional<ConversationId> requestedConversation(ClientSession *session, const QString &room,
@@ -225,6 +240,7 @@ private:
     /// Deletes a batch of messages past --retention-days; goes on in the next
     /// pass while there are more.
     void applyRetention();
+    void retentionBatchDone(std::optional<int> deleted, const StoreFailure &failure);
     /// Sends the direct messages held for the session's user, a page at a
     /// time while its connection keeps up.
     void deliverHeld(ClientSession *session);
@@ -283,7 +299,8 @@ private:
     QList<MessageDraft> m_draftsInFlight;
     QHash<QString, int> m_heldInFlight; // recipient -> messages held for them with the writer thread
     bool m_flushScheduled = false;
-    quint64 m_searchCount = 0; // numbers each search, so that a cursor names the one it pages
+    qint64 m_lastChangeSeq = 0; // reported by changes through the writer
+    quint64 m_searchCount = 0;  // numbers each search, so that a cursor names the one it pages
     bool m_shuttingDown = false;
 };
 

@@ -40,12 +40,13 @@ public:
     void setAuthenticating(bool authenticating);
     QList<QString> &framesWaitingForSignIn() { return m_waitingFrames; }
 
-    /// This connection's messages accepted and not yet committed (or refused).
-    int uncommittedSends() const { return m_uncommittedSends; }
-    void addUncommittedSend() { ++m_uncommittedSends; }
+    /// This connection's messages accepted and changes asked for, not yet
+    /// committed (or refused).
+    int uncommittedWrites() const { return m_uncommittedWrites; }
+    void addUncommittedWrite() { ++m_uncommittedWrites; }
     /// Returns how many are left.
-    int settleSend() { return --m_uncommittedSends; }
-    /// Frames that wait for this connection's messages to be committed
+    int settleWrite() { return --m_uncommittedWrites; }
+    /// Frames that wait for this connection's writes to be committed
     /// (what reads the store must see them), and every frame after them, in order.
     QList<Codec::ClientFrame> &framesWaitingForCommit() { return m_framesWaitingForCommit; }
 
@@ -95,7 +96,7 @@ private:
     bool m_closingForRefusals = false;
     QList<QString> m_waitingFrames;
     QList<Codec::ClientFrame> m_framesWaitingForCommit;
-    int m_uncommittedSends = 0;
+    int m_uncommittedWrites = 0;
     User m_user;
     QSet<QString> m_rooms;
     QSet<QString> m_watching;

@@ -52,10 +52,13 @@ void ChatServer::personalize(QList<Message> *messages, const QString &reader)
     }
 }
 
-void ChatServer::refuseStoreFailure(ClientSession *session, QLatin1String request, const QString &clientId)
+void ChatServer::refuseStoreFailure(ClientSession *session, QLatin1String request,
+                                    const StoreFailure &failure, const QString &clientId)
 {
-    qCWarning(lcNatterServer).noquote() << "could not store a" << request << ":" << m_store->errorString();
-    if (m_store->isFull())
+    qCWarning(lcNatterServer).noquote() << "could not store a" << request << ":" << failure.errorString;
+    if (!session)
+        return; // gone meanwhile
+    if (failure.full)
         session->sendError(ErrorCode::StorageFull, u"the server is out of disk space; nothing was changed"_s,
                            request, clientId);
     else
@@ -103,6 +106,7 @@ std::optional<ConversationId> ChatServer::requestedConversation(ClientSession *s
 
 void ChatServer::pushChange(const MessageChange &change)
 {
+    m_lastChangeSeq = std::max(m_lastChangeSeq, change.changeSeq);
     // Everyone reads the same frame, but those who reacted see "mine".
     QSet<QString> reactors;
     for (const Reaction &reaction : change.message.reactions) {
@@ -164,13 +168,18 @@ void ChatServer::handle(ClientSession *session, const EditMessage &edit)
     }
     if (!takeRateToken(session, Type::EditMessage, {}))
         return;
-    const std::optional<MessageUpdate> update =
-        m_store->editMessage(edit.id, edit.text, normalizedEmails(edit.mentions));
-    if (!update) {
-        refuseStoreFailure(session, Type::EditMessage);
-        return;
-    }
-    pushChange(MessageChange{MessageChange::Kind::Edited, update->message, update->changeSeq, {}});
+    changeStore(session, [this, id = edit.id, text = edit.text,
+                          mentions = normalizedEmails(edit.mentions)](MessageStore &store) {
+        const std::optional<MessageUpdate> update = store.editMessage(id, text, mentions);
+        const StoreFailure failure = update ? StoreFailure() : StoreFailure::of(store);
+        return [this, update, failure](ClientSession *session) {
+            if (!update) {
+                refuseStoreFailure(session, Type::EditMessage, failure);
+                return;
+            }
+            pushChange(MessageChange{MessageChange::Kind::Edited, update->message, update->changeSeq, {}});
+        };
+    });
 }
 
 void ChatServer::handle(ClientSession *session, const DeleteMessage &remove)
@@ -196,18 +205,23 @@ void ChatServer::handle(ClientSession *session, const DeleteMessage &remove)
     }
     if (!takeRateToken(session, Type::DeleteMessage, {}))
         return;
-    const std::optional<MessageUpdate> update = m_store->deleteMessage(remove.id);
-    if (!update) {
-        refuseStoreFailure(session, Type::DeleteMessage);
-        return;
-    }
-    if (message->isDirect())
-        m_heldCounts.remove(message->to); // it may have been waiting for them
-    if (message->attachment.isValid())
-        m_files->collectSoon(); // its file may have been the last copy's
-    qCDebug(lcNatterServer).noquote() << email << "deleted message" << remove.id;
-    pushChange(
-        MessageChange{MessageChange::Kind::Deleted, update->message, update->changeSeq, session->user()});
+    changeStore(session, [this, id = remove.id, by = session->user(), to = message->to,
+                          hadFile = message->attachment.isValid()](MessageStore &store) {
+        const std::optional<MessageUpdate> update = store.deleteMessage(id);
+        const StoreFailure failure = update ? StoreFailure() : StoreFailure::of(store);
+        return [this, update, failure, by, to, hadFile](ClientSession *session) {
+            if (!update) {
+                refuseStoreFailure(session, Type::DeleteMessage, failure);
+                return;
+            }
+            if (!to.isEmpty())
+                m_heldCounts.remove(to); // it may have been waiting for them
+            if (hadFile)
+                m_files->collectSoon(); // its file may have been the last copy's
+            qCDebug(lcNatterServer).noquote() << by.email << "deleted message" << update->message.id;
+            pushChange(MessageChange{MessageChange::Kind::Deleted, update->message, update->changeSeq, by});
+        };
+    });
 }
 
 void ChatServer::handle(ClientSession *session, const React &react)
@@ -226,21 +240,29 @@ void ChatServer::handle(ClientSession *session, const React &react)
     }
     if (!takeRateToken(session, Type::React, {}))
         return;
-    const std::optional<MessageUpdate> update =
-        m_store->react(react.id, session->user(), react.emoji, react.on);
-    if (!update) {
-        refuseStoreFailure(session, Type::React);
-        return;
-    }
-    const MessageChange change{MessageChange::Kind::Reactions, update->message, update->changeSeq, {}};
-    if (update->changed) {
-        pushChange(change);
-        return;
-    }
-    // It was so already: nothing to tell anyone else; this connection sees how it is.
-    MessageChange same = change;
-    personalize(&same.message, session->user().email);
-    session->sendFrame(same);
+    changeStore(session, [this, id = react.id, user = session->user(), emoji = react.emoji,
+                          on = react.on](MessageStore &store) {
+        const std::optional<MessageUpdate> update = store.react(id, user, emoji, on);
+        const StoreFailure failure = update ? StoreFailure() : StoreFailure::of(store);
+        return [this, update, failure, reader = user.email](ClientSession *session) {
+            if (!update) {
+                refuseStoreFailure(session, Type::React, failure);
+                return;
+            }
+            const MessageChange change{
+                MessageChange::Kind::Reactions, update->message, update->changeSeq, {}};
+            if (update->changed) {
+                pushChange(change);
+                return;
+            }
+            if (!session)
+                return;
+            // It was so already: nothing to tell anyone else; this connection sees how it is.
+            MessageChange same = change;
+            personalize(&same.message, reader);
+            session->sendFrame(same);
+        };
+    });
 }
 
 void ChatServer::handle(ClientSession *session, const MarkRead &mark)
@@ -249,18 +271,26 @@ void ChatServer::handle(ClientSession *session, const MarkRead &mark)
         requestedConversation(session, mark.room, mark.with, Type::MarkRead);
     if (!conversation || !takeRateToken(session, Type::MarkRead, {})) // each one is a write
         return;
-    const QString &email = session->user().email;
-    const std::optional<ConversationState> state = m_store->markRead(email, *conversation, mark.id);
-    if (!state) {
-        refuseStoreFailure(session, Type::MarkRead);
-        return;
-    }
-    // The user's other devices follow (this one knows).
-    const QByteArray frame = Connection::wireFrame(Codec::encodeServerFrame(ReadMarker{*state}));
-    for (ClientSession *other : std::as_const(m_users[email].sessions)) {
-        if (other != session)
-            other->sendWireFrame(frame);
-    }
+    changeStore(session, [this, email = session->user().email, conversation = *conversation,
+                          id = mark.id](MessageStore &store) {
+        const std::optional<ConversationState> state = store.markRead(email, conversation, id);
+        const StoreFailure failure = state ? StoreFailure() : StoreFailure::of(store);
+        return [this, state, failure, email](ClientSession *session) {
+            if (!state) {
+                refuseStoreFailure(session, Type::MarkRead, failure);
+                return;
+            }
+            // The user's other devices follow (this one knows).
+            const auto user = m_users.constFind(email);
+            if (user == m_users.cend())
+                return;
+            const QByteArray frame = Connection::wireFrame(Codec::encodeServerFrame(ReadMarker{*state}));
+            for (ClientSession *other : user->sessions) {
+                if (other != session)
+                    other->sendWireFrame(frame);
+            }
+        };
+    });
 }
 
 void ChatServer::handle(ClientSession *session, const MuteRequest &mute)
@@ -269,15 +299,21 @@ void ChatServer::handle(ClientSession *session, const MuteRequest &mute)
         requestedConversation(session, mute.room, mute.with, Type::Mute);
     if (!conversation || !takeRateToken(session, Type::Mute, {}))
         return;
-    const QString &email = session->user().email;
-    const std::optional<ConversationState> state = m_store->setMuted(email, *conversation, mute.muted);
-    if (!state) {
-        refuseStoreFailure(session, Type::Mute);
-        return;
-    }
-    // Every device of the user, this one included as the confirmation.
-    sendToAll(m_users[email].sessions,
-              Connection::wireFrame(Codec::encodeServerFrame(Muted{state->room, state->with, state->muted})));
+    changeStore(session, [this, email = session->user().email, conversation = *conversation,
+                          muted = mute.muted](MessageStore &store) {
+        const std::optional<ConversationState> state = store.setMuted(email, conversation, muted);
+        const StoreFailure failure = state ? StoreFailure() : StoreFailure::of(store);
+        return [this, state, failure, email](ClientSession *session) {
+            if (!state) {
+                refuseStoreFailure(session, Type::Mute, failure);
+                return;
+            }
+            // Every device of the user, this one included as the confirmation.
+            if (const auto user = m_users.constFind(email); user != m_users.cend())
+                sendToAll(user->sessions, Connection::wireFrame(Codec::encodeServerFrame(
+                                              Muted{state->room, state->with, state->muted})));
+        };
+    });
 }
 
 void ChatServer::handle(ClientSession *session, const ChangesRequest &request)
@@ -302,7 +338,7 @@ void ChatServer::handle(ClientSession *session, const ChangesRequest &request)
         answer.changeSeq = page->seqs.at(answer.messages.size() - 1);
     } else if (!answer.hasMore) {
         // Nothing later changed here: every change up to now is in the page.
-        answer.changeSeq = std::max(answer.changeSeq, m_store->lastChangeSeq());
+        answer.changeSeq = std::max(answer.changeSeq, lastChangeSeq());
     }
     personalize(&answer.messages, session->user().email);
     session->sendFrame(answer);

@@ -211,7 +211,8 @@ void FileTransfers::handle(ClientSession *session, const UploadBegin &begin)
         }
         const std::optional<qint64> id = m_store->createUpload(record);
         if (!id) {
-            m_server->refuseStoreFailure(session, Type::UploadBegin, begin.clientId);
+            m_server->refuseStoreFailure(session, Type::UploadBegin, StoreFailure::of(*m_store),
+                                         begin.clientId);
             return;
         }
         record.id = *id;

@@ -304,4 +304,13 @@ public:
     virtual bool isFull() const { return false; }
 };
 
+/// What a store call that failed said, read on the thread that made it.
+struct StoreFailure
+{
+    QString errorString;
+    bool full = false;
+
+    static StoreFailure of(const MessageStore &store) { return {store.errorString(), store.isFull()}; }
+};
+
 } // namespace Natter

@@ -258,6 +258,17 @@ bool SqliteMessageStore::setMaximumSize(qint64 bytes)
     return applyMaximumSize();
 }
 
+void SqliteMessageStore::stallForTesting()
+{
+    if (const int stallMs = m_shared->commitStallMs; stallMs > 0) {
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        if (now - m_shared->lastStallMs >= m_shared->commitStallEveryMs) {
+            m_shared->lastStallMs = now;
+            QThread::msleep(stallMs);
+        }
+    }
+}
+
 void SqliteMessageStore::setCommitStallForTesting(std::chrono::milliseconds stall,
                                                   std::chrono::milliseconds every)
 {
@@ -793,13 +804,7 @@ std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<Messa
         if (!touch.exec())
             return rollback(u"cannot note a room's activity"_s, touch.lastError());
     }
-    if (const int stallMs = m_shared->commitStallMs; stallMs > 0) {
-        const qint64 now = QDateTime::currentMSecsSinceEpoch();
-        if (now - m_shared->lastStallMs >= m_shared->commitStallEveryMs) {
-            m_shared->lastStallMs = now;
-            QThread::msleep(stallMs);
-        }
-    }
+    stallForTesting();
     if (!m_db.commit())
         return rollback(u"cannot commit"_s, m_db.lastError());
     m_lastId = nextId - 1;
@@ -1072,6 +1077,7 @@ SqliteMessageStore::changeMessage(qint64 id, const std::function<bool(qint64, bo
         m_db.rollback();
         return std::nullopt;
     }
+    stallForTesting();
     if (!m_db.commit()) {
         fail(u"cannot commit"_s, m_db.lastError());
         m_db.rollback();

@@ -100,7 +100,8 @@ public:
     /// (retention) or the cap is raised. False if the store is not open.
     bool setMaximumSize(qint64 bytes);
 
-    /// Makes a commit of messages wait stall while it holds the write lock,
+    /// Makes a commit of messages, or of a change to one (edit, deletion,
+    /// reaction), wait stall while it holds the write lock,
     /// as a stalling disk would (the writer connection too): every commit, or
     /// with every > 0 the first one after each such period. Tests and
     /// benchmarks only (natterd: NATTERD_COMMIT_STALL_FOR_TESTING=MS[/PERIOD_MS]).
@@ -117,6 +118,8 @@ public:
     static QString conversationKey(const ConversationId &conversation);
 
 private:
+    /// Sleeps as setCommitStallForTesting() asked, if it did.
+    void stallForTesting();
     bool migrate();
     static bool createPrivateFolder(const QString &path);
     bool prepare(std::optional<QSqlQuery> &query, const QString &sql);

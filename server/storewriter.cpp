@@ -50,6 +50,10 @@ void StoreWriter::append(QList<MessageDraft> drafts, std::chrono::microseconds w
 {
     Q_ASSERT(!m_busy);
     m_busy = true;
+    {
+        QMutexLocker locker(&m_mutex);
+        m_appendDone = false;
+    }
     QMetaObject::invokeMethod(
         m_context,
         [this, drafts = std::move(drafts)] {
@@ -59,12 +63,12 @@ void StoreWriter::append(QList<MessageDraft> drafts, std::chrono::microseconds w
                 report.errorString = m_store->errorString();
                 report.full = m_store->isFull();
             }
-            {
-                QMutexLocker locker(&m_mutex);
-                m_done = std::move(report);
-                m_doneChanged.wakeAll();
-            }
-            QMetaObject::invokeMethod(this, &StoreWriter::reportDone, Qt::QueuedConnection);
+            complete(
+                [this, report = std::move(report)] {
+                    m_busy = false;
+                    Q_EMIT appended(report);
+                },
+                true);
         },
         Qt::QueuedConnection);
     if (wait.count() <= 0)
@@ -73,12 +77,12 @@ void StoreWriter::append(QList<MessageDraft> drafts, std::chrono::microseconds w
         QMutexLocker locker(&m_mutex);
         const QDeadlineTimer deadline(std::chrono::duration_cast<std::chrono::nanoseconds>(wait),
                                       Qt::PreciseTimer);
-        while (!m_done && !deadline.hasExpired())
-            m_doneChanged.wait(&m_mutex, deadline);
-        if (!m_done)
+        while (!m_appendDone && !deadline.hasExpired())
+            m_appendDoneChanged.wait(&m_mutex, deadline);
+        if (!m_appendDone)
             return; // a slow commit: reported when it is done
     }
-    reportDone();
+    runCompletions(); // what was done before it first, then its report
 }
 
 void StoreWriter::post(std::function<void(MessageStore &)> job)
@@ -87,24 +91,47 @@ void StoreWriter::post(std::function<void(MessageStore &)> job)
         m_context, [this, job = std::move(job)] { job(*m_store); }, Qt::QueuedConnection);
 }
 
+void StoreWriter::run(std::function<Completion(MessageStore &)> job)
+{
+    QMetaObject::invokeMethod(
+        m_context, [this, job = std::move(job)] { complete(job(*m_store), false); }, Qt::QueuedConnection);
+}
+
 void StoreWriter::waitForIdle()
 {
     QMetaObject::invokeMethod(
         m_context, [] {}, Qt::BlockingQueuedConnection);
-    reportDone();
+    runCompletions();
 }
 
-void StoreWriter::reportDone()
+void StoreWriter::complete(Completion completion, bool isAppend)
 {
-    std::optional<AppendReport> done;
+    bool first = false;
     {
         QMutexLocker locker(&m_mutex);
-        done = std::exchange(m_done, std::nullopt);
+        first = m_completions.isEmpty();
+        m_completions.append(std::move(completion));
+        if (isAppend) {
+            m_appendDone = true;
+            m_appendDoneChanged.wakeAll();
+        }
     }
-    if (!done)
-        return; // reported already (waitForIdle)
-    m_busy = false;
-    Q_EMIT appended(*done);
+    if (first) // one trip through the event loop runs all that queue meanwhile
+        QMetaObject::invokeMethod(this, &StoreWriter::runCompletions, Qt::QueuedConnection);
+}
+
+void StoreWriter::runCompletions()
+{
+    for (;;) {
+        Completion next;
+        {
+            QMutexLocker locker(&m_mutex);
+            if (m_completions.isEmpty())
+                return;
+            next = m_completions.takeFirst();
+        }
+        next();
+    }
 }
 
 } // namespace Natter

@@ -62,15 +62,31 @@ public:
     /// (writes that must not wait for the store's lock on the event loop:
     /// the room directory). Nothing is reported.
     void post(std::function<void(MessageStore &)> job);
-    /// Waits until everything handed over is done and emits the report of
-    /// the batch under way, if any, before returning: for shutdown.
+
+    /// What a job hands back to run on this object's thread once it is done.
+    using Completion = std::function<void()>;
+    /// Runs job on the writer's store after what was handed over before it,
+    /// and then, on this object's thread, the completion it returns. Every
+    /// completion and every appended() report comes in the order its job
+    /// ran on the writer (the order they were handed over): an edit handed
+    /// over before a batch of messages is reported before them.
+    void run(std::function<Completion(MessageStore &)> job);
+
+    /// Waits until everything handed over is done and runs every completion
+    /// and the report of the batch under way, if any, before returning: for
+    /// shutdown.
     void waitForIdle();
 
 Q_SIGNALS:
     void appended(const Natter::AppendReport &report);
 
 private:
-    void reportDone();
+    /// On the writer's thread: queues a job's completion for this object's thread.
+    void complete(Completion completion, bool isAppend);
+    /// Runs the completions that are done, one at a time and in order (a
+    /// completion may hand over more work and wait for it: it goes on where
+    /// this left off).
+    void runCompletions();
 
     Factory m_factory;
     QThread m_thread;
@@ -78,9 +94,10 @@ private:
     std::unique_ptr<MessageStore> m_store; // used on m_thread only
     QString m_errorString;
     bool m_busy = false;
-    QMutex m_mutex; // guards m_done
-    QWaitCondition m_doneChanged;
-    std::optional<AppendReport> m_done; // the finished batch's report, until reported
+    QMutex m_mutex; // guards m_completions and m_appendDone
+    QWaitCondition m_appendDoneChanged;
+    QList<Completion> m_completions; // done on the writer, in order, until run here
+    bool m_appendDone = false;       // the batch under way is among m_completions
 };
 
 } // namespace Natter

@@ -151,6 +151,7 @@ private Q_SLOTS:
     void controlAndDirectionCharactersAreKeptAsText();
     void aStalledDiskDelaysOnlyTheSendersAnswers();
     void aDirectMessageFollowsItsRecipientDuringTheCommit();
+    void aStalledChangeDelaysOnlyItsAuthorsAnswers();
 
 private:
     void startServer(const ServerConfig &config = testConfig());
@@ -1254,6 +1255,62 @@ void TestChatServer::aStalledDiskDelaysOnlyTheSendersAnswers()
     const auto alicesPage = alice->takeFirst<History>();
     QVERIFY(!alicesPage->messages.isEmpty());
     QCOMPARE(alicesPage->messages.constLast().clientId, u"a-1"_s);
+    store->setCommitStallForTesting(std::chrono::milliseconds(0));
+}
+
+void TestChatServer::aStalledChangeDelaysOnlyItsAuthorsAnswers()
+{
+    SqliteMessageStore *store = startStallableServer();
+    QVERIFY(store);
+    TestClient *alice = connectedClient(u"Alice"_s, u"alice@x.org"_s, {u"general"_s});
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"general"_s});
+    TestClient *carol = connectedClient(u"Carol"_s, u"carol@x.org"_s, {u"general"_s});
+    QVERIFY(alice && bob && carol);
+    const Message original = sendAndReceive(alice, u"general"_s, u"lunch at noon"_s);
+    QVERIFY(carol->waitFor<ReceiveMessage>());
+    for (TestClient *client : {alice, bob, carol})
+        client->frames.clear();
+
+    // Alice edits while the disk is stuck, then says more and reads back.
+    store->setCommitStallForTesting(std::chrono::milliseconds(1500));
+    alice->send(EditMessage{original.id, u"lunch at one"_s, {}});
+    alice->send(SendMessage{u"general"_s, {}, u"sorry, moved"_s, u"a-2"_s});
+    alice->send(HistoryRequest{u"general"_s, {}, std::nullopt, std::nullopt, 10});
+    bob->send(TypingRequest{u"general"_s, true, {}});
+    carol->send(HistoryRequest{u"general"_s, {}, std::nullopt, std::nullopt, 10});
+
+    // Everyone else is answered while the edit is being committed: the event
+    // loop does not wait for the disk.
+    QVERIFY(carol->waitFor<TypingNotice>());
+    const auto carolsPage = carol->waitFor<History>();
+    QVERIFY(carolsPage);
+    QCOMPARE(carolsPage->messages.constLast().text, u"lunch at noon"_s);
+    QCOMPARE(carol->count<MessageChange>(), 0);
+    QCOMPARE(alice->count<MessageChange>(), 0);
+
+    // Then, in the order Alice asked: the edit, her message, her page.
+    const auto changed = carol->waitFor<MessageChange>(10000);
+    QVERIFY(changed);
+    QCOMPARE(changed->message.text, u"lunch at one"_s);
+    QVERIFY(changed->changeSeq > 0);
+    QVERIFY(carol->waitFor<ReceiveMessage>(10000));
+    QTRY_COMPARE_WITH_TIMEOUT(alice->count<History>(), 1, 10000);
+    const auto indexOf = [alice](auto holds) {
+        return std::find_if(alice->frames.cbegin(), alice->frames.cend(),
+                            [holds](const Codec::ServerFrame &frame) { return holds(frame); }) -
+               alice->frames.cbegin();
+    };
+    const auto change = indexOf([](const auto &f) { return std::holds_alternative<MessageChange>(f); });
+    const auto receive = indexOf([](const auto &f) { return std::holds_alternative<ReceiveMessage>(f); });
+    const auto page = indexOf([](const auto &f) { return std::holds_alternative<History>(f); });
+    QVERIFY(change < receive);
+    QVERIFY(receive < page);
+    const auto alicesPage = alice->takeFirst<History>();
+    QCOMPARE(alicesPage->messages.size(), 2);
+    QCOMPARE(alicesPage->messages.constFirst().text, u"lunch at one"_s);
+    QCOMPARE(alicesPage->messages.constLast().clientId, u"a-2"_s);
+    // A later page tells where the changes feed stands: past the edit.
+    QVERIFY(alicesPage->changeSeq >= changed->changeSeq);
     store->setCommitStallForTesting(std::chrono::milliseconds(0));
 }
 
