@@ -1,5 +1,6 @@
 #include "server/connection.h"
 
+#include "server/sendthreads.h"
 #include "server/serverlogging.h"
 #include "server/transport.h"
 
@@ -8,7 +9,6 @@
 #include <QWebSocket>
 
 #ifdef Q_OS_UNIX
-#include <cerrno>
 #include <sys/socket.h>
 #endif
 
@@ -158,31 +158,35 @@ bool Connection::writePending()
     if (m_pending.isEmpty() || !m_tcp)
         return false;
     const QByteArray bytes = std::exchange(m_pending, {});
-    qsizetype sent = 0;
-#ifdef Q_OS_UNIX
+    SendThreads::Write direct{directDescriptor(), bytes};
+    SendThreads::sendNow(direct);
+    if (direct.sent == bytes.size())
+        return true;
+    m_tcp->write(direct.sent == 0 ? bytes : bytes.sliced(direct.sent));
+    return false;
+}
+
+int Connection::directDescriptor() const
+{
     // Straight to the kernel while Qt's buffer is empty (nearly always): the
     // socket's write buffer would otherwise keep a block of up to 32 KiB per
     // connection for as long as it is open, whether or not it is used again.
     // Only what the kernel does not take now waits in Qt's buffer, behind
     // which everything else then queues, so the order of frames holds.
-    if (m_writeDirectly && m_tcp->bytesToWrite() == 0) {
-        const int fd = int(m_tcp->socketDescriptor());
-        while (fd != -1 && sent < bytes.size()) {
-            const ssize_t n = ::send(fd, bytes.constData() + sent, size_t(bytes.size() - sent),
-                                     MSG_NOSIGNAL | MSG_DONTWAIT);
-            if (n > 0)
-                sent += n;
-            else if (n < 0 && errno == EINTR)
-                continue;
-            else
-                break; // full (the rest waits in Qt's buffer) or an error (Qt's own write will report it)
-        }
-    }
-#endif
-    if (sent == bytes.size())
-        return true;
-    m_tcp->write(sent == 0 ? bytes : bytes.sliced(sent));
-    return false;
+    if (!m_writeDirectly || m_dropping || !m_tcp || m_tcp->bytesToWrite() > 0)
+        return -1;
+    return int(m_tcp->socketDescriptor());
+}
+
+void Connection::tookDirectly(qsizetype sent)
+{
+    if (sent <= 0)
+        return;
+    m_sentDirectly = true;
+    if (sent == m_pending.size())
+        m_pending.clear();
+    else
+        m_pending.remove(0, sent); // the rest is written by flush(), after it
 }
 
 void Connection::flush()
@@ -192,7 +196,8 @@ void Connection::flush()
         return;
     // Qt's socket says when its buffer drained; what the kernel took directly
     // is said here (not from close(): nothing may be queued after the close frame).
-    if (writePending())
+    const bool sentBefore = std::exchange(m_sentDirectly, false);
+    if (writePending() || (sentBefore && m_pending.isEmpty() && m_tcp && m_tcp->bytesToWrite() == 0))
         Q_EMIT bytesWritten();
     m_socket->flush();
 }

@@ -100,6 +100,13 @@ private:
     /// Hands this pass's frames to the kernel (or, what it does not take, to the socket's buffer);
     /// true if the kernel took them all.
     bool writePending();
+    /// The descriptor this pass's frames may be sent to directly, or -1
+    /// (TLS, Qt's buffer not empty, dropping).
+    int directDescriptor() const;
+    /// The first sent bytes of this pass's frames were sent directly
+    /// (Transport::flushAll(), on several threads); flush() writes the rest.
+    void tookDirectly(qsizetype sent);
+    QByteArrayView pendingBytes() const { return m_pending; }
 
     Transport *m_transport;
     QWebSocket *m_socket;
@@ -116,7 +123,8 @@ private:
     bool m_writeDirectly; ///< plain TCP: frames go to the kernel past Qt's buffer (not over TLS)
     bool m_dropping = false;
     bool m_flushQueued = false;
-    bool m_overBudget = false; ///< closing for sending too much: what else comes is ignored
+    bool m_sentDirectly = false; ///< tookDirectly() in this pass: flush() says bytesWritten()
+    bool m_overBudget = false;   ///< closing for sending too much: what else comes is ignored
 };
 
 } // namespace Natter

@@ -105,6 +105,11 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
         u"max-queue"_s,
         u"Unsent bytes to one client before it is dropped (default: %1)."_s.arg(defaults.maxQueuedBytes),
         u"bytes"_s, QString::number(defaults.maxQueuedBytes));
+    const QCommandLineOption threads(
+        u"threads"_s,
+        u"Threads that write to clients at once (default: 0, one per core; 1 writes on the event loop's "
+        u"thread only)."_s,
+        u"count"_s, QString::number(defaults.sendThreads));
     const QCommandLineOption pingInterval(u"ping-interval"_s,
                                           u"Ping a client silent for this many seconds (default: %1)."_s.arg(
                                               defaults.pingInterval.count() / 1000.0),
@@ -159,7 +164,8 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
                        maxHeld,        maxQueue,    pingInterval, idleTimeout,  commitWindow,
                        discoveryPort,  noDiscovery, verbose,      registration, maxPerAddress,
                        maxConnections, allowOrigin, tlsCert,      tlsKey,       noTls,
-                       fingerprint,    maxDbSize,   maxUpload,    quota,        maxUploads});
+                       fingerprint,    maxDbSize,   maxUpload,    quota,        maxUploads,
+                       threads});
     parser.setApplicationDescription(
         parser.applicationDescription() +
         u"\n\nAdministration, beside a running server (passwords are read from "
@@ -256,6 +262,9 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
     if (!number(maxQueue, 1024, 1e12, &value))
         return usageError(u"--max-queue: give a number of bytes of at least 1024"_s);
     config.maxQueuedBytes = qint64(value);
+    if (!number(threads, 0, 256, &value) || value != std::floor(value))
+        return usageError(u"--threads: give a whole number from 0 (one per core) to 256"_s);
+    config.sendThreads = int(value);
     if (!number(pingInterval, 0.05, 86400, &value))
         return usageError(u"--ping-interval: give seconds from 0.05 to 86400"_s);
     config.pingInterval = std::chrono::milliseconds(qint64(value * 1000));

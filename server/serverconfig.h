@@ -35,6 +35,9 @@ struct ServerConfig
     double rateLimit = 20.0;                 ///< messages per second per user; 0 = unlimited
     double rateBurst = 200.0;                ///< bucket size
     qint64 maxQueuedBytes = 4 * 1024 * 1024; ///< unsent bytes to one connection before it is dropped
+    /// Threads that hand a pass's frames to the kernel at once (the event
+    /// loop's included); 0: one per core.
+    int sendThreads = 0;
     int historyOnJoin = Protocol::DefaultHistoryLimit; ///< messages a joiner gets
     int maxRoomsPerConnection = 100;                   ///< join_room beyond this answers too_many_rooms
 

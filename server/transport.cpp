@@ -1,6 +1,7 @@
 #include "server/transport.h"
 
 #include "server/connection.h"
+#include "server/sendthreads.h"
 #include "server/serverlogging.h"
 #include "server/tlsserver.h"
 
@@ -10,6 +11,7 @@
 #include <QSslSocket>
 #include <QTcpServer>
 #include <QTcpSocket>
+#include <QThread>
 #include <QWebSocket>
 #include <QWebSocketCorsAuthenticator>
 #include <QWebSocketServer>
@@ -102,6 +104,8 @@ Transport::Transport(const ServerConfig &config, QObject *parent)
     , m_tcpServer(makeListener(m_tls, this))
     , m_webSocketServer(
           new QWebSocketServer(u"natterd " NATTER_VERSION ""_s, QWebSocketServer::NonSecureMode, this))
+    , m_sendThreads(std::make_unique<SendThreads>(config.sendThreads > 0 ? config.sendThreads
+                                                                         : QThread::idealThreadCount()))
 {
     m_clock.start();
     // TCP is accepted here (to switch Nagle off and count connections from
@@ -497,6 +501,24 @@ void Transport::flushAll()
     // flush() cannot queue connections, but take the list anyway so that it
     // is never iterated while it changes.
     const QList<Connection *> connections = std::exchange(m_unflushed, {});
+    if (m_sendThreads->threadCount() > 1 && connections.size() >= SendThreads::MinParallelWrites) {
+        // A broadcast's frames go to the kernel on every thread at once;
+        // flush() then writes what it did not take, on this thread.
+        std::vector<SendThreads::Write> writes;
+        std::vector<Connection *> writers;
+        writes.reserve(size_t(connections.size()));
+        writers.reserve(size_t(connections.size()));
+        for (Connection *connection : connections) {
+            const int descriptor = connection->directDescriptor();
+            if (descriptor == -1 || connection->pendingBytes().isEmpty())
+                continue;
+            writes.push_back({descriptor, connection->pendingBytes()});
+            writers.push_back(connection);
+        }
+        m_sendThreads->send(writes);
+        for (size_t i = 0; i < writes.size(); ++i)
+            writers[i]->tookDirectly(writes[i].sent);
+    }
     for (Connection *connection : connections)
         connection->flush();
 }

@@ -13,6 +13,8 @@
 #include <QTimer>
 #include <QWebSocketProtocol>
 
+#include <memory>
+
 QT_BEGIN_NAMESPACE
 class QTcpServer;
 class QTcpSocket;
@@ -23,6 +25,7 @@ QT_END_NAMESPACE
 namespace Natter {
 
 class Connection;
+class SendThreads;
 
 /// natterd's side of the wire, below the chat protocol: it accepts TCP,
 /// runs TLS and the WebSocket handshake, enforces the handshake and hello
@@ -143,6 +146,7 @@ private:
     QHash<QString, TokenBucket> m_inputByAddress;
     QSet<Connection *> m_connections;
     QList<Connection *> m_unflushed; // connections with frames queued in this pass
+    std::unique_ptr<SendThreads> m_sendThreads;
     bool m_flushScheduled = false;
 };
 

@@ -97,6 +97,7 @@ private Q_SLOTS:
     void dropsPeersThatStopAnsweringPings();
     void dropsPeersThatStopReading();
     void aPeerThatPausesGetsEveryFrameInOrder();
+    void broadcastsOnSeveralThreadsArriveWholeAndInOrder();
     void refusesForeignOrigins();
     void resumesAcceptingAfterRunningOutOfDescriptors_data();
     void resumesAcceptingAfterRunningOutOfDescriptors();
@@ -332,6 +333,61 @@ void TransportTest::resumesAcceptingAfterRunningOutOfDescriptors()
     client.sendTextMessage(u"sign in"_s);
     QSignalSpy echoed(&client, &QWebSocket::textMessageReceived);
     QVERIFY(echoed.wait());
+}
+
+void TransportTest::broadcastsOnSeveralThreadsArriveWholeAndInOrder()
+{
+    ServerConfig config = loopbackConfig();
+    config.sendThreads = 3;
+    config.maxQueuedBytes = 64 * 1024 * 1024;
+    config.maxConnectionsPerAddress = 1000;
+    Transport transport(config);
+    EchoLayer layer(&transport);
+    QVERIFY(transport.listen());
+    constexpr int Peers = 100;
+    std::vector<std::unique_ptr<RawWebSocket>> peers;
+    for (int i = 0; i < Peers; ++i) {
+        peers.push_back(std::make_unique<RawWebSocket>());
+        QVERIFY(peers.back()->connectTcp(transport.serverPort()));
+        QVERIFY(peers.back()->upgrade());
+        peers.back()->sendText("sign in");                // echoed: the first frame each receives
+        peers.back()->tcp().setReadBufferSize(16 * 1024); // reads slowly: the kernel's buffers fill
+    }
+    QTRY_COMPARE(layer.connections.size(), Peers);
+    const auto allReceived = [&peers](qsizetype count) {
+        return std::all_of(peers.cbegin(), peers.cend(), [count](const std::unique_ptr<RawWebSocket> &peer) {
+            return peer->textsReceived().size() == count;
+        });
+    };
+    QTRY_VERIFY(allReceived(1));
+
+    // Rounds of one frame to every peer, each round flushed at the end of its
+    // pass; some are more than the kernel takes at once, and go partly
+    // directly and partly through the socket's own buffer.
+    constexpr int Rounds = 30;
+    for (int round = 0; round < Rounds; ++round) {
+        for (qsizetype i = 0; i < layer.connections.size(); ++i) {
+            QByteArray text = QByteArray::number(round) + ' ';
+            // A few peers get two frames of 4 MiB at the end: more than the
+            // kernel's buffers hold for a peer that does not read.
+            const bool big = i % 20 == 0 && round >= Rounds - 2;
+            text.append(QByteArray(big ? 4 * 1024 * 1024 : 1 + (round * 1499 + int(i) * 97) % 600, 'x'));
+            QVERIFY(layer.connections.at(i)->sendWireFrame(Connection::wireFrame(text)));
+        }
+        QCoreApplication::processEvents(); // the flush at the end of the pass
+    }
+    for (const std::unique_ptr<RawWebSocket> &peer : peers)
+        peer->tcp().setReadBufferSize(0); // now they read all
+    QTRY_VERIFY_WITH_TIMEOUT(allReceived(1 + Rounds), 20000);
+    for (const std::unique_ptr<RawWebSocket> &peer : peers) {
+        const QList<QByteArray> texts = peer->textsReceived().sliced(1);
+        for (int round = 0; round < Rounds; ++round) {
+            QVERIFY(texts.at(round).startsWith(QByteArray(QByteArray::number(round) + ' ')));
+            QVERIFY(texts.at(round).sliced(texts.at(round).indexOf(' ') + 1).count('x') ==
+                    texts.at(round).size() - texts.at(round).indexOf(' ') - 1);
+        }
+    }
+    QCOMPARE(layer.closed, 0);
 }
 
 QTEST_GUILESS_MAIN(TransportTest)
