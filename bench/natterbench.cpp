@@ -78,6 +78,7 @@ int64_t nowNs()
         "  --probes N         dm: N more clients each read a page of history, type and ping\n"
         "                     ten times a second (their latencies: probe_*)\n"
         "  --stall MS/PERIOD  with --natterd: its commits stall MS ms once every PERIOD ms\n"
+        "  --threads N        with --natterd: its --threads (default: natterd's, one per core)\n"
         "  --yardstick PATH   instead of natterd, start bench/beastchat (Boost.Beast, in memory)\n",
         message);
     std::exit(2);
@@ -114,6 +115,7 @@ struct Options
     int probes = 0;        // dm: other clients reading history, typing and pinging meanwhile
     std::string stall;     // natterd's commits stall: MS/PERIOD_MS (NATTERD_COMMIT_STALL_FOR_TESTING)
     std::string yardstick; // instead of natterd: bench/beastchat (no accounts, no storage)
+    int threads = 0;       // natterd --threads; 0: natterd's default
 };
 
 // ---- server process -------------------------------------------------------
@@ -125,7 +127,8 @@ struct ServerProcess
     std::string dbDir;
 
     void start(const std::string &path, const std::vector<std::string> &emails,
-               const std::vector<std::string> &passwordEmails, bool tls, const std::string &stall)
+               const std::vector<std::string> &passwordEmails, bool tls, const std::string &stall,
+               int threads)
     {
         char dirTemplate[] = "/tmp/natterbench-XXXXXX";
         if (!mkdtemp(dirTemplate))
@@ -134,10 +137,29 @@ struct ServerProcess
         const std::string db = dbDir + "/bench.db";
         if (!provisionBenchAccounts(db, emails, passwordEmails))
             std::exit(1);
-        spawn({path, "--host", "127.0.0.1", "--port", "0", "--db", db, tls ? "--no-discovery" : "--no-tls",
-               "--rate-limit", "0", "--max-input-rate", "0", "--max-queue", "67108864",
-               "--max-connections-per-address", "100000", "--max-connections", "100000"},
-              stall);
+        std::vector<std::string> arguments{path,
+                                           "--host",
+                                           "127.0.0.1",
+                                           "--port",
+                                           "0",
+                                           "--db",
+                                           db,
+                                           tls ? "--no-discovery" : "--no-tls",
+                                           "--rate-limit",
+                                           "0",
+                                           "--max-input-rate",
+                                           "0",
+                                           "--max-queue",
+                                           "67108864",
+                                           "--max-connections-per-address",
+                                           "100000",
+                                           "--max-connections",
+                                           "100000"};
+        if (threads > 0) {
+            arguments.push_back("--threads");
+            arguments.push_back(std::to_string(threads));
+        }
+        spawn(arguments, stall);
     }
 
     /// bench/beastchat instead of natterd: no accounts, nothing stored.
@@ -700,6 +722,8 @@ Options parseOptions(int argc, char **argv)
             o.probes = std::atoi(value);
         else if (name == "--stall")
             o.stall = value;
+        else if (name == "--threads")
+            o.threads = std::atoi(value);
         else
             usage("unknown option");
     }
@@ -722,6 +746,8 @@ Options parseOptions(int argc, char **argv)
         usage("--probes goes with dm");
     if (!o.stall.empty() && o.natterd.empty())
         usage("--stall needs --natterd");
+    if (o.threads != 0 && (o.natterd.empty() || o.threads < 1 || o.threads > 256))
+        usage("--threads needs --natterd and is 1-256");
     return o;
 }
 
@@ -753,7 +779,7 @@ int main(int argc, char **argv)
         port = server.port;
         pid = server.pid;
     } else if (!options.natterd.empty()) {
-        server.start(options.natterd, emails, passwordEmails, options.tls, options.stall);
+        server.start(options.natterd, emails, passwordEmails, options.tls, options.stall, options.threads);
         port = server.port;
         pid = server.pid;
     } else if (options.db.empty()) {
@@ -1017,6 +1043,8 @@ int main(int argc, char **argv)
                 figures.deliveries ? cpu / (double(figures.deliveries) / 1e6) : 0.0,
                 figures.sent ? cpu / (double(figures.sent) / 1e6) : 0.0, figures.percentileMs(0.50),
                 figures.percentileMs(0.99), rss, connectSeconds, options.rooms);
+    if (options.threads > 0)
+        std::printf(",\"threads\":%d", options.threads);
     if (idleCount > 0) {
         std::printf(",\"rss_per_idle_connection_kib\":%.2f,\"connect_join_cpu_ms_per_1000\":%.1f",
                     double(rssAfterIdle - rssBeforeIdle) / idleCount,
