@@ -206,7 +206,7 @@ std::optional<int> ChatServer::heldCount(const QString &recipient)
     return counted;
 }
 
-void ChatServer::deliverHeld(ClientSession *session)
+void ChatServer::deliverHeld(ClientSession *session, qint64 afterId)
 {
     // In pages, while the connection keeps up: someone away for a long time
     // may have thousands waiting, more than --max-queue at once, and being
@@ -216,20 +216,22 @@ void ChatServer::deliverHeld(ClientSession *session)
     const QString email = session->user().email;
     while (!session->isDropping()) {
         if (session->queuedBytes() > budget) {
-            QTimer::singleShot(20, session, [this, session] { deliverHeld(session); });
+            QTimer::singleShot(20, session, [this, session, afterId] { deliverHeld(session, afterId); });
             return;
         }
-        const std::optional<QList<Message>> held = takeHeld(email, Page);
+        const std::optional<QList<Message>> held = readHeld(email, afterId, Page);
         if (!held)
             return;
         for (const Message &message : *held)
             session->sendFrame(ReceiveMessage{message});
+        releaseHeldOnes(email, *held);
         if (held->size() < Page)
             return;
+        afterId = held->constLast().id;
     }
 }
 
-std::optional<QList<Message>> ChatServer::takeHeld(const QString &email, int limit)
+std::optional<QList<Message>> ChatServer::readHeld(const QString &email, qint64 afterId, int limit)
 {
     // Most sign-ins have nothing waiting: who may have is known (read once,
     // then kept up to date as messages are held and taken), and the others
@@ -240,16 +242,38 @@ std::optional<QList<Message>> ChatServer::takeHeld(const QString &email, int lim
     }
     if (m_mayHaveHeld && !m_mayHaveHeld->contains(email))
         return QList<Message>();
-    std::optional<QList<Message>> held = m_store->takeHeldDirectMessages(email, limit);
+    std::optional<QList<Message>> held = m_store->heldDirectMessages(email, afterId, limit);
     if (!held) {
         qCWarning(lcNatterServer).noquote()
             << "cannot deliver held messages to" << email << ":" << m_store->errorString();
         return held;
     }
-    m_heldCounts.remove(email); // counted afresh when next needed
     if (m_mayHaveHeld && held->size() < limit)
-        m_mayHaveHeld->remove(email); // all taken
+        m_mayHaveHeld->remove(email); // all read, and released below
     return held;
+}
+
+void ChatServer::releaseHeldOnes(const QString &email, const QList<Message> &delivered)
+{
+    if (delivered.isEmpty())
+        return;
+    m_heldCounts.remove(email); // counted afresh when next needed
+    QList<qint64> ids;
+    ids.reserve(delivered.size());
+    for (const Message &message : delivered)
+        ids.append(message.id);
+    // Off the event loop when there is a writer: until it is done, a
+    // second sign-in may read them again (delivered twice, the same ids),
+    // never not at all.
+    auto release = [email, ids](MessageStore &store) {
+        if (!store.releaseHeldDirectMessages(email, ids))
+            qCWarning(lcNatterServer).noquote()
+                << "cannot release held messages of" << email << ":" << store.errorString();
+    };
+    if (m_writer)
+        m_writer->post(std::move(release));
+    else
+        release(*m_store);
 }
 
 void ChatServer::noteHeld(const QString &email)
@@ -1407,18 +1431,21 @@ qint64 ChatServer::lastChangeSeq() const
 void ChatServer::releaseHeld(const QString &email)
 {
     constexpr int Page = Protocol::DefaultHistoryLimit;
+    qint64 afterId = 0;
     for (;;) {
         const auto user = m_users.constFind(email);
         if (user == m_users.cend())
             return;
-        const std::optional<QList<Message>> held = takeHeld(email, Page);
+        const std::optional<QList<Message>> held = readHeld(email, afterId, Page);
         if (!held)
             return;
         for (const Message &message : *held)
             sendToAll(user->sessions,
                       Connection::wireFrame(Codec::encodeServerFrame(ReceiveMessage{message})));
+        releaseHeldOnes(email, *held);
         if (held->size() < Page)
             return;
+        afterId = held->constLast().id;
     }
 }
 

@@ -243,9 +243,11 @@ private:
     void retentionBatchDone(std::optional<int> deleted, const StoreFailure &failure);
     /// Sends the direct messages held for the session's user, a page at a
     /// time while its connection keeps up.
-    void deliverHeld(ClientSession *session);
-    /// Takes (releases) up to limit of the messages held for email; nullopt (logged) if the store failed.
-    std::optional<QList<Message>> takeHeld(const QString &email, int limit);
+    void deliverHeld(ClientSession *session, qint64 afterId = 0);
+    /// Reads up to limit of the messages held for email past afterId; nullopt (logged) if the store failed.
+    std::optional<QList<Message>> readHeld(const QString &email, qint64 afterId, int limit);
+    /// The held messages were delivered: released on the writer's thread (or now, without one).
+    void releaseHeldOnes(const QString &email, const QList<Message> &delivered);
     /// Direct messages for email were put into the held table.
     void noteHeld(const QString &email);
     /// Messages held for recipient (cached; nullopt if the store cannot say).

@@ -148,9 +148,25 @@ public:
 
     virtual std::optional<HistoryPage> history(const HistoryQuery &query) = 0;
 
-    /// Up to limit of the direct messages held for an offline recipient,
-    /// oldest first; they are released (not held any more) by this call.
-    virtual std::optional<QList<Message>> takeHeldDirectMessages(const QString &recipient, int limit) = 0;
+    /// Up to limit of the direct messages held for an offline recipient with
+    /// ids above afterId, oldest first. They stay held until released.
+    virtual std::optional<QList<Message>> heldDirectMessages(const QString &recipient, qint64 afterId,
+                                                             int limit) = 0;
+    /// The messages (ids) were delivered: they are not held any more.
+    virtual bool releaseHeldDirectMessages(const QString &recipient, const QList<qint64> &ids) = 0;
+    /// Reads and releases up to limit of the messages held for recipient.
+    std::optional<QList<Message>> takeHeldDirectMessages(const QString &recipient, int limit)
+    {
+        std::optional<QList<Message>> held = heldDirectMessages(recipient, 0, limit);
+        if (!held || held->isEmpty())
+            return held;
+        QList<qint64> ids;
+        for (const Message &message : std::as_const(*held))
+            ids.append(message.id);
+        if (!releaseHeldDirectMessages(recipient, ids))
+            return std::nullopt;
+        return held;
+    }
 
     /// Deletes up to batch of the oldest messages sent before cutoffMs (ms
     /// since the epoch, UTC), held direct messages among them; returns how

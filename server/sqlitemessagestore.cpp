@@ -465,8 +465,8 @@ bool SqliteMessageStore::open()
                                      u"WHERE conversation = ? AND id > ? ORDER BY id ASC LIMIT ?"_s) ||
         !prepare(m_selectHeld, QLatin1String(SelectColumns) +
                                    u"WHERE id IN (SELECT message_id FROM held_direct WHERE recipient = ?"
-                                   u" ORDER BY message_id LIMIT ?) ORDER BY id"_s) ||
-        !prepare(m_releaseHeld, u"DELETE FROM held_direct WHERE recipient = ? AND message_id <= ?"_s) ||
+                                   u" AND message_id > ? ORDER BY message_id LIMIT ?) ORDER BY id"_s) ||
+        !prepare(m_releaseHeld, u"DELETE FROM held_direct WHERE recipient = ? AND message_id = ?"_s) ||
         !prepare(m_countHeld, u"SELECT COUNT(*) FROM held_direct WHERE recipient = ?"_s) ||
         !prepare(m_touchRoom, u"INSERT INTO rooms (name, last_ts) VALUES (?, ?)"
                               u" ON CONFLICT (name) DO UPDATE SET last_ts = excluded.last_ts"_s)) {
@@ -885,7 +885,8 @@ std::optional<HistoryPage> SqliteMessageStore::history(const HistoryQuery &query
     return page;
 }
 
-std::optional<QList<Message>> SqliteMessageStore::takeHeldDirectMessages(const QString &recipient, int limit)
+std::optional<QList<Message>> SqliteMessageStore::heldDirectMessages(const QString &recipient, qint64 afterId,
+                                                                     int limit)
 {
     if (!m_open) {
         m_errorString = u"the store is not open"_s;
@@ -893,26 +894,48 @@ std::optional<QList<Message>> SqliteMessageStore::takeHeldDirectMessages(const Q
     }
     QSqlQuery &select = *m_selectHeld;
     select.bindValue(0, recipient);
-    select.bindValue(1, limit);
+    select.bindValue(1, afterId);
+    select.bindValue(2, limit);
     if (!select.exec()) {
         fail(u"cannot read held direct messages"_s, select.lastError());
         return std::nullopt;
     }
     QList<Message> messages;
-    if (!readMessages(select, &messages)) {
+    const bool read = readMessages(select, &messages);
+    select.finish(); // no read transaction stays open
+    if (!read) {
         fail(u"cannot read held direct messages"_s, select.lastError());
         return std::nullopt;
     }
-    if (messages.isEmpty())
-        return messages;
-    QSqlQuery &release = *m_releaseHeld;
-    release.bindValue(0, recipient);
-    release.bindValue(1, messages.constLast().id);
-    if (!release.exec()) {
-        fail(u"cannot release held direct messages"_s, release.lastError());
-        return std::nullopt;
-    }
     return messages;
+}
+
+bool SqliteMessageStore::releaseHeldDirectMessages(const QString &recipient, const QList<qint64> &ids)
+{
+    if (!m_open) {
+        m_errorString = u"the store is not open"_s;
+        return false;
+    }
+    if (ids.isEmpty())
+        return true;
+    if (!beginWrite())
+        return false;
+    QSqlQuery &release = *m_releaseHeld;
+    for (const qint64 id : ids) {
+        release.bindValue(0, recipient);
+        release.bindValue(1, id);
+        if (!release.exec()) {
+            fail(u"cannot release held direct messages"_s, release.lastError());
+            m_db.rollback();
+            return false;
+        }
+    }
+    if (!m_db.commit()) {
+        fail(u"cannot commit"_s, m_db.lastError());
+        m_db.rollback();
+        return false;
+    }
+    return true;
 }
 
 bool SqliteMessageStore::holdDirectMessages(const QString &recipient, const QList<qint64> &ids)

@@ -51,7 +51,9 @@ public:
 
     std::optional<QList<StoredMessage>> append(const QList<MessageDraft> &drafts) override;
     std::optional<HistoryPage> history(const HistoryQuery &query) override;
-    std::optional<QList<Message>> takeHeldDirectMessages(const QString &recipient, int limit) override;
+    std::optional<QList<Message>> heldDirectMessages(const QString &recipient, qint64 afterId,
+                                                     int limit) override;
+    bool releaseHeldDirectMessages(const QString &recipient, const QList<qint64> &ids) override;
     std::optional<int> deleteOlderThan(qint64 cutoffMs, int batch) override;
     std::optional<int> heldCount(const QString &recipient) override;
     std::optional<QSet<QString>> heldRecipients() override;

@@ -32,10 +32,11 @@ public:
     std::optional<int> heldCount(const QString &) override { return std::nullopt; }
     bool holdDirectMessages(const QString &, const QList<qint64> &) override { return false; }
     std::optional<HistoryPage> history(const HistoryQuery &) override { return HistoryPage{}; }
-    std::optional<QList<Message>> takeHeldDirectMessages(const QString &, int) override
+    std::optional<QList<Message>> heldDirectMessages(const QString &, qint64, int) override
     {
         return QList<Message>{};
     }
+    bool releaseHeldDirectMessages(const QString &, const QList<qint64> &) override { return true; }
     qint64 lastId() const override { return 0; }
     std::optional<std::optional<Message>> message(qint64) override { return std::nullopt; }
     std::optional<MessageUpdate> editMessage(qint64, const QString &, const QStringList &) override
@@ -152,6 +153,7 @@ private Q_SLOTS:
     void aStalledDiskDelaysOnlyTheSendersAnswers();
     void aDirectMessageFollowsItsRecipientDuringTheCommit();
     void aStalledChangeDelaysOnlyItsAuthorsAnswers();
+    void heldMessagesAreDeliveredDuringAStalledCommit();
 
 private:
     void startServer(const ServerConfig &config = testConfig());
@@ -159,6 +161,8 @@ private:
     SqliteMessageStore *startStallableServer();
     /// How many rows the server's database holds with this client id (read beside it).
     int storedWithClientId(const QString &clientId);
+    /// The number a SELECT COUNT(*) finds in the server's database (read beside it).
+    int countInDatabase(const QString &select);
     TestClient *connectedClient(const QString &name, const QString &email, const QStringList &rooms = {});
     Message sendAndReceive(TestClient *sender, const QString &room, const QString &text);
     /// Stores count drafts made by make(i) in the database the server will open.
@@ -203,14 +207,18 @@ SqliteMessageStore *TestChatServer::startStallableServer()
 
 int TestChatServer::storedWithClientId(const QString &clientId)
 {
+    return countInDatabase(u"SELECT COUNT(*) FROM messages WHERE client_id = '%1'"_s.arg(clientId));
+}
+
+int TestChatServer::countInDatabase(const QString &select)
+{
     int count = -1;
     {
         QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"beside"_s);
         db.setDatabaseName(m_dir->filePath(u"natter.db"_s));
         if (db.open()) {
             QSqlQuery query(db);
-            if (query.exec(u"SELECT COUNT(*) FROM messages WHERE client_id = '%1'"_s.arg(clientId)) &&
-                query.next())
+            if (query.exec(select) && query.next())
                 count = query.value(0).toInt();
         }
     }
@@ -1312,6 +1320,43 @@ void TestChatServer::aStalledChangeDelaysOnlyItsAuthorsAnswers()
     // A later page tells where the changes feed stands: past the edit.
     QVERIFY(alicesPage->changeSeq >= changed->changeSeq);
     store->setCommitStallForTesting(std::chrono::milliseconds(0));
+}
+
+void TestChatServer::heldMessagesAreDeliveredDuringAStalledCommit()
+{
+    SqliteMessageStore *store = startStallableServer();
+    QVERIFY(store);
+    TestClient *alice = connectedClient(u"Alice"_s, u"alice@x.org"_s, {u"general"_s});
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"general"_s});
+    QVERIFY(alice && bob);
+    TestClient carol;
+    QVERIFY(carol.open(m_server->serverPort()) && carol.hello(u"Carol"_s, u"carol@x.org"_s));
+    const QString carolsToken = carol.token;
+    carol.socket().close();
+    QTRY_COMPARE(m_server->onlineUserCount(), 2);
+    alice->send(SendMessage{{}, u"carol@x.org"_s, u"see you at 3"_s, u"a-1"_s});
+    QVERIFY(alice->waitFor<ReceiveMessage>()); // stored, and held for Carol
+    QCOMPARE(countInDatabase(u"SELECT COUNT(*) FROM held_direct"_s), 1);
+    alice->frames.clear();
+
+    // A commit is stuck on the disk when Carol signs in: she gets what
+    // waited for her at once, not after it (nor never).
+    store->setCommitStallForTesting(std::chrono::milliseconds(1500));
+    alice->send(SendMessage{u"general"_s, {}, u"on a slow disk"_s, u"a-2"_s});
+    alice->send(TypingRequest{u"general"_s, true, {}});
+    QVERIFY(bob->waitFor<TypingNotice>()); // so the message is with the writer
+    TestClient carolAgain;
+    QVERIFY(carolAgain.open(m_server->serverPort()) &&
+            carolAgain.helloWithToken(u"Carol"_s, u"carol@x.org"_s, carolsToken));
+    const auto held = carolAgain.waitFor<ReceiveMessage>();
+    QVERIFY(held);
+    QCOMPARE(held->message.clientId, u"a-1"_s);
+    QCOMPARE(bob->count<ReceiveMessage>(), 0); // the stalled commit is not done yet
+    QVERIFY(bob->waitFor<ReceiveMessage>(10000));
+    store->setCommitStallForTesting(std::chrono::milliseconds(0));
+    // And it is not held any more once the writer is through.
+    QTRY_COMPARE(countInDatabase(u"SELECT COUNT(*) FROM held_direct"_s), 0);
+    QCOMPARE(carolAgain.count<ReceiveMessage>(), 0); // and it came once
 }
 
 void TestChatServer::aDirectMessageFollowsItsRecipientDuringTheCommit()
