@@ -334,6 +334,13 @@ void TestSqliteMessageStore::heldDirectMessagesAreReleasedOnce()
     QVERIFY(store.append({directDraft(u"while you were out"_s, Bob, Carol, true),
                           directDraft(u"delivered live"_s, Bob, Carol, false),
                           directDraft(u"second"_s, Bob, Carol, true)}));
+    // Read in pages past a cursor, they stay held until released.
+    const auto page = store.heldDirectMessages(Carol.email, 0, 1);
+    QVERIFY(page && page->size() == 1);
+    const auto next = store.heldDirectMessages(Carol.email, page->constFirst().id, 100);
+    QVERIFY(next && next->size() == 1);
+    QCOMPARE(next->constFirst().text, u"second"_s);
+    QCOMPARE(store.heldCount(Carol.email), 2);
     const auto first = store.takeHeldDirectMessages(Carol.email, 1); // a page at a time
     QVERIFY(first);
     QCOMPARE(first->size(), 1);
