@@ -193,6 +193,11 @@ private:
     /// the session's later requests wait for it as they do for its messages,
     /// and a stalled disk holds up no one else.
     void changeStore(ClientSession *session, StoreJob job);
+    /// changeStore() for a store call that answers an optional: if it has
+    /// none, the session is refused request (storage_full or
+    /// internal_error); otherwise done(session, value) runs on the event loop.
+    template<typename Write, typename Done>
+    void changeStore(ClientSession *session, QLatin1String request, Write write, Done done);
     /// Lets what waited for the session's write go on.
     void settle(ClientSession *session);
     /// The last change sequence number the store reported committed.

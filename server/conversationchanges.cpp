@@ -104,6 +104,25 @@ std::optional<ConversationId> ChatServer::requestedConversation(ClientSession *s
     return ConversationId::ofRoom(room);
 }
 
+template<typename Write, typename Done>
+void ChatServer::changeStore(ClientSession *session, QLatin1String request, Write write, Done done)
+{
+    changeStore(session,
+                [this, request, write = std::move(write),
+                 done = std::move(done)](MessageStore &store) -> std::function<void(ClientSession *)> {
+                    auto result = write(store); // on the writer's thread
+                    const StoreFailure failure = result ? StoreFailure() : StoreFailure::of(store);
+                    return
+                        [this, request, result = std::move(result), failure, done](ClientSession *session) {
+                            if (!result) {
+                                refuseStoreFailure(session, request, failure);
+                                return;
+                            }
+                            done(session, *result);
+                        };
+                });
+}
+
 void ChatServer::pushChange(const MessageChange &change)
 {
     m_lastChangeSeq = std::max(m_lastChangeSeq, change.changeSeq);
@@ -168,18 +187,14 @@ void ChatServer::handle(ClientSession *session, const EditMessage &edit)
     }
     if (!takeRateToken(session, Type::EditMessage, {}))
         return;
-    changeStore(session, [this, id = edit.id, text = edit.text,
-                          mentions = normalizedEmails(edit.mentions)](MessageStore &store) {
-        const std::optional<MessageUpdate> update = store.editMessage(id, text, mentions);
-        const StoreFailure failure = update ? StoreFailure() : StoreFailure::of(store);
-        return [this, update, failure](ClientSession *session) {
-            if (!update) {
-                refuseStoreFailure(session, Type::EditMessage, failure);
-                return;
-            }
-            pushChange(MessageChange{MessageChange::Kind::Edited, update->message, update->changeSeq, {}});
-        };
-    });
+    changeStore(
+        session, Type::EditMessage,
+        [id = edit.id, text = edit.text, mentions = normalizedEmails(edit.mentions)](MessageStore &store) {
+            return store.editMessage(id, text, mentions);
+        },
+        [this](ClientSession *, const MessageUpdate &update) {
+            pushChange(MessageChange{MessageChange::Kind::Edited, update.message, update.changeSeq, {}});
+        });
 }
 
 void ChatServer::handle(ClientSession *session, const DeleteMessage &remove)
@@ -205,23 +220,18 @@ void ChatServer::handle(ClientSession *session, const DeleteMessage &remove)
     }
     if (!takeRateToken(session, Type::DeleteMessage, {}))
         return;
-    changeStore(session, [this, id = remove.id, by = session->user(), to = message->to,
-                          hadFile = message->attachment.isValid()](MessageStore &store) {
-        const std::optional<MessageUpdate> update = store.deleteMessage(id);
-        const StoreFailure failure = update ? StoreFailure() : StoreFailure::of(store);
-        return [this, update, failure, by, to, hadFile](ClientSession *session) {
-            if (!update) {
-                refuseStoreFailure(session, Type::DeleteMessage, failure);
-                return;
-            }
+    changeStore(
+        session, Type::DeleteMessage,
+        [id = remove.id](MessageStore &store) { return store.deleteMessage(id); },
+        [this, by = session->user(), to = message->to,
+         hadFile = message->attachment.isValid()](ClientSession *, const MessageUpdate &update) {
             if (!to.isEmpty())
                 m_heldCounts.remove(to); // it may have been waiting for them
             if (hadFile)
                 m_files->collectSoon(); // its file may have been the last copy's
-            qCDebug(lcNatterServer).noquote() << by.email << "deleted message" << update->message.id;
-            pushChange(MessageChange{MessageChange::Kind::Deleted, update->message, update->changeSeq, by});
-        };
-    });
+            qCDebug(lcNatterServer).noquote() << by.email << "deleted message" << update.message.id;
+            pushChange(MessageChange{MessageChange::Kind::Deleted, update.message, update.changeSeq, by});
+        });
 }
 
 void ChatServer::handle(ClientSession *session, const React &react)
@@ -240,18 +250,14 @@ void ChatServer::handle(ClientSession *session, const React &react)
     }
     if (!takeRateToken(session, Type::React, {}))
         return;
-    changeStore(session, [this, id = react.id, user = session->user(), emoji = react.emoji,
-                          on = react.on](MessageStore &store) {
-        const std::optional<MessageUpdate> update = store.react(id, user, emoji, on);
-        const StoreFailure failure = update ? StoreFailure() : StoreFailure::of(store);
-        return [this, update, failure, reader = user.email](ClientSession *session) {
-            if (!update) {
-                refuseStoreFailure(session, Type::React, failure);
-                return;
-            }
-            const MessageChange change{
-                MessageChange::Kind::Reactions, update->message, update->changeSeq, {}};
-            if (update->changed) {
+    changeStore(
+        session, Type::React,
+        [id = react.id, user = session->user(), emoji = react.emoji, on = react.on](MessageStore &store) {
+            return store.react(id, user, emoji, on);
+        },
+        [this, reader = session->user().email](ClientSession *session, const MessageUpdate &update) {
+            const MessageChange change{MessageChange::Kind::Reactions, update.message, update.changeSeq, {}};
+            if (update.changed) {
                 pushChange(change);
                 return;
             }
@@ -261,8 +267,7 @@ void ChatServer::handle(ClientSession *session, const React &react)
             MessageChange same = change;
             personalize(&same.message, reader);
             session->sendFrame(same);
-        };
-    });
+        });
 }
 
 void ChatServer::handle(ClientSession *session, const MarkRead &mark)
@@ -271,26 +276,23 @@ void ChatServer::handle(ClientSession *session, const MarkRead &mark)
         requestedConversation(session, mark.room, mark.with, Type::MarkRead);
     if (!conversation || !takeRateToken(session, Type::MarkRead, {})) // each one is a write
         return;
-    changeStore(session, [this, email = session->user().email, conversation = *conversation,
-                          id = mark.id](MessageStore &store) {
-        const std::optional<ConversationState> state = store.markRead(email, conversation, id);
-        const StoreFailure failure = state ? StoreFailure() : StoreFailure::of(store);
-        return [this, state, failure, email](ClientSession *session) {
-            if (!state) {
-                refuseStoreFailure(session, Type::MarkRead, failure);
-                return;
-            }
+    const QString email = session->user().email;
+    changeStore(
+        session, Type::MarkRead,
+        [email, conversation = *conversation, id = mark.id](MessageStore &store) {
+            return store.markRead(email, conversation, id);
+        },
+        [this, email](ClientSession *session, const ConversationState &state) {
             // The user's other devices follow (this one knows).
             const auto user = m_users.constFind(email);
             if (user == m_users.cend())
                 return;
-            const QByteArray frame = Connection::wireFrame(Codec::encodeServerFrame(ReadMarker{*state}));
+            const QByteArray frame = Connection::wireFrame(Codec::encodeServerFrame(ReadMarker{state}));
             for (ClientSession *other : user->sessions) {
                 if (other != session)
                     other->sendWireFrame(frame);
             }
-        };
-    });
+        });
 }
 
 void ChatServer::handle(ClientSession *session, const MuteRequest &mute)
@@ -299,21 +301,18 @@ void ChatServer::handle(ClientSession *session, const MuteRequest &mute)
         requestedConversation(session, mute.room, mute.with, Type::Mute);
     if (!conversation || !takeRateToken(session, Type::Mute, {}))
         return;
-    changeStore(session, [this, email = session->user().email, conversation = *conversation,
-                          muted = mute.muted](MessageStore &store) {
-        const std::optional<ConversationState> state = store.setMuted(email, conversation, muted);
-        const StoreFailure failure = state ? StoreFailure() : StoreFailure::of(store);
-        return [this, state, failure, email](ClientSession *session) {
-            if (!state) {
-                refuseStoreFailure(session, Type::Mute, failure);
-                return;
-            }
+    const QString email = session->user().email;
+    changeStore(
+        session, Type::Mute,
+        [email, conversation = *conversation, muted = mute.muted](MessageStore &store) {
+            return store.setMuted(email, conversation, muted);
+        },
+        [this, email](ClientSession *, const ConversationState &state) {
             // Every device of the user, this one included as the confirmation.
             if (const auto user = m_users.constFind(email); user != m_users.cend())
                 sendToAll(user->sessions, Connection::wireFrame(Codec::encodeServerFrame(
-                                              Muted{state->room, state->with, state->muted})));
-        };
-    });
+                                              Muted{state.room, state.with, state.muted})));
+        });
 }
 
 void ChatServer::handle(ClientSession *session, const ChangesRequest &request)
