@@ -131,7 +131,8 @@ void TestNatterd::newOptionsRefuseBadValues()
           QStringList{u"--allow-origin"_s, u"https://a.example/path"_s},
           QStringList{u"--retention-days"_s, u"-1"_s}, QStringList{u"--retention-days"_s, u"1.5"_s},
           QStringList{u"--max-input-rate"_s, u"100"_s}, QStringList{u"--max-input-rate"_s, u"fast"_s},
-          QStringList{u"--max-held"_s, u"-5"_s}}) {
+          QStringList{u"--max-held"_s, u"-5"_s}, QStringList{u"--threads"_s, u"-1"_s},
+          QStringList{u"--threads"_s, u"1.5"_s}, QStringList{u"--threads"_s, u"1000"_s}}) {
         QProcess process;
         process.start(QStringLiteral(NATTERD_PATH), arguments);
         QVERIFY(process.waitForFinished());
