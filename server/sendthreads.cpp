@@ -29,10 +29,10 @@ SendThreads::SendThreads(int threads)
 SendThreads::~SendThreads()
 {
     {
-        QMutexLocker locker(&m_mutex);
+        const std::lock_guard locker(m_mutex);
         m_stopping = true;
-        m_wake.wakeAll();
     }
+    m_wake.notify_all();
     for (std::thread &helper : m_helpers)
         helper.join();
 }
@@ -69,20 +69,19 @@ void SendThreads::send(std::span<Write> writes)
         return;
     }
     {
-        QMutexLocker locker(&m_mutex);
+        const std::lock_guard locker(m_mutex);
         m_writes = writes;
         m_next = 0;
         ++m_pass;
         m_open = true;
-        m_wake.wakeAll();
     }
+    m_wake.notify_all();
     work();
-    QMutexLocker locker(&m_mutex);
+    std::unique_lock locker(m_mutex);
     // A helper that has not woken yet finds the pass closed and sleeps on:
     // only chunks already being sent are waited for.
     m_open = false;
-    while (m_working > 0)
-        m_finished.wait(&m_mutex);
+    m_finished.wait(locker, [this] { return m_working == 0; });
     m_writes = {};
 }
 
@@ -102,19 +101,18 @@ void SendThreads::work()
 void SendThreads::helperLoop()
 {
     quint64 seen = 0;
-    QMutexLocker locker(&m_mutex);
+    std::unique_lock locker(m_mutex);
     for (;;) {
-        while (!m_stopping && (!m_open || m_pass == seen))
-            m_wake.wait(&m_mutex);
+        m_wake.wait(locker, [this, seen] { return m_stopping || (m_open && m_pass != seen); });
         if (m_stopping)
             return;
         seen = m_pass;
         ++m_working;
         locker.unlock();
         work();
-        locker.relock();
+        locker.lock();
         if (--m_working == 0)
-            m_finished.wakeAll();
+            m_finished.notify_all();
     }
 }
 

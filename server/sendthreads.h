@@ -1,11 +1,11 @@
 #pragma once
 
 #include <QByteArrayView>
-#include <QMutex>
-#include <QWaitCondition>
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <thread>
 #include <vector>
@@ -66,10 +66,11 @@ private:
     int m_threads;
     bool m_started = false;
     std::vector<std::thread> m_helpers; // plain threads: no event loop, no descriptors of their own
-    QMutex m_mutex;
-    QWaitCondition m_wake;     // helpers: a new pass, or stop
-    QWaitCondition m_finished; // the caller: a helper finished its chunks
-    std::span<Write> m_writes; // this pass's, while m_open
+    // The standard library's, not Qt's: ThreadSanitizer sees them whole.
+    std::mutex m_mutex;
+    std::condition_variable m_wake;     // helpers: a new pass, or stop
+    std::condition_variable m_finished; // the caller: a helper finished its chunks
+    std::span<Write> m_writes;          // this pass's, while m_open
     std::atomic<qsizetype> m_next{0};
     quint64 m_pass = 0;  // counts passes, so that a helper takes part in each once
     int m_working = 0;   // helpers sending chunks of this pass
