@@ -297,10 +297,12 @@ void ChatServer::applyRetention()
         return [this, deleted, failure] { retentionBatchDone(deleted, failure); };
     };
     m_retentionRunning = true;
-    if (m_writer)
+    if (m_writer) {
         m_writer->run(std::move(job));
-    else
-        job (*m_store)();
+        return;
+    }
+    const StoreWriter::Completion done = job(*m_store);
+    done();
 }
 
 void ChatServer::retentionBatchDone(std::optional<int> deleted, const StoreFailure &failure)
@@ -1407,7 +1409,8 @@ void ChatServer::settle(ClientSession *session)
 void ChatServer::changeStore(ClientSession *session, StoreJob job)
 {
     if (!m_writer) {
-        job (*m_store)(session);
+        const auto answer = job(*m_store);
+        answer(session);
         return;
     }
     session->addUncommittedWrite();
