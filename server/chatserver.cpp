@@ -153,7 +153,7 @@ void ChatServer::onConnectionOpened(Connection *connection)
     session->setRefusalBudget(m_config.refusalsPerSecond, m_config.refusalBurst);
     m_sessions.insert(session);
     connect(connection, &Connection::textReceived, session,
-            [this, session](const QString &text) { onTextFrame(session, text); });
+            [this, session](const QByteArray &utf8) { onTextFrame(session, utf8); });
     connect(connection, &Connection::binaryReceived, session,
             [this, session](const QByteArray &payload) { m_files->onBinary(session, payload); });
     connect(connection, &Connection::closed, this, [this, session] { onDisconnected(session); });
@@ -336,25 +336,25 @@ void ChatServer::sweep()
     m_throttle.prune(now);
 }
 
-void ChatServer::onTextFrame(ClientSession *session, const QString &text)
+void ChatServer::onTextFrame(ClientSession *session, const QByteArray &utf8)
 {
     if (m_shuttingDown)
         return;
     if (session->isAuthenticating()) {
-        QList<QString> &waiting = session->framesWaitingForSignIn();
+        QList<QByteArray> &waiting = session->framesWaitingForSignIn();
         if (waiting.size() >= MaxFramesWaitingForSignIn) {
             session->close(QWebSocketProtocol::CloseCodePolicyViolated, u"wait for welcome"_s);
             return;
         }
-        waiting.append(text);
+        waiting.append(utf8);
         return;
     }
-    dispatch(session, text);
+    dispatch(session, utf8);
 }
 
-void ChatServer::dispatch(ClientSession *session, const QString &text)
+void ChatServer::dispatch(ClientSession *session, const QByteArray &utf8)
 {
-    const Codec::Result<Codec::ClientFrame> decoded = Codec::decodeClientFrame(text.toUtf8());
+    const Codec::Result<Codec::ClientFrame> decoded = Codec::decodeClientFrame(utf8);
     if (!decoded.isOk()) {
         session->sendError(decoded.error());
         return;
@@ -645,12 +645,12 @@ void ChatServer::completeSignIn(ClientSession *session, const Hello &hello, cons
 
     deliverHeld(session);
     // What the client sent while its hello was checked, in order.
-    const QList<QString> waiting = std::exchange(session->framesWaitingForSignIn(), {});
+    const QList<QByteArray> waiting = std::exchange(session->framesWaitingForSignIn(), {});
     QPointer<ClientSession> guard(session);
-    for (const QString &text : waiting) {
+    for (const QByteArray &utf8 : waiting) {
         if (!guard || guard->isDropping())
             break;
-        dispatch(session, text);
+        dispatch(session, utf8);
     }
 }
 

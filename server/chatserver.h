@@ -128,8 +128,8 @@ private:
 
     void onConnectionOpened(Connection *connection);
     void sweep();
-    void onTextFrame(ClientSession *session, const QString &text);
-    void dispatch(ClientSession *session, const QString &text);
+    void onTextFrame(ClientSession *session, const QByteArray &utf8);
+    void dispatch(ClientSession *session, const QByteArray &utf8);
     void handleFrame(ClientSession *session, const Codec::ClientFrame &frame);
     /// Whether a frame must wait until its connection's messages are
     /// committed: all but a plain send_message and typing.

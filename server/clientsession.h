@@ -38,7 +38,7 @@ public:
     /// meanwhile wait in the session and are handled after welcome.
     bool isAuthenticating() const { return m_connection->signIn() == Connection::SignIn::Checking; }
     void setAuthenticating(bool authenticating);
-    QList<QString> &framesWaitingForSignIn() { return m_waitingFrames; }
+    QList<QByteArray> &framesWaitingForSignIn() { return m_waitingFrames; }
 
     /// This connection's messages accepted and changes asked for, not yet
     /// committed (or refused).
@@ -94,7 +94,7 @@ private:
     qint64 m_tokenId = 0;
     TokenBucket m_refusals;
     bool m_closingForRefusals = false;
-    QList<QString> m_waitingFrames;
+    QList<QByteArray> m_waitingFrames;
     QList<Codec::ClientFrame> m_framesWaitingForCommit;
     int m_uncommittedWrites = 0;
     User m_user;

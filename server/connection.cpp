@@ -4,17 +4,23 @@
 #include "server/serverlogging.h"
 #include "server/transport.h"
 
+#include <QSocketNotifier>
 #include <QSslSocket>
 #include <QTcpSocket>
 #include <QWebSocket>
 
+#include <cerrno>
+
 #ifdef Q_OS_UNIX
 #include <sys/socket.h>
+#include <unistd.h>
 #endif
 
 using namespace Qt::StringLiterals;
 
 namespace Natter {
+
+using WebSocketFrames::Opcode;
 
 Connection::Connection(Transport *transport, QWebSocket *socket, QTcpSocket *tcp, qint64 nowMs)
     : QObject(transport)
@@ -26,6 +32,7 @@ Connection::Connection(Transport *transport, QWebSocket *socket, QTcpSocket *tcp
     , m_openedMs(nowMs)
     , m_lastHeardMs(nowMs)
     , m_writeDirectly(tcp && !qobject_cast<QSslSocket *>(tcp))
+    , m_reader(transport->m_maxFrameBytes)
 {
     socket->setParent(this);
     const ServerConfig &config = transport->m_config;
@@ -34,7 +41,7 @@ Connection::Connection(Transport *transport, QWebSocket *socket, QTcpSocket *tcp
     connect(socket, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
         m_lastHeardMs = m_transport->nowMs();
         if (!m_dropping && admitInput(text.size()))
-            Q_EMIT textReceived(text);
+            Q_EMIT textReceived(text.toUtf8());
     });
     connect(socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &data) {
         m_lastHeardMs = m_transport->nowMs();
@@ -62,10 +69,44 @@ Connection::Connection(Transport *transport, QWebSocket *socket, QTcpSocket *tcp
     }
 }
 
+Connection::Connection(Transport *transport, int descriptor, const QString &address, quint16 port,
+                       QByteArray early, qint64 nowMs)
+    : QObject(transport)
+    , m_transport(transport)
+    , m_socket(nullptr)
+    , m_peer(address + u':' + QString::number(port))
+    , m_address(address)
+    , m_openedMs(nowMs)
+    , m_lastHeardMs(nowMs)
+    , m_writeDirectly(true)
+    , m_direct(true)
+    , m_descriptor(descriptor)
+    , m_reader(transport->m_maxFrameBytes)
+{
+    const ServerConfig &config = transport->m_config;
+    m_inputBytes = TokenBucket(config.inputBytesPerSecond, config.inputBurstBytes, nowMs);
+    m_inputFrames = TokenBucket(config.inputFramesPerSecond, config.inputFrameBurst, nowMs);
+    m_readNotifier = new QSocketNotifier(qintptr(descriptor), QSocketNotifier::Read, this);
+    m_readNotifier->setEnabled(false);
+    connect(m_readNotifier, &QSocketNotifier::activated, this, &Connection::onReadable);
+    // From the next pass on: the chat layer connects to the signals first.
+    QMetaObject::invokeMethod(
+        this, [this, early = std::move(early)] { startReading(early); }, Qt::QueuedConnection);
+}
+
 Connection::~Connection()
 {
     if (m_flushQueued)
         m_transport->m_unflushed.removeOne(this);
+    if (isDirect()) {
+        delete m_readNotifier;
+        delete m_writeNotifier;
+#ifdef Q_OS_UNIX
+        if (m_descriptor != -1)
+            ::close(m_descriptor);
+#endif
+        return;
+    }
     m_socket->disconnect(this);
     // QWebSocket does not own the TCP socket it was upgraded from (its parent
     // is the QTcpServer): without this, every closed connection's socket
@@ -75,51 +116,24 @@ Connection::~Connection()
     delete m_tcp.data();
 }
 
-namespace {
-
-/// An unmasked, unfragmented WebSocket frame: FIN and opcode, the length, the payload.
-QByteArray serverFrame(char finAndOpcode, QByteArrayView payload)
-{
-    const quint64 length = quint64(payload.size());
-    QByteArray frame;
-    frame.reserve(payload.size() + 10);
-    frame.append(finAndOpcode);
-    if (length < 126) {
-        frame.append(char(length));
-    } else if (length <= 0xffff) {
-        frame.append(char(126));
-        frame.append(char(length >> 8));
-        frame.append(char(length & 0xff));
-    } else {
-        frame.append(char(127));
-        for (int shift = 56; shift >= 0; shift -= 8)
-            frame.append(char((length >> shift) & 0xff));
-    }
-    frame.append(payload);
-    return frame;
-}
-
-} // namespace
-
 QByteArray Connection::wireFrame(const QByteArray &utf8)
 {
-    return serverFrame(char(0x81), utf8); // FIN, text
+    return WebSocketFrames::serverFrame(Opcode::Text, utf8);
 }
 
 bool Connection::sendWireFrame(const QByteArray &frame)
 {
     // Frames go to the TCP socket directly: QWebSocket::sendTextMessage()
     // would convert the text to UTF-8 and frame it again for every recipient
-    // of a broadcast. QWebSocket still writes its own control frames (pong,
-    // close) to the same socket, always whole frames, so nothing interleaves.
-    if (m_dropping || !m_tcp || m_socket->state() != QAbstractSocket::ConnectedState)
+    // of a broadcast. Served by Qt, QWebSocket still writes its own control
+    // frames (pong, close) to the same socket, always whole frames, so
+    // nothing interleaves.
+    if (m_dropping || m_finished || m_closeSent)
         return false;
-    m_pending += frame;
-    if (!m_flushQueued) {
-        m_flushQueued = true;
-        m_transport->queueFlush(this);
-    }
-    const qint64 queued = m_tcp->bytesToWrite() + m_pending.size();
+    if (!isDirect() && (!m_tcp || m_socket->state() != QAbstractSocket::ConnectedState))
+        return false;
+    queueFrame(frame);
+    const qint64 queued = queuedBytes();
     if (queued > m_transport->m_maxQueuedBytes) {
         drop(u"it stopped reading (%1 bytes queued)"_s.arg(queued));
         return false;
@@ -127,9 +141,18 @@ bool Connection::sendWireFrame(const QByteArray &frame)
     return true;
 }
 
+void Connection::queueFrame(const QByteArray &frame)
+{
+    m_pending += frame;
+    if (!m_flushQueued) {
+        m_flushQueued = true;
+        m_transport->queueFlush(this);
+    }
+}
+
 bool Connection::sendBinary(QByteArrayView payload)
 {
-    return sendWireFrame(serverFrame(char(0x82), payload)); // FIN, binary
+    return sendWireFrame(WebSocketFrames::serverFrame(Opcode::Binary, payload));
 }
 
 bool Connection::admitInput(qint64 bytes)
@@ -150,30 +173,47 @@ bool Connection::admitInput(qint64 bytes)
 
 qint64 Connection::queuedBytes() const
 {
+    if (isDirect())
+        return m_unsent.size() + m_pending.size();
     return (m_tcp ? m_tcp->bytesToWrite() : 0) + m_pending.size();
 }
 
 bool Connection::writePending()
 {
-    if (m_pending.isEmpty() || !m_tcp)
+    if (m_pending.isEmpty() || m_finished || (!isDirect() && !m_tcp))
         return false;
     const QByteArray bytes = std::exchange(m_pending, {});
     SendThreads::Write direct{directDescriptor(), bytes};
     SendThreads::sendNow(direct);
     if (direct.sent == bytes.size())
         return true;
-    m_tcp->write(direct.sent == 0 ? bytes : bytes.sliced(direct.sent));
+    const QByteArrayView rest = QByteArrayView(bytes).sliced(direct.sent);
+    if (isDirect()) {
+        m_unsent += rest;
+        if (!m_writeNotifier) {
+            m_writeNotifier = new QSocketNotifier(qintptr(m_descriptor), QSocketNotifier::Write, this);
+            connect(m_writeNotifier, &QSocketNotifier::activated, this, &Connection::onWritable);
+        }
+        m_writeNotifier->setEnabled(true);
+    } else {
+        m_tcp->write(direct.sent == 0 ? bytes : rest.toByteArray());
+    }
     return false;
 }
 
 int Connection::directDescriptor() const
 {
-    // Straight to the kernel while Qt's buffer is empty (nearly always): the
-    // socket's write buffer would otherwise keep a block of up to 32 KiB per
-    // connection for as long as it is open, whether or not it is used again.
-    // Only what the kernel does not take now waits in Qt's buffer, behind
-    // which everything else then queues, so the order of frames holds.
-    if (!m_writeDirectly || m_dropping || !m_tcp || m_tcp->bytesToWrite() > 0)
+    // Straight to the kernel while nothing waits before it (nearly always).
+    // Served by Qt, the socket's write buffer would otherwise keep a block of
+    // up to 32 KiB per connection for as long as it is open, whether or not
+    // it is used again. What the kernel does not take now waits (in m_unsent
+    // or Qt's buffer), and everything else queues behind it, so the order of
+    // frames holds.
+    if (m_dropping || m_finished)
+        return -1;
+    if (isDirect())
+        return m_unsent.isEmpty() ? m_descriptor : -1;
+    if (!m_writeDirectly || !m_tcp || m_tcp->bytesToWrite() > 0)
         return -1;
     return int(m_tcp->socketDescriptor());
 }
@@ -192,33 +232,61 @@ void Connection::tookDirectly(qsizetype sent)
 void Connection::flush()
 {
     m_flushQueued = false;
-    if (m_dropping)
+    if (m_dropping || m_finished)
         return;
-    // Qt's socket says when its buffer drained; what the kernel took directly
-    // is said here (not from close(): nothing may be queued after the close frame).
+    // Qt's socket (or onWritable()) says when its buffer drained; what the
+    // kernel took directly is said here (not from close(): nothing may be
+    // queued after the close frame).
     const bool sentBefore = std::exchange(m_sentDirectly, false);
-    if (writePending() || (sentBefore && m_pending.isEmpty() && m_tcp && m_tcp->bytesToWrite() == 0))
+    const bool drained = m_pending.isEmpty() && queuedBytes() == 0;
+    if (writePending() || (sentBefore && drained))
         Q_EMIT bytesWritten();
+    if (isDirect()) {
+        if (m_closeSent && m_closeReceived && queuedBytes() == 0)
+            finish();
+        return;
+    }
     m_socket->flush();
+}
+
+void Connection::sendNow()
+{
+    writePending();
+    if (m_closeSent && m_closeReceived && queuedBytes() == 0)
+        finish();
 }
 
 void Connection::ping()
 {
-    m_socket->ping();
+    if (!isDirect()) {
+        m_socket->ping();
+        return;
+    }
+    if (!m_dropping && !m_finished && !m_closeSent)
+        queueFrame(WebSocketFrames::serverFrame(Opcode::Ping, {}));
 }
 
 void Connection::close(QWebSocketProtocol::CloseCode code, const QString &reason)
 {
-    if (m_dropping)
+    if (m_dropping || m_finished)
         return;
-    // What was said before the close goes before the close frame.
-    writePending();
-    m_socket->close(code, reason);
+    if (!isDirect()) {
+        // What was said before the close goes before the close frame.
+        writePending();
+        m_socket->close(code, reason);
+        return;
+    }
+    if (m_closeSent)
+        return;
+    // The peer answers with its close; then (or at once, if it closed first) the descriptor is closed.
+    m_closeSent = true;
+    queueFrame(WebSocketFrames::closeFrame(code, reason));
+    sendNow();
 }
 
 void Connection::drop(const QString &why)
 {
-    if (m_dropping)
+    if (m_dropping || m_finished)
         return;
     m_dropping = true;
     qCInfo(lcNatterServer).noquote() << "dropping" << m_peer << m_logName << "because" << why;
@@ -227,14 +295,159 @@ void Connection::drop(const QString &why)
     // megabytes for a reader that does not read would leave them there
     // (FIN-WAIT-1) until the peer reads or TCP gives up, minutes later; and
     // the client would learn of the drop only after reading all of it.
-    if (m_tcp && m_tcp->socketDescriptor() != -1) {
+    const int descriptor = isDirect() ? m_descriptor : (m_tcp ? int(m_tcp->socketDescriptor()) : -1);
+    if (descriptor != -1) {
         const linger reset{1, 0};
-        ::setsockopt(int(m_tcp->socketDescriptor()), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        ::setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
     }
 #endif
-    // Aborting emits disconnected() synchronously; defer it so that a
-    // broadcast loop that made us drop keeps a valid list.
-    QMetaObject::invokeMethod(m_socket, &QWebSocket::abort, Qt::QueuedConnection);
+    // Closing says closed() at once; defer it so that a broadcast loop that
+    // made us drop keeps a valid list.
+    if (isDirect())
+        QMetaObject::invokeMethod(this, &Connection::finish, Qt::QueuedConnection);
+    else
+        QMetaObject::invokeMethod(m_socket, &QWebSocket::abort, Qt::QueuedConnection);
+}
+
+void Connection::startReading(const QByteArray &early)
+{
+    if (m_finished || m_dropping)
+        return;
+    if (!early.isEmpty() && !handleBytes(early))
+        return;
+    m_readNotifier->setEnabled(true);
+}
+
+void Connection::onReadable()
+{
+    // A few frames at a time, not everything the kernel holds: a client
+    // uploading a file has megabytes waiting, and one pass of the event loop
+    // must not spend milliseconds on them while others wait.
+    qint64 budget = 4 * m_transport->m_maxFrameBytes;
+    QByteArray &buffer = m_transport->m_readBuffer;
+    while (budget > 0 && !m_finished && !m_dropping) {
+        const qsizetype want = qsizetype(std::min<qint64>(budget, buffer.size()));
+        const ssize_t got = ::recv(m_descriptor, buffer.data(), size_t(want), 0);
+        if (got > 0) {
+            budget -= got;
+            if (!handleBytes(QByteArrayView(buffer.constData(), qsizetype(got))))
+                return;
+            if (got < want)
+                break; // the kernel has nothing more now, most likely: no EAGAIN round trip
+            continue;
+        }
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        // The peer went away (end of stream) or the connection broke.
+        if (got < 0)
+            qCDebug(lcNatterServer).noquote() << m_peer << "read failed:" << qt_error_string(errno);
+        finish();
+        return;
+    }
+    // Answers to pings are queued like frames: a client that pings and never
+    // reads must not grow the server's memory without bound.
+    const qint64 queued = queuedBytes();
+    if (!m_dropping && !m_finished && queued > m_transport->m_maxQueuedBytes)
+        drop(u"it stopped reading (%1 bytes queued, answers to its pings)"_s.arg(queued));
+}
+
+bool Connection::handleBytes(QByteArrayView bytes)
+{
+    const std::optional<WebSocketFrameReader::Failure> failure = m_reader.read(
+        bytes, [this](WebSocketFrameReader::Message &&message) { return handleMessage(std::move(message)); });
+    if (!failure)
+        return !m_finished && !m_dropping;
+    qCInfo(lcNatterServer).noquote() << "closing" << m_peer << m_logName
+                                     << "because it broke the protocol:" << failure->reason;
+    // Nothing more is read: the close frame goes out, then the descriptor is closed.
+    close(failure->code, failure->reason);
+    m_closeReceived = true;
+    sendNow();
+    m_readNotifier->setEnabled(false);
+    return false;
+}
+
+bool Connection::handleMessage(WebSocketFrameReader::Message &&message)
+{
+    m_lastHeardMs = m_transport->nowMs();
+    switch (message.opcode) {
+    case Opcode::Text:
+        if (!m_closeSent && admitInput(message.payload.size()))
+            Q_EMIT textReceived(message.payload);
+        break;
+    case Opcode::Binary:
+        if (!m_closeSent && !m_overBudget)
+            Q_EMIT binaryReceived(message.payload);
+        break;
+    case Opcode::Ping:
+        if (!m_closeSent)
+            queueFrame(WebSocketFrames::serverFrame(Opcode::Pong, message.payload));
+        break;
+    case Opcode::Pong:
+    case Opcode::Continue:
+        break;
+    case Opcode::Close:
+        // Ours answers theirs (with their code), unless ours went first; then the descriptor closes.
+        m_closeReceived = true;
+        if (!m_closeSent) {
+            const auto code = message.closeCode == QWebSocketProtocol::CloseCodeMissingStatusCode
+                                  ? QWebSocketProtocol::CloseCodeNormal
+                                  : message.closeCode;
+            close(code, {});
+        } else {
+            sendNow();
+        }
+        m_readNotifier->setEnabled(false);
+        return false;
+    }
+    return !m_finished && !m_dropping;
+}
+
+void Connection::onWritable()
+{
+    while (!m_unsent.isEmpty() && !m_finished) {
+        const ssize_t sent =
+            ::send(m_descriptor, m_unsent.constData(), size_t(m_unsent.size()), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent > 0) {
+            m_unsent.remove(0, qsizetype(sent));
+            continue;
+        }
+        if (sent < 0 && errno == EINTR)
+            continue;
+        if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        qCDebug(lcNatterServer).noquote() << m_peer << "write failed:" << qt_error_string(errno);
+        finish();
+        return;
+    }
+    if (m_finished)
+        return;
+    m_unsent = QByteArray(); // give the memory back, not only the bytes
+    m_writeNotifier->setEnabled(false);
+    if (m_dropping)
+        return;
+    Q_EMIT bytesWritten();
+    if (m_closeSent && m_closeReceived && m_pending.isEmpty())
+        finish();
+}
+
+void Connection::finish()
+{
+    if (m_finished || !isDirect())
+        return;
+    m_finished = true;
+    // Notifiers leave the dispatcher before their descriptor is closed (its
+    // number may be reused at once); they are deleted with the connection,
+    // as this may run inside one's activated().
+    m_readNotifier->setEnabled(false);
+    if (m_writeNotifier)
+        m_writeNotifier->setEnabled(false);
+#ifdef Q_OS_UNIX
+    ::close(std::exchange(m_descriptor, -1));
+#endif
+    m_transport->onClosed(this);
 }
 
 } // namespace Natter

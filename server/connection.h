@@ -1,6 +1,7 @@
 #pragma once
 
 #include "server/ratelimiter.h"
+#include "server/websocketframes.h"
 
 #include <QObject>
 #include <QPointer>
@@ -8,6 +9,7 @@
 #include <QWebSocketProtocol>
 
 QT_BEGIN_NAMESPACE
+class QSocketNotifier;
 class QTcpSocket;
 class QWebSocket;
 QT_END_NAMESPACE
@@ -20,6 +22,12 @@ class Transport;
 /// output batched per pass of the event loop, closing and dropping. It knows
 /// nothing of the chat protocol; the chat layer reads textReceived() and
 /// writes frames made by wireFrame().
+///
+/// A plain connection is served on its descriptor alone once Qt has done the
+/// WebSocket handshake: frames are read by WebSocketFrameReader and written
+/// with send(), and no QTcpSocket or QWebSocket is kept (they cost several
+/// KiB per connection, and text arrived as a QString the chat layer turned
+/// back into UTF-8). Over TLS, Qt's QWebSocket on its QSslSocket serves it.
 ///
 /// Owned by its Transport, which deletes it (deleteLater) once closed() was
 /// emitted.
@@ -78,7 +86,8 @@ public:
     bool isDropping() const { return m_dropping; }
 
 Q_SIGNALS:
-    void textReceived(const QString &text);
+    /// A text frame: its UTF-8 bytes (checked valid), within the input budgets.
+    void textReceived(const QByteArray &utf8);
     /// A binary frame arrived: a file transfer's chunk, or a mistake. Not
     /// charged to the input budgets: the chat layer accepts only the bytes of
     /// an upload it agreed to (its size announced and within the limits) and
@@ -91,8 +100,28 @@ Q_SIGNALS:
 
 private:
     friend class Transport;
+    /// Served by Qt (TLS, or a descriptor that could not be taken over).
     Connection(Transport *transport, QWebSocket *socket, QTcpSocket *tcp, qint64 nowMs);
+    /// Served on descriptor (ours to close) from here on; early holds what was
+    /// read past the handshake, read first.
+    Connection(Transport *transport, int descriptor, const QString &address, quint16 port, QByteArray early,
+               qint64 nowMs);
     void ping();
+    /// Appends a frame to this pass's output and schedules the flush.
+    void queueFrame(const QByteArray &frame);
+
+    // Served on the descriptor:
+    void startReading(const QByteArray &early);
+    void onReadable();
+    void onWritable();
+    /// Handles what the peer sent; false once nothing more is to be read.
+    bool handleBytes(QByteArrayView bytes);
+    bool handleMessage(WebSocketFrameReader::Message &&message);
+    /// Closes the descriptor and says closed(); once.
+    void finish();
+    /// Any frames of this pass and what waits before them to the kernel; finishes once both closes are done.
+    void sendNow();
+    bool isDirect() const { return m_direct; }
     qint64 openedMs() const { return m_openedMs; }
     qint64 lastHeardMs() const { return m_lastHeardMs; }
     /// Charges a frame of bytes to the input budgets; beyond them, closes (1008) and says false.
@@ -121,6 +150,16 @@ private:
     TokenBucket m_inputBytes;
     TokenBucket m_inputFrames;
     bool m_writeDirectly; ///< plain TCP: frames go to the kernel past Qt's buffer (not over TLS)
+    // Served on the descriptor:
+    bool m_direct = false;
+    int m_descriptor = -1; ///< -1 once closed
+    QSocketNotifier *m_readNotifier = nullptr;
+    QSocketNotifier *m_writeNotifier = nullptr; ///< made when the kernel first leaves bytes unsent
+    QByteArray m_unsent; ///< what the kernel did not take yet, sent before anything else
+    WebSocketFrameReader m_reader;
+    bool m_closeSent = false;     ///< our close frame is queued: nothing may follow it
+    bool m_closeReceived = false; ///< the peer's close came: finish once ours is sent
+    bool m_finished = false;
     bool m_dropping = false;
     bool m_flushQueued = false;
     bool m_sentDirectly = false; ///< tookDirectly() in this pass: flush() says bytesWritten()

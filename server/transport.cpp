@@ -428,6 +428,12 @@ void Transport::acceptWebSockets()
             });
             continue;
         }
+        if (Connection *direct = takeOver(socket, handshake.socket)) {
+            m_connections.insert(direct);
+            qCDebug(lcNatterServer).noquote() << "connection from" << direct->peer();
+            Q_EMIT connectionOpened(direct);
+            continue;
+        }
         // Qt's defaults allow ~2 GiB frames; a larger frame than ours closes
         // the connection with 1009 as soon as its header is read.
         socket->setMaxAllowedIncomingFrameSize(quint64(m_maxFrameBytes));
@@ -445,6 +451,44 @@ void Transport::acceptWebSockets()
     }
     if (!m_deadlineTimer.isActive())
         m_deadlineTimer.start(); // it also closes connections that never sign in
+}
+
+Connection *Transport::takeOver(QWebSocket *socket, QTcpSocket *tcp)
+{
+    if (m_tls || !tcp || tcp->socketDescriptor() == -1)
+        return nullptr;
+    // The handshake's answer is still in Qt's buffer: it goes first. (Should
+    // the kernel not take all of it, Qt keeps serving the connection.)
+    tcp->flush();
+    if (tcp->bytesToWrite() > 0)
+        return nullptr;
+    // Our own descriptor for the connection, so that Qt's sockets can go
+    // without ending it. Out of descriptors, Qt keeps serving it.
+    const int descriptor = ::fcntl(int(tcp->socketDescriptor()), F_DUPFD_CLOEXEC, 0);
+    if (descriptor == -1)
+        return nullptr;
+    const int flags = ::fcntl(descriptor, F_GETFL);
+    ::fcntl(descriptor, F_SETFL, flags | O_NONBLOCK);
+    if (m_readBuffer.isEmpty())
+        m_readBuffer.resize(64 * 1024);
+    // A client may send right behind its handshake, before QWebSocket has read anything.
+    QByteArray early = tcp->readAll();
+    auto *connection = new Connection(this, descriptor, socket->peerAddress().toString(), socket->peerPort(),
+                                      std::move(early), nowMs());
+    // The connection keeps its place in the limits from here on.
+    const QObjectList children = tcp->children();
+    for (QObject *child : children) {
+        if (dynamic_cast<ConnectionCount *>(child))
+            child->setParent(connection);
+    }
+    // Aborting closes only Qt's descriptor (the connection stays open on
+    // ours) and leaves QWebSocket unconnected, so that deleting it sends no
+    // close frame.
+    socket->disconnect(this);
+    socket->abort();
+    delete socket;
+    delete tcp;
+    return connection;
 }
 
 void Transport::onClosed(Connection *connection)

@@ -18,6 +18,7 @@
 QT_BEGIN_NAMESPACE
 class QTcpServer;
 class QTcpSocket;
+class QWebSocket;
 class QWebSocketCorsAuthenticator;
 class QWebSocketServer;
 QT_END_NAMESPACE
@@ -105,6 +106,9 @@ private:
     void acceptTcpConnections();
     void admit(QTcpSocket *socket);
     void acceptWebSockets();
+    /// Serves a plain connection on its descriptor from here on (deleting
+    /// both sockets); nullptr if it stays with Qt (TLS, out of descriptors).
+    Connection *takeOver(QWebSocket *socket, QTcpSocket *tcp);
     void expireDeadlines();
     void heartbeat();
     bool isOriginAllowed(const QString &origin) const;
@@ -147,6 +151,7 @@ private:
     QSet<Connection *> m_connections;
     QList<Connection *> m_unflushed; // connections with frames queued in this pass
     std::unique_ptr<SendThreads> m_sendThreads;
+    QByteArray m_readBuffer; ///< what connections served on their descriptors read into, one at a time
     bool m_flushScheduled = false;
 };
 

@@ -9,6 +9,7 @@
 #include <QSignalSpy>
 #include <QTest>
 #include <QWebSocket>
+#include <QtEndian>
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -27,10 +28,10 @@ public:
     {
         connect(transport, &Transport::connectionOpened, this, [this](Connection *connection) {
             connections.append(connection);
-            connect(connection, &Connection::textReceived, this, [connection](const QString &text) {
-                if (text == u"sign in"_s)
+            connect(connection, &Connection::textReceived, this, [connection](const QByteArray &utf8) {
+                if (utf8 == "sign in")
                     connection->setSignIn(Connection::SignIn::SignedIn);
-                connection->sendWireFrame(Connection::wireFrame(text.toUtf8()));
+                connection->sendWireFrame(Connection::wireFrame(utf8));
             });
             connect(connection, &Connection::closed, this, [this, connection] {
                 connections.removeOne(connection);
@@ -98,6 +99,8 @@ private Q_SLOTS:
     void dropsPeersThatStopReading();
     void aPeerThatPausesGetsEveryFrameInOrder();
     void broadcastsOnSeveralThreadsArriveWholeAndInOrder();
+    void answersPingsBetweenFramesInOrder();
+    void aPeersCloseIsAnsweredAndItsPlaceFreed();
     void refusesForeignOrigins();
     void resumesAcceptingAfterRunningOutOfDescriptors_data();
     void resumesAcceptingAfterRunningOutOfDescriptors();
@@ -262,6 +265,46 @@ void TransportTest::aPeerThatPausesGetsEveryFrameInOrder()
     QTRY_COMPARE(reader.pongsReceived(), pings);
     QCOMPARE(connection->queuedBytes(), 0);
     QCOMPARE(peer.layer.closed, 0);
+}
+
+void TransportTest::answersPingsBetweenFramesInOrder()
+{
+    Transport transport(loopbackConfig());
+    EchoLayer layer(&transport);
+    QVERIFY(transport.listen());
+    RawWebSocket peer;
+    QVERIFY(peer.connectTcp(transport.serverPort()));
+    QVERIFY(peer.upgrade());
+    // In one write, a ping between two halves of a fragmented message and between whole ones.
+    peer.tcp().write(RawWebSocket::frame(0x1, "one") + RawWebSocket::frame(0x9, "are you there") +
+                     RawWebSocket::frame(0x1, "two").replace(0, 1, "\x01") /* no FIN */ +
+                     RawWebSocket::frame(0x9, "") + RawWebSocket::frame(0x0, " halves") /* FIN */ +
+                     RawWebSocket::frame(0x1, "three"));
+    QTRY_COMPARE(peer.textsReceived().size(), 3);
+    QCOMPARE(peer.textsReceived(), (QList<QByteArray>{"one", "two halves", "three"}));
+    QTRY_COMPARE(peer.pongsReceived(), 2);
+    QCOMPARE(transport.connectionCount(), 1);
+}
+
+void TransportTest::aPeersCloseIsAnsweredAndItsPlaceFreed()
+{
+    Transport transport(loopbackConfig());
+    EchoLayer layer(&transport);
+    QVERIFY(transport.listen());
+    RawWebSocket peer;
+    QVERIFY(peer.connectTcp(transport.serverPort()));
+    QVERIFY(peer.upgrade());
+    QTRY_COMPARE(layer.connections.size(), 1);
+    QByteArray close(2, Qt::Uninitialized);
+    qToBigEndian(quint16(4000), close.data());
+    peer.tcp().write(RawWebSocket::frame(0x1, "last words") + RawWebSocket::frame(0x8, close + "done"));
+    // The echo, then the server's close with the peer's code, then the end of the stream.
+    QVERIFY(peer.waitForDisconnected());
+    QCOMPARE(peer.textsReceived(), QList<QByteArray>{"last words"});
+    QCOMPARE(peer.readCloseCode(), std::optional<quint16>(4000));
+    QTRY_COMPARE(layer.closed, 1);
+    QCOMPARE(transport.connectionCount(), 0);
+    QTRY_COMPARE(transport.tcpConnectionCount(), 0);
 }
 
 void TransportTest::refusesForeignOrigins()
