@@ -276,7 +276,12 @@ void Connection::close(QWebSocketProtocol::CloseCode code, const QString &reason
         m_socket->close(code, reason);
         return;
     }
-    if (m_closeSent)
+    closeDirect(quint16(code), reason);
+}
+
+void Connection::closeDirect(quint16 code, const QString &reason)
+{
+    if (m_closeSent || m_dropping || m_finished)
         return;
     // The peer answers with its close; then (or at once, if it closed first) the descriptor is closed.
     m_closeSent = true;
@@ -392,10 +397,10 @@ bool Connection::handleMessage(WebSocketFrameReader::Message &&message)
         // Ours answers theirs (with their code), unless ours went first; then the descriptor closes.
         m_closeReceived = true;
         if (!m_closeSent) {
-            const auto code = message.closeCode == QWebSocketProtocol::CloseCodeMissingStatusCode
-                                  ? QWebSocketProtocol::CloseCodeNormal
-                                  : message.closeCode;
-            close(code, {});
+            closeDirect(message.closeCode == QWebSocketProtocol::CloseCodeMissingStatusCode
+                            ? quint16(QWebSocketProtocol::CloseCodeNormal)
+                            : message.closeCode,
+                        {});
         } else {
             sendNow();
         }

@@ -107,6 +107,8 @@ private:
     Connection(Transport *transport, int descriptor, const QString &address, quint16 port, QByteArray early,
                qint64 nowMs);
     void ping();
+    /// close() with any code a peer may send (3000-4999 too), served on the descriptor.
+    void closeDirect(quint16 code, const QString &reason);
     /// Appends a frame to this pass's output and schedules the flush.
     void queueFrame(const QByteArray &frame);
 

@@ -68,10 +68,10 @@ QByteArray WebSocketFrames::serverFrame(Opcode opcode, QByteArrayView payload)
     return frame;
 }
 
-QByteArray WebSocketFrames::closeFrame(QWebSocketProtocol::CloseCode code, const QString &reason)
+QByteArray WebSocketFrames::closeFrame(quint16 code, const QString &reason)
 {
     QByteArray payload(2, Qt::Uninitialized);
-    qToBigEndian(quint16(code), payload.data());
+    qToBigEndian(code, payload.data());
     QByteArray utf8 = reason.toUtf8();
     if (utf8.size() > MaxControlPayload - 2) {
         // Cut between characters, not inside one.
@@ -195,7 +195,7 @@ WebSocketFrameReader::Step WebSocketFrameReader::step(QByteArrayView data, qsize
         if (!isValidCloseCode(code))
             return fail(QWebSocketProtocol::CloseCodeProtocolError,
                         u"close code %1 is not one to send"_s.arg(code));
-        message->closeCode = QWebSocketProtocol::CloseCode(code);
+        message->closeCode = code;
         message->payload.remove(0, 2);
         if (!message->payload.isValidUtf8())
             return fail(QWebSocketProtocol::CloseCodeWrongDatatype, u"a close reason that is not UTF-8"_s);

@@ -26,7 +26,8 @@ enum class Opcode : quint8
 /// A frame with FIN set and this opcode around payload.
 QByteArray serverFrame(Opcode opcode, QByteArrayView payload);
 /// A close frame: the code, then the reason cut to the 123 bytes a control frame has room for.
-QByteArray closeFrame(QWebSocketProtocol::CloseCode code, const QString &reason);
+/// (A number, not QWebSocketProtocol::CloseCode: peers may use codes that enum cannot hold, 3000-4999.)
+QByteArray closeFrame(quint16 code, const QString &reason);
 
 } // namespace WebSocketFrames
 
@@ -53,8 +54,9 @@ public:
         WebSocketFrames::Opcode opcode = WebSocketFrames::Opcode::Text;
         /// Text as UTF-8 (checked), binary data, a ping's or pong's payload, or a close's reason.
         QByteArray payload;
-        /// A close frame's code; CloseCodeMissingStatusCode when it had none.
-        QWebSocketProtocol::CloseCode closeCode = QWebSocketProtocol::CloseCodeMissingStatusCode;
+        /// A close frame's code (1005, CloseCodeMissingStatusCode, when it had none): a
+        /// number, as 3000-4999 are beyond what QWebSocketProtocol::CloseCode may hold.
+        quint16 closeCode = QWebSocketProtocol::CloseCodeMissingStatusCode;
     };
 
     struct Failure

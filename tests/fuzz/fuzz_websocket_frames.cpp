@@ -4,6 +4,8 @@
 // gives the same messages and the same failure.
 #include "server/websocketframes.h"
 
+#include <QList>
+
 #include <cstdint>
 #include <cstdlib>
 

@@ -103,7 +103,7 @@ private Q_SLOTS:
         QCOMPARE(outcome.messages[3].opcode, Opcode::Pong);
         QVERIFY(outcome.messages[3].payload.isEmpty());
         QCOMPARE(outcome.messages[4].opcode, Opcode::Close);
-        QCOMPARE(outcome.messages[4].closeCode, QWebSocketProtocol::CloseCodeNormal);
+        QCOMPARE(outcome.messages[4].closeCode, quint16(QWebSocketProtocol::CloseCodeNormal));
         QCOMPARE(outcome.messages[4].payload, "bye");
     }
 
@@ -112,7 +112,19 @@ private Q_SLOTS:
         const Outcome outcome = readAll({clientFrame(0x88, "")});
         QVERIFY(!outcome.failure);
         QCOMPARE(outcome.messages.size(), 1);
-        QCOMPARE(outcome.messages[0].closeCode, QWebSocketProtocol::CloseCodeMissingStatusCode);
+        QCOMPARE(outcome.messages[0].closeCode, quint16(QWebSocketProtocol::CloseCodeMissingStatusCode));
+    }
+
+    void closeCodesForApplicationsArePassedOn()
+    {
+        // 3000-4999 are beyond what QWebSocketProtocol::CloseCode holds (found by fuzz_websocket_frames).
+        const Outcome outcome =
+            readAll({clientFrame(0x88, closePayload(3075, "x")), clientFrame(0x88, closePayload(4999))});
+        QVERIFY(!outcome.failure);
+        QCOMPARE(outcome.messages.size(), 2);
+        QCOMPARE(outcome.messages[0].closeCode, quint16(3075));
+        QCOMPARE(outcome.messages[1].closeCode, quint16(4999));
+        QCOMPARE(WebSocketFrames::closeFrame(4000, {}), QByteArray("\x88\x02\x0f\xa0"));
     }
 
     void everyLengthEncodingIsRead_data()
