@@ -5,7 +5,10 @@
 
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QVarLengthArray>
 #include <QtEndian>
+
+#include <algorithm>
 
 using namespace Qt::StringLiterals;
 
@@ -319,9 +322,352 @@ QJsonObject withType(QLatin1String type, QJsonObject object)
     return object;
 }
 
+/// One member of a flat JSON object as FlatObject reads it.
+struct FlatMember
+{
+    enum class Kind
+    {
+        String,
+        Integer,
+        Boolean,
+    };
+    QByteArrayView key;
+    Kind kind = Kind::String;
+    QString string;
+    qint64 integer = 0; ///< an Integer's value; a Boolean's as 0 or 1
+};
+
+/// Reads a JSON object whose values are all strings, plain non-negative
+/// integers or booleans, from valid UTF-8, without building a QJsonObject.
+/// Gives up (false) on anything else or anything it is not sure of, which
+/// the general parser then judges.
+class FlatObject
+{
+public:
+    static constexpr qsizetype MaxMembers = 8;
+
+    bool read(QByteArrayView json)
+    {
+        m_json = json;
+        m_at = 0;
+        skipSpace();
+        if (!take('{'))
+            return false;
+        skipSpace();
+        if (take('}'))
+            return atEnd();
+        for (;;) {
+            if (m_members.size() == MaxMembers)
+                return false;
+            FlatMember member;
+            if (!readKey(&member.key) || find(member.key))
+                return false;
+            skipSpace();
+            if (!take(':'))
+                return false;
+            skipSpace();
+            if (!readValue(&member))
+                return false;
+            m_members.append(std::move(member));
+            skipSpace();
+            if (take('}'))
+                return atEnd();
+            if (!take(','))
+                return false;
+            skipSpace();
+        }
+    }
+
+    const FlatMember *find(QByteArrayView key) const
+    {
+        for (const FlatMember &member : m_members) {
+            if (member.key == key)
+                return &member;
+        }
+        return nullptr;
+    }
+
+    /// Every member's key is one of keys.
+    bool onlyHas(std::initializer_list<QByteArrayView> keys) const
+    {
+        for (const FlatMember &member : m_members) {
+            if (std::find(keys.begin(), keys.end(), member.key) == keys.end())
+                return false;
+        }
+        return true;
+    }
+
+private:
+    bool take(char c)
+    {
+        if (m_at < m_json.size() && m_json[m_at] == c) {
+            ++m_at;
+            return true;
+        }
+        return false;
+    }
+
+    void skipSpace()
+    {
+        while (m_at < m_json.size() &&
+               (m_json[m_at] == ' ' || m_json[m_at] == '\n' || m_json[m_at] == '\r' || m_json[m_at] == '\t'))
+            ++m_at;
+    }
+
+    bool atEnd()
+    {
+        skipSpace();
+        return m_at == m_json.size();
+    }
+
+    bool readKey(QByteArrayView *key)
+    {
+        if (!take('"'))
+            return false;
+        const qsizetype start = m_at;
+        while (m_at < m_json.size()) {
+            const auto c = quint8(m_json[m_at]);
+            if (c == '"') {
+                *key = m_json.sliced(start, m_at - start);
+                ++m_at;
+                return true;
+            }
+            if (c == '\\' || c < 0x20)
+                return false;
+            ++m_at;
+        }
+        return false;
+    }
+
+    bool readValue(FlatMember *member)
+    {
+        if (m_at >= m_json.size())
+            return false;
+        const char c = m_json[m_at];
+        if (c == '"') {
+            member->kind = FlatMember::Kind::String;
+            return readString(&member->string);
+        }
+        if (c >= '0' && c <= '9') {
+            member->kind = FlatMember::Kind::Integer;
+            return readInteger(&member->integer);
+        }
+        member->kind = FlatMember::Kind::Boolean;
+        if (m_json.sliced(m_at).startsWith("true")) {
+            m_at += 4;
+            member->integer = 1;
+            return true;
+        }
+        if (m_json.sliced(m_at).startsWith("false")) {
+            m_at += 5;
+            member->integer = 0;
+            return true;
+        }
+        return false; // null, an array, an object, a negative number...
+    }
+
+    bool readString(QString *string)
+    {
+        ++m_at; // the opening quote
+        const qsizetype start = m_at;
+        while (m_at < m_json.size()) {
+            const auto c = quint8(m_json[m_at]);
+            if (c == '"') {
+                *string = QString::fromUtf8(m_json.sliced(start, m_at - start));
+                ++m_at;
+                return true;
+            }
+            if (c == '\\')
+                return readEscapedString(start, string);
+            if (c < 0x20)
+                return false; // JSON wants control characters escaped
+            ++m_at;
+        }
+        return false;
+    }
+
+    /// The rest of a string that has escapes, from its start.
+    bool readEscapedString(qsizetype start, QString *string)
+    {
+        QByteArray utf8 = m_json.sliced(start, m_at - start).toByteArray();
+        while (m_at < m_json.size()) {
+            const auto c = quint8(m_json[m_at]);
+            if (c == '"') {
+                *string = QString::fromUtf8(utf8);
+                ++m_at;
+                return true;
+            }
+            if (c < 0x20)
+                return false;
+            if (c != '\\') {
+                utf8.append(char(c));
+                ++m_at;
+                continue;
+            }
+            if (m_at + 1 >= m_json.size())
+                return false;
+            const char escape = m_json[m_at + 1];
+            m_at += 2;
+            switch (escape) {
+            case '"':
+            case '\\':
+            case '/':
+                utf8.append(escape);
+                break;
+            case 'b':
+                utf8.append('\b');
+                break;
+            case 'f':
+                utf8.append('\f');
+                break;
+            case 'n':
+                utf8.append('\n');
+                break;
+            case 'r':
+                utf8.append('\r');
+                break;
+            case 't':
+                utf8.append('\t');
+                break;
+            case 'u': {
+                if (m_at + 4 > m_json.size())
+                    return false;
+                bool ok = false;
+                const uint unit = m_json.sliced(m_at, 4).toUInt(&ok, 16);
+                // Halves of characters (pairs, or alone) are the general parser's.
+                if (!ok || QChar::isSurrogate(unit) || !isHexDigits(m_json.sliced(m_at, 4)))
+                    return false;
+                m_at += 4;
+                const char16_t character = char16_t(unit);
+                utf8.append(QStringView(&character, 1).toUtf8());
+                break;
+            }
+            default:
+                return false;
+            }
+        }
+        return false;
+    }
+
+    static bool isHexDigits(QByteArrayView digits)
+    {
+        return std::all_of(digits.begin(), digits.end(), [](char c) {
+            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        });
+    }
+
+    bool readInteger(qint64 *value)
+    {
+        const qsizetype start = m_at;
+        qint64 result = 0;
+        while (m_at < m_json.size() && m_json[m_at] >= '0' && m_json[m_at] <= '9') {
+            result = result * 10 + (m_json[m_at] - '0');
+            ++m_at;
+            if (m_at - start > 15) // beyond what a double holds exactly: the general parser's
+                return false;
+        }
+        const qsizetype digits = m_at - start;
+        if (digits > 1 && m_json[start] == '0')
+            return false; // not JSON
+        if (m_at < m_json.size() && (m_json[m_at] == '.' || m_json[m_at] == 'e' || m_json[m_at] == 'E'))
+            return false;
+        *value = result;
+        return true;
+    }
+
+    QByteArrayView m_json;
+    qsizetype m_at = 0;
+    QVarLengthArray<FlatMember, MaxMembers> m_members;
+};
+
+/// A string member, or nullptr if it is missing or not a string.
+const QString *flatString(const FlatObject &object, QByteArrayView key)
+{
+    const FlatMember *member = object.find(key);
+    return member && member->kind == FlatMember::Kind::String ? &member->string : nullptr;
+}
+
+/// A conversation as send_message and typing name it: exactly one of a valid room and a valid email "to".
+bool flatConversation(const FlatObject &object, QString *room, QString *to)
+{
+    const FlatMember *roomMember = object.find("room");
+    const FlatMember *toMember = object.find("to");
+    if ((roomMember == nullptr) == (toMember == nullptr))
+        return false;
+    if (roomMember) {
+        if (roomMember->kind != FlatMember::Kind::String || !Validation::isValidRoomName(roomMember->string))
+            return false;
+        *room = roomMember->string;
+        return true;
+    }
+    if (toMember->kind != FlatMember::Kind::String || !Validation::isValidEmail(toMember->string))
+        return false;
+    *to = toMember->string;
+    return true;
+}
+
 } // namespace
 
+std::optional<ClientFrame> decodeHotClientFrame(QByteArrayView utf8)
+{
+    // Quick looks first: most frames are not these two.
+    const bool send = utf8.contains("\"send_message\"");
+    if (!send && !utf8.contains("\"typing\""))
+        return std::nullopt;
+    if (!utf8.isValidUtf8())
+        return std::nullopt;
+    FlatObject object;
+    if (!object.read(utf8))
+        return std::nullopt;
+    const QString *type = flatString(object, "type");
+    if (!type)
+        return std::nullopt;
+    if (send && *type == Type::SendMessage) {
+        if (!object.onlyHas({"type", "room", "to", "text", "client_id", "reply_to"}))
+            return std::nullopt;
+        SendMessage message;
+        if (const FlatMember *clientId = object.find("client_id")) {
+            if (clientId->kind != FlatMember::Kind::String || !Validation::isValidClientId(clientId->string))
+                return std::nullopt;
+            message.clientId = clientId->string;
+        }
+        if (!flatConversation(object, &message.room, &message.to))
+            return std::nullopt;
+        const QString *text = flatString(object, "text");
+        if (!text || Validation::firstInvalidUnicode(*text) >= 0 || Validation::isBlank(*text))
+            return std::nullopt;
+        message.text = *text;
+        if (const FlatMember *replyTo = object.find("reply_to")) {
+            if (replyTo->kind != FlatMember::Kind::Integer || replyTo->integer < 1 ||
+                replyTo->integer > MaxMessageId)
+                return std::nullopt;
+            message.replyTo = replyTo->integer;
+        }
+        return ClientFrame(std::move(message));
+    }
+    if (!send && *type == Type::Typing) {
+        if (!object.onlyHas({"type", "room", "to", "active"}))
+            return std::nullopt;
+        TypingRequest typing;
+        if (!flatConversation(object, &typing.room, &typing.to))
+            return std::nullopt;
+        const FlatMember *active = object.find("active");
+        if (!active || active->kind != FlatMember::Kind::Boolean)
+            return std::nullopt;
+        typing.active = active->integer != 0;
+        return ClientFrame(std::move(typing));
+    }
+    return std::nullopt;
+}
+
 Result<ClientFrame> decodeClientFrame(const QByteArray &utf8)
+{
+    if (std::optional<ClientFrame> hot = decodeHotClientFrame(utf8))
+        return std::move(*hot);
+    return decodeClientFrameGeneral(utf8);
+}
+
+Result<ClientFrame> decodeClientFrameGeneral(const QByteArray &utf8)
 {
     QJsonObject object;
     QString type;

@@ -55,7 +55,22 @@ private:
 /// presence and JSON type of every field, and the syntax of names, emails,
 /// rooms and client ids. Limits that the server configures (text length) are
 /// the server's to check.
+///
+/// The frames every chat sends most (send_message, typing) are read straight
+/// from their UTF-8 bytes when they are plain (decodeHotClientFrame()); the
+/// rest, and anything unusual in those, go through QJsonDocument.
 Result<ClientFrame> decodeClientFrame(const QByteArray &utf8);
+
+/// send_message and typing read without QJsonDocument, or std::nullopt for
+/// any other frame and for anything it is not sure of (escaped surrogates,
+/// keys it does not know, numbers that are not plain integers, repeated
+/// keys, a value that would be refused...), which is then left to the
+/// general parser: it never answers an error. Whatever it reads, the general
+/// parser reads the same (tst_codec and fuzz_client_frame check it).
+std::optional<ClientFrame> decodeHotClientFrame(QByteArrayView utf8);
+
+/// decodeClientFrame() without the hot path: the general parser alone.
+Result<ClientFrame> decodeClientFrameGeneral(const QByteArray &utf8);
 
 /// Decodes one frame a server sent (for clients and tests).
 Result<ServerFrame> decodeServerFrame(const QByteArray &utf8);

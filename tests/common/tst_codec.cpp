@@ -30,6 +30,8 @@ private Q_SLOTS:
     void receiveMessageFastPathMatchesQJsonDocument();
     void roomFramesFastPathMatchQJsonDocument_data();
     void roomFramesFastPathMatchQJsonDocument();
+    void hotClientFramesReadAsTheGeneralParserReadsThem_data();
+    void hotClientFramesReadAsTheGeneralParserReadsThem();
 };
 
 void TestCodec::validClientFrames_data()
@@ -635,6 +637,101 @@ void TestCodec::roomFramesFastPathMatchQJsonDocument()
         QCOMPARE(Codec::encodeServerFrame(joined), generic(joined));
         QCOMPARE(Codec::encodeServerFrame(left), generic(left));
     }
+}
+
+void TestCodec::hotClientFramesReadAsTheGeneralParserReadsThem_data()
+{
+    QTest::addColumn<QByteArray>("frame");
+    QTest::addColumn<bool>("hot"); // read by the hot path, not left to the general parser
+    // What the app sends, read hot:
+    QTest::newRow("to a room")
+        << QByteArray(R"({"type":"send_message","room":"codeial","text":"hi","client_id":"c-1"})") << true;
+    QTest::newRow("direct") << QByteArray(R"({"type":"send_message","to":"bob@x.org","text":"hi"})") << true;
+    QTest::newRow("a reply") << QByteArray(R"({"type":"send_message","room":"a","text":"yes","reply_to":42})")
+                             << true;
+    QTest::newRow("spaces everywhere")
+        << QByteArray(" {\t\"type\" : \"send_message\" ,\r\n \"room\":\"a\" , \"text\" : \"x\" }\n ") << true;
+    QTest::newRow("escapes")
+        << QByteArray(
+               R"({"type":"send_message","room":"a","text":"\"q\" \\ \/ \b\f\n\r\t \u00e9\u20ac\u0000"})")
+        << true;
+    QTest::newRow("UTF-8 as it is")
+        << QByteArray(
+               "{\"type\":\"send_message\",\"room\":\"a\",\"text\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}")
+        << true;
+    QTest::newRow("noncharacters")
+        << QByteArray("{\"type\":\"send_message\",\"room\":\"a\",\"text\":\"\xef\xbf\xbf\xef\xb7\x90\"}")
+        << true;
+    QTest::newRow("typing") << QByteArray(R"({"type":"typing","room":"codeial","active":true})") << true;
+    QTest::newRow("typing stops") << QByteArray(R"({"type":"typing","to":"bob@x.org","active":false})")
+                                  << true;
+    // Left to the general parser (which reads or refuses them):
+    QTest::newRow("a surrogate pair")
+        << QByteArray(R"({"type":"send_message","room":"a","text":"\ud83d\ude00"})") << false;
+    QTest::newRow("a lone surrogate")
+        << QByteArray(R"({"type":"send_message","room":"a","text":"\udc00"})") << false;
+    QTest::newRow("mentions")
+        << QByteArray(R"({"type":"send_message","room":"a","text":"hi @b","mentions":["b@x.org"]})") << false;
+    QTest::newRow("an unknown key") << QByteArray(R"({"type":"send_message","room":"a","text":"x","v":1})")
+                                    << false;
+    QTest::newRow("a repeated key") << QByteArray(
+                                           R"({"type":"send_message","room":"a","text":"x","text":"y"})")
+                                    << false;
+    QTest::newRow("both room and to")
+        << QByteArray(R"({"type":"send_message","room":"a","to":"b@x.org","text":"x"})") << false;
+    QTest::newRow("a bad room") << QByteArray(R"({"type":"send_message","room":"A B","text":"x"})") << false;
+    QTest::newRow("blank text") << QByteArray(R"({"type":"send_message","room":"a","text":"  "})") << false;
+    QTest::newRow("reply_to 0") << QByteArray(R"({"type":"send_message","room":"a","text":"x","reply_to":0})")
+                                << false;
+    QTest::newRow("reply_to 1.0") << QByteArray(
+                                         R"({"type":"send_message","room":"a","text":"x","reply_to":1.0})")
+                                  << false;
+    QTest::newRow("reply_to 1e3") << QByteArray(
+                                         R"({"type":"send_message","room":"a","text":"x","reply_to":1e3})")
+                                  << false;
+    QTest::newRow("reply_to 007") << QByteArray(
+                                         R"({"type":"send_message","room":"a","text":"x","reply_to":007})")
+                                  << false;
+    QTest::newRow("reply_to of 16 digits")
+        << QByteArray(R"({"type":"send_message","room":"a","text":"x","reply_to":1234567890123456})")
+        << false;
+    QTest::newRow("a raw tab in a string")
+        << QByteArray("{\"type\":\"send_message\",\"room\":\"a\",\"text\":\"a\tb\"}") << false;
+    QTest::newRow("garbage after") << QByteArray(R"({"type":"send_message","room":"a","text":"x"}x)")
+                                   << false;
+    QTest::newRow("two objects") << QByteArray(R"({"type":"send_message","room":"a","text":"x"}{})") << false;
+    QTest::newRow("not UTF-8") << QByteArray("{\"type\":\"send_message\",\"room\":\"a\",\"text\":\"\xff\"}")
+                               << false;
+    QTest::newRow("cut short") << QByteArray(R"({"type":"send_message","room":"a","text":"x)") << false;
+    QTest::newRow("an escaped key") << QByteArray(R"({"typ\u0065":"send_message","room":"a","text":"x"})")
+                                    << false;
+    QTest::newRow("typing, active as a string")
+        << QByteArray(R"({"type":"typing","room":"a","active":"yes"})") << false;
+    QTest::newRow("typing, active null")
+        << QByteArray(R"({"type":"typing","room":"a","active":null})") << false;
+    QTest::newRow("the type inside the text")
+        << QByteArray(R"({"type":"join_room","room":"a","x":"\"send_message\""})") << false;
+    QTest::newRow("another type") << QByteArray(R"({"type":"join_room","room":"a"})") << false;
+}
+
+void TestCodec::hotClientFramesReadAsTheGeneralParserReadsThem()
+{
+    QFETCH(QByteArray, frame);
+    QFETCH(bool, hot);
+    const std::optional<Codec::ClientFrame> fast = Codec::decodeHotClientFrame(frame);
+    const Codec::Result<Codec::ClientFrame> general = Codec::decodeClientFrameGeneral(frame);
+    QCOMPARE(fast.has_value(), hot);
+    if (fast) {
+        QVERIFY2(general.isOk(), qPrintable(general.isOk() ? QString() : general.error().message));
+        QCOMPARE(Codec::encodeClientFrame(*fast), Codec::encodeClientFrame(general.value()));
+    }
+    // decodeClientFrame() answers as the general parser does, hot or not.
+    const Codec::Result<Codec::ClientFrame> either = Codec::decodeClientFrame(frame);
+    QCOMPARE(either.isOk(), general.isOk());
+    if (either.isOk())
+        QCOMPARE(Codec::encodeClientFrame(either.value()), Codec::encodeClientFrame(general.value()));
+    else
+        QCOMPARE(either.error().code, general.error().code);
 }
 
 QTEST_GUILESS_MAIN(TestCodec)
