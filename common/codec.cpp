@@ -508,45 +508,33 @@ private:
                 return false;
             const char escape = m_json[m_at + 1];
             m_at += 2;
-            switch (escape) {
-            case '"':
-            case '\\':
-            case '/':
-                utf8.append(escape);
-                break;
-            case 'b':
-                utf8.append('\b');
-                break;
-            case 'f':
-                utf8.append('\f');
-                break;
-            case 'n':
-                utf8.append('\n');
-                break;
-            case 'r':
-                utf8.append('\r');
-                break;
-            case 't':
-                utf8.append('\t');
-                break;
-            case 'u': {
-                if (m_at + 4 > m_json.size())
-                    return false;
-                bool ok = false;
-                const uint unit = m_json.sliced(m_at, 4).toUInt(&ok, 16);
-                // Halves of characters (pairs, or alone) are the general parser's.
-                if (!ok || QChar::isSurrogate(unit) || !isHexDigits(m_json.sliced(m_at, 4)))
-                    return false;
-                m_at += 4;
-                const char16_t character = char16_t(unit);
-                utf8.append(QStringView(&character, 1).toUtf8());
-                break;
+            if (const char plain = unescaped(escape)) {
+                utf8.append(plain);
+                continue;
             }
-            default:
+            // Else "u" and four hex digits: a character, not half of one (halves are the general parser's).
+            if (escape != 'u' || m_at + 4 > m_json.size() || !isHexDigits(m_json.sliced(m_at, 4)))
                 return false;
-            }
+            const uint unit = m_json.sliced(m_at, 4).toUInt(nullptr, 16);
+            if (QChar::isSurrogate(unit))
+                return false;
+            m_at += 4;
+            const char16_t character = char16_t(unit);
+            utf8.append(QStringView(&character, 1).toUtf8());
         }
         return false;
+    }
+
+    /// What a one-letter escape stands for; 0 for the others.
+    static char unescaped(char escape)
+    {
+        constexpr std::pair<char, char> Escapes[] = {{'"', '"'},  {'\\', '\\'}, {'/', '/'},  {'b', '\b'},
+                                                     {'f', '\f'}, {'n', '\n'},  {'r', '\r'}, {'t', '\t'}};
+        for (const auto &[letter, character] : Escapes) {
+            if (letter == escape)
+                return character;
+        }
+        return 0;
     }
 
     static bool isHexDigits(QByteArrayView digits)
