@@ -307,11 +307,15 @@ void Connection::drop(const QString &why)
     }
 #endif
     // Closing says closed() at once; defer it so that a broadcast loop that
-    // made us drop keeps a valid list.
-    if (isDirect())
+    // made us drop keeps a valid list. Nothing is read or written meanwhile.
+    if (isDirect()) {
+        m_readNotifier->setEnabled(false);
+        if (m_writeNotifier)
+            m_writeNotifier->setEnabled(false);
         QMetaObject::invokeMethod(this, &Connection::finish, Qt::QueuedConnection);
-    else
+    } else {
         QMetaObject::invokeMethod(m_socket, &QWebSocket::abort, Qt::QueuedConnection);
+    }
 }
 
 void Connection::startReading(const QByteArray &early)
@@ -376,7 +380,10 @@ bool Connection::handleBytes(QByteArrayView bytes)
 
 bool Connection::handleMessage(WebSocketFrameReader::Message &&message)
 {
-    m_lastHeardMs = m_transport->nowMs();
+    // Once our close is sent only the peer's close counts: a peer that goes
+    // on pinging instead is dropped when the heartbeat finds it silent.
+    if (!m_closeSent)
+        m_lastHeardMs = m_transport->nowMs();
     switch (message.opcode) {
     case Opcode::Text:
         if (!m_closeSent && admitInput(message.payload.size()))

@@ -8,6 +8,7 @@
 
 #include <QSignalSpy>
 #include <QTest>
+#include <QTimer>
 #include <QWebSocket>
 #include <QtEndian>
 
@@ -96,6 +97,7 @@ private Q_SLOTS:
     void closesConnectionsThatNeverSignIn();
     void refusesConnectionsOverTheAddressLimit();
     void dropsPeersThatStopAnsweringPings();
+    void dropsPeersThatIgnoreOurClose();
     void dropsPeersThatStopReading();
     void aPeerThatPausesGetsEveryFrameInOrder();
     void broadcastsOnSeveralThreadsArriveWholeAndInOrder();
@@ -202,6 +204,30 @@ void TransportTest::dropsPeersThatStopAnsweringPings()
     QTRY_COMPARE(layer.closed, 1);
     QVERIFY(mute.pingsReceived() >= 1);
     QVERIFY(mute.waitForDisconnected());
+    QTRY_COMPARE(transport.tcpConnectionCount(), 0);
+}
+
+void TransportTest::dropsPeersThatIgnoreOurClose()
+{
+    ServerConfig config = loopbackConfig();
+    config.helloTimeout = 100ms;
+    config.pingInterval = 60ms;
+    config.idleTimeout = 400ms;
+    Transport transport(config);
+    EchoLayer layer(&transport);
+    QVERIFY(transport.listen());
+
+    // Never signs in, and answers the close for not signing in with more pings, never its own close.
+    RawWebSocket stubborn;
+    QVERIFY(stubborn.connectTcp(transport.serverPort()));
+    QVERIFY(stubborn.upgrade());
+    QTimer pinger;
+    connect(&pinger, &QTimer::timeout, &stubborn,
+            [&stubborn] { stubborn.tcp().write(RawWebSocket::frame(0x9, "still here")); });
+    pinger.start(20ms);
+    QTRY_COMPARE(stubborn.readCloseCode(), std::optional<quint16>(1008));
+    QTRY_COMPARE_WITH_TIMEOUT(layer.closed, 1, 3000);
+    QVERIFY(stubborn.waitForDisconnected());
     QTRY_COMPARE(transport.tcpConnectionCount(), 0);
 }
 
