@@ -33,6 +33,9 @@ PACKAGES=(
   clang libclang-rt-14-dev
   # the fault suite steps natterd's wall clock with libfaketime
   faketime
+  # natterd's PostgreSQL store (Qt's QPSQL driver) and the throw-away PostgreSQL
+  # server the tests start on 127.0.0.1 (tests/support/postgres.sh)
+  libqt6sql6-psql postgresql
   # packaging and its checks: dpkg-shlibdeps, file (CPack's DEB generator),
   # the desktop-file, AppStream and systemd validators
   dpkg-dev file desktop-file-utils appstream systemd

@@ -3,7 +3,7 @@
 #include "app/clientlogging.h"
 #include "server/chatserver.h"
 #include "server/discoveryresponder.h"
-#include "server/sqlitemessagestore.h"
+#include "server/sqlmessagestore.h"
 #include "server/tlsidentity.h"
 #include "server/transport.h"
 
@@ -77,7 +77,7 @@ bool LocalServerHost::start(const ServerConfig &config, const QString &databaseP
     QMetaObject::invokeMethod(
         &anchor,
         [&] {
-            auto store = std::make_unique<SqliteMessageStore>(databasePath);
+            auto store = std::make_unique<SqlMessageStore>(databasePath);
             if (!store->open()) {
                 m_errorString =
                     tr("Cannot open the chat database %1: %2").arg(databasePath, store->errorString());

@@ -1,7 +1,7 @@
 #include "bench/benchaccounts.h"
 
 #include "server/passwordhasher.h"
-#include "server/sqlitemessagestore.h"
+#include "server/sqlmessagestore.h"
 
 #include <QCoreApplication>
 #include <QFileInfo>
@@ -27,9 +27,9 @@ bool provisionBenchAccounts(const std::string &path, const std::vector<std::stri
     char *argv[] = {name, nullptr};
     QCoreApplication app(argc, argv);
     const QString file = QString::fromStdString(path);
-    Natter::SqliteMessageStore store(file, QFileInfo::exists(file)
-                                               ? Natter::SqliteMessageStore::OpenMode::Administration
-                                               : Natter::SqliteMessageStore::OpenMode::Server);
+    Natter::SqlMessageStore store(file, QFileInfo::exists(file)
+                                            ? Natter::SqlMessageStore::OpenMode::Administration
+                                            : Natter::SqlMessageStore::OpenMode::Server);
     if (!store.open()) {
         std::fprintf(stderr, "natterbench: %s\n", qPrintable(store.errorString()));
         return false;

@@ -16,7 +16,7 @@
 // Zipf distribution, as words are in real chat; queries pick common, middling
 // and rare words alike.
 
-#include "server/sqlitemessagestore.h"
+#include "server/sqlmessagestore.h"
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
@@ -105,7 +105,7 @@ int main(int argc, char *argv[])
     constexpr int Rooms = 100;
 
     QTemporaryDir dir;
-    SqliteMessageStore store(dir.filePath(u"store.db"_s));
+    SqlMessageStore store(dir.filePath(u"store.db"_s));
     if (!store.open()) {
         std::fprintf(stderr, "storebench: %s\n", qPrintable(store.errorString()));
         return 1;

@@ -4,7 +4,7 @@
 #include "common/protocol.h"
 #include "common/validation.h"
 #include "server/passwordhasher.h"
-#include "server/sqlitemessagestore.h"
+#include "server/sqlmessagestore.h"
 #include "server/tlsidentity.h"
 
 #include <QCommandLineParser>
@@ -156,7 +156,7 @@ int runAdminCommand(const QStringList &arguments, std::FILE *in)
     if (!ok || hours < 0 || hours > 24 * 3650)
         return usage(u"--expires-hours: give hours from 0 (never) to 87600"_s);
 
-    SqliteMessageStore store(parser.value(db), SqliteMessageStore::OpenMode::Administration);
+    SqlMessageStore store(parser.value(db), SqlMessageStore::OpenMode::Administration);
     if (!store.open()) {
         printError(u"cannot open the database: %1"_s.arg(store.errorString()));
         return 1;

@@ -4,7 +4,7 @@
 #include "server/discoveryresponder.h"
 #include "server/natterdadmin.h"
 #include "server/serverlogging.h"
-#include "server/sqlitemessagestore.h"
+#include "server/sqlmessagestore.h"
 #include "server/transport.h"
 #include "server/unixsignalwatcher.h"
 
@@ -12,6 +12,7 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QDir>
 #include <QLoggingCategory>
 #include <QStandardPaths>
 #include <QSysInfo>
@@ -51,8 +52,17 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
     const QCommandLineOption port(
         u"port"_s, u"Port to listen on (default: %1; 0 picks a free one)."_s.arg(defaults.port), u"port"_s,
         QString::number(defaults.port));
-    const QCommandLineOption db(u"db"_s, u"SQLite database file (default: %1)."_s.arg(defaultDatabasePath()),
-                                u"path"_s, defaultDatabasePath());
+    const QCommandLineOption db(
+        u"db"_s,
+        u"SQLite database file (default: %1), or a PostgreSQL database shared by several natterd: "
+        u"postgresql://USER@HOST:PORT/DATABASE (the password from ~/.pgpass or PGPASSWORD)."_s.arg(
+            defaultDatabasePath()),
+        u"path|url"_s, defaultDatabasePath());
+    const QCommandLineOption files(
+        u"files"_s,
+        u"Folder of shared files (default: beside an SQLite database, DATABASE.files; with PostgreSQL "
+        u"none, so no files, unless given: the same folder for every natterd)."_s,
+        u"folder"_s);
     const QCommandLineOption name(u"name"_s, u"Server display name shown to clients."_s, u"name"_s);
     const QCommandLineOption maxText(
         u"max-text"_s, u"Longest message text in characters (default: %1)."_s.arg(defaults.maxTextLength),
@@ -165,7 +175,7 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
                        discoveryPort,  noDiscovery, verbose,      registration, maxPerAddress,
                        maxConnections, allowOrigin, tlsCert,      tlsKey,       noTls,
                        fingerprint,    maxDbSize,   maxUpload,    quota,        maxUploads,
-                       threads});
+                       threads,        files});
     parser.setApplicationDescription(
         parser.applicationDescription() +
         u"\n\nAdministration, beside a running server (passwords are read from "
@@ -310,7 +320,21 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
 
     config.serverName = parser.isSet(name) ? parser.value(name).trimmed() : QString();
     options.databasePath = parser.value(db);
-    config.filesPath = ServerConfig::filesPathFor(options.databasePath);
+    const bool postgres =
+        SqlMessageStore::backendOf(options.databasePath) == SqlMessageStore::Backend::PostgreSQL;
+    if (postgres) {
+        if (options.maxDatabaseBytes > 0)
+            return usageError(u"--max-db-size: PostgreSQL's size is its operator's to limit"_s);
+        // Every natterd of a cluster must show clients the same certificate:
+        // a self-signed one each would make them refuse all but one.
+        if (options.tls && options.tlsCertificatePath.isEmpty())
+            return usageError(u"--db postgresql://: give every natterd the same --tls-cert and --tls-key, or "
+                              u"--no-tls behind a proxy that does TLS"_s);
+    }
+    if (parser.isSet(files))
+        config.filesPath = QDir(parser.value(files)).absolutePath();
+    else if (!postgres)
+        config.filesPath = ServerConfig::filesPathFor(options.databasePath);
     options.verbose = parser.isSet(verbose);
     *exitCode = 0;
     return options;
@@ -362,7 +386,7 @@ int runNatterd(QCoreApplication &app)
                    u"readable by anyone on it. Use this only behind a reverse proxy that does TLS."_s);
     }
 
-    auto store = std::make_unique<SqliteMessageStore>(options->databasePath);
+    auto store = std::make_unique<SqlMessageStore>(options->databasePath);
     if (!store->open()) {
         printError(u"cannot open the database: %1"_s.arg(store->errorString()));
         return 1;
@@ -383,6 +407,7 @@ int runNatterd(QCoreApplication &app)
         store->setCommitStallForTesting(std::chrono::milliseconds(stallMs),
                                         std::chrono::milliseconds(everyMs));
     }
+    const QString databaseLocation = store->displayLocation();
     ChatServer server(config, std::move(store));
     if (!server.listen()) {
         printError(server.errorString());
@@ -390,7 +415,7 @@ int runNatterd(QCoreApplication &app)
     }
     std::printf("%s listening on %s:%u, database %s\n", qUtf8Printable(ChatServer::versionString()),
                 qUtf8Printable(server.serverAddress().toString()), unsigned(server.serverPort()),
-                qUtf8Printable(options->databasePath));
+                qUtf8Printable(databaseLocation));
     if (config.tls)
         std::printf("serving wss:// with the certificate %s, SHA-256 fingerprint %s\n",
                     qUtf8Printable(config.tls->certificatePath),

@@ -26,8 +26,10 @@ std::unique_ptr<QSqlQuery> StatementCache::take(const QString &sql, QSqlError *e
     return query;
 }
 
-void StatementCache::giveBack(const QString &sql, std::unique_ptr<QSqlQuery> query)
+void StatementCache::giveBack(const QString &sql, std::unique_ptr<QSqlQuery> query, quint64 generation)
 {
+    if (generation != m_generation)
+        return;
     query->finish();
     // A statement used twice at once (nested) was prepared twice: keep one.
     m_kept.try_emplace(sql, std::move(query));
@@ -36,6 +38,7 @@ void StatementCache::giveBack(const QString &sql, std::unique_ptr<QSqlQuery> que
 bool CachedStatement::exec(const QString &sql, const QVariantList &values)
 {
     release();
+    m_generation = m_cache.generation();
     m_query = m_cache.take(sql, &m_error);
     if (!m_query) {
         m_query = std::make_unique<QSqlQuery>(m_cache.database()); // inactive: next() is false
@@ -54,7 +57,7 @@ bool CachedStatement::exec(const QString &sql, const QVariantList &values)
 void CachedStatement::release()
 {
     if (m_query && !m_sql.isEmpty())
-        m_cache.giveBack(m_sql, std::move(m_query));
+        m_cache.giveBack(m_sql, std::move(m_query), m_generation);
     m_query.reset();
     m_sql.clear();
 }

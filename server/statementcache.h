@@ -24,13 +24,24 @@ public:
 
     /// sql's statement: a kept one, or prepared now (nullptr if it cannot be: see error).
     std::unique_ptr<QSqlQuery> take(const QString &sql, QSqlError *error);
-    /// Resets query (no result set open, no read transaction held) and keeps it for sql.
-    void giveBack(const QString &sql, std::unique_ptr<QSqlQuery> query);
+    /// Resets query (no result set open, no read transaction held) and keeps
+    /// it for sql, unless it was taken before the last clear().
+    void giveBack(const QString &sql, std::unique_ptr<QSqlQuery> query, quint64 generation);
+    /// Counts clear()s.
+    quint64 generation() const { return m_generation; }
     QSqlDatabase database() const { return m_db; }
+    /// Forgets every kept statement, and those in use once they are given back
+    /// (the connection they were prepared on is gone).
+    void clear()
+    {
+        m_kept.clear();
+        ++m_generation;
+    }
 
 private:
     QSqlDatabase m_db;
     std::unordered_map<QString, std::unique_ptr<QSqlQuery>> m_kept;
+    quint64 m_generation = 0;
 };
 
 /// One use of a cached statement, as a QSqlQuery is used: exec() runs a
@@ -59,6 +70,7 @@ private:
     StatementCache &m_cache;
     QString m_sql;
     std::unique_ptr<QSqlQuery> m_query;
+    quint64 m_generation = 0;
     QSqlError m_error;
 };
 

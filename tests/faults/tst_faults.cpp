@@ -1,6 +1,6 @@
 #include "app/chatclient.h"
 #include "server/passwordhasher.h"
-#include "server/sqlitemessagestore.h"
+#include "server/sqlmessagestore.h"
 #include "tests/support/faultproxy.h"
 #include "tests/support/natterdprocess.h"
 #include "tests/support/sqlitecheck.h"
@@ -817,7 +817,7 @@ void TestFaults::aCrowdArrivesAtOnceAndAThirdKeepsReconnecting()
         emails.append(u"user%1@example.org"_s.arg(i));
     {
         // Accounts with tokens, as returning users have: the crowd costs handshakes, not 2,000 Argon2 hashes.
-        SqliteMessageStore store(dbPath());
+        SqlMessageStore store(dbPath());
         QVERIFY(store.open());
         for (const QString &email : std::as_const(emails)) {
             QVERIFY(

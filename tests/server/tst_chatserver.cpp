@@ -2,7 +2,7 @@
 #ifdef NATTER_TEST_WITH_EPOLL
 #include "server/epolleventdispatcher.h"
 #endif
-#include "server/sqlitemessagestore.h"
+#include "server/sqlmessagestore.h"
 #include "tests/support/rawwebsocket.h"
 #include "tests/support/testclient.h"
 
@@ -78,7 +78,7 @@ public:
     QString errorString() const override { return u"disk full"_s; }
 
 private:
-    SqliteMessageStore m_accounts{u":memory:"_s};
+    SqlMessageStore m_accounts{u":memory:"_s};
 };
 
 ServerConfig testConfig()
@@ -158,7 +158,7 @@ private Q_SLOTS:
 private:
     void startServer(const ServerConfig &config = testConfig());
     /// Starts a server whose commits of messages stall as a disk in fsync would (0 at first).
-    SqliteMessageStore *startStallableServer();
+    SqlMessageStore *startStallableServer();
     /// How many rows the server's database holds with this client id (read beside it).
     int storedWithClientId(const QString &clientId);
     /// The number a SELECT COUNT(*) finds in the server's database (read beside it).
@@ -188,19 +188,19 @@ void TestChatServer::cleanup()
 
 void TestChatServer::startServer(const ServerConfig &config)
 {
-    auto store = std::make_unique<SqliteMessageStore>(m_dir->filePath(u"natter.db"_s));
+    auto store = std::make_unique<SqlMessageStore>(m_dir->filePath(u"natter.db"_s));
     QVERIFY(store->open());
     m_server = std::make_unique<ChatServer>(config, std::move(store));
     QVERIFY2(m_server->listen(), qPrintable(m_server->errorString()));
     QCOMPARE(m_server->serverAddress(), QHostAddress(QHostAddress::LocalHost));
 }
 
-SqliteMessageStore *TestChatServer::startStallableServer()
+SqlMessageStore *TestChatServer::startStallableServer()
 {
-    auto store = std::make_unique<SqliteMessageStore>(m_dir->filePath(u"natter.db"_s));
+    auto store = std::make_unique<SqlMessageStore>(m_dir->filePath(u"natter.db"_s));
     if (!store->open())
         return nullptr;
-    SqliteMessageStore *stallable = store.get();
+    SqlMessageStore *stallable = store.get();
     m_server = std::make_unique<ChatServer>(testConfig(), std::move(store));
     return m_server->listen() ? stallable : nullptr;
 }
@@ -236,7 +236,7 @@ TestClient *TestChatServer::connectedClient(const QString &name, const QString &
 
 bool TestChatServer::storeBeforeStart(int count, const std::function<MessageDraft(int)> &make)
 {
-    SqliteMessageStore store(m_dir->filePath(u"natter.db"_s));
+    SqlMessageStore store(m_dir->filePath(u"natter.db"_s));
     if (!store.open())
         return false;
     QList<MessageDraft> drafts;
@@ -1210,7 +1210,7 @@ int main(int argc, char *argv[])
 }
 void TestChatServer::aStalledDiskDelaysOnlyTheSendersAnswers()
 {
-    SqliteMessageStore *store = startStallableServer();
+    SqlMessageStore *store = startStallableServer();
     QVERIFY(store);
     TestClient *alice = connectedClient(u"Alice"_s, u"alice@x.org"_s, {u"general"_s});
     TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"general"_s});
@@ -1266,7 +1266,7 @@ void TestChatServer::aStalledDiskDelaysOnlyTheSendersAnswers()
 
 void TestChatServer::aStalledChangeDelaysOnlyItsAuthorsAnswers()
 {
-    SqliteMessageStore *store = startStallableServer();
+    SqlMessageStore *store = startStallableServer();
     QVERIFY(store);
     TestClient *alice = connectedClient(u"Alice"_s, u"alice@x.org"_s, {u"general"_s});
     TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"general"_s});
@@ -1322,7 +1322,7 @@ void TestChatServer::aStalledChangeDelaysOnlyItsAuthorsAnswers()
 
 void TestChatServer::heldMessagesAreDeliveredDuringAStalledCommit()
 {
-    SqliteMessageStore *store = startStallableServer();
+    SqlMessageStore *store = startStallableServer();
     QVERIFY(store);
     TestClient *alice = connectedClient(u"Alice"_s, u"alice@x.org"_s, {u"general"_s});
     TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"general"_s});
@@ -1359,7 +1359,7 @@ void TestChatServer::heldMessagesAreDeliveredDuringAStalledCommit()
 
 void TestChatServer::aDirectMessageFollowsItsRecipientDuringTheCommit()
 {
-    SqliteMessageStore *store = startStallableServer();
+    SqlMessageStore *store = startStallableServer();
     QVERIFY(store);
     TestClient *alice = connectedClient(u"Alice"_s, u"alice@x.org"_s);
     QVERIFY(alice);

@@ -4,9 +4,6 @@
 // in-process server.
 #include "tests/support/testserver.h"
 
-#include <QSqlDatabase>
-#include <QSqlQuery>
-
 #include <functional>
 
 using namespace Natter;
@@ -245,15 +242,8 @@ void TestConversations::aDeletionLeavesATombstoneAndNoText()
     QVERIFY(history.at(0).deleted);
     QVERIFY(history.at(0).text.isEmpty());
     QCOMPARE(history.at(1).text, u"oops"_s);
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"peek"_s);
-        db.setDatabaseName(m_server->databasePath());
-        QVERIFY(db.open());
-        QSqlQuery query(db);
-        QVERIFY(query.exec(u"SELECT COUNT(*) FROM messages WHERE text LIKE '%hunter2%'"_s) && query.next());
-        QCOMPARE(query.value(0).toInt(), 0);
-    }
-    QSqlDatabase::removeDatabase(u"peek"_s);
+    QCOMPARE(m_server->databaseValue(u"SELECT COUNT(*) FROM messages WHERE text LIKE '%hunter2%'"_s).toInt(),
+             0);
 
     // A tombstone takes no more changes.
     bob->frames.clear();

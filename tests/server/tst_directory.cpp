@@ -3,7 +3,7 @@
 // clients against an in-process server; each list shows a user only what
 // they may see.
 #include "server/chatserver.h"
-#include "server/sqlitemessagestore.h"
+#include "server/sqlmessagestore.h"
 #include "tests/support/testclient.h"
 
 #include <QTemporaryDir>
@@ -52,7 +52,7 @@ void TestDirectory::init()
     config.host = QHostAddress::LocalHost;
     config.port = 0;
     config.passwordCost = PasswordHasher::Cost::Minimum;
-    auto store = std::make_unique<SqliteMessageStore>(m_dir.filePath(u"natter.db"_s));
+    auto store = std::make_unique<SqlMessageStore>(m_dir.filePath(u"natter.db"_s));
     QVERIFY(store->open());
     m_server = std::make_unique<ChatServer>(config, std::move(store));
     QVERIFY(m_server->listen());
@@ -188,7 +188,7 @@ void TestDirectory::listsPeopleByNameAndEmail()
     QVERIFY(page->hasMore);
 
     // A disabled account is nobody to find.
-    SqliteMessageStore admin(m_dir.filePath(u"natter.db"_s), SqliteMessageStore::OpenMode::Administration);
+    SqlMessageStore admin(m_dir.filePath(u"natter.db"_s), SqlMessageStore::OpenMode::Administration);
     QVERIFY(admin.open());
     QVERIFY(admin.accounts()->setDisabled(u"bob@x.org"_s, true));
     const auto afterwards = answer<People>(alice, ListPeople{u"b"_s, 0, 50});
@@ -299,7 +299,7 @@ void TestDirectory::listsAndWatchesCountAgainstTheRateLimit()
     config.passwordCost = PasswordHasher::Cost::Minimum;
     config.rateLimit = 0.01;
     config.rateBurst = 3;
-    auto store = std::make_unique<SqliteMessageStore>(m_dir.filePath(u"limited.db"_s));
+    auto store = std::make_unique<SqlMessageStore>(m_dir.filePath(u"limited.db"_s));
     QVERIFY(store->open());
     ChatServer server(config, std::move(store));
     QVERIFY(server.listen());

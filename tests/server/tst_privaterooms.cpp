@@ -1,7 +1,7 @@
 // Private rooms: members only, invited and removed by their owner, kept
 // across restarts. Real QWebSocket clients against an in-process server.
 #include "server/chatserver.h"
-#include "server/sqlitemessagestore.h"
+#include "server/sqlmessagestore.h"
 #include "tests/support/testclient.h"
 
 #include <QTemporaryDir>
@@ -60,7 +60,7 @@ void TestPrivateRooms::startServer()
     config.host = QHostAddress::LocalHost;
     config.port = m_port; // a restart comes back on the same port
     config.passwordCost = PasswordHasher::Cost::Minimum;
-    auto store = std::make_unique<SqliteMessageStore>(m_dir.filePath(u"natter.db"_s));
+    auto store = std::make_unique<SqlMessageStore>(m_dir.filePath(u"natter.db"_s));
     QVERIFY(store->open());
     m_server = std::make_unique<ChatServer>(config, std::move(store));
     QVERIFY(m_server->listen());

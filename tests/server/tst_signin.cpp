@@ -2,7 +2,7 @@
 // an in-process server on 127.0.0.1.
 #include "server/chatserver.h"
 #include "server/loginthrottle.h"
-#include "server/sqlitemessagestore.h"
+#include "server/sqlmessagestore.h"
 #include "tests/support/rawwebsocket.h"
 #include "tests/support/testclient.h"
 
@@ -98,7 +98,7 @@ void TestSignIn::cleanup()
 
 void TestSignIn::startServer(const ServerConfig &config)
 {
-    auto store = std::make_unique<SqliteMessageStore>(dbPath());
+    auto store = std::make_unique<SqlMessageStore>(dbPath());
     QVERIFY(store->open());
     m_server = std::make_unique<ChatServer>(config, std::move(store));
     QVERIFY2(m_server->listen(), qPrintable(m_server->errorString()));
@@ -333,7 +333,7 @@ void TestSignIn::inviteModeNeedsAValidInvite()
     startServer(config);
     // An invite for one account, made by an administrator (natterd invite create).
     {
-        SqliteMessageStore admin(dbPath(), SqliteMessageStore::OpenMode::Administration);
+        SqlMessageStore admin(dbPath(), SqlMessageStore::OpenMode::Administration);
         QVERIFY(admin.open());
         Invite invite;
         invite.code = u"welcome-aboard"_s;
@@ -376,7 +376,7 @@ void TestSignIn::closedModeCreatesNoAccount()
     hello.password = u"fay's secret!"_s;
     c->send(hello);
     QCOMPARE(c->waitFor<Error>()->code, ErrorCode::BadCredentials);
-    SqliteMessageStore admin(dbPath(), SqliteMessageStore::OpenMode::Administration);
+    SqlMessageStore admin(dbPath(), SqlMessageStore::OpenMode::Administration);
     QVERIFY(admin.open());
     Account account;
     QCOMPARE(admin.accounts()->findAccount(u"fay@x.org"_s, &account), AccountStore::Found::No);
@@ -389,7 +389,7 @@ void TestSignIn::disabledAccountIsClosedAtOnce()
     QVERIFY(alice);
     {
         // Another process (natterd user disable) changes the database.
-        SqliteMessageStore admin(dbPath(), SqliteMessageStore::OpenMode::Administration);
+        SqlMessageStore admin(dbPath(), SqlMessageStore::OpenMode::Administration);
         QVERIFY(admin.open());
         QVERIFY(admin.accounts()->setDisabled(u"alice@x.org"_s, true));
     }
@@ -415,7 +415,7 @@ void TestSignIn::failuresAndUnknownEmailsTakeTheSameTime()
     config.signInFailureLimit = 1000;
     startServer(config);
     {
-        SqliteMessageStore admin(dbPath(), SqliteMessageStore::OpenMode::Administration);
+        SqlMessageStore admin(dbPath(), SqlMessageStore::OpenMode::Administration);
         QVERIFY(admin.open());
         const QString hash = PasswordHasher(PasswordHasher::Cost::Interactive).hashNow(u"the real one"_s);
         QVERIFY(admin.accounts()->createAccount(Account{u"known@x.org"_s, u"Known"_s, hash, false, {}}));
@@ -635,7 +635,7 @@ void TestSignIn::databaseFilesAreCreatedPrivate()
 {
     const QString path = m_dir->filePath(u"fresh/folder/natter.db"_s);
     {
-        SqliteMessageStore store(path);
+        SqlMessageStore store(path);
         QVERIFY(store.open());
         QVERIFY(store.append({MessageDraft{
             Message{0, u"general"_s, {}, User{u"A"_s, u"a@x.org"_s}, u"hi"_s, {}, {}}, false}}));

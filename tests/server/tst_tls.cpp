@@ -1,7 +1,7 @@
 // wss:// end to end: natterd's certificate, pinning, plain clients, slow
 // handshakes, and a certificate reloaded under open connections.
 #include "server/chatserver.h"
-#include "server/sqlitemessagestore.h"
+#include "server/sqlmessagestore.h"
 #include "server/tlsidentity.h"
 #include "tests/support/rawwebsocket.h"
 #include "tests/support/testclient.h"
@@ -67,7 +67,7 @@ void TestTls::startServer(ServerConfig config)
         QVERIFY2(config.tls, qPrintable(error));
     }
     m_fingerprint = config.tls->fingerprint();
-    auto store = std::make_unique<SqliteMessageStore>(db);
+    auto store = std::make_unique<SqlMessageStore>(db);
     QVERIFY(store->open());
     m_server = std::make_unique<ChatServer>(config, std::move(store));
     QVERIFY2(m_server->listen(), qPrintable(m_server->errorString()));

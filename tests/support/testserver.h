@@ -1,8 +1,9 @@
 #pragma once
 
 #include "server/chatserver.h"
-#include "server/sqlitemessagestore.h"
+#include "server/sqlmessagestore.h"
 
+#include "tests/support/storelocation.h"
 #include "tests/support/testclient.h"
 
 #include <QSignalSpy>
@@ -12,14 +13,18 @@
 #include <memory>
 
 /// An in-process natter server on 127.0.0.1 with its database in a temporary
-/// folder; stop() and start() again keep the port and the history, like a
+/// folder (or, NATTER_TEST_STORE=postgresql, in the tests' PostgreSQL, emptied
+/// first); stop() and start() again keep the port and the history, like a
 /// restarted natterd.
 class TestServer
 {
 public:
     explicit TestServer(Natter::ServerConfig config = defaultConfig())
         : m_config(std::move(config))
-    {}
+    {
+        if (TestStoreLocation::isPostgres() && !m_location.reset())
+            qWarning().noquote() << "cannot empty the test database:" << m_location.errorString();
+    }
     ~TestServer() { stop(); }
 
     static Natter::ServerConfig defaultConfig()
@@ -35,10 +40,11 @@ public:
 
     bool start()
     {
-        auto store =
-            std::make_unique<Natter::SqliteMessageStore>(m_dir.filePath(QStringLiteral("natter.db")));
-        if (!store->open())
+        auto store = std::make_unique<Natter::SqlMessageStore>(m_location.location());
+        if (!store->open()) {
+            qWarning().noquote() << store->errorString();
             return false;
+        }
         m_store = store.get();
         Natter::ServerConfig config = m_config;
         if (config.filesPath.isEmpty())
@@ -66,16 +72,20 @@ public:
 
     Natter::ChatServer *server() const { return m_server.get(); }
     /// The running server's store (owned by the server); nullptr when stopped.
-    Natter::SqliteMessageStore *store() const { return m_store; }
+    Natter::SqlMessageStore *store() const { return m_store; }
     quint16 port() const { return m_port; }
     QUrl url() const { return QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(m_port)); }
+    /// The SQLite file (SQLite only); shared files are kept beside it either way.
     QString databasePath() const { return m_dir.filePath(QStringLiteral("natter.db")); }
+    /// The first column of the first row of a query of the database, on a connection of its own.
+    QVariant databaseValue(const QString &sql) { return m_location.value(sql); }
 
 private:
     Natter::ServerConfig m_config;
     QTemporaryDir m_dir;
+    TestStoreLocation m_location{m_dir.path()};
     std::unique_ptr<Natter::ChatServer> m_server;
-    Natter::SqliteMessageStore *m_store = nullptr;
+    Natter::SqlMessageStore *m_store = nullptr;
     quint16 m_port = 0;
 };
 

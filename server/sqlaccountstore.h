@@ -5,6 +5,8 @@
 
 #include <QSqlDatabase>
 
+#include <functional>
+
 QT_BEGIN_NAMESPACE
 class QSqlQuery;
 class QSqlError;
@@ -12,16 +14,19 @@ QT_END_NAMESPACE
 
 namespace Natter {
 
-/// AccountStore on the SQLite connection of a SqliteMessageStore, which
-/// creates and migrates the tables (schema 2) and owns this object.
-class SqliteAccountStore final : public AccountStore
+/// AccountStore on the connection of a SqlMessageStore (SQLite or
+/// PostgreSQL), which creates and migrates the tables and owns this object.
+class SqlAccountStore final : public AccountStore
 {
 public:
     /// signalChanges: this is another process beside the server (natterd's
     /// administration commands): revocations and disablements are signalled
     /// to the server through a file next to the database.
-    explicit SqliteAccountStore(QSqlDatabase db, bool signalChanges = false);
-    Q_DISABLE_COPY_MOVE(SqliteAccountStore)
+    /// signalChanges: changes that the server must notice (a disabled
+    /// account, a revoked token) are counted where externalChangeCounter()
+    /// reads them: a file beside SQLite's, a row of PostgreSQL's.
+    explicit SqlAccountStore(QSqlDatabase db, bool signalChanges = false, bool postgres = false);
+    Q_DISABLE_COPY_MOVE(SqlAccountStore)
 
     Found findAccount(const QString &email, Account *account) override;
     bool createAccount(const Account &account) override;
@@ -59,6 +64,12 @@ public:
     /// (PRAGMA data_version would also change with the server's own writer
     /// connection's every commit).
     qint64 externalChangeCounter() override;
+
+    /// Asked before every statement: false (and why) while the connection is
+    /// lost. Without one, the connection is taken to be there.
+    void setReadyCheck(std::function<bool(QString *error)> check) { m_readyCheck = std::move(check); }
+    /// Forgets the prepared statements (the connection they were prepared on is gone).
+    void resetStatements() { m_statements.clear(); }
     QString errorString() const override { return m_errorString; }
 
 private:
@@ -73,6 +84,8 @@ private:
     QSqlDatabase m_db;
     StatementCache m_statements;
     bool m_signalChanges = false;
+    bool m_postgres = false;
+    std::function<bool(QString *error)> m_readyCheck;
     QString m_errorString;
 };
 

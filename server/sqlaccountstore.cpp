@@ -1,4 +1,4 @@
-#include "server/sqliteaccountstore.h"
+#include "server/sqlaccountstore.h"
 
 #include "server/serverlogging.h"
 
@@ -55,21 +55,28 @@ constexpr auto TokenColumns = "SELECT id, email, device, created_ts, last_used_t
 
 } // namespace
 
-SqliteAccountStore::SqliteAccountStore(QSqlDatabase db, bool signalChanges)
+SqlAccountStore::SqlAccountStore(QSqlDatabase db, bool signalChanges, bool postgres)
     : m_db(std::move(db))
     , m_statements(m_db)
     , m_signalChanges(signalChanges)
+    , m_postgres(postgres)
 {}
 
-QString SqliteAccountStore::changeSignalPath() const
+QString SqlAccountStore::changeSignalPath() const
 {
     return m_db.databaseName() + u".accounts-changed"_s;
 }
 
-bool SqliteAccountStore::signalChange(bool ok)
+bool SqlAccountStore::signalChange(bool ok)
 {
     if (!ok || !m_signalChanges)
         return ok;
+    if (m_postgres) {
+        CachedStatement query(m_statements);
+        if (!exec(query, u"UPDATE counters SET value = value + 1 WHERE name = 'accounts'"_s, {}))
+            qCWarning(lcNatterStore).noquote() << "cannot tell the servers of the change:" << m_errorString;
+        return ok;
+    }
     // New contents each time (a time and a random number): the server
     // compares them, so two changes within a clock tick are two changes.
     QSaveFile file(changeSignalPath());
@@ -85,24 +92,26 @@ bool SqliteAccountStore::signalChange(bool ok)
     return ok;
 }
 
-bool SqliteAccountStore::fail(const QString &what, const QSqlError &error)
+bool SqlAccountStore::fail(const QString &what, const QSqlError &error)
 {
     m_errorString = what + u": "_s + error.text();
     qCWarning(lcNatterStore).noquote() << m_errorString;
     return false;
 }
 
-bool SqliteAccountStore::exec(CachedStatement &query, const QString &sql, const QVariantList &values)
+bool SqlAccountStore::exec(CachedStatement &query, const QString &sql, const QVariantList &values)
 {
+    if (m_readyCheck && !m_readyCheck(&m_errorString))
+        return false;
     return query.exec(sql, values) || fail(u"cannot read or write accounts"_s, query.error());
 }
 
-bool SqliteAccountStore::changedOne(CachedStatement &query, const QString &sql, const QVariantList &values)
+bool SqlAccountStore::changedOne(CachedStatement &query, const QString &sql, const QVariantList &values)
 {
     return exec(query, sql, values) && query->numRowsAffected() > 0;
 }
 
-AccountStore::Found SqliteAccountStore::findAccount(const QString &email, Account *account)
+AccountStore::Found SqlAccountStore::findAccount(const QString &email, Account *account)
 {
     CachedStatement query(m_statements);
     if (!exec(query, QLatin1String(AccountColumns) + u"WHERE email = ?"_s, {email}))
@@ -113,7 +122,7 @@ AccountStore::Found SqliteAccountStore::findAccount(const QString &email, Accoun
     return Found::Yes;
 }
 
-bool SqliteAccountStore::createAccount(const Account &account)
+bool SqlAccountStore::createAccount(const Account &account)
 {
     CachedStatement query(m_statements);
     return changedOne(query,
@@ -124,26 +133,26 @@ bool SqliteAccountStore::createAccount(const Account &account)
                        account.disabled ? 1 : 0, nowMs()});
 }
 
-bool SqliteAccountStore::setPasswordHash(const QString &email, const QString &hash)
+bool SqlAccountStore::setPasswordHash(const QString &email, const QString &hash)
 {
     CachedStatement query(m_statements);
     return changedOne(query, u"UPDATE accounts SET password_hash = ? WHERE email = ?"_s, {hash, email});
 }
 
-bool SqliteAccountStore::setName(const QString &email, const QString &name)
+bool SqlAccountStore::setName(const QString &email, const QString &name)
 {
     CachedStatement query(m_statements);
     return changedOne(query, u"UPDATE accounts SET name = ? WHERE email = ?"_s, {name, email});
 }
 
-bool SqliteAccountStore::setDisabled(const QString &email, bool disabled)
+bool SqlAccountStore::setDisabled(const QString &email, bool disabled)
 {
     CachedStatement query(m_statements);
     return signalChange(
         changedOne(query, u"UPDATE accounts SET disabled = ? WHERE email = ?"_s, {disabled ? 1 : 0, email}));
 }
 
-std::optional<QList<Account>> SqliteAccountStore::accounts()
+std::optional<QList<Account>> SqlAccountStore::accounts()
 {
     CachedStatement query(m_statements);
     if (!exec(query, QLatin1String(AccountColumns) + u"ORDER BY email"_s, {}))
@@ -154,17 +163,18 @@ std::optional<QList<Account>> SqliteAccountStore::accounts()
     return result;
 }
 
-std::optional<QList<Account>> SqliteAccountStore::findAccounts(const QString &prefix, int offset, int limit)
+std::optional<QList<Account>> SqlAccountStore::findAccounts(const QString &prefix, int offset, int limit)
 {
     // Not a null QString: that binds as NULL, and NULL matches nothing.
     const QString lower = prefix.isNull() ? u""_s : prefix.toLower();
     CachedStatement query(m_statements);
-    if (!exec(query,
-              QLatin1String(AccountColumns) +
-                  u"WHERE disabled = 0 AND (? = '' OR substr(email, 1, length(?)) = ?"
-                  u" OR instr(' ' || lower(name), ' ' || ?) > 0)"
-                  u" ORDER BY lower(name), email LIMIT ? OFFSET ?"_s,
-              {lower, lower, lower, lower, limit, offset}))
+    if (!exec(
+            query,
+            QLatin1String(AccountColumns) +
+                u"WHERE disabled = 0 AND (? = '' OR substr(email, 1, length(?)) = ?"
+                u" OR %1(' ' || lower(name), ' ' || CAST(? AS TEXT)) > 0)"
+                u" ORDER BY lower(name), email LIMIT ? OFFSET ?"_s.arg(m_postgres ? u"strpos"_s : u"instr"_s),
+            {lower, lower, lower, lower, limit, offset}))
         return std::nullopt;
     QList<Account> result;
     while (query->next())
@@ -172,20 +182,25 @@ std::optional<QList<Account>> SqliteAccountStore::findAccounts(const QString &pr
     return result;
 }
 
-std::optional<qint64> SqliteAccountStore::addToken(const QString &email, const QByteArray &tokenHash,
-                                                   const QString &device)
+std::optional<qint64> SqlAccountStore::addToken(const QString &email, const QByteArray &tokenHash,
+                                                const QString &device)
 {
     CachedStatement query(m_statements);
     const qint64 now = nowMs();
     if (!exec(
             query,
-            u"INSERT INTO tokens (token_hash, email, device, created_ts, last_used_ts) VALUES (?, ?, ?, ?, ?)"_s,
+            u"INSERT INTO tokens (token_hash, email, device, created_ts, last_used_ts) VALUES (?, ?, ?, ?, ?)"
+            u" RETURNING id"_s,
             {tokenHash, email, device.isEmpty() ? u"unnamed device"_s : device, now, now}))
         return std::nullopt;
-    return query->lastInsertId().toLongLong();
+    if (!query->next()) {
+        m_errorString = u"cannot read a new token's id"_s;
+        return std::nullopt;
+    }
+    return query->value(0).toLongLong();
 }
 
-AccountStore::Found SqliteAccountStore::findToken(const QByteArray &tokenHash, DeviceToken *token)
+AccountStore::Found SqlAccountStore::findToken(const QByteArray &tokenHash, DeviceToken *token)
 {
     CachedStatement query(m_statements);
     if (!exec(query, QLatin1String(TokenColumns) + u"WHERE token_hash = ?"_s, {tokenHash}))
@@ -196,19 +211,19 @@ AccountStore::Found SqliteAccountStore::findToken(const QByteArray &tokenHash, D
     return Found::Yes;
 }
 
-bool SqliteAccountStore::touchToken(qint64 id)
+bool SqlAccountStore::touchToken(qint64 id)
 {
     CachedStatement query(m_statements);
     return exec(query, u"UPDATE tokens SET last_used_ts = ? WHERE id = ?"_s, {nowMs(), id});
 }
 
-bool SqliteAccountStore::revokeToken(qint64 id)
+bool SqlAccountStore::revokeToken(qint64 id)
 {
     CachedStatement query(m_statements);
     return signalChange(changedOne(query, u"DELETE FROM tokens WHERE id = ?"_s, {id}));
 }
 
-std::optional<int> SqliteAccountStore::revokeTokens(const QString &email, qint64 keepId)
+std::optional<int> SqlAccountStore::revokeTokens(const QString &email, qint64 keepId)
 {
     CachedStatement query(m_statements);
     if (!exec(query, u"DELETE FROM tokens WHERE email = ? AND id != ?"_s, {email, keepId}))
@@ -217,7 +232,7 @@ std::optional<int> SqliteAccountStore::revokeTokens(const QString &email, qint64
     return query->numRowsAffected();
 }
 
-std::optional<QList<DeviceToken>> SqliteAccountStore::tokens(const QString &email)
+std::optional<QList<DeviceToken>> SqlAccountStore::tokens(const QString &email)
 {
     CachedStatement query(m_statements);
     if (!exec(query, QLatin1String(TokenColumns) + u"WHERE email = ? ORDER BY id"_s, {email}))
@@ -228,7 +243,7 @@ std::optional<QList<DeviceToken>> SqliteAccountStore::tokens(const QString &emai
     return result;
 }
 
-bool SqliteAccountStore::createInvite(const Invite &invite)
+bool SqlAccountStore::createInvite(const Invite &invite)
 {
     CachedStatement query(m_statements);
     return changedOne(query,
@@ -238,7 +253,7 @@ bool SqliteAccountStore::createInvite(const Invite &invite)
                        invite.expires.isValid() ? invite.expires.toMSecsSinceEpoch() : qint64(0), nowMs()});
 }
 
-std::optional<QList<Invite>> SqliteAccountStore::invites()
+std::optional<QList<Invite>> SqlAccountStore::invites()
 {
     CachedStatement query(m_statements);
     if (!exec(query, u"SELECT code, uses_left, expires_ts, created_ts FROM invites ORDER BY created_ts"_s,
@@ -256,13 +271,13 @@ std::optional<QList<Invite>> SqliteAccountStore::invites()
     return result;
 }
 
-bool SqliteAccountStore::revokeInvite(const QString &code)
+bool SqlAccountStore::revokeInvite(const QString &code)
 {
     CachedStatement query(m_statements);
     return changedOne(query, u"DELETE FROM invites WHERE code = ?"_s, {code});
 }
 
-bool SqliteAccountStore::isInviteValid(const QString &code)
+bool SqlAccountStore::isInviteValid(const QString &code)
 {
     CachedStatement query(m_statements);
     return exec(
@@ -272,7 +287,7 @@ bool SqliteAccountStore::isInviteValid(const QString &code)
            query->next();
 }
 
-bool SqliteAccountStore::useInvite(const QString &code)
+bool SqlAccountStore::useInvite(const QString &code)
 {
     CachedStatement query(m_statements);
     return changedOne(query,
@@ -281,7 +296,7 @@ bool SqliteAccountStore::useInvite(const QString &code)
                       {code, nowMs()});
 }
 
-std::optional<RoomAccess> SqliteAccountStore::roomAccess(const QString &room, bool checkHistory)
+std::optional<RoomAccess> SqlAccountStore::roomAccess(const QString &room, bool checkHistory)
 {
     CachedStatement query(m_statements);
     if (!exec(query, u"SELECT owner FROM private_rooms WHERE name = ?"_s, {room}))
@@ -296,7 +311,7 @@ std::optional<RoomAccess> SqliteAccountStore::roomAccess(const QString &room, bo
     return RoomAccess{query->next(), false, {}};
 }
 
-bool SqliteAccountStore::createPrivateRoom(const QString &room, const QString &owner)
+bool SqlAccountStore::createPrivateRoom(const QString &room, const QString &owner)
 {
     if (!m_db.transaction())
         return fail(u"cannot begin a transaction"_s, m_db.lastError());
@@ -314,7 +329,7 @@ bool SqliteAccountStore::createPrivateRoom(const QString &room, const QString &o
     return m_db.commit() || fail(u"cannot commit"_s, m_db.lastError());
 }
 
-std::optional<bool> SqliteAccountStore::isRoomMember(const QString &room, const QString &email)
+std::optional<bool> SqlAccountStore::isRoomMember(const QString &room, const QString &email)
 {
     CachedStatement query(m_statements);
     if (!exec(query, u"SELECT 1 FROM room_members WHERE room = ? AND email = ?"_s, {room, email}))
@@ -322,7 +337,7 @@ std::optional<bool> SqliteAccountStore::isRoomMember(const QString &room, const 
     return query->next();
 }
 
-std::optional<QStringList> SqliteAccountStore::privateRoomsOf(const QString &email)
+std::optional<QStringList> SqlAccountStore::privateRoomsOf(const QString &email)
 {
     CachedStatement query(m_statements);
     if (!exec(query, u"SELECT room FROM room_members WHERE email = ? ORDER BY room"_s, {email}))
@@ -333,8 +348,8 @@ std::optional<QStringList> SqliteAccountStore::privateRoomsOf(const QString &ema
     return rooms;
 }
 
-std::optional<QList<RoomEntry>> SqliteAccountStore::listRooms(const QString &prefix, const QString &email,
-                                                              int offset, int limit)
+std::optional<QList<RoomEntry>> SqlAccountStore::listRooms(const QString &prefix, const QString &email,
+                                                           int offset, int limit)
 {
     CachedStatement query(m_statements);
     if (!exec(query,
@@ -356,7 +371,7 @@ std::optional<QList<RoomEntry>> SqliteAccountStore::listRooms(const QString &pre
     return result;
 }
 
-bool SqliteAccountStore::noteRoom(const QString &room)
+bool SqlAccountStore::noteRoom(const QString &room)
 {
     // Read first: a room of the directory needs no write, which would wait
     // for the write lock while the writer thread commits messages.
@@ -369,21 +384,27 @@ bool SqliteAccountStore::noteRoom(const QString &room)
                 {room});
 }
 
-bool SqliteAccountStore::addRoomMember(const QString &room, const QString &email)
+bool SqlAccountStore::addRoomMember(const QString &room, const QString &email)
 {
     CachedStatement query(m_statements);
     return exec(query, u"INSERT INTO room_members (room, email) VALUES (?, ?) ON CONFLICT DO NOTHING"_s,
                 {room, email});
 }
 
-bool SqliteAccountStore::removeRoomMember(const QString &room, const QString &email)
+bool SqlAccountStore::removeRoomMember(const QString &room, const QString &email)
 {
     CachedStatement query(m_statements);
     return changedOne(query, u"DELETE FROM room_members WHERE room = ? AND email = ?"_s, {room, email});
 }
 
-qint64 SqliteAccountStore::externalChangeCounter()
+qint64 SqlAccountStore::externalChangeCounter()
 {
+    if (m_postgres) {
+        CachedStatement query(m_statements);
+        if (!exec(query, u"SELECT value FROM counters WHERE name = 'accounts'"_s, {}) || !query->next())
+            return 0;
+        return query->value(0).toLongLong();
+    }
     QFile file(changeSignalPath());
     if (!file.open(QIODevice::ReadOnly))
         return 0; // none signalled yet

@@ -1,10 +1,11 @@
-#include "server/sqlitemessagestore.h"
+#include "server/sqlmessagestore.h"
 
 #include "server/serverlogging.h"
-#include "server/sqliteaccountstore.h"
+#include "server/sqlaccountstore.h"
 #include "server/walcheckpointer.h"
 
 #include <QAtomicInteger>
+#include <QCryptographicHash>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
@@ -14,9 +15,11 @@
 #include <QSet>
 #include <QSqlError>
 #include <QThread>
+#include <QUrl>
 #include <QVariant>
 
 #include <algorithm>
+#include <cstring>
 
 using namespace Qt::StringLiterals;
 
@@ -185,6 +188,136 @@ const QList<QList<QString>> &migrations()
     return steps;
 }
 
+// PostgreSQL's schema: what the SQLite migrations above make, in its types
+// (BIGINT for ids and times, BYTEA for hashes), plus the sequences that give
+// ids and change sequence numbers to every natterd sharing the database, and
+// full-text search on a GIN index (words match whatever their case and
+// accents, as in SQLite). Append only, like the SQLite list; the version is
+// kept in natter_schema.
+const QList<QList<QString>> &postgresMigrations()
+{
+    static const QList<QList<QString>> steps{
+        {
+            u"CREATE SEQUENCE message_ids"_s,
+            u"CREATE SEQUENCE change_seqs"_s,
+            u"CREATE TABLE messages ("
+            u" id BIGINT PRIMARY KEY,"
+            u" conversation TEXT NOT NULL,"
+            u" recipient TEXT,"
+            u" sender_email TEXT NOT NULL,"
+            u" sender_name TEXT NOT NULL,"
+            u" text TEXT NOT NULL,"
+            u" ts BIGINT NOT NULL,"
+            u" client_id TEXT,"
+            u" edited_ts BIGINT,"
+            u" deleted INTEGER NOT NULL DEFAULT 0,"
+            u" reply_to BIGINT,"
+            u" reply_sender_email TEXT,"
+            u" reply_sender_name TEXT,"
+            u" reply_text TEXT,"
+            u" mentions TEXT,"
+            u" has_reactions INTEGER NOT NULL DEFAULT 0,"
+            u" changed BIGINT,"
+            u" attachment TEXT,"
+            u" file_id BIGINT,"
+            u" thumbnail_id BIGINT)"_s,
+            u"CREATE INDEX messages_by_conversation ON messages (conversation, id)"_s,
+            u"CREATE UNIQUE INDEX messages_by_client_id ON messages (sender_email, client_id)"
+            u" WHERE client_id IS NOT NULL"_s,
+            u"CREATE INDEX messages_by_change ON messages (conversation, changed) WHERE changed IS NOT NULL"_s,
+            u"CREATE INDEX messages_by_reply ON messages (reply_to) WHERE reply_to IS NOT NULL"_s,
+            u"CREATE INDEX messages_by_file ON messages (file_id) WHERE file_id IS NOT NULL"_s,
+            u"CREATE INDEX messages_by_thumbnail ON messages (thumbnail_id) WHERE thumbnail_id IS NOT NULL"_s,
+            u"CREATE INDEX messages_with_files_by_sender ON messages (sender_email) WHERE file_id IS NOT NULL"_s,
+            u"CREATE TABLE held_direct ("
+            u" recipient TEXT NOT NULL,"
+            u" message_id BIGINT NOT NULL REFERENCES messages (id),"
+            u" PRIMARY KEY (recipient, message_id))"_s,
+            u"CREATE TABLE accounts ("
+            u" email TEXT PRIMARY KEY,"
+            u" name TEXT NOT NULL,"
+            u" password_hash TEXT,"
+            u" disabled INTEGER NOT NULL DEFAULT 0,"
+            u" created_ts BIGINT NOT NULL)"_s,
+            u"CREATE TABLE tokens ("
+            u" id BIGSERIAL PRIMARY KEY,"
+            u" token_hash BYTEA NOT NULL UNIQUE,"
+            u" email TEXT NOT NULL,"
+            u" device TEXT NOT NULL,"
+            u" created_ts BIGINT NOT NULL,"
+            u" last_used_ts BIGINT NOT NULL)"_s,
+            u"CREATE INDEX tokens_by_email ON tokens (email)"_s,
+            u"CREATE TABLE invites ("
+            u" code TEXT PRIMARY KEY,"
+            u" uses_left INTEGER NOT NULL,"
+            u" expires_ts BIGINT NOT NULL,"
+            u" created_ts BIGINT NOT NULL)"_s,
+            u"CREATE TABLE private_rooms ("
+            u" name TEXT PRIMARY KEY,"
+            u" owner TEXT NOT NULL,"
+            u" created_ts BIGINT NOT NULL)"_s,
+            u"CREATE TABLE room_members ("
+            u" room TEXT NOT NULL REFERENCES private_rooms (name),"
+            u" email TEXT NOT NULL,"
+            u" PRIMARY KEY (room, email))"_s,
+            u"CREATE TABLE server_identity (id TEXT NOT NULL)"_s,
+            u"INSERT INTO server_identity (id) VALUES (md5(random()::text || clock_timestamp()::text))"_s,
+            u"CREATE TABLE rooms (name TEXT PRIMARY KEY, last_ts BIGINT)"_s,
+            u"CREATE TABLE reactions ("
+            u" message_id BIGINT NOT NULL,"
+            u" emoji TEXT NOT NULL,"
+            u" email TEXT NOT NULL,"
+            u" name TEXT NOT NULL,"
+            u" ts BIGINT NOT NULL,"
+            u" PRIMARY KEY (message_id, emoji, email))"_s,
+            u"CREATE TABLE conversation_state ("
+            u" email TEXT NOT NULL,"
+            u" conversation TEXT NOT NULL,"
+            u" read_id BIGINT NOT NULL DEFAULT 0,"
+            u" muted INTEGER NOT NULL DEFAULT 0,"
+            u" PRIMARY KEY (email, conversation))"_s,
+            u"CREATE TABLE files ("
+            u" id BIGSERIAL PRIMARY KEY,"
+            u" sha256 TEXT NOT NULL UNIQUE,"
+            u" size BIGINT NOT NULL,"
+            u" mime TEXT NOT NULL,"
+            u" owner TEXT NOT NULL,"
+            u" created_ms BIGINT NOT NULL,"
+            u" referenced INTEGER NOT NULL DEFAULT 0)"_s,
+            u"CREATE TABLE uploads ("
+            u" id BIGSERIAL PRIMARY KEY,"
+            u" sender TEXT NOT NULL,"
+            u" sender_name TEXT NOT NULL,"
+            u" client_id TEXT NOT NULL,"
+            u" room TEXT,"
+            u" recipient TEXT,"
+            u" name TEXT NOT NULL,"
+            u" size BIGINT NOT NULL,"
+            u" sha256 TEXT NOT NULL,"
+            u" mime TEXT NOT NULL,"
+            u" text TEXT NOT NULL,"
+            u" reply_to BIGINT,"
+            u" image_width INTEGER,"
+            u" image_height INTEGER,"
+            u" thumbnail_id BIGINT,"
+            u" thumbnail INTEGER NOT NULL,"
+            u" started_ms BIGINT NOT NULL,"
+            u" UNIQUE (sender, client_id))"_s,
+            // Administration commands (another process, maybe another
+            // machine) count their account changes here; servers poll it.
+            u"CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)"_s,
+            u"INSERT INTO counters (name, value) VALUES ('accounts', 0)"_s,
+            // unaccent is a trusted extension: the database's owner may create it.
+            u"CREATE EXTENSION IF NOT EXISTS unaccent"_s,
+            u"CREATE TEXT SEARCH CONFIGURATION natter (COPY = simple)"_s,
+            u"ALTER TEXT SEARCH CONFIGURATION natter ALTER MAPPING FOR hword, hword_part, word"
+            u" WITH unaccent, simple"_s,
+            u"CREATE INDEX messages_fts ON messages USING gin (to_tsvector('natter', text))"_s,
+        },
+    };
+    return steps;
+}
+
 // readRow() reads them in this order.
 constexpr auto SelectColumns =
     "SELECT id, conversation, recipient, sender_email, sender_name, text, ts, client_id, edited_ts, deleted,"
@@ -199,23 +332,36 @@ qint64 nowNotBefore(qint64 lastMs)
 
 } // namespace
 
-SqliteMessageStore::SqliteMessageStore(QString path, OpenMode mode)
-    : m_path(std::move(path))
+SqlMessageStore::SqlMessageStore(QString location, OpenMode mode)
+    : m_path(std::move(location))
     , m_mode(mode)
+    , m_backend(backendOf(m_path))
 {
     static QAtomicInteger<int> instances;
     m_connectionName = u"natter-store-%1"_s.arg(instances.fetchAndAddRelaxed(1));
 }
 
-SqliteMessageStore::~SqliteMessageStore()
+SqlMessageStore::~SqlMessageStore()
 {
     closeDatabase();
 }
 
-void SqliteMessageStore::closeDatabase()
+void SqlMessageStore::closeDatabase()
 {
     m_checkpointer.reset(); // stops and joins the thread
     m_accounts.reset();
+    resetStatements();
+    if (m_db.isValid()) {
+        m_db.close();
+        m_db = QSqlDatabase();
+        QSqlDatabase::removeDatabase(m_connectionName);
+    }
+    m_lock.reset();
+    m_open = false;
+}
+
+void SqlMessageStore::resetStatements()
+{
     m_insertMessage.reset();
     m_insertRichMessage.reset();
     m_findByClientId.reset();
@@ -231,34 +377,32 @@ void SqliteMessageStore::closeDatabase()
     m_indexMessages.reset();
     m_selectReactions.reset();
     m_countUnread.reset();
-    if (m_db.isValid()) {
-        m_db.close();
-        m_db = QSqlDatabase();
-        QSqlDatabase::removeDatabase(m_connectionName);
-    }
-    m_lock.reset();
-    m_open = false;
+    m_takeIds.reset();
+    m_lockConversation.reset();
 }
 
-bool SqliteMessageStore::fail(const QString &what, const QSqlError &error)
+bool SqlMessageStore::fail(const QString &what, const QSqlError &error)
 {
     m_errorString = what + u": "_s + error.text();
-    // SQLITE_FULL: the disk, or max_page_count. (A rollback after it succeeds
-    // and must not clear it: only a later success does.)
-    m_full = m_full || error.nativeErrorCode() == "13"_L1;
+    // SQLITE_FULL: the disk, or max_page_count; PostgreSQL's disk_full. (A
+    // rollback after it succeeds and must not clear it: only a later success does.)
+    m_full = m_full || error.nativeErrorCode() == (m_backend == Backend::SQLite ? "13"_L1 : "53100"_L1);
+    // PostgreSQL may have gone (restarted, failed over, the network): the
+    // next call finds out, and connects again if so.
+    m_checkConnection = m_checkConnection || m_backend == Backend::PostgreSQL;
     qCWarning(lcNatterStore).noquote() << m_errorString;
     return false;
 }
 
-bool SqliteMessageStore::setMaximumSize(qint64 bytes)
+bool SqlMessageStore::setMaximumSize(qint64 bytes)
 {
-    if (!m_open)
+    if (!ready())
         return false;
     m_shared->maximumBytes = std::max<qint64>(bytes, 0);
     return applyMaximumSize();
 }
 
-void SqliteMessageStore::stallForTesting()
+void SqlMessageStore::stallForTesting()
 {
     if (const int stallMs = m_shared->commitStallMs; stallMs > 0) {
         const qint64 now = QDateTime::currentMSecsSinceEpoch();
@@ -269,14 +413,14 @@ void SqliteMessageStore::stallForTesting()
     }
 }
 
-void SqliteMessageStore::setCommitStallForTesting(std::chrono::milliseconds stall,
-                                                  std::chrono::milliseconds every)
+void SqlMessageStore::setCommitStallForTesting(std::chrono::milliseconds stall,
+                                               std::chrono::milliseconds every)
 {
     m_shared->commitStallEveryMs = int(every.count());
     m_shared->commitStallMs = int(stall.count());
 }
 
-bool SqliteMessageStore::applyMaximumSize()
+bool SqlMessageStore::applyMaximumSize()
 {
     const qint64 bytes = m_shared->maximumBytes;
     if (bytes == m_appliedMaximumBytes)
@@ -295,10 +439,140 @@ bool SqliteMessageStore::applyMaximumSize()
     return true;
 }
 
-bool SqliteMessageStore::open()
+SqlMessageStore::Backend SqlMessageStore::backendOf(const QString &location)
+{
+    return location.startsWith(u"postgresql://"_s) || location.startsWith(u"postgres://"_s)
+               ? Backend::PostgreSQL
+               : Backend::SQLite;
+}
+
+bool SqlMessageStore::open()
 {
     if (m_open)
         return true;
+    if (!(m_backend == Backend::PostgreSQL ? openPostgres() : openSqlite()))
+        return false;
+    if (!prepareStatements()) {
+        const QString error = m_errorString;
+        closeDatabase();
+        m_errorString = error;
+        return false;
+    }
+    m_accounts = std::make_unique<SqlAccountStore>(m_db, m_mode == OpenMode::Administration,
+                                                   m_backend == Backend::PostgreSQL);
+    if (m_backend == Backend::PostgreSQL)
+        m_accounts->setReadyCheck([this](QString *error) {
+            const bool ok = ready();
+            if (!ok)
+                *error = m_errorString;
+            return ok;
+        });
+    if (m_backend == Backend::SQLite && m_path != u":memory:"_s && m_mode == OpenMode::Server) {
+        m_checkpointer = std::make_unique<WalCheckpointer>(m_path, 200);
+        m_checkpointer->start();
+    }
+    m_open = true;
+    qCDebug(lcNatterStore).noquote() << "opened" << displayLocation() << "last id" << m_lastId;
+    return true;
+}
+
+bool SqlMessageStore::openPostgres()
+{
+    const QUrl url(m_path, QUrl::StrictMode);
+    const QString database = url.path().mid(1);
+    if (!url.isValid() || url.host().isEmpty() || database.isEmpty() || database.contains(u'/')) {
+        m_errorString = u"%1 is not a PostgreSQL address: postgresql://USER@HOST:PORT/DATABASE"_s.arg(
+            url.toDisplayString(QUrl::RemovePassword));
+        return false;
+    }
+    m_db = QSqlDatabase::addDatabase(u"QPSQL"_s, m_connectionName);
+    if (!m_db.isValid()) {
+        m_errorString = u"the Qt PostgreSQL driver (QPSQL, package libqt6sql6-psql) is not installed"_s;
+        return false;
+    }
+    m_db.setHostName(url.host());
+    m_db.setPort(url.port(5432));
+    m_db.setDatabaseName(database);
+    m_db.setUserName(url.userName());
+    m_db.setPassword(url.password());
+    // A server that does not answer is given up on soon; the application's
+    // name shows in pg_stat_activity.
+    m_db.setConnectOptions(u"connect_timeout=5;application_name=natterd"_s);
+    if (!m_db.open()) {
+        const QSqlError error = m_db.lastError();
+        closeDatabase();
+        return fail(u"cannot connect to %1"_s.arg(url.toDisplayString(QUrl::RemovePassword)), error);
+    }
+    if (!setUpPostgresSession()) {
+        closeDatabase();
+        return false;
+    }
+    if (m_mode != OpenMode::Writer && !migrate()) {
+        closeDatabase();
+        return false;
+    }
+    return true;
+}
+
+bool SqlMessageStore::setUpPostgresSession()
+{
+    QSqlQuery settings(m_db);
+    // Times and text as this code writes and reads them, whatever the server's
+    // defaults; PostgreSQL's notices ("already exists, skipping") are no news
+    // to an operator.
+    if (!settings.exec(u"SET TIME ZONE 'UTC'"_s) || !settings.exec(u"SET client_encoding = 'UTF8'"_s) ||
+        !settings.exec(u"SET client_min_messages = warning"_s))
+        return fail(u"cannot set up the connection"_s, settings.lastError());
+    return true;
+}
+
+bool SqlMessageStore::ready()
+{
+    if (!m_open) {
+        m_errorString = u"the store is not open"_s;
+        return false;
+    }
+    return !m_checkConnection || reconnectIfLost();
+}
+
+bool SqlMessageStore::reconnectIfLost()
+{
+    if (!m_reconnectDelay.isValid()) {
+        // A failure happened: was it the connection?
+        if (QSqlQuery probe(m_db); probe.exec(u"SELECT 1"_s)) {
+            m_checkConnection = false;
+            return true;
+        }
+        qCWarning(lcNatterStore).noquote() << "lost the connection to" << displayLocation();
+        m_reconnectDelayMs = 0;
+        m_reconnectDelay.start();
+    }
+    if (!m_reconnectDelay.hasExpired(m_reconnectDelayMs)) {
+        m_errorString = u"the database %1 is unreachable; trying again in %2 ms"_s.arg(displayLocation())
+                            .arg(m_reconnectDelayMs - m_reconnectDelay.elapsed());
+        return false;
+    }
+    // Statements prepared on the lost connection are gone with it.
+    m_accounts->resetStatements();
+    resetStatements();
+    m_db.close();
+    if (m_db.open() && setUpPostgresSession() && prepareStatements()) {
+        qCInfo(lcNatterStore).noquote() << "connected to" << displayLocation() << "again";
+        m_checkConnection = false;
+        m_reconnectDelay.invalidate();
+        return true;
+    }
+    if (!m_db.isOpen())
+        fail(u"cannot connect to %1"_s.arg(displayLocation()), m_db.lastError());
+    // Every attempt waits longer, up to 5 s: a database that is down is not
+    // asked a hundred times a second by every natterd.
+    m_reconnectDelayMs = std::clamp<qint64>(m_reconnectDelayMs * 2, 100, 5000);
+    m_reconnectDelay.start();
+    return false;
+}
+
+bool SqlMessageStore::openSqlite()
+{
     if (m_path != u":memory:"_s) {
         const QFileInfo info(m_path);
         if (!info.exists() && m_mode == OpenMode::Administration) {
@@ -417,22 +691,22 @@ bool SqliteMessageStore::open()
         closeDatabase();
         return false;
     }
+    return true;
+}
 
+bool SqlMessageStore::prepareStatements()
+{
     QSqlQuery last(m_db);
     if (!last.exec(
             u"SELECT COALESCE(MAX(id), 0), COALESCE(MAX(ts), 0), COALESCE(MAX(changed), 0) FROM messages"_s) ||
         !last.next()) {
-        const QSqlError error = last.lastError();
-        closeDatabase();
-        return fail(u"cannot read %1"_s.arg(m_path), error);
+        return fail(u"cannot read %1"_s.arg(displayLocation()), last.lastError());
     }
     m_lastId = last.value(0).toLongLong();
     m_lastTimestampMs = last.value(1).toLongLong();
     m_lastChangeSeq = last.value(2).toLongLong();
     if (!last.exec(u"SELECT id FROM server_identity"_s) || !last.next()) {
-        const QSqlError error = last.lastError();
-        closeDatabase();
-        return fail(u"cannot read %1"_s.arg(m_path), error);
+        return fail(u"cannot read %1"_s.arg(displayLocation()), last.lastError());
     }
     m_serverId = last.value(0).toString();
 
@@ -447,16 +721,18 @@ bool SqliteMessageStore::open()
                  u"reply_sender_name, reply_text, mentions)"
                  u" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"_s) ||
         !prepare(m_selectMessage, QLatin1String(SelectColumns) + u"WHERE id = ?"_s) ||
-        !prepare(m_indexMessages, u"INSERT INTO messages_fts (rowid, text)"
-                                  u" SELECT id, text FROM messages WHERE id BETWEEN ? AND ?"_s) ||
+        // PostgreSQL's search index is kept by PostgreSQL itself.
+        (m_backend == Backend::SQLite &&
+         !prepare(m_indexMessages, u"INSERT INTO messages_fts (rowid, text)"
+                                   u" SELECT id, text FROM messages WHERE id BETWEEN ? AND ?"_s)) ||
         !prepare(m_selectReactions, u"SELECT emoji, email, name FROM reactions WHERE message_id = ?"
                                     u" ORDER BY ts, emoji, email"_s) ||
         !prepare(m_countUnread, u"SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE conversation = ?"
-                                u" AND id > ? AND sender_email != ? AND deleted = 0 LIMIT ?)"_s) ||
+                                u" AND id > ? AND sender_email != ? AND deleted = 0 LIMIT ?) AS unread"_s) ||
         !prepare(m_findByClientId,
                  QLatin1String(SelectColumns) + u"WHERE sender_email = ? AND client_id = ?"_s) ||
         !prepare(m_holdDirect,
-                 u"INSERT OR IGNORE INTO held_direct (recipient, message_id) VALUES (?, ?)"_s) ||
+                 u"INSERT INTO held_direct (recipient, message_id) VALUES (?, ?) ON CONFLICT DO NOTHING"_s) ||
         !prepare(m_historyLatest,
                  QLatin1String(SelectColumns) + u"WHERE conversation = ? ORDER BY id DESC LIMIT ?"_s) ||
         !prepare(m_historyBefore, QLatin1String(SelectColumns) +
@@ -469,21 +745,15 @@ bool SqliteMessageStore::open()
         !prepare(m_releaseHeld, u"DELETE FROM held_direct WHERE recipient = ? AND message_id = ?"_s) ||
         !prepare(m_countHeld, u"SELECT COUNT(*) FROM held_direct WHERE recipient = ?"_s) ||
         !prepare(m_touchRoom, u"INSERT INTO rooms (name, last_ts) VALUES (?, ?)"
-                              u" ON CONFLICT (name) DO UPDATE SET last_ts = excluded.last_ts"_s)) {
-        closeDatabase();
+                              u" ON CONFLICT (name) DO UPDATE SET last_ts = excluded.last_ts"_s) ||
+        (m_backend == Backend::PostgreSQL &&
+         (!prepare(m_takeIds, u"SELECT nextval('message_ids') FROM generate_series(1, ?)"_s) ||
+          !prepare(m_lockConversation, u"SELECT pg_advisory_xact_lock(?)"_s))))
         return false;
-    }
-    m_accounts = std::make_unique<SqliteAccountStore>(m_db, m_mode == OpenMode::Administration);
-    if (m_path != u":memory:"_s && m_mode == OpenMode::Server) {
-        m_checkpointer = std::make_unique<WalCheckpointer>(m_path, 200);
-        m_checkpointer->start();
-    }
-    m_open = true;
-    qCDebug(lcNatterStore) << "opened" << m_path << "schema" << SchemaVersion << "last id" << m_lastId;
     return true;
 }
 
-bool SqliteMessageStore::createPrivateFolder(const QString &path)
+bool SqlMessageStore::createPrivateFolder(const QString &path)
 {
     if (QFileInfo::exists(path))
         return QFileInfo(path).isDir();
@@ -495,12 +765,12 @@ bool SqliteMessageStore::createPrivateFolder(const QString &path)
            QFileInfo(path).isDir();
 }
 
-AccountStore *SqliteMessageStore::accounts()
+AccountStore *SqlMessageStore::accounts()
 {
     return m_accounts.get();
 }
 
-bool SqliteMessageStore::prepare(std::optional<QSqlQuery> &query, const QString &sql)
+bool SqlMessageStore::prepare(std::optional<QSqlQuery> &query, const QString &sql)
 {
     query.emplace(m_db);
     query->setForwardOnly(true);
@@ -509,16 +779,75 @@ bool SqliteMessageStore::prepare(std::optional<QSqlQuery> &query, const QString 
     return true;
 }
 
-int SqliteMessageStore::schemaVersion()
+QString SqlMessageStore::displayLocation() const
+{
+    if (m_backend == Backend::PostgreSQL)
+        return QUrl(m_path).toDisplayString(QUrl::RemovePassword);
+    return m_path;
+}
+
+int SqlMessageStore::schemaVersion()
 {
     QSqlQuery query(m_db);
-    if (!query.exec(u"PRAGMA user_version"_s) || !query.next())
+    if (!query.exec(m_backend == Backend::PostgreSQL ? u"SELECT version FROM natter_schema"_s
+                                                     : u"PRAGMA user_version"_s) ||
+        !query.next())
         return -1;
     return query.value(0).toInt();
 }
 
-bool SqliteMessageStore::migrate()
+bool SqlMessageStore::migratePostgres()
 {
+    // Every natterd of a cluster may start at once: the first to take the
+    // lock migrates, the others then find the schema current.
+    if (!m_db.transaction())
+        return fail(u"cannot start the migration"_s, m_db.lastError());
+    QSqlQuery query(m_db);
+    const auto rollback = [&](const QString &what) {
+        const QSqlError error = query.lastError();
+        query = QSqlQuery();
+        m_db.rollback();
+        return fail(what, error);
+    };
+    if (!query.exec(u"SELECT pg_advisory_xact_lock(%1)"_s.arg(SchemaLockKey)) ||
+        !query.exec(u"CREATE TABLE IF NOT EXISTS natter_schema (version INTEGER NOT NULL)"_s) ||
+        !query.exec(
+            u"INSERT INTO natter_schema (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM natter_schema)"_s) ||
+        !query.exec(u"SELECT version FROM natter_schema"_s) || !query.next())
+        return rollback(u"cannot read the schema version of %1"_s.arg(displayLocation()));
+    const int found = query.value(0).toInt();
+    const auto &steps = postgresMigrations();
+    if (found > steps.size()) {
+        query = QSqlQuery();
+        m_db.rollback();
+        m_errorString = u"%1 has schema version %2, newer than this natterd knows (%3); "
+                        u"use a newer natterd"_s.arg(displayLocation())
+                            .arg(found)
+                            .arg(steps.size());
+        return false;
+    }
+    for (int version = found + 1; version <= steps.size(); ++version) {
+        for (const QString &statement : steps.at(version - 1)) {
+            if (!query.exec(statement))
+                return rollback(u"migration to schema %1 failed"_s.arg(version));
+        }
+        if (!query.exec(u"UPDATE natter_schema SET version = %1"_s.arg(version)))
+            return rollback(u"migration to schema %1 failed"_s.arg(version));
+        qCInfo(lcNatterStore).noquote() << "migrating" << displayLocation() << "to schema" << version;
+    }
+    query = QSqlQuery();
+    if (!m_db.commit()) {
+        const QSqlError error = m_db.lastError();
+        m_db.rollback();
+        return fail(u"the migration failed"_s, error);
+    }
+    return true;
+}
+
+bool SqlMessageStore::migrate()
+{
+    if (m_backend == Backend::PostgreSQL)
+        return migratePostgres();
     const int found = schemaVersion();
     if (found < 0)
         return fail(u"%1 is not a usable SQLite database"_s.arg(m_path), m_db.lastError());
@@ -552,7 +881,7 @@ bool SqliteMessageStore::migrate()
     return true;
 }
 
-bool SqliteMessageStore::createWithSchema(const QString &path, int version)
+bool SqlMessageStore::createWithSchema(const QString &path, int version)
 {
     const QString connection = u"natter-schema-%1"_s.arg(version);
     bool ok = version >= 1 && version <= migrations().size();
@@ -573,17 +902,17 @@ bool SqliteMessageStore::createWithSchema(const QString &path, int version)
     return ok;
 }
 
-QString SqliteMessageStore::roomKey(const QString &room)
+QString SqlMessageStore::roomKey(const QString &room)
 {
     return u'#' + room;
 }
 
-QString SqliteMessageStore::directKey(const QString &a, const QString &b)
+QString SqlMessageStore::directKey(const QString &a, const QString &b)
 {
     return a < b ? u'@' + a + u'\n' + b : u'@' + b + u'\n' + a;
 }
 
-SqliteMessageStore::Row SqliteMessageStore::readRow(const QSqlQuery &query) const
+SqlMessageStore::Row SqlMessageStore::readRow(const QSqlQuery &query) const
 {
     Row row;
     Message &message = row.message;
@@ -620,7 +949,7 @@ SqliteMessageStore::Row SqliteMessageStore::readRow(const QSqlQuery &query) cons
     return row;
 }
 
-bool SqliteMessageStore::readMessages(QSqlQuery &query, QList<Message> *messages, qint64 *lastChanged)
+bool SqlMessageStore::readMessages(QSqlQuery &query, QList<Message> *messages, qint64 *lastChanged)
 {
     QList<qsizetype> withReactions;
     while (query.next()) {
@@ -639,7 +968,7 @@ bool SqliteMessageStore::readMessages(QSqlQuery &query, QList<Message> *messages
     return true;
 }
 
-bool SqliteMessageStore::loadReactions(Message *message)
+bool SqlMessageStore::loadReactions(Message *message)
 {
     QSqlQuery &select = *m_selectReactions;
     select.bindValue(0, message->id);
@@ -662,13 +991,16 @@ bool SqliteMessageStore::loadReactions(Message *message)
     return true;
 }
 
-bool SqliteMessageStore::beginWrite()
+bool SqlMessageStore::beginWrite()
 {
-    if (!m_open) {
-        m_errorString = u"the store is not open"_s;
+    if (!ready())
         return false;
-    }
     m_full = false;
+    if (m_backend == Backend::PostgreSQL) {
+        // PostgreSQL's writers do not wait for one another: rows and the
+        // conversation locks of lockConversations() do.
+        return m_db.transaction() || fail(u"cannot begin a transaction"_s, m_db.lastError());
+    }
     if (!applyMaximumSize())
         return false;
     // IMMEDIATE: the write lock now (waiting the busy timeout for it). A
@@ -679,7 +1011,7 @@ bool SqliteMessageStore::beginWrite()
     return true;
 }
 
-std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<MessageDraft> &drafts)
+std::optional<QList<StoredMessage>> SqlMessageStore::append(const QList<MessageDraft> &drafts)
 {
     if (!beginWrite())
         return std::nullopt;
@@ -693,14 +1025,42 @@ std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<Messa
     // that time order and id order agree even if the clock steps back.
     const qint64 nowMs = std::max(QDateTime::currentMSecsSinceEpoch(), m_lastTimestampMs);
     const QDateTime now = QDateTime::fromMSecsSinceEpoch(nowMs, Qt::UTC);
+    // SQLite: the one natterd of the file counts on from the last id.
+    // PostgreSQL: ids from the shared sequence, taken while holding the
+    // locks of the batch's conversations (to its commit), so that another
+    // natterd's message to one of them takes a higher id and commits after.
     qint64 nextId = m_lastId + 1;
+    QList<qint64> sequenceIds;
+    if (m_backend == Backend::PostgreSQL && !drafts.isEmpty()) {
+        QStringList conversations;
+        for (const MessageDraft &draft : drafts)
+            conversations.append(conversationKeyOf(draft.message));
+        if (!lockConversations(conversations)) {
+            m_db.rollback();
+            return std::nullopt;
+        }
+        QSqlQuery &take = *m_takeIds;
+        take.bindValue(0, int(drafts.size()));
+        if (!take.exec())
+            return rollback(u"cannot take message ids"_s, take.lastError());
+        while (take.next())
+            sequenceIds.append(take.value(0).toLongLong());
+        take.finish();
+        std::sort(sequenceIds.begin(), sequenceIds.end());
+        if (sequenceIds.size() != drafts.size())
+            return rollback(u"cannot take message ids"_s, take.lastError());
+    }
+    qint64 lastStoredId = m_lastId;
 
     QList<StoredMessage> stored;
     stored.reserve(drafts.size());
     QSet<QString> roomsSpoken;
     const qint64 firstId = nextId;
-    for (const MessageDraft &draft : drafts) {
-        const Message &message = draft.message;
+    for (qsizetype at = 0; at < drafts.size(); ++at) {
+        const Message &message = drafts.at(at).message;
+        const bool holdForRecipient = drafts.at(at).holdForRecipient;
+        if (!sequenceIds.isEmpty())
+            nextId = sequenceIds.at(at);
         const bool direct = message.isDirect();
         const bool rich = message.reply.id > 0 || !message.mentions.isEmpty();
         QSqlQuery &insert = rich ? *m_insertRichMessage : *m_insertMessage;
@@ -760,7 +1120,7 @@ std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<Messa
             stored.append(StoredMessage{std::move(original.message), true});
             continue;
         }
-        if (draft.holdForRecipient && direct) {
+        if (holdForRecipient && direct) {
             QSqlQuery &hold = *m_holdDirect;
             hold.bindValue(0, message.to);
             hold.bindValue(1, nextId);
@@ -783,12 +1143,13 @@ std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<Messa
         if (!direct)
             roomsSpoken.insert(message.room);
         Message result = message;
+        lastStoredId = nextId;
         result.id = nextId++;
         result.timestamp = now;
         result.reply = reply;
         stored.append(StoredMessage{std::move(result), false});
     }
-    if (nextId > firstId) {
+    if (m_backend == Backend::SQLite && nextId > firstId) {
         // Into the search index, in the same transaction: the new ids are
         // contiguous (a resent message takes none), so one statement.
         QSqlQuery &index = *m_indexMessages;
@@ -807,9 +1168,9 @@ std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<Messa
     stallForTesting();
     if (!m_db.commit())
         return rollback(u"cannot commit"_s, m_db.lastError());
-    m_lastId = nextId - 1;
+    m_lastId = std::max(m_lastId, lastStoredId);
     m_lastTimestampMs = nowMs;
-    if (m_mode == OpenMode::Writer && m_sinceCheckpoint.hasExpired(1000)) {
+    if (m_backend == Backend::SQLite && m_mode == OpenMode::Writer && m_sinceCheckpoint.hasExpired(1000)) {
         // SQLite starts the WAL over only in a write transaction that began
         // with every frame already copied back. Under a steady stream of
         // commits the checkpointer thread never finishes between two of
@@ -824,12 +1185,10 @@ std::optional<QList<StoredMessage>> SqliteMessageStore::append(const QList<Messa
     return stored;
 }
 
-std::optional<HistoryPage> SqliteMessageStore::history(const HistoryQuery &query)
+std::optional<HistoryPage> SqlMessageStore::history(const HistoryQuery &query)
 {
-    if (!m_open) {
-        m_errorString = u"the store is not open"_s;
+    if (!ready())
         return std::nullopt;
-    }
     const QString conversation =
         query.room.isEmpty() ? directKey(query.userA, query.userB) : roomKey(query.room);
     HistoryPage page;
@@ -885,13 +1244,11 @@ std::optional<HistoryPage> SqliteMessageStore::history(const HistoryQuery &query
     return page;
 }
 
-std::optional<QList<Message>> SqliteMessageStore::heldDirectMessages(const QString &recipient, qint64 afterId,
-                                                                     int limit)
+std::optional<QList<Message>> SqlMessageStore::heldDirectMessages(const QString &recipient, qint64 afterId,
+                                                                  int limit)
 {
-    if (!m_open) {
-        m_errorString = u"the store is not open"_s;
+    if (!ready())
         return std::nullopt;
-    }
     QSqlQuery &select = *m_selectHeld;
     select.bindValue(0, recipient);
     select.bindValue(1, afterId);
@@ -910,12 +1267,10 @@ std::optional<QList<Message>> SqliteMessageStore::heldDirectMessages(const QStri
     return messages;
 }
 
-bool SqliteMessageStore::releaseHeldDirectMessages(const QString &recipient, const QList<qint64> &ids)
+bool SqlMessageStore::releaseHeldDirectMessages(const QString &recipient, const QList<qint64> &ids)
 {
-    if (!m_open) {
-        m_errorString = u"the store is not open"_s;
+    if (!ready())
         return false;
-    }
     if (ids.isEmpty())
         return true;
     if (!beginWrite())
@@ -938,12 +1293,10 @@ bool SqliteMessageStore::releaseHeldDirectMessages(const QString &recipient, con
     return true;
 }
 
-bool SqliteMessageStore::holdDirectMessages(const QString &recipient, const QList<qint64> &ids)
+bool SqlMessageStore::holdDirectMessages(const QString &recipient, const QList<qint64> &ids)
 {
-    if (!m_open) {
-        m_errorString = u"the store is not open"_s;
+    if (!ready())
         return false;
-    }
     QSqlQuery &hold = *m_holdDirect;
     for (const qint64 id : ids) {
         hold.bindValue(0, recipient);
@@ -954,12 +1307,12 @@ bool SqliteMessageStore::holdDirectMessages(const QString &recipient, const QLis
     return true;
 }
 
-MessageStore::WriterFactory SqliteMessageStore::writerFactory() const
+MessageStore::WriterFactory SqlMessageStore::writerFactory() const
 {
-    if (!m_open || m_path == u":memory:"_s || m_mode != OpenMode::Server)
+    if (!m_open || (m_backend == Backend::SQLite && m_path == u":memory:"_s) || m_mode != OpenMode::Server)
         return {};
     return [path = m_path, shared = m_shared](QString *error) -> std::unique_ptr<MessageStore> {
-        auto writer = std::make_unique<SqliteMessageStore>(path, OpenMode::Writer);
+        auto writer = std::make_unique<SqlMessageStore>(path, OpenMode::Writer);
         writer->m_shared = shared;
         if (!writer->open()) {
             *error = writer->errorString();
@@ -969,18 +1322,17 @@ MessageStore::WriterFactory SqliteMessageStore::writerFactory() const
     };
 }
 
-std::optional<int> SqliteMessageStore::deleteOlderThan(qint64 cutoffMs, int batch)
+std::optional<int> SqlMessageStore::deleteOlderThan(qint64 cutoffMs, int batch)
 {
     // Ids grow with time: the oldest rows come first in id order, so each
     // batch is a short scan from the start, never the whole table.
-    if (!m_open) {
-        m_errorString = u"the store is not open"_s;
+    if (!ready())
         return std::nullopt;
-    }
     if (!beginWrite())
         return std::nullopt;
     QSqlQuery last(m_db);
-    last.prepare(u"SELECT MAX(id) FROM (SELECT id FROM messages WHERE ts < ? ORDER BY id LIMIT ?)"_s);
+    last.prepare(
+        u"SELECT MAX(id) FROM (SELECT id FROM messages WHERE ts < ? ORDER BY id LIMIT ?) AS oldest"_s);
     last.bindValue(0, cutoffMs);
     last.bindValue(1, batch);
     if (!last.exec() || !last.next()) {
@@ -1022,12 +1374,10 @@ std::optional<int> SqliteMessageStore::deleteOlderThan(qint64 cutoffMs, int batc
     return deleted;
 }
 
-std::optional<QSet<QString>> SqliteMessageStore::heldRecipients()
+std::optional<QSet<QString>> SqlMessageStore::heldRecipients()
 {
-    if (!m_open) {
-        m_errorString = u"the store is not open"_s;
+    if (!ready())
         return std::nullopt;
-    }
     QSqlQuery query(m_db);
     query.setForwardOnly(true);
     if (!query.exec(u"SELECT DISTINCT recipient FROM held_direct"_s)) {
@@ -1040,12 +1390,10 @@ std::optional<QSet<QString>> SqliteMessageStore::heldRecipients()
     return recipients;
 }
 
-std::optional<int> SqliteMessageStore::heldCount(const QString &recipient)
+std::optional<int> SqlMessageStore::heldCount(const QString &recipient)
 {
-    if (!m_open) {
-        m_errorString = u"the store is not open"_s;
+    if (!ready())
         return std::nullopt;
-    }
     QSqlQuery &count = *m_countHeld;
     count.bindValue(0, recipient);
     if (!count.exec() || !count.next()) {
@@ -1057,12 +1405,10 @@ std::optional<int> SqliteMessageStore::heldCount(const QString &recipient)
     return held;
 }
 
-std::optional<std::optional<Message>> SqliteMessageStore::message(qint64 id)
+std::optional<std::optional<Message>> SqlMessageStore::message(qint64 id)
 {
-    if (!m_open) {
-        m_errorString = u"the store is not open"_s;
+    if (!ready())
         return std::nullopt;
-    }
     QSqlQuery &select = *m_selectMessage;
     select.bindValue(0, id);
     QList<Message> found;
@@ -1075,7 +1421,7 @@ std::optional<std::optional<Message>> SqliteMessageStore::message(qint64 id)
     return std::optional<Message>(found.constFirst());
 }
 
-bool SqliteMessageStore::execute(const QString &sql, const QVariantList &values, int *rowsAffected)
+bool SqlMessageStore::execute(const QString &sql, const QVariantList &values, int *rowsAffected)
 {
     QSqlQuery query(m_db);
     if (!query.prepare(sql))
@@ -1089,12 +1435,40 @@ bool SqliteMessageStore::execute(const QString &sql, const QVariantList &values,
     return true;
 }
 
-std::optional<MessageUpdate>
-SqliteMessageStore::changeMessage(qint64 id, const std::function<bool(qint64, bool *)> &change)
+std::optional<MessageUpdate> SqlMessageStore::changeMessage(qint64 id,
+                                                            const std::function<bool(qint64, bool *)> &change)
 {
     if (!beginWrite())
         return std::nullopt;
-    const qint64 seq = m_lastChangeSeq + 1;
+    qint64 seq = m_lastChangeSeq + 1;
+    if (m_backend == Backend::PostgreSQL) {
+        // As for ids: the conversation's lock before its next change number,
+        // so that its changes commit in the order of their numbers.
+        QSqlQuery &select = *m_selectMessage;
+        select.bindValue(0, id);
+        if (!select.exec()) {
+            fail(u"cannot read a message"_s, select.lastError());
+            m_db.rollback();
+            return std::nullopt;
+        }
+        const QString conversation = select.next() ? select.value(1).toString() : QString();
+        select.finish();
+        if (conversation.isEmpty()) {
+            m_db.rollback();
+            m_errorString = u"message %1 does not exist or is deleted"_s.arg(id);
+            return std::nullopt;
+        }
+        QSqlQuery take(m_db);
+        if (!lockConversations({conversation}) || !take.exec(u"SELECT nextval('change_seqs')"_s) ||
+            !take.next()) {
+            if (take.lastError().isValid())
+                fail(u"cannot take a change number"_s, take.lastError());
+            take = QSqlQuery();
+            m_db.rollback();
+            return std::nullopt;
+        }
+        seq = take.value(0).toLongLong();
+    }
     bool changed = true;
     if (!change(seq, &changed)) {
         m_db.rollback();
@@ -1107,15 +1481,15 @@ SqliteMessageStore::changeMessage(qint64 id, const std::function<bool(qint64, bo
         return std::nullopt;
     }
     if (changed)
-        m_lastChangeSeq = seq;
+        m_lastChangeSeq = std::max(m_lastChangeSeq, seq);
     const std::optional<std::optional<Message>> now = message(id);
     if (!now || !*now)
         return std::nullopt;
     return MessageUpdate{**now, changed ? seq : 0, changed};
 }
 
-std::optional<MessageUpdate> SqliteMessageStore::editMessage(qint64 id, const QString &text,
-                                                             const QStringList &mentions)
+std::optional<MessageUpdate> SqlMessageStore::editMessage(qint64 id, const QString &text,
+                                                          const QStringList &mentions)
 {
     return changeMessage(id, [&](qint64 seq, bool *) {
         const qint64 nowMs = nowNotBefore(m_lastTimestampMs);
@@ -1135,7 +1509,7 @@ std::optional<MessageUpdate> SqliteMessageStore::editMessage(qint64 id, const QS
     });
 }
 
-std::optional<MessageUpdate> SqliteMessageStore::deleteMessage(qint64 id)
+std::optional<MessageUpdate> SqlMessageStore::deleteMessage(qint64 id)
 {
     return changeMessage(id, [&](qint64 seq, bool *) {
         int rows = 0;
@@ -1155,14 +1529,15 @@ std::optional<MessageUpdate> SqliteMessageStore::deleteMessage(qint64 id)
     });
 }
 
-std::optional<MessageUpdate> SqliteMessageStore::react(qint64 id, const User &user, const QString &emoji,
-                                                       bool on)
+std::optional<MessageUpdate> SqlMessageStore::react(qint64 id, const User &user, const QString &emoji,
+                                                    bool on)
 {
     return changeMessage(id, [&](qint64 seq, bool *changed) {
         int rows = 0;
         const bool done =
-            on ? execute(u"INSERT OR IGNORE INTO reactions (message_id, emoji, email, name, ts)"
-                         u" SELECT id, ?, ?, ?, ? FROM messages WHERE id = ? AND deleted = 0"_s,
+            on ? execute(u"INSERT INTO reactions (message_id, emoji, email, name, ts)"
+                         u" SELECT id, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT)"
+                         u" FROM messages WHERE id = ? AND deleted = 0 ON CONFLICT DO NOTHING"_s,
                          {emoji, user.email, user.name, QDateTime::currentMSecsSinceEpoch(), id}, &rows)
                : execute(u"DELETE FROM reactions WHERE message_id = ? AND emoji = ? AND email = ?"_s,
                          {id, emoji, user.email}, &rows);
@@ -1171,19 +1546,18 @@ std::optional<MessageUpdate> SqliteMessageStore::react(qint64 id, const User &us
         *changed = rows > 0;
         if (!*changed)
             return true;
-        return execute(
-            u"UPDATE messages SET changed = ?,"
-            u" has_reactions = EXISTS (SELECT 1 FROM reactions WHERE message_id = ?) WHERE id = ?"_s,
-            {seq, id, id});
+        return execute(u"UPDATE messages SET changed = ?,"
+                       u" has_reactions = CASE WHEN EXISTS (SELECT 1 FROM reactions WHERE message_id = ?) "
+                       u"THEN 1 ELSE 0 END"
+                       u" WHERE id = ?"_s,
+                       {seq, id, id});
     });
 }
 
-std::optional<ChangesPage> SqliteMessageStore::changes(const ChangesQuery &query)
+std::optional<ChangesPage> SqlMessageStore::changes(const ChangesQuery &query)
 {
-    if (!m_open) {
-        m_errorString = u"the store is not open"_s;
+    if (!ready())
         return std::nullopt;
-    }
     const ConversationId &conversation = query.conversation;
     QSqlQuery select(m_db);
     select.setForwardOnly(true);
@@ -1223,14 +1597,41 @@ std::optional<ChangesPage> SqliteMessageStore::changes(const ChangesQuery &query
     return page;
 }
 
-QString SqliteMessageStore::conversationKey(const ConversationId &conversation)
+QString SqlMessageStore::conversationKeyOf(const Message &message)
+{
+    return message.isDirect() ? directKey(message.from.email, message.to) : roomKey(message.room);
+}
+
+bool SqlMessageStore::lockConversations(QStringList conversations)
+{
+    // Locked in one order (their keys') by every natterd: no deadlock.
+    QList<qint64> keys;
+    for (const QString &conversation : std::as_const(conversations)) {
+        const QByteArray digest = QCryptographicHash::hash(conversation.toUtf8(), QCryptographicHash::Sha256);
+        qint64 key = 0;
+        std::memcpy(&key, digest.constData(), sizeof key);
+        keys.append(key);
+    }
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    QSqlQuery &lock = *m_lockConversation;
+    for (const qint64 key : std::as_const(keys)) {
+        lock.bindValue(0, key);
+        if (!lock.exec())
+            return fail(u"cannot lock a conversation"_s, lock.lastError());
+        lock.finish();
+    }
+    return true;
+}
+
+QString SqlMessageStore::conversationKey(const ConversationId &conversation)
 {
     return conversation.isDirect() ? directKey(conversation.userA, conversation.userB)
                                    : roomKey(conversation.room);
 }
 
-std::optional<Protocol::ConversationState> SqliteMessageStore::conversationState(const QString &email,
-                                                                                 const QString &key)
+std::optional<Protocol::ConversationState> SqlMessageStore::conversationState(const QString &email,
+                                                                              const QString &key)
 {
     QSqlQuery select(m_db);
     select.prepare(u"SELECT read_id, muted FROM conversation_state WHERE email = ? AND conversation = ?"_s);
@@ -1267,29 +1668,26 @@ std::optional<Protocol::ConversationState> SqliteMessageStore::conversationState
 }
 
 std::optional<Protocol::ConversationState>
-SqliteMessageStore::markRead(const QString &email, const ConversationId &conversation, qint64 id)
+SqlMessageStore::markRead(const QString &email, const ConversationId &conversation, qint64 id)
 {
-    if (!m_open) {
-        m_errorString = u"the store is not open"_s;
+    if (!ready())
         return std::nullopt;
-    }
     const QString key = conversationKey(conversation);
-    if (!execute(
-            u"INSERT INTO conversation_state (email, conversation, read_id) VALUES (?, ?, ?)"
-            u" ON CONFLICT (email, conversation) DO UPDATE SET read_id = MAX(read_id, excluded.read_id)"_s,
-            {email, key, id}) ||
+    if (!execute(u"INSERT INTO conversation_state (email, conversation, read_id) VALUES (?, ?, ?)"
+                 u" ON CONFLICT (email, conversation) DO UPDATE SET read_id ="
+                 u" CASE WHEN excluded.read_id > conversation_state.read_id THEN excluded.read_id"
+                 u" ELSE conversation_state.read_id END"_s,
+                 {email, key, id}) ||
         !trimConversationStates(email))
         return std::nullopt;
     return conversationState(email, key);
 }
 
 std::optional<Protocol::ConversationState>
-SqliteMessageStore::setMuted(const QString &email, const ConversationId &conversation, bool muted)
+SqlMessageStore::setMuted(const QString &email, const ConversationId &conversation, bool muted)
 {
-    if (!m_open) {
-        m_errorString = u"the store is not open"_s;
+    if (!ready())
         return std::nullopt;
-    }
     const QString key = conversationKey(conversation);
     if (!execute(u"INSERT INTO conversation_state (email, conversation, muted) VALUES (?, ?, ?)"
                  u" ON CONFLICT (email, conversation) DO UPDATE SET muted = excluded.muted"_s,
@@ -1299,7 +1697,7 @@ SqliteMessageStore::setMuted(const QString &email, const ConversationId &convers
     return conversationState(email, key);
 }
 
-bool SqliteMessageStore::trimConversationStates(const QString &email)
+bool SqlMessageStore::trimConversationStates(const QString &email)
 {
     // A user who has read thousands of conversations (rooms come and go)
     // keeps the markers of the MaxConversationStates read most recently
@@ -1318,12 +1716,10 @@ bool SqliteMessageStore::trimConversationStates(const QString &email)
                    {email, email, MaxConversationStates});
 }
 
-std::optional<QList<Protocol::ConversationState>> SqliteMessageStore::conversationStates(const QString &email)
+std::optional<QList<Protocol::ConversationState>> SqlMessageStore::conversationStates(const QString &email)
 {
-    if (!m_open) {
-        m_errorString = u"the store is not open"_s;
+    if (!ready())
         return std::nullopt;
-    }
     QSqlQuery select(m_db);
     select.prepare(u"SELECT conversation FROM conversation_state WHERE email = ? ORDER BY conversation"_s);
     select.bindValue(0, email);
@@ -1364,6 +1760,21 @@ QString ftsQuery(const QList<SearchSyntax::Term> &terms)
     return parts.join(u' ');
 }
 
+/// The PostgreSQL tsquery for parsed terms: each a quoted lexeme (so nothing
+/// a user types is tsquery syntax; the words of a phrase follow one another),
+/// all required.
+QString tsQuery(const QList<SearchSyntax::Term> &terms)
+{
+    QStringList parts;
+    for (const SearchSyntax::Term &term : terms) {
+        QString quoted = u'\'' + QString(term.text).replace(u'\\', u"\\\\"_s).replace(u'\'', u"''"_s) + u'\'';
+        if (term.prefix)
+            quoted += u":*"_s;
+        parts.append(quoted);
+    }
+    return parts.join(u" & "_s);
+}
+
 /// Splits a snippet marked with \x01 (start) and \x02 (end) into the plain
 /// text and the ranges that matched.
 Protocol::SearchHit markedSnippet(const QString &marked)
@@ -1386,17 +1797,20 @@ Protocol::SearchHit markedSnippet(const QString &marked)
 
 } // namespace
 
-bool SqliteMessageStore::runSearch(const SearchQuery &query, const QList<qint64> *ids, QSqlQuery *select)
+bool SqlMessageStore::runSearch(const SearchQuery &query, const QList<qint64> *ids, QSqlQuery *select)
 {
     // Only what the reader may read: the rooms given, their own direct conversations.
+    const bool postgres = m_backend == Backend::PostgreSQL;
     QString access = u"(m.recipient IS NOT NULL AND (m.sender_email = ? OR m.recipient = ?))"_s;
-    QVariantList values{ftsQuery(query.terms), query.reader, query.reader};
+    QVariantList values{postgres ? tsQuery(query.terms) : ftsQuery(query.terms), query.reader, query.reader};
     if (!query.rooms.isEmpty()) {
         access += u" OR m.conversation IN ("_s + QStringList(query.rooms.size(), u"?"_s).join(u',') + u')';
         for (const QString &room : query.rooms)
             values.append(roomKey(room));
     }
-    QString where = u"messages_fts MATCH ? AND m.deleted = 0 AND ("_s + access + u')';
+    QString where = (postgres ? u"to_tsvector('natter', m.text) @@ to_tsquery('natter', ?)"_s
+                              : u"messages_fts MATCH ?"_s) +
+                    u" AND m.deleted = 0 AND ("_s + access + u')';
     if (query.only) {
         where += u" AND m.conversation = ?"_s;
         values.append(conversationKey(*query.only));
@@ -1415,22 +1829,45 @@ bool SqliteMessageStore::runSearch(const SearchQuery &query, const QList<qint64>
     }
     QString sql;
     if (ids) {
-        where += u" AND messages_fts.rowid IN ("_s + QStringList(ids->size(), u"?"_s).join(u',') + u')';
+        where += (postgres ? u" AND m.id IN ("_s : u" AND messages_fts.rowid IN ("_s) +
+                 QStringList(ids->size(), u"?"_s).join(u',') + u')';
         for (const qint64 id : *ids)
             values.append(id);
-        sql = u"SELECT m.id, m.conversation, m.recipient, m.sender_email, m.sender_name, m.text, m.ts,"
-              u" m.client_id, m.edited_ts, m.deleted, m.reply_to, m.reply_sender_email, m.reply_sender_name,"
-              u" m.reply_text, m.mentions, m.has_reactions, m.changed,"
-              u" snippet(messages_fts, 0, char(1), char(2), '…', 16)"
-              u" FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid WHERE "_s +
-              where;
+        if (postgres) {
+            // The query again for the marks: its parameter comes first.
+            values.prepend(values.constFirst());
+            sql = u"SELECT m.id, m.conversation, m.recipient, m.sender_email, m.sender_name, m.text, m.ts,"
+                  u" m.client_id, m.edited_ts, m.deleted, m.reply_to, m.reply_sender_email,"
+                  u" m.reply_sender_name, m.reply_text, m.mentions, m.has_reactions, m.changed,"
+                  u" ts_headline('natter', m.text, to_tsquery('natter', ?), 'StartSel=' || chr(1) ||"
+                  u" ', StopSel=' || chr(2) || ', MaxWords=16, MinWords=6, MaxFragments=1, "
+                  u"FragmentDelimiter=…')"
+                  u" FROM messages m WHERE "_s +
+                  where;
+        } else {
+            sql = u"SELECT m.id, m.conversation, m.recipient, m.sender_email, m.sender_name, m.text, m.ts,"
+                  u" m.client_id, m.edited_ts, m.deleted, m.reply_to, m.reply_sender_email, "
+                  u"m.reply_sender_name,"
+                  u" m.reply_text, m.mentions, m.has_reactions, m.changed,"
+                  u" snippet(messages_fts, 0, char(1), char(2), '…', 16)"
+                  u" FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid WHERE "_s +
+                  where;
+        }
+    } else if (postgres) {
+        values.prepend(values.constFirst()); // the query again, for the rank
+        sql = u"SELECT id FROM (SELECT m.id AS id, ts_rank(to_tsvector('natter', m.text),"
+              u" to_tsquery('natter', ?)) AS score FROM messages m WHERE "_s +
+              where + u" ORDER BY m.id DESC LIMIT ?) AS recent ORDER BY score DESC, id DESC LIMIT ?"_s;
+        values.append(SearchCandidates);
+        values.append(query.limit);
     } else {
         // Ranked among the most recent matches only: a word in every tenth
         // message of a million would otherwise be scored 100,000 times per
         // search. FTS5 walks its matches newest first and stops there.
         sql = u"SELECT id FROM (SELECT m.id AS id, bm25(messages_fts) AS score FROM messages_fts"
               u" JOIN messages m ON m.id = messages_fts.rowid WHERE "_s +
-              where + u" ORDER BY messages_fts.rowid DESC LIMIT ?) ORDER BY score, id DESC LIMIT ?"_s;
+              where +
+              u" ORDER BY messages_fts.rowid DESC LIMIT ?) AS recent ORDER BY score, id DESC LIMIT ?"_s;
         values.append(SearchCandidates);
         values.append(query.limit);
     }
@@ -1444,12 +1881,10 @@ bool SqliteMessageStore::runSearch(const SearchQuery &query, const QList<qint64>
     return true;
 }
 
-std::optional<QList<qint64>> SqliteMessageStore::search(const SearchQuery &query)
+std::optional<QList<qint64>> SqlMessageStore::search(const SearchQuery &query)
 {
-    if (!m_open) {
-        m_errorString = u"the store is not open"_s;
+    if (!ready())
         return std::nullopt;
-    }
     QSqlQuery select(m_db);
     if (!runSearch(query, nullptr, &select))
         return std::nullopt;
@@ -1459,13 +1894,11 @@ std::optional<QList<qint64>> SqliteMessageStore::search(const SearchQuery &query
     return ids;
 }
 
-std::optional<QList<Protocol::SearchHit>> SqliteMessageStore::searchHits(const SearchQuery &query,
-                                                                         const QList<qint64> &ids)
+std::optional<QList<Protocol::SearchHit>> SqlMessageStore::searchHits(const SearchQuery &query,
+                                                                      const QList<qint64> &ids)
 {
-    if (!m_open) {
-        m_errorString = u"the store is not open"_s;
+    if (!ready())
         return std::nullopt;
-    }
     if (ids.isEmpty())
         return QList<Protocol::SearchHit>{};
     QSqlQuery select(m_db);

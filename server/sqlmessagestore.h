@@ -18,17 +18,33 @@ QT_END_NAMESPACE
 
 namespace Natter {
 
-class SqliteAccountStore;
+class SqlAccountStore;
 class WalCheckpointer;
 
-/// The default store: one SQLite file, WAL journal, schema versioned with
-/// PRAGMA user_version and migrated forward on open.
+/// Messages in an SQL database, one of two:
+/// - SQLite (the default): one file, WAL journal, one natterd per file (it
+///   assigns ids in memory), schema versioned with PRAGMA user_version;
+/// - PostgreSQL (a location postgresql://USER[:PASSWORD]@HOST:PORT/DB):
+///   shared by several natterd, which take ids and change sequence numbers
+///   from sequences while holding their conversation's lock until commit, so
+///   that in every conversation ids commit in increasing order (a resume after
+///   an id never misses one committed later); schema versioned in the table
+///   natter_schema.
+/// Both are migrated forward on open and behave the same behind MessageStore.
 ///
 /// Not thread-safe: use it from the thread that opened it.
-class SqliteMessageStore final : public MessageStore
+class SqlMessageStore final : public MessageStore
 {
 public:
     static constexpr int SchemaVersion = 8;
+
+    enum class Backend
+    {
+        SQLite,
+        PostgreSQL,
+    };
+    /// Which backend a --db location names.
+    static Backend backendOf(const QString &location);
 
     enum class OpenMode
     {
@@ -37,15 +53,19 @@ public:
         Writer,         ///< a Server's second connection, for its writer thread (writerFactory())
     };
 
-    /// path may be ":memory:" for a throw-away store. The file and a missing
-    /// folder are created for their owner only (0600 and 0700).
-    explicit SqliteMessageStore(QString path, OpenMode mode = OpenMode::Server);
-    ~SqliteMessageStore() override;
-    Q_DISABLE_COPY_MOVE(SqliteMessageStore)
+    /// location: an SQLite file, ":memory:" for a throw-away store, or a
+    /// postgresql:// URL. A file and a missing folder are created for their
+    /// owner only (0600 and 0700).
+    explicit SqlMessageStore(QString location, OpenMode mode = OpenMode::Server);
+    ~SqlMessageStore() override;
+    Q_DISABLE_COPY_MOVE(SqlMessageStore)
 
     /// Opens (creating the file and its folder if needed) and migrates.
     bool open();
     bool isOpen() const { return m_open; }
+    Backend backend() const { return m_backend; }
+    /// Where the store is (a password left out).
+    QString displayLocation() const;
     /// The schema version found in the file after open().
     int schemaVersion();
 
@@ -118,11 +138,27 @@ public:
     static QString roomKey(const QString &room);
     static QString directKey(const QString &a, const QString &b);
     static QString conversationKey(const ConversationId &conversation);
+    static QString conversationKeyOf(const Message &message);
 
 private:
     /// Sleeps as setCommitStallForTesting() asked, if it did.
     void stallForTesting();
+    bool openSqlite();
+    bool openPostgres();
+    /// Reads where the store stands and prepares the statements used most.
+    bool prepareStatements();
+    void resetStatements();
+    bool setUpPostgresSession();
+    /// Open, and (PostgreSQL, after a failure) still connected or connected again.
+    bool ready();
+    bool reconnectIfLost();
     bool migrate();
+    bool migratePostgres();
+    /// PostgreSQL: takes the locks of conversations (keys as in messages)
+    /// until the transaction ends.
+    bool lockConversations(QStringList conversations);
+    /// The advisory lock natterds migrate a PostgreSQL database under.
+    static constexpr qint64 SchemaLockKey = 0x4e61747465720001; // "Natter", 1
     static bool createPrivateFolder(const QString &path);
     bool prepare(std::optional<QSqlQuery> &query, const QString &sql);
     bool fail(const QString &what, const QSqlError &error);
@@ -163,11 +199,12 @@ private:
 
     QString m_path;
     OpenMode m_mode;
+    Backend m_backend;
     std::shared_ptr<Shared> m_shared = std::make_shared<Shared>();
     qint64 m_appliedMaximumBytes = 0;
     QElapsedTimer m_sinceCheckpoint; // Writer: its own checkpoints, so that the WAL restarts
     QString m_connectionName;
-    std::unique_ptr<SqliteAccountStore> m_accounts;
+    std::unique_ptr<SqlAccountStore> m_accounts;
     std::unique_ptr<QLockFile> m_lock;
     std::unique_ptr<WalCheckpointer> m_checkpointer;
     QSqlDatabase m_db;
@@ -178,6 +215,11 @@ private:
     QString m_serverId;
     qint64 m_lastTimestampMs = 0;
     qint64 m_lastChangeSeq = 0;
+    // PostgreSQL: a failure is followed by a check of the connection, a lost
+    // one by attempts to connect again, each after a longer delay.
+    bool m_checkConnection = false;
+    QElapsedTimer m_reconnectDelay; // valid: the connection is lost
+    qint64 m_reconnectDelayMs = 0;
 
     std::optional<QSqlQuery> m_insertMessage;
     std::optional<QSqlQuery> m_findByClientId;
@@ -194,6 +236,8 @@ private:
     std::optional<QSqlQuery> m_insertRichMessage; // with a reply or mentions
     std::optional<QSqlQuery> m_selectReactions;
     std::optional<QSqlQuery> m_countUnread;
+    std::optional<QSqlQuery> m_takeIds;          // PostgreSQL
+    std::optional<QSqlQuery> m_lockConversation; // PostgreSQL
 };
 
 } // namespace Natter

@@ -1,8 +1,8 @@
-// SqliteMessageStore: the records of files and uploads (schema 8). The bytes
+// SqlMessageStore: the records of files and uploads (schema 8). The bytes
 // themselves live in the FileVault, beside the database.
 
 #include "server/serverlogging.h"
-#include "server/sqlitemessagestore.h"
+#include "server/sqlmessagestore.h"
 
 #include <QDateTime>
 #include <QSqlError>
@@ -34,7 +34,7 @@ QVariant nullIfEmpty(const QString &value)
 
 } // namespace
 
-std::optional<QList<UploadRecord>> SqliteMessageStore::readUploads(QSqlQuery &query)
+std::optional<QList<UploadRecord>> SqlMessageStore::readUploads(QSqlQuery &query)
 {
     QList<UploadRecord> uploads;
     while (query.next()) {
@@ -60,7 +60,7 @@ std::optional<QList<UploadRecord>> SqliteMessageStore::readUploads(QSqlQuery &qu
     return uploads;
 }
 
-QList<FileRecord> SqliteMessageStore::readFiles(QSqlQuery &query)
+QList<FileRecord> SqlMessageStore::readFiles(QSqlQuery &query)
 {
     QList<FileRecord> files;
     while (query.next())
@@ -70,10 +70,10 @@ QList<FileRecord> SqliteMessageStore::readFiles(QSqlQuery &query)
     return files;
 }
 
-std::optional<std::optional<Message>> SqliteMessageStore::messageByClientId(const QString &sender,
-                                                                            const QString &clientId)
+std::optional<std::optional<Message>> SqlMessageStore::messageByClientId(const QString &sender,
+                                                                         const QString &clientId)
 {
-    if (!m_open)
+    if (!ready())
         return std::nullopt;
     QSqlQuery &find = *m_findByClientId;
     find.bindValue(0, sender);
@@ -90,14 +90,14 @@ std::optional<std::optional<Message>> SqliteMessageStore::messageByClientId(cons
     return std::optional<Message>(found.constFirst());
 }
 
-std::optional<qint64> SqliteMessageStore::createUpload(const UploadRecord &upload)
+std::optional<qint64> SqlMessageStore::createUpload(const UploadRecord &upload)
 {
-    if (!m_open)
+    if (!ready())
         return std::nullopt;
     QSqlQuery insert(m_db);
     insert.prepare(u"INSERT INTO uploads (sender, client_id, room, recipient, name, size, sha256, mime, text,"
                    u" reply_to, image_width, image_height, thumbnail_id, thumbnail, started_ms, sender_name)"
-                   u" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"_s);
+                   u" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"_s);
     const QVariantList values{upload.sender,
                               upload.clientId,
                               nullIfEmpty(upload.room),
@@ -116,17 +116,17 @@ std::optional<qint64> SqliteMessageStore::createUpload(const UploadRecord &uploa
                               upload.senderName.isNull() ? u""_s : upload.senderName};
     for (int i = 0; i < values.size(); ++i)
         insert.bindValue(i, values.at(i));
-    if (!insert.exec()) {
+    if (!insert.exec() || !insert.next()) {
         fail(u"cannot record an upload"_s, insert.lastError());
         return std::nullopt;
     }
-    return insert.lastInsertId().toLongLong();
+    return insert.value(0).toLongLong();
 }
 
-std::optional<std::optional<UploadRecord>> SqliteMessageStore::upload(const QString &sender,
-                                                                      const QString &clientId)
+std::optional<std::optional<UploadRecord>> SqlMessageStore::upload(const QString &sender,
+                                                                   const QString &clientId)
 {
-    if (!m_open)
+    if (!ready())
         return std::nullopt;
     QSqlQuery select(m_db);
     select.prepare(QLatin1String(UploadColumns) + u"WHERE sender = ? AND client_id = ?"_s);
@@ -144,14 +144,14 @@ std::optional<std::optional<UploadRecord>> SqliteMessageStore::upload(const QStr
     return std::optional<UploadRecord>(uploads->constFirst());
 }
 
-bool SqliteMessageStore::deleteUpload(qint64 id)
+bool SqlMessageStore::deleteUpload(qint64 id)
 {
-    return m_open && execute(u"DELETE FROM uploads WHERE id = ?"_s, {id});
+    return ready() && execute(u"DELETE FROM uploads WHERE id = ?"_s, {id});
 }
 
-std::optional<QList<UploadRecord>> SqliteMessageStore::uploadsStartedBefore(qint64 ms)
+std::optional<QList<UploadRecord>> SqlMessageStore::uploadsStartedBefore(qint64 ms)
 {
-    if (!m_open)
+    if (!ready())
         return std::nullopt;
     QSqlQuery select(m_db);
     select.prepare(QLatin1String(UploadColumns) + u"WHERE started_ms < ? ORDER BY id LIMIT 1000"_s);
@@ -163,7 +163,7 @@ std::optional<QList<UploadRecord>> SqliteMessageStore::uploadsStartedBefore(qint
     return readUploads(select);
 }
 
-std::optional<FileRecord> SqliteMessageStore::addFile(const FileRecord &file)
+std::optional<FileRecord> SqlMessageStore::addFile(const FileRecord &file)
 {
     if (!beginWrite())
         return std::nullopt;
@@ -196,9 +196,9 @@ std::optional<FileRecord> SqliteMessageStore::addFile(const FileRecord &file)
     return files.constFirst();
 }
 
-std::optional<std::optional<FileRecord>> SqliteMessageStore::file(qint64 id)
+std::optional<std::optional<FileRecord>> SqlMessageStore::file(qint64 id)
 {
-    if (!m_open)
+    if (!ready())
         return std::nullopt;
     QSqlQuery select(m_db);
     select.prepare(QLatin1String(FileColumns) + u"WHERE id = ?"_s);
@@ -213,9 +213,9 @@ std::optional<std::optional<FileRecord>> SqliteMessageStore::file(qint64 id)
     return std::optional<FileRecord>(files.constFirst());
 }
 
-std::optional<QList<Message>> SqliteMessageStore::messagesWithFile(qint64 fileId, int limit)
+std::optional<QList<Message>> SqlMessageStore::messagesWithFile(qint64 fileId, int limit)
 {
-    if (!m_open)
+    if (!ready())
         return std::nullopt;
     QSqlQuery select(m_db);
     select.prepare(
@@ -236,9 +236,9 @@ std::optional<QList<Message>> SqliteMessageStore::messagesWithFile(qint64 fileId
     return messages;
 }
 
-std::optional<qint64> SqliteMessageStore::storageUsed(const QString &sender)
+std::optional<qint64> SqlMessageStore::storageUsed(const QString &sender)
 {
-    if (!m_open)
+    if (!ready())
         return std::nullopt;
     QSqlQuery select(m_db);
     select.prepare(u"SELECT COALESCE(SUM(f.size), 0) FROM messages m JOIN files f ON f.id = m.file_id"
@@ -251,9 +251,9 @@ std::optional<qint64> SqliteMessageStore::storageUsed(const QString &sender)
     return select.value(0).toLongLong();
 }
 
-std::optional<QList<FileRecord>> SqliteMessageStore::unreferencedFiles(qint64 createdBeforeMs, int limit)
+std::optional<QList<FileRecord>> SqlMessageStore::unreferencedFiles(qint64 createdBeforeMs, int limit)
 {
-    if (!m_open)
+    if (!ready())
         return std::nullopt;
     QSqlQuery select(m_db);
     select.prepare(QLatin1String(FileColumns) +
@@ -271,9 +271,9 @@ std::optional<QList<FileRecord>> SqliteMessageStore::unreferencedFiles(qint64 cr
     return readFiles(select);
 }
 
-std::optional<bool> SqliteMessageStore::forgetFile(qint64 id)
+std::optional<bool> SqlMessageStore::forgetFile(qint64 id)
 {
-    if (!m_open)
+    if (!ready())
         return std::nullopt;
     int rows = 0;
     if (!execute(u"DELETE FROM files WHERE id = ?"
