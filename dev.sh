@@ -36,6 +36,8 @@ PACKAGES=(
   # natterd's PostgreSQL store (Qt's QPSQL driver) and the throw-away PostgreSQL
   # server the tests start on 127.0.0.1 (tests/support/postgres.sh)
   libqt6sql6-psql postgresql
+  # natterd --redis (hiredis) and the redis-server the cluster tests start on 127.0.0.1
+  libhiredis-dev redis-server
   # packaging and its checks: dpkg-shlibdeps, file (CPack's DEB generator),
   # the desktop-file, AppStream and systemd validators
   dpkg-dev file desktop-file-utils appstream systemd
