@@ -4,9 +4,12 @@
 #include "server/clientsession.h"
 #include "server/filetransfers.h"
 #include "server/passwordhasher.h"
+#include "server/redisbus.h"
 #include "server/serverlogging.h"
 #include "server/storewriter.h"
 #include "server/transport.h"
+
+#include <QRandomGenerator>
 
 #include <algorithm>
 
@@ -36,6 +39,12 @@ ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store,
 {
     m_files = new FileTransfers(this, m_store.get(), m_config);
     m_clock.start();
+    if (m_config.cluster) {
+        m_instanceId = QByteArray::number(QRandomGenerator::system()->generate64(), 16);
+        m_cluster = new RedisBus(*m_config.cluster, this);
+        m_cluster->setSubscribeDelayForTesting(m_config.clusterSubscribeDelayForTesting);
+        connect(m_cluster, &RedisBus::messageReceived, this, &ChatServer::onClusterMessage);
+    }
     connect(m_transport, &Transport::connectionOpened, this, &ChatServer::onConnectionOpened);
     m_sweepTimer.setInterval(std::max(m_config.pingInterval / 3, std::chrono::milliseconds(20)));
     connect(&m_sweepTimer, &QTimer::timeout, this, &ChatServer::sweep);
@@ -99,6 +108,8 @@ bool ChatServer::listen()
         return false;
     }
     m_sweepTimer.start();
+    if (m_cluster)
+        m_cluster->start(); // connects in the background; until then this natterd serves its own connections
     if (m_config.retentionDays > 0) {
         m_retentionTimer.start();
         QMetaObject::invokeMethod(this, &ChatServer::applyRetention, Qt::QueuedConnection);
@@ -181,6 +192,7 @@ void ChatServer::onDisconnected(ClientSession *session)
             if (user->sessions.isEmpty()) {
                 const User gone = user->user;
                 m_users.erase(user);
+                followUser(gone.email, false);
                 announcePresence(gone, false);
             }
         }
@@ -616,8 +628,10 @@ void ChatServer::completeSignIn(ClientSession *session, const Hello &hello, cons
         writeAccountsLater([user](AccountStore &accounts) { accounts.setName(user.email, user.name); });
     auto state = m_users.find(user.email);
     const bool cameOnline = state == m_users.end();
-    if (cameOnline)
+    if (cameOnline) {
         state = m_users.insert(user.email, UserState{user, {}});
+        followUser(user.email, true);
+    }
     state->user = user;
     for (ClientSession *other : std::as_const(state->sessions))
         other->setUserName(user.name);
@@ -825,6 +839,8 @@ void ChatServer::handle(ClientSession *session, const JoinRoom &join)
     if (!session->isInRoom(join.room)) {
         session->addRoom(join.room);
         room.add(session);
+        if (room.sessions.size() == 1)
+            followRoom(join.room, true);
         int &connections = room.connectionsByUser[user.email];
         ++connections;
         if (connections == 1) {
@@ -841,6 +857,9 @@ void ChatServer::handle(ClientSession *session, const JoinRoom &join)
     HistoryQuery query;
     query.room = join.room;
     query.limit = m_config.historyOnJoin;
+    if (whenFollowing(join.room, session,
+                      [this, query](ClientSession *session) { sendHistory(session, query, Type::JoinRoom); }))
+        return;
     sendHistory(session, query, Type::JoinRoom);
 }
 
@@ -1053,8 +1072,10 @@ void ChatServer::removeFromRoom(ClientSession *session, const QString &roomName)
                 this, [this] { flushDepartures(); }, Qt::QueuedConnection);
         }
     }
-    if (room->sessions.isEmpty())
+    if (room->sessions.isEmpty()) {
         m_rooms.erase(room);
+        followRoom(roomName, false);
+    }
 }
 
 void ChatServer::flushDepartures(const QString &only)
@@ -1347,8 +1368,8 @@ void ChatServer::completeBatch(const QList<PendingSend> &batch, const QList<Mess
     const QList<StoredMessage> &stored = *report.stored;
     for (qsizetype i = 0; i < stored.size(); ++i) {
         const StoredMessage &result = stored.at(i);
-        const QByteArray frame =
-            Connection::wireFrame(Codec::encodeServerFrame(ReceiveMessage{result.message}));
+        const QByteArray json = Codec::encodeServerFrame(ReceiveMessage{result.message});
+        const QByteArray frame = Connection::wireFrame(json);
         if (result.duplicate) {
             // A resend: the original goes back to the one who resent it, nobody else.
             if (ClientSession *origin = batch.at(i).origin)
@@ -1372,6 +1393,7 @@ void ChatServer::completeBatch(const QList<PendingSend> &batch, const QList<Mess
             }
         }
         deliver(message, frame, toRecipient);
+        publishMessage(message, json, drafts.at(i).holdForRecipient);
     }
     for (auto it = wentOffline.cbegin(); it != wentOffline.cend(); ++it) {
         noteHeld(it.key());
@@ -1512,13 +1534,16 @@ void ChatServer::handle(ClientSession *session, const TypingRequest &typing)
 {
     if (typing.isDirect()) {
         // To the other person's connections only; nothing if they are away.
+        // (In a cluster they may be on another natterd.)
         const QString to = Validation::normalizedEmail(typing.to);
         const auto recipient = m_users.constFind(to);
-        if (recipient == m_users.cend() || to == session->user().email ||
+        if ((recipient == m_users.cend() && !m_cluster) || to == session->user().email ||
             !takeRateToken(session, Type::Typing, {}))
             return;
-        sendToAll(recipient->sessions, Connection::wireFrame(Codec::encodeServerFrame(
-                                           TypingNotice{{}, session->user(), typing.active, to})));
+        const TypingNotice notice{{}, session->user(), typing.active, to};
+        if (recipient != m_users.cend())
+            sendToAll(recipient->sessions, Connection::wireFrame(Codec::encodeServerFrame(notice)));
+        publishTyping(notice);
         return;
     }
     if (!session->isInRoom(typing.room)) {
@@ -1527,8 +1552,9 @@ void ChatServer::handle(ClientSession *session, const TypingRequest &typing)
     }
     if (!takeRateToken(session, Type::Typing, {}))
         return;
-    const QByteArray frame = Connection::wireFrame(
-        Codec::encodeServerFrame(TypingNotice{typing.room, session->user(), typing.active, {}}));
+    const TypingNotice notice{typing.room, session->user(), typing.active, {}};
+    const QByteArray frame = Connection::wireFrame(Codec::encodeServerFrame(notice));
+    publishTyping(notice);
     const QString &email = session->user().email;
     for (ClientSession *member : std::as_const(m_rooms[typing.room].sessions)) {
         if (member->user().email != email)

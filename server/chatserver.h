@@ -25,6 +25,7 @@ class Connection;
 class FileTransfers;
 class Transport;
 class PasswordHasher;
+class RedisBus;
 class StoreWriter;
 struct AppendReport;
 
@@ -51,6 +52,8 @@ public:
     quint16 serverPort() const;
     QHostAddress serverAddress() const;
     bool isTls() const;
+    /// In a cluster (--redis): linked to the others now.
+    bool isClusterConnected() const;
     /// The served certificate's SHA-256 (64 hex digits); empty without TLS.
     QString tlsFingerprint() const;
     /// Serves new connections with another certificate (SIGHUP); open ones keep theirs.
@@ -178,9 +181,30 @@ private:
     /// otherwise answers request with an error and returns nullopt.
     std::optional<Message> readableMessage(ClientSession *session, qint64 id, QLatin1String request,
                                            const QString &clientId = {});
-    /// Pushes a changed message to every connection that can read its
-    /// conversation, each with its reader's own view of the reactions.
-    void pushChange(const Protocol::MessageChange &change);
+    /// Pushes a changed message to every connection here that can read its
+    /// conversation (onlyReader: to that user's only), each with its reader's
+    /// own view of the reactions; and (fromCluster false) to the cluster.
+    void pushChange(const Protocol::MessageChange &change, const QString &onlyReader = {},
+                    bool fromCluster = false);
+
+    // The cluster (cluster.cpp): what happens here is published once per
+    // event on the channel of its room or of each user it is for; each
+    // natterd subscribes to the rooms and users it has connections of, and
+    // delivers what others publish to them.
+    void followRoom(const QString &room, bool follow);
+    void followUser(const QString &email, bool follow);
+    /// If this natterd's subscription to room is not confirmed yet, runs then
+    /// (holding session's later requests until it has) and returns true:
+    /// a join's history is read only once every newer message will arrive.
+    bool whenFollowing(const QString &room, ClientSession *session,
+                       std::function<void(ClientSession *)> then);
+    void publishMessage(const Message &message, const QByteArray &json, bool held);
+    void publishChange(const Protocol::MessageChange &change);
+    void publishTyping(const Protocol::TypingNotice &notice);
+    void publish(const QByteArray &channel, char kind, const QByteArray &flags, const QByteArray &json);
+    void onClusterMessage(const QByteArray &channel, const QByteArray &payload);
+    RedisBus *m_cluster = nullptr;
+    QByteArray m_instanceId; ///< random, per process: what this natterd published comes back to it
     /// The message as reader sees it: whether they reacted, and at most
     /// MaxReactionUsers names per emoji.
     static void personalize(Message *message, const QString &reader);

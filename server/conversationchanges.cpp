@@ -123,9 +123,11 @@ void ChatServer::changeStore(ClientSession *session, QLatin1String request, Writ
                 });
 }
 
-void ChatServer::pushChange(const MessageChange &change)
+void ChatServer::pushChange(const MessageChange &change, const QString &onlyReader, bool fromCluster)
 {
     m_lastChangeSeq = std::max(m_lastChangeSeq, change.changeSeq);
+    if (!fromCluster)
+        publishChange(change);
     // Everyone reads the same frame, but those who reacted see "mine".
     QSet<QString> reactors;
     for (const Reaction &reaction : change.message.reactions) {
@@ -151,14 +153,15 @@ void ChatServer::pushChange(const MessageChange &change)
         session->sendWireFrame(*frame);
     };
     const Message &message = change.message;
-    if (!message.isDirect()) {
+    if (!message.isDirect() && onlyReader.isEmpty()) {
         if (const auto room = m_rooms.constFind(message.room); room != m_rooms.cend()) {
             for (ClientSession *session : room->sessions)
                 send(session);
         }
         return;
     }
-    const QStringList readers = message.to == message.from.email
+    const QStringList readers = !onlyReader.isEmpty() ? QStringList{onlyReader}
+                                : message.to == message.from.email
                                     ? QStringList{message.to} // notes to self
                                     : QStringList{message.to, message.from.email};
     for (const QString &email : readers) {

@@ -58,6 +58,11 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
         u"postgresql://USER@HOST:PORT/DATABASE (the password from ~/.pgpass or PGPASSWORD)."_s.arg(
             defaultDatabasePath()),
         u"path|url"_s, defaultDatabasePath());
+    const QCommandLineOption redis(
+        u"redis"_s,
+        u"Join the cluster of natterd that share this --db (PostgreSQL) through Redis pub/sub at "
+        u"redis://HOST:PORT: rooms, direct messages and changes reach people on every natterd."_s,
+        u"url"_s);
     const QCommandLineOption files(
         u"files"_s,
         u"Folder of shared files (default: beside an SQLite database, DATABASE.files; with PostgreSQL "
@@ -175,7 +180,7 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
                        discoveryPort,  noDiscovery, verbose,      registration, maxPerAddress,
                        maxConnections, allowOrigin, tlsCert,      tlsKey,       noTls,
                        fingerprint,    maxDbSize,   maxUpload,    quota,        maxUploads,
-                       threads,        files});
+                       threads,        files,       redis});
     parser.setApplicationDescription(
         parser.applicationDescription() +
         u"\n\nAdministration, beside a running server (passwords are read from "
@@ -330,6 +335,15 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
         if (options.tls && options.tlsCertificatePath.isEmpty())
             return usageError(u"--db postgresql://: give every natterd the same --tls-cert and --tls-key, or "
                               u"--no-tls behind a proxy that does TLS"_s);
+    }
+    if (parser.isSet(redis)) {
+        if (!postgres)
+            return usageError(
+                u"--redis: the natterd of a cluster share one database: give --db postgresql://…"_s);
+        QString error;
+        config.cluster = RedisAddress::parse(parser.value(redis), &error);
+        if (!config.cluster)
+            return usageError(u"--redis: %1"_s.arg(error));
     }
     if (parser.isSet(files))
         config.filesPath = QDir(parser.value(files)).absolutePath();

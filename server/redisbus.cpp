@@ -277,7 +277,9 @@ void RedisBus::connectBoth()
         [this, generation] {
             if (generation != m_generation)
                 return;
-            // Subscribe to everything wanted, anew on every connection.
+            // Subscribe to everything wanted, anew on every connection: linked
+            // once Redis has confirmed them all.
+            m_awaiting = m_channels;
             sendSubscribe(QList<QByteArray>(m_channels.cbegin(), m_channels.cend()), true);
             updateConnected();
         },
@@ -305,7 +307,7 @@ void RedisBus::onConnectionLost(const QString &why)
 void RedisBus::updateConnected()
 {
     const bool connected = m_commands && m_commands->isConnected() && m_subscriber &&
-                           m_subscriber->isConnected() && m_subscribed.contains(m_channels);
+                           m_subscriber->isConnected() && m_awaiting.isEmpty();
     if (connected == m_connected)
         return;
     m_connected = connected;
@@ -321,14 +323,21 @@ void RedisBus::subscribe(const QByteArray &channel)
     if (m_channels.contains(channel))
         return;
     m_channels.insert(channel);
+    if (m_subscribeDelay.count() > 0) {
+        QTimer::singleShot(m_subscribeDelay, this, [this, channel] {
+            if (m_channels.contains(channel) && !m_subscribed.contains(channel))
+                sendSubscribe({channel}, true);
+        });
+        return;
+    }
     sendSubscribe({channel}, true);
-    updateConnected();
 }
 
 void RedisBus::unsubscribe(const QByteArray &channel)
 {
     if (!m_channels.remove(channel))
         return;
+    m_awaiting.remove(channel);
     sendSubscribe({channel}, false);
 }
 
@@ -353,6 +362,8 @@ void RedisBus::onSubscriberReply(const RedisReply &reply)
         Q_EMIT messageReceived(reply.array.at(1), reply.array.at(2));
     } else if (kind == "subscribe") {
         m_subscribed.insert(reply.array.at(1));
+        m_awaiting.remove(reply.array.at(1));
+        Q_EMIT subscribed(reply.array.at(1));
         updateConnected();
     } else if (kind == "unsubscribe") {
         m_subscribed.remove(reply.array.at(1));

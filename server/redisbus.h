@@ -7,6 +7,7 @@
 #include <QString>
 #include <QTimer>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -61,7 +62,12 @@ public:
     /// Receives what is published to channel from now on (and after every reconnect).
     void subscribe(const QByteArray &channel);
     void unsubscribe(const QByteArray &channel);
+    /// Sends each new subscription this much later, as a slow Redis would
+    /// confirm it: tests of what may happen meanwhile only.
+    void setSubscribeDelayForTesting(std::chrono::milliseconds delay) { m_subscribeDelay = delay; }
     QSet<QByteArray> subscriptions() const { return m_channels; }
+    /// Redis confirmed the subscription to channel on the current connection.
+    bool isSubscribed(const QByteArray &channel) const { return m_subscribed.contains(channel); }
 
     /// Publishes payload (any bytes) to channel; false if Redis is not
     /// reachable now (then it is dropped).
@@ -75,6 +81,8 @@ Q_SIGNALS:
     /// A message published to a subscribed channel (by anyone, this natterd too).
     void messageReceived(const QByteArray &channel, const QByteArray &payload);
     void connectedChanged(bool connected);
+    /// Redis confirmed a subscription: what is published to channel from now on arrives.
+    void subscribed(const QByteArray &channel);
 
 private:
     void connectBoth();
@@ -88,6 +96,7 @@ private:
     std::unique_ptr<RedisConnection> m_subscriber;
     QSet<QByteArray> m_channels;   // wanted
     QSet<QByteArray> m_subscribed; // confirmed by Redis on this connection
+    QSet<QByteArray> m_awaiting;   // wanted when this connection was made, not confirmed yet
     // What hiredis calls for every reply and message of the subscriber connection.
     std::unique_ptr<std::function<void(const RedisReply &)>> m_pushHandler;
     quint64 m_generation = 0; // of the connections: reports of replaced ones are ignored
@@ -95,6 +104,7 @@ private:
     bool m_started = false;
     QTimer m_retry;
     int m_retryMs = 0;
+    std::chrono::milliseconds m_subscribeDelay{0};
 };
 
 } // namespace Natter

@@ -3,6 +3,7 @@
 #include "common/protocol.h"
 #include "common/validation.h"
 #include "server/passwordhasher.h"
+#include "server/redisbus.h"
 #include "server/tlsidentity.h"
 
 #include <QHostAddress>
@@ -40,6 +41,11 @@ struct ServerConfig
     int sendThreads = 0;
     int historyOnJoin = Protocol::DefaultHistoryLimit; ///< messages a joiner gets
     int maxRoomsPerConnection = 100;                   ///< join_room beyond this answers too_many_rooms
+    /// natterd --redis: the Redis that links the natterd of a cluster (which
+    /// share one PostgreSQL database); none: this natterd is alone.
+    std::optional<RedisAddress> cluster;
+    /// Tests only: Redis confirms each new subscription this much later.
+    std::chrono::milliseconds clusterSubscribeDelayForTesting{0};
 
     /// Serve wss:// with this certificate; nullopt: plain ws:// (behind a TLS-terminating proxy).
     std::optional<TlsIdentity> tls;

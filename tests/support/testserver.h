@@ -19,10 +19,16 @@
 class TestServer
 {
 public:
-    explicit TestServer(Natter::ServerConfig config = defaultConfig())
+    /// Another natterd of a cluster shares the PostgreSQL database of the first: it is not emptied.
+    enum class Database
+    {
+        Fresh,
+        Shared,
+    };
+    explicit TestServer(Natter::ServerConfig config = defaultConfig(), Database database = Database::Fresh)
         : m_config(std::move(config))
     {
-        if (TestStoreLocation::isPostgres() && !m_location.reset())
+        if (TestStoreLocation::isPostgres() && database == Database::Fresh && !m_location.reset())
             qWarning().noquote() << "cannot empty the test database:" << m_location.errorString();
     }
     ~TestServer() { stop(); }

@@ -1,0 +1,298 @@
+// Three natterd (in-process ChatServers) on one PostgreSQL database and one
+// Redis, both started by CTest (fixtures "postgres" and "redis"), a client
+// on each: what one says reaches the others, and all of them read the same
+// conversation.
+#include "tests/support/testserver.h"
+
+#include <QFile>
+#include <QFileInfo>
+#include <QProcess>
+#include <QTest>
+
+#include <array>
+
+using namespace Natter;
+using namespace Natter::Protocol;
+using namespace Qt::StringLiterals;
+
+namespace {
+
+RedisAddress testRedis()
+{
+    QFile file(qEnvironmentVariable("NATTER_TEST_REDIS_URL_FILE"));
+    QString error;
+    std::optional<RedisAddress> address;
+    if (file.open(QIODevice::ReadOnly))
+        address = RedisAddress::parse(QString::fromUtf8(file.readAll()).trimmed(), &error);
+    if (!address)
+        qFatal("no Redis for the tests: NATTER_TEST_REDIS_URL_FILE (%s)", qPrintable(error));
+    return *address;
+}
+
+bool redisScript(const QString &action)
+{
+    const QString state = QFileInfo(qEnvironmentVariable("NATTER_TEST_REDIS_URL_FILE")).absolutePath();
+    QProcess script;
+    script.setProcessChannelMode(QProcess::ForwardedChannels);
+    script.start(QStringLiteral(REDIS_SCRIPT), {action, state});
+    return script.waitForFinished(30000) && script.exitStatus() == QProcess::NormalExit &&
+           script.exitCode() == 0;
+}
+
+template<class T>
+QList<T> framesOf(const TestClient *client)
+{
+    QList<T> found;
+    for (const auto &frame : client->frames) {
+        if (const auto *wanted = std::get_if<T>(&frame))
+            found.append(*wanted);
+    }
+    return found;
+}
+
+QList<qint64> idsOf(const QList<Message> &messages)
+{
+    QList<qint64> ids;
+    for (const Message &message : messages)
+        ids.append(message.id);
+    return ids;
+}
+
+} // namespace
+
+class TestCluster : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void cleanup();
+    void roomMessagesReachEveryNatterdAndHistoryIsOne();
+    void directMessagesReachThePersonOnAnotherNatterd();
+    void changesAndTypingCrossNatterds();
+    void aJoinMissesNothingSaidMeanwhileElsewhere();
+    void withRedisGoneEachNatterdServesItsOwnAndComesBack();
+
+private:
+    TestClient *signedIn(int server, const QString &name, const QStringList &rooms = {});
+    void startServers(std::chrono::milliseconds subscribeDelay);
+    std::array<std::unique_ptr<TestServer>, 3> m_servers;
+    QList<TestClient *> m_clients;
+    int m_sent = 0;
+};
+
+void TestCluster::init()
+{
+    startServers(std::chrono::milliseconds(0));
+}
+
+void TestCluster::startServers(std::chrono::milliseconds subscribeDelay)
+{
+    QVERIFY(TestStoreLocation::isPostgres());
+    ServerConfig config = TestServer::defaultConfig();
+    config.rateLimit = 0;
+    config.cluster = testRedis();
+    config.clusterSubscribeDelayForTesting = subscribeDelay;
+    for (int i = 0; i < 3; ++i) {
+        m_servers[i] = std::make_unique<TestServer>(config, i == 0 ? TestServer::Database::Fresh
+                                                                   : TestServer::Database::Shared);
+        QVERIFY(m_servers[i]->start());
+    }
+    QTRY_VERIFY(m_servers[0]->server()->isClusterConnected() &&
+                m_servers[1]->server()->isClusterConnected() && m_servers[2]->server()->isClusterConnected());
+}
+
+void TestCluster::cleanup()
+{
+    qDeleteAll(m_clients);
+    m_clients.clear();
+    for (auto &server : m_servers)
+        server.reset();
+}
+
+TestClient *TestCluster::signedIn(int server, const QString &name, const QStringList &rooms)
+{
+    auto *client = new TestClient;
+    m_clients.append(client);
+    return client->signIn(m_servers[server]->port(), name, name.toLower() + u"@example.org"_s, rooms)
+               ? client
+               : nullptr;
+}
+
+void TestCluster::roomMessagesReachEveryNatterdAndHistoryIsOne()
+{
+    TestClient *alice = signedIn(0, u"Alice"_s, {u"general"_s});
+    TestClient *bob = signedIn(1, u"Bob"_s, {u"general"_s});
+    TestClient *carol = signedIn(2, u"Carol"_s, {u"general"_s});
+    QVERIFY(alice && bob && carol);
+    // Each says five things, interleaved, as fast as the sockets take them.
+    for (int i = 0; i < 5; ++i) {
+        for (TestClient *client : {alice, bob, carol})
+            client->send(SendMessage{u"general"_s, {}, u"message %1"_s.arg(i), u"c-%1"_s.arg(++m_sent)});
+    }
+    for (TestClient *client : {alice, bob, carol})
+        QTRY_COMPARE(framesOf<ReceiveMessage>(client).size(), 15);
+    // Each client got every message once; the three saw the same ids.
+    QList<qint64> seen[3];
+    int at = 0;
+    for (TestClient *client : {alice, bob, carol}) {
+        for (const ReceiveMessage &receive : framesOf<ReceiveMessage>(client))
+            seen[at].append(receive.message.id);
+        std::sort(seen[at].begin(), seen[at].end());
+        QVERIFY(std::adjacent_find(seen[at].begin(), seen[at].end()) == seen[at].end());
+        ++at;
+    }
+    QCOMPARE(seen[1], seen[0]);
+    QCOMPARE(seen[2], seen[0]);
+    // And the history each natterd reads is the same conversation, in id order.
+    const QList<Message> fromA = alice->readConversation(u"general"_s);
+    QCOMPARE(idsOf(fromA), seen[0]);
+    QCOMPARE(bob->readConversation(u"general"_s), fromA);
+    QCOMPARE(carol->readConversation(u"general"_s), fromA);
+}
+
+void TestCluster::directMessagesReachThePersonOnAnotherNatterd()
+{
+    TestClient *alice = signedIn(0, u"Alice"_s);
+    TestClient *bob = signedIn(1, u"Bob"_s);
+    TestClient *bobsPhone = signedIn(0, u"Bob"_s); // Bob's second device, on Alice's natterd
+    QVERIFY(alice && bob && bobsPhone);
+    alice->send(SendMessage{{}, u"bob@example.org"_s, u"hi Bob"_s, u"d-1"_s});
+    QTRY_COMPARE(framesOf<ReceiveMessage>(bob).size(), 1);
+    QTRY_COMPARE(framesOf<ReceiveMessage>(bobsPhone).size(), 1);
+    QTRY_COMPARE(framesOf<ReceiveMessage>(alice).size(), 1);
+    const Message message = framesOf<ReceiveMessage>(bob).at(0).message;
+    QCOMPARE(message.text, u"hi Bob"_s);
+    QCOMPARE(message.from.email, u"alice@example.org"_s);
+    // Bob answers from the other natterd: Alice and his phone hear it.
+    bob->send(SendMessage{{}, u"alice@example.org"_s, u"hi Alice"_s, u"d-2"_s});
+    QTRY_COMPARE(framesOf<ReceiveMessage>(alice).size(), 2);
+    QTRY_COMPARE(framesOf<ReceiveMessage>(bobsPhone).size(), 2);
+    QCOMPARE(framesOf<ReceiveMessage>(bob).size(), 2);
+    // Nobody else hears of it.
+    TestClient *carol = signedIn(2, u"Carol"_s);
+    QVERIFY(carol);
+    alice->send(SendMessage{{}, u"bob@example.org"_s, u"still private"_s, u"d-3"_s});
+    QTRY_COMPARE(framesOf<ReceiveMessage>(bob).size(), 3);
+    QCOMPARE(framesOf<ReceiveMessage>(carol).size(), 0);
+    // Seen by Bob live: nothing is left held for him to be delivered again.
+    QCOMPARE(m_servers[0]->databaseValue(u"SELECT COUNT(*) FROM held_direct"_s).toInt(), 0);
+    TestClient later;
+    QVERIFY(later.open(m_servers[2]->port()) && later.hello(u"Bob"_s, u"bob@example.org"_s));
+    QTest::qWait(200);
+    QCOMPARE(framesOf<ReceiveMessage>(&later).size(), 0);
+}
+
+void TestCluster::changesAndTypingCrossNatterds()
+{
+    TestClient *alice = signedIn(0, u"Alice"_s, {u"general"_s});
+    TestClient *bob = signedIn(2, u"Bob"_s, {u"general"_s});
+    QVERIFY(alice && bob);
+    alice->send(SendMessage{u"general"_s, {}, u"teh plan"_s, u"e-1"_s});
+    QTRY_COMPARE(framesOf<ReceiveMessage>(bob).size(), 1);
+    const qint64 id = framesOf<ReceiveMessage>(bob).at(0).message.id;
+    alice->send(EditMessage{id, u"the plan"_s, {}});
+    QTRY_COMPARE(framesOf<MessageChange>(bob).size(), 1);
+    QCOMPARE(framesOf<MessageChange>(bob).at(0).message.text, u"the plan"_s);
+    bob->send(React{id, u"👍"_s, true});
+    QTRY_COMPARE(framesOf<MessageChange>(alice).size(), 2); // her edit, his reaction
+    const MessageChange reacted = framesOf<MessageChange>(alice).last();
+    QCOMPARE(reacted.message.reactions.size(), 1);
+    QVERIFY(!reacted.message.reactions.at(0).mine); // Alice's own view: not hers
+    QTRY_COMPARE(framesOf<MessageChange>(bob).size(), 2);
+    QVERIFY(framesOf<MessageChange>(bob).last().message.reactions.at(0).mine); // Bob's view
+    alice->send(TypingRequest{u"general"_s, true, {}});
+    QTRY_COMPARE(framesOf<TypingNotice>(bob).size(), 1);
+    QCOMPARE(framesOf<TypingNotice>(bob).at(0).user.email, u"alice@example.org"_s);
+    bob->send(TypingRequest{{}, true, u"alice@example.org"_s});
+    QTRY_COMPARE(framesOf<TypingNotice>(alice).size(), 1);
+    QCOMPARE(framesOf<TypingNotice>(alice).at(0).to, u"alice@example.org"_s);
+    QCOMPARE(framesOf<TypingNotice>(bob).size(), 1); // not his own
+}
+
+void TestCluster::aJoinMissesNothingSaidMeanwhileElsewhere()
+{
+    // Alice talks without pause on one natterd while people join the room on
+    // the two others, whose Redis confirms subscriptions slowly: whatever is
+    // not in the history they get at the join comes live, so each sees every
+    // message from their first on.
+    cleanup();
+    startServers(std::chrono::milliseconds(150));
+    TestClient *alice = signedIn(0, u"Alice"_s, {u"busy"_s});
+    QVERIFY(alice);
+    QList<TestClient *> joiners;
+    for (int i = 0; i < 6; ++i) {
+        auto *client = new TestClient;
+        m_clients.append(client);
+        QVERIFY(client->open(m_servers[1 + i % 2]->port()) &&
+                client->hello(u"J%1"_s.arg(i), u"j%1@x.org"_s.arg(i)));
+        joiners.append(client);
+    }
+    int said = 0;
+    for (TestClient *joiner : std::as_const(joiners)) {
+        for (int i = 0; i < 5; ++i)
+            alice->send(SendMessage{u"busy"_s, {}, u"m%1"_s.arg(++said), u"b-%1"_s.arg(said)});
+        joiner->frames.clear();
+        joiner->send(JoinRoom{u"busy"_s});
+        for (int i = 0; i < 5; ++i)
+            alice->send(SendMessage{u"busy"_s, {}, u"m%1"_s.arg(++said), u"b-%1"_s.arg(said)});
+    }
+    QTRY_COMPARE(framesOf<ReceiveMessage>(alice).size(), said);
+    const QList<qint64> all = [&] {
+        QList<qint64> ids;
+        for (const ReceiveMessage &receive : framesOf<ReceiveMessage>(alice))
+            ids.append(receive.message.id);
+        return ids;
+    }();
+    for (TestClient *joiner : std::as_const(joiners)) {
+        QTRY_VERIFY(!framesOf<History>(joiner).isEmpty());
+        // Whatever the joiner saw (history, then live), from the first id on: all of them.
+        const auto seenBy = [](const TestClient *client) {
+            QSet<qint64> seen;
+            for (const History &history : framesOf<History>(client))
+                for (const Message &message : history.messages)
+                    seen.insert(message.id);
+            for (const ReceiveMessage &receive : framesOf<ReceiveMessage>(client))
+                seen.insert(receive.message.id);
+            return seen;
+        };
+        QTRY_VERIFY2(
+            [&] {
+                const QSet<qint64> seen = seenBy(joiner);
+                if (seen.isEmpty())
+                    return false;
+                const qint64 first = *std::min_element(seen.cbegin(), seen.cend());
+                for (const qint64 id : all) {
+                    if (id >= first && !seen.contains(id))
+                        return false;
+                }
+                return true;
+            }(),
+            "a joiner missed a message said after the first one it saw");
+    }
+}
+
+void TestCluster::withRedisGoneEachNatterdServesItsOwnAndComesBack()
+{
+    TestClient *alice = signedIn(0, u"Alice"_s, {u"general"_s});
+    TestClient *bob = signedIn(1, u"Bob"_s, {u"general"_s});
+    TestClient *amy = signedIn(0, u"Amy"_s, {u"general"_s});
+    QVERIFY(alice && bob && amy);
+    QVERIFY(redisScript(u"pause"_s));
+    QTRY_VERIFY(!m_servers[0]->server()->isClusterConnected());
+    // Stored, and heard on its own natterd; nothing breaks.
+    alice->send(SendMessage{u"general"_s, {}, u"while Redis is away"_s, u"r-1"_s});
+    QTRY_COMPARE(framesOf<ReceiveMessage>(amy).size(), 1);
+    QTRY_COMPARE(framesOf<ReceiveMessage>(alice).size(), 1);
+    QVERIFY(redisScript(u"resume"_s));
+    for (auto &server : m_servers)
+        QTRY_VERIFY_WITH_TIMEOUT(server->server()->isClusterConnected(), 12000);
+    alice->send(SendMessage{u"general"_s, {}, u"and back"_s, u"r-2"_s});
+    QTRY_COMPARE(framesOf<ReceiveMessage>(bob).size(), 1);
+    QCOMPARE(framesOf<ReceiveMessage>(bob).at(0).message.text, u"and back"_s);
+    // What Bob missed live is in the history a resume reads: nothing acknowledged is lost.
+    QCOMPARE(bob->readConversation(u"general"_s).size(), 2);
+}
+
+QTEST_GUILESS_MAIN(TestCluster)
+#include "tst_cluster.moc"
