@@ -38,6 +38,8 @@ PACKAGES=(
   libqt6sql6-psql postgresql
   # natterd --redis (hiredis) and the redis-server the cluster tests start on 127.0.0.1
   libhiredis-dev redis-server
+  # the package test checks the HAProxy example of installer/haproxy
+  haproxy
   # packaging and its checks: dpkg-shlibdeps, file (CPack's DEB generator),
   # the desktop-file, AppStream and systemd validators
   dpkg-dev file desktop-file-utils appstream systemd

@@ -33,7 +33,8 @@ contains "$client" usr/bin/natter usr/share/applications/org.natter.Natter.deskt
   usr/share/icons/hicolor/48x48/apps/org.natter.Natter.png usr/share/icons/hicolor/256x256/apps/org.natter.Natter.png \
   usr/share/man/man1/natter.1
 contains "$server" usr/bin/natterd usr/lib/systemd/system/natterd.service usr/share/man/man1/natterd.1 \
-  usr/share/natterd/natterd.default
+  usr/share/natterd/natterd.default usr/lib/systemd/system/natterd@.service usr/share/natterd/natterd-cluster.default \
+  usr/share/natterd/natter.cfg
 # (listings go through variables: grep -q closing a pipe early trips pipefail)
 server_files=$(dpkg-deb -c "$server")
 grep -q "usr/bin/natter$" <<<"$server_files" && fail "natterd package carries the desktop app"
@@ -69,6 +70,19 @@ for hardening in NoNewPrivileges=yes PrivateTmp=yes ProtectSystem=strict Protect
   grep -qx "$hardening" "$work/natterd.service" || fail "unit lacks $hardening"
 done
 systemd-analyze verify --man=no "$work/natterd.service" || fail "systemd-analyze verify"
+# The cluster's template unit, as an instance on port 5001, and the HAProxy example.
+sed "s|^ExecStart=/usr/bin/natterd|ExecStart=$root/usr/bin/natterd|" \
+  "$root/usr/lib/systemd/system/natterd@.service" >"$work/natterd@5001.service"
+grep -q "^ExecStart=$root/usr/bin/natterd .*--port %i" "$work/natterd@5001.service" || fail "template's ExecStart"
+for hardening in NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes; do
+  grep -qx "$hardening" "$work/natterd@5001.service" || fail "template unit lacks $hardening"
+done
+systemd-analyze verify --man=no "$work/natterd@5001.service" || fail "systemd-analyze verify natterd@5001"
+if command -v haproxy >/dev/null; then
+  # maxconn needs a descriptor limit this test may not have: checked as written otherwise.
+  sed 's/maxconn 100000/maxconn 1000/' "$root/usr/share/natterd/natter.cfg" >"$work/haproxy.cfg"
+  haproxy -c -q -f "$work/haproxy.cfg" || fail "haproxy -c"
+fi
 grep -q '^\.TH NATTERD 1' "$root/usr/share/man/man1/natterd.1" || fail "natterd.1 is not a man page"
 echo "validators: ok"
 
