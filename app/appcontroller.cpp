@@ -566,6 +566,7 @@ bool AppController::start()
     const User identity = effectiveIdentity();
     const bool identityKnown =
         Validation::isValidDisplayName(identity.name) && Validation::isValidEmail(identity.email);
+    m_client->setAlternateServers(m_options.server, m_options.alternateServers);
     if (m_options.server.isValid() && identityKnown) {
         m_client->setIdentity(identity);
         m_settings.setIdentity(identity);

@@ -102,6 +102,12 @@ public:
     }
 
     void connectToServer(const QUrl &url);
+    /// The other addresses of the chat at primary (natter --server A,B): see
+    /// ServerConnection::setAlternateUrls().
+    void setAlternateServers(const QUrl &primary, const QList<QUrl> &alternates)
+    {
+        m_connection->setAlternateUrls(primary, alternates);
+    }
     /// Closes the connection and stops reconnecting.
     void disconnectFromServer();
     /// Skips the wait of WaitingToReconnect.

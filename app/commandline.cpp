@@ -22,9 +22,12 @@ std::optional<ClientOptions> parseClientArguments(const QStringList &arguments, 
                   "who you are and where to chat."));
     const QCommandLineOption helpOption = parser.addHelpOption();
     const QCommandLineOption versionOption = parser.addVersionOption();
-    const QCommandLineOption server(u"server"_s,
-                                    QCoreApplication::translate("natter", "Connect to this server at once."),
-                                    u"ws://host:port"_s);
+    const QCommandLineOption server(
+        u"server"_s,
+        QCoreApplication::translate("natter", "Connect to this server at once; a chat served by several "
+                                              "servers: their addresses, comma-separated (the app moves "
+                                              "to another when one fails)."),
+        u"ws://host:port[,…]"_s);
     const QCommandLineOption name(u"name"_s, QCoreApplication::translate("natter", "Your display name."),
                                   u"name"_s);
     const QCommandLineOption email(
@@ -92,7 +95,18 @@ std::optional<ClientOptions> parseClientArguments(const QStringList &arguments, 
     }
 
     if (parser.isSet(server)) {
-        options.server = serverUrlFromAddress(parser.value(server));
+        // Several addresses, comma-separated: one chat served by several natterd.
+        const QStringList addresses = parser.value(server).split(u',', Qt::SkipEmptyParts);
+        for (const QString &address : addresses) {
+            const QUrl url = serverUrlFromAddress(address.trimmed());
+            if (!url.isValid())
+                return usageError(u"--server: give an address like ws://192.168.1.20:5000 (several: "
+                                  u"wss://a:5000,wss://b:5000), not %1"_s.arg(address));
+            if (!options.server.isValid())
+                options.server = url;
+            else if (url != options.server && !options.alternateServers.contains(url))
+                options.alternateServers.append(url);
+        }
         if (!options.server.isValid())
             return usageError(u"--server: give an address like ws://192.168.1.20:5000"_s);
     }

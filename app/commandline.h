@@ -15,10 +15,11 @@ namespace Natter {
 /// What `natter` was told on its command line.
 struct ClientOptions
 {
-    QUrl server;       ///< --server: connect at once (no welcome dialog)
-    User identity;     ///< --name, --email (either may be empty)
-    QString room;      ///< --room: open and show this room
-    bool host = false; ///< --host: host a chat on this computer at once
+    QUrl server;                  ///< --server: connect at once (no welcome dialog)
+    QList<QUrl> alternateServers; ///< --server A,B,…: the chat's other addresses (the natterd of a cluster)
+    User identity;                ///< --name, --email (either may be empty)
+    QString room;                 ///< --room: open and show this room
+    bool host = false;            ///< --host: host a chat on this computer at once
     quint16 hostPort = Protocol::DefaultPort;
     QHostAddress hostAddress = QHostAddress::Any; ///< --listen: where a hosted chat listens
     QString hostName;                             ///< --host-name: what the hosted chat is called

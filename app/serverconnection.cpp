@@ -68,10 +68,21 @@ void ServerConnection::setState(State state)
     Q_EMIT stateChanged(state);
 }
 
+void ServerConnection::setAlternateUrls(const QUrl &primary, const QList<QUrl> &alternates)
+{
+    m_alternatesOf = primary;
+    m_alternates = alternates;
+}
+
 void ServerConnection::open(const QUrl &url)
 {
     close();
     m_url = url;
+    m_urls = {url};
+    if (url == m_alternatesOf)
+        m_urls += m_alternates;
+    m_current = 0;
+    m_failedInRound = 0;
     m_wanted = true;
     m_attempt = 0;
     m_lastError.clear();
@@ -111,6 +122,7 @@ void ServerConnection::markReady()
 {
     m_connectTimer.stop();
     m_attempt = 0;
+    m_failedInRound = 0;
     m_lastError.clear();
 }
 
@@ -179,13 +191,26 @@ void ServerConnection::openSocket()
             });
     m_certificateFingerprint.clear();
     setState(State::Connecting);
-    qCDebug(lcNatterClientNet) << "connecting to" << m_url << "attempt" << m_attempt;
+    qCDebug(lcNatterClientNet) << "connecting to" << currentUrl() << "attempt" << m_attempt;
     m_connectTimer.start(m_connectTimeout);
-    m_socket->open(m_url);
+    m_socket->open(currentUrl());
 }
 
 void ServerConnection::scheduleReconnect()
 {
+    if (m_urls.size() > 1) {
+        // Another natterd of the chat is probably there: try it now (within
+        // a quarter second, so that a failed one's clients spread out).
+        m_current = (m_current + 1) % m_urls.size();
+        if (++m_failedInRound < m_urls.size()) {
+            const qint64 delay = QRandomGenerator::global()->bounded(250);
+            qCInfo(lcNatterClientNet) << "trying" << currentUrl() << "in" << delay << "ms";
+            m_reconnectTimer.start(std::chrono::milliseconds(delay));
+            setState(State::WaitingToReconnect);
+            return;
+        }
+        m_failedInRound = 0; // a whole round failed: wait, then go round again
+    }
     const double exponential = double(m_firstDelay.count()) * double(1LL << std::min(m_attempt, 20));
     const double ceiling = std::min(exponential, double(m_longestDelay.count()));
     // "Equal jitter": between half and all of the ceiling, so clients that

@@ -56,6 +56,12 @@ public:
     QString certificateFingerprint() const { return m_certificateFingerprint; }
     bool isEncrypted() const { return !m_certificateFingerprint.isEmpty(); }
 
+    /// Other addresses of the chat at primary (the natterd of a cluster):
+    /// whenever open(primary) is in force, an attempt that fails or a
+    /// connection that drops moves on to the next address at once, and only
+    /// a whole round of failures waits the backoff. The chat stays primary's
+    /// (url()); currentUrl() is the one in use.
+    void setAlternateUrls(const QUrl &primary, const QList<QUrl> &alternates);
     /// Connects, and keeps connected until close() or stop().
     void open(const QUrl &url);
     /// Closes the connection and stops reconnecting (Disconnected at once).
@@ -79,6 +85,7 @@ public:
 
     State state() const { return m_state; }
     QUrl url() const { return m_url; }
+    QUrl currentUrl() const { return m_urls.value(m_current, m_url); }
     /// Attempts since the last markReady().
     int attempt() const { return m_attempt; }
     /// Milliseconds left before the next attempt (WaitingToReconnect only).
@@ -116,6 +123,11 @@ private:
     QWebSocket *m_socket = nullptr;
     State m_state = State::Disconnected;
     QUrl m_url;
+    QUrl m_alternatesOf;
+    QList<QUrl> m_alternates;
+    QList<QUrl> m_urls;      // m_url, then its alternates
+    qsizetype m_current = 0; // in m_urls
+    int m_failedInRound = 0; // addresses tried since the last success
     bool m_wanted = false;
     QString m_pinnedFingerprint;
     QString m_certificateFingerprint;

@@ -69,6 +69,7 @@ class ServerConnectionTest : public QObject
 private Q_SLOTS:
     void sendsAndReceivesText();
     void reconnectsWithGrowingBackoff();
+    void movesToTheChatsOtherAddressesAndBack();
     void timesOutAnUnansweredAttempt();
     void dropsAServerThatFallsSilent();
     void stopMeansNoRetry();
@@ -116,6 +117,46 @@ void ServerConnectionTest::sendsAndReceivesText()
     connection.close();
     QCOMPARE(connection.state(), State::Disconnected);
     connection.sendText(u"lost"_s); // nowhere to go, and no crash
+}
+
+void ServerConnectionTest::movesToTheChatsOtherAddressesAndBack()
+{
+    // One chat served by two natterd: the app was told both (--server A,B).
+    auto first = std::make_unique<ScriptedServer>();
+    ScriptedServer second;
+    QVERIFY(first->listen() && second.listen());
+    const QUrl firstUrl = first->url();
+    ServerConnection connection;
+    // A backoff long enough to tell "at once" from "after a wait".
+    connection.setReconnectDelays(20s, 20s);
+    connection.setAlternateUrls(firstUrl, {second.url()});
+    QSignalSpy connected(&connection, &ServerConnection::connected);
+    connection.open(firstUrl);
+    QTRY_COMPARE(connected.size(), 1);
+    connection.markReady();
+    QCOMPARE(connection.currentUrl(), firstUrl);
+
+    // The first natterd goes away: the app is on the second within a moment, not 10-20 s later.
+    first.reset();
+    QTRY_COMPARE_WITH_TIMEOUT(connected.size(), 2, 3000);
+    QCOMPARE(connection.currentUrl(), second.url());
+    QCOMPARE(connection.url(), firstUrl); // still the same chat, for tokens and settings
+    connection.markReady();
+    connection.sendText(u"on the second"_s);
+    QTRY_COMPARE(second.received, QStringList{u"on the second"_s});
+
+    // Both gone: after one quick try of each, the backoff waits as usual.
+    second.server.close();
+    second.last()->close(QWebSocketProtocol::CloseCodeGoingAway, u"restarting"_s);
+    QTRY_COMPARE_WITH_TIMEOUT(connection.state(), State::WaitingToReconnect, 3000);
+    QTRY_VERIFY_WITH_TIMEOUT(connection.millisecondsUntilReconnect() > 5000, 3000);
+
+    // Another address only for the chat it was given for.
+    ScriptedServer other;
+    QVERIFY(other.listen());
+    connection.open(other.url());
+    QTRY_COMPARE(connected.size(), 3);
+    QCOMPARE(connection.currentUrl(), other.url());
 }
 
 void ServerConnectionTest::reconnectsWithGrowingBackoff()
