@@ -44,6 +44,16 @@ ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store,
         m_cluster = new RedisBus(*m_config.cluster, this);
         m_cluster->setSubscribeDelayForTesting(m_config.clusterSubscribeDelayForTesting);
         connect(m_cluster, &RedisBus::messageReceived, this, &ChatServer::onClusterMessage);
+        m_cluster->subscribe("natter:presence"_ba);
+        // (Again) linked: everyone says who they have, so that presence is whole.
+        connect(m_cluster, &RedisBus::connectedChanged, this, [this](bool connected) {
+            if (connected) {
+                publishPresence("sync " + m_instanceId);
+                publishPresenceState();
+            }
+        });
+        m_heartbeatTimer.setInterval(m_config.clusterHeartbeat);
+        connect(&m_heartbeatTimer, &QTimer::timeout, this, &ChatServer::presenceHeartbeat);
     }
     connect(m_transport, &Transport::connectionOpened, this, &ChatServer::onConnectionOpened);
     m_sweepTimer.setInterval(std::max(m_config.pingInterval / 3, std::chrono::milliseconds(20)));
@@ -108,8 +118,10 @@ bool ChatServer::listen()
         return false;
     }
     m_sweepTimer.start();
-    if (m_cluster)
+    if (m_cluster) {
         m_cluster->start(); // connects in the background; until then this natterd serves its own connections
+        m_heartbeatTimer.start();
+    }
     if (m_config.retentionDays > 0) {
         m_retentionTimer.start();
         QMetaObject::invokeMethod(this, &ChatServer::applyRetention, Qt::QueuedConnection);
@@ -193,7 +205,7 @@ void ChatServer::onDisconnected(ClientSession *session)
                 const User gone = user->user;
                 m_users.erase(user);
                 followUser(gone.email, false);
-                announcePresence(gone, false);
+                localPresenceChanged(gone, false);
             }
         }
     }
@@ -639,7 +651,7 @@ void ChatServer::completeSignIn(ClientSession *session, const Hello &hello, cons
     session->setUser(user, tokenId);
     qCDebug(lcNatterServer).noquote() << session->peer() << "signed in as" << user.email;
     if (cameOnline)
-        announcePresence(user, true);
+        localPresenceChanged(user, true);
 
     Welcome welcome;
     welcome.user = user;
@@ -1596,7 +1608,8 @@ void ChatServer::handle(ClientSession *session, const ListPeople &list)
         const auto online = m_users.constFind(account.email);
         // The name in use now, if they are here (it may have changed at sign-in).
         const User user = online != m_users.cend() ? online->user : User{account.name, account.email};
-        answer.people.append(Person{user, online != m_users.cend()});
+        answer.people.append(
+            Person{user, online != m_users.cend() || m_remoteOnline.contains(account.email)});
     }
     session->sendFrame(answer);
 }
@@ -1626,6 +1639,9 @@ Presence ChatServer::presenceOf(const QString &email) const
 {
     if (const auto online = m_users.constFind(email); online != m_users.cend())
         return Presence{online->user, true, true};
+    if (const auto remote = m_remoteOnline.constFind(email);
+        remote != m_remoteOnline.cend() && !remote->isEmpty())
+        return Presence{User{remote->cbegin().value(), email}, true, true}; // on another natterd
     Account account;
     const AccountStore::Found found = m_store->accounts()->findAccount(email, &account);
     // A store failure reads as "known": nobody is told a real person does not exist.
@@ -1648,6 +1664,11 @@ void ChatServer::shutdown()
         return;
     m_shuttingDown = true;
     qCInfo(lcNatterServer) << "shutting down," << m_sessions.size() << "connections open";
+    if (m_cluster) {
+        // The others take this natterd's people offline now, not in clusterDeadAfter.
+        publishPresence("bye " + m_instanceId);
+        m_heartbeatTimer.stop();
+    }
     m_transport->stopAccepting();
     flushPendingSends();
     handOverAccountWrites();

@@ -203,6 +203,23 @@ private:
     void publishTyping(const Protocol::TypingNotice &notice);
     void publish(const QByteArray &channel, char kind, const QByteArray &flags, const QByteArray &json);
     void onClusterMessage(const QByteArray &channel, const QByteArray &payload);
+    // Presence across the cluster: each natterd publishes who comes and goes
+    // on it, a heartbeat, and (when asked, after a reconnect) everyone it
+    // has; a natterd not heard of for clusterDeadAfter is taken for dead.
+    void onPresenceMessage(const QByteArray &payload);
+    void publishPresence(const QByteArray &line);
+    void publishPresenceState();
+    void presenceHeartbeat();
+    /// One person came or went on this natterd: the cluster hears of it, and
+    /// watchers here of a change for the cluster as a whole.
+    void localPresenceChanged(const User &user, bool online);
+    /// Another natterd's person came (name non-empty) or went.
+    void remotePresence(const QByteArray &instance, const QString &email, const QString &name, bool online);
+    void forgetInstance(const QByteArray &instance);
+    bool isOnlineAnywhere(const QString &email) const;
+    QHash<QString, QHash<QByteArray, QString>> m_remoteOnline; ///< email -> natterd -> name there
+    QHash<QByteArray, qint64> m_instancesHeard;                ///< natterd -> when last heard (ms)
+    QTimer m_heartbeatTimer;
     RedisBus *m_cluster = nullptr;
     QByteArray m_instanceId; ///< random, per process: what this natterd published comes back to it
     /// The message as reader sees it: whether they reacted, and at most

@@ -8,6 +8,7 @@
 #include "server/serverlogging.h"
 #include "server/transport.h"
 
+#include <QDateTime>
 #include <QPointer>
 
 #include <utility>
@@ -162,8 +163,140 @@ void ChatServer::publishTyping(const TypingNotice &notice)
             Codec::encodeServerFrame(notice));
 }
 
+bool ChatServer::isOnlineAnywhere(const QString &email) const
+{
+    return m_users.contains(email) || m_remoteOnline.contains(email);
+}
+
+void ChatServer::publishPresence(const QByteArray &line)
+{
+    if (m_cluster && !m_cluster->publish("natter:presence"_ba, line))
+        qCDebug(lcNatterServer) << "Redis is unreachable: presence not published";
+}
+
+void ChatServer::publishPresenceState()
+{
+    // "state INSTANCE" and a line per person here: "EMAIL NAME".
+    QByteArray state = "state " + m_instanceId;
+    for (auto user = m_users.cbegin(); user != m_users.cend(); ++user)
+        state += '\n' + user.key().toUtf8() + ' ' + user->user.name.toUtf8();
+    publishPresence(state);
+}
+
+void ChatServer::presenceHeartbeat()
+{
+    publishPresence("beat " + m_instanceId);
+    // Whoever has not been heard of for too long has died (kill -9, a lost
+    // machine): its people are offline, cluster-wide, within clusterDeadAfter
+    // plus a heartbeat.
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    QList<QByteArray> dead;
+    for (auto heard = m_instancesHeard.cbegin(); heard != m_instancesHeard.cend(); ++heard) {
+        if (now - heard.value() > m_config.clusterDeadAfter.count())
+            dead.append(heard.key());
+    }
+    for (const QByteArray &instance : std::as_const(dead)) {
+        qCWarning(lcNatterServer).noquote() << "natterd" << instance << "fell silent: its people are offline";
+        forgetInstance(instance);
+    }
+}
+
+void ChatServer::localPresenceChanged(const User &user, bool online)
+{
+    if (m_cluster)
+        publishPresence(
+            online ? QByteArray("on " + m_instanceId + ' ' + user.email.toUtf8() + ' ' + user.name.toUtf8())
+                   : QByteArray("off " + m_instanceId + ' ' + user.email.toUtf8()));
+    // Watchers hear of a change for the cluster as a whole only.
+    if (!m_remoteOnline.contains(user.email))
+        announcePresence(user, online);
+}
+
+void ChatServer::remotePresence(const QByteArray &instance, const QString &email, const QString &name,
+                                bool online)
+{
+    const bool before = isOnlineAnywhere(email);
+    auto where = m_remoteOnline.find(email);
+    QString lastName = name;
+    if (online) {
+        if (where == m_remoteOnline.end())
+            where = m_remoteOnline.insert(email, {});
+        where->insert(instance, name);
+    } else if (where != m_remoteOnline.end()) {
+        lastName = where->value(instance);
+        where->remove(instance);
+        if (where->isEmpty())
+            m_remoteOnline.erase(where);
+    }
+    if (isOnlineAnywhere(email) != before)
+        announcePresence(User{lastName, email}, !before);
+}
+
+void ChatServer::forgetInstance(const QByteArray &instance)
+{
+    m_instancesHeard.remove(instance);
+    QList<QString> theirs;
+    for (auto user = m_remoteOnline.cbegin(); user != m_remoteOnline.cend(); ++user) {
+        if (user->contains(instance))
+            theirs.append(user.key());
+    }
+    for (const QString &email : std::as_const(theirs))
+        remotePresence(instance, email, {}, false);
+}
+
+void ChatServer::onPresenceMessage(const QByteArray &payload)
+{
+    const qsizetype newline = payload.indexOf('\n');
+    const QByteArray first = newline < 0 ? payload : payload.left(newline); // left(-1) is empty
+    const QList<QByteArray> words = first.split(' ');
+    if (words.size() < 2)
+        return;
+    const QByteArray &kind = words.at(0);
+    const QByteArray &instance = words.at(1);
+    if (instance == m_instanceId)
+        return;
+    if (kind == "bye") {
+        forgetInstance(instance);
+        return;
+    }
+    m_instancesHeard.insert(instance, QDateTime::currentMSecsSinceEpoch());
+    if (kind == "on" && words.size() >= 4) {
+        const qsizetype nameAt = words.at(0).size() + words.at(1).size() + words.at(2).size() + 3;
+        remotePresence(instance, QString::fromUtf8(words.at(2)), QString::fromUtf8(first.mid(nameAt)), true);
+    } else if (kind == "off" && words.size() >= 3) {
+        remotePresence(instance, QString::fromUtf8(words.at(2)), {}, false);
+    } else if (kind == "sync") {
+        publishPresenceState(); // a natterd (re)joined: it hears who is here
+    } else if (kind == "state") {
+        // Everyone on that natterd now: who is not listed any more went.
+        QHash<QString, QString> listed;
+        if (newline >= 0) {
+            for (const QByteArray &line : payload.mid(newline + 1).split('\n')) {
+                const qsizetype space = line.indexOf(' ');
+                if (space > 0)
+                    listed.insert(QString::fromUtf8(line.left(space)),
+                                  QString::fromUtf8(line.mid(space + 1)));
+            }
+        }
+        QList<QString> gone;
+        for (auto user = m_remoteOnline.cbegin(); user != m_remoteOnline.cend(); ++user) {
+            if (user->contains(instance) && !listed.contains(user.key()))
+                gone.append(user.key());
+        }
+        for (const QString &email : std::as_const(gone))
+            remotePresence(instance, email, {}, false);
+        for (auto user = listed.cbegin(); user != listed.cend(); ++user)
+            remotePresence(instance, user.key(), user.value(), true);
+    }
+    m_transport->flushAll();
+}
+
 void ChatServer::onClusterMessage(const QByteArray &channel, const QByteArray &payload)
 {
+    if (channel == "natter:presence") {
+        onPresenceMessage(payload);
+        return;
+    }
     const std::optional<ClusterEvent> event = ClusterEvent::parse(payload);
     if (!event) {
         qCWarning(lcNatterServer) << "ignored a malformed event on" << channel;

@@ -44,6 +44,10 @@ struct ServerConfig
     /// natterd --redis: the Redis that links the natterd of a cluster (which
     /// share one PostgreSQL database); none: this natterd is alone.
     std::optional<RedisAddress> cluster;
+    /// How often a natterd of a cluster says it is alive, and after how long
+    /// without a word the others take it for dead (its people offline).
+    std::chrono::milliseconds clusterHeartbeat{3000};
+    std::chrono::milliseconds clusterDeadAfter{10000};
     /// Tests only: Redis confirms each new subscription this much later.
     std::chrono::milliseconds clusterSubscribeDelayForTesting{0};
 

@@ -72,6 +72,8 @@ private Q_SLOTS:
     void changesAndTypingCrossNatterds();
     void aJoinMissesNothingSaidMeanwhileElsewhere();
     void withRedisGoneEachNatterdServesItsOwnAndComesBack();
+    void presenceIsClusterWide();
+    void aNatterdThatDiesLeavesNoGhosts();
 
 private:
     TestClient *signedIn(int server, const QString &name, const QStringList &rooms = {});
@@ -93,6 +95,9 @@ void TestCluster::startServers(std::chrono::milliseconds subscribeDelay)
     config.rateLimit = 0;
     config.cluster = testRedis();
     config.clusterSubscribeDelayForTesting = subscribeDelay;
+    // Heartbeats and the verdict of death, sped up (natterd: 3 s and 10 s).
+    config.clusterHeartbeat = std::chrono::milliseconds(200);
+    config.clusterDeadAfter = std::chrono::milliseconds(1000);
     for (int i = 0; i < 3; ++i) {
         m_servers[i] = std::make_unique<TestServer>(config, i == 0 ? TestServer::Database::Fresh
                                                                    : TestServer::Database::Shared);
@@ -292,6 +297,78 @@ void TestCluster::withRedisGoneEachNatterdServesItsOwnAndComesBack()
     QCOMPARE(framesOf<ReceiveMessage>(bob).at(0).message.text, u"and back"_s);
     // What Bob missed live is in the history a resume reads: nothing acknowledged is lost.
     QCOMPARE(bob->readConversation(u"general"_s).size(), 2);
+}
+
+void TestCluster::presenceIsClusterWide()
+{
+    TestClient *ann = signedIn(0, u"Ann"_s);
+    QVERIFY(ann);
+    ann->send(WatchPresence{{u"bob@example.org"_s}});
+    QTRY_COMPARE(framesOf<Presence>(ann).size(), 1);
+    QVERIFY(!framesOf<Presence>(ann).at(0).online);
+    // Bob comes on another natterd, then a second device on a third.
+    TestClient *bob = signedIn(1, u"Bob"_s);
+    QVERIFY(bob);
+    QTRY_COMPARE(framesOf<Presence>(ann).size(), 2);
+    QVERIFY(framesOf<Presence>(ann).at(1).online);
+    QCOMPARE(framesOf<Presence>(ann).at(1).user.name, u"Bob"_s);
+    TestClient *bobsPhone = signedIn(2, u"Bob"_s);
+    QVERIFY(bobsPhone);
+    ann->frames.clear();
+    ann->send(ListPeople{u"bob"_s, 0, 10});
+    QTRY_COMPARE(framesOf<People>(ann).size(), 1);
+    QCOMPARE(framesOf<People>(ann).at(0).people.size(), 1);
+    QVERIFY(framesOf<People>(ann).at(0).people.at(0).online);
+    // One device goes: still online. Both: offline, told once.
+    bob->socket().close();
+    QTest::qWait(300);
+    QCOMPARE(framesOf<Presence>(ann).size(), 0);
+    bobsPhone->socket().close();
+    QTRY_COMPARE(framesOf<Presence>(ann).size(), 1);
+    QVERIFY(!framesOf<Presence>(ann).at(0).online);
+    // A natterd that joins later learns who is on the others.
+    TestClient *carol = signedIn(1, u"Carol"_s);
+    QVERIFY(carol);
+    m_servers[2]->stop();
+    QVERIFY(m_servers[2]->start());
+    TestClient *dave = signedIn(2, u"Dave"_s);
+    QVERIFY(dave);
+    dave->send(WatchPresence{{u"ann@example.org"_s, u"carol@example.org"_s}});
+    // What each is now, as the latest frame about them says (the answer, or what followed it).
+    const auto latest = [dave](const QString &email) {
+        std::optional<bool> online;
+        for (const Presence &presence : framesOf<Presence>(dave)) {
+            if (presence.user.email == email)
+                online = presence.online;
+        }
+        return online;
+    };
+    QTRY_VERIFY(latest(u"ann@example.org"_s) == std::optional<bool>(true));
+    QTRY_VERIFY(latest(u"carol@example.org"_s) == std::optional<bool>(true));
+}
+
+void TestCluster::aNatterdThatDiesLeavesNoGhosts()
+{
+    TestClient *ann = signedIn(0, u"Ann"_s);
+    TestClient *carol = signedIn(2, u"Carol"_s);
+    QVERIFY(ann && carol);
+    ann->send(WatchPresence{{u"carol@example.org"_s}});
+    // (Her natterd's word may come just after the answer: then a second frame says so.)
+    QTRY_VERIFY(!framesOf<Presence>(ann).isEmpty() && framesOf<Presence>(ann).last().online);
+    ann->frames.clear();
+    // Carol's natterd dies without a word: after the others stop hearing its
+    // heartbeat (1 s here, 10 s in natterd), Carol is offline for all.
+    QElapsedTimer timer;
+    timer.start();
+    m_servers[2]->kill();
+    QTRY_COMPARE_WITH_TIMEOUT(framesOf<Presence>(ann).size(), 1, 5000);
+    QVERIFY(!framesOf<Presence>(ann).at(0).online);
+    QVERIFY2(timer.elapsed() >= 800, "offline before the heartbeat could have been missed");
+    qInfo() << "offline for the cluster" << timer.elapsed() << "ms after its natterd died";
+    ann->frames.clear();
+    ann->send(ListPeople{u"carol"_s, 0, 10});
+    QTRY_COMPARE(framesOf<People>(ann).size(), 1);
+    QVERIFY(!framesOf<People>(ann).at(0).people.at(0).online);
 }
 
 QTEST_GUILESS_MAIN(TestCluster)

@@ -76,6 +76,13 @@ public:
         m_store = nullptr;
     }
 
+    /// As kill -9 would: no shutdown, nobody told (the process is gone).
+    void kill()
+    {
+        m_server.reset();
+        m_store = nullptr;
+    }
+
     Natter::ChatServer *server() const { return m_server.get(); }
     /// The running server's store (owned by the server); nullptr when stopped.
     Natter::SqlMessageStore *store() const { return m_store; }
