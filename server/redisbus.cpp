@@ -165,15 +165,9 @@ public:
     {
         if (!isConnected())
             return false;
-        std::vector<const char *> argv;
-        std::vector<size_t> lengths;
-        for (const QByteArray &argument : arguments) {
-            argv.push_back(argument.constData());
-            lengths.push_back(size_t(argument.size()));
-        }
         auto *kept = handler ? new ReplyHandler(std::move(handler)) : nullptr;
-        const int sent = redisAsyncCommandArgv(
-            m_context,
+        const int sent = send(
+            arguments,
             [](redisAsyncContext *context, void *reply, void *privdata) {
                 auto *handler = static_cast<ReplyHandler *>(privdata);
                 auto *connection = static_cast<RedisConnection *>(context->data);
@@ -181,7 +175,7 @@ public:
                     (*handler)(flatten(static_cast<redisReply *>(reply)));
                 delete handler;
             },
-            kept, int(argv.size()), argv.data(), lengths.data());
+            kept);
         if (sent != REDIS_OK) {
             delete kept;
             return false;
@@ -195,24 +189,30 @@ public:
     {
         if (!isConnected())
             return false;
-        std::vector<const char *> argv;
-        std::vector<size_t> lengths;
-        for (const QByteArray &argument : arguments) {
-            argv.push_back(argument.constData());
-            lengths.push_back(size_t(argument.size()));
-        }
-        return redisAsyncCommandArgv(
-                   m_context,
+        return send(
+                   arguments,
                    [](redisAsyncContext *context, void *reply, void *privdata) {
                        auto *connection = static_cast<RedisConnection *>(context->data);
                        if (reply && !connection->m_closing)
                            (*static_cast<ReplyHandler *>(privdata))(
                                flatten(static_cast<redisReply *>(reply)));
                    },
-                   onPush, int(argv.size()), argv.data(), lengths.data()) == REDIS_OK;
+                   onPush) == REDIS_OK;
     }
 
 private:
+    int send(const QList<QByteArray> &arguments, redisCallbackFn *callback, void *privdata)
+    {
+        std::vector<const char *> argv;
+        std::vector<size_t> lengths;
+        for (const QByteArray &argument : arguments) {
+            argv.push_back(argument.constData());
+            lengths.push_back(size_t(argument.size()));
+        }
+        return redisAsyncCommandArgv(m_context, callback, privdata, int(argv.size()), argv.data(),
+                                     lengths.data());
+    }
+
     void report(const std::function<void()> &what)
     {
         QMetaObject::invokeMethod(m_owner, what, Qt::QueuedConnection);

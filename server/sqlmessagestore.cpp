@@ -1833,23 +1833,23 @@ bool SqlMessageStore::runSearch(const SearchQuery &query, const QList<qint64> *i
                  QStringList(ids->size(), u"?"_s).join(u',') + u')';
         for (const qint64 id : *ids)
             values.append(id);
+        // The columns readRow() reads, and the text with its matches marked.
+        const QString columns =
+            u"SELECT m.id, m.conversation, m.recipient, m.sender_email, m.sender_name, m.text, m.ts, "
+            u"m.client_id,"
+            u" m.edited_ts, m.deleted, m.reply_to, m.reply_sender_email, m.reply_sender_name, m.reply_text,"
+            u" m.mentions, m.has_reactions, m.changed, "_s;
         if (postgres) {
-            // The query again for the marks: its parameter comes first.
-            values.prepend(values.constFirst());
-            sql = u"SELECT m.id, m.conversation, m.recipient, m.sender_email, m.sender_name, m.text, m.ts,"
-                  u" m.client_id, m.edited_ts, m.deleted, m.reply_to, m.reply_sender_email,"
-                  u" m.reply_sender_name, m.reply_text, m.mentions, m.has_reactions, m.changed,"
-                  u" ts_headline('natter', m.text, to_tsquery('natter', ?), 'StartSel=' || chr(1) ||"
+            values.prepend(values.constFirst()); // the query again, for the marks: its parameter comes first
+            sql = columns +
+                  u"ts_headline('natter', m.text, to_tsquery('natter', ?), 'StartSel=' || chr(1) ||"
                   u" ', StopSel=' || chr(2) || ', MaxWords=16, MinWords=6, MaxFragments=1, "
                   u"FragmentDelimiter=…')"
                   u" FROM messages m WHERE "_s +
                   where;
         } else {
-            sql = u"SELECT m.id, m.conversation, m.recipient, m.sender_email, m.sender_name, m.text, m.ts,"
-                  u" m.client_id, m.edited_ts, m.deleted, m.reply_to, m.reply_sender_email, "
-                  u"m.reply_sender_name,"
-                  u" m.reply_text, m.mentions, m.has_reactions, m.changed,"
-                  u" snippet(messages_fts, 0, char(1), char(2), '…', 16)"
+            sql = columns +
+                  u"snippet(messages_fts, 0, char(1), char(2), '…', 16)"
                   u" FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid WHERE "_s +
                   where;
         }

@@ -6,7 +6,6 @@
 #include "app/chatclient.h"
 #include "tests/support/testserver.h"
 
-#include <QFile>
 #include <QSignalSpy>
 #include <QTest>
 
@@ -16,18 +15,6 @@ using namespace Qt::StringLiterals;
 using namespace std::chrono_literals;
 
 namespace {
-
-RedisAddress testRedis()
-{
-    QFile file(qEnvironmentVariable("NATTER_TEST_REDIS_URL_FILE"));
-    QString error;
-    std::optional<RedisAddress> address;
-    if (file.open(QIODevice::ReadOnly))
-        address = RedisAddress::parse(QString::fromUtf8(file.readAll()).trimmed(), &error);
-    if (!address)
-        qFatal("no Redis for the tests: NATTER_TEST_REDIS_URL_FILE (%s)", qPrintable(error));
-    return *address;
-}
 
 QList<qint64> storedIds(const MessageListModel *model)
 {
@@ -63,7 +50,7 @@ void TestFailover::theAppMovesToTheOtherNatterdAndResumes()
     QVERIFY(TestStoreLocation::isPostgres());
     ServerConfig config = TestServer::defaultConfig();
     config.rateLimit = 0;
-    config.cluster = testRedis();
+    config.cluster = testRedisAddress();
     TestServer first(config);
     TestServer second(config, TestServer::Database::Shared);
     QVERIFY(first.start() && second.start());

@@ -2,11 +2,9 @@
 // Redis, both started by CTest (fixtures "postgres" and "redis"), a client
 // on each: what one says reaches the others, and all of them read the same
 // conversation.
+#include "tests/support/drafts.h"
 #include "tests/support/testserver.h"
 
-#include <QFile>
-#include <QFileInfo>
-#include <QProcess>
 #include <QTest>
 
 #include <array>
@@ -14,30 +12,9 @@
 using namespace Natter;
 using namespace Natter::Protocol;
 using namespace Qt::StringLiterals;
+using TestDrafts::idsOf;
 
 namespace {
-
-RedisAddress testRedis()
-{
-    QFile file(qEnvironmentVariable("NATTER_TEST_REDIS_URL_FILE"));
-    QString error;
-    std::optional<RedisAddress> address;
-    if (file.open(QIODevice::ReadOnly))
-        address = RedisAddress::parse(QString::fromUtf8(file.readAll()).trimmed(), &error);
-    if (!address)
-        qFatal("no Redis for the tests: NATTER_TEST_REDIS_URL_FILE (%s)", qPrintable(error));
-    return *address;
-}
-
-bool redisScript(const QString &action)
-{
-    const QString state = QFileInfo(qEnvironmentVariable("NATTER_TEST_REDIS_URL_FILE")).absolutePath();
-    QProcess script;
-    script.setProcessChannelMode(QProcess::ForwardedChannels);
-    script.start(QStringLiteral(REDIS_SCRIPT), {action, state});
-    return script.waitForFinished(30000) && script.exitStatus() == QProcess::NormalExit &&
-           script.exitCode() == 0;
-}
 
 template<class T>
 QList<T> framesOf(const TestClient *client)
@@ -48,14 +25,6 @@ QList<T> framesOf(const TestClient *client)
             found.append(*wanted);
     }
     return found;
-}
-
-QList<qint64> idsOf(const QList<Message> &messages)
-{
-    QList<qint64> ids;
-    for (const Message &message : messages)
-        ids.append(message.id);
-    return ids;
 }
 
 } // namespace
@@ -93,7 +62,7 @@ void TestCluster::startServers(std::chrono::milliseconds subscribeDelay)
     QVERIFY(TestStoreLocation::isPostgres());
     ServerConfig config = TestServer::defaultConfig();
     config.rateLimit = 0;
-    config.cluster = testRedis();
+    config.cluster = testRedisAddress();
     config.clusterSubscribeDelayForTesting = subscribeDelay;
     // Heartbeats and the verdict of death, sped up (natterd: 3 s and 10 s).
     config.clusterHeartbeat = std::chrono::milliseconds(200);
@@ -283,13 +252,13 @@ void TestCluster::withRedisGoneEachNatterdServesItsOwnAndComesBack()
     TestClient *bob = signedIn(1, u"Bob"_s, {u"general"_s});
     TestClient *amy = signedIn(0, u"Amy"_s, {u"general"_s});
     QVERIFY(alice && bob && amy);
-    QVERIFY(redisScript(u"pause"_s));
+    QVERIFY(TestStoreLocation::runServiceScript(u"redis"_s, u"pause"_s));
     QTRY_VERIFY(!m_servers[0]->server()->isClusterConnected());
     // Stored, and heard on its own natterd; nothing breaks.
     alice->send(SendMessage{u"general"_s, {}, u"while Redis is away"_s, u"r-1"_s});
     QTRY_COMPARE(framesOf<ReceiveMessage>(amy).size(), 1);
     QTRY_COMPARE(framesOf<ReceiveMessage>(alice).size(), 1);
-    QVERIFY(redisScript(u"resume"_s));
+    QVERIFY(TestStoreLocation::runServiceScript(u"redis"_s, u"resume"_s));
     for (auto &server : m_servers)
         QTRY_VERIFY_WITH_TIMEOUT(server->server()->isClusterConnected(), 12000);
     alice->send(SendMessage{u"general"_s, {}, u"and back"_s, u"r-2"_s});

@@ -6,6 +6,7 @@
 // and WAL; PostgreSQL's several writers and lost connections) is tested in
 // tst_sqlitemessagestore and tst_postgresstore.
 #include "server/sqlmessagestore.h"
+#include "tests/support/drafts.h"
 #include "tests/support/storelocation.h"
 
 #include <QRegularExpression>
@@ -14,39 +15,9 @@
 
 using namespace Natter;
 using namespace Qt::StringLiterals;
+using namespace TestDrafts;
 
 namespace {
-
-const User Bob{u"Bob"_s, u"bob@x.org"_s};
-const User Carol{u"Carol"_s, u"carol@x.org"_s};
-
-MessageDraft roomDraft(const QString &text, const User &from = Bob, const QString &clientId = {},
-                       const QString &room = u"codeial"_s)
-{
-    Message message;
-    message.room = room;
-    message.from = from;
-    message.text = text;
-    message.clientId = clientId;
-    return MessageDraft{message, false};
-}
-
-MessageDraft directDraft(const QString &text, const User &from, const User &to, bool hold = false)
-{
-    Message message;
-    message.to = to.email;
-    message.from = from;
-    message.text = text;
-    return MessageDraft{message, hold};
-}
-
-QList<qint64> idsOf(const QList<Message> &messages)
-{
-    QList<qint64> ids;
-    for (const Message &message : messages)
-        ids.append(message.id);
-    return ids;
-}
 
 bool strictlyIncreasing(const QList<qint64> &values)
 {

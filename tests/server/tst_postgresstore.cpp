@@ -2,10 +2,9 @@
 // database, and a database that goes away and comes back. Runs on the
 // PostgreSQL CTest starts (fixture "postgres").
 #include "server/sqlmessagestore.h"
+#include "tests/support/drafts.h"
 #include "tests/support/storelocation.h"
 
-#include <QFileInfo>
-#include <QProcess>
 #include <QRandomGenerator>
 #include <QTemporaryDir>
 #include <QTest>
@@ -15,48 +14,7 @@
 
 using namespace Natter;
 using namespace Qt::StringLiterals;
-
-namespace {
-
-MessageDraft roomDraft(const QString &text, const QString &clientId)
-{
-    Message message;
-    message.room = u"codeial"_s;
-    message.from = User{u"Bob"_s, u"bob@x.org"_s};
-    message.text = text;
-    message.clientId = clientId;
-    return MessageDraft{message, false};
-}
-
-MessageDraft directDraft(const QString &text, const QString &to)
-{
-    Message message;
-    message.to = to;
-    message.from = User{u"Carol"_s, u"carol@x.org"_s};
-    message.text = text;
-    return MessageDraft{message, false};
-}
-
-QList<qint64> roomIds(const QList<Message> &messages)
-{
-    QList<qint64> ids;
-    for (const Message &message : messages)
-        ids.append(message.id);
-    return ids;
-}
-
-/// Runs tests/support/postgres.sh on the tests' PostgreSQL (pause, resume).
-bool postgresScript(const QString &action)
-{
-    const QString state = QFileInfo(qEnvironmentVariable("NATTER_TEST_POSTGRESQL_URL_FILE")).absolutePath();
-    QProcess script;
-    script.setProcessChannelMode(QProcess::ForwardedChannels);
-    script.start(QStringLiteral(POSTGRES_SCRIPT), {action, state});
-    return script.waitForFinished(60000) && script.exitStatus() == QProcess::NormalExit &&
-           script.exitCode() == 0;
-}
-
-} // namespace
+using namespace TestDrafts;
 
 class TestPostgresStore : public QObject
 {
@@ -104,11 +62,13 @@ void TestPostgresStore::twoWritersNeverLetAResumeMissAMessage()
                 QList<MessageDraft> drafts;
                 const int size = 1 + random.bounded(6);
                 for (int i = 0; i < size; ++i)
-                    drafts.append(roomDraft(u"w%1 b%2 m%3"_s.arg(writer).arg(batch).arg(i),
+                    drafts.append(roomDraft(u"w%1 b%2 m%3"_s.arg(writer).arg(batch).arg(i), Bob,
                                             u"w%1-%2-%3"_s.arg(writer).arg(batch).arg(i)));
                 if (random.bounded(4) == 0)
-                    drafts.insert(random.bounded(drafts.size() + 1),
-                                  directDraft(u"aside"_s, writer == 0 ? u"dave@x.org"_s : u"erin@x.org"_s));
+                    drafts.insert(
+                        random.bounded(drafts.size() + 1),
+                        directDraft(u"aside"_s, Carol,
+                                    User{u"Aside"_s, writer == 0 ? u"dave@x.org"_s : u"erin@x.org"_s}));
                 const std::optional<QList<StoredMessage>> stored = store.append(drafts);
                 if (!stored) {
                     qWarning().noquote() << "writer" << writer << store.errorString();
@@ -142,7 +102,7 @@ void TestPostgresStore::twoWritersNeverLetAResumeMissAMessage()
         query.after = after;
         query.limit = limit;
         const std::optional<HistoryPage> page = reader.history(query);
-        return page ? roomIds(page->messages) : QList<qint64>{-1};
+        return page ? idsOf(page->messages) : QList<qint64>{-1};
     };
     // Until both writers are done, then once more for what committed last.
     for (bool last = false; !last;) {
@@ -180,18 +140,18 @@ void TestPostgresStore::aLostConnectionIsFoundAndMadeAgain()
     SqlMessageStore store(url());
     QVERIFY(store.open());
     QVERIFY(store.accounts()->createAccount(Account{u"bob@x.org"_s, u"Bob"_s, {}, false, {}}));
-    QVERIFY(store.append({roomDraft(u"before"_s, u"c-1"_s)}));
+    QVERIFY(store.append({roomDraft(u"before"_s, Bob, u"c-1"_s)}));
     // An administrator ends natterd's session (as a restart or a failover would).
     QVERIFY2(
         m_location->execute(
             u"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'natterd'"_s),
         qPrintable(m_location->errorString()));
     // The next request fails with the reason; no crash, nothing half stored.
-    QVERIFY(!store.append({roomDraft(u"during"_s, u"c-2"_s)}));
+    QVERIFY(!store.append({roomDraft(u"during"_s, Bob, u"c-2"_s)}));
     QVERIFY(!store.errorString().isEmpty());
     // Then the store connects again by itself; a resend is stored once.
-    QTRY_VERIFY_WITH_TIMEOUT(store.append({roomDraft(u"during"_s, u"c-2"_s)}), 10000);
-    const auto again = store.append({roomDraft(u"during"_s, u"c-2"_s)});
+    QTRY_VERIFY_WITH_TIMEOUT(store.append({roomDraft(u"during"_s, Bob, u"c-2"_s)}), 10000);
+    const auto again = store.append({roomDraft(u"during"_s, Bob, u"c-2"_s)});
     QVERIFY(again && again->at(0).duplicate);
     Account account;
     QCOMPARE(store.accounts()->findAccount(u"bob@x.org"_s, &account), AccountStore::Found::Yes);
@@ -207,22 +167,22 @@ void TestPostgresStore::refusesWhileTheDatabaseIsDownAndRecoversAfter()
 {
     SqlMessageStore store(url());
     QVERIFY(store.open());
-    QVERIFY(store.append({roomDraft(u"before"_s, u"c-1"_s)}));
-    QVERIFY(postgresScript(u"pause"_s));
+    QVERIFY(store.append({roomDraft(u"before"_s, Bob, u"c-1"_s)}));
+    QVERIFY(TestStoreLocation::runServiceScript(u"postgres"_s, u"pause"_s));
     // While it is down every request is refused with the reason, quickly
     // (no request waits for a server that is not there), accounts too.
     for (int i = 0; i < 20; ++i) {
-        QVERIFY(!store.append({roomDraft(u"while down"_s, u"c-2"_s)}));
+        QVERIFY(!store.append({roomDraft(u"while down"_s, Bob, u"c-2"_s)}));
         QVERIFY(!store.history(HistoryQuery{u"codeial"_s, {}, {}, {}, {}, 50}));
     }
     QVERIFY2(store.errorString().contains(u"unreachable"_s) || store.errorString().contains(u"connect"_s),
              qPrintable(store.errorString()));
     Account account;
     QCOMPARE(store.accounts()->findAccount(u"bob@x.org"_s, &account), AccountStore::Found::Error);
-    const bool resumed = postgresScript(u"resume"_s);
+    const bool resumed = TestStoreLocation::runServiceScript(u"postgres"_s, u"resume"_s);
     QVERIFY(resumed);
     // Accepted again once it is back (the store tries every ≤ 5 s), stored once.
-    QTRY_VERIFY_WITH_TIMEOUT(store.append({roomDraft(u"while down"_s, u"c-2"_s)}), 15000);
+    QTRY_VERIFY_WITH_TIMEOUT(store.append({roomDraft(u"while down"_s, Bob, u"c-2"_s)}), 15000);
     const auto page = store.history(HistoryQuery{u"codeial"_s, {}, {}, {}, {}, 50});
     QVERIFY(page);
     QCOMPARE(page->messages.size(), 2);

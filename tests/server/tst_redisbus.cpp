@@ -1,42 +1,13 @@
 // RedisBus against a real redis-server (CTest's fixture "redis",
 // tests/support/redis.sh, on 127.0.0.1).
 #include "server/redisbus.h"
+#include "tests/support/testserver.h"
 
-#include <QFile>
-#include <QFileInfo>
-#include <QProcess>
 #include <QSignalSpy>
 #include <QTest>
 
 using namespace Natter;
 using namespace Qt::StringLiterals;
-
-namespace {
-
-RedisAddress testRedis()
-{
-    QFile file(qEnvironmentVariable("NATTER_TEST_REDIS_URL_FILE"));
-    if (!file.open(QIODevice::ReadOnly))
-        qFatal("no Redis for the tests: NATTER_TEST_REDIS_URL_FILE cannot be read");
-    QString error;
-    const std::optional<RedisAddress> address =
-        RedisAddress::parse(QString::fromUtf8(file.readAll()).trimmed(), &error);
-    if (!address)
-        qFatal("%s", qPrintable(error));
-    return *address;
-}
-
-bool redisScript(const QString &action)
-{
-    const QString state = QFileInfo(qEnvironmentVariable("NATTER_TEST_REDIS_URL_FILE")).absolutePath();
-    QProcess script;
-    script.setProcessChannelMode(QProcess::ForwardedChannels);
-    script.start(QStringLiteral(REDIS_SCRIPT), {action, state});
-    return script.waitForFinished(30000) && script.exitStatus() == QProcess::NormalExit &&
-           script.exitCode() == 0;
-}
-
-} // namespace
 
 class TestRedisBus : public QObject
 {
@@ -82,8 +53,8 @@ void TestRedisBus::readsItsAddress()
 
 void TestRedisBus::twoBusesExchangeMessagesOfAnyBytesInOrder()
 {
-    RedisBus listener(testRedis());
-    RedisBus speaker(testRedis());
+    RedisBus listener(testRedisAddress());
+    RedisBus speaker(testRedisAddress());
     QSignalSpy received(&listener, &RedisBus::messageReceived);
     listener.subscribe("natter:test"_ba);
     listener.start();
@@ -114,7 +85,7 @@ void TestRedisBus::twoBusesExchangeMessagesOfAnyBytesInOrder()
 
 void TestRedisBus::commandsAreAnsweredOnTheEventLoop()
 {
-    RedisBus bus(testRedis());
+    RedisBus bus(testRedisAddress());
     bus.start();
     QTRY_VERIFY(bus.isConnected());
     QList<RedisReply> replies;
@@ -138,19 +109,19 @@ void TestRedisBus::commandsAreAnsweredOnTheEventLoop()
 
 void TestRedisBus::comesBackAfterRedisRestartsAndSubscribesAgain()
 {
-    RedisBus listener(testRedis());
-    RedisBus speaker(testRedis());
+    RedisBus listener(testRedisAddress());
+    RedisBus speaker(testRedisAddress());
     QSignalSpy received(&listener, &RedisBus::messageReceived);
     QSignalSpy changes(&listener, &RedisBus::connectedChanged);
     listener.subscribe("natter:restart"_ba);
     listener.start();
     speaker.start();
     QTRY_VERIFY(listener.isConnected() && speaker.isConnected());
-    QVERIFY(redisScript(u"pause"_s));
+    QVERIFY(TestStoreLocation::runServiceScript(u"redis"_s, u"pause"_s));
     QTRY_VERIFY(!listener.isConnected() && !speaker.isConnected());
     QCOMPARE(changes.last().at(0).toBool(), false);
     QVERIFY(!speaker.publish("natter:restart"_ba, "lost"_ba)); // refused, not queued
-    QVERIFY(redisScript(u"resume"_s));
+    QVERIFY(TestStoreLocation::runServiceScript(u"redis"_s, u"resume"_s));
     // Tried again every ≤ 5 s; the subscription is made again by itself.
     QTRY_VERIFY_WITH_TIMEOUT(listener.isConnected() && speaker.isConnected(), 12000);
     QCOMPARE(changes.last().at(0).toBool(), true);

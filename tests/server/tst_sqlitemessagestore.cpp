@@ -1,4 +1,5 @@
 #include "server/sqlmessagestore.h"
+#include "tests/support/drafts.h"
 
 #include <QElapsedTimer>
 #include <QFile>
@@ -12,30 +13,9 @@
 
 using namespace Natter;
 using namespace Qt::StringLiterals;
+using namespace TestDrafts;
 
 namespace {
-
-const User Bob{u"Bob"_s, u"bob@x.org"_s};
-const User Carol{u"Carol"_s, u"carol@x.org"_s};
-
-MessageDraft roomDraft(const QString &text, const User &from = Bob, const QString &clientId = {})
-{
-    Message message;
-    message.room = u"codeial"_s;
-    message.from = from;
-    message.text = text;
-    message.clientId = clientId;
-    return MessageDraft{message, false};
-}
-
-MessageDraft directDraft(const QString &text, const User &from, const User &to, bool hold = false)
-{
-    Message message;
-    message.to = to.email;
-    message.from = from;
-    message.text = text;
-    return MessageDraft{message, hold};
-}
 
 /// Runs one statement on its own connection and returns the first column of the first row.
 QVariant queryFile(const QString &path, const QString &sql)

@@ -3,6 +3,8 @@
 #include <QAtomicInteger>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
+#include <QProcess>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QUrl>
@@ -41,6 +43,35 @@ QString TestStoreLocation::postgresUrl()
         return {};
     }
     return QString::fromUtf8(file.readAll()).trimmed();
+}
+
+namespace {
+
+QString firstLineOf(const QString &path)
+{
+    QFile file(path);
+    if (path.isEmpty() || !file.open(QIODevice::ReadOnly))
+        return {};
+    return QString::fromUtf8(file.readLine()).trimmed();
+}
+
+} // namespace
+
+QString TestStoreLocation::redisUrl()
+{
+    return firstLineOf(qEnvironmentVariable("NATTER_TEST_REDIS_URL_FILE"));
+}
+
+bool TestStoreLocation::runServiceScript(const QString &service, const QString &action)
+{
+    const char *variable =
+        service == u"redis"_s ? "NATTER_TEST_REDIS_URL_FILE" : "NATTER_TEST_POSTGRESQL_URL_FILE";
+    const QString state = QFileInfo(qEnvironmentVariable(variable)).absolutePath();
+    QProcess script;
+    script.setProcessChannelMode(QProcess::ForwardedChannels);
+    script.start(QStringLiteral(NATTER_TEST_SCRIPTS_DIR) + u'/' + service + u".sh"_s, {action, state});
+    return script.waitForFinished(60000) && script.exitStatus() == QProcess::NormalExit &&
+           script.exitCode() == 0;
 }
 
 QString TestStoreLocation::location() const

@@ -17,6 +17,11 @@ public:
     static bool isPostgres();
     /// The PostgreSQL test server's address, empty (and a warning) if there is none.
     static QString postgresUrl();
+    /// The Redis test server's address (NATTER_TEST_REDIS_URL_FILE), empty if there is none.
+    static QString redisUrl();
+    /// Runs tests/support/SERVICE.sh ACTION (postgres or redis; pause, resume)
+    /// on the server CTest started for the tests; true if it worked.
+    static bool runServiceScript(const QString &service, const QString &action);
 
     /// What SqlMessageStore and natterd --db take.
     QString location() const;

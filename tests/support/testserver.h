@@ -102,6 +102,17 @@ private:
     quint16 m_port = 0;
 };
 
+/// The Redis CTest started for the cluster tests (fixture "redis").
+inline Natter::RedisAddress testRedisAddress()
+{
+    QString error;
+    const std::optional<Natter::RedisAddress> address =
+        Natter::RedisAddress::parse(TestStoreLocation::redisUrl(), &error);
+    if (!address)
+        qFatal("no Redis for the tests (NATTER_TEST_REDIS_URL_FILE): %s", qPrintable(error));
+    return *address;
+}
+
 /// Connects a test client as Bob (bob@example.org) and joins the rooms; over
 /// wss:// when the server's certificate fingerprint is given.
 inline bool signInAsBob(TestClient &bob, quint16 port, const QStringList &rooms = {},
