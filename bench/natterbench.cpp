@@ -25,6 +25,7 @@
 #include <vector>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -79,7 +80,11 @@ int64_t nowNs()
         "                     ten times a second (their latencies: probe_*)\n"
         "  --stall MS/PERIOD  with --natterd: its commits stall MS ms once every PERIOD ms\n"
         "  --threads N        with --natterd: its --threads (default: natterd's, one per core)\n"
-        "  --yardstick PATH   instead of natterd, start bench/beastchat (Boost.Beast, in memory)\n",
+        "  --yardstick PATH   instead of natterd, start bench/beastchat (Boost.Beast, in memory)\n"
+        "  --postgres URL     with --natterd: its --db postgresql://... (a running PostgreSQL)\n"
+        "  --redis URL        with --postgres: its --redis redis://... (a running Redis)\n"
+        "  --instances N      with --redis: start N natterd on them, connection i on instance i mod N\n"
+        "  --watch-pid P      also report the CPU of process P and its children (Redis, PostgreSQL)\n",
         message);
     std::exit(2);
 }
@@ -112,10 +117,14 @@ struct Options
     double duration = 10;
     double warmup = 2;
     int textBytes = 64;
-    int probes = 0;        // dm: other clients reading history, typing and pinging meanwhile
-    std::string stall;     // natterd's commits stall: MS/PERIOD_MS (NATTERD_COMMIT_STALL_FOR_TESTING)
-    std::string yardstick; // instead of natterd: bench/beastchat (no accounts, no storage)
-    int threads = 0;       // natterd --threads; 0: natterd's default
+    int probes = 0;             // dm: other clients reading history, typing and pinging meanwhile
+    std::string stall;          // natterd's commits stall: MS/PERIOD_MS (NATTERD_COMMIT_STALL_FOR_TESTING)
+    std::string yardstick;      // instead of natterd: bench/beastchat (no accounts, no storage)
+    int threads = 0;            // natterd --threads; 0: natterd's default
+    std::string postgres;       // natterd --db postgresql://...
+    std::string redis;          // natterd --redis redis://...
+    int instances = 1;          // natterd started, the connections spread over them
+    std::vector<int> watchPids; // other processes whose CPU is reported (Redis, PostgreSQL's postmaster)
 };
 
 // ---- server process -------------------------------------------------------
@@ -126,16 +135,20 @@ struct ServerProcess
     int port = 0;
     std::string dbDir;
 
-    void start(const std::string &path, const std::vector<std::string> &emails,
-               const std::vector<std::string> &passwordEmails, bool tls, const std::string &stall,
-               int threads)
+    /// Starts natterd on db: a file in a new temporary folder if empty, else that
+    /// PostgreSQL URL (with redis: a member of that cluster). The accounts exist first.
+    void start(const std::string &path, std::string db, const std::string &redis, bool provision,
+               const std::vector<std::string> &emails, const std::vector<std::string> &passwordEmails,
+               bool tls, const std::string &stall, int threads)
     {
-        char dirTemplate[] = "/tmp/natterbench-XXXXXX";
-        if (!mkdtemp(dirTemplate))
-            die("mkdtemp");
-        dbDir = dirTemplate;
-        const std::string db = dbDir + "/bench.db";
-        if (!provisionBenchAccounts(db, emails, passwordEmails))
+        if (db.empty()) {
+            char dirTemplate[] = "/tmp/natterbench-XXXXXX";
+            if (!mkdtemp(dirTemplate))
+                die("mkdtemp");
+            dbDir = dirTemplate;
+            db = dbDir + "/bench.db";
+        }
+        if (provision && !provisionBenchAccounts(db, emails, passwordEmails))
             std::exit(1);
         std::vector<std::string> arguments{path,
                                            "--host",
@@ -158,6 +171,10 @@ struct ServerProcess
         if (threads > 0) {
             arguments.push_back("--threads");
             arguments.push_back(std::to_string(threads));
+        }
+        if (!redis.empty()) {
+            arguments.push_back("--redis");
+            arguments.push_back(redis);
         }
         spawn(arguments, stall);
     }
@@ -224,8 +241,10 @@ struct ServerProcess
         int status = 0;
         waitpid(pid, &status, 0);
         pid = 0;
+        if (dbDir.empty())
+            return;
         const std::string cleanup = "rm -rf '" + dbDir + "'";
-        if (!dbDir.empty() && std::system(cleanup.c_str()) != 0)
+        if (std::system(cleanup.c_str()) != 0)
             std::fprintf(stderr, "natterbench: could not remove %s\n", dbDir.c_str());
     }
 };
@@ -259,6 +278,28 @@ double cpuSeconds(int pid)
                     &stime) != 2)
         return 0;
     return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
+/// CPU seconds of pid and of its children (PostgreSQL's backends are the postmaster's).
+double treeCpuSeconds(int pid)
+{
+    double total = cpuSeconds(pid);
+    DIR *proc = opendir("/proc");
+    if (!proc)
+        return total;
+    while (const dirent *entry = readdir(proc)) {
+        const int child = std::atoi(entry->d_name);
+        if (child <= 0)
+            continue;
+        const std::string stat = readProc(child, "stat");
+        const auto close = stat.rfind(')');
+        int parent = 0;
+        if (close != std::string::npos && std::sscanf(stat.c_str() + close + 2, "%*c %d", &parent) == 1 &&
+            parent == pid)
+            total += cpuSeconds(child);
+    }
+    closedir(proc);
+    return total;
 }
 
 long rssKib(int pid)
@@ -307,8 +348,9 @@ struct Connection
 class Generator
 {
 public:
-    Generator(int port, bool tls)
-        : m_port(port)
+    /// Connection i goes to ports[i % ports.size()].
+    Generator(std::vector<int> ports, bool tls)
+        : m_ports(std::move(ports))
     {
         if (tls) {
             m_tls = SSL_CTX_new(TLS_client_method());
@@ -338,7 +380,7 @@ public:
         setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         sockaddr_in address{};
         address.sin_family = AF_INET;
-        address.sin_port = htons(uint16_t(m_port));
+        address.sin_port = htons(uint16_t(m_ports[size_t(c.index) % m_ports.size()]));
         address.sin_addr.s_addr = htonl(INADDR_LOOPBACK); // loopback only, always
         if (connect(c.fd, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0 &&
             errno != EINPROGRESS)
@@ -592,7 +634,7 @@ private:
         ++m_closed;
     }
 
-    int m_port;
+    std::vector<int> m_ports;
     SSL_CTX *m_tls = nullptr;
     int m_epoll;
     int m_closed = 0;
@@ -606,6 +648,7 @@ struct Figures
 {
     uint64_t sent = 0;
     uint64_t deliveries = 0;
+    std::vector<uint64_t> deliveriesPerInstance = std::vector<uint64_t>(8);
     std::vector<int64_t> latenciesNs;
     std::vector<int64_t> signInNs; // connect to welcome, of the password sign-ins
     std::vector<int64_t> probeHistoryNs, probeTypingNs, probePingNs; // --probes
@@ -724,6 +767,14 @@ Options parseOptions(int argc, char **argv)
             o.stall = value;
         else if (name == "--threads")
             o.threads = std::atoi(value);
+        else if (name == "--postgres")
+            o.postgres = value;
+        else if (name == "--redis")
+            o.redis = value;
+        else if (name == "--instances")
+            o.instances = std::atoi(value);
+        else if (name == "--watch-pid")
+            o.watchPids.push_back(std::atoi(value));
         else
             usage("unknown option");
     }
@@ -748,6 +799,12 @@ Options parseOptions(int argc, char **argv)
         usage("--stall needs --natterd");
     if (o.threads != 0 && (o.natterd.empty() || o.threads < 1 || o.threads > 256))
         usage("--threads needs --natterd and is 1-256");
+    if (!o.postgres.empty() && (o.natterd.empty() || o.tls || o.postgres.rfind("postgres", 0) != 0))
+        usage("--postgres URL needs --natterd, goes without --tls, and is a postgresql:// URL");
+    if (!o.redis.empty() && o.postgres.empty())
+        usage("--redis needs --postgres (the natterd of a cluster share one database)");
+    if (o.instances < 1 || o.instances > 8 || (o.instances > 1 && o.redis.empty()))
+        usage("--instances is 1-8, and more than one needs --redis");
     return o;
 }
 
@@ -759,9 +816,9 @@ int main(int argc, char **argv)
     raiseFileLimit();
     const Options options = parseOptions(argc, argv);
 
-    ServerProcess server;
-    int port = options.port;
-    int pid = options.pid;
+    std::vector<ServerProcess> servers(size_t(options.instances));
+    std::vector<int> ports{options.port};
+    std::vector<int> pids{options.pid};
     // Every simulated user has an account and signs in with a token.
     const bool dmWorkload = options.workload == "dm" || options.workload == "mixed";
     const int idleUsers = (options.workload == "idle" || options.workload == "mixed") ? options.idle : 0;
@@ -775,20 +832,48 @@ int main(int argc, char **argv)
     for (int i = 0; i < options.passwordSignIns; ++i)
         passwordEmails.push_back("signin" + std::to_string(i) + "@bench");
     if (!options.yardstick.empty()) {
-        server.startYardstick(options.yardstick);
-        port = server.port;
-        pid = server.pid;
+        servers.front().startYardstick(options.yardstick);
+        ports = {servers.front().port};
+        pids = {servers.front().pid};
     } else if (!options.natterd.empty()) {
-        server.start(options.natterd, emails, passwordEmails, options.tls, options.stall, options.threads);
-        port = server.port;
-        pid = server.pid;
+        ports.clear();
+        pids.clear();
+        for (ServerProcess &server : servers) {
+            server.start(options.natterd, options.postgres, options.redis, ports.empty(), emails,
+                         passwordEmails, options.tls, options.stall, options.threads);
+            ports.push_back(server.port);
+            pids.push_back(server.pid);
+        }
     } else if (options.db.empty()) {
         usage("with --port, give --db PATH (that natterd's database) to create the accounts");
     } else if (!provisionBenchAccounts(options.db, emails, passwordEmails)) {
         return 1;
     }
 
-    Generator generator(port, options.tls);
+    const auto stopServers = [&] {
+        for (ServerProcess &server : servers)
+            server.stop();
+    };
+    // The servers' CPU and memory: every instance's, summed.
+    const auto serverCpu = [&] {
+        double total = 0;
+        for (int pid : pids)
+            total += cpuSeconds(pid);
+        return total;
+    };
+    const auto serverRss = [&] {
+        long total = 0;
+        for (int pid : pids)
+            total += rssKib(pid);
+        return total;
+    };
+    const auto watchedCpu = [&] {
+        std::vector<double> each;
+        for (int pid : options.watchPids)
+            each.push_back(treeCpuSeconds(pid));
+        return each;
+    };
+    Generator generator(ports, options.tls);
     Figures figures;
     const bool fixedRate = options.rate > 0;
     const bool dm = options.workload == "dm" || options.workload == "mixed";
@@ -905,8 +990,10 @@ int main(int argc, char **argv)
         Connection &origin = *all[size_t(sender)];
         // Every receive_message pushed is a delivery: for a direct message the
         // recipient's copy and the sender's own (the protocol sends both).
-        if (figures.measuring)
+        if (figures.measuring) {
             ++figures.deliveries;
+            ++figures.deliveriesPerInstance[size_t(c.index) % ports.size()];
+        }
         if (&origin == &c) {
             --origin.inFlight;
             if (!fixedRate && origin.state == State::Open) {
@@ -925,8 +1012,8 @@ int main(int argc, char **argv)
     };
 
     // Phase 1: connect and join, at most 256 handshakes in flight.
-    const double cpuBeforeIdle = cpuSeconds(pid);
-    const long rssBeforeIdle = rssKib(pid);
+    const double cpuBeforeIdle = serverCpu();
+    const long rssBeforeIdle = serverRss();
     const int64_t connectStart = nowNs();
     size_t next = 0;
     auto connectMore = [&] {
@@ -945,19 +1032,19 @@ int main(int argc, char **argv)
         connectMore();
         if (idleReadyAt < 0 && ready >= idleCount && idleCount > 0) {
             idleReadyAt = ready;
-            cpuAfterIdle = cpuSeconds(pid);
-            rssAfterIdle = rssKib(pid);
+            cpuAfterIdle = serverCpu();
+            rssAfterIdle = serverRss();
         }
     }
     const double connectSeconds = double(nowNs() - connectStart) / 1e9;
     if (ready < int(all.size())) {
         std::fprintf(stderr, "natterbench: only %d of %zu connections joined\n", ready, all.size());
-        server.stop();
+        stopServers();
         return 1;
     }
     if (idleCount > 0 && idleReadyAt < 0) {
-        cpuAfterIdle = cpuSeconds(pid);
-        rssAfterIdle = rssKib(pid);
+        cpuAfterIdle = serverCpu();
+        rssAfterIdle = serverRss();
     }
 
     // Phase 2: load, warm-up then measured.
@@ -1011,7 +1098,11 @@ int main(int argc, char **argv)
 
     figures.measuring = true;
     figures.latenciesNs.clear();
-    const double cpuStart = cpuSeconds(pid);
+    const double cpuStart = serverCpu();
+    std::vector<double> instanceCpuStart;
+    for (int pid : pids)
+        instanceCpuStart.push_back(cpuSeconds(pid));
+    const std::vector<double> watchedStart = watchedCpu();
     const int64_t measureStart = nowNs();
     // A burst of password sign-ins, all at once, while the load goes on.
     for (int i = 0; i < options.passwordSignIns; ++i) {
@@ -1024,9 +1115,15 @@ int main(int argc, char **argv)
     generator.run(measureStart + int64_t(options.duration * 1e9), tickNs, onText, onTick,
                   [] { return false; });
     const double seconds = double(nowNs() - measureStart) / 1e9;
-    const double cpu = cpuSeconds(pid) - cpuStart;
+    const double cpu = serverCpu() - cpuStart;
+    std::vector<double> instanceCpu;
+    for (size_t i = 0; i < pids.size(); ++i)
+        instanceCpu.push_back(cpuSeconds(pids[i]) - instanceCpuStart[i]);
+    std::vector<double> watched = watchedCpu();
+    for (size_t i = 0; i < watched.size(); ++i)
+        watched[i] -= watchedStart[i];
     figures.measuring = false;
-    const long rss = rssKib(pid);
+    const long rss = serverRss();
 
     const int closed = generator.closedCount();
     std::printf("{\"workload\":\"%s\",\"mode\":\"%s\",\"connections\":%zu,\"idle_connections\":%d,"
@@ -1045,6 +1142,31 @@ int main(int argc, char **argv)
                 figures.percentileMs(0.99), rss, connectSeconds, options.rooms);
     if (options.threads > 0)
         std::printf(",\"threads\":%d", options.threads);
+    if (!options.postgres.empty())
+        std::printf(",\"store\":\"postgresql\",\"instances\":%d,\"redis\":%s", options.instances,
+                    options.redis.empty() ? "false" : "true");
+    if (pids.size() > 1) {
+        // Each instance: its CPU per million of the deliveries to its own connections.
+        std::printf(",\"instance_cpu_s\":[");
+        for (size_t i = 0; i < pids.size(); ++i)
+            std::printf("%s%.2f", i ? "," : "", instanceCpu[i]);
+        std::printf("],\"instance_deliveries\":[");
+        for (size_t i = 0; i < pids.size(); ++i)
+            std::printf("%s%" PRIu64, i ? "," : "", figures.deliveriesPerInstance[i]);
+        std::printf("],\"instance_cpu_s_per_million_deliveries\":[");
+        for (size_t i = 0; i < pids.size(); ++i)
+            std::printf("%s%.3f", i ? "," : "",
+                        figures.deliveriesPerInstance[i]
+                            ? instanceCpu[i] / (double(figures.deliveriesPerInstance[i]) / 1e6)
+                            : 0.0);
+        std::printf("]");
+    }
+    if (!watched.empty()) {
+        std::printf(",\"watched_cpu_s\":[");
+        for (size_t i = 0; i < watched.size(); ++i)
+            std::printf("%s%.2f", i ? "," : "", watched[i]);
+        std::printf("]");
+    }
     if (idleCount > 0) {
         std::printf(",\"rss_per_idle_connection_kib\":%.2f,\"connect_join_cpu_ms_per_1000\":%.1f",
                     double(rssAfterIdle - rssBeforeIdle) / idleCount,
@@ -1074,7 +1196,7 @@ int main(int argc, char **argv)
     if (idleCount > 0) {
         // All idle connections gone at once (a switch reboots, a NAT forgets):
         // the server's CPU until it is quiet again.
-        const double before = cpuSeconds(pid);
+        const double before = serverCpu();
         for (int i = 0; i < idleCount; ++i) {
             Connection &c = *generator.connections()[size_t(i)];
             if (c.fd >= 0) {
@@ -1085,7 +1207,7 @@ int main(int argc, char **argv)
         double last = before;
         for (int quiet = 0, polls = 0; quiet < 3 && polls < 100; ++polls) {
             ::usleep(100'000);
-            const double now = cpuSeconds(pid);
+            const double now = serverCpu();
             quiet = now - last < 0.002 ? quiet + 1 : 0;
             last = now;
         }
@@ -1093,6 +1215,6 @@ int main(int argc, char **argv)
     }
     std::printf(",\"closed_by_server\":%d}\n", closed);
     std::fflush(stdout);
-    server.stop();
+    stopServers();
     return closed == 0 ? 0 : 1;
 }

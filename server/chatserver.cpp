@@ -50,7 +50,17 @@ ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store,
             if (connected) {
                 publishPresence("sync " + m_instanceId);
                 publishPresenceState();
+                return;
             }
+            // What others had in the rooms may have changed unheard: asked
+            // again once each room's channel is followed again.
+            for (Room &room : m_rooms)
+                room.remote.clear();
+        });
+        // Following a room (again): who is in it on the other natterd?
+        connect(m_cluster, &RedisBus::subscribed, this, [this](const QByteArray &channel) {
+            if (channel.startsWith("natter:r:"))
+                publishRoomMembers(QString::fromUtf8(channel.mid(9)), 'w');
         });
         m_heartbeatTimer.setInterval(m_config.clusterHeartbeat);
         connect(&m_heartbeatTimer, &QTimer::timeout, this, &ChatServer::presenceHeartbeat);
@@ -728,28 +738,41 @@ void ChatServer::applyAccountChanges()
     AccountStore *accounts = m_store->accounts();
     if (!accounts)
         return;
-    for (auto user = m_users.cbegin(); user != m_users.cend(); ++user) {
-        Account account;
-        const AccountStore::Found found = accounts->findAccount(user.key(), &account);
-        if (found == AccountStore::Found::Error)
+    const QList<QString> emails = m_users.keys();
+    for (const QString &email : emails) {
+        if (!closeRevokedSessionsOf(email))
             return;
-        if (found == AccountStore::Found::No || account.disabled) {
-            qCInfo(lcNatterServer).noquote() << "closing the connections of disabled account" << user.key();
-            for (ClientSession *session : user->sessions)
-                session->close(QWebSocketProtocol::CloseCodePolicyViolated, u"account disabled"_s);
-            continue;
-        }
-        const std::optional<QList<DeviceToken>> tokens = accounts->tokens(user.key());
-        if (!tokens)
-            return;
-        QSet<qint64> valid;
-        for (const DeviceToken &token : *tokens)
-            valid.insert(token.id);
-        for (ClientSession *session : user->sessions) {
-            if (!valid.contains(session->tokenId()))
-                session->close(QWebSocketProtocol::CloseCodePolicyViolated, u"signed out"_s);
-        }
     }
+}
+
+bool ChatServer::closeRevokedSessionsOf(const QString &email)
+{
+    AccountStore *accounts = m_store->accounts();
+    const auto user = m_users.constFind(email);
+    if (!accounts || user == m_users.cend())
+        return true;
+    Account account;
+    const AccountStore::Found found = accounts->findAccount(email, &account);
+    if (found == AccountStore::Found::Error)
+        return false;
+    const QList<ClientSession *> sessions = user->sessions;
+    if (found == AccountStore::Found::No || account.disabled) {
+        qCInfo(lcNatterServer).noquote() << "closing the connections of disabled account" << email;
+        for (ClientSession *session : sessions)
+            session->close(QWebSocketProtocol::CloseCodePolicyViolated, u"account disabled"_s);
+        return true;
+    }
+    const std::optional<QList<DeviceToken>> tokens = accounts->tokens(email);
+    if (!tokens)
+        return false;
+    QSet<qint64> valid;
+    for (const DeviceToken &token : *tokens)
+        valid.insert(token.id);
+    for (ClientSession *session : sessions) {
+        if (!valid.contains(session->tokenId()))
+            session->close(QWebSocketProtocol::CloseCodePolicyViolated, u"signed out"_s);
+    }
+    return true;
 }
 
 void ChatServer::handle(ClientSession *session, const SignOut &)
@@ -788,6 +811,7 @@ void ChatServer::handle(ClientSession *session, const ChangePassword &change)
             const qint64 keep = session ? session->tokenId() : 0;
             m_store->accounts()->revokeTokens(email, keep);
             closeSessionsOf(email, u"the password was changed"_s, keep);
+            publishTokensChanged(email);
             if (session)
                 session->sendFrame(PasswordChanged{});
         });
@@ -855,7 +879,9 @@ void ChatServer::handle(ClientSession *session, const JoinRoom &join)
             followRoom(join.room, true);
         int &connections = room.connectionsByUser[user.email];
         ++connections;
-        if (connections == 1) {
+        if (connections == 1)
+            publishMembership(join.room, user, true);
+        if (connections == 1 && !room.remote.contains(user.email)) {
             // A new member: everyone in the room hears of it, the joiner included.
             sendToAll(room.sessions, Connection::wireFrame(Codec::encodeServerFrame(joined)));
         } else {
@@ -936,14 +962,15 @@ void ChatServer::handle(ClientSession *session, const InviteToRoom &invite)
         return;
     }
     // The new member's apps learn of it at once; the owner's, as confirmation, with who it was.
-    const QByteArray frame =
-        Connection::wireFrame(Codec::encodeServerFrame(RoomInvitation{invite.room, session->user(), {}}));
+    const QByteArray membersCopy = Codec::encodeServerFrame(RoomInvitation{invite.room, session->user(), {}});
     if (const auto member = m_users.constFind(email); member != m_users.cend())
-        sendToAll(member->sessions, frame);
-    if (const auto owner = m_users.constFind(session->user().email); owner != m_users.cend()) {
-        sendToAll(owner->sessions, Connection::wireFrame(Codec::encodeServerFrame(RoomInvitation{
-                                       invite.room, session->user(), User{account.name, email}})));
-    }
+        sendToAll(member->sessions, Connection::wireFrame(membersCopy));
+    publishToUser(email, membersCopy);
+    const QByteArray ownersCopy =
+        Codec::encodeServerFrame(RoomInvitation{invite.room, session->user(), User{account.name, email}});
+    if (const auto owner = m_users.constFind(session->user().email); owner != m_users.cend())
+        sendToAll(owner->sessions, Connection::wireFrame(ownersCopy));
+    publishToUser(session->user().email, ownersCopy);
 }
 
 void ChatServer::handle(ClientSession *session, const RemoveFromRoom &remove)
@@ -961,7 +988,8 @@ void ChatServer::handle(ClientSession *session, const RemoveFromRoom &remove)
                            Type::RemoveFromRoom);
         return;
     }
-    // Every connection of the removed member leaves the room now.
+    // Every connection of the removed member leaves the room now, on every natterd.
+    publishRemoval(remove.room, User{{}, email});
     const auto member = m_users.constFind(email);
     if (member == m_users.cend())
         return;
@@ -1077,6 +1105,7 @@ void ChatServer::removeFromRoom(ClientSession *session, const QString &roomName)
     auto connections = room->connectionsByUser.find(email);
     if (connections != room->connectionsByUser.end() && --*connections == 0) {
         room->connectionsByUser.erase(connections);
+        publishMembership(roomName, session->user(), false);
         m_departures[roomName].append(session->user());
         if (!m_departuresQueued) {
             m_departuresQueued = true;
@@ -1097,7 +1126,7 @@ void ChatServer::flushDepartures(const QString &only)
         if (room == m_rooms.cend())
             return; // nobody left to tell
         for (const User &user : gone) {
-            if (!room->connectionsByUser.contains(user.email)) // not back in the meantime
+            if (!room->hasMember(user.email)) // not back in the meantime, nor on another natterd
                 sendToAll(room->sessions,
                           Connection::wireFrame(Codec::encodeServerFrame(UserLeft{roomName, user})));
         }
@@ -1143,6 +1172,10 @@ QList<User> ChatServer::membersOf(const Room &room) const
     users.reserve(room.connectionsByUser.size());
     for (auto it = room.connectionsByUser.cbegin(); it != room.connectionsByUser.cend(); ++it)
         users.append(m_users.value(it.key()).user);
+    for (auto it = room.remote.cbegin(); it != room.remote.cend(); ++it) {
+        if (!room.connectionsByUser.contains(it.key()) && !it->isEmpty())
+            users.append(it->cbegin().value());
+    }
     std::sort(users.begin(), users.end(),
               [](const User &a, const User &b) { return a.name.compare(b.name, Qt::CaseInsensitive) < 0; });
     return users;
@@ -1162,7 +1195,11 @@ bool ChatServer::takeRateToken(ClientSession *session, const QString &request, c
         address = m_addressBuckets.insert(session->address(),
                                           TokenBucket(m_config.rateLimit > 0 ? m_config.addressRateLimit : 0,
                                                       m_config.addressRateBurst, now));
-    if (account->tryTake(now) && address->tryTake(now))
+    // In a cluster, a user on k natterd spends k tokens a message on each:
+    // together they send no faster than one natterd lets them.
+    const auto elsewhere = m_remoteOnline.constFind(session->user().email);
+    const double cost = 1.0 + (elsewhere == m_remoteOnline.cend() ? 0 : double(elsewhere->size()));
+    if (account->tryTake(now, cost) && address->tryTake(now))
         return true;
     session->sendError(ErrorCode::RateLimited,
                        u"slow down: at most %1 messages a second"_s.arg(m_config.rateLimit), request,

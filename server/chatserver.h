@@ -109,8 +109,15 @@ private:
         QHash<QString, int> connectionsByUser;  // email -> sessions of that user in the room
         bool isPrivate = false;                 // read from the store when the room is entered
         QString owner;
+        /// In a cluster: the members on other natterd (email -> natterd -> user there).
+        QHash<QString, QHash<QByteArray, User>> remote;
         void add(ClientSession *session);
         void remove(ClientSession *session);
+        /// A member here or on another natterd.
+        bool hasMember(const QString &email) const
+        {
+            return connectionsByUser.contains(email) || remote.contains(email);
+        }
     };
     QHash<QString, QList<User>> m_departures; // room -> members gone in this pass
     bool m_departuresQueued = false;
@@ -193,6 +200,7 @@ private:
     // delivers what others publish to them.
     void followRoom(const QString &room, bool follow);
     void followUser(const QString &email, bool follow);
+    void follow(const QByteArray &channel, bool follow);
     /// If this natterd's subscription to room is not confirmed yet, runs then
     /// (holding session's later requests until it has) and returns true:
     /// a join's history is read only once every newer message will arrive.
@@ -201,6 +209,22 @@ private:
     void publishMessage(const Message &message, const QByteArray &json, bool held);
     void publishChange(const Protocol::MessageChange &change);
     void publishTyping(const Protocol::TypingNotice &notice);
+    // Room members across the cluster: each natterd publishes who is first
+    // in or last out of a room on it, and everyone it has in a room when it
+    // starts following the room (the others answer with theirs).
+    void publishMembership(const QString &room, const User &user, bool joined);
+    void publishRoomMembers(const QString &room, char kind);
+    void mergeRemoteMembers(const QByteArray &instance, const Protocol::Members &members);
+    /// A room member removed by its owner: their connections on every natterd leave.
+    void publishRemoval(const QString &room, const User &user);
+    /// A frame for every connection of one user, on whichever natterd (a read
+    /// marker, a mute, an invitation).
+    void publishToUser(const QString &email, const QByteArray &json);
+    /// The user's tokens changed (password changed): every natterd closes the
+    /// user's connections whose token is gone.
+    void publishTokensChanged(const QString &email);
+    /// false if the store could not be read.
+    bool closeRevokedSessionsOf(const QString &email);
     void publish(const QByteArray &channel, char kind, const QByteArray &flags, const QByteArray &json);
     void onClusterMessage(const QByteArray &channel, const QByteArray &payload);
     // Presence across the cluster: each natterd publishes who comes and goes

@@ -34,7 +34,12 @@ QByteArray userChannel(const QString &email)
 }
 
 // An event on the bus: "INSTANCE KIND FLAGS\nJSON", JSON the server frame
-// as clients get it. KIND: m (a new message), c (a changed one), t (typing).
+// as clients get it. KIND: m (a new message), c (a changed one), t (typing);
+// on a room's channel j/l (user_joined/user_left: first in, last out on that
+// natterd), w/h (members: everyone in the room on that natterd — "w" when it
+// starts following the room, asking the others' "h" answers), x (user_left:
+// removed by the owner); on a user's channel u (a frame for all the user's
+// connections), k (the user's tokens changed: {}).
 struct ClusterEvent
 {
     QByteArray origin;
@@ -58,12 +63,22 @@ struct ClusterEvent
 
 void ChatServer::followRoom(const QString &room, bool follow)
 {
+    ChatServer::follow(roomChannel(room), follow);
+}
+
+void ChatServer::followUser(const QString &email, bool follow)
+{
+    ChatServer::follow(userChannel(email), follow);
+}
+
+void ChatServer::follow(const QByteArray &channel, bool follow)
+{
     if (!m_cluster)
         return;
     if (follow)
-        m_cluster->subscribe(roomChannel(room));
+        m_cluster->subscribe(channel);
     else
-        m_cluster->unsubscribe(roomChannel(room));
+        m_cluster->unsubscribe(channel);
 }
 
 bool ChatServer::isClusterConnected() const
@@ -101,16 +116,6 @@ bool ChatServer::whenFollowing(const QString &room, ClientSession *session,
             finish();
     });
     return true;
-}
-
-void ChatServer::followUser(const QString &email, bool follow)
-{
-    if (!m_cluster)
-        return;
-    if (follow)
-        m_cluster->subscribe(userChannel(email));
-    else
-        m_cluster->unsubscribe(userChannel(email));
 }
 
 void ChatServer::publish(const QByteArray &channel, char kind, const QByteArray &flags,
@@ -161,6 +166,72 @@ void ChatServer::publishTyping(const TypingNotice &notice)
         return;
     publish(notice.to.isEmpty() ? roomChannel(notice.room) : userChannel(notice.to), 't', {},
             Codec::encodeServerFrame(notice));
+}
+
+void ChatServer::publishMembership(const QString &room, const User &user, bool joined)
+{
+    if (!m_cluster)
+        return;
+    publish(roomChannel(room), joined ? 'j' : 'l', {},
+            joined ? Codec::encodeServerFrame(UserJoined{room, user})
+                   : Codec::encodeServerFrame(UserLeft{room, user}));
+}
+
+void ChatServer::publishRoomMembers(const QString &roomName, char kind)
+{
+    const auto room = m_rooms.constFind(roomName);
+    if (!m_cluster || room == m_rooms.cend())
+        return;
+    Members here{roomName, {}, room->isPrivate, room->owner};
+    for (auto it = room->connectionsByUser.cbegin(); it != room->connectionsByUser.cend(); ++it)
+        here.users.append(m_users.value(it.key()).user);
+    publish(roomChannel(roomName), kind, {}, Codec::encodeServerFrame(here));
+}
+
+void ChatServer::mergeRemoteMembers(const QByteArray &instance, const Members &members)
+{
+    const auto room = m_rooms.find(members.room);
+    if (room == m_rooms.end())
+        return;
+    // That natterd's whole list for the room replaces what was known of it.
+    bool changed = false;
+    QSet<QString> listed;
+    for (const User &user : members.users) {
+        listed.insert(user.email);
+        auto &where = room->remote[user.email];
+        changed |= where.isEmpty() && !room->connectionsByUser.contains(user.email);
+        where.insert(instance, user);
+    }
+    for (auto it = room->remote.begin(); it != room->remote.end();) {
+        if (!listed.contains(it.key()) && it->remove(instance) > 0 && it->isEmpty()) {
+            changed |= !room->connectionsByUser.contains(it.key());
+            it = room->remote.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    // The list clients have is completed (or corrected) in one frame.
+    if (changed)
+        sendToAll(room->sessions, Connection::wireFrame(Codec::encodeServerFrame(Members{
+                                      members.room, membersOf(*room), room->isPrivate, room->owner})));
+}
+
+void ChatServer::publishRemoval(const QString &room, const User &user)
+{
+    if (m_cluster)
+        publish(roomChannel(room), 'x', {}, Codec::encodeServerFrame(UserLeft{room, user}));
+}
+
+void ChatServer::publishToUser(const QString &email, const QByteArray &json)
+{
+    if (m_cluster)
+        publish(userChannel(email), 'u', {}, json);
+}
+
+void ChatServer::publishTokensChanged(const QString &email)
+{
+    if (m_cluster)
+        publish(userChannel(email), 'k', {}, "{}"_ba);
 }
 
 bool ChatServer::isOnlineAnywhere(const QString &email) const
@@ -242,6 +313,20 @@ void ChatServer::forgetInstance(const QByteArray &instance)
     }
     for (const QString &email : std::as_const(theirs))
         remotePresence(instance, email, {}, false);
+    // Its room members are gone with it.
+    for (auto room = m_rooms.begin(); room != m_rooms.end(); ++room) {
+        for (auto it = room->remote.begin(); it != room->remote.end();) {
+            if (it->remove(instance) > 0 && it->isEmpty()) {
+                const User user{{}, it.key()};
+                it = room->remote.erase(it);
+                if (!room->connectionsByUser.contains(user.email))
+                    sendToAll(room->sessions,
+                              Connection::wireFrame(Codec::encodeServerFrame(UserLeft{room.key(), user})));
+            } else {
+                ++it;
+            }
+        }
+    }
 }
 
 void ChatServer::onPresenceMessage(const QByteArray &payload)
@@ -304,6 +389,11 @@ void ChatServer::onClusterMessage(const QByteArray &channel, const QByteArray &p
     }
     if (event->origin == m_instanceId)
         return; // delivered here when it happened
+    if (event->kind == 'k') {
+        if (channel.startsWith("natter:u:"))
+            closeRevokedSessionsOf(QString::fromUtf8(channel.mid(9)));
+        return;
+    }
     const Codec::Result<Codec::ServerFrame> decoded = Codec::decodeServerFrame(event->json);
     if (!decoded.isOk()) {
         qCWarning(lcNatterServer).noquote()
@@ -352,6 +442,56 @@ void ChatServer::onClusterMessage(const QByteArray &channel, const QByteArray &p
                     if (member->user().email != typing->user.email)
                         member->sendWireFrame(wire);
                 }
+            }
+        }
+        break;
+    case 'u':
+        if (forUser)
+            sendToAll(*userSessions, Connection::wireFrame(event->json));
+        break;
+    case 'j':
+        if (const auto *joined = std::get_if<UserJoined>(&frame)) {
+            const auto room = m_rooms.find(joined->room);
+            if (room == m_rooms.end())
+                break;
+            const bool known = room->hasMember(joined->user.email);
+            room->remote[joined->user.email].insert(event->origin, joined->user);
+            if (!known)
+                sendToAll(room->sessions, Connection::wireFrame(event->json));
+        }
+        break;
+    case 'l':
+        if (const auto *left = std::get_if<UserLeft>(&frame)) {
+            const auto room = m_rooms.find(left->room);
+            if (room == m_rooms.end())
+                break;
+            const auto where = room->remote.find(left->user.email);
+            if (where == room->remote.end() || where->remove(event->origin) == 0 || !where->isEmpty())
+                break;
+            room->remote.erase(where);
+            if (!room->connectionsByUser.contains(left->user.email))
+                sendToAll(room->sessions, Connection::wireFrame(event->json));
+        }
+        break;
+    case 'w':
+    case 'h':
+        if (const auto *members = std::get_if<Members>(&frame)) {
+            mergeRemoteMembers(event->origin, *members);
+            if (event->kind == 'w')
+                publishRoomMembers(members->room, 'h');
+        }
+        break;
+    case 'x':
+        if (const auto *removed = std::get_if<UserLeft>(&frame)) {
+            const auto user = m_users.constFind(removed->user.email);
+            if (user == m_users.cend())
+                break;
+            const QList<ClientSession *> sessions = user->sessions;
+            for (ClientSession *session : sessions) {
+                if (!session->isInRoom(removed->room))
+                    continue;
+                removeFromRoom(session, removed->room);
+                session->sendFrame(UserLeft{removed->room, session->user()});
             }
         }
         break;

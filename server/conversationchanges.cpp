@@ -286,11 +286,13 @@ void ChatServer::handle(ClientSession *session, const MarkRead &mark)
             return store.markRead(email, conversation, id);
         },
         [this, email](ClientSession *session, const ConversationState &state) {
-            // The user's other devices follow (this one knows).
+            // The user's other devices follow (this one knows), on every natterd.
+            const QByteArray json = Codec::encodeServerFrame(ReadMarker{state});
+            publishToUser(email, json);
             const auto user = m_users.constFind(email);
             if (user == m_users.cend())
                 return;
-            const QByteArray frame = Connection::wireFrame(Codec::encodeServerFrame(ReadMarker{state}));
+            const QByteArray frame = Connection::wireFrame(json);
             for (ClientSession *other : user->sessions) {
                 if (other != session)
                     other->sendWireFrame(frame);
@@ -312,9 +314,10 @@ void ChatServer::handle(ClientSession *session, const MuteRequest &mute)
         },
         [this, email](ClientSession *, const ConversationState &state) {
             // Every device of the user, this one included as the confirmation.
+            const QByteArray json = Codec::encodeServerFrame(Muted{state.room, state.with, state.muted});
+            publishToUser(email, json);
             if (const auto user = m_users.constFind(email); user != m_users.cend())
-                sendToAll(user->sessions, Connection::wireFrame(Codec::encodeServerFrame(
-                                              Muted{state.room, state.with, state.muted})));
+                sendToAll(user->sessions, Connection::wireFrame(json));
         });
 }
 

@@ -27,6 +27,35 @@ QList<T> framesOf(const TestClient *client)
     return found;
 }
 
+/// The members of room as the client's app would list them: each members
+/// frame replaces the list, user_joined adds one, user_left takes one away.
+QStringList membersSeenBy(const TestClient *client, const QString &room)
+{
+    QStringList members;
+    for (const auto &frame : client->frames) {
+        if (const auto *list = std::get_if<Members>(&frame); list && list->room == room) {
+            members.clear();
+            for (const User &user : list->users)
+                members.append(user.email);
+        } else if (const auto *joined = std::get_if<UserJoined>(&frame);
+                   joined && joined->room == room && !members.contains(joined->user.email)) {
+            members.append(joined->user.email);
+        } else if (const auto *left = std::get_if<UserLeft>(&frame); left && left->room == room) {
+            members.removeAll(left->user.email);
+        }
+    }
+    members.sort();
+    return members;
+}
+
+int countOf(const TestClient *client, ErrorCode code)
+{
+    int n = 0;
+    for (const Error &error : framesOf<Error>(client))
+        n += error.code == code ? 1 : 0;
+    return n;
+}
+
 } // namespace
 
 class TestCluster : public QObject
@@ -43,10 +72,14 @@ private Q_SLOTS:
     void withRedisGoneEachNatterdServesItsOwnAndComesBack();
     void presenceIsClusterWide();
     void aNatterdThatDiesLeavesNoGhosts();
+    void roomMembersAreClusterWide();
+    void aRemovedMemberLeavesOnEveryNatterd();
+    void aPasswordChangeSignsOutEveryNatterd();
+    void theRateLimitHoldsForAUserOnSeveralNatterds();
 
 private:
     TestClient *signedIn(int server, const QString &name, const QStringList &rooms = {});
-    void startServers(std::chrono::milliseconds subscribeDelay);
+    void startServers(std::chrono::milliseconds subscribeDelay, double rateLimit = 0, double rateBurst = 0);
     std::array<std::unique_ptr<TestServer>, 3> m_servers;
     QList<TestClient *> m_clients;
     int m_sent = 0;
@@ -57,11 +90,14 @@ void TestCluster::init()
     startServers(std::chrono::milliseconds(0));
 }
 
-void TestCluster::startServers(std::chrono::milliseconds subscribeDelay)
+void TestCluster::startServers(std::chrono::milliseconds subscribeDelay, double rateLimit, double rateBurst)
 {
     QVERIFY(TestStoreLocation::isPostgres());
+    for (auto &server : m_servers)
+        server.reset();
     ServerConfig config = TestServer::defaultConfig();
-    config.rateLimit = 0;
+    config.rateLimit = rateLimit;
+    config.rateBurst = rateBurst;
     config.cluster = testRedisAddress();
     config.clusterSubscribeDelayForTesting = subscribeDelay;
     // Heartbeats and the verdict of death, sped up (natterd: 3 s and 10 s).
@@ -338,6 +374,130 @@ void TestCluster::aNatterdThatDiesLeavesNoGhosts()
     ann->send(ListPeople{u"carol"_s, 0, 10});
     QTRY_COMPARE(framesOf<People>(ann).size(), 1);
     QVERIFY(!framesOf<People>(ann).at(0).people.at(0).online);
+}
+
+void TestCluster::roomMembersAreClusterWide()
+{
+    const QString general = u"general"_s;
+    const QString alice = u"alice@example.org"_s, bob = u"bob@example.org"_s, carol = u"carol@example.org"_s;
+    TestClient *onA = signedIn(0, u"Alice"_s);
+    QVERIFY(onA && onA->join(general));
+    // Bob comes on another natterd: Alice hears of him, he finds her listed.
+    TestClient *onB = signedIn(1, u"Bob"_s);
+    QVERIFY(onB && onB->join(general));
+    QTRY_COMPARE(membersSeenBy(onA, general), QStringList({alice, bob}));
+    QTRY_COMPARE(membersSeenBy(onB, general), QStringList({alice, bob}));
+    // Carol on a third: everyone's list is the same.
+    TestClient *onC = signedIn(2, u"Carol"_s);
+    QVERIFY(onC && onC->join(general));
+    for (TestClient *client : {onA, onB, onC})
+        QTRY_COMPARE(membersSeenBy(client, general), QStringList({alice, bob, carol}));
+    // Bob's second device, on Carol's natterd: no one is told he came again.
+    TestClient *bobsPhone = signedIn(2, u"Bob"_s);
+    QVERIFY(bobsPhone && bobsPhone->join(general));
+    QTRY_COMPARE(membersSeenBy(bobsPhone, general), QStringList({alice, bob, carol}));
+    // His first device leaves: he is still in the room (the phone); the phone
+    // leaves too: gone for everyone. Alice's message after that is the sync
+    // point: what came before it has been told.
+    onB->send(LeaveRoom{general});
+    onA->send(SendMessage{general, {}, u"after Bob's laptop"_s, u"c-%1"_s.arg(++m_sent)});
+    QTRY_COMPARE(framesOf<ReceiveMessage>(onC).size(), 1);
+    const auto joinedOrLeft = [](const TestClient *client) {
+        return framesOf<UserJoined>(client).size() + framesOf<UserLeft>(client).size();
+    };
+    QCOMPARE(joinedOrLeft(onA), 3); // Alice (herself), Bob, Carol joined
+    QCOMPARE(joinedOrLeft(onC), 1); // Carol joined (her own); Bob's phone was no news
+    bobsPhone->send(LeaveRoom{general});
+    QTRY_COMPARE(membersSeenBy(onA, general), QStringList({alice, carol}));
+    QTRY_COMPARE(membersSeenBy(onC, general), QStringList({alice, carol}));
+    // Carol's natterd dies: she leaves the others' lists with it.
+    m_servers[2]->kill();
+    QTRY_COMPARE_WITH_TIMEOUT(membersSeenBy(onA, general), QStringList({alice}), 5000);
+}
+
+void TestCluster::aRemovedMemberLeavesOnEveryNatterd()
+{
+    const QString secret = u"secret"_s;
+    TestClient *alice = signedIn(0, u"Alice"_s);
+    TestClient *bob = signedIn(1, u"Bob"_s);
+    QVERIFY(alice && bob);
+    alice->send(CreateRoom{secret, true});
+    QTRY_VERIFY(!framesOf<History>(alice).isEmpty());
+    // The invitation reaches Bob on his natterd; he joins from there.
+    alice->send(InviteToRoom{secret, u"bob@example.org"_s});
+    QTRY_COMPARE(framesOf<RoomInvitation>(bob).size(), 1);
+    QCOMPARE(framesOf<RoomInvitation>(bob).at(0).room, secret);
+    QVERIFY(bob->join(secret));
+    QTRY_COMPARE(membersSeenBy(alice, secret), QStringList({u"alice@example.org"_s, u"bob@example.org"_s}));
+    // Removed by the owner on another natterd: out at once, and nothing more reaches him.
+    bob->frames.clear();
+    alice->send(RemoveFromRoom{secret, u"bob@example.org"_s});
+    QTRY_VERIFY(!framesOf<UserLeft>(bob).isEmpty());
+    QCOMPARE(framesOf<UserLeft>(bob).at(0).user.email, u"bob@example.org"_s);
+    alice->send(SendMessage{secret, {}, u"just us now"_s, u"c-%1"_s.arg(++m_sent)});
+    QTRY_COMPARE(framesOf<ReceiveMessage>(alice).size(), 1);
+    bob->send(SendMessage{secret, {}, u"still here?"_s, u"c-%1"_s.arg(++m_sent)});
+    QTRY_COMPARE(countOf(bob, ErrorCode::NotInRoom), 1);
+    QCOMPARE(framesOf<ReceiveMessage>(bob).size(), 0);
+}
+
+void TestCluster::aPasswordChangeSignsOutEveryNatterd()
+{
+    TestClient *laptop = signedIn(0, u"Bob"_s, {u"general"_s});
+    TestClient *phone = signedIn(1, u"Bob"_s, {u"general"_s});
+    QVERIFY(laptop && phone);
+    // A read marker and a mute on one device reach the other, on another natterd.
+    laptop->send(SendMessage{u"general"_s, {}, u"hello"_s, u"c-%1"_s.arg(++m_sent)});
+    QTRY_COMPARE(framesOf<ReceiveMessage>(phone).size(), 1);
+    laptop->send(MarkRead{u"general"_s, {}, framesOf<ReceiveMessage>(phone).at(0).message.id});
+    QTRY_COMPARE(framesOf<ReadMarker>(phone).size(), 1);
+    laptop->send(MuteRequest{u"general"_s, {}, true});
+    QTRY_COMPARE(framesOf<Muted>(phone).size(), 1);
+    QVERIFY(framesOf<Muted>(phone).at(0).muted);
+    // The password changed on the laptop: the phone's token is gone, and so is its connection.
+    laptop->send(ChangePassword{TestClient::defaultPassword(), u"a much longer password"_s});
+    QTRY_COMPARE(framesOf<PasswordChanged>(laptop).size(), 1);
+    QVERIFY(phone->waitForDisconnected(5000));
+    QCOMPARE(laptop->socket().state(), QAbstractSocket::ConnectedState);
+}
+
+void TestCluster::theRateLimitHoldsForAUserOnSeveralNatterds()
+{
+    // 20 messages at once, then (next to) nothing: the budget of one person.
+    startServers(std::chrono::milliseconds(0), 0.01, 20);
+    const QString general = u"general"_s;
+    TestClient *laptop = signedIn(1, u"Bob"_s, {general});
+    TestClient *ann = signedIn(0, u"Ann"_s);
+    QVERIFY(laptop && ann);
+    // Natterd A knows Bob is on B once Ann sees him online there ...
+    ann->send(WatchPresence{{u"bob@example.org"_s}});
+    QTRY_VERIFY(!framesOf<Presence>(ann).isEmpty() && framesOf<Presence>(ann).last().online);
+    TestClient *phone = signedIn(0, u"Bob"_s, {general});
+    QVERIFY(phone);
+    // ... and B knows he is on A once the phone's message reaches the laptop
+    // (one Redis connection: his presence there came before it).
+    phone->send(SendMessage{general, {}, u"sync"_s, u"c-%1"_s.arg(++m_sent)});
+    QTRY_COMPARE(framesOf<ReceiveMessage>(laptop).size(), 1);
+    constexpr int Each = 20;
+    for (int i = 0; i < Each; ++i) {
+        laptop->send(SendMessage{general, {}, u"laptop %1"_s.arg(i), u"c-%1"_s.arg(++m_sent)});
+        phone->send(SendMessage{general, {}, u"phone %1"_s.arg(i), u"c-%1"_s.arg(++m_sent)});
+    }
+    // Every send is answered: accepted (it comes back) or refused.
+    const auto answered = [&](TestClient *client, const QString &prefix) {
+        int n = countOf(client, ErrorCode::RateLimited);
+        for (const ReceiveMessage &receive : framesOf<ReceiveMessage>(client))
+            n += receive.message.text.startsWith(prefix) ? 1 : 0;
+        return n;
+    };
+    QTRY_COMPARE(answered(laptop, u"laptop"_s), Each);
+    QTRY_COMPARE(answered(phone, u"phone"_s), Each);
+    const int accepted =
+        2 * Each - countOf(laptop, ErrorCode::RateLimited) - countOf(phone, ErrorCode::RateLimited);
+    qInfo() << "accepted" << accepted << "of" << 2 * Each << "with a burst of 20 for the person";
+    // The sync message spent 2 of the 20; one natterd alone would take 19 more from each device.
+    QVERIFY2(accepted <= 20, qPrintable(u"%1 accepted"_s.arg(accepted)));
+    QVERIFY2(accepted >= 17, qPrintable(u"%1 accepted"_s.arg(accepted)));
 }
 
 QTEST_GUILESS_MAIN(TestCluster)
