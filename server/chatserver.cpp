@@ -214,7 +214,7 @@ void ChatServer::onDisconnected(ClientSession *session)
             if (user->sessions.isEmpty()) {
                 const User gone = user->user;
                 m_users.erase(user);
-                followUser(gone.email, false);
+                unfollowUserLater(gone.email);
                 localPresenceChanged(gone, false);
             }
         }
@@ -652,6 +652,7 @@ void ChatServer::completeSignIn(ClientSession *session, const Hello &hello, cons
     const bool cameOnline = state == m_users.end();
     if (cameOnline) {
         state = m_users.insert(user.email, UserState{user, {}});
+        m_unfollowAt.remove(user.email);
         followUser(user.email, true);
     }
     state->user = user;
@@ -1324,7 +1325,7 @@ void ChatServer::flushPendingSends()
         // Decided now; checked again when the commit is reported (the
         // recipient may have come or gone meanwhile): a recipient who is not
         // online when the message is delivered gets it when they connect.
-        const bool hold = pending.message.isDirect() && !m_users.contains(pending.message.to);
+        const bool hold = pending.message.isDirect() && !isOnlineAnywhere(pending.message.to);
         if (hold && m_config.maxHeldPerRecipient > 0) {
             int &inBatch = holding[pending.message.to];
             const std::optional<int> held = heldCount(pending.message.to);
@@ -1437,7 +1438,8 @@ void ChatServer::completeBatch(const QList<PendingSend> &batch, const QList<Mess
             } else if (drafts.at(i).holdForRecipient) {
                 if (const auto count = m_heldCounts.find(message.to); count != m_heldCounts.end())
                     ++*count;
-            } else if (!online) {
+            } else if (!online && !m_remoteOnline.contains(message.to)) {
+                // (Online on another natterd: it delivers, or holds it if they left there.)
                 wentOffline[message.to].append(message.id);
             }
         }

@@ -201,6 +201,13 @@ private:
     void followRoom(const QString &room, bool follow);
     void followUser(const QString &email, bool follow);
     void follow(const QByteArray &channel, bool follow);
+    /// The user's last connection here closed: their channel is followed a
+    /// while longer (clusterDeadAfter), and a direct message that comes for
+    /// them meanwhile (sent by a natterd that still saw them here) is held
+    /// for them here unless they are online on another natterd.
+    void unfollowUserLater(const QString &email);
+    void holdForAbsentRecipient(const QString &email, const Message &message);
+    QHash<QString, qint64> m_unfollowAt; ///< email -> when its channel may be left (ms)
     /// If this natterd's subscription to room is not confirmed yet, runs then
     /// (holding session's later requests until it has) and returns true:
     /// a join's history is read only once every newer message will arrive.

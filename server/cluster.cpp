@@ -10,6 +10,7 @@
 
 #include <QDateTime>
 #include <QPointer>
+#include <QTimer>
 
 #include <utility>
 
@@ -69,6 +70,33 @@ void ChatServer::followRoom(const QString &room, bool follow)
 void ChatServer::followUser(const QString &email, bool follow)
 {
     ChatServer::follow(userChannel(email), follow);
+}
+
+void ChatServer::unfollowUserLater(const QString &email)
+{
+    if (!m_cluster)
+        return;
+    const qint64 at = QDateTime::currentMSecsSinceEpoch() + m_config.clusterDeadAfter.count();
+    m_unfollowAt.insert(email, at);
+    QTimer::singleShot(m_config.clusterDeadAfter, this, [this, email] {
+        const auto due = m_unfollowAt.find(email);
+        if (due == m_unfollowAt.end() || *due > QDateTime::currentMSecsSinceEpoch())
+            return; // back meanwhile, or gone again later (that timer decides)
+        m_unfollowAt.erase(due);
+        if (!m_users.contains(email))
+            followUser(email, false);
+    });
+}
+
+void ChatServer::holdForAbsentRecipient(const QString &email, const Message &message)
+{
+    qCDebug(lcNatterServer).noquote()
+        << "holding message" << message.id << "for" << email << "who left this natterd";
+    noteHeld(email);
+    if (!m_store->holdDirectMessages(email, {message.id}))
+        qCWarning(lcNatterServer).noquote()
+            << "cannot hold a message for" << email << ":" << m_store->errorString();
+    m_heldCounts.remove(email);
 }
 
 void ChatServer::follow(const QByteArray &channel, bool follow)
@@ -407,8 +435,14 @@ void ChatServer::onClusterMessage(const QByteArray &channel, const QByteArray &p
     const QList<ClientSession *> *userSessions = nullptr;
     if (forUser) {
         const auto user = m_users.constFind(email);
-        if (user == m_users.cend())
-            return; // gone from here meanwhile
+        if (user == m_users.cend()) {
+            // Gone from here a moment ago (unfollowUserLater).
+            const auto *receive = std::get_if<ReceiveMessage>(&frame);
+            if (event->kind == 'm' && receive && !event->flags.contains('h') &&
+                receive->message.to == email && !isOnlineAnywhere(email))
+                holdForAbsentRecipient(email, receive->message);
+            return;
+        }
         userSessions = &user->sessions;
     }
     switch (event->kind) {

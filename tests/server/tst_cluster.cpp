@@ -5,6 +5,8 @@
 #include "tests/support/drafts.h"
 #include "tests/support/testserver.h"
 
+#include "server/redisbus.h"
+
 #include <QTest>
 
 #include <array>
@@ -76,6 +78,7 @@ private Q_SLOTS:
     void aRemovedMemberLeavesOnEveryNatterd();
     void aPasswordChangeSignsOutEveryNatterd();
     void theRateLimitHoldsForAUserOnSeveralNatterds();
+    void directMessagesAreHeldOnlyForPeopleOfflineEverywhere();
 
 private:
     TestClient *signedIn(int server, const QString &name, const QStringList &rooms = {});
@@ -498,6 +501,47 @@ void TestCluster::theRateLimitHoldsForAUserOnSeveralNatterds()
     // The sync message spent 2 of the 20; one natterd alone would take 19 more from each device.
     QVERIFY2(accepted <= 20, qPrintable(u"%1 accepted"_s.arg(accepted)));
     QVERIFY2(accepted >= 17, qPrintable(u"%1 accepted"_s.arg(accepted)));
+}
+
+void TestCluster::directMessagesAreHeldOnlyForPeopleOfflineEverywhere()
+{
+    const auto heldRows = [this] {
+        return m_servers[0]->databaseValue(u"SELECT COUNT(*) FROM held_direct"_s).toInt();
+    };
+    TestClient *alice = signedIn(0, u"Alice"_s);
+    TestClient *bob = signedIn(1, u"Bob"_s);
+    TestClient *ann = signedIn(0, u"Ann"_s);
+    QVERIFY(alice && bob && ann);
+    ann->send(WatchPresence{{u"bob@example.org"_s}});
+    QTRY_VERIFY(!framesOf<Presence>(ann).isEmpty() && framesOf<Presence>(ann).last().online);
+    // Bob is online on another natterd: delivered there, held nowhere.
+    alice->send(SendMessage{{}, u"bob@example.org"_s, u"live"_s, u"c-%1"_s.arg(++m_sent)});
+    QTRY_COMPARE(framesOf<ReceiveMessage>(bob).size(), 1);
+    QCOMPARE(heldRows(), 0);
+    const Message live = framesOf<ReceiveMessage>(bob).at(0).message;
+    // Bob leaves; Alice's natterd hears of it. A message it had sent before
+    // hearing (replayed here as it would have come) reaches Bob's natterd
+    // after he left: held there for him ...
+    bob->socket().close();
+    QTRY_VERIFY(!framesOf<Presence>(ann).last().online);
+    RedisBus replay(testRedisAddress());
+    replay.start();
+    QTRY_VERIFY(replay.isConnected());
+    QVERIFY(replay.publish("natter:u:bob@example.org"_ba,
+                           "elsewhere m -\n"_ba + Codec::encodeServerFrame(ReceiveMessage{live})));
+    QTRY_COMPARE(heldRows(), 1);
+    // ... and a message sent now is held by Alice's natterd.
+    alice->send(SendMessage{{}, u"bob@example.org"_s, u"while away"_s, u"c-%1"_s.arg(++m_sent)});
+    QTRY_COMPARE(heldRows(), 2);
+    // Bob comes back on a third natterd: both reach him as he signs in, and
+    // nothing is held any more.
+    auto *back = new TestClient;
+    m_clients.append(back);
+    QVERIFY(back->open(m_servers[2]->port()) && back->hello(u"Bob"_s, u"bob@example.org"_s));
+    QTRY_COMPARE(framesOf<ReceiveMessage>(back).size(), 2);
+    QCOMPARE(framesOf<ReceiveMessage>(back).at(0).message.text, u"live"_s);
+    QCOMPARE(framesOf<ReceiveMessage>(back).at(1).message.text, u"while away"_s);
+    QTRY_COMPARE(heldRows(), 0);
 }
 
 QTEST_GUILESS_MAIN(TestCluster)
