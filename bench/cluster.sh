@@ -40,7 +40,9 @@ run() { # LABEL WORKLOAD-ARGS...
   local label=$1
   shift
   local line
-  line=$("$bench" "$@" --natterd "$natterd" --duration 10 --warmup 2 2>>"$state/natterd.log")
+  # One sending thread each: three natterd share this machine's cores with
+  # PostgreSQL, Redis and natterbench (on their own machines each would take its own).
+  line=$("$bench" "$@" --natterd "$natterd" --threads 1 --duration 10 --warmup 2 2>>"$state/natterd.log")
   echo "{\"setup\":\"$label\",${line#\{}"
 }
 

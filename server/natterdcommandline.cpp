@@ -61,7 +61,8 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
     const QCommandLineOption redis(
         u"redis"_s,
         u"Join the cluster of natterd that share this --db (PostgreSQL) through Redis pub/sub at "
-        u"redis://HOST:PORT: rooms, direct messages and changes reach people on every natterd."_s,
+        u"redis://[USER@]HOST:PORT (the password from NATTERD_REDIS_PASSWORD, or in the URL): rooms, direct "
+        u"messages and changes reach people on every natterd."_s,
         u"url"_s);
     const QCommandLineOption files(
         u"files"_s,
@@ -344,6 +345,12 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
         config.cluster = RedisAddress::parse(parser.value(redis), &error);
         if (!config.cluster)
             return usageError(u"--redis: %1"_s.arg(error));
+        // Out of the command line (ps shows it to everyone): from the environment.
+        if (config.cluster->password.isEmpty())
+            config.cluster->password = qgetenv("NATTERD_REDIS_PASSWORD");
+        if (!config.cluster->user.isEmpty() && config.cluster->password.isEmpty())
+            return usageError(u"--redis: Redis user %1 needs a password: set NATTERD_REDIS_PASSWORD"_s.arg(
+                QString::fromUtf8(config.cluster->user)));
     }
     if (parser.isSet(files))
         config.filesPath = QDir(parser.value(files)).absolutePath();

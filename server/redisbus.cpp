@@ -21,10 +21,12 @@ std::optional<RedisAddress> RedisAddress::parse(const QString &url, QString *err
     const QUrl parsed(url, QUrl::StrictMode);
     if (!parsed.isValid() || parsed.scheme() != u"redis"_s || parsed.host().isEmpty() ||
         (!parsed.path().isEmpty() && parsed.path() != u"/"_s) || parsed.port(6379) <= 0) {
-        *error = u"give a Redis address as redis://HOST:PORT, not %1"_s.arg(url);
+        // (The URL may hold a password: it is not repeated.)
+        *error = u"give a Redis address as redis://[[USER]:PASSWORD@]HOST:PORT"_s;
         return std::nullopt;
     }
-    return RedisAddress{parsed.host(), quint16(parsed.port(6379))};
+    return RedisAddress{parsed.host(), quint16(parsed.port(6379)), parsed.userName().toUtf8(),
+                        parsed.password().toUtf8()};
 }
 
 namespace {
@@ -92,6 +94,8 @@ public:
 
     bool open(const RedisAddress &address, QString *error)
     {
+        m_user = address.user;
+        m_password = address.password;
         m_context = redisAsyncConnect(address.host.toUtf8().constData(), address.port);
         if (!m_context) {
             *error = u"out of memory"_s;
@@ -138,8 +142,10 @@ public:
         redisAsyncSetConnectCallback(m_context, [](const redisAsyncContext *context, int status) {
             auto *connection = static_cast<RedisConnection *>(context->data);
             if (status == REDIS_OK) {
-                connection->m_connected = true;
-                connection->report(connection->m_onConnected);
+                if (connection->m_password.isEmpty())
+                    connection->opened();
+                else
+                    connection->authenticate();
                 return;
             }
             // hiredis frees the context after this.
@@ -158,6 +164,38 @@ public:
     }
 
     bool isConnected() const { return m_context && m_connected; }
+
+    /// AUTH [USER] PASSWORD first: the connection is usable once Redis accepts it.
+    void authenticate()
+    {
+        QList<QByteArray> arguments{"AUTH"_ba};
+        if (!m_user.isEmpty())
+            arguments.append(m_user);
+        arguments.append(m_password);
+        send(
+            arguments,
+            [](redisAsyncContext *context, void *reply, void *) {
+                auto *connection = static_cast<RedisConnection *>(context->data);
+                if (!reply || connection->m_closing)
+                    return; // gone: the disconnect callback reports it
+                const RedisReply answer = flatten(static_cast<redisReply *>(reply));
+                if (answer.ok) {
+                    connection->opened();
+                    return;
+                }
+                connection->reportLost(u"Redis refused natterd's credentials: %1"_s.arg(
+                    QString::fromUtf8(answer.string.left(200))));
+                connection->m_closing = true; // reported: the disconnect is not news
+                redisAsyncDisconnect(context);
+            },
+            nullptr);
+    }
+
+    void opened()
+    {
+        m_connected = true;
+        report(m_onConnected);
+    }
 
     /// Sends a command; handler (if any) gets its reply, or ok false if the
     /// connection goes first.
@@ -232,6 +270,8 @@ private:
     std::unique_ptr<QSocketNotifier> m_write;
     bool m_connected = false;
     bool m_closing = false;
+    QByteArray m_user;
+    QByteArray m_password;
 };
 
 RedisBus::RedisBus(RedisAddress address, QObject *parent)

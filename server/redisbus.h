@@ -14,12 +14,15 @@
 
 namespace Natter {
 
-/// Where a Redis server is: redis://HOST:PORT (natterd --redis).
+/// Where a Redis server is and who natterd is to it:
+/// redis://[[USER]:PASSWORD@]HOST[:PORT] (natterd --redis).
 struct RedisAddress
 {
     QString host;
     quint16 port = 6379;
-    /// nullopt and *error if url is not redis://HOST[:PORT].
+    QByteArray user;     ///< an ACL user (Redis 6+); empty: the default user
+    QByteArray password; ///< sent with AUTH as each connection opens; empty: none
+    /// nullopt and *error if url is not redis://[[USER]:PASSWORD@]HOST[:PORT].
     static std::optional<RedisAddress> parse(const QString &url, QString *error);
 };
 

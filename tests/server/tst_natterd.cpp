@@ -140,6 +140,25 @@ void TestNatterd::newOptionsRefuseBadValues()
         QVERIFY2(process.readAllStandardError().contains(arguments.constFirst().toUtf8()),
                  qPrintable(arguments.join(u' ')));
     }
+    // A cluster's Redis: only with PostgreSQL; an ACL user needs its password;
+    // a bad address is refused without repeating the password it holds.
+    const QStringList onPostgres{u"--db"_s, u"postgresql://natter@127.0.0.1:1/natter"_s, u"--no-tls"_s};
+    for (const auto &[arguments, expected] :
+         {std::pair{QStringList{u"--redis"_s, u"redis://127.0.0.1:1"_s}, "--db postgresql"_ba},
+          std::pair{onPostgres + QStringList{u"--redis"_s, u"redis://natter@127.0.0.1:1"_s},
+                    "NATTERD_REDIS_PASSWORD"_ba},
+          std::pair{onPostgres + QStringList{u"--redis"_s, u"redis://:topsecret@127.0.0.1:1/0"_s},
+                    "redis://[[USER]:PASSWORD@]HOST:PORT"_ba}}) {
+        QProcess process;
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        environment.remove(u"NATTERD_REDIS_PASSWORD"_s);
+        process.setProcessEnvironment(environment);
+        process.start(QStringLiteral(NATTERD_PATH), arguments);
+        QVERIFY(process.waitForFinished());
+        QCOMPARE(process.exitCode(), 2);
+        const QByteArray error = process.readAllStandardError();
+        QVERIFY2(error.contains(expected) && !error.contains("topsecret"), error.constData());
+    }
     // Administration: unknown verbs, missing arguments, a missing database.
     QCOMPARE(admin({u"user"_s, u"fly"_s}), 2);
     QCOMPARE(admin({u"user"_s, u"disable"_s}), 2);

@@ -20,6 +20,7 @@ private Q_SLOTS:
     void commandsAreAnsweredOnTheEventLoop();
     void comesBackAfterRedisRestartsAndSubscribesAgain();
     void anUnreachableRedisIsTriedAgainWithoutBlocking();
+    void signsInWithItsCredentialsAndOnlyThen();
 };
 
 void TestRedisBus::readsItsAddress_data()
@@ -27,12 +28,20 @@ void TestRedisBus::readsItsAddress_data()
     QTest::addColumn<QString>("url");
     QTest::addColumn<QString>("host");
     QTest::addColumn<int>("port");
-    QTest::newRow("host and port") << u"redis://10.0.0.5:6380"_s << u"10.0.0.5"_s << 6380;
-    QTest::newRow("default port") << u"redis://cache.example.org"_s << u"cache.example.org"_s << 6379;
-    QTest::newRow("not redis") << u"http://x:1"_s << QString() << 0;
-    QTest::newRow("no host") << u"redis://:6379"_s << QString() << 0;
-    QTest::newRow("a path") << u"redis://x:1/db"_s << QString() << 0;
-    QTest::newRow("garbage") << u"redis//"_s << QString() << 0;
+    QTest::addColumn<QByteArray>("user");
+    QTest::addColumn<QByteArray>("password");
+    QTest::newRow("host and port") << u"redis://10.0.0.5:6380"_s << u"10.0.0.5"_s << 6380 << QByteArray()
+                                   << QByteArray();
+    QTest::newRow("default port") << u"redis://cache.example.org"_s << u"cache.example.org"_s << 6379
+                                  << QByteArray() << QByteArray();
+    QTest::newRow("password") << u"redis://:s%40cret@cache:6380"_s << u"cache"_s << 6380 << QByteArray()
+                              << "s@cret"_ba;
+    QTest::newRow("user and password") << u"redis://natter:pw@cache"_s << u"cache"_s << 6379 << "natter"_ba
+                                       << "pw"_ba;
+    QTest::newRow("not redis") << u"http://x:1"_s << QString() << 0 << QByteArray() << QByteArray();
+    QTest::newRow("no host") << u"redis://:6379"_s << QString() << 0 << QByteArray() << QByteArray();
+    QTest::newRow("a path") << u"redis://x:1/db"_s << QString() << 0 << QByteArray() << QByteArray();
+    QTest::newRow("garbage") << u"redis//"_s << QString() << 0 << QByteArray() << QByteArray();
 }
 
 void TestRedisBus::readsItsAddress()
@@ -40,14 +49,18 @@ void TestRedisBus::readsItsAddress()
     QFETCH(QString, url);
     QFETCH(QString, host);
     QFETCH(int, port);
+    QFETCH(QByteArray, user);
+    QFETCH(QByteArray, password);
     QString error;
     const std::optional<RedisAddress> address = RedisAddress::parse(url, &error);
     QCOMPARE(address.has_value(), !host.isEmpty());
     if (address) {
         QCOMPARE(address->host, host);
         QCOMPARE(int(address->port), port);
+        QCOMPARE(address->user, user);
+        QCOMPARE(address->password, password);
     } else {
-        QVERIFY(error.contains(u"redis://HOST:PORT"_s));
+        QVERIFY(error.contains(u"HOST:PORT"_s));
     }
 }
 
@@ -133,7 +146,7 @@ void TestRedisBus::comesBackAfterRedisRestartsAndSubscribesAgain()
 void TestRedisBus::anUnreachableRedisIsTriedAgainWithoutBlocking()
 {
     // A port nothing listens on (the fixture's own, plus one... taken from a closed socket).
-    RedisBus bus(RedisAddress{u"127.0.0.1"_s, 1});
+    RedisBus bus(RedisAddress{u"127.0.0.1"_s, 1, {}, {}});
     QElapsedTimer timer;
     timer.start();
     bus.start();
@@ -145,6 +158,46 @@ void TestRedisBus::anUnreachableRedisIsTriedAgainWithoutBlocking()
     QTimer::singleShot(300, [&] { ticked = true; });
     QTRY_VERIFY(ticked); // the event loop runs meanwhile
     QVERIFY(!bus.isConnected());
+}
+
+void TestRedisBus::signsInWithItsCredentialsAndOnlyThen()
+{
+    // An ACL user of its own on the test Redis (the default user stays open
+    // for the other tests), allowed pub/sub on natter:* only.
+    const QByteArray user = "natter-test-" + QByteArray::number(QCoreApplication::applicationPid());
+    RedisBus admin(testRedisAddress());
+    admin.start();
+    QTRY_VERIFY(admin.isConnected());
+    QSignalSpy created(&admin, &RedisBus::connectedChanged);
+    bool accepted = false;
+    QVERIFY(admin.command({"ACL"_ba, "SETUSER"_ba, user, "on"_ba, ">right password"_ba, "&natter:*"_ba,
+                           "+@pubsub"_ba, "+ping"_ba},
+                          [&accepted](const RedisReply &reply) { accepted = reply.ok; }));
+    QTRY_VERIFY(accepted);
+
+    RedisAddress wrong = testRedisAddress();
+    wrong.user = user;
+    wrong.password = "wrong password";
+    RedisBus refused(wrong);
+    refused.subscribe("natter:auth"_ba);
+    refused.start();
+    RedisAddress right = wrong;
+    right.password = "right password";
+    RedisBus listener(right);
+    QSignalSpy received(&listener, &RedisBus::messageReceived);
+    listener.subscribe("natter:auth"_ba);
+    listener.start();
+    QTRY_VERIFY(listener.isConnected());
+    QVERIFY(admin.publish("natter:auth"_ba, "for the signed-in"_ba));
+    QTRY_COMPARE(received.size(), 1);
+    // The wrong password never links (it is tried again, refused each time).
+    QVERIFY(!refused.isConnected());
+    QVERIFY(!refused.publish("natter:auth"_ba, "from a stranger"_ba));
+
+    bool deleted = false;
+    QVERIFY(admin.command({"ACL"_ba, "DELUSER"_ba, user},
+                          [&deleted](const RedisReply &reply) { deleted = reply.ok; }));
+    QTRY_VERIFY(deleted);
 }
 
 QTEST_GUILESS_MAIN(TestRedisBus)
