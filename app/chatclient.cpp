@@ -331,22 +331,37 @@ void ChatClient::handle(const Protocol::Welcome &welcome)
     Q_EMIT welcomed();
 }
 
+qint64 ChatClient::resumePoint(const Conversation &conversation)
+{
+    qint64 after = conversation.messages->lastStoredId();
+    if (conversation.recentLive.isEmpty())
+        return after;
+    const qint64 newest = conversation.recentLive.constLast().first;
+    for (const auto &[at, id] : conversation.recentLive) {
+        if (newest - at < LiveOverlapMs)
+            after = std::min(after, id - 1);
+    }
+    return std::max<qint64>(after, 0);
+}
+
 void ChatClient::subscribe(const ConversationKey &key, Conversation &conversation)
 {
-    const qint64 last = conversation.messages->lastStoredId();
-    conversation.resumed = last > 0;
+    const bool resuming = conversation.messages->lastStoredId() > 0;
+    const qint64 last = resumePoint(conversation);
+    conversation.recentLive.clear();
+    conversation.resumed = resuming;
     if (key.isRoom()) {
         if (std::exchange(conversation.createPrivate, false))
             send(Protocol::CreateRoom{key.name, true});
         else
             send(Protocol::JoinRoom{key.name});
         conversation.pendingHistory.append(HistoryKind::Latest);
-        if (last > 0)
+        if (resuming)
             requestHistory(key, HistoryKind::After, last);
     } else {
-        requestHistory(key, last > 0 ? HistoryKind::After : HistoryKind::Latest, last);
+        requestHistory(key, resuming ? HistoryKind::After : HistoryKind::Latest, last);
     }
-    if (last > 0) {
+    if (resuming) {
         // What was edited, deleted or reacted to while we were away.
         send(Protocol::ChangesRequest{key.isRoom() ? key.name : QString(),
                                       key.isRoom() ? QString() : key.name, conversation.changeSeq,
@@ -455,11 +470,11 @@ void ChatClient::handle(const Protocol::History &history)
             model->appendNewer(history.messages, history.hasMore);
             break;
         }
-        // What others said while we were away is news, as if it had been pushed.
-        const qint64 known = model->lastStoredId();
+        // What others said while we were away is news, as if it had been pushed
+        // (the page may start with some we have: a resume reads the last moments again).
         QList<Message> missed;
         for (const Message &message : history.messages) {
-            if (message.id > known && message.from.email != m_self.email)
+            if (!model->hasStored(message.id) && message.from.email != m_self.email)
                 missed.append(message);
         }
         model->addMessages(history.messages);
@@ -498,6 +513,12 @@ void ChatClient::handle(const Protocol::ReceiveMessage &receive)
         m_conversations->setTitle(key, message.from.name);
     }
     m_outboxKeys.remove(message.clientId);
+    QList<std::pair<qint64, qint64>> &recent = it->recentLive;
+    const qint64 now = m_clock.elapsed();
+    while (!recent.isEmpty() && now - recent.constFirst().first >= LiveOverlapMs)
+        recent.removeFirst();
+    if (recent.size() < 10'000) // a flood: the resume reads from the oldest kept
+        recent.append({now, message.id});
     // A flood (a busy room, a peer's script, a backlog after a stall) comes
     // as many frames in one read: applied together at the end of the pass,
     // as one row insertion and one unread update, so that the window keeps

@@ -292,7 +292,16 @@ private:
         bool resumed = false;                 // messages were there before this connection
         bool createPrivate = false;           // the first entry creates it as a private room
         qint64 changeSeq = 0;                 // every change up to this one is in the model
+        // The ids of the last messages that arrived live, and when (ms of a
+        // steady clock): a resume reads again from the oldest of the last
+        // LiveOverlap, since with several natterd a message may arrive a
+        // moment after a newer one (each natterd publishes its own).
+        QList<std::pair<qint64, qint64>> recentLive;
     };
+    static constexpr qint64 LiveOverlapMs = 2000;
+    /// Where the resume of conversation starts: after its newest message but
+    /// for those of the last LiveOverlapMs before the newest arrival.
+    static qint64 resumePoint(const Conversation &conversation);
 
     void setState(State state);
     void onConnectionStateChanged(ServerConnection::State state);

@@ -166,6 +166,8 @@ public:
     QList<Message> outbox() const;
     /// The highest stored id (0 if none): "resume after this".
     qint64 lastStoredId() const;
+    /// The message with this id is in the model (not an outbox one).
+    bool hasStored(qint64 id) const { return findStored(id) >= 0; }
     /// A loaded stored message by id (nullopt if not loaded).
     std::optional<Message> storedMessage(qint64 id) const;
     /// The lowest stored id (0 if none): "older than this".

@@ -50,6 +50,8 @@ ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store,
             if (connected) {
                 publishPresence("sync " + m_instanceId);
                 publishPresenceState();
+                if (std::exchange(m_clusterWasLinked, true))
+                    catchUpWithCluster("Redis is back");
                 return;
             }
             // What others had in the rooms may have changed unheard: asked
@@ -214,6 +216,7 @@ void ChatServer::onDisconnected(ClientSession *session)
             if (user->sessions.isEmpty()) {
                 const User gone = user->user;
                 m_users.erase(user);
+                m_directDeliveries.remove(gone.email);
                 unfollowUserLater(gone.email);
                 localPresenceChanged(gone, false);
             }
@@ -654,6 +657,7 @@ void ChatServer::completeSignIn(ClientSession *session, const Hello &hello, cons
         state = m_users.insert(user.email, UserState{user, {}});
         m_unfollowAt.remove(user.email);
         followUser(user.email, true);
+        startDeliveryLog(m_directDeliveries, user.email);
     }
     state->user = user;
     for (ClientSession *other : std::as_const(state->sessions))
@@ -876,8 +880,10 @@ void ChatServer::handle(ClientSession *session, const JoinRoom &join)
     if (!session->isInRoom(join.room)) {
         session->addRoom(join.room);
         room.add(session);
-        if (room.sessions.size() == 1)
+        if (room.sessions.size() == 1) {
             followRoom(join.room, true);
+            startDeliveryLog(m_roomDeliveries, join.room);
+        }
         int &connections = room.connectionsByUser[user.email];
         ++connections;
         if (connections == 1)
@@ -1116,6 +1122,7 @@ void ChatServer::removeFromRoom(ClientSession *session, const QString &roomName)
     }
     if (room->sessions.isEmpty()) {
         m_rooms.erase(room);
+        m_roomDeliveries.remove(roomName);
         followRoom(roomName, false);
     }
 }

@@ -208,6 +208,34 @@ private:
     void unfollowUserLater(const QString &email);
     void holdForAbsentRecipient(const QString &email, const Message &message);
     QHash<QString, qint64> m_unfollowAt; ///< email -> when its channel may be left (ms)
+    /// What this natterd delivered of a room's messages, or of one user's
+    /// direct ones, lately: every id above floor is in recent (ms, id).
+    struct DeliveryLog
+    {
+        qint64 floor = 0;
+        QList<std::pair<qint64, qint64>> recent;
+    };
+    QHash<QString, DeliveryLog> m_roomDeliveries;   ///< room -> log
+    QHash<QString, DeliveryLog> m_directDeliveries; ///< email -> log of their direct messages
+    void noteDelivered(DeliveryLog &log, qint64 id);
+    /// Notes id in the log of key, if there is one (a room or person here).
+    void noteDelivered(QHash<QString, DeliveryLog> &logs, const QString &key, qint64 id)
+    {
+        if (const auto log = logs.find(key); log != logs.end())
+            noteDelivered(*log, id);
+    }
+    /// A room or person newly here: what came before now, the join's history
+    /// or the held messages bring.
+    void startDeliveryLog(QHash<QString, DeliveryLog> &logs, const QString &key);
+    /// A natterd died (it may have committed messages it never published) or
+    /// Redis came back (what others published meanwhile was not heard): the
+    /// messages of every room and person here that this natterd did not
+    /// deliver are read from the database and delivered now.
+    void catchUpWithCluster(const char *why);
+    bool m_clusterWasLinked = false; ///< Redis was reached once: a link after is a return
+    /// The messages after log's floor that it does not list, oldest first.
+    template<typename Read>
+    void catchUp(DeliveryLog &log, Read read, const QList<ClientSession *> sessions);
     /// If this natterd's subscription to room is not confirmed yet, runs then
     /// (holding session's later requests until it has) and returns true:
     /// a join's history is read only once every newer message will arrive.

@@ -158,14 +158,107 @@ void ChatServer::publish(const QByteArray &channel, char kind, const QByteArray 
             << "Redis is unreachable: an event of" << channel << "reached this natterd's connections only";
 }
 
+void ChatServer::noteDelivered(DeliveryLog &log, qint64 id)
+{
+    // Kept for a natterd's death to be noticed and a heartbeat more; all
+    // kept while Redis is away (what others sent meanwhile is read after).
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const qint64 keep = m_config.clusterDeadAfter.count() + 3 * m_config.clusterHeartbeat.count();
+    if (isClusterConnected()) {
+        while (!log.recent.isEmpty() && now - log.recent.constFirst().first > keep)
+            log.floor = std::max(log.floor, log.recent.takeFirst().second);
+    }
+    if (log.recent.size() >= 1'000'000) // bounded: the oldest go, a catch-up then reads from there
+        log.floor = std::max(log.floor, log.recent.takeFirst().second);
+    log.recent.append({now, id});
+}
+
+void ChatServer::startDeliveryLog(QHash<QString, DeliveryLog> &logs, const QString &key)
+{
+    if (!m_cluster || logs.contains(key))
+        return;
+    const std::optional<qint64> newest = m_store->newestId();
+    if (newest)
+        logs.insert(key, DeliveryLog{*newest, {}});
+}
+
+template<typename Read>
+void ChatServer::catchUp(DeliveryLog &log, Read read, const QList<ClientSession *> sessions)
+{
+    QSet<qint64> delivered;
+    for (const auto &entry : std::as_const(log.recent))
+        delivered.insert(entry.second);
+    qint64 after = log.floor;
+    for (int page = 0; page < 100; ++page) { // bounded: 100 pages of the largest size
+        const std::optional<QList<Message>> messages = read(after, Protocol::MaxHistoryLimit);
+        if (!messages) {
+            qCWarning(lcNatterServer).noquote() << "cannot catch up:" << m_store->errorString();
+            return;
+        }
+        for (const Message &message : *messages) {
+            if (delivered.contains(message.id))
+                continue;
+            for (ClientSession *session : sessions) {
+                Message mine = message;
+                personalize(&mine, session->user().email);
+                session->sendFrame(ReceiveMessage{mine});
+            }
+            noteDelivered(log, message.id);
+        }
+        if (messages->size() < Protocol::MaxHistoryLimit)
+            return;
+        after = messages->constLast().id;
+    }
+}
+
+void ChatServer::catchUpWithCluster(const char *why)
+{
+    qCInfo(lcNatterServer).noquote() << why << "- delivering what was not heard from the cluster";
+    // (Over copies: a session sent to may be dropped meanwhile.)
+    for (const QString &name : m_rooms.keys()) {
+        const auto room = m_rooms.constFind(name);
+        const auto log = m_roomDeliveries.find(name);
+        if (room == m_rooms.cend() || log == m_roomDeliveries.end())
+            continue; // its start was not read: nothing to compare with
+        catchUp(
+            *log,
+            [this, name](qint64 after, int limit) -> std::optional<QList<Message>> {
+                HistoryQuery query;
+                query.room = name;
+                query.after = after;
+                query.limit = limit;
+                const std::optional<HistoryPage> page = m_store->history(query);
+                return page ? std::optional(page->messages) : std::nullopt;
+            },
+            room->sessions);
+    }
+    for (const QString &email : m_users.keys()) {
+        const auto user = m_users.constFind(email);
+        const auto log = m_directDeliveries.find(email);
+        if (user == m_users.cend() || log == m_directDeliveries.end())
+            continue;
+        catchUp(
+            *log,
+            [this, email](qint64 after, int limit) {
+                return m_store->directMessagesAfter(email, after, limit);
+            },
+            user->sessions);
+    }
+    m_transport->flushAll();
+}
+
 void ChatServer::publishMessage(const Message &message, const QByteArray &json, bool held)
 {
     if (!m_cluster)
         return;
     if (!message.isDirect()) {
+        noteDelivered(m_roomDeliveries, message.room, message.id);
         publish(roomChannel(message.room), 'm', {}, json);
         return;
     }
+    noteDelivered(m_directDeliveries, message.to, message.id);
+    if (message.from.email != message.to)
+        noteDelivered(m_directDeliveries, message.from.email, message.id);
     // To each of the two people's channel: each natterd delivers what it
     // hears on a user's channel to that user only.
     publish(userChannel(message.to), 'm', held ? "h" : "-", json);
@@ -298,6 +391,8 @@ void ChatServer::presenceHeartbeat()
         qCWarning(lcNatterServer).noquote() << "natterd" << instance << "fell silent: its people are offline";
         forgetInstance(instance);
     }
+    if (!dead.isEmpty())
+        catchUpWithCluster("a natterd died");
 }
 
 void ChatServer::localPresenceChanged(const User &user, bool online)
@@ -452,12 +547,14 @@ void ChatServer::onClusterMessage(const QByteArray &channel, const QByteArray &p
             return;
         const QByteArray wire = Connection::wireFrame(event->json);
         if (forUser) {
+            noteDelivered(m_directDeliveries, email, receive->message.id);
             sendToAll(*userSessions, wire);
             // Held by a natterd that did not see the recipient online: they
             // have it now.
             if (event->flags.contains('h') && email == receive->message.to)
                 releaseHeldOnes(email, {receive->message});
         } else if (const auto room = m_rooms.constFind(receive->message.room); room != m_rooms.cend()) {
+            noteDelivered(m_roomDeliveries, receive->message.room, receive->message.id);
             sendToAll(room->sessions, wire);
         }
         break;

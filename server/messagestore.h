@@ -175,6 +175,17 @@ public:
 
     /// How many direct messages are held for recipient.
     virtual std::optional<int> heldCount(const QString &recipient) = 0;
+    /// The direct messages to or from email with ids above afterId, oldest
+    /// first, at most limit (a cluster's catch-up; nullopt: failed or not kept).
+    /// The newest id in the store now, whoever wrote it (lastId() is this store's own).
+    virtual std::optional<qint64> newestId() { return lastId(); }
+    virtual std::optional<QList<Message>> directMessagesAfter(const QString &email, qint64 afterId, int limit)
+    {
+        Q_UNUSED(email)
+        Q_UNUSED(afterId)
+        Q_UNUSED(limit)
+        return std::nullopt;
+    }
     /// Everyone with direct messages held now; nullopt if a store cannot say.
     virtual std::optional<QSet<QString>> heldRecipients() { return std::nullopt; }
     /// Holds stored direct messages for recipient after all (they went

@@ -301,6 +301,7 @@ void RedisBus::connectBoth()
     m_subscriber.reset();
     m_commands.reset();
     m_subscribed.clear();
+    m_subscriberReady = false;
     // A report that comes late, from connections replaced since, is ignored.
     const quint64 generation = ++m_generation;
     const auto connected = [this, generation] {
@@ -319,6 +320,7 @@ void RedisBus::connectBoth()
                 return;
             // Subscribe to everything wanted, anew on every connection: linked
             // once Redis has confirmed them all.
+            m_subscriberReady = true;
             m_awaiting = m_channels;
             sendSubscribe(QList<QByteArray>(m_channels.cbegin(), m_channels.cend()), true);
             updateConnected();
@@ -338,6 +340,7 @@ void RedisBus::onConnectionLost(const QString &why)
     m_subscriber.reset();
     m_commands.reset();
     m_subscribed.clear();
+    m_subscriberReady = false;
     ++m_generation;
     m_retry.start(m_retryMs);
     m_retryMs = std::clamp(m_retryMs * 2, 100, 5000);
@@ -347,7 +350,7 @@ void RedisBus::onConnectionLost(const QString &why)
 void RedisBus::updateConnected()
 {
     const bool connected = m_commands && m_commands->isConnected() && m_subscriber &&
-                           m_subscriber->isConnected() && m_awaiting.isEmpty();
+                           m_subscriber->isConnected() && m_subscriberReady && m_awaiting.isEmpty();
     if (connected == m_connected)
         return;
     m_connected = connected;

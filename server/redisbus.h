@@ -104,6 +104,7 @@ private:
     std::unique_ptr<std::function<void(const RedisReply &)>> m_pushHandler;
     quint64 m_generation = 0; // of the connections: reports of replaced ones are ignored
     bool m_connected = false;
+    bool m_subscriberReady = false; // its subscriptions were sent on this connection
     bool m_started = false;
     QTimer m_retry;
     int m_retryMs = 0;

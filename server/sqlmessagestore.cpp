@@ -1244,6 +1244,41 @@ std::optional<HistoryPage> SqlMessageStore::history(const HistoryQuery &query)
     return page;
 }
 
+std::optional<qint64> SqlMessageStore::newestId()
+{
+    if (!ready())
+        return std::nullopt;
+    QSqlQuery select(m_db);
+    if (!select.exec(u"SELECT COALESCE(MAX(id), 0) FROM messages"_s) || !select.next()) {
+        fail(u"cannot read the newest id"_s, select.lastError());
+        return std::nullopt;
+    }
+    return select.value(0).toLongLong();
+}
+
+std::optional<QList<Message>> SqlMessageStore::directMessagesAfter(const QString &email, qint64 afterId,
+                                                                   int limit)
+{
+    if (!ready())
+        return std::nullopt;
+    // Rare (a natterd died, Redis came back) and recent: a range of the
+    // primary key, not worth a prepared statement.
+    QSqlQuery select(m_db);
+    select.prepare(QLatin1String(SelectColumns) +
+                   u"WHERE id > ? AND recipient IS NOT NULL AND (recipient = ? OR sender_email = ?)"
+                   u" ORDER BY id LIMIT ?"_s);
+    select.addBindValue(afterId);
+    select.addBindValue(email);
+    select.addBindValue(email);
+    select.addBindValue(limit);
+    QList<Message> messages;
+    if (!select.exec() || !readMessages(select, &messages)) {
+        fail(u"cannot read direct messages"_s, select.lastError());
+        return std::nullopt;
+    }
+    return messages;
+}
+
 std::optional<QList<Message>> SqlMessageStore::heldDirectMessages(const QString &recipient, qint64 afterId,
                                                                   int limit)
 {

@@ -71,6 +71,9 @@ public:
 
     std::optional<QList<StoredMessage>> append(const QList<MessageDraft> &drafts) override;
     std::optional<HistoryPage> history(const HistoryQuery &query) override;
+    std::optional<qint64> newestId() override;
+    std::optional<QList<Message>> directMessagesAfter(const QString &email, qint64 afterId,
+                                                      int limit) override;
     std::optional<QList<Message>> heldDirectMessages(const QString &recipient, qint64 afterId,
                                                      int limit) override;
     bool releaseHeldDirectMessages(const QString &recipient, const QList<qint64> &ids) override;

@@ -59,6 +59,7 @@ class ResumeTest : public QObject
 private Q_SLOTS:
     void asksForWhatItMissedAndResendsTheOutbox();
     void aFloodIsAppliedInBatchesInOrder();
+    void aResumeReadsAgainWhatArrivedLiveJustBefore();
 };
 
 void ResumeTest::asksForWhatItMissedAndResendsTheOutbox()
@@ -133,6 +134,48 @@ void ResumeTest::asksForWhatItMissedAndResendsTheOutbox()
     QTRY_COMPARE(idsIn(messages), (QList<qint64>{1, 2, 3, 4, 5}));
     QVERIFY(messages->outbox().isEmpty());
     QCOMPARE(arrived.size(), 0); // our own message is not "new from someone else"
+}
+
+void ResumeTest::aResumeReadsAgainWhatArrivedLiveJustBefore()
+{
+    // With several natterd, message 5 may arrive live a moment before 4 (each
+    // natterd publishes its own): a drop in between must not skip 4.
+    ScriptedServer server;
+    QVERIFY(server.listen());
+    ChatClient client;
+    client.setIdentity(Ann);
+    client.setToken(u"token-1"_s);
+    client.setReconnectDelays(10ms, 10ms);
+    client.connectToServer(server.url());
+    QTRY_COMPARE(server.received.size(), 1);
+    say(server, welcomeFor(Ann));
+    QTRY_COMPARE(client.state(), ChatClient::State::Online);
+    QVERIFY(client.openRoom(u"general"_s));
+    QTRY_COMPARE(server.received.size(), 2);
+    say(server, Members{u"general"_s, {Ann, Bob}, false, {}});
+    say(server, History{u"general"_s, {}, {fromBob(1, u"one"_s), fromBob(2, u"two"_s)}, false});
+    const ConversationKey general = ConversationKey::room(u"general"_s);
+    QTRY_COMPARE(client.messages(general)->rowCount(), 2);
+    say(server, ReceiveMessage{fromBob(3, u"three"_s)});
+    say(server, ReceiveMessage{fromBob(5, u"five"_s)});
+    QTRY_COMPARE(client.messages(general)->rowCount(), 4);
+
+    server.last()->abort();
+    QTRY_COMPARE(server.sockets.size(), 2);
+    QTRY_COMPARE(server.received.size(), 3);
+    say(server, welcomeFor(Ann));
+    QTRY_COMPARE(server.received.size(), 6); // join, resume, changes
+    const std::optional<HistoryRequest> resume = decodeAs<HistoryRequest>(server.received.at(4));
+    QVERIFY(resume);
+    QCOMPARE(resume->after, std::optional<qint64>(2)); // from the oldest that just arrived live
+    say(server, Members{u"general"_s, {Ann, Bob}, false, {}});
+    say(server,
+        History{
+            u"general"_s, {}, {fromBob(3, u"three"_s), fromBob(4, u"four"_s), fromBob(5, u"five"_s)}, false});
+    say(server,
+        History{
+            u"general"_s, {}, {fromBob(3, u"three"_s), fromBob(4, u"four"_s), fromBob(5, u"five"_s)}, false});
+    QTRY_COMPARE(idsIn(client.messages(general)), (QList<qint64>{1, 2, 3, 4, 5}));
 }
 
 void ResumeTest::aFloodIsAppliedInBatchesInOrder()
