@@ -480,8 +480,10 @@ void ChatClient::handle(const Protocol::History &history)
         model->addMessages(history.messages);
         if (!missed.isEmpty())
             Q_EMIT messagesMissed(key, missed);
-        if (history.hasMore && model->lastStoredId() > 0)
-            requestHistory(key, HistoryKind::After, model->lastStoredId());
+        // On from this page's last (the model may hold newer ones that came live,
+        // and the ones between them that it lacks).
+        if (history.hasMore && !history.messages.isEmpty())
+            requestHistory(key, HistoryKind::After, history.messages.constLast().id);
         break;
     }
     case HistoryKind::Before:

@@ -172,9 +172,14 @@ void ResumeTest::aResumeReadsAgainWhatArrivedLiveJustBefore()
     say(server,
         History{
             u"general"_s, {}, {fromBob(3, u"three"_s), fromBob(4, u"four"_s), fromBob(5, u"five"_s)}, false});
-    say(server,
-        History{
-            u"general"_s, {}, {fromBob(3, u"three"_s), fromBob(4, u"four"_s), fromBob(5, u"five"_s)}, false});
+    // The resume comes in pages: the next one goes on from this page's last
+    // message, not from the newest the model has (5 came live; 4 did not).
+    say(server, History{u"general"_s, {}, {fromBob(3, u"three"_s)}, true});
+    QTRY_COMPARE(server.received.size(), 7);
+    const std::optional<HistoryRequest> next = decodeAs<HistoryRequest>(server.received.at(6));
+    QVERIFY(next);
+    QCOMPARE(next->after, std::optional<qint64>(3));
+    say(server, History{u"general"_s, {}, {fromBob(4, u"four"_s), fromBob(5, u"five"_s)}, false});
     QTRY_COMPARE(idsIn(client.messages(general)), (QList<qint64>{1, 2, 3, 4, 5}));
 }
 
