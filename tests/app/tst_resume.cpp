@@ -62,15 +62,25 @@ private Q_SLOTS:
     void aResumeReadsAgainWhatArrivedLiveJustBefore();
 };
 
+namespace {
+
+/// Ann's client with a token, reconnecting at once, connecting to server.
+void connectAnn(ChatClient &client, ScriptedServer &server)
+{
+    client.setIdentity(Ann);
+    client.setToken(u"token-1"_s);
+    client.setReconnectDelays(10ms, 10ms);
+    client.connectToServer(server.url());
+}
+
+} // namespace
+
 void ResumeTest::asksForWhatItMissedAndResendsTheOutbox()
 {
     ScriptedServer server;
     QVERIFY(server.listen());
     ChatClient client;
-    client.setIdentity(Ann);
-    client.setToken(u"token-1"_s);
-    client.setReconnectDelays(10ms, 10ms);
-    client.connectToServer(server.url());
+    connectAnn(client, server);
 
     // First connection: hello with the token, then the room and three messages.
     QTRY_COMPARE(server.received.size(), 1);
@@ -143,10 +153,7 @@ void ResumeTest::aResumeReadsAgainWhatArrivedLiveJustBefore()
     ScriptedServer server;
     QVERIFY(server.listen());
     ChatClient client;
-    client.setIdentity(Ann);
-    client.setToken(u"token-1"_s);
-    client.setReconnectDelays(10ms, 10ms);
-    client.connectToServer(server.url());
+    connectAnn(client, server);
     QTRY_COMPARE(server.received.size(), 1);
     say(server, welcomeFor(Ann));
     QTRY_COMPARE(client.state(), ChatClient::State::Online);

@@ -82,6 +82,8 @@ private:
     {
         return client->messages(ConversationKey::room(General));
     }
+    /// Ann, Bob and Carol, each at home on natterd 0, 1, 2, online and in #general.
+    bool threeInGeneral();
     /// Sends "NAME i" from each person every intervalMs, count of them each.
     void startTalking(int count, int intervalMs);
     /// Every message of the people once in the database (read through a natterd) and in every app.
@@ -142,6 +144,18 @@ ChatClient *TestClusterFaults::person(const QString &name, int home)
     return client;
 }
 
+bool TestClusterFaults::threeInGeneral()
+{
+    const QStringList names{u"Ann"_s, u"Bob"_s, u"Carol"_s};
+    for (int home = 0; home < 3; ++home) {
+        ChatClient *client = person(names.at(home), home);
+        if (!QTest::qWaitFor([client] { return client->state() == ChatClient::State::Online; }, 10000) ||
+            !client->openRoom(General) || !QTest::qWaitFor([this, client] { return general(client); }, 10000))
+            return false;
+    }
+    return true;
+}
+
 void TestClusterFaults::startTalking(int count, int intervalMs)
 {
     connect(&m_talk, &QTimer::timeout, this, [this, count] {
@@ -189,14 +203,8 @@ void TestClusterFaults::verifyEveryMessageOnceEverywhere(int each)
 
 void TestClusterFaults::aNatterdKilledMidBurstLosesNothing()
 {
-    ChatClient *ann = person(u"Ann"_s, 0);
-    ChatClient *bob = person(u"Bob"_s, 1);
-    ChatClient *carol = person(u"Carol"_s, 2);
-    for (ChatClient *client : {ann, bob, carol}) {
-        QTRY_COMPARE(client->state(), ChatClient::State::Online);
-        QVERIFY(client->openRoom(General));
-        QTRY_VERIFY(general(client));
-    }
+    QVERIFY(threeInGeneral());
+    ChatClient *ann = m_people.at(0);
     QSignalSpy annWelcomed(ann, &ChatClient::welcomed);
     constexpr int Each = 300;
     startTalking(Each, 5);
@@ -211,21 +219,14 @@ void TestClusterFaults::aNatterdKilledMidBurstLosesNothing()
 
 void TestClusterFaults::aRollingRestartLosesNothing()
 {
-    ChatClient *ann = person(u"Ann"_s, 0);
-    ChatClient *bob = person(u"Bob"_s, 1);
-    ChatClient *carol = person(u"Carol"_s, 2);
-    for (ChatClient *client : {ann, bob, carol}) {
-        QTRY_COMPARE(client->state(), ChatClient::State::Online);
-        QVERIFY(client->openRoom(General));
-        QTRY_VERIFY(general(client));
-    }
+    QVERIFY(threeInGeneral());
+    ChatClient *ann = m_people.at(0);
     constexpr int Each = 250;
     startTalking(Each, 20); // five seconds of talk
     // Each natterd in turn: stopped as an upgrade stops it (SIGTERM), its
     // people move on, it starts again on its port; then the next.
-    QList<ChatClient *> homes{ann, bob, carol};
     for (int i = 0; i < 3; ++i) {
-        QSignalSpy welcomed(homes.at(i), &ChatClient::welcomed);
+        QSignalSpy welcomed(m_people.at(i), &ChatClient::welcomed); // at home on natterd i
         QVERIFY(QTest::qWaitFor([&] { return m_said.value(ann) >= (i + 1) * Each / 5; }, 10000));
         QCOMPARE(m_natterd[i]->terminate(), 0);
         QTRY_COMPARE_WITH_TIMEOUT(welcomed.size(), 1, 5000);
