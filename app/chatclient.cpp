@@ -210,6 +210,7 @@ int ChatClient::forgetMessages()
         conversation.messages->clear();
         conversation.resumed = false;
         conversation.changeSeq = 0;
+        conversation.unfinishedResume.reset();
     }
     for (auto it = m_uploadPaths.cbegin(); it != m_uploadPaths.cend(); ++it)
         m_files->cancelUpload(it.key());
@@ -347,7 +348,12 @@ qint64 ChatClient::resumePoint(const Conversation &conversation)
 void ChatClient::subscribe(const ConversationKey &key, Conversation &conversation)
 {
     const bool resuming = conversation.messages->lastStoredId() > 0;
-    const qint64 last = resumePoint(conversation);
+    qint64 last = resumePoint(conversation);
+    if (conversation.unfinishedResume)
+        last = std::min(last, *conversation.unfinishedResume);
+    conversation.unfinishedResume.reset();
+    if (resuming)
+        conversation.unfinishedResume = last;
     conversation.recentLive.clear();
     conversation.resumed = resuming;
     if (key.isRoom()) {
@@ -482,8 +488,13 @@ void ChatClient::handle(const Protocol::History &history)
             Q_EMIT messagesMissed(key, missed);
         // On from this page's last (the model may hold newer ones that came live,
         // and the ones between them that it lacks).
-        if (history.hasMore && !history.messages.isEmpty())
+        if (history.hasMore && !history.messages.isEmpty()) {
             requestHistory(key, HistoryKind::After, history.messages.constLast().id);
+            if (conversation.unfinishedResume)
+                conversation.unfinishedResume = history.messages.constLast().id;
+        } else {
+            conversation.unfinishedResume.reset(); // the gap is filled
+        }
         break;
     }
     case HistoryKind::Before:

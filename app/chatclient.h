@@ -15,6 +15,7 @@
 #include <QUrl>
 
 #include <chrono>
+#include <optional>
 
 namespace Natter {
 
@@ -297,6 +298,10 @@ private:
         // LiveOverlap, since with several natterd a message may arrive a
         // moment after a newer one (each natterd publishes its own).
         QList<std::pair<qint64, qint64>> recentLive;
+        // Where a resume began whose pages have not all come: a resume on the
+        // next connection starts there at the latest (what came live on the
+        // way is newer than what the pages still owed).
+        std::optional<qint64> unfinishedResume;
     };
     static constexpr qint64 LiveOverlapMs = 2000;
     /// Where the resume of conversation starts: after its newest message but

@@ -175,6 +175,18 @@ void ResumeTest::aResumeReadsAgainWhatArrivedLiveJustBefore()
     const std::optional<HistoryRequest> resume = decodeAs<HistoryRequest>(server.received.at(4));
     QVERIFY(resume);
     QCOMPARE(resume->after, std::optional<qint64>(2)); // from the oldest that just arrived live
+    // Dropped again before the resume's pages came, a newer message pushed on
+    // the way: the next resume still starts where this one did.
+    say(server, ReceiveMessage{fromBob(6, u"six"_s)});
+    QTRY_COMPARE(client.messages(general)->rowCount(), 5);
+    server.last()->abort();
+    QTRY_COMPARE(server.sockets.size(), 3);
+    QTRY_COMPARE(server.received.size(), 7);
+    say(server, welcomeFor(Ann));
+    QTRY_COMPARE(server.received.size(), 10);
+    const std::optional<HistoryRequest> again = decodeAs<HistoryRequest>(server.received.at(8));
+    QVERIFY(again);
+    QCOMPARE(again->after, std::optional<qint64>(2));
     say(server, Members{u"general"_s, {Ann, Bob}, false, {}});
     say(server,
         History{
@@ -182,12 +194,12 @@ void ResumeTest::aResumeReadsAgainWhatArrivedLiveJustBefore()
     // The resume comes in pages: the next one goes on from this page's last
     // message, not from the newest the model has (5 came live; 4 did not).
     say(server, History{u"general"_s, {}, {fromBob(3, u"three"_s)}, true});
-    QTRY_COMPARE(server.received.size(), 7);
-    const std::optional<HistoryRequest> next = decodeAs<HistoryRequest>(server.received.at(6));
+    QTRY_COMPARE(server.received.size(), 11);
+    const std::optional<HistoryRequest> next = decodeAs<HistoryRequest>(server.received.at(10));
     QVERIFY(next);
     QCOMPARE(next->after, std::optional<qint64>(3));
     say(server, History{u"general"_s, {}, {fromBob(4, u"four"_s), fromBob(5, u"five"_s)}, false});
-    QTRY_COMPARE(idsIn(client.messages(general)), (QList<qint64>{1, 2, 3, 4, 5}));
+    QTRY_COMPARE(idsIn(client.messages(general)), (QList<qint64>{1, 2, 3, 4, 5, 6}));
 }
 
 void ResumeTest::aFloodIsAppliedInBatchesInOrder()
