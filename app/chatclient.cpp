@@ -332,15 +332,21 @@ void ChatClient::handle(const Protocol::Welcome &welcome)
     Q_EMIT welcomed();
 }
 
+bool ChatClient::overlaps(const LiveArrival &older, const LiveArrival &newest)
+{
+    return newest.at - older.at < LiveOverlapMs || (older.stampMs != 0 && newest.stampMs != 0 &&
+                                                    std::abs(newest.stampMs - older.stampMs) < LiveOverlapMs);
+}
+
 qint64 ChatClient::resumePoint(const Conversation &conversation)
 {
     qint64 after = conversation.messages->lastStoredId();
     if (conversation.recentLive.isEmpty())
         return after;
-    const qint64 newest = conversation.recentLive.constLast().first;
-    for (const auto &[at, id] : conversation.recentLive) {
-        if (newest - at < LiveOverlapMs)
-            after = std::min(after, id - 1);
+    const LiveArrival &newest = conversation.recentLive.constLast();
+    for (const LiveArrival &arrival : conversation.recentLive) {
+        if (overlaps(arrival, newest))
+            after = std::min(after, arrival.id - 1);
     }
     return std::max<qint64>(after, 0);
 }
@@ -354,6 +360,8 @@ void ChatClient::subscribe(const ConversationKey &key, Conversation &conversatio
     conversation.unfinishedResume.reset();
     if (resuming)
         conversation.unfinishedResume = last;
+    if (resuming)
+        qCDebug(lcNatterClientNet) << m_identity.email << "resumes" << key.name << "after" << last;
     conversation.recentLive.clear();
     conversation.resumed = resuming;
     if (key.isRoom()) {
@@ -478,6 +486,10 @@ void ChatClient::handle(const Protocol::History &history)
         }
         // What others said while we were away is news, as if it had been pushed
         // (the page may start with some we have: a resume reads the last moments again).
+        qCDebug(lcNatterClientNet) << m_identity.email << "history after:" << history.messages.size()
+                                   << (history.messages.isEmpty() ? 0 : history.messages.constFirst().id)
+                                   << (history.messages.isEmpty() ? 0 : history.messages.constLast().id)
+                                   << "more" << history.hasMore;
         QList<Message> missed;
         for (const Message &message : history.messages) {
             if (!model->hasStored(message.id) && message.from.email != m_self.email)
@@ -526,12 +538,14 @@ void ChatClient::handle(const Protocol::ReceiveMessage &receive)
         m_conversations->setTitle(key, message.from.name);
     }
     m_outboxKeys.remove(message.clientId);
-    QList<std::pair<qint64, qint64>> &recent = it->recentLive;
-    const qint64 now = m_clock.elapsed();
-    while (!recent.isEmpty() && now - recent.constFirst().first >= LiveOverlapMs)
+    QList<LiveArrival> &recent = it->recentLive;
+    const LiveArrival arrival{m_clock.elapsed(),
+                              message.timestamp.isValid() ? message.timestamp.toMSecsSinceEpoch() : 0,
+                              message.id};
+    while (!recent.isEmpty() && !overlaps(recent.constFirst(), arrival))
         recent.removeFirst();
     if (recent.size() < 10'000) // a flood: the resume reads from the oldest kept
-        recent.append({now, message.id});
+        recent.append(arrival);
     // A flood (a busy room, a peer's script, a backlog after a stall) comes
     // as many frames in one read: applied together at the end of the pass,
     // as one row insertion and one unread update, so that the window keeps

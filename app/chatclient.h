@@ -285,6 +285,12 @@ private:
         Around, ///< a jump to a message that is not loaded
         Newer,  ///< scrolling down through history after a jump
     };
+    struct LiveArrival
+    {
+        qint64 at = 0;      // when it arrived, ms of a steady clock
+        qint64 stampMs = 0; // when natterd took it (ms since the epoch; 0: unknown)
+        qint64 id = 0;
+    };
     struct Conversation
     {
         MessageListModel *messages = nullptr; // child of the client
@@ -293,19 +299,24 @@ private:
         bool resumed = false;                 // messages were there before this connection
         bool createPrivate = false;           // the first entry creates it as a private room
         qint64 changeSeq = 0;                 // every change up to this one is in the model
-        // The ids of the last messages that arrived live, and when (ms of a
-        // steady clock): a resume reads again from the oldest of the last
-        // LiveOverlap, since with several natterd a message may arrive a
-        // moment after a newer one (each natterd publishes its own).
-        QList<std::pair<qint64, qint64>> recentLive;
+        // The last messages that arrived live: a resume reads again from the
+        // oldest of the last LiveOverlapMs, since with several natterd a
+        // message may arrive a moment after a newer one (each natterd
+        // publishes its own).
+        QList<LiveArrival> recentLive;
         // Where a resume began whose pages have not all come: a resume on the
         // next connection starts there at the latest (what came live on the
         // way is newer than what the pages still owed).
         std::optional<qint64> unfinishedResume;
     };
     static constexpr qint64 LiveOverlapMs = 2000;
+    /// Whether older arrived within LiveOverlapMs of newest: by this app's
+    /// clock, or by natterd's stamps (a stalled app, a suspended laptop, reads
+    /// in one go what natterd sent over seconds: the messages just before the
+    /// stall still count as the last moment's).
+    static bool overlaps(const LiveArrival &older, const LiveArrival &newest);
     /// Where the resume of conversation starts: after its newest message but
-    /// for those of the last LiveOverlapMs before the newest arrival.
+    /// for those that arrived within LiveOverlapMs of the newest arrival.
     static qint64 resumePoint(const Conversation &conversation);
 
     void setState(State state);

@@ -7,6 +7,7 @@
 
 #include <QSignalSpy>
 #include <QTest>
+#include <QThread>
 
 using namespace Natter;
 using namespace Natter::Protocol;
@@ -60,6 +61,7 @@ private Q_SLOTS:
     void asksForWhatItMissedAndResendsTheOutbox();
     void aFloodIsAppliedInBatchesInOrder();
     void aResumeReadsAgainWhatArrivedLiveJustBefore();
+    void aStalledAppStillReadsAgainTheMomentBeforeTheStall();
 };
 
 namespace {
@@ -71,6 +73,24 @@ void connectAnn(ChatClient &client, ScriptedServer &server)
     client.setToken(u"token-1"_s);
     client.setReconnectDelays(10ms, 10ms);
     client.connectToServer(server.url());
+}
+
+/// Ann online with #general open on its first page, messages 1 and 2.
+bool annInGeneral(ChatClient &client, ScriptedServer &server)
+{
+    connectAnn(client, server);
+    if (!QTest::qWaitFor([&] { return server.received.size() == 1; }))
+        return false;
+    say(server, welcomeFor(Ann));
+    if (!QTest::qWaitFor([&] { return client.state() == ChatClient::State::Online; }) ||
+        !client.openRoom(u"general"_s) || !QTest::qWaitFor([&] { return server.received.size() == 2; }))
+        return false;
+    say(server, Members{u"general"_s, {Ann, Bob}, false, {}});
+    say(server, History{u"general"_s, {}, {fromBob(1, u"one"_s), fromBob(2, u"two"_s)}, false});
+    return QTest::qWaitFor([&] {
+        const MessageListModel *model = client.messages(ConversationKey::room(u"general"_s));
+        return model && model->rowCount() == 2;
+    });
 }
 
 } // namespace
@@ -153,16 +173,8 @@ void ResumeTest::aResumeReadsAgainWhatArrivedLiveJustBefore()
     ScriptedServer server;
     QVERIFY(server.listen());
     ChatClient client;
-    connectAnn(client, server);
-    QTRY_COMPARE(server.received.size(), 1);
-    say(server, welcomeFor(Ann));
-    QTRY_COMPARE(client.state(), ChatClient::State::Online);
-    QVERIFY(client.openRoom(u"general"_s));
-    QTRY_COMPARE(server.received.size(), 2);
-    say(server, Members{u"general"_s, {Ann, Bob}, false, {}});
-    say(server, History{u"general"_s, {}, {fromBob(1, u"one"_s), fromBob(2, u"two"_s)}, false});
+    QVERIFY(annInGeneral(client, server));
     const ConversationKey general = ConversationKey::room(u"general"_s);
-    QTRY_COMPARE(client.messages(general)->rowCount(), 2);
     say(server, ReceiveMessage{fromBob(3, u"three"_s)});
     say(server, ReceiveMessage{fromBob(5, u"five"_s)});
     QTRY_COMPARE(client.messages(general)->rowCount(), 4);
@@ -200,6 +212,40 @@ void ResumeTest::aResumeReadsAgainWhatArrivedLiveJustBefore()
     QCOMPARE(next->after, std::optional<qint64>(3));
     say(server, History{u"general"_s, {}, {fromBob(4, u"four"_s), fromBob(5, u"five"_s)}, false});
     QTRY_COMPARE(idsIn(client.messages(general)), (QList<qint64>{1, 2, 3, 4, 5, 6}));
+}
+
+void ResumeTest::aStalledAppStillReadsAgainTheMomentBeforeTheStall()
+{
+    // natterd stamped 4 and 6 a moment apart, but the app was frozen (a
+    // suspended laptop, a debugger) between reading them: by its own clock 4
+    // is long past, yet 5 may still be on its way from another natterd.
+    ScriptedServer server;
+    QVERIFY(server.listen());
+    ChatClient client;
+    QVERIFY(annInGeneral(client, server));
+    const ConversationKey general = ConversationKey::room(u"general"_s);
+    const QDateTime stamp = QDateTime::currentDateTimeUtc();
+    const auto stamped = [&](qint64 id, qint64 msAfter) {
+        Message message = fromBob(id, u"message %1"_s.arg(id));
+        message.timestamp = stamp.addMSecs(msAfter);
+        return message;
+    };
+    say(server, ReceiveMessage{stamped(3, -5000)}); // old by natterd's clock
+    say(server, ReceiveMessage{stamped(4, 0)});
+    QTRY_COMPARE(client.messages(general)->rowCount(), 4);
+    say(server, ReceiveMessage{stamped(6, 10)});
+    QThread::msleep(2100); // the freeze itself, not a wait for something: 6 is read after it
+    QTRY_COMPARE(client.messages(general)->rowCount(), 5);
+
+    server.last()->abort();
+    QTRY_COMPARE(server.sockets.size(), 2);
+    QTRY_COMPARE(server.received.size(), 3);
+    say(server, welcomeFor(Ann));
+    QTRY_COMPARE(server.received.size(), 6); // join, resume, changes
+    const std::optional<HistoryRequest> resume = decodeAs<HistoryRequest>(server.received.at(4));
+    QVERIFY(resume);
+    // From 4 (natterd's moment before 6), not from 6 (the app's); 3 is old by both clocks.
+    QCOMPARE(resume->after, std::optional<qint64>(3));
 }
 
 void ResumeTest::aFloodIsAppliedInBatchesInOrder()
