@@ -60,6 +60,40 @@ struct ClusterEvent
     }
 };
 
+/// The room a frame from a room's channel speaks of.
+QString roomNamedIn(const Codec::ServerFrame &frame)
+{
+    if (const auto *receive = std::get_if<ReceiveMessage>(&frame))
+        return receive->message.room;
+    if (const auto *change = std::get_if<MessageChange>(&frame))
+        return change->message.room;
+    if (const auto *typing = std::get_if<TypingNotice>(&frame))
+        return typing->room;
+    if (const auto *joined = std::get_if<UserJoined>(&frame))
+        return joined->room;
+    if (const auto *left = std::get_if<UserLeft>(&frame))
+        return left->room;
+    if (const auto *members = std::get_if<Members>(&frame))
+        return members->room;
+    return {};
+}
+
+/// Whether a frame from email's channel concerns email: a direct message or
+/// its change to or from them, typing to them (frames of kind u are theirs).
+bool concernsUser(const Codec::ServerFrame &frame, const QString &email)
+{
+    const auto concerns = [&email](const Message &message) {
+        return message.room.isEmpty() && (message.to == email || message.from.email == email);
+    };
+    if (const auto *receive = std::get_if<ReceiveMessage>(&frame))
+        return concerns(receive->message);
+    if (const auto *change = std::get_if<MessageChange>(&frame))
+        return concerns(change->message);
+    if (const auto *typing = std::get_if<TypingNotice>(&frame))
+        return typing->to == email;
+    return true;
+}
+
 } // namespace
 
 void ChatServer::followRoom(const QString &room, bool follow)
@@ -525,8 +559,15 @@ void ChatServer::onClusterMessage(const QByteArray &channel, const QByteArray &p
     }
     const Codec::ServerFrame &frame = decoded.value();
     // Whose it is: a room's members here, or one user's connections here.
+    // Redis is trusted, yet a frame that names another room or person than
+    // its channel is dropped: no mix-up puts words where they do not belong.
     const bool forUser = channel.startsWith("natter:u:");
     const QString email = forUser ? QString::fromUtf8(channel.mid(9)) : QString();
+    if (forUser ? (event->kind != 'u' && !concernsUser(frame, email))
+                : (!channel.startsWith("natter:r:") || roomNamedIn(frame).toUtf8() != channel.mid(9))) {
+        qCWarning(lcNatterServer) << "ignored an event that does not belong on" << channel;
+        return;
+    }
     const QList<ClientSession *> *userSessions = nullptr;
     if (forUser) {
         const auto user = m_users.constFind(email);

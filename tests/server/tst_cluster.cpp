@@ -80,6 +80,7 @@ private Q_SLOTS:
     void theRateLimitHoldsForAUserOnSeveralNatterds();
     void directMessagesAreHeldOnlyForPeopleOfflineEverywhere();
     void whatADyingNatterdNeverPublishedIsDeliveredAnyway();
+    void anEventNamingAnotherRoomOrPersonIsDropped();
 
 private:
     TestClient *signedIn(int server, const QString &name, const QStringList &rooms = {});
@@ -577,6 +578,38 @@ void TestCluster::whatADyingNatterdNeverPublishedIsDeliveredAnyway()
     alice->send(SendMessage{u"general"_s, {}, u"after"_s, u"c-%1"_s.arg(++m_sent)});
     QTRY_COMPARE(framesOf<ReceiveMessage>(alice).size(), 2);
     QCOMPARE(framesOf<ReceiveMessage>(bob).size(), 1);
+}
+
+void TestCluster::anEventNamingAnotherRoomOrPersonIsDropped()
+{
+    TestClient *alice = signedIn(0, u"Alice"_s, {u"general"_s, u"random"_s});
+    QVERIFY(alice);
+    RedisBus other(testRedisAddress()); // publishes as another natterd would
+    other.start();
+    QTRY_VERIFY(other.isConnected());
+    const auto event = [](const QString &room, const QString &to, const QString &text) -> QByteArray {
+        const Message message{1000, room,
+                              to,   User{u"Mallory"_s, u"mallory@example.org"_s},
+                              text, QDateTime::currentDateTimeUtc(),
+                              {}};
+        return "elsewhere m -\n"_ba + Codec::encodeServerFrame(ReceiveMessage{message});
+    };
+    const auto texts = [alice] {
+        QStringList texts;
+        for (const ReceiveMessage &receive : framesOf<ReceiveMessage>(alice))
+            texts.append(receive.message.text);
+        return texts;
+    };
+    // One that belongs on Alice's channel: her natterd hears it there.
+    QVERIFY(other.publish("natter:u:alice@example.org"_ba, event({}, u"alice@example.org"_s, u"to Alice"_s)));
+    QTRY_COMPARE(texts(), QStringList{u"to Alice"_s});
+    // On Alice's channel, a message between two others; on #random's, one for
+    // #general; then one that belongs (one Redis link keeps their order).
+    QVERIFY(other.publish("natter:u:alice@example.org"_ba, event({}, u"bob@example.org"_s, u"not hers"_s)));
+    QVERIFY(other.publish("natter:r:random"_ba, event(u"general"_s, {}, u"not #random's"_s)));
+    QVERIFY(other.publish("natter:r:random"_ba, event(u"random"_s, {}, u"in #random"_s)));
+    QTRY_VERIFY(texts().contains(u"in #random"_s));
+    QCOMPARE(texts(), (QStringList{u"to Alice"_s, u"in #random"_s}));
 }
 
 QTEST_GUILESS_MAIN(TestCluster)
