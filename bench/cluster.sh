@@ -28,7 +28,8 @@ trap cleanup EXIT
 
 "$here/../tests/support/postgres.sh" start "$state/pg" >&2
 "$here/../tests/support/redis.sh" start "$state/redis" >&2
-pg=$(cat "$state/pg/url")
+# Plain, as in the recorded runs (the test server also takes TLS).
+pg="$(cat "$state/pg/url")?sslmode=disable"
 redis=$(cat "$state/redis/url")
 pg_pid=$(head -n 1 "$(cat "$state/pg/datadir")/cluster/postmaster.pid")
 redis_pid=$(cat "$(cat "$state/redis/datadir")/redis.pid")

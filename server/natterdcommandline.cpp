@@ -55,8 +55,8 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
     const QCommandLineOption db(
         u"db"_s,
         u"SQLite database file (default: %1), or a PostgreSQL database shared by several natterd: "
-        u"postgresql://USER@HOST:PORT/DATABASE (the password from ~/.pgpass or PGPASSWORD)."_s.arg(
-            defaultDatabasePath()),
+        u"postgresql://USER@HOST:PORT/DATABASE (the password from ~/.pgpass or PGPASSWORD; TLS with "
+        u"?sslmode=verify-full&sslrootcert=FILE)."_s.arg(defaultDatabasePath()),
         u"path|url"_s, defaultDatabasePath());
     const QCommandLineOption redis(
         u"redis"_s,

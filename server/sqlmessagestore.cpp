@@ -12,10 +12,12 @@
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QLockFile>
+#include <QRegularExpression>
 #include <QSet>
 #include <QSqlError>
 #include <QThread>
 #include <QUrl>
+#include <QUrlQuery>
 #include <QVariant>
 
 #include <algorithm>
@@ -476,6 +478,35 @@ bool SqlMessageStore::open()
     return true;
 }
 
+bool SqlMessageStore::addPostgresTlsOptions(const QUrlQuery &query, QStringList *options)
+{
+    // libpq's own names for its TLS settings; nothing else (a password
+    // belongs in ~/.pgpass or PGPASSWORD, not in an address that is shown).
+    static const QStringList Tls{u"sslmode"_s, u"sslrootcert"_s, u"sslcert"_s, u"sslkey"_s,
+                                 u"sslcrl"_s,  u"sslcrldir"_s,   u"sslsni"_s};
+    static const QStringList Modes{u"disable"_s, u"allow"_s,     u"prefer"_s,
+                                   u"require"_s, u"verify-ca"_s, u"verify-full"_s};
+    static const QRegularExpression Unsafe(u"[\\s'\\\\;]"_s);
+    for (const auto &[key, value] : query.queryItems(QUrl::FullyDecoded)) {
+        if (!Tls.contains(key)) {
+            m_errorString =
+                u"a PostgreSQL address takes only the settings %1, not %2"_s.arg(Tls.join(u", "_s), key);
+            return false;
+        }
+        // The driver joins the options with spaces into one libpq string.
+        if (value.isEmpty() || value.contains(Unsafe)) {
+            m_errorString = u"the PostgreSQL setting %1 needs a value without spaces, quotes or ;"_s.arg(key);
+            return false;
+        }
+        if (key == u"sslmode"_s && !Modes.contains(value)) {
+            m_errorString = u"sslmode=%1: PostgreSQL knows %2"_s.arg(value, Modes.join(u", "_s));
+            return false;
+        }
+        options->append(key + u'=' + value);
+    }
+    return true;
+}
+
 bool SqlMessageStore::openPostgres()
 {
     const QUrl url(m_path, QUrl::StrictMode);
@@ -490,14 +521,17 @@ bool SqlMessageStore::openPostgres()
         m_errorString = u"the Qt PostgreSQL driver (QPSQL, package libqt6sql6-psql) is not installed"_s;
         return false;
     }
+    // A server that does not answer is given up on soon; the application's
+    // name shows in pg_stat_activity.
+    QStringList options{u"connect_timeout=5"_s, u"application_name=natterd"_s};
+    if (!addPostgresTlsOptions(QUrlQuery(url), &options))
+        return false;
     m_db.setHostName(url.host());
     m_db.setPort(url.port(5432));
     m_db.setDatabaseName(database);
     m_db.setUserName(url.userName());
     m_db.setPassword(url.password());
-    // A server that does not answer is given up on soon; the application's
-    // name shows in pg_stat_activity.
-    m_db.setConnectOptions(u"connect_timeout=5;application_name=natterd"_s);
+    m_db.setConnectOptions(options.join(u';'));
     if (!m_db.open()) {
         const QSqlError error = m_db.lastError();
         closeDatabase();
@@ -506,6 +540,11 @@ bool SqlMessageStore::openPostgres()
     if (!setUpPostgresSession()) {
         closeDatabase();
         return false;
+    }
+    if (m_mode == OpenMode::Server) {
+        qCInfo(lcNatterStore).noquote()
+            << "connected to" << displayLocation()
+            << (m_linkEncryption.isEmpty() ? u"unencrypted"_s : u"over "_s + m_linkEncryption);
     }
     if (m_mode != OpenMode::Writer && !migrate()) {
         closeDatabase();
@@ -523,6 +562,12 @@ bool SqlMessageStore::setUpPostgresSession()
     if (!settings.exec(u"SET TIME ZONE 'UTC'"_s) || !settings.exec(u"SET client_encoding = 'UTF8'"_s) ||
         !settings.exec(u"SET client_min_messages = warning"_s))
         return fail(u"cannot set up the connection"_s, settings.lastError());
+    // Whether the link is encrypted, as the server sees it (sslmode=prefer,
+    // libpq's default, takes TLS only where the server offers it).
+    m_linkEncryption.clear();
+    if (settings.exec(u"SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl"_s) &&
+        settings.next())
+        m_linkEncryption = settings.value(0).toString();
     return true;
 }
 

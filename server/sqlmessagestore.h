@@ -16,6 +16,8 @@ QT_BEGIN_NAMESPACE
 class QLockFile;
 QT_END_NAMESPACE
 
+class QUrlQuery;
+
 namespace Natter {
 
 class SqlAccountStore;
@@ -68,6 +70,9 @@ public:
     QString displayLocation() const;
     /// The schema version found in the file after open().
     int schemaVersion();
+    /// PostgreSQL: the TLS version of the link to the server ("TLSv1.3"), as
+    /// the server reports it; empty for a plain link (and for SQLite).
+    QString linkEncryption() const { return m_linkEncryption; }
 
     std::optional<QList<StoredMessage>> append(const QList<MessageDraft> &drafts) override;
     std::optional<HistoryPage> history(const HistoryQuery &query) override;
@@ -148,6 +153,8 @@ private:
     void stallForTesting();
     bool openSqlite();
     bool openPostgres();
+    /// The TLS settings of a postgresql:// address's query (libpq's names), checked, onto options.
+    bool addPostgresTlsOptions(const QUrlQuery &query, QStringList *options);
     /// Reads where the store stands and prepares the statements used most.
     bool prepareStatements();
     void resetStatements();
@@ -205,6 +212,7 @@ private:
     Backend m_backend;
     std::shared_ptr<Shared> m_shared = std::make_shared<Shared>();
     qint64 m_appliedMaximumBytes = 0;
+    QString m_linkEncryption;
     QElapsedTimer m_sinceCheckpoint; // Writer: its own checkpoints, so that the WAL restarts
     QString m_connectionName;
     std::unique_ptr<SqlAccountStore> m_accounts;

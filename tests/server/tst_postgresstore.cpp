@@ -2,6 +2,7 @@
 // database, and a database that goes away and comes back. Runs on the
 // PostgreSQL CTest starts (fixture "postgres").
 #include "server/sqlmessagestore.h"
+#include "server/tlsidentity.h"
 #include "tests/support/drafts.h"
 #include "tests/support/storelocation.h"
 
@@ -25,6 +26,7 @@ private Q_SLOTS:
     void twoWritersNeverLetAResumeMissAMessage();
     void aLostConnectionIsFoundAndMadeAgain();
     void refusesWhileTheDatabaseIsDownAndRecoversAfter();
+    void takesTlsSettingsFromTheAddress();
 
 private:
     QString url() const { return m_location->location(); }
@@ -187,6 +189,50 @@ void TestPostgresStore::refusesWhileTheDatabaseIsDownAndRecoversAfter()
     QVERIFY(page);
     QCOMPARE(page->messages.size(), 2);
     QCOMPARE(store.accounts()->findAccount(u"bob@x.org"_s, &account), AccountStore::Found::No);
+}
+
+void TestPostgresStore::takesTlsSettingsFromTheAddress()
+{
+    // The test server takes TLS with a certificate of its own (tests/support/postgres.sh).
+    const QString ca = TestStoreLocation::postgresCaFile();
+    QVERIFY2(QFile::exists(ca), qPrintable(ca));
+    const auto with = [this](const QString &query) -> QString { return url() + u'?' + query; };
+    SqlMessageStore plain(with(u"sslmode=disable"_s));
+    QVERIFY2(plain.open(), qPrintable(plain.errorString()));
+    QCOMPARE(plain.linkEncryption(), QString());
+
+    // Checked against that certificate: encrypted, and a store as always.
+    SqlMessageStore verified(
+        with(u"sslmode=verify-full&sslrootcert="_s + QString::fromUtf8(QUrl::toPercentEncoding(ca))));
+    QVERIFY2(verified.open(), qPrintable(verified.errorString()));
+    QVERIFY2(verified.linkEncryption().startsWith(u"TLSv1."_s), qPrintable(verified.linkEncryption()));
+    QVERIFY(verified.append({roomDraft(u"over TLS"_s, Bob, u"c-1"_s)}));
+    const auto page = plain.history(HistoryQuery{u"codeial"_s, {}, {}, {}, {}, 50});
+    QVERIFY(page && page->messages.size() == 1);
+
+    // Checked against another authority: refused, and the reason said.
+    QString error;
+    const std::optional<TlsIdentity> other =
+        TlsIdentity::loadOrCreateSelfSigned(m_dir->filePath(u"other.sqlite"_s), u"127.0.0.1"_s, &error);
+    QVERIFY2(other, qPrintable(error));
+    SqlMessageStore impostor(with(u"sslmode=verify-full&sslrootcert="_s + other->certificatePath));
+    QVERIFY(!impostor.open());
+    QVERIFY2(impostor.errorString().contains(u"certificate verify failed"_s),
+             qPrintable(impostor.errorString()));
+
+    // What it does not take is refused before any connection, with the reason.
+    const QList<std::pair<QString, QString>> refused{
+        {u"sslmode=sometimes"_s, u"sslmode=sometimes: PostgreSQL knows disable"_s},
+        {u"password=secret"_s, u"takes only the settings sslmode"_s},
+        {u"sslrootcert=a%20b"_s, u"sslrootcert needs a value without spaces"_s},
+        {u"sslkey=x;sslmode=disable"_s, u"sslkey needs a value without spaces"_s},
+    };
+    for (const auto &[query, says] : refused) {
+        SqlMessageStore store(with(query));
+        QVERIFY2(!store.open(), qPrintable(query));
+        QVERIFY2(store.errorString().contains(says), qPrintable(store.errorString()));
+        QVERIFY2(!store.errorString().contains(u"secret"_s), qPrintable(store.errorString()));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestPostgresStore)

@@ -3,7 +3,9 @@
 # tests that need it (fixture "postgres") and stopped after them.
 #
 #   postgres.sh start STATE_DIR   initdb a temporary cluster, start it on a free
-#                                 port of 127.0.0.1, write its URL to STATE_DIR/url
+#                                 port of 127.0.0.1, write its URL to STATE_DIR/url;
+#                                 it takes TLS with a certificate for 127.0.0.1
+#                                 made for it, written to STATE_DIR/ca.pem
 #   postgres.sh stop STATE_DIR    stop it and delete its files
 #   postgres.sh pause STATE_DIR   stop the server, keeping its files (a database outage)
 #   postgres.sh resume STATE_DIR  start it again where it was
@@ -36,7 +38,7 @@ stop() {
     "${as_owner[@]}" "$bindir/pg_ctl" -D "$data/cluster" -m immediate -w stop >/dev/null 2>&1 || true
   fi
   rm -rf "$data"
-  rm -f "$state/datadir" "$state/url" "$state/port"
+  rm -f "$state/datadir" "$state/url" "$state/port" "$state/ca.pem"
 }
 
 run_server() {
@@ -44,7 +46,8 @@ run_server() {
   data=$(cat "$state/datadir")
   port=$(cat "$state/port")
   "${as_owner[@]}" "$bindir/pg_ctl" -D "$data/cluster" -l "$data/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $data -c fsync=off -c max_connections=200" start \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $data -c fsync=off -c max_connections=200 \
+        -c ssl=on -c ssl_cert_file=$data/server.crt -c ssl_key_file=$data/server.key" start \
     >/dev/null || { cat "$data/server.log" >&2; exit 1; }
 }
 
@@ -59,6 +62,13 @@ case "$action" in
     "${as_owner[@]}" "$bindir/initdb" -D "$data/cluster" -U natter --auth=trust -E UTF8 --locale=C.UTF-8 \
       >"$data/initdb.log" 2>&1 || { cat "$data/initdb.log" >&2; exit 1; }
     echo "$port" >"$state/port"
+    # Its own certificate, self-signed: the tests check natterd's sslmode=verify-full against it.
+    "${as_owner[@]}" openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 7 \
+      -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+      -keyout "$data/server.key" -out "$data/server.crt" >"$data/openssl.log" 2>&1 ||
+      { cat "$data/openssl.log" >&2; exit 1; }
+    "${as_owner[@]}" chmod 0600 "$data/server.key"
+    cp "$data/server.crt" "$state/ca.pem"
     # Fast and throw-away: no fsync (the tests stop and restart it on purpose,
     # which PostgreSQL survives without fsync as long as the machine stays up).
     run_server

@@ -45,6 +45,11 @@ QString TestStoreLocation::postgresUrl()
     return QString::fromUtf8(file.readAll()).trimmed();
 }
 
+QString TestStoreLocation::postgresCaFile()
+{
+    return QFileInfo(qEnvironmentVariable("NATTER_TEST_POSTGRESQL_URL_FILE")).dir().filePath(u"ca.pem"_s);
+}
+
 namespace {
 
 QString firstLineOf(const QString &path)

@@ -17,6 +17,8 @@ public:
     static bool isPostgres();
     /// The PostgreSQL test server's address, empty (and a warning) if there is none.
     static QString postgresUrl();
+    /// The PostgreSQL test server's own certificate (it takes TLS), beside its address.
+    static QString postgresCaFile();
     /// The Redis test server's address (NATTER_TEST_REDIS_URL_FILE), empty if there is none.
     static QString redisUrl();
     /// Runs tests/support/SERVICE.sh ACTION (postgres or redis; pause, resume)
