@@ -680,8 +680,13 @@ void ChatClient::removeFromRoom(const QString &room, const QString &email)
     send(Protocol::RemoveFromRoom{room, Validation::normalizedEmail(email)});
 }
 
-void ChatClient::handle(const Protocol::PasswordChanged &)
+void ChatClient::handle(const Protocol::PasswordChanged &changed)
 {
+    // The server revoked every token, this device's too, and gave it a new one.
+    if (!changed.token.isEmpty() && changed.token != m_token) {
+        m_token = changed.token;
+        Q_EMIT tokenChanged(m_token);
+    }
     Q_EMIT passwordChanged();
 }
 

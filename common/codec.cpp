@@ -949,8 +949,11 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
         }
         return finishServer(reader, std::move(welcome));
     }
-    if (type == Type::PasswordChanged)
-        return finishServer(reader, PasswordChanged{});
+    if (type == Type::PasswordChanged) {
+        PasswordChanged changed;
+        changed.token = reader.optionalString(QLatin1String("token"));
+        return finishServer(reader, std::move(changed));
+    }
     if (type == Type::RoomInvitation) {
         RoomInvitation invitation;
         invitation.room = reader.room();
@@ -1375,7 +1378,12 @@ QJsonObject toJson(const ServerFrame &frame)
                 }
                 return withType(Type::Welcome, object);
             },
-            [](const PasswordChanged &) { return withType(Type::PasswordChanged, {}); },
+            [](const PasswordChanged &changed) {
+                QJsonObject object;
+                if (!changed.token.isEmpty())
+                    object.insert(QLatin1String("token"), changed.token);
+                return withType(Type::PasswordChanged, object);
+            },
             [](const RoomInvitation &invitation) {
                 QJsonObject object{{QLatin1String("room"), invitation.room},
                                    {QLatin1String("by"), invitation.by.toJson()}};

@@ -454,9 +454,12 @@ struct Welcome
     QList<ConversationState> conversations{}; ///< read markers, unread counts, mutes
 };
 
-/// password_changed {}: the answer to change_password.
+/// password_changed {token?}: the answer to change_password. Every token of
+/// the account was revoked, the asking device's too; token is its new one.
 struct PasswordChanged
-{};
+{
+    QString token;
+};
 
 /// user_joined {room, user}
 struct UserJoined

@@ -75,6 +75,8 @@ public:
     /// False if there is no such account.
     virtual bool setPasswordHash(const QString &email, const QString &hash) = 0;
     virtual bool setName(const QString &email, const QString &name) = 0;
+    /// Disabling also revokes every token of the account: enabling it again
+    /// asks for the password, so a token stolen before is worth nothing.
     virtual bool setDisabled(const QString &email, bool disabled) = 0;
     virtual std::optional<QList<Account>> accounts() = 0;
     /// Enabled accounts whose email, name or a word of the name starts with

@@ -726,14 +726,15 @@ QString ChatServer::createInvite(int uses, std::chrono::seconds validity)
     return accounts->createInvite(invite) ? invite.code : QString();
 }
 
-void ChatServer::closeSessionsOf(const QString &email, const QString &reason, qint64 exceptTokenId)
+void ChatServer::closeSessionsOf(const QString &email, const QString &reason,
+                                 const std::function<bool(const ClientSession *)> &which)
 {
     const auto user = m_users.constFind(email);
     if (user == m_users.cend())
         return;
     const QList<ClientSession *> sessions = user->sessions;
     for (ClientSession *session : sessions) {
-        if (session->tokenId() != exceptTokenId)
+        if (which(session))
             session->close(QWebSocketProtocol::CloseCodePolicyViolated, reason);
     }
 }
@@ -782,9 +783,22 @@ bool ChatServer::closeRevokedSessionsOf(const QString &email)
 
 void ChatServer::handle(ClientSession *session, const SignOut &)
 {
-    m_store->accounts()->revokeToken(session->tokenId());
-    qCDebug(lcNatterServer).noquote() << session->user().email << "signed out on" << session->peer();
+    const QString email = session->user().email;
+    const qint64 tokenId = session->tokenId();
+    if (!m_store->accounts()->revokeToken(tokenId)) {
+        session->sendError(ErrorCode::InternalError, u"the sign-out could not be stored; try again"_s,
+                           Type::SignOut);
+        return;
+    }
+    qCDebug(lcNatterServer).noquote() << email << "signed out on" << session->peer();
+    // A revoked token is worth nothing at once: every connection that signed
+    // in with it (a copy of it elsewhere, a stolen one) is closed too, here
+    // and, through the cluster, on every other natterd.
+    closeSessionsOf(email, u"signed out"_s, [session, tokenId](const ClientSession *other) {
+        return other != session && other->tokenId() == tokenId;
+    });
     session->close(QWebSocketProtocol::CloseCodeNormal, u"signed out"_s);
+    publishTokensChanged(email);
 }
 
 void ChatServer::handle(ClientSession *session, const ChangePassword &change)
@@ -813,12 +827,34 @@ void ChatServer::handle(ClientSession *session, const ChangePassword &change)
                                        Type::ChangePassword);
                 return;
             }
-            const qint64 keep = session ? session->tokenId() : 0;
-            m_store->accounts()->revokeTokens(email, keep);
-            closeSessionsOf(email, u"the password was changed"_s, keep);
+            // Every token goes, the changing device's too (a thief may hold a
+            // copy of it); that device gets a new one in the answer.
+            AccountStore *accounts = m_store->accounts();
+            QString device;
+            if (const auto tokens = accounts->tokens(email); tokens && session) {
+                for (const DeviceToken &token : *tokens) {
+                    if (token.id == session->tokenId())
+                        device = token.device;
+                }
+            }
+            accounts->revokeTokens(email, 0);
+            PasswordChanged changed;
+            std::optional<qint64> newTokenId;
+            if (session && !session->isDropping()) {
+                changed.token = PasswordHasher::newToken();
+                newTokenId = accounts->addToken(email, PasswordHasher::tokenHash(changed.token), device);
+            }
+            closeSessionsOf(email, u"the password was changed"_s,
+                            [session](const ClientSession *other) { return other != session; });
             publishTokensChanged(email);
-            if (session)
-                session->sendFrame(PasswordChanged{});
+            if (!session || session->isDropping())
+                return;
+            if (!newTokenId) {
+                session->close(QWebSocketProtocol::CloseCodePolicyViolated, u"the password was changed"_s);
+                return;
+            }
+            session->setUser(session->user(), *newTokenId);
+            session->sendFrame(changed);
         });
     };
     if (account.passwordHash.isEmpty()) {

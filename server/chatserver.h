@@ -15,6 +15,7 @@
 #include <QSet>
 #include <QTimer>
 
+#include <functional>
 #include <limits>
 #include <memory>
 
@@ -327,7 +328,9 @@ private:
     void completeSignIn(ClientSession *session, const Protocol::Hello &hello, const Account &account,
                         qint64 tokenId, const QString &newToken);
     QString badCredentialsMessage() const;
-    void closeSessionsOf(const QString &email, const QString &reason, qint64 exceptTokenId = -1);
+    /// Closes (1008, reason) the connections of email for which which() is true.
+    void closeSessionsOf(const QString &email, const QString &reason,
+                         const std::function<bool(const ClientSession *)> &which);
     void sendHistory(ClientSession *session, const HistoryQuery &query, QLatin1String request);
     /// Keeps as many messages of a history page as fit the page budget, in
     /// the reading direction (forward: oldest first), setting hasMore if any are left.

@@ -147,9 +147,17 @@ bool SqlAccountStore::setName(const QString &email, const QString &name)
 
 bool SqlAccountStore::setDisabled(const QString &email, bool disabled)
 {
-    CachedStatement query(m_statements);
-    return signalChange(
-        changedOne(query, u"UPDATE accounts SET disabled = ? WHERE email = ?"_s, {disabled ? 1 : 0, email}));
+    {
+        CachedStatement query(m_statements);
+        if (!changedOne(query, u"UPDATE accounts SET disabled = ? WHERE email = ?"_s,
+                        {disabled ? 1 : 0, email}))
+            return false;
+    }
+    // Disabling revokes: enabling the account again must not bring a stolen
+    // token back to life. Its owner signs in with the password again.
+    if (disabled && !revokeTokens(email, 0))
+        return false;
+    return signalChange(true);
 }
 
 std::optional<QList<Account>> SqlAccountStore::accounts()
@@ -305,7 +313,13 @@ std::optional<RoomAccess> SqlAccountStore::roomAccess(const QString &room, bool 
         return RoomAccess{true, true, query->value(0).toString()};
     if (!checkHistory)
         return RoomAccess{false, false, {}};
-    // A public room exists once something was said in it (messages use '#room').
+    // A public room exists once someone entered it (the directory keeps every
+    // room entered, also once it fell silent and empty) or something was said
+    // in it (messages use '#room'): nobody else may take its name.
+    if (!exec(query, u"SELECT 1 FROM rooms WHERE name = ?"_s, {room}))
+        return std::nullopt;
+    if (query->next())
+        return RoomAccess{true, false, {}};
     if (!exec(query, u"SELECT 1 FROM messages WHERE conversation = ? LIMIT 1"_s, {QString(u'#' + room)}))
         return std::nullopt;
     return RoomAccess{query->next(), false, {}};

@@ -548,9 +548,19 @@ void TestChatClient::changesThePasswordAndSignsOut()
     alice->changePassword(QStringLiteral("not my password"), QStringLiteral("a brand new one"));
     QVERIFY(errors.wait());
     QCOMPARE(changed.count(), 0);
+    const QString oldToken = alice->token();
+    QSignalSpy renewed(alice.get(), &ChatClient::tokenChanged);
     alice->changePassword(TestClient::defaultPassword(), QStringLiteral("a brand new one"));
     QVERIFY(changed.wait());
     QCOMPARE(alice->state(), State::Online); // this device stays signed in
+    // ... under a new token: the server revoked the old one, which a thief may hold.
+    QCOMPARE(renewed.count(), 1);
+    QVERIFY(!alice->token().isEmpty());
+    QVERIFY(alice->token() != oldToken);
+    alice->disconnectFromServer();
+    QTRY_COMPARE(alice->state(), State::Offline);
+    alice->connectToServer(server.url());
+    QTRY_COMPARE(alice->state(), State::Online);
 
     // Signing out: the token is forgotten and the server no longer takes it.
     const QString token = alice->token();

@@ -23,6 +23,7 @@ private Q_SLOTS:
     void invitedMemberIsToldAndMayJoin();
     void removalTakesEveryConnectionOutAtOnce();
     void aPublicRoomCannotBecomePrivate();
+    void aSilentEmptyRoomCannotBeTakenOver();
     void membershipSurvivesARestart();
 
 private:
@@ -207,6 +208,33 @@ void TestPrivateRooms::aPublicRoomCannotBecomePrivate()
     // A public create_room is a plain join.
     alice->send(CreateRoom{u"general"_s, false});
     const auto members = alice->waitFor<Members>();
+    QVERIFY(members && !members->isPrivate);
+}
+
+void TestPrivateRooms::aSilentEmptyRoomCannotBeTakenOver()
+{
+    // Bob's class met in #lobby: nothing said there yet (or its history
+    // gone with retention), and everyone left. Mallory may not make it hers.
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@x.org"_s);
+    TestClient *mallory = signedIn(u"Mallory"_s, u"mallory@x.org"_s);
+    QVERIFY(bob && mallory && bob->join(u"lobby"_s));
+    bob->send(LeaveRoom{u"lobby"_s});
+    QVERIFY(bob->waitFor<UserLeft>());
+    mallory->send(CreateRoom{u"lobby"_s, true});
+    QCOMPARE(mallory->waitFor<Error>()->code, ErrorCode::RoomExists);
+    // Not after a restart either.
+    qDeleteAll(m_clients);
+    m_clients.clear();
+    m_server.reset();
+    startServer();
+    mallory = signedIn(u"Mallory"_s, u"mallory@x.org"_s);
+    bob = signedIn(u"Bob"_s, u"bob@x.org"_s);
+    QVERIFY(mallory && bob);
+    mallory->send(CreateRoom{u"lobby"_s, true});
+    QCOMPARE(mallory->waitFor<Error>()->code, ErrorCode::RoomExists);
+    // Bob still gets in.
+    QVERIFY(bob->join(u"lobby"_s));
+    const auto members = bob->takeFirst<Members>();
     QVERIFY(members && !members->isPrivate);
 }
 

@@ -57,6 +57,9 @@ private Q_SLOTS:
     void framesSentBeforeWelcomeAreHandledAfterIt();
     void signOutRevokesOnlyThatDevice();
     void changingThePasswordSignsOutOtherDevices();
+    void signOutClosesEveryConnectionOfThatToken();
+    void changingThePasswordClosesAThiefWithThisDevicesToken();
+    void reEnablingAnAccountDoesNotReviveItsTokens();
     void shortPasswordIsRefusedForANewAccount();
     void inviteModeNeedsAValidInvite();
     void closedModeCreatesNoAccount();
@@ -315,6 +318,79 @@ void TestSignIn::changingThePasswordSignsOutOtherDevices()
     QCOMPARE(old->waitFor<Error>()->code, ErrorCode::BadCredentials);
 }
 
+void TestSignIn::signOutClosesEveryConnectionOfThatToken()
+{
+    startServer();
+    TestClient *laptop = signedIn(u"Alice"_s, u"alice@x.org"_s, u"alice's secret"_s);
+    TestClient *phone = signedIn(u"Alice"_s, u"alice@x.org"_s, u"alice's secret"_s);
+    QVERIFY(laptop && phone);
+    // Someone copied the laptop's token and signed in with it.
+    TestClient *thief = client();
+    QVERIFY(thief->helloWithToken(u"Alice"_s, u"alice@x.org"_s, laptop->token));
+    laptop->send(SignOut{});
+    QVERIFY(laptop->waitForDisconnected());
+    QVERIFY(thief->waitForDisconnected());
+    QCOMPARE(thief->socket().closeReason(), u"signed out"_s);
+    // Alice's phone has a token of its own: it stays, and hears a message.
+    QVERIFY(phone->isConnected());
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@x.org"_s, u"bob's secret!"_s);
+    QVERIFY(bob);
+    bob->send(SendMessage{{}, u"alice@x.org"_s, u"still there?"_s, u"b-1"_s});
+    QCOMPARE(phone->waitFor<ReceiveMessage>()->message.text, u"still there?"_s);
+}
+
+void TestSignIn::changingThePasswordClosesAThiefWithThisDevicesToken()
+{
+    startServer();
+    TestClient *laptop = signedIn(u"Alice"_s, u"alice@x.org"_s, u"alice's secret"_s);
+    QVERIFY(laptop);
+    TestClient *thief = client();
+    QVERIFY(thief->helloWithToken(u"Alice"_s, u"alice@x.org"_s, laptop->token));
+    laptop->send(ChangePassword{u"alice's secret"_s, u"a brand new secret"_s});
+    const auto changed = laptop->waitFor<PasswordChanged>();
+    QVERIFY(changed);
+    QVERIFY(thief->waitForDisconnected());
+    QVERIFY(laptop->isConnected());
+    // The laptop got a new token; the old one (the thief's copy) is dead.
+    QVERIFY(changed->token.size() >= 43);
+    QVERIFY(changed->token != laptop->token);
+    TestClient *thiefAgain = client();
+    Hello hello = helloFor(u"Alice"_s, u"alice@x.org"_s);
+    hello.token = laptop->token;
+    thiefAgain->send(hello);
+    QCOMPARE(thiefAgain->waitFor<Error>()->code, ErrorCode::BadCredentials);
+    TestClient *laptopLater = client();
+    QVERIFY(laptopLater->helloWithToken(u"Alice"_s, u"alice@x.org"_s, changed->token));
+    // The laptop's connection is still Alice's, under its new token: signing
+    // out there revokes the new one.
+    laptop->send(SignOut{});
+    QVERIFY(laptop->waitForDisconnected());
+    QVERIFY(laptopLater->waitForDisconnected());
+}
+
+void TestSignIn::reEnablingAnAccountDoesNotReviveItsTokens()
+{
+    startServer();
+    TestClient *alice = signedIn(u"Alice"_s, u"alice@x.org"_s, u"alice's secret"_s);
+    QVERIFY(alice);
+    {
+        // natterd user disable, then user enable, from another process.
+        SqlMessageStore admin(dbPath(), SqlMessageStore::OpenMode::Administration);
+        QVERIFY(admin.open());
+        QVERIFY(admin.accounts()->setDisabled(u"alice@x.org"_s, true));
+        QCOMPARE(admin.accounts()->tokens(u"alice@x.org"_s)->size(), 0);
+        QVERIFY(alice->waitForDisconnected(3000));
+        QVERIFY(admin.accounts()->setDisabled(u"alice@x.org"_s, false));
+    }
+    TestClient *stolen = client();
+    Hello hello = helloFor(u"Alice"_s, u"alice@x.org"_s);
+    hello.token = alice->token;
+    stolen->send(hello);
+    QCOMPARE(stolen->waitFor<Error>()->code, ErrorCode::BadCredentials);
+    // Alice herself signs in with her password.
+    QVERIFY(signedIn(u"Alice"_s, u"alice@x.org"_s, u"alice's secret"_s));
+}
+
 void TestSignIn::shortPasswordIsRefusedForANewAccount()
 {
     startServer();
@@ -398,11 +474,17 @@ void TestSignIn::disabledAccountIsClosedAtOnce()
     QVERIFY(alice->waitForDisconnected(3000));
     QVERIFY2(noticed.elapsed() < 1500, "a disabled user is disconnected within a second or so");
     QCOMPARE(alice->socket().closeReason(), u"account disabled"_s);
+    // Disabling revoked the token; the password says why.
     TestClient *again = client();
     Hello hello = helloFor(u"Alice"_s, u"alice@x.org"_s);
     hello.token = alice->token;
     again->send(hello);
-    QCOMPARE(again->waitFor<Error>()->code, ErrorCode::AccountDisabled);
+    QCOMPARE(again->waitFor<Error>()->code, ErrorCode::BadCredentials);
+    TestClient *withPassword = client();
+    hello.token.clear();
+    hello.password = u"alice's secret"_s;
+    withPassword->send(hello);
+    QCOMPARE(withPassword->waitFor<Error>()->code, ErrorCode::AccountDisabled);
 }
 
 void TestSignIn::failuresAndUnknownEmailsTakeTheSameTime()
