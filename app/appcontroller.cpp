@@ -12,6 +12,7 @@
 #include "ui/conversationview.h"
 #include "ui/imageviewer.h"
 #include "ui/mainwindow.h"
+#include "ui/plaintext.h"
 #include "ui/searchpanel.h"
 #include "ui/trayicon.h"
 #include "ui/welcomedialog.h"
@@ -1349,16 +1350,18 @@ void AppController::openFile(const Attachment &attachment, const QString &path)
     // Someone else's program, script or desktop entry runs when "opened":
     // never without the user saying so.
     if (FileCache::isRunnable(path)) {
-        const auto answer = QMessageBox::warning(
-            m_window, tr("Open a Program?"),
-            tr("“%1” is a program or script. Opening it may run it, with your rights on this computer.\n\n"
-               "Open it only if you trust it and its sender.")
-                .arg(attachment.name),
-            QMessageBox::Open | QMessageBox::Cancel, QMessageBox::Cancel);
-        if (answer != QMessageBox::Open) {
-            QDesktopServices::openUrl(QUrl::fromLocalFile(QFileInfo(path).absolutePath()));
-            return;
-        }
+        // The name is the sender's words: shown as plain text, isolated.
+        QMessageBox *box = PlainText::openProgramQuestion(m_window, attachment.name);
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        connect(box, &QMessageBox::finished, this, [box, path] {
+            if (box->standardButton(box->clickedButton()) != QMessageBox::Open) {
+                QDesktopServices::openUrl(QUrl::fromLocalFile(QFileInfo(path).absolutePath()));
+                return;
+            }
+            QDesktopServices::openUrl(QUrl::fromLocalFile(path));
+        });
+        box->open();
+        return;
     }
     QDesktopServices::openUrl(QUrl::fromLocalFile(path));
 }

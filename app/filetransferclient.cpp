@@ -74,7 +74,7 @@ Attachment FileTransferClient::describe(const QString &path)
     Attachment attachment;
     if (!info.isFile() || !info.isReadable())
         return attachment;
-    attachment.name = info.fileName().left(Validation::MaxFileNameLength);
+    attachment.name = Validation::shareableFileName(info.fileName());
     attachment.size = info.size();
     attachment.mime = QMimeDatabase().mimeTypeForFile(info).name();
     if (attachment.mime.startsWith(u"image/"_s)) {

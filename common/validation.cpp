@@ -57,6 +57,16 @@ bool hasInvisibleCharacter(QStringView text, bool allowPlainSpace)
     return false;
 }
 
+/// In a file name: control and format characters, and line breaks. U+202E
+/// would show "invoice\u202Efdp.sh" as "invoicehs.pdf". Spaces of every kind
+/// stay allowed.
+bool isDisguisingChar(QChar c)
+{
+    const QChar::Category category = c.category();
+    return category == QChar::Other_Control || category == QChar::Other_Format ||
+           category == QChar::Separator_Line || category == QChar::Separator_Paragraph;
+}
+
 } // namespace
 
 bool isValidRoomName(QStringView room)
@@ -141,8 +151,22 @@ bool isValidFileName(QStringView name)
 {
     if (name.isEmpty() || textLength(name) > MaxFileNameLength || firstInvalidUnicode(name) >= 0)
         return false;
-    return std::none_of(name.begin(), name.end(),
-                        [](QChar c) { return c.category() == QChar::Other_Control; });
+    return std::none_of(name.begin(), name.end(), isDisguisingChar);
+}
+
+QString shareableFileName(QStringView name)
+{
+    QString result;
+    result.reserve(name.size());
+    for (const QChar c : name) {
+        if (!isDisguisingChar(c))
+            result.append(c);
+    }
+    if (textLength(result) > MaxFileNameLength)
+        result.truncate(MaxFileNameLength);
+    if (result.isEmpty() || firstInvalidUnicode(result) >= 0)
+        return u"file"_s;
+    return result;
 }
 
 bool isValidMimeType(QStringView mime)

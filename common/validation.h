@@ -57,8 +57,13 @@ bool isBlank(QStringView text);
 bool isValidSha256(QStringView digest);
 
 /// A shared file's name as the sender gives it: 1-255 characters, well-formed
-/// Unicode, no control characters. Still never trusted as a path: see safeFileName().
+/// Unicode, no control, format (U+202E, U+200B...) or line-separator characters. Still never trusted as a
+/// path: see safeFileName().
 bool isValidFileName(QStringView name);
+
+/// A local file's name made valid to share: what isValidFileName() refuses
+/// left out, cut to MaxFileNameLength; "file" when nothing is left.
+QString shareableFileName(QStringView name);
 
 /// "type/subtype" of printable ASCII without spaces, at most 127 characters.
 bool isValidMimeType(QStringView mime);

@@ -4,6 +4,7 @@
 #include "common/textlinks.h"
 #include "ui/attachmentimages.h"
 #include "ui/messagepalette.h"
+#include "ui/plaintext.h"
 #include "ui/sidebardelegates.h"
 #include "ui/typography.h"
 
@@ -1358,7 +1359,8 @@ bool MessageDelegate::helpEvent(QHelpEvent *event, QAbstractItemView *view,
     }
     if (l.quote.contains(local))
         tip = tr("Show the original message");
-    QToolTip::showText(event->globalPos(), tip, view);
+    // Names, links and emoji are other people's words: never markup.
+    QToolTip::showText(event->globalPos(), PlainText::toolTip(tip), view);
     return true;
 }
 

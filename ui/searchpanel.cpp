@@ -4,6 +4,7 @@
 #include "ui/closebutton.h"
 #include "ui/messagedelegate.h"
 #include "ui/messagepalette.h"
+#include "ui/plaintext.h"
 #include "ui/typography.h"
 
 #include <QApplication>
@@ -263,7 +264,7 @@ QStandardItem *SearchPanel::groupFor(const ConversationKey &key)
     auto *group = new QStandardItem(title);
     group->setData(id, KeyRole);
     group->setFlags(Qt::ItemIsEnabled);
-    group->setToolTip(title);
+    group->setToolTip(PlainText::toolTip(title));
     m_model->appendRow(group);
     m_view->setExpanded(group->index(), true);
     return group;
@@ -296,7 +297,7 @@ void SearchPanel::showResults(const Protocol::SearchResults &results)
             highlights.append(QPoint(start, length));
         item->setData(QVariant::fromValue(highlights), HighlightsRole);
         item->setFlags(Qt::ItemIsEnabled | Qt::ItemIsSelectable);
-        item->setToolTip(message.text.left(500));
+        item->setToolTip(PlainText::toolTip(message.text.left(500)));
         groupFor(key)->appendRow(item);
         ++m_count;
     }

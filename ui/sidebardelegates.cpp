@@ -4,14 +4,32 @@
 #include "common/memberlistmodel.h"
 #include "ui/messagedelegate.h"
 #include "ui/messagepalette.h"
+#include "ui/plaintext.h"
 #include "ui/typography.h"
 
+#include <QAbstractItemView>
 #include <QApplication>
 #include <QDateTime>
+#include <QHelpEvent>
 #include <QLocale>
 #include <QPainter>
+#include <QToolTip>
 
 namespace Natter {
+
+bool SidebarItemDelegate::helpEvent(QHelpEvent *event, QAbstractItemView *view,
+                                    const QStyleOptionViewItem &option, const QModelIndex &index)
+{
+    if (event->type() != QEvent::ToolTip || !index.isValid())
+        return QStyledItemDelegate::helpEvent(event, view, option, index);
+    const QString tip = index.data(Qt::ToolTipRole).toString();
+    if (tip.isEmpty()) {
+        QToolTip::hideText();
+        return false;
+    }
+    QToolTip::showText(event->globalPos(), PlainText::toolTip(tip), view);
+    return true;
+}
 
 void SidebarItemDelegate::paintBackground(QPainter *painter, const QStyleOptionViewItem &option,
                                           const QModelIndex &index) const

@@ -14,6 +14,11 @@ class SidebarItemDelegate : public QStyledItemDelegate
 public:
     using QStyledItemDelegate::QStyledItemDelegate;
 
+    /// The row's tooltip as the plain text it is: a name or an email is
+    /// another person's words, never markup.
+    bool helpEvent(QHelpEvent *event, QAbstractItemView *view, const QStyleOptionViewItem &option,
+                   const QModelIndex &index) override;
+
 protected:
     void paintBackground(QPainter *painter, const QStyleOptionViewItem &option,
                          const QModelIndex &index) const;

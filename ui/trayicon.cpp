@@ -1,5 +1,7 @@
 #include "ui/trayicon.h"
 
+#include "ui/plaintext.h"
+
 #include <QMenu>
 #include <QPainter>
 #include <QSystemTrayIcon>
@@ -76,7 +78,7 @@ void TrayIcon::setUnreadCount(int count)
 void TrayIcon::notify(const QString &title, const QString &text)
 {
     if (m_tray && QSystemTrayIcon::supportsMessages())
-        m_tray->showMessage(title, text, m_badged, 5000);
+        m_tray->showMessage(title, PlainText::notificationBody(text), m_badged, 5000);
 }
 
 } // namespace Natter

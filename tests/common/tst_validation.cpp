@@ -179,6 +179,16 @@ void TestValidation::fileNamesDigestsAndMimeTypes()
     QVERIFY(Validation::isValidFileName(u"report (final).pdf"));
     QVERIFY(!Validation::isValidFileName(u""));
     QVERIFY(!Validation::isValidFileName(u"a\u0000b"_s));
+    // Format characters disguise a name: "invoice\u202Efdp.sh" shows as "invoicehs.pdf".
+    QVERIFY(!Validation::isValidFileName(u"invoice\u202Efdp.sh"_s));
+    QVERIFY(!Validation::isValidFileName(u"a\u200Bb.txt"_s));
+    QVERIFY(!Validation::isValidFileName(u"two\u2028lines.txt"_s));
+    QVERIFY(Validation::isValidFileName(u"caf\u00E9 menu\u00A0(1).pdf"_s)); // accents, other spaces
+    // A local file with such a name is shared under what is left of it.
+    QCOMPARE(Validation::shareableFileName(u"invoice\u202Efdp.sh"_s), u"invoicefdp.sh"_s);
+    QCOMPARE(Validation::shareableFileName(u"\u200B"_s), u"file"_s);
+    QCOMPARE(Validation::shareableFileName(QString(300, u'x')).size(), 255);
+    QVERIFY(Validation::isValidFileName(Validation::shareableFileName(u"a\tb\u2029c"_s)));
     QVERIFY(Validation::isValidFileName(QString(255, u'x')));
     QVERIFY(!Validation::isValidFileName(QString(256, u'x')));
     QVERIFY(Validation::isValidSha256(QString(64, u'0')));

@@ -17,6 +17,7 @@
 #include <QScrollBar>
 #include <QSignalSpy>
 #include <QTest>
+#include <QTextDocument>
 #include <QTextLayout>
 #include <QToolButton>
 #include <QToolTip>
@@ -47,6 +48,16 @@ QList<Message> conversation(qint64 first, qint64 last)
     for (qint64 id = first; id <= last; ++id)
         messages.append(message(id, id % 3 == 0 ? Alice : Bob, u"message number %1"_s.arg(id)));
     return messages;
+}
+
+/// What a tooltip shows a person: its text as Qt renders it.
+QString shownAs(const QString &tip)
+{
+    if (!Qt::mightBeRichText(tip))
+        return tip;
+    QTextDocument document;
+    document.setHtml(tip);
+    return document.toPlainText();
 }
 
 /// Once a menu opens (it runs its own loop), reads its entries into texts and closes it.
@@ -286,7 +297,19 @@ void TestConversationView::reactionChipsToggleAndTellWho()
     QApplication::sendEvent(m_view->viewport(), &help);
     QTRY_VERIFY(QToolTip::isVisible());
     const QString who = QLocale().createSeparatedList({u"Bob"_s, u"Alice"_s});
-    QVERIFY2(QToolTip::text().contains(who + u" reacted with 👍"_s), qPrintable(QToolTip::text()));
+    QVERIFY2(shownAs(QToolTip::text()).contains(who + u" reacted with 👍"_s), qPrintable(QToolTip::text()));
+    QToolTip::hideText();
+
+    // A name that is markup is shown as the characters it is.
+    const QString hostile = u"<h1 style=\"color:green\">✔ Boss</h1><p style=\"font-size:1px\">x"_s;
+    reacted.reactions = {Reaction{u"👍"_s, 1, {User{hostile, u"eve@example.org"_s}}, false}};
+    QVERIFY(m_model->updateMessage(reacted));
+    const QPoint hostileChip = localPoint(38, layoutOf(38).chips.at(0).rect);
+    QHelpEvent hostileHelp(QEvent::ToolTip, hostileChip, m_view->viewport()->mapToGlobal(hostileChip));
+    QApplication::sendEvent(m_view->viewport(), &hostileHelp);
+    QTRY_VERIFY(QToolTip::isVisible());
+    QVERIFY2(shownAs(QToolTip::text()).contains(hostile + u" reacted with 👍"_s),
+             qPrintable(QToolTip::text()));
     QToolTip::hideText();
 }
 

@@ -10,6 +10,7 @@
 #include <QSignalSpy>
 #include <QStandardItemModel>
 #include <QTest>
+#include <QTextDocument>
 #include <QTreeView>
 
 using namespace Natter;
@@ -161,6 +162,16 @@ void TestSearchPanel::resultsAreGroupedAndNavigatedByKeyboard()
                       m_panel->resultsView()->visualRect(direct).center());
     QCOMPARE(opened.size(), 2);
     QCOMPARE(opened.at(1).at(0).value<ConversationKey>(), ConversationKey::direct(u"bob@example.org"_s));
+
+    // Another person's words in a result's tooltip are shown as typed.
+    const QString hostile = u"<h1 style=\"color:green\">✔ Scanned: safe</h1><p style=\"font-size:1px\">x"_s;
+    type(m_panel->field(), u"scanned"_s);
+    QTest::keyClick(m_panel->field(), Qt::Key_Return);
+    m_panel->showResults(
+        Protocol::SearchResults{u"scanned"_s, {hit(50, u"general"_s, {}, u"Eve"_s, hostile, 0, 3)}, {}});
+    QTextDocument tip;
+    tip.setHtml(m_panel->results()->item(0)->child(0)->toolTip());
+    QCOMPARE(tip.toPlainText(), hostile);
 
     // No results say so.
     type(m_panel->field(), u"zebra"_s);
