@@ -34,8 +34,12 @@ ChatServer::ChatServer(ServerConfig config, std::unique_ptr<MessageStore> store,
     , m_store(std::move(store))
     , m_transport(new Transport(m_config, this))
     , m_hasher(new PasswordHasher(m_config.passwordCost, m_config.passwordHashingInBackground, this))
-    , m_throttle(m_config.signInFailureLimit, m_config.signInFailureWindow.count(),
+    , m_throttle(m_config.signInFailureLimit * 5, m_config.signInFailureWindow.count(),
                  m_config.signInLockout.count())
+    , m_pairThrottle(m_config.signInFailureLimit, m_config.signInFailureWindow.count(),
+                     m_config.signInLockout.count())
+    , m_accountPacer(m_config.signInFailureLimit, m_config.signInFailureWindow.count(),
+                     m_config.signInLockout.count(), m_config.signInAccountPace.count())
 {
     m_files = new FileTransfers(this, m_store.get(), m_config);
     m_clock.start();
@@ -371,6 +375,8 @@ void ChatServer::sweep()
     m_accountBuckets.removeIf([now](const auto &it) { return it.value().isFull(now); });
     m_addressBuckets.removeIf([now](const auto &it) { return it.value().isFull(now); });
     m_throttle.prune(now);
+    m_pairThrottle.prune(now);
+    m_accountPacer.prune(now);
 }
 
 void ChatServer::onTextFrame(ClientSession *session, const QByteArray &utf8)
@@ -461,20 +467,16 @@ void ChatServer::handle(ClientSession *session, const Hello &hello)
         session->close(QWebSocketProtocol::CloseCodePolicyViolated, u"credentials required"_s);
         return;
     }
-    if (m_throttle.isLocked(session->address(), nowMs())) {
-        session->sendError(ErrorCode::TooManyAttempts,
-                           u"too many failed sign-ins from your address; try again in a few minutes"_s,
-                           Type::Hello);
-        return;
-    }
     if (!m_store->accounts()) {
         session->sendError(ErrorCode::InternalError, u"accounts cannot be read"_s, Type::Hello);
         return;
     }
     const QString email = Validation::normalizedEmail(hello.user.email);
+    // A device's token is never locked out: a stranger's guesses from the
+    // same address (a NAT, a proxy) must not sign everyone else out.
     if (!hello.token.isEmpty())
         signInWithToken(session, hello, email);
-    else
+    else if (mayTryPassword(session, email, Type::Hello))
         signInWithPassword(session, hello, email);
 }
 
@@ -519,14 +521,48 @@ void ChatServer::handOverAccountWrites()
     });
 }
 
-void ChatServer::refuseSignIn(ClientSession *session, ErrorCode code, const QString &message)
+void ChatServer::refuseSignIn(ClientSession *session, ErrorCode code, const QString &message,
+                              const QString &guessedEmail)
 {
     session->setAuthenticating(false);
     session->framesWaitingForSignIn().clear();
-    if (code == ErrorCode::BadCredentials && m_throttle.recordFailure(session->address(), nowMs()))
-        qCWarning(lcNatterServer).noquote()
-            << "too many failed sign-ins from" << session->address() << "- refusing it for a while";
+    if (code == ErrorCode::BadCredentials && !guessedEmail.isEmpty())
+        recordWrongPassword(session, guessedEmail);
     session->sendError(code, message, Type::Hello);
+}
+
+bool ChatServer::mayTryPassword(ClientSession *session, const QString &email, QLatin1String request)
+{
+    const qint64 now = nowMs();
+    const QString address = session->address();
+    if (m_throttle.isLocked(address, now) || m_pairThrottle.isLocked(address + u'\n' + email, now)) {
+        session->sendError(ErrorCode::TooManyAttempts,
+                           u"too many failed sign-ins from your address; try again in a few minutes"_s,
+                           request);
+        return false;
+    }
+    if (!m_accountPacer.mayTry(email, now)) {
+        session->sendError(ErrorCode::TooManyAttempts,
+                           u"too many failed sign-ins for this account; try again in a few seconds"_s,
+                           request);
+        return false;
+    }
+    return true;
+}
+
+void ChatServer::recordWrongPassword(ClientSession *session, const QString &email)
+{
+    const qint64 now = nowMs();
+    const QString address = session->address();
+    if (m_pairThrottle.recordFailure(address + u'\n' + email, now))
+        qCWarning(lcNatterServer).noquote() << "too many wrong passwords for" << email << "from" << address
+                                            << "- refusing that pair for a while";
+    if (m_throttle.recordFailure(address, now))
+        qCWarning(lcNatterServer).noquote()
+            << "too many failed sign-ins from" << address << "- refusing its passwords for a while";
+    if (m_accountPacer.recordFailure(email, now))
+        qCWarning(lcNatterServer).noquote()
+            << "too many wrong passwords for" << email << "from anywhere - pacing its sign-ins";
 }
 
 void ChatServer::signInWithToken(ClientSession *session, const Hello &hello, const QString &email)
@@ -556,6 +592,14 @@ void ChatServer::signInWithToken(ClientSession *session, const Hello &hello, con
 
 void ChatServer::signInWithPassword(ClientSession *session, const Hello &hello, const QString &email)
 {
+    // No account has a password this short (every way of setting one refuses
+    // it), so it is refused before the account is looked up: the same answer,
+    // as fast, whether or not the email has an account.
+    if (hello.password.size() < MinPasswordLength) {
+        session->sendError(ErrorCode::WeakPassword,
+                           u"a password has at least %1 characters"_s.arg(MinPasswordLength), Type::Hello);
+        return;
+    }
     Account account;
     const AccountStore::Found found = m_store->accounts()->findAccount(email, &account);
     if (found == AccountStore::Found::Error) {
@@ -581,7 +625,7 @@ void ChatServer::signInWithPassword(ClientSession *session, const Hello &hello, 
             Account current;
             // Read again: an administrator may have changed it meanwhile.
             if (!matches || m_store->accounts()->findAccount(email, &current) != AccountStore::Found::Yes) {
-                refuseSignIn(session, ErrorCode::BadCredentials, badCredentialsMessage());
+                refuseSignIn(session, ErrorCode::BadCredentials, badCredentialsMessage(), email);
                 return;
             }
             if (current.disabled) {
@@ -603,12 +647,6 @@ void ChatServer::signInWithPassword(ClientSession *session, const Hello &hello, 
 
 void ChatServer::registerAccount(ClientSession *session, const Hello &hello, const QString &email)
 {
-    if (hello.password.size() < MinPasswordLength) {
-        session->sendError(ErrorCode::WeakPassword,
-                           u"choose a password of at least %1 characters"_s.arg(MinPasswordLength),
-                           Type::Hello);
-        return;
-    }
     session->setAuthenticating(true);
     QPointer<ClientSession> guard(session);
     m_hasher->hash(hello.password, session, [this, guard, hello, email](const QString &hash) {
@@ -624,7 +662,8 @@ void ChatServer::registerAccount(ClientSession *session, const Hello &hello, con
         if (hash.isEmpty() || (needsInvite && !accounts->useInvite(hello.invite))) {
             refuseSignIn(session, hash.isEmpty() ? ErrorCode::InternalError : ErrorCode::BadCredentials,
                          hash.isEmpty() ? u"the password could not be stored; try again"_s
-                                        : badCredentialsMessage());
+                                        : badCredentialsMessage(),
+                         email);
             return;
         }
         if (!accounts->createAccount(account)) {
@@ -861,19 +900,20 @@ void ChatServer::handle(ClientSession *session, const ChangePassword &change)
         setNew();
         return;
     }
-    m_hasher->verify(account.passwordHash, change.password, session, [this, guard, setNew](bool matches) {
-        if (!guard)
-            return;
-        if (!matches) {
-            if (m_throttle.recordFailure(guard->address(), nowMs()))
-                qCWarning(lcNatterServer).noquote()
-                    << "too many failed password checks from" << guard->address();
-            guard->sendError(ErrorCode::BadCredentials, u"the current password is wrong"_s,
-                             Type::ChangePassword);
-            return;
-        }
-        setNew();
-    });
+    if (!mayTryPassword(session, email, Type::ChangePassword))
+        return;
+    m_hasher->verify(account.passwordHash, change.password, session,
+                     [this, guard, setNew, email](bool matches) {
+                         if (!guard)
+                             return;
+                         if (!matches) {
+                             recordWrongPassword(guard, email);
+                             guard->sendError(ErrorCode::BadCredentials, u"the current password is wrong"_s,
+                                              Type::ChangePassword);
+                             return;
+                         }
+                         setNew();
+                     });
 }
 
 void ChatServer::handle(ClientSession *session, const JoinRoom &join)

@@ -320,7 +320,15 @@ private:
     void signInWithToken(ClientSession *session, const Protocol::Hello &hello, const QString &email);
     void signInWithPassword(ClientSession *session, const Protocol::Hello &hello, const QString &email);
     void registerAccount(ClientSession *session, const Protocol::Hello &hello, const QString &email);
-    void refuseSignIn(ClientSession *session, Protocol::ErrorCode code, const QString &message);
+    /// Answers a hello with an error; bad_credentials for a password given
+    /// for guessedEmail counts towards the lockouts of the address, the
+    /// account and both (a token that is not valid does not: nobody guesses 256 bits).
+    void refuseSignIn(ClientSession *session, Protocol::ErrorCode code, const QString &message,
+                      const QString &guessedEmail = {});
+    /// Whether a password sign-in (or check) for email from the session's
+    /// address may go on; answers too_many_attempts if not.
+    bool mayTryPassword(ClientSession *session, const QString &email, QLatin1String request);
+    void recordWrongPassword(ClientSession *session, const QString &email);
     /// An account write nobody waits for (a token's last use, a new name):
     /// done by the writer thread when there is one.
     void writeAccountsLater(std::function<void(AccountStore &)> write);
@@ -395,7 +403,9 @@ private:
     qint64 m_accountChanges = -1;
     qint64 m_clockOffsetMs = 0;
     PasswordHasher *m_hasher;
-    LoginThrottle m_throttle;
+    LoginThrottle m_throttle;                     ///< wrong passwords per address, any account
+    LoginThrottle m_pairThrottle;                 ///< ... per address and account
+    AccountPacer m_accountPacer;                  ///< ... per account, from anywhere
     QHash<QString, TokenBucket> m_accountBuckets; // by email: outlive connections
     QHash<QString, TokenBucket> m_addressBuckets; // by IP address
     qint64 m_lastCommitNs = std::numeric_limits<qint64>::min() / 2;

@@ -40,8 +40,12 @@ Connection::Connection(Transport *transport, QWebSocket *socket, QTcpSocket *tcp
     m_inputFrames = TokenBucket(config.inputFramesPerSecond, config.inputFrameBurst, nowMs);
     connect(socket, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
         m_lastHeardMs = m_transport->nowMs();
-        if (!m_dropping && admitInput(text.size()))
-            Q_EMIT textReceived(text.toUtf8());
+        if (m_dropping)
+            return;
+        // Charged by its bytes on the wire, as on the plain path.
+        QByteArray utf8 = text.toUtf8();
+        if (admitInput(utf8.size()))
+            Q_EMIT textReceived(utf8);
     });
     connect(socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &data) {
         m_lastHeardMs = m_transport->nowMs();
@@ -58,7 +62,7 @@ Connection::Connection(Transport *transport, QWebSocket *socket, QTcpSocket *tcp
         connect(tcp, &QIODevice::readyRead, this, [this] {
             if (m_dropping || !m_tcp)
                 return;
-            const qint64 queued = m_tcp->bytesToWrite() + m_pending.size();
+            const qint64 queued = queuedBytes();
             if (queued > m_transport->m_maxQueuedBytes)
                 drop(u"it stopped reading (%1 bytes queued, answers to its pings)"_s.arg(queued));
         });
@@ -175,7 +179,17 @@ qint64 Connection::queuedBytes() const
 {
     if (isDirect())
         return m_unsent.size() + m_pending.size();
-    return (m_tcp ? m_tcp->bytesToWrite() : 0) + m_pending.size();
+    if (!m_tcp)
+        return m_pending.size();
+    qint64 queued = m_tcp->bytesToWrite() + m_pending.size();
+    // Over TLS what is written is encrypted at once into the socket's own
+    // buffer, which bytesToWrite() does not count (it counts only what waits
+    // to be encrypted): without it, a peer that never reads grew natterd's
+    // memory without bound on wss.
+    if (!m_writeDirectly)
+        if (const auto *tls = qobject_cast<const QSslSocket *>(m_tcp.data()))
+            queued += tls->encryptedBytesToWrite();
+    return queued;
 }
 
 bool Connection::writePending()

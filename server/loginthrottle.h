@@ -6,9 +6,10 @@
 
 namespace Natter {
 
-/// Counts failed sign-ins per address: after maxFailures within window, the
-/// address is refused for lockout. Time comes from the caller (milliseconds
-/// of a monotonic clock), so tests can move it without sleeping.
+/// Counts failed sign-ins per key (an address, an account, both): after
+/// maxFailures within window, the key is refused for lockout. Time comes from
+/// the caller (milliseconds of a monotonic clock), so tests can move it
+/// without sleeping.
 class LoginThrottle
 {
 public:
@@ -61,6 +62,50 @@ private:
     qint64 m_windowMs;
     qint64 m_lockoutMs;
     QHash<QString, Entry> m_entries;
+};
+
+/// Paces password guesses at one account from anywhere: after maxFailures
+/// within window (from any number of addresses), the account takes one
+/// password attempt per pace until lockout has passed since. A guesser with
+/// eight addresses is slowed to the pace; the owner is refused only for
+/// moments, never for long, and a signed-in device (a token) never.
+class AccountPacer
+{
+public:
+    AccountPacer(int maxFailures, qint64 windowMs, qint64 lockoutMs, qint64 paceMs)
+        : m_failures(maxFailures, windowMs, lockoutMs)
+        , m_paceMs(paceMs)
+    {}
+
+    /// Whether a password attempt for account may be checked now (and, if
+    /// the account is paced, takes its turn).
+    bool mayTry(const QString &account, qint64 nowMs)
+    {
+        if (!m_failures.isLocked(account, nowMs))
+            return true;
+        qint64 &next = m_nextTryMs[account];
+        if (next > nowMs)
+            return false;
+        next = nowMs + m_paceMs;
+        return true;
+    }
+
+    /// Notes a wrong password for account; true when the account starts to be paced.
+    bool recordFailure(const QString &account, qint64 nowMs)
+    {
+        return m_failures.recordFailure(account, nowMs);
+    }
+
+    void prune(qint64 nowMs)
+    {
+        m_failures.prune(nowMs);
+        m_nextTryMs.removeIf([nowMs](const auto &it) { return it.value() <= nowMs; });
+    }
+
+private:
+    LoginThrottle m_failures;
+    qint64 m_paceMs;
+    QHash<QString, qint64> m_nextTryMs;
 };
 
 } // namespace Natter

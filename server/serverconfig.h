@@ -59,9 +59,14 @@ struct ServerConfig
     bool passwordHashingInBackground = true; ///< at the CPU's idle priority: chat first
     int maxConnectionsPerAddress = 64;       ///< more from one address are refused (1013)
     int maxConnections = 20'000;             ///< more in all are refused (1013)
-    int signInFailureLimit = 10;             ///< failed sign-ins from one address before it is locked out
+    /// Wrong passwords for one account from one address before that pair is
+    /// locked out; five times as many from one address (any accounts) lock
+    /// the address's password sign-ins; as many for one account from
+    /// anywhere pace that account (signInAccountPace). Tokens are never refused.
+    int signInFailureLimit = 10;
     std::chrono::milliseconds signInFailureWindow{2 * 60'000}; ///< ... counted within this time
-    std::chrono::milliseconds signInLockout{5 * 60'000};       ///< ... and refused this long
+    std::chrono::milliseconds signInLockout{5 * 60'000};       ///< ... and refused (or paced) this long
+    std::chrono::milliseconds signInAccountPace{2'000}; ///< one password attempt per account this often
     /// Browser origins allowed besides the server's own host ("https://chat.example.org").
     QStringList allowedOrigins;
     /// Messages a second from one address, over all its users (0: unlimited).

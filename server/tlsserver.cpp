@@ -34,6 +34,8 @@ void TlsServer::incomingConnection(qintptr descriptor)
     });
     connect(socket, &QAbstractSocket::disconnected, this, [socket] { socket->deleteLater(); });
     Q_EMIT handshakeStarted(socket);
+    if (socket->state() != QAbstractSocket::ConnectedState)
+        return; // refused and closed at once
     socket->startServerEncryption();
 }
 

@@ -118,7 +118,8 @@ Transport::Transport(const ServerConfig &config, QObject *parent)
         // Counted, limited and timed from the start of the TLS handshake: the
         // handshake timeout covers TLS and the WebSocket upgrade together.
         connect(tls, &TlsServer::handshakeStarted, this, [this](QSslSocket *socket) {
-            admit(socket);
+            if (!admit(socket))
+                return; // closed at once; TlsServer starts no handshake on it
             m_handshakes.insert(peerKey(socket->peerAddress(), socket->peerPort()),
                                 Handshake{socket, nowMs() + m_handshakeTimeout.count(), {}});
             if (!m_deadlineTimer.isActive())
@@ -280,8 +281,8 @@ void Transport::acceptTcpConnections()
             socket->deleteLater();
             continue;
         }
-        if (!socket->property(AdmittedProperty).toBool())
-            admit(socket);
+        if (!socket->property(AdmittedProperty).toBool() && !admit(socket))
+            continue;
         const QString key = peerKey(socket->peerAddress(), socket->peerPort());
         const qint64 deadline = m_handshakes.contains(key) ? m_handshakes.value(key).deadlineMs
                                                            : nowMs() + m_handshakeTimeout.count();
@@ -298,32 +299,83 @@ void Transport::acceptTcpConnections()
         pauseAccepting(u"out of file descriptors"_s);
 }
 
-void Transport::admit(QTcpSocket *socket)
+bool Transport::admit(QTcpSocket *socket)
 {
     socket->setProperty(AdmittedProperty, true);
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     const QString address = socket->peerAddress().toString();
-    int &fromAddress = m_connectionsByAddress[address];
+    const int fromAddress = m_connectionsByAddress.value(address);
+    // A refused connection is answered 1013 once its handshake is done, so
+    // that a real client can tell "try again later" from a broken network;
+    // meanwhile it holds a place. Only a few such places per address and in
+    // all: past them, a connection is closed at once (600 half-open
+    // connections from one address filled the whole server).
+    constexpr int AnsweredRefusalsPerAddress = 4;
+    constexpr int AnsweredRefusals = 64;
     QString refusal;
-    if (fromAddress >= m_maxConnectionsPerAddress)
+    bool closeNow = false;
+    if (fromAddress >= m_maxConnectionsPerAddress) {
         refusal = u"too many connections from your address; try again later"_s;
-    else if (m_tcpConnectionCount >= m_maxConnections)
+        closeNow = fromAddress >= m_maxConnectionsPerAddress + AnsweredRefusalsPerAddress;
+    } else if (m_tcpConnectionCount >= m_maxConnections) {
         refusal = u"the server is full; try again later"_s;
+        closeNow = m_tcpConnectionCount >= m_maxConnections + AnsweredRefusals;
+    } else if (m_tcpConnectionCount >= m_maxConnections - reservedConnections() && fromAddress > 0 &&
+               fromAddress >= m_largestAddressCount) {
+        // The last quarter is kept for the addresses that do not hold the most.
+        refusal = u"the server is nearly full; try again later"_s;
+    }
     if (!refusal.isEmpty()) {
         logRefusalOnce(address, refusal);
+        if (closeNow) {
+            socket->abort();
+            socket->deleteLater();
+            return false;
+        }
         socket->setProperty(RefusalProperty, refusal);
     }
-    ++fromAddress;
+    countAddress(address, +1);
     ++m_tcpConnectionCount;
     new ConnectionCount(socket, this, address); // counted until the socket is gone, however it goes
+    return true;
+}
+
+int Transport::reservedConnections() const
+{
+    return m_maxConnections >= 8 ? m_maxConnections / 4 : 0;
+}
+
+void Transport::countAddress(const QString &address, int change)
+{
+    // How many addresses hold each count, to know the largest count in O(1):
+    // counts move by one at a time.
+    auto count = m_connectionsByAddress.find(address);
+    const int before = count == m_connectionsByAddress.end() ? 0 : *count;
+    const int after = before + change;
+    if (before > 0 && --m_addressesByCount[before] == 0) {
+        m_addressesByCount.remove(before);
+        if (before == m_largestAddressCount && after < before)
+            m_largestAddressCount = after;
+    }
+    if (after > 0) {
+        ++m_addressesByCount[after];
+        m_largestAddressCount = std::max(m_largestAddressCount, after);
+    }
+    if (after <= 0) {
+        if (count != m_connectionsByAddress.end())
+            m_connectionsByAddress.erase(count);
+    } else if (count == m_connectionsByAddress.end()) {
+        m_connectionsByAddress.insert(address, after);
+    } else {
+        *count = after;
+    }
 }
 
 void Transport::releaseTcpConnection(const QString &address)
 {
     --m_tcpConnectionCount;
-    auto count = m_connectionsByAddress.find(address);
-    if (count != m_connectionsByAddress.end() && --*count <= 0)
-        m_connectionsByAddress.erase(count);
+    if (m_connectionsByAddress.contains(address))
+        countAddress(address, -1);
 }
 
 void Transport::logRefusalOnce(const QString &address, const QString &why)

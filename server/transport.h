@@ -104,7 +104,12 @@ private:
 
     qint64 nowMs() const { return m_clock.elapsed(); }
     void acceptTcpConnections();
-    void admit(QTcpSocket *socket);
+    /// Counts a new TCP connection against the limits (a refused one is
+    /// answered 1013 after its handshake); false if it was closed at once.
+    bool admit(QTcpSocket *socket);
+    /// The share of --max-connections kept for the addresses that do not hold the most.
+    int reservedConnections() const;
+    void countAddress(const QString &address, int change);
     void acceptWebSockets();
     /// Serves a plain connection on its descriptor from here on (deleting
     /// both sockets); nullptr if it stays with Qt (TLS, out of descriptors).
@@ -145,6 +150,8 @@ private:
 
     QHash<QString, Handshake> m_handshakes;     // by peer "address/port"
     QHash<QString, int> m_connectionsByAddress; // open TCP connections, handshakes included
+    QHash<int, int> m_addressesByCount;         // count -> how many addresses hold that many
+    int m_largestAddressCount = 0;
     int m_tcpConnectionCount = 0;
     QHash<QString, qint64> m_refusalsLoggedMs; // address -> when a refusal was last logged
     QHash<QString, TokenBucket> m_inputByAddress;

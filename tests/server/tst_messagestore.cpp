@@ -622,8 +622,11 @@ void TestMessageStore::privateRoomsAndTheDirectory()
     QCOMPARE(access->owner, Carol.email);
     access = accounts->roomAccess(u"codeial"_s, true);
     QVERIFY(access && access->exists && !access->isPrivate);
+    // Entered, nothing said in it yet: it exists all the same (nobody may make it private).
     access = accounts->roomAccess(u"cooking"_s, true);
-    QVERIFY(access && !access->exists); // nothing said in it yet
+    QVERIFY(access && access->exists && !access->isPrivate);
+    access = accounts->roomAccess(u"nobody-was-here"_s, true);
+    QVERIFY(access && !access->exists);
     QCOMPARE(accounts->isRoomMember(u"board"_s, Bob.email), false);
     auto rooms = accounts->listRooms(QString(), Bob.email, 0, 10);
     QVERIFY(rooms);

@@ -61,12 +61,15 @@ private Q_SLOTS:
     void changingThePasswordClosesAThiefWithThisDevicesToken();
     void reEnablingAnAccountDoesNotReviveItsTokens();
     void shortPasswordIsRefusedForANewAccount();
+    void shortPasswordsAnswerAlikeWhetherOrNotTheEmailHasAnAccount();
     void inviteModeNeedsAValidInvite();
     void closedModeCreatesNoAccount();
     void disabledAccountIsClosedAtOnce();
     void failuresAndUnknownEmailsTakeTheSameTime();
     void lockoutAfterTenFailuresAndReleaseAfterTheWindow();
     void loginThrottleCountsWithinItsWindow();
+    void aStrangersGuessesLockOutNoTokenNorAnotherAccount();
+    void guessingOneAccountFromManyAddressesIsPaced();
     void rateBudgetOutlivesTheConnection();
     void foreignOriginIsRefusedWith403_data();
     void foreignOriginIsRefusedWith403();
@@ -402,6 +405,22 @@ void TestSignIn::shortPasswordIsRefusedForANewAccount()
     QVERIFY(c->hello(u"Eve"_s, u"eve@x.org"_s, u"12345678"_s)); // eight will do
 }
 
+void TestSignIn::shortPasswordsAnswerAlikeWhetherOrNotTheEmailHasAnAccount()
+{
+    startServer();
+    QVERIFY(signedIn(u"Alice"_s, u"alice@x.org"_s, u"alice's secret"_s));
+    for (const QString &email : {u"alice@x.org"_s, u"nobody@x.org"_s}) {
+        TestClient *c = client();
+        Hello hello = helloFor(u"Someone"_s, email);
+        hello.password = u"1234567"_s;
+        c->send(hello);
+        const auto error = c->waitFor<Error>();
+        QVERIFY(error);
+        QCOMPARE(error->code, ErrorCode::WeakPassword);
+        QCOMPARE(error->message, u"a password has at least 8 characters"_s);
+    }
+}
+
 void TestSignIn::inviteModeNeedsAValidInvite()
 {
     ServerConfig config = testConfig();
@@ -552,6 +571,74 @@ void TestSignIn::lockoutAfterTenFailuresAndReleaseAfterTheWindow()
     m_server->advanceClockForTesting(5 * 60'000 + 1);
     guesser->send(hello);
     QVERIFY(guesser->waitFor<Welcome>());
+}
+
+void TestSignIn::aStrangersGuessesLockOutNoTokenNorAnotherAccount()
+{
+    // Everyone here shares one address, as behind a NAT or a proxy.
+    startServer();
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@x.org"_s, u"bob's secret!"_s);
+    QVERIFY(signedIn(u"Alice"_s, u"alice@x.org"_s, u"alice's secret"_s));
+    TestClient *guesser = client();
+    Hello hello = helloFor(u"Alice"_s, u"alice@x.org"_s);
+    for (int i = 0; i < 11; ++i) {
+        hello.password = u"guess number %1"_s.arg(i);
+        guesser->send(hello);
+        QCOMPARE(guesser->waitFor<Error>()->code,
+                 i < 10 ? ErrorCode::BadCredentials : ErrorCode::TooManyAttempts);
+    }
+    // Bob's app signs in again with its token.
+    TestClient *bobAgain = client();
+    QVERIFY(bobAgain->helloWithToken(u"Bob"_s, u"bob@x.org"_s, bob->token));
+    // Carol, at the next desk, signs in (here: registers) with her password.
+    QVERIFY(signedIn(u"Carol"_s, u"carol@x.org"_s, u"carol's secret"_s));
+    // Alice's own password from this address waits out the lockout; her token does not.
+    hello.password = u"alice's secret"_s;
+    guesser->send(hello);
+    QCOMPARE(guesser->waitFor<Error>()->code, ErrorCode::TooManyAttempts);
+}
+
+void TestSignIn::guessingOneAccountFromManyAddressesIsPaced()
+{
+    ServerConfig config = testConfig();
+    config.signInAccountPace = std::chrono::minutes(1); // far longer than the test takes
+    startServer(config);
+    QVERIFY(signedIn(u"Alice"_s, u"alice@x.org"_s, u"alice's secret"_s));
+    // Eight machines (loopback addresses) guess Alice's password, two each.
+    auto attempt = [this](const QString &from, const QString &password) -> std::optional<ErrorCode> {
+        RawWebSocket raw;
+        if (!raw.connectTcp(m_server->serverPort(), QHostAddress(from)) || !raw.upgrade())
+            return ErrorCode::InternalError;
+        Hello hello = helloFor(u"Alice"_s, u"alice@x.org"_s);
+        hello.password = password;
+        raw.sendText(Codec::encodeClientFrame(hello));
+        std::optional<ErrorCode> answer = ErrorCode::InternalError; // none came
+        (void)QTest::qWaitFor([&] {
+            for (const QByteArray &text : raw.textsReceived()) {
+                const auto frame = Codec::decodeServerFrame(text);
+                if (!frame.isOk())
+                    continue;
+                if (std::holds_alternative<Error>(frame.value()))
+                    answer = std::get<Error>(frame.value()).code;
+                else if (std::holds_alternative<Welcome>(frame.value()))
+                    answer = std::nullopt; // signed in: no error
+                else
+                    continue;
+                return true;
+            }
+            return false;
+        });
+        return answer;
+    };
+    for (int i = 0; i < 10; ++i)
+        QCOMPARE(attempt(u"127.0.0.%1"_s.arg(2 + i / 2), u"wrong guess %1"_s.arg(i)), ErrorCode::BadCredentials);
+    // Paced now: one attempt a minute, from wherever it comes.
+    QCOMPARE(attempt(u"127.0.0.20"_s, u"wrong guess 10"_s), ErrorCode::BadCredentials);
+    QCOMPARE(attempt(u"127.0.0.21"_s, u"wrong guess 11"_s), ErrorCode::TooManyAttempts);
+    QCOMPARE(attempt(u"127.0.0.22"_s, u"alice's secret"_s), ErrorCode::TooManyAttempts);
+    // Alice's own devices with tokens are not paced; her password gets its turn a minute later.
+    m_server->advanceClockForTesting(60'001);
+    QCOMPARE(attempt(u"127.0.0.23"_s, u"alice's secret"_s), std::optional<ErrorCode>());
 }
 
 void TestSignIn::loginThrottleCountsWithinItsWindow()

@@ -3,10 +3,12 @@
 // whatever protocol runs above them.
 
 #include "server/connection.h"
+#include "server/tlsidentity.h"
 #include "server/transport.h"
 #include "tests/support/rawwebsocket.h"
 
 #include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
 #include <QWebSocket>
@@ -57,12 +59,77 @@ QUrl urlOf(const Transport &transport)
     return QUrl(u"ws://127.0.0.1:%1"_s.arg(transport.serverPort()));
 }
 
+/// natterd's own self-signed identity, made once for the whole suite.
+const TlsIdentity &testIdentity()
+{
+    static QTemporaryDir dir;
+    static const std::optional<TlsIdentity> identity = [] {
+        QString error;
+        return TlsIdentity::loadOrCreateSelfSigned(dir.filePath(u"natter.db"_s), u"test"_s, &error);
+    }();
+    Q_ASSERT(identity);
+    return *identity;
+}
+
+enum class Wire
+{
+    Plain,
+    Tls,
+};
+
+/// Every bound of the transport holds over both of its paths: plain
+/// connections served on their descriptors, TLS ones served by Qt.
+void addWires()
+{
+    QTest::addColumn<Wire>("wire");
+    QTest::newRow("ws") << Wire::Plain;
+    QTest::newRow("wss") << Wire::Tls;
+}
+
+ServerConfig configFor(Wire wire)
+{
+    ServerConfig config = loopbackConfig();
+    if (wire == Wire::Tls)
+        config.tls = testIdentity();
+    return config;
+}
+
+bool connectPeer(RawWebSocket &peer, Wire wire, quint16 port)
+{
+    if (!(wire == Wire::Tls ? peer.connectTls(port) : peer.connectTcp(port))) {
+        qWarning() << "connect failed" << peer.tcp().errorString();
+        return false;
+    }
+    if (!peer.upgrade()) {
+        qWarning() << "upgrade failed" << peer.upgradeResponse();
+        return false;
+    }
+    return true;
+}
+
+/// Opens a WebSocket from the address "from" and says whether the transport
+/// let it through to the chat layer (it echoes) or refused it (1013).
+bool admitted(RawWebSocket &peer, Transport &transport, const QHostAddress &from)
+{
+    if (!peer.connectTcp(transport.serverPort(), from) || !peer.upgrade())
+        return false;
+    peer.sendText("sign in");
+    std::optional<quint16> closeCode;
+    if (!QTest::qWaitFor([&] {
+            closeCode = peer.readCloseCode();
+            return closeCode || !peer.textsReceived().isEmpty();
+        }))
+        return false;
+    return !closeCode && !peer.textsReceived().isEmpty();
+}
+
 /// A transport with one peer that has stopped reading (almost: one byte at a time).
 struct PausedPeer
 {
-    explicit PausedPeer(qint64 maxQueuedBytes)
-        : transport([maxQueuedBytes] {
-            ServerConfig config = loopbackConfig();
+    explicit PausedPeer(qint64 maxQueuedBytes, Wire wire = Wire::Plain)
+        : wire(wire)
+        , transport([maxQueuedBytes, wire] {
+            ServerConfig config = configFor(wire);
             config.maxQueuedBytes = maxQueuedBytes;
             return config;
         }())
@@ -71,7 +138,7 @@ struct PausedPeer
 
     bool open()
     {
-        if (!transport.listen() || !reader.connectTcp(transport.serverPort()) || !reader.upgrade())
+        if (!transport.listen() || !connectPeer(reader, wire, transport.serverPort()))
             return false;
         reader.tcp().setReadBufferSize(1);
         if (!QTest::qWaitFor([this] { return layer.connections.size() == 1; }))
@@ -80,6 +147,7 @@ struct PausedPeer
         return true;
     }
 
+    Wire wire;
     Transport transport;
     EchoLayer layer;
     RawWebSocket reader;
@@ -96,9 +164,14 @@ private Q_SLOTS:
     void echoesFramesInOrder();
     void closesConnectionsThatNeverSignIn();
     void refusesConnectionsOverTheAddressLimit();
+    void oneAddressCannotFillTheServer();
+    void theLastQuarterIsKeptForOtherAddresses();
     void dropsPeersThatStopAnsweringPings();
     void dropsPeersThatIgnoreOurClose();
+    void dropsPeersThatStopReading_data() { addWires(); }
     void dropsPeersThatStopReading();
+    void dropsPeersThatPingAndNeverRead_data() { addWires(); }
+    void dropsPeersThatPingAndNeverRead();
     void aPeerThatPausesGetsEveryFrameInOrder();
     void broadcastsOnSeveralThreadsArriveWholeAndInOrder();
     void answersPingsBetweenFramesInOrder();
@@ -188,6 +261,60 @@ void TransportTest::refusesConnectionsOverTheAddressLimit()
     QTRY_COMPARE(fourth.state(), QAbstractSocket::ConnectedState);
 }
 
+void TransportTest::oneAddressCannotFillTheServer()
+{
+    ServerConfig config = loopbackConfig();
+    config.maxConnectionsPerAddress = 8;
+    config.maxConnections = 24;
+    Transport transport(config);
+    EchoLayer layer(&transport);
+    QVERIFY(transport.listen());
+
+    // 60 TCP connections from 127.0.0.1 that never start a handshake.
+    std::vector<std::unique_ptr<RawWebSocket>> silent;
+    for (int i = 0; i < 60; ++i) {
+        silent.push_back(std::make_unique<RawWebSocket>());
+        QVERIFY(silent.back()->connectTcp(transport.serverPort()));
+    }
+    // Its 8, and a few refusals waiting to be answered; the rest closed at once.
+    QTRY_VERIFY(std::count_if(silent.cbegin(), silent.cend(), [](const auto &peer) {
+                    return peer->tcp().state() == QAbstractSocket::UnconnectedState;
+                }) >= 60 - 8 - 4);
+    QVERIFY2(transport.tcpConnectionCount() <= 8 + 4,
+             qPrintable(QString::number(transport.tcpConnectionCount())));
+
+    // Other machines (other loopback addresses) still get in, one connection each.
+    std::vector<std::unique_ptr<RawWebSocket>> others;
+    for (int i = 0; i < 6; ++i) {
+        others.push_back(std::make_unique<RawWebSocket>());
+        QVERIFY(admitted(*others.back(), transport, QHostAddress(u"127.0.0.%1"_s.arg(2 + i))));
+    }
+}
+
+void TransportTest::theLastQuarterIsKeptForOtherAddresses()
+{
+    ServerConfig config = loopbackConfig();
+    config.maxConnectionsPerAddress = 100; // as behind a NAT
+    config.maxConnections = 24;            // 6 kept for addresses that do not hold the most
+    Transport transport(config);
+    EchoLayer layer(&transport);
+    QVERIFY(transport.listen());
+    std::vector<std::unique_ptr<RawWebSocket>> peers;
+    int fromOne = 0;
+    for (int i = 0; i < 24; ++i) {
+        peers.push_back(std::make_unique<RawWebSocket>());
+        fromOne += admitted(*peers.back(), transport, QHostAddress(u"127.0.0.1"_s)) ? 1 : 0;
+    }
+    QCOMPARE(fromOne, 18);
+    for (int i = 0; i < 6; ++i) {
+        peers.push_back(std::make_unique<RawWebSocket>());
+        QVERIFY(admitted(*peers.back(), transport, QHostAddress(u"127.0.0.%1"_s.arg(2 + i))));
+    }
+    // Full now, for everyone.
+    peers.push_back(std::make_unique<RawWebSocket>());
+    QVERIFY(!admitted(*peers.back(), transport, QHostAddress(u"127.0.0.9"_s)));
+}
+
 void TransportTest::dropsPeersThatStopAnsweringPings()
 {
     ServerConfig config = loopbackConfig();
@@ -233,7 +360,8 @@ void TransportTest::dropsPeersThatIgnoreOurClose()
 
 void TransportTest::dropsPeersThatStopReading()
 {
-    PausedPeer peer(256 * 1024);
+    QFETCH(Wire, wire);
+    PausedPeer peer(256 * 1024, wire);
     QVERIFY(peer.open());
     Connection *connection = peer.connection;
     const QByteArray frame = Connection::wireFrame(QByteArray(16 * 1024, 'x'));
@@ -246,6 +374,27 @@ void TransportTest::dropsPeersThatStopReading()
     QVERIFY2(sent < 4096, "a peer that reads nothing was sent 64 MiB");
     QVERIFY(connection->isDropping());
     QTRY_COMPARE(peer.layer.closed, 1);
+}
+
+void TransportTest::dropsPeersThatPingAndNeverRead()
+{
+    // Each ping is answered with a pong as long as itself: a peer that pings
+    // with 100-byte payloads and never reads makes the server queue them.
+    QFETCH(Wire, wire);
+    PausedPeer peer(256 * 1024, wire);
+    QVERIFY(peer.open());
+    const QByteArray ping = RawWebSocket::frame(0x9, QByteArray(125, 'p'));
+    int sent = 0;
+    // 40,000 pongs are 5 MiB: far past the cap and the kernel's buffers.
+    for (; sent < 40000 && peer.layer.closed == 0; ++sent) {
+        peer.reader.tcp().write(ping);
+        if (sent % 64 == 63)
+            QCoreApplication::processEvents();
+        if (sent % 512 == 511)
+            QTest::qWait(1); // lets the server read and answer
+    }
+    QTRY_COMPARE(peer.layer.closed, 1);
+    QVERIFY2(sent < 40000, qPrintable(u"a peer that never reads got %1 pongs queued"_s.arg(sent)));
 }
 
 void TransportTest::aPeerThatPausesGetsEveryFrameInOrder()

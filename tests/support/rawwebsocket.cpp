@@ -4,14 +4,26 @@
 #include <QTest>
 #include <QtEndian>
 
+using namespace Qt::StringLiterals;
+
 RawWebSocket::RawWebSocket(QObject *parent)
     : QObject(parent)
 {}
 
-bool RawWebSocket::connectTcp(quint16 port)
+bool RawWebSocket::connectTcp(quint16 port, const QHostAddress &from)
 {
+    if (!from.isNull() && !m_socket.bind(from))
+        return false;
     m_socket.connectToHost(QHostAddress::LocalHost, port);
     return m_socket.waitForConnected(5000);
+}
+
+bool RawWebSocket::connectTls(quint16 port)
+{
+    m_socket.setPeerVerifyMode(QSslSocket::VerifyNone);
+    m_socket.connectToHostEncrypted(u"127.0.0.1"_s, port);
+    // Not waitForEncrypted(): the server may run on this thread's event loop.
+    return QTest::qWaitFor([this] { return m_socket.isEncrypted(); }, 5000);
 }
 
 bool RawWebSocket::upgrade(const QByteArray &extraHeaders)

@@ -2,7 +2,7 @@
 
 #include <QByteArray>
 #include <QObject>
-#include <QTcpSocket>
+#include <QSslSocket>
 
 #include <optional>
 
@@ -16,7 +16,11 @@ public:
     explicit RawWebSocket(QObject *parent = nullptr);
 
     QTcpSocket &tcp() { return m_socket; }
-    bool connectTcp(quint16 port);
+    /// Connects to 127.0.0.1:port, from another loopback address (127.0.0.2...)
+    /// if one is given: a second machine, as far as per-address limits go.
+    bool connectTcp(quint16 port, const QHostAddress &from = {});
+    /// Connects over TLS (any certificate: natterd's own self-signed one in tests).
+    bool connectTls(quint16 port);
     /// Sends the HTTP upgrade (with more header lines, each ending in CRLF)
     /// and waits for "101 Switching Protocols".
     bool upgrade(const QByteArray &extraHeaders = {});
@@ -42,7 +46,7 @@ public:
 private:
     void parseFrames();
 
-    QTcpSocket m_socket;
+    QSslSocket m_socket; ///< unencrypted unless connectTls()
     QByteArray m_buffer;
     QByteArray m_upgradeResponse;
     std::optional<quint16> m_closeCode;
