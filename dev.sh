@@ -77,7 +77,7 @@ fuzz() {
   cmake --build "$dir" -j "$JOBS"
   mkdir -p "$dir/findings"
   local target
-  for target in client_frame server_frame discovery address websocket_frames; do
+  for target in client_frame server_frame discovery address websocket_frames proxy_header; do
     mkdir -p "$dir/corpus/$target"
     echo "dev.sh: fuzzing $target for $seconds s"
     if ! "$dir/tests/fuzz/fuzz_$target" "$dir/corpus/$target" "tests/fuzz/corpus/$target" \

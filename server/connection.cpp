@@ -1,5 +1,6 @@
 #include "server/connection.h"
 
+#include "server/listener.h"
 #include "server/sendthreads.h"
 #include "server/serverlogging.h"
 #include "server/transport.h"
@@ -27,8 +28,9 @@ Connection::Connection(Transport *transport, QWebSocket *socket, QTcpSocket *tcp
     , m_transport(transport)
     , m_socket(socket)
     , m_tcp(tcp)
-    , m_peer(socket->peerAddress().toString() + u':' + QString::number(socket->peerPort()))
-    , m_address(socket->peerAddress().toString())
+    , m_peer(tcp ? Listener::clientAddress(tcp) + u':' + QString::number(Listener::clientPort(tcp))
+                 : socket->peerAddress().toString() + u':' + QString::number(socket->peerPort()))
+    , m_address(tcp ? Listener::clientAddress(tcp) : socket->peerAddress().toString())
     , m_openedMs(nowMs)
     , m_lastHeardMs(nowMs)
     , m_writeDirectly(tcp && !qobject_cast<QSslSocket *>(tcp))

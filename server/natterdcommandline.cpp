@@ -159,6 +159,13 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
     const QCommandLineOption maxConnections(
         u"max-connections"_s, u"Connections in all (default: %1)."_s.arg(defaults.maxConnections), u"count"_s,
         QString::number(defaults.maxConnections));
+    const QCommandLineOption trustedProxy(
+        u"trusted-proxy"_s,
+        u"A TCP proxy (address, or network as address/prefix) in front of natterd that starts each "
+        u"connection "
+        u"with a PROXY protocol header (HAProxy's send-proxy-v2): the client it names counts for every "
+        u"per-address limit, and its connections without one are closed. Repeatable."_s,
+        u"address"_s);
     const QCommandLineOption allowOrigin(
         u"allow-origin"_s,
         u"A web page origin (https://host[:port]) allowed to connect besides the server's own host; repeatable."_s,
@@ -181,7 +188,7 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
                        discoveryPort,  noDiscovery, verbose,      registration, maxPerAddress,
                        maxConnections, allowOrigin, tlsCert,      tlsKey,       noTls,
                        fingerprint,    maxDbSize,   maxUpload,    quota,        maxUploads,
-                       threads,        files,       redis});
+                       threads,        files,       redis,        trustedProxy});
     parser.setApplicationDescription(
         parser.applicationDescription() +
         u"\n\nAdministration, beside a running server (passwords are read from "
@@ -306,6 +313,16 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
     if (!number(maxConnections, 1, 1'000'000, &value))
         return usageError(u"--max-connections: give a count from 1 to 1000000"_s);
     config.maxConnections = int(value);
+    for (const QString &proxy : parser.values(trustedProxy)) {
+        std::pair<QHostAddress, int> subnet = QHostAddress::parseSubnet(proxy);
+        if (subnet.first.isNull() && subnet.first.setAddress(proxy))
+            subnet.second = subnet.first.protocol() == QAbstractSocket::IPv4Protocol ? 32 : 128;
+        if (subnet.first.isNull())
+            return usageError(
+                u"--trusted-proxy: give an address or a network such as 10.0.0.5 or 10.0.0.0/24, not %1"_s
+                    .arg(proxy));
+        config.trustedProxies.append(subnet);
+    }
     for (const QString &origin : parser.values(allowOrigin)) {
         const QUrl url(origin, QUrl::StrictMode);
         if (!url.isValid() || url.host().isEmpty() ||

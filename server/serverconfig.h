@@ -67,6 +67,10 @@ struct ServerConfig
     std::chrono::milliseconds signInFailureWindow{2 * 60'000}; ///< ... counted within this time
     std::chrono::milliseconds signInLockout{5 * 60'000};       ///< ... and refused (or paced) this long
     std::chrono::milliseconds signInAccountPace{2'000}; ///< one password attempt per account this often
+    /// TCP proxies (addresses or networks) whose connections start with a
+    /// PROXY protocol header naming the client: its address, not the
+    /// proxy's, counts for every per-address limit. Nobody else's is read.
+    QList<std::pair<QHostAddress, int>> trustedProxies;
     /// Browser origins allowed besides the server's own host ("https://chat.example.org").
     QStringList allowedOrigins;
     /// Messages a second from one address, over all its users (0: unlimited).

@@ -1,9 +1,9 @@
 #include "server/transport.h"
 
 #include "server/connection.h"
+#include "server/listener.h"
 #include "server/sendthreads.h"
 #include "server/serverlogging.h"
-#include "server/tlsserver.h"
 
 #include <QHostInfo>
 #include <QNetworkInterface>
@@ -52,13 +52,14 @@ QSslConfiguration serverTlsConfiguration(const TlsIdentity &identity)
     return configuration;
 }
 
-QTcpServer *makeListener(const std::optional<TlsIdentity> &tls, QObject *parent)
+Listener *makeListener(const ServerConfig &config, QObject *parent)
 {
-    if (!tls)
-        return new QTcpServer(parent);
-    auto *server = new TlsServer(parent);
-    server->setSslConfiguration(serverTlsConfiguration(*tls));
-    return server;
+    auto *listener = new Listener(parent);
+    if (config.tls)
+        listener->setSslConfiguration(serverTlsConfiguration(*config.tls));
+    listener->setTrustedProxies(config.trustedProxies);
+    listener->setProxyHeaderTimeout(config.handshakeTimeout);
+    return listener;
 }
 
 } // namespace
@@ -101,7 +102,7 @@ Transport::Transport(const ServerConfig &config, QObject *parent)
     , m_maxFrameBytes(config.maxFrameBytes)
     , m_maxQueuedBytes(config.maxQueuedBytes)
     , m_config(config)
-    , m_tcpServer(makeListener(m_tls, this))
+    , m_tcpServer(makeListener(config, this))
     , m_webSocketServer(
           new QWebSocketServer(u"natterd " NATTER_VERSION ""_s, QWebSocketServer::NonSecureMode, this))
     , m_sendThreads(std::make_unique<SendThreads>(config.sendThreads > 0 ? config.sendThreads
@@ -114,12 +115,12 @@ Transport::Transport(const ServerConfig &config, QObject *parent)
     m_tcpServer->setMaxPendingConnections(std::numeric_limits<int>::max());
     m_webSocketServer->setMaxPendingConnections(std::numeric_limits<int>::max());
     connect(m_tcpServer, &QTcpServer::newConnection, this, &Transport::acceptTcpConnections);
-    if (auto *tls = qobject_cast<TlsServer *>(m_tcpServer)) {
+    if (m_tcpServer->isTls()) {
         // Counted, limited and timed from the start of the TLS handshake: the
         // handshake timeout covers TLS and the WebSocket upgrade together.
-        connect(tls, &TlsServer::handshakeStarted, this, [this](QSslSocket *socket) {
+        connect(m_tcpServer, &Listener::handshakeStarted, this, [this](QSslSocket *socket) {
             if (!admit(socket))
-                return; // closed at once; TlsServer starts no handshake on it
+                return; // closed at once; the listener starts no handshake on it
             m_handshakes.insert(peerKey(socket->peerAddress(), socket->peerPort()),
                                 Handshake{socket, nowMs() + m_handshakeTimeout.count(), {}});
             if (!m_deadlineTimer.isActive())
@@ -203,10 +204,9 @@ QHostAddress Transport::serverAddress() const
 
 void Transport::reloadTls(const TlsIdentity &identity)
 {
-    auto *tls = qobject_cast<TlsServer *>(m_tcpServer);
-    if (!tls)
+    if (!m_tcpServer->isTls())
         return;
-    tls->setSslConfiguration(serverTlsConfiguration(identity));
+    m_tcpServer->setSslConfiguration(serverTlsConfiguration(identity));
     m_tls = identity;
     qCInfo(lcNatterServer).noquote() << "now serving the certificate" << identity.fingerprint();
 }
@@ -303,7 +303,7 @@ bool Transport::admit(QTcpSocket *socket)
 {
     socket->setProperty(AdmittedProperty, true);
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    const QString address = socket->peerAddress().toString();
+    const QString address = Listener::clientAddress(socket);
     const int fromAddress = m_connectionsByAddress.value(address);
     // A refused connection is answered 1013 once its handshake is done, so
     // that a real client can tell "try again later" from a broken network;
@@ -525,8 +525,8 @@ Connection *Transport::takeOver(QWebSocket *socket, QTcpSocket *tcp)
         m_readBuffer.resize(64 * 1024);
     // A client may send right behind its handshake, before QWebSocket has read anything.
     QByteArray early = tcp->readAll();
-    auto *connection = new Connection(this, descriptor, socket->peerAddress().toString(), socket->peerPort(),
-                                      std::move(early), nowMs());
+    auto *connection = new Connection(this, descriptor, Listener::clientAddress(tcp),
+                                      Listener::clientPort(tcp), std::move(early), nowMs());
     // The connection keeps its place in the limits from here on.
     const QObjectList children = tcp->children();
     for (QObject *child : children) {

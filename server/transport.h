@@ -26,6 +26,7 @@ QT_END_NAMESPACE
 namespace Natter {
 
 class Connection;
+class Listener;
 class SendThreads;
 
 /// natterd's side of the wire, below the chat protocol: it accepts TCP,
@@ -138,7 +139,7 @@ private:
     qint64 m_maxQueuedBytes;
     ServerConfig m_config; ///< the input budgets of connections
 
-    QTcpServer *m_tcpServer;
+    Listener *m_tcpServer;
     QWebSocketServer *m_webSocketServer;
     QString m_errorString;
     QElapsedTimer m_clock;

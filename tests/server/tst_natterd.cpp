@@ -132,7 +132,9 @@ void TestNatterd::newOptionsRefuseBadValues()
           QStringList{u"--retention-days"_s, u"-1"_s}, QStringList{u"--retention-days"_s, u"1.5"_s},
           QStringList{u"--max-input-rate"_s, u"100"_s}, QStringList{u"--max-input-rate"_s, u"fast"_s},
           QStringList{u"--max-held"_s, u"-5"_s}, QStringList{u"--threads"_s, u"-1"_s},
-          QStringList{u"--threads"_s, u"1.5"_s}, QStringList{u"--threads"_s, u"1000"_s}}) {
+          QStringList{u"--threads"_s, u"1.5"_s}, QStringList{u"--threads"_s, u"1000"_s},
+          QStringList{u"--trusted-proxy"_s, u"haproxy.local"_s},
+          QStringList{u"--trusted-proxy"_s, u"10.0.0.0/33"_s}}) {
         QProcess process;
         process.start(QStringLiteral(NATTERD_PATH), arguments);
         QVERIFY(process.waitForFinished());

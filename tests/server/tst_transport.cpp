@@ -166,6 +166,10 @@ private Q_SLOTS:
     void refusesConnectionsOverTheAddressLimit();
     void oneAddressCannotFillTheServer();
     void theLastQuarterIsKeptForOtherAddresses();
+    void aTrustedProxyNamesTheClient_data() { addWires(); }
+    void aTrustedProxyNamesTheClient();
+    void nobodyElseMayNameAClient_data() { addWires(); }
+    void nobodyElseMayNameAClient();
     void dropsPeersThatStopAnsweringPings();
     void dropsPeersThatIgnoreOurClose();
     void dropsPeersThatStopReading_data() { addWires(); }
@@ -313,6 +317,77 @@ void TransportTest::theLastQuarterIsKeptForOtherAddresses()
     // Full now, for everyone.
     peers.push_back(std::make_unique<RawWebSocket>());
     QVERIFY(!admitted(*peers.back(), transport, QHostAddress(u"127.0.0.9"_s)));
+}
+
+void TransportTest::aTrustedProxyNamesTheClient()
+{
+    QFETCH(Wire, wire);
+    ServerConfig config = configFor(wire);
+    config.trustedProxies = {QHostAddress::parseSubnet(u"127.0.0.0/30"_s)};
+    config.maxConnectionsPerAddress = 2;
+    config.handshakeTimeout = 500ms;
+    Transport transport(config);
+    EchoLayer layer(&transport);
+    QVERIFY(transport.listen());
+    // HAProxy (send-proxy / send-proxy-v2) carries people from three desks.
+    const auto through = [&](RawWebSocket &peer, const QByteArray &header) {
+        const bool connected = wire == Wire::Tls ? peer.connectTls(transport.serverPort(), header)
+                                                 : (peer.connectTcp(transport.serverPort()) &&
+                                                    peer.tcp().write(header) == header.size());
+        if (!connected || !peer.upgrade())
+            return false;
+        peer.sendText("sign in");
+        return QTest::qWaitFor([&peer] { return !peer.textsReceived().isEmpty() || peer.readCloseCode(); }) &&
+               !peer.textsReceived().isEmpty();
+    };
+    RawWebSocket ann, ann2, ann3, bob, carol;
+    QVERIFY(through(ann, "PROXY TCP4 192.0.2.10 10.0.0.11 40001 5000\r\n"));
+    QCOMPARE(layer.connections.constLast()->address(), u"192.0.2.10"_s);
+    QCOMPARE(layer.connections.constLast()->peer(), u"192.0.2.10:40001"_s);
+    QVERIFY(through(ann2, "PROXY TCP4 192.0.2.10 10.0.0.11 40002 5000\r\n"));
+    QVERIFY(through(bob, "PROXY TCP6 2001:db8::20 2001:db8::1 40003 5000\r\n"));
+    QCOMPARE(layer.connections.constLast()->address(), u"2001:db8::20"_s);
+    // The per-address limit counts Ann's desk, not the proxy: her third is refused, Carol is not.
+    QVERIFY(!through(ann3, "PROXY TCP4 192.0.2.10 10.0.0.11 40004 5000\r\n"));
+    QCOMPARE(ann3.readCloseCode(), std::optional<quint16>(1013));
+    QVERIFY(through(carol, "PROXY TCP4 192.0.2.30 10.0.0.11 40005 5000\r\n"));
+    QCOMPARE(layer.connections.size(), 4);
+    // The proxy's own health check (LOCAL) keeps the proxy's address.
+    RawWebSocket check;
+    QVERIFY(through(check, QByteArray("\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00", 16)));
+    QCOMPARE(layer.connections.constLast()->address(), u"127.0.0.1"_s);
+    // A trusted proxy's connection without a header is closed, not served as the proxy.
+    RawWebSocket bare;
+    QVERIFY(!through(bare, {}));
+    QCOMPARE(layer.connections.size(), 5);
+}
+
+void TransportTest::nobodyElseMayNameAClient()
+{
+    QFETCH(Wire, wire);
+    ServerConfig config = configFor(wire);
+    config.trustedProxies = {QHostAddress::parseSubnet(u"127.0.0.1/32"_s)};
+    Transport transport(config);
+    EchoLayer layer(&transport);
+    QVERIFY(transport.listen());
+    // From 127.0.0.2, not a trusted proxy, a PROXY header is nobody's word:
+    // the connection is not served (its header is no HTTP, no TLS).
+    RawWebSocket liar;
+    const QByteArray lie("PROXY TCP4 192.0.2.99 10.0.0.11 40001 5000\r\n");
+    const QHostAddress from(u"127.0.0.2"_s);
+    if (wire == Wire::Tls) {
+        QVERIFY(!liar.connectTls(transport.serverPort(), lie, from));
+    } else {
+        QVERIFY(liar.connectTcp(transport.serverPort(), from));
+        liar.tcp().write(lie);
+        QVERIFY(!liar.upgrade());
+    }
+    QCOMPARE(layer.connections.size(), 0);
+    // ... and without one it is served as itself.
+    RawWebSocket honest;
+    QVERIFY(admitted(honest, transport, from) || wire == Wire::Tls);
+    if (wire == Wire::Plain)
+        QCOMPARE(layer.connections.constLast()->address(), u"127.0.0.2"_s);
 }
 
 void TransportTest::dropsPeersThatStopAnsweringPings()

@@ -18,12 +18,19 @@ bool RawWebSocket::connectTcp(quint16 port, const QHostAddress &from)
     return m_socket.waitForConnected(5000);
 }
 
-bool RawWebSocket::connectTls(quint16 port)
+bool RawWebSocket::connectTls(quint16 port, const QByteArray &prelude, const QHostAddress &from)
 {
     m_socket.setPeerVerifyMode(QSslSocket::VerifyNone);
-    m_socket.connectToHostEncrypted(u"127.0.0.1"_s, port);
+    if (!connectTcp(port, from))
+        return false;
+    if (!prelude.isEmpty())
+        m_socket.write(prelude);
+    m_socket.startClientEncryption();
     // Not waitForEncrypted(): the server may run on this thread's event loop.
-    return QTest::qWaitFor([this] { return m_socket.isEncrypted(); }, 5000);
+    (void)QTest::qWaitFor(
+        [this] { return m_socket.isEncrypted() || m_socket.state() == QAbstractSocket::UnconnectedState; },
+        5000);
+    return m_socket.isEncrypted();
 }
 
 bool RawWebSocket::upgrade(const QByteArray &extraHeaders)
@@ -39,11 +46,11 @@ bool RawWebSocket::upgrade(const QByteArray &extraHeaders)
     const bool complete = QTest::qWaitFor(
         [this, &response] {
             response += m_socket.readAll();
-            return response.contains("\r\n\r\n");
+            return response.contains("\r\n\r\n") || m_socket.state() == QAbstractSocket::UnconnectedState;
         },
         5000);
     m_upgradeResponse = response.left(response.indexOf("\r\n\r\n"));
-    if (!complete || !response.startsWith("HTTP/1.1 101"))
+    if (!complete || !response.contains("\r\n\r\n") || !response.startsWith("HTTP/1.1 101"))
         return false;
     m_buffer = response.mid(response.indexOf("\r\n\r\n") + 4);
     return true;

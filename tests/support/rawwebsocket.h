@@ -19,8 +19,9 @@ public:
     /// Connects to 127.0.0.1:port, from another loopback address (127.0.0.2...)
     /// if one is given: a second machine, as far as per-address limits go.
     bool connectTcp(quint16 port, const QHostAddress &from = {});
-    /// Connects over TLS (any certificate: natterd's own self-signed one in tests).
-    bool connectTls(quint16 port);
+    /// Connects over TLS (any certificate: natterd's own self-signed one in
+    /// tests), sending prelude (a PROXY header) in the clear first.
+    bool connectTls(quint16 port, const QByteArray &prelude = {}, const QHostAddress &from = {});
     /// Sends the HTTP upgrade (with more header lines, each ending in CRLF)
     /// and waits for "101 Switching Protocols".
     bool upgrade(const QByteArray &extraHeaders = {});
