@@ -126,6 +126,9 @@ public:
     /// committed to the store; the server polls it to pick such changes up.
     virtual qint64 externalChangeCounter() = 0;
 
+    /// Non-empty when a change was made but the running server(s) could not
+    /// be told of it (administration commands beside a running natterd).
+    virtual QString changeNoticeError() const { return {}; }
     virtual QString errorString() const = 0;
 };
 

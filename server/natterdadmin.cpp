@@ -167,6 +167,17 @@ int runAdminCommand(const QStringList &arguments, std::FILE *in)
                    (accounts->errorString().isEmpty() ? QString() : u": "_s + accounts->errorString()));
         return 1;
     };
+    // A change the running natterd acts on (closing connections) was made:
+    // say so loudly if it could not be told.
+    auto done = [accounts](const QString &what) {
+        print(what);
+        const QString why = accounts->changeNoticeError();
+        if (why.isEmpty())
+            return 0;
+        printError(u"the running natterd could not be told, so it acts on this only once restarted: %1 "
+                   u"(run natterd's commands as the database's owner)"_s.arg(why));
+        return 1;
+    };
 
     if (noun == u"user"_s) {
         Account account;
@@ -195,8 +206,8 @@ int runAdminCommand(const QStringList &arguments, std::FILE *in)
             if (!accounts->setPasswordHash(email, hash))
                 return failed(u"cannot change the password"_s);
             const std::optional<int> revoked = accounts->revokeTokens(email, 0);
-            print(u"password of %1 changed; %2 device(s) signed out"_s.arg(email).arg(revoked.value_or(0)));
-            return 0;
+            return done(
+                u"password of %1 changed; %2 device(s) signed out"_s.arg(email).arg(revoked.value_or(0)));
         }
         if (verb == u"list"_s) {
             const std::optional<QList<Account>> list = accounts->accounts();
@@ -211,8 +222,8 @@ int runAdminCommand(const QStringList &arguments, std::FILE *in)
         if (verb == u"disable"_s || verb == u"enable"_s) {
             if (!accounts->setDisabled(email, verb == u"disable"_s))
                 return failed(u"cannot change %1"_s.arg(email));
-            print(u"%1 %2d"_s.arg(email, verb));
-            return 0;
+            return done(verb == u"disable"_s ? u"%1 disabled; every device signed out"_s.arg(email)
+                                             : u"%1 enabled"_s.arg(email));
         }
         if (verb == u"tokens"_s) {
             const std::optional<QList<DeviceToken>> tokens = accounts->tokens(email);
@@ -228,8 +239,7 @@ int runAdminCommand(const QStringList &arguments, std::FILE *in)
             const std::optional<int> revoked = accounts->revokeTokens(email, 0);
             if (!revoked)
                 return failed(u"cannot revoke"_s);
-            print(u"%1 device(s) of %2 signed out"_s.arg(*revoked).arg(email));
-            return 0;
+            return done(u"%1 device(s) of %2 signed out"_s.arg(*revoked).arg(email));
         }
         const qint64 id = rest.at(1).toLongLong(&ok);
         const std::optional<QList<DeviceToken>> tokens = accounts->tokens(email);
@@ -238,8 +248,7 @@ int runAdminCommand(const QStringList &arguments, std::FILE *in)
             return failed(u"%1 has no token %2 (see 'user tokens %1')"_s.arg(email, rest.at(1)));
         if (!accounts->revokeToken(id))
             return failed(u"cannot revoke"_s);
-        print(u"token %1 of %2 revoked"_s.arg(id).arg(email));
-        return 0;
+        return done(u"token %1 of %2 revoked"_s.arg(id).arg(email));
     }
 
     // invite

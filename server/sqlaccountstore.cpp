@@ -4,11 +4,17 @@
 
 #include <QDateTime>
 #include <QFile>
+#include <QFileInfo>
 #include <QRandomGenerator>
 #include <QSaveFile>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QVariant>
+
+#ifdef Q_OS_UNIX
+#include <cerrno>
+#include <unistd.h>
+#endif
 
 using namespace Qt::StringLiterals;
 
@@ -74,21 +80,36 @@ bool SqlAccountStore::signalChange(bool ok)
     if (m_postgres) {
         CachedStatement query(m_statements);
         if (!exec(query, u"UPDATE counters SET value = value + 1 WHERE name = 'accounts'"_s, {}))
-            qCWarning(lcNatterStore).noquote() << "cannot tell the servers of the change:" << m_errorString;
+            m_noticeError = m_errorString;
         return ok;
     }
     // New contents each time (a time and a random number): the server
     // compares them, so two changes within a clock tick are two changes.
     QSaveFile file(changeSignalPath());
     if (!file.open(QIODevice::WriteOnly)) {
-        qCWarning(lcNatterStore).noquote() << "cannot tell the server of the change:" << file.errorString();
+        m_noticeError = file.errorString();
         return ok;
     }
     file.write(QByteArray::number(QDateTime::currentMSecsSinceEpoch()) + ' ' +
                QByteArray::number(QRandomGenerator::system()->generate64()));
-    if (!file.commit())
-        qCWarning(lcNatterStore).noquote() << "cannot tell the server of the change:" << file.errorString();
+    if (!file.commit()) {
+        m_noticeError = file.errorString();
+        return ok;
+    }
     QFile::setPermissions(changeSignalPath(), QFileDevice::ReadOwner | QFileDevice::WriteOwner);
+#ifdef Q_OS_UNIX
+    // Run as root beside a natterd that runs as its service user, the notice
+    // would be root's and 0600: unreadable to natterd, which would never
+    // notice. It belongs to whoever owns the database.
+    const QFileInfo database(m_db.databaseName());
+    const QFileInfo notice(changeSignalPath());
+    if (database.exists() &&
+        (notice.ownerId() != database.ownerId() || notice.groupId() != database.groupId()) &&
+        ::chown(QFile::encodeName(notice.filePath()).constData(), database.ownerId(), database.groupId()) !=
+            0)
+        m_noticeError = u"%1 belongs to %2, the database to %3, and it cannot be given to them: %4"_s.arg(
+            notice.filePath(), notice.owner(), database.owner(), qt_error_string(errno));
+#endif
     return ok;
 }
 
@@ -420,8 +441,14 @@ qint64 SqlAccountStore::externalChangeCounter()
         return query->value(0).toLongLong();
     }
     QFile file(changeSignalPath());
-    if (!file.open(QIODevice::ReadOnly))
-        return 0; // none signalled yet
+    if (!file.open(QIODevice::ReadOnly)) {
+        // None signalled yet, or one this process may not read: say so once.
+        if (file.exists() && !std::exchange(m_warnedUnreadableNotice, true))
+            qCWarning(lcNatterStore).noquote()
+                << "cannot read" << file.fileName() << "(" << file.errorString()
+                << "): changes made by natterd's commands are noticed only after a restart";
+        return 0;
+    }
     return qint64(qHash(file.read(256)));
 }
 

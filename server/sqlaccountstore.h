@@ -71,6 +71,7 @@ public:
     /// Forgets the prepared statements (the connection they were prepared on is gone).
     void resetStatements() { m_statements.clear(); }
     QString errorString() const override { return m_errorString; }
+    QString changeNoticeError() const override { return m_noticeError; }
 
 private:
     /// Runs one statement with positional values; false (and errorString) on failure.
@@ -87,6 +88,8 @@ private:
     bool m_postgres = false;
     std::function<bool(QString *error)> m_readyCheck;
     QString m_errorString;
+    QString m_noticeError;
+    bool m_warnedUnreadableNotice = false;
 };
 
 } // namespace Natter

@@ -18,7 +18,11 @@
 #include <QTest>
 #include <QUdpSocket>
 
+#include <QDir>
+
 #include <csignal>
+
+#include <unistd.h>
 
 using namespace Natter;
 using namespace Natter::Protocol;
@@ -40,6 +44,7 @@ private Q_SLOTS:
     void answersLanDiscovery();
     void newOptionsRefuseBadValues();
     void administrationBesideARunningServer();
+    void administrationAsRootTellsANatterdRunningAsItsServiceUser();
     void closedRegistrationWithAnAdministratorsAccount();
     void servesTlsWithTheFingerprintItPrints();
     void sighupReloadsTheCertificateAndKeepsConnections();
@@ -51,9 +56,11 @@ private:
     /// Starts natterd on a free loopback port; returns the port, 0 on failure.
     /// Plain ws:// (--no-tls) unless tls is set.
     quint16 start(QProcess &process, const QStringList &extraArguments = {}, bool tls = false);
-    QString dbPath() const { return m_dir->filePath(u"natter.db"_s); }
+    QString dbPath() const { return m_database.isEmpty() ? m_dir->filePath(u"natter.db"_s) : m_database; }
 
     std::unique_ptr<QTemporaryDir> m_dir;
+    QString m_database;  ///< another database than the default one, if set
+    QStringList m_runAs; ///< a command that runs natterd (not its administration) as another user
     QByteArray m_output; // natterd's stdout so far
 };
 
@@ -75,15 +82,18 @@ void TestNatterd::init()
 
 void TestNatterd::cleanup()
 {
+    m_database.clear();
+    m_runAs.clear();
     m_dir.reset();
 }
 
 quint16 TestNatterd::start(QProcess &process, const QStringList &extraArguments, bool tls)
 {
-    process.setProgram(QStringLiteral(NATTERD_PATH));
+    process.setProgram(m_runAs.isEmpty() ? QStringLiteral(NATTERD_PATH) : m_runAs.constFirst());
     process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
     // Discovery only where a test asks for it (on a free port).
     process.setArguments(
+        m_runAs.mid(1) + (m_runAs.isEmpty() ? QStringList() : QStringList{QStringLiteral(NATTERD_PATH)}) +
         QStringList{u"--host"_s, u"127.0.0.1"_s, u"--port"_s, u"0"_s, u"--db"_s, dbPath()} +
         (extraArguments.contains(u"--discovery-port"_s) ? QStringList() : QStringList{u"--no-discovery"_s}) +
         (tls ? QStringList() : QStringList{u"--no-tls"_s}) + extraArguments);
@@ -250,6 +260,47 @@ void TestNatterd::administrationBesideARunningServer()
     QVERIFY2(out.contains(QByteArray(code + "\t2 use(s) left")), out.constData());
     QCOMPARE(admin({u"invite"_s, u"revoke"_s, QString::fromLatin1(code)}), 0);
     QCOMPARE(admin({u"invite"_s, u"revoke"_s, QString::fromLatin1(code)}), 1);
+
+    natterd.terminate();
+    QVERIFY(waitForExit(natterd));
+    QCOMPARE(natterd.exitCode(), 0);
+}
+
+void TestNatterd::administrationAsRootTellsANatterdRunningAsItsServiceUser()
+{
+    // natterd runs as its service user (here: nobody) in a folder of its own,
+    // as installed; the administrator runs natterd's commands as root. (As
+    // any other user the test can only run both as itself: the same steps.)
+    if (::geteuid() == 0) {
+        constexpr uid_t Nobody = 65534;
+        QVERIFY(QFile::setPermissions(m_dir->path(), QFileDevice::ReadOwner | QFileDevice::WriteOwner |
+                                                         QFileDevice::ExeOwner | QFileDevice::ExeGroup |
+                                                         QFileDevice::ExeOther));
+        const QString home = m_dir->filePath(u"natterd"_s);
+        QVERIFY(QDir().mkpath(home));
+        QCOMPARE(::chown(QFile::encodeName(home).constData(), Nobody, Nobody), 0);
+        QVERIFY(QFile::setPermissions(home, QFileDevice::ReadOwner | QFileDevice::WriteOwner |
+                                                QFileDevice::ExeOwner));
+        m_database = home + u"/natter.db"_s;
+        m_runAs = {u"setpriv"_s, u"--reuid=65534"_s, u"--regid=65534"_s, u"--clear-groups"_s, u"--"_s};
+    }
+    QProcess natterd;
+    const quint16 port = start(natterd);
+    QVERIFY(port);
+    TestClient alice;
+    QVERIFY(alice.open(port) && alice.hello(u"Alice"_s, u"alice@x.org"_s, u"alice's secret"_s));
+
+    QByteArray out, err;
+    QCOMPARE(admin({u"user"_s, u"disable"_s, u"alice@x.org"_s}, {}, &out, &err), 0);
+    QVERIFY2(err.isEmpty(), err.constData());
+    QVERIFY(alice.waitForDisconnected(3000));
+    QCOMPARE(alice.socket().closeReason(), u"account disabled"_s);
+    // The notice belongs to the database's owner, who alone may read it.
+    const QFileInfo database(dbPath());
+    const QFileInfo notice(dbPath() + u".accounts-changed"_s);
+    QCOMPARE(notice.ownerId(), database.ownerId());
+    QCOMPARE(notice.permissions() & (QFileDevice::ReadOther | QFileDevice::ReadGroup),
+             QFileDevice::Permissions());
 
     natterd.terminate();
     QVERIFY(waitForExit(natterd));
