@@ -29,29 +29,82 @@ bool makePrivateFolder(const QString &path)
     return QFile::setPermissions(path, OwnerOnlyFolder);
 }
 
-/// Width and height from an image's first bytes, where the format puts them
-/// early; {0, 0} when the header does not say (WebP, an unusual JPEG).
-std::pair<int, int> headerSize(const QByteArray &head)
+/// Width and height from a JPEG's segments, strictly: markers one after the
+/// other up to the first start of frame. Junk where a marker belongs (which
+/// decoders skip, finding a frame header the walk never saw) is refused.
+std::optional<std::pair<int, int>> jpegSize(const QByteArray &head)
 {
     const auto *bytes = reinterpret_cast<const uchar *>(head.constData());
-    if (head.startsWith("\x89PNG\r\n\x1a\n") && head.size() >= 24)
-        return {int(qFromBigEndian<quint32>(bytes + 16)), int(qFromBigEndian<quint32>(bytes + 20))};
-    if ((head.startsWith("GIF87a") || head.startsWith("GIF89a")) && head.size() >= 10)
-        return {qFromLittleEndian<quint16>(bytes + 6), qFromLittleEndian<quint16>(bytes + 8)};
-    if (head.startsWith("\xff\xd8")) {
-        // Walk the JPEG segments to the first start-of-frame.
-        qsizetype at = 2;
-        while (at + 9 < head.size() && bytes[at] == 0xff) {
-            const uchar marker = bytes[at + 1];
-            const int length = qFromBigEndian<quint16>(bytes + at + 2);
-            const bool startOfFrame =
-                marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
-            if (startOfFrame)
-                return {qFromBigEndian<quint16>(bytes + at + 7), qFromBigEndian<quint16>(bytes + at + 5)};
-            at += 2 + length;
+    qsizetype at = 2;
+    while (at + 1 < head.size()) {
+        if (bytes[at] != 0xff)
+            return std::nullopt;
+        const uchar marker = bytes[at + 1];
+        if (marker == 0xff) { // fill byte
+            ++at;
+            continue;
         }
+        if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { // no length
+            at += 2;
+            continue;
+        }
+        if (marker == 0xd8 || marker == 0xd9 || marker == 0xda || at + 3 >= head.size())
+            return std::nullopt; // no frame before the image data (or the end)
+        const int length = qFromBigEndian<quint16>(bytes + at + 2);
+        if (length < 2)
+            return std::nullopt;
+        const bool startOfFrame =
+            marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
+        if (startOfFrame) {
+            if (length < 8 || at + 9 > head.size())
+                return std::nullopt;
+            return std::pair{int(qFromBigEndian<quint16>(bytes + at + 7)),
+                             int(qFromBigEndian<quint16>(bytes + at + 5))};
+        }
+        at += 2 + length;
     }
-    return {0, 0};
+    return std::nullopt;
+}
+
+/// Width and height from a WebP's first chunk: lossy (VP8), lossless (VP8L)
+/// or extended (VP8X, the canvas).
+std::optional<std::pair<int, int>> webpSize(const QByteArray &head)
+{
+    const auto *bytes = reinterpret_cast<const uchar *>(head.constData());
+    if (head.size() < 30)
+        return std::nullopt;
+    const QByteArrayView chunk = QByteArrayView(head).sliced(12, 4);
+    if (chunk == "VP8 " && bytes[23] == 0x9d && bytes[24] == 0x01 && bytes[25] == 0x2a)
+        return std::pair{qFromLittleEndian<quint16>(bytes + 26) & 0x3fff,
+                         qFromLittleEndian<quint16>(bytes + 28) & 0x3fff};
+    if (chunk == "VP8L" && bytes[20] == 0x2f) {
+        const quint32 bits = qFromLittleEndian<quint32>(bytes + 21);
+        return std::pair{int(bits & 0x3fff) + 1, int((bits >> 14) & 0x3fff) + 1};
+    }
+    if (chunk == "VP8X") {
+        const auto u24 = [bytes](int at) {
+            return int(bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16));
+        };
+        return std::pair{u24(24) + 1, u24(27) + 1};
+    }
+    return std::nullopt;
+}
+
+/// Width and height from an image's first bytes; nothing when the header
+/// does not say them where the format puts them.
+std::optional<std::pair<int, int>> headerSize(const QByteArray &head)
+{
+    const auto *bytes = reinterpret_cast<const uchar *>(head.constData());
+    if (head.startsWith("\x89PNG\r\n\x1a\n") && head.size() >= 24 && head.mid(12, 4) == "IHDR")
+        return std::pair{int(qFromBigEndian<quint32>(bytes + 16)), int(qFromBigEndian<quint32>(bytes + 20))};
+    if ((head.startsWith("GIF87a") || head.startsWith("GIF89a")) && head.size() >= 10)
+        return std::pair{int(qFromLittleEndian<quint16>(bytes + 6)),
+                         int(qFromLittleEndian<quint16>(bytes + 8))};
+    if (head.startsWith("\xff\xd8\xff"))
+        return jpegSize(head);
+    if (head.size() >= 12 && head.startsWith("RIFF") && head.mid(8, 4) == "WEBP")
+        return webpSize(head);
+    return std::nullopt;
 }
 
 } // namespace
@@ -179,17 +232,13 @@ bool FileVault::looksLikeSmallImage(const QString &path, qint64 maxBytes, int ma
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly) || file.size() > maxBytes)
         return false;
-    const QByteArray head = file.read(64 * 1024);
-    const bool png = head.startsWith("\x89PNG\r\n\x1a\n");
-    const bool gif = head.startsWith("GIF87a") || head.startsWith("GIF89a");
-    const bool jpeg = head.startsWith("\xff\xd8\xff");
-    const bool webp = head.size() >= 12 && head.startsWith("RIFF") && head.mid(8, 4) == "WEBP";
-    if (!png && !gif && !jpeg && !webp)
+    // Every format must say its size where decoders read it, and within
+    // bounds: an image whose size cannot be read is refused, not trusted.
+    const std::optional<std::pair<int, int>> size = headerSize(file.read(64 * 1024));
+    if (!size)
         return false;
-    const auto [width, height] = headerSize(head);
-    if ((png || gif) && (width <= 0 || height <= 0))
-        return false;
-    return width <= maxSide && height <= maxSide;
+    const auto [width, height] = *size;
+    return width > 0 && height > 0 && width <= maxSide && height <= maxSide;
 }
 
 } // namespace Natter

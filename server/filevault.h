@@ -50,7 +50,9 @@ public:
     bool remove(const QString &sha256) const;
 
     /// Whether a file is a small image by its header: PNG, JPEG, GIF or WebP
-    /// of at most maxBytes and (where the header tells) maxSide pixels a side.
+    /// of at most maxBytes and maxSide pixels a side, read where decoders
+    /// read it (a JPEG's segments strictly, a WebP's first chunk). One whose
+    /// size cannot be read so is refused.
     static bool looksLikeSmallImage(const QString &path, qint64 maxBytes, int maxSide);
 
 private:

@@ -1,7 +1,11 @@
 #include "ui/attachmentimages.h"
 
+#include "common/protocol.h"
+#include "ui/safeimage.h"
 #include "ui/uilogging.h"
 
+#include <QApplication>
+#include <QBuffer>
 #include <QImageReader>
 #include <QMovie>
 #include <QRunnable>
@@ -78,15 +82,33 @@ QPixmap AttachmentImages::picture(const Attachment &attachment, const Transfer &
 
 void AttachmentImages::setThumbnail(qint64 thumbnailId, const QByteArray &data)
 {
-    QImage image = QImage::fromData(data);
-    if (image.isNull()) {
-        qCWarning(lcNatterUi) << "thumbnail" << thumbnailId << "is not an image";
-        return;
-    }
-    m_asked.remove(thumbnailId);
-    const qint64 cost = kibibytes(image);
-    m_thumbnails.insert(thumbnailId, new QImage(std::move(image)), cost);
-    Q_EMIT changed();
+    // Another person's bytes: decoded off the GUI thread, and only if the
+    // image says it is thumbnail-sized (a few hundred bytes may declare
+    // 65535 x 65535 pixels and keep a decoder busy for many seconds).
+    QThreadPool::globalInstance()->start(QRunnable::create([this, alive = m_alive, thumbnailId, data] {
+        QBuffer buffer;
+        buffer.setData(data);
+        buffer.open(QIODevice::ReadOnly);
+        QImageReader reader(&buffer);
+        const QSize limit(Protocol::MaxThumbnailSide, Protocol::MaxThumbnailSide);
+        SafeImage::Decoded decoded = SafeImage::read(reader, limit, limit);
+        QMetaObject::invokeMethod(
+            qApp,
+            [this, alive, thumbnailId, decoded = std::move(decoded)] {
+                if (!*alive)
+                    return;
+                if (decoded.image.isNull()) {
+                    qCWarning(lcNatterUi).noquote()
+                        << "thumbnail" << thumbnailId << "is not shown:" << decoded.error;
+                    Q_EMIT thumbnailRefused(thumbnailId, decoded.error);
+                    return;
+                }
+                m_asked.remove(thumbnailId);
+                m_thumbnails.insert(thumbnailId, new QImage(decoded.image), kibibytes(decoded.image));
+                Q_EMIT changed();
+            },
+            Qt::QueuedConnection);
+    }));
 }
 
 QPixmap AttachmentImages::localPicture(const QString &path, const QSize &pixels)
@@ -102,9 +124,7 @@ QPixmap AttachmentImages::localPicture(const QString &path, const QSize &pixels)
     QThreadPool::globalInstance()->start(QRunnable::create([this, alive = m_alive, key, path, pixels] {
         QImageReader reader(path);
         reader.setAutoTransform(true);
-        if (reader.transformation() == QImageIOHandler::TransformationNone)
-            reader.setScaledSize(pixels);
-        QImage image = reader.read();
+        QImage image = SafeImage::read(reader, pixels).image;
         if (!image.isNull() && image.size() != pixels)
             image = image.scaled(pixels, Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
         QMetaObject::invokeMethod(
@@ -127,6 +147,14 @@ QPixmap AttachmentImages::moviePicture(const QString &path, const QSize &pixels)
 {
     auto it = m_movies.find(path);
     if (it == m_movies.end()) {
+        // An animation is small: one that declares more is shown as a still
+        // (decoded within SafeImage's bounds), not decoded frame after frame.
+        constexpr qint64 MaxAnimationPixels = 4'000'000;
+        if (const QSize declared = QImageReader(path).size();
+            !declared.isValid() || qint64(declared.width()) * declared.height() > MaxAnimationPixels) {
+            m_stills.insert(path);
+            return localPicture(path, pixels);
+        }
         auto movie = std::make_shared<QMovie>(path);
         if (!movie->isValid() || movie->frameCount() == 1) {
             m_stills.insert(path);

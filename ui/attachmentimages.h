@@ -43,7 +43,9 @@ public:
     /// independent pixels) now: the whole image, its animation's current
     /// frame, or its thumbnail; null while none is here.
     QPixmap picture(const Attachment &attachment, const Transfer &transfer, const QSize &size, qreal dpr);
-    /// A thumbnail's bytes arrived (or were uploaded by this user).
+    /// A thumbnail's bytes arrived (or were uploaded by this user). Decoded
+    /// on a worker, within SafeImage's bounds and at most
+    /// Protocol::MaxThumbnailSide a side; changed() or thumbnailRefused() follows.
     void setThumbnail(qint64 thumbnailId, const QByteArray &data);
     bool hasThumbnail(qint64 thumbnailId) const { return m_thumbnails.contains(thumbnailId); }
     /// GIFs playing now.
@@ -56,6 +58,8 @@ Q_SIGNALS:
     void animationNeeded(const Natter::Attachment &attachment);
     /// Something can be painted better now.
     void changed();
+    /// A thumbnail's bytes were no image it may show (why, for the log).
+    void thumbnailRefused(qint64 thumbnailId, const QString &why);
 
 private:
     struct Movie

@@ -1,5 +1,7 @@
 #include "ui/imageviewer.h"
 
+#include "ui/safeimage.h"
+
 #include <QAction>
 #include <QHBoxLayout>
 #include <QImageReader>
@@ -137,12 +139,12 @@ bool ImageViewer::setImagePath(const QString &path)
         delete movie;
         QImageReader reader(path);
         reader.setAutoTransform(true);
-        const QImage image = reader.read();
-        if (image.isNull()) {
-            setError(tr("The image cannot be shown: %1").arg(reader.errorString()));
+        const SafeImage::Decoded decoded = SafeImage::read(reader);
+        if (decoded.image.isNull()) {
+            setError(tr("The image cannot be shown: %1").arg(decoded.error));
             return false;
         }
-        m_image = image;
+        m_image = decoded.image;
     }
     m_fullSize = m_image.size();
     m_full = true;

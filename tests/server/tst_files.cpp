@@ -1,4 +1,5 @@
 #include "server/filevault.h"
+#include "tests/support/hostileimages.h"
 #include "tests/support/testclient.h"
 #include "tests/support/testserver.h"
 
@@ -465,8 +466,12 @@ void TestFiles::thumbnailsAreSmallImages()
     QCOMPARE(download(*m_bob, thumbSent.complete->fileId), thumbnail); // readable through the message
 
     // Not an image, too large, or too many pixels: refused.
-    for (const QByteArray &bad :
-         {QByteArray("GIF? no, a text file with an image/png label"), pngHeader(4000, 10)}) {
+    // A JPEG or WebP whose size hides (junk before the frame header, which
+    // decoders skip; no image chunk) could declare any size: refused too.
+    for (const QByteArray &bad : {QByteArray("GIF? no, a text file with an image/png label"),
+                                  pngHeader(4000, 10), HostileImages::greyJpeg(8000, 8000, 1),
+                                  HostileImages::greyJpeg(65535, 65535, 1), HostileImages::greyJpeg(1025, 10),
+                                  HostileImages::webpLossless(4000, 10), HostileImages::webpWithoutSize()}) {
         UploadBegin wrong = announce(bad, u"t-bad-%1"_s.arg(bad.size()));
         wrong.room.clear();
         wrong.thumbnail = true;
@@ -474,6 +479,16 @@ void TestFiles::thumbnailsAreSmallImages()
         const Sent refused = upload(*m_alice, bad, wrong);
         QVERIFY(refused.error);
         QCOMPARE(refused.error->code, ErrorCode::BadThumbnail);
+    }
+    // Sized where decoders read it and small enough: taken.
+    for (const QByteArray &good :
+         {HostileImages::greyJpeg(320, 180), HostileImages::webpLossless(640, 360)}) {
+        UploadBegin fine = announce(good, u"t-good-%1"_s.arg(good.size()));
+        fine.room.clear();
+        fine.thumbnail = true;
+        fine.mime = u"image/jpeg"_s;
+        const Sent taken = upload(*m_alice, good, fine);
+        QVERIFY(!taken.error);
     }
     // Nobody may name another person's thumbnail as theirs.
     const QByteArray other = pngHeader(10, 10);

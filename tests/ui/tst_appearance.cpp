@@ -403,7 +403,9 @@ void TestAppearance::sharedFilesLookRight()
     buffer.open(QIODevice::WriteOnly);
     thumbnail.save(&buffer, "PNG");
     AttachmentImages images;
+    QSignalSpy decoded(&images, &AttachmentImages::changed);
     images.setThumbnail(32, png);
+    QTRY_COMPARE(decoded.size(), 1); // on a worker
     scene.window.setAttachmentImages(&images);
     QVERIFY(scene.open());
     QListView *view = scene.window.messageView();

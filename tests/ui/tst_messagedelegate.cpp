@@ -3,14 +3,17 @@
 // overlapped or drawn outside its row.
 #include "common/messagelistmodel.h"
 #include "common/textlinks.h"
+#include "tests/support/hostileimages.h"
 #include "ui/attachmentimages.h"
 #include "ui/messagedelegate.h"
 #include "ui/messagepalette.h"
+#include "ui/safeimage.h"
 
 #include <QApplication>
 #include <QBuffer>
 #include <QFile>
 #include <QImage>
+#include <QImageReader>
 #include <QListView>
 #include <QLocale>
 #include <QPainter>
@@ -79,6 +82,7 @@ private Q_SLOTS:
     void finishedDownloadsOfferOpenAndShowInFolder();
     void thumbnailsAreAskedForOnceAndPainted();
     void animatedGifsPlayWhileShown();
+    void hostileThumbnailsAreRefusedOffTheGuiThread();
     void findsLinks_data();
     void findsLinks();
     void clickingALinkActivatesIt();
@@ -640,7 +644,7 @@ void TestMessageDelegate::thumbnailsAreAskedForOnceAndPainted()
     red.save(&buffer, "PNG");
     QSignalSpy changed(&images, &AttachmentImages::changed);
     images.setThumbnail(13, png);
-    QCOMPARE(changed.size(), 1);
+    QTRY_COMPARE(changed.size(), 1); // decoded on a worker
     QVERIFY(images.hasThumbnail(13));
     const auto layout = m_delegate->layout(optionFor(row), m_model->index(row));
     QImage painted(m_view->viewport()->size(), QImage::Format_ARGB32);
@@ -648,6 +652,48 @@ void TestMessageDelegate::thumbnailsAreAskedForOnceAndPainted()
     const QPoint centre = optionFor(row).rect.topLeft() + layout.attachment.center();
     QCOMPARE(QColor(painted.pixel(centre)), QColor(Qt::red));
     m_delegate->setImages(nullptr);
+}
+
+void TestMessageDelegate::hostileThumbnailsAreRefusedOffTheGuiThread()
+{
+    // A room member's "thumbnails": a few hundred bytes that declare 8,000
+    // or 65,535 pixels a side, the frame header behind a junk byte (which
+    // libjpeg skips): decoding them froze the app for 20 s and took 146 MiB.
+    AttachmentImages images;
+    QSignalSpy refused(&images, &AttachmentImages::thumbnailRefused);
+    QSignalSpy changed(&images, &AttachmentImages::changed);
+    const QList<QByteArray> hostile{HostileImages::greyJpeg(8000, 8000, 1),
+                                    HostileImages::greyJpeg(65535, 65535, 1),
+                                    HostileImages::greyJpeg(2000, 10), QByteArray("not an image at all")};
+    for (int i = 0; i < hostile.size(); ++i) {
+        QVERIFY(hostile.at(i).size() < 400);
+        images.setThumbnail(100 + i, hostile.at(i));
+    }
+    QTRY_COMPARE(refused.size(), hostile.size());
+    QCOMPARE(changed.size(), 0);
+    for (int i = 0; i < hostile.size(); ++i)
+        QVERIFY(!images.hasThumbnail(100 + i));
+    // An honest one of the same making is shown.
+    images.setThumbnail(200, HostileImages::greyJpeg(320, 180));
+    QTRY_COMPARE(changed.size(), 1);
+    QVERIFY(images.hasThumbnail(200));
+    // A whole image that declares too many pixels is not decoded either, not
+    // even scaled down while decoding (which the allocation limit lets through).
+    for (const QByteArray &data :
+         {HostileImages::greyJpeg(8000, 8000, 1), HostileImages::greyJpeg(20000, 20000)}) {
+        QBuffer buffer;
+        buffer.setData(data);
+        buffer.open(QIODevice::ReadOnly);
+        QImageReader reader(&buffer);
+        const SafeImage::Decoded decoded = SafeImage::read(reader, QSize(400, 300));
+        QVERIFY(decoded.image.isNull());
+        QVERIFY2(decoded.error.contains(u"too large"_s), qPrintable(decoded.error));
+    }
+    QBuffer photo;
+    photo.setData(HostileImages::greyJpeg(4000, 3000));
+    photo.open(QIODevice::ReadOnly);
+    QImageReader reader(&photo);
+    QCOMPARE(SafeImage::read(reader, QSize(400, 300)).image.size(), QSize(400, 300)); // scaled while decoded
 }
 
 void TestMessageDelegate::animatedGifsPlayWhileShown()
