@@ -641,6 +641,21 @@ bool SqlMessageStore::openSqlite()
                 m_errorString = u"cannot create %1: %2"_s.arg(m_path, file.errorString());
                 return false;
             }
+        } else if (m_mode == OpenMode::Server) {
+            // A database made readable to others (by an older natterd, a copy,
+            // a umask) is made private again, its WAL and shared memory with it.
+            constexpr auto OwnerOnly = QFileDevice::ReadOwner | QFileDevice::WriteOwner;
+            for (const QString &suffix : {QString(), u"-wal"_s, u"-shm"_s, u".accounts-changed"_s}) {
+                const QString path = m_path + suffix;
+                const QFileInfo file(path);
+                if (!file.exists() ||
+                    (file.permissions() & ~(OwnerOnly | QFileDevice::ReadUser | QFileDevice::WriteUser)) == 0)
+                    continue;
+                if (QFile::setPermissions(path, OwnerOnly))
+                    qCInfo(lcNatterStore).noquote() << "made" << path << "readable by its owner only";
+                else
+                    qCWarning(lcNatterStore).noquote() << "cannot make" << path << "private";
+            }
         }
     }
     if (m_path != u":memory:"_s && m_mode == OpenMode::Server) {

@@ -7,6 +7,7 @@
 
 #include <QHostInfo>
 #include <QNetworkInterface>
+#include <QSslCipher>
 #include <QSslConfiguration>
 #include <QSslSocket>
 #include <QTcpServer>
@@ -48,6 +49,16 @@ QSslConfiguration serverTlsConfiguration(const TlsIdentity &identity)
     configuration.setLocalCertificate(identity.certificate);
     configuration.setPrivateKey(identity.key);
     configuration.setProtocol(QSsl::TlsV1_2OrLater); // 1.3 where both ends have it
+    // TLS 1.2 with forward secrecy and AEAD only (no CBC, no SHA-1 MACs, no
+    // static RSA); TLS 1.3's suites are all AEAD.
+    QList<QSslCipher> ciphers;
+    for (const QSslCipher &cipher : QSslConfiguration::supportedCiphers()) {
+        const QString name = cipher.name();
+        const bool aead = name.contains(u"GCM"_s) || name.contains(u"CHACHA20"_s);
+        if (cipher.protocol() == QSsl::TlsV1_3 || (aead && name.startsWith(u"ECDHE-"_s)))
+            ciphers.append(cipher);
+    }
+    configuration.setCiphers(ciphers);
     configuration.setPeerVerifyMode(QSslSocket::VerifyNone);
     return configuration;
 }
@@ -98,7 +109,14 @@ Transport::Transport(const ServerConfig &config, QObject *parent)
     , m_idleTimeout(config.idleTimeout)
     , m_maxConnectionsPerAddress(config.maxConnectionsPerAddress)
     , m_maxConnections(config.maxConnections)
-    , m_allowedOrigins(config.allowedOrigins)
+    , m_allowedOrigins([&config] {
+        QList<Origin> origins;
+        for (const QString &origin : config.allowedOrigins) {
+            if (const std::optional<Origin> parsed = parseOrigin(origin))
+                origins.append(*parsed);
+        }
+        return origins;
+    }())
     , m_maxFrameBytes(config.maxFrameBytes)
     , m_maxQueuedBytes(config.maxQueuedBytes)
     , m_config(config)
@@ -391,21 +409,24 @@ void Transport::logRefusalOnce(const QString &address, const QString &why)
     qCWarning(lcNatterServer).noquote() << "refusing connections from" << address << ":" << why;
 }
 
-bool Transport::isOriginAllowed(const QString &origin) const
+std::optional<Transport::Origin> Transport::parseOrigin(const QString &origin)
 {
-    // Native clients send no Origin. A browser always does: only pages of the
-    // server's own host (or of origins the operator allowed) may connect, so a
-    // page the user happens to open elsewhere cannot talk to the chat for them.
-    if (origin.isEmpty())
-        return true;
-    for (const QString &allowed : m_allowedOrigins) {
-        if (allowed.compare(origin, Qt::CaseInsensitive) == 0)
-            return true;
-    }
-    const QUrl url(origin);
-    const QString host = url.host().toLower();
-    if (host.isEmpty())
-        return false;
+    // scheme://host[:port] and nothing else, as browsers send it.
+    const QUrl url(origin, QUrl::StrictMode);
+    const QString scheme = url.scheme().toLower();
+    if (!url.isValid() || (scheme != u"http"_s && scheme != u"https"_s) || url.host().isEmpty() ||
+        !url.userInfo().isEmpty() || !(url.path().isEmpty() || url.path() == u"/"_s) || url.hasQuery() ||
+        url.hasFragment())
+        return std::nullopt;
+    Origin parsed{scheme, url.host().toLower(), url.port(scheme == u"https"_s ? 443 : 80)};
+    // One spelling of an address: 127.1 and 2130706433 are 127.0.0.1.
+    if (const QHostAddress address(parsed.host); !address.isNull())
+        parsed.host = address.toString();
+    return parsed;
+}
+
+bool Transport::isOwnHost(const QString &host) const
+{
     if (host == u"localhost"_s || host == QHostInfo::localHostName().toLower())
         return true;
     const QHostAddress address(host);
@@ -417,11 +438,30 @@ bool Transport::isOriginAllowed(const QString &origin) const
     return std::any_of(own.cbegin(), own.cend(), [&](const QHostAddress &a) { return a.isEqual(address); });
 }
 
+bool Transport::isOriginAllowed(const QString &origin) const
+{
+    // Native clients send no Origin. A browser always does: only pages of the
+    // server itself (its scheme, one of its host names, its port) or of
+    // origins the operator allowed may connect, so that a page the user
+    // happens to open elsewhere — on another port of this computer too —
+    // cannot talk to the chat for them.
+    if (origin.isEmpty())
+        return true;
+    const std::optional<Origin> parsed = parseOrigin(origin);
+    if (!parsed)
+        return false;
+    if (std::find(m_allowedOrigins.cbegin(), m_allowedOrigins.cend(), *parsed) != m_allowedOrigins.cend())
+        return true;
+    return parsed->scheme == (m_tls ? u"https"_s : u"http"_s) && parsed->port == m_tcpServer->serverPort() &&
+           isOwnHost(parsed->host);
+}
+
 void Transport::checkOrigin(QWebSocketCorsAuthenticator *authenticator) const
 {
     const bool allowed = isOriginAllowed(authenticator->origin());
     if (!allowed)
-        qCInfo(lcNatterServer).noquote() << "refused a handshake from origin" << authenticator->origin();
+        qCInfo(lcNatterServer).noquote()
+            << "refused a handshake from origin" << forLog(authenticator->origin());
     authenticator->setAllowed(allowed);
 }
 

@@ -134,7 +134,16 @@ private:
     std::chrono::milliseconds m_idleTimeout;
     int m_maxConnectionsPerAddress;
     int m_maxConnections;
-    QStringList m_allowedOrigins;
+    struct Origin
+    {
+        QString scheme; ///< http or https
+        QString host;   ///< lower case; an address in its one spelling
+        int port;
+        bool operator==(const Origin &) const = default;
+    };
+    static std::optional<Origin> parseOrigin(const QString &origin);
+    bool isOwnHost(const QString &host) const;
+    QList<Origin> m_allowedOrigins;
     qint64 m_maxFrameBytes;
     qint64 m_maxQueuedBytes;
     ServerConfig m_config; ///< the input budgets of connections

@@ -2,6 +2,7 @@
 // an in-process server on 127.0.0.1.
 #include "server/chatserver.h"
 #include "server/loginthrottle.h"
+#include "server/serverlogging.h"
 #include "server/sqlmessagestore.h"
 #include "tests/support/rawwebsocket.h"
 #include "tests/support/testclient.h"
@@ -73,6 +74,7 @@ private Q_SLOTS:
     void rateBudgetOutlivesTheConnection();
     void foreignOriginIsRefusedWith403_data();
     void foreignOriginIsRefusedWith403();
+    void outsideStringsAreEscapedInTheLog();
     void connectionsPerAddressAreBounded();
     void connectionThatNeverSignsInIsClosed();
     void databaseFromBeforeAccountsIsClaimedOnFirstSignIn();
@@ -631,7 +633,8 @@ void TestSignIn::guessingOneAccountFromManyAddressesIsPaced()
         return answer;
     };
     for (int i = 0; i < 10; ++i)
-        QCOMPARE(attempt(u"127.0.0.%1"_s.arg(2 + i / 2), u"wrong guess %1"_s.arg(i)), ErrorCode::BadCredentials);
+        QCOMPARE(attempt(u"127.0.0.%1"_s.arg(2 + i / 2), u"wrong guess %1"_s.arg(i)),
+                 ErrorCode::BadCredentials);
     // Paced now: one attempt a minute, from wherever it comes.
     QCOMPARE(attempt(u"127.0.0.20"_s, u"wrong guess 10"_s), ErrorCode::BadCredentials);
     QCOMPARE(attempt(u"127.0.0.21"_s, u"wrong guess 11"_s), ErrorCode::TooManyAttempts);
@@ -687,9 +690,24 @@ void TestSignIn::foreignOriginIsRefusedWith403_data()
     QTest::addColumn<QByteArray>("origin");
     QTest::addColumn<bool>("allowed");
     QTest::newRow("none (a native client)") << QByteArray() << true;
-    QTest::newRow("the server's own host") << "http://127.0.0.1:8080"_ba << true;
+    // PORT is the server's port. Its own pages: its scheme, a name of this host, its port.
+    QTest::newRow("the server's own page") << "http://127.0.0.1:PORT"_ba << true;
+    QTest::newRow("the server's own page, named") << "http://localhost:PORT"_ba << true;
+    QTest::newRow("the server's own page, in capitals") << "HTTP://LOCALHOST:PORT"_ba << true;
+    QTest::newRow("the server's own page, 127.1") << "http://127.1:PORT"_ba << true;
     QTest::newRow("an allowed origin") << "https://chat.example.org"_ba << true;
+    QTest::newRow("an allowed origin, its port said") << "https://CHAT.example.org:443"_ba << true;
     QTest::newRow("a foreign page") << "http://evil.example"_ba << false;
+    // Any other page on this computer is not the server's (issue 30's probe).
+    QTest::newRow("localhost, another port") << "http://localhost:9999"_ba << false;
+    QTest::newRow("127.0.0.1, port 1") << "http://127.0.0.1:1"_ba << false;
+    QTest::newRow("[::1], another port") << "http://[::1]:8080"_ba << false;
+    QTest::newRow("127.1, no port") << "http://127.1"_ba << false;
+    QTest::newRow("2130706433, no port") << "http://2130706433"_ba << false;
+    QTest::newRow("HTTP://LOCALHOST, no port") << "HTTP://LOCALHOST"_ba << false;
+    QTest::newRow("the right port, the wrong scheme") << "https://127.0.0.1:PORT"_ba << false;
+    QTest::newRow("an allowed origin, another port") << "https://chat.example.org:8443"_ba << false;
+    QTest::newRow("with a path") << "http://127.0.0.1:PORT/chat"_ba << false;
     QTest::newRow("a look-alike of an allowed one") << "https://chat.example.org.evil.example"_ba << false;
     QTest::newRow("null") << "null"_ba << false;
 }
@@ -701,6 +719,7 @@ void TestSignIn::foreignOriginIsRefusedWith403()
     ServerConfig config = testConfig();
     config.allowedOrigins = {u"https://chat.example.org"_s};
     startServer(config);
+    origin.replace("PORT", QByteArray::number(m_server->serverPort()));
     RawWebSocket raw;
     QVERIFY(raw.connectTcp(m_server->serverPort()));
     const bool upgraded = raw.upgrade(origin.isEmpty() ? QByteArray() : "Origin: " + origin + "\r\n");
@@ -709,6 +728,20 @@ void TestSignIn::foreignOriginIsRefusedWith403()
         QVERIFY2(raw.upgradeResponse().startsWith("HTTP/1.1 403"), raw.upgradeResponse().constData());
         QVERIFY(!raw.upgradeResponse().contains(origin));
     }
+}
+
+void TestSignIn::outsideStringsAreEscapedInTheLog()
+{
+    QCOMPARE(forLog(u"http://a\x1b[2J\r\nFAKE natter.server: admin signed in\u202e"_s),
+             u"http://a\\x1b[2J\\x0d\\x0aFAKE natter.server: admin signed in\\u202e"_s);
+    QCOMPARE(forLog(u"back\\slash"_s), u"back\\\\slash"_s);
+    QCOMPARE(forLog(QString(300, u'x')).size(), 201); // cut, and said so
+    // The refused Origin reaches the log escaped.
+    startServer();
+    QTest::ignoreMessage(QtInfoMsg, "refused a handshake from origin http://evil.example/\\x09x");
+    RawWebSocket raw;
+    QVERIFY(raw.connectTcp(m_server->serverPort()));
+    QVERIFY(!raw.upgrade("Origin: http://evil.example/\tx\r\n"));
 }
 
 void TestSignIn::connectionsPerAddressAreBounded()
@@ -818,6 +851,21 @@ void TestSignIn::databaseFilesAreCreatedPrivate()
         }
         const auto folder = QFileInfo(m_dir->filePath(u"fresh/folder"_s)).permissions();
         QVERIFY(!(folder & (QFileDevice::ReadGroup | QFileDevice::ReadOther | QFileDevice::ExeOther)));
+    }
+    // A database that others could read (an older natterd, a copy made with
+    // a loose umask) is made private again at the next start, WAL included.
+    const auto everyone =
+        QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ReadGroup | QFileDevice::ReadOther;
+    for (const QString &file : QStringList{path, path + u"-wal"_s, path + u"-shm"_s})
+        QVERIFY(!QFileInfo::exists(file) || QFile::setPermissions(file, everyone));
+    QVERIFY(QFile::setPermissions(path, everyone));
+    SqlMessageStore again(path);
+    QVERIFY(again.open());
+    for (const QString &file : QStringList{path, path + u"-wal"_s, path + u"-shm"_s}) {
+        if (!QFileInfo::exists(file))
+            continue;
+        QVERIFY2(!(QFileInfo(file).permissions() & (QFileDevice::ReadGroup | QFileDevice::ReadOther)),
+                 qPrintable(file));
     }
 }
 

@@ -8,6 +8,7 @@
 
 #include <QFileInfo>
 #include <QSignalSpy>
+#include <QSslCipher>
 #include <QSslSocket>
 #include <QTcpSocket>
 #include <QTemporaryDir>
@@ -31,6 +32,7 @@ private Q_SLOTS:
     void plainClientFailsCleanlyAndServerIsUnaffected();
     void slowTlsHandshakeIsCut();
     void reloadKeepsOpenConnections();
+    void onlyForwardSecretAeadSuitesAreOffered();
 
 private:
     void startServer(ServerConfig config = {});
@@ -198,6 +200,41 @@ void TestTls::reloadKeepsOpenConnections()
     auto *stale = new TestClient;
     m_clients.append(stale);
     QVERIFY(!stale->openTls(m_server->serverPort(), before));
+}
+
+void TestTls::onlyForwardSecretAeadSuitesAreOffered()
+{
+    startServer();
+    const auto handshake = [this](QSsl::SslProtocol protocol, const QString &cipher) {
+        QSslSocket client;
+        QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
+        configuration.setProtocol(protocol);
+        if (!cipher.isEmpty()) {
+            const QSslCipher only(cipher);
+            if (only.isNull())
+                return std::pair{false, QSslCipher()};
+            configuration.setCiphers({only});
+        }
+        configuration.setPeerVerifyMode(QSslSocket::VerifyNone);
+        client.setSslConfiguration(configuration);
+        client.connectToHostEncrypted(u"127.0.0.1"_s, m_server->serverPort());
+        (void)QTest::qWaitFor(
+            [&client] { return client.isEncrypted() || client.state() == QAbstractSocket::UnconnectedState; },
+            5000);
+        return std::pair{client.isEncrypted(), client.sessionCipher()};
+    };
+    // A client that offers only CBC with SHA-1 (as the probe found taken) gets no connection.
+    QVERIFY(!QSslCipher(u"ECDHE-ECDSA-AES128-SHA"_s).isNull());
+    QVERIFY(!handshake(QSsl::TlsV1_2, u"ECDHE-ECDSA-AES128-SHA"_s).first);
+    QVERIFY(!QSslCipher(u"ECDHE-ECDSA-AES256-SHA384"_s).isNull());
+    QVERIFY(!handshake(QSsl::TlsV1_2, u"ECDHE-ECDSA-AES256-SHA384"_s).first);
+    // TLS 1.2 with an AEAD suite is fine; a client that can, gets TLS 1.3.
+    const auto [gcm, gcmCipher] = handshake(QSsl::TlsV1_2, u"ECDHE-ECDSA-AES128-GCM-SHA256"_s);
+    QVERIFY(gcm);
+    QCOMPARE(gcmCipher.name(), u"ECDHE-ECDSA-AES128-GCM-SHA256"_s);
+    const auto [modern, modernCipher] = handshake(QSsl::TlsV1_2OrLater, {});
+    QVERIFY(modern);
+    QCOMPARE(modernCipher.protocol(), QSsl::TlsV1_3);
 }
 
 QTEST_GUILESS_MAIN(TestTls)

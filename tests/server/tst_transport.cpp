@@ -570,7 +570,8 @@ void TransportTest::refusesForeignOrigins()
 
     RawWebSocket ownPage;
     QVERIFY(ownPage.connectTcp(transport.serverPort()));
-    QVERIFY(ownPage.upgrade("Origin: http://127.0.0.1:8080\r\n"));
+    QVERIFY(
+        ownPage.upgrade("Origin: http://127.0.0.1:" + QByteArray::number(transport.serverPort()) + "\r\n"));
     QTRY_COMPARE(layer.connections.size(), 1);
 }
 
