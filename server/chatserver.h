@@ -346,7 +346,13 @@ private:
     /// Trims a page read around an id from whichever end is farther from it.
     void trimAroundToBudget(QList<Message> *messages, qint64 around, bool *hasMore, bool *hasNewer) const;
     qint64 pageBudget() const;
-    bool takeRateToken(ClientSession *session, const QString &request, const QString &clientId);
+    /// Takes cost tokens (a message: 1; a request that costs the server more:
+    /// more) from the session's account and address budgets; answers
+    /// rate_limited and says false when they are spent.
+    bool takeRateToken(ClientSession *session, const QString &request, const QString &clientId,
+                       double cost = 1.0);
+    /// What a directory page costs: the rows the store skips to reach it.
+    double directoryCost(int offset) const;
     void removeFromRoom(ClientSession *session, const QString &room);
     /// Sends the user_left frames of this pass's departures from room (all
     /// rooms if empty) to who is still there. Deferred to the end of the pass:

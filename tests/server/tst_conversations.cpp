@@ -42,6 +42,7 @@ private Q_SLOTS:
     void searchFollowsEditsAndDeletionsAtOnce();
     void searchPagesWithoutRepeats();
     void searchFilters();
+    void searchRefusesWhatWouldStallTheServer();
     void badQueriesAreRefused_data();
     void badQueriesAreRefused();
 
@@ -964,6 +965,50 @@ void TestConversations::badQueriesAreRefused()
     QCOMPARE(error->request, u"search"_s);
     // The connection goes on.
     QCOMPARE(search(bob, u"message"_s)->results.size(), 1);
+}
+
+void TestConversations::searchRefusesWhatWouldStallTheServer()
+{
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@x.org"_s);
+    QVERIFY(bob && bob->join(u"general"_s));
+    say(bob, u"general"_s, u"abacus abbey abbot"_s);
+    // 85 one-letter prefixes took 1.65 s on 300,000 messages, on the one thread.
+    QStringList letters;
+    for (int i = 0; i < 85; ++i)
+        letters.append(QString(QChar(u'a' + i % 26)) + u'*');
+    for (const QString &query : {u"a*"_s, u"ab*"_s, letters.join(u' '), QString(u"word "_s).repeated(17)}) {
+        SearchRequest request;
+        request.query = query;
+        bob->send(request);
+        const auto refused = bob->waitFor<Error>();
+        QVERIFY2(refused, qPrintable(query));
+        QCOMPARE(refused->code, ErrorCode::BadQuery);
+        QCOMPARE(bob->count<SearchResults>(), 0);
+    }
+    const auto found = search(bob, u"abb*"_s);
+    QVERIFY(found);
+    QCOMPARE(found->results.size(), 1);
+    // A search costs what ten messages do: a burst of them runs out long
+    // before the 200 messages a burst allows (this suite's server has no
+    // rate limit: one with the default one).
+    TestServer withLimits(TestServer::defaultConfig());
+    QVERIFY(withLimits.start());
+    TestClient carol;
+    QVERIFY(carol.open(withLimits.port()) && carol.hello(u"Carol"_s, u"carol@x.org"_s));
+    bob = &carol;
+    int answered = 0;
+    std::optional<Error> limited;
+    for (int i = 0; i < 40 && !limited; ++i) {
+        SearchRequest request;
+        request.query = u"abacus"_s;
+        bob->send(request);
+        QVERIFY(QTest::qWaitFor([bob] { return bob->count<SearchResults>() + bob->count<Error>() > 0; }));
+        answered += bob->takeFirst<SearchResults>() ? 1 : 0;
+        limited = bob->takeFirst<Error>();
+    }
+    QVERIFY2(limited, qPrintable(u"%1 searches in a row were all answered"_s.arg(answered)));
+    QCOMPARE(limited->code, ErrorCode::RateLimited);
+    QVERIFY2(answered < 20, qPrintable(QString::number(answered)));
 }
 
 QTEST_GUILESS_MAIN(TestConversations)

@@ -28,6 +28,7 @@ private Q_SLOTS:
     void typingReachesTheOtherPersonOnly();
     void refusesBadRequests();
     void listsAndWatchesCountAgainstTheRateLimit();
+    void deepDirectoryPagesCostMore();
 
 private:
     TestClient *signedIn(const QString &name, const QString &email);
@@ -317,6 +318,35 @@ void TestDirectory::listsAndWatchesCountAgainstTheRateLimit()
     QCOMPARE(refused->code, ErrorCode::RateLimited);
     QCOMPARE(refused->request, u"watch_presence"_s);
     QCOMPARE(alice.count<Presence>(), 0);
+}
+
+void TestDirectory::deepDirectoryPagesCostMore()
+{
+    // A page deep in the directory makes the store skip every row before it:
+    // one such page costs what a hundred first pages do.
+    ServerConfig config;
+    config.host = QHostAddress::LocalHost;
+    config.port = 0;
+    config.passwordCost = PasswordHasher::Cost::Minimum;
+    config.rateLimit = 0.01;
+    config.rateBurst = 200;
+    auto store = std::make_unique<SqlMessageStore>(m_dir.filePath(u"deep.db"_s));
+    QVERIFY(store->open());
+    ChatServer server(config, std::move(store));
+    QVERIFY(server.listen());
+    TestClient alice;
+    QVERIFY(alice.open(server.serverPort()) && alice.hello(u"Alice"_s, u"alice@x.org"_s));
+    QVERIFY(answer<People>(&alice, ListPeople{{}, 0, 50}));
+    QVERIFY(answer<People>(&alice, ListPeople{{}, 49'000, 50}));
+    alice.send(ListPeople{{}, 49'000, 50});
+    const auto refused = alice.waitFor<Error>();
+    QVERIFY(refused);
+    QCOMPARE(refused->code, ErrorCode::RateLimited);
+    QCOMPARE(refused->request, u"list_people"_s);
+    alice.send(ListRooms{{}, 20'000, 50});
+    QCOMPARE(alice.waitFor<Error>()->request, u"list_rooms"_s);
+    // First pages still come: they cost one token each.
+    QVERIFY(answer<People>(&alice, ListPeople{{}, 0, 50}));
 }
 
 QTEST_GUILESS_MAIN(TestDirectory)
