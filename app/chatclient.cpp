@@ -400,7 +400,10 @@ void ChatClient::requestHistory(const ConversationKey &key, HistoryKind kind, qi
         request.limit = Protocol::DefaultHistoryLimit;
     }
     send(request);
-    m_open[key].pendingHistory.append(kind);
+    Conversation &conversation = m_open[key];
+    conversation.pendingHistory.append(kind);
+    if (kind == HistoryKind::After)
+        conversation.catchUpAfter = id;
 }
 
 void ChatClient::handle(const Protocol::UserJoined &joined)
@@ -499,13 +502,37 @@ void ChatClient::handle(const Protocol::History &history)
         if (!missed.isEmpty())
             Q_EMIT messagesMissed(key, missed);
         // On from this page's last (the model may hold newer ones that came live,
-        // and the ones between them that it lacks).
+        // and the ones between them that it lacks) — unless the server keeps
+        // saying "more" without end: pages that do not move on, or more than
+        // the catching-up limits.
+        conversation.caughtUpMessages += int(history.messages.size());
+        for (const Message &message : history.messages)
+            conversation.caughtUpBytes += message.text.size() * 2 + 256;
+        const bool movesOn =
+            !history.messages.isEmpty() && history.messages.constLast().id > conversation.catchUpAfter;
+        if (history.hasMore && (!movesOn || conversation.caughtUpMessages >= m_catchUpMessages ||
+                                conversation.caughtUpBytes >= m_catchUpBytes)) {
+            qCWarning(lcNatterClientNet)
+                << "stopped catching up on" << key.toString() << "after" << conversation.caughtUpMessages
+                << "messages; the server says there are more";
+            Q_EMIT errorOccurred(tr("Stopped catching up on %1 after %n message(s): the server keeps sending "
+                                    "more. Older messages "
+                                    "may be missing here.",
+                                    nullptr, conversation.caughtUpMessages)
+                                     .arg(key.isRoom() ? u'#' + key.name : key.name));
+            conversation.unfinishedResume.reset();
+            conversation.caughtUpMessages = 0;
+            conversation.caughtUpBytes = 0;
+            break;
+        }
         if (history.hasMore && !history.messages.isEmpty()) {
             requestHistory(key, HistoryKind::After, history.messages.constLast().id);
             if (conversation.unfinishedResume)
                 conversation.unfinishedResume = history.messages.constLast().id;
         } else {
             conversation.unfinishedResume.reset(); // the gap is filled
+            conversation.caughtUpMessages = 0;
+            conversation.caughtUpBytes = 0;
         }
         break;
     }

@@ -96,6 +96,14 @@ public:
     {
         m_connection->setReconnectDelays(first, longest);
     }
+    /// How much one conversation's catching up (a resume's history pages) may
+    /// read before it stops and says so: a server that always says there is
+    /// more must not make the app read forever.
+    void setCatchUpLimits(int messages, qint64 bytes)
+    {
+        m_catchUpMessages = messages;
+        m_catchUpBytes = bytes;
+    }
     /// How long to wait for the WebSocket handshake and welcome, and for a pong.
     void setTimeouts(std::chrono::milliseconds connect, std::chrono::milliseconds keepAlive)
     {
@@ -308,6 +316,10 @@ private:
         // next connection starts there at the latest (what came live on the
         // way is newer than what the pages still owed).
         std::optional<qint64> unfinishedResume;
+        // This catching up so far (pages of "after"): bounded by the limits.
+        qint64 catchUpAfter = 0; // the id the last page was asked after
+        int caughtUpMessages = 0;
+        qint64 caughtUpBytes = 0;
     };
     static constexpr qint64 LiveOverlapMs = 2000;
     /// Whether older arrived within LiveOverlapMs of newest: by this app's
@@ -420,6 +432,8 @@ private:
     void sendReadMarks();
     QHash<ConversationKey, QHash<QString, qint64>> m_typingSince; // conversation -> email -> ms of m_clock
     QElapsedTimer m_clock;
+    int m_catchUpMessages = 20'000;
+    qint64 m_catchUpBytes = 128LL * 1024 * 1024;
 };
 
 } // namespace Natter

@@ -47,6 +47,16 @@
         </message>
     </context>
     <context>
+        <name>Natter::ChatClient</name>
+        <message numerus="yes">
+            <source>Stopped catching up on %1 after %n message(s): the server keeps sending more. Older messages may be missing here.</source>
+            <translation>
+                <numerusform>Stopped catching up on %1 after %n message: the server keeps sending more. Older messages may be missing here.</numerusform>
+                <numerusform>Stopped catching up on %1 after %n messages: the server keeps sending more. Older messages may be missing here.</numerusform>
+            </translation>
+        </message>
+    </context>
+    <context>
         <name>Natter::DirectoryDialog</name>
         <message numerus="yes">
             <source>active %n day(s) ago</source>

@@ -62,6 +62,8 @@ private Q_SLOTS:
     void aFloodIsAppliedInBatchesInOrder();
     void aResumeReadsAgainWhatArrivedLiveJustBefore();
     void aStalledAppStillReadsAgainTheMomentBeforeTheStall();
+    void aServerThatAlwaysHasMoreIsNotReadForever_data();
+    void aServerThatAlwaysHasMoreIsNotReadForever();
 };
 
 namespace {
@@ -247,6 +249,57 @@ void ResumeTest::aStalledAppStillReadsAgainTheMomentBeforeTheStall()
     QVERIFY(resume);
     // From 4 (natterd's moment before 6), not from 6 (the app's); 3 is old by both clocks.
     QCOMPARE(resume->after, std::optional<qint64>(3));
+}
+
+void ResumeTest::aServerThatAlwaysHasMoreIsNotReadForever_data()
+{
+    QTest::addColumn<bool>("movesOn");
+    // A hostile server made the app read 189 pages (~2 GB) in 60 s, has_more always true.
+    QTest::newRow("new messages without end") << true;
+    QTest::newRow("the same page again and again") << false;
+}
+
+void ResumeTest::aServerThatAlwaysHasMoreIsNotReadForever()
+{
+    QFETCH(bool, movesOn);
+    ScriptedServer server;
+    QVERIFY(server.listen());
+    ChatClient client;
+    client.setCatchUpLimits(500, 64 * 1024 * 1024);
+    QSignalSpy errors(&client, &ChatClient::errorOccurred);
+    QVERIFY(annInGeneral(client, server));
+    const ConversationKey general = ConversationKey::room(u"general"_s);
+    std::optional<HistoryRequest> request = resumeAfterDrop(server);
+    QVERIFY(request);
+    say(server, Members{u"general"_s, {Ann, Bob}, false, {}});
+    say(server, History{u"general"_s, {}, {fromBob(1, u"one"_s), fromBob(2, u"two"_s)}, false}); // the join's
+    int pages = 0;
+    qint64 next = 3;
+    for (; pages < 50; ++pages) {
+        QList<Message> page;
+        const qint64 first = movesOn ? next : 3;
+        for (qint64 id = first; id < first + 100; ++id)
+            page.append(fromBob(id, u"more %1"_s.arg(id)));
+        next = first + 100;
+        const qsizetype asked = server.received.size();
+        say(server, History{u"general"_s, {}, page, true});
+        // The app asks for the next page, or stops and says so.
+        QVERIFY(QTest::qWaitFor([&] { return server.received.size() > asked || !errors.isEmpty(); }));
+        if (!errors.isEmpty())
+            break;
+    }
+    QCOMPARE(errors.size(), 1);
+    QVERIFY2(errors.at(0).at(0).toString().contains(u"Stopped catching up on #general"_s),
+             qPrintable(errors.at(0).at(0).toString()));
+    QCOMPARE(pages, movesOn ? 4 : 1); // 500 messages, or a page that does not move on
+    QVERIFY(client.messages(general)->rowCount() <= 2 + 500);
+    // What came live still comes.
+    say(server, ReceiveMessage{fromBob(100'000, u"live"_s)});
+    QTRY_COMPARE(client.messages(general)
+                     ->index(client.messages(general)->rowCount() - 1)
+                     .data(MessageListModel::IdRole)
+                     .toLongLong(),
+                 100'000);
 }
 
 void ResumeTest::aFloodIsAppliedInBatchesInOrder()
