@@ -261,16 +261,50 @@ void ChatClient::send(const Codec::ClientFrame &frame)
     m_connection->sendText(QString::fromUtf8(Codec::encodeClientFrame(frame)));
 }
 
+qsizetype ChatClient::textCeiling() const
+{
+    // The server's own limit (a rogue server's 1 MiB one-line message froze
+    // the app for 83 s laying it out), and one of the app's whatever a server says.
+    constexpr qsizetype HardCeiling = 100'000;
+    return m_limits.maxTextLength > 0 ? std::min(m_limits.maxTextLength, HardCeiling) : HardCeiling;
+}
+
+void ChatClient::capTexts(Codec::ServerFrame &frame) const
+{
+    const qsizetype ceiling = textCeiling();
+    const auto cap = [ceiling](Message &message) {
+        if (message.text.size() <= ceiling)
+            return;
+        qCWarning(lcNatterClientNet) << "message" << message.id << "has" << message.text.size()
+                                     << "characters, more than the server's limit: cut to" << ceiling;
+        message.text.truncate(ceiling);
+        message.text += u"…"_s;
+    };
+    if (auto *receive = std::get_if<Protocol::ReceiveMessage>(&frame))
+        cap(receive->message);
+    else if (auto *history = std::get_if<Protocol::History>(&frame))
+        std::for_each(history->messages.begin(), history->messages.end(), cap);
+    else if (auto *change = std::get_if<Protocol::MessageChange>(&frame))
+        cap(change->message);
+    else if (auto *changes = std::get_if<Protocol::Changes>(&frame))
+        std::for_each(changes->messages.begin(), changes->messages.end(), cap);
+    else if (auto *results = std::get_if<Protocol::SearchResults>(&frame))
+        for (Protocol::SearchHit &hit : results->results)
+            cap(hit.message);
+}
+
 void ChatClient::onTextMessage(const QString &text)
 {
-    const Codec::Result<Codec::ServerFrame> frame = Codec::decodeServerFrame(text.toUtf8());
-    if (!frame.isOk()) {
-        qCWarning(lcNatterClientNet) << "ignoring a frame the client cannot read:" << frame.error().message;
+    const Codec::Result<Codec::ServerFrame> decoded = Codec::decodeServerFrame(text.toUtf8());
+    if (!decoded.isOk()) {
+        qCWarning(lcNatterClientNet) << "ignoring a frame the client cannot read:" << decoded.error().message;
         return;
     }
-    if (!std::holds_alternative<Protocol::ReceiveMessage>(frame.value()))
+    Codec::ServerFrame frame = decoded.value();
+    capTexts(frame);
+    if (!std::holds_alternative<Protocol::ReceiveMessage>(frame))
         applyArrivals(); // whatever comes next may refer to them
-    std::visit([this](const auto &value) { handle(value); }, frame.value());
+    std::visit([this](const auto &value) { handle(value); }, frame);
 }
 
 void ChatClient::handle(const Protocol::Welcome &welcome)

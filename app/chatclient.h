@@ -336,6 +336,10 @@ private:
     void onConnected();
     void onDisconnected();
     void onTextMessage(const QString &text);
+    /// The longest text shown: the server's limit, at most 100,000 characters.
+    qsizetype textCeiling() const;
+    /// Cuts every message text in frame to textCeiling() ("…" says so).
+    void capTexts(Codec::ServerFrame &frame) const;
     void forgetConnectionState();
 
     void handle(const Protocol::Welcome &welcome);

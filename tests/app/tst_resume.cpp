@@ -64,6 +64,7 @@ private Q_SLOTS:
     void aStalledAppStillReadsAgainTheMomentBeforeTheStall();
     void aServerThatAlwaysHasMoreIsNotReadForever_data();
     void aServerThatAlwaysHasMoreIsNotReadForever();
+    void textsLongerThanTheServersLimitAreCut();
 };
 
 namespace {
@@ -300,6 +301,24 @@ void ResumeTest::aServerThatAlwaysHasMoreIsNotReadForever()
                      .data(MessageListModel::IdRole)
                      .toLongLong(),
                  100'000);
+}
+
+void ResumeTest::textsLongerThanTheServersLimitAreCut()
+{
+    // A rogue server's 1 MiB one-line message froze the app for 83 s.
+    ScriptedServer server;
+    QVERIFY(server.listen());
+    ChatClient client;
+    QVERIFY(annInGeneral(client, server)); // the server said: 4,000 characters at most
+    const ConversationKey general = ConversationKey::room(u"general"_s);
+    say(server, ReceiveMessage{fromBob(3, QString(1024 * 1024, u'x'))});
+    say(server, History{u"general"_s, {}, {fromBob(4, QString(5000, u'y'))}, false});
+    QTRY_COMPARE(client.messages(general)->rowCount(), 4);
+    for (int row = 2; row < 4; ++row) {
+        const QString text = client.messages(general)->index(row).data(MessageListModel::TextRole).toString();
+        QCOMPARE(text.size(), 4001);
+        QVERIFY(text.endsWith(u"…"_s));
+    }
 }
 
 void ResumeTest::aFloodIsAppliedInBatchesInOrder()
