@@ -109,6 +109,15 @@ void FileTransfers::handle(ClientSession *session, const UploadBegin &begin)
         const std::shared_ptr<Upload> upload = m_uploads.value(*known);
         if (upload->record.size == begin.size && upload->record.sha256 == begin.sha256 &&
             !upload->verifying) {
+            if (!upload->file->isOpen()) {
+                if (!upload->file->open(QIODevice::ReadWrite | QIODevice::Unbuffered)) {
+                    qCWarning(lcNatterServer).noquote()
+                        << "cannot open" << upload->file->fileName() << ":" << upload->file->errorString();
+                    refuse(ErrorCode::InternalError, u"the upload could not be resumed; try again"_s);
+                    return;
+                }
+                upload->file->seek(upload->received);
+            }
             upload->session = session;
             upload->lastActiveMs = nowMs();
             answerReady(session, *upload);
@@ -559,8 +568,10 @@ void FileTransfers::onSessionClosed(ClientSession *session)
     for (const auto &upload : std::as_const(m_uploads)) {
         if (upload->session == session) {
             upload->session = nullptr;
+            // Its descriptor goes with the connection (a thousand abandoned
+            // uploads kept a thousand open for a day); a resume reopens it.
             if (upload->file && !upload->verifying)
-                upload->file->flush();
+                upload->file->close();
         }
     }
 }
@@ -602,7 +613,11 @@ void FileTransfers::expireAbandoned()
     // In memory: untouched this long (an upload going on for days is not abandoned).
     QList<qint64> idle;
     for (const auto &upload : std::as_const(m_uploads)) {
-        if (!upload->verifying && nowMs() - upload->lastActiveMs > ageMs)
+        // One whose sender never sent a byte and went away is not coming
+        // back for it: it goes at the next sweep (10 to 20 minutes).
+        const bool neverStarted = upload->received == 0 && !upload->session;
+        const qint64 limitMs = neverStarted ? std::min<qint64>(ageMs, 10 * 60'000) : ageMs;
+        if (!upload->verifying && nowMs() - upload->lastActiveMs > limitMs)
             idle.append(upload->record.id);
     }
     for (const qint64 id : std::as_const(idle))

@@ -44,6 +44,17 @@ QByteArray pngHeader(quint32 width, quint32 height)
     return png;
 }
 
+/// Descriptors of this process (the server runs in it) open on files in folder.
+int descriptorsInto(const QString &folder)
+{
+    const QDir descriptors(u"/proc/self/fd"_s);
+    const QString prefix = QFileInfo(folder).canonicalFilePath() + u'/';
+    int count = 0;
+    for (const QString &name : descriptors.entryList(QDir::System | QDir::Files | QDir::NoDotAndDotDot))
+        count += QFileInfo(descriptors.filePath(name)).symLinkTarget().startsWith(prefix) ? 1 : 0;
+    return count;
+}
+
 /// Files kept in a vault (its partial uploads aside).
 QStringList keptFiles(const QString &root)
 {
@@ -184,7 +195,10 @@ void TestFiles::resumesAfterTheConnectionDropsMidUpload()
     // server's kernel still held for it).
     const QString partialFolder = ServerConfig::filesPathFor(m_server->databasePath()) + u"/partial"_s;
     QTRY_VERIFY(QDir(partialFolder).entryInfoList(QDir::Files).value(0).size() >= 256 * 1024);
+    QCOMPARE(descriptorsInto(partialFolder), 1);
     m_alice->socket().abort();
+    // Its descriptor goes with the connection (1,000 abandoned uploads kept 1,000 open for a day).
+    QTRY_COMPARE(descriptorsInto(partialFolder), 0);
 
     TestClient again;
     QVERIFY(again.signIn(m_server->port(), u"Alice"_s, u"alice@example.org"_s, {u"files"_s}));
