@@ -192,6 +192,10 @@ private:
     /// Pushes a changed message to every connection here that can read its
     /// conversation (onlyReader: to that user's only), each with its reader's
     /// own view of the reactions; and (fromCluster false) to the cluster.
+    /// Pushes a reaction change at the end of this pass, with the others of
+    /// the same message (the latest state once).
+    void pushReactionsLater(const Protocol::MessageChange &change);
+    void pushPendingReactions();
     void pushChange(const Protocol::MessageChange &change, const QString &onlyReader = {},
                     bool fromCluster = false);
 
@@ -426,7 +430,11 @@ private:
     QHash<QString, int> m_heldInFlight; // recipient -> messages held for them with the writer thread
     bool m_flushScheduled = false;
     qint64 m_lastChangeSeq = 0; // reported by changes through the writer
-    quint64 m_searchCount = 0;  // numbers each search, so that a cursor names the one it pages
+    /// Reaction changes of this pass, by message: each frame carries the
+    /// whole message, so only its latest state goes out, once, at the end of
+    /// the pass (50 people reacting to one message sent it 50 times to every reader).
+    QHash<qint64, Protocol::MessageChange> m_pendingReactions;
+    quint64 m_searchCount = 0; // numbers each search, so that a cursor names the one it pages
     bool m_shuttingDown = false;
 };
 

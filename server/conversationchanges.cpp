@@ -123,8 +123,36 @@ void ChatServer::changeStore(ClientSession *session, QLatin1String request, Writ
                 });
 }
 
+void ChatServer::pushReactionsLater(const MessageChange &change)
+{
+    if (m_pendingReactions.isEmpty())
+        QMetaObject::invokeMethod(this, &ChatServer::pushPendingReactions, Qt::QueuedConnection);
+    auto pending = m_pendingReactions.find(change.message.id);
+    if (pending == m_pendingReactions.end())
+        m_pendingReactions.insert(change.message.id, change);
+    else if (change.changeSeq >= pending->changeSeq)
+        *pending = change;
+}
+
+void ChatServer::pushPendingReactions()
+{
+    const QHash<qint64, MessageChange> pending = std::exchange(m_pendingReactions, {});
+    for (const MessageChange &change : pending)
+        pushChange(change);
+}
+
 void ChatServer::pushChange(const MessageChange &change, const QString &onlyReader, bool fromCluster)
 {
+    // A reaction of this pass still waiting goes first: an edit or deletion
+    // after it must not be overtaken by the older state it carries.
+    if (change.kind != MessageChange::Kind::Reactions || fromCluster || !onlyReader.isEmpty()) {
+        if (const auto pending = m_pendingReactions.constFind(change.message.id);
+            pending != m_pendingReactions.cend()) {
+            const MessageChange earlier = *pending;
+            m_pendingReactions.erase(pending);
+            pushChange(earlier);
+        }
+    }
     m_lastChangeSeq = std::max(m_lastChangeSeq, change.changeSeq);
     if (!fromCluster)
         publishChange(change);
@@ -261,7 +289,7 @@ void ChatServer::handle(ClientSession *session, const React &react)
         [this, reader = session->user().email](ClientSession *session, const MessageUpdate &update) {
             const MessageChange change{MessageChange::Kind::Reactions, update.message, update.changeSeq, {}};
             if (update.changed) {
-                pushChange(change);
+                pushReactionsLater(change);
                 return;
             }
             if (!session)
