@@ -32,6 +32,9 @@ private Q_SLOTS:
 
 private:
     TestClient *signedIn(const QString &name, const QString &email);
+    /// A server of its own whose rate budget is burst requests (refilled
+    /// too slowly to count), on database file name.
+    std::unique_ptr<ChatServer> serverWithBudget(double burst, const QString &name);
     template<class T>
     static std::optional<T> answer(TestClient *client, const Codec::ClientFrame &request)
     {
@@ -58,6 +61,21 @@ void TestDirectory::init()
     m_server = std::make_unique<ChatServer>(config, std::move(store));
     QVERIFY(m_server->listen());
     m_port = m_server->serverPort();
+}
+
+std::unique_ptr<ChatServer> TestDirectory::serverWithBudget(double burst, const QString &name)
+{
+    ServerConfig config;
+    config.host = QHostAddress::LocalHost;
+    config.port = 0;
+    config.passwordCost = PasswordHasher::Cost::Minimum;
+    config.rateLimit = 0.01;
+    config.rateBurst = burst;
+    auto store = std::make_unique<SqlMessageStore>(m_dir.filePath(name));
+    if (!store->open())
+        return nullptr;
+    auto server = std::make_unique<ChatServer>(config, std::move(store));
+    return server->listen() ? std::move(server) : nullptr;
 }
 
 void TestDirectory::cleanup()
@@ -294,18 +312,10 @@ void TestDirectory::refusesBadRequests()
 void TestDirectory::listsAndWatchesCountAgainstTheRateLimit()
 {
     // A server of its own, with a budget of three requests.
-    ServerConfig config;
-    config.host = QHostAddress::LocalHost;
-    config.port = 0;
-    config.passwordCost = PasswordHasher::Cost::Minimum;
-    config.rateLimit = 0.01;
-    config.rateBurst = 3;
-    auto store = std::make_unique<SqlMessageStore>(m_dir.filePath(u"limited.db"_s));
-    QVERIFY(store->open());
-    ChatServer server(config, std::move(store));
-    QVERIFY(server.listen());
+    const std::unique_ptr<ChatServer> server = serverWithBudget(3, u"limited.db"_s);
+    QVERIFY(server);
     TestClient alice;
-    QVERIFY(alice.open(server.serverPort()) && alice.hello(u"Alice"_s, u"alice@x.org"_s));
+    QVERIFY(alice.open(server->serverPort()) && alice.hello(u"Alice"_s, u"alice@x.org"_s));
     alice.send(WatchPresence{{u"bob@x.org"_s}});
     QVERIFY(alice.waitFor<Presence>());
     alice.send(ListPeople{});
@@ -324,18 +334,10 @@ void TestDirectory::deepDirectoryPagesCostMore()
 {
     // A page deep in the directory makes the store skip every row before it:
     // one such page costs what a hundred first pages do.
-    ServerConfig config;
-    config.host = QHostAddress::LocalHost;
-    config.port = 0;
-    config.passwordCost = PasswordHasher::Cost::Minimum;
-    config.rateLimit = 0.01;
-    config.rateBurst = 200;
-    auto store = std::make_unique<SqlMessageStore>(m_dir.filePath(u"deep.db"_s));
-    QVERIFY(store->open());
-    ChatServer server(config, std::move(store));
-    QVERIFY(server.listen());
+    const std::unique_ptr<ChatServer> server = serverWithBudget(200, u"deep.db"_s);
+    QVERIFY(server);
     TestClient alice;
-    QVERIFY(alice.open(server.serverPort()) && alice.hello(u"Alice"_s, u"alice@x.org"_s));
+    QVERIFY(alice.open(server->serverPort()) && alice.hello(u"Alice"_s, u"alice@x.org"_s));
     QVERIFY(answer<People>(&alice, ListPeople{{}, 0, 50}));
     QVERIFY(answer<People>(&alice, ListPeople{{}, 49'000, 50}));
     alice.send(ListPeople{{}, 49'000, 50});

@@ -85,6 +85,8 @@ private:
     TestClient *client();
     TestClient *signedIn(const QString &name, const QString &email, const QString &password);
     QString dbPath() const { return m_dir->filePath(u"natter.db"_s); }
+    /// What `natterd user disable|enable` does: another process changes the database.
+    bool setDisabledAsAdministrator(const QString &email, bool disabled);
 
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<ChatServer> m_server;
@@ -127,6 +129,12 @@ TestClient *TestSignIn::signedIn(const QString &name, const QString &email, cons
     if (!c || !c->hello(name, email, password))
         return nullptr;
     return c;
+}
+
+bool TestSignIn::setDisabledAsAdministrator(const QString &email, bool disabled)
+{
+    SqlMessageStore admin(dbPath(), SqlMessageStore::OpenMode::Administration);
+    return admin.open() && admin.accounts()->setDisabled(email, disabled);
 }
 
 void TestSignIn::helloWithoutCredentialsIsRefusedAndClosed()
@@ -378,14 +386,14 @@ void TestSignIn::reEnablingAnAccountDoesNotReviveItsTokens()
     startServer();
     TestClient *alice = signedIn(u"Alice"_s, u"alice@x.org"_s, u"alice's secret"_s);
     QVERIFY(alice);
+    // natterd user disable, then user enable, from another process.
+    QVERIFY(setDisabledAsAdministrator(u"alice@x.org"_s, true));
+    QVERIFY(alice->waitForDisconnected(3000));
+    QVERIFY(setDisabledAsAdministrator(u"alice@x.org"_s, false));
     {
-        // natterd user disable, then user enable, from another process.
         SqlMessageStore admin(dbPath(), SqlMessageStore::OpenMode::Administration);
         QVERIFY(admin.open());
-        QVERIFY(admin.accounts()->setDisabled(u"alice@x.org"_s, true));
         QCOMPARE(admin.accounts()->tokens(u"alice@x.org"_s)->size(), 0);
-        QVERIFY(alice->waitForDisconnected(3000));
-        QVERIFY(admin.accounts()->setDisabled(u"alice@x.org"_s, false));
     }
     TestClient *stolen = client();
     Hello hello = helloFor(u"Alice"_s, u"alice@x.org"_s);
@@ -484,12 +492,7 @@ void TestSignIn::disabledAccountIsClosedAtOnce()
     startServer();
     TestClient *alice = signedIn(u"Alice"_s, u"alice@x.org"_s, u"alice's secret"_s);
     QVERIFY(alice);
-    {
-        // Another process (natterd user disable) changes the database.
-        SqlMessageStore admin(dbPath(), SqlMessageStore::OpenMode::Administration);
-        QVERIFY(admin.open());
-        QVERIFY(admin.accounts()->setDisabled(u"alice@x.org"_s, true));
-    }
+    QVERIFY(setDisabledAsAdministrator(u"alice@x.org"_s, true));
     QElapsedTimer noticed;
     noticed.start();
     QVERIFY(alice->waitForDisconnected(3000));
