@@ -68,14 +68,14 @@ public:
         , m_proxy(std::move(proxy))
         , m_notifier(descriptor, QSocketNotifier::Read, this)
     {
-        ++m_listener->m_waitingForHeaders;
+        m_listener->m_waits.insert(this);
         connect(&m_notifier, &QSocketNotifier::activated, this, &ProxyHeaderWait::read);
         QTimer::singleShot(listener->m_proxyHeaderTimeout, this,
                            [this] { fail(u"no PROXY header in time"_s); });
     }
     ~ProxyHeaderWait() override
     {
-        --m_listener->m_waitingForHeaders;
+        m_listener->m_waits.remove(this);
         if (m_descriptor != -1)
             closeDescriptor(m_descriptor);
     }
@@ -162,7 +162,12 @@ Listener::Listener(QObject *parent)
     : QTcpServer(parent)
 {}
 
-Listener::~Listener() = default;
+Listener::~Listener()
+{
+    // Before the listener is half gone: each takes itself out of m_waits.
+    const QSet<ProxyHeaderWait *> waits = m_waits;
+    qDeleteAll(waits);
+}
 
 QString Listener::clientAddress(const QAbstractSocket *socket)
 {
@@ -190,7 +195,7 @@ void Listener::incomingConnection(qintptr descriptor)
         serve(descriptor, {}, 0);
         return;
     }
-    if (m_waitingForHeaders >= MaxWaitingForHeaders) {
+    if (m_waits.size() >= MaxWaitingForHeaders) {
         closeDescriptor(descriptor);
         return;
     }

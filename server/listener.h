@@ -2,6 +2,7 @@
 
 #include <QHostAddress>
 #include <QList>
+#include <QSet>
 #include <QSslConfiguration>
 #include <QTcpServer>
 
@@ -69,7 +70,7 @@ private:
     std::optional<QSslConfiguration> m_tls;
     QList<Subnet> m_trustedProxies;
     std::chrono::milliseconds m_proxyHeaderTimeout{10'000};
-    int m_waitingForHeaders = 0;
+    QSet<ProxyHeaderWait *> m_waits; ///< trusted proxies' connections whose header has not come yet
 };
 
 } // namespace Natter
