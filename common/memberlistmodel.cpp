@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+using namespace Qt::StringLiterals;
+
 namespace Natter {
 
 MemberListModel::MemberListModel(QObject *parent)
@@ -24,6 +26,8 @@ QVariant MemberListModel::data(const QModelIndex &index, int role) const
     const User &user = m_members.at(index.row());
     switch (role) {
     case Qt::DisplayRole:
+        if (m_sharedNames.contains(index.row()))
+            return u"%1 (%2)"_s.arg(user.name, Validation::displayableEmail(user.email));
         return user.name;
     case Qt::ToolTipRole:
         return Validation::displayableEmail(user.email);
@@ -59,6 +63,13 @@ void MemberListModel::setMembers(const QList<User> &users)
         const int byName = QString::compare(a.name, b.name, Qt::CaseInsensitive);
         return byName != 0 ? byName < 0 : a.email < b.email;
     });
+    m_sharedNames.clear();
+    for (int row = 1; row < m_members.size(); ++row) {
+        if (QString::compare(m_members.at(row - 1).name, m_members.at(row).name, Qt::CaseInsensitive) == 0) {
+            m_sharedNames.insert(row - 1);
+            m_sharedNames.insert(row);
+        }
+    }
     endResetModel();
 }
 

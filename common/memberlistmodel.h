@@ -4,6 +4,7 @@
 
 #include <QAbstractListModel>
 #include <QList>
+#include <QSet>
 
 namespace Natter {
 
@@ -35,6 +36,9 @@ public:
 
 private:
     QList<User> m_members;
+    /// Rows whose name another member also has (in any case): shown with
+    /// their email, so that "Alice" from eve@evil.example is not taken for Alice.
+    QSet<int> m_sharedNames;
     QString m_selfEmail;
 };
 

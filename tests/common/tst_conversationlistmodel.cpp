@@ -133,6 +133,16 @@ void TestConversationListModel::membersAreSortedByName()
     QCOMPARE(model.index(1).data(MemberListModel::IsSelfRole).toBool(), true);
     QCOMPARE(model.index(0).data(MemberListModel::IsSelfRole).toBool(), false);
     QCOMPARE(model.index(2).data(MemberListModel::EmailRole).toString(), QStringLiteral("carol@example.org"));
+    QCOMPARE(model.index(2).data(Qt::DisplayRole).toString(), QStringLiteral("Carol"));
+
+    // Someone takes another member's name: both show their email, so that
+    // "Alice" from eve@evil.example is not taken for Alice.
+    model.setMembers({User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")},
+                      User{QStringLiteral("Bob"), QStringLiteral("bob@example.org")},
+                      User{QStringLiteral("alice"), QStringLiteral("eve@evil.example")}});
+    QCOMPARE(model.index(0).data(Qt::DisplayRole).toString(), QStringLiteral("Alice (alice@example.org)"));
+    QCOMPARE(model.index(1).data(Qt::DisplayRole).toString(), QStringLiteral("alice (eve@evil.example)"));
+    QCOMPARE(model.index(2).data(Qt::DisplayRole).toString(), QStringLiteral("Bob"));
 }
 
 void TestConversationListModel::previewsTheLastMessage()
