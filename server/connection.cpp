@@ -34,6 +34,7 @@ Connection::Connection(Transport *transport, QWebSocket *socket, QTcpSocket *tcp
     , m_openedMs(nowMs)
     , m_lastHeardMs(nowMs)
     , m_writeDirectly(tcp && !qobject_cast<QSslSocket *>(tcp))
+    , m_tls(qobject_cast<QSslSocket *>(tcp))
     , m_reader(transport->m_maxFrameBytes)
 {
     socket->setParent(this);
@@ -188,9 +189,8 @@ qint64 Connection::queuedBytes() const
     // buffer, which bytesToWrite() does not count (it counts only what waits
     // to be encrypted): without it, a peer that never reads grew natterd's
     // memory without bound on wss.
-    if (!m_writeDirectly)
-        if (const auto *tls = qobject_cast<const QSslSocket *>(m_tcp.data()))
-            queued += tls->encryptedBytesToWrite();
+    if (m_tls)
+        queued += m_tls->encryptedBytesToWrite();
     return queued;
 }
 

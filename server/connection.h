@@ -10,6 +10,7 @@
 
 QT_BEGIN_NAMESPACE
 class QSocketNotifier;
+class QSslSocket;
 class QTcpSocket;
 class QWebSocket;
 QT_END_NAMESPACE
@@ -151,7 +152,8 @@ private:
     SignIn m_signIn = SignIn::NotSignedIn;
     TokenBucket m_inputBytes;
     TokenBucket m_inputFrames;
-    bool m_writeDirectly; ///< plain TCP: frames go to the kernel past Qt's buffer (not over TLS)
+    bool m_writeDirectly;       ///< plain TCP: frames go to the kernel past Qt's buffer (not over TLS)
+    QPointer<QSslSocket> m_tls; ///< the TCP socket, over TLS: its encrypted bytes wait too
     // Served on the descriptor:
     bool m_direct = false;
     int m_descriptor = -1; ///< -1 once closed
