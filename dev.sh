@@ -19,6 +19,8 @@ JOBS=${NATTER_JOBS:-2}
 PACKAGES=(
   cmake ninja-build g++ pkg-config
   qt6-base-dev qt6-base-dev-tools qt6-websockets-dev libqt6sql6-sqlite qt6-tools-dev libgl-dev
+  # the SQLite library Qt's driver uses (natterd's reader connections set its time limit)
+  libsqlite3-dev
   # lrelease for the translations (English plural forms) and python3 for their check;
   # time zone data for local times
   qt6-l10n-tools tzdata python3

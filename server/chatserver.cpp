@@ -6,6 +6,7 @@
 #include "server/passwordhasher.h"
 #include "server/redisbus.h"
 #include "server/serverlogging.h"
+#include "server/storereaders.h"
 #include "server/storewriter.h"
 #include "server/transport.h"
 
@@ -128,6 +129,16 @@ bool ChatServer::listen()
         }
         m_writer = std::move(writer);
         connect(m_writer.get(), &StoreWriter::appended, this, &ChatServer::onAppended);
+    }
+    if (const MessageStore::WriterFactory factory = m_store->readerFactory(m_config.readTimeLimit);
+        factory && !m_readers && m_config.readerThreads > 0) {
+        auto readers =
+            std::make_unique<StoreReaders>(factory, m_config.readerThreads, m_config.maxQueuedReads);
+        if (!readers->start()) {
+            m_errorString = u"cannot open the store's reader connections: %1"_s.arg(readers->errorString());
+            return false;
+        }
+        m_readers = std::move(readers);
     }
     if (!m_transport->listen()) {
         m_errorString = m_transport->errorString();
@@ -408,11 +419,13 @@ void ChatServer::dispatch(ClientSession *session, const QByteArray &utf8)
                            Codec::toJson(frame).value(QLatin1String("type")).toString());
         return;
     }
-    if (!session->framesWaitingForCommit().isEmpty() ||
+    if (!session->framesWaitingForCommit().isEmpty() || session->isReading() ||
         (session->uncommittedWrites() > 0 && waitsForCommit(frame))) {
         // A history read, an edit, a search... sees every message its
         // connection sent before it: it waits for their commit (only this
-        // connection's frames wait; everyone else goes on).
+        // connection's frames wait; everyone else goes on). Whatever follows
+        // a read that runs off the event loop waits for its answer: a
+        // connection's answers come in the order it asked.
         QList<Codec::ClientFrame> &waiting = session->framesWaitingForCommit();
         if (waiting.size() >= MaxFramesWaitingForCommit) {
             session->close(QWebSocketProtocol::CloseCodePolicyViolated,
@@ -440,8 +453,8 @@ bool ChatServer::waitsForCommit(const Codec::ClientFrame &frame)
 void ChatServer::runFramesWaitingForCommit(ClientSession *session)
 {
     QList<Codec::ClientFrame> &waiting = session->framesWaitingForCommit();
-    while (!waiting.isEmpty() && session->uncommittedWrites() == 0 && m_sessions.contains(session) &&
-           !session->isDropping() && !m_shuttingDown) {
+    while (!waiting.isEmpty() && session->uncommittedWrites() == 0 && !session->isReading() &&
+           m_sessions.contains(session) && !session->isDropping() && !m_shuttingDown) {
         const Codec::ClientFrame frame = waiting.takeFirst();
         handleFrame(session, frame);
     }
@@ -1103,8 +1116,16 @@ void ChatServer::sendHistory(ClientSession *session, const HistoryQuery &query, 
     else
         trimToBudget(&messages, &hasMore, query.after.has_value());
     personalize(&messages, session->user().email);
-    session->sendFrame(
+    const QByteArray frame = Codec::encodeServerFrame(
         History{query.room, direct ? query.userB : QString(), messages, hasMore, hasNewer, lastChangeSeq()});
+    // A page costs by what it weighs: one token per 64 KiB beyond the first
+    // 64 KiB (a 44-byte request for a 1 MiB page, 146 times a second, kept
+    // a core busy; an everyday page of a few KiB costs nothing). The page is
+    // always answered; the budget goes into debt and the next requests wait.
+    constexpr qint64 FreeBytes = 64 * 1024;
+    if (frame.size() > FreeBytes)
+        chargeRate(session, double(frame.size() - FreeBytes) / FreeBytes);
+    session->sendWireFrame(Connection::wireFrame(frame));
 }
 
 qint64 ChatServer::pageBudget() const
@@ -1265,6 +1286,34 @@ QList<User> ChatServer::membersOf(const Room &room) const
     return users;
 }
 
+void ChatServer::readOffLoop(ClientSession *session, QLatin1String request, ReadJob job)
+{
+    if (!m_readers) {
+        if (const std::function<void()> done = job(*m_store))
+            done();
+        return;
+    }
+    session->setReading(true);
+    const bool queued = m_readers->run([this, guard = QPointer<ClientSession>(session), job = std::move(job)](
+                                           MessageStore &store) -> StoreReaders::Completion {
+        return [this, guard, done = job(store)] {
+            if (!guard)
+                return;
+            guard->setReading(false);
+            if (!m_sessions.contains(guard) || guard->isDropping() || m_shuttingDown)
+                return;
+            if (done)
+                done();
+            runFramesWaitingForCommit(guard);
+        };
+    });
+    if (queued)
+        return;
+    session->setReading(false);
+    qCDebug(lcNatterServer) << "readers busy:" << m_config.maxQueuedReads << "reads wait already";
+    session->sendError(ErrorCode::RateLimited, u"the server is busy; try again in a moment"_s, request);
+}
+
 double ChatServer::directoryCost(int offset) const
 {
     // A page deep in the directory makes the store sort and skip every row
@@ -1274,8 +1323,7 @@ double ChatServer::directoryCost(int offset) const
     return std::min(1.0 + offset / 100.0, std::max(1.0, m_config.rateBurst / 2));
 }
 
-bool ChatServer::takeRateToken(ClientSession *session, const QString &request, const QString &clientId,
-                               double weight)
+std::pair<TokenBucket *, TokenBucket *> ChatServer::rateBucketsOf(ClientSession *session)
 {
     // One budget per account and one per address, kept after the connection
     // closes: reconnecting or inventing accounts buys nothing.
@@ -1289,6 +1337,22 @@ bool ChatServer::takeRateToken(ClientSession *session, const QString &request, c
         address = m_addressBuckets.insert(session->address(),
                                           TokenBucket(m_config.rateLimit > 0 ? m_config.addressRateLimit : 0,
                                                       m_config.addressRateBurst, now));
+    return {&*account, &*address};
+}
+
+void ChatServer::chargeRate(ClientSession *session, double weight)
+{
+    const auto [account, address] = rateBucketsOf(session);
+    const qint64 now = nowMs();
+    account->charge(now, weight);
+    address->charge(now, weight);
+}
+
+bool ChatServer::takeRateToken(ClientSession *session, const QString &request, const QString &clientId,
+                               double weight)
+{
+    const auto [account, address] = rateBucketsOf(session);
+    const qint64 now = nowMs();
     // In a cluster, a user on k natterd spends k tokens a message on each:
     // together they send no faster than one natterd lets them.
     const auto elsewhere = m_remoteOnline.constFind(session->user().email);
@@ -1644,6 +1708,9 @@ void ChatServer::sendToAll(const QList<ClientSession *> &sessions, const QByteAr
 
 void ChatServer::handle(ClientSession *session, const HistoryRequest &request)
 {
+    // Asked while the budget is in debt for earlier pages, it waits (sendHistory() charges them).
+    if (!takeRateToken(session, Type::History, {}, 0.0))
+        return;
     HistoryQuery query;
     query.before = request.before;
     query.after = request.after;
@@ -1710,40 +1777,58 @@ void ChatServer::handle(ClientSession *session, const ListRooms &list)
 {
     if (!takeRateToken(session, Type::ListRooms, {}, directoryCost(list.offset)))
         return;
-    const std::optional<QList<RoomEntry>> rooms = m_store->accounts()->listRooms(
-        list.prefix.toLower(), session->user().email, list.offset, list.limit + 1);
-    if (!rooms) {
-        session->sendError(ErrorCode::InternalError, u"the rooms could not be listed"_s, Type::ListRooms);
-        return;
-    }
-    RoomList answer{list.prefix, list.offset, {}, rooms->size() > list.limit};
-    for (const RoomEntry &entry : rooms->first(std::min<qsizetype>(rooms->size(), list.limit))) {
-        const auto room = m_rooms.constFind(entry.name);
-        const int online = room == m_rooms.cend() ? 0 : int(room->connectionsByUser.size());
-        answer.rooms.append(RoomSummary{entry.name, entry.isPrivate, online, entry.lastActivity});
-    }
-    session->sendFrame(answer);
+    readOffLoop(
+        session, Type::ListRooms, [this, session, list, email = session->user().email](MessageStore &store) {
+            const std::optional<QList<RoomEntry>> rooms =
+                store.accounts()->listRooms(list.prefix.toLower(), email, list.offset, list.limit + 1);
+            const bool timedOut = store.queryTimedOut();
+            return std::function<void()>([this, session, list, rooms, timedOut] {
+                if (!rooms) {
+                    session->sendError(ErrorCode::InternalError,
+                                       timedOut ? u"listing the rooms took too long; try again"_s
+                                                : u"the rooms could not be listed"_s,
+                                       Type::ListRooms);
+                    return;
+                }
+                RoomList answer{list.prefix, list.offset, {}, rooms->size() > list.limit};
+                for (const RoomEntry &entry : rooms->first(std::min<qsizetype>(rooms->size(), list.limit))) {
+                    const auto room = m_rooms.constFind(entry.name);
+                    const int online = room == m_rooms.cend() ? 0 : int(room->connectionsByUser.size());
+                    answer.rooms.append(RoomSummary{entry.name, entry.isPrivate, online, entry.lastActivity});
+                }
+                session->sendFrame(answer);
+            });
+        });
 }
 
 void ChatServer::handle(ClientSession *session, const ListPeople &list)
 {
     if (!takeRateToken(session, Type::ListPeople, {}, directoryCost(list.offset)))
         return;
-    const std::optional<QList<Account>> accounts =
-        m_store->accounts()->findAccounts(list.prefix.trimmed(), list.offset, list.limit + 1);
-    if (!accounts) {
-        session->sendError(ErrorCode::InternalError, u"the people could not be listed"_s, Type::ListPeople);
-        return;
-    }
-    People answer{list.prefix, list.offset, {}, accounts->size() > list.limit};
-    for (const Account &account : accounts->first(std::min<qsizetype>(accounts->size(), list.limit))) {
-        const auto online = m_users.constFind(account.email);
-        // The name in use now, if they are here (it may have changed at sign-in).
-        const User user = online != m_users.cend() ? online->user : User{account.name, account.email};
-        answer.people.append(
-            Person{user, online != m_users.cend() || m_remoteOnline.contains(account.email)});
-    }
-    session->sendFrame(answer);
+    readOffLoop(session, Type::ListPeople, [this, session, list](MessageStore &store) {
+        const std::optional<QList<Account>> accounts =
+            store.accounts()->findAccounts(list.prefix.trimmed(), list.offset, list.limit + 1);
+        const bool timedOut = store.queryTimedOut();
+        return std::function<void()>([this, session, list, accounts, timedOut] {
+            if (!accounts) {
+                session->sendError(ErrorCode::InternalError,
+                                   timedOut ? u"listing the people took too long; try again"_s
+                                            : u"the people could not be listed"_s,
+                                   Type::ListPeople);
+                return;
+            }
+            People answer{list.prefix, list.offset, {}, accounts->size() > list.limit};
+            for (const Account &account :
+                 accounts->first(std::min<qsizetype>(accounts->size(), list.limit))) {
+                const auto online = m_users.constFind(account.email);
+                // The name in use now, if they are here (it may have changed at sign-in).
+                const User user = online != m_users.cend() ? online->user : User{account.name, account.email};
+                answer.people.append(
+                    Person{user, online != m_users.cend() || m_remoteOnline.contains(account.email)});
+            }
+            session->sendFrame(answer);
+        });
+    });
 }
 
 void ChatServer::handle(ClientSession *session, const WatchPresence &watch)

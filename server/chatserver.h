@@ -27,6 +27,7 @@ class FileTransfers;
 class Transport;
 class PasswordHasher;
 class RedisBus;
+class StoreReaders;
 class StoreWriter;
 struct AppendReport;
 
@@ -355,6 +356,19 @@ private:
     /// rate_limited and says false when they are spent.
     bool takeRateToken(ClientSession *session, const QString &request, const QString &clientId,
                        double cost = 1.0);
+    /// A read that runs on a reader thread (with its own connection to the
+    /// store, within the time limit) and hands back what to do with its
+    /// result on the event loop.
+    using ReadJob = std::function<std::function<void()>(MessageStore &)>;
+    /// Runs job off the event loop (here and now without reader threads),
+    /// then its completion, if the session is still open; the session's
+    /// next frames wait for it. When the readers are busy, answers request
+    /// rate_limited instead.
+    void readOffLoop(ClientSession *session, QLatin1String request, ReadJob job);
+    /// The account's and the address's rate budgets of a session.
+    std::pair<TokenBucket *, TokenBucket *> rateBucketsOf(ClientSession *session);
+    /// Takes weight tokens from both, into debt if need be: for what an answer turned out to cost.
+    void chargeRate(ClientSession *session, double weight);
     /// What a directory page costs: the rows the store skips to reach it.
     double directoryCost(int offset) const;
     void removeFromRoom(ClientSession *session, const QString &room);
@@ -400,7 +414,8 @@ private:
 
     ServerConfig m_config;
     std::unique_ptr<MessageStore> m_store;
-    std::unique_ptr<StoreWriter> m_writer; // commits messages off the event loop; none for ":memory:"
+    std::unique_ptr<StoreWriter> m_writer;   // commits messages off the event loop; none for ":memory:"
+    std::unique_ptr<StoreReaders> m_readers; // the expensive reads, off the event loop; none for ":memory:"
     QList<std::function<void(AccountStore &)>> m_accountWrites; // for the writer, at the end of this pass
     FileTransfers *m_files; // a child; declared after m_store, which it uses
     Transport *m_transport;

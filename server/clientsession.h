@@ -49,6 +49,9 @@ public:
     /// Frames that wait for this connection's writes to be committed
     /// (what reads the store must see them), and every frame after them, in order.
     QList<Codec::ClientFrame> &framesWaitingForCommit() { return m_framesWaitingForCommit; }
+    /// A read of this connection's runs off the event loop: its next frames wait for the answer.
+    bool isReading() const { return m_reading; }
+    void setReading(bool reading) { m_reading = reading; }
 
     const QSet<QString> &rooms() const { return m_rooms; }
     bool isInRoom(const QString &room) const { return m_rooms.contains(room); }
@@ -96,6 +99,7 @@ private:
     bool m_closingForRefusals = false;
     QList<QByteArray> m_waitingFrames;
     QList<Codec::ClientFrame> m_framesWaitingForCommit;
+    bool m_reading = false;
     int m_uncommittedWrites = 0;
     User m_user;
     QSet<QString> m_rooms;

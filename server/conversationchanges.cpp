@@ -455,28 +455,49 @@ void ChatServer::handle(ClientSession *session, const SearchRequest &search)
     query.from = Validation::normalizedEmail(search.from);
     query.beforeMs = search.before.isValid() ? search.before.toMSecsSinceEpoch() : 0;
     query.afterMs = search.after.isValid() ? search.after.toMSecsSinceEpoch() : 0;
-    if (search.cursor.isEmpty()) {
-        const std::optional<QList<qint64>> ids = m_store->search(query);
-        if (!ids) {
-            session->sendError(ErrorCode::InternalError, u"the search could not be made; try again"_s,
-                               Type::Search);
-            return;
-        }
-        saved = ClientSession::SavedSearch{++m_searchCount, search, *ids};
-    }
-    const QList<qint64> pageIds = saved.ids.mid(offset, search.limit);
-    const std::optional<QList<SearchHit>> hits = m_store->searchHits(query, pageIds);
-    if (!hits) {
-        session->sendError(ErrorCode::InternalError, u"the search could not be made; try again"_s,
-                           Type::Search);
-        return;
-    }
-    const qsizetype next = offset + pageIds.size();
-    SearchResults results{search.query, *hits,
-                          next < saved.ids.size() ? u"%1.%2"_s.arg(saved.number).arg(next) : QString()};
-    for (SearchHit &hit : results.results)
-        personalize(&hit.message, query.reader);
-    session->sendFrame(results);
+    // The search itself runs off the event loop; a page of a saved search
+    // (its ids known) only reads those messages, there too.
+    const bool fresh = search.cursor.isEmpty();
+    const QList<qint64> savedPage = fresh ? QList<qint64>() : saved.ids.mid(offset, search.limit);
+    readOffLoop(
+        session, Type::Search, [this, session, search, query, fresh, savedPage, offset](MessageStore &store) {
+            std::optional<QList<qint64>> ids;
+            if (fresh)
+                ids = store.search(query);
+            const QList<qint64> pageIds =
+                fresh ? (ids ? ids->mid(0, search.limit) : QList<qint64>()) : savedPage;
+            std::optional<QList<SearchHit>> hits;
+            if (!fresh || ids)
+                hits = store.searchHits(query, pageIds);
+            const bool timedOut = store.queryTimedOut();
+            return std::function<void()>(
+                [this, session, search, query, ids, hits, timedOut, offset, pageIds] {
+                    if (!hits) {
+                        // A query that would keep a reader busy too long is refused like
+                        // one that finds nothing by its form: it is to be narrowed.
+                        if (timedOut)
+                            session->sendError(
+                                ErrorCode::BadQuery,
+                                u"this search takes too long: use longer or fewer words, or search one "
+                                u"conversation"_s,
+                                Type::Search);
+                        else
+                            session->sendError(ErrorCode::InternalError,
+                                               u"the search could not be made; try again"_s, Type::Search);
+                        return;
+                    }
+                    ClientSession::SavedSearch &saved = session->savedSearch();
+                    if (ids)
+                        saved = ClientSession::SavedSearch{++m_searchCount, search, *ids};
+                    const qsizetype next = offset + pageIds.size();
+                    SearchResults results{search.query, *hits,
+                                          next < saved.ids.size() ? u"%1.%2"_s.arg(saved.number).arg(next)
+                                                                  : QString()};
+                    for (SearchHit &hit : results.results)
+                        personalize(&hit.message, query.reader);
+                    session->sendFrame(results);
+                });
+        });
 }
 
 } // namespace Natter

@@ -9,6 +9,7 @@
 #include <QSet>
 #include <QString>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -314,6 +315,18 @@ public:
     /// the server then stores messages on its own thread.
     using WriterFactory = std::function<std::unique_ptr<MessageStore>(QString *error)>;
     virtual WriterFactory writerFactory() const { return {}; }
+    /// Likewise a read-only connection for a reader thread (StoreReaders):
+    /// every read of a job begun with startQueryClock() fails once
+    /// timeLimit has passed (0: no limit). None for a store in memory.
+    virtual WriterFactory readerFactory(std::chrono::milliseconds timeLimit) const
+    {
+        Q_UNUSED(timeLimit)
+        return {};
+    }
+    /// A reader's connection: the time limit starts now, for every read until the next call.
+    virtual void startQueryClock() {}
+    /// Whether the time limit has passed since startQueryClock() (a read that failed: for it).
+    virtual bool queryTimedOut() const { return false; }
 
     /// The highest id stored so far, 0 for an empty store.
     virtual qint64 lastId() const = 0;

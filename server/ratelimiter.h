@@ -24,14 +24,22 @@ public:
     {
         if (m_rate <= 0)
             return true;
-        if (nowMs > m_lastMs) {
-            m_tokens = std::min(m_burst, m_tokens + double(nowMs - m_lastMs) * m_rate / 1000.0);
-            m_lastMs = nowMs;
-        }
+        refill(nowMs);
         if (m_tokens < amount)
             return false;
         m_tokens -= amount;
         return true;
+    }
+
+    /// Takes amount tokens whatever is left, into debt down to minus the
+    /// burst: for what a request turned out to cost once it was answered
+    /// (the tokens it took up front could not know).
+    void charge(qint64 nowMs, double amount)
+    {
+        if (m_rate <= 0)
+            return;
+        refill(nowMs);
+        m_tokens = std::max(-m_burst, m_tokens - amount);
     }
 
     /// True when the bucket is full again: forgetting it changes nothing.
@@ -41,6 +49,14 @@ public:
     }
 
 private:
+    void refill(qint64 nowMs)
+    {
+        if (nowMs > m_lastMs) {
+            m_tokens = std::min(m_burst, m_tokens + double(nowMs - m_lastMs) * m_rate / 1000.0);
+            m_lastMs = nowMs;
+        }
+    }
+
     double m_rate = 0;
     double m_burst = 0;
     double m_tokens = 0;

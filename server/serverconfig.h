@@ -39,6 +39,13 @@ struct ServerConfig
     /// Threads that hand a pass's frames to the kernel at once (the event
     /// loop's included); 0: one per core.
     int sendThreads = 0;
+    /// Threads that answer the expensive reads (search, the directory), each
+    /// with its own read-only connection to the store, at most this many
+    /// waiting for one (more are answered rate_limited), and a time limit
+    /// on the reads of each.
+    int readerThreads = 2;
+    int maxQueuedReads = 64;
+    std::chrono::milliseconds readTimeLimit{2000};
     int historyOnJoin = Protocol::DefaultHistoryLimit; ///< messages a joiner gets
     int maxRoomsPerConnection = 100;                   ///< join_room beyond this answers too_many_rooms
     /// natterd --redis: the Redis that links the natterd of a cluster (which

@@ -4,6 +4,8 @@
 #include "server/sqlaccountstore.h"
 #include "server/walcheckpointer.h"
 
+#include <sqlite3.h>
+
 #include <QAtomicInteger>
 #include <QCryptographicHash>
 #include <QDir>
@@ -14,6 +16,7 @@
 #include <QLockFile>
 #include <QRegularExpression>
 #include <QSet>
+#include <QSqlDriver>
 #include <QSqlError>
 #include <QThread>
 #include <QUrl>
@@ -422,6 +425,11 @@ void SqlMessageStore::setCommitStallForTesting(std::chrono::milliseconds stall,
     m_shared->commitStallMs = int(stall.count());
 }
 
+void SqlMessageStore::setSearchStallForTesting(std::chrono::milliseconds stall)
+{
+    m_shared->searchStallMs = int(stall.count());
+}
+
 bool SqlMessageStore::applyMaximumSize()
 {
     const qint64 bytes = m_shared->maximumBytes;
@@ -546,7 +554,7 @@ bool SqlMessageStore::openPostgres()
             << "connected to" << displayLocation()
             << (m_linkEncryption.isEmpty() ? u"unencrypted"_s : u"over "_s + m_linkEncryption);
     }
-    if (m_mode != OpenMode::Writer && !migrate()) {
+    if (m_mode != OpenMode::Writer && m_mode != OpenMode::Reader && !migrate()) {
         closeDatabase();
         return false;
     }
@@ -561,6 +569,13 @@ bool SqlMessageStore::setUpPostgresSession()
     // to an operator.
     if (!settings.exec(u"SET TIME ZONE 'UTC'"_s) || !settings.exec(u"SET client_encoding = 'UTF8'"_s) ||
         !settings.exec(u"SET client_min_messages = warning"_s))
+        return fail(u"cannot set up the connection"_s, settings.lastError());
+    // A reader's connection writes nothing, and no statement of it runs past
+    // the time limit of a job (the server's own connection is not limited).
+    if (m_mode == OpenMode::Reader &&
+        (!settings.exec(u"SET default_transaction_read_only = on"_s) ||
+         (m_timeLimit.count() > 0 &&
+          !settings.exec(u"SET statement_timeout = %1"_s.arg(qint64(m_timeLimit.count()))))))
         return fail(u"cannot set up the connection"_s, settings.lastError());
     // Whether the link is encrypted, as the server sees it (sslmode=prefer,
     // libpq's default, takes TLS only where the server offers it).
@@ -683,8 +698,9 @@ bool SqlMessageStore::openSqlite()
     // writer thread's may wait longer (for a slow disk under the other
     // connection's commit), but a lock someone else keeps (sqlite3 left in a
     // transaction) is soon answered "try again".
-    m_db.setConnectOptions(m_mode == OpenMode::Writer ? u"QSQLITE_BUSY_TIMEOUT=2000"_s
-                                                      : u"QSQLITE_BUSY_TIMEOUT=200"_s);
+    m_db.setConnectOptions(m_mode == OpenMode::Writer || m_mode == OpenMode::Reader
+                               ? u"QSQLITE_BUSY_TIMEOUT=2000"_s
+                               : u"QSQLITE_BUSY_TIMEOUT=200"_s);
     if (!m_db.open())
         return fail(u"cannot open %1"_s.arg(m_path), m_db.lastError());
 
@@ -747,11 +763,43 @@ bool SqlMessageStore::openSqlite()
             return fail(u"cannot limit the WAL's size"_s, error);
         }
     }
-    if (m_mode != OpenMode::Writer && !migrate()) { // the server's connection migrated it
+    if (m_mode == OpenMode::Reader && (!pragma.exec(u"PRAGMA query_only = 1"_s) || !installTimeLimit())) {
+        const QSqlError error = pragma.lastError();
+        pragma = QSqlQuery();
+        closeDatabase();
+        return fail(u"cannot open a reader's connection"_s, error);
+    }
+    if (m_mode != OpenMode::Writer && m_mode != OpenMode::Reader &&
+        !migrate()) { // the server's connection migrated it
         closeDatabase();
         return false;
     }
     return true;
+}
+
+bool SqlMessageStore::installTimeLimit()
+{
+    const QVariant handle = m_db.driver()->handle();
+    if (!handle.isValid() || qstrcmp(handle.typeName(), "sqlite3*") != 0)
+        return false;
+    sqlite3 *db = *static_cast<sqlite3 *const *>(handle.constData());
+    // Every thousand virtual-machine instructions SQLite asks whether to go
+    // on: a clock read per thousand, a few percent of a search at most.
+    sqlite3_progress_handler(
+        db, 1000,
+        [](void *store) -> int { return static_cast<SqlMessageStore *>(store)->queryTimedOut() ? 1 : 0; },
+        this);
+    return true;
+}
+
+void SqlMessageStore::startQueryClock()
+{
+    m_queryDeadline = m_timeLimit.count() > 0 ? QDeadlineTimer(m_timeLimit) : QDeadlineTimer::Forever;
+}
+
+bool SqlMessageStore::queryTimedOut() const
+{
+    return m_queryDeadline.hasExpired();
 }
 
 bool SqlMessageStore::prepareStatements()
@@ -1402,6 +1450,22 @@ bool SqlMessageStore::holdDirectMessages(const QString &recipient, const QList<q
     return true;
 }
 
+MessageStore::WriterFactory SqlMessageStore::readerFactory(std::chrono::milliseconds timeLimit) const
+{
+    if (!m_open || (m_backend == Backend::SQLite && m_path == u":memory:"_s) || m_mode != OpenMode::Server)
+        return {};
+    return [path = m_path, shared = m_shared, timeLimit](QString *error) -> std::unique_ptr<MessageStore> {
+        auto reader = std::make_unique<SqlMessageStore>(path, OpenMode::Reader);
+        reader->m_shared = shared;
+        reader->m_timeLimit = timeLimit;
+        if (!reader->open()) {
+            *error = reader->errorString();
+            return nullptr;
+        }
+        return reader;
+    };
+}
+
 MessageStore::WriterFactory SqlMessageStore::writerFactory() const
 {
     if (!m_open || (m_backend == Backend::SQLite && m_path == u":memory:"_s) || m_mode != OpenMode::Server)
@@ -1980,6 +2044,15 @@ std::optional<QList<qint64>> SqlMessageStore::search(const SearchQuery &query)
 {
     if (!ready())
         return std::nullopt;
+    if (const int stallMs = m_shared->searchStallMs; stallMs > 0) {
+        // PostgreSQL: a statement that takes that long (statement_timeout cancels it).
+        if (m_backend == Backend::SQLite)
+            QThread::msleep(stallMs);
+        else if (QSqlQuery sleep(m_db); !sleep.exec(u"SELECT pg_sleep(%1)"_s.arg(stallMs / 1000.0))) {
+            fail(u"cannot search"_s, sleep.lastError());
+            return std::nullopt;
+        }
+    }
     QSqlQuery select(m_db);
     if (!runSearch(query, nullptr, &select))
         return std::nullopt;

@@ -2,6 +2,7 @@
 
 #include "server/messagestore.h"
 
+#include <QDeadlineTimer>
 #include <QElapsedTimer>
 #include <QSqlDatabase>
 #include <QSqlQuery>
@@ -53,6 +54,7 @@ public:
         Server,         ///< the one natterd of this file: takes its lock, checkpoints the WAL
         Administration, ///< natterd's administration commands, beside a running server
         Writer,         ///< a Server's second connection, for its writer thread (writerFactory())
+        Reader,         ///< a Server's read-only connection, for a reader thread (readerFactory())
     };
 
     /// location: an SQLite file, ":memory:" for a throw-away store, or a
@@ -89,6 +91,9 @@ public:
     /// A connection in Writer mode to the same file, sharing the size cap
     /// (max_page_count is per connection); none for ":memory:".
     WriterFactory writerFactory() const override;
+    WriterFactory readerFactory(std::chrono::milliseconds timeLimit) const override;
+    void startQueryClock() override;
+    bool queryTimedOut() const override;
     std::optional<std::optional<Message>> message(qint64 id) override;
     std::optional<MessageUpdate> editMessage(qint64 id, const QString &text,
                                              const QStringList &mentions) override;
@@ -137,6 +142,9 @@ public:
     /// benchmarks only (natterd: NATTERD_COMMIT_STALL_FOR_TESTING=MS[/PERIOD_MS]).
     void setCommitStallForTesting(std::chrono::milliseconds stall,
                                   std::chrono::milliseconds every = std::chrono::milliseconds(0));
+    /// Makes every search wait stall before it reads (on whichever connection
+    /// runs it), as one over a huge history would take. Tests only.
+    void setSearchStallForTesting(std::chrono::milliseconds stall);
 
     /// Makes a database file as a natterd of schema version `version` left it
     /// (for migration tests: open() then migrates it like a real one).
@@ -159,6 +167,8 @@ private:
     bool prepareStatements();
     void resetStatements();
     bool setUpPostgresSession();
+    /// SQLite Reader: a query stops (SQLITE_INTERRUPT) once the job's time limit has passed.
+    bool installTimeLimit();
     /// Open, and (PostgreSQL, after a failure) still connected or connected again.
     bool ready();
     bool reconnectIfLost();
@@ -203,6 +213,7 @@ private:
         std::atomic<int> commitStallMs{0};
         std::atomic<int> commitStallEveryMs{0};
         std::atomic<qint64> lastStallMs{0};
+        std::atomic<int> searchStallMs{0};
     };
     /// Applies the shared size cap to this connection if it changed.
     bool applyMaximumSize();
@@ -213,7 +224,9 @@ private:
     std::shared_ptr<Shared> m_shared = std::make_shared<Shared>();
     qint64 m_appliedMaximumBytes = 0;
     QString m_linkEncryption;
-    QElapsedTimer m_sinceCheckpoint; // Writer: its own checkpoints, so that the WAL restarts
+    QElapsedTimer m_sinceCheckpoint;          // Writer: its own checkpoints, so that the WAL restarts
+    std::chrono::milliseconds m_timeLimit{0}; // Reader: of each job's reads
+    QDeadlineTimer m_queryDeadline{QDeadlineTimer::Forever};
     QString m_connectionName;
     std::unique_ptr<SqlAccountStore> m_accounts;
     std::unique_ptr<QLockFile> m_lock;

@@ -140,6 +140,7 @@ private Q_SLOTS:
     void storeFailureIsReportedAndNothingPushed();
     void shutdownClosesClientsWith1001();
     void aHugeHistoryPageIsCutNotDropped();
+    void heavyHistoryPagesCostTheirWeight();
     void aPingFloodFromANonReaderIsDropped();
     void endlessRefusedRequestsCloseTheConnection();
     void framesBeyondTheInputBudgetCloseTheConnection();
@@ -862,6 +863,36 @@ void TestChatServer::shutdownClosesClientsWith1001()
     QVERIFY(bob->waitForDisconnected());
     QCOMPARE(bob->socket().closeCode(), QWebSocketProtocol::CloseCodeGoingAway);
     QTRY_COMPARE(finished.size(), 1);
+}
+
+void TestChatServer::heavyHistoryPagesCostTheirWeight()
+{
+    // A 44-byte request for a 1 MiB page, 146 times a second, kept a core
+    // busy: history pages were not rate-limited at all. Now a page costs a
+    // token per 64 KiB beyond the first 64 KiB, after it is answered.
+    QVERIFY(storeBeforeStart(200, [](int) {
+        return draft(u"codeial"_s, {}, User{u"Mallory"_s, u"m@x.org"_s}, QString(4000, QChar(1)));
+    }));
+    ServerConfig config = testConfig();
+    config.rateLimit = 1;
+    config.rateBurst = 40;
+    startServer(config);
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s}); // a 1 MiB page: 15 tokens
+    QVERIFY(bob);
+    int pages = 0;
+    std::optional<Error> refused;
+    for (int i = 0; i < 20 && !refused; ++i) {
+        bob->send(HistoryRequest{u"codeial"_s, {}, std::nullopt, std::nullopt, 200});
+        QVERIFY(QTest::qWaitFor([bob] { return bob->count<History>() + bob->count<Error>() > 0; }));
+        pages += bob->takeFirst<History>() ? 1 : 0;
+        refused = bob->takeFirst<Error>();
+    }
+    QVERIFY2(refused, "twenty pages of 1 MiB in a row were all answered");
+    QCOMPARE(refused->code, ErrorCode::RateLimited);
+    QCOMPARE(refused->request, u"history"_s);
+    QVERIFY2(pages >= 1 && pages <= 3,
+             qPrintable(QString::number(pages))); // 40 tokens: the join's page and two more
+    QVERIFY(bob->isConnected());
 }
 
 void TestChatServer::aHugeHistoryPageIsCutNotDropped()

@@ -44,6 +44,10 @@ private Q_SLOTS:
     void searchPagesWithoutRepeats();
     void searchFilters();
     void searchRefusesWhatWouldStallTheServer();
+    void aLongSearchHoldsUpNobodyElse();
+    void aSearchPastTheTimeLimitIsRefused();
+    void busyReadersAnswerRateLimited();
+    void leavingDuringASearchHarmsNobody();
     void badQueriesAreRefused_data();
     void badQueriesAreRefused();
 
@@ -1077,6 +1081,143 @@ void TestConversations::searchRefusesWhatWouldStallTheServer()
     QVERIFY2(limited, qPrintable(u"%1 searches in a row were all answered"_s.arg(answered)));
     QCOMPARE(limited->code, ErrorCode::RateLimited);
     QVERIFY2(answered < 20, qPrintable(QString::number(answered)));
+}
+
+void TestConversations::aLongSearchHoldsUpNobodyElse()
+{
+    // 30 searches of 1.65 s each from one account held the one event-loop
+    // thread for 59 s: another user's echo waited as long.
+    TestClient *ann = signedIn(u"Ann"_s, u"ann@x.org"_s, {u"general"_s});
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@x.org"_s, {u"general"_s});
+    QVERIFY(ann && bob);
+    say(ann, u"general"_s, u"the quarterly numbers"_s);
+    ann->frames.clear();
+    m_server->store()->setSearchStallForTesting(std::chrono::milliseconds(1500));
+    SearchRequest request;
+    request.query = u"quarterly"_s;
+    ann->send(request);
+    ann->send(SendMessage{u"general"_s, {}, u"after my search"_s, u"ann-after"_s});
+
+    // Bob is answered while Ann's search is read.
+    QCOMPARE(say(bob, u"general"_s, u"meanwhile"_s).text, u"meanwhile"_s);
+    QCOMPARE(ann->count<SearchResults>(), 0);
+    const auto indexOf = [ann](const std::function<bool(const Codec::ServerFrame &)> &holds) {
+        const auto it = std::find_if(ann->frames.cbegin(), ann->frames.cend(), holds);
+        return it == ann->frames.cend() ? qsizetype(-1) : it - ann->frames.cbegin();
+    };
+    const auto isHers = [](const Codec::ServerFrame &frame) {
+        const auto *received = std::get_if<ReceiveMessage>(&frame);
+        return received && received->message.clientId == u"ann-after"_s;
+    };
+    QCOMPARE(indexOf(isHers), -1); // what she sent after the search waits for its answer
+
+    // Then her answers, in the order she asked.
+    QVERIFY(ann->waitFor<SearchResults>(10000));
+    QTRY_VERIFY(indexOf(isHers) >= 0);
+    QVERIFY(indexOf([](const Codec::ServerFrame &frame) {
+                return std::holds_alternative<SearchResults>(frame);
+            }) < indexOf(isHers));
+    m_server->store()->setSearchStallForTesting(std::chrono::milliseconds(0));
+}
+
+void TestConversations::aSearchPastTheTimeLimitIsRefused()
+{
+    ServerConfig config = TestServer::defaultConfig();
+    config.rateLimit = 0;
+    config.readTimeLimit = std::chrono::milliseconds(300);
+    m_server = std::make_unique<TestServer>(config);
+    QVERIFY(m_server->start());
+    TestClient *ann = signedIn(u"Ann"_s, u"ann@x.org"_s, {u"general"_s});
+    QVERIFY(ann);
+    // Enough matches that reading them takes SQLite past its first progress check.
+    for (int i = 0; i < 300; ++i)
+        ann->send(SendMessage{u"general"_s, {}, u"quarterly report %1"_s.arg(i), u"q-%1"_s.arg(i)});
+    QTRY_COMPARE_WITH_TIMEOUT(ann->count<ReceiveMessage>(), 300, 20000);
+
+    m_server->store()->setSearchStallForTesting(std::chrono::milliseconds(600));
+    SearchRequest request;
+    request.query = u"quarterly"_s;
+    ann->send(request);
+    const auto refused = ann->waitFor<Error>(10000);
+    QVERIFY(refused);
+    QCOMPARE(refused->code, ErrorCode::BadQuery);
+    QVERIFY2(refused->message.contains(u"too long"_s), qPrintable(refused->message));
+    QCOMPARE(ann->count<SearchResults>(), 0);
+
+    // The reader's connection is fine for the next one.
+    m_server->store()->setSearchStallForTesting(std::chrono::milliseconds(0));
+    const auto found = search(ann, u"quarterly"_s);
+    QVERIFY(found);
+    QVERIFY(!found->results.isEmpty());
+}
+
+void TestConversations::busyReadersAnswerRateLimited()
+{
+    ServerConfig config = TestServer::defaultConfig();
+    config.rateLimit = 0;
+    config.readerThreads = 1;
+    config.maxQueuedReads = 1;
+    m_server = std::make_unique<TestServer>(config);
+    QVERIFY(m_server->start());
+    QList<TestClient *> people;
+    for (const QString &name : {u"Ann"_s, u"Bob"_s, u"Carol"_s, u"Dan"_s}) {
+        TestClient *client = signedIn(name, name.toLower() + u"@x.org"_s, {u"general"_s});
+        QVERIFY(client);
+        people.append(client);
+    }
+    say(people.constFirst(), u"general"_s, u"the quarterly numbers"_s);
+    m_server->store()->setSearchStallForTesting(std::chrono::milliseconds(1000));
+    SearchRequest request;
+    request.query = u"quarterly"_s;
+    for (TestClient *client : std::as_const(people)) {
+        client->frames.clear();
+        client->send(request);
+    }
+    // One runs, one waits, the others are told the server is busy, at once.
+    int refused = 0;
+    for (TestClient *client : std::as_const(people)) {
+        QVERIFY(QTest::qWaitFor(
+            [client] { return client->count<SearchResults>() + client->count<Error>() > 0; }, 10000));
+        if (const auto error = client->takeFirst<Error>()) {
+            QCOMPARE(error->code, ErrorCode::RateLimited);
+            QVERIFY2(error->message.contains(u"busy"_s), qPrintable(error->message));
+            ++refused;
+        }
+    }
+    QVERIFY2(refused >= 2 && refused <= 3, qPrintable(QString::number(refused)));
+    QCOMPARE(people.constFirst()->count<SearchResults>(), 1); // the first is always among those answered
+
+    // Once they are free, everyone is answered again.
+    m_server->store()->setSearchStallForTesting(std::chrono::milliseconds(0));
+    for (TestClient *client : std::as_const(people)) {
+        client->frames.clear();
+        const auto found = search(client, u"quarterly"_s);
+        QVERIFY(found);
+        QCOMPARE(found->results.size(), 1);
+    }
+}
+
+void TestConversations::leavingDuringASearchHarmsNobody()
+{
+    TestClient *ann = signedIn(u"Ann"_s, u"ann@x.org"_s, {u"general"_s});
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@x.org"_s, {u"general"_s});
+    QVERIFY(ann && bob);
+    say(ann, u"general"_s, u"the quarterly numbers"_s);
+    m_server->store()->setSearchStallForTesting(std::chrono::milliseconds(500));
+    SearchRequest request;
+    request.query = u"quarterly"_s;
+    ann->send(request);
+    ann->send(SendMessage{u"general"_s, {}, u"never handled"_s, u"gone-1"_s});
+    ann->socket().abort(); // gone while the reader works for her
+    QTRY_COMPARE(m_server->server()->sessionCount(), 1);
+    // Her answer has nobody to go to; Bob's search comes after it on the same reader.
+    const auto found = search(bob, u"quarterly"_s);
+    QVERIFY(found);
+    QCOMPARE(found->results.size(), 1);
+    m_server->store()->setSearchStallForTesting(std::chrono::milliseconds(0));
+    QCOMPARE(say(bob, u"general"_s, u"still here"_s).text, u"still here"_s);
+    QCOMPARE(m_server->databaseValue(u"SELECT COUNT(*) FROM messages WHERE client_id = 'gone-1'"_s).toInt(),
+             0);
 }
 
 QTEST_GUILESS_MAIN(TestConversations)
