@@ -220,7 +220,7 @@ int main(int argc, char *argv[])
             bobIn = true;
         if (type != u"receive_message"_s)
             return;
-        const QString id = frame.value(u"message"_s).toObject().value(u"client_id"_s).toString();
+        const QString id = frame.value(u"client_id"_s).toString();
         const auto it = sentAt.constFind(id);
         if (it == sentAt.cend())
             return;
@@ -255,6 +255,8 @@ int main(int argc, char *argv[])
             if (type == u"history"_s) {
                 for (const QJsonValue message : frame.value(u"messages"_s).toArray())
                     newest = std::max(newest, qint64(message.toObject().value(u"id"_s).toDouble()));
+                if (frame.value(u"room"_s) != u"general"_s)
+                    return; // an answer to nothing she asked
                 idle[i] = true;
             } else if (type == u"search_results"_s || type == u"people"_s) {
                 ++answered;

@@ -369,6 +369,11 @@ private:
     std::pair<TokenBucket *, TokenBucket *> rateBucketsOf(ClientSession *session);
     /// Takes weight tokens from both, into debt if need be: for what an answer turned out to cost.
     void chargeRate(ClientSession *session, double weight);
+    /// Takes units of text from the sender's account's and address's hourly
+    /// write budgets and, for a direct message to an address without an
+    /// account (held until it is claimed), one from the sender's budget for
+    /// those; answers rate_limited and says false when one is spent.
+    bool takeWriteBudget(ClientSession *session, const QString &to, qsizetype units, const QString &clientId);
     /// What a directory page costs: the rows the store skips to reach it.
     double directoryCost(int offset) const;
     void removeFromRoom(ClientSession *session, const QString &room);
@@ -428,11 +433,13 @@ private:
     qint64 m_accountChanges = -1;
     qint64 m_clockOffsetMs = 0;
     PasswordHasher *m_hasher;
-    LoginThrottle m_throttle;                     ///< wrong passwords per address, any account
-    LoginThrottle m_pairThrottle;                 ///< ... per address and account
-    AccountPacer m_accountPacer;                  ///< ... per account, from anywhere
-    QHash<QString, TokenBucket> m_accountBuckets; // by email: outlive connections
-    QHash<QString, TokenBucket> m_addressBuckets; // by IP address
+    LoginThrottle m_throttle;                      ///< wrong passwords per address, any account
+    LoginThrottle m_pairThrottle;                  ///< ... per address and account
+    AccountPacer m_accountPacer;                   ///< ... per account, from anywhere
+    QHash<QString, TokenBucket> m_accountBuckets;  // by email: outlive connections
+    QHash<QString, TokenBucket> m_addressBuckets;  // by IP address
+    QHash<QString, TokenBucket> m_writeBudgets;    // text stored, by email and by "@" + address
+    QHash<QString, TokenBucket> m_strangerBudgets; // held messages to unclaimed addresses, by sender
     qint64 m_lastCommitNs = std::numeric_limits<qint64>::min() / 2;
 
     QSet<ClientSession *> m_sessions;

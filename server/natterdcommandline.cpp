@@ -99,6 +99,11 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
         u"Direct messages held for one offline user; more are refused until they have been online "
         u"(default: %1; 0 = no cap)."_s.arg(defaults.maxHeldPerRecipient),
         u"count"_s, QString::number(defaults.maxHeldPerRecipient));
+    const QCommandLineOption maxWrite(
+        u"max-write-per-hour"_s,
+        u"Message text one account may have stored in an hour, in MiB (four times that per address; "
+        u"default: %1; 0 = no limit, as with --rate-limit 0)."_s.arg(defaults.writeMiBPerHour),
+        u"MiB"_s, QString::number(defaults.writeMiBPerHour));
     const QCommandLineOption maxUpload(
         u"max-upload-bytes"_s,
         u"Largest file one may share, in bytes (default: %1, 2 GiB)."_s.arg(defaults.maxUploadBytes),
@@ -182,13 +187,13 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
     const QCommandLineOption fingerprint(
         u"fingerprint"_s,
         u"Print the SHA-256 fingerprint of the certificate (same --db or --tls-cert) and exit."_s);
-    parser.addOptions({host,           port,        db,           name,         maxText,
-                       maxFrame,       rateLimit,   rateBurst,    maxInputRate, retentionDays,
-                       maxHeld,        maxQueue,    pingInterval, idleTimeout,  commitWindow,
-                       discoveryPort,  noDiscovery, verbose,      registration, maxPerAddress,
-                       maxConnections, allowOrigin, tlsCert,      tlsKey,       noTls,
-                       fingerprint,    maxDbSize,   maxUpload,    quota,        maxUploads,
-                       threads,        files,       redis,        trustedProxy});
+    parser.addOptions({host,          port,           db,          name,         maxText,
+                       maxFrame,      rateLimit,      rateBurst,   maxInputRate, retentionDays,
+                       maxHeld,       maxWrite,       maxQueue,    pingInterval, idleTimeout,
+                       commitWindow,  discoveryPort,  noDiscovery, verbose,      registration,
+                       maxPerAddress, maxConnections, allowOrigin, tlsCert,      tlsKey,
+                       noTls,         fingerprint,    maxDbSize,   maxUpload,    quota,
+                       maxUploads,    threads,        files,       redis,        trustedProxy});
     parser.setApplicationDescription(
         parser.applicationDescription() +
         u"\n\nAdministration, beside a running server (passwords are read from "
@@ -270,6 +275,8 @@ std::optional<NatterdOptions> parseNatterdArguments(const QStringList &arguments
     if (!number(maxHeld, 0, 1e9, &value) || value != std::floor(value))
         return usageError(u"--max-held: give a whole number, 0 for no cap"_s);
     config.maxHeldPerRecipient = int(value);
+    if (!number(maxWrite, 0, 1e9, &config.writeMiBPerHour))
+        return usageError(u"--max-write-per-hour: give MiB, 0 for no limit"_s);
     if (!number(maxDbSize, 0, 1e9, &value) || value != std::floor(value))
         return usageError(u"--max-db-size: give whole MiB, 0 for no limit"_s);
     options.maxDatabaseBytes = qint64(value) * 1024 * 1024;

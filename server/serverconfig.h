@@ -117,6 +117,13 @@ struct ServerConfig
     /// Direct messages held for one offline recipient; more are refused
     /// (inbox_full) until they have been online. 0: no cap.
     int maxHeldPerRecipient = 10'000;
+    /// Message text (UTF-16 code units, about bytes) one account may have
+    /// stored in an hour, in MiB, all of it at once if it likes; four times
+    /// that per address. 0, or a rateLimit of 0: no limit.
+    double writeMiBPerHour = 64;
+    /// Direct messages held, per sender and hour, for addresses that have no
+    /// account yet (held until someone claims the address); 0: no limit.
+    int heldForStrangersPerHour = 100;
 
     /// Where shared files are kept (natterd: beside the database, in
     /// DATABASE.files); empty: this server keeps no files.

@@ -148,6 +148,8 @@ private Q_SLOTS:
     void retentionDeletesOldMessagesAtStart();
     void aLongBacklogOfHeldMessagesArrivesWhole();
     void heldMessagesAreCappedPerRecipient();
+    void whatOnePersonStoresIsBoundedPerHour();
+    void messagesHeldForUnclaimedAddressesAreBounded();
     void craftedFramesGetTheDocumentedAnswer_data();
     void craftedFramesGetTheDocumentedAnswer();
     void controlAndDirectionCharactersAreKeptAsText();
@@ -1143,6 +1145,60 @@ void TestChatServer::heldMessagesAreCappedPerRecipient()
     QVERIFY(stored);
     QCOMPARE(stored->message.clientId, u"c-9"_s);
     QCOMPARE(bob->count<Error>(), 0);
+}
+
+void TestChatServer::whatOnePersonStoresIsBoundedPerHour()
+{
+    // One address with four accounts wrote ~5.9 GB an hour within the message rate.
+    ServerConfig config = testConfig();
+    config.writeMiBPerHour = 40'000.0 / (1024 * 1024); // ten messages of 4,000 characters
+    startServer(config);
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s, {u"codeial"_s});
+    QVERIFY(bob);
+    for (int i = 0; i < 12; ++i)
+        bob->send(SendMessage{u"codeial"_s, {}, QString(4000, u'x'), u"w-%1"_s.arg(i)});
+    QVERIFY(QTest::qWaitFor([bob] { return bob->count<ReceiveMessage>() + bob->count<Error>() == 12; }));
+    QCOMPARE(bob->count<ReceiveMessage>(), 10);
+    const auto refused = bob->waitFor<Error>();
+    QCOMPARE(refused->code, ErrorCode::RateLimited);
+    QCOMPARE(refused->clientId, u"w-10"_s);
+    QVERIFY2(refused->message.contains(u"in the last hour"_s), qPrintable(refused->message));
+    QCOMPARE(countInDatabase(u"SELECT COUNT(*) FROM messages"_s), 10);
+    // A short word still costs its length only; another account has its own budget.
+    TestClient *carol = connectedClient(u"Carol"_s, u"carol@x.org"_s, {u"codeial"_s});
+    QVERIFY(carol);
+    QCOMPARE(sendAndReceive(carol, u"codeial"_s, u"hi"_s).text, u"hi"_s);
+}
+
+void TestChatServer::messagesHeldForUnclaimedAddressesAreBounded()
+{
+    // 200 direct messages to 200 made-up addresses were all held, each
+    // under --max-held, which counts per recipient.
+    ServerConfig config = testConfig();
+    config.heldForStrangersPerHour = 5;
+    startServer(config);
+    TestClient *carol = connectedClient(u"Carol"_s, u"carol@x.org"_s); // has an account, then leaves
+    QVERIFY(carol);
+    carol->socket().close();
+    QTRY_COMPARE(m_server->sessionCount(), 0);
+    TestClient *bob = connectedClient(u"Bob"_s, u"bob@x.org"_s);
+    QVERIFY(bob);
+    for (int i = 0; i < 8; ++i)
+        bob->send(SendMessage{{}, u"nobody%1@x.org"_s.arg(i), u"hello"_s, u"s-%1"_s.arg(i)});
+    QVERIFY(QTest::qWaitFor([bob] { return bob->count<ReceiveMessage>() + bob->count<Error>() == 8; }));
+    QCOMPARE(bob->count<ReceiveMessage>(), 5);
+    const auto refused = bob->waitFor<Error>();
+    QCOMPARE(refused->code, ErrorCode::RateLimited);
+    QCOMPARE(refused->clientId, u"s-5"_s);
+    QVERIFY2(refused->message.contains(u"nobody5@x.org has no account"_s), qPrintable(refused->message));
+    QCOMPARE(countInDatabase(u"SELECT COUNT(*) FROM held_direct"_s), 5);
+    // Someone with an account is written to as before, offline or not.
+    bob->frames.clear();
+    bob->send(SendMessage{{}, u"carol@x.org"_s, u"are you there?"_s, u"c-1"_s});
+    const auto held = bob->waitFor<ReceiveMessage>();
+    QVERIFY(held);
+    QCOMPARE(held->message.clientId, u"c-1"_s);
+    QCOMPARE(countInDatabase(u"SELECT COUNT(*) FROM held_direct"_s), 6);
 }
 
 void TestChatServer::craftedFramesGetTheDocumentedAnswer_data()
