@@ -273,13 +273,15 @@ QJsonArray usersToJson(const QList<User> &users)
     return array;
 }
 
-QJsonObject listRequestJson(const QString &prefix, int offset, int limit)
+QJsonObject listRequestJson(const QString &prefix, int offset, int limit, const QString &after)
 {
     QJsonObject object{{QLatin1String("limit"), limit}};
     if (!prefix.isEmpty())
         object.insert(QLatin1String("prefix"), prefix);
     if (offset > 0)
         object.insert(QLatin1String("offset"), offset);
+    if (!after.isEmpty())
+        object.insert(QLatin1String("after"), after);
     return object;
 }
 
@@ -897,9 +899,12 @@ Result<ClientFrame> decodeClientFrameGeneral(const QByteArray &utf8)
         const int offset = int(reader.optionalInteger(QLatin1String("offset"), 0, 0, MaxListOffset));
         const int limit =
             int(reader.optionalInteger(QLatin1String("limit"), DefaultListLimit, 1, MaxListLimit));
+        const QString after = reader.boundedString(QLatin1String("after"), MaxListCursorLength);
+        if (!after.isEmpty() && offset > 0)
+            return Error{ErrorCode::BadField, QStringLiteral("give offset or after, not both"), type, {}, {}};
         if (type == Type::ListRooms)
-            return finish(reader, ListRooms{prefix, offset, limit});
-        return finish(reader, ListPeople{prefix, offset, limit});
+            return finish(reader, ListRooms{prefix, offset, limit, after});
+        return finish(reader, ListPeople{prefix, offset, limit, after});
     }
     if (type == Type::WatchPresence) {
         WatchPresence watch;
@@ -1136,6 +1141,7 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
             list.rooms.append(summary);
         }
         list.hasMore = object.value(QLatin1String("has_more")).toBool();
+        list.next = reader.optionalString(QLatin1String("next"));
         return finishServer(reader, std::move(list));
     }
     if (type == Type::People) {
@@ -1149,6 +1155,7 @@ Result<ServerFrame> decodeServerFrame(const QByteArray &utf8)
                 Person{readUser(reader, user), user.value(QLatin1String("online")).toBool()});
         }
         people.hasMore = object.value(QLatin1String("has_more")).toBool();
+        people.next = reader.optionalString(QLatin1String("next"));
         return finishServer(reader, std::move(people));
     }
     if (type == Type::Presence) {
@@ -1295,10 +1302,12 @@ QJsonObject toJson(const ClientFrame &frame)
                 return withType(Type::Typing, object);
             },
             [](const ListRooms &list) {
-                return withType(Type::ListRooms, listRequestJson(list.prefix, list.offset, list.limit));
+                return withType(Type::ListRooms,
+                                listRequestJson(list.prefix, list.offset, list.limit, list.after));
             },
             [](const ListPeople &list) {
-                return withType(Type::ListPeople, listRequestJson(list.prefix, list.offset, list.limit));
+                return withType(Type::ListPeople,
+                                listRequestJson(list.prefix, list.offset, list.limit, list.after));
             },
             [](const WatchPresence &watch) {
                 return withType(Type::WatchPresence,
@@ -1490,10 +1499,13 @@ QJsonObject toJson(const ServerFrame &frame)
                         room.insert(QLatin1String("last_ts"), Message::formatTimestamp(summary.lastActivity));
                     rooms.append(room);
                 }
-                return withType(Type::RoomList, {{QLatin1String("prefix"), list.prefix},
-                                                 {QLatin1String("offset"), list.offset},
-                                                 {QLatin1String("rooms"), rooms},
-                                                 {QLatin1String("has_more"), list.hasMore}});
+                QJsonObject object{{QLatin1String("prefix"), list.prefix},
+                                   {QLatin1String("offset"), list.offset},
+                                   {QLatin1String("rooms"), rooms},
+                                   {QLatin1String("has_more"), list.hasMore}};
+                if (!list.next.isEmpty())
+                    object.insert(QLatin1String("next"), list.next);
+                return withType(Type::RoomList, object);
             },
             [](const People &people) {
                 QJsonArray users;
@@ -1502,10 +1514,13 @@ QJsonObject toJson(const ServerFrame &frame)
                     user.insert(QLatin1String("online"), person.online);
                     users.append(user);
                 }
-                return withType(Type::People, {{QLatin1String("prefix"), people.prefix},
-                                               {QLatin1String("offset"), people.offset},
-                                               {QLatin1String("users"), users},
-                                               {QLatin1String("has_more"), people.hasMore}});
+                QJsonObject object{{QLatin1String("prefix"), people.prefix},
+                                   {QLatin1String("offset"), people.offset},
+                                   {QLatin1String("users"), users},
+                                   {QLatin1String("has_more"), people.hasMore}};
+                if (!people.next.isEmpty())
+                    object.insert(QLatin1String("next"), people.next);
+                return withType(Type::People, object);
             },
             [](const Presence &presence) {
                 return withType(Type::Presence, {{QLatin1String("user"), presence.user.toJson()},

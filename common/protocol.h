@@ -40,13 +40,14 @@ inline constexpr qsizetype MaxInviteLength = 64;
 inline constexpr int DefaultListLimit = 50; ///< list_rooms, list_people
 inline constexpr int MaxListLimit = 200;
 inline constexpr int MaxListOffset = 100'000;
-inline constexpr qsizetype MaxListPrefixLength = 64; ///< UTF-8 bytes
-inline constexpr int MaxWatchedUsers = 200;          ///< watch_presence
-inline constexpr int MaxMentions = 50;               ///< emails in one message's mentions
-inline constexpr int MaxReactionsPerMessage = 20;    ///< different emoji on one message
-inline constexpr int MaxReactionUsers = 50;          ///< users listed per emoji on the wire (count has all)
-inline constexpr qsizetype MaxEmojiBytes = 64;       ///< UTF-8 bytes of one reaction's emoji
-inline constexpr int MaxUnreadCount = 999;           ///< unread counts stop here ("999 or more")
+inline constexpr qsizetype MaxListPrefixLength = 64;  ///< UTF-8 bytes
+inline constexpr qsizetype MaxListCursorLength = 320; ///< UTF-8 bytes of list_rooms' and list_people's after
+inline constexpr int MaxWatchedUsers = 200;           ///< watch_presence
+inline constexpr int MaxMentions = 50;                ///< emails in one message's mentions
+inline constexpr int MaxReactionsPerMessage = 20;     ///< different emoji on one message
+inline constexpr int MaxReactionUsers = 50;           ///< users listed per emoji on the wire (count has all)
+inline constexpr qsizetype MaxEmojiBytes = 64;        ///< UTF-8 bytes of one reaction's emoji
+inline constexpr int MaxUnreadCount = 999;            ///< unread counts stop here ("999 or more")
 inline constexpr int DefaultChangesLimit = 100;
 inline constexpr int MaxChangesLimit = 200;
 inline constexpr qint64 MaxThumbnailBytes = 256 * 1024; ///< upload_begin with thumbnail: true
@@ -334,6 +335,7 @@ struct ListRooms
     QString prefix; ///< names starting with it (case-insensitive); empty: all
     int offset = 0;
     int limit = DefaultListLimit;
+    QString after = {}; ///< the previous page's next: the page after it, read by key (offset 0)
 };
 
 /// list_people {prefix?, offset?, limit?}: everyone with an account here whose
@@ -343,6 +345,7 @@ struct ListPeople
     QString prefix;
     int offset = 0;
     int limit = DefaultListLimit;
+    QString after = {}; ///< the previous page's next: the page after it, read by key (offset 0)
 };
 
 /// watch_presence {emails}: this connection is told (presence) when these
@@ -635,6 +638,7 @@ struct RoomList
     int offset = 0;
     QList<RoomSummary> rooms;
     bool hasMore = false;
+    QString next = {}; ///< with has_more: the after of the next page
 };
 
 /// One user in people.
@@ -652,6 +656,7 @@ struct People
     int offset = 0;
     QList<Person> people;
     bool hasMore = false;
+    QString next = {}; ///< with has_more: the after of the next page
 };
 
 /// presence {user, online, known}: the answer to watch_presence (one per

@@ -80,8 +80,10 @@ public:
     virtual bool setDisabled(const QString &email, bool disabled) = 0;
     virtual std::optional<QList<Account>> accounts() = 0;
     /// Enabled accounts whose email, name or a word of the name starts with
-    /// prefix (ASCII case-insensitive), by name; offset and limit page them.
-    virtual std::optional<QList<Account>> findAccounts(const QString &prefix, int offset, int limit) = 0;
+    /// prefix (ASCII case-insensitive), by name; offset and limit page them,
+    /// or (after, an email) the page after that account's place, read by key.
+    virtual std::optional<QList<Account>> findAccounts(const QString &prefix, int offset, int limit,
+                                                       const QString &after = {}) = 0;
 
     /// Stores a new device token by its hash; returns its id.
     virtual std::optional<qint64> addToken(const QString &email, const QByteArray &tokenHash,
@@ -116,9 +118,9 @@ public:
     virtual bool removeRoomMember(const QString &room, const QString &email) = 0;
 
     /// The rooms email may see (public ones, and private ones it is a member
-    /// of) whose names start with prefix, by name.
+    /// of) whose names start with prefix, by name; after: only those after that name.
     virtual std::optional<QList<RoomEntry>> listRooms(const QString &prefix, const QString &email, int offset,
-                                                      int limit) = 0;
+                                                      int limit, const QString &after = {}) = 0;
     /// Puts a room people entered into the directory (nothing if it is there).
     virtual bool noteRoom(const QString &room) = 0;
 

@@ -192,18 +192,30 @@ std::optional<QList<Account>> SqlAccountStore::accounts()
     return result;
 }
 
-std::optional<QList<Account>> SqlAccountStore::findAccounts(const QString &prefix, int offset, int limit)
+std::optional<QList<Account>> SqlAccountStore::findAccounts(const QString &prefix, int offset, int limit,
+                                                            const QString &after)
 {
     // Not a null QString: that binds as NULL, and NULL matches nothing.
     const QString lower = prefix.isNull() ? u""_s : prefix.toLower();
+    QVariantList values{lower, lower, lower, lower};
+    // After an account: from its place in the index of (lower(name), email)
+    // on, whatever the page's depth (an offset makes the store walk every
+    // row before it).
+    QString from;
+    if (!after.isEmpty()) {
+        from = u" AND (lower(name), email) > (SELECT lower(name), email FROM accounts WHERE email = ?)"_s;
+        values.append(after);
+    }
+    values.append(limit);
+    values.append(offset);
     CachedStatement query(m_statements);
-    if (!exec(
-            query,
-            QLatin1String(AccountColumns) +
-                u"WHERE disabled = 0 AND (? = '' OR substr(email, 1, length(?)) = ?"
-                u" OR %1(' ' || lower(name), ' ' || CAST(? AS TEXT)) > 0)"
-                u" ORDER BY lower(name), email LIMIT ? OFFSET ?"_s.arg(m_postgres ? u"strpos"_s : u"instr"_s),
-            {lower, lower, lower, lower, limit, offset}))
+    if (!exec(query,
+              QLatin1String(AccountColumns) +
+                  u"WHERE disabled = 0 AND (? = '' OR substr(email, 1, length(?)) = ?"
+                  u" OR %1(' ' || lower(name), ' ' || CAST(? AS TEXT)) > 0)%2"
+                  u" ORDER BY lower(name), email LIMIT ? OFFSET ?"_s.arg(
+                      m_postgres ? u"strpos"_s : u"instr"_s, from),
+              values))
         return std::nullopt;
     QList<Account> result;
     while (query->next())
@@ -384,17 +396,22 @@ std::optional<QStringList> SqlAccountStore::privateRoomsOf(const QString &email)
 }
 
 std::optional<QList<RoomEntry>> SqlAccountStore::listRooms(const QString &prefix, const QString &email,
-                                                           int offset, int limit)
+                                                           int offset, int limit, const QString &after)
 {
+    QVariantList values{prefix.isNull() ? u""_s : prefix, prefix.isNull() ? u""_s : prefix, email};
+    if (!after.isEmpty())
+        values.append(after);
+    values.append(limit);
+    values.append(offset);
     CachedStatement query(m_statements);
     if (!exec(query,
               u"SELECT r.name, p.name IS NOT NULL, r.last_ts FROM rooms r LEFT JOIN private_rooms p ON "
               u"p.name = r.name"
               u" WHERE substr(r.name, 1, length(?)) = ?"
               u" AND (p.name IS NULL OR EXISTS (SELECT 1 FROM room_members m WHERE m.room = r.name AND "
-              u"m.email = ?))"
-              u" ORDER BY r.name LIMIT ? OFFSET ?"_s,
-              {prefix.isNull() ? u""_s : prefix, prefix.isNull() ? u""_s : prefix, email, limit, offset}))
+              u"m.email = ?))%1"
+              u" ORDER BY r.name LIMIT ? OFFSET ?"_s.arg(after.isEmpty() ? QString() : u" AND r.name > ?"_s),
+              values))
         return std::nullopt;
     QList<RoomEntry> result;
     while (query->next()) {

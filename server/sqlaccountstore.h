@@ -34,7 +34,8 @@ public:
     bool setName(const QString &email, const QString &name) override;
     bool setDisabled(const QString &email, bool disabled) override;
     std::optional<QList<Account>> accounts() override;
-    std::optional<QList<Account>> findAccounts(const QString &prefix, int offset, int limit) override;
+    std::optional<QList<Account>> findAccounts(const QString &prefix, int offset, int limit,
+                                               const QString &after = {}) override;
 
     std::optional<qint64> addToken(const QString &email, const QByteArray &tokenHash,
                                    const QString &device) override;
@@ -57,7 +58,7 @@ public:
     bool addRoomMember(const QString &room, const QString &email) override;
     bool removeRoomMember(const QString &room, const QString &email) override;
     std::optional<QList<RoomEntry>> listRooms(const QString &prefix, const QString &email, int offset,
-                                              int limit) override;
+                                              int limit, const QString &after = {}) override;
     bool noteRoom(const QString &room) override;
 
     /// Changes when another process signalled a change of accounts or tokens

@@ -39,7 +39,7 @@ class WalCheckpointer;
 class SqlMessageStore final : public MessageStore
 {
 public:
-    static constexpr int SchemaVersion = 8;
+    static constexpr int SchemaVersion = 9;
 
     enum class Backend
     {

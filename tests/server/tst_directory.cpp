@@ -29,6 +29,7 @@ private Q_SLOTS:
     void refusesBadRequests();
     void listsAndWatchesCountAgainstTheRateLimit();
     void deepDirectoryPagesCostMore();
+    void theDirectoryPagesByKey();
 
 private:
     TestClient *signedIn(const QString &name, const QString &email);
@@ -349,6 +350,67 @@ void TestDirectory::deepDirectoryPagesCostMore()
     QCOMPARE(alice.waitFor<Error>()->request, u"list_rooms"_s);
     // First pages still come: they cost one token each.
     QVERIFY(answer<People>(&alice, ListPeople{{}, 0, 50}));
+}
+
+void TestDirectory::theDirectoryPagesByKey()
+{
+    // An offset makes the store walk every row before the page (offset
+    // 49,000 of 50,000 accounts cost 396 ms); "after" starts at the previous
+    // page's last entry, by the index, at the cost of a first page.
+    {
+        SqlMessageStore seed(m_dir.filePath(u"keyset.db"_s));
+        QVERIFY(seed.open());
+        for (int i = 0; i < 130; ++i) {
+            const QString number = u"%1"_s.arg(i, 3, 10, QChar(u'0'));
+            QVERIFY(seed.accounts()->createAccount(
+                Account{u"p%1@x.org"_s.arg(number), u"Person %1"_s.arg(number), {}, false, {}}));
+        }
+        for (int i = 0; i < 70; ++i)
+            QVERIFY(seed.accounts()->noteRoom(u"room-%1"_s.arg(i, 3, 10, QChar(u'0'))));
+    }
+    // Eight tokens: four pages of people and three of rooms, one each, whatever their depth.
+    const std::unique_ptr<ChatServer> server = serverWithBudget(8, u"keyset.db"_s);
+    QVERIFY(server);
+    TestClient alice;
+    QVERIFY(alice.open(server->serverPort()) && alice.hello(u"Alice"_s, u"alice@x.org"_s));
+
+    QStringList emails;
+    QString after;
+    for (int pages = 0; pages == 0 || !after.isEmpty(); ++pages) {
+        QVERIFY(pages < 4);
+        const auto page = answer<People>(&alice, ListPeople{{}, 0, 50, after});
+        QVERIFY(page);
+        for (const Person &person : page->people)
+            emails.append(person.user.email);
+        QCOMPARE(page->hasMore, !page->next.isEmpty());
+        after = page->next;
+    }
+    QStringList expected{u"alice@x.org"_s}; // "alice" comes before "person ..."
+    for (int i = 0; i < 130; ++i)
+        expected.append(u"p%1@x.org"_s.arg(i, 3, 10, QChar(u'0')));
+    QCOMPARE(emails, expected); // everyone once, in order
+
+    QStringList rooms;
+    after.clear();
+    for (int pages = 0; pages == 0 || !after.isEmpty(); ++pages) {
+        QVERIFY(pages < 3);
+        const auto page = answer<RoomList>(&alice, ListRooms{{}, 0, 30, after});
+        QVERIFY(page);
+        for (const RoomSummary &room : page->rooms)
+            rooms.append(room.room);
+        after = page->next;
+    }
+    QCOMPARE(rooms.size(), 70);
+    QCOMPARE(rooms.constFirst(), u"room-000"_s);
+    QCOMPARE(rooms.constLast(), u"room-069"_s);
+    QCOMPARE(QSet<QString>(rooms.cbegin(), rooms.cend()).size(), 70);
+
+    // Both ways of paging at once is a mistake, and says so.
+    alice.send(ListPeople{{}, 50, 50, u"p010@x.org"_s});
+    const auto refused = alice.waitFor<Error>();
+    QVERIFY(refused);
+    QCOMPARE(refused->code, ErrorCode::BadField);
+    QCOMPARE(refused->request, u"list_people"_s);
 }
 
 QTEST_GUILESS_MAIN(TestDirectory)
