@@ -633,7 +633,8 @@ void ChatServer::signInWithPassword(ClientSession *session, const Hello &hello, 
     session->setAuthenticating(true);
     QPointer<ClientSession> guard(session);
     m_hasher->verify(
-        account.passwordHash, hello.password, session, [this, guard, hello, email](bool matches) {
+        account.passwordHash, hello.password, session,
+        [this, guard, hello, email](bool matches) {
             ClientSession *session = guard;
             if (!session || session->isDropping())
                 return;
@@ -657,45 +658,50 @@ void ChatServer::signInWithPassword(ClientSession *session, const Hello &hello, 
                 return;
             }
             completeSignIn(session, hello, current, *tokenId, token);
-        });
+        },
+        {u'@' + session->address(), email});
 }
 
 void ChatServer::registerAccount(ClientSession *session, const Hello &hello, const QString &email)
 {
     session->setAuthenticating(true);
     QPointer<ClientSession> guard(session);
-    m_hasher->hash(hello.password, session, [this, guard, hello, email](const QString &hash) {
-        ClientSession *session = guard;
-        if (!session || session->isDropping())
-            return;
-        AccountStore *accounts = m_store->accounts();
-        Account account;
-        account.email = email;
-        account.name = hello.user.name;
-        account.passwordHash = hash;
-        const bool needsInvite = m_config.registration == ServerConfig::Registration::Invite;
-        if (hash.isEmpty() || (needsInvite && !accounts->useInvite(hello.invite))) {
-            refuseSignIn(session, hash.isEmpty() ? ErrorCode::InternalError : ErrorCode::BadCredentials,
-                         hash.isEmpty() ? u"the password could not be stored; try again"_s
-                                        : badCredentialsMessage(),
-                         email);
-            return;
-        }
-        if (!accounts->createAccount(account)) {
-            // Someone else claimed the email meanwhile.
-            refuseSignIn(session, ErrorCode::BadCredentials, badCredentialsMessage());
-            return;
-        }
-        qCInfo(lcNatterServer).noquote() << "new account" << email;
-        const QString token = PasswordHasher::newToken();
-        const std::optional<qint64> tokenId =
-            accounts->addToken(email, PasswordHasher::tokenHash(token), hello.device);
-        if (!tokenId) {
-            refuseSignIn(session, ErrorCode::InternalError, u"the sign-in could not be stored; try again"_s);
-            return;
-        }
-        completeSignIn(session, hello, account, *tokenId, token);
-    });
+    m_hasher->hash(hello.password, session,
+                   [this, guard, hello, email](const QString &hash) {
+                       ClientSession *session = guard;
+                       if (!session || session->isDropping())
+                           return;
+                       AccountStore *accounts = m_store->accounts();
+                       Account account;
+                       account.email = email;
+                       account.name = hello.user.name;
+                       account.passwordHash = hash;
+                       const bool needsInvite = m_config.registration == ServerConfig::Registration::Invite;
+                       if (hash.isEmpty() || (needsInvite && !accounts->useInvite(hello.invite))) {
+                           refuseSignIn(session,
+                                        hash.isEmpty() ? ErrorCode::InternalError : ErrorCode::BadCredentials,
+                                        hash.isEmpty() ? u"the password could not be stored; try again"_s
+                                                       : badCredentialsMessage(),
+                                        email);
+                           return;
+                       }
+                       if (!accounts->createAccount(account)) {
+                           // Someone else claimed the email meanwhile.
+                           refuseSignIn(session, ErrorCode::BadCredentials, badCredentialsMessage());
+                           return;
+                       }
+                       qCInfo(lcNatterServer).noquote() << "new account" << email;
+                       const QString token = PasswordHasher::newToken();
+                       const std::optional<qint64> tokenId =
+                           accounts->addToken(email, PasswordHasher::tokenHash(token), hello.device);
+                       if (!tokenId) {
+                           refuseSignIn(session, ErrorCode::InternalError,
+                                        u"the sign-in could not be stored; try again"_s);
+                           return;
+                       }
+                       completeSignIn(session, hello, account, *tokenId, token);
+                   },
+                   {u'@' + session->address(), email});
 }
 
 void ChatServer::completeSignIn(ClientSession *session, const Hello &hello, const Account &account,
@@ -928,7 +934,8 @@ void ChatServer::handle(ClientSession *session, const ChangePassword &change)
                              return;
                          }
                          setNew();
-                     });
+                     },
+                     {u'@' + session->address(), email});
 }
 
 void ChatServer::handle(ClientSession *session, const JoinRoom &join)
@@ -1830,8 +1837,8 @@ void ChatServer::handle(ClientSession *session, const ListRooms &list)
         return;
     readOffLoop(
         session, Type::ListRooms, [this, session, list, email = session->user().email](MessageStore &store) {
-            const std::optional<QList<RoomEntry>> rooms =
-                store.accounts()->listRooms(list.prefix.toLower(), email, list.offset, list.limit + 1);
+            const std::optional<QList<RoomEntry>> rooms = store.accounts()->listRooms(
+                list.prefix.toLower(), email, list.offset, list.limit + 1, list.after);
             const bool timedOut = store.queryTimedOut();
             return std::function<void()>([this, session, list, rooms, timedOut] {
                 if (!rooms) {
@@ -1847,6 +1854,8 @@ void ChatServer::handle(ClientSession *session, const ListRooms &list)
                     const int online = room == m_rooms.cend() ? 0 : int(room->connectionsByUser.size());
                     answer.rooms.append(RoomSummary{entry.name, entry.isPrivate, online, entry.lastActivity});
                 }
+                if (answer.hasMore)
+                    answer.next = answer.rooms.constLast().room;
                 session->sendFrame(answer);
             });
         });
@@ -1858,7 +1867,7 @@ void ChatServer::handle(ClientSession *session, const ListPeople &list)
         return;
     readOffLoop(session, Type::ListPeople, [this, session, list](MessageStore &store) {
         const std::optional<QList<Account>> accounts =
-            store.accounts()->findAccounts(list.prefix.trimmed(), list.offset, list.limit + 1);
+            store.accounts()->findAccounts(list.prefix.trimmed(), list.offset, list.limit + 1, list.after);
         const bool timedOut = store.queryTimedOut();
         return std::function<void()>([this, session, list, accounts, timedOut] {
             if (!accounts) {
@@ -1877,6 +1886,8 @@ void ChatServer::handle(ClientSession *session, const ListPeople &list)
                 answer.people.append(
                     Person{user, online != m_users.cend() || m_remoteOnline.contains(account.email)});
             }
+            if (answer.hasMore)
+                answer.next = answer.people.constLast().user.email;
             session->sendFrame(answer);
         });
     });

@@ -97,13 +97,29 @@ bool PasswordHasher::verifyNow(const QString &hash, const QString &password) con
 
 template<class Result>
 void PasswordHasher::runInPool(std::function<Result()> work, QObject *context,
-                               std::function<void(Result)> done)
+                               std::function<void(Result)> done, const Keys &keys)
 {
+    // Fair queuing by key: the n-th request of a key waiting goes behind the
+    // first requests of every other key (the pool runs higher priorities
+    // first, equal ones in order).
+    int priority = 0;
+    {
+        QMutexLocker locker(&m_queuedMutex);
+        for (const QString &key : keys)
+            priority -= m_queued[key]++;
+    }
     QPointer<QObject> target(context);
-    m_pool.start([this, work = std::move(work), target, done = std::move(done)] {
+    const auto task = [this, work = std::move(work), target, done = std::move(done), keys] {
         if (m_background)
             lowerThisThreadsPriority();
         const Result result = work();
+        {
+            QMutexLocker locker(&m_queuedMutex);
+            for (const QString &key : keys) {
+                if (auto it = m_queued.find(key); it != m_queued.end() && --*it <= 0)
+                    m_queued.erase(it);
+            }
+        }
         // Back on the hasher's thread (which the pool's tasks never outlive),
         // where the context can be checked safely.
         QMetaObject::invokeMethod(
@@ -113,20 +129,22 @@ void PasswordHasher::runInPool(std::function<Result()> work, QObject *context,
                     done(result);
             },
             Qt::QueuedConnection);
-    });
+    };
+    m_pool.start(task, priority);
 }
 
 void PasswordHasher::hash(const QString &password, QObject *context,
-                          std::function<void(const QString &)> done)
+                          std::function<void(const QString &)> done, const Keys &keys)
 {
     runInPool<QString>([this, password] { return hashNow(password); }, context,
-                       [done = std::move(done)](QString result) { done(result); });
+                       [done = std::move(done)](QString result) { done(result); }, keys);
 }
 
 void PasswordHasher::verify(const QString &hash, const QString &password, QObject *context,
-                            std::function<void(bool)> done)
+                            std::function<void(bool)> done, const Keys &keys)
 {
-    runInPool<bool>([this, hash, password] { return verifyNow(hash, password); }, context, std::move(done));
+    runInPool<bool>([this, hash, password] { return verifyNow(hash, password); }, context, std::move(done),
+                    keys);
 }
 
 QString PasswordHasher::newToken()

@@ -71,6 +71,7 @@ private Q_SLOTS:
     void loginThrottleCountsWithinItsWindow();
     void aStrangersGuessesLockOutNoTokenNorAnotherAccount();
     void guessingOneAccountFromManyAddressesIsPaced();
+    void aBurstOfGuessesDoesNotQueueOtherSignIns();
     void rateBudgetOutlivesTheConnection();
     void foreignOriginIsRefusedWith403_data();
     void foreignOriginIsRefusedWith403();
@@ -670,6 +671,29 @@ void TestSignIn::loginThrottleCountsWithinItsWindow()
     QVERIFY(!throttle.isLocked(address, 130'010 + 300'000));
     throttle.prune(130'010 + 300'000 + 120'000);
     QCOMPARE(throttle.size(), 0);
+}
+
+void TestSignIn::aBurstOfGuessesDoesNotQueueOtherSignIns()
+{
+    // A real sign-in waited 9 s behind a burst of 64 wrong guesses: the
+    // hashes ran first come, first served. Now a request waits only behind
+    // those queued for its own address and account.
+    PasswordHasher hasher(PasswordHasher::Cost::Interactive, false);
+    hasher.setThreadCountForTesting(1);
+    const QString hash = hasher.hashNow(u"the real one"_s);
+    QStringList order;
+    QObject context;
+    const PasswordHasher::Keys attacker{u"@10.0.0.66"_s, u"alice@x.org"_s};
+    hasher.verify(
+        hash, u"guess 0"_s, &context, [&order](bool) { order.append(u"guess"_s); }, attacker);
+    for (int i = 1; i < 10; ++i)
+        hasher.verify(
+            hash, u"guess %1"_s.arg(i), &context, [&order](bool) { order.append(u"guess"_s); }, attacker);
+    hasher.verify(hash, u"the real one"_s, &context,
+                  [&order](bool matches) { order.append(matches ? u"bob"_s : u"bob refused"_s); },
+                  {u"@10.0.0.7"_s, u"bob@x.org"_s});
+    QTRY_COMPARE_WITH_TIMEOUT(order.size(), 11, 30000);
+    QVERIFY2(order.indexOf(u"bob"_s) >= 0 && order.indexOf(u"bob"_s) <= 2, qPrintable(order.join(u", "_s)));
 }
 
 void TestSignIn::rateBudgetOutlivesTheConnection()
