@@ -241,7 +241,9 @@ std::optional<qint64> SqlMessageStore::storageUsed(const QString &sender)
     if (!ready())
         return std::nullopt;
     QSqlQuery select(m_db);
-    select.prepare(u"SELECT COALESCE(SUM(f.size), 0) FROM messages m JOIN files f ON f.id = m.file_id"
+    // A message's thumbnail counts as well as its file.
+    select.prepare(u"SELECT COALESCE(SUM(f.size + COALESCE(t.size, 0)), 0) FROM messages m"
+                   u" JOIN files f ON f.id = m.file_id LEFT JOIN files t ON t.id = m.thumbnail_id"
                    u" WHERE m.sender_email = ? AND m.file_id IS NOT NULL"_s);
     select.bindValue(0, sender);
     if (!select.exec() || !select.next()) {

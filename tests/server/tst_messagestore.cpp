@@ -52,6 +52,7 @@ private Q_SLOTS:
     void accountsTokensAndInvites();
     void privateRoomsAndTheDirectory();
     void filesAreKeptOncePerContent();
+    void thumbnailsCountInTheQuota();
     void aWriterConnectionSharesTheStore();
 
 private:
@@ -643,6 +644,23 @@ void TestMessageStore::privateRoomsAndTheDirectory()
     QVERIFY(accounts->removeRoomMember(u"board"_s, Bob.email));
     QVERIFY(!accounts->removeRoomMember(u"board"_s, Bob.email));
     QCOMPARE(accounts->listRooms(u"co"_s, Bob.email, 1, 10)->size(), 1); // paged
+}
+
+void TestMessageStore::thumbnailsCountInTheQuota()
+{
+    // A thumbnail is a file too (up to 256 KiB): it was left out of the sum.
+    const auto store = openStore();
+    QVERIFY(store);
+    const auto photo = store->addFile(FileRecord{0, QString(64, u'b'), 5000, u"image/png"_s, Bob.email});
+    const auto thumbnail = store->addFile(FileRecord{0, QString(64, u'c'), 300, u"image/png"_s, Bob.email});
+    QVERIFY(photo && thumbnail);
+    MessageDraft carrying = roomDraft(u"a photo"_s);
+    carrying.message.attachment =
+        Attachment{photo->id,      u"photo.png"_s,    5000,
+                   u"image/png"_s, QString(64, u'b'), ImageInfo{640, 480, thumbnail->id}};
+    QVERIFY(store->append({carrying}));
+    QCOMPARE(store->storageUsed(Bob.email), 5300);
+    QCOMPARE(store->storageUsed(Carol.email), 0);
 }
 
 void TestMessageStore::filesAreKeptOncePerContent()
