@@ -1,6 +1,7 @@
 #include "common/messagelistmodel.h"
 
 #include "common/logging.h"
+#include "common/validation.h"
 
 #include <algorithm>
 
@@ -21,7 +22,38 @@ void sortUniqueById(QList<Message> &messages)
 
 MessageListModel::MessageListModel(QObject *parent)
     : QAbstractListModel(parent)
-{}
+{
+    connect(this, &QAbstractItemModel::rowsInserted, this,
+            [this](const QModelIndex &, int first, int last) { noteSenders(first, last); });
+    connect(this, &QAbstractItemModel::rowsRemoved, this, &MessageListModel::recountSenders);
+    connect(this, &QAbstractItemModel::modelReset, this, &MessageListModel::recountSenders);
+}
+
+void MessageListModel::noteSenders(int first, int last)
+{
+    bool newlyShared = false;
+    for (int row = first; row <= last && row < m_rows.size(); ++row) {
+        const User &from = m_rows.at(row).message.from;
+        QSet<QString> &emails = m_emailsByName[from.name.toCaseFolded()];
+        const qsizetype before = emails.size();
+        emails.insert(from.email.toLower());
+        newlyShared = newlyShared || (before == 1 && emails.size() == 2);
+    }
+    if (newlyShared && !m_rows.isEmpty())
+        Q_EMIT dataChanged(index(0), index(int(m_rows.size()) - 1), {SenderLabelRole, LayoutKeyRole});
+}
+
+void MessageListModel::recountSenders()
+{
+    m_emailsByName.clear();
+    noteSenders(0, int(m_rows.size()) - 1);
+}
+
+bool MessageListModel::sharesName(const User &sender) const
+{
+    const auto emails = m_emailsByName.constFind(sender.name.toCaseFolded());
+    return emails != m_emailsByName.cend() && emails->size() > 1;
+}
 
 MessageListModel::~MessageListModel() = default;
 
@@ -48,6 +80,11 @@ QVariant MessageListModel::data(const QModelIndex &index, int role) const
         return message.to;
     case SenderNameRole:
         return message.from.name;
+    case SenderLabelRole:
+        return sharesName(message.from)
+                   ? QStringLiteral("%1 (%2)").arg(message.from.name,
+                                                   Validation::displayableEmail(message.from.email))
+                   : message.from.name;
     case SenderEmailRole:
         return message.from.email;
     case TimestampRole:

@@ -6,6 +6,7 @@
 
 #include <QHash>
 #include <QList>
+#include <QSet>
 #include <optional>
 
 namespace Natter {
@@ -92,6 +93,9 @@ public:
                                    ///< row's file has a name, and a file id once uploaded)
         TransferRole,              ///< Natter::Transfer of the row's file
         LayoutKeyRole,             ///< Natter::RowLayoutKey
+        /// QString: the sender's name, with their email when someone else in
+        /// the rows goes by the same name (a copied "Alice" is told apart).
+        SenderLabelRole,
     };
     Q_ENUM(Role)
 
@@ -191,6 +195,11 @@ Q_SIGNALS:
     void newerMessagesRequested(qint64 afterId);
 
 private:
+    /// Counts the senders of rows first..last by name; when a name comes to
+    /// be shared, every row's label changes.
+    void noteSenders(int first, int last);
+    void recountSenders();
+    bool sharesName(const User &sender) const;
     struct Row
     {
         Message message;
@@ -212,9 +221,10 @@ private:
     void transferChanged(const QList<int> &rows);
 
     QList<Row> m_rows;
-    QHash<QString, Transfer> m_uploads;  // by client id
-    QHash<qint64, Transfer> m_downloads; // by file id
-    int m_storedCount = 0;               // rows [0, m_storedCount) are stored, the rest is the outbox
+    QHash<QString, QSet<QString>> m_emailsByName; // case-folded name -> emails of senders in the rows
+    QHash<QString, Transfer> m_uploads;           // by client id
+    QHash<qint64, Transfer> m_downloads;          // by file id
+    int m_storedCount = 0; // rows [0, m_storedCount) are stored, the rest is the outbox
     QString m_ownEmail;
     bool m_hasOlder = false;
     bool m_fetchingOlder = false;

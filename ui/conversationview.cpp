@@ -463,7 +463,7 @@ void ConversationView::showMessageMenu(const QPoint &position)
     if (link.isValid())
         menu.addAction(tr("Copy Link"), this,
                        [link] { QGuiApplication::clipboard()->setText(link.toString()); });
-    const QString sender = index.data(MessageListModel::SenderNameRole).toString();
+    const QString sender = index.data(MessageListModel::SenderLabelRole).toString();
     const QString email = index.data(MessageListModel::SenderEmailRole).toString();
     if (!isOwn)
         menu.addAction(tr("Message %1 Directly").arg(sender), this,

@@ -665,7 +665,7 @@ MessageDelegate::Layout MessageDelegate::layout(const QStyleOptionViewItem &opti
     const bool group = startsGroup(index, &newDay);
     const LayoutKey key{
         cacheKey(index, group, newDay),
-        qHashMulti(0, displayText(index), index.data(MessageListModel::SenderNameRole).toString())};
+        qHashMulti(0, displayText(index), index.data(MessageListModel::SenderLabelRole).toString())};
     if (const Layout *cached = m_layouts.object(key))
         return *cached;
     Layout l = m_style == Style::Compact ? compactLayout(option, index) : bubbleLayout(option, index);
@@ -963,7 +963,7 @@ void MessageDelegate::paint(QPainter *painter, const QStyleOptionViewItem &optio
         painter->setFont(m.senderFont);
         const QString email = index.data(MessageListModel::SenderEmailRole).toString();
         painter->setPen(senderColor(email, palette));
-        const QString name = index.data(MessageListModel::SenderNameRole).toString();
+        const QString name = index.data(MessageListModel::SenderLabelRole).toString();
         painter->drawText(l.sender, Qt::AlignLeft | Qt::AlignVCenter,
                           QFontMetrics(m.senderFont).elidedText(name, Qt::ElideRight, l.sender.width()));
     }
@@ -1134,7 +1134,7 @@ MessageDelegate::Layout MessageDelegate::compactLayout(const QStyleOptionViewIte
         // Whole pixels, rounded up: elision measures in fractions.
         const QFontMetricsF senderMetrics(m.senderFont);
         const int nameWidth = std::min(int(std::ceil(senderMetrics.horizontalAdvance(
-                                           index.data(MessageListModel::SenderNameRole).toString()))) +
+                                           index.data(MessageListModel::SenderLabelRole).toString()))) +
                                            1,
                                        std::max(0, textWidth - timeWidth - m.padH));
         l.sender = QRect(x, y, nameWidth, m.lineHeight);
@@ -1219,8 +1219,9 @@ void MessageDelegate::paintCompact(QPainter *painter, const QStyleOptionViewItem
     if (l.showSender) {
         painter->setFont(m.senderFont);
         painter->setPen(senderColor(email, palette));
+        const QString label = index.data(MessageListModel::SenderLabelRole).toString();
         painter->drawText(l.sender, Qt::AlignLeft | Qt::AlignVCenter,
-                          QFontMetrics(m.senderFont).elidedText(name, Qt::ElideRight, l.sender.width()));
+                          QFontMetrics(m.senderFont).elidedText(label, Qt::ElideRight, l.sender.width()));
     }
     if (l.showSender || hovered) {
         painter->setFont(m.smallFont);

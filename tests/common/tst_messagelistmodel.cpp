@@ -55,6 +55,7 @@ private Q_SLOTS:
     void appendsABatchInOneInsertion();
     void exposesRoles();
     void theLayoutKeyFollowsChanges();
+    void aCopiedNameShowsItsEmail();
     void skipsMessagesSeenBefore();
     void fillsGapsInIdOrder();
     void outboxBecomesSentInPlace();
@@ -77,6 +78,29 @@ void TestMessageListModel::init()
     m_model->setOwnEmail(Bob.email);
     m_tester =
         new QAbstractItemModelTester(m_model, QAbstractItemModelTester::FailureReportingMode::QtTest, this);
+}
+
+void TestMessageListModel::aCopiedNameShowsItsEmail()
+{
+    // eve@evil.example calling herself "Carol" looked like Carol in the room.
+    const auto label = [this](int row) {
+        return m_model->index(row).data(MessageListModel::SenderLabelRole).toString();
+    };
+    m_model->addMessages({stored(1), stored(2, Bob)});
+    QCOMPARE(label(0), u"Carol"_s);
+    QCOMPARE(label(1), u"Bob"_s);
+    QSignalSpy changed(m_model, &QAbstractItemModel::dataChanged);
+    m_model->addMessages({stored(3, User{u"carol"_s, u"eve@evil.example"_s})});
+    // Both Carols are told apart, the real one's earlier rows too; Bob is as he was.
+    QCOMPARE(label(0), u"Carol (carol@x.org)"_s);
+    QCOMPARE(label(2), u"carol (eve@evil.example)"_s);
+    QCOMPARE(label(1), u"Bob"_s);
+    QCOMPARE(changed.size(), 1); // once, for every row: a view lays them out again
+    QCOMPARE(m_model->index(0).data(MessageListModel::SenderNameRole).toString(), u"Carol"_s);
+    // Once the copy's rows are gone, the name is Carol's alone again.
+    m_model->clear();
+    m_model->addMessages({stored(4)});
+    QCOMPARE(label(0), u"Carol"_s);
 }
 
 void TestMessageListModel::cleanup()
