@@ -13,11 +13,13 @@
 #include "ui/imageviewer.h"
 #include "ui/mainwindow.h"
 #include "ui/plaintext.h"
+#include "ui/safeimage.h"
 #include "ui/searchpanel.h"
 #include "ui/trayicon.h"
 #include "ui/welcomedialog.h"
 
 #include <QApplication>
+#include <QBuffer>
 #include <QClipboard>
 #include <QCryptographicHash>
 #include <QDesktopServices>
@@ -25,6 +27,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHostInfo>
+#include <QImageReader>
 #include <QImageWriter>
 #include <QInputDialog>
 #include <QMessageBox>
@@ -1243,9 +1246,16 @@ void AppController::openAttachment(const ConversationKey &key, const Message &me
                     [this, id = attachment.fileId] { m_viewers.remove(id); });
             // The thumbnail at once, the image itself when it is here.
             if (QFile file(fileCache().thumbnailPath(attachment.image.thumbnailId));
-                attachment.image.thumbnailId > 0 && file.open(QIODevice::ReadOnly))
-                viewer->setPreview(QImage::fromData(file.readAll()),
+                attachment.image.thumbnailId > 0 && file.open(QIODevice::ReadOnly)) {
+                // Someone else's bytes: decoded only within a thumbnail's bounds.
+                QBuffer buffer;
+                buffer.setData(file.readAll());
+                buffer.open(QIODevice::ReadOnly);
+                QImageReader reader(&buffer);
+                const QSize limit(Protocol::MaxThumbnailSide, Protocol::MaxThumbnailSide);
+                viewer->setPreview(SafeImage::read(reader, limit, limit).image,
                                    QSize(attachment.image.width, attachment.image.height));
+            }
         }
         if (!local.isEmpty()) {
             viewer->setImagePath(local);

@@ -149,9 +149,9 @@ QPixmap AttachmentImages::moviePicture(const QString &path, const QSize &pixels)
     if (it == m_movies.end()) {
         // An animation is small: one that declares more is shown as a still
         // (decoded within SafeImage's bounds), not decoded frame after frame.
-        constexpr qint64 MaxAnimationPixels = 4'000'000;
         if (const QSize declared = QImageReader(path).size();
-            !declared.isValid() || qint64(declared.width()) * declared.height() > MaxAnimationPixels) {
+            !declared.isValid() ||
+            qint64(declared.width()) * declared.height() > SafeImage::MaxAnimationPixels) {
             m_stills.insert(path);
             return localPicture(path, pixels);
         }

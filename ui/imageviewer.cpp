@@ -3,6 +3,7 @@
 #include "ui/safeimage.h"
 
 #include <QAction>
+#include <QApplication>
 #include <QHBoxLayout>
 #include <QImageReader>
 #include <QKeySequence>
@@ -10,9 +11,11 @@
 #include <QLocale>
 #include <QMovie>
 #include <QPainter>
+#include <QPointer>
 #include <QPushButton>
 #include <QScrollArea>
 #include <QScrollBar>
+#include <QThreadPool>
 #include <QToolButton>
 #include <QVBoxLayout>
 #include <QWheelEvent>
@@ -126,31 +129,47 @@ void ImageViewer::setPreview(const QImage &preview, const QSize &fullSize)
     relayout();
 }
 
-bool ImageViewer::setImagePath(const QString &path)
+void ImageViewer::setImagePath(const QString &path)
 {
-    auto *movie = new QMovie(path, {}, this);
-    if (movie->isValid() && movie->frameCount() > 1) {
-        delete m_movie;
-        m_movie = movie;
-        connect(m_movie, &QMovie::frameChanged, m_canvas, qOverload<>(&QWidget::update));
-        m_movie->start();
-        m_image = m_movie->currentImage();
-    } else {
-        delete movie;
+    m_status->setText(tr("Opening the full size…"));
+    QThreadPool::globalInstance()->start([self = QPointer<ImageViewer>(this), path] {
         QImageReader reader(path);
         reader.setAutoTransform(true);
+        const QSize declared = reader.size();
+        const bool animated = reader.supportsAnimation() && reader.imageCount() > 1 && declared.isValid() &&
+                              qint64(declared.width()) * declared.height() <= SafeImage::MaxAnimationPixels;
         const SafeImage::Decoded decoded = SafeImage::read(reader);
-        if (decoded.image.isNull()) {
-            setError(tr("The image cannot be shown: %1").arg(decoded.error));
-            return false;
-        }
-        m_image = decoded.image;
+        QMetaObject::invokeMethod(
+            qApp,
+            [self, path, decoded, animated] {
+                if (self)
+                    self->showDecoded(path, decoded.image, decoded.error, animated);
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void ImageViewer::showDecoded(const QString &path, const QImage &image, const QString &error, bool animated)
+{
+    if (image.isNull()) {
+        setError(tr("The image cannot be shown: %1").arg(error));
+        return;
+    }
+    delete m_movie;
+    m_movie = nullptr;
+    m_image = image;
+    if (animated) {
+        // Small, checked: it plays.
+        m_movie = new QMovie(path, {}, this);
+        connect(m_movie, &QMovie::frameChanged, m_canvas, qOverload<>(&QWidget::update));
+        m_movie->start();
+        if (const QImage frame = m_movie->currentImage(); !frame.isNull())
+            m_image = frame;
     }
     m_fullSize = m_image.size();
     m_full = true;
     m_status->clear();
     relayout();
-    return true;
 }
 
 void ImageViewer::setProgress(qint64 done, qint64 total)

@@ -27,8 +27,10 @@ public:
 
     /// What to show while the image itself is on its way (a thumbnail).
     void setPreview(const QImage &preview, const QSize &fullSize);
-    /// The whole image is at path (an animated GIF plays). False if it cannot be read.
-    bool setImagePath(const QString &path);
+    /// The whole image is at path: decoded on a worker thread (someone
+    /// else's image may be large or hostile), then shown (an animated GIF
+    /// plays), or why it cannot be.
+    void setImagePath(const QString &path);
     /// The download of the image itself: bytes so far of total.
     void setProgress(qint64 done, qint64 total);
     /// The download failed: why.
@@ -52,6 +54,8 @@ protected:
 
 private:
     void relayout();
+    /// The worker's answer for path.
+    void showDecoded(const QString &path, const QImage &image, const QString &error, bool animated);
 
     class Canvas;
     Canvas *m_canvas;

@@ -18,6 +18,8 @@ namespace Natter::SafeImage {
 inline constexpr qint64 MaxPixels = 50'000'000;
 /// What decoding one image may allocate (QImageReader::setAllocationLimit()).
 inline constexpr int AllocationLimitMiB = 256;
+/// An animation larger than this is shown as a still (its first frame), not decoded frame after frame.
+inline constexpr qint64 MaxAnimationPixels = 4'000'000;
 
 struct Decoded
 {

@@ -5,6 +5,7 @@
 #include "common/textlinks.h"
 #include "tests/support/hostileimages.h"
 #include "ui/attachmentimages.h"
+#include "ui/imageviewer.h"
 #include "ui/messagedelegate.h"
 #include "ui/messagepalette.h"
 #include "ui/safeimage.h"
@@ -14,6 +15,7 @@
 #include <QFile>
 #include <QImage>
 #include <QImageReader>
+#include <QLabel>
 #include <QListView>
 #include <QLocale>
 #include <QPainter>
@@ -83,6 +85,7 @@ private Q_SLOTS:
     void thumbnailsAreAskedForOnceAndPainted();
     void animatedGifsPlayWhileShown();
     void hostileThumbnailsAreRefusedOffTheGuiThread();
+    void theImageViewerDecodesOffTheGuiThread();
     void findsLinks_data();
     void findsLinks();
     void clickingALinkActivatesIt();
@@ -694,6 +697,37 @@ void TestMessageDelegate::hostileThumbnailsAreRefusedOffTheGuiThread()
     photo.open(QIODevice::ReadOnly);
     QImageReader reader(&photo);
     QCOMPARE(SafeImage::read(reader, QSize(400, 300)).image.size(), QSize(400, 300)); // scaled while decoded
+}
+
+void TestMessageDelegate::theImageViewerDecodesOffTheGuiThread()
+{
+    // Opening someone's full-size image decoded it on the GUI thread: a
+    // photo of 50 million pixels held the window for as long as that took.
+    QTemporaryDir dir;
+    const auto write = [&dir](const QString &name, const QByteArray &data) {
+        QFile file(dir.filePath(name));
+        return file.open(QIODevice::WriteOnly) && file.write(data) == data.size() ? file.fileName()
+                                                                                  : QString();
+    };
+    const QString photo = write(u"photo.jpg"_s, HostileImages::greyJpeg(4000, 3000));
+    const QString hostile = write(u"hostile.jpg"_s, HostileImages::greyJpeg(20000, 20000));
+    QVERIFY(!photo.isEmpty() && !hostile.isEmpty());
+
+    ImageViewer viewer(u"photo.jpg"_s);
+    viewer.setImagePath(photo);
+    QVERIFY(!viewer.hasFullImage()); // not decoded here and now
+    QTRY_VERIFY(viewer.hasFullImage());
+    QCOMPARE(viewer.currentImage().size(), QSize(4000, 3000));
+
+    ImageViewer refusing(u"hostile.jpg"_s);
+    refusing.setImagePath(hostile);
+    const auto says = [&refusing](const QString &words) {
+        const QList<QLabel *> labels = refusing.findChildren<QLabel *>();
+        return std::any_of(labels.cbegin(), labels.cend(),
+                           [&words](const QLabel *label) { return label->text().contains(words); });
+    };
+    QTRY_VERIFY(says(u"cannot be shown"_s));
+    QVERIFY(!refusing.hasFullImage());
 }
 
 void TestMessageDelegate::animatedGifsPlayWhileShown()
