@@ -263,12 +263,19 @@ QStringList Composer::localFiles(const QMimeData *source)
 
 bool Composer::canInsertFromMimeData(const QMimeData *source) const
 {
+    if (!source || source->formats().isEmpty())
+        return false;
     return !localFiles(source).isEmpty() || source->hasImage() ||
            QPlainTextEdit::canInsertFromMimeData(source);
 }
 
 void Composer::insertFromMimeData(const QMimeData *source)
 {
+    // Nothing to paste (a session where nothing was copied, an empty drag):
+    // Qt 6.4's own insertFromMimeData reads the first of no formats and
+    // crashes, taking the draft with it.
+    if (!source || source->formats().isEmpty())
+        return;
     // Files are shared, not pasted as their paths; an image alone (a
     // screenshot) is shared as a picture, while text copied with a picture of
     // itself (a spreadsheet's cells) stays text.

@@ -90,6 +90,7 @@ private Q_SLOTS:
     void readingReportsTheLastVisibleMessage();
     void droppedFilesAreShared();
     void pastingShareImagesAndFilesButKeepsText();
+    void pastingOrDroppingNothingKeepsTheDraft();
     void thePaperclipIsThere();
 };
 
@@ -619,6 +620,35 @@ void TestMainWindow::droppedFilesAreShared()
     QDragEnterEvent nowhere(at, Qt::CopyAction, &files, Qt::LeftButton, Qt::NoModifier);
     QApplication::sendEvent(&window, &nowhere);
     QVERIFY(!nowhere.isAccepted());
+}
+
+void TestMainWindow::pastingOrDroppingNothingKeepsTheDraft()
+{
+    // Ctrl+V in a session where nothing was copied crashed the app (Qt
+    // 6.4.2's QWidgetTextControl::insertFromMimeData) and the draft was lost.
+    MessageListModel model;
+    MainWindow window;
+    QVERIFY(showGeneral(window, model));
+    Composer *composer = window.composer();
+    composer->setFocus();
+    QTest::keyClicks(composer, QStringLiteral("half a thought"));
+    QGuiApplication::clipboard()->setMimeData(new QMimeData); // nothing in it
+    QTest::keyClick(composer, Qt::Key_V, Qt::ControlModifier);
+    QCOMPARE(composer->toPlainText(), QStringLiteral("half a thought"));
+    // A drag that carries nothing, dropped on it.
+    QMimeData nothing;
+    const QPoint middle = composer->viewport()->rect().center();
+    QDragEnterEvent enter(middle, Qt::CopyAction, &nothing, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(composer->viewport(), &enter);
+    QDropEvent drop(middle, Qt::CopyAction, &nothing, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(composer->viewport(), &drop);
+    QCOMPARE(composer->toPlainText(), QStringLiteral("half a thought"));
+    // And the middle button's paste of an empty selection.
+    QTest::mouseClick(composer->viewport(), Qt::MiddleButton, {}, middle);
+    QCOMPARE(composer->toPlainText(), QStringLiteral("half a thought"));
+    // Typing goes on.
+    QTest::keyClicks(composer, QStringLiteral("!"));
+    QVERIFY(composer->toPlainText().endsWith(u'!'));
 }
 
 void TestMainWindow::pastingShareImagesAndFilesButKeepsText()
