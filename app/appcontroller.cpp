@@ -142,6 +142,15 @@ AppController::AppController(AppSettings settings, ClientOptions options,
             }
         });
     connect(m_window, &MainWindow::retryRequested, m_client, &ChatClient::retry);
+    connect(m_window, &MainWindow::draftChanged, this,
+            [this](const ConversationKey &key, const ComposerBar::Draft &draft) {
+                // In its row while the user is elsewhere; kept for the next start at once.
+                const ConversationKey current = m_window->currentConversation();
+                m_client->conversations()->setDraft(key, key == current ? QString() : draft.text);
+                m_client->conversations()->setDraft(current, {});
+                saveDrafts();
+                m_settings.sync();
+            });
     wireFiles();
     connect(m_window, &MainWindow::editRequested, this,
             [this](qint64 id, const QString &text, const QStringList &mentions) {
@@ -710,6 +719,7 @@ void AppController::join(const QUrl &url)
 {
     if (!m_host->isRunning())
         m_window->setHostingAddresses({});
+    saveDrafts(); // the drafts of the server left behind stay with it
     // Leave what was open on another server.
     for (const ConversationKey &key : m_client->openConversations()) {
         if (key.isRoom())
@@ -840,9 +850,19 @@ void AppController::openRestoredConversations()
         m_client->openRoom(DefaultRoom);
         current = ConversationKey::room(DefaultRoom);
     }
-    // What was written but not sent when the app last quit goes out now.
+    // What was written but not sent when the app last quit goes out now;
+    // what was left written in each conversation is there again.
     for (const Message &message : m_settings.outbox(server))
         m_client->restoreOutgoing(message);
+    QHash<QString, ComposerBar::Draft> drafts;
+    const QHash<QString, QByteArray> savedDrafts = m_settings.drafts(server);
+    for (auto it = savedDrafts.cbegin(); it != savedDrafts.cend(); ++it) {
+        if (const ComposerBar::Draft draft = ComposerBar::Draft::fromJson(it.value()); !draft.isEmpty())
+            drafts.insert(it.key(), draft);
+    }
+    m_window->setDrafts(drafts);
+    for (auto it = drafts.cbegin(); it != drafts.cend(); ++it)
+        m_client->conversations()->setDraft(ConversationKey::fromString(it.key()), it->text);
     if (!current.isValid() || !m_client->messages(current))
         current = m_client->openConversations().constFirst();
     setCurrentConversation(current);
@@ -1069,6 +1089,17 @@ QUrl AppController::messageLink(const ConversationKey &key, qint64 id)
     return url;
 }
 
+void AppController::saveDrafts()
+{
+    if (!m_client->serverUrl().isValid())
+        return;
+    QHash<QString, QByteArray> drafts;
+    const QHash<QString, ComposerBar::Draft> kept = m_window->drafts();
+    for (auto it = kept.cbegin(); it != kept.cend(); ++it)
+        drafts.insert(it.key(), it->toJson());
+    m_settings.setDrafts(m_client->serverUrl(), drafts);
+}
+
 void AppController::saveOutbox()
 {
     if (!m_client->serverUrl().isValid())
@@ -1086,6 +1117,7 @@ void AppController::saveSettings()
         m_settings.setOpenConversations(m_client->serverUrl(), open);
         m_settings.setOutbox(m_client->serverUrl(), m_client->allOutgoing());
         m_settings.setCurrentConversation(m_client->serverUrl(), m_window->currentConversation().toString());
+        saveDrafts();
     }
     m_settings.setWindowGeometry(m_window->saveGeometry());
     m_settings.sync();

@@ -103,6 +103,8 @@ Q_SIGNALS:
 private:
     /// Writes the unsent messages to disk (and syncs), so that a crash keeps them.
     void saveOutbox();
+    /// Keeps every conversation's draft in the settings (per server and profile).
+    void saveDrafts();
     bool runWelcomeDialog();
     void openRestoredConversations();
     void updateStatus();

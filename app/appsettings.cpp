@@ -169,6 +169,36 @@ void AppSettings::setOutbox(const QUrl &server, const QList<Message> &messages)
     m_settings->endArray();
 }
 
+QHash<QString, QByteArray> AppSettings::drafts(const QUrl &server) const
+{
+    QHash<QString, QByteArray> drafts;
+    const int count = m_settings->beginReadArray(serverGroup(server) + u"/drafts"_s);
+    for (int i = 0; i < count; ++i) {
+        m_settings->setArrayIndex(i);
+        const QString key = m_settings->value(u"key"_s).toString();
+        const QByteArray draft = m_settings->value(u"draft"_s).toByteArray();
+        if (!key.isEmpty() && !draft.isEmpty())
+            drafts.insert(key, draft);
+    }
+    m_settings->endArray();
+    return drafts;
+}
+
+void AppSettings::setDrafts(const QUrl &server, const QHash<QString, QByteArray> &drafts)
+{
+    m_settings->remove(serverGroup(server) + u"/drafts"_s);
+    if (drafts.isEmpty())
+        return;
+    m_settings->beginWriteArray(serverGroup(server) + u"/drafts"_s, int(drafts.size()));
+    int i = 0;
+    for (auto it = drafts.cbegin(); it != drafts.cend(); ++it, ++i) {
+        m_settings->setArrayIndex(i);
+        m_settings->setValue(u"key"_s, it.key());
+        m_settings->setValue(u"draft"_s, it.value());
+    }
+    m_settings->endArray();
+}
+
 bool AppSettings::notificationsEnabled() const
 {
     return m_settings->value(u"notifications/enabled"_s, true).toBool();

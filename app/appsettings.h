@@ -53,6 +53,10 @@ public:
     /// Per server: messages written but not yet acknowledged when the app
     /// quit, sent (with their client ids, so at most once) on the next start.
     QList<Message> outbox(const QUrl &server) const;
+    /// What the user left written per conversation on server (by
+    /// ConversationKey::toString(); each as the composer's JSON).
+    QHash<QString, QByteArray> drafts(const QUrl &server) const;
+    void setDrafts(const QUrl &server, const QHash<QString, QByteArray> &drafts);
     void setOutbox(const QUrl &server, const QList<Message> &messages);
     QString currentConversation(const QUrl &server) const;
     void setCurrentConversation(const QUrl &server, const QString &key);

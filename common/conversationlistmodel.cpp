@@ -1,5 +1,7 @@
 #include "common/conversationlistmodel.h"
 
+#include "common/message.h"
+
 #include <QHash>
 
 #include <algorithm>
@@ -64,6 +66,8 @@ QVariant ConversationListModel::data(const QModelIndex &index, int role) const
         return row.isPrivate;
     case PreviewRole:
         return row.preview;
+    case DraftRole:
+        return m_drafts.value(row.key);
     case LastActivityRole:
         return row.lastActivity;
     case IsMutedRole:
@@ -75,9 +79,11 @@ QVariant ConversationListModel::data(const QModelIndex &index, int role) const
 
 QHash<int, QByteArray> ConversationListModel::roleNames() const
 {
-    return {{Qt::DisplayRole, "display"}, {KindRole, "kind"},          {NameRole, "name"},
-            {TitleRole, "title"},         {UnreadCountRole, "unread"}, {KeyRole, "key"},
-            {IsPrivateRole, "isPrivate"}, {PreviewRole, "preview"},    {LastActivityRole, "lastActivity"},
+    return {{Qt::DisplayRole, "display"}, {KindRole, "kind"},
+            {NameRole, "name"},           {TitleRole, "title"},
+            {UnreadCountRole, "unread"},  {KeyRole, "key"},
+            {IsPrivateRole, "isPrivate"}, {PreviewRole, "preview"},
+            {DraftRole, "draft"},         {LastActivityRole, "lastActivity"},
             {IsMutedRole, "isMuted"}};
 }
 
@@ -159,6 +165,21 @@ void ConversationListModel::setPrivate(const ConversationKey &key, bool isPrivat
     m_rows[row].isPrivate = isPrivate;
     const QModelIndex changed = index(row);
     Q_EMIT dataChanged(changed, changed, {IsPrivateRole});
+}
+
+void ConversationListModel::setDraft(const ConversationKey &key, const QString &text)
+{
+    const QString line = Message::previewOf(text, 200);
+    if (m_drafts.value(key) == line)
+        return;
+    if (line.isEmpty())
+        m_drafts.remove(key);
+    else
+        m_drafts.insert(key, line);
+    if (const int row = indexOf(key); row >= 0) {
+        const QModelIndex changed = index(row);
+        Q_EMIT dataChanged(changed, changed, {DraftRole});
+    }
 }
 
 void ConversationListModel::setLastMessage(const ConversationKey &key, const QString &senderName,

@@ -51,6 +51,7 @@ public:
         PreviewRole,      ///< QString: the last message's first line ("Bob: …" in rooms); plain text
         LastActivityRole, ///< QDateTime (UTC): the last message's time; invalid: none yet
         IsMutedRole,      ///< bool: no notifications, not in the total unread count
+        DraftRole,        ///< QString: what the user left written here (its first line); empty: none
     };
     Q_ENUM(Role)
 
@@ -72,6 +73,9 @@ public:
 
     void setTitle(const ConversationKey &key, const QString &title);
     void setPrivate(const ConversationKey &key, bool isPrivate);
+    /// What the user left written in the conversation (empty: nothing), for
+    /// "Draft: …" in its row. Kept for conversations not listed yet.
+    void setDraft(const ConversationKey &key, const QString &text);
     /// The conversation's latest message, for its preview and its place in
     /// an activity order (senderName empty: the user's own).
     void setLastMessage(const ConversationKey &key, const QString &senderName, const QString &text,
@@ -106,6 +110,7 @@ private:
 
     QList<Row> m_rows;
     QSet<ConversationKey> m_muted;
+    QHash<ConversationKey, QString> m_drafts;
 };
 
 } // namespace Natter

@@ -152,6 +152,15 @@ void Composer::insertMention(const QModelIndex &index)
     m_completer->popup()->hide();
 }
 
+void Composer::restore(const QString &text, const QHash<QString, QString> &mentioned)
+{
+    m_restoring = true;
+    setPlainText(text);
+    m_restoring = false;
+    m_mentioned = text.isEmpty() ? QHash<QString, QString>() : mentioned;
+    moveCursor(QTextCursor::End);
+}
+
 QStringList Composer::mentions() const
 {
     const QString text = toPlainText();
@@ -242,6 +251,8 @@ void Composer::onTextChanged()
         }
         return;
     }
+    if (m_restoring)
+        return; // a draft put back: nobody is typing
     m_idle.start();
     // Repeat while typing: the client throttles; others forget a silent typist.
     m_typing = true;

@@ -35,6 +35,11 @@ public:
     static QStringList localFiles(const QMimeData *source);
     /// The emails of the people the text still calls by "@Name".
     QStringList mentions() const;
+    /// The names chosen in the completer and whom they mean (name → email).
+    QHash<QString, QString> mentioned() const { return m_mentioned; }
+    /// Puts back a draft: its text and whom its "@Name"s mean, without
+    /// telling anyone the user is typing.
+    void restore(const QString &text, const QHash<QString, QString> &mentioned);
     QCompleter *completer() const { return m_completer; }
 
 Q_SIGNALS:
@@ -69,6 +74,7 @@ private:
     QCompleter *m_completer;
     QHash<QString, QString> m_mentioned; // name → email, as chosen in the completer
     bool m_typing = false;
+    bool m_restoring = false;
 };
 
 } // namespace Natter

@@ -8,6 +8,8 @@
 #include <QEvent>
 #include <QFrame>
 #include <QHBoxLayout>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QPainter>
 #include <QPolygonF>
@@ -83,15 +85,86 @@ ComposerBar::ComposerBar(QWidget *parent)
 
 ComposerBar::~ComposerBar() = default;
 
+QByteArray ComposerBar::Draft::toJson() const
+{
+    QJsonObject mentions;
+    for (auto it = mentioned.cbegin(); it != mentioned.cend(); ++it)
+        mentions.insert(it.key(), it.value());
+    const QJsonObject object{{u"text"_s, text},
+                             {u"mode"_s, mode == Mode::Reply  ? u"reply"_s
+                                         : mode == Mode::Edit ? u"edit"_s
+                                                              : u"normal"_s},
+                             {u"target"_s, target},
+                             {u"reply_sender"_s, replySender},
+                             {u"reply_text"_s, replyText},
+                             {u"mentioned"_s, mentions}};
+    return QJsonDocument(object).toJson(QJsonDocument::Compact);
+}
+
+ComposerBar::Draft ComposerBar::Draft::fromJson(const QByteArray &json)
+{
+    const QJsonObject object = QJsonDocument::fromJson(json).object();
+    Draft draft;
+    draft.text = object.value(u"text"_s).toString();
+    const QString mode = object.value(u"mode"_s).toString();
+    draft.target = object.value(u"target"_s).toInteger();
+    if (draft.target > 0)
+        draft.mode = mode == u"reply"_s ? Mode::Reply : mode == u"edit"_s ? Mode::Edit : Mode::Normal;
+    draft.replySender = object.value(u"reply_sender"_s).toString();
+    draft.replyText = object.value(u"reply_text"_s).toString();
+    const QJsonObject mentions = object.value(u"mentioned"_s).toObject();
+    for (auto it = mentions.constBegin(); it != mentions.constEnd(); ++it)
+        draft.mentioned.insert(it.key(), it.value().toString());
+    return draft;
+}
+
+ComposerBar::Draft ComposerBar::draft() const
+{
+    Draft draft;
+    draft.text = m_composer->toPlainText();
+    draft.mode = m_mode;
+    draft.target = m_target;
+    if (m_mode == Mode::Reply) {
+        draft.replySender = m_replySender;
+        draft.replyText = m_replyText;
+    }
+    draft.mentioned = m_composer->mentioned();
+    return draft;
+}
+
+void ComposerBar::restoreDraft(const Draft &draft)
+{
+    m_mode = Mode::Normal;
+    m_target = 0;
+    m_banner->hide();
+    m_composer->restore(draft.text, draft.mentioned);
+    if (draft.mode == Mode::Reply && draft.target > 0) {
+        showReply(draft.target, draft.replySender, draft.replyText);
+    } else if (draft.mode == Mode::Edit && draft.target > 0) {
+        m_mode = Mode::Edit;
+        m_target = draft.target;
+        m_bannerLabel->setText(tr("Editing message · Enter saves, Esc cancels"));
+        m_banner->show();
+    }
+}
+
+void ComposerBar::showReply(qint64 id, const QString &sender, const QString &text)
+{
+    m_mode = Mode::Reply;
+    m_target = id;
+    m_replySender = sender;
+    m_replyText = text;
+    m_bannerLabel->setText(tr("Replying to %1: %2").arg(sender, Message::previewOf(text, 80)));
+    m_banner->show();
+}
+
 void ComposerBar::startReply(qint64 id, const QString &sender, const QString &text)
 {
     if (m_mode == Mode::Edit)
         m_composer->clear(); // the edited text is not the start of a reply
-    m_mode = Mode::Reply;
-    m_target = id;
-    m_bannerLabel->setText(tr("Replying to %1: %2").arg(sender, Message::previewOf(text, 80)));
-    m_banner->show();
+    showReply(id, sender, text);
     m_composer->setFocus(Qt::ShortcutFocusReason);
+    Q_EMIT modeChanged();
 }
 
 void ComposerBar::startEdit(qint64 id, const QString &text)
@@ -103,6 +176,7 @@ void ComposerBar::startEdit(qint64 id, const QString &text)
     m_composer->setPlainText(text);
     m_composer->moveCursor(QTextCursor::End);
     m_composer->setFocus(Qt::ShortcutFocusReason);
+    Q_EMIT modeChanged();
 }
 
 void ComposerBar::cancelMode()
@@ -112,6 +186,7 @@ void ComposerBar::cancelMode()
     m_mode = Mode::Normal;
     m_target = 0;
     m_banner->hide();
+    Q_EMIT modeChanged();
 }
 
 void ComposerBar::accepted()
@@ -120,6 +195,7 @@ void ComposerBar::accepted()
     m_mode = Mode::Normal;
     m_target = 0;
     m_banner->hide();
+    Q_EMIT modeChanged();
 }
 
 void ComposerBar::submit(const QString &text)

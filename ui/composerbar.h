@@ -1,5 +1,7 @@
 #pragma once
 
+#include <QHash>
+#include <QString>
 #include <QWidget>
 
 QT_BEGIN_NAMESPACE
@@ -31,8 +33,29 @@ public:
     };
     Q_ENUM(Mode)
 
+    /// What the composer holds for one conversation: kept when the user
+    /// switches away, put back when they come back, saved across restarts.
+    struct Draft
+    {
+        QString text;
+        Mode mode = Mode::Normal;
+        qint64 target = 0;                 ///< the message replied to or edited
+        QString replySender, replyText;    ///< what the reply banner says
+        QHash<QString, QString> mentioned; ///< "@Name" → email, as chosen
+        /// Nothing worth keeping: no text, and not in the middle of a reply or an edit.
+        bool isEmpty() const { return text.trimmed().isEmpty() && mode == Mode::Normal; }
+        QByteArray toJson() const;
+        /// A draft from toJson(); an empty one for anything else.
+        static Draft fromJson(const QByteArray &json);
+        friend bool operator==(const Draft &, const Draft &) = default;
+    };
+
     explicit ComposerBar(QWidget *parent = nullptr);
     ~ComposerBar() override;
+
+    Draft draft() const;
+    /// Shows draft (an empty one: a blank composer, no banner).
+    void restoreDraft(const Draft &draft);
 
     Composer *composer() const { return m_composer; }
     QPushButton *sendButton() const { return m_sendButton; }
@@ -69,12 +92,16 @@ Q_SIGNALS:
     void filesAttached(const QStringList &paths);
     /// An image (a screenshot) was pasted.
     void imagePasted(const QImage &image);
+    /// A reply or an edit began or ended (the draft changed without its text).
+    void modeChanged();
 
 protected:
     void changeEvent(QEvent *event) override;
 
 private:
     void submit(const QString &text);
+    /// The reply banner, and the mode that goes with it.
+    void showReply(qint64 id, const QString &sender, const QString &text);
 
     QFrame *m_banner;
     QLabel *m_bannerLabel;
@@ -83,6 +110,7 @@ private:
     QToolButton *m_attachButton;
     Mode m_mode = Mode::Normal;
     qint64 m_target = 0; ///< the message replied to or edited
+    QString m_replySender, m_replyText;
 };
 
 } // namespace Natter

@@ -398,6 +398,16 @@ QWidget *MainWindow::createConversationPane()
         if (m_current.isValid())
             Q_EMIT typingChanged(ConversationKey(m_current), active);
     });
+    // A draft per conversation: kept when the user switches away (a half-
+    // written direct message once went to #general with the next Enter).
+    m_draftTimer.setSingleShot(true);
+    m_draftTimer.setInterval(500);
+    connect(&m_draftTimer, &QTimer::timeout, this, [this] {
+        if (m_current.isValid())
+            noteDraft(m_current, m_composerBar->draft());
+    });
+    connect(m_composer, &QPlainTextEdit::textChanged, &m_draftTimer, qOverload<>(&QTimer::start));
+    connect(m_composerBar, &ComposerBar::modeChanged, &m_draftTimer, qOverload<>(&QTimer::start));
     connect(m_composerBar, &ComposerBar::attachRequested, this, &MainWindow::chooseFiles);
     connect(m_composerBar, &ComposerBar::filesAttached, this, [this](const QStringList &paths) {
         if (m_current.isValid())
@@ -636,12 +646,17 @@ void MainWindow::setMemberModel(QAbstractItemModel *members)
 void MainWindow::showConversation(const ConversationKey &key, MessageListModel *messages)
 {
     const bool changed = !(key == m_current) || messages != m_messages;
+    const ConversationKey previous = m_current;
     m_current = key;
     m_messages = messages;
     if (changed) {
         m_messageView->setMessages(messages);
         m_messageView->setReadMarker(0);
-        cancelComposerMode();
+        // What was written here stays here; what was written there comes back.
+        m_draftTimer.stop();
+        if (previous.isValid())
+            noteDraft(previous, m_composerBar->draft());
+        m_composerBar->restoreDraft(m_drafts.value(key.toString()));
         clearError(); // it was about the conversation left behind
     }
     const bool has = messages != nullptr;
@@ -919,6 +934,36 @@ void MainWindow::clearError()
 QString MainWindow::errorText() const
 {
     return m_errorBanner->isVisible() ? m_errorLabel->text() : QString();
+}
+
+void MainWindow::noteDraft(const ConversationKey &key, const ComposerBar::Draft &draft)
+{
+    const QString name = key.toString();
+    if (draft.isEmpty() ? m_drafts.remove(name) == 0 : m_drafts.value(name) == draft)
+        return;
+    if (!draft.isEmpty())
+        m_drafts.insert(name, draft);
+    Q_EMIT draftChanged(key, draft);
+}
+
+QHash<QString, ComposerBar::Draft> MainWindow::drafts() const
+{
+    QHash<QString, ComposerBar::Draft> drafts = m_drafts;
+    if (m_current.isValid()) {
+        if (const ComposerBar::Draft current = m_composerBar->draft(); current.isEmpty())
+            drafts.remove(m_current.toString());
+        else
+            drafts.insert(m_current.toString(), current);
+    }
+    return drafts;
+}
+
+void MainWindow::setDrafts(const QHash<QString, ComposerBar::Draft> &drafts)
+{
+    m_drafts = drafts;
+    if (m_current.isValid())
+        m_composerBar->restoreDraft(m_drafts.value(m_current.toString()));
+    m_draftTimer.stop();
 }
 
 void MainWindow::messageAccepted()

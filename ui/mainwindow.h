@@ -1,12 +1,14 @@
 #pragma once
 
 #include "common/conversationlistmodel.h"
+#include "ui/composerbar.h"
 #include "ui/directorydialog.h"
 #include "ui/messagedelegate.h"
 #include "ui/theme.h"
 
 #include <QMainWindow>
 #include <QPointer>
+#include <QTimer>
 #include <QUrl>
 
 #include <functional>
@@ -107,6 +109,12 @@ public:
 
     /// Clears the composer after its text was accepted for sending.
     void messageAccepted();
+    /// The drafts kept per conversation (by ConversationKey::toString()),
+    /// the current conversation's as it is now.
+    QHash<QString, ComposerBar::Draft> drafts() const;
+    /// Drafts kept from an earlier run: the current conversation's goes
+    /// into the composer now, the others' when they are opened.
+    void setDrafts(const QHash<QString, ComposerBar::Draft> &drafts);
     /// Asked before the window closes; returning false keeps it open.
     void setCloseGuard(std::function<bool()> guard) { m_closeGuard = std::move(guard); }
     /// The message being edited was saved: leave editing.
@@ -149,6 +157,9 @@ public:
 
 Q_SIGNALS:
     void conversationSelected(const Natter::ConversationKey &key);
+    /// A conversation's draft changed: when the user leaves it, and a moment
+    /// after they stop typing (an empty draft: none any more).
+    void draftChanged(const Natter::ConversationKey &key, const Natter::ComposerBar::Draft &draft);
     /// replyTo: the message this one answers (0: none); mentions: the emails of those it calls by @name.
     void sendRequested(const Natter::ConversationKey &key, const QString &text, qint64 replyTo,
                        const QStringList &mentions);
@@ -240,6 +251,10 @@ private:
     /// Signals carry copies of it (ConversationKey(m_current)): a receiver
     /// that switches conversations changes it while still using the key.
     ConversationKey m_current;
+    QHash<QString, ComposerBar::Draft> m_drafts; // by ConversationKey::toString()
+    QTimer m_draftTimer;                         // the current draft, a moment after a change
+    /// Keeps draft as key's, and says so if it changed.
+    void noteDraft(const ConversationKey &key, const ComposerBar::Draft &draft);
     QAbstractItemModel *m_conversations = nullptr;
     QSortFilterProxyModel *m_rooms;
     QSortFilterProxyModel *m_directs;
@@ -282,3 +297,5 @@ private:
 };
 
 } // namespace Natter
+
+Q_DECLARE_METATYPE(Natter::ComposerBar::Draft)

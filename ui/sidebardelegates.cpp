@@ -81,6 +81,14 @@ QString ConversationDelegate::whenText(const QDateTime &time, const QDateTime &n
     return QLocale().toString(day, QLocale::ShortFormat);
 }
 
+QString ConversationDelegate::previewText(const QModelIndex &index, bool withLabel)
+{
+    const QString draft = index.data(ConversationListModel::DraftRole).toString();
+    if (draft.isEmpty())
+        return index.data(ConversationListModel::PreviewRole).toString();
+    return withLabel ? tr("Draft:") + u' ' + draft : draft;
+}
+
 ConversationDelegate::Layout ConversationDelegate::layout(const QStyleOptionViewItem &option,
                                                           const QModelIndex &index) const
 {
@@ -92,7 +100,7 @@ ConversationDelegate::Layout ConversationDelegate::layout(const QStyleOptionView
     const int iconSize = std::clamp(option.rect.height() - pad - 2, fm.height(), 32);
     l.icon = QRect(content.left(), content.center().y() - iconSize / 2 + 1, iconSize, iconSize);
     const int left = l.icon.right() + 1 + pad;
-    const QString preview = index.data(ConversationListModel::PreviewRole).toString();
+    const QString preview = previewText(index);
     const QDateTime last = index.data(ConversationListModel::LastActivityRole).toDateTime();
     const int unread = index.data(ConversationListModel::UnreadCountRole).toInt();
     if (unread > 0) {
@@ -162,10 +170,18 @@ void ConversationDelegate::paint(QPainter *painter, const QStyleOptionViewItem &
         painter->setFont(small);
         painter->setPen(dim);
         painter->drawText(l.time, Qt::AlignRight | Qt::AlignVCenter, l.timeText);
+        QRect rest = l.preview;
+        if (const QString draft = index.data(ConversationListModel::DraftRole).toString(); !draft.isEmpty()) {
+            // What the user left written here, marked as theirs and unsent.
+            const QString label = tr("Draft:") + u' ';
+            painter->setPen(option.palette.color(QPalette::Link));
+            painter->drawText(rest, Qt::AlignLeft | Qt::AlignVCenter, label);
+            rest.setLeft(rest.left() + QFontMetrics(small).horizontalAdvance(label));
+            painter->setPen(dim);
+        }
         painter->drawText(
-            l.preview, Qt::AlignLeft | Qt::AlignVCenter,
-            QFontMetrics(small).elidedText(index.data(ConversationListModel::PreviewRole).toString(),
-                                           Qt::ElideRight, l.preview.width()));
+            rest, Qt::AlignLeft | Qt::AlignVCenter,
+            QFontMetrics(small).elidedText(previewText(index, false), Qt::ElideRight, rest.width()));
     }
     if (!l.badge.isNull()) {
         const QFont badgeFont = scaledFont(option.font, TypeScale::Badge, true);

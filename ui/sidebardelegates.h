@@ -48,6 +48,9 @@ public:
         QString timeText;
     };
     Layout layout(const QStyleOptionViewItem &option, const QModelIndex &index) const;
+    /// The row's second line: "Draft: …" when the user left something
+    /// written there (withLabel false: without the label), else the preview.
+    static QString previewText(const QModelIndex &index, bool withLabel = true);
     void paint(QPainter *painter, const QStyleOptionViewItem &option,
                const QModelIndex &index) const override;
     QSize sizeHint(const QStyleOptionViewItem &option, const QModelIndex &index) const override;

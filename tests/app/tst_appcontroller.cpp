@@ -62,6 +62,7 @@ private Q_SLOTS:
     void statusFollowsTheConnection();
     void reopensTheConversationsOfLastTime();
     void unsentMessagesSurviveAQuit();
+    void draftsStayInTheirConversationAcrossAQuit();
     void hostsAChatAndJoinsIt();
     void saysClearlyWhenThePortIsTaken();
     void twoInstancesTalk();
@@ -328,6 +329,42 @@ void TestAppController::reopensTheConversationsOfLastTime()
     QCOMPARE(controller->window()->currentConversation(), ConversationKey::room(QStringLiteral("random")));
     QCOMPARE(controller->client()->conversations()->title(expected.at(2)), QStringLiteral("Bob"));
     QCOMPARE(controller->settings().recentServers().value(0), m_server->url());
+}
+
+void TestAppController::draftsStayInTheirConversationAcrossAQuit()
+{
+    const ConversationKey general = ConversationKey::room(QStringLiteral("general"));
+    const ConversationKey bob = ConversationKey::direct(QStringLiteral("bob@example.org"));
+    {
+        auto controller = makeController(joinOptions());
+        QVERIFY(controller->start());
+        QTRY_COMPARE(controller->client()->state(), State::Online);
+        QVERIFY(controller->client()->openDirect(QStringLiteral("bob@example.org"), QStringLiteral("Bob")));
+        controller->setCurrentConversation(bob);
+        QTest::keyClicks(controller->window()->composer(), QStringLiteral("between us"));
+        controller->setCurrentConversation(general);
+        // Its row says so while the user is elsewhere.
+        ConversationListModel *rows = controller->client()->conversations();
+        QCOMPARE(rows->index(rows->indexOf(bob)).data(ConversationListModel::DraftRole).toString(),
+                 QStringLiteral("between us"));
+        QTest::keyClicks(controller->window()->composer(), QStringLiteral("hello all"));
+        // On disk within a moment of typing: a crash keeps it.
+        const QString path = m_dir->filePath(QStringLiteral("natter.ini"));
+        QTRY_VERIFY([&path] {
+            QFile file(path);
+            return file.open(QIODevice::ReadOnly) && file.readAll().contains("hello all");
+        }());
+    } // quits: nothing was sent
+    ClientOptions options = joinOptions();
+    options.room.clear();
+    options.identity = {};
+    auto controller = makeController(options);
+    QVERIFY(controller->start());
+    QCOMPARE(controller->window()->currentConversation(), general);
+    QCOMPARE(controller->window()->composer()->toPlainText(), QStringLiteral("hello all"));
+    controller->setCurrentConversation(bob);
+    QCOMPARE(controller->window()->composer()->toPlainText(), QStringLiteral("between us"));
+    QCOMPARE(controller->client()->allOutgoing().size(), 0);
 }
 
 void TestAppController::unsentMessagesSurviveAQuit()

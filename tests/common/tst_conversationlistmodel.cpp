@@ -15,6 +15,7 @@ private Q_SLOTS:
     void keysRoundTrip();
     void roomsComeBeforeDirectConversations();
     void unreadCounts();
+    void aDraftShowsInItsRow();
     void mutedConversationsStayOutOfTheTotal();
     void membersAreSortedByName();
     void previewsTheLastMessage();
@@ -58,6 +59,21 @@ void TestConversationListModel::roomsComeBeforeDirectConversations()
     QVERIFY(model.remove(ConversationKey::room(QStringLiteral("general"))));
     QVERIFY(!model.remove(ConversationKey::room(QStringLiteral("general"))));
     QCOMPARE(model.keys().constFirst(), ConversationKey::room(QStringLiteral("random")));
+}
+
+void TestConversationListModel::aDraftShowsInItsRow()
+{
+    ConversationListModel model;
+    QAbstractItemModelTester tester(&model);
+    const auto bob = ConversationKey::direct(QStringLiteral("bob@example.org"));
+    model.setDraft(bob, QStringLiteral("first line\nsecond line")); // kept before the row exists
+    model.add(bob, QStringLiteral("Bob"));
+    const QModelIndex row = model.index(model.indexOf(bob));
+    QVERIFY(row.data(ConversationListModel::DraftRole).toString().startsWith(QStringLiteral("first line")));
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    model.setDraft(bob, {});
+    QCOMPARE(changed.size(), 1);
+    QVERIFY(row.data(ConversationListModel::DraftRole).toString().isEmpty());
 }
 
 void TestConversationListModel::unreadCounts()

@@ -5,6 +5,7 @@
 #include "common/memberlistmodel.h"
 #include "common/messagelistmodel.h"
 #include "ui/composer.h"
+#include "ui/composerbar.h"
 #include "ui/conversationview.h"
 #include "ui/mainwindow.h"
 #include "ui/theme.h"
@@ -91,6 +92,7 @@ private Q_SLOTS:
     void droppedFilesAreShared();
     void pastingShareImagesAndFilesButKeepsText();
     void pastingOrDroppingNothingKeepsTheDraft();
+    void eachConversationKeepsItsOwnDraft();
     void thePaperclipIsThere();
 };
 
@@ -620,6 +622,63 @@ void TestMainWindow::droppedFilesAreShared()
     QDragEnterEvent nowhere(at, Qt::CopyAction, &files, Qt::LeftButton, Qt::NoModifier);
     QApplication::sendEvent(&window, &nowhere);
     QVERIFY(!nowhere.isAccepted());
+}
+
+void TestMainWindow::eachConversationKeepsItsOwnDraft()
+{
+    // One composer for every conversation: a half-written direct message
+    // was still there in #general, and Enter posted it publicly.
+    qRegisterMetaType<ComposerBar::Draft>();
+    MainWindow window;
+    MessageListModel general;
+    addOwnMessages(general);
+    MessageListModel bob;
+    QVERIFY(showGeneral(window, general));
+    const ConversationKey generalKey = ConversationKey::room(QStringLiteral("general"));
+    const ConversationKey bobKey = ConversationKey::direct(QStringLiteral("bob@example.org"));
+    QSignalSpy sends(&window, &MainWindow::sendRequested);
+    QSignalSpy drafts(&window, &MainWindow::draftChanged);
+    QSignalSpy typing(&window, &MainWindow::typingChanged);
+
+    window.showConversation(bobKey, &bob);
+    window.focusComposer();
+    QTest::keyClicks(window.composer(), QStringLiteral("the salary figures"));
+    window.showConversation(generalKey, &general);
+    QCOMPARE(window.composer()->toPlainText(), QString()); // not here
+    QTest::keyClick(window.composer(), Qt::Key_Return);
+    QCOMPARE(sends.size(), 0); // Enter posts nothing in #general
+    QVERIFY(!drafts.isEmpty());
+    QCOMPARE(drafts.constLast().at(0).value<ConversationKey>(), bobKey);
+    QCOMPARE(drafts.constLast().at(1).value<ComposerBar::Draft>().text, QStringLiteral("the salary figures"));
+
+    // A reply begun in #general, then a look at Bob's conversation, then back.
+    window.startReply(7);
+    QTest::keyClicks(window.composer(), QStringLiteral("agreed, but"));
+    const int typed = int(typing.size());
+    window.showConversation(bobKey, &bob);
+    QCOMPARE(window.composer()->toPlainText(), QStringLiteral("the salary figures"));
+    QVERIFY(!window.isReplying());
+    QCOMPARE(typing.size(), typed); // putting a draft back is not typing
+    window.showConversation(generalKey, &general);
+    QCOMPARE(window.composer()->toPlainText(), QStringLiteral("agreed, but"));
+    QVERIFY(window.isReplying());
+    QTest::keyClick(window.composer(), Qt::Key_Return);
+    QCOMPARE(sends.size(), 1);
+    QCOMPARE(sends.at(0).at(0).value<ConversationKey>(), generalKey);
+    QCOMPARE(sends.at(0).at(2).toLongLong(), 7);
+    window.messageAccepted();
+
+    // What is kept: Bob's draft only (#general's went with its message).
+    QTRY_VERIFY(!window.drafts().contains(generalKey.toString()));
+    QCOMPARE(window.drafts().value(bobKey.toString()).text, QStringLiteral("the salary figures"));
+    // The next start puts it back where it was written, and nowhere else.
+    MainWindow again;
+    MessageListModel generalAgain;
+    QVERIFY(showGeneral(again, generalAgain));
+    again.setDrafts(window.drafts());
+    QCOMPARE(again.composer()->toPlainText(), QString());
+    again.showConversation(bobKey, &bob);
+    QCOMPARE(again.composer()->toPlainText(), QStringLiteral("the salary figures"));
 }
 
 void TestMainWindow::pastingOrDroppingNothingKeepsTheDraft()
