@@ -161,10 +161,27 @@ void Composer::restore(const QString &text, const QHash<QString, QString> &menti
     moveCursor(QTextCursor::End);
 }
 
+void Composer::setMentionedEmails(const QStringList &emails)
+{
+    m_keptMentions.clear();
+    for (const QString &email : emails) {
+        QString name;
+        for (int row = 0; m_members && row < m_members->rowCount() && name.isEmpty(); ++row) {
+            const QModelIndex index = m_members->index(row, 0);
+            if (index.data(MemberListModel::EmailRole).toString().compare(email, Qt::CaseInsensitive) == 0)
+                name = index.data(Qt::DisplayRole).toString();
+        }
+        if (!name.isEmpty() && toPlainText().contains(u'@' + name))
+            m_mentioned.insert(name, email);
+        else
+            m_keptMentions.append(email);
+    }
+}
+
 QStringList Composer::mentions() const
 {
     const QString text = toPlainText();
-    QStringList emails;
+    QStringList emails = text.trimmed().isEmpty() ? QStringList() : m_keptMentions;
     for (auto it = m_mentioned.cbegin(); it != m_mentioned.cend(); ++it) {
         if (text.contains(u'@' + it.key()) && !emails.contains(it.value()))
             emails.append(it.value());
@@ -244,6 +261,7 @@ void Composer::onTextChanged()
     const bool empty = document()->isEmpty();
     if (empty) {
         m_mentioned.clear();
+        m_keptMentions.clear();
         m_idle.stop();
         if (m_typing) {
             m_typing = false;

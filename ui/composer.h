@@ -37,6 +37,10 @@ public:
     QStringList mentions() const;
     /// The names chosen in the completer and whom they mean (name → email).
     QHash<QString, QString> mentioned() const { return m_mentioned; }
+    /// The text being edited mentions these people: each whose "@Name" the
+    /// members know stays mentioned while the text still says it; one the
+    /// members do not know (gone from the room) stays mentioned.
+    void setMentionedEmails(const QStringList &emails);
     /// Puts back a draft: its text and whom its "@Name"s mean, without
     /// telling anyone the user is typing.
     void restore(const QString &text, const QHash<QString, QString> &mentioned);
@@ -73,6 +77,7 @@ private:
     QAbstractItemModel *m_members = nullptr;
     QCompleter *m_completer;
     QHash<QString, QString> m_mentioned; // name → email, as chosen in the completer
+    QStringList m_keptMentions;          // an edited message's mentions of people not among the members
     bool m_typing = false;
     bool m_restoring = false;
 };

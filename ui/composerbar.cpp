@@ -167,13 +167,14 @@ void ComposerBar::startReply(qint64 id, const QString &sender, const QString &te
     Q_EMIT modeChanged();
 }
 
-void ComposerBar::startEdit(qint64 id, const QString &text)
+void ComposerBar::startEdit(qint64 id, const QString &text, const QStringList &mentions)
 {
     m_mode = Mode::Edit;
     m_target = id;
     m_bannerLabel->setText(tr("Editing message · Enter saves, Esc cancels"));
     m_banner->show();
     m_composer->setPlainText(text);
+    m_composer->setMentionedEmails(mentions);
     m_composer->moveCursor(QTextCursor::End);
     m_composer->setFocus(Qt::ShortcutFocusReason);
     Q_EMIT modeChanged();

@@ -68,8 +68,9 @@ public:
 
     /// The next message answers message id (from sender, saying text).
     void startReply(qint64 id, const QString &sender, const QString &text);
-    /// The composer holds the user's message id (its text) to change it.
-    void startEdit(qint64 id, const QString &text);
+    /// The composer holds the user's message id (its text, and whom it
+    /// mentions: kept unless the edit takes their @Name out) to change it.
+    void startEdit(qint64 id, const QString &text, const QStringList &mentions = {});
     /// Back to writing a plain message (an edit's text is dropped: the message stays as it was).
     void cancelMode();
     /// What was submitted was accepted: the composer empties and the mode ends.

@@ -1082,7 +1082,8 @@ void MainWindow::startEdit(qint64 id)
     if (!index.isValid() || !index.data(MessageListModel::IsOwnRole).toBool() ||
         index.data(MessageListModel::IsDeletedRole).toBool())
         return;
-    m_composerBar->startEdit(id, index.data(MessageListModel::TextRole).toString());
+    m_composerBar->startEdit(id, index.data(MessageListModel::TextRole).toString(),
+                             index.data(MessageListModel::MentionsRole).toStringList());
 }
 
 void MainWindow::cancelComposerMode()

@@ -88,6 +88,7 @@ private Q_SLOTS:
     void aReplyCarriesTheMessageItAnswers();
     void deletingAsksFirst();
     void atOpensACompleterOverTheMembers();
+    void editingKeepsTheMentions();
     void readingReportsTheLastVisibleMessage();
     void droppedFilesAreShared();
     void pastingShareImagesAndFilesButKeepsText();
@@ -497,6 +498,45 @@ void TestMainWindow::deletingAsksFirst()
     }
     QCOMPARE(deletions.size(), 1);
     QCOMPARE(deletions.at(0).at(0).toLongLong(), 22);
+}
+
+void TestMainWindow::editingKeepsTheMentions()
+{
+    // An edit dropped the message's mentions for everyone: the composer
+    // knew only names chosen in its completer.
+    MainWindow window;
+    MessageListModel model;
+    model.setOwnEmail(QStringLiteral("alice@example.org"));
+    Message own = messages(30, 30).constFirst();
+    own.from = User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")};
+    own.text = QStringLiteral("@Bob Builder and @Dan have a look");
+    own.mentions = {QStringLiteral("bob@example.org"),
+                    QStringLiteral("dan@example.org")}; // Dan left the room
+    model.addMessages({own});
+    MemberListModel members;
+    members.setSelfEmail(QStringLiteral("alice@example.org"));
+    members.setMembers({User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")},
+                        User{QStringLiteral("Bob Builder"), QStringLiteral("bob@example.org")}});
+    window.setMemberModel(&members);
+    QVERIFY(showGeneral(window, model));
+    QSignalSpy edits(&window, &MainWindow::editRequested);
+    window.startEdit(30);
+    QVERIFY(window.isEditing());
+    QTest::keyClicks(window.composer(), QStringLiteral(" today"));
+    QTest::keyClick(window.composer(), Qt::Key_Return);
+    QCOMPARE(edits.size(), 1);
+    QStringList mentioned = edits.at(0).at(2).toStringList();
+    mentioned.sort();
+    QCOMPARE(mentioned, (QStringList{QStringLiteral("bob@example.org"), QStringLiteral("dan@example.org")}));
+    window.editAccepted();
+    // Taking "@Bob Builder" out of the text takes Bob out of the mentions.
+    window.startEdit(30);
+    QTextCursor cursor = window.composer()->textCursor();
+    cursor.select(QTextCursor::Document);
+    cursor.insertText(QStringLiteral("@Dan have a look"));
+    QTest::keyClick(window.composer(), Qt::Key_Return);
+    QCOMPARE(edits.size(), 2);
+    QCOMPARE(edits.at(1).at(2).toStringList(), QStringList{QStringLiteral("dan@example.org")});
 }
 
 void TestMainWindow::atOpensACompleterOverTheMembers()
