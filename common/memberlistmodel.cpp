@@ -35,6 +35,8 @@ QVariant MemberListModel::data(const QModelIndex &index, int role) const
         return user.email;
     case IsSelfRole:
         return user.email == m_selfEmail;
+    case NameRole:
+        return user.name;
     default:
         return {};
     }
@@ -42,7 +44,7 @@ QVariant MemberListModel::data(const QModelIndex &index, int role) const
 
 QHash<int, QByteArray> MemberListModel::roleNames() const
 {
-    return {{Qt::DisplayRole, "display"}, {EmailRole, "email"}, {IsSelfRole, "isSelf"}};
+    return {{Qt::DisplayRole, "display"}, {EmailRole, "email"}, {IsSelfRole, "isSelf"}, {NameRole, "name"}};
 }
 
 void MemberListModel::setSelfEmail(const QString &email)

@@ -19,6 +19,7 @@ public:
     {
         EmailRole = Qt::UserRole + 1, ///< QString
         IsSelfRole,                   ///< bool: the signed-in user
+        NameRole,                     ///< QString: the display name alone (DisplayRole may add the email)
     };
     Q_ENUM(Role)
 

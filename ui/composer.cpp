@@ -186,6 +186,51 @@ QStringList Composer::mentions() const
         if (text.contains(u'@' + it.key()) && !emails.contains(it.value()))
             emails.append(it.value());
     }
+    for (const QString &email : typedMentions(text)) {
+        if (!emails.contains(email))
+            emails.append(email);
+    }
+    return emails;
+}
+
+QStringList Composer::typedMentions(const QString &text) const
+{
+    // "@Bob Builder" or "@bob@example.org" typed in full, without the
+    // completer: a mention of the one member it names (any case); a name
+    // two members share names neither (the completer offers the choice).
+    QStringList emails;
+    if (!m_members)
+        return emails;
+    const auto endsThere = [&text](qsizetype end) {
+        return end >= text.size() || !(text.at(end).isLetterOrNumber() || text.at(end) == u'@');
+    };
+    for (qsizetype at = text.indexOf(u'@'); at >= 0; at = text.indexOf(u'@', at + 1)) {
+        if (at > 0 && (text.at(at - 1).isLetterOrNumber() || text.at(at - 1) == u'@'))
+            continue; // inside an email address
+        const QStringView rest = QStringView(text).mid(at + 1);
+        QString best;      // the longest name (or email) that matches here
+        QStringList whose; // the members it may mean
+        for (int row = 0; row < m_members->rowCount(); ++row) {
+            const QModelIndex index = m_members->index(row, 0);
+            if (index.data(MemberListModel::IsSelfRole).toBool())
+                continue;
+            const QString email = index.data(MemberListModel::EmailRole).toString();
+            const QString name = index.data(MemberListModel::NameRole).toString();
+            for (const QString &said : {email, name}) {
+                if (said.isEmpty() || !rest.startsWith(said, Qt::CaseInsensitive) ||
+                    !endsThere(at + 1 + said.size()))
+                    continue;
+                if (said.size() > best.size()) {
+                    best = said;
+                    whose = {email};
+                } else if (said.compare(best, Qt::CaseInsensitive) == 0 && !whose.contains(email)) {
+                    whose.append(email);
+                }
+            }
+        }
+        if (whose.size() == 1 && !emails.contains(whose.constFirst()))
+            emails.append(whose.constFirst());
+    }
     return emails;
 }
 

@@ -71,6 +71,8 @@ private:
     void onTextChanged();
     void updateCompletion();
     void insertMention(const QModelIndex &index);
+    /// The members text names in full after an "@", unambiguously.
+    QStringList typedMentions(const QString &text) const;
     int heightForLines(int lines) const;
 
     QTimer m_idle;

@@ -89,6 +89,7 @@ private Q_SLOTS:
     void deletingAsksFirst();
     void atOpensACompleterOverTheMembers();
     void editingKeepsTheMentions();
+    void aNameTypedInFullIsAMention();
     void readingReportsTheLastVisibleMessage();
     void droppedFilesAreShared();
     void pastingShareImagesAndFilesButKeepsText();
@@ -498,6 +499,34 @@ void TestMainWindow::deletingAsksFirst()
     }
     QCOMPARE(deletions.size(), 1);
     QCOMPARE(deletions.at(0).at(0).toLongLong(), 22);
+}
+
+void TestMainWindow::aNameTypedInFullIsAMention()
+{
+    // "@Bob" typed without picking from the popup was plain text.
+    MainWindow window;
+    MessageListModel model;
+    MemberListModel members;
+    members.setSelfEmail(QStringLiteral("alice@example.org"));
+    members.setMembers({User{QStringLiteral("Alice"), QStringLiteral("alice@example.org")},
+                        User{QStringLiteral("Bob Builder"), QStringLiteral("bob@example.org")},
+                        User{QStringLiteral("Carol"), QStringLiteral("carol@example.org")},
+                        User{QStringLiteral("Dan"), QStringLiteral("dan@one.example")},
+                        User{QStringLiteral("dan"), QStringLiteral("dan@two.example")}});
+    window.setMemberModel(&members);
+    QVERIFY(showGeneral(window, model));
+    QSignalSpy sends(&window, &MainWindow::sendRequested);
+    window.composer()->setPlainText(
+        QStringLiteral("@bob builder, @carol@example.org and @Dan: mail carol@example.org, not @Caroline"));
+    window.focusComposer();
+    QTest::keyClick(window.composer(), Qt::Key_End, Qt::ControlModifier);
+    QTest::keyClick(window.composer(), Qt::Key_Return);
+    QCOMPARE(sends.size(), 1);
+    QStringList mentioned = sends.at(0).at(3).toStringList();
+    mentioned.sort();
+    // Bob by his name, Carol by her email; "Dan" is two people: neither.
+    QCOMPARE(mentioned,
+             (QStringList{QStringLiteral("bob@example.org"), QStringLiteral("carol@example.org")}));
 }
 
 void TestMainWindow::editingKeepsTheMentions()
