@@ -313,6 +313,21 @@ AppController::AppController(AppSettings settings, ClientOptions options,
 
     // The client tells, the window shows.
     connect(m_client, &ChatClient::stateChanged, this, &AppController::updateStatus);
+    // A banner shown while Natter was not connected (a refused password, a
+    // certificate question since answered, "offline") was about that: it
+    // goes once Natter is connected and signed in again.
+    connect(m_client, &ChatClient::stateChanged, this, [this](ChatClient::State state) {
+        if (state != ChatClient::State::Online) {
+            if (m_wasOnline)
+                m_errorsBeforeOffline = m_window->errorSerial();
+            m_wasOnline = false;
+            return;
+        }
+        if (!m_wasOnline && m_window->errorSerial() != m_errorsBeforeOffline &&
+            !m_window->errorText().isEmpty())
+            m_window->clearError();
+        m_wasOnline = true;
+    });
     connect(m_client, &ChatClient::differentServer, this, &AppController::askToJoinDifferentChat);
     connect(m_client, &ChatClient::welcomed, this, [this] {
         m_settings.addRecentServer(m_client->serverUrl());
@@ -971,9 +986,12 @@ void AppController::updateStatus()
             m_client->lastError().isEmpty() ? tr("Connection lost") : m_client->lastError();
         m_window->setConnectionStatus(
             Indicator::Offline, tr("%1 — reconnecting in %n s…", nullptr, int(seconds)).arg(reason), true);
-        // Joining this computer's own address while it hosts nothing cannot work: say what can.
+        // Joining this computer's own address while it no longer hosts the
+        // chat it hosted cannot work: say what can. (Only then: for anyone
+        // else, hosting would make a different, empty chat.)
         const bool ownAddress = QHostAddress(m_client->serverUrl().host()).isLoopback();
-        if (ownAddress && !m_host->isRunning() && m_client->reconnectAttempt() == 1)
+        if (ownAddress && !m_host->isRunning() && m_settings.hostedLastTime() &&
+            m_client->reconnectAttempt() == 1)
             m_window->showError(tr("No chat is hosted on this computer now. To host it again: "
                                    "Chat → Switch Server…, then Host a chat on this computer."));
         break;

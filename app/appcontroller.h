@@ -156,6 +156,8 @@ private:
     QHash<qint64, QPointer<ImageViewer>> m_viewers;
     bool m_quitting = false;
     bool m_toldAboutTray = false;
+    bool m_wasOnline = false;
+    quint64 m_errorsBeforeOffline = 0; // the window's errorSerial() when the connection was last lost
 };
 
 } // namespace Natter

@@ -921,6 +921,7 @@ void MainWindow::setTypingText(const QString &text)
 
 void MainWindow::showError(const QString &message)
 {
+    ++m_errorSerial;
     m_errorLabel->setText(message);
     m_errorBanner->show();
 }

@@ -106,6 +106,9 @@ public:
     void showError(const QString &message);
     void clearError();
     QString errorText() const;
+    /// Counts showError() calls: who knows the count at some moment can tell
+    /// whether the banner shown now came later.
+    quint64 errorSerial() const { return m_errorSerial; }
 
     /// Clears the composer after its text was accepted for sending.
     void messageAccepted();
@@ -251,6 +254,7 @@ private:
     /// Signals carry copies of it (ConversationKey(m_current)): a receiver
     /// that switches conversations changes it while still using the key.
     ConversationKey m_current;
+    quint64 m_errorSerial = 0;
     QHash<QString, ComposerBar::Draft> m_drafts; // by ConversationKey::toString()
     QTimer m_draftTimer;                         // the current draft, a moment after a change
     /// Keeps draft as key's, and says so if it changed.

@@ -63,6 +63,7 @@ private Q_SLOTS:
     void reopensTheConversationsOfLastTime();
     void unsentMessagesSurviveAQuit();
     void draftsStayInTheirConversationAcrossAQuit();
+    void anOfflineNoticeGoesOnceConnectedAgain();
     void hostsAChatAndJoinsIt();
     void saysClearlyWhenThePortIsTaken();
     void twoInstancesTalk();
@@ -365,6 +366,28 @@ void TestAppController::draftsStayInTheirConversationAcrossAQuit()
     controller->setCurrentConversation(bob);
     QCOMPARE(controller->window()->composer()->toPlainText(), QStringLiteral("between us"));
     QCOMPARE(controller->client()->allOutgoing().size(), 0);
+}
+
+void TestAppController::anOfflineNoticeGoesOnceConnectedAgain()
+{
+    // Banners about the connection stayed until dismissed, long after it was back.
+    auto controller = makeController(joinOptions());
+    QVERIFY(controller->start());
+    QTRY_COMPARE(controller->client()->state(), State::Online);
+    m_server->stop();
+    QTRY_COMPARE(controller->client()->state(), State::WaitingToReconnect);
+    Q_EMIT controller->window()->deleteRequested(1);
+    QVERIFY2(controller->window()->errorText().contains(QStringLiteral("offline")),
+             qPrintable(controller->window()->errorText()));
+    QVERIFY(m_server->start());
+    QTRY_COMPARE_WITH_TIMEOUT(controller->client()->state(), State::Online, 20000);
+    QCOMPARE(controller->window()->errorText(), QString());
+    // One about something else, shown while connected, stays through a reconnect.
+    controller->window()->showError(QStringLiteral("about something else"));
+    controller->client()->disconnectFromServer();
+    controller->client()->connectToServer(m_server->url());
+    QTRY_COMPARE_WITH_TIMEOUT(controller->client()->state(), State::Online, 20000);
+    QCOMPARE(controller->window()->errorText(), QStringLiteral("about something else"));
 }
 
 void TestAppController::unsentMessagesSurviveAQuit()
@@ -749,7 +772,18 @@ void TestAppController::joiningThisComputerWhileItHostsNothingSaysHowToHost()
     probe.close();
     ClientOptions options = joinOptions();
     options.server = QUrl(QStringLiteral("wss://127.0.0.1:%1").arg(port));
+    {
+        // Someone who never hosted here is not told to host: that would
+        // make a different, empty chat.
+        auto alice = makeController(options);
+        QVERIFY(alice->start());
+        QTRY_COMPARE(alice->client()->state(), State::WaitingToReconnect);
+        QVERIFY2(!alice->window()->errorText().contains(QStringLiteral("Host a chat on this computer")),
+                 qPrintable(alice->window()->errorText()));
+    }
+    // The one whose chat it was is.
     auto alice = makeController(options);
+    alice->settings().setHostedLastTime(true);
     QVERIFY(alice->start());
     QTRY_COMPARE(alice->client()->state(), State::WaitingToReconnect);
     QVERIFY2(alice->window()->errorText().contains(QStringLiteral("Host a chat on this computer")),
