@@ -925,6 +925,8 @@ void AppController::updateMembers()
         users = m_client->members(key.name);
     m_members->setSelfEmail(m_client->self().email.isEmpty() ? m_client->identity().email
                                                              : m_client->self().email);
+    m_window->setSelfEmail(m_client->self().email.isEmpty() ? m_client->identity().email
+                                                            : m_client->self().email);
     m_members->setMembers(users);
     m_window->setRoomManageable(key.isRoom() && m_client->isPrivateRoom(key.name) &&
                                 m_client->roomOwner(key.name) == m_client->self().email);
@@ -955,7 +957,7 @@ void AppController::updateHeader()
                                    .arg(key.name);
                 else
                     subtitle =
-                        presence->online ? tr("%1 · online").arg(key.name) : tr("%1 · away").arg(key.name);
+                        presence->online ? tr("%1 · online").arg(key.name) : tr("%1 · offline").arg(key.name);
             }
         }
         m_window->setConversationHeader(m_client->conversations()->title(key), subtitle);

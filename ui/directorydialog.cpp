@@ -2,6 +2,7 @@
 
 #include "common/protocol.h"
 #include "common/validation.h"
+#include "ui/sidebardelegates.h"
 
 #include <QCoreApplication>
 #include <QDialogButtonBox>
@@ -10,6 +11,8 @@
 #include <QLineEdit>
 #include <QListView>
 #include <QLocale>
+#include <QPainter>
+#include <QPixmap>
 #include <QPushButton>
 #include <QStandardItemModel>
 #include <QVBoxLayout>
@@ -30,6 +33,23 @@ QString lastActivityText(const QDateTime &when)
         return DirectoryDialog::tr("active at %1")
             .arg(QLocale().toString(local.time(), QLocale::ShortFormat));
     return DirectoryDialog::tr("active %n day(s) ago", nullptr, int(days));
+}
+
+/// A person's avatar with a dot that says whether they are online.
+QIcon avatarIcon(const User &user, bool online, const QPalette &palette)
+{
+    constexpr int Side = 32;
+    QPixmap pixmap(Side * 2, Side * 2);
+    pixmap.setDevicePixelRatio(2);
+    pixmap.fill(Qt::transparent);
+    QPainter painter(&pixmap);
+    painter.setRenderHint(QPainter::Antialiasing);
+    paintAvatar(&painter, QRect(0, 0, Side, Side), user.name, user.email, palette);
+    const QRectF dot(Side - 11, Side - 11, 10, 10);
+    painter.setPen(QPen(palette.color(QPalette::Base), 2));
+    painter.setBrush(online ? QColor(0x2e, 0xa0, 0x43) : palette.color(QPalette::PlaceholderText));
+    painter.drawEllipse(dot);
+    return QIcon(pixmap);
 }
 
 } // namespace
@@ -129,10 +149,14 @@ void DirectoryDialog::setRooms(const QString &prefix, const QList<Protocol::Room
         if (room.isPrivate)
             item->setText(tr("🔒 %1").arg(item->text()));
         m_model->appendRow(item);
-        listed = listed || room.room == currentPrefix().toLower();
+        listed = listed || room.room == roomNameFrom(currentPrefix());
     }
     addTypedRow(listed);
-    m_status->setText(rooms.isEmpty() ? tr("No rooms match.")
+    const bool unusable = !currentPrefix().isEmpty() && roomNameFrom(currentPrefix()).isEmpty();
+    m_status->setText(rooms.isEmpty() && unusable
+                          ? tr("No rooms match, and a room cannot be called that: a name has letters a–z, "
+                               "digits, '-', '_' and '.', and starts with a letter or a digit.")
+                      : rooms.isEmpty() ? tr("No rooms match.")
                       : hasMore ? tr("Showing the first %n rooms: type more to narrow them down.", nullptr,
                                      int(rooms.size()))
                                 : tr("%n room(s)", nullptr, int(rooms.size())));
@@ -147,28 +171,59 @@ void DirectoryDialog::setPeople(const QString &prefix, const QList<Protocol::Per
         return;
     m_model->clear();
     // Online people first, each group in the server's (name) order.
+    // Online people first, each group in the server's (name) order; the
+    // user themself last, and never the row Enter takes.
     QList<Protocol::Person> sorted = people;
-    std::stable_sort(sorted.begin(), sorted.end(), [](const Protocol::Person &a, const Protocol::Person &b) {
-        return a.online && !b.online;
-    });
+    const auto rank = [this](const Protocol::Person &person) {
+        return person.user.email == m_selfEmail ? 2 : person.online ? 0 : 1;
+    };
+    std::stable_sort(
+        sorted.begin(), sorted.end(),
+        [&rank](const Protocol::Person &a, const Protocol::Person &b) { return rank(a) < rank(b); });
     bool listed = false;
+    int firstOther = -1;
     for (const Protocol::Person &person : std::as_const(sorted)) {
-        auto *item = new QStandardItem(
-            tr("%1 %2\n%3").arg(person.online ? u"●"_s : u"○"_s, person.user.name, person.user.email));
+        const bool self = person.user.email == m_selfEmail;
+        auto *item = new QStandardItem(self ? tr("%1 (you)\n%2").arg(person.user.name, person.user.email)
+                                            : tr("%1\n%2").arg(person.user.name, person.user.email));
+        item->setIcon(avatarIcon(person.user, person.online, palette()));
         item->setData(person.user.email, KeyRole);
         item->setData(person.user.name, NameRole);
-        item->setToolTip(person.online ? tr("Online now") : tr("Away"));
+        item->setToolTip(person.online ? tr("Online now") : tr("Offline"));
         m_model->appendRow(item);
+        if (!self && firstOther < 0)
+            firstOther = m_model->rowCount() - 1;
         listed = listed || person.user.email == Validation::normalizedEmail(currentPrefix());
     }
     addTypedRow(listed);
+    if (firstOther < 0 && m_model->rowCount() > 0 &&
+        m_model->item(m_model->rowCount() - 1)->data(CreatesRole).toBool())
+        firstOther = m_model->rowCount() - 1;
     m_status->setText(people.isEmpty() ? tr("Nobody matches.")
                       : hasMore ? tr("Showing the first %n people: type more to narrow them down.", nullptr,
                                      int(people.size()))
                                 : tr("%n person(s)", nullptr, int(people.size())));
-    m_list->setCurrentIndex(m_model->index(0, 0));
+    m_list->setCurrentIndex(firstOther >= 0 ? m_model->index(firstOther, 0) : QModelIndex());
     if (std::exchange(m_chooseOnAnswer, false))
         choose(m_list->currentIndex());
+}
+
+QString DirectoryDialog::roomNameFrom(const QString &typed)
+{
+    // Lower case, words joined by hyphens, what a name cannot hold left out.
+    QString name;
+    for (const QChar c : typed.trimmed().toLower()) {
+        if (c.isSpace() || c == u'-') {
+            if (!name.isEmpty() && !name.endsWith(u'-'))
+                name.append(u'-');
+        } else if (Validation::isValidRoomName(name.isEmpty() ? QString(c) : name + c)) {
+            name.append(c);
+        }
+    }
+    while (name.endsWith(u'-'))
+        name.chop(1);
+    name.truncate(Validation::MaxRoomNameLength);
+    return Validation::isValidRoomName(name) ? name : QString();
 }
 
 void DirectoryDialog::addTypedRow(bool listed)
@@ -177,9 +232,9 @@ void DirectoryDialog::addTypedRow(bool listed)
         return;
     const QString typed = currentPrefix();
     QStandardItem *item = nullptr;
-    if (m_kind == Kind::Rooms && Validation::isValidRoomName(typed.toLower())) {
-        item = new QStandardItem(tr("Create #%1").arg(typed.toLower()));
-        item->setData(typed.toLower(), KeyRole);
+    if (const QString room = roomNameFrom(typed); m_kind == Kind::Rooms && !room.isEmpty()) {
+        item = new QStandardItem(tr("Create #%1").arg(room));
+        item->setData(room, KeyRole);
     } else if (m_kind == Kind::People && Validation::isValidEmail(Validation::normalizedEmail(typed))) {
         item = new QStandardItem(tr("Write to %1 (nobody with this email here yet)").arg(typed));
         item->setData(Validation::normalizedEmail(typed), KeyRole);

@@ -50,6 +50,10 @@ public:
 
     void setRooms(const QString &prefix, const QList<Protocol::RoomSummary> &rooms, bool hasMore);
     void setPeople(const QString &prefix, const QList<Protocol::Person> &people, bool hasMore);
+    /// The signed-in user: listed last among people, never chosen for them.
+    void setSelfEmail(const QString &email) { m_selfEmail = email; }
+    /// What a room name typed naturally ("Design Review") becomes ("design-review"); empty if nothing usable.
+    static QString roomNameFrom(const QString &typed);
 
     QLineEdit *searchEdit() const { return m_search; }
     QListView *list() const { return m_list; }
@@ -80,6 +84,7 @@ private:
     QTimer m_searchTimer;
     QString m_asked;               // the prefix of the search on its way
     bool m_chooseOnAnswer = false; // Enter came before the answer: take its first row
+    QString m_selfEmail;
 };
 
 } // namespace Natter

@@ -1145,6 +1145,7 @@ void MainWindow::openDirectory(DirectoryDialog::Kind kind)
         m_directory->close();
     auto *dialog = new DirectoryDialog(kind, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setSelfEmail(m_selfEmail);
     m_directory = dialog;
     if (kind == DirectoryDialog::Kind::Rooms) {
         connect(dialog, &DirectoryDialog::searchRequested, this, &MainWindow::roomSearchRequested);

@@ -109,6 +109,8 @@ public:
     /// Counts showError() calls: who knows the count at some moment can tell
     /// whether the banner shown now came later.
     quint64 errorSerial() const { return m_errorSerial; }
+    /// The signed-in user (the people directory lists them last).
+    void setSelfEmail(const QString &email) { m_selfEmail = email; }
 
     /// Clears the composer after its text was accepted for sending.
     void messageAccepted();
@@ -255,6 +257,7 @@ private:
     /// that switches conversations changes it while still using the key.
     ConversationKey m_current;
     quint64 m_errorSerial = 0;
+    QString m_selfEmail;
     QHash<QString, ComposerBar::Draft> m_drafts; // by ConversationKey::toString()
     QTimer m_draftTimer;                         // the current draft, a moment after a change
     /// Keeps draft as key's, and says so if it changed.

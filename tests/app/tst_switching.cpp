@@ -14,6 +14,7 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QIcon>
 #include <QInputDialog>
 #include <QLabel>
 #include <QListView>
@@ -462,7 +463,7 @@ void TestSwitching::directConversationsShowPresenceAndTyping()
     QCOMPARE(window->typingLabel()->text(), AppController::typingText({u"Bob"_s}));
 
     bob.reset(); // Bob leaves: away, and no longer typing
-    QTRY_VERIFY2(window->conversationSubtitle().endsWith(u"away"_s),
+    QTRY_VERIFY2(window->conversationSubtitle().endsWith(u"offline"_s),
                  qPrintable(window->conversationSubtitle()));
     QCOMPARE(window->typingLabel()->text(), QString());
 }
@@ -518,6 +519,19 @@ void TestSwitching::joinsOrCreatesARoomByKeyboardAlone()
     QTest::keyClick(dialog->searchEdit(), Qt::Key_Return);
     QTRY_COMPARE(window->currentConversation(), ConversationKey::room(u"retro"_s));
     QTRY_VERIFY(!controller->client()->members(u"retro"_s).isEmpty());
+
+    // A name typed naturally becomes one; one that cannot be says why.
+    actionWithShortcut(window, QKeySequence(Qt::CTRL | Qt::Key_J))->trigger();
+    dialog = window->directoryDialog();
+    QVERIFY(dialog);
+    QTest::keyClicks(dialog->searchEdit(), u"Design Review"_s);
+    QTRY_COMPARE(dialog->list()->model()->rowCount(), 1);
+    QCOMPARE(dialog->list()->model()->index(0, 0).data().toString(), u"Create #design-review"_s);
+    dialog->searchEdit()->setText(u"!!!"_s);
+    QTRY_VERIFY2(dialog->statusText().contains(u"starts with a letter or a digit"_s),
+                 qPrintable(dialog->statusText()));
+    QCOMPARE(dialog->list()->model()->rowCount(), 0);
+    dialog->close();
 }
 
 void TestSwitching::writesToSomeoneByKeyboardAlone()
@@ -547,8 +561,23 @@ void TestSwitching::writesToSomeoneByKeyboardAlone()
     const ConversationKey carol = ConversationKey::direct(u"carol@example.org"_s);
     QTRY_COMPARE(window->currentConversation(), carol);
     QCOMPARE(controller->client()->conversations()->title(carol), u"Carol Jonas"_s);
-    QTRY_VERIFY2(window->conversationSubtitle().endsWith(u"away"_s),
+    QTRY_VERIFY2(window->conversationSubtitle().endsWith(u"offline"_s),
                  qPrintable(window->conversationSubtitle()));
+
+    // Everyone: the others first (online before offline), the user last and
+    // not the row Enter takes; each with an avatar; the offline are "Offline".
+    actionWithShortcut(window, QKeySequence(Qt::CTRL | Qt::Key_D))->trigger();
+    dialog = window->directoryDialog();
+    QVERIFY(dialog);
+    QAbstractItemModel *people = dialog->list()->model();
+    QTRY_COMPARE(people->rowCount(), 3);
+    QCOMPARE(people->index(0, 0).data(DirectoryDialog::KeyRole).toString(), u"bob@example.org"_s);
+    QCOMPARE(people->index(1, 0).data(DirectoryDialog::KeyRole).toString(), u"carol@example.org"_s);
+    QCOMPARE(people->index(1, 0).data(Qt::ToolTipRole).toString(), u"Offline"_s);
+    QCOMPARE(people->index(2, 0).data(DirectoryDialog::KeyRole).toString(), u"alice@example.org"_s);
+    QVERIFY(people->index(2, 0).data().toString().contains(u"(you)"_s));
+    QVERIFY(!people->index(0, 0).data(Qt::DecorationRole).value<QIcon>().isNull());
+    QCOMPARE(dialog->list()->currentIndex().row(), 0);
 }
 
 void TestSwitching::theSidebarShowsLastMessagesByActivity()
