@@ -27,7 +27,7 @@ std::optional<ClientOptions> parseClientArguments(const QStringList &arguments, 
         QCoreApplication::translate("natter", "Connect to this server at once; a chat served by several "
                                               "servers: their addresses, comma-separated (the app moves "
                                               "to another when one fails)."),
-        u"ws://host:port[,…]"_s);
+        u"wss://host:port[,…]"_s);
     const QCommandLineOption name(u"name"_s, QCoreApplication::translate("natter", "Your display name."),
                                   u"name"_s);
     const QCommandLineOption email(
@@ -100,7 +100,7 @@ std::optional<ClientOptions> parseClientArguments(const QStringList &arguments, 
         for (const QString &address : addresses) {
             const QUrl url = serverUrlFromAddress(address.trimmed());
             if (!url.isValid())
-                return usageError(u"--server: give an address like ws://192.168.1.20:5000 (several: "
+                return usageError(u"--server: give an address like wss://192.168.1.20:5000 (several: "
                                   u"wss://a:5000,wss://b:5000), not %1"_s.arg(address));
             if (!options.server.isValid())
                 options.server = url;
@@ -108,7 +108,7 @@ std::optional<ClientOptions> parseClientArguments(const QStringList &arguments, 
                 options.alternateServers.append(url);
         }
         if (!options.server.isValid())
-            return usageError(u"--server: give an address like ws://192.168.1.20:5000"_s);
+            return usageError(u"--server: give an address like wss://192.168.1.20:5000"_s);
     }
     if (parser.isSet(server) && parser.isSet(host))
         return usageError(u"--server and --host exclude each other"_s);

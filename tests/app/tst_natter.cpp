@@ -31,6 +31,8 @@ void TestNatter::versionAndHelp()
     QVERIFY(help->waitForFinished(10000));
     QCOMPARE(help->exitCode(), 0);
     const QByteArray text = help->readAllStandardOutput();
+    // Chats are encrypted: the example address says wss://, as the app itself does.
+    QVERIFY2(text.contains("wss://host:port") && !text.contains("ws://host"), text.constData());
     for (const char *option : {"--server", "--name", "--email", "--room", "--host", "--profile"})
         QVERIFY2(text.contains(option), option);
 }
