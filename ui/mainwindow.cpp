@@ -843,6 +843,11 @@ void MainWindow::setConversationHeader(const QString &title, const QString &subt
     m_conversationSubtitle->setVisible(!subtitle.isEmpty());
     setWindowTitle(title.isEmpty() ? tr("Natter") : tr("%1 — Natter").arg(title));
     updateNoMessages(); // a direct conversation's hint names the person
+    // ... and so does its composer: "Message Bob", not his email.
+    if (m_messages && m_current.isValid() && !m_current.isRoom() && !title.isEmpty()) {
+        m_composer->setPlaceholderText(tr("Message %1").arg(title));
+        m_composer->viewport()->update();
+    }
 }
 
 void MainWindow::setConnectionStatus(ConnectionIndicator indicator, const QString &text, bool canReconnectNow)

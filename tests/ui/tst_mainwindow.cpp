@@ -740,6 +740,12 @@ void TestMainWindow::eachConversationKeepsItsOwnDraft()
     // What is kept: Bob's draft only (#general's went with its message).
     QTRY_VERIFY(!window.drafts().contains(generalKey.toString()));
     QCOMPARE(window.drafts().value(bobKey.toString()).text, QStringLiteral("the salary figures"));
+    // A direct conversation's composer names the person, not their email.
+    window.showConversation(bobKey, &bob);
+    window.setConversationHeader(QStringLiteral("Bob"), QString());
+    QCOMPARE(window.composer()->placeholderText(), QStringLiteral("Message Bob"));
+    window.showConversation(generalKey, &general);
+    QCOMPARE(window.composer()->placeholderText(), QStringLiteral("Message #general"));
     // The next start puts it back where it was written, and nowhere else.
     MainWindow again;
     MessageListModel generalAgain;
