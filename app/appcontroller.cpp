@@ -1238,18 +1238,18 @@ void AppController::wireFiles()
     connect(m_client, &ChatClient::fileDownloaded, this, &AppController::onFileDownloaded);
 }
 
-void AppController::shareFiles(const ConversationKey &key, const QStringList &paths)
+void AppController::shareFiles(const ConversationKey &key, const QStringList &paths, const QString &caption)
 {
     // At the bottom of the conversation, as with a message; each file its own message.
     m_client->showLatest(key);
     int shared = 0;
-    for (const QString &path : paths)
-        shared += m_client->sendFile(key, path).isEmpty() ? 0 : 1;
+    for (qsizetype i = 0; i < paths.size(); ++i)
+        shared += m_client->sendFile(key, paths.at(i), i == 0 ? caption : QString()).isEmpty() ? 0 : 1;
     if (shared > 0)
         m_window->scrollToBottom();
 }
 
-QString AppController::shareImage(const ConversationKey &key, const QImage &image)
+QString AppController::shareImage(const ConversationKey &key, const QImage &image, const QString &caption)
 {
     const FileCache cache = fileCache();
     const QString name =
@@ -1264,7 +1264,7 @@ QString AppController::shareImage(const ConversationKey &key, const QImage &imag
     }
     QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner);
     m_client->showLatest(key);
-    const QString clientId = m_client->sendFile(key, path);
+    const QString clientId = m_client->sendFile(key, path, caption);
     if (!clientId.isEmpty())
         m_window->scrollToBottom();
     return clientId;

@@ -84,9 +84,10 @@ public:
     FileCache fileCache() const;
     AttachmentImages *attachmentImages() const { return m_images; }
     /// Shares files in a conversation (as the paperclip, a drop or a paste does).
-    void shareFiles(const ConversationKey &key, const QStringList &paths);
+    /// caption goes with the first file.
+    void shareFiles(const ConversationKey &key, const QStringList &paths, const QString &caption = {});
     /// Shares a pasted image as a PNG; returns the upload's client id (empty: not sent).
-    QString shareImage(const ConversationKey &key, const QImage &image);
+    QString shareImage(const ConversationKey &key, const QImage &image, const QString &caption = {});
     /// What clicking a file's card or image does: opens it (images in the viewer).
     void openAttachment(const ConversationKey &key, const Message &message);
     /// The image viewer open now for a file, if any.

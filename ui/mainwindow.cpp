@@ -13,6 +13,7 @@
 #include "ui/sidebardelegates.h"
 #include "ui/typography.h"
 #include "ui/uilogging.h"
+#include "ui/uploadsheet.h"
 
 #include <QAction>
 #include <QActionGroup>
@@ -409,14 +410,8 @@ QWidget *MainWindow::createConversationPane()
     connect(m_composer, &QPlainTextEdit::textChanged, &m_draftTimer, qOverload<>(&QTimer::start));
     connect(m_composerBar, &ComposerBar::modeChanged, &m_draftTimer, qOverload<>(&QTimer::start));
     connect(m_composerBar, &ComposerBar::attachRequested, this, &MainWindow::chooseFiles);
-    connect(m_composerBar, &ComposerBar::filesAttached, this, [this](const QStringList &paths) {
-        if (m_current.isValid())
-            Q_EMIT filesAttached(ConversationKey(m_current), paths);
-    });
-    connect(m_composerBar, &ComposerBar::imagePasted, this, [this](const QImage &image) {
-        if (m_current.isValid())
-            Q_EMIT imageAttached(ConversationKey(m_current), image);
-    });
+    connect(m_composerBar, &ComposerBar::filesAttached, this, &MainWindow::offerFiles);
+    connect(m_composerBar, &ComposerBar::imagePasted, this, &MainWindow::offerImage);
     connect(m_messageView, &ConversationView::attachmentActionRequested, this,
             [this](MessageDelegate::AttachmentAction action, const Message &message) {
                 if (m_current.isValid())
@@ -1271,8 +1266,32 @@ void MainWindow::chooseFiles()
     const QStringList paths =
         QFileDialog::getOpenFileNames(this, tr("Share Files in %1").arg(m_conversationTitle->text()),
                                       QStandardPaths::writableLocation(QStandardPaths::HomeLocation));
-    if (!paths.isEmpty())
-        Q_EMIT filesAttached(key, paths);
+    if (!paths.isEmpty() && key == m_current)
+        offerFiles(paths);
+}
+
+void MainWindow::offerFiles(const QStringList &paths)
+{
+    if (!m_current.isValid() || paths.isEmpty())
+        return;
+    const ConversationKey key = m_current;
+    auto *sheet = new UploadSheet(m_conversationTitle->text(), paths, this);
+    sheet->setAttribute(Qt::WA_DeleteOnClose);
+    connect(sheet, &QDialog::accepted, this,
+            [this, key, sheet] { Q_EMIT filesAttached(key, sheet->paths(), sheet->caption()); });
+    sheet->open();
+}
+
+void MainWindow::offerImage(const QImage &image)
+{
+    if (!m_current.isValid() || image.isNull())
+        return;
+    const ConversationKey key = m_current;
+    auto *sheet = new UploadSheet(m_conversationTitle->text(), image, this);
+    sheet->setAttribute(Qt::WA_DeleteOnClose);
+    connect(sheet, &QDialog::accepted, this,
+            [this, key, sheet] { Q_EMIT imageAttached(key, sheet->image(), sheet->caption()); });
+    sheet->open();
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent *event)
@@ -1305,12 +1324,12 @@ void MainWindow::dropEvent(QDropEvent *event)
         return;
     if (const QStringList paths = Composer::localFiles(event->mimeData()); !paths.isEmpty()) {
         event->acceptProposedAction();
-        Q_EMIT filesAttached(ConversationKey(m_current), paths);
+        offerFiles(paths);
     } else if (event->mimeData()->hasImage()) {
         const QImage image = qvariant_cast<QImage>(event->mimeData()->imageData());
         if (!image.isNull()) {
             event->acceptProposedAction();
-            Q_EMIT imageAttached(ConversationKey(m_current), image);
+            offerImage(image);
         }
     }
 }

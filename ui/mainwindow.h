@@ -102,6 +102,10 @@ public:
     void setAttachmentImages(AttachmentImages *images);
     /// The paperclip: asks for files to share in the current conversation.
     void chooseFiles();
+    /// Shows what a paste, a drop or the paperclip would share (UploadSheet),
+    /// and shares it in the conversation shown now only when the user says Send.
+    void offerFiles(const QStringList &paths);
+    void offerImage(const QImage &image);
     /// A banner above the messages that stays until dismissed or replaced.
     void showError(const QString &message);
     void clearError();
@@ -181,10 +185,11 @@ Q_SIGNALS:
     /// The user has seen the conversation up to id (it is on screen in the active window).
     void readUpTo(const Natter::ConversationKey &key, qint64 id);
     void retryRequested(const Natter::ConversationKey &key, const QString &clientId);
-    /// Files to share in a conversation (chosen, dropped onto the window, or pasted).
-    void filesAttached(const Natter::ConversationKey &key, const QStringList &paths);
-    /// An image pasted into the composer (a screenshot): share it as a PNG.
-    void imageAttached(const Natter::ConversationKey &key, const QImage &image);
+    /// Files to share in a conversation (chosen, dropped onto the window, or
+    /// pasted), once the user said Send in the upload sheet; caption goes with the first.
+    void filesAttached(const Natter::ConversationKey &key, const QStringList &paths, const QString &caption);
+    /// An image pasted into the composer (a screenshot), sent from the upload sheet: share it as a PNG.
+    void imageAttached(const Natter::ConversationKey &key, const QImage &image, const QString &caption);
     /// Something was asked of a message's file (open, show in folder, cancel, save as).
     void attachmentActionRequested(const Natter::ConversationKey &key,
                                    Natter::MessageDelegate::AttachmentAction action,

@@ -162,4 +162,28 @@
             </translation>
         </message>
     </context>
+    <context>
+        <name>Natter::UploadSheet</name>
+        <message numerus="yes">
+            <source>Share %n File(s)</source>
+            <translation>
+                <numerusform>Share %n File</numerusform>
+                <numerusform>Share %n Files</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n files · %1</source>
+            <translation>
+                <numerusform>%n file · %1</numerusform>
+                <numerusform>%n files · %1</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>and %n more</source>
+            <translation>
+                <numerusform>and %n more</numerusform>
+                <numerusform>and %n more</numerusform>
+            </translation>
+        </message>
+    </context>
 </TS>

@@ -12,6 +12,7 @@
 #include "ui/imageviewer.h"
 #include "ui/mainwindow.h"
 #include "ui/translations.h"
+#include "ui/uploadsheet.h"
 
 #include <QClipboard>
 #include <QCryptographicHash>
@@ -19,6 +20,8 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QGuiApplication>
+#include <QLineEdit>
+#include <QMimeData>
 #include <QPainter>
 #include <QRandomGenerator>
 #include <QSignalSpy>
@@ -161,6 +164,10 @@ void TestFileSharing::pastedScreenshotShowsInlineForTheOtherPerson()
     clock.start();
     m_alice->window()->composer()->paste();
     QVERIFY(m_alice->window()->composer()->toPlainText().isEmpty()); // shared, not pasted as text
+    // The sheet shows what is about to leave; Enter sends it.
+    auto *sheet = m_alice->window()->findChild<UploadSheet *>();
+    QVERIFY(sheet);
+    QTest::keyClick(sheet->captionEdit(), Qt::Key_Return);
 
     // Bob's window shows it inline: an image at its size, its thumbnail fetched when painted.
     MessageListModel *bobs = m_bob->client()->messages(m_general);
@@ -210,7 +217,21 @@ void TestFileSharing::droppedFilesGoUpWithProgressAndOpenOnTheOtherSide()
     const QString notes = writeFile(QStringLiteral("notes.txt"), 1000);
     MessageListModel *alices = m_alice->client()->messages(m_general);
     QSignalSpy transfers(alices, &QAbstractItemModel::dataChanged);
-    Q_EMIT m_alice->window()->filesAttached(m_general, {report, notes}); // as a drop onto the window does
+    // Dropped onto Alice's window: nothing leaves until she says Send in the sheet, with a caption.
+    MainWindow *window = m_alice->window();
+    QVERIFY(window->currentConversation() == m_general);
+    QMimeData dragged;
+    dragged.setUrls({QUrl::fromLocalFile(report), QUrl::fromLocalFile(notes)});
+    const QPoint at = window->messageView()->viewport()->rect().center();
+    QDragEnterEvent enter(at, Qt::CopyAction, &dragged, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(window, &enter);
+    QDropEvent drop(at, Qt::CopyAction, &dragged, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(window, &drop);
+    auto *sheet = window->findChild<UploadSheet *>();
+    QVERIFY(sheet);
+    QCOMPARE(alices->outbox().size(), 0);
+    QTest::keyClicks(sheet->captionEdit(), QStringLiteral("Q3 numbers"));
+    QTest::keyClick(sheet->captionEdit(), Qt::Key_Return);
 
     // Two pending messages at once, each with its file's name and size, then both stored.
     QCOMPARE(alices->outbox().size(), 2);
@@ -227,6 +248,7 @@ void TestFileSharing::droppedFilesGoUpWithProgressAndOpenOnTheOtherSide()
     if (pdf.attachment.name != QStringLiteral("report.pdf"))
         pdf = bobs->messageAt(1);
     QCOMPARE(pdf.attachment.size, 3 * 1024 * 1024 + 17);
+    QCOMPARE(pdf.text, QStringLiteral("Q3 numbers")); // the caption goes with the first file
 
     // Bob opens it: downloaded into his cache (his only), checked, handed to the desktop.
     m_bob->openAttachment(m_general, pdf);

@@ -10,6 +10,7 @@
 #include "ui/mainwindow.h"
 #include "ui/theme.h"
 #include "ui/translations.h"
+#include "ui/uploadsheet.h"
 
 #include <QAbstractItemView>
 #include <QAction>
@@ -21,6 +22,7 @@
 #include <QDropEvent>
 #include <QFile>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListView>
 #include <QMessageBox>
 #include <QMimeData>
@@ -64,6 +66,17 @@ bool showGeneral(MainWindow &window, MessageListModel &model)
         return false;
     window.showConversation(ConversationKey::room(QStringLiteral("general")), &model);
     return true;
+}
+
+/// The upload sheet open on window now, if any (one being closed is not).
+UploadSheet *openSheet(const MainWindow &window)
+{
+    const QList<UploadSheet *> sheets = window.findChildren<UploadSheet *>();
+    for (UploadSheet *sheet : sheets) {
+        if (sheet->isVisible())
+            return sheet;
+    }
+    return nullptr;
 }
 
 } // namespace
@@ -658,9 +671,18 @@ void TestMainWindow::droppedFilesAreShared()
     QDropEvent drop(at, Qt::CopyAction, &files, Qt::LeftButton, Qt::NoModifier);
     QApplication::sendEvent(&window, &drop);
     QVERIFY(drop.isAccepted());
+    // Nothing leaves before the user has seen what it is and said Send.
+    QCOMPARE(attached.size(), 0);
+    UploadSheet *sheet = openSheet(window);
+    QVERIFY(sheet);
+    QVERIFY2(sheet->summary().startsWith(QStringLiteral("2 files · 2 bytes")), qPrintable(sheet->summary()));
+    QVERIFY(sheet->summary().contains(QStringLiteral("b c.pdf")));
+    QTest::mouseClick(sheet->sendButton(), Qt::LeftButton);
     QCOMPARE(attached.size(), 1);
     QCOMPARE(attached.at(0).at(0).value<ConversationKey>(), ConversationKey::room(QStringLiteral("general")));
     QCOMPARE(attached.at(0).at(1).toStringList(), (QStringList{a, b}));
+    QCOMPARE(attached.at(0).at(2).toString(), QString());
+    QTRY_VERIFY(!openSheet(window));
 
     // Dropped on the composer they are shared too, not written into it as paths.
     const QPoint middle = window.composer()->viewport()->rect().center();
@@ -671,7 +693,25 @@ void TestMainWindow::droppedFilesAreShared()
     QApplication::sendEvent(window.composer()->viewport(), &overComposer);
     QDropEvent onComposer(middle, Qt::CopyAction, &files, Qt::LeftButton, Qt::NoModifier);
     QApplication::sendEvent(window.composer()->viewport(), &onComposer);
+    QVERIFY(window.composer()->toPlainText().isEmpty());
+    // Esc in the sheet: nothing shared; dropped again, a caption and Enter share them with it.
+    sheet = openSheet(window);
+    QVERIFY(sheet);
+    QTest::keyClick(sheet->captionEdit(), Qt::Key_Escape);
+    QTRY_VERIFY(!openSheet(window));
+    QCOMPARE(attached.size(), 1);
+    QDragEnterEvent enterAgain(middle, Qt::CopyAction, &files, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(window.composer()->viewport(), &enterAgain);
+    QDragMoveEvent overAgain(middle, Qt::CopyAction, &files, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(window.composer()->viewport(), &overAgain);
+    QDropEvent again(middle, Qt::CopyAction, &files, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(window.composer()->viewport(), &again);
+    sheet = openSheet(window);
+    QVERIFY(sheet);
+    QTest::keyClicks(sheet->captionEdit(), QStringLiteral("  minutes of Monday "));
+    QTest::keyClick(sheet->captionEdit(), Qt::Key_Return);
     QCOMPARE(attached.size(), 2);
+    QCOMPARE(attached.at(1).at(2).toString(), QStringLiteral("minutes of Monday"));
     QVERIFY(window.composer()->toPlainText().isEmpty());
 
     // A web link or a folder is not a file to share.
@@ -800,9 +840,18 @@ void TestMainWindow::pastingShareImagesAndFilesButKeepsText()
     QGuiApplication::clipboard()->setImage(screenshot);
     composer->setFocus();
     QTest::keyClick(composer, Qt::Key_V, Qt::ControlModifier);
+    // A screenshot can leak with one keystroke: first a sheet shows what it is.
+    QCOMPARE(images.size(), 0);
+    UploadSheet *sheet = openSheet(window);
+    QVERIFY(sheet);
+    QCOMPARE(sheet->preview().size(), QSize(200, 100));
+    QCOMPARE(sheet->summary(), QStringLiteral("Pasted image · 200 × 100"));
+    QTRY_VERIFY(sheet->captionEdit()->hasFocus()); // Enter sends, or type a caption
+    QTest::keyClick(sheet->captionEdit(), Qt::Key_Return);
     QCOMPARE(images.size(), 1);
     QCOMPARE(images.at(0).at(1).value<QImage>().size(), QSize(200, 100));
     QVERIFY(composer->toPlainText().isEmpty());
+    QTRY_VERIFY(!openSheet(window));
 
     // Files copied in a file manager: shared.
     QTemporaryDir dir;
@@ -814,8 +863,15 @@ void TestMainWindow::pastingShareImagesAndFilesButKeepsText()
     copied->setUrls({QUrl::fromLocalFile(path)});
     QGuiApplication::clipboard()->setMimeData(copied);
     QTest::keyClick(composer, Qt::Key_V, Qt::ControlModifier);
+    sheet = openSheet(window);
+    QVERIFY(sheet);
+    QCOMPARE(sheet->summary(), QStringLiteral("log.txt · 0 bytes"));
+    QVERIFY(!sheet->preview().isNull()); // the type's icon
+    QCOMPARE(files.size(), 0);
+    QTest::mouseClick(sheet->sendButton(), Qt::LeftButton);
     QCOMPARE(files.size(), 1);
     QCOMPARE(files.at(0).at(1).toStringList(), QStringList{path});
+    QTRY_VERIFY(!openSheet(window));
 
     // Text (even with a picture of itself, as a spreadsheet copies cells) stays text.
     auto *cells = new QMimeData;
