@@ -176,13 +176,18 @@ AppController::AppController(AppSettings settings, ClientOptions options,
         m_window->statusBar()->showMessage(tr("Link to the message copied"), 3000);
     });
     connect(m_window, &MainWindow::readUpTo, this, [this](const ConversationKey &key, qint64 id) {
-        m_client->markRead(key, id);
-        m_client->conversations()->clearUnread(key);
+        // Read is what came on screen: what is still below it stays unread.
+        const int left = key == m_window->currentConversation() ? m_window->messageView()->unseenCount() : 0;
+        m_client->markRead(key, id, left);
+        m_client->conversations()->setUnreadCount(key, left);
     });
     connect(m_client, &ChatClient::messageShown, this, [this](const ConversationKey &key, qint64 id) {
-        if (m_window->currentConversation() == key)
+        // A page asked for to open at the first unread positions itself (no flash).
+        if (m_window->currentConversation() == key && !m_window->messageView()->isOpeningAtReadMarker())
             m_window->revealMessage(id);
     });
+    connect(m_window->messageView(), &ConversationView::readMarkerWanted, this,
+            [this](qint64 id) { m_client->showMessage(m_window->currentConversation(), id); });
     connect(m_client, &ChatClient::conversationStateChanged, this,
             &AppController::onConversationStateChanged);
     connect(m_window, &MainWindow::searchRequested, this, [this](const Protocol::SearchRequest &request) {
@@ -283,8 +288,10 @@ AppController::AppController(AppSettings settings, ClientOptions options,
         }
         QDesktopServices::openUrl(url);
     });
-    connect(m_window, &MainWindow::windowActivated, this,
-            [this] { m_client->conversations()->clearUnread(m_window->currentConversation()); });
+    connect(m_window, &MainWindow::windowActivated, this, [this] {
+        m_client->conversations()->setUnreadCount(m_window->currentConversation(),
+                                                  m_window->messageView()->unseenCount());
+    });
     connect(m_window, &MainWindow::closing, this, &AppController::saveSettings);
     m_window->setCloseGuard([this] {
         // Kept running in the tray: closing the window only hides it (Quit quits).
@@ -891,9 +898,12 @@ void AppController::setCurrentConversation(const ConversationKey &key)
         // "New messages" where the user stopped reading, on any of their devices.
         const Protocol::ConversationState state = m_client->conversationState(key);
         const int unread = std::max(state.unread, m_client->conversations()->unreadCount(key));
-        m_window->setReadMarker(unread > 0 && state.readId > 0 ? state.readId : 0);
+        // It opens where they stopped, and the badge counts down as the unread come on screen.
+        m_window->setReadMarker(unread > 0 && state.readId > 0 ? state.readId : 0, unread);
+        m_window->messageView()->openAtReadMarker();
     }
-    m_client->conversations()->clearUnread(key);
+    if (!m_window->messageView()->isOpeningAtReadMarker() && m_window->messageView()->readMarker() == 0)
+        m_client->conversations()->clearUnread(key);
     m_window->setTypingText(typingText(m_client->typingUsers(key)));
     updateMembers();
     updateHeader();
@@ -1061,9 +1071,11 @@ void AppController::onConversationStateChanged(const ConversationKey &key)
     const bool reading = m_window->isActiveWindow() && key == m_window->currentConversation();
     // The conversation shown since the app started, before the server said where the user stopped.
     if (key == m_window->currentConversation() && m_window->messageView()->readMarker() == 0 &&
-        state.unread > 0)
-        m_window->setReadMarker(state.readId);
-    conversations->setUnreadCount(key, reading ? 0 : state.unread);
+        state.unread > 0) {
+        m_window->setReadMarker(state.readId, state.unread);
+        m_window->messageView()->openAtReadMarker();
+    }
+    conversations->setUnreadCount(key, reading ? m_window->messageView()->unseenCount() : state.unread);
     if (conversations->isMuted(key) != state.muted) {
         conversations->setMuted(key, state.muted);
         if (m_client->serverUrl().isValid())

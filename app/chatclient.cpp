@@ -598,7 +598,10 @@ void ChatClient::handle(const Protocol::ReceiveMessage &receive)
     } else if (!key.isRoom() && !own) {
         m_conversations->setTitle(key, message.from.name);
     }
-    m_outboxKeys.remove(message.clientId);
+    // What the user sends, they have read up to: the "New messages" line
+    // never sits above their own words (after a restart it once did).
+    if (own && !message.clientId.isEmpty() && m_outboxKeys.remove(message.clientId) > 0)
+        markRead(key, message.id);
     QList<LiveArrival> &recent = it->recentLive;
     const LiveArrival arrival{m_clock.elapsed(),
                               message.timestamp.isValid() ? message.timestamp.toMSecsSinceEpoch() : 0,
@@ -1405,13 +1408,13 @@ bool ChatClient::react(qint64 id, const QString &emoji, bool on)
     return true;
 }
 
-void ChatClient::markRead(const ConversationKey &key, qint64 id)
+void ChatClient::markRead(const ConversationKey &key, qint64 id, int unreadAfter)
 {
     Protocol::ConversationState state = conversationState(key);
     if (id <= state.readId)
         return; // never back, and never twice
     state.readId = id;
-    state.unread = 0;
+    state.unread = std::max(unreadAfter, 0);
     setConversationState(state);
     m_unsentMarks.insert(key, id);
     if (!m_markTimer.isActive())

@@ -200,9 +200,10 @@ public:
     bool deleteMessage(qint64 id);
     /// Gives (on) or takes back an emoji on a stored message.
     bool react(qint64 id, const QString &emoji, bool on);
-    /// The user has read a conversation up to id: the server keeps it and
-    /// the user's other devices follow. Never moves back.
-    void markRead(const ConversationKey &key, qint64 id);
+    /// The user has read a conversation up to id (unreadAfter of others'
+    /// messages follow it): the server keeps it and the user's other devices
+    /// follow. Never moves back. Sending a message moves it too.
+    void markRead(const ConversationKey &key, qint64 id, int unreadAfter = 0);
     /// Mutes a conversation on every device of the user.
     void setMuted(const ConversationKey &key, bool muted);
     /// Makes a message of an open conversation loaded (messageShown() tells

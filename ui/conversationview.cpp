@@ -123,6 +123,7 @@ ConversationView::ConversationView(QWidget *parent)
     QScrollBar *scrollBar = verticalScrollBar();
     connect(scrollBar, &QScrollBar::rangeChanged, this, &ConversationView::onScrollRangeChanged);
     connect(scrollBar, &QScrollBar::valueChanged, this, [this, scrollBar](int value) {
+        noteSeen(); // what was on screen before the scroll
         if (!m_prepending)
             m_stickToBottom = value >= scrollBar->maximum() - 4;
         fetchOlderIfNeeded();
@@ -141,8 +142,19 @@ ConversationView::ConversationView(QWidget *parent)
     connect(m_proxy, &QAbstractItemModel::modelReset, this, [this] {
         // A page read around a message is not the end of the conversation.
         m_stickToBottom = !(m_messages && m_messages->hasNewer());
-        m_unseen = 0;
         hideActionBar();
+        if (!tryOpenAtReadMarker())
+            updateJumpButton();
+    });
+    connect(m_proxy, &QAbstractItemModel::rowsInserted, this, [this] {
+        if (m_openAtMarker)
+            QMetaObject::invokeMethod(this, &ConversationView::tryOpenAtReadMarker, Qt::QueuedConnection);
+        else
+            applyReadMarker();
+    });
+    // What was on screen is seen: the pill counts what is below it.
+    connect(this, &ConversationView::visibleMessagesChanged, this, [this] {
+        noteSeen();
         updateJumpButton();
     });
 
@@ -213,7 +225,8 @@ void ConversationView::setMessages(MessageListModel *messages)
     m_proxy->setSourceModel(messages);
     m_delegate->setFlashing(0);
     m_stickToBottom = true;
-    m_unseen = 0;
+    m_openAtMarker = false;
+    m_seenUpTo = 0;
     hideActionBar();
     scrollToBottom();
 }
@@ -225,6 +238,7 @@ MessageListModel *ConversationView::messages() const
 
 void ConversationView::scrollToLatest()
 {
+    m_openAtMarker = false;
     m_stickToBottom = true;
     scrollToBottom();
     updateJumpButton();
@@ -271,18 +285,124 @@ qint64 ConversationView::flashingMessage() const
     return m_delegate->flashing();
 }
 
-void ConversationView::setReadMarker(qint64 id)
+void ConversationView::setReadMarker(qint64 id, int unread)
 {
-    if (m_delegate->readMarker() == id)
+    m_readMarker = std::max<qint64>(id, 0);
+    m_unreadAtMarker = m_readMarker > 0 ? std::max(unread, 0) : 0;
+    if (m_readMarker > 0)
+        m_seenUpTo = m_readMarker; // what follows is new until it is on screen
+    else
+        m_openAtMarker = false;
+    applyReadMarker();
+    updateJumpButton();
+}
+
+int ConversationView::firstStoredRowAfter(qint64 id) const
+{
+    // Stored messages are in id order (the outbox follows them).
+    int low = 0;
+    int high = m_messages ? m_messages->storedCount() : 0;
+    while (low < high) {
+        const int middle = (low + high) / 2;
+        if (m_proxy->index(middle, 0).data(MessageListModel::IdRole).toLongLong() <= id)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low;
+}
+
+void ConversationView::applyReadMarker()
+{
+    // The line goes above what someone else wrote: the user's own messages
+    // right after the marker (sent from another device, or before a restart
+    // moved it) are not news to them.
+    qint64 drawn = m_readMarker;
+    if (m_readMarker > 0 && m_messages) {
+        const int stored = m_messages->storedCount();
+        for (int row = firstStoredRowAfter(m_readMarker); row < stored; ++row) {
+            const QModelIndex index = m_proxy->index(row, 0);
+            if (!index.data(MessageListModel::IsOwnRole).toBool())
+                break;
+            drawn = index.data(MessageListModel::IdRole).toLongLong();
+        }
+    }
+    if (m_delegate->readMarker() == drawn)
         return;
-    m_delegate->setReadMarker(id);
+    m_delegate->setReadMarker(drawn);
     scheduleDelayedItemsLayout(); // the divider's row changes height
     viewport()->update();
 }
 
-qint64 ConversationView::readMarker() const
+void ConversationView::openAtReadMarker()
 {
-    return m_delegate->readMarker();
+    m_openAtMarker = m_readMarker > 0;
+    m_markerPageAsked = false;
+    if (m_openAtMarker)
+        tryOpenAtReadMarker();
+}
+
+bool ConversationView::tryOpenAtReadMarker()
+{
+    if (!m_openAtMarker || !m_messages)
+        return false;
+    applyReadMarker();
+    const qint64 drawn = m_delegate->readMarker();
+    const int row = firstStoredRowAfter(drawn);
+    if (row >= m_messages->storedCount())
+        return false; // nothing after it loaded yet (the page is on its way)
+    const qint64 oldest = m_proxy->index(0, 0).data(MessageListModel::IdRole).toLongLong();
+    if (row == 0 && oldest > drawn + 1 && m_messages->hasOlder()) {
+        // The first unread is older than the loaded page: ask for the page around the marker.
+        if (!std::exchange(m_markerPageAsked, true))
+            Q_EMIT readMarkerWanted(m_readMarker);
+        return false;
+    }
+    m_openAtMarker = false;
+    m_stickToBottom = false;
+    executeDelayedItemsLayout();
+    m_seenUpTo = m_readMarker; // nothing after it was on screen yet
+    scrollTo(m_proxy->index(row, 0), QAbstractItemView::PositionAtTop);
+    QScrollBar *scrollBar = verticalScrollBar();
+    m_stickToBottom = !m_messages->hasNewer() && scrollBar->value() >= scrollBar->maximum() - 4;
+    noteSeen();
+    updateJumpButton();
+    Q_EMIT visibleMessagesChanged();
+    return true;
+}
+
+void ConversationView::noteSeen()
+{
+    // At the bottom of the latest messages everything loaded has been on screen.
+    if (m_messages && m_stickToBottom && isVisible() && !m_messages->hasNewer())
+        m_seenUpTo = std::max(m_seenUpTo, m_messages->lastStoredId());
+    else
+        m_seenUpTo = std::max(m_seenUpTo, lastVisibleMessage());
+}
+
+int ConversationView::unseenCount() const
+{
+    if (!m_messages || m_seenUpTo <= 0)
+        return 0; // nothing was seen here yet to be newer than
+    // Others' loaded messages below what was seen; while a page read around
+    // the marker is shown, the server's count of what follows it says more.
+    const int stored = m_messages->storedCount();
+    const bool partial = m_messages->hasNewer() && m_unreadAtMarker > 0 && m_readMarker > 0;
+    int below = 0;
+    int seenSinceMarker = 0;
+    for (int row = firstStoredRowAfter(partial ? std::min(m_seenUpTo, m_readMarker) : m_seenUpTo);
+         row < stored; ++row) {
+        const QModelIndex index = m_proxy->index(row, 0);
+        if (index.data(MessageListModel::IsOwnRole).toBool())
+            continue;
+        if (index.data(MessageListModel::IdRole).toLongLong() > m_seenUpTo)
+            ++below;
+        else
+            ++seenSinceMarker;
+    }
+    if (partial)
+        below = std::max(below, m_unreadAtMarker - seenSinceMarker);
+    return below;
 }
 
 qint64 ConversationView::lastVisibleMessage() const
@@ -304,22 +424,22 @@ void ConversationView::onRowsAboutToBeInserted(int first, int last)
     const QScrollBar *scrollBar = verticalScrollBar();
     m_prepending = first == 0 && m_proxy->rowCount() > 0;
     m_distanceFromBottom = scrollBar->maximum() - scrollBar->value();
-    if (!m_prepending && !m_stickToBottom) {
-        m_unseen += last - first + 1;
+    if (!m_prepending && !m_stickToBottom)
         QMetaObject::invokeMethod(this, &ConversationView::updateJumpButton, Qt::QueuedConnection);
-    }
+    Q_UNUSED(last)
 }
 
 void ConversationView::updateJumpButton()
 {
     const QScrollBar *scrollBar = verticalScrollBar();
     const bool farUp = scrollBar->maximum() - scrollBar->value() > 2 * viewport()->height();
-    if (m_stickToBottom || !m_messages)
-        m_unseen = 0;
+    noteSeen();
+    const int unseen = m_stickToBottom ? 0 : unseenCount();
     const bool detached = m_messages && m_messages->hasNewer();
-    const bool show = m_messages && (detached || (!m_stickToBottom && (m_unseen > 0 || farUp)));
+    const bool show = m_messages && (detached || (!m_stickToBottom && (unseen > 0 || farUp)));
     if (show) {
-        m_jumpButton->setText(m_unseen == 0 ? tr("↓ Latest") : tr("↓ %n new message(s)", nullptr, m_unseen));
+        m_jumpButton->setText(unseen == 0 ? tr("↓ Latest")
+                                          : tr("↓ %n new · Jump to latest", nullptr, unseen));
         m_jumpButton->adjustSize();
         const QRect area = viewport()->geometry();
         const int margin = fontMetrics().height();
@@ -548,8 +668,15 @@ void ConversationView::contextMenuEvent(QContextMenuEvent *event)
 
 void ConversationView::wheelEvent(QWheelEvent *event)
 {
+    m_openAtMarker = false; // the user has taken over
     hideActionBar();
     QListView::wheelEvent(event);
+}
+
+void ConversationView::mousePressEvent(QMouseEvent *event)
+{
+    m_openAtMarker = false;
+    QListView::mousePressEvent(event);
 }
 
 void ConversationView::relayoutMeasured()
@@ -603,6 +730,7 @@ void ConversationView::keyPressEvent(QKeyEvent *event)
         Q_EMIT textTyped(event->text());
         return;
     }
+    m_openAtMarker = false;
     if (event->key() == Qt::Key_End && event->modifiers() == Qt::NoModifier) {
         scrollToLatest();
         return;

@@ -49,7 +49,7 @@ public:
     void setMessages(MessageListModel *messages);
     MessageListModel *messages() const;
     MessageDelegate *messageDelegate() const { return m_delegate; }
-    /// "↓ 3 new messages" over the list while the user reads further up.
+    /// "↓ 3 new · Jump to latest" over the list while the user reads further up.
     QPushButton *jumpToLatestButton() const { return m_jumpButton; }
     /// The hover action bar (hidden unless the pointer is on a message).
     QWidget *actionBar() const { return m_actionBar; }
@@ -69,9 +69,22 @@ public:
     bool revealMessage(qint64 id);
     /// The message flashing now after revealMessage() (0: none).
     qint64 flashingMessage() const;
-    /// The "New messages" divider goes above the first message after id (0: no divider).
-    void setReadMarker(qint64 id);
-    qint64 readMarker() const;
+    /// The "New messages" divider goes above the first message of someone
+    /// else after id (0: no divider); unread says how many of theirs follow it
+    /// (for the pill, while they are not all loaded).
+    void setReadMarker(qint64 id, int unread = 0);
+    qint64 readMarker() const { return m_readMarker; }
+    /// Opens the conversation where the user stopped: the first unread
+    /// message at the top with the divider above it, not the bottom. Done
+    /// when that message is loaded (now or as pages arrive: readMarkerWanted()
+    /// asks for it) unless the user scrolls first.
+    void openAtReadMarker();
+    bool isOpeningAtReadMarker() const { return m_openAtMarker; }
+    /// Messages of others below what the user has seen since the conversation
+    /// was shown (the pill's N, and what is left unread).
+    int unseenCount() const;
+    /// The newest message seen since the conversation was shown.
+    qint64 seenUpTo() const { return m_seenUpTo; }
     /// The newest stored message whose row can be seen now (0: none).
     qint64 lastVisibleMessage() const;
     /// The row of a stored message in the view (invalid if not loaded).
@@ -103,6 +116,8 @@ Q_SIGNALS:
     void latestRequested();
     /// The rows on screen changed (scrolled, resized, messages arrived).
     void visibleMessagesChanged();
+    /// Opening at the read marker needs the page around message id (older than what is loaded).
+    void readMarkerWanted(qint64 id);
 
 protected:
     void keyPressEvent(QKeyEvent *event) override;
@@ -112,6 +127,7 @@ protected:
     void mouseMoveEvent(QMouseEvent *event) override;
     void leaveEvent(QEvent *event) override;
     void wheelEvent(QWheelEvent *event) override;
+    void mousePressEvent(QMouseEvent *event) override;
     void contextMenuEvent(QContextMenuEvent *event) override;
 
 private:
@@ -127,6 +143,12 @@ private:
     void showReactionMenu(qint64 id, const QPoint &globalPosition);
     void addReactionGrid(QMenu *menu, qint64 id);
     bool canDelete(const QModelIndex &index) const;
+    /// The first stored row whose id is greater than id (rowCount() if none).
+    int firstStoredRowAfter(qint64 id) const;
+    /// The marker the delegate draws: past the user's own messages right after m_readMarker.
+    void applyReadMarker();
+    bool tryOpenAtReadMarker();
+    void noteSeen();
 
     QIdentityProxyModel *m_proxy;
     QPointer<MessageListModel> m_messages; // owned by the client, which may drop it first
@@ -141,7 +163,11 @@ private:
     qint64 m_actionId = 0;
     bool m_canDeleteOthers = false;
     QTimer m_flashTimer;
-    int m_unseen = 0; // messages that arrived below while the user read further up
+    qint64 m_readMarker = 0;
+    int m_unreadAtMarker = 0; // others' messages after the marker when it was set (the server's count)
+    qint64 m_seenUpTo = 0;    // the newest message on screen since the conversation was shown
+    bool m_openAtMarker = false;
+    bool m_markerPageAsked = false; // readMarkerWanted() said once for this opening
     bool m_stickToBottom = true;
     bool m_anchorNextLayout = false; // the width changed: keep the top row in place
     bool m_prepending = false;

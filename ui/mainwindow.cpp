@@ -44,6 +44,7 @@
 #include <QPolygonF>
 #include <QPushButton>
 #include <QResizeEvent>
+#include <QScopedValueRollback>
 #include <QScrollBar>
 #include <QSet>
 #include <QSortFilterProxyModel>
@@ -641,6 +642,8 @@ void MainWindow::setMemberModel(QAbstractItemModel *members)
 void MainWindow::showConversation(const ConversationKey &key, MessageListModel *messages)
 {
     const bool changed = !(key == m_current) || messages != m_messages;
+    // Shown at the bottom for a moment: not read yet (the app may open it at the first unread).
+    const QScopedValueRollback opening(m_opening, true);
     const ConversationKey previous = m_current;
     m_current = key;
     m_messages = messages;
@@ -1038,16 +1041,16 @@ bool MainWindow::eventFilter(QObject *watched, QEvent *event)
 void MainWindow::reportRead()
 {
     // Read means seen: the conversation on screen in the active window.
-    if (!m_messages || !m_current.isValid() || !isActiveWindow() || isMinimized() ||
+    if (m_opening || !m_messages || !m_current.isValid() || !isActiveWindow() || isMinimized() ||
         !m_messageView->isVisible())
         return;
     if (const qint64 id = m_messageView->lastVisibleMessage(); id > 0)
         Q_EMIT readUpTo(ConversationKey(m_current), id);
 }
 
-void MainWindow::setReadMarker(qint64 id)
+void MainWindow::setReadMarker(qint64 id, int unread)
 {
-    m_messageView->setReadMarker(id);
+    m_messageView->setReadMarker(id, unread);
 }
 
 bool MainWindow::revealMessage(qint64 id)

@@ -136,7 +136,8 @@ public:
     void startEdit(qint64 id);
     void cancelComposerMode();
     /// The "New messages" divider goes below this message (0: none).
-    void setReadMarker(qint64 id);
+    /// "New messages" above the first of unread messages after id (ConversationView::setReadMarker()).
+    void setReadMarker(qint64 id, int unread = 0);
     /// Scrolls to a loaded message of the current conversation and flashes it.
     bool revealMessage(qint64 id);
     /// Opens the search panel (Ctrl+K), with text in its field if given.
@@ -260,6 +261,7 @@ private:
 
     /// Signals carry copies of it (ConversationKey(m_current)): a receiver
     /// that switches conversations changes it while still using the key.
+    bool m_opening = false; // in showConversation(): nothing is read yet
     ConversationKey m_current;
     quint64 m_errorSerial = 0;
     QString m_selfEmail;

@@ -104,10 +104,10 @@
     <context>
         <name>Natter::ConversationView</name>
         <message numerus="yes">
-            <source>↓ %n new message(s)</source>
+            <source>↓ %n new · Jump to latest</source>
             <translation>
-                <numerusform>↓ %n new message</numerusform>
-                <numerusform>↓ %n new messages</numerusform>
+                <numerusform>↓ %n new · Jump to latest</numerusform>
+                <numerusform>↓ %n new · Jump to latest</numerusform>
             </translation>
         </message>
     </context>

@@ -30,6 +30,7 @@
 #include <QListView>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QStandardItemModel>
 #include <QTcpServer>
@@ -81,6 +82,8 @@ private Q_SLOTS:
     void repliesJumpToTheirOriginalAndSearchOpensHits();
     void editsDeletionsAndReactionsFromTheWindow();
     void readMarkersAndMutesFollowTheOtherDevice();
+    void itOpensWhereTheUserStoppedAndCountsDownAsSeen_data();
+    void itOpensWhereTheUserStoppedAndCountsDownAsSeen();
 
 private:
     std::unique_ptr<AppController> makeController(const ClientOptions &options);
@@ -1174,6 +1177,75 @@ void TestAppController::readMarkersAndMutesFollowTheOtherDevice()
         last = next;
     QVERIFY(last.has_value());
     QCOMPARE(last->muted, false);
+}
+
+void TestAppController::itOpensWhereTheUserStoppedAndCountsDownAsSeen_data()
+{
+    QTest::addColumn<int>("unread");
+    QTest::newRow("30, on the latest page") << 30;
+    QTest::newRow("121, beyond it") << 121;
+}
+
+void TestAppController::itOpensWhereTheUserStoppedAndCountsDownAsSeen()
+{
+    QFETCH(int, unread);
+    auto controller = makeController(joinOptions());
+    TestClient bob;
+    QVERIFY(startInGeneralWithRandomOpen(*controller, bob));
+    ChatClient *client = controller->client();
+    MainWindow *window = controller->window();
+    ConversationView *view = window->messageView();
+    const ConversationKey random = ConversationKey::room(QStringLiteral("random"));
+    window->resize(900, 600);
+    QVERIFY(activate(window));
+
+    // Alice says something in #random: what she sends, she has read.
+    controller->setCurrentConversation(random);
+    client->sendMessage(random, QStringLiteral("back after lunch"));
+    QTRY_COMPARE(client->messages(random)->storedCount(), 1);
+    const qint64 hers = client->messages(random)->lastStoredId();
+    QTRY_COMPARE(client->conversationState(random).readId, hers);
+
+    // She goes to #general and another program; Bob writes a lot in #random.
+    controller->setCurrentConversation(ConversationKey::room(QStringLiteral("general")));
+    QWidget elsewhere;
+    QVERIFY(activate(&elsewhere));
+    for (int i = 1; i <= unread; ++i)
+        bob.send(Protocol::SendMessage{
+            QStringLiteral("random"), {}, QStringLiteral("point %1 of the plan").arg(i), {}});
+    QTRY_COMPARE_WITH_TIMEOUT(client->conversations()->unreadCount(random), unread, 10000);
+
+    // Back, she opens #random: at the first unread with the line above it,
+    // not at the bottom, and the badge is not cleared by opening.
+    QVERIFY(activate(window));
+    controller->setCurrentConversation(random);
+    QCOMPARE(view->readMarker(), hers);
+    QTRY_VERIFY(!view->isOpeningAtReadMarker());
+    MessageListModel *messages = client->messages(random);
+    const QModelIndex first = view->indexOfMessage(hers + 1);
+    QVERIFY(first.isValid());
+    QCOMPARE(first.data(MessageListModel::TextRole).toString(), QStringLiteral("point 1 of the plan"));
+    const QRect firstRect = view->visualRect(first);
+    QVERIFY2(firstRect.top() >= -2 && firstRect.top() < view->viewport()->height() / 4,
+             qPrintable(QString::number(firstRect.top())));
+    QVERIFY(!view->isAtBottom());
+    QTRY_VERIFY(view->jumpToLatestButton()->isVisible());
+    const int left = view->unseenCount();
+    QVERIFY2(left > 0 && left < unread, qPrintable(QString::number(left)));
+    QCOMPARE(view->jumpToLatestButton()->text(), QStringLiteral("↓ %1 new · Jump to latest").arg(left));
+    QTRY_COMPARE(client->conversations()->unreadCount(random), left);
+    QCOMPARE(client->conversationState(random).readId, view->lastVisibleMessage());
+
+    // Reading on counts the badge down; "Jump to latest" reads the rest.
+    QScrollBar *bar = view->verticalScrollBar();
+    bar->setValue(bar->value() + view->viewport()->height());
+    QTRY_VERIFY(client->conversations()->unreadCount(random) < left);
+    QTest::mouseClick(view->jumpToLatestButton(), Qt::LeftButton);
+    QTRY_VERIFY(view->isAtBottom() && !messages->hasNewer());
+    QTRY_COMPARE(client->conversations()->unreadCount(random), 0);
+    QTRY_COMPARE(client->conversationState(random).readId, messages->lastStoredId());
+    QCOMPARE(messages->storedMessage(messages->lastStoredId())->text,
+             QStringLiteral("point %1 of the plan").arg(unread));
 }
 
 QTEST_MAIN(TestAppController)

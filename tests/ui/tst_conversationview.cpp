@@ -90,6 +90,9 @@ private Q_SLOTS:
     void deletedMessagesAreQuietTombstones();
     void editedMessagesSaySo();
     void theNewMessagesDividerSitsAtTheReadMarker();
+    void theDividerGoesAboveSomeoneElsesMessage();
+    void itOpensAtTheFirstUnreadAndCountsWhatIsBelow();
+    void theFirstUnreadBeyondTheLoadedPageIsFetched();
     void lastVisibleMessageFollowsScrolling();
     void aPageAroundAMessageFetchesNewerAndOffersTheLatest();
     void rowsWithEverythingStayInsideTheirHeight();
@@ -398,6 +401,89 @@ void TestConversationView::theNewMessagesDividerSitsAtTheReadMarker()
     m_view->setReadMarker(40);
     for (qint64 id = 1; id <= 40; ++id)
         QVERIFY(layoutOf(id).divider.isEmpty());
+}
+
+void TestConversationView::theDividerGoesAboveSomeoneElsesMessage()
+{
+    // Alice's own 33 follows the marker (sent from her laptop, or stored
+    // after a restart): the line sits above Bob's 34, never above her words.
+    m_view->setReadMarker(32);
+    QCOMPARE(m_view->readMarker(), 32);
+    QTRY_VERIFY(!layoutOf(34).divider.isEmpty());
+    QVERIFY(layoutOf(33).divider.isEmpty());
+}
+
+namespace {
+/// Others' messages in conversation(first, last) after id.
+int othersAfter(qint64 id, qint64 last)
+{
+    int count = 0;
+    for (qint64 i = id + 1; i <= last; ++i)
+        count += i % 3 == 0 ? 0 : 1;
+    return count;
+}
+} // namespace
+
+void TestConversationView::itOpensAtTheFirstUnreadAndCountsWhatIsBelow()
+{
+    m_model->addMessages(conversation(41, 150));
+    QTRY_VERIFY(m_view->isAtBottom());
+    // Where the user stopped: 60. The conversation opens with 61 at the top,
+    // the line above it, not at the bottom.
+    m_view->setReadMarker(60, othersAfter(60, 150));
+    m_view->openAtReadMarker();
+    QVERIFY(!m_view->isOpeningAtReadMarker());
+    QVERIFY(!m_view->isAtBottom());
+    const QRect first = m_view->visualRect(m_view->indexOfMessage(61));
+    QVERIFY2(first.top() >= -2 && first.top() < m_view->viewport()->height() / 4,
+             qPrintable(QString::number(first.top())));
+    QVERIFY(!layoutOf(61).divider.isEmpty());
+    // The pill counts what is still below; scrolling down counts it down.
+    QTRY_VERIFY(m_view->jumpToLatestButton()->isVisible());
+    const qint64 seen = m_view->lastVisibleMessage();
+    QVERIFY(seen > 61 && seen < 150);
+    QCOMPARE(m_view->unseenCount(), othersAfter(seen, 150));
+    QCOMPARE(m_view->jumpToLatestButton()->text(),
+             u"↓ %1 new · Jump to latest"_s.arg(othersAfter(seen, 150)));
+    QScrollBar *bar = m_view->verticalScrollBar();
+    bar->setValue(bar->value() + m_view->viewport()->height());
+    QTRY_VERIFY(m_view->unseenCount() < othersAfter(seen, 150));
+    QCOMPARE(m_view->unseenCount(), othersAfter(m_view->lastVisibleMessage(), 150));
+    // Scrolling back up does not make the seen new again.
+    const int left = m_view->unseenCount();
+    bar->setValue(0);
+    QCOMPARE(m_view->unseenCount(), left);
+    QTest::mouseClick(m_view->jumpToLatestButton(), Qt::LeftButton);
+    QTRY_VERIFY(m_view->isAtBottom());
+    QCOMPARE(m_view->unseenCount(), 0);
+    QTRY_VERIFY(!m_view->jumpToLatestButton()->isVisible());
+}
+
+void TestConversationView::theFirstUnreadBeyondTheLoadedPageIsFetched()
+{
+    // Only the latest page is loaded (100–150); the user stopped at 60.
+    m_model->showPage(conversation(100, 150), true, false);
+    QVERIFY(m_model->hasOlder());
+    QSignalSpy wanted(m_view.get(), &ConversationView::readMarkerWanted);
+    m_view->setReadMarker(60, othersAfter(60, 150));
+    m_view->openAtReadMarker();
+    QVERIFY(m_view->isOpeningAtReadMarker());
+    QCOMPARE(wanted.size(), 1);
+    QCOMPARE(wanted.at(0).at(0).toLongLong(), 60);
+    // More arrives meanwhile: asked once only.
+    m_model->addMessages({message(151, Bob, u"live"_s)});
+    QCoreApplication::processEvents();
+    QCOMPARE(wanted.size(), 1);
+    // The page around 60 arrives: the view opens at 61, and the pill counts
+    // the server's unread beyond the page too.
+    m_model->showPage(conversation(35, 85), true, true);
+    QTRY_VERIFY(!m_view->isOpeningAtReadMarker());
+    const QRect first = m_view->visualRect(m_view->indexOfMessage(61));
+    QVERIFY2(first.top() >= -2 && first.top() < m_view->viewport()->height() / 4,
+             qPrintable(QString::number(first.top())));
+    const qint64 seen = m_view->lastVisibleMessage();
+    QCOMPARE(m_view->unseenCount(), othersAfter(60, 150) - (othersAfter(60, 150) - othersAfter(seen, 150)));
+    QVERIFY(m_view->jumpToLatestButton()->text().contains(u"new · Jump to latest"_s));
 }
 
 void TestConversationView::lastVisibleMessageFollowsScrolling()

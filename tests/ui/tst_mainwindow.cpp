@@ -220,9 +220,9 @@ void TestMainWindow::newMessagesBelowOfferAJump()
     QVERIFY(window.jumpToLatestButton()->isVisible()); // far up: a way back down
     QCOMPARE(window.jumpToLatestButton()->text(), QStringLiteral("↓ Latest"));
     model.addMessages(messages(82, 82));
-    QTRY_COMPARE(window.jumpToLatestButton()->text(), QStringLiteral("↓ 1 new message"));
+    QTRY_COMPARE(window.jumpToLatestButton()->text(), QStringLiteral("↓ 1 new · Jump to latest"));
     model.addMessages(messages(83, 83));
-    QTRY_COMPARE(window.jumpToLatestButton()->text(), QStringLiteral("↓ 2 new messages"));
+    QTRY_COMPARE(window.jumpToLatestButton()->text(), QStringLiteral("↓ 2 new · Jump to latest"));
     QCOMPARE(bar->value(), reading);
 
     QTest::mouseClick(window.jumpToLatestButton(), Qt::LeftButton);
