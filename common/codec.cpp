@@ -291,6 +291,7 @@ ConversationState readConversationState(FieldReader &reader, const QJsonObject &
     reader.conversation(&state.room, &state.with, QLatin1String("with"));
     state.readId = reader.optionalInteger(QLatin1String("id"), 0, 0, MaxMessageId);
     state.unread = int(reader.optionalInteger(QLatin1String("unread"), 0, 0, MaxUnreadCount));
+    state.mentions = int(reader.optionalInteger(QLatin1String("mentions"), 0, 0, MaxUnreadCount));
     state.muted = object.value(QLatin1String("muted")).toBool();
     return state;
 }
@@ -302,6 +303,8 @@ QJsonObject conversationStateJson(const ConversationState &state)
         object.insert(QLatin1String("with"), state.with);
     else
         object.insert(QLatin1String("room"), state.room);
+    if (state.mentions > 0)
+        object.insert(QLatin1String("mentions"), state.mentions);
     if (state.muted)
         object.insert(QLatin1String("muted"), true);
     return object;

@@ -439,6 +439,7 @@ struct ConversationState
     QString with;      ///< the direct conversation with this email
     qint64 readId = 0; ///< the highest id the user has read (on any device)
     int unread = 0;    ///< messages of others after it (at most MaxUnreadCount)
+    int mentions = 0;  ///< of those, the ones that mention the user (added later; 0 from older servers)
     bool muted = false;
     bool isDirect() const { return room.isEmpty(); }
     friend bool operator==(const ConversationState &, const ConversationState &) = default;

@@ -391,6 +391,7 @@ void SqlMessageStore::resetStatements()
     m_indexMessages.reset();
     m_selectReactions.reset();
     m_countUnread.reset();
+    m_countMentions.reset();
     m_takeIds.reset();
     m_lockConversation.reset();
 }
@@ -846,6 +847,11 @@ bool SqlMessageStore::prepareStatements()
                                     u" ORDER BY ts, emoji, email"_s) ||
         !prepare(m_countUnread, u"SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE conversation = ?"
                                 u" AND id > ? AND sender_email != ? AND deleted = 0 LIMIT ?) AS unread"_s) ||
+        // Of those, the ones that mention the user ("\n"-separated emails, lower case).
+        !prepare(m_countMentions,
+                 u"SELECT COUNT(*) FROM (SELECT 1 FROM messages WHERE conversation = ? AND id > ?"
+                 u" AND sender_email != ? AND deleted = 0 AND mentions IS NOT NULL"
+                 u" AND ('\n' || mentions || '\n') LIKE ? ESCAPE '!' LIMIT ?) AS mentioned"_s) ||
         !prepare(m_findByClientId,
                  QLatin1String(SelectColumns) + u"WHERE sender_email = ? AND client_id = ?"_s) ||
         !prepare(m_holdDirect,
@@ -1832,6 +1838,22 @@ std::optional<Protocol::ConversationState> SqlMessageStore::conversationState(co
     }
     state.unread = count.value(0).toInt();
     count.finish();
+    if (state.unread > 0) {
+        QString pattern = email;
+        pattern.replace(u'!', u"!!"_s).replace(u'%', u"!%"_s).replace(u'_', u"!_"_s);
+        QSqlQuery &mentioned = *m_countMentions;
+        mentioned.bindValue(0, key);
+        mentioned.bindValue(1, state.readId);
+        mentioned.bindValue(2, email);
+        mentioned.bindValue(3, QString(u"%\n"_s + pattern + u"\n%"_s));
+        mentioned.bindValue(4, Protocol::MaxUnreadCount);
+        if (!mentioned.exec() || !mentioned.next()) {
+            fail(u"cannot count unread mentions"_s, mentioned.lastError());
+            return std::nullopt;
+        }
+        state.mentions = mentioned.value(0).toInt();
+        mentioned.finish();
+    }
     return state;
 }
 

@@ -260,6 +260,7 @@ private:
     std::optional<QSqlQuery> m_insertRichMessage; // with a reply or mentions
     std::optional<QSqlQuery> m_selectReactions;
     std::optional<QSqlQuery> m_countUnread;
+    std::optional<QSqlQuery> m_countMentions;
     std::optional<QSqlQuery> m_takeIds;          // PostgreSQL
     std::optional<QSqlQuery> m_lockConversation; // PostgreSQL
 };

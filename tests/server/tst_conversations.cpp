@@ -34,6 +34,7 @@ private Q_SLOTS:
     void aRemovedMemberCannotTouchThePrivateRoom();
     void resumeSeesEveryChangeOnce();
     void readMarkersFollowAcrossDevices();
+    void unreadMentionsAreCountedApart();
     void muteIsKeptForEveryDevice();
     void markersAndMutesCountAgainstTheRateLimit();
     void historyAroundAMessage();
@@ -61,7 +62,7 @@ private:
     TestClient *signedIn(const QString &name, const QString &email, const QStringList &rooms = {});
     /// Sends and waits for the sender's own copy.
     Message say(TestClient *client, const QString &room, const QString &text, qint64 replyTo = 0,
-                const QString &to = {});
+                const QString &to = {}, const QStringList &mentions = {});
     /// Waits for an error frame and returns its code.
     static std::optional<ErrorCode> errorOf(TestClient *client);
 
@@ -94,11 +95,12 @@ TestClient *TestConversations::signedIn(const QString &name, const QString &emai
 }
 
 Message TestConversations::say(TestClient *client, const QString &room, const QString &text, qint64 replyTo,
-                               const QString &to)
+                               const QString &to, const QStringList &mentions)
 {
     const QString clientId = u"c-%1"_s.arg(++m_sent);
     SendMessage send{room, to, text, clientId};
     send.replyTo = replyTo;
+    send.mentions = mentions;
     client->send(send);
     const bool arrived = QTest::qWaitFor(
         [&] {
@@ -695,6 +697,48 @@ void TestConversations::readMarkersFollowAcrossDevices()
     QCOMPARE(withBob.with, u"bob@example.org"_s);
     QCOMPARE(withBob.unread, 1); // "did you see?", not her own "yes"
     Q_UNUSED(direct);
+}
+
+void TestConversations::unreadMentionsAreCountedApart()
+{
+    // Carol's badge says how many of her unread messages call her by name:
+    // her own email only (not one that contains it, nor a LIKE pattern).
+    TestClient *bob = signedIn(u"Bob"_s, u"bob@example.org"_s, {u"general"_s});
+    TestClient *laptop = signedIn(u"Carol"_s, u"carol@example.org"_s, {u"general"_s});
+    TestClient *desktop = signedIn(u"Carol"_s, u"carol@example.org"_s, {u"general"_s});
+    QVERIFY(bob && laptop && desktop);
+    const Message first = say(bob, u"general"_s, u"morning"_s);
+    say(bob, u"general"_s, u"@Carol the report?"_s, 0, {}, {u"carol@example.org"_s});
+    say(bob, u"general"_s, u"@Carol and @Dan"_s, 0, {}, {u"dan@example.org"_s, u"Carol@Example.org"_s});
+    say(bob, u"general"_s, u"@Caroline"_s, 0, {}, {u"xcarol@example.org"_s, u"carol@example.orgx"_s});
+    const Message gone = say(bob, u"general"_s, u"@Carol never mind"_s, 0, {}, {u"carol@example.org"_s});
+    say(bob, u"general"_s, u"lunch?"_s);
+    bob->send(DeleteMessage{gone.id});
+    QVERIFY(bob->waitFor<MessageChange>());
+    desktop->frames.clear();
+
+    laptop->send(MarkRead{u"general"_s, {}, first.id});
+    const std::optional<ReadMarker> followed = desktop->waitFor<ReadMarker>();
+    QVERIFY(followed);
+    QCOMPARE(followed->state.unread, 4);
+    QCOMPARE(followed->state.mentions, 2);
+
+    // At sign-in too; and an older client reading the frame sees what it knew.
+    TestClient phone;
+    QVERIFY(phone.open(m_server->port()));
+    phone.send(
+        Hello{User{u"Carol"_s, u"carol@example.org"_s}, Version, TestClient::defaultPassword(), {}, {}, {}});
+    const std::optional<Welcome> welcome = phone.waitFor<Welcome>(20000);
+    QVERIFY(welcome);
+    QCOMPARE(welcome->conversations.size(), 1);
+    QCOMPARE(welcome->conversations.at(0).unread, 4);
+    QCOMPARE(welcome->conversations.at(0).mentions, 2);
+    // Read to the end: none left.
+    laptop->send(MarkRead{u"general"_s, {}, gone.id + 1});
+    const std::optional<ReadMarker> done = desktop->waitFor<ReadMarker>();
+    QVERIFY(done);
+    QCOMPARE(done->state.unread, 0);
+    QCOMPARE(done->state.mentions, 0);
 }
 
 void TestConversations::muteIsKeptForEveryDevice()
