@@ -177,9 +177,11 @@ AppController::AppController(AppSettings settings, ClientOptions options,
     });
     connect(m_window, &MainWindow::readUpTo, this, [this](const ConversationKey &key, qint64 id) {
         // Read is what came on screen: what is still below it stays unread.
-        const int left = key == m_window->currentConversation() ? m_window->messageView()->unseenCount() : 0;
-        m_client->markRead(key, id, left);
-        m_client->conversations()->setUnreadCount(key, left);
+        const bool shown = key == m_window->currentConversation();
+        const int left = shown ? m_window->messageView()->unseenCount() : 0;
+        const int mentions = shown ? m_window->messageView()->unseenMentionCount() : 0;
+        m_client->markRead(key, id, left, mentions);
+        m_client->conversations()->setUnreadCount(key, left, mentions);
     });
     connect(m_client, &ChatClient::messageShown, this, [this](const ConversationKey &key, qint64 id) {
         // A page asked for to open at the first unread positions itself (no flash).
@@ -290,7 +292,8 @@ AppController::AppController(AppSettings settings, ClientOptions options,
     });
     connect(m_window, &MainWindow::windowActivated, this, [this] {
         m_client->conversations()->setUnreadCount(m_window->currentConversation(),
-                                                  m_window->messageView()->unseenCount());
+                                                  m_window->messageView()->unseenCount(),
+                                                  m_window->messageView()->unseenMentionCount());
     });
     connect(m_window, &MainWindow::closing, this, &AppController::saveSettings);
     m_window->setCloseGuard([this] {
@@ -367,10 +370,13 @@ AppController::AppController(AppSettings settings, ClientOptions options,
                 onMessagesArrived(key, messages, true);
             });
     connect(m_client, &ChatClient::conversationOpened, this, &AppController::saveSettings);
-    connect(m_client->conversations(), &ConversationListModel::totalUnreadChanged, this, [this](int total) {
-        m_tray->setUnreadCount(total);
+    const auto updateBadge = [this] {
+        ConversationListModel *conversations = m_client->conversations();
+        m_tray->setUnreadCount(conversations->totalUnread(), conversations->totalMentions());
         m_window->setWindowIcon(m_tray->badgedIcon());
-    });
+    };
+    connect(m_client->conversations(), &ConversationListModel::totalUnreadChanged, this, updateBadge);
+    connect(m_client->conversations(), &ConversationListModel::totalMentionsChanged, this, updateBadge);
     connect(m_tray, &TrayIcon::showRequested, this, [this] {
         m_window->showNormal();
         m_window->raise();
@@ -898,8 +904,9 @@ void AppController::setCurrentConversation(const ConversationKey &key)
         // "New messages" where the user stopped reading, on any of their devices.
         const Protocol::ConversationState state = m_client->conversationState(key);
         const int unread = std::max(state.unread, m_client->conversations()->unreadCount(key));
+        const int mentions = std::max(state.mentions, m_client->conversations()->mentionCount(key));
         // It opens where they stopped, and the badge counts down as the unread come on screen.
-        m_window->setReadMarker(unread > 0 && state.readId > 0 ? state.readId : 0, unread);
+        m_window->setReadMarker(unread > 0 && state.readId > 0 ? state.readId : 0, unread, mentions);
         m_window->messageView()->openAtReadMarker();
     }
     if (!m_window->messageView()->isOpeningAtReadMarker() && m_window->messageView()->readMarker() == 0)
@@ -1025,14 +1032,15 @@ void AppController::onMessagesArrived(const ConversationKey &key, const QList<Me
         return;
     const bool active = m_window->isActiveWindow();
     // Missed messages are in the server's count already when it keeps the conversation's marker.
-    if (!(active && key == m_window->currentConversation()) &&
-        !(missed && m_client->hasConversationState(key)))
-        m_client->conversations()->incrementUnread(key, int(messages.size()));
-    // A mention calls even in a muted conversation.
+    // A mention calls even in a muted conversation, and has a badge of its own.
     const QString self = m_client->identity().email;
-    const bool mentioned = std::any_of(messages.cbegin(), messages.cend(), [&](const Message &message) {
+    const auto mentionCount = std::count_if(messages.cbegin(), messages.cend(), [&](const Message &message) {
         return message.mentions.contains(self, Qt::CaseInsensitive);
     });
+    const bool mentioned = mentionCount > 0;
+    if (!(active && key == m_window->currentConversation()) &&
+        !(missed && m_client->hasConversationState(key)))
+        m_client->conversations()->incrementUnread(key, int(messages.size()), int(mentionCount));
     if (!active && m_settings.notificationsEnabled() &&
         (mentioned || !m_client->conversations()->isMuted(key))) {
         // One notification for a batch read on resume: the latest message, and how many there were.
@@ -1072,10 +1080,14 @@ void AppController::onConversationStateChanged(const ConversationKey &key)
     // The conversation shown since the app started, before the server said where the user stopped.
     if (key == m_window->currentConversation() && m_window->messageView()->readMarker() == 0 &&
         state.unread > 0) {
-        m_window->setReadMarker(state.readId, state.unread);
+        m_window->setReadMarker(state.readId, state.unread, state.mentions);
         m_window->messageView()->openAtReadMarker();
     }
-    conversations->setUnreadCount(key, reading ? m_window->messageView()->unseenCount() : state.unread);
+    if (reading)
+        conversations->setUnreadCount(key, m_window->messageView()->unseenCount(),
+                                      m_window->messageView()->unseenMentionCount());
+    else
+        conversations->setUnreadCount(key, state.unread, state.mentions);
     if (conversations->isMuted(key) != state.muted) {
         conversations->setMuted(key, state.muted);
         if (m_client->serverUrl().isValid())

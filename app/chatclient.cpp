@@ -1408,13 +1408,14 @@ bool ChatClient::react(qint64 id, const QString &emoji, bool on)
     return true;
 }
 
-void ChatClient::markRead(const ConversationKey &key, qint64 id, int unreadAfter)
+void ChatClient::markRead(const ConversationKey &key, qint64 id, int unreadAfter, int mentionsAfter)
 {
     Protocol::ConversationState state = conversationState(key);
     if (id <= state.readId)
         return; // never back, and never twice
     state.readId = id;
     state.unread = std::max(unreadAfter, 0);
+    state.mentions = std::clamp(mentionsAfter, 0, state.unread);
     setConversationState(state);
     m_unsentMarks.insert(key, id);
     if (!m_markTimer.isActive())

@@ -203,7 +203,7 @@ public:
     /// The user has read a conversation up to id (unreadAfter of others'
     /// messages follow it): the server keeps it and the user's other devices
     /// follow. Never moves back. Sending a message moves it too.
-    void markRead(const ConversationKey &key, qint64 id, int unreadAfter = 0);
+    void markRead(const ConversationKey &key, qint64 id, int unreadAfter = 0, int mentionsAfter = 0);
     /// Mutes a conversation on every device of the user.
     void setMuted(const ConversationKey &key, bool muted);
     /// Makes a message of an open conversation loaded (messageShown() tells

@@ -60,6 +60,8 @@ QVariant ConversationListModel::data(const QModelIndex &index, int role) const
         return row.key.name;
     case UnreadCountRole:
         return row.unread;
+    case MentionCountRole:
+        return row.mentions;
     case KeyRole:
         return row.key.toString();
     case IsPrivateRole:
@@ -84,7 +86,7 @@ QHash<int, QByteArray> ConversationListModel::roleNames() const
             {UnreadCountRole, "unread"},  {KeyRole, "key"},
             {IsPrivateRole, "isPrivate"}, {PreviewRole, "preview"},
             {DraftRole, "draft"},         {LastActivityRole, "lastActivity"},
-            {IsMutedRole, "isMuted"}};
+            {IsMutedRole, "isMuted"},     {MentionCountRole, "mentions"}};
 }
 
 int ConversationListModel::indexOf(const ConversationKey &key) const
@@ -120,7 +122,7 @@ int ConversationListModel::add(const ConversationKey &key, const QString &title)
             ++position;
     }
     beginInsertRows({}, position, position);
-    m_rows.insert(position, Row{key, title, 0, false, {}, {}});
+    m_rows.insert(position, Row{key, title, 0, 0, false, {}, {}});
     endInsertRows();
     return position;
 }
@@ -131,11 +133,14 @@ bool ConversationListModel::remove(const ConversationKey &key)
     if (row < 0)
         return false;
     const int unread = m_rows.at(row).unread;
+    const int mentions = m_rows.at(row).mentions;
     beginRemoveRows({}, row, row);
     m_rows.removeAt(row);
     endRemoveRows();
     if (unread > 0)
         Q_EMIT totalUnreadChanged(totalUnread());
+    if (mentions > 0)
+        Q_EMIT totalMentionsChanged(totalMentions());
     return true;
 }
 
@@ -212,38 +217,60 @@ void ConversationListModel::setLastMessage(const ConversationKey &key, const QSt
     Q_EMIT dataChanged(changed, changed, {PreviewRole, LastActivityRole});
 }
 
-void ConversationListModel::setUnread(int row, int unread)
+void ConversationListModel::setUnread(int row, int unread, int mentions)
 {
-    if (m_rows.at(row).unread == unread)
+    mentions = std::clamp(mentions, 0, unread);
+    Row &target = m_rows[row];
+    if (target.unread == unread && target.mentions == mentions)
         return;
-    m_rows[row].unread = unread;
+    const bool unreadChanged = target.unread != unread;
+    const bool mentionsChanged = target.mentions != mentions;
+    target.unread = unread;
+    target.mentions = mentions;
     const QModelIndex changed = index(row);
-    Q_EMIT dataChanged(changed, changed, {UnreadCountRole});
-    Q_EMIT totalUnreadChanged(totalUnread());
+    Q_EMIT dataChanged(changed, changed, {UnreadCountRole, MentionCountRole});
+    if (unreadChanged)
+        Q_EMIT totalUnreadChanged(totalUnread());
+    if (mentionsChanged)
+        Q_EMIT totalMentionsChanged(totalMentions());
 }
 
-void ConversationListModel::incrementUnread(const ConversationKey &key, int count)
+void ConversationListModel::incrementUnread(const ConversationKey &key, int count, int mentions)
 {
     if (const int row = indexOf(key); row >= 0 && count > 0)
-        setUnread(row, m_rows.at(row).unread + count);
+        setUnread(row, m_rows.at(row).unread + count, m_rows.at(row).mentions + mentions);
 }
 
 void ConversationListModel::clearUnread(const ConversationKey &key)
 {
     if (const int row = indexOf(key); row >= 0)
-        setUnread(row, 0);
+        setUnread(row, 0, 0);
 }
 
-void ConversationListModel::setUnreadCount(const ConversationKey &key, int unread)
+void ConversationListModel::setUnreadCount(const ConversationKey &key, int unread, int mentions)
 {
     if (const int row = indexOf(key); row >= 0)
-        setUnread(row, std::max(0, unread));
+        setUnread(row, std::max(0, unread), mentions);
 }
 
 int ConversationListModel::unreadCount(const ConversationKey &key) const
 {
     const int row = indexOf(key);
     return row < 0 ? 0 : m_rows.at(row).unread;
+}
+
+int ConversationListModel::mentionCount(const ConversationKey &key) const
+{
+    const int row = indexOf(key);
+    return row < 0 ? 0 : m_rows.at(row).mentions;
+}
+
+int ConversationListModel::totalMentions() const
+{
+    int total = 0;
+    for (const Row &row : m_rows)
+        total += row.mentions;
+    return total;
 }
 
 int ConversationListModel::totalUnread() const

@@ -52,6 +52,7 @@ public:
         LastActivityRole, ///< QDateTime (UTC): the last message's time; invalid: none yet
         IsMutedRole,      ///< bool: no notifications, not in the total unread count
         DraftRole,        ///< QString: what the user left written here (its first line); empty: none
+        MentionCountRole, ///< int: of the unread messages, those that mention the user
     };
     Q_ENUM(Role)
 
@@ -86,15 +87,21 @@ public:
     void setMuted(const ConversationKey &key, bool muted);
     bool isMuted(const ConversationKey &key) const { return m_muted.contains(key); }
     QList<ConversationKey> mutedKeys() const;
-    void incrementUnread(const ConversationKey &key, int count = 1);
+    /// count more unread messages, mentions of them mentioning the user.
+    void incrementUnread(const ConversationKey &key, int count = 1, int mentions = 0);
     void clearUnread(const ConversationKey &key);
-    /// The count another device (through the server) says is unread.
-    void setUnreadCount(const ConversationKey &key, int unread);
+    /// What is unread now (and how much of it mentions the user), as the
+    /// window or another device (through the server) says.
+    void setUnreadCount(const ConversationKey &key, int unread, int mentions = 0);
     int unreadCount(const ConversationKey &key) const;
+    int mentionCount(const ConversationKey &key) const;
     int totalUnread() const;
+    /// Unread mentions everywhere, muted conversations too (a mention calls).
+    int totalMentions() const;
 
 Q_SIGNALS:
     void totalUnreadChanged(int total);
+    void totalMentionsChanged(int total);
 
 private:
     struct Row
@@ -102,11 +109,12 @@ private:
         ConversationKey key;
         QString title;
         int unread = 0;
+        int mentions = 0;
         bool isPrivate = false;
         QString preview;
         QDateTime lastActivity;
     };
-    void setUnread(int row, int unread);
+    void setUnread(int row, int unread, int mentions);
 
     QList<Row> m_rows;
     QSet<ConversationKey> m_muted;

@@ -93,6 +93,7 @@ ConversationView::ConversationView(QWidget *parent)
     , m_proxy(new MessageViewProxy(this))
     , m_delegate(new MessageDelegate(this))
     , m_jumpButton(new QPushButton(this))
+    , m_mentionButton(new QPushButton(this))
     , m_actionBar(new QWidget(viewport()))
 {
     setAccessibleName(tr("Messages"));
@@ -156,6 +157,15 @@ ConversationView::ConversationView(QWidget *parent)
     connect(this, &ConversationView::visibleMessagesChanged, this, [this] {
         noteSeen();
         updateJumpButton();
+    });
+
+    m_mentionButton->setObjectName(u"jumpToMention"_s);
+    m_mentionButton->setCursor(Qt::PointingHandCursor);
+    m_mentionButton->setToolTip(tr("Jump to the next message that mentions you"));
+    m_mentionButton->hide();
+    connect(m_mentionButton, &QPushButton::clicked, this, [this] {
+        if (!revealNextMention() && m_messages && m_messages->hasNewer())
+            verticalScrollBar()->setValue(verticalScrollBar()->maximum()); // the next page holds it
     });
 
     m_jumpButton->setObjectName(u"jumpToLatest"_s);
@@ -285,10 +295,11 @@ qint64 ConversationView::flashingMessage() const
     return m_delegate->flashing();
 }
 
-void ConversationView::setReadMarker(qint64 id, int unread)
+void ConversationView::setReadMarker(qint64 id, int unread, int mentions)
 {
     m_readMarker = std::max<qint64>(id, 0);
     m_unreadAtMarker = m_readMarker > 0 ? std::max(unread, 0) : 0;
+    m_mentionsAtMarker = m_readMarker > 0 ? std::clamp(mentions, 0, m_unreadAtMarker) : 0;
     if (m_readMarker > 0)
         m_seenUpTo = m_readMarker; // what follows is new until it is on screen
     else
@@ -380,20 +391,22 @@ void ConversationView::noteSeen()
         m_seenUpTo = std::max(m_seenUpTo, lastVisibleMessage());
 }
 
-int ConversationView::unseenCount() const
+int ConversationView::countUnseen(bool mentionsOnly) const
 {
     if (!m_messages || m_seenUpTo <= 0)
         return 0; // nothing was seen here yet to be newer than
     // Others' loaded messages below what was seen; while a page read around
     // the marker is shown, the server's count of what follows it says more.
     const int stored = m_messages->storedCount();
-    const bool partial = m_messages->hasNewer() && m_unreadAtMarker > 0 && m_readMarker > 0;
+    const int hint = mentionsOnly ? m_mentionsAtMarker : m_unreadAtMarker;
+    const bool partial = m_messages->hasNewer() && hint > 0 && m_readMarker > 0;
     int below = 0;
     int seenSinceMarker = 0;
     for (int row = firstStoredRowAfter(partial ? std::min(m_seenUpTo, m_readMarker) : m_seenUpTo);
          row < stored; ++row) {
         const QModelIndex index = m_proxy->index(row, 0);
-        if (index.data(MessageListModel::IsOwnRole).toBool())
+        if (index.data(MessageListModel::IsOwnRole).toBool() ||
+            (mentionsOnly && !index.data(MessageListModel::MentionsMeRole).toBool()))
             continue;
         if (index.data(MessageListModel::IdRole).toLongLong() > m_seenUpTo)
             ++below;
@@ -401,8 +414,23 @@ int ConversationView::unseenCount() const
             ++seenSinceMarker;
     }
     if (partial)
-        below = std::max(below, m_unreadAtMarker - seenSinceMarker);
+        below = std::max(below, hint - seenSinceMarker);
     return below;
+}
+
+bool ConversationView::revealNextMention()
+{
+    if (!m_messages)
+        return false;
+    const qint64 after = std::max(m_seenUpTo, lastVisibleMessage());
+    const int stored = m_messages->storedCount();
+    for (int row = firstStoredRowAfter(after); row < stored; ++row) {
+        const QModelIndex index = m_proxy->index(row, 0);
+        if (!index.data(MessageListModel::IsOwnRole).toBool() &&
+            index.data(MessageListModel::MentionsMeRole).toBool())
+            return revealMessage(index.data(MessageListModel::IdRole).toLongLong());
+    }
+    return false;
 }
 
 qint64 ConversationView::lastVisibleMessage() const
@@ -448,6 +476,19 @@ void ConversationView::updateJumpButton()
         m_jumpButton->raise();
     }
     m_jumpButton->setVisible(show);
+    // Mentions below get a way of their own to them, above the pill.
+    const int mentions = m_stickToBottom ? 0 : unseenMentionCount();
+    if (mentions > 0) {
+        m_mentionButton->setText(tr("@ %n mention(s)", nullptr, mentions));
+        m_mentionButton->adjustSize();
+        const QRect area = viewport()->geometry();
+        const int margin = fontMetrics().height();
+        const int bottom = show ? m_jumpButton->y() - margin / 2 : area.bottom() - margin;
+        m_mentionButton->move(area.right() - m_mentionButton->width() - margin,
+                              bottom - m_mentionButton->height());
+        m_mentionButton->raise();
+    }
+    m_mentionButton->setVisible(mentions > 0);
 }
 
 void ConversationView::onScrollRangeChanged()

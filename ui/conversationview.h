@@ -72,7 +72,7 @@ public:
     /// The "New messages" divider goes above the first message of someone
     /// else after id (0: no divider); unread says how many of theirs follow it
     /// (for the pill, while they are not all loaded).
-    void setReadMarker(qint64 id, int unread = 0);
+    void setReadMarker(qint64 id, int unread = 0, int mentions = 0);
     qint64 readMarker() const { return m_readMarker; }
     /// Opens the conversation where the user stopped: the first unread
     /// message at the top with the divider above it, not the bottom. Done
@@ -82,7 +82,13 @@ public:
     bool isOpeningAtReadMarker() const { return m_openAtMarker; }
     /// Messages of others below what the user has seen since the conversation
     /// was shown (the pill's N, and what is left unread).
-    int unseenCount() const;
+    int unseenCount() const { return countUnseen(false); }
+    /// Of those, the ones that mention the user.
+    int unseenMentionCount() const { return countUnseen(true); }
+    /// "@ 2" over the list while mentions of the user are below: jumps to the next.
+    QPushButton *jumpToMentionButton() const { return m_mentionButton; }
+    /// Reveals the next unseen mention of the user below what is on screen; false if none is loaded.
+    bool revealNextMention();
     /// The newest message seen since the conversation was shown.
     qint64 seenUpTo() const { return m_seenUpTo; }
     /// The newest stored message whose row can be seen now (0: none).
@@ -148,12 +154,14 @@ private:
     /// The marker the delegate draws: past the user's own messages right after m_readMarker.
     void applyReadMarker();
     bool tryOpenAtReadMarker();
+    int countUnseen(bool mentionsOnly) const;
     void noteSeen();
 
     QIdentityProxyModel *m_proxy;
     QPointer<MessageListModel> m_messages; // owned by the client, which may drop it first
     MessageDelegate *m_delegate;
     QPushButton *m_jumpButton;
+    QPushButton *m_mentionButton;
     QWidget *m_actionBar;
     QToolButton *m_reactButton;
     QToolButton *m_replyButton;
@@ -164,8 +172,9 @@ private:
     bool m_canDeleteOthers = false;
     QTimer m_flashTimer;
     qint64 m_readMarker = 0;
-    int m_unreadAtMarker = 0; // others' messages after the marker when it was set (the server's count)
-    qint64 m_seenUpTo = 0;    // the newest message on screen since the conversation was shown
+    int m_unreadAtMarker = 0;   // others' messages after the marker when it was set (the server's count)
+    int m_mentionsAtMarker = 0; // of those, the ones mentioning the user
+    qint64 m_seenUpTo = 0;      // the newest message on screen since the conversation was shown
     bool m_openAtMarker = false;
     bool m_markerPageAsked = false; // readMarkerWanted() said once for this opening
     bool m_stickToBottom = true;

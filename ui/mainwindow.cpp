@@ -1048,9 +1048,9 @@ void MainWindow::reportRead()
         Q_EMIT readUpTo(ConversationKey(m_current), id);
 }
 
-void MainWindow::setReadMarker(qint64 id, int unread)
+void MainWindow::setReadMarker(qint64 id, int unread, int mentions)
 {
-    m_messageView->setReadMarker(id, unread);
+    m_messageView->setReadMarker(id, unread, mentions);
 }
 
 bool MainWindow::revealMessage(qint64 id)

@@ -137,7 +137,7 @@ public:
     void cancelComposerMode();
     /// The "New messages" divider goes below this message (0: none).
     /// "New messages" above the first of unread messages after id (ConversationView::setReadMarker()).
-    void setReadMarker(qint64 id, int unread = 0);
+    void setReadMarker(qint64 id, int unread = 0, int mentions = 0);
     /// Scrolls to a loaded message of the current conversation and flashes it.
     bool revealMessage(qint64 id);
     /// Opens the search panel (Ctrl+K), with text in its field if given.

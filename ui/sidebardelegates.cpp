@@ -110,13 +110,16 @@ ConversationDelegate::Layout ConversationDelegate::layout(const QStyleOptionView
         const int height = badgeMetrics.height() + 2;
         const int width = std::max(height, badgeMetrics.horizontalAdvance(count) + height / 2);
         l.badge = QRect(content.right() - width + 1, 0, width, height);
+        if (index.data(ConversationListModel::MentionCountRole).toInt() > 0)
+            l.mention = QRect(l.badge.left() - height - pad / 4, 0, height, height);
     }
     if (preview.isEmpty()) {
         // The title alone, centred, the badge beside it.
         l.title = QRect(left, content.top(), content.right() + 1 - left, content.height());
         if (!l.badge.isNull()) {
             l.badge.moveTop(content.center().y() - l.badge.height() / 2 + 1);
-            l.title.setRight(l.badge.left() - pad / 2 - 1);
+            l.mention.moveTop(l.badge.top());
+            l.title.setRight((l.mention.isNull() ? l.badge : l.mention).left() - pad / 2 - 1);
         }
         return l;
     }
@@ -133,7 +136,8 @@ ConversationDelegate::Layout ConversationDelegate::layout(const QStyleOptionView
     }
     if (!l.badge.isNull()) {
         l.badge.moveTop(l.preview.center().y() - l.badge.height() / 2 + 1);
-        l.preview.setRight(l.badge.left() - pad / 2 - 1);
+        l.mention.moveTop(l.badge.top());
+        l.preview.setRight((l.mention.isNull() ? l.badge : l.mention).left() - pad / 2 - 1);
     }
     return l;
 }
@@ -198,6 +202,17 @@ void ConversationDelegate::paint(QPainter *painter, const QStyleOptionViewItem &
         painter->setPen(selected ? option.palette.color(QPalette::Highlight)
                                  : option.palette.color(QPalette::HighlightedText));
         painter->drawText(l.badge, Qt::AlignCenter, count);
+    }
+    if (!l.mention.isNull()) {
+        // Someone called the user by name here: an "@" in the link colour, muted or not.
+        painter->setRenderHint(QPainter::Antialiasing);
+        painter->setPen(Qt::NoPen);
+        painter->setBrush(selected ? option.palette.color(QPalette::HighlightedText)
+                                   : option.palette.color(QPalette::Link));
+        painter->drawEllipse(l.mention);
+        painter->setFont(scaledFont(option.font, TypeScale::Badge, true));
+        painter->setPen(selected ? option.palette.color(QPalette::Highlight) : QColor(Qt::white));
+        painter->drawText(l.mention, Qt::AlignCenter, QStringLiteral("@"));
     }
     QFont font = option.font;
     font.setBold(unread > 0);

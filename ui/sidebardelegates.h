@@ -45,6 +45,7 @@ public:
         QRect time;    ///< empty without a last message
         QRect preview; ///< empty without a last message
         QRect badge;   ///< empty without unread messages
+        QRect mention; ///< the "@" left of the badge: unread messages mention the user
         QString timeText;
     };
     Layout layout(const QStyleOptionViewItem &option, const QModelIndex &index) const;

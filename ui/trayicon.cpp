@@ -6,6 +6,8 @@
 #include <QPainter>
 #include <QSystemTrayIcon>
 
+#include <algorithm>
+
 namespace Natter {
 
 TrayIcon::TrayIcon(const QIcon &icon, QObject *parent)
@@ -21,7 +23,8 @@ TrayIcon::TrayIcon(const QIcon &icon, QObject *parent)
     m_menu->addSeparator();
     m_menu->addAction(tr("Quit"), this, &TrayIcon::quitRequested);
     m_tray->setContextMenu(m_menu);
-    m_tray->setToolTip(tr("Natter"));
+    m_toolTip = tr("Natter");
+    m_tray->setToolTip(m_toolTip);
     connect(m_tray, &QSystemTrayIcon::activated, this, [this](QSystemTrayIcon::ActivationReason reason) {
         if (reason == QSystemTrayIcon::Trigger || reason == QSystemTrayIcon::DoubleClick)
             Q_EMIT showRequested();
@@ -35,7 +38,7 @@ TrayIcon::~TrayIcon()
     delete m_menu;
 }
 
-QIcon TrayIcon::iconWithBadge(const QIcon &icon, int count)
+QIcon TrayIcon::iconWithBadge(const QIcon &icon, int count, bool mentioned)
 {
     if (count <= 0)
         return icon;
@@ -57,21 +60,39 @@ QIcon TrayIcon::iconWithBadge(const QIcon &icon, int count)
         painter.setFont(font);
         painter.setPen(Qt::white);
         painter.drawText(badge, Qt::AlignCenter, count > 99 ? QStringLiteral("99+") : QString::number(count));
+        if (mentioned) {
+            // Someone called the user by name: an "@" of its own colour, bottom right.
+            const int side = size / 2;
+            const QRect at(size - side, size - side, side, side);
+            painter.setPen(Qt::NoPen);
+            painter.setBrush(QColor(0x1a, 0x73, 0xe8));
+            painter.drawEllipse(at);
+            font.setPixelSize(std::max(6, side * 3 / 4));
+            painter.setFont(font);
+            painter.setPen(Qt::white);
+            painter.drawText(at, Qt::AlignCenter, QStringLiteral("@"));
+        }
         painter.end();
         badged.addPixmap(pixmap);
     }
     return badged;
 }
 
-void TrayIcon::setUnreadCount(int count)
+void TrayIcon::setUnreadCount(int count, int mentions)
 {
-    if (count == m_unread)
+    mentions = std::clamp(mentions, 0, std::max(count, 0));
+    if (count == m_unread && mentions == m_mentions)
         return;
     m_unread = count;
-    m_badged = iconWithBadge(m_icon, count);
+    m_mentions = mentions;
+    m_badged = iconWithBadge(m_icon, count, mentions > 0);
+    m_toolTip = count <= 0      ? tr("Natter")
+                : mentions == 0 ? tr("Natter — %n unread message(s)", nullptr, count)
+                                : tr("Natter — %n unread message(s)", nullptr, count) + tr(", ") +
+                                      tr("%n mention(s) of you", nullptr, mentions);
     if (m_tray) {
         m_tray->setIcon(m_badged);
-        m_tray->setToolTip(count == 0 ? tr("Natter") : tr("Natter — %n unread message(s)", nullptr, count));
+        m_tray->setToolTip(m_toolTip);
     }
 }
 

@@ -24,14 +24,18 @@ public:
     ~TrayIcon() override;
 
     bool isAvailable() const { return m_tray != nullptr; }
-    void setUnreadCount(int count);
+    /// count unread messages, mentions of them calling the user by name.
+    void setUnreadCount(int count, int mentions = 0);
     int unreadCount() const { return m_unread; }
+    int mentionCount() const { return m_mentions; }
+    QString toolTip() const { return m_toolTip; }
     void notify(const QString &title, const QString &text);
     /// The icon with the unread count drawn on it (also the window icon).
     QIcon badgedIcon() const { return m_badged; }
 
-    /// The base icon with a count badge (count <= 0: the icon itself).
-    static QIcon iconWithBadge(const QIcon &icon, int count);
+    /// The base icon with a count badge (count <= 0: the icon itself), and
+    /// an "@" beside it when mentioned.
+    static QIcon iconWithBadge(const QIcon &icon, int count, bool mentioned = false);
 
 Q_SIGNALS:
     /// The user clicked the tray icon or a notification: show the window.
@@ -44,6 +48,8 @@ private:
     QSystemTrayIcon *m_tray = nullptr;
     QMenu *m_menu = nullptr;
     int m_unread = 0;
+    int m_mentions = 0;
+    QString m_toolTip;
 };
 
 } // namespace Natter

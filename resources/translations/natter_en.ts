@@ -104,6 +104,13 @@
     <context>
         <name>Natter::ConversationView</name>
         <message numerus="yes">
+            <source>@ %n mention(s)</source>
+            <translation>
+                <numerusform>@ %n mention</numerusform>
+                <numerusform>@ %n mentions</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
             <source>↓ %n new · Jump to latest</source>
             <translation>
                 <numerusform>↓ %n new · Jump to latest</numerusform>
@@ -154,6 +161,13 @@
     </context>
     <context>
         <name>Natter::TrayIcon</name>
+        <message numerus="yes">
+            <source>%n mention(s) of you</source>
+            <translation>
+                <numerusform>%n mention of you</numerusform>
+                <numerusform>%n mentions of you</numerusform>
+            </translation>
+        </message>
         <message numerus="yes">
             <source>Natter — %n unread message(s)</source>
             <translation>

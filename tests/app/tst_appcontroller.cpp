@@ -1210,10 +1210,16 @@ void TestAppController::itOpensWhereTheUserStoppedAndCountsDownAsSeen()
     controller->setCurrentConversation(ConversationKey::room(QStringLiteral("general")));
     QWidget elsewhere;
     QVERIFY(activate(&elsewhere));
-    for (int i = 1; i <= unread; ++i)
-        bob.send(Protocol::SendMessage{
-            QStringLiteral("random"), {}, QStringLiteral("point %1 of the plan").arg(i), {}});
+    for (int i = 1; i <= unread; ++i) {
+        Protocol::SendMessage point{
+            QStringLiteral("random"), {}, QStringLiteral("point %1 of the plan").arg(i), {}};
+        if (i == unread - 2) // one of them calls her by name: a badge of its own, in the tray too
+            point.mentions = {QStringLiteral("alice@example.org")};
+        bob.send(point);
+    }
     QTRY_COMPARE_WITH_TIMEOUT(client->conversations()->unreadCount(random), unread, 10000);
+    QCOMPARE(client->conversations()->mentionCount(random), 1);
+    QCOMPARE(controller->tray()->mentionCount(), 1);
 
     // Back, she opens #random: at the first unread with the line above it,
     // not at the bottom, and the badge is not cleared by opening.
@@ -1235,6 +1241,8 @@ void TestAppController::itOpensWhereTheUserStoppedAndCountsDownAsSeen()
     QCOMPARE(view->jumpToLatestButton()->text(), QStringLiteral("↓ %1 new · Jump to latest").arg(left));
     QTRY_COMPARE(client->conversations()->unreadCount(random), left);
     QCOMPARE(client->conversationState(random).readId, view->lastVisibleMessage());
+    QCOMPARE(client->conversations()->mentionCount(random), 1); // still below
+    QTRY_VERIFY(view->jumpToMentionButton()->isVisible());
 
     // Reading on counts the badge down; "Jump to latest" reads the rest.
     QScrollBar *bar = view->verticalScrollBar();
@@ -1243,6 +1251,8 @@ void TestAppController::itOpensWhereTheUserStoppedAndCountsDownAsSeen()
     QTest::mouseClick(view->jumpToLatestButton(), Qt::LeftButton);
     QTRY_VERIFY(view->isAtBottom() && !messages->hasNewer());
     QTRY_COMPARE(client->conversations()->unreadCount(random), 0);
+    QCOMPARE(client->conversations()->mentionCount(random), 0);
+    QCOMPARE(controller->tray()->mentionCount(), 0);
     QTRY_COMPARE(client->conversationState(random).readId, messages->lastStoredId());
     QCOMPARE(messages->storedMessage(messages->lastStoredId())->text,
              QStringLiteral("point %1 of the plan").arg(unread));

@@ -103,8 +103,8 @@ struct Scene
                           const QString &text, const QDateTime &when, int unread) {
             conversations.add(key, title);
             conversations.setLastMessage(key, from, text, when);
-            if (unread > 0)
-                conversations.incrementUnread(key, unread);
+            if (unread > 0) // one of #design's calls Alice by name
+                conversations.incrementUnread(key, unread, key.name == u"design"_s ? 1 : 0);
         };
         const QList<Message> talk = general();
         add(ConversationKey::room(u"general"_s), {}, talk.last().from.name, talk.last().text,
@@ -301,6 +301,7 @@ void TestAppearance::sidebarRowsKeepTheirPartsApart()
 {
     Scene scene;
     QVERIFY(scene.open());
+    int mentioned = 0;
     for (QListView *list : {scene.window.roomList(), scene.window.directList()}) {
         auto *delegate = qobject_cast<ConversationDelegate *>(list->itemDelegate());
         QVERIFY(delegate);
@@ -325,8 +326,18 @@ void TestAppearance::sidebarRowsKeepTheirPartsApart()
             } else {
                 QVERIFY(l.badge.isNull());
             }
+            // A mention has an "@" of its own beside the count.
+            if (index.data(ConversationListModel::MentionCountRole).toInt() > 0) {
+                ++mentioned;
+                QVERIFY2(option.rect.contains(l.mention), qPrintable(where));
+                QVERIFY(!l.mention.intersects(l.badge) && !l.mention.intersects(l.preview));
+                QVERIFY(l.mention.right() < l.badge.left());
+            } else {
+                QVERIFY(l.mention.isNull());
+            }
         }
     }
+    QCOMPARE(mentioned, 1);
 }
 
 void TestAppearance::sidebarTimesReadLikeAClock()

@@ -6,6 +6,7 @@
 #include "common/validation.h"
 #include "ui/conversationview.h"
 #include "ui/messagedelegate.h"
+#include "ui/translations.h"
 
 #include <QAbstractButton>
 #include <QApplication>
@@ -79,6 +80,7 @@ class TestConversationView final : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void initTestCase();
     void init();
     void cleanup();
     void hoveringAMessageShowsItsActions();
@@ -93,6 +95,7 @@ private Q_SLOTS:
     void theDividerGoesAboveSomeoneElsesMessage();
     void itOpensAtTheFirstUnreadAndCountsWhatIsBelow();
     void theFirstUnreadBeyondTheLoadedPageIsFetched();
+    void mentionsBelowHaveAJumpOfTheirOwn();
     void lastVisibleMessageFollowsScrolling();
     void aPageAroundAMessageFetchesNewerAndOffersTheLatest();
     void rowsWithEverythingStayInsideTheirHeight();
@@ -486,6 +489,33 @@ void TestConversationView::theFirstUnreadBeyondTheLoadedPageIsFetched()
     QVERIFY(m_view->jumpToLatestButton()->text().contains(u"new · Jump to latest"_s));
 }
 
+void TestConversationView::mentionsBelowHaveAJumpOfTheirOwn()
+{
+    QList<Message> more = conversation(41, 150);
+    for (Message &m : more) {
+        if (m.id == 100 || m.id == 140)
+            m.mentions = {Alice};
+    }
+    m_model->addMessages(more);
+    m_view->setReadMarker(60, othersAfter(60, 150), 2);
+    m_view->openAtReadMarker();
+    QVERIFY(!m_view->isAtBottom());
+    QPushButton *jump = m_view->jumpToMentionButton();
+    QTRY_VERIFY(jump->isVisible());
+    QCOMPARE(m_view->unseenMentionCount(), 2);
+    QCOMPARE(jump->text(), u"@ 2 mentions"_s);
+    // Above the "new" pill, never over it.
+    QVERIFY(!jump->geometry().intersects(m_view->jumpToLatestButton()->geometry()));
+    QTest::mouseClick(jump, Qt::LeftButton);
+    QCOMPARE(m_view->flashingMessage(), 100);
+    QTRY_COMPARE(m_view->unseenMentionCount(), 1);
+    QCOMPARE(jump->text(), u"@ 1 mention"_s);
+    QTest::mouseClick(jump, Qt::LeftButton);
+    QCOMPARE(m_view->flashingMessage(), 140);
+    QTRY_COMPARE(m_view->unseenMentionCount(), 0);
+    QTRY_VERIFY(!jump->isVisible());
+}
+
 void TestConversationView::lastVisibleMessageFollowsScrolling()
 {
     QCOMPARE(m_view->lastVisibleMessage(), 40); // at the bottom
@@ -626,6 +656,11 @@ void TestConversationView::aLongConversationMeasuresOnlyWhatIsShown()
     QTRY_VERIFY(shownAreMeasured());
     QTRY_COMPARE(m_view->lastVisibleMessage(), qint64(count));
     QVERIFY(m_view->isAtBottom());
+}
+
+void TestConversationView::initTestCase()
+{
+    installTranslations(qApp); // the app's English plural forms, as natter loads them
 }
 
 QTEST_MAIN(TestConversationView)

@@ -1,4 +1,5 @@
 #include "ui/appicon.h"
+#include "ui/translations.h"
 #include "ui/trayicon.h"
 
 #include <QApplication>
@@ -12,6 +13,7 @@ class TestTrayIcon final : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void initTestCase();
     void badgeShowsOnTheIcon();
     void worksWithoutASystemTray();
 };
@@ -30,6 +32,12 @@ void TestTrayIcon::badgeShowsOnTheIcon()
     QCOMPARE(badged.pixelColor(8, 56), plain.pixelColor(8, 56));
     // No unread: the icon itself.
     QCOMPARE(TrayIcon::iconWithBadge(icon, 0).pixmap(64, 64).toImage(), plain);
+    // Mentioned: an "@" of its own colour in the bottom right, the count as it was.
+    const QImage mentioned = TrayIcon::iconWithBadge(icon, 3, true).pixmap(64, 64).toImage();
+    const QColor at = mentioned.pixelColor(60, 48);
+    QVERIFY2(at.blue() > 150 && at.red() < 100, qPrintable(at.name()));
+    QCOMPARE(mentioned.pixelColor(56, 8), corner);
+    QCOMPARE(mentioned.pixelColor(8, 56), plain.pixelColor(8, 56));
 }
 
 void TestTrayIcon::worksWithoutASystemTray()
@@ -41,8 +49,19 @@ void TestTrayIcon::worksWithoutASystemTray()
     QCOMPARE(tray.unreadCount(), 5);
     QVERIFY(tray.badgedIcon().pixmap(64, 64).toImage() != appIcon().pixmap(64, 64).toImage());
     tray.notify(QStringLiteral("Bob"), QStringLiteral("hello"));
+    QCOMPARE(tray.toolTip(), QStringLiteral("Natter — 5 unread messages"));
+    tray.setUnreadCount(5, 2);
+    QCOMPARE(tray.mentionCount(), 2);
+    QCOMPARE(tray.toolTip(), QStringLiteral("Natter — 5 unread messages, 2 mentions of you"));
     tray.setUnreadCount(0);
+    QCOMPARE(tray.mentionCount(), 0);
+    QCOMPARE(tray.toolTip(), QStringLiteral("Natter"));
     QCOMPARE(tray.badgedIcon().pixmap(64, 64).toImage(), appIcon().pixmap(64, 64).toImage());
+}
+
+void TestTrayIcon::initTestCase()
+{
+    installTranslations(qApp); // the app's English plural forms, as natter loads them
 }
 
 QTEST_MAIN(TestTrayIcon)
