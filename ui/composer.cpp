@@ -1,15 +1,19 @@
 #include "ui/composer.h"
 
 #include "common/memberlistmodel.h"
+#include "ui/sidebardelegates.h"
 
 #include <QAbstractItemView>
+#include <QApplication>
 #include <QCompleter>
 #include <QFileInfo>
 #include <QImage>
 #include <QKeyEvent>
 #include <QMimeData>
+#include <QPainter>
 #include <QScrollBar>
 #include <QSortFilterProxyModel>
+#include <QStyledItemDelegate>
 #include <QTextBlock>
 #include <QTextDocument>
 
@@ -18,6 +22,7 @@ namespace Natter {
 namespace {
 constexpr int MaxVisibleLines = 6;
 constexpr int TypingIdleMs = 5'000;
+constexpr int MaxVisibleCandidates = 6;
 } // namespace
 
 namespace {
@@ -32,6 +37,53 @@ protected:
     bool filterAcceptsRow(int row, const QModelIndex &parent) const override
     {
         return !sourceModel()->index(row, 0, parent).data(MemberListModel::IsSelfRole).toBool();
+    }
+};
+
+/// A person the "@" popup offers: their avatar, name and (dimmer) email.
+class MentionCandidateDelegate final : public QStyledItemDelegate
+{
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+
+    void paint(QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index) const override
+    {
+        QStyleOptionViewItem background = option;
+        initStyleOption(&background, index);
+        background.text.clear();
+        background.icon = {};
+        const QWidget *widget = option.widget;
+        QStyle *style = widget ? widget->style() : QApplication::style();
+        style->drawControl(QStyle::CE_ItemViewItem, &background, painter, widget);
+
+        const QFontMetrics fm(option.font);
+        const int pad = fm.height() / 2;
+        const QString name = index.data(Qt::DisplayRole).toString();
+        const QString email = index.data(MemberListModel::EmailRole).toString();
+        const bool selected = option.state.testFlag(QStyle::State_Selected);
+        painter->save();
+        QRect content = option.rect.adjusted(pad, 0, -pad, 0);
+        const int side = option.rect.height() - pad;
+        paintAvatar(painter, QRect(content.left(), content.center().y() - side / 2, side, side), name, email,
+                    option.palette);
+        content.setLeft(content.left() + side + pad);
+        painter->setFont(option.font);
+        painter->setPen(option.palette.color(selected ? QPalette::HighlightedText : QPalette::Text));
+        const int nameWidth = std::min(fm.horizontalAdvance(name), content.width());
+        painter->drawText(content, Qt::AlignLeft | Qt::AlignVCenter,
+                          fm.elidedText(name, Qt::ElideRight, nameWidth));
+        content.setLeft(content.left() + nameWidth + pad);
+        painter->setPen(
+            option.palette.color(selected ? QPalette::HighlightedText : QPalette::PlaceholderText));
+        painter->drawText(content, Qt::AlignLeft | Qt::AlignVCenter,
+                          fm.elidedText(email, Qt::ElideMiddle, content.width()));
+        painter->restore();
+    }
+
+    QSize sizeHint(const QStyleOptionViewItem &option, const QModelIndex &) const override
+    {
+        const QFontMetrics fm(option.font);
+        return QSize(fm.averageCharWidth() * 40, fm.height() * 2);
     }
 };
 
@@ -60,6 +112,7 @@ Composer::Composer(QWidget *parent)
     m_completer->setFilterMode(Qt::MatchContains);
     m_completer->setCompletionRole(Qt::DisplayRole); // the names
     m_completer->popup()->setObjectName(QStringLiteral("mentionPopup"));
+    m_completer->setMaxVisibleItems(MaxVisibleCandidates);
     connect(m_completer, qOverload<const QModelIndex &>(&QCompleter::activated), this,
             &Composer::insertMention);
     setTabChangesFocus(true);
@@ -107,6 +160,11 @@ void Composer::setMemberModel(QAbstractItemModel *members)
     if (QAbstractItemModel *old = m_completer->model(); old && old->parent() == m_completer)
         old->deleteLater();
     m_completer->setModel(others);
+    // After setModel(): QCompleter puts its own delegate on the popup then
+    // (and owns it; ours is the popup's child too).
+    if (!m_candidateDelegate)
+        m_candidateDelegate = new MentionCandidateDelegate(m_completer->popup());
+    m_completer->popup()->setItemDelegate(m_candidateDelegate);
 }
 
 void Composer::updateCompletion()
@@ -131,10 +189,19 @@ void Composer::updateCompletion()
         m_completer->popup()->hide();
         return;
     }
-    QRect rect = cursorRect();
-    rect.setWidth(m_completer->popup()->sizeHintForColumn(0) +
-                  m_completer->popup()->verticalScrollBar()->sizeHint().width());
-    m_completer->complete(rect);
+    // A real popup above the composer (a list dropped below it covered the
+    // status bar), from the "@" on, wide enough for a name and an email.
+    QAbstractItemView *popup = m_completer->popup();
+    m_completer->complete(cursorRect());
+    const int rows = std::min(m_completer->completionCount(), MaxVisibleCandidates);
+    const int frame = 2 * popup->frameWidth();
+    const QSize size(std::min(std::max(popup->sizeHintForColumn(0), width() / 2), window()->width()) +
+                         popup->verticalScrollBar()->sizeHint().width() + frame,
+                     rows * popup->sizeHintForRow(0) + frame);
+    QTextCursor start = cursor;
+    start.setPosition(cursor.block().position() + at);
+    const QPoint anchor = viewport()->mapToGlobal(QPoint(cursorRect(start).left(), 0));
+    popup->setGeometry(QRect(QPoint(anchor.x(), mapToGlobal(QPoint(0, 0)).y() - size.height() - 2), size));
 }
 
 void Composer::insertMention(const QModelIndex &index)

@@ -5,6 +5,7 @@
 #include <QTimer>
 
 QT_BEGIN_NAMESPACE
+class QStyledItemDelegate;
 class QAbstractItemModel;
 class QCompleter;
 class QMimeData;
@@ -77,6 +78,7 @@ private:
 
     QTimer m_idle;
     QAbstractItemModel *m_members = nullptr;
+    QStyledItemDelegate *m_candidateDelegate = nullptr;
     QCompleter *m_completer;
     QHash<QString, QString> m_mentioned; // name → email, as chosen in the completer
     QStringList m_keptMentions;          // an edited message's mentions of people not among the members

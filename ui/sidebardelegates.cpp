@@ -204,11 +204,11 @@ void ConversationDelegate::paint(QPainter *painter, const QStyleOptionViewItem &
         painter->drawText(l.badge, Qt::AlignCenter, count);
     }
     if (!l.mention.isNull()) {
-        // Someone called the user by name here: an "@" in the link colour, muted or not.
+        // Someone called the user by name here: a warm "@" beside the count, muted or not.
         painter->setRenderHint(QPainter::Antialiasing);
         painter->setPen(Qt::NoPen);
         painter->setBrush(selected ? option.palette.color(QPalette::HighlightedText)
-                                   : option.palette.color(QPalette::Link));
+                                   : QColor(0xe0, 0x43, 0x3a));
         painter->drawEllipse(l.mention);
         painter->setFont(scaledFont(option.font, TypeScale::Badge, true));
         painter->setPen(selected ? option.palette.color(QPalette::Highlight) : QColor(Qt::white));

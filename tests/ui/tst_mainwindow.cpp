@@ -600,6 +600,18 @@ void TestMainWindow::atOpensACompleterOverTheMembers()
     QCompleter *completer = window.composer()->completer();
     QTRY_VERIFY(completer->popup()->isVisible());
     QCOMPARE(completer->completionCount(), 2); // not the user themself
+    // A real popup above the composer (not a 44 px list dropping over the
+    // status bar): rows tall enough for an avatar, wide enough for a name and an email.
+    QAbstractItemView *popup = completer->popup();
+    const int composerTop = window.composer()->mapToGlobal(QPoint(0, 0)).y();
+    QVERIFY2(popup->geometry().bottom() < composerTop,
+             qPrintable(QStringLiteral("%1 >= %2").arg(popup->geometry().bottom()).arg(composerTop)));
+    QVERIFY(popup->geometry().top() >= window.mapToGlobal(QPoint(0, 0)).y());
+    QVERIFY(popup->sizeHintForRow(0) >= 2 * popup->fontMetrics().height());
+    QVERIFY2(popup->width() >= 30 * popup->fontMetrics().averageCharWidth(),
+             qPrintable(QString::number(popup->width())));
+    QVERIFY(popup->height() >= 2 * popup->sizeHintForRow(0));
+    QCOMPARE(popup->model()->index(0, 0).data(MemberListModel::IsSelfRole).toBool(), false);
     QTest::keyClicks(window.composer(), QStringLiteral("bu"));
     QTRY_COMPARE(completer->completionCount(), 1);
     QTest::keyClick(window.composer(), Qt::Key_Return); // chooses, does not send
