@@ -254,6 +254,20 @@ void ChatClient::onDisconnected()
 {
     applyArrivals(); // they were received
     forgetConnectionState();
+    // Uploads wait for the server (and resume where it has them): say so,
+    // rather than a frozen speed and time left.
+    for (auto it = m_uploadPaths.cbegin(); it != m_uploadPaths.cend(); ++it) {
+        MessageListModel *model = messages(m_outboxKeys.value(it.key()));
+        if (!model)
+            continue;
+        Transfer transfer = model->uploadTransfer(it.key());
+        if (!transfer.isActive() || !transfer.error.isEmpty())
+            continue;
+        transfer.bytesPerSecond = 0;
+        transfer.paused = true;
+        m_meters.remove(u'u' + it.key());
+        model->setUploadTransfer(it.key(), transfer);
+    }
 }
 
 void ChatClient::send(const Codec::ClientFrame &frame)

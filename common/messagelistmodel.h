@@ -27,6 +27,7 @@ struct Transfer
     QString error;             ///< why it stopped (empty: it did not fail)
     QString localPath;         ///< a whole local copy (downloaded, or the sender's own file)
     qint64 prepared = 0;       ///< an upload's bytes hashed before it starts
+    bool paused = false;       ///< waiting for the connection to the server to come back
     bool isActive() const { return kind != Kind::None; }
     friend bool operator==(const Transfer &, const Transfer &) = default;
 };
@@ -154,6 +155,7 @@ public:
 
     /// How an outbox row's file upload goes (a default Transfer: it is not moving).
     void setUploadTransfer(const QString &clientId, const Transfer &transfer);
+    Transfer uploadTransfer(const QString &clientId) const { return m_uploads.value(clientId); }
     /// How the download of a file goes, for every loaded row that carries it.
     void setDownloadTransfer(qint64 fileId, const Transfer &transfer);
     Transfer transferAt(int row) const;

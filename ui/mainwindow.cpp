@@ -868,6 +868,9 @@ void MainWindow::setConnectionStatus(ConnectionIndicator indicator, const QStrin
     m_statusDot->setPalette(palette);
     m_statusLabel->setText(text);
     m_reconnectButton->setVisible(canReconnectNow);
+    // "Encrypted" describes a connection: without one it would be untrue.
+    m_securityLabel->setVisible(indicator == ConnectionIndicator::Online &&
+                                !m_securityLabel->text().isEmpty());
 }
 
 void MainWindow::setServerTitle(const QString &title)

@@ -329,6 +329,12 @@ QString MessageDelegate::transferText(const Attachment &attachment, const Transf
         return transfer.error;
     if (!transfer.isActive())
         return locale.formattedDataSize(attachment.size);
+    if (transfer.paused) {
+        if (transfer.done <= 0 || transfer.total <= 0)
+            return tr("Paused — waiting for the server");
+        return tr("%1 of %2 · Paused — waiting for the server")
+            .arg(locale.formattedDataSize(transfer.done, 1), locale.formattedDataSize(transfer.total, 1));
+    }
     if (transfer.bytesPerSecond <= 0) {
         if (transfer.done == 0 && transfer.kind == Transfer::Kind::Upload && transfer.prepared > 0 &&
             transfer.total > 0)

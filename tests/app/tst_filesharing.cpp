@@ -20,12 +20,14 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QGuiApplication>
+#include <QLabel>
 #include <QLineEdit>
 #include <QMimeData>
 #include <QPainter>
 #include <QRandomGenerator>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -54,6 +56,7 @@ private Q_SLOTS:
     void pastedScreenshotShowsInlineForTheOtherPerson();
     void droppedFilesGoUpWithProgressAndOpenOnTheOtherSide();
     void anUploadWaitsForTheServerAndGoesOnByItself();
+    void anUploadCutOffSaysPausedNotAFrozenSpeed();
     void cancellingAnUploadTakesItsMessageAway();
     void closingAConversationStopsItsUploads();
     void tooLargeFilesAreRefusedBeforeTheyStart();
@@ -296,6 +299,38 @@ void TestFileSharing::anUploadWaitsForTheServerAndGoesOnByItself()
     QCOMPARE(
         lastMessage(bobs).attachment.sha256,
         QString::fromLatin1(QCryptographicHash::hash(file.readAll(), QCryptographicHash::Sha256).toHex()));
+}
+
+void TestFileSharing::anUploadCutOffSaysPausedNotAFrozenSpeed()
+{
+    QVERIFY(startBoth());
+    MainWindow *window = m_alice->window();
+    auto *security = window->findChild<QLabel *>(QStringLiteral("connectionSecurity"));
+    QVERIFY(security);
+    const QString build = writeFile(QStringLiteral("dataset.bin"), 32 * 1024 * 1024);
+    m_alice->shareFiles(m_general, {build});
+    MessageListModel *alices = m_alice->client()->messages(m_general);
+    const auto upload = [alices] { return alices->transferAt(alices->rowCount() - 1); };
+    QTRY_VERIFY_WITH_TIMEOUT(upload().done > 0, 15'000);
+    // The server goes away mid-upload.
+    m_server->stop();
+    QTRY_VERIFY(m_alice->client()->state() != State::Online);
+    QCOMPARE(alices->outbox().size(), 1);
+    const Transfer paused = upload();
+    QVERIFY(paused.paused);
+    QCOMPARE(paused.bytesPerSecond, 0);
+    const QString text = MessageDelegate::transferText(alices->outbox().at(0).attachment, paused);
+    QVERIFY2(text.endsWith(QStringLiteral("Paused — waiting for the server")) && !text.contains(u'/'),
+             qPrintable(text));
+    // And the status bar does not say "Encrypted" about a connection there is not.
+    QVERIFY(window->statusBar()->isVisible());
+    QVERIFY(!security->isVisible());
+
+    // Back: it goes on by itself, and the label with it.
+    QVERIFY(m_server->start());
+    QTRY_VERIFY_WITH_TIMEOUT(!upload().paused || alices->outbox().isEmpty(), 15'000);
+    QTRY_COMPARE_WITH_TIMEOUT(alices->outbox().size(), 0, 30'000);
+    QTRY_VERIFY(security->isVisible());
 }
 
 void TestFileSharing::cancellingAnUploadTakesItsMessageAway()
