@@ -204,6 +204,7 @@ AppController::AppController(AppSettings settings, ClientOptions options,
         return key.isRoom() ? u'#' + key.name : title;
     });
     m_window->searchPanel()->setPersonResolver([this](const QString &name) { return personEmail(name); });
+    m_window->searchPanel()->setSelfResolver([this] { return m_client->self().email; });
     connect(m_window, &MainWindow::typingChanged, m_client, &ChatClient::setTyping);
     connect(m_window, &MainWindow::joinRoomRequested, this, [this](const QString &room) {
         if (m_client->openRoom(room)) {

@@ -107,6 +107,7 @@ MainWindow::MainWindow(QWidget *parent)
     connect(m_searchPanel, &SearchPanel::searchRequested, this, &MainWindow::searchRequested);
     connect(m_searchPanel, &SearchPanel::resultActivated, this, &MainWindow::messageRequested);
     connect(m_searchPanel, &SearchPanel::closed, this, [this] {
+        m_headerSearch->show(); // one search field at a time
         updatePanes();
         focusComposer();
     });
@@ -1002,6 +1003,7 @@ void MainWindow::scrollToBottom()
 void MainWindow::openSearch(const QString &text)
 {
     m_memberPane->hide();
+    m_headerSearch->hide(); // the panel's field takes over: one search field at a time
     if (!m_searchPanel->isVisible()) {
         // Room for the results, taken from the messages' column.
         auto *splitter = static_cast<QSplitter *>(centralWidget());

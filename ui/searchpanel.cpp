@@ -77,9 +77,8 @@ public:
             QFont bold = option.font;
             bold.setBold(true);
             const QString sender = index.data(SearchPanel::SenderRole).toString();
-            const QDateTime time = index.data(SearchPanel::TimeRole).toDateTime().toLocalTime();
-            const QString when = QLocale().toString(time.date(), QLocale::ShortFormat) + u' ' +
-                                 MessageDelegate::shortTime(time.time());
+            const QString when =
+                SearchPanel::whenText(index.data(SearchPanel::TimeRole).toDateTime(), QDate::currentDate());
             const QFontMetrics boldMetrics(bold);
             const int whenWidth = fm.horizontalAdvance(when);
             const QRect line1(area.left(), area.top(), area.width(), fm.height());
@@ -93,11 +92,8 @@ public:
             painter->drawText(line1, Qt::AlignRight | Qt::AlignVCenter, when);
 
             // The snippet as plain text on one line, its matches in bold.
-            QString snippet = index.data(SearchPanel::SnippetRole).toString();
-            for (QChar &c : snippet) {
-                if (c == u'\n' || c == u'\r' || c == u'\t')
-                    c = u' ';
-            }
+            const QString snippet = SearchPanel::snippetLine(index.data(SearchPanel::SnippetRole).toString(),
+                                                             option.font, area.width());
             QTextLayout layout(snippet, option.font);
             QList<QTextLayout::FormatRange> formats;
             for (const QPoint &range : index.data(SearchPanel::HighlightsRole).value<QList<QPoint>>()) {
@@ -117,15 +113,36 @@ public:
                 line.setLineWidth(area.width());
             layout.endLayout();
             painter->setPen(text);
-            painter->setClipRect(
-                QRect(area.left(), area.top() + fm.height() + pad, area.width(), fm.height()));
-            layout.draw(painter, QPointF(area.left(), area.top() + fm.height() + pad));
+            const int top = area.top() + fm.height() + pad;
+            painter->setClipRect(QRect(area.left(), top, area.width(), fm.height()));
+            layout.draw(painter, QPointF(area.left(), top));
         }
         painter->restore();
     }
 };
 
 } // namespace
+
+QString SearchPanel::whenText(const QDateTime &time, const QDate &today)
+{
+    const QDateTime local = time.toLocalTime();
+    if (local.date() == today)
+        return MessageDelegate::shortTime(local.time());
+    return QLocale().toString(local.date(), QLocale::ShortFormat) + u' ' +
+           MessageDelegate::shortTime(local.time());
+}
+
+QString SearchPanel::snippetLine(const QString &snippet, const QFont &font, int width)
+{
+    QString line = snippet;
+    for (QChar &c : line) {
+        if (c == u'\n' || c == u'\r' || c == u'\t')
+            c = u' ';
+    }
+    QFont bold = font;
+    bold.setBold(true);
+    return QFontMetrics(bold).elidedText(line, Qt::ElideRight, width);
+}
 
 SearchPanel::SearchPanel(QWidget *parent)
     : QWidget(parent)
@@ -244,6 +261,25 @@ void SearchPanel::search()
         return;
     }
     m_asked = asked->query;
+    // What narrowed it, for "no messages match … in #design".
+    QStringList narrowed;
+    if (!asked->room.isEmpty())
+        narrowed.append(tr("in #%1").arg(asked->room));
+    if (!asked->with.isEmpty()) {
+        const QString title =
+            m_resolveTitle ? m_resolveTitle(ConversationKey::direct(asked->with)) : QString();
+        narrowed.append(tr("with %1").arg(title.isEmpty() ? asked->with : title));
+    }
+    if (!asked->from.isEmpty())
+        narrowed.append(tr("from %1").arg(SearchSyntax::splitFilters(m_field->text()).from));
+    const QLocale locale;
+    if (asked->after.isValid())
+        narrowed.append(
+            tr("since %1").arg(locale.toString(asked->after.toLocalTime().date(), QLocale::ShortFormat)));
+    if (asked->before.isValid())
+        narrowed.append(
+            tr("before %1").arg(locale.toString(asked->before.toLocalTime().date(), QLocale::ShortFormat)));
+    m_askedFilters = narrowed.join(u' ');
     m_cursor.clear();
     m_pagePending = false;
     m_status->setText(tr("Searching…"));
@@ -284,8 +320,12 @@ void SearchPanel::showResults(const Protocol::SearchResults &results)
     }
     for (const Protocol::SearchHit &hit : results.results) {
         const Message &message = hit.message;
-        const ConversationKey key =
-            message.isDirect() ? ConversationKey::direct(message.to) : ConversationKey::room(message.room);
+        // A direct message is filed under the other person, whoever sent it.
+        const QString self = m_resolveSelf ? m_resolveSelf() : QString();
+        const bool mine = message.from.email.compare(self, Qt::CaseInsensitive) == 0;
+        const ConversationKey key = !message.isDirect() ? ConversationKey::room(message.room)
+                                    : mine              ? ConversationKey::direct(message.to)
+                                                        : ConversationKey::direct(message.from.email);
         auto *item = new QStandardItem(hit.snippet);
         item->setData(key.toString(), KeyRole);
         item->setData(message.id, IdRole);
@@ -309,9 +349,11 @@ void SearchPanel::showResults(const Protocol::SearchResults &results)
         m_model->appendRow(more);
     }
     m_view->expandAll();
-    m_status->setText(m_count == 0 ? tr("No messages match “%1”.").arg(m_asked)
-                                   : tr("%n result(s)", nullptr, m_count) +
-                                         (m_cursor.isEmpty() ? QString() : tr(" (more below)")));
+    m_status->setText(
+        m_count == 0
+            ? (m_askedFilters.isEmpty() ? tr("No messages match “%1”.").arg(m_asked)
+                                        : tr("No messages match “%1” %2.").arg(m_asked, m_askedFilters))
+            : tr("%n result(s)", nullptr, m_count) + (m_cursor.isEmpty() ? QString() : tr(" (more below)")));
     if (firstPage) {
         m_view->setCurrentIndex({});
         moveSelection(1);

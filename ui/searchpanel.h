@@ -60,6 +60,9 @@ public:
         m_resolveTitle = std::move(resolve);
     }
 
+    /// The signed-in user's email: a direct message is filed under the other person.
+    void setSelfResolver(std::function<QString()> resolve) { m_resolveSelf = std::move(resolve); }
+
     /// Shows the panel with the field focused (and its text selected).
     void open();
     /// An answer to searchRequested(): the first page replaces, later pages append.
@@ -71,6 +74,12 @@ public:
     QTreeView *resultsView() const { return m_view; }
     QStandardItemModel *results() const { return m_model; }
     QLabel *statusLabel() const { return m_status; }
+    /// When a hit was written: the time alone today, else the date and time.
+    static QString whenText(const QDateTime &time, const QDate &today);
+    /// A hit's snippet on one line of width pixels in font: newlines as
+    /// spaces, and "…" at the end when it is longer (measured in bold, as matches are drawn).
+    static QString snippetLine(const QString &snippet, const QFont &font, int width);
+
     /// The request the field says, or nullopt (and the reason in *error).
     std::optional<Protocol::SearchRequest> request(QString *error = nullptr) const;
 
@@ -95,12 +104,14 @@ private:
     QTreeView *m_view;
     QStandardItemModel *m_model;
     QTimer m_typingPause;
-    QString m_asked;  ///< the query of the results shown (or awaited)
-    QString m_cursor; ///< the next page's
+    QString m_asked;        ///< the query of the results shown (or awaited)
+    QString m_askedFilters; ///< what narrowed it, as people say it ("in #design, from Bob")
+    QString m_cursor;       ///< the next page's
     int m_count = 0;
     bool m_pagePending = false; ///< "More results" asked for the next page
     std::function<QString(const QString &)> m_resolvePerson;
     std::function<QString(const ConversationKey &)> m_resolveTitle;
+    std::function<QString()> m_resolveSelf;
 };
 
 } // namespace Natter

@@ -54,6 +54,8 @@ private Q_SLOTS:
     void resultsAreGroupedAndNavigatedByKeyboard();
     void moreResultsAppendTheNextPage();
     void answersToAnOlderQueryAreIgnored();
+    void directHitsAreFiledUnderTheOtherPerson();
+    void hitsReadWell();
     void escapeCloses();
     void ctrlKOpensItInTheWindow();
 
@@ -214,6 +216,58 @@ void TestSearchPanel::answersToAnOlderQueryAreIgnored()
     QCOMPARE(m_panel->statusLabel()->text(), u"Searching…"_s);
 }
 
+void TestSearchPanel::directHitsAreFiledUnderTheOtherPerson()
+{
+    // Alice searches; Bob's message to her and hers to him are one conversation, with Bob.
+    m_panel->setSelfResolver([] { return u"alice@example.org"_s; });
+    m_panel->setTitleResolver([](const ConversationKey &key) {
+        return key.isRoom() ? u'#' + key.name : key.name == u"bob@example.org"_s ? u"Bob Builder"_s : u"?"_s;
+    });
+    QSignalSpy opened(m_panel.get(), &SearchPanel::resultActivated);
+    type(m_panel->field(), u"invoice"_s);
+    QTest::keyClick(m_panel->field(), Qt::Key_Return);
+    m_panel->showResults(Protocol::SearchResults{
+        u"invoice"_s,
+        {hit(40, {}, u"alice@example.org"_s, u"Bob"_s, u"the invoice is attached"_s, 4, 7),
+         hit(41, {}, u"bob@example.org"_s, u"Alice"_s, u"thanks for the invoice"_s, 15, 7)},
+        {}});
+    QStandardItemModel *model = m_panel->results();
+    QCOMPARE(model->rowCount(), 1);
+    QCOMPARE(model->item(0)->text(), u"Bob Builder"_s);
+    QCOMPARE(model->item(0)->rowCount(), 2);
+    // Enter on the received one opens the conversation with Bob.
+    QCOMPARE(m_panel->resultsView()->currentIndex().data(SearchPanel::IdRole).toLongLong(), 40);
+    QTest::keyClick(m_panel->field(), Qt::Key_Return);
+    QCOMPARE(opened.size(), 1);
+    QCOMPARE(opened.at(0).at(0).value<ConversationKey>(), ConversationKey::direct(u"bob@example.org"_s));
+}
+
+void TestSearchPanel::hitsReadWell()
+{
+    // Today's hits by their time alone, older ones with their date.
+    const QDate today(2026, 12, 8);
+    const QString now = SearchPanel::whenText(QDateTime(today, QTime(9, 5)), today);
+    QVERIFY2(!now.contains(u"26"_s) && now.contains(u"9"_s), qPrintable(now));
+    const QString before = SearchPanel::whenText(QDateTime(today.addDays(-3), QTime(9, 5)), today);
+    QVERIFY2(before.size() > now.size() && before.endsWith(now), qPrintable(before));
+    // A long line ends in "…"; a short one is as it was, on one line.
+    const QFont font = m_panel->font();
+    const QString longLine =
+        u"a very long message that goes on and on about the quarterly numbers "_s.repeated(4);
+    const QString shown = SearchPanel::snippetLine(longLine, font, 200);
+    QVERIFY2(shown.endsWith(u"…"_s) && shown.size() < longLine.size(), qPrintable(shown));
+    QCOMPARE(SearchPanel::snippetLine(u"two\nlines"_s, font, 400), u"two lines"_s);
+    // A filter without hits names the filter.
+    type(m_panel->field(), u"zebra in:#design"_s);
+    QTest::keyClick(m_panel->field(), Qt::Key_Return);
+    m_panel->showResults(Protocol::SearchResults{u"zebra"_s, {}, {}});
+    QCOMPARE(m_panel->statusLabel()->text(), u"No messages match “zebra” in #design."_s);
+    type(m_panel->field(), u"zebra from:bob"_s);
+    QTest::keyClick(m_panel->field(), Qt::Key_Return);
+    m_panel->showResults(Protocol::SearchResults{u"zebra"_s, {}, {}});
+    QCOMPARE(m_panel->statusLabel()->text(), u"No messages match “zebra” from bob."_s);
+}
+
 void TestSearchPanel::escapeCloses()
 {
     QSignalSpy closed(m_panel.get(), &SearchPanel::closed);
@@ -246,12 +300,15 @@ void TestSearchPanel::ctrlKOpensItInTheWindow()
     QTest::keyClick(window.searchPanel()->field(), Qt::Key_Return);
     QCOMPARE(requested.size(), 1);
     QCOMPARE(requested.at(0).at(1).toLongLong(), 30);
-    QTest::keyClick(window.searchPanel()->field(), Qt::Key_Escape);
-    QVERIFY(!window.searchPanel()->isVisible());
-
-    // The header's field opens the panel with what was typed.
+    // One search field at a time: the header's gives way to the panel's.
     auto *header = window.findChild<QLineEdit *>(u"headerSearch"_s);
     QVERIFY(header);
+    QVERIFY(!header->isVisible());
+    QTest::keyClick(window.searchPanel()->field(), Qt::Key_Escape);
+    QVERIFY(!window.searchPanel()->isVisible());
+    QVERIFY(header->isVisible());
+
+    // The header's field opens the panel with what was typed.
     header->setFocus();
     QTest::keyClicks(header, u"d"_s);
     QTRY_VERIFY(window.searchPanel()->isVisible());
