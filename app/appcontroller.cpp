@@ -22,6 +22,7 @@
 #include <QBuffer>
 #include <QClipboard>
 #include <QCryptographicHash>
+#include <QCursor>
 #include <QDesktopServices>
 #include <QDir>
 #include <QFileDialog>
@@ -37,6 +38,7 @@
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QSysInfo>
+#include <QToolTip>
 #include <QUrlQuery>
 
 using namespace Qt::StringLiterals;
@@ -173,6 +175,8 @@ AppController::AppController(AppSettings settings, ClientOptions options,
     connect(m_window, &MainWindow::latestRequested, m_client, &ChatClient::showLatest);
     connect(m_window, &MainWindow::copyLinkRequested, this, [this](const ConversationKey &key, qint64 id) {
         QGuiApplication::clipboard()->setText(messageLink(key, id).toString());
+        // Said where the user clicked, not only in the status bar.
+        QToolTip::showText(QCursor::pos(), tr("Copied"), m_window->messageView());
         m_window->statusBar()->showMessage(tr("Link to the message copied"), 3000);
     });
     connect(m_window, &MainWindow::readUpTo, this, [this](const ConversationKey &key, qint64 id) {
@@ -314,10 +318,29 @@ AppController::AppController(AppSettings settings, ClientOptions options,
         const int others = m_host->isRunning() ? m_host->connectionCount() - 1 : 0;
         if (others <= 0)
             return true;
-        const QString question =
-            tr("%n other connection(s) use the chat you host. If you quit, the chat stops "
-               "for them until you start Natter again. Quit anyway?",
-               nullptr, others);
+        // Who they are, as far as this app sees them (the rooms' members online).
+        QStringList names;
+        const QString self = m_client->self().email;
+        for (const ConversationKey &key : m_client->openConversations()) {
+            if (!key.isRoom())
+                continue;
+            for (const User &member : m_client->members(key.name)) {
+                if (member.email.compare(self, Qt::CaseInsensitive) != 0 && !names.contains(member.name))
+                    names.append(member.name);
+            }
+        }
+        names.sort(Qt::CaseInsensitive);
+        constexpr qsizetype MaxNamed = 5;
+        if (names.size() > MaxNamed) {
+            const int rest = int(names.size() - MaxNamed);
+            names.resize(MaxNamed);
+            names.append(tr("%n other(s)", nullptr, rest));
+        }
+        QString question = tr("%n other connection(s) use the chat you host.", nullptr, others);
+        if (!names.isEmpty())
+            question += u' ' + tr("Connected now: %1.").arg(QLocale().createSeparatedList(names));
+        question +=
+            u' ' + tr("If you quit, the chat stops for them until you start Natter again. Quit anyway?");
         return QMessageBox::question(m_window, tr("Quit Natter?"), question,
                                      QMessageBox::Yes | QMessageBox::No, QMessageBox::No) == QMessageBox::Yes;
     });
@@ -1369,7 +1392,7 @@ void AppController::onAttachmentAction(const ConversationKey &key, MessageDelega
         break;
     case MessageDelegate::AttachmentAction::ShowInFolder:
         if (const QString local = localCopy(key, message.attachment); !local.isEmpty())
-            QDesktopServices::openUrl(QUrl::fromLocalFile(QFileInfo(local).absolutePath()));
+            m_openUrl(QUrl::fromLocalFile(QFileInfo(local).absolutePath()));
         break;
     case MessageDelegate::AttachmentAction::Cancel:
         if (message.isStored()) {
@@ -1440,17 +1463,39 @@ void AppController::openFile(const Attachment &attachment, const QString &path)
         // The name is the sender's words: shown as plain text, isolated.
         QMessageBox *box = PlainText::openProgramQuestion(m_window, attachment.name);
         box->setAttribute(Qt::WA_DeleteOnClose);
-        connect(box, &QMessageBox::finished, this, [box, path] {
+        connect(box, &QMessageBox::finished, this, [this, box, attachment, path] {
             if (box->standardButton(box->clickedButton()) != QMessageBox::Open) {
-                QDesktopServices::openUrl(QUrl::fromLocalFile(QFileInfo(path).absolutePath()));
+                m_openUrl(QUrl::fromLocalFile(QFileInfo(path).absolutePath()));
                 return;
             }
-            QDesktopServices::openUrl(QUrl::fromLocalFile(path));
+            openWithDesktop(attachment, path);
         });
         box->open();
         return;
     }
-    QDesktopServices::openUrl(QUrl::fromLocalFile(path));
+    openWithDesktop(attachment, path);
+}
+
+void AppController::openWithDesktop(const Attachment &attachment, const QString &path)
+{
+    if (m_openUrl(QUrl::fromLocalFile(path)))
+        return;
+    // Nothing here opens this kind of file: say so, and offer its folder.
+    auto *box = new QMessageBox(QMessageBox::Information, tr("No Program for This File"),
+                                tr("No program on this computer opens “%1”. You can open its folder and "
+                                   "choose one there.")
+                                    .arg(PlainText::isolated(attachment.name)),
+                                QMessageBox::Close, m_window);
+    box->setObjectName(QStringLiteral("noProgram"));
+    box->setTextFormat(Qt::PlainText); // the name is the sender's words
+    QPushButton *folder = box->addButton(tr("Show in Folder"), QMessageBox::AcceptRole);
+    box->setDefaultButton(folder);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    connect(box, &QMessageBox::finished, this, [this, box, folder, path] {
+        if (box->clickedButton() == folder)
+            m_openUrl(QUrl::fromLocalFile(QFileInfo(path).absolutePath()));
+    });
+    box->open();
 }
 
 } // namespace Natter

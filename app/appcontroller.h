@@ -8,10 +8,13 @@
 #include "ui/messagedelegate.h"
 #include "ui/settingsdialog.h"
 
+#include <QDesktopServices>
 #include <QObject>
 #include <QPointer>
 #include <QSet>
+
 #include <QTimer>
+#include <functional>
 
 namespace Natter {
 
@@ -92,6 +95,9 @@ public:
     void openAttachment(const ConversationKey &key, const Message &message);
     /// The image viewer open now for a file, if any.
     ImageViewer *imageViewer(qint64 fileId) const;
+    /// How files and folders are handed to the desktop (QDesktopServices::openUrl;
+    /// false: nothing on this computer opens it). Tests put their own.
+    void setFileOpener(std::function<bool(const QUrl &)> open) { m_openUrl = std::move(open); }
 
     /// "Bob is typing…", "Bob and Carol are typing…", "Several people are typing…"
     static QString typingText(const QStringList &names);
@@ -136,6 +142,8 @@ private:
     void onFileDownloaded(const Attachment &attachment, const QString &path);
     /// Hands a file to the desktop (asking first for a program or a script; declined, its folder opens).
     void openFile(const Attachment &attachment, const QString &path);
+    /// Hands path to the desktop; when nothing opens it, says so and offers its folder.
+    void openWithDesktop(const Attachment &attachment, const QString &path);
     QString tokenKey() const;
     User effectiveIdentity() const;
 
@@ -159,6 +167,9 @@ private:
     bool m_toldAboutTray = false;
     bool m_wasOnline = false;
     quint64 m_errorsBeforeOffline = 0; // the window's errorSerial() when the connection was last lost
+    std::function<bool(const QUrl &)> m_openUrl = [](const QUrl &url) {
+        return QDesktopServices::openUrl(url);
+    };
 };
 
 } // namespace Natter

@@ -140,6 +140,16 @@ ConversationView::ConversationView(QWidget *parent)
     connect(m_proxy, &QAbstractItemModel::rowsInserted, this, &ConversationView::visibleMessagesChanged,
             Qt::QueuedConnection);
     connect(m_proxy, &QAbstractItemModel::rowsAboutToBeRemoved, this, &ConversationView::hideActionBar);
+    // A message deleted under the pointer takes its actions with it.
+    connect(m_proxy, &QAbstractItemModel::dataChanged, this,
+            [this](const QModelIndex &topLeft, const QModelIndex &bottomRight) {
+                if (m_actionId <= 0)
+                    return;
+                const QModelIndex shown = indexOfMessage(m_actionId);
+                if (shown.isValid() && shown.row() >= topLeft.row() && shown.row() <= bottomRight.row() &&
+                    shown.data(MessageListModel::IsDeletedRole).toBool())
+                    hideActionBar();
+            });
     connect(m_proxy, &QAbstractItemModel::modelReset, this, [this] {
         // A page read around a message is not the end of the conversation.
         m_stickToBottom = !(m_messages && m_messages->hasNewer());
@@ -662,13 +672,26 @@ void ConversationView::updateActionBar(const QPoint &position)
     m_editButton->setVisible(own);
     m_deleteButton->setVisible(canDelete(index));
     m_actionBar->adjustSize();
-    // Over the bubble's top edge, on the side away from the avatar.
+    // Over the bubble's top edge, on the side away from the avatar, never
+    // over its words: above them, or beside a short bubble when there is no
+    // room above (the top row).
     const MessageDelegate::Layout l = m_delegate->layout(optionFor(index), index);
     const QRect row = visualRect(index);
     const QRect bubble = l.bubble.translated(row.topLeft());
-    int x = own ? bubble.left() : bubble.right() - m_actionBar->width();
-    x = std::clamp(x, 0, std::max(0, viewport()->width() - m_actionBar->width()));
-    const int y = std::max(0, bubble.top() - m_actionBar->height() / 2);
+    const QRect words = (l.text.isNull() ? l.bubble : l.text).translated(row.topLeft());
+    const QSize bar = m_actionBar->size();
+    int x = own ? bubble.left() : bubble.right() - bar.width();
+    x = std::clamp(x, 0, std::max(0, viewport()->width() - bar.width()));
+    int y = std::min(bubble.top() - bar.height() / 2, words.top() - bar.height());
+    if (y < 0) {
+        y = bubble.top();
+        x = own ? bubble.left() - bar.width() - 2 : bubble.right() + 2;
+        if (x < 0 || x + bar.width() > viewport()->width()) { // no room beside either: below it
+            x = std::clamp(own ? bubble.right() - bar.width() : bubble.left(), 0,
+                           std::max(0, viewport()->width() - bar.width()));
+            y = bubble.bottom() + 2;
+        }
+    }
     m_actionBar->move(x, y);
     m_actionBar->show();
     m_actionBar->raise();

@@ -674,6 +674,7 @@ void MainWindow::showConversation(const ConversationKey &key, MessageListModel *
     if (!has)
         setConversationHeader(tr("No conversation"), QString());
     syncSelection();
+    updatePanes();
     if (changed)
         scrollToBottom();
 }
@@ -819,8 +820,9 @@ void MainWindow::updatePanes()
     // first, then the sidebar, so the messages keep a readable column.
     const int em = fontMetrics().averageCharWidth();
     // The search panel, while open, takes the members' place.
-    m_memberPane->setVisible(isMembersShown() && width() >= em * 118 &&
-                             !(m_searchPanel && m_searchPanel->isVisible()));
+    // A direct conversation has no members to list: no empty pane beside it.
+    m_memberPane->setVisible(isMembersShown() && width() >= em * 118 && m_current.isValid() &&
+                             m_current.isRoom() && !(m_searchPanel && m_searchPanel->isVisible()));
     m_sidebar->setVisible(isSidebarShown() && width() >= em * 84);
 }
 

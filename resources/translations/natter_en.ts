@@ -4,10 +4,17 @@
     <context>
         <name>Natter::AppController</name>
         <message numerus="yes">
-            <source>%n other connection(s) use the chat you host. If you quit, the chat stops for them until you start Natter again. Quit anyway?</source>
+            <source>%n other(s)</source>
             <translation>
-                <numerusform>%n other connection uses the chat you host. If you quit, the chat stops for it until you start Natter again. Quit anyway?</numerusform>
-                <numerusform>%n other connections use the chat you host. If you quit, the chat stops for them until you start Natter again. Quit anyway?</numerusform>
+                <numerusform>%n other</numerusform>
+                <numerusform>%n others</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
+            <source>%n other connection(s) use the chat you host.</source>
+            <translation>
+                <numerusform>%n other connection uses the chat you host.</numerusform>
+                <numerusform>%n other connections use the chat you host.</numerusform>
             </translation>
         </message>
         <message numerus="yes">

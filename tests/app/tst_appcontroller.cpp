@@ -21,9 +21,11 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QClipboard>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QFile>
+#include <QGuiApplication>
 #include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
@@ -38,6 +40,7 @@
 #include <QTest>
 #include <QTimer>
 #include <QToolButton>
+#include <QToolTip>
 #include <QTreeView>
 
 using namespace Natter;
@@ -451,12 +454,15 @@ void TestAppController::hostsAChatAndJoinsIt()
     const auto received = bob.waitFor<Protocol::ReceiveMessage>();
     QVERIFY(received);
     QCOMPARE(received->message.text, QStringLiteral("welcome, Bob"));
-    // Closing asks first while someone else is in the hosted chat; "No" keeps it open.
+    // Closing asks first while someone else is in the hosted chat, naming
+    // them; "No" keeps it open.
     QTRY_COMPARE(controller->localHost()->connectionCount(), 2);
+    QTRY_COMPARE(controller->client()->members(QStringLiteral("general")).size(), 2);
     bool asked = false;
     QTimer::singleShot(0, this, [&asked] {
         if (auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget())) {
-            asked = box->text().contains(QStringLiteral("1 other connection"));
+            asked = box->text().contains(QStringLiteral("1 other connection uses")) &&
+                    box->text().contains(QStringLiteral("Connected now: Bob."));
             box->button(QMessageBox::No)->click();
         }
     });
@@ -1051,6 +1057,11 @@ void TestAppController::repliesJumpToTheirOriginalAndSearchOpensHits()
     QTRY_COMPARE(window->currentConversation(), general);
     QTRY_COMPARE(view->flashingMessage(), original);
 
+    // "Copy link" puts the link on the clipboard and says "Copied" there and then.
+    Q_EMIT view->copyLinkRequested(original);
+    QCOMPARE(QGuiApplication::clipboard()->text(), AppController::messageLink(general, original).toString());
+    QTRY_VERIFY(QToolTip::isVisible());
+    QCOMPARE(QToolTip::text(), QStringLiteral("Copied"));
     // A link to a message opens it the same way.
     view->scrollToLatest();
     QTRY_COMPARE(view->flashingMessage(), 0);

@@ -14,16 +14,20 @@
 #include "ui/translations.h"
 #include "ui/uploadsheet.h"
 
+#include <QAbstractButton>
 #include <QClipboard>
 #include <QCryptographicHash>
 #include <QDesktopServices>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFileInfo>
 #include <QGuiApplication>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QMimeData>
 #include <QPainter>
+#include <QPushButton>
 #include <QRandomGenerator>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -272,6 +276,27 @@ void TestFileSharing::droppedFilesGoUpWithProgressAndOpenOnTheOtherSide()
     QVERIFY(!done.isActive());
     m_bob->openAttachment(m_general, pdf);
     QCOMPARE(m_opened.urls.size(), 2);
+
+    // Where no program opens the file, Natter says so and offers its folder.
+    QList<QUrl> handed;
+    m_bob->setFileOpener([&handed](const QUrl &url) {
+        handed.append(url);
+        return QFileInfo(url.toLocalFile()).isDir(); // a file manager, but nothing for PDFs
+    });
+    m_bob->openAttachment(m_general, pdf);
+    auto *box = m_bob->window()->findChild<QMessageBox *>(QStringLiteral("noProgram"));
+    QVERIFY(box);
+    QVERIFY2(box->text().contains(QStringLiteral("report.pdf")), qPrintable(box->text()));
+    QPushButton *folder = nullptr;
+    for (QAbstractButton *button : box->buttons()) {
+        if (button->text() == QStringLiteral("Show in Folder"))
+            folder = qobject_cast<QPushButton *>(button);
+    }
+    QVERIFY(folder);
+    folder->click();
+    QCOMPARE(handed.size(), 2);
+    QCOMPARE(handed.at(1), QUrl::fromLocalFile(QFileInfo(local).absolutePath()));
+    m_bob->setFileOpener([](const QUrl &url) { return QDesktopServices::openUrl(url); });
 }
 
 void TestFileSharing::anUploadWaitsForTheServerAndGoesOnByItself()

@@ -184,7 +184,33 @@ void TestConversationView::hoveringAMessageShowsItsActions()
     QVERIFY(!edit->isVisible());
     QVERIFY(remove->isVisible());
 
+    // A short bubble's words stay readable under it.
+    m_model->addMessages({message(41, Bob, u"ok"_s)});
+    QTRY_VERIFY(m_view->isAtBottom());
+    QTRY_VERIFY(m_view->indexOfMessage(41).isValid());
+    m_view->doItemsLayout();
+    hover(centreOf(41));
+    QCOMPARE(m_view->actionBarMessage(), 41);
+    const MessageDelegate::Layout shortOne = layoutOf(41);
+    const QRect words = shortOne.text.translated(m_view->visualRect(m_view->indexOfMessage(41)).topLeft());
+    QVERIFY2(!m_view->actionBar()->geometry().intersects(words),
+             qPrintable(u"bar %1,%2 %3x%4 over words %5,%6 %7x%8"_s.arg(m_view->actionBar()->x())
+                            .arg(m_view->actionBar()->y())
+                            .arg(m_view->actionBar()->width())
+                            .arg(m_view->actionBar()->height())
+                            .arg(words.x())
+                            .arg(words.y())
+                            .arg(words.width())
+                            .arg(words.height())));
+    // Deleted while hovered (by Bob, elsewhere): the bar goes with it.
+    Message gone = message(41, Bob, {});
+    gone.deleted = true;
+    QVERIFY(m_model->updateMessage(gone));
+    QVERIFY(!m_view->actionBar()->isVisible());
+
     // Scrolling away hides it.
+    hover(centreOf(40));
+    QVERIFY(m_view->actionBar()->isVisible());
     m_view->verticalScrollBar()->setValue(0);
     QVERIFY(!m_view->actionBar()->isVisible());
 }

@@ -105,6 +105,7 @@ private Q_SLOTS:
     void aNameTypedInFullIsAMention();
     void readingReportsTheLastVisibleMessage();
     void droppedFilesAreShared();
+    void aDirectConversationHasNoEmptyMembersPane();
     void pastingShareImagesAndFilesButKeepsText();
     void pastingOrDroppingNothingKeepsTheDraft();
     void eachConversationKeepsItsOwnDraft();
@@ -653,6 +654,22 @@ void TestMainWindow::readingReportsTheLastVisibleMessage()
     // A new message seen at the bottom is read too.
     model.addMessages(messages(23, 23));
     QTRY_COMPARE(read.constLast().at(1).toLongLong(), 23);
+}
+
+void TestMainWindow::aDirectConversationHasNoEmptyMembersPane()
+{
+    MessageListModel general;
+    MessageListModel bob;
+    MainWindow window;
+    QVERIFY(showGeneral(window, general));
+    window.resize(1300, 700);
+    auto *pane = window.findChild<QWidget *>(QStringLiteral("memberPane"));
+    QVERIFY(pane);
+    QTRY_VERIFY(pane->isVisible());
+    window.showConversation(ConversationKey::direct(QStringLiteral("bob@example.org")), &bob);
+    QVERIFY(!pane->isVisible());
+    window.showConversation(ConversationKey::room(QStringLiteral("general")), &general);
+    QVERIFY(pane->isVisible());
 }
 
 void TestMainWindow::droppedFilesAreShared()
