@@ -20,6 +20,7 @@
 
 #include <QApplication>
 #include <QBuffer>
+#include <QCheckBox>
 #include <QClipboard>
 #include <QCryptographicHash>
 #include <QCursor>
@@ -943,6 +944,35 @@ void AppController::setCurrentConversation(const ConversationKey &key)
 
 void AppController::closeConversation(ConversationKey key)
 {
+    // Closing a direct conversation only hides it (the next message brings it
+    // back); leaving a room is asked once, until the user says not to ask.
+    if (!key.isRoom() || !m_settings.askBeforeLeavingRooms() || !m_client->messages(key)) {
+        leaveConversation(key);
+        return;
+    }
+    auto *box = new QMessageBox(QMessageBox::Question, tr("Leave #%1?").arg(key.name),
+                                tr("Leave #%1? You can rejoin from Rooms (Ctrl+J).").arg(key.name),
+                                QMessageBox::Cancel, m_window);
+    box->setObjectName(QStringLiteral("confirmLeave"));
+    box->setTextFormat(Qt::PlainText);
+    QPushButton *leave = box->addButton(tr("Leave"), QMessageBox::AcceptRole);
+    box->setDefaultButton(leave);
+    box->setCheckBox(new QCheckBox(tr("Don't ask again"), box));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    connect(box, &QMessageBox::finished, this, [this, box, leave, key] {
+        if (box->clickedButton() != leave)
+            return;
+        if (box->checkBox()->isChecked())
+            m_settings.setAskBeforeLeavingRooms(false);
+        leaveConversation(key);
+    });
+    box->open();
+}
+
+void AppController::leaveConversation(const ConversationKey &key)
+{
+    if (!m_client->messages(key))
+        return; // gone meanwhile
     if (key == m_window->currentConversation()) {
         const QList<ConversationKey> open = m_client->openConversations();
         const qsizetype position = open.indexOf(key);

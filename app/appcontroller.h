@@ -124,8 +124,10 @@ private:
     void onConversationStateChanged(const ConversationKey &key);
     /// The email of someone the user knows by this name (search's from:).
     QString personEmail(const QString &name) const;
+    /// The ✕ or Ctrl+W: a room asks first ("Leave #lab?"), a direct conversation is hidden.
     /// By value: closing the current conversation changes the window's, which key may refer to.
     void closeConversation(ConversationKey key);
+    void leaveConversation(const ConversationKey &key);
     void askForPassword(const QString &why);
     void askToTrustCertificate(const QString &fingerprint, bool changed);
     void askToJoinDifferentChat(const QString &serverId);

@@ -238,6 +238,16 @@ void AppSettings::setKeepRunningInTray(bool keep)
     m_settings->setValue(u"window/keepRunningInTray"_s, keep);
 }
 
+bool AppSettings::askBeforeLeavingRooms() const
+{
+    return m_settings->value(u"window/askBeforeLeavingRooms"_s, true).toBool();
+}
+
+void AppSettings::setAskBeforeLeavingRooms(bool ask)
+{
+    m_settings->setValue(u"window/askBeforeLeavingRooms"_s, ask);
+}
+
 QString AppSettings::currentConversation(const QUrl &server) const
 {
     return m_settings->value(serverGroup(server) + u"/current"_s).toString();

@@ -84,6 +84,9 @@ public:
     /// Closing the window keeps the app running in the tray (off by default).
     bool keepRunningInTray() const;
     void setKeepRunningInTray(bool keep);
+    /// Closing a room (Ctrl+W) asks first, until the user says not to (on by default).
+    bool askBeforeLeavingRooms() const;
+    void setAskBeforeLeavingRooms(bool ask);
     QByteArray windowState() const;
     void setWindowState(const QByteArray &state);
 

@@ -19,8 +19,10 @@
 
 #include "tests/support/testclient.h"
 
+#include <QAbstractButton>
 #include <QAction>
 #include <QApplication>
+#include <QCheckBox>
 #include <QClipboard>
 #include <QComboBox>
 #include <QDialogButtonBox>
@@ -85,6 +87,7 @@ private Q_SLOTS:
     void repliesJumpToTheirOriginalAndSearchOpensHits();
     void editsDeletionsAndReactionsFromTheWindow();
     void readMarkersAndMutesFollowTheOtherDevice();
+    void closingARoomAsksOnceAndADirectConversationOnlyHides();
     void itOpensWhereTheUserStoppedAndCountsDownAsSeen_data();
     void itOpensWhereTheUserStoppedAndCountsDownAsSeen();
 
@@ -1188,6 +1191,60 @@ void TestAppController::readMarkersAndMutesFollowTheOtherDevice()
         last = next;
     QVERIFY(last.has_value());
     QCOMPARE(last->muted, false);
+}
+
+void TestAppController::closingARoomAsksOnceAndADirectConversationOnlyHides()
+{
+    auto controller = makeController(joinOptions());
+    TestClient bob;
+    QVERIFY(startInGeneralWithRandomOpen(*controller, bob));
+    ChatClient *client = controller->client();
+    MainWindow *window = controller->window();
+    const ConversationKey random = ConversationKey::room(QStringLiteral("random"));
+    const auto leaveBox = [window] {
+        return window->findChild<QMessageBox *>(QStringLiteral("confirmLeave"));
+    };
+    const auto answer = [](QMessageBox *box, const QString &text) {
+        for (QAbstractButton *button : box->buttons()) {
+            if (button->text() == text)
+                button->click();
+        }
+    };
+
+    // Ctrl+W on #random asks; Cancel keeps it.
+    controller->setCurrentConversation(random);
+    Q_EMIT window->closeConversationRequested(random);
+    QMessageBox *box = leaveBox();
+    QVERIFY(box);
+    QCOMPARE(box->text(), QStringLiteral("Leave #random? You can rejoin from Rooms (Ctrl+J)."));
+    answer(box, QStringLiteral("Cancel"));
+    QTRY_VERIFY(!leaveBox() || !leaveBox()->isVisible());
+    QVERIFY(client->openConversations().contains(random));
+    // Asked again; "Don't ask again" and Leave: gone, and never asked after.
+    Q_EMIT window->closeConversationRequested(random);
+    QTRY_VERIFY(leaveBox() && leaveBox()->isVisible());
+    box = leaveBox();
+    box->checkBox()->setChecked(true);
+    answer(box, QStringLiteral("Leave"));
+    QTRY_VERIFY(!client->openConversations().contains(random));
+    QVERIFY(!controller->settings().askBeforeLeavingRooms());
+    QVERIFY(client->openRoom(QStringLiteral("random")));
+    QTRY_VERIFY(client->messages(random));
+    QTRY_VERIFY(!leaveBox());
+    Q_EMIT window->closeConversationRequested(random);
+    QVERIFY(!leaveBox());
+    QTRY_VERIFY(!client->openConversations().contains(random));
+
+    // A direct conversation closes without a question, and comes back with the next message.
+    const ConversationKey withBob = ConversationKey::direct(QStringLiteral("bob@example.org"));
+    bob.send(Protocol::SendMessage{{}, QStringLiteral("alice@example.org"), QStringLiteral("psst"), {}});
+    QTRY_VERIFY(client->openConversations().contains(withBob));
+    Q_EMIT window->closeConversationRequested(withBob);
+    QVERIFY(!leaveBox());
+    QTRY_VERIFY(!client->openConversations().contains(withBob));
+    bob.send(
+        Protocol::SendMessage{{}, QStringLiteral("alice@example.org"), QStringLiteral("still there?"), {}});
+    QTRY_VERIFY(client->openConversations().contains(withBob));
 }
 
 void TestAppController::itOpensWhereTheUserStoppedAndCountsDownAsSeen_data()
