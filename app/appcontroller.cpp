@@ -12,6 +12,7 @@
 #include "ui/conversationview.h"
 #include "ui/imageviewer.h"
 #include "ui/mainwindow.h"
+#include "ui/passworddialog.h"
 #include "ui/plaintext.h"
 #include "ui/safeimage.h"
 #include "ui/searchpanel.h"
@@ -106,12 +107,17 @@ AppController::AppController(AppSettings settings, ClientOptions options,
             m_credentials->write(tokenKey(), token);
     });
     connect(m_client, &ChatClient::certificateNeedsApproval, this, &AppController::askToTrustCertificate);
-    connect(
-        m_client, &ChatClient::signInFailed, this, [this](Protocol::ErrorCode code, const QString &message) {
-            if (code == Protocol::ErrorCode::BadCredentials ||
-                code == Protocol::ErrorCode::CredentialsRequired || code == Protocol::ErrorCode::WeakPassword)
-                askForPassword(message);
-        });
+    connect(m_client, &ChatClient::signInFailed, this,
+            [this](Protocol::ErrorCode code, const QString &message) {
+                if (code == Protocol::ErrorCode::BadCredentials ||
+                    code == Protocol::ErrorCode::CredentialsRequired ||
+                    code == Protocol::ErrorCode::WeakPassword) {
+                    // The form says it, as a note: no alarm banner over the window as well.
+                    m_window->clearError();
+                    // Asked for a password without having one or a token: most likely someone new here.
+                    askForPassword(message, code == Protocol::ErrorCode::CredentialsRequired);
+                }
+            });
 
     m_window->setAttribute(Qt::WA_DeleteOnClose, false);
     m_window->setConversationModel(m_client->conversations());
@@ -448,19 +454,18 @@ void AppController::signOut()
     updateStatus();
 }
 
-void AppController::askForPassword(const QString &why)
+void AppController::askForPassword(const QString &why, bool newAccount)
 {
     // Not modal to the app: the window stays usable (and readable) meanwhile.
-    auto *dialog = new QInputDialog(m_window);
+    if (auto *open = m_window->findChild<PasswordDialog *>(); open && open->isVisible())
+        open->close();
+    const QString server = m_client->serverName().isEmpty()
+                               ? m_client->serverUrl().toString(QUrl::RemoveScheme).mid(2)
+                               : m_client->serverName();
+    auto *dialog = new PasswordDialog(server, m_client->identity().email, why, newAccount, m_window);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
-    dialog->setWindowTitle(
-        tr("Sign in to %1").arg(m_client->serverUrl().toString(QUrl::RemoveScheme).mid(2)));
-    dialog->setLabelText(tr("%1\n\nPassword for %2 (new here? choose one of at least %3 characters):")
-                             .arg(why, m_client->identity().email)
-                             .arg(Protocol::MinPasswordLength));
-    dialog->setTextEchoMode(QLineEdit::Password);
-    dialog->setObjectName(u"passwordDialog"_s);
-    connect(dialog, &QInputDialog::textValueSelected, this, [this](const QString &password) {
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        const QString password = dialog->password();
         if (password.isEmpty())
             return;
         m_client->setPassword(password);

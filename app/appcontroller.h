@@ -128,7 +128,8 @@ private:
     /// By value: closing the current conversation changes the window's, which key may refer to.
     void closeConversation(ConversationKey key);
     void leaveConversation(const ConversationKey &key);
-    void askForPassword(const QString &why);
+    /// The sign-in form; newAccount: as for someone new here (the password twice).
+    void askForPassword(const QString &why, bool newAccount = false);
     void askToTrustCertificate(const QString &fingerprint, bool changed);
     void askToJoinDifferentChat(const QString &serverId);
     void applySettings(const SettingsDialog::Values &values);

@@ -60,7 +60,8 @@ QString readableError(const Protocol::Error &error)
     case ErrorCode::NoSuchUser:
         return ChatClient::tr("There is no one with that email on this server.");
     case ErrorCode::WeakPassword:
-        return ChatClient::tr("Choose a longer password: %1.").arg(error.message);
+        return ChatClient::tr("Choose a password of at least %1 characters.")
+            .arg(Protocol::MinPasswordLength);
     case ErrorCode::NoSuchMessage:
         return ChatClient::tr("That message is gone (deleted, or no longer yours to see).");
     case ErrorCode::NotAllowed:

@@ -10,6 +10,7 @@
 #include "ui/conversationview.h"
 #include "ui/mainwindow.h"
 #include "ui/messagedelegate.h"
+#include "ui/passworddialog.h"
 #include "ui/searchpanel.h"
 #include "ui/settingsdialog.h"
 #include "ui/theme.h"
@@ -88,6 +89,7 @@ private Q_SLOTS:
     void editsDeletionsAndReactionsFromTheWindow();
     void readMarkersAndMutesFollowTheOtherDevice();
     void closingARoomAsksOnceAndADirectConversationOnlyHides();
+    void someoneNewCreatesTheirAccountInAFriendlyForm();
     void itOpensWhereTheUserStoppedAndCountsDownAsSeen_data();
     void itOpensWhereTheUserStoppedAndCountsDownAsSeen();
 
@@ -687,7 +689,7 @@ void TestAppController::inviteOnlyHostingLetsOnlyInvitedPeopleIn()
         QVERIFY(carol->start());
         QVERIFY(refused.wait());
         QCOMPARE(refused.at(0).at(0).value<Protocol::ErrorCode>(), Protocol::ErrorCode::BadCredentials);
-        QVERIFY(carol->window()->findChild<QInputDialog *>(QStringLiteral("passwordDialog")));
+        QVERIFY(carol->window()->findChild<PasswordDialog *>(QStringLiteral("passwordDialog")));
         QCOMPARE(carol->client()->state(), State::Offline);
     }
     // A new link, a new code: Carol is in.
@@ -1245,6 +1247,43 @@ void TestAppController::closingARoomAsksOnceAndADirectConversationOnlyHides()
     bob.send(
         Protocol::SendMessage{{}, QStringLiteral("alice@example.org"), QStringLiteral("still there?"), {}});
     QTRY_VERIFY(client->openConversations().contains(withBob));
+}
+
+void TestAppController::someoneNewCreatesTheirAccountInAFriendlyForm()
+{
+    // Dan joins without a password: a form, not a pink error; the password
+    // twice; a short one is refused with one clear sentence.
+    ClientOptions options = joinOptions();
+    options.identity = User{QStringLiteral("Dan"), QStringLiteral("dan@example.org")};
+    options.password.clear();
+    auto controller = makeController(options);
+    QVERIFY(controller->start());
+    MainWindow *window = controller->window();
+    PasswordDialog *form = nullptr;
+    QTRY_VERIFY((form = window->findChild<PasswordDialog *>(QStringLiteral("passwordDialog"))));
+    QVERIFY(form->isNewAccount());
+    QVERIFY(window->errorText().isEmpty());
+    form->passwordField()->setText(QStringLiteral("dans own password"));
+    form->confirmField()->setText(QStringLiteral("dans own password"));
+    QVERIFY(form->okButton()->isEnabled());
+    QTest::mouseClick(form->okButton(), Qt::LeftButton);
+    QTRY_COMPARE_WITH_TIMEOUT(controller->client()->state(), State::Online, PasswordSignInMs);
+    QCOMPARE(controller->client()->self().email, QStringLiteral("dan@example.org"));
+
+    // Erin tries a short one (from the command line): the server's refusal
+    // reads once in the form's note, not "Choose a longer password: choose a…".
+    options.identity = User{QStringLiteral("Erin"), QStringLiteral("erin@example.org")};
+    options.password = QStringLiteral("short");
+    auto erin =
+        std::make_unique<AppController>(AppSettings::fromFile(m_dir->filePath(QStringLiteral("erin.ini"))),
+                                        options, std::make_unique<MemoryCredentialStore>());
+    QVERIFY(erin->start());
+    PasswordDialog *again = nullptr;
+    QTRY_VERIFY((again = erin->window()->findChild<PasswordDialog *>(QStringLiteral("passwordDialog"))));
+    auto *note = again->findChild<QLabel *>(QStringLiteral("passwordNote"));
+    QVERIFY(note);
+    QCOMPARE(note->text(), QStringLiteral("Choose a password of at least 8 characters."));
+    QVERIFY(erin->window()->errorText().isEmpty());
 }
 
 void TestAppController::itOpensWhereTheUserStoppedAndCountsDownAsSeen_data()

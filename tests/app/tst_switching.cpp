@@ -9,6 +9,7 @@
 #include "ui/conversationview.h"
 #include "ui/directorydialog.h"
 #include "ui/mainwindow.h"
+#include "ui/passworddialog.h"
 
 #include "tests/support/testclient.h"
 
@@ -397,9 +398,10 @@ void TestSwitching::aDifferentChatAtTheSameAddressIsNotMixedIn()
         QVERIFY(carol.waitFor<Protocol::ReceiveMessage>());
     }
     // Its token means nothing there: the app asks for the password; given, the chat answers...
-    QInputDialog *password = nullptr;
-    QTRY_VERIFY((password = window->findChild<QInputDialog *>(u"passwordDialog"_s)));
-    password->setTextValue(TestClient::defaultPassword());
+    PasswordDialog *password = nullptr;
+    QTRY_VERIFY((password = window->findChild<PasswordDialog *>(u"passwordDialog"_s)));
+    QVERIFY(!password->isNewAccount()); // refused token: someone who has an account
+    password->passwordField()->setText(TestClient::defaultPassword());
     password->accept();
     // ...and it is not the one Alice knew: nothing is resumed, sent or shown from it.
     QMessageBox *warning = nullptr;
