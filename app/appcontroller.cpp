@@ -232,6 +232,8 @@ AppController::AppController(AppSettings settings, ClientOptions options,
                 }
             });
     connect(m_window, &MainWindow::closeConversationRequested, this, &AppController::closeConversation);
+    connect(m_window, &MainWindow::leaveConversationRequested, this,
+            [this](ConversationKey key) { leaveConversation(key); });
     connect(m_window, &MainWindow::reconnectRequested, this, [this] {
         if (m_client->state() == ChatClient::State::WaitingToReconnect)
             m_client->reconnectNow();

@@ -242,7 +242,7 @@ QWidget *MainWindow::createSidebar()
                     [this, key](bool muted) { Q_EMIT muteRequested(key, muted); });
             menu.addSeparator();
             menu.addAction(key.isRoom() ? tr("Leave room") : tr("Close conversation"), this,
-                           [this, key] { Q_EMIT closeConversationRequested(key); });
+                           [this, key] { Q_EMIT leaveConversationRequested(key); });
             menu.exec(list->viewport()->mapToGlobal(position));
         });
     }
@@ -821,8 +821,9 @@ void MainWindow::updatePanes()
     const int em = fontMetrics().averageCharWidth();
     // The search panel, while open, takes the members' place.
     // A direct conversation has no members to list: no empty pane beside it.
-    m_memberPane->setVisible(isMembersShown() && width() >= em * 118 && m_current.isValid() &&
-                             m_current.isRoom() && !(m_searchPanel && m_searchPanel->isVisible()));
+    m_memberPane->setVisible(isMembersShown() && width() >= em * 118 &&
+                             !(m_current.isValid() && !m_current.isRoom()) &&
+                             !(m_searchPanel && m_searchPanel->isVisible()));
     m_sidebar->setVisible(isSidebarShown() && width() >= em * 84);
 }
 

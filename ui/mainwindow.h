@@ -201,7 +201,10 @@ Q_SIGNALS:
     void roomSearchRequested(const QString &prefix);
     void peopleSearchRequested(const QString &prefix);
     void directMessageRequested(const QString &email, const QString &name);
+    /// Ctrl+W or a row's ✕: close it (a room may ask first).
     void closeConversationRequested(const Natter::ConversationKey &key);
+    /// "Leave room" / "Close conversation" chosen from a row's menu: said already, no question.
+    void leaveConversationRequested(const Natter::ConversationKey &key);
     /// The user muted (or unmuted) a conversation's notifications from the sidebar.
     void muteRequested(const Natter::ConversationKey &key, bool muted);
     /// Chat → Settings…

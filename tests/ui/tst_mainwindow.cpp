@@ -670,6 +670,8 @@ void TestMainWindow::aDirectConversationHasNoEmptyMembersPane()
     QVERIFY(!pane->isVisible());
     window.showConversation(ConversationKey::room(QStringLiteral("general")), &general);
     QVERIFY(pane->isVisible());
+    QTRY_VERIFY2(pane->width() > 10 * pane->fontMetrics().averageCharWidth(),
+                 qPrintable(QString::number(pane->width())));
 }
 
 void TestMainWindow::droppedFilesAreShared()
