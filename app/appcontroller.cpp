@@ -360,6 +360,19 @@ AppController::AppController(AppSettings settings, ClientOptions options,
     // certificate question since answered, "offline") was about that: it
     // goes once Natter is connected and signed in again.
     connect(m_client, &ChatClient::stateChanged, this, [this](ChatClient::State state) {
+        // Rejoining the last chat at start: if it cannot be reached, the welcome
+        // dialog says so and offers the rest (once; later losses only reconnect).
+        if (m_checkingLastChat && state == ChatClient::State::Online)
+            m_checkingLastChat = false;
+        if (m_checkingLastChat && state == ChatClient::State::WaitingToReconnect) {
+            m_checkingLastChat = false;
+            m_welcomeNote =
+                tr("Natter could not reach %1: %2")
+                    .arg(m_client->serverUrl().toString(QUrl::RemoveScheme).mid(2),
+                         m_client->lastError().isEmpty() ? tr("no answer") : m_client->lastError());
+            QMetaObject::invokeMethod(
+                this, [this] { runWelcomeDialog(); }, Qt::QueuedConnection);
+        }
         if (state != ChatClient::State::Online) {
             if (m_wasOnline)
                 m_errorsBeforeOffline = m_window->errorSerial();
@@ -666,6 +679,24 @@ bool AppController::start()
         if (host())
             return true;
     }
+    // A returning user goes straight in: who hosted hosts the same chat
+    // again (its history, address and certificate), who joined rejoins. The
+    // welcome dialog is for the first time, Chat → Switch Server…, and a
+    // last chat that cannot be reached (which it then says).
+    if (!m_options.server.isValid() && !m_options.host && identityKnown) {
+        m_client->setIdentity(identity);
+        const QList<QUrl> recent = m_settings.recentServers();
+        if (m_settings.hostedLastTime()) {
+            const quint16 last = m_settings.lastHostedPort();
+            if (host(/*quiet=*/true, last) || (last != 0 && host(/*quiet=*/true)))
+                return true;
+            m_welcomeNote = tr("Natter could not host your chat again: %1").arg(m_lastHostError);
+        } else if (!recent.isEmpty()) {
+            m_checkingLastChat = true;
+            join(recent.constFirst());
+            return true;
+        }
+    }
     return runWelcomeDialog();
 }
 
@@ -685,6 +716,7 @@ bool AppController::runWelcomeDialog()
         recent.prepend(m_options.server);
     dialog.setRecentServers(recent);
     dialog.setPreferHosting(hostedLastTime);
+    dialog.setNote(std::exchange(m_welcomeNote, {}));
 
     DiscoveryBrowser browser;
     connect(&browser, &DiscoveryBrowser::serverFound, &dialog,
@@ -728,10 +760,10 @@ bool AppController::runWelcomeDialog()
     }
 }
 
-bool AppController::host(bool quiet)
+bool AppController::host(bool quiet, quint16 port)
 {
     ServerConfig config;
-    config.port = m_options.hostPort;
+    config.port = port != 0 ? port : m_options.hostPort;
     config.host = m_options.hostAddress;
     const User identity = m_client->identity();
     config.registration = m_settings.hostRegistration();
@@ -756,6 +788,7 @@ bool AppController::host(bool quiet)
     url.setPort(m_host->port());
     // Our own chat's certificate needs no question.
     m_settings.setPinnedFingerprint(serverKey(url), m_host->fingerprint());
+    m_settings.setLastHostedPort(m_host->port());
     // The host signs in to its own chat with a token it issues itself: no password to choose.
     const QString key = CredentialStore::tokenKey(serverKey(url), identity.email);
     if (m_credentials->read(key).isEmpty() && !m_client->hasPassword()) {

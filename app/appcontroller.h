@@ -50,7 +50,8 @@ public:
 
     /// Hosts a chat on this computer and joins it. False (and an error
     /// dialog, unless quiet) when the port is taken or the database unusable.
-    bool host(bool quiet = false);
+    /// port 0: the one asked for on the command line (--port).
+    bool host(bool quiet = false, quint16 port = 0);
     void join(const QUrl &url);
 
     ChatClient *client() const { return m_client; }
@@ -173,6 +174,8 @@ private:
     std::function<bool(const QUrl &)> m_openUrl = [](const QUrl &url) {
         return QDesktopServices::openUrl(url);
     };
+    QString m_welcomeNote;           // why the welcome dialog shows at start (the last chat failed)
+    bool m_checkingLastChat = false; // rejoining the last chat at start, not yet online
 };
 
 } // namespace Natter

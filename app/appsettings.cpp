@@ -347,6 +347,17 @@ void AppSettings::setServerId(const QString &serverKey, const QString &serverId)
     m_settings->setValue(u"chats/"_s + pinKey(serverKey), serverId);
 }
 
+quint16 AppSettings::lastHostedPort() const
+{
+    const uint port = m_settings->value(u"host/lastPort"_s, 0).toUInt();
+    return port <= 65535 ? quint16(port) : 0;
+}
+
+void AppSettings::setLastHostedPort(quint16 port)
+{
+    m_settings->setValue(u"host/lastPort"_s, port);
+}
+
 bool AppSettings::hostedLastTime() const
 {
     return m_settings->value(u"host/hostedLastTime"_s, false).toBool();

@@ -103,6 +103,9 @@ public:
     /// dialog then offers hosting again first.
     bool hostedLastTime() const;
     void setHostedLastTime(bool hosted);
+    /// The port the chat hosted here had (0: none yet): hosting again keeps its address.
+    quint16 lastHostedPort() const;
+    void setLastHostedPort(quint16 port);
     /// Who may create an account on the chat hosted here (open by default).
     ServerConfig::Registration hostRegistration() const;
     void setHostRegistration(ServerConfig::Registration registration);

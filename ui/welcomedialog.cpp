@@ -29,6 +29,7 @@ WelcomeDialog::WelcomeDialog(QWidget *parent)
     , m_password(new QLineEdit(this))
     , m_servers(new QListWidget(this))
     , m_address(new QComboBox(this))
+    , m_note(new QLabel(this))
     , m_error(new QLabel(this))
     , m_join(new QPushButton(tr("&Join"), this))
     , m_host(new QPushButton(tr("&Host a chat on this computer"), this))
@@ -39,6 +40,11 @@ WelcomeDialog::WelcomeDialog(QWidget *parent)
 
     auto *intro = new QLabel(tr("<b>Chat with the people on your network.</b>"), this);
     layout->addWidget(intro);
+    m_note->setObjectName(u"welcomeNote"_s);
+    m_note->setTextFormat(Qt::PlainText); // a server's words may be in it
+    m_note->setWordWrap(true);
+    m_note->hide();
+    layout->addWidget(m_note);
 
     auto *form = new QFormLayout;
     m_name->setPlaceholderText(tr("Alice Smith"));
@@ -157,6 +163,17 @@ void WelcomeDialog::setPreferHosting(bool prefer)
     m_join->setDefault(!prefer);
     if (prefer)
         m_address->setEditText(QString());
+}
+
+void WelcomeDialog::setNote(const QString &note)
+{
+    m_note->setText(note);
+    m_note->setVisible(!note.isEmpty());
+}
+
+QString WelcomeDialog::note() const
+{
+    return m_note->text();
 }
 
 void WelcomeDialog::setIdentity(const User &user)

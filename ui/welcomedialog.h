@@ -59,6 +59,9 @@ public:
     /// This computer hosted the chat last time: "Host" is the default button
     /// and the address field starts empty (recent servers stay in its list).
     void setPreferHosting(bool prefer);
+    /// Why the dialog shows (the last chat could not be reached); empty: nothing to say.
+    void setNote(const QString &note);
+    QString note() const;
     /// How long "Looking for chats…" shows before it says none was found (searching goes on).
     void setSearchTimeout(std::chrono::milliseconds timeout);
     /// Adds (or refreshes) a server found on the LAN.
@@ -101,6 +104,7 @@ private:
     QComboBox *m_hostAccess = nullptr;
     QListWidget *m_servers;
     QComboBox *m_address;
+    QLabel *m_note;
     QLabel *m_error;
     QPushButton *m_join;
     QPushButton *m_host;

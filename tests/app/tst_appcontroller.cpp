@@ -80,7 +80,8 @@ private Q_SLOTS:
     void tokenGoesToTheKeychainNotTheSettings();
     void inviteOnlyHostingLetsOnlyInvitedPeopleIn();
     void closedHostingLetsOnlyKnownPeopleIn();
-    void aHostRestartingIsOfferedHostingAgain();
+    void aReturningHostHostsTheSameChatAgain();
+    void aReturningMemberRejoinsOrIsToldWhyNot();
     void joiningThisComputerWhileItHostsNothingSaysHowToHost();
     void settingsChangeTheNameAndTheLook();
     void mutedConversationsCountButDoNotNotify();
@@ -747,34 +748,82 @@ void TestAppController::closedHostingLetsOnlyKnownPeopleIn()
     QCOMPARE(carol->client()->state(), State::Offline);
 }
 
-void TestAppController::aHostRestartingIsOfferedHostingAgain()
+void TestAppController::aReturningHostHostsTheSameChatAgain()
 {
+    quint16 port = 0;
+    QString fingerprint;
     {
         auto alice = makeController(hostOptions());
         QVERIFY(alice->start());
         QTRY_COMPARE(alice->client()->state(), State::Online);
+        port = alice->localHost()->port();
+        fingerprint = alice->localHost()->fingerprint();
+        alice->client()->sendMessage(ConversationKey::room(QStringLiteral("general")),
+                                     QStringLiteral("before the restart"));
+        QTRY_COMPARE(
+            alice->client()->messages(ConversationKey::room(QStringLiteral("general")))->storedCount(), 1);
         alice->saveSettings();
     }
-    // Started again without arguments: the welcome dialog offers hosting first, not
-    // joining the chat at 127.0.0.1 that is gone with the last run.
+    // Started again without arguments: no welcome dialog, the same chat hosted
+    // again at once — its address, its certificate, its history.
     ClientOptions options = hostOptions();
     options.host = false;
     auto alice = makeController(options);
-    bool hostDefault = false;
-    QString address = QStringLiteral("(not shown)");
-    QTimer::singleShot(0, this, [&] {
-        auto *dialog = qobject_cast<WelcomeDialog *>(QApplication::activeModalWidget());
-        if (!dialog)
-            return;
-        hostDefault = dialog->hostButton()->isDefault();
-        address = dialog->addressEdit()->currentText();
-        QTest::keyClick(dialog, Qt::Key_Return);
+    bool dialogShown = false;
+    QTimer watch;
+    connect(&watch, &QTimer::timeout, this, [&dialogShown] {
+        if (auto *dialog = qobject_cast<WelcomeDialog *>(QApplication::activeModalWidget())) {
+            dialogShown = true;
+            dialog->reject();
+        }
     });
+    watch.start(20);
     QVERIFY(alice->start());
-    QVERIFY(hostDefault);
-    QCOMPARE(address, QString());
     QVERIFY(alice->localHost()->isRunning());
+    QCOMPARE(alice->localHost()->port(), port);
+    QCOMPARE(alice->localHost()->fingerprint(), fingerprint);
     QTRY_COMPARE(alice->client()->state(), State::Online);
+    MessageListModel *general = alice->client()->messages(ConversationKey::room(QStringLiteral("general")));
+    QTRY_COMPARE(general->storedCount(), 1);
+    QCOMPARE(general->messageAt(0).text, QStringLiteral("before the restart"));
+    QVERIFY(!dialogShown);
+}
+
+void TestAppController::aReturningMemberRejoinsOrIsToldWhyNot()
+{
+    {
+        auto alice = makeController(joinOptions());
+        QVERIFY(alice->start());
+        QTRY_COMPARE(alice->client()->state(), State::Online);
+        alice->saveSettings();
+    }
+    // Started again without an address: straight back into the same chat.
+    ClientOptions options = joinOptions();
+    options.server.clear();
+    options.password.clear(); // the token does it
+    QString note;
+    QTimer watch;
+    connect(&watch, &QTimer::timeout, this, [&note] {
+        if (auto *dialog = qobject_cast<WelcomeDialog *>(QApplication::activeModalWidget())) {
+            note = dialog->note().isEmpty() ? QStringLiteral("(shown without a note)") : dialog->note();
+            dialog->reject();
+        }
+    });
+    watch.start(20);
+    {
+        auto alice = makeController(options);
+        QVERIFY(alice->start());
+        QTRY_COMPARE(alice->client()->state(), State::Online);
+        QCOMPARE(alice->client()->serverUrl(), m_server->url());
+        QVERIFY2(note.isEmpty(), qPrintable(note));
+        alice->saveSettings();
+    }
+    // The chat is gone: the welcome dialog comes, and says why.
+    m_server->stop();
+    auto alice = makeController(options);
+    QVERIFY(alice->start());
+    QTRY_VERIFY_WITH_TIMEOUT(!note.isEmpty(), 10'000);
+    QVERIFY2(note.startsWith(QStringLiteral("Natter could not reach 127.0.0.1:")), qPrintable(note));
 }
 
 void TestAppController::joiningThisComputerWhileItHostsNothingSaysHowToHost()
