@@ -505,10 +505,10 @@ void AppController::askToTrustCertificate(const QString &fingerprint, bool chang
                "this computer trusts, which is usual for a chat hosted on a network like this one.")
                 .arg(key));
         box->setInformativeText(
-            tr("Compare its fingerprint with the one the host sees (in the host's status bar, "
-               "or from natterd --fingerprint), for example by reading it out:\n\n%1\n\n"
+            tr("Compare its fingerprint with the one the host sees (Chat info, in the host's status bar, "
+               "or natterd --fingerprint), for example by reading it out:\n\n%1\n\n"
                "Trust this server and connect?")
-                .arg(Fingerprint::display(fingerprint)));
+                .arg(Fingerprint::displayLines(fingerprint)));
         box->setStandardButtons(QMessageBox::Yes | QMessageBox::No);
         box->setDefaultButton(QMessageBox::No);
     } else {

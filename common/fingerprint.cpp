@@ -28,4 +28,12 @@ QString display(QStringView canonical)
     return grouped;
 }
 
+QString displayLines(QStringView fingerprint)
+{
+    QString shown = display(fingerprint);
+    if (shown.size() > 40)
+        shown[39] = u'\n'; // the space after the eighth group
+    return shown;
+}
+
 } // namespace Natter::Fingerprint

@@ -17,4 +17,8 @@ QString normalized(QStringView text);
 /// "3F2A 91C0 ...".
 QString display(QStringView canonical);
 
+/// display() in two lines of eight groups, as the host's Chat Info and the
+/// trust question both show it, so that the two can be read side by side.
+QString displayLines(QStringView fingerprint);
+
 } // namespace Natter::Fingerprint

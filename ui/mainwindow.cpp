@@ -1,5 +1,6 @@
 #include "ui/mainwindow.h"
 
+#include "common/fingerprint.h"
 #include "common/memberlistmodel.h"
 #include "common/messagelistmodel.h"
 #include "common/validation.h"
@@ -8,6 +9,7 @@
 #include "ui/composer.h"
 #include "ui/composerbar.h"
 #include "ui/conversationview.h"
+#include "ui/elidedlabel.h"
 #include "ui/messagedelegate.h"
 #include "ui/searchpanel.h"
 #include "ui/sidebardelegates.h"
@@ -123,7 +125,7 @@ MainWindow::MainWindow(QWidget *parent)
     setMinimumSize(em * 56, fontMetrics().height() * 22);
 
     m_statusDot = new QLabel(this);
-    m_statusLabel = new QLabel(this);
+    m_statusLabel = new ElidedLabel(this); // a long server name ends in "…", not mid-word
     m_statusLabel->setObjectName(u"connectionStatus"_s);
     m_statusLabel->setTextFormat(Qt::PlainText); // it names the server, which the server chose
     m_securityLabel = new QLabel(this);
@@ -134,35 +136,20 @@ MainWindow::MainWindow(QWidget *parent)
     m_reconnectButton->setFlat(true);
     m_reconnectButton->hide();
     connect(m_reconnectButton, &QPushButton::clicked, this, &MainWindow::reconnectRequested);
-    m_hostLabel = new QLabel(this);
-    m_hostLabel->setObjectName(u"hostingAddress"_s);
-    m_hostLabel->setTextFormat(Qt::PlainText);
-    m_hostLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_hostLabel->hide();
-    m_hostFingerprintLabel = new QLabel(this);
-    m_hostFingerprintLabel->setObjectName(u"hostingFingerprint"_s);
-    m_hostFingerprintLabel->setTextFormat(Qt::PlainText);
-    m_hostFingerprintLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    QFont fingerprintFont = QFontDatabase::systemFont(QFontDatabase::FixedFont);
-    fingerprintFont.setPointSizeF(font().pointSizeF() * TypeScale::Meta);
-    m_hostFingerprintLabel->setFont(fingerprintFont);
-    m_hostFingerprintLabel->hide();
-    m_copyHostButton = new QToolButton(this);
-    m_copyHostButton->setText(tr("Copy address"));
-    m_copyHostButton->setAutoRaise(true);
-    m_copyHostButton->hide();
-    connect(m_copyHostButton, &QToolButton::clicked, this, [this] {
-        if (!m_hostUrls.isEmpty())
-            QGuiApplication::clipboard()->setText(m_hostUrls.constFirst());
-        statusBar()->showMessage(tr("Address copied"), 3000);
-    });
+    // Where the chat is and its fingerprint live in Chat Info: a status bar
+    // that spelled them out cut words in any window but a wide one.
+    m_chatInfoButton = new QToolButton(this);
+    m_chatInfoButton->setObjectName(u"chatInfoButton"_s);
+    m_chatInfoButton->setText(tr("Chat info"));
+    m_chatInfoButton->setToolTip(tr("Where others join this chat, and its certificate's fingerprint"));
+    m_chatInfoButton->setAutoRaise(true);
+    m_chatInfoButton->hide();
+    connect(m_chatInfoButton, &QToolButton::clicked, this, &MainWindow::showChatInfo);
     statusBar()->addWidget(m_statusDot);
     statusBar()->addWidget(m_statusLabel, 1);
     statusBar()->addWidget(m_securityLabel);
     statusBar()->addWidget(m_reconnectButton);
-    statusBar()->addPermanentWidget(m_hostLabel);
-    statusBar()->addPermanentWidget(m_hostFingerprintLabel);
-    statusBar()->addPermanentWidget(m_copyHostButton);
+    statusBar()->addPermanentWidget(m_chatInfoButton);
     setConnectionStatus(ConnectionIndicator::Offline, tr("Offline"));
 
     createMenus();
@@ -252,6 +239,7 @@ QWidget *MainWindow::createSidebar()
 QWidget *MainWindow::createConversationPane()
 {
     auto *pane = new QWidget(this);
+    m_conversationPane = pane;
     auto *layout = new QVBoxLayout(pane);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->setSpacing(0);
@@ -272,6 +260,20 @@ QWidget *MainWindow::createConversationPane()
     headerLayout->addWidget(m_conversationSubtitle);
     auto *headerRow = new QHBoxLayout;
     headerRow->setContentsMargins(0, 0, 12, 0);
+    // In a narrow window, one pane at a time: back to the conversation list.
+    m_backButton = new QToolButton(pane);
+    m_backButton->setObjectName(u"backToConversations"_s);
+    m_backButton->setText(u"‹"_s);
+    m_backButton->setFont(scaledFont(m_backButton->font(), TypeScale::Title, true));
+    m_backButton->setAutoRaise(true);
+    m_backButton->setToolTip(tr("Conversations (Ctrl+Shift+S)"));
+    m_backButton->setAccessibleName(tr("Back to the conversations"));
+    m_backButton->hide();
+    connect(m_backButton, &QToolButton::clicked, this, [this] {
+        m_listPage = true;
+        updatePanes();
+    });
+    headerRow->addWidget(m_backButton, 0, Qt::AlignVCenter);
     headerRow->addWidget(header, 1);
     // The way into search for those who do not know Ctrl+K: typing here opens the panel.
     m_headerSearch = new QLineEdit(pane);
@@ -541,12 +543,22 @@ void MainWindow::createMenus()
         setSortByActivity(byActivity);
         Q_EMIT sortByActivityChanged(byActivity);
     });
-    for (QAction *pane : {m_showSidebarAction, m_showMembersAction}) {
-        connect(pane, &QAction::toggled, this, [this] {
+    // Show Sidebar always does something: in a narrow window it switches
+    // between the list and the conversation; else it shows or hides the list.
+    connect(m_showSidebarAction, &QAction::toggled, this, [this](bool shown) {
+        if (width() < fontMetrics().averageCharWidth() * 84) {
+            m_listPage = shown;
             updatePanes();
-            Q_EMIT panesChanged(isSidebarShown(), isMembersShown());
-        });
-    }
+            return;
+        }
+        m_sidebarWanted = shown;
+        updatePanes();
+        Q_EMIT panesChanged(isSidebarShown(), isMembersShown());
+    });
+    connect(m_showMembersAction, &QAction::toggled, this, [this] {
+        updatePanes();
+        Q_EMIT panesChanged(isSidebarShown(), isMembersShown());
+    });
     for (int i = 1; i <= 9; ++i) {
         auto *jump = new QAction(tr("Go to Conversation %1").arg(i), this);
         jump->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_0 + i)));
@@ -674,6 +686,8 @@ void MainWindow::showConversation(const ConversationKey &key, MessageListModel *
     if (!has)
         setConversationHeader(tr("No conversation"), QString());
     syncSelection();
+    if (key.isValid())
+        m_listPage = false; // chosen: a narrow window shows it
     updatePanes();
     if (changed)
         scrollToBottom();
@@ -799,6 +813,7 @@ void MainWindow::setPanesShown(bool sidebar, bool members)
 {
     const QSignalBlocker sidebarBlocker(m_showSidebarAction);
     const QSignalBlocker membersBlocker(m_showMembersAction);
+    m_sidebarWanted = sidebar;
     m_showSidebarAction->setChecked(sidebar);
     m_showMembersAction->setChecked(members);
     updatePanes();
@@ -806,7 +821,7 @@ void MainWindow::setPanesShown(bool sidebar, bool members)
 
 bool MainWindow::isSidebarShown() const
 {
-    return m_showSidebarAction->isChecked();
+    return m_sidebarWanted;
 }
 
 bool MainWindow::isMembersShown() const
@@ -818,13 +833,35 @@ void MainWindow::updatePanes()
 {
     // What the View menu asks for, as far as the width allows: the members go
     // first, then the sidebar, so the messages keep a readable column.
+    if (!m_conversationPane || !m_sidebar || !m_memberPane)
+        return; // still being built
     const int em = fontMetrics().averageCharWidth();
-    // The search panel, while open, takes the members' place.
-    // A direct conversation has no members to list: no empty pane beside it.
-    m_memberPane->setVisible(isMembersShown() && width() >= em * 118 &&
-                             !(m_current.isValid() && !m_current.isRoom()) &&
-                             !(m_searchPanel && m_searchPanel->isVisible()));
-    m_sidebar->setVisible(isSidebarShown() && width() >= em * 84);
+    const bool narrow = width() < em * 84;
+    m_backButton->setVisible(narrow);
+    if (narrow) {
+        // Too narrow for two panes: one at a time, as phone-sized chats do —
+        // the list (with nothing chosen yet, or after "‹") or the conversation.
+        const bool list = m_listPage || !m_current.isValid();
+        m_sidebar->setVisible(list);
+        m_conversationPane->setVisible(!list);
+        m_memberPane->setVisible(false);
+    } else {
+        m_conversationPane->setVisible(true);
+        // The search panel, while open, takes the members' place.
+        // A direct conversation has no members to list: no empty pane beside it.
+        m_memberPane->setVisible(isMembersShown() && width() >= em * 118 &&
+                                 !(m_current.isValid() && !m_current.isRoom()) &&
+                                 !(m_searchPanel && m_searchPanel->isVisible()));
+        m_sidebar->setVisible(m_sidebarWanted);
+    }
+    // The menu's check mark says what is shown.
+    const QSignalBlocker blocker(m_showSidebarAction);
+    m_showSidebarAction->setChecked(m_sidebar->isVisibleTo(this));
+}
+
+bool MainWindow::isShowingConversationList() const
+{
+    return m_sidebar->isVisibleTo(this) && !m_conversationPane->isVisibleTo(this);
 }
 
 void MainWindow::resizeEvent(QResizeEvent *event)
@@ -871,6 +908,7 @@ void MainWindow::setConnectionStatus(ConnectionIndicator indicator, const QStrin
     palette.setColor(QPalette::WindowText, color);
     m_statusDot->setPalette(palette);
     m_statusLabel->setText(text);
+    m_statusLabel->setToolTip(text);
     m_reconnectButton->setVisible(canReconnectNow);
     // "Encrypted" describes a connection: without one it would be untrue.
     m_securityLabel->setVisible(indicator == ConnectionIndicator::Online &&
@@ -885,24 +923,44 @@ void MainWindow::setServerTitle(const QString &title)
 void MainWindow::setHostingAddresses(const QStringList &urls, const QString &fingerprint)
 {
     m_hostUrls = urls;
-    const bool hosting = !urls.isEmpty();
-    m_hostLabel->setVisible(hosting);
-    m_copyHostButton->setVisible(hosting);
-    if (hosting) {
-        m_hostLabel->setText(tr("Hosting · others join at %1").arg(urls.constFirst()));
-        m_hostLabel->setToolTip(urls.join(u'\n'));
+    m_hostFingerprint = urls.isEmpty() ? QString() : fingerprint;
+    m_chatInfoButton->setVisible(!m_hostUrls.isEmpty() || !m_connectionFingerprint.isEmpty());
+    if (!m_hostUrls.isEmpty())
+        m_chatInfoButton->setText(tr("Hosting · Chat info"));
+    else
+        m_chatInfoButton->setText(tr("Chat info"));
+}
+
+QString MainWindow::chatInfoText() const
+{
+    QStringList parts;
+    if (!m_hostUrls.isEmpty())
+        parts.append(tr("This computer hosts the chat. Others join at:\n%1").arg(m_hostUrls.join(u'\n')));
+    const QString fingerprint = !m_hostFingerprint.isEmpty() ? m_hostFingerprint : m_connectionFingerprint;
+    if (!fingerprint.isEmpty())
+        parts.append(tr("Certificate fingerprint (SHA-256) — those who join see the same the first time; "
+                        "compare it with them, for example by reading it out:\n%1")
+                         .arg(Fingerprint::displayLines(fingerprint)));
+    return parts.join(u"\n\n"_s);
+}
+
+void MainWindow::showChatInfo()
+{
+    auto *box =
+        new QMessageBox(QMessageBox::Information, tr("Chat Info"), chatInfoText(), QMessageBox::Close, this);
+    box->setObjectName(u"chatInfo"_s);
+    box->setTextFormat(Qt::PlainText);
+    box->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    if (!m_hostUrls.isEmpty()) {
+        QPushButton *copy = box->addButton(tr("Copy Address"), QMessageBox::ActionRole);
+        // ActionRole buttons close the box: the address is copied as it goes.
+        connect(copy, &QPushButton::clicked, this, [this] {
+            QGuiApplication::clipboard()->setText(m_hostUrls.constFirst());
+            statusBar()->showMessage(tr("Address copied"), 3000);
+        });
     }
-    // The fingerprint in full, in two lines of eight groups, to be read out to those who join.
-    const QStringList groups = fingerprint.split(u' ', Qt::SkipEmptyParts);
-    m_hostFingerprintLabel->setVisible(hosting && !groups.isEmpty());
-    if (hosting && !groups.isEmpty()) {
-        m_hostFingerprintLabel->setText(
-            tr("Certificate %1\n%2").arg(groups.mid(0, 8).join(u' '), groups.mid(8).join(u' ')));
-        m_hostFingerprintLabel->setToolTip(
-            tr("The SHA-256 fingerprint of this chat's certificate. People who join "
-               "see it the first time: compare it with them, for example by "
-               "reading it out."));
-    }
+    box->open();
 }
 
 QString MainWindow::connectionSecurityText() const
@@ -912,6 +970,8 @@ QString MainWindow::connectionSecurityText() const
 
 void MainWindow::setConnectionSecurity(bool encrypted, const QString &fingerprint)
 {
+    m_connectionFingerprint = encrypted ? fingerprint : QString();
+    m_chatInfoButton->setVisible(!m_hostUrls.isEmpty() || !m_connectionFingerprint.isEmpty());
     if (encrypted) {
         m_securityLabel->setText(tr("🔒 Encrypted"));
         m_securityLabel->setToolTip(tr("The connection is encrypted (TLS). The server's certificate has the "

@@ -70,9 +70,17 @@ public:
     void setConnectionStatus(ConnectionIndicator indicator, const QString &text,
                              bool canReconnectNow = false);
     void setServerTitle(const QString &title);
-    /// The addresses others can join this hosted chat at; empty hides them.
-    /// Shows where others join a chat hosted here, and its certificate's fingerprint.
+    /// Where others join a chat hosted here, and its certificate's fingerprint:
+    /// in Chat Info (the status bar's button), not spelled out in the status bar.
     void setHostingAddresses(const QStringList &urls, const QString &fingerprint = {});
+    /// What Chat Info shows now: where the chat is, and its certificate's fingerprint.
+    QString chatInfoText() const;
+    /// Opens Chat Info (non-modal): the addresses and fingerprint, to copy or read out.
+    void showChatInfo();
+    /// Narrow (one pane at a time): the conversation list is shown instead of a conversation.
+    bool isShowingConversationList() const;
+    /// "‹" in a narrow window's conversation header: back to the conversation list.
+    QToolButton *backButton() const { return m_backButton; }
     /// The current room is private and this user owns it: members can be removed.
     void setRoomManageable(bool manageable);
     /// The lock in the status bar; the fingerprint (display form) in its tooltip.
@@ -304,11 +312,15 @@ private:
     QLabel *m_securityLabel = nullptr;
     QLabel *m_statusLabel = nullptr;
     QPushButton *m_reconnectButton = nullptr;
-    QLabel *m_hostLabel = nullptr;
-    QLabel *m_hostFingerprintLabel = nullptr;
-    QToolButton *m_copyHostButton = nullptr;
+    QToolButton *m_chatInfoButton = nullptr;
+    QToolButton *m_backButton = nullptr;
+    QWidget *m_conversationPane = nullptr;
     QStringList m_hostUrls;
-    bool m_canManageRoom = false; // the current room is private and ours
+    QString m_hostFingerprint;       // display form; empty: not hosting here
+    QString m_connectionFingerprint; // display form of the server's certificate; empty: none
+    bool m_sidebarWanted = true;     // View → Show Sidebar, in a window wide enough for both
+    bool m_listPage = false;         // narrow: the conversation list is shown, not a conversation
+    bool m_canManageRoom = false;    // the current room is private and ours
     std::function<bool()> m_closeGuard;
     QPointer<DirectoryDialog> m_directory;
 };

@@ -515,7 +515,13 @@ void TestAppController::twoInstancesTalk()
     // First contact: Bob is shown the certificate's fingerprint and accepts it.
     QMessageBox *question = nullptr;
     QTRY_VERIFY((question = bob->window()->findChild<QMessageBox *>(QStringLiteral("certificateQuestion"))));
-    QVERIFY(question->informativeText().contains(Fingerprint::display(alice->localHost()->fingerprint())));
+    // In the grouping the host's Chat info shows, to be read side by side.
+    QVERIFY(
+        question->informativeText().contains(Fingerprint::displayLines(alice->localHost()->fingerprint())));
+    alice->window()->setHostingAddresses(alice->localHost()->shareableUrls(),
+                                         Fingerprint::display(alice->localHost()->fingerprint()));
+    QVERIFY(alice->window()->chatInfoText().contains(
+        Fingerprint::displayLines(alice->localHost()->fingerprint())));
     question->button(QMessageBox::Yes)->click();
     QTRY_COMPARE_WITH_TIMEOUT(bob->client()->state(), State::Online, PasswordSignInMs);
     QTRY_COMPARE(alice->window()->memberList()->model()->rowCount(), 2);

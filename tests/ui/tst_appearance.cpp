@@ -25,6 +25,7 @@
 #include <QScrollBar>
 #include <QSignalSpy>
 #include <QTest>
+#include <QToolButton>
 
 using namespace Natter;
 using namespace Qt::StringLiterals;
@@ -194,6 +195,7 @@ private Q_SLOTS:
     void sidebarTimesReadLikeAClock();
     void sharedFilesLookRight_data();
     void sharedFilesLookRight();
+    void aNarrowWindowLooksRight();
 };
 
 void TestAppearance::initTestCase()
@@ -251,6 +253,33 @@ void TestAppearance::looksRight()
                                                       dark ? u"dark"_s : u"light"_s);
         QVERIFY(image.save(name + u".png"_s));
         QVERIFY(renderAt(scene.window, 2).save(name + u"@2x.png"_s));
+    }
+}
+
+void TestAppearance::aNarrowWindowLooksRight()
+{
+    // A phone-width window: the conversation alone, with "‹" back to the
+    // list, the status bar within the width; then the list alone.
+    Scene scene;
+    QVERIFY(scene.open());
+    scene.window.resize(440, 720);
+    QTRY_COMPARE(scene.window.width(), 440);
+    QTRY_VERIFY(scene.window.messageView()->isVisible());
+    QVERIFY(scene.window.backButton()->isVisible());
+    QVERIFY(!scene.window.roomList()->isVisible());
+    QListView *view = scene.window.messageView();
+    QTRY_VERIFY(view->width() >= 400); // the whole width
+    QTRY_COMPARE(view->verticalScrollBar()->value(), view->verticalScrollBar()->maximum());
+    const QImage conversation = renderAt(scene.window, 1);
+    QTest::mouseClick(scene.window.backButton(), Qt::LeftButton);
+    QTRY_VERIFY(scene.window.isShowingConversationList());
+    QTRY_VERIFY(scene.window.roomList()->width() >= 400);
+    const QImage list = renderAt(scene.window, 1);
+    const QString folder = qEnvironmentVariable("NATTER_SCREENSHOT_DIR");
+    if (!folder.isEmpty()) {
+        QVERIFY(QDir().mkpath(folder));
+        QVERIFY(conversation.save(folder + u"/natter-narrow-light.png"_s));
+        QVERIFY(list.save(folder + u"/natter-narrow-list-light.png"_s));
     }
 }
 

@@ -7,6 +7,7 @@
 #include "ui/composer.h"
 #include "ui/composerbar.h"
 #include "ui/conversationview.h"
+#include "ui/elidedlabel.h"
 #include "ui/mainwindow.h"
 #include "ui/theme.h"
 #include "ui/translations.h"
@@ -106,6 +107,8 @@ private Q_SLOTS:
     void readingReportsTheLastVisibleMessage();
     void droppedFilesAreShared();
     void aDirectConversationHasNoEmptyMembersPane();
+    void aNarrowWindowShowsOnePaneAtATime();
+    void theStatusBarNeverCutsWords();
     void pastingShareImagesAndFilesButKeepsText();
     void pastingOrDroppingNothingKeepsTheDraft();
     void eachConversationKeepsItsOwnDraft();
@@ -672,6 +675,98 @@ void TestMainWindow::aDirectConversationHasNoEmptyMembersPane()
     QVERIFY(pane->isVisible());
     QTRY_VERIFY2(pane->width() > 10 * pane->fontMetrics().averageCharWidth(),
                  qPrintable(QString::number(pane->width())));
+}
+
+void TestMainWindow::aNarrowWindowShowsOnePaneAtATime()
+{
+    MessageListModel general;
+    general.addMessages(messages(1, 5));
+    MainWindow window;
+    QVERIFY(showGeneral(window, general));
+    window.resize(440, 640);
+    QTRY_COMPARE(window.width(), 440);
+    // The conversation, with a way back to the list.
+    QTRY_VERIFY(window.messageView()->isVisible());
+    QVERIFY(!window.roomList()->isVisible());
+    QVERIFY(window.backButton()->isVisible());
+    QTest::mouseClick(window.backButton(), Qt::LeftButton);
+    QTRY_VERIFY(window.roomList()->isVisible());
+    QVERIFY(window.isShowingConversationList());
+    QVERIFY(!window.messageView()->isVisible());
+    QTRY_VERIFY2(window.roomList()->width() >= 380, qPrintable(QString::number(window.roomList()->width())));
+    // Choosing one shows it.
+    window.showConversation(ConversationKey::room(QStringLiteral("general")), &general);
+    QTRY_VERIFY(window.messageView()->isVisible());
+    QVERIFY(!window.roomList()->isVisible());
+    // View → Show Sidebar always does something: here it switches the pane, both ways.
+    QAction *sidebar = nullptr;
+    for (QAction *action : window.findChildren<QAction *>()) {
+        if (action->shortcut() == QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S))
+            sidebar = action;
+    }
+    QVERIFY(sidebar);
+    QVERIFY(!sidebar->isChecked());
+    sidebar->trigger();
+    QTRY_VERIFY(window.roomList()->isVisible());
+    QVERIFY(sidebar->isChecked());
+    sidebar->trigger();
+    QTRY_VERIFY(window.messageView()->isVisible());
+    QVERIFY(!window.roomList()->isVisible());
+    QVERIFY(window.isSidebarShown()); // the wide window's choice is untouched
+    // Wide again: both, no back button.
+    window.resize(1200, 700);
+    QTRY_VERIFY(window.roomList()->isVisible());
+    QVERIFY(window.messageView()->isVisible());
+    QVERIFY(!window.backButton()->isVisible());
+    QVERIFY(sidebar->isChecked());
+    // And there Show Sidebar hides and shows it, as before.
+    sidebar->trigger();
+    QTRY_VERIFY(!window.roomList()->isVisible());
+    QVERIFY(!window.isSidebarShown());
+    sidebar->trigger();
+    QTRY_VERIFY(window.roomList()->isVisible());
+}
+
+void TestMainWindow::theStatusBarNeverCutsWords()
+{
+    MessageListModel general;
+    MainWindow window;
+    QVERIFY(showGeneral(window, general));
+    window.setConnectionStatus(MainWindow::ConnectionIndicator::Online,
+                               QStringLiteral("Connected to The Physics Department's Third Floor Lab Chat as "
+                                              "Professor Alexandra Konstantinopoulou"));
+    window.setConnectionSecurity(true,
+                                 QStringLiteral("3F2A 91C0 11AB 22CD 33EF 4455 6677 8899 AABB CCDD EEFF "
+                                                "0011 2233 4455 6677 8899"));
+    window.setHostingAddresses(
+        {QStringLiteral("wss://192.168.1.20:5000"), QStringLiteral("wss://10.0.0.5:5000")},
+        QStringLiteral("3F2A 91C0 11AB 22CD 33EF 4455 6677 8899 AABB CCDD EEFF 0011 2233 "
+                       "4455 6677 8899"));
+    window.resize(440, 640);
+    QTRY_COMPARE(window.width(), 440);
+    // The long status ends in "…" (the whole in its tooltip), inside the window.
+    auto *status = window.findChild<ElidedLabel *>(QStringLiteral("connectionStatus"));
+    QVERIFY(status);
+    QTRY_VERIFY2(status->shownText().endsWith(u'…'), qPrintable(status->shownText()));
+    QVERIFY(status->toolTip().contains(QStringLiteral("Konstantinopoulou")));
+    for (QWidget *part : window.statusBar()->findChildren<QWidget *>()) {
+        if (part->isVisible() && part->parentWidget() == window.statusBar())
+            QVERIFY2(part->geometry().right() <= window.statusBar()->width(), qPrintable(part->objectName()));
+    }
+    // The addresses and the fingerprint are in Chat Info, grouped as the trust question groups them.
+    auto *info = window.findChild<QToolButton *>(QStringLiteral("chatInfoButton"));
+    QVERIFY(info && info->isVisible());
+    const QString text = window.chatInfoText();
+    QVERIFY(text.contains(QStringLiteral("wss://192.168.1.20:5000\nwss://10.0.0.5:5000")));
+    QVERIFY2(
+        text.contains(QStringLiteral("3F2A 91C0 11AB 22CD 33EF 4455 6677 8899\nAABB CCDD EEFF 0011 2233 4455 "
+                                     "6677 8899")),
+        qPrintable(text));
+    QTest::mouseClick(info, Qt::LeftButton);
+    auto *box = window.findChild<QMessageBox *>(QStringLiteral("chatInfo"));
+    QVERIFY(box);
+    QCOMPARE(box->text(), text);
+    box->close();
 }
 
 void TestMainWindow::droppedFilesAreShared()
