@@ -947,6 +947,12 @@ void AppController::openRestoredConversations()
     // what was left written in each conversation is there again.
     for (const Message &message : m_settings.outbox(server))
         m_client->restoreOutgoing(message);
+    // What the user shared from this computer opens from where it was, after a restart too.
+    const QHash<qint64, QString> shared = m_settings.sharedFiles(server);
+    for (auto it = shared.cbegin(); it != shared.cend(); ++it) {
+        if (QFileInfo(it.value()).isFile())
+            m_client->rememberLocalFile(it.key(), it.value());
+    }
     QHash<QString, ComposerBar::Draft> drafts;
     const QHash<QString, QByteArray> savedDrafts = m_settings.drafts(server);
     for (auto it = savedDrafts.cbegin(); it != savedDrafts.cend(); ++it) {
@@ -1354,6 +1360,10 @@ void AppController::wireFiles()
                     viewer->setProgress(received, total);
             });
     connect(m_client, &ChatClient::fileDownloaded, this, &AppController::onFileDownloaded);
+    connect(m_client, &ChatClient::fileShared, this, [this](qint64 fileId, const QString &path) {
+        if (m_client->serverUrl().isValid())
+            m_settings.addSharedFile(m_client->serverUrl(), fileId, path);
+    });
 }
 
 void AppController::shareFiles(const ConversationKey &key, const QStringList &paths, const QString &caption)

@@ -169,6 +169,32 @@ void AppSettings::setOutbox(const QUrl &server, const QList<Message> &messages)
     m_settings->endArray();
 }
 
+QHash<qint64, QString> AppSettings::sharedFiles(const QUrl &server) const
+{
+    QHash<qint64, QString> files;
+    const QStringList entries = m_settings->value(serverGroup(server) + u"/sharedFiles"_s).toStringList();
+    for (const QString &entry : entries) {
+        const qsizetype tab = entry.indexOf(u'\t');
+        bool ok = false;
+        const qint64 id = tab > 0 ? entry.left(tab).toLongLong(&ok) : 0;
+        if (ok && id > 0 && tab + 1 < entry.size())
+            files.insert(id, entry.mid(tab + 1));
+    }
+    return files;
+}
+
+void AppSettings::addSharedFile(const QUrl &server, qint64 fileId, const QString &path)
+{
+    if (fileId <= 0 || path.isEmpty())
+        return;
+    const QString key = serverGroup(server) + u"/sharedFiles"_s;
+    QStringList entries = m_settings->value(key).toStringList(); // oldest first
+    entries.append(QString::number(fileId) + u'\t' + path);
+    if (entries.size() > MaxSharedFiles)
+        entries = entries.mid(entries.size() - MaxSharedFiles);
+    m_settings->setValue(key, entries);
+}
+
 QHash<QString, QByteArray> AppSettings::drafts(const QUrl &server) const
 {
     QHash<QString, QByteArray> drafts;

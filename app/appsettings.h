@@ -52,6 +52,12 @@ public:
     void setOpenConversations(const QUrl &server, const QList<OpenConversation> &conversations);
     /// Per server: messages written but not yet acknowledged when the app
     /// quit, sent (with their client ids, so at most once) on the next start.
+    /// Per server: files this user shared from this computer (file id → the
+    /// path it was shared from), so that their cards open them after a restart.
+    QHash<qint64, QString> sharedFiles(const QUrl &server) const;
+    /// Remembers one; the oldest are forgotten past MaxSharedFiles.
+    void addSharedFile(const QUrl &server, qint64 fileId, const QString &path);
+    static constexpr int MaxSharedFiles = 500;
     QList<Message> outbox(const QUrl &server) const;
     /// What the user left written per conversation on server (by
     /// ConversationKey::toString(); each as the composer's JSON).

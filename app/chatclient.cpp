@@ -854,6 +854,9 @@ ChatClient::Conversation &ChatClient::addConversation(const ConversationKey &key
     if (!conversation.messages) {
         conversation.messages = new MessageListModel(this);
         conversation.messages->setOwnEmail(m_self.email.isEmpty() ? m_identity.email : m_self.email);
+        for (auto it = m_localFiles.cbegin(); it != m_localFiles.cend(); ++it)
+            conversation.messages->setDownloadTransfer(
+                it.key(), Transfer{Transfer::Kind::None, 0, 0, 0, {}, it.value()});
         connect(conversation.messages, &MessageListModel::olderMessagesRequested, this,
                 [this, key](qint64 beforeId) {
                     if (isOnline() && beforeId > 0)
@@ -1062,6 +1065,18 @@ QList<Message> ChatClient::allOutgoing() const
     return all;
 }
 
+void ChatClient::rememberLocalFile(qint64 fileId, const QString &path)
+{
+    if (fileId <= 0 || path.isEmpty())
+        return;
+    m_localFiles.insert(fileId, path);
+    for (const Conversation &conversation : std::as_const(m_open)) {
+        if (conversation.messages)
+            conversation.messages->setDownloadTransfer(fileId,
+                                                       Transfer{Transfer::Kind::None, 0, 0, 0, {}, path});
+    }
+}
+
 QString ChatClient::sendFile(const ConversationKey &key, const QString &path, const QString &caption,
                              qint64 replyTo)
 {
@@ -1182,14 +1197,17 @@ void ChatClient::watchTransfers()
                     clientId,
                     Transfer{Transfer::Kind::Upload, 0, total, 0, {}, m_uploadPaths.value(clientId), hashed});
         });
-    connect(m_files, &FileTransferClient::uploadFinished, this, [this](const QString &clientId, qint64) {
-        // The stored message (pushed with it) takes the row's place.
-        m_meters.remove(u'u' + clientId);
-        if (MessageListModel *model = messages(m_outboxKeys.value(clientId)))
-            model->setUploadTransfer(
-                clientId, Transfer{Transfer::Kind::None, 0, 0, 0, {}, m_uploadPaths.value(clientId)});
-        m_uploadPaths.remove(clientId);
-    });
+    connect(m_files, &FileTransferClient::uploadFinished, this,
+            [this](const QString &clientId, qint64 fileId) {
+                // The stored message (pushed with it) takes the row's place.
+                m_meters.remove(u'u' + clientId);
+                const QString path = m_uploadPaths.value(clientId);
+                if (MessageListModel *model = messages(m_outboxKeys.value(clientId)))
+                    model->setUploadTransfer(clientId, Transfer{Transfer::Kind::None, 0, 0, 0, {}, path});
+                m_uploadPaths.remove(clientId);
+                if (fileId > 0 && !path.isEmpty())
+                    Q_EMIT fileShared(fileId, path);
+            });
     connect(m_files, &FileTransferClient::uploadFailed, this,
             [this](const QString &clientId, const QString &message) {
                 m_meters.remove(u'u' + clientId);

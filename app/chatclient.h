@@ -181,6 +181,9 @@ public:
     /// after a reconnect and becomes a stored message once the server has it
     /// whole. Returns its client id; empty (and errorOccurred()) if the file
     /// cannot be read or is larger than the server takes.
+    /// A file of this user's, shared from path in an earlier run: its card
+    /// opens that copy (in every conversation, as its messages load).
+    void rememberLocalFile(qint64 fileId, const QString &path);
     QString sendFile(const ConversationKey &key, const QString &path, const QString &caption = {},
                      qint64 replyTo = 0);
     /// Stops an upload and takes its pending message away.
@@ -230,6 +233,8 @@ public:
     std::optional<Protocol::Presence> presence(const QString &email) const;
 
 Q_SIGNALS:
+    /// A file the user shared from path is stored as fileId (to be remembered across restarts).
+    void fileShared(qint64 fileId, const QString &path);
     void stateChanged(Natter::ChatClient::State state);
     /// Signed in (first time or after a reconnect).
     void welcomed();
@@ -418,6 +423,7 @@ private:
     QStringList m_watched;                        // the emails watch_presence gave on this connection
     QHash<QString, ConversationKey> m_outboxKeys; // client id -> conversation
     QHash<QString, QString> m_uploadPaths;        // client id of an outbox file -> its path
+    QHash<qint64, QString> m_localFiles;          // file id -> a local copy the user shared it from
     QHash<qint64, Attachment> m_downloading;      // file id -> what downloadFile() was given
     struct Meter
     {

@@ -61,6 +61,7 @@ private Q_SLOTS:
     void droppedFilesGoUpWithProgressAndOpenOnTheOtherSide();
     void anUploadWaitsForTheServerAndGoesOnByItself();
     void anUploadCutOffSaysPausedNotAFrozenSpeed();
+    void ownFilesStillOpenAfterARestart();
     void cancellingAnUploadTakesItsMessageAway();
     void closingAConversationStopsItsUploads();
     void tooLargeFilesAreRefusedBeforeTheyStart();
@@ -356,6 +357,35 @@ void TestFileSharing::anUploadCutOffSaysPausedNotAFrozenSpeed()
     QTRY_VERIFY_WITH_TIMEOUT(!upload().paused || alices->outbox().isEmpty(), 15'000);
     QTRY_COMPARE_WITH_TIMEOUT(alices->outbox().size(), 0, 30'000);
     QTRY_VERIFY(security->isVisible());
+}
+
+void TestFileSharing::ownFilesStillOpenAfterARestart()
+{
+    QVERIFY(startBoth());
+    const QString plan = writeFile(QStringLiteral("plan.odt"), 200 * 1024);
+    m_alice->shareFiles(m_general, {plan});
+    MessageListModel *alices = m_alice->client()->messages(m_general);
+    QTRY_COMPARE(alices->outbox().size(), 0);
+    const Message shared = lastMessage(alices);
+    QCOMPARE(shared.attachment.name, QStringLiteral("plan.odt"));
+    QCOMPARE(alices->downloadTransfer(shared.attachment.fileId).localPath, plan);
+
+    // Alice quits and starts again: her card still opens her copy (Open,
+    // Show in Folder), with nothing downloaded.
+    m_alice->saveSettings();
+    m_alice.reset();
+    m_alice = makeApp(QStringLiteral("Alice"), QStringLiteral("alice@example.org"));
+    QVERIFY(m_alice->start());
+    QTRY_COMPARE(m_alice->client()->state(), State::Online);
+    alices = m_alice->client()->messages(m_general);
+    QTRY_VERIFY(alices->storedMessage(shared.id).has_value());
+    const QModelIndex row = m_alice->window()->messageView()->indexOfMessage(shared.id);
+    QVERIFY(row.isValid());
+    QCOMPARE(row.data(MessageListModel::TransferRole).value<Transfer>().localPath, plan);
+    m_opened.urls.clear();
+    m_alice->openAttachment(m_general, *alices->storedMessage(shared.id));
+    QTRY_COMPARE(m_opened.urls.size(), 1);
+    QCOMPARE(m_opened.urls.at(0), QUrl::fromLocalFile(plan));
 }
 
 void TestFileSharing::cancellingAnUploadTakesItsMessageAway()
