@@ -737,6 +737,19 @@ void ConversationView::wheelEvent(QWheelEvent *event)
     QListView::wheelEvent(event);
 }
 
+QItemSelectionModel::SelectionFlags ConversationView::selectionCommand(const QModelIndex &index,
+                                                                      const QEvent *event) const
+{
+    if (event && (event->type() == QEvent::MouseButtonPress || event->type() == QEvent::MouseButtonRelease ||
+                  event->type() == QEvent::MouseMove || event->type() == QEvent::MouseButtonDblClick)) {
+        const auto *mouse = static_cast<const QMouseEvent *>(event);
+        const bool plain = !(mouse->modifiers() & (Qt::ShiftModifier | Qt::ControlModifier));
+        if (plain && (mouse->button() == Qt::LeftButton || mouse->buttons() & Qt::LeftButton))
+            return QItemSelectionModel::Clear; // no band left behind by reading
+    }
+    return QListView::selectionCommand(index, event);
+}
+
 void ConversationView::mousePressEvent(QMouseEvent *event)
 {
     m_openAtMarker = false;

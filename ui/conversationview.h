@@ -134,6 +134,10 @@ protected:
     void leaveEvent(QEvent *event) override;
     void wheelEvent(QWheelEvent *event) override;
     void mousePressEvent(QMouseEvent *event) override;
+    /// A plain click reads (opens links, chips, files): it selects nothing.
+    /// Shift/Ctrl+click, the keyboard and the context menu select, for copying.
+    QItemSelectionModel::SelectionFlags selectionCommand(const QModelIndex &index,
+                                                         const QEvent *event = nullptr) const override;
     void contextMenuEvent(QContextMenuEvent *event) override;
 
 private:

@@ -92,6 +92,7 @@ private Q_SLOTS:
     void deletedMessagesAreQuietTombstones();
     void editedMessagesSaySo();
     void theNewMessagesDividerSitsAtTheReadMarker();
+    void aClickReadsAndSelectsNothing();
     void theDividerGoesAboveSomeoneElsesMessage();
     void itOpensAtTheFirstUnreadAndCountsWhatIsBelow();
     void theFirstUnreadBeyondTheLoadedPageIsFetched();
@@ -430,6 +431,22 @@ void TestConversationView::theNewMessagesDividerSitsAtTheReadMarker()
     m_view->setReadMarker(40);
     for (qint64 id = 1; id <= 40; ++id)
         QVERIFY(layoutOf(id).divider.isEmpty());
+}
+
+void TestConversationView::aClickReadsAndSelectsNothing()
+{
+    // Clicking a message (to read it, or into it by chance) leaves no band.
+    QTest::mouseClick(m_view->viewport(), Qt::LeftButton, {}, centreOf(38));
+    QVERIFY(m_view->selectionModel()->selectedIndexes().isEmpty());
+    // Ctrl+click and Shift+click select, for copying.
+    QTest::mouseClick(m_view->viewport(), Qt::LeftButton, Qt::ControlModifier, centreOf(38));
+    QTest::mouseClick(m_view->viewport(), Qt::LeftButton, Qt::ControlModifier, centreOf(40));
+    QCOMPARE(m_view->selectionModel()->selectedIndexes().size(), 2);
+    m_view->copySelectedMessages();
+    QCOMPARE(QGuiApplication::clipboard()->text(), u"message number 38\nmessage number 40"_s);
+    // A plain click again clears it.
+    QTest::mouseClick(m_view->viewport(), Qt::LeftButton, {}, centreOf(39));
+    QVERIFY(m_view->selectionModel()->selectedIndexes().isEmpty());
 }
 
 void TestConversationView::theDividerGoesAboveSomeoneElsesMessage()
