@@ -404,6 +404,10 @@ AppController::AppController(AppSettings settings, ClientOptions options,
             m_window->setTypingText(typingText(m_client->typingUsers(key)));
     });
     connect(m_client, &ChatClient::presenceChanged, this, [this](const QString &email) {
+        // The sidebar's dot on their avatar, and the header when it is open.
+        if (const std::optional<Protocol::Presence> presence = m_client->presence(email);
+            presence && presence->known)
+            m_client->conversations()->setPresence(ConversationKey::direct(email), presence->online);
         if (m_window->currentConversation() == ConversationKey::direct(email))
             updateHeader();
     });

@@ -62,6 +62,8 @@ QVariant ConversationListModel::data(const QModelIndex &index, int role) const
         return row.unread;
     case MentionCountRole:
         return row.mentions;
+    case PresenceRole:
+        return row.presence;
     case KeyRole:
         return row.key.toString();
     case IsPrivateRole:
@@ -122,7 +124,7 @@ int ConversationListModel::add(const ConversationKey &key, const QString &title)
             ++position;
     }
     beginInsertRows({}, position, position);
-    m_rows.insert(position, Row{key, title, 0, 0, false, {}, {}});
+    m_rows.insert(position, Row{key, title, 0, 0, false, 0, {}, {}});
     endInsertRows();
     return position;
 }
@@ -257,6 +259,19 @@ int ConversationListModel::unreadCount(const ConversationKey &key) const
 {
     const int row = indexOf(key);
     return row < 0 ? 0 : m_rows.at(row).unread;
+}
+
+void ConversationListModel::setPresence(const ConversationKey &key, bool online)
+{
+    const int row = indexOf(key);
+    if (row < 0 || key.isRoom())
+        return;
+    const int presence = online ? 1 : 2;
+    if (m_rows.at(row).presence == presence)
+        return;
+    m_rows[row].presence = presence;
+    const QModelIndex changed = index(row);
+    Q_EMIT dataChanged(changed, changed, {PresenceRole});
 }
 
 int ConversationListModel::mentionCount(const ConversationKey &key) const

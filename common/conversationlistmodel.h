@@ -53,6 +53,7 @@ public:
         IsMutedRole,      ///< bool: no notifications, not in the total unread count
         DraftRole,        ///< QString: what the user left written here (its first line); empty: none
         MentionCountRole, ///< int: of the unread messages, those that mention the user
+        PresenceRole,     ///< int, direct conversations: 0 not known, 1 online, 2 offline
     };
     Q_ENUM(Role)
 
@@ -73,6 +74,8 @@ public:
     QList<ConversationKey> keys() const;
 
     void setTitle(const ConversationKey &key, const QString &title);
+    /// Whether the other person of a direct conversation is signed in now.
+    void setPresence(const ConversationKey &key, bool online);
     void setPrivate(const ConversationKey &key, bool isPrivate);
     /// What the user left written in the conversation (empty: nothing), for
     /// "Draft: …" in its row. Kept for conversations not listed yet.
@@ -111,6 +114,7 @@ private:
         int unread = 0;
         int mentions = 0;
         bool isPrivate = false;
+        int presence = 0;
         QString preview;
         QDateTime lastActivity;
     };

@@ -168,6 +168,17 @@ void ConversationDelegate::paint(QPainter *painter, const QStyleOptionViewItem &
     } else {
         paintAvatar(painter, l.icon, title, index.data(ConversationListModel::NameRole).toString(),
                     option.palette);
+        // Whether they are here: a green dot, or a hollow grey one (nothing while not known).
+        if (const int presence = index.data(ConversationListModel::PresenceRole).toInt(); presence != 0) {
+            const qreal side = std::max(6.0, l.icon.width() * 0.36);
+            const QRectF dot(l.icon.right() + 1 - side, l.icon.bottom() + 1 - side, side, side);
+            painter->setRenderHint(QPainter::Antialiasing);
+            painter->setPen(QPen(option.palette.color(selected ? QPalette::Highlight : QPalette::Base),
+                                 std::max(1.5, side / 5)));
+            painter->setBrush(presence == 1 ? QColor(0x2e, 0xa0, 0x43)
+                                            : option.palette.color(QPalette::PlaceholderText));
+            painter->drawEllipse(dot);
+        }
     }
     const QFont small = scaledFont(option.font, TypeScale::Meta);
     if (!l.preview.isNull()) {

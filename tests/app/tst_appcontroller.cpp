@@ -1296,6 +1296,12 @@ void TestAppController::closingARoomAsksOnceAndADirectConversationOnlyHides()
     const ConversationKey withBob = ConversationKey::direct(QStringLiteral("bob@example.org"));
     bob.send(Protocol::SendMessage{{}, QStringLiteral("alice@example.org"), QStringLiteral("psst"), {}});
     QTRY_VERIFY(client->openConversations().contains(withBob));
+    // His row's avatar says he is here.
+    ConversationListModel *conversations = client->conversations();
+    QTRY_COMPARE(conversations->index(conversations->indexOf(withBob))
+                     .data(ConversationListModel::PresenceRole)
+                     .toInt(),
+                 1);
     Q_EMIT window->closeConversationRequested(withBob);
     QVERIFY(!leaveBox());
     QTRY_VERIFY(!client->openConversations().contains(withBob));

@@ -15,6 +15,7 @@ private Q_SLOTS:
     void keysRoundTrip();
     void roomsComeBeforeDirectConversations();
     void unreadCounts();
+    void mentionsAreCountedApartAndPresenceIsKept();
     void aDraftShowsInItsRow();
     void mutedConversationsStayOutOfTheTotal();
     void membersAreSortedByName();
@@ -28,6 +29,37 @@ void TestConversationListModel::keysRoundTrip()
         QCOMPARE(ConversationKey::fromString(key.toString()), key);
     QVERIFY(!ConversationKey::fromString(QStringLiteral("nonsense")).isValid());
     QVERIFY(!(ConversationKey::room(QStringLiteral("x")) == ConversationKey::direct(QStringLiteral("x"))));
+}
+
+void TestConversationListModel::mentionsAreCountedApartAndPresenceIsKept()
+{
+    ConversationListModel model;
+    QAbstractItemModelTester tester(&model);
+    const ConversationKey general = ConversationKey::room(QStringLiteral("general"));
+    const ConversationKey bob = ConversationKey::direct(QStringLiteral("bob@example.org"));
+    model.add(general);
+    model.add(bob, QStringLiteral("Bob"));
+    QSignalSpy mentions(&model, &ConversationListModel::totalMentionsChanged);
+    model.incrementUnread(general, 3, 1);
+    model.setMuted(bob, true);
+    model.incrementUnread(bob, 2, 2); // a mention calls even when muted
+    QCOMPARE(model.mentionCount(general), 1);
+    QCOMPARE(model.totalMentions(), 3);
+    QCOMPARE(model.totalUnread(), 3);
+    QCOMPARE(mentions.size(), 2);
+    model.setUnreadCount(general, 1, 5); // never more mentions than unread
+    QCOMPARE(model.mentionCount(general), 1);
+    model.clearUnread(general);
+    QCOMPARE(model.mentionCount(general), 0);
+    QCOMPARE(model.totalMentions(), 2);
+    // Presence: not known, then as said; rooms have none.
+    QCOMPARE(model.index(model.indexOf(bob)).data(ConversationListModel::PresenceRole).toInt(), 0);
+    model.setPresence(bob, true);
+    QCOMPARE(model.index(model.indexOf(bob)).data(ConversationListModel::PresenceRole).toInt(), 1);
+    model.setPresence(bob, false);
+    QCOMPARE(model.index(model.indexOf(bob)).data(ConversationListModel::PresenceRole).toInt(), 2);
+    model.setPresence(general, true);
+    QCOMPARE(model.index(model.indexOf(general)).data(ConversationListModel::PresenceRole).toInt(), 0);
 }
 
 void TestConversationListModel::roomsComeBeforeDirectConversations()

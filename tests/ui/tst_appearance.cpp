@@ -120,6 +120,8 @@ struct Scene
             now.addSecs(-600), 1);
         add(ConversationKey::direct(Carol.email), Carol.name, {}, u"Sent you the slides"_s,
             now.addSecs(-5000), 0);
+        conversations.setPresence(ConversationKey::direct(Bob.email), true);
+        conversations.setPresence(ConversationKey::direct(Carol.email), false);
         members.setSelfEmail(Alice.email);
         members.setMembers({Alice, Bob, Carol, Dave});
 
