@@ -689,8 +689,11 @@ void MainWindow::showConversation(const ConversationKey &key, MessageListModel *
     if (key.isValid())
         m_listPage = false; // chosen: a narrow window shows it
     updatePanes();
-    if (changed)
+    if (changed) {
         scrollToBottom();
+        // Read once the app has placed it (at the bottom, or where the user stopped).
+        QMetaObject::invokeMethod(this, &MainWindow::reportRead, Qt::QueuedConnection);
+    }
 }
 
 void MainWindow::updateNoMessages()
@@ -1109,8 +1112,9 @@ bool MainWindow::eventFilter(QObject *watched, QEvent *event)
 void MainWindow::reportRead()
 {
     // Read means seen: the conversation on screen in the active window.
-    if (m_opening || !m_messages || !m_current.isValid() || !isActiveWindow() || isMinimized() ||
-        !m_messageView->isVisible())
+    // Not while it is being opened, nor while it waits for the page where the user stopped.
+    if (m_opening || m_messageView->isOpeningAtReadMarker() || !m_messages || !m_current.isValid() ||
+        !isActiveWindow() || isMinimized() || !m_messageView->isVisible())
         return;
     if (const qint64 id = m_messageView->lastVisibleMessage(); id > 0)
         Q_EMIT readUpTo(ConversationKey(m_current), id);
