@@ -72,6 +72,40 @@ QLabel *sectionLabel(const QString &text, QWidget *parent)
     return label;
 }
 
+/// A sidebar section's title that folds its list away and back ("▾ ROOMS" / "▸ ROOMS").
+QToolButton *sectionToggle(const QString &text, QWidget *list, QWidget *parent)
+{
+    auto *button = new QToolButton(parent);
+    button->setObjectName(list->objectName() + u"Toggle"_s);
+    button->setFont(scaledFont(button->font(), TypeScale::Meta, true));
+    button->setForegroundRole(QPalette::PlaceholderText);
+    button->setAutoRaise(true);
+    button->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    button->setCursor(Qt::PointingHandCursor);
+    // (Not a checkable button: a checked one draws pressed.)
+    const auto label = [text](bool open) -> QString { return (open ? u"▾ "_s : u"▸ "_s) + text; };
+    button->setText(label(true));
+    button->setToolTip(QObject::tr("Show or hide %1").arg(text.toLower()));
+    QObject::connect(button, &QToolButton::clicked, list, [button, list, label] {
+        const bool open = !list->isVisibleTo(list->parentWidget());
+        button->setText(label(open));
+        list->setVisible(open);
+    });
+    return button;
+}
+
+/// A sidebar list as tall as its rows (the space below stays free), down to
+/// three rows when the sidebar is short, scrolling then.
+void fitToRows(QListView *list)
+{
+    const int rows = list->model() ? list->model()->rowCount() : 0;
+    const int rowHeight = rows > 0 ? list->sizeHintForRow(0) : list->fontMetrics().height() * 2;
+    const int frame = 2 * list->frameWidth();
+    const int all = std::max(1, rows) * rowHeight + frame + 2;
+    list->setMaximumHeight(all);
+    list->setMinimumHeight(std::min(all, 3 * rowHeight + frame));
+}
+
 QToolButton *addButton(const QString &tip, QWidget *parent)
 {
     auto *button = new QToolButton(parent);
@@ -187,29 +221,36 @@ QWidget *MainWindow::createSidebar()
         return list;
     };
 
+    // Each section as tall as its rows and folding away, not fixed halves.
+    m_roomList = makeList(m_rooms, u"roomList"_s);
+    m_roomList->setAccessibleName(tr("Rooms"));
     auto *roomsHeader = new QHBoxLayout;
-    roomsHeader->addWidget(sectionLabel(tr("ROOMS"), sidebar));
+    roomsHeader->addWidget(sectionToggle(tr("ROOMS"), m_roomList, sidebar));
     roomsHeader->addStretch();
     QToolButton *joinButton = addButton(tr("Join or create a room"), sidebar);
     connect(joinButton, &QToolButton::clicked, this, &MainWindow::askJoinRoom);
     roomsHeader->addWidget(joinButton);
     layout->addLayout(roomsHeader);
-    m_roomList = makeList(m_rooms, u"roomList"_s);
-    m_roomList->setAccessibleName(tr("Rooms"));
-    layout->addWidget(m_roomList, 3);
+    layout->addWidget(m_roomList, 1);
 
+    m_directList = makeList(m_directs, u"directList"_s);
+    m_directList->setAccessibleName(tr("Direct messages"));
     auto *directHeader = new QHBoxLayout;
-    directHeader->addWidget(sectionLabel(tr("DIRECT MESSAGES"), sidebar));
+    directHeader->addWidget(sectionToggle(tr("DIRECT MESSAGES"), m_directList, sidebar));
     directHeader->addStretch();
     QToolButton *directButton = addButton(tr("Start a direct conversation"), sidebar);
     connect(directButton, &QToolButton::clicked, this, &MainWindow::askDirectMessage);
     directHeader->addWidget(directButton);
     layout->addLayout(directHeader);
-    m_directList = makeList(m_directs, u"directList"_s);
-    m_directList->setAccessibleName(tr("Direct messages"));
-    layout->addWidget(m_directList, 2);
+    layout->addWidget(m_directList, 1);
+    layout->addStretch(1);
 
     for (QListView *list : {m_roomList, m_directList}) {
+        fitToRows(list);
+        for (auto signal : {&QAbstractItemModel::rowsInserted, &QAbstractItemModel::rowsRemoved})
+            connect(list->model(), signal, list, [list] { fitToRows(list); });
+        connect(list->model(), &QAbstractItemModel::modelReset, list, [list] { fitToRows(list); });
+        connect(list->model(), &QAbstractItemModel::layoutChanged, list, [list] { fitToRows(list); });
         connect(list, &QListView::clicked, this, &MainWindow::selectConversation);
         connect(list, &QListView::activated, this, &MainWindow::selectConversation);
         list->setContextMenuPolicy(Qt::CustomContextMenu);

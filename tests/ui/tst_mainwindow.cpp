@@ -108,6 +108,7 @@ private Q_SLOTS:
     void droppedFilesAreShared();
     void aDirectConversationHasNoEmptyMembersPane();
     void aNarrowWindowShowsOnePaneAtATime();
+    void sidebarSectionsFitTheirRowsAndFold();
     void theStatusBarNeverCutsWords();
     void pastingShareImagesAndFilesButKeepsText();
     void pastingOrDroppingNothingKeepsTheDraft();
@@ -725,6 +726,37 @@ void TestMainWindow::aNarrowWindowShowsOnePaneAtATime()
     QVERIFY(!window.isSidebarShown());
     sidebar->trigger();
     QTRY_VERIFY(window.roomList()->isVisible());
+}
+
+void TestMainWindow::sidebarSectionsFitTheirRowsAndFold()
+{
+    ConversationListModel conversations;
+    conversations.add(ConversationKey::room(QStringLiteral("general")));
+    conversations.add(ConversationKey::room(QStringLiteral("random")));
+    conversations.add(ConversationKey::direct(QStringLiteral("bob@example.org")), QStringLiteral("Bob"));
+    MessageListModel general;
+    MainWindow window;
+    window.setConversationModel(&conversations);
+    QVERIFY(showGeneral(window, general));
+    QListView *rooms = window.roomList();
+    QListView *directs = window.directList();
+    // As tall as their rows, not halves of the sidebar: the direct messages follow the rooms.
+    const int row = rooms->sizeHintForRow(0);
+    QTRY_VERIFY2(rooms->height() <= 2 * row + 8, qPrintable(QString::number(rooms->height())));
+    QVERIFY(directs->height() <= row + 8);
+    QVERIFY(directs->geometry().top() - rooms->geometry().bottom() < 3 * row);
+    // A new room: the list grows by a row.
+    conversations.add(ConversationKey::room(QStringLiteral("design")));
+    QTRY_VERIFY(rooms->height() >= 3 * row);
+    // The section's title folds it away, and back.
+    auto *fold = window.findChild<QToolButton *>(QStringLiteral("roomListToggle"));
+    QVERIFY(fold);
+    QCOMPARE(fold->text(), QStringLiteral("▾ ROOMS"));
+    QTest::mouseClick(fold, Qt::LeftButton);
+    QVERIFY(!rooms->isVisible());
+    QCOMPARE(fold->text(), QStringLiteral("▸ ROOMS"));
+    QTest::mouseClick(fold, Qt::LeftButton);
+    QVERIFY(rooms->isVisible());
 }
 
 void TestMainWindow::theStatusBarNeverCutsWords()
