@@ -8,5 +8,5 @@ root="$(cd "$here/../.." && pwd)"
 build="${1:-$root/build}"
 cmake --build "$build" --target tst_appearance -j2
 NATTER_SCREENSHOT_DIR="$here" QT_QPA_PLATFORM=offscreen NATTER_DISCOVERY_ADDRESS=127.255.255.255 \
-  "$build/tests/ui/tst_appearance" looksRight sharedFilesLookRight
+  "$build/tests/ui/tst_appearance" looksRight sharedFilesLookRight aNarrowWindowLooksRight theUploadSheetLooksRight
 ls -1 "$here"/*.png

@@ -13,6 +13,7 @@
 #include "ui/sidebardelegates.h"
 #include "ui/theme.h"
 #include "ui/translations.h"
+#include "ui/uploadsheet.h"
 
 #include <QAction>
 #include <QApplication>
@@ -198,6 +199,7 @@ private Q_SLOTS:
     void sharedFilesLookRight_data();
     void sharedFilesLookRight();
     void aNarrowWindowLooksRight();
+    void theUploadSheetLooksRight();
 };
 
 void TestAppearance::initTestCase()
@@ -282,6 +284,32 @@ void TestAppearance::aNarrowWindowLooksRight()
         QVERIFY(QDir().mkpath(folder));
         QVERIFY(conversation.save(folder + u"/natter-narrow-light.png"_s));
         QVERIFY(list.save(folder + u"/natter-narrow-list-light.png"_s));
+    }
+}
+
+void TestAppearance::theUploadSheetLooksRight()
+{
+    // A pasted screenshot, over the window it is about to be shared in.
+    Scene scene;
+    QVERIFY(scene.open());
+    QImage shot(1280, 800, QImage::Format_RGB32);
+    shot.fill(QColor(0xf4, 0xf6, 0xf8));
+    {
+        QPainter painter(&shot);
+        painter.fillRect(QRect(0, 0, 1280, 90), QColor(0x2b, 0x57, 0x9a));
+        painter.fillRect(QRect(80, 160, 520, 420), Qt::white);
+        painter.fillRect(QRect(680, 160, 520, 200), QColor(0xdd, 0xe6, 0xf0));
+    }
+    UploadSheet sheet(u"#general"_s, shot, &scene.window);
+    sheet.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&sheet));
+    QCOMPARE(sheet.summary(), u"Pasted image · 1280 × 800"_s);
+    QVERIFY(sheet.preview().width() <= 360 && sheet.preview().height() <= 240);
+    const QImage image = renderAt(sheet, 1);
+    const QString folder = qEnvironmentVariable("NATTER_SCREENSHOT_DIR");
+    if (!folder.isEmpty()) {
+        QVERIFY(QDir().mkpath(folder));
+        QVERIFY(image.save(folder + u"/natter-upload-sheet-light.png"_s));
     }
 }
 
