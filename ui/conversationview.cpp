@@ -1,6 +1,7 @@
 #include "ui/conversationview.h"
 
 #include "common/messagelistmodel.h"
+#include "ui/emoji.h"
 #include "ui/messagedelegate.h"
 #include "ui/uilogging.h"
 
@@ -69,7 +70,7 @@ void ConversationView::addReactionGrid(QMenu *menu, qint64 id)
         button->setToolTip(emoji);
         button->setAccessibleName(tr("React with %1").arg(emoji));
         button->setAutoRaise(true);
-        QFont font = button->font();
+        QFont font = Emoji::font(button->font()); // in colour
         font.setPointSizeF(font.pointSizeF() * 1.25);
         button->setFont(font);
         connect(button, &QToolButton::clicked, this, [this, menu, id, emoji] {
@@ -738,7 +739,7 @@ void ConversationView::wheelEvent(QWheelEvent *event)
 }
 
 QItemSelectionModel::SelectionFlags ConversationView::selectionCommand(const QModelIndex &index,
-                                                                      const QEvent *event) const
+                                                                       const QEvent *event) const
 {
     if (event && (event->type() == QEvent::MouseButtonPress || event->type() == QEvent::MouseButtonRelease ||
                   event->type() == QEvent::MouseMove || event->type() == QEvent::MouseButtonDblClick)) {

@@ -3,6 +3,7 @@
 #include "common/messagelistmodel.h"
 #include "common/textlinks.h"
 #include "ui/attachmentimages.h"
+#include "ui/emoji.h"
 #include "ui/messagepalette.h"
 #include "ui/plaintext.h"
 #include "ui/sidebardelegates.h"
@@ -253,7 +254,21 @@ std::shared_ptr<QTextLayout> MessageDelegate::layoutText(const QModelIndex &inde
     const bool deleted = index.data(MessageListModel::IsDeletedRole).toBool();
     QFont textFont = font;
     textFont.setItalic(deleted);
-    auto layout = std::make_shared<QTextLayout>(textForLayout(displayText(index)), textFont);
+    const QString text = textForLayout(displayText(index));
+    auto layout = std::make_shared<QTextLayout>(text, textFont);
+    // Emoji in colour: the colour font named for them when shaping, not the
+    // text font's black glyphs (draw-time formats cannot change a font).
+    if (const QString emoji = Emoji::family(); !emoji.isEmpty()) {
+        QList<QTextLayout::FormatRange> emojiFormats;
+        for (const Emoji::Run &run : Emoji::runs(text)) {
+            QTextLayout::FormatRange range;
+            range.start = run.start;
+            range.length = run.length;
+            range.format.setFontFamilies({emoji});
+            emojiFormats.append(range);
+        }
+        layout->setFormats(emojiFormats);
+    }
     QTextOption textOption;
     textOption.setWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
     textOption.setTextDirection(Qt::LeftToRight);
@@ -617,14 +632,14 @@ const QPixmap &MessageDelegate::emojiPixmap(const QString &emoji) const
         return *it;
     if (m_emoji.size() > 500)
         m_emoji.clear();
-    const QFontMetrics fm(font);
+    const QFontMetrics fm(Emoji::font(font));
     const qreal ratio = qApp ? qApp->devicePixelRatio() : 1.0;
     const QSize size(std::max(1, fm.horizontalAdvance(emoji)), fm.height());
     QPixmap picture((QSizeF(size) * ratio).toSize());
     picture.setDevicePixelRatio(ratio);
     picture.fill(Qt::transparent);
     QPainter painter(&picture);
-    painter.setFont(font);
+    painter.setFont(Emoji::font(font)); // in colour, whatever the text font has for it
     painter.setPen(QGuiApplication::palette().color(QPalette::Text));
     painter.drawText(QRect(QPoint(0, 0), size), Qt::AlignCenter, emoji);
     painter.end();
