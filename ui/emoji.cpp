@@ -2,6 +2,8 @@
 
 #include <QFontDatabase>
 
+#include <algorithm>
+
 namespace Natter::Emoji {
 
 namespace {
@@ -55,6 +57,10 @@ QFont font(const QFont &base)
 QList<Run> runs(const QString &text)
 {
     QList<Run> found;
+    // Most messages have none: no code unit that can start or make one, no work.
+    const bool maybe = std::any_of(text.cbegin(), text.cend(), [](QChar c) { return c.unicode() >= 0x2300; });
+    if (!maybe)
+        return found;
     const auto points = text.toUcs4();
     int at = 0; // UTF-16 offset of points[i]
     qsizetype i = 0;

@@ -267,7 +267,8 @@ std::shared_ptr<QTextLayout> MessageDelegate::layoutText(const QModelIndex &inde
             range.format.setFontFamilies({emoji});
             emojiFormats.append(range);
         }
-        layout->setFormats(emojiFormats);
+        if (!emojiFormats.isEmpty())
+            layout->setFormats(emojiFormats);
     }
     QTextOption textOption;
     textOption.setWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
