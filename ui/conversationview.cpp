@@ -164,11 +164,9 @@ ConversationView::ConversationView(QWidget *parent)
         else
             applyReadMarker();
     });
-    // What was on screen is seen: the pill counts what is below it.
-    connect(this, &ConversationView::visibleMessagesChanged, this, [this] {
-        noteSeen();
-        updateJumpButton();
-    });
+    // What was on screen is seen: the pill counts what is below it (updated
+    // where the rows or the scroll position change, not twice per frame).
+    connect(this, &ConversationView::visibleMessagesChanged, this, &ConversationView::noteSeen);
 
     m_mentionButton->setObjectName(u"jumpToMention"_s);
     m_mentionButton->setCursor(Qt::PointingHandCursor);
@@ -477,9 +475,13 @@ void ConversationView::updateJumpButton()
     const bool detached = m_messages && m_messages->hasNewer();
     const bool show = m_messages && (detached || (!m_stickToBottom && (unseen > 0 || farUp)));
     if (show) {
-        m_jumpButton->setText(unseen == 0 ? tr("↓ Latest")
-                                          : tr("↓ %n new · Jump to latest", nullptr, unseen));
-        m_jumpButton->adjustSize();
+        // Laid out again only when its words change: this runs on every scroll.
+        if (const QString text =
+                unseen == 0 ? tr("↓ Latest") : tr("↓ %n new · Jump to latest", nullptr, unseen);
+            text != m_jumpButton->text()) {
+            m_jumpButton->setText(text);
+            m_jumpButton->adjustSize();
+        }
         const QRect area = viewport()->geometry();
         const int margin = fontMetrics().height();
         m_jumpButton->move(area.right() - m_jumpButton->width() - margin,
@@ -490,8 +492,10 @@ void ConversationView::updateJumpButton()
     // Mentions below get a way of their own to them, above the pill.
     const int mentions = m_stickToBottom ? 0 : unseenMentionCount();
     if (mentions > 0) {
-        m_mentionButton->setText(tr("@ %n mention(s)", nullptr, mentions));
-        m_mentionButton->adjustSize();
+        if (const QString text = tr("@ %n mention(s)", nullptr, mentions); text != m_mentionButton->text()) {
+            m_mentionButton->setText(text);
+            m_mentionButton->adjustSize();
+        }
         const QRect area = viewport()->geometry();
         const int margin = fontMetrics().height();
         const int bottom = show ? m_jumpButton->y() - margin / 2 : area.bottom() - margin;
