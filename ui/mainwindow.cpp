@@ -1388,25 +1388,27 @@ void MainWindow::chooseFiles()
 
 void MainWindow::offerFiles(const QStringList &paths)
 {
-    if (!m_current.isValid() || paths.isEmpty())
-        return;
-    const ConversationKey key = m_current;
-    auto *sheet = new UploadSheet(m_conversationTitle->text(), paths, this);
-    sheet->setAttribute(Qt::WA_DeleteOnClose);
-    connect(sheet, &QDialog::accepted, this,
-            [this, key, sheet] { Q_EMIT filesAttached(key, sheet->paths(), sheet->caption()); });
-    sheet->open();
+    if (m_current.isValid() && !paths.isEmpty())
+        offer(new UploadSheet(m_conversationTitle->text(), paths, this));
 }
 
 void MainWindow::offerImage(const QImage &image)
 {
-    if (!m_current.isValid() || image.isNull())
-        return;
+    if (m_current.isValid() && !image.isNull())
+        offer(new UploadSheet(m_conversationTitle->text(), image, this));
+}
+
+void MainWindow::offer(UploadSheet *sheet)
+{
+    // Shared in the conversation it was offered in, whatever is shown when Send is pressed.
     const ConversationKey key = m_current;
-    auto *sheet = new UploadSheet(m_conversationTitle->text(), image, this);
     sheet->setAttribute(Qt::WA_DeleteOnClose);
-    connect(sheet, &QDialog::accepted, this,
-            [this, key, sheet] { Q_EMIT imageAttached(key, sheet->image(), sheet->caption()); });
+    connect(sheet, &QDialog::accepted, this, [this, key, sheet] {
+        if (!sheet->image().isNull())
+            Q_EMIT imageAttached(key, sheet->image(), sheet->caption());
+        else
+            Q_EMIT filesAttached(key, sheet->paths(), sheet->caption());
+    });
     sheet->open();
 }
 

@@ -33,6 +33,7 @@ class ComposerBar;
 class ConversationView;
 class MessageListModel;
 class SearchPanel;
+class UploadSheet;
 
 /// The chat window: conversations on the left (rooms, direct messages, with
 /// unread counts), the current conversation in the middle (styled message
@@ -114,6 +115,7 @@ public:
     /// and shares it in the conversation shown now only when the user says Send.
     void offerFiles(const QStringList &paths);
     void offerImage(const QImage &image);
+    void offer(UploadSheet *sheet);
     /// A banner above the messages that stays until dismissed or replaced.
     void showError(const QString &message);
     void clearError();
