@@ -350,8 +350,13 @@ AppController::AppController(AppSettings settings, ClientOptions options,
             question += u' ' + tr("Connected now: %1.").arg(QLocale().createSeparatedList(names));
         question +=
             u' ' + tr("If you quit, the chat stops for them until you start Natter again. Quit anyway?");
-        return QMessageBox::question(m_window, tr("Quit Natter?"), question,
-                                     QMessageBox::Yes | QMessageBox::No, QMessageBox::No) == QMessageBox::Yes;
+        // The names are other people's words: plain text, never markup.
+        QMessageBox box(QMessageBox::Question, tr("Quit Natter?"), question,
+                        QMessageBox::Yes | QMessageBox::No, m_window);
+        box.setObjectName(u"confirmQuit"_s);
+        box.setTextFormat(Qt::PlainText);
+        box.setDefaultButton(QMessageBox::No);
+        return box.exec() == QMessageBox::Yes;
     });
 
     // The client tells, the window shows.
