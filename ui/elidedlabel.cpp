@@ -1,5 +1,7 @@
 #include "ui/elidedlabel.h"
 
+#include "ui/plaintext.h"
+
 #include <QPainter>
 #include <QStyle>
 
@@ -35,7 +37,7 @@ void ElidedLabel::paintEvent(QPaintEvent *)
 void ElidedLabel::resizeEvent(QResizeEvent *event)
 {
     QLabel::resizeEvent(event);
-    setToolTip(shownText() == text() ? QString() : text());
+    setToolTip(shownText() == text() ? QString() : PlainText::toolTip(text()));
 }
 
 } // namespace Natter

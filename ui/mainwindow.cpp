@@ -11,6 +11,7 @@
 #include "ui/conversationview.h"
 #include "ui/elidedlabel.h"
 #include "ui/messagedelegate.h"
+#include "ui/plaintext.h"
 #include "ui/searchpanel.h"
 #include "ui/sidebardelegates.h"
 #include "ui/typography.h"
@@ -952,7 +953,7 @@ void MainWindow::setConnectionStatus(ConnectionIndicator indicator, const QStrin
     palette.setColor(QPalette::WindowText, color);
     m_statusDot->setPalette(palette);
     m_statusLabel->setText(text);
-    m_statusLabel->setToolTip(text);
+    m_statusLabel->setToolTip(PlainText::toolTip(text)); // it names the server, as the server chose
     m_reconnectButton->setVisible(canReconnectNow);
     // "Encrypted" describes a connection: without one it would be untrue.
     m_securityLabel->setVisible(indicator == ConnectionIndicator::Online &&

@@ -35,6 +35,7 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTextDocument>
 #include <QToolButton>
 
 using namespace Natter;
@@ -781,6 +782,14 @@ void TestMainWindow::theStatusBarNeverCutsWords()
     QVERIFY(status);
     QTRY_VERIFY2(status->shownText().endsWith(u'…'), qPrintable(status->shownText()));
     QVERIFY(status->toolTip().contains(QStringLiteral("Konstantinopoulou")));
+    // The server names itself: its name in the tooltip is text, never markup.
+    window.setConnectionStatus(
+        MainWindow::ConnectionIndicator::Online,
+        QStringLiteral("Connected to <b>Lab</b> as Professor Alexandra Konstantinopoulou of "
+                       "the Third Floor"));
+    QTextDocument tip;
+    tip.setHtml(status->toolTip());
+    QCOMPARE(tip.toPlainText(), status->text());
     for (QWidget *part : window.statusBar()->findChildren<QWidget *>()) {
         if (part->isVisible() && part->parentWidget() == window.statusBar())
             QVERIFY2(part->geometry().right() <= window.statusBar()->width(), qPrintable(part->objectName()));
